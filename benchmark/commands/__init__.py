@@ -1,0 +1,1 @@
+"""One module per ``rhbench`` sub-command: each has ``add_parser(subparsers)`` and ``run(args) -> int``."""

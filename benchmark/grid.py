@@ -1,0 +1,173 @@
+"""Grids: cell areas on the sphere, coordinate conventions, regridding to the common grid.
+
+Conventions inside rhbench: coordinates are named ``lat`` and ``lon`` (degrees), latitudes
+ascending from south to north, longitudes ascending in [-180, 180). Grid cells are
+regular; a cell's centre is its coordinate value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from benchmark.errors import CoordinateError
+
+#: Earth radius in metres (authalic sphere, as in CDO and ILAMB).
+EARTH_RADIUS_M = 6371007.181
+
+_LAT_NAMES = ("lat", "latitude", "y", "nav_lat", "lat_FULL")
+_LON_NAMES = ("lon", "longitude", "x", "nav_lon", "lon_FULL")
+
+
+def common_grid(resolution: float = 0.5) -> xr.Dataset:
+    """A global regular grid with cell centres at ``resolution`` degree spacing.
+
+    Returns a Dataset with coordinates ``lat`` (ascending) and ``lon`` (in [-180, 180)).
+    """
+    if resolution <= 0 or not np.isclose(180.0 / resolution, round(180.0 / resolution)):
+        raise CoordinateError(
+            "grid resolution must divide 180 degrees", found=resolution, expected="e.g. 0.5, 1, 2"
+        )
+    half = resolution / 2.0
+    lat = np.arange(-90.0 + half, 90.0, resolution)
+    lon = np.arange(-180.0 + half, 180.0, resolution)
+    return xr.Dataset(coords={"lat": ("lat", lat), "lon": ("lon", lon)})
+
+
+def _edges(centres: np.ndarray, lower: float, upper: float) -> np.ndarray:
+    mids = (centres[1:] + centres[:-1]) / 2.0
+    first = centres[0] - (mids[0] - centres[0]) if len(centres) > 1 else lower
+    last = centres[-1] + (centres[-1] - mids[-1]) if len(centres) > 1 else upper
+    return np.clip(np.concatenate([[first], mids, [last]]), lower, upper)
+
+
+def cell_area(lat: np.ndarray | xr.DataArray, lon: np.ndarray | xr.DataArray) -> xr.DataArray:
+    """Area of each grid cell on the sphere, in m2.
+
+    area = R^2 * dlon (radians) * (sin(lat_north) - sin(lat_south)), with cell edges half
+    way between centres (clipped to the poles). On a global grid the areas sum to 4 pi R^2.
+
+    Returns a DataArray named ``cell_area`` with dims (lat, lon) and ``units: m2``.
+    """
+    lat_values = np.asarray(lat, dtype=float)
+    lon_values = np.asarray(lon, dtype=float)
+    lat_edges = np.deg2rad(_edges(lat_values, -90.0, 90.0))
+    lon_edges = np.deg2rad(_edges(lon_values, -360.0, 360.0))
+    band = np.abs(np.sin(lat_edges[1:]) - np.sin(lat_edges[:-1]))
+    width = np.abs(lon_edges[1:] - lon_edges[:-1])
+    area = EARTH_RADIUS_M**2 * np.outer(band, width)
+    return xr.DataArray(
+        area,
+        dims=("lat", "lon"),
+        coords={"lat": lat_values, "lon": lon_values},
+        name="cell_area",
+        attrs={"units": "m2", "long_name": "grid cell area"},
+    )
+
+
+def rename_coordinates(ds: xr.Dataset, *, source: str | None = None, file: str | None = None) -> xr.Dataset:
+    """Rename latitude/longitude coordinates to ``lat``/``lon``.
+
+    Raises
+    ------
+    CoordinateError
+        When no latitude or longitude coordinate is found.
+    """
+    renames: dict[str, str] = {}
+    for canonical, candidates in (("lat", _LAT_NAMES), ("lon", _LON_NAMES)):
+        found = [name for name in candidates if name in ds.dims or name in ds.coords]
+        if not found:
+            raise CoordinateError(
+                f"no {canonical} coordinate",
+                source=source,
+                file=file,
+                found=sorted(map(str, ds.dims)),
+                expected=f"one of {list(candidates)}",
+            )
+        if found[0] != canonical:
+            renames[found[0]] = canonical
+    return ds.rename(renames) if renames else ds
+
+
+def normalize_coordinates(
+    ds: xr.Dataset, *, source: str | None = None, file: str | None = None
+) -> xr.Dataset:
+    """Put a dataset on rhbench's conventions: ``lat`` ascending, ``lon`` in [-180, 180) ascending.
+
+    Longitudes in 0..360 are wrapped; a duplicated seam (both 0 and 360, or -180 and 180)
+    keeps the first occurrence. Duplicated latitudes are an error.
+    """
+    ds = rename_coordinates(ds, source=source, file=file)
+    lon = ds["lon"].values.astype(float)
+    if lon.ndim != 1 or ds["lat"].ndim != 1:
+        raise CoordinateError(
+            "lat/lon must be one-dimensional (regular grid)", source=source, file=file,
+            found=f"lat {ds['lat'].ndim}-D, lon {ds['lon'].ndim}-D", expected="1-D",
+        )
+    if np.nanmax(lon) > 180.0 or np.nanmin(lon) < -180.0:
+        if np.nanmin(lon) < -180.0 or np.nanmax(lon) > 360.0:
+            raise CoordinateError(
+                "longitudes outside -180..360", source=source, file=file,
+                found=f"{np.nanmin(lon)}..{np.nanmax(lon)}", expected="-180..180 or 0..360",
+            )
+    wrapped = ((lon + 180.0) % 360.0) - 180.0
+    ds = ds.assign_coords(lon=("lon", wrapped, ds["lon"].attrs))
+    _, first = np.unique(wrapped, return_index=True)
+    if len(first) != len(wrapped):
+        ds = ds.isel(lon=np.sort(first))
+    ds = ds.sortby("lon")
+    if len(np.unique(ds["lat"].values)) != ds.sizes["lat"]:
+        raise CoordinateError(
+            "duplicated latitudes", source=source, file=file,
+            found=ds.sizes["lat"] - len(np.unique(ds["lat"].values)), expected="0 duplicates",
+        )
+    return ds.sortby("lat")
+
+
+def regrid_nearest(data: xr.Dataset | xr.DataArray, target: xr.Dataset) -> xr.Dataset | xr.DataArray:
+    """Nearest-neighbour regrid onto ``target``'s ``lat``/``lon`` (as in the paper).
+
+    Both grids must follow rhbench's conventions (see :func:`normalize_coordinates`).
+    Longitude is treated as periodic: a target cell near the seam takes the nearest
+    source cell across it. Cells of the target outside the source's latitude range are
+    taken from the nearest source row (use a land mask to exclude them).
+    """
+    lon = data["lon"].values
+    padded = data
+    if lon.size > 1:
+        spacing = float(np.median(np.diff(lon)))
+        if np.isclose(lon[-1] - lon[0] + spacing, 360.0, atol=spacing / 2):
+            padded = xr.concat(
+                [
+                    data.isel(lon=[-1]).assign_coords(lon=[lon[-1] - 360.0]),
+                    data,
+                    data.isel(lon=[0]).assign_coords(lon=[lon[0] + 360.0]),
+                ],
+                dim="lon",
+            )
+    out = padded.sel(lat=target["lat"].values, lon=target["lon"].values, method="nearest")
+    return out.assign_coords(lat=target["lat"].values, lon=target["lon"].values)
+
+
+def coarsen_mean(data: xr.Dataset | xr.DataArray, target: xr.Dataset) -> xr.Dataset | xr.DataArray:
+    """Aggregate a finer regular grid onto ``target`` by area-weighted block means.
+
+    The source spacing must divide the target spacing; missing cells are ignored
+    (a target cell is missing only when all its source cells are).
+    """
+    src_res = float(np.median(np.diff(data["lat"].values)))
+    dst_res = float(np.median(np.diff(target["lat"].values)))
+    factor = int(round(dst_res / src_res))
+    if factor <= 1:
+        return regrid_nearest(data, target)
+    if not np.isclose(factor * src_res, dst_res):
+        raise CoordinateError(
+            "source resolution does not divide the target resolution",
+            found=src_res, expected=f"a divisor of {dst_res}",
+        )
+    weights = cell_area(data["lat"], data["lon"])
+    valid = data.notnull()
+    summed = (data.fillna(0) * weights).coarsen(lat=factor, lon=factor, boundary="trim").sum()
+    wsum = (valid * weights).coarsen(lat=factor, lon=factor, boundary="trim").sum()
+    mean = (summed / wsum).where(wsum > 0)
+    return regrid_nearest(mean, target)

@@ -1,0 +1,86 @@
+"""Harmonise opened variables: annual means, period selection, common grid, one Dataset per source."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from benchmark import catalog, grid, loader, timeaxis
+from benchmark.errors import TimeAxisError
+from benchmark.sources import Source
+
+log = logging.getLogger(__name__)
+
+
+def annual_mean(data: xr.DataArray) -> xr.DataArray:
+    """Calendar-year means of a variable labelled by :func:`benchmark.loader.open_variable`.
+
+    Monthly steps are weighted by the number of days in each month of the file's
+    calendar (``calendar`` attribute), so the annual mean of a flux rate times the year
+    length is the annual total. Yearly steps pass through. Returns dims
+    ``(year, ...)``; data without a time axis is returned unchanged.
+    """
+    if "time" not in data.dims:
+        return data
+    years = data["year"].values
+    months = data["month"].values
+    _, steps_per_year = np.unique(years, return_counts=True)
+    data = data.drop_vars(["year", "month"])
+    if np.all(steps_per_year == 1):
+        return data.assign_coords(time=years).rename(time="year")
+    if not np.all(steps_per_year == 12):
+        raise TimeAxisError("incomplete years in a monthly series", variable=str(data.name),
+                            found=f"{steps_per_year.min()}..{steps_per_year.max()} steps per year",
+                            expected="12 monthly steps in every year (or one step per year)")
+    weights = xr.DataArray(timeaxis.days_in_month(years, months, data.attrs.get("calendar", "standard")),
+                           dims="time")
+    total = (data * weights).coarsen(time=12).sum(skipna=False)
+    mean = total / weights.coarsen(time=12).sum()
+    mean = mean.assign_coords(time=years[::12]).rename(time="year")
+    mean.attrs = data.attrs
+    return mean
+
+
+def select_period(data: xr.DataArray | xr.Dataset, period: tuple[int, int] | None) -> xr.DataArray | xr.Dataset:
+    """Years ``period[0]..period[1]`` inclusive; data without a ``year`` dim passes through."""
+    if period is None or "year" not in data.dims:
+        return data
+    return data.sel(year=slice(period[0], period[1]))
+
+
+def load_source(
+    source: Source,
+    data_root: Path,
+    target: xr.Dataset,
+    *,
+    period: tuple[int, int] | None = None,
+) -> xr.Dataset:
+    """Open every variable of ``source``, as annual means on ``target``'s grid, lazily.
+
+    For a DGVM whose litter is a separate pool, ``cSoil`` becomes cSoil + cLitter (once;
+    ``cSoil.attrs['includes_litter']`` records it) and cLitter is kept as is.
+    """
+    entry = catalog.entry_for(source)
+    variables = {}
+    for name in source.variables:
+        path = catalog.resolve_file(data_root, entry.files[name], source=source.name)
+        data = annual_mean(loader.open_variable(source, name, path))
+        data = select_period(grid.regrid_nearest(data, target), period)
+        variables[name] = data
+    if source.kind == "dgvm" and "cSoil" in variables:
+        variables["cSoil"] = _soil_with_litter(source, variables)
+    ds = xr.Dataset(variables)
+    ds.attrs.update(source=source.name, kind=source.kind, citation=source.citation)
+    return ds
+
+
+def _soil_with_litter(source: Source, variables: dict[str, xr.DataArray]) -> xr.DataArray:
+    soil = variables["cSoil"]
+    if source.litter_in_soil or "cLitter" not in variables:
+        return soil.assign_attrs(includes_litter=int(source.litter_in_soil))
+    total = soil + variables["cLitter"]
+    total.attrs = {**soil.attrs, "includes_litter": 1, "long_name": "soil + litter carbon"}
+    return total.rename("cSoil")

@@ -1,0 +1,138 @@
+"""Open one variable of one source from its file, lazily, and put it on rhbench's conventions.
+
+This is the only place that reads data files. It handles the file quirks of TRENDY and
+observation products: gzipped files, odd coordinate names and conventions, undecodable
+time units, calendars, fill values without ``_FillValue``; it checks units and converts
+to the canonical units. The result is a dask-backed DataArray with dims
+``([time,] [extra,] lat, lon)`` and, when there is a time axis, ``year``/``month``
+coordinates on ``time``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from benchmark import grid, timeaxis, units
+from benchmark.errors import DataError, MissingVariableError, RhbenchError
+from benchmark.sources import Source
+
+log = logging.getLogger(__name__)
+
+#: Values at or beyond this magnitude are missing (TRENDY's 1e20 fill without _FillValue).
+FILL_MAGNITUDE = 1e19
+#: Other fill values seen in TRENDY files without a _FillValue attribute.
+FILL_VALUES = (-99999.0, -9999.0)
+#: Time steps per dask chunk: two years of monthly data, about 2 MB per 0.5-degree step
+#: of float64, so a chunk is ~50 MB and a reduction over time streams chunk by chunk.
+TIME_CHUNK = 24
+CACHE_ENV = "RHBENCH_CACHE"
+
+
+def cache_dir() -> Path:
+    """Folder for decompressed and harmonised files (``RHBENCH_CACHE`` or ~/.cache/rhbench)."""
+    root = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "rhbench"
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _gunzipped(path: Path) -> Path:
+    """A decompressed copy of a ``.nc.gz`` file, cached by path, size and modification time."""
+    stat = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:20]
+    target = cache_dir() / "gunzip" / f"{key}.nc"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+        try:
+            with os.fdopen(handle, "wb") as out, gzip.open(path, "rb") as src:
+                shutil.copyfileobj(src, out, length=1 << 22)
+            os.replace(temp, target)
+        except (OSError, EOFError) as exc:
+            Path(temp).unlink(missing_ok=True)
+            raise DataError(f"cannot decompress gzipped file: {exc}", file=str(path)) from exc
+    return target
+
+
+def open_dataset(path: Path, *, source: str | None = None) -> xr.Dataset:
+    """Open a netCDF (or gzipped netCDF) file lazily with times left undecoded.
+
+    Raises :class:`DataError` naming the file when it is missing, empty or corrupt.
+    """
+    if not path.exists():
+        raise DataError("data file not found", source=source, file=str(path))
+    if path.stat().st_size == 0:
+        raise DataError("data file is empty", source=source, file=str(path), found="0 bytes")
+    readable = _gunzipped(path) if path.suffix == ".gz" else path
+    try:
+        return xr.open_dataset(readable, decode_times=False, chunks={}, engine="netcdf4")
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        raise DataError(f"cannot read file as netCDF ({type(exc).__name__}: {exc})",
+                        source=source, file=str(path), expected="a netCDF-3/4 file") from exc
+
+
+def _mask_fill_values(data: xr.DataArray) -> xr.DataArray:
+    if not np.issubdtype(data.dtype, np.floating):
+        data = data.astype("float64")
+    bad = np.abs(data) >= FILL_MAGNITUDE
+    for value in FILL_VALUES:
+        bad = bad | (data == value)
+    return data.where(~bad)
+
+
+def _label_time(data: xr.DataArray, ds: xr.Dataset, *, source: str, file: str) -> xr.DataArray:
+    time_name = next((n for n in ("time", "Time", "TIME", "t") if n in data.dims), None)
+    if time_name is None:
+        return data
+    if time_name != "time":
+        data = data.rename({time_name: "time"})
+    raw_time = ds[time_name] if time_name in ds.variables else data["time"]
+    labels = timeaxis.decode_time(raw_time, file=file, variable=str(data.name))
+    timeaxis.check_monotonic(labels, file=file, variable=str(data.name))
+    return data.assign_coords(
+        time=np.arange(data.sizes["time"]),
+        year=("time", labels.year),
+        month=("time", labels.month),
+    ).assign_attrs(calendar=labels.calendar)
+
+
+def open_variable(source: Source, variable: str, path: Path) -> xr.DataArray:
+    """One canonical variable of ``source`` from ``path``: checked, converted, lazily.
+
+    Returns a DataArray named ``variable`` in canonical units with ``lat`` ascending and
+    ``lon`` in [-180, 180). Raises a :class:`~benchmark.errors.RhbenchError` subclass whose
+    message names the source, file and variable.
+    """
+    spec = source.variables[variable]
+    file = str(path)
+    ds = open_dataset(path, source=source.name)
+    try:
+        if source.preprocess is not None:
+            ds = source.preprocess(ds)
+        if spec.file_name not in ds.variables:
+            raise MissingVariableError(
+                "variable not in file", source=source.name, file=file, variable=spec.file_name,
+                found=sorted(map(str, ds.data_vars)), expected=spec.file_name)
+        ds = grid.normalize_coordinates(ds, source=source.name, file=file)
+        data = _mask_fill_values(ds[spec.file_name]).rename(variable)
+        data.attrs = dict(ds[spec.file_name].attrs)
+        data = _label_time(data, ds, source=source.name, file=file)
+        converted = units.convert(data, units.canonical_units(variable), declared=spec.units,
+                                  source=source.name, file=file)
+    except RhbenchError:
+        raise
+    except Exception as exc:  # a plugin's preprocess or an odd file
+        raise DataError(f"cannot interpret file ({type(exc).__name__}: {exc})", source=source.name,
+                        file=file, variable=variable) from exc
+    if "time" in converted.dims:
+        converted = converted.chunk({"time": TIME_CHUNK})
+    return converted

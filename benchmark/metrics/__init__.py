@@ -1,0 +1,1 @@
+"""Benchmark metrics: totals, turnover, Taylor statistics, scores."""

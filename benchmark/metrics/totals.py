@@ -1,0 +1,131 @@
+"""Area-weighted global, zonal and per-class totals and means.
+
+Regions (every rule uses the cell-centre latitude):
+
+- latitude bands of :data:`BAND_WIDTH_DEG` (10 degree) width, south edge inclusive,
+  named like ``"10S-EQ"``, ``"EQ-10N"``, ``"80N-90N"`` (see :func:`band_name`);
+- climate zones: ``tropical`` |lat| < 23.5, ``boreal`` |lat| >= 50, ``temperate`` the rest
+  (:data:`TROPICAL_MAX_ABS_LAT`, :data:`BOREAL_MIN_ABS_LAT`);
+- vegetation classes of :mod:`benchmark.vegclass`.
+
+A region set is a boolean DataArray (region, lat, lon) (:func:`stack_masks`), so a
+field's totals over every region come out of one vectorised reduction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+#: m2 * g C m-2 yr-1 -> Pg C yr-1 (and m2 * kg C m-2 -> Pg C after the 1e3 g/kg factor).
+GRAMS_PER_PETAGRAM = 1e15
+#: Factor for stocks in kg C m-2: pass as ``grams_per_unit``.
+GRAMS_PER_KILOGRAM = 1e3
+#: Width of the zonal latitude bands, degrees.
+BAND_WIDTH_DEG = 10.0
+#: Tropical zone: |lat| strictly below this (degrees).
+TROPICAL_MAX_ABS_LAT = 23.5
+#: Boreal zone: |lat| at or above this (degrees); temperate lies in between.
+BOREAL_MIN_ABS_LAT = 50.0
+#: Climate zone names, south-to-pole order of |lat|.
+CLIMATE_ZONES: tuple[str, ...] = ("tropical", "temperate", "boreal")
+
+
+def global_total(
+    flux_or_stock: xr.DataArray, area: xr.DataArray, *, grams_per_unit: float = 1.0
+) -> xr.DataArray:
+    """Sum of ``value * cell area`` over lat/lon, in Pg C (or Pg C yr-1 for a flux).
+
+    Parameters
+    ----------
+    flux_or_stock: per-area values; g C m-2 yr-1 (flux) or kg C m-2 (stock, then pass
+        ``grams_per_unit=1000``). Missing cells count as zero.
+    area: cell areas in m2 on the same grid.
+    """
+    summed = (flux_or_stock * area).sum(dim=("lat", "lon"), skipna=True)
+    return summed * grams_per_unit / GRAMS_PER_PETAGRAM
+
+
+def global_mean(field: xr.DataArray, area: xr.DataArray) -> xr.DataArray:
+    """Area-weighted mean over the cells where ``field`` is not missing (units of ``field``)."""
+    weights = area.where(field.notnull())
+    return (field * area).sum(("lat", "lon")) / weights.sum(("lat", "lon"))
+
+
+def band_name(south: float, north: float) -> str:
+    """Name of a latitude band, e.g. ``band_name(-10, 0) == "10S-EQ"``."""
+
+    def label(lat: float) -> str:
+        if lat == 0:
+            return "EQ"
+        return f"{abs(lat):g}{'N' if lat > 0 else 'S'}"
+
+    return f"{label(south)}-{label(north)}"
+
+
+def latitude_band_masks(
+    lat: xr.DataArray, lon: xr.DataArray, *, width: float = BAND_WIDTH_DEG
+) -> dict[str, xr.DataArray]:
+    """Boolean (lat, lon) masks of latitude bands ``[south, south + width)``, south to north.
+
+    The northernmost band includes 90 N. ``width`` must divide 180 degrees.
+    """
+    edges = np.arange(-90.0, 90.0 + width / 2, width)
+    masks: dict[str, xr.DataArray] = {}
+    for south, north in zip(edges[:-1], edges[1:], strict=True):
+        upper = lat <= north if north >= 90.0 else lat < north
+        in_band = (lat >= south) & upper
+        masks[band_name(south, north)] = _broadcast_lat(in_band, lon)
+    return masks
+
+
+def climate_zone_masks(lat: xr.DataArray, lon: xr.DataArray) -> dict[str, xr.DataArray]:
+    """Boolean (lat, lon) masks of the tropical, temperate and boreal zones (see module doc)."""
+    abs_lat = np.abs(lat)
+    tropical = abs_lat < TROPICAL_MAX_ABS_LAT
+    boreal = abs_lat >= BOREAL_MIN_ABS_LAT
+    zones = {"tropical": tropical, "temperate": ~tropical & ~boreal, "boreal": boreal}
+    return {name: _broadcast_lat(mask, lon) for name, mask in zones.items()}
+
+
+def stack_masks(masks: dict[str, xr.DataArray]) -> xr.DataArray:
+    """Stack named (lat, lon) boolean masks into one (region, lat, lon) DataArray."""
+    names = list(masks)
+    stacked = xr.concat([masks[name].astype(bool) for name in names], dim="region")
+    return stacked.assign_coords(region=names).rename("region_mask")
+
+
+def regional_totals(
+    field: xr.DataArray, area: xr.DataArray, regions: xr.DataArray, *, grams_per_unit: float = 1.0
+) -> xr.DataArray:
+    """Totals of ``field * area`` over each region of ``regions`` (region, lat, lon).
+
+    Units as :func:`global_total`: Pg C yr-1 for a flux in g C m-2 yr-1, Pg C for a stock
+    in kg C m-2 with ``grams_per_unit=1000``. Missing cells count as zero.
+    """
+    weighted = (field * area).fillna(0.0)
+    summed = (weighted * regions).sum(("lat", "lon"))
+    return summed * grams_per_unit / GRAMS_PER_PETAGRAM
+
+
+def regional_means(field: xr.DataArray, area: xr.DataArray, regions: xr.DataArray) -> xr.DataArray:
+    """Area-weighted means of ``field`` over the non-missing cells of each region.
+
+    Units of ``field``; NaN for a region without data.
+    """
+    weights = area.where(field.notnull(), 0.0) * regions
+    summed = ((field * area).fillna(0.0) * regions).sum(("lat", "lon"))
+    total_weight = weights.sum(("lat", "lon"))
+    return (summed / total_weight).where(total_weight > 0)
+
+
+def zonal_profile(field: xr.DataArray, area: xr.DataArray) -> xr.DataArray:
+    """Area-weighted mean over longitude of each latitude row (units of ``field``)."""
+    weights = area.where(field.notnull(), 0.0)
+    total_weight = weights.sum("lon")
+    return ((field * area).fillna(0.0).sum("lon") / total_weight).where(total_weight > 0)
+
+
+def _broadcast_lat(mask: xr.DataArray, lon: xr.DataArray) -> xr.DataArray:
+    lon = lon if isinstance(lon, xr.DataArray) else xr.DataArray(lon, dims="lon")
+    return (mask & xr.ones_like(lon, dtype=bool)).transpose("lat", "lon")

@@ -1,0 +1,1 @@
+"""Report stage: tables, plots, the static scorecard page, and the CI gate."""

@@ -1,0 +1,161 @@
+"""The scorecard on disk: ``scorecard.json`` and ``scores.csv``, written and read back.
+
+``scorecard.json`` is ``{"synthetic": bool, "rhbench_version": str, "meta": {...},
+"rows": [row, ...]}`` where each row is :meth:`benchmark.results.ScoreRow.to_dict`
+(``value`` is null when the row is not ``ok``). ``scores.csv`` holds the same rows with
+the columns of :data:`SCORE_COLUMNS`, in that order. Both files are written atomically
+(a temporary file in the same folder, then :func:`os.replace`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+import benchmark
+from benchmark.errors import ConfigError
+from benchmark.results import STATUSES, Results
+
+#: Columns of a scorecard table, in file order.
+SCORE_COLUMNS = ("source", "kind", "metric", "region", "units", "value", "status", "reason")
+SCORECARD_JSON = "scorecard.json"
+SCORES_CSV = "scores.csv"
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_scorecard(results: Results, out_dir: Path, *, synthetic: bool, meta: dict) -> None:
+    """Write ``scorecard.json`` and ``scores.csv`` for ``results`` into ``out_dir``.
+
+    Parameters
+    ----------
+    results: the run's results; one file row per :class:`~benchmark.results.ScoreRow`,
+        values in each row's own ``units``.
+    out_dir: output folder (created if needed).
+    synthetic: True when the numbers come from synthetic demo data.
+    meta: extra JSON-serialisable provenance; ``rhbench_version`` (default: the
+        installed version) goes to the top level, everything else under ``"meta"``.
+    """
+    out_dir = Path(out_dir)
+    extra = dict(meta)
+    version = str(extra.pop("rhbench_version", benchmark.__version__))
+    rows = [row.to_dict() for row in results.rows]
+    document = {"synthetic": bool(synthetic), "rhbench_version": version, "meta": extra}
+    document["rows"] = rows
+    _atomic_write(out_dir / SCORECARD_JSON, json.dumps(document, indent=2, allow_nan=False))
+    frame = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
+    _atomic_write(out_dir / SCORES_CSV, frame.to_csv(index=False, lineterminator="\n"))
+
+
+def read_scorecard(path: Path | str) -> pd.DataFrame:
+    """Read a ``scorecard.json`` or ``scores.csv`` into a table of score rows.
+
+    Parameters
+    ----------
+    path: the JSON or CSV file (a folder is read as its ``scorecard.json``).
+
+    Returns
+    -------
+    DataFrame with the columns of :data:`SCORE_COLUMNS`; ``value`` is float (NaN when
+    missing). ``frame.attrs`` holds ``synthetic`` (bool, or None for a CSV),
+    ``rhbench_version`` and ``path``.
+
+    Raises
+    ------
+    ConfigError: the file is missing, unparseable, lacks columns, has an unknown status,
+        a non-numeric value, or a duplicated (source, metric, region) key.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / SCORECARD_JSON
+    if not path.is_file():
+        raise ConfigError("scorecard file not found", file=str(path))
+    if path.suffix.lower() == ".json":
+        frame, attrs = _read_json(path)
+    else:
+        frame, attrs = _read_csv(path), {"synthetic": None, "rhbench_version": None}
+    frame = _validate(frame, path)
+    frame.attrs.update(attrs, path=str(path))
+    return frame
+
+
+def _read_json(path: Path) -> tuple[pd.DataFrame, dict]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"unreadable scorecard JSON ({exc})", file=str(path)) from exc
+    if not isinstance(document, dict) or not isinstance(document.get("rows"), list):
+        raise ConfigError(
+            "scorecard JSON is not an object with a 'rows' list",
+            file=str(path),
+            found=type(document).__name__,
+            expected='{"synthetic": ..., "rhbench_version": ..., "rows": [...]}',
+        )
+    if not all(isinstance(row, dict) for row in document["rows"]):
+        raise ConfigError("scorecard rows must be JSON objects", file=str(path))
+    frame = pd.DataFrame(document["rows"])
+    synthetic = document.get("synthetic")
+    attrs = {
+        "synthetic": bool(synthetic) if synthetic is not None else None,
+        "rhbench_version": document.get("rhbench_version"),
+    }
+    return frame, attrs
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype={"reason": str}, keep_default_na=True)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ConfigError(f"unreadable scores CSV ({exc})", file=str(path)) from exc
+
+
+def _validate(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    missing = [column for column in SCORE_COLUMNS if column not in frame.columns]
+    if missing and len(frame):
+        raise ConfigError(
+            "scorecard lacks columns",
+            file=str(path),
+            found=sorted(frame.columns),
+            expected=list(SCORE_COLUMNS),
+        )
+    frame = frame.reindex(columns=list(SCORE_COLUMNS))
+    try:
+        frame["value"] = pd.to_numeric(frame["value"], errors="raise").astype(float)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"non-numeric score value ({exc})", file=str(path)) from exc
+    for column in ("source", "kind", "metric", "region", "units", "status"):
+        frame[column] = frame[column].fillna("").astype(str)
+    frame["reason"] = frame["reason"].fillna("").astype(str)
+    bad = sorted(set(frame["status"]) - set(STATUSES))
+    if bad:
+        raise ConfigError("unknown row status", file=str(path), found=bad, expected=STATUSES)
+    duplicated = frame.duplicated(["source", "metric", "region"])
+    if duplicated.any():
+        first = frame[duplicated].iloc[0]
+        raise ConfigError(
+            "duplicated scorecard key (source, metric, region)",
+            file=str(path),
+            found=(first["source"], first["metric"], first["region"]),
+        )
+    return frame.reset_index(drop=True)
+
+
+def is_available(status: str, value: float) -> bool:
+    """True when a row holds a usable number: status ``ok`` and a finite value."""
+    return status == "ok" and value is not None and math.isfinite(value)

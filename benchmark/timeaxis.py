@@ -1,0 +1,116 @@
+"""Decode the time axes of TRENDY and observation files into (year, month) labels.
+
+TRENDY files are not uniform: time in days, hours, months or years since arbitrary
+reference dates, calendars standard / noleap / 360_day, and VISIT's
+``years since AD 1700-Jan-1st`` that cftime cannot decode. Decoding is done here by hand
+for ``months``/``years`` units and through cftime for the others; the result is the
+calendar year and month of each step, which is all rhbench needs (annual means).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import cftime
+import numpy as np
+import xarray as xr
+
+from benchmark.errors import TimeAxisError
+
+_SINCE = re.compile(
+    r"^\s*(?P<unit>[a-zA-Z]+)\s+since\s+(?:AD\s+)?(?P<year>-?\d{1,4})"
+    r"(?:-(?P<month>\d{1,2}|[A-Za-z]{3})(?:-(?P<day>\d{1,2})(?:st|nd|rd|th)?)?)?",
+)
+_MONTHS = {m: i + 1 for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
+_CALENDARS = {"standard", "gregorian", "proleptic_gregorian", "noleap", "365_day", "360_day",
+              "julian", "all_leap", "366_day"}
+_DAY_FACTORS = {"days": 1.0, "day": 1.0, "d": 1.0, "hours": 1 / 24, "hour": 1 / 24, "h": 1 / 24,
+                "minutes": 1 / 1440, "seconds": 1 / 86400, "s": 1 / 86400}
+
+
+@dataclass(frozen=True)
+class TimeLabels:
+    """Calendar year and month (1-12) of every time step, with the file's calendar."""
+
+    year: np.ndarray
+    month: np.ndarray
+    calendar: str
+
+
+def _parse_since(units: str) -> tuple[str, int, int, int]:
+    match = _SINCE.match(units)
+    if not match:
+        raise TimeAxisError("time units not of the form '<unit> since <date>'", found=repr(units),
+                            expected="e.g. 'days since 1901-01-01' or 'years since AD 1700-Jan-1st'")
+    month_text = match.group("month") or "1"
+    month = _MONTHS.get(month_text.lower()[:3]) if month_text.isalpha() else int(month_text)
+    if month is None or not 1 <= month <= 12:
+        raise TimeAxisError("time units have an invalid reference month", found=repr(units))
+    return match.group("unit").lower(), int(match.group("year")), month, int(match.group("day") or 1)
+
+
+def decode_time(time: xr.DataArray, *, file: str | None = None, variable: str | None = None) -> TimeLabels:
+    """Year and month of each step of a raw (undecoded) numeric time coordinate.
+
+    Steps are labelled by the date of their value; a value that sits exactly on a
+    month or year boundary with a ``months``/``years`` unit labels the period starting
+    there. Raises :class:`TimeAxisError` naming the file when the axis cannot be decoded.
+    """
+    where = {"file": file, "variable": variable}
+    units = time.attrs.get("units")
+    if units is None:
+        raise TimeAxisError("time coordinate has no units", expected="'<unit> since <date>'", **where)
+    calendar = str(time.attrs.get("calendar", "standard")).lower()
+    if calendar not in _CALENDARS:
+        raise TimeAxisError("unknown calendar", found=calendar, expected=sorted(_CALENDARS), **where)
+    values = np.asarray(time.values, dtype=float)
+    if values.size and not np.all(np.isfinite(values)):
+        raise TimeAxisError("time values are missing or not finite", found="NaN/inf in time", **where)
+    try:
+        unit, ref_year, ref_month, ref_day = _parse_since(str(units))
+    except TimeAxisError as exc:
+        raise TimeAxisError("undecodable time units", found=exc.found, expected=exc.expected, **where) from exc
+    if unit in ("years", "year", "yr", "common_years"):
+        whole = np.floor(values + 1e-9)
+        months_into = np.floor((values - whole) * 12 + 1e-6)
+        total = (ref_month - 1) + months_into.astype(int)
+        return TimeLabels(ref_year + whole.astype(int) + total // 12, total % 12 + 1, calendar)
+    if unit in ("months", "month"):
+        total = (ref_month - 1) + np.floor(values + 1e-6).astype(int)
+        return TimeLabels(ref_year + total // 12, total % 12 + 1, calendar)
+    if unit not in _DAY_FACTORS:
+        raise TimeAxisError("unsupported time unit", found=unit, expected="days/hours/months/years", **where)
+    days = values * _DAY_FACTORS[unit]
+    try:
+        dates = cftime.num2date(days, f"days since {ref_year:04d}-{ref_month:02d}-{ref_day:02d}", calendar)
+    except (ValueError, TypeError) as exc:
+        raise TimeAxisError("cftime could not decode the time axis", found=f"{units} ({calendar})", **where) from exc
+    dates = np.atleast_1d(dates)
+    return TimeLabels(np.array([d.year for d in dates]), np.array([d.month for d in dates]), calendar)
+
+
+def check_monotonic(labels: TimeLabels, *, file: str | None = None, variable: str | None = None) -> None:
+    """Raise :class:`TimeAxisError` when steps are not strictly increasing (duplicates included)."""
+    key = labels.year * 12 + labels.month
+    if key.size > 1 and np.any(np.diff(key) < 0):
+        raise TimeAxisError("time steps are not increasing", file=file, variable=variable,
+                            found="non-monotonic time", expected="strictly increasing time")
+
+
+def days_in_month(year: np.ndarray, month: np.ndarray, calendar: str) -> np.ndarray:
+    """Number of days of each (year, month) in ``calendar``."""
+    if calendar == "360_day":
+        return np.full(np.shape(year), 30.0)
+    base = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=float)[np.asarray(month) - 1]
+    if calendar in ("noleap", "365_day"):
+        return base
+    if calendar in ("all_leap", "366_day"):
+        return np.where(np.asarray(month) == 2, 29.0, base)
+    year = np.asarray(year)
+    if calendar == "julian":
+        leap = year % 4 == 0
+    else:
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    return np.where((np.asarray(month) == 2) & leap, 29.0, base)

@@ -1,0 +1,182 @@
+"""Units: a pint registry with CF and carbon units; checking and converting variables.
+
+The registry is cf_xarray's (it parses CF exponent strings such as ``kg m-2 s-1``).
+Carbon mass is plain mass (``gC = gram``): TRENDY files write ``kg m-2 s-1`` for a
+carbon flux and observation products write ``g C m-2 yr-1`` or ``t C ha-1``, and both
+must convert into each other. A bare ``C`` after a mass unit is folded into the mass
+unit (``g C`` -> ``gC``) before parsing, because cf_xarray reads a bare ``C`` as
+degrees Celsius. ``yr`` is the Julian year of 365.25 days.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pint
+import xarray as xr
+
+from benchmark.errors import UnitsError
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from cf_xarray.units import units as ureg
+
+#: Canonical units of every variable inside rhbench.
+CANONICAL_UNITS: dict[str, str] = {
+    "rh": "gC m-2 yr-1",
+    "npp": "gC m-2 yr-1",
+    "fVegLitter": "gC m-2 yr-1",
+    "cSoil": "kgC m-2",
+    "cLitter": "kgC m-2",
+    "cVeg": "kgC m-2",
+    "landCoverFrac": "1",
+    "ndvi": "1",
+    "tas": "degC",
+    "pr": "mm yr-1",
+}
+
+
+def _define_carbon_units(registry: pint.UnitRegistry) -> None:
+    for definition in ("gC = gram", "tC = tonne"):
+        name = definition.split("=")[0].strip()
+        if name not in registry:
+            registry.define(definition)
+
+
+_define_carbon_units(ureg)
+
+_MASS_CARBON = re.compile(r"\b([kMGTPE]?g|t)\s*C\b")
+_UNITLESS = {"", "1", "-", "none", "fraction", "unitless", "dimensionless", "0-1"}
+
+
+def normalize_units(text: str) -> str:
+    """Rewrite a units string so the registry parses it as intended.
+
+    ``g C m-2 yr-1`` -> ``gC m-2 yr-1``; ``Pg C yr-1`` -> ``PgC yr-1``; unitless
+    spellings (``1``, ``-``, ``fraction``) -> ``1``; ``m-2.s-1`` dots become spaces.
+    """
+    text = str(text).strip()
+    if text.lower() in _UNITLESS or text == "%":
+        return "1" if text != "%" else "percent"
+    text = _MASS_CARBON.sub(lambda m: f"{m.group(1)}C", text)
+    text = re.sub(r"(?<=[a-zA-Z0-9])\.(?=[a-zA-Z])", " ", text)
+    return text
+
+
+def parse_units(text: str) -> pint.Unit:
+    """Parse a units string (CF or carbon spelling) into a pint unit.
+
+    Raises
+    ------
+    UnitsError
+        When the string cannot be parsed.
+    """
+    try:
+        return ureg.Unit(normalize_units(text))
+    except (pint.errors.PintError, ValueError, AttributeError, TypeError) as exc:
+        raise UnitsError("unparseable units", found=repr(text)) from exc
+
+
+def conversion_factor(from_units: str, to_units: str) -> float:
+    """Multiplicative factor converting values in ``from_units`` into ``to_units``.
+
+    Raises
+    ------
+    UnitsError
+        When the two are not of the same dimension (or are offset units such as degC).
+    """
+    source, target = parse_units(from_units), parse_units(to_units)
+    try:
+        return float(ureg.Quantity(1.0, source).to(target).magnitude)
+    except pint.errors.DimensionalityError as exc:
+        raise UnitsError(
+            "units of the wrong dimension",
+            found=f"{from_units!r} ({source.dimensionality})",
+            expected=f"{to_units!r} ({target.dimensionality})",
+        ) from exc
+
+
+def same_dimension(a: str, b: str) -> bool:
+    """True when two unit strings have the same physical dimension."""
+    return parse_units(a).dimensionality == parse_units(b).dimensionality
+
+
+def convert(
+    data: xr.DataArray,
+    to_units: str,
+    *,
+    declared: str | None = None,
+    source: str | None = None,
+    file: str | None = None,
+) -> xr.DataArray:
+    """Check ``data``'s units and convert it to ``to_units``.
+
+    The units of the data are its ``units`` attribute; when the attribute is absent the
+    plugin's ``declared`` units are used. When both exist they must be of the same
+    dimension (declared units say what the plugin author expects the file to hold).
+    Offset units (degC <-> K) are converted through pint, not by a factor.
+
+    Returns a new DataArray whose ``units`` attribute is ``to_units``.
+
+    Raises
+    ------
+    UnitsError
+        Naming source, file, variable, found and expected units.
+    """
+    variable = str(data.name)
+    found = data.attrs.get("units")
+    context = {"source": source, "file": file, "variable": variable}
+    if found is None or str(found).strip() == "":
+        if declared is None:
+            raise UnitsError("no units attribute and none declared", expected=to_units, **context)
+        found = declared
+    try:
+        found_unit = parse_units(found)
+        target_unit = parse_units(to_units)
+        if declared is not None and parse_units(declared).dimensionality != found_unit.dimensionality:
+            raise UnitsError(
+                "file units do not match the plugin's declared units",
+                found=f"{found!r} ({found_unit.dimensionality})",
+                expected=f"{declared!r} ({parse_units(declared).dimensionality})",
+                **context,
+            )
+        if found_unit.dimensionality != target_unit.dimensionality:
+            raise UnitsError(
+                "units of the wrong dimension",
+                found=f"{found!r} ({found_unit.dimensionality})",
+                expected=f"{to_units!r} ({target_unit.dimensionality})",
+                **context,
+            )
+    except UnitsError as exc:
+        if exc.variable is None:
+            raise UnitsError("unparseable units", found=exc.found, expected=to_units, **context) from exc
+        raise
+    if _is_multiplicative(found_unit, target_unit):
+        factor = float(ureg.Quantity(1.0, found_unit).to(target_unit).magnitude)
+        converted = data * factor if factor != 1.0 else data.copy()
+    else:
+        converted = xr.apply_ufunc(
+            lambda v: ureg.Quantity(np.asarray(v), found_unit).to(target_unit).magnitude,
+            data,
+            dask="parallelized",
+            output_dtypes=[data.dtype],
+        )
+    converted.attrs = {**data.attrs, "units": to_units}
+    converted.name = data.name
+    return converted
+
+
+def _is_multiplicative(a: pint.Unit, b: pint.Unit) -> bool:
+    return bool(ureg.Quantity(1.0, a)._is_multiplicative and ureg.Quantity(1.0, b)._is_multiplicative)
+
+
+def canonical_units(variable: str) -> str:
+    """The canonical units of a canonical variable name (see :data:`CANONICAL_UNITS`)."""
+    try:
+        return CANONICAL_UNITS[variable]
+    except KeyError as exc:
+        raise UnitsError(
+            "not a canonical variable", variable=variable, expected=sorted(CANONICAL_UNITS)
+        ) from exc

@@ -1,0 +1,1 @@
+"""The observation-based Rh product: Random Forest upscaling of site Rh."""

@@ -1,0 +1,1 @@
+"""Built-in rhbench plugins: one module per DGVM and per observation product."""

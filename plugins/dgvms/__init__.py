@@ -1,0 +1,1 @@
+"""One plugin module per TRENDY DGVM."""

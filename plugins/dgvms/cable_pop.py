@@ -1,0 +1,15 @@
+"""CABLE-POP (TRENDY v9, S2): Haverd et al. 2018, Geosci. Model Dev. 11, 2995-3026."""
+
+from benchmark.hookspecs import hookimpl
+from benchmark.sources import Source, trendy_dgvm
+
+
+@hookimpl
+def rhbench_sources() -> list[Source]:
+    return [
+        trendy_dgvm(
+            "CABLE-POP",
+            "Haverd et al. 2018, Geosci. Model Dev. 11, 2995-3026",
+            quirks=("lon_0_360", "calendar_noleap", "time_days_since"),
+        )
+    ]

@@ -1,0 +1,19 @@
+"""WISE30sec (csoil): Batjes 2016, Geoderma 269, 61-68."""
+
+from benchmark.hookspecs import hookimpl
+from benchmark.sources import Source, Var
+
+
+@hookimpl
+def rhbench_sources() -> list[Source]:
+    return [
+        Source(
+            name="WISE30sec",
+            kind="csoil",
+            catalog_entry="obs_datasets.WISE30sec",
+            variables={
+            "cSoil": Var("cSoil", "kg C m-2"),
+            },
+            citation="Batjes 2016, Geoderma 269, 61-68",
+        )
+    ]
