@@ -24,15 +24,33 @@ from benchmark.errors import CoordinateError, ValueRangeError
 
 #: The paper's vegetation classes; the integer code of a class is its position + 1.
 CLASS_NAMES: tuple[str, ...] = (
-    "ENF", "EBF", "DNF", "DBF", "MF", "Shrub", "Savanna", "Grassland", "Crop", "Tundra",
+    "ENF",
+    "EBF",
+    "DNF",
+    "DBF",
+    "MF",
+    "Shrub",
+    "Savanna",
+    "Grassland",
+    "Crop",
+    "Tundra",
 )
 #: Code of pixels without a class (water, wetland, urban, snow/ice, barren, NDVI < 0.1).
 NO_CLASS = 0
 #: IGBP code -> class name (codes absent here map to NO_CLASS).
 IGBP_TO_CLASS: dict[int, str] = {
-    1: "ENF", 2: "EBF", 3: "DNF", 4: "DBF", 5: "MF",
-    6: "Shrub", 7: "Shrub", 8: "Savanna", 9: "Savanna", 10: "Grassland",
-    12: "Crop", 14: "Crop",
+    1: "ENF",
+    2: "EBF",
+    3: "DNF",
+    4: "DBF",
+    5: "MF",
+    6: "Shrub",
+    7: "Shrub",
+    8: "Savanna",
+    9: "Savanna",
+    10: "Grassland",
+    12: "Crop",
+    14: "Crop",
 }
 #: Classes that become Tundra north of :data:`TUNDRA_MIN_LAT`.
 TUNDRA_FROM: tuple[str, ...] = ("Shrub", "Savanna", "Grassland")
@@ -63,8 +81,10 @@ def dominant_igbp(land_cover_frac: xr.DataArray, *, type_dim: str = "type") -> x
     """
     if type_dim not in land_cover_frac.dims:
         raise CoordinateError(
-            "land-cover fractions lack their type dimension", variable=land_cover_frac.name,
-            found=list(land_cover_frac.dims), expected=f"a '{type_dim}' dimension",
+            "land-cover fractions lack their type dimension",
+            variable=land_cover_frac.name,
+            found=list(land_cover_frac.dims),
+            expected=f"a '{type_dim}' dimension",
         )
     if type_dim in land_cover_frac.coords and np.issubdtype(
         land_cover_frac[type_dim].dtype, np.number
@@ -149,8 +169,10 @@ def _mean_ndvi(ndvi: xr.DataArray) -> xr.DataArray:
     finite = mean.where(np.isfinite(mean))
     if finite.count() > 0 and float(finite.max()) > 1.0 + 1e-6:
         raise ValueRangeError(
-            "NDVI outside its range", variable="ndvi",
-            found=f"max {float(finite.max())}", expected="values in [-1, 1] (unscaled NDVI)",
+            "NDVI outside its range",
+            variable="ndvi",
+            found=f"max {float(finite.max())}",
+            expected="values in [-1, 1] (unscaled NDVI)",
         )
     return mean
 

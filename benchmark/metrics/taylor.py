@@ -25,7 +25,14 @@ from benchmark.errors import CoordinateError
 
 #: Keys of the dictionary returned by :func:`taylor_statistics`.
 TAYLOR_KEYS: tuple[str, ...] = (
-    "r", "sd_ref", "sd_model", "crmse", "normalized_sd", "bias", "score", "n",
+    "r",
+    "sd_ref",
+    "sd_model",
+    "crmse",
+    "normalized_sd",
+    "bias",
+    "score",
+    "n",
 )
 
 
@@ -45,14 +52,16 @@ def taylor_statistics(
     dict with ``r`` (1), ``sd_ref``, ``sd_model``, ``crmse``, ``bias`` (model minus
     reference mean; all in the maps' units), ``normalized_sd`` (sd_model / sd_ref),
     ``score`` (1; see module doc) and ``n`` (number of cells used). Statistics that are
-    undefined (fewer than 2 cells, or a constant field) are NaN.
+    undefined (fewer than 2 cells, or a field constant to a relative 1e-12) are NaN.
     """
     try:
         ref, mod = xr.align(reference, model, join="exact")
     except ValueError as err:
         raise CoordinateError(
             "Taylor statistics need two maps on the same grid",
-            variable=model.name, found=str(err), expected="identical coordinates",
+            variable=model.name,
+            found=str(err),
+            expected="identical coordinates",
         ) from err
     x = np.asarray(ref.values, dtype=float)
     y = np.asarray(mod.transpose(*ref.dims).values, dtype=float)
@@ -80,12 +89,17 @@ def _weighted_statistics(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> dict[st
         bias=mean_y - mean_x,
         crmse=float(np.sqrt(np.sum(w * (dy - dx) ** 2))),
     )
-    if x.size < 2 or sd_x == 0.0 or sd_y == 0.0:
+    if x.size < 2 or _is_constant(sd_x, x) or _is_constant(sd_y, y):
         return stats
     r = float(np.clip(np.sum(w * dx * dy) / (sd_x * sd_y), -1.0, 1.0))
     s = sd_y / sd_x
     stats.update(r=r, normalized_sd=s, score=taylor_score(r, s))
     return stats
+
+
+def _is_constant(sd: float, values: np.ndarray) -> bool:
+    """True when the spread is zero up to floating-point noise (relative 1e-12)."""
+    return sd <= 1e-12 * float(np.max(np.abs(values)))
 
 
 def taylor_score(r: float, normalized_sd: float) -> float:

@@ -95,6 +95,19 @@ def stack_masks(masks: dict[str, xr.DataArray]) -> xr.DataArray:
     return stacked.assign_coords(region=names).rename("region_mask")
 
 
+def region_sums(values: xr.DataArray, regions: xr.DataArray | None = None) -> xr.DataArray:
+    """Sums of ``values`` over lat/lon within each region (missing values count as zero).
+
+    ``regions`` is a boolean (region, lat, lon) DataArray (:func:`stack_masks`); None sums
+    over all cells. Computed as one matrix product, without (region, lat, lon) temporaries
+    of ``values``. Units of ``values``.
+    """
+    values = values.fillna(0.0)
+    if regions is None:
+        return values.sum(("lat", "lon"))
+    return xr.dot(values, regions.astype(values.dtype), dim=("lat", "lon"))
+
+
 def regional_totals(
     field: xr.DataArray, area: xr.DataArray, regions: xr.DataArray, *, grams_per_unit: float = 1.0
 ) -> xr.DataArray:
@@ -103,9 +116,7 @@ def regional_totals(
     Units as :func:`global_total`: Pg C yr-1 for a flux in g C m-2 yr-1, Pg C for a stock
     in kg C m-2 with ``grams_per_unit=1000``. Missing cells count as zero.
     """
-    weighted = (field * area).fillna(0.0)
-    summed = (weighted * regions).sum(("lat", "lon"))
-    return summed * grams_per_unit / GRAMS_PER_PETAGRAM
+    return region_sums(field * area, regions) * grams_per_unit / GRAMS_PER_PETAGRAM
 
 
 def regional_means(field: xr.DataArray, area: xr.DataArray, regions: xr.DataArray) -> xr.DataArray:
@@ -113,9 +124,8 @@ def regional_means(field: xr.DataArray, area: xr.DataArray, regions: xr.DataArra
 
     Units of ``field``; NaN for a region without data.
     """
-    weights = area.where(field.notnull(), 0.0) * regions
-    summed = ((field * area).fillna(0.0) * regions).sum(("lat", "lon"))
-    total_weight = weights.sum(("lat", "lon"))
+    total_weight = region_sums(area.where(field.notnull(), 0.0), regions)
+    summed = region_sums(field * area, regions)
     return (summed / total_weight).where(total_weight > 0)
 
 

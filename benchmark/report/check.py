@@ -280,8 +280,9 @@ def source_lines(report: CheckReport) -> list[str]:
 def rich_table(report: CheckReport):
     """The changed rows as a :class:`rich.table.Table` (failures in red)."""
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=summary_line(report), title_justify="left")
+    table = Table(title=Text(summary_line(report)), title_justify="left")
     for name in _TABLE_HEADER:
         table.add_column(
             name, justify="right" if name in ("baseline", "current", "change") else "left"
@@ -292,7 +293,7 @@ def rich_table(report: CheckReport):
             if row.failed
             else ("green" if row.outcome in ("improved", "fixed") else None)
         )
-        table.add_row(*_cells(row), style=style)
+        table.add_row(*(Text(cell) for cell in _cells(row)), style=style)
     return table
 
 

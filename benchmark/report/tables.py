@@ -27,7 +27,7 @@ SCORECARD_JSON = "scorecard.json"
 SCORES_CSV = "scores.csv"
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -56,11 +56,16 @@ def write_scorecard(results: Results, out_dir: Path, *, synthetic: bool, meta: d
     extra = dict(meta)
     version = str(extra.pop("rhbench_version", benchmark.__version__))
     rows = [row.to_dict() for row in results.rows]
+    for row in rows:
+        if row["value"] is not None and not math.isfinite(row["value"]):
+            row["value"] = None
+        elif row["value"] is not None:
+            row["value"] = float(row["value"])
     document = {"synthetic": bool(synthetic), "rhbench_version": version, "meta": extra}
     document["rows"] = rows
-    _atomic_write(out_dir / SCORECARD_JSON, json.dumps(document, indent=2, allow_nan=False))
+    atomic_write_text(out_dir / SCORECARD_JSON, json.dumps(document, indent=2, allow_nan=False))
     frame = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
-    _atomic_write(out_dir / SCORES_CSV, frame.to_csv(index=False, lineterminator="\n"))
+    atomic_write_text(out_dir / SCORES_CSV, frame.to_csv(index=False, lineterminator="\n"))
 
 
 def read_scorecard(path: Path | str) -> pd.DataFrame:

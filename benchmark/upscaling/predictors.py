@@ -30,33 +30,59 @@ import xarray as xr
 
 from benchmark.errors import DataError, MissingVariableError, UnitsError
 from benchmark.grid import normalize_coordinates
-from benchmark.upscaling.srdb import FILTER_LOG_COLUMNS
+from benchmark.upscaling.srdb import FILTER_LOG_COLUMNS, text_column
+from benchmark.vegclass import CLASS_NAMES, TUNDRA_FROM, TUNDRA_MIN_LAT
 
-VEG_CLASSES = ("ENF", "EBF", "DNF", "DBF", "MF", "Shrub", "Savanna", "Grassland", "Crop", "Tundra")
+VEG_CLASSES = CLASS_NAMES
 CLIMATE_COLUMNS = ("MAT", "MAP")
 VEG_COLUMNS = tuple(f"veg_{name}" for name in VEG_CLASSES)
 PREDICTORS = CLIMATE_COLUMNS + VEG_COLUMNS
 #: Predictor groups for the PCA group importance (only climate and vegetation exist offline).
 PREDICTOR_GROUPS = {"climate": list(CLIMATE_COLUMNS), "vegetation": list(VEG_COLUMNS)}
 
-#: Grassland, savanna and shrubland north of this latitude are Tundra (paper, section 2).
-TUNDRA_MIN_LAT = 55.0
 
 _NON_FOREST = {
-    "grassland": "Grassland", "wetland": "Grassland", "urban": "Grassland",
-    "pasture": "Grassland", "meadow": "Grassland", "steppe": "Grassland",
-    "shrubland": "Shrub", "desert": "Shrub", "heathland": "Shrub",
+    "grassland": "Grassland",
+    "wetland": "Grassland",
+    "urban": "Grassland",
+    "pasture": "Grassland",
+    "meadow": "Grassland",
+    "steppe": "Grassland",
+    "shrubland": "Shrub",
+    "desert": "Shrub",
+    "heathland": "Shrub",
     "savanna": "Savanna",
-    "agriculture": "Crop", "orchard": "Crop", "cropland": "Crop",
+    "agriculture": "Crop",
+    "orchard": "Crop",
+    "cropland": "Crop",
     "tundra": "Tundra",
 }
 _FOREST = ("forest", "plantation")
 _DECIDUOUS_CONIFERS = {"larix", "taxodium", "metasequoia", "glyptostrobus", "pseudolarix"}
 _CONIFER_GENERA = _DECIDUOUS_CONIFERS | {
-    "abies", "agathis", "araucaria", "callitris", "cedrus", "chamaecyparis", "cryptomeria",
-    "cunninghamia", "cupressus", "cypressus", "fitzroya", "juniperus", "keteleeria", "picea",
-    "pinus", "platycladus", "podocarpus", "pseudotsuga", "sequoia", "sequoiadendron", "taxus",
-    "thuja", "tsuga",
+    "abies",
+    "agathis",
+    "araucaria",
+    "callitris",
+    "cedrus",
+    "chamaecyparis",
+    "cryptomeria",
+    "cunninghamia",
+    "cupressus",
+    "cypressus",
+    "fitzroya",
+    "juniperus",
+    "keteleeria",
+    "picea",
+    "pinus",
+    "platycladus",
+    "podocarpus",
+    "pseudotsuga",
+    "sequoia",
+    "sequoiadendron",
+    "taxus",
+    "thuja",
+    "tsuga",
 }
 _CONIFER_WORDS = ("pine", "spruce", "fir", "larch", "hemlock", "cedar", "cypress", "conifer")
 _COLD_BIOMES = {"boreal", "arctic", "alpine"}
@@ -74,9 +100,7 @@ class SitePredictors(NamedTuple):
 
 def _forest_class(leaf: str, species: str, biome: str) -> float | str:
     genus = species.split()[0].strip(",;.") if species else ""
-    conifer = genus in _CONIFER_GENERA or any(
-        re.search(rf"\b{w}", species) for w in _CONIFER_WORDS
-    )
+    conifer = genus in _CONIFER_GENERA or any(re.search(rf"\b{w}", species) for w in _CONIFER_WORDS)
     if leaf == "mixed" or species.startswith("mix"):
         return "MF"
     if leaf == "evergreen":
@@ -100,28 +124,24 @@ def site_vegetation(sites: pd.DataFrame) -> pd.Series:
     Tundra -> Tundra; Grassland, Savanna and Shrub north of 55 N or in the Arctic biome
     become Tundra. Anything else (e.g. Bare, missing) is NaN.
     """
-    eco = sites["Ecosystem_type"].fillna("").str.strip().str.lower()
-    leaf = sites["Leaf_habit"].fillna("").str.strip().str.lower()
-    biome = sites["Biome"].fillna("").str.strip().str.lower()
-    species = (
-        sites["Species"].fillna("").str.strip().str.lower()
-        if "Species" in sites.columns
-        else pd.Series("", index=sites.index)
-    )
+    eco, leaf, biome = (text_column(sites, c) for c in ("Ecosystem_type", "Leaf_habit", "Biome"))
+    species = text_column(sites, "Species")
     classes = []
     for e, lf, sp, bi in zip(eco, leaf, species, biome, strict=True):
         classes.append(_forest_class(lf, sp, bi) if e in _FOREST else _NON_FOREST.get(e, np.nan))
     veg = pd.Series(classes, index=sites.index, dtype=object, name="vegetation")
-    cold = (sites["Latitude"] >= TUNDRA_MIN_LAT) | (biome == "arctic")
-    veg[cold & veg.isin(["Grassland", "Savanna", "Shrub"])] = "Tundra"
+    cold = (sites["Latitude"] > TUNDRA_MIN_LAT) | (biome == "arctic")
+    veg[cold & veg.isin(TUNDRA_FROM)] = "Tundra"
     return veg
 
 
 def one_hot(vegetation: pd.Series) -> pd.DataFrame:
     """0/1 columns ``veg_<class>`` for every class in :data:`VEG_CLASSES`."""
     return pd.DataFrame(
-        {col: (vegetation == name).astype(float) for col, name in zip(VEG_COLUMNS, VEG_CLASSES,
-                                                                      strict=True)},
+        {
+            col: (vegetation == name).astype(float)
+            for col, name in zip(VEG_COLUMNS, VEG_CLASSES, strict=True)
+        },
         index=vegetation.index,
     )
 
@@ -141,14 +161,22 @@ def check_grids(grids: xr.Dataset) -> xr.Dataset:
     for name in ("tas", "pr", "vegclass"):
         if name not in grids:
             raise MissingVariableError(
-                "gridded predictor missing", source="predictors", variable=name,
-                found=sorted(map(str, grids.data_vars)), expected="tas, pr, vegclass",
+                "gridded predictor missing",
+                source="predictors",
+                variable=name,
+                found=sorted(map(str, grids.data_vars)),
+                expected="tas, pr, vegclass",
             )
     for name, allowed, label in (("tas", _TAS_UNITS, "degC"), ("pr", _PR_UNITS, "mm yr-1")):
         units = str(grids[name].attrs.get("units", label)).strip().lower()
         if units not in allowed:
-            raise UnitsError("unexpected units for a gridded predictor", source="predictors",
-                             variable=name, found=units, expected=label)
+            raise UnitsError(
+                "unexpected units for a gridded predictor",
+                source="predictors",
+                variable=name,
+                found=units,
+                expected=label,
+            )
     grid_class_names(grids["vegclass"])
     return normalize_coordinates(grids, source="predictors")
 
@@ -158,15 +186,23 @@ def grid_class_names(vegclass: xr.DataArray) -> dict[int, str]:
     values = vegclass.attrs.get("flag_values")
     meanings = vegclass.attrs.get("flag_meanings")
     if values is None or meanings is None:
-        raise DataError("vegclass lacks CF flag attributes", source="predictors",
-                        variable="vegclass", found=sorted(vegclass.attrs),
-                        expected="flag_values and flag_meanings")
+        raise DataError(
+            "vegclass lacks CF flag attributes",
+            source="predictors",
+            variable="vegclass",
+            found=sorted(vegclass.attrs),
+            expected="flag_values and flag_meanings",
+        )
     codes = np.atleast_1d(np.asarray(values)).astype(int).tolist()
     names = str(meanings).split()
     if len(codes) != len(names):
-        raise DataError("vegclass flag_values and flag_meanings differ in length",
-                        source="predictors", variable="vegclass",
-                        found=f"{len(codes)} values, {len(names)} meanings", expected="equal")
+        raise DataError(
+            "vegclass flag_values and flag_meanings differ in length",
+            source="predictors",
+            variable="vegclass",
+            found=f"{len(codes)} values, {len(names)} meanings",
+            expected="equal",
+        )
     return dict(zip(codes, names, strict=True))
 
 
@@ -192,11 +228,13 @@ def grid_values_at_sites(grids: xr.Dataset, lat: np.ndarray, lon: np.ndarray) ->
         lon=xr.DataArray(lon, dims="site"),
         method="nearest",
     )
-    return pd.DataFrame({
-        "MAT": points["tas"].values.astype(float),
-        "MAP": points["pr"].values.astype(float),
-        "vegetation": _decode_classes(points["vegclass"].values, grids["vegclass"]).values,
-    })
+    return pd.DataFrame(
+        {
+            "MAT": points["tas"].values.astype(float),
+            "MAP": points["pr"].values.astype(float),
+            "vegetation": _decode_classes(points["vegclass"].values, grids["vegclass"]).values,
+        }
+    )
 
 
 def build_site_predictors(sites: pd.DataFrame, grids: xr.Dataset | None = None) -> SitePredictors:
@@ -239,8 +277,9 @@ def build_site_predictors(sites: pd.DataFrame, grids: xr.Dataset | None = None) 
         sites = sites.loc[~missing]
         log.append((f"drop rows still missing {label}", len(sites), int(missing.sum()), 0))
     sites = sites.reset_index(drop=True)
-    X = pd.concat([sites[list(CLIMATE_COLUMNS)].astype(float), one_hot(sites["vegetation"])],
-                  axis=1)
+    X = pd.concat(
+        [sites[list(CLIMATE_COLUMNS)].astype(float), one_hot(sites["vegetation"])], axis=1
+    )
     return SitePredictors(X, sites, pd.DataFrame(log, columns=FILTER_LOG_COLUMNS))
 
 
@@ -257,8 +296,9 @@ def grid_predictors(grids: xr.Dataset) -> pd.DataFrame:
     pr = grids["pr"].transpose("lat", "lon").values.astype(float).ravel()
     veg = _decode_classes(grids["vegclass"].transpose("lat", "lon").values, grids["vegclass"])
     valid = np.isfinite(tas) & np.isfinite(pr) & veg.notna().to_numpy()
-    index = pd.MultiIndex.from_arrays([lat2d.ravel()[valid], lon2d.ravel()[valid]],
-                                      names=["lat", "lon"])
+    index = pd.MultiIndex.from_arrays(
+        [lat2d.ravel()[valid], lon2d.ravel()[valid]], names=["lat", "lon"]
+    )
     veg_valid = pd.Series(veg.to_numpy()[valid], index=index)
     climate = pd.DataFrame({"MAT": tas[valid], "MAP": pr[valid]}, index=index)
     return pd.concat([climate, one_hot(veg_valid)], axis=1)

@@ -9,7 +9,8 @@ kept (He et al., section "Site data"), in this order:
 3. no experimental manipulation (``Manipulation`` is the string ``"None"``);
 4. not measured by alkali absorption or soda lime (``Meas_method``);
 5. at least one year of data (``YearsOfData >= 1``); multi-year records stay separate rows;
-6. ``Rh_annual`` within 6 standard deviations of the mean (one pass, sample SD).
+6. ``Rh_annual`` within 6 standard deviations of the mean (one pass, sample SD; a
+   single row is kept).
 
 Every row also gets a climate ``zone`` (tropical / temperate / boreal), see
 :func:`assign_climate_zone`.
@@ -47,7 +48,7 @@ REQUIRED_COLUMNS: dict[str, str] = {
 
 #: Optional columns used when present (``Species`` splits needle- from broadleaf forests;
 #: ``Study_temp``/``Study_precip`` fill a missing MAT/MAP).
-OPTIONAL_NUMERIC = ("Study_temp", "Study_precip", "Record_number", "Study_number")
+OPTIONAL_NUMERIC = ("Study_temp", "Study_precip")
 
 #: Measurement methods the paper excludes (case-insensitive substrings of ``Meas_method``).
 EXCLUDED_METHODS = ("alkali", "soda lime")
@@ -89,19 +90,28 @@ def read_srdb(path: Path) -> pd.DataFrame:
         raise SiteDataError("site table not found", source=SOURCE, file=str(path)) from err
     except UnicodeDecodeError as err:
         raise SiteDataError(
-            "site table is not UTF-8 text", source=SOURCE, file=str(path),
-            found=str(err), expected="a UTF-8 CSV file",
+            "site table is not UTF-8 text",
+            source=SOURCE,
+            file=str(path),
+            found=str(err),
+            expected="a UTF-8 CSV file",
         ) from err
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise SiteDataError(
-            "site table is not a readable CSV", source=SOURCE, file=str(path),
-            found=str(err).strip(), expected="comma-separated rows with the SRDB header",
+            "site table is not a readable CSV",
+            source=SOURCE,
+            file=str(path),
+            found=str(err).strip(),
+            expected="comma-separated rows with the SRDB header",
         ) from err
     missing = [name for name in REQUIRED_COLUMNS if name not in table.columns]
     if missing:
         raise SiteDataError(
-            "site table lacks required columns", source=SOURCE, file=str(path),
-            variable=", ".join(missing), expected=f"columns {list(REQUIRED_COLUMNS)}",
+            "site table lacks required columns",
+            source=SOURCE,
+            file=str(path),
+            variable=", ".join(missing),
+            expected=f"columns {list(REQUIRED_COLUMNS)}",
         )
     numeric = [name for name, kind in REQUIRED_COLUMNS.items() if kind.startswith("number")]
     for name in numeric + [c for c in OPTIONAL_NUMERIC if c in table.columns]:
@@ -115,10 +125,21 @@ def _to_numeric(column: pd.Series, path: Path) -> pd.Series:
     if bad.any():
         first = bad.to_numpy().nonzero()[0][0]
         raise SiteDataError(
-            f"non-numeric value in data row {first + 1}", source=SOURCE, file=str(path),
-            variable=str(column.name), found=repr(column.iloc[first]), expected="a number",
+            f"non-numeric value in data row {first + 1}",
+            source=SOURCE,
+            file=str(path),
+            variable=str(column.name),
+            found=repr(column.iloc[first]),
+            expected="a number",
         )
     return values.astype(float)
+
+
+def text_column(table: pd.DataFrame, name: str) -> pd.Series:
+    """A text column stripped and lower-cased, missing values (or a missing column) as ""."""
+    if name not in table.columns:
+        return pd.Series("", index=table.index, dtype=object)
+    return table[name].astype("string").fillna("").str.strip().str.lower().astype(object)
 
 
 def filter_srdb(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -127,7 +148,7 @@ def filter_srdb(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     ``filter_log`` has one row per step: ``step``, ``rows_left``, ``removed``, ``filled``
     (always 0 here; later steps that fill values use it).
     """
-    method = table["Meas_method"].fillna("").str.lower()
+    method = text_column(table, "Meas_method")
     excluded = np.zeros(len(table), dtype=bool)
     for word in EXCLUDED_METHODS:
         excluded |= method.str.contains(word, regex=False).to_numpy()
@@ -149,9 +170,16 @@ def filter_srdb(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         log.append((name, int(keep.sum()), before - int(keep.sum()), 0))
     rows = table.loc[keep].copy()
     rh = rows["Rh_annual"]
-    inside = (rh - rh.mean()).abs() <= OUTLIER_SD * rh.std()
-    log.append((f"Rh_annual within {OUTLIER_SD:g} SD of the mean", int(inside.sum()),
-                int((~inside).sum()), 0))
+    spread = rh.std() if len(rh) > 1 else 0.0
+    inside = (rh - rh.mean()).abs() <= OUTLIER_SD * spread
+    log.append(
+        (
+            f"Rh_annual within {OUTLIER_SD:g} SD of the mean",
+            int(inside.sum()),
+            int((~inside).sum()),
+            0,
+        )
+    )
     rows = rows.loc[inside].reset_index(drop=True)
     return rows, pd.DataFrame(log, columns=FILTER_LOG_COLUMNS)
 
@@ -163,7 +191,7 @@ def assign_climate_zone(table: pd.DataFrame) -> pd.Series:
     Temperate, Subtropical, Mediterranean -> temperate). Other biomes (Alpine) and missing
     ones fall back to latitude: |lat| < 23.5 tropical, |lat| >= 50 boreal, else temperate.
     """
-    biome = table["Biome"].fillna("").str.strip().str.lower().map(_BIOME_ZONE)
+    biome = text_column(table, "Biome").map(_BIOME_ZONE)
     abs_lat = table["Latitude"].abs()
     by_latitude = pd.Series(
         np.select(
@@ -183,8 +211,12 @@ def check_coordinates(table: pd.DataFrame, path: Path | None = None) -> None:
         bad = values.notna() & ~values.between(low, high)
         if bad.any():
             raise SiteDataError(
-                "coordinate out of range", source=SOURCE, file=str(path) if path else None,
-                variable=name, found=float(values[bad].iloc[0]), expected=f"{low}..{high}",
+                "coordinate out of range",
+                source=SOURCE,
+                file=str(path) if path else None,
+                variable=name,
+                found=float(values[bad].iloc[0]),
+                expected=f"{low}..{high}",
             )
 
 
@@ -203,7 +235,10 @@ def load_srdb(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows, log = filter_srdb(table)
     rows["zone"] = assign_climate_zone(rows)
     logger.info(
-        "SRDB %s: %d of %d rows kept (%s)", path, len(rows), len(table),
+        "SRDB %s: %d of %d rows kept (%s)",
+        path,
+        len(rows),
+        len(table),
         rows["zone"].value_counts().to_dict(),
     )
     return rows, log

@@ -1,0 +1,65 @@
+"""``rhbench plugins``: every registered plugin, its kind, package, variables and data availability."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmark import catalog
+from benchmark.errors import RhbenchError
+from benchmark.registry import build_registry
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``plugins`` sub-command."""
+    parser = subparsers.add_parser("plugins", help="list every registered plugin (built-in and installed)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--data-root", help="data root to check availability against (default RHBENCH_DATA)")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _availability(source, data_root) -> str:
+    if data_root is None:
+        return "no data root"
+    try:
+        files = catalog.entry_for(source).files
+        missing = [v for v, rel in files.items() if not catalog.resolve_file(data_root, rel).exists()]
+    except RhbenchError as exc:
+        return f"catalog error: {exc}"
+    return "available" if not missing else f"missing: {', '.join(missing)}"
+
+
+def listing(data_root=None) -> dict:
+    """The plugin listing as a JSON-ready mapping with keys ``sources`` and ``broken``."""
+    registry = build_registry()
+    root = catalog.resolve_data_root(data_root)
+    sources = [
+        {"name": s.name, "kind": s.kind, "package": registry.packages.get(s.name, ""), "plugin": s.plugin,
+         "catalog_entry": s.catalog_entry, "citation": s.citation,
+         "variables": {k: {"file_name": v.file_name, "units": v.units} for k, v in s.variables.items()},
+         "quirks": sorted(s.quirks), "data": _availability(s, root)}
+        for s in sorted(registry.sources.values(), key=lambda s: (s.kind, s.name))
+    ]
+    broken = [{"name": b.name, "package": b.package, "reason": b.reason} for b in registry.broken]
+    return {"sources": sources, "broken": broken}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the listing; exit 0 (broken plugins are listed, not fatal)."""
+    result = listing(args.data_root)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    table = Table(title=f"rhbench plugins ({len(result['sources'])} sources, {len(result['broken'])} broken)")
+    for column in ("name", "kind", "package", "variables", "data"):
+        table.add_column(column)
+    for s in result["sources"]:
+        table.add_row(s["name"], s["kind"], s["package"], ", ".join(s["variables"]), s["data"])
+    for b in result["broken"]:
+        table.add_row(f"[red]{b['name']}[/red]", "BROKEN", b["package"], b["reason"], "")
+    Console().print(table)
+    return 0

@@ -1,0 +1,256 @@
+"""Turnover times of soil and vegetation carbon and the attribution of tau_soil biases.
+
+First-order, non-steady-state turnover times (SCIENCE.md section 3)::
+
+    tau_soil = (cSoil + cLitter) / Rh        tau_veg = cVeg / litterfall
+
+in yr, from stocks in kg C m-2 and fluxes in g C m-2 yr-1 (factor 1000). Litterfall is
+``fVegLitter`` when a model reports it, else ``NPP - dcVeg/dt``. A global (or regional)
+turnover time is the ratio of the area-weighted totals, over the cells where both the
+stock and the flux are present.
+
+Bias attribution, per cell, against the observed ``tau_obs = cSoil_obs / Rh_obs``::
+
+    bias from Rh alone    = (cSoil_obs / Rh_mod) / tau_obs - 1 = Rh_obs / Rh_mod - 1
+    bias from cSoil alone = (cSoil_mod / Rh_obs) / tau_obs - 1 = cSoil_mod / cSoil_obs - 1
+
+(in %). A cell is Rh-dominated when |bias from Rh| > |bias from cSoil| (ties count as
+cSoil-dominated).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from benchmark.errors import MissingVariableError
+from benchmark.metrics.taylor import taylor_statistics
+from benchmark.metrics.totals import GRAMS_PER_KILOGRAM, region_sums
+
+#: Codes of the attribution class map.
+RH_DOMINATED = 1
+CSOIL_DOMINATED = 2
+
+
+def tau_map(stock: xr.DataArray, flux: xr.DataArray) -> xr.DataArray:
+    """Per-cell turnover time ``stock / flux`` in yr.
+
+    Parameters
+    ----------
+    stock: kg C m-2.
+    flux: g C m-2 yr-1; cells with flux <= 0 or missing give NaN.
+    """
+    tau = stock * GRAMS_PER_KILOGRAM / flux.where(flux > 0)
+    return tau.rename("tau").assign_attrs(units="yr")
+
+
+def ratio_of_totals(
+    stock: xr.DataArray,
+    flux: xr.DataArray,
+    area: xr.DataArray,
+    regions: xr.DataArray | None = None,
+) -> xr.DataArray:
+    """Turnover time as total stock over total flux, in yr.
+
+    Parameters
+    ----------
+    stock: kg C m-2; flux: g C m-2 yr-1; area: m2. Only cells where both are present count.
+    regions: optional boolean (region, lat, lon) masks; the result then has a ``region``
+        dimension. Without it, the totals are over all cells.
+    """
+    weight = area.where(stock.notnull() & flux.notnull(), 0.0)
+    stock_total = region_sums(stock * weight, regions) * GRAMS_PER_KILOGRAM
+    flux_total = region_sums(flux * weight, regions)
+    return (stock_total / flux_total.where(flux_total > 0)).rename("tau").assign_attrs(units="yr")
+
+
+def litterfall(ds: xr.Dataset) -> xr.DataArray:
+    """Litterfall in g C m-2 yr-1: ``fVegLitter`` if present, else ``npp - dcVeg/dt``.
+
+    ``ds`` has dims (year, lat, lon); ``cVeg`` in kg C m-2, fluxes in g C m-2 yr-1; the
+    derivative is :func:`time_derivative`.
+
+    Raises
+    ------
+    MissingVariableError
+        Without ``fVegLitter`` and without both ``npp`` and ``cVeg``.
+    """
+    if "fVegLitter" in ds:
+        return ds["fVegLitter"].rename("litterfall")
+    missing = [name for name in ("npp", "cVeg") if name not in ds]
+    if missing or "year" not in ds.dims or ds.sizes["year"] < 2:
+        raise MissingVariableError(
+            "litterfall needs fVegLitter, or npp and cVeg over at least two years",
+            variable="fVegLitter",
+            found=sorted(map(str, ds.data_vars)),
+            expected="fVegLitter, or npp + cVeg (year, lat, lon)",
+        )
+    dcveg_dt = time_derivative(ds["cVeg"]) * GRAMS_PER_KILOGRAM
+    return (ds["npp"] - dcveg_dt).rename("litterfall").assign_attrs(units="gC m-2 yr-1")
+
+
+def time_derivative(series: xr.DataArray) -> xr.DataArray:
+    """d(series)/d(year) per year: centred differences, one-sided at the first and last year.
+
+    ``(x[t+1] - x[t-1]) / (year[t+1] - year[t-1])`` inside, ``(x[1] - x[0]) / (year[1] -
+    year[0])`` and its mirror at the ends. Works lazily on dask arrays of any chunking.
+    """
+    year = series["year"].astype(float)
+    nxt, prv = series.shift(year=-1), series.shift(year=1)
+    year_nxt, year_prv = year.shift(year=-1), year.shift(year=1)
+    central = (nxt - prv) / (year_nxt - year_prv)
+    forward = (nxt - series) / (year_nxt - year)
+    backward = (series - prv) / (year - year_prv)
+    position = xr.DataArray(
+        np.arange(series.sizes["year"]), dims="year", coords={"year": series["year"]}
+    )
+    last = series.sizes["year"] - 1
+    return xr.where(position == 0, forward, xr.where(position == last, backward, central))
+
+
+@dataclass(frozen=True)
+class ObservedTau:
+    """Observed tau_soil from several cSoil products over one Rh map.
+
+    ``map`` (lat, lon, yr) and ``global_value`` (yr) use the product mean; ``global_sd``
+    (yr) is the sample SD (ddof=1) of the products' individual global values
+    ``per_product`` (product,).
+    """
+
+    map: xr.DataArray
+    global_value: float
+    global_sd: float
+    per_product: xr.DataArray
+
+
+def observed_tau_soil(
+    csoil_products: xr.DataArray,
+    rh: xr.DataArray,
+    area: xr.DataArray,
+    *,
+    product_dim: str = "product",
+) -> ObservedTau:
+    """Observed tau_soil: mean of the cSoil products over the Rh reference.
+
+    Parameters
+    ----------
+    csoil_products: (product, lat, lon) cSoil + cLitter, kg C m-2.
+    rh: reference Rh (lat, lon), g C m-2 yr-1.
+    area: m2.
+    """
+    csoil = csoil_products.mean(product_dim)
+    per_product = ratio_of_totals(csoil_products, rh, area)
+    sd = float(per_product.std(ddof=1)) if per_product.sizes[product_dim] > 1 else float("nan")
+    return ObservedTau(
+        map=tau_map(csoil, rh).rename("tau_soil"),
+        global_value=float(ratio_of_totals(csoil, rh, area)),
+        global_sd=sd,
+        per_product=per_product,
+    )
+
+
+@dataclass(frozen=True)
+class TauBiasAttribution:
+    """Per-cell attribution of the tau_soil bias (maps) and its area summary.
+
+    ``maps`` has ``tau_bias_pct``, ``bias_from_rh_pct``, ``bias_from_csoil_pct``,
+    ``rh_bias_pct`` (%) and ``attribution`` (1 Rh-dominated, 2 cSoil-dominated, NaN
+    outside the cells used). ``summary`` keys: ``rh_dominated_area_pct`` (% of the area
+    of the cells used), ``tau_bias_pct``, ``bias_from_rh_pct``, ``bias_from_csoil_pct``
+    (% from ratios of totals over the cells used), ``corr_rh_dev_tau_dev`` (1), ``area_m2``.
+    """
+
+    maps: xr.Dataset
+    summary: dict[str, float]
+
+
+def attribute_tau_bias(
+    csoil_mod: xr.DataArray,
+    rh_mod: xr.DataArray,
+    csoil_obs: xr.DataArray,
+    rh_obs: xr.DataArray,
+    area: xr.DataArray,
+    mask: xr.DataArray | None = None,
+) -> TauBiasAttribution:
+    """Split a model's tau_soil bias into its Rh and its cSoil parts, cell by cell.
+
+    Parameters
+    ----------
+    csoil_mod, csoil_obs: cSoil + cLitter, kg C m-2 (lat, lon).
+    rh_mod, rh_obs: Rh, g C m-2 yr-1 (lat, lon).
+    area: m2.
+    mask: cells to consider (e.g. the vegetated area); cells also need all four inputs
+        present, both Rh > 0 and cSoil_obs > 0.
+
+    Notes
+    -----
+    The global figures are ratios of totals over the cells used:
+    ``bias_from_rh_pct = 100 (sum Rh_obs A / sum Rh_mod A - 1)``, likewise for cSoil and
+    the total. ``corr_rh_dev_tau_dev`` is the area-weighted Pearson correlation across the
+    cells used between the relative deviations ``100 (Rh_mod / Rh_obs - 1)`` and
+    ``100 (tau_mod / tau_obs - 1)``.
+    """
+    used = (rh_obs > 0) & (rh_mod > 0) & (csoil_obs > 0) & csoil_mod.notnull()
+    if mask is not None:
+        used = used & mask.astype(bool)
+    tau_obs = tau_map(csoil_obs, rh_obs).where(used)
+    from_rh = 100.0 * (rh_obs / rh_mod - 1.0)
+    from_csoil = 100.0 * (csoil_mod / csoil_obs - 1.0)
+    tau_bias = 100.0 * (tau_map(csoil_mod, rh_mod) / tau_obs - 1.0)
+    rh_bias = 100.0 * (rh_mod / rh_obs - 1.0)
+    dominated = np.abs(from_rh) > np.abs(from_csoil)
+    attribution = xr.where(dominated, float(RH_DOMINATED), float(CSOIL_DOMINATED)).where(used)
+    maps = xr.Dataset(
+        {
+            "tau_bias_pct": tau_bias.where(used),
+            "bias_from_rh_pct": from_rh.where(used),
+            "bias_from_csoil_pct": from_csoil.where(used),
+            "rh_bias_pct": rh_bias.where(used),
+            "attribution": attribution,
+        }
+    )
+    return TauBiasAttribution(
+        maps=maps, summary=_summary(maps, used, area, csoil_mod, rh_mod, csoil_obs, rh_obs)
+    )
+
+
+def _summary(
+    maps: xr.Dataset,
+    used: xr.DataArray,
+    area: xr.DataArray,
+    csoil_mod: xr.DataArray,
+    rh_mod: xr.DataArray,
+    csoil_obs: xr.DataArray,
+    rh_obs: xr.DataArray,
+) -> dict[str, float]:
+    weight = area.where(used, 0.0)
+    used_area = float(weight.sum())
+
+    def total(field: xr.DataArray) -> float:
+        return float((field.where(used, 0.0) * weight).sum())
+
+    if used_area == 0:
+        return dict.fromkeys(
+            (
+                "rh_dominated_area_pct",
+                "tau_bias_pct",
+                "bias_from_rh_pct",
+                "bias_from_csoil_pct",
+                "corr_rh_dev_tau_dev",
+            ),
+            float("nan"),
+        ) | {"area_m2": 0.0}
+    dominated_area = float(weight.where(maps["attribution"] == RH_DOMINATED, 0.0).sum())
+    rh_ratio = total(rh_obs) / total(rh_mod)
+    csoil_ratio = total(csoil_mod) / total(csoil_obs)
+    corr = taylor_statistics(maps["rh_bias_pct"], maps["tau_bias_pct"], weights=area)["r"]
+    return {
+        "rh_dominated_area_pct": 100.0 * dominated_area / used_area,
+        "tau_bias_pct": 100.0 * (csoil_ratio * rh_ratio - 1.0),
+        "bias_from_rh_pct": 100.0 * (rh_ratio - 1.0),
+        "bias_from_csoil_pct": 100.0 * (csoil_ratio - 1.0),
+        "corr_rh_dev_tau_dev": corr,
+        "area_m2": used_area,
+    }

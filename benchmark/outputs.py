@@ -1,0 +1,134 @@
+"""The output folder of a run: claimed without overwriting, filled in a staging folder, moved into place.
+
+Nothing a user made is overwritten without ``--force``; an interrupted run leaves at most
+a hidden ``.NAME.partial-*`` folder, never a partial scorecard in the output folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+
+import xarray as xr
+
+from benchmark import __version__, catalog
+from benchmark.errors import OutputExistsError
+from benchmark.registry import Registry
+from benchmark.report.html import write_index_html
+from benchmark.report.tables import atomic_write_text, read_scorecard, write_scorecard
+from benchmark.results import Results
+
+log = logging.getLogger(__name__)
+
+RESULTS_NC = "results.nc"
+RUN_JSON = "run.json"
+#: Files up to this size get a full SHA-256 in run.json; larger ones a fingerprint
+#: (SHA-256 of the first MiB, size and modification time) to keep provenance cheap.
+FULL_CHECKSUM_BYTES = 256 * 2**20
+
+
+def claim_output_dir(out: Path | None, *, force: bool) -> Path:
+    """The folder a run will write: ``out``, or ``./rhbench-out/run-<UTC time>`` when None.
+
+    Raises :class:`OutputExistsError` when ``out`` exists and is not empty, unless ``force``.
+    """
+    if out is None:
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        return Path("rhbench-out").resolve() / f"run-{stamp}"
+    out = Path(out).resolve()
+    if out.exists() and any(out.iterdir()) and not force:
+        raise OutputExistsError("output folder exists and is not empty; pass --force to replace it",
+                                file=str(out))
+    return out
+
+
+@contextlib.contextmanager
+def staging_dir(out_dir: Path) -> Iterator[Path]:
+    """A hidden sibling folder to write into; moved onto ``out_dir`` only when the block succeeds."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if out_dir.exists():
+        retired = out_dir.with_name(f".{out_dir.name}.replaced-{os.getpid()}")
+        os.replace(out_dir, retired)
+        os.replace(staging, out_dir)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(staging, out_dir)
+
+
+def file_checksum(path: Path) -> str:
+    """``sha256:<hex>`` of a file, or ``fingerprint:<hex>`` for files over :data:`FULL_CHECKSUM_BYTES`."""
+    digest = hashlib.sha256()
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        if size <= FULL_CHECKSUM_BYTES:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+            return f"sha256:{digest.hexdigest()}"
+        digest.update(handle.read(1 << 20))
+    digest.update(f"{size}|{path.stat().st_mtime_ns}".encode())
+    return f"fingerprint:{digest.hexdigest()}"
+
+
+def _inputs(registry: Registry, data_root: Path) -> dict[str, dict[str, str]]:
+    inputs: dict[str, dict[str, str]] = {}
+    for name, source in sorted(registry.sources.items()):
+        try:
+            files = catalog.entry_for(source).files
+        except Exception as exc:  # a broken catalog entry is recorded, not fatal here
+            inputs[name] = {"error": str(exc)}
+            continue
+        for variable, relative in files.items():
+            path = data_root / relative
+            inputs.setdefault(name, {})[variable] = file_checksum(path) if path.is_file() else "missing"
+    return inputs
+
+
+def _write_results_nc(staging: Path, datasets: dict[str, xr.Dataset]) -> None:
+    path = staging / RESULTS_NC
+    temp = staging / (RESULTS_NC + ".part")
+    mode = "w"
+    for name, ds in datasets.items():
+        ds.to_netcdf(temp, mode=mode, group=name, engine="netcdf4")
+        mode = "a"
+    if mode == "a":
+        os.replace(temp, path)
+
+
+def write_all(staging: Path, results: Results, *, registry: Registry, config, data_root: Path,
+              synthetic: bool, seconds: float) -> None:
+    """Write scorecard.json, scores.csv, results.nc, run.json and index.html into ``staging``."""
+    config_record = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
+    provenance = {
+        "rhbench_version": __version__, "python": platform.python_version(),
+        "date_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "synthetic": synthetic, "data_root": str(data_root), "seconds": round(seconds, 2),
+        "config": config_record,
+        "plugins": {name: {"kind": s.kind, "package": registry.packages.get(name, ""), "citation": s.citation}
+                    for name, s in sorted(registry.sources.items())},
+        "broken_plugins": [asdict(b) for b in registry.broken],
+        "failures": results.failures,
+    }
+    write_scorecard(results, staging, synthetic=synthetic, meta={"config": config_record})
+    _write_results_nc(staging, results.datasets)
+    provenance["inputs"] = _inputs(registry, data_root)
+    atomic_write_text(staging / RUN_JSON, json.dumps(provenance, indent=2, default=str))
+    upscaling = staging / "upscaling"
+    write_index_html(staging, read_scorecard(staging / "scorecard.json"), results.datasets,
+                     synthetic=synthetic, provenance=provenance,
+                     upscaling_dir=upscaling if upscaling.is_dir() else None)

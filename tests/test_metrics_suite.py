@@ -1,0 +1,212 @@
+"""Tests of evaluate() on a tiny synthetic ensemble with known answers (synthetic data)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from benchmark.grid import EARTH_RADIUS_M, cell_area, common_grid
+from benchmark.metrics.suite import METRICS, Reference, evaluate
+from benchmark.results import STATUSES
+from benchmark.vegclass import class_code
+
+YEARS = np.arange(1975, 2021)
+GRID = common_grid(5.0)
+SHAPE = (GRID.sizes["lat"], GRID.sizes["lon"])
+#: land: cells with centre |lat| < 30 -> edges at +-30 deg, area 2 pi R^2 exactly
+LAND = (np.abs(GRID.lat) < 30) & xr.ones_like(GRID.lon, dtype=bool)
+LAND_M2 = 2 * np.pi * EARTH_RADIUS_M**2
+#: reference Rh 500 + 100 cos(lon): its global mean over full circles is exactly 500
+REF_RH = (500.0 + 100.0 * np.cos(np.deg2rad(GRID.lon))) * xr.ones_like(GRID.lat)
+SD_REF = 100.0 / np.sqrt(2.0)
+
+
+def _grid(values) -> xr.DataArray:
+    return xr.DataArray(
+        np.broadcast_to(values, SHAPE).copy(), dims=("lat", "lon"), coords=GRID.coords
+    )
+
+
+def _annual(field2d, trend=0.0) -> xr.DataArray:
+    data = np.asarray(field2d)[None] + trend * (YEARS - 1982)[:, None, None]
+    return xr.DataArray(data, dims=("year", "lat", "lon"), coords={"year": YEARS, **GRID.coords})
+
+
+def _reference() -> Reference:
+    products = xr.concat([_grid(v) for v in (16.0, 18.0, 20.0, 22.0, 24.0)], dim="product")
+    vegclass = xr.where(GRID.lat < 0, class_code("ENF"), class_code("Grassland")) * LAND
+    return Reference(
+        rh=REF_RH.where(LAND).transpose("lat", "lon"),
+        csoil_products=products,
+        area=cell_area(GRID.lat, GRID.lon),
+        vegclass=vegclass.transpose("lat", "lon"),
+        land=LAND.transpose("lat", "lon"),
+        rh_global_sd=0.9,
+    )
+
+
+def _ensemble() -> dict[str, xr.Dataset]:
+    rh = REF_RH.transpose("lat", "lon").values
+    full = xr.Dataset(
+        {
+            "rh": _annual(1.2 * rh),
+            "cSoil": _annual(_grid(12.0)),
+            "cVeg": _annual(_grid(4.0)),
+            "fVegLitter": _annual(_grid(400.0)),
+            "npp": _annual(_grid(999.0)),
+        }
+    ).chunk({"year": 7})
+    # cVeg grows 0.1 kg C m-2 yr-1 (mean 5.8 over 1982-2018); litterfall = 500 - 100
+    no_litter = xr.Dataset(
+        {
+            "rh": _annual(0.5 * rh),
+            "cSoil": _annual(_grid(30.0)),
+            "cVeg": _annual(_grid(4.0), trend=0.1),
+            "npp": _annual(_grid(500.0)),
+        }
+    )
+    no_rh = xr.Dataset({"cSoil": _annual(_grid(10.0)), "cVeg": _annual(_grid(4.0))})
+    return {"Full": full, "NoLitter": no_litter, "NoRh": no_rh}
+
+
+@pytest.fixture(scope="module")
+def table() -> tuple[pd.DataFrame, object]:
+    years = np.arange(2000, 2011)
+    product = xr.DataArray(
+        np.broadcast_to(1.1 * REF_RH.transpose("lat", "lon").values, (years.size, *SHAPE)),
+        dims=("year", "lat", "lon"),
+        coords={"year": years, **GRID.coords},
+    )
+    results = evaluate(_reference(), _ensemble(), {"Prod": product, "Map": 0.9 * REF_RH})
+    return pd.DataFrame([row.to_dict() for row in results.rows]), results
+
+
+def _value(df: pd.DataFrame, source: str, metric: str, region: str = "global") -> float:
+    hit = df[(df.source == source) & (df.metric == metric) & (df.region == region)]
+    assert len(hit) == 1, (source, metric, region)
+    return hit.value.iloc[0]
+
+
+def test_global_rh_and_tau_soil_match_the_construction(table):
+    df, _ = table
+    rh_pg = 500.0 * LAND_M2 / 1e15
+    assert _value(df, "observations", "rh_global") == pytest.approx(rh_pg, rel=1e-9)
+    assert _value(df, "observations", "rh_global_sd") == 0.9
+    assert _value(df, "Full", "rh_global") == pytest.approx(1.2 * rh_pg, rel=1e-9)
+    assert _value(df, "NoLitter", "rh_global") == pytest.approx(0.5 * rh_pg, rel=1e-9)
+    assert _value(df, "Prod", "rh_global") == pytest.approx(1.1 * rh_pg, rel=1e-9)
+    assert _value(df, "observations", "tau_soil_global") == pytest.approx(40.0)
+    # per product 16..24 kg over 500 g -> 32, 36, 40, 44, 48 yr; sample SD sqrt(40)
+    assert _value(df, "observations", "tau_soil_global_sd") == pytest.approx(np.sqrt(40.0))
+    assert _value(df, "Full", "tau_soil_global") == pytest.approx(12000 / 600)
+    assert _value(df, "NoLitter", "tau_soil_global") == pytest.approx(30000 / 250)
+    assert _value(df, "Prod", "tau_soil_global") == pytest.approx(20000 / 550)
+    assert _value(df, "Map", "tau_soil_global") == pytest.approx(20000 / 450)
+
+
+def test_tau_veg_with_fveglitter_and_from_npp_minus_growth(table):
+    df, _ = table
+    assert _value(df, "Full", "tau_veg_global") == pytest.approx(4000 / 400)
+    assert _value(df, "NoLitter", "tau_veg_global") == pytest.approx(5800 / 400)
+
+
+def test_taylor_rows_against_scaled_reference(table):
+    df, _ = table
+    assert _value(df, "observations", "rh_taylor_sd") == pytest.approx(SD_REF, rel=1e-9)
+    assert _value(df, "Full", "rh_taylor_r") == pytest.approx(1.0)
+    assert _value(df, "Full", "rh_taylor_sd") == pytest.approx(1.2 * SD_REF, rel=1e-9)
+    assert _value(df, "Full", "rh_taylor_crmse") == pytest.approx(0.2 * SD_REF, rel=1e-9)
+    assert _value(df, "Full", "rh_taylor_bias") == pytest.approx(100.0, rel=1e-9)
+    assert _value(df, "Full", "rh_taylor_score") == pytest.approx(4 / (1.2 + 1 / 1.2) ** 2)
+    assert _value(df, "Prod", "rh_taylor_normalized_sd") == pytest.approx(1.1)
+    assert _value(df, "Full", "tau_soil_taylor_r") == pytest.approx(1.0)
+
+
+def test_attribution_rows(table):
+    df, _ = table
+    # Full: Rh x1.2 (Rh-only bias -16.7 %), cSoil 12 vs 20 (-40 %) -> cSoil dominates
+    assert _value(df, "Full", "tau_bias_rh_dominated_area_pct") == 0.0
+    assert _value(df, "Full", "tau_bias_from_rh_pct") == pytest.approx(100 * (1 / 1.2 - 1))
+    assert _value(df, "Full", "tau_bias_from_csoil_pct") == pytest.approx(-40.0)
+    assert _value(df, "Full", "tau_bias_pct") == pytest.approx(100 * (20 / 40 - 1))
+    # NoLitter: Rh x0.5 (+100 %), cSoil 30 (+50 %) -> Rh dominates everywhere
+    assert _value(df, "NoLitter", "tau_bias_rh_dominated_area_pct") == pytest.approx(100.0)
+    assert _value(df, "NoLitter", "tau_bias_pct") == pytest.approx(200.0)
+
+
+def test_regional_rows_for_bands_zones_and_classes(table):
+    df, _ = table
+    south = _value(df, "observations", "rh_total", "ENF")
+    north = _value(df, "observations", "rh_total", "Grassland")
+    assert south == pytest.approx(north) == pytest.approx(250.0 * LAND_M2 / 1e15, rel=1e-9)
+    tropical = 500.0 * 2 * np.pi * EARTH_RADIUS_M**2 * 2 * np.sin(np.deg2rad(25)) / 1e15
+    assert _value(df, "observations", "rh_total", "tropical") == pytest.approx(tropical)
+    assert _value(df, "Full", "rh_mean", "EQ-10N") == pytest.approx(600.0)
+    assert _value(df, "Full", "tau_soil", "10S-EQ") == pytest.approx(20.0)
+    boreal = df[(df.source == "Full") & (df.metric == "tau_veg") & (df.region == "boreal")]
+    assert boreal.status.iloc[0] == "skipped" and np.isnan(boreal.value.iloc[0])  # no land
+
+
+def test_missing_rh_gives_skipped_rows_with_reason(table):
+    df, results = table
+    no_rh = df[df.source == "NoRh"]
+    skipped = no_rh[no_rh.status == "skipped"]
+    assert {"rh_global", "tau_soil_global", "rh_taylor_r", "corr_rh_dev_tau_dev"} <= set(
+        skipped.metric
+    )
+    assert set(skipped[skipped.metric.str.startswith(("rh", "tau_soil"))].reason) == {
+        "no rh variable"
+    }
+    tau_veg = no_rh[no_rh.metric == "tau_veg_global"].iloc[0]
+    assert tau_veg.status == "skipped" and "litterfall needs fVegLitter" in tau_veg.reason
+    assert _value(df, "NoRh", "csoil_global") == pytest.approx(10.0 * LAND_M2 * 1e3 / 1e15)
+    assert "NoRh" not in results.failures
+
+
+def test_every_row_uses_a_documented_metric_and_valid_status(table):
+    df, _ = table
+    assert set(df.metric) <= set(METRICS)
+    assert set(df.status) <= set(STATUSES)
+    for metric, units in zip(df.metric, df.units, strict=True):
+        assert units == METRICS[metric][0]
+
+
+def test_maps_and_zonal_datasets(table):
+    _, results = table
+    maps, zonal = results.datasets["maps"], results.datasets["zonal"]
+    assert list(maps.source.values) == ["observations", "Full", "NoLitter", "NoRh", "Prod", "Map"]
+    assert set(maps.data_vars) == {"rh", "tau_soil", "rh_bias", "tau_bias", "attribution"}
+    full = maps.sel(source="Full")
+    land = LAND.transpose("lat", "lon")
+    np.testing.assert_allclose(full.rh_bias.where(land).mean(), 100.0, rtol=1e-5)
+    assert set(np.unique(full.attribution.values[np.isfinite(full.attribution.values)])) == {2.0}
+    assert np.isnan(maps.sel(source="Full").rh.values[~land.values]).all()
+    assert zonal.rh.dims == ("source", "lat")
+    np.testing.assert_allclose(zonal.rh.sel(source="Full").dropna("lat"), 600.0)
+    np.testing.assert_allclose(zonal.tau_soil.sel(source="observations").dropna("lat"), 40.0)
+
+
+def test_source_on_another_grid_fails_without_stopping_the_others():
+    other = xr.Dataset({"rh": _annual(_grid(1.0)).assign_coords(lon=GRID.lon.values + 1)})
+    results = evaluate(_reference(), {"Shifted": other}, {})
+    assert "not on the reference grid" in results.failures["Shifted"]
+    rows = [r for r in results.rows if r.source == "Shifted"]
+    assert rows and all(r.status == "failed" for r in rows)
+
+
+def test_source_without_years_in_period_is_skipped():
+    old = _ensemble()["Full"].assign_coords(year=YEARS - 200)
+    results = evaluate(_reference(), {"Old": old}, {})
+    rows = [r for r in results.rows if r.source == "Old"]
+    assert {r.status for r in rows} == {"skipped"}
+    assert rows[0].reason == "no years in 1982-2018"
+
+
+def test_reference_rh_sd_map_is_totalled_when_no_ensemble_sd_is_given():
+    ref = _reference()
+    ref.rh_global_sd = None
+    ref.rh_sd = _grid(10.0)
+    results = evaluate(ref, {}, {})
+    (row,) = [r for r in results.rows if r.metric == "rh_global_sd"]
+    assert row.value == pytest.approx(10.0 * LAND_M2 / 1e15, rel=1e-9)
+    assert row.units == "Pg C yr-1"

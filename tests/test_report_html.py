@@ -1,0 +1,325 @@
+"""The static scorecard page: sections, missing-input messages, and a headless browser."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from benchmark.report.html import SYNTHETIC_BANNER, taylor_points, write_index_html
+
+CHROMIUM = Path("/usr/bin/chromium")
+REF = "observations"
+SECTIONS = ("summary", "taylor", "global", "maps", "zonal", "twobox", "rf", "provenance")
+
+
+def _row(source, kind, metric, value, units="1", status="ok", reason=""):
+    return {
+        "source": source,
+        "kind": kind,
+        "metric": metric,
+        "region": "global",
+        "units": units,
+        "value": value,
+        "status": status,
+        "reason": reason,
+    }
+
+
+def synthetic_scorecard(n_models: int) -> pd.DataFrame:
+    """Reference rows plus n_models DGVMs; the last model lacks rh (skipped rows)."""
+    rows = [
+        _row(REF, "reference", "rh_global", 48.8, "Pg C yr-1"),
+        _row(REF, "reference", "rh_global_sd", 0.9, "Pg C yr-1"),
+        _row(REF, "reference", "tau_soil_global", 38.3, "yr"),
+        _row(REF, "reference", "tau_soil_global_sd", 11.0, "yr"),
+        _row(REF, "reference", "rh_taylor_sd", 200.0, "g C m-2 yr-1"),
+    ]
+    for i in range(n_models):
+        name = f"DGVM-{i:02d}"
+        if i == n_models - 1:
+            rows += [
+                _row(name, "dgvm", m, None, status="skipped", reason="no variable rh")
+                for m in ("rh_global", "rh_taylor_r", "rh_taylor_score")
+            ]
+            continue
+        r, s = 0.4 + 0.5 * i / n_models, 0.6 + 1.2 * i / n_models
+        rows += [
+            _row(name, "dgvm", "rh_global", 45.0 + i, "Pg C yr-1"),
+            _row(name, "dgvm", "tau_soil_global", 15.0 + i, "yr"),
+            _row(name, "dgvm", "rh_taylor_r", r),
+            _row(name, "dgvm", "rh_taylor_normalized_sd", s),
+            _row(name, "dgvm", "rh_taylor_sd", 200.0 * s, "g C m-2 yr-1"),
+            _row(name, "dgvm", "rh_taylor_score", 2 * (1 + r) / (s + 1 / s) ** 2),
+        ]
+    frame = pd.DataFrame(rows)
+    frame["value"] = frame["value"].astype(float)
+    return frame
+
+
+def synthetic_datasets(n_models: int, res: float = 2.0) -> dict[str, xr.Dataset]:
+    """maps (source, lat, lon), zonal (source, lat) and twobox (source, year)."""
+    rng = np.random.default_rng(7)
+    sources = [REF] + [f"DGVM-{i:02d}" for i in range(n_models)]
+    kinds = ["reference"] + ["dgvm"] * n_models
+    lat = np.arange(-90 + res / 2, 90, res)
+    lon = np.arange(-180 + res / 2, 180, res)
+    rh = rng.uniform(100, 900, (len(sources), lat.size, lon.size))
+    coords = {"source": sources, "lat": lat, "lon": lon, "kind": ("source", kinds)}
+    maps = xr.Dataset(
+        {
+            "rh": (("source", "lat", "lon"), rh),
+            "rh_bias": (("source", "lat", "lon"), rh - rh[0]),
+            "tau_soil": (("source", "lat", "lon"), 40 * rh / 500),
+        },
+        coords=coords,
+    )
+    maps["rh"].attrs["units"] = "g C m-2 yr-1"
+    zonal = maps[["rh"]].mean("lon")
+    years = np.arange(1901, 2019)
+    ramp = np.outer(np.linspace(0.8, 1.2, n_models), np.linspace(0, 170, years.size))
+    twobox = xr.Dataset(
+        {
+            "dcTotal_unconstrained": (("source", "year"), ramp),
+            "dcTotal_constrained": (("source", "year"), ramp * 244 / 170),
+            "dcTotal_constrained_sd": (("source", "year"), ramp * 0.2),
+        },
+        coords={"source": sources[1:], "year": years},
+    )
+    return {"maps": maps, "zonal": zonal, "twobox": twobox}
+
+
+def write_upscaling(folder: Path) -> Path:
+    """A minimal `rhbench upscale` output folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "cv_metrics.json").write_text(
+        json.dumps({"r2": 0.62, "nse": 0.63, "rmse": 152.9, "n": 761})
+    )
+    observed = np.linspace(50, 1500, 60)
+    pd.DataFrame(
+        {
+            "observed": observed,
+            "predicted": 0.7 * observed + 100,
+            "zone": np.repeat(["tropical", "temperate", "boreal"], 20),
+        }
+    ).to_csv(folder / "oof_predictions.csv", index=False)
+    pd.DataFrame({"predictor": ["MAT", "MAP", "SOC"], "importance_pct": [40.0, 35.0, 25.0]}).to_csv(
+        folder / "importance.csv", index=False
+    )
+    pd.DataFrame(
+        {
+            "predictor": ["MAT"] * 4 + ["MAP"] * 4,
+            "value": [0, 10, 20, 30] * 2,
+            "rh": [300, 400, 500, 600, 350, 380, 420, 460],
+        }
+    ).to_csv(folder / "partial_dependence.csv", index=False)
+    return folder
+
+
+def _sections(text: str) -> dict[str, str]:
+    found = re.findall(r'<(?:section|footer) id="(\w+)">(.*?)</(?:section|footer)>', text, re.S)
+    return dict(found)
+
+
+def _images(text: str) -> list[bytes]:
+    return [base64.b64decode(b) for b in re.findall(r'src="data:image/png;base64,([^"]+)"', text)]
+
+
+@pytest.fixture(scope="module")
+def full_page(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("page")
+    started = time.perf_counter()
+    path = write_index_html(
+        out,
+        synthetic_scorecard(6),
+        synthetic_datasets(6),
+        synthetic=True,
+        provenance={
+            "rhbench_version": "0.1.0",
+            "plugins": ["dgvm-demo"],
+            "inputs": {"demo": "sha256:abc"},
+        },
+        upscaling_dir=write_upscaling(out / "upscale"),
+    )
+    path.with_suffix(".seconds").write_text(str(time.perf_counter() - started))
+    return path
+
+
+def test_page_has_every_section_with_its_figures(full_page):
+    text = full_page.read_text()
+    sections = _sections(text)
+    assert tuple(sections) == SECTIONS
+    assert text.count('class="missing"') == 2  # no tau_soil Taylor rows, no tau_veg_global
+    counts = {name: len(_images(body)) for name, body in sections.items()}
+    # one Taylor diagram per prefix with rows (rh; tau_soil has none), bars of rh_global and
+    # tau_soil_global (tau_veg_global absent), maps of rh, rh_bias, tau_soil, one zonal
+    # variable, one 2-box quantity, RF scatter + importance + partial dependence
+    assert counts == {
+        "summary": 0,
+        "taylor": 1,
+        "global": 2,
+        "maps": 3,
+        "zonal": 1,
+        "twobox": 1,
+        "rf": 3,
+        "provenance": 0,
+    }
+    assert all(png[:8] == b"\x89PNG\r\n\x1a\n" for png in _images(text))
+    assert "No tau_soil_taylor_* rows" in sections["taylor"]
+    assert "No tau_veg_global values" in sections["global"]
+
+
+def test_page_shows_the_synthetic_banner_and_provenance(full_page):
+    text = full_page.read_text()
+    assert f'<div class="banner">{SYNTHETIC_BANNER}</div>' in text
+    assert "<title>rhbench scorecard (synthetic demo data)</title>" in text
+    footer = _sections(text)["provenance"]
+    assert "<dt>rhbench_version</dt><dd>0.1.0</dd>" in footer
+    assert "sha256:abc" in footer and "<dt>generated</dt>" in footer
+
+
+def test_summary_grid_colours_scores_and_greys_skipped_rows(full_page):
+    grid = _sections(full_page.read_text())["summary"]
+    # DGVM-00: r = 0.4, s = 0.6; score 2 * 1.4 / (0.6 + 1/0.6)^2 = 0.54498 -> hue 65
+    assert 'style="background:hsl(65,70%,80%)">0.545</td>' in grid
+    assert 'title="skipped: no variable rh">skipped</td>' in grid
+    assert grid.split("<tbody>")[1].count("<tr><th>") == 7  # the reference and six DGVMs
+
+
+def test_page_builds_fast_for_twenty_sources(tmp_path):
+    started = time.perf_counter()
+    write_index_html(
+        tmp_path,
+        synthetic_scorecard(20),
+        synthetic_datasets(20, res=0.5),
+        synthetic=False,
+        provenance={},
+        upscaling_dir=None,
+    )
+    elapsed = time.perf_counter() - started
+    assert elapsed < 20.0, f"page took {elapsed:.1f} s"
+    assert "banner" not in (tmp_path / "index.html").read_text().split("<body>")[1][:200]
+
+
+def test_missing_inputs_are_reported_in_their_sections(tmp_path):
+    empty = pd.DataFrame(
+        columns=["source", "kind", "metric", "region", "units", "value", "status", "reason"]
+    )
+    path = write_index_html(
+        tmp_path, empty, {}, synthetic=False, provenance={}, upscaling_dir=tmp_path / "absent"
+    )
+    sections = _sections(path.read_text())
+    assert tuple(sections) == SECTIONS
+    assert "the scorecard is empty" in sections["summary"]
+    assert "No rh_taylor_* rows" in sections["taylor"]
+    assert "No rh_global values" in sections["global"]
+    assert "No maps dataset" in sections["maps"]
+    assert "No zonal dataset" in sections["zonal"]
+    assert "No 2-box dataset" in sections["twobox"]
+    assert "Upscaling output folder not found" in sections["rf"]
+    assert _images(path.read_text()) == []
+
+
+def test_partial_upscaling_output_names_the_missing_files(tmp_path):
+    folder = write_upscaling(tmp_path / "up")
+    (folder / "partial_dependence.csv").unlink()
+    path = write_index_html(
+        tmp_path, synthetic_scorecard(2), {}, synthetic=False, provenance={}, upscaling_dir=folder
+    )
+    rf = _sections(path.read_text())["rf"]
+    assert len(_images(rf)) == 2 and "Missing from" in rf and "partial_dependence.csv" in rf
+    assert "<th>rmse</th><td>152.9</td>" in rf
+
+
+def test_a_broken_input_breaks_only_its_section(tmp_path):
+    datasets = synthetic_datasets(2)
+    datasets["twobox"] = datasets["twobox"].rename(year="time")  # no 'year' dimension
+    path = write_index_html(
+        tmp_path,
+        synthetic_scorecard(2),
+        datasets,
+        synthetic=False,
+        provenance={},
+        upscaling_dir=None,
+    )
+    sections = _sections(path.read_text())
+    assert "could not be drawn" in sections["twobox"]
+    assert len(_images(sections["maps"])) == 3
+
+
+def test_taylor_points_normalise_by_the_reference_sd_when_needed():
+    scores = synthetic_scorecard(3).query("metric != 'rh_taylor_normalized_sd'")
+    points = taylor_points(scores, "rh")
+    # DGVM-01: sd = 200 * (0.6 + 1.2 / 3) = 200 -> normalised by the reference's 200 -> 1.0
+    assert points.set_index("source").loc["DGVM-01", "sd_norm"] == pytest.approx(1.0)
+    assert list(points["source"]) == ["DGVM-00", "DGVM-01"]  # reference and skipped left out
+
+
+# --- headless browser ---------------------------------------------------------------
+
+_PROBE = """<script>
+window.addEventListener('load', function () {
+  var imgs = Array.from(document.images);
+  var bad = imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0); });
+  document.title = 'PROBE ' + (bad.length ? 'BROKEN ' + bad.length : 'OK') + ' ' + imgs.length;
+});
+window.addEventListener('error', function (e) { document.title = 'PROBE ERROR ' + e.message; });
+</script>"""
+
+
+def _chromium_or_skip() -> Path:
+    if CHROMIUM.exists():
+        return CHROMIUM
+    if os.environ.get("CI"):
+        pytest.fail("chromium is required in CI (apt-get install -y chromium)")
+    pytest.skip("no /usr/bin/chromium (apt-get install -y chromium)")
+
+
+@pytest.mark.browser
+def test_page_loads_in_headless_chromium_without_errors(full_page, tmp_path):
+    chromium = _chromium_or_skip()
+    probed = tmp_path / "probed.html"
+    probed.write_text(full_page.read_text().replace("</body>", _PROBE + "</body>"))
+    flags = [
+        str(chromium),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--window-size=1400,4000",
+        "--virtual-time-budget=5000",
+    ]
+    dom = subprocess.run(
+        [*flags, "--dump-dom", probed.as_uri()], capture_output=True, text=True, timeout=120
+    )
+    title = re.search(r"<title>(.*?)</title>", dom.stdout)
+    assert title is not None, dom.stderr[-2000:]
+    assert title.group(1) == "PROBE OK 11"  # 1 + 2 + 3 + 1 + 1 + 3 images, all decoded
+    console_errors = [
+        line
+        for line in dom.stderr.splitlines()
+        if "CONSOLE" in line and ("error" in line.lower() or "Uncaught" in line)
+    ]
+    assert console_errors == []
+    shot = tmp_path / "page.png"
+    subprocess.run(
+        [*flags, f"--screenshot={shot}", full_page.as_uri()], capture_output=True, timeout=120
+    )
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    shutil.copy(shot, full_page.parent / "page.png")

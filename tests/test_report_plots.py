@@ -1,0 +1,132 @@
+"""Report figures: valid PNGs of the expected pixel size, coastlines, colour limits."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from benchmark.report import plots
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) in pixels from the PNG header; asserts the PNG signature."""
+    assert data[:8] == PNG_MAGIC
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def assert_size(data: bytes, width_in: float, height_in: float) -> None:
+    """The PNG is ``width_in`` x ``height_in`` inches at :data:`plots.DPI` (to 1 pixel)."""
+    width, height = png_size(data)
+    assert width == pytest.approx(width_in * plots.DPI, abs=1)
+    assert height == pytest.approx(height_in * plots.DPI, abs=1)
+
+
+def _grid(n_sources: int, res: float = 2.0) -> xr.DataArray:
+    lat = np.arange(-90 + res / 2, 90, res)
+    lon = np.arange(res / 2, 360, res)  # 0..360 convention, converted for display
+    rng = np.random.default_rng(3)
+    values = rng.uniform(0, 800, size=(n_sources, lat.size, lon.size))
+    return xr.DataArray(
+        values,
+        dims=("source", "lat", "lon"),
+        coords={"source": [f"M{i}" for i in range(n_sources)], "lat": lat, "lon": lon},
+    )
+
+
+def test_taylor_diagram_is_a_png_of_the_figure_size():
+    stats = pd.DataFrame(
+        {"source": ["A", "B", "C"], "r": [0.9, 0.5, -0.2], "sd_norm": [1.1, 0.6, np.nan]}
+    )
+    assert_size(plots.taylor_diagram(stats, title="rh"), 7.0, 4.6)
+
+
+def test_global_bars_with_observation_band():
+    values = pd.Series([58.6, 48.0, np.nan], index=["A", "B", "C"])
+    kinds = pd.Series(["dgvm", "rh", "dgvm"], index=["A", "B", "C"])
+    data = plots.global_bars(values, units="Pg C yr-1", kinds=kinds, obs=48.8, obs_sd=0.9)
+    # two finite bars: width max(5, 0.32 * 2 + 2.5) = 5 in, height 3.4 in
+    assert_size(data, 5.0, 3.4)
+
+
+def test_map_panels_lays_out_rows_of_four(tmp_path):
+    maps = _grid(6)
+    panels = {str(s): maps.sel(source=s) for s in maps["source"].to_numpy()}
+    data = plots.map_panels(panels, units="g C m-2 yr-1", title="rh")
+    assert_size(data, 2.4 * 4 + 0.8, 1.35 * 2 + 0.5)  # 4 columns x 2 rows
+    path = plots.write_png(data, tmp_path / "figs" / "maps.png")
+    assert path.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_map_panels_without_maps_draws_a_message():
+    assert png_size(plots.map_panels({}, units="1"))[0] > 0
+
+
+def test_diverging_colour_limits_are_symmetric_98th_percentile_of_magnitude():
+    # |values| = [1, 3]; the 98th percentile interpolates 1 + 0.98 * (3 - 1) = 2.96
+    low, high = plots._colour_limits([np.array([-1.0, 3.0, np.nan])], diverging=True)
+    assert (low, high) == pytest.approx((-2.96, 2.96))
+    low, high = plots._colour_limits([np.array([0.0, 100.0])], diverging=False)
+    assert (low, high) == pytest.approx((2.0, 98.0))
+
+
+def test_coastlines_come_from_the_land_mask():
+    segments = plots.coastline_segments(1.0)
+    assert len(segments) > 50
+    points = np.concatenate(segments)
+    assert points[:, 0].min() >= -180 and points[:, 0].max() <= 180
+    assert points[:, 1].min() >= -90 and points[:, 1].max() <= 90
+    # some coastline passes within 1.5 degrees of Lisbon (38.7 N, 9.1 W)
+    distance = np.hypot(points[:, 0] + 9.1, points[:, 1] - 38.7)
+    assert distance.min() < 1.5
+
+
+def test_zonal_means_and_twobox_series_are_pngs():
+    zonal = _grid(3).mean("lon")
+    assert_size(plots.zonal_means(zonal, units="g C m-2 yr-1", reference="M0"), 4.8, 3.8)
+    years = np.arange(1901, 2019)
+    base = xr.DataArray(
+        np.outer([1.0, 2.0], np.arange(years.size)),
+        dims=("source", "year"),
+        coords={"source": ["A", "B"], "year": years},
+    )
+    ds = xr.Dataset(
+        {
+            "dcTotal_unconstrained": base,
+            "dcTotal_constrained": 1.4 * base,
+            "dcTotal_constrained_sd": 0.1 * base,
+        }
+    )
+    # 1 ensemble row + 1 row of panels
+    assert_size(plots.twobox_series(ds), 2.4 * 4, 1.7 * 2 + 0.3)
+
+
+def test_rf_diagnostics_are_pngs():
+    rng = np.random.default_rng(0)
+    observed = rng.uniform(50, 1200, 90)
+    oof = pd.DataFrame(
+        {
+            "observed": observed,
+            "predicted": 0.8 * observed + 60,
+            "zone": np.repeat(["tropical", "temperate", "boreal"], 30),
+        }
+    )
+    assert_size(plots.rf_scatter(oof, metrics={"r2": 0.62}), 4.2, 3.9)
+    importance = pd.DataFrame(
+        {"predictor": ["MAT", "MAP", "LAI"], "importance_pct": [50.0, 30.0, 20.0]}
+    )
+    assert_size(plots.rf_importance(importance), 4.2, 0.18 * 3 + 1.0)
+    pdp = pd.DataFrame(
+        {
+            "predictor": ["MAT"] * 5 + ["MAP"] * 5,
+            "value": list(range(5)) * 2,
+            "rh": np.linspace(100, 500, 10),
+        }
+    )
+    assert_size(plots.rf_partial_dependence(pdp), 2.3 * 2, 1.8)
