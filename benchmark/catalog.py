@@ -70,7 +70,10 @@ def catalog_path(source: Source) -> Path:
 def entry_for(source: Source) -> CatalogEntry:
     """Read ``source``'s catalog entry metadata (no data is opened)."""
     path = catalog_path(source)
-    catalog = _load_catalog(path)
+    try:
+        catalog = _load_catalog(path)
+    except CatalogError as exc:
+        raise exc.add_context(source=source.name) from None
     if source.entry_name not in catalog.entries:
         raise CatalogError("catalog has no entry for the source", source=source.name, file=str(path),
                            found=sorted(catalog.entries)[:10], expected=source.entry_name)

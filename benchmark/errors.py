@@ -21,12 +21,27 @@ class RhbenchError(Exception):
         found: object | None = None,
         expected: object | None = None,
     ) -> None:
+        self.message = message
         self.source = source
         self.file = file
         self.variable = variable
         self.found = found
         self.expected = expected
         super().__init__(self._format(message))
+
+    def add_context(
+        self, *, source: str | None = None, file: str | None = None, variable: str | None = None
+    ) -> RhbenchError:
+        """Fill in the source, file and variable where they are still unknown; return ``self``.
+
+        Lets a caller that knows the context (e.g. the loader) complete an error raised by a
+        helper that did not, keeping its type and traceback.
+        """
+        for label, value in (("source", source), ("file", file), ("variable", variable)):
+            if getattr(self, label) is None and value is not None:
+                setattr(self, label, value)
+        self.args = (self._format(self.message),)
+        return self
 
     def _format(self, message: str) -> str:
         parts = [message]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from benchmark import catalog, grid, loader, timeaxis
+from benchmark import catalog, loader, products, timeaxis
 from benchmark.errors import TimeAxisError
 from benchmark.sources import Source
 
@@ -37,7 +37,8 @@ def annual_mean(data: xr.DataArray) -> xr.DataArray:
                             expected="12 monthly steps in every year (or one step per year)")
     weights = xr.DataArray(timeaxis.days_in_month(years, months, data.attrs.get("calendar", "standard")),
                            dims="time")
-    total = (data * weights).coarsen(time=12).sum(skipna=False)
+    by_month = (data * weights).coarsen(time=12).construct(time=("steps", "month_of_year"))
+    total = by_month.sum("month_of_year", skipna=False).rename(steps="time")
     mean = total / weights.coarsen(time=12).sum()
     mean = mean.assign_coords(time=years[::12]).rename(time="year")
     mean.attrs = data.attrs
@@ -60,6 +61,9 @@ def load_source(
 ) -> xr.Dataset:
     """Open every variable of ``source``, as annual means on ``target``'s grid, lazily.
 
+    A grid finer than ``target`` is aggregated by area-weighted means, an equal or
+    coarser one sampled by nearest neighbour (:func:`benchmark.products.to_common_grid`).
+
     For a DGVM whose litter is a separate pool, ``cSoil`` becomes cSoil + cLitter (once;
     ``cSoil.attrs['includes_litter']`` records it) and cLitter is kept as is.
     """
@@ -68,7 +72,7 @@ def load_source(
     for name in source.variables:
         path = catalog.resolve_file(data_root, entry.files[name], source=source.name)
         data = annual_mean(loader.open_variable(source, name, path))
-        data = select_period(grid.regrid_nearest(data, target), period)
+        data = select_period(products.to_common_grid(data, target, source=source.name), period)
         variables[name] = data
     if source.kind == "dgvm" and "cSoil" in variables:
         variables["cSoil"] = _soil_with_litter(source, variables)

@@ -22,7 +22,13 @@ import numpy as np
 import xarray as xr
 
 from benchmark import grid, timeaxis, units
-from benchmark.errors import DataError, MissingVariableError, RhbenchError
+from benchmark.errors import (
+    DataError,
+    MissingVariableError,
+    PluginError,
+    RhbenchError,
+    ValueRangeError,
+)
 from benchmark.sources import Source
 
 log = logging.getLogger(__name__)
@@ -35,6 +41,23 @@ FILL_VALUES = (-99999.0, -9999.0)
 #: of float64, so a chunk is ~50 MB and a reduction over time streams chunk by chunk.
 TIME_CHUNK = 24
 CACHE_ENV = "RHBENCH_CACHE"
+#: Plausible range of the median of a variable's non-missing, non-zero values, in canonical
+#: units. A median outside it is most likely a units error (e.g. a factor 1000): warned, not fatal.
+PLAUSIBLE_MEDIAN: dict[str, tuple[float, float]] = {
+    "rh": (1.0, 5000.0),
+    "npp": (1.0, 5000.0),
+    "fVegLitter": (1.0, 5000.0),
+    "cSoil": (0.1, 500.0),
+    "cLitter": (0.005, 50.0),
+    "cVeg": (0.01, 300.0),
+    "pr": (10.0, 10000.0),
+}
+#: Variables that cannot be negative. A value is negative when below -1e-6 times the median
+#: absolute value (rounding noise passes); more than 1 % negative values is an error.
+NON_NEGATIVE = ("rh", "fVegLitter", "cSoil", "cLitter", "cVeg", "pr", "landCoverFrac")
+NEGATIVE_TOLERANCE = 1e-6
+NEGATIVE_SHARE_MAX = 0.01
+_TIME_NAMES = ("time", "Time", "TIME", "t")
 
 
 def cache_dir() -> Path:
@@ -89,6 +112,62 @@ def _mask_fill_values(data: xr.DataArray) -> xr.DataArray:
     return data.where(~bad)
 
 
+def _read_sample(data: xr.DataArray, *, source: str, file: str) -> xr.DataArray:
+    """The first, middle and last time steps of ``data`` (first index of other non-grid dims).
+
+    Each step is read as one integer slice of the freshly opened variable, so only those
+    steps leave the disk. Raises :class:`DataError` when the values cannot be read
+    (e.g. a truncated file).
+    """
+    spatial = set(grid._LAT_NAMES) | set(grid._LON_NAMES)
+    fixed = {dim: 0 for dim in data.dims if dim not in spatial and dim not in _TIME_NAMES}
+    time_dim = next((dim for dim in data.dims if dim in _TIME_NAMES), None)
+    steps = sorted({0, data.sizes[time_dim] // 2, data.sizes[time_dim] - 1}) if time_dim else [None]
+    try:
+        slices = [data.isel(fixed if step is None else {**fixed, time_dim: step}).values
+                  for step in steps if data.size]
+    except Exception as exc:  # netCDF/HDF5 raise assorted errors on truncated data
+        raise DataError(f"cannot read data values ({type(exc).__name__}: {exc})",
+                        source=source, file=file, variable=str(data.name),
+                        expected="a complete netCDF file") from exc
+    values = np.concatenate([np.ravel(s) for s in slices]) if slices else np.array([])
+    return xr.DataArray(values, dims="sample", name=data.name, attrs=data.attrs)
+
+
+def check_values(sample: np.ndarray, variable: str, *, source: str | None = None,
+                 file: str | None = None) -> None:
+    """Check sampled values of a variable, in canonical units, for impossible or odd values.
+
+    Raises :class:`ValueRangeError` when every value is missing, or when more than
+    :data:`NEGATIVE_SHARE_MAX` of the values of a :data:`NON_NEGATIVE` variable are negative.
+    Logs a warning (likely units error) when the median of the non-missing, non-zero values
+    is outside :data:`PLAUSIBLE_MEDIAN`.
+    """
+    where = {"source": source, "file": file, "variable": variable}
+    target = units.CANONICAL_UNITS.get(variable, "")
+    finite = sample[np.isfinite(sample)]
+    if finite.size == 0:
+        raise ValueRangeError("all values are missing (NaN or fill value)",
+                              found=f"0 of {sample.size} sampled values valid",
+                              expected="some non-missing values", **where)
+    nonzero = finite[finite != 0]
+    scale = float(np.median(np.abs(nonzero))) if nonzero.size else 0.0
+    if variable in NON_NEGATIVE:
+        share = float(np.mean(finite < -NEGATIVE_TOLERANCE * scale))
+        if share > NEGATIVE_SHARE_MAX:
+            raise ValueRangeError(
+                "negative values in a variable that cannot be negative",
+                found=f"{share:.1%} of values negative (min {finite.min():.4g} {target})",
+                expected=f"values >= 0 (at most {NEGATIVE_SHARE_MAX:.0%} negative)", **where)
+    low, high = PLAUSIBLE_MEDIAN.get(variable, (0.0, np.inf))
+    median = float(np.median(nonzero)) if nonzero.size else 0.0
+    if nonzero.size and not low <= median <= high:
+        log.warning("%s", ValueRangeError(
+            "implausible values, likely a units error (e.g. a factor 1000)",
+            found=f"median {median:.4g} {target}", expected=f"median in {low:g}..{high:g} {target}",
+            **where))
+
+
 def _label_time(data: xr.DataArray, ds: xr.Dataset, *, source: str, file: str) -> xr.DataArray:
     time_name = next((n for n in ("time", "Time", "TIME", "t") if n in data.dims), None)
     if time_name is None:
@@ -118,18 +197,25 @@ def open_variable(source: Source, variable: str, path: Path) -> xr.DataArray:
     try:
         if source.preprocess is not None:
             ds = source.preprocess(ds)
+            if not isinstance(ds, xr.Dataset):
+                raise PluginError("preprocess must return an xarray.Dataset", source=source.name,
+                                  file=file, found=type(ds).__name__, expected="xarray.Dataset")
         if spec.file_name not in ds.variables:
             raise MissingVariableError(
                 "variable not in file", source=source.name, file=file, variable=spec.file_name,
                 found=sorted(map(str, ds.data_vars)), expected=spec.file_name)
+        sample = _read_sample(ds[spec.file_name], source=source.name, file=file)
         ds = grid.normalize_coordinates(ds, source=source.name, file=file)
         data = _mask_fill_values(ds[spec.file_name]).rename(variable)
         data.attrs = dict(ds[spec.file_name].attrs)
         data = _label_time(data, ds, source=source.name, file=file)
         converted = units.convert(data, units.canonical_units(variable), declared=spec.units,
                                   source=source.name, file=file)
-    except RhbenchError:
-        raise
+        sample = units.convert(_mask_fill_values(sample).rename(variable), converted.attrs["units"],
+                               declared=spec.units, source=source.name, file=file)
+        check_values(sample.values, variable, source=source.name, file=file)
+    except RhbenchError as exc:
+        raise exc.add_context(source=source.name, file=file, variable=variable) from None
     except Exception as exc:  # a plugin's preprocess or an odd file
         raise DataError(f"cannot interpret file ({type(exc).__name__}: {exc})", source=source.name,
                         file=file, variable=variable) from exc

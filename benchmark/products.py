@@ -34,8 +34,12 @@ def spacing(data: xr.DataArray | xr.Dataset, dim: str) -> float:
     """
     values = np.asarray(data[dim].values, dtype=float)
     if values.size < 2:
-        raise CoordinateError(f"cannot tell the grid spacing of a single {dim}", variable=str(dim),
-                              found=values.size, expected="at least two values")
+        raise CoordinateError(
+            f"cannot tell the grid spacing of a single {dim}",
+            variable=str(dim),
+            found=values.size,
+            expected="at least two values",
+        )
     return float(np.median(np.abs(np.diff(values))))
 
 
@@ -63,25 +67,39 @@ def to_common_grid(
     if not is_finer(data, target):
         return grid.regrid_nearest(data, target)
     _check_aligned(data, target, source=source)
-    log.debug("aggregating %s from %.4g to %.4g degrees", source, spacing(data, "lat"),
-              spacing(target, "lat"))
-    try:
-        return grid.coarsen_mean(data, target)
-    except CoordinateError as exc:
-        raise CoordinateError(exc.args[0].split(";")[0], source=source, found=exc.found,
-                              expected=exc.expected) from exc
+    log.debug(
+        "aggregating %s from %.4g to %.4g degrees",
+        source,
+        spacing(data, "lat"),
+        spacing(target, "lat"),
+    )
+    return grid.coarsen_mean(data, target)
 
 
-def _check_aligned(data: xr.DataArray | xr.Dataset, target: xr.Dataset, *, source: str | None) -> None:
-    """Source block edges must fall on target cell edges, or block means straddle two cells."""
+def _check_aligned(
+    data: xr.DataArray | xr.Dataset, target: xr.Dataset, *, source: str | None
+) -> None:
+    """Blocks of whole source cells must fill target cells exactly, in both directions."""
+    lat_factor = spacing(target, "lat") / spacing(data, "lat")
     for dim in ("lat", "lon"):
         src, dst = spacing(data, dim), spacing(target, dim)
+        factor = dst / src
+        if not np.isclose(factor, round(factor), rtol=1e-6) or round(factor) != round(lat_factor):
+            raise CoordinateError(
+                "source grid spacing must divide the common grid spacing, equally in lat and lon",
+                source=source,
+                variable=dim,
+                found=f"{src:g} degrees",
+                expected=f"{dst:g} / {round(lat_factor)} degrees",
+            )
         first_edge = float(data[dim].values[0]) - src / 2
         target_edge = float(target[dim].values[0]) - dst / 2
         offset = (first_edge - target_edge) / dst
         if not np.isclose(offset, round(offset), atol=1e-6):
             raise CoordinateError(
-                f"source {dim} cells do not line up with the common grid's cell edges",
-                source=source, found=f"first {dim} edge {first_edge:g}",
+                "source cells do not line up with the common grid's cell edges",
+                source=source,
+                variable=dim,
+                found=f"first edge {first_edge:g}",
                 expected=f"an edge at {target_edge:g} + k * {dst:g}",
             )

@@ -94,9 +94,14 @@ def decode_time(time: xr.DataArray, *, file: str | None = None, variable: str | 
 def check_monotonic(labels: TimeLabels, *, file: str | None = None, variable: str | None = None) -> None:
     """Raise :class:`TimeAxisError` when steps are not strictly increasing (duplicates included)."""
     key = labels.year * 12 + labels.month
-    if key.size > 1 and np.any(np.diff(key) < 0):
-        raise TimeAxisError("time steps are not increasing", file=file, variable=variable,
-                            found="non-monotonic time", expected="strictly increasing time")
+    steps = np.diff(key)
+    if key.size > 1 and np.any(steps <= 0):
+        first = int(np.argmax(steps <= 0)) + 1
+        what = "duplicated" if steps[first - 1] == 0 else "decreasing"
+        raise TimeAxisError(
+            "time steps are not increasing", file=file, variable=variable,
+            found=f"{what} time at step {first} ({labels.year[first]}-{labels.month[first]:02d})",
+            expected="strictly increasing monthly or yearly steps")
 
 
 def days_in_month(year: np.ndarray, month: np.ndarray, calendar: str) -> np.ndarray:

@@ -87,12 +87,13 @@ def simulate(
         ("tau_veg", tau_veg, constraint.TAU_FLOOR),
         ("tau_soil", tau_soil, constraint.TAU_FLOOR),
     ):
-        if not np.all(np.isfinite(values)) or values.min() < low:
+        finite = np.isfinite(values)
+        if not finite.all() or values.min() < low:
             raise ValueRangeError(
                 "2-box forcing must be finite, turnover times >= 1 yr",
                 variable=name,
-                found=np.nanmin(values),
-                expected=f">= {low}",
+                found=values.min() if finite.all() else f"{(~finite).sum()} missing values",
+                expected=f"finite, >= {low}",
             )
     n0 = npp[..., :1]
     veg_out = n0 * (tau_veg[..., :1] / tau_veg)
@@ -121,9 +122,10 @@ def global_turnover(annual: xr.Dataset, area: xr.DataArray) -> xr.Dataset:
     Returns
     -------
     Dataset over ``year``: npp, rh, litterfall (Pg C yr-1), cVeg, cSoil (Pg C), tau_veg,
-    tau_soil (yr). litterfall is fVegLitter if present, else NPP - dcVeg/dt
-    (:func:`benchmark.metrics.turnover.litterfall`: centred differences, one-sided at the
-    ends); the 2-box model replaces the first year anyway (:func:`fill_first_year`).
+    tau_soil (yr; NaN where the flux is not positive). litterfall is fVegLitter if present,
+    else NPP - dcVeg/dt (:func:`benchmark.metrics.turnover.litterfall`: centred differences,
+    one-sided at the ends); the 2-box model replaces the first year anyway
+    (:func:`fill_first_year`).
     """
     missing = [v for v in REQUIRED if v not in annual]
     if missing:
@@ -151,8 +153,8 @@ def global_turnover(annual: xr.Dataset, area: xr.DataArray) -> xr.Dataset:
             for v, f in fields.items()
         }
     )
-    out["tau_veg"] = out["cVeg"] / out["litterfall"]
-    out["tau_soil"] = out["cSoil"] / out["rh"]
+    out["tau_veg"] = out["cVeg"] / out["litterfall"].where(out["litterfall"] > 0)
+    out["tau_soil"] = out["cSoil"] / out["rh"].where(out["rh"] > 0)
     for v in out.data_vars:
         out[v].attrs["units"] = (
             "yr" if v.startswith("tau") else "Pg C" if v[0] == "c" else "Pg C yr-1"

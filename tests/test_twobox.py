@@ -277,7 +277,7 @@ def _rows(results, **where) -> dict:
 def test_twobox_results_rows_for_a_two_model_ensemble():
     models = {
         "A": _dgvm(NPP, 10.3, 38.3),
-        "B": _dgvm(NPP, 5.0, 20.0),
+        "B": _dgvm(NPP, 5.0, 20.0).chunk({"year": 50}),  # lazy (dask) input works too
         "C": _dgvm(NPP, 9, 30).drop_vars("rh"),
     }
     exact = ((10.3, 0.0), (38.3, 0.0))  # zero SD: every draw is the observed mean
@@ -285,13 +285,13 @@ def test_twobox_results_rows_for_a_two_model_ensemble():
     results = twobox_results(
         models,
         AREA,
-        regions={"ENF": mask, "Crop": mask, "Shrub": mask},
-        tau_obs={"global": exact, "ENF": exact},
+        regions={"ENF": mask, "Crop": mask, "Shrub": mask, "Empty": mask & False},
+        tau_obs={"global": exact, "ENF": exact, "Empty": exact},
         n_draws=3,
         seed=0,
     )
     glob = _rows(results, region="global")
-    assert {r.region for r in results.rows} == {"global", "ENF", "Shrub"}  # Crop excluded
+    assert {r.region for r in results.rows} == {"global", "ENF", "Shrub", "Empty"}  # no Crop
     assert len(glob) == 4 * len(METRICS)
     assert all(glob["C", m].status == "skipped" and "rh" in glob["C", m].reason for m in METRICS)
     assert all(r.status == "skipped" for r in results.rows if r.region == "Shrub")
@@ -309,8 +309,17 @@ def test_twobox_results_rows_for_a_two_model_ensemble():
     assert glob["ensemble_mean", "dcTotal_unconstrained"].value == pytest.approx((a_u + b_u) / 2)
     assert glob["ensemble_mean", "dcTotal_unconstrained"].kind == "ensemble"
     assert glob["B", "emulation_r2"].value == pytest.approx(1.0, abs=1e-9)
-    enf = _rows(results, region="ENF")  # half of the (uniform) area: half the carbon
+    enf = _rows(results, region="ENF")  # 3/10 of the area (uniform per m2): 3/10 of the carbon
     assert enf["B", "dcTotal_unconstrained"].value == pytest.approx(b_u * 3 / 10, rel=1e-9)
+    assert enf["B", "dcTotal_constrained"].value == pytest.approx(a_u * 3 / 10, rel=1e-9)
+    empty = _rows(results, region="Empty")  # no cell: turnover 0/0, reported not raised
+    assert {(s, r.status) for (s, _), r in empty.items()} == {
+        ("A", "failed"),
+        ("B", "failed"),
+        ("C", "skipped"),
+        ("ensemble_mean", "failed"),
+    }
+    assert "tau_veg" in empty["A", "dcTotal_constrained"].reason
     series = results.datasets["twobox"]
     assert dict(series.sizes) == {"region": 2, "source": 3, "year": 118}
     assert float(

@@ -286,6 +286,9 @@ class _Page:
         ]
         if not stems:
             return _missing("The 2-box dataset lacks *_unconstrained / *_constrained variables.")
+        extra = [d for d in ds[f"{stems[0]}_constrained"].dims if d not in ("source", "year")]
+        for dim in extra:  # e.g. region: draw the global series
+            ds = ds.sel({dim: "global"}) if "global" in ds[dim] else ds.isel({dim: 0})
         parts = []
         for var in stems:
             units = str(ds[f"{var}_constrained"].attrs.get("units", "Pg C"))
@@ -399,7 +402,9 @@ def _rf_section(upscaling_dir: Path | None, page: _Page) -> str:
     if oof is not None:
         scalar = {k: v for k, v in (metrics or {}).items() if isinstance(v, int | float)}
         parts.append(_img(plots.rf_scatter(oof, metrics=scalar), "observed vs predicted Rh"))
-    importance = _csv(folder, "importance.csv", ("predictor", "importance_pct"))
+    importance = _csv(folder, "importance.csv", ("predictor",))
+    if importance is not None:
+        importance = importance.rename(columns={"importance_percent": "importance_pct"})
     if importance is not None:
         parts.append(_img(plots.rf_importance(importance), "predictor importance"))
     pdp = _csv(folder, "partial_dependence.csv", ("predictor", "value", "rh"))
@@ -428,6 +433,7 @@ def _metrics_table(metrics: Mapping) -> str:
     rows = "".join(
         f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
         for k, v in metrics.items()
+        if not isinstance(v, list)
     )
     return f'<table class="kv"><caption>cross-validation</caption>{rows}</table>'
 

@@ -359,12 +359,15 @@ def twobox_series(
 
     Returns
     -------
-    PNG bytes: the ensemble mean (band: ±1 SD across sources) in the first panel,
-    then one panel per source (band: the Monte Carlo SD of the constrained run).
+    PNG bytes: the mean over sources (band: ±1 SD across sources) in the first panel,
+    then one panel per source (band: the Monte Carlo SD of the constrained run). Sources
+    whose name starts with ``ensemble`` (e.g. ``ensemble_mean``) are left out.
     """
-    unc, con = ds[f"{var}_unconstrained"], ds[f"{var}_constrained"]
-    sd = ds.get(f"{var}_constrained_sd")
-    sources = [str(s) for s in ds["source"].to_numpy()]
+    ensemble = [str(s) for s in ds["source"].to_numpy() if str(s).startswith("ensemble")]
+    members = ds.drop_sel(source=ensemble)
+    unc, con = members[f"{var}_unconstrained"], members[f"{var}_constrained"]
+    sd = members.get(f"{var}_constrained_sd")
+    sources = [str(s) for s in members["source"].to_numpy()]
     ncols = 4
     nrows = 1 + math.ceil(len(sources) / ncols)
     fig = _new_figure(2.4 * ncols, 1.7 * nrows + 0.3, layout=None)
@@ -377,7 +380,7 @@ def twobox_series(
         mean, spread = data.mean("source").to_numpy(), data.std("source").to_numpy()
         ens.plot(years, mean, color=colour, label=label)
         ens.fill_between(years, mean - spread, mean + spread, color=colour, alpha=0.2)
-    ens.set_title(f"ensemble mean of {len(sources)} (±1 SD across sources)", fontsize=8)
+    ens.set_title(f"mean of {len(sources)} sources (±1 SD across sources)", fontsize=8)
     ens.set_ylabel(units)
     ens.legend(fontsize=7)
     for i, source in enumerate(sources):
