@@ -53,8 +53,12 @@ def _load_catalog(path: Path) -> intake.entry.Catalog:
     except yaml.YAMLError as exc:
         raise CatalogError(f"catalog is not valid YAML: {exc}", file=str(path)) from exc
     if not isinstance(document, dict) or document.get("version") != 2 or "entries" not in document:
-        raise CatalogError("not an intake 2 catalog", file=str(path),
-                           found=type(document).__name__, expected="mapping with version: 2 and entries")
+        raise CatalogError(
+            "not an intake 2 catalog",
+            file=str(path),
+            found=type(document).__name__,
+            expected="mapping with version: 2 and entries",
+        )
     try:
         return intake.entry.Catalog.from_dict(document)
     except Exception as exc:  # intake raises assorted errors on malformed entries
@@ -75,13 +79,19 @@ def entry_for(source: Source) -> CatalogEntry:
     except CatalogError as exc:
         raise exc.add_context(source=source.name) from None
     if source.entry_name not in catalog.entries:
-        raise CatalogError("catalog has no entry for the source", source=source.name, file=str(path),
-                           found=sorted(catalog.entries)[:10], expected=source.entry_name)
+        raise CatalogError(
+            "catalog has no entry for the source",
+            source=source.name,
+            file=str(path),
+            found=sorted(catalog.entries)[:10],
+            expected=source.entry_name,
+        )
     metadata = dict(catalog.entries[source.entry_name].metadata or {})
     missing = sorted(set(source.variables) - set(metadata.get("files", {})))
     if missing:
-        raise CatalogError("catalog entry lists no file for variables", source=source.name,
-                           file=str(path), variable=", ".join(missing))
+        raise CatalogError(
+            "catalog entry lists no file for variables", source=source.name, file=str(path), variable=", ".join(missing)
+        )
     return CatalogEntry(path, source.entry_name, metadata)
 
 
@@ -96,10 +106,10 @@ def resolve_data_root(cli_value: str | os.PathLike | None = None, config_value: 
 def resolve_file(data_root: Path, relative: str, *, source: str | None = None) -> Path:
     """Join a catalog path to the data root, refusing paths that escape it."""
     if data_root is None:
-        raise ConfigError("no data root: pass --data-root, set data_root in the config or RHBENCH_DATA",
-                          source=source)
+        raise ConfigError("no data root: pass --data-root, set data_root in the config or RHBENCH_DATA", source=source)
     path = (data_root / relative).resolve()
     if not path.is_relative_to(data_root.resolve()):
-        raise CatalogError("catalog path escapes the data root", source=source, file=relative,
-                           expected=f"a path inside {data_root}")
+        raise CatalogError(
+            "catalog path escapes the data root", source=source, file=relative, expected=f"a path inside {data_root}"
+        )
     return path

@@ -21,8 +21,18 @@ from pathlib import Path
 from benchmark.errors import ConfigError
 from benchmark.pipeline import RunConfig
 
-_ALLOWED = {"data_root", "out", "models", "reference", "csoil_products", "resolution", "period", "seed",
-            "n_draws", "quick_upscaling"}
+_ALLOWED = {
+    "data_root",
+    "out",
+    "models",
+    "reference",
+    "csoil_products",
+    "resolution",
+    "period",
+    "seed",
+    "n_draws",
+    "quick_upscaling",
+}
 
 
 def load_config(path: Path) -> RunConfig:
@@ -62,7 +72,11 @@ def _names(key: str, value, path) -> tuple[str, ...]:
 
 
 def _period(value, path) -> tuple[int, int]:
-    if (not isinstance(value, list) or len(value) != 2 or not all(isinstance(v, int) for v in value)
-            or value[0] > value[1]):
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int) for v in value)
+        or value[0] > value[1]
+    ):
         raise ConfigError("period must be [first_year, last_year]", file=str(path), variable="period", found=value)
     return (value[0], value[1])

@@ -25,9 +25,7 @@ def common_grid(resolution: float = 0.5) -> xr.Dataset:
     Returns a Dataset with coordinates ``lat`` (ascending) and ``lon`` (in [-180, 180)).
     """
     if resolution <= 0 or not np.isclose(180.0 / resolution, round(180.0 / resolution)):
-        raise CoordinateError(
-            "grid resolution must divide 180 degrees", found=resolution, expected="e.g. 0.5, 1, 2"
-        )
+        raise CoordinateError("grid resolution must divide 180 degrees", found=resolution, expected="e.g. 0.5, 1, 2")
     half = resolution / 2.0
     lat = np.arange(-90.0 + half, 90.0, resolution)
     lon = np.arange(-180.0 + half, 180.0, resolution)
@@ -89,9 +87,7 @@ def rename_coordinates(ds: xr.Dataset, *, source: str | None = None, file: str |
     return ds.rename(renames) if renames else ds
 
 
-def normalize_coordinates(
-    ds: xr.Dataset, *, source: str | None = None, file: str | None = None
-) -> xr.Dataset:
+def normalize_coordinates(ds: xr.Dataset, *, source: str | None = None, file: str | None = None) -> xr.Dataset:
     """Put a dataset on rhbench's conventions: ``lat`` ascending, ``lon`` in [-180, 180) ascending.
 
     Longitudes in 0..360 are wrapped; a duplicated seam (both 0 and 360, or -180 and 180)
@@ -101,14 +97,20 @@ def normalize_coordinates(
     lon = ds["lon"].values.astype(float)
     if lon.ndim != 1 or ds["lat"].ndim != 1:
         raise CoordinateError(
-            "lat/lon must be one-dimensional (regular grid)", source=source, file=file,
-            found=f"lat {ds['lat'].ndim}-D, lon {ds['lon'].ndim}-D", expected="1-D",
+            "lat/lon must be one-dimensional (regular grid)",
+            source=source,
+            file=file,
+            found=f"lat {ds['lat'].ndim}-D, lon {ds['lon'].ndim}-D",
+            expected="1-D",
         )
     if np.nanmax(lon) > 180.0 or np.nanmin(lon) < -180.0:
         if np.nanmin(lon) < -180.0 or np.nanmax(lon) > 360.0:
             raise CoordinateError(
-                "longitudes outside -180..360", source=source, file=file,
-                found=f"{np.nanmin(lon)}..{np.nanmax(lon)}", expected="-180..180 or 0..360",
+                "longitudes outside -180..360",
+                source=source,
+                file=file,
+                found=f"{np.nanmin(lon)}..{np.nanmax(lon)}",
+                expected="-180..180 or 0..360",
             )
     wrapped = ((lon + 180.0) % 360.0) - 180.0
     ds = ds.assign_coords(lon=("lon", wrapped, ds["lon"].attrs))
@@ -118,8 +120,11 @@ def normalize_coordinates(
     ds = ds.sortby("lon")
     if len(np.unique(ds["lat"].values)) != ds.sizes["lat"]:
         raise CoordinateError(
-            "duplicated latitudes", source=source, file=file,
-            found=ds.sizes["lat"] - len(np.unique(ds["lat"].values)), expected="0 duplicates",
+            "duplicated latitudes",
+            source=source,
+            file=file,
+            found=ds.sizes["lat"] - len(np.unique(ds["lat"].values)),
+            expected="0 duplicates",
         )
     return ds.sortby("lat")
 
@@ -163,7 +168,8 @@ def coarsen_mean(data: xr.Dataset | xr.DataArray, target: xr.Dataset) -> xr.Data
     if not np.isclose(factor * src_res, dst_res):
         raise CoordinateError(
             "source resolution does not divide the target resolution",
-            found=src_res, expected=f"a divisor of {dst_res}",
+            found=src_res,
+            expected=f"a divisor of {dst_res}",
         )
     weights = cell_area(data["lat"], data["lon"])
     valid = data.notnull()

@@ -47,8 +47,7 @@ def claim_output_dir(out: Path | None, *, force: bool) -> Path:
         return Path("rhbench-out").resolve() / f"run-{stamp}"
     out = Path(out).resolve()
     if out.exists() and any(out.iterdir()) and not force:
-        raise OutputExistsError("output folder exists and is not empty; pass --force to replace it",
-                                file=str(out))
+        raise OutputExistsError("output folder exists and is not empty; pass --force to replace it", file=str(out))
     return out
 
 
@@ -110,17 +109,23 @@ def _write_results_nc(staging: Path, datasets: dict[str, xr.Dataset]) -> None:
         os.replace(temp, path)
 
 
-def write_all(staging: Path, results: Results, *, registry: Registry, config, data_root: Path,
-              synthetic: bool, seconds: float) -> None:
+def write_all(
+    staging: Path, results: Results, *, registry: Registry, config, data_root: Path, synthetic: bool, seconds: float
+) -> None:
     """Write scorecard.json, scores.csv, results.nc, run.json and index.html into ``staging``."""
     config_record = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
     provenance = {
-        "rhbench_version": __version__, "python": platform.python_version(),
+        "rhbench_version": __version__,
+        "python": platform.python_version(),
         "date_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "synthetic": synthetic, "data_root": str(data_root), "seconds": round(seconds, 2),
+        "synthetic": synthetic,
+        "data_root": str(data_root),
+        "seconds": round(seconds, 2),
         "config": config_record,
-        "plugins": {name: {"kind": s.kind, "package": registry.packages.get(name, ""), "citation": s.citation}
-                    for name, s in sorted(registry.sources.items())},
+        "plugins": {
+            name: {"kind": s.kind, "package": registry.packages.get(name, ""), "citation": s.citation}
+            for name, s in sorted(registry.sources.items())
+        },
         "broken_plugins": [asdict(b) for b in registry.broken],
         "failures": results.failures,
     }
@@ -129,6 +134,11 @@ def write_all(staging: Path, results: Results, *, registry: Registry, config, da
     provenance["inputs"] = _inputs(registry, data_root)
     atomic_write_text(staging / RUN_JSON, json.dumps(provenance, indent=2, default=str))
     upscaling = staging / "upscaling"
-    write_index_html(staging, read_scorecard(staging / "scorecard.json"), results.datasets,
-                     synthetic=synthetic, provenance=provenance,
-                     upscaling_dir=upscaling if upscaling.is_dir() else None)
+    write_index_html(
+        staging,
+        read_scorecard(staging / "scorecard.json"),
+        results.datasets,
+        synthetic=synthetic,
+        provenance=provenance,
+        upscaling_dir=upscaling if upscaling.is_dir() else None,
+    )

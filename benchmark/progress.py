@@ -15,8 +15,13 @@ def progress_callback(description: str, *, total: int, quiet: bool = False) -> I
     if quiet or not sys.stderr.isatty():
         yield lambda _name: None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[item]}"))
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[item]}"),
+    )
     with Progress(*columns, transient=True) as bar:
         task = bar.add_task(description, total=total, item="")
 

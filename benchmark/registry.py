@@ -65,24 +65,26 @@ def _sources_of(plugin_name: str, plugin: object, manager: pluggy.PluginManager)
         raise PluginError(f"rhbench_sources() raised {type(exc).__name__}: {exc}", source=plugin_name) from exc
     if not isinstance(declared, list | tuple):
         raise PluginError(
-            "rhbench_sources() must return a list of Source", source=plugin_name,
-            found=type(declared).__name__, expected="list[benchmark.sources.Source]",
+            "rhbench_sources() must return a list of Source",
+            source=plugin_name,
+            found=type(declared).__name__,
+            expected="list[benchmark.sources.Source]",
         )
     sources = []
     for item in declared:
         if not isinstance(item, Source):
             raise PluginError(
-                "rhbench_sources() returned a non-Source item", source=plugin_name,
-                found=type(item).__name__, expected="benchmark.sources.Source",
+                "rhbench_sources() returned a non-Source item",
+                source=plugin_name,
+                found=type(item).__name__,
+                expected="benchmark.sources.Source",
             )
         item.validate()
         sources.append(replace(item, plugin=plugin_name))
     return sources
 
 
-def build_registry(
-    extra_plugins: dict[str, object] | None = None, *, use_entry_points: bool = True
-) -> Registry:
+def build_registry(extra_plugins: dict[str, object] | None = None, *, use_entry_points: bool = True) -> Registry:
     """Discover plugins and collect their sources.
 
     Parameters
@@ -110,9 +112,7 @@ def build_registry(
     return registry
 
 
-def _register_one(
-    registry: Registry, manager: pluggy.PluginManager, name: str, package: str, plugin: object
-) -> None:
+def _register_one(registry: Registry, manager: pluggy.PluginManager, name: str, package: str, plugin: object) -> None:
     try:
         manager.register(plugin, name=name)
         sources = _sources_of(name, plugin, manager)

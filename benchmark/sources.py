@@ -104,9 +104,7 @@ class Source:
         if self.kind not in KINDS:
             raise PluginError("unknown source kind", found=self.kind, expected=sorted(KINDS), **where)
         if not isinstance(self.catalog_entry, str) or self.catalog_entry.count(".") < 1:
-            raise PluginError(
-                "catalog_entry must be '<catalog>.<entry>'", found=repr(self.catalog_entry), **where
-            )
+            raise PluginError("catalog_entry must be '<catalog>.<entry>'", found=repr(self.catalog_entry), **where)
         if not isinstance(self.variables, Mapping) or not self.variables:
             raise PluginError("a source needs at least one variable", found=self.variables, **where)
         unknown_quirks = set(self.quirks) - set(QUIRKS)
@@ -120,9 +118,7 @@ class Source:
     def _validate_variable(self, canonical: str, spec: Var) -> None:
         where = {"source": self.name, "variable": canonical}
         if canonical not in KINDS[self.kind]:
-            raise PluginError(
-                f"variable not provided by kind {self.kind!r}", expected=list(KINDS[self.kind]), **where
-            )
+            raise PluginError(f"variable not provided by kind {self.kind!r}", expected=list(KINDS[self.kind]), **where)
         if not isinstance(spec, Var):
             raise PluginError("variable spec must be a benchmark.sources.Var", found=type(spec).__name__, **where)
         try:

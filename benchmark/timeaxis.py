@@ -22,12 +22,31 @@ _SINCE = re.compile(
     r"^\s*(?P<unit>[a-zA-Z]+)\s+since\s+(?:AD\s+)?(?P<year>-?\d{1,4})"
     r"(?:-(?P<month>\d{1,2}|[A-Za-z]{3})(?:-(?P<day>\d{1,2})(?:st|nd|rd|th)?)?)?",
 )
-_MONTHS = {m: i + 1 for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
-_CALENDARS = {"standard", "gregorian", "proleptic_gregorian", "noleap", "365_day", "360_day",
-              "julian", "all_leap", "366_day"}
-_DAY_FACTORS = {"days": 1.0, "day": 1.0, "d": 1.0, "hours": 1 / 24, "hour": 1 / 24, "h": 1 / 24,
-                "minutes": 1 / 1440, "seconds": 1 / 86400, "s": 1 / 86400}
+_MONTHS = {
+    m: i + 1 for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])
+}
+_CALENDARS = {
+    "standard",
+    "gregorian",
+    "proleptic_gregorian",
+    "noleap",
+    "365_day",
+    "360_day",
+    "julian",
+    "all_leap",
+    "366_day",
+}
+_DAY_FACTORS = {
+    "days": 1.0,
+    "day": 1.0,
+    "d": 1.0,
+    "hours": 1 / 24,
+    "hour": 1 / 24,
+    "h": 1 / 24,
+    "minutes": 1 / 1440,
+    "seconds": 1 / 86400,
+    "s": 1 / 86400,
+}
 
 
 @dataclass(frozen=True)
@@ -42,8 +61,11 @@ class TimeLabels:
 def _parse_since(units: str) -> tuple[str, int, int, int]:
     match = _SINCE.match(units)
     if not match:
-        raise TimeAxisError("time units not of the form '<unit> since <date>'", found=repr(units),
-                            expected="e.g. 'days since 1901-01-01' or 'years since AD 1700-Jan-1st'")
+        raise TimeAxisError(
+            "time units not of the form '<unit> since <date>'",
+            found=repr(units),
+            expected="e.g. 'days since 1901-01-01' or 'years since AD 1700-Jan-1st'",
+        )
     month_text = match.group("month") or "1"
     month = _MONTHS.get(month_text.lower()[:3]) if month_text.isalpha() else int(month_text)
     if month is None or not 1 <= month <= 12:
@@ -99,9 +121,12 @@ def check_monotonic(labels: TimeLabels, *, file: str | None = None, variable: st
         first = int(np.argmax(steps <= 0)) + 1
         what = "duplicated" if steps[first - 1] == 0 else "decreasing"
         raise TimeAxisError(
-            "time steps are not increasing", file=file, variable=variable,
+            "time steps are not increasing",
+            file=file,
+            variable=variable,
             found=f"{what} time at step {first} ({labels.year[first]}-{labels.month[first]:02d})",
-            expected="strictly increasing monthly or yearly steps")
+            expected="strictly increasing monthly or yearly steps",
+        )
 
 
 def days_in_month(year: np.ndarray, month: np.ndarray, calendar: str) -> np.ndarray:

@@ -177,6 +177,4 @@ def canonical_units(variable: str) -> str:
     try:
         return CANONICAL_UNITS[variable]
     except KeyError as exc:
-        raise UnitsError(
-            "not a canonical variable", variable=variable, expected=sorted(CANONICAL_UNITS)
-        ) from exc
+        raise UnitsError("not a canonical variable", variable=variable, expected=sorted(CANONICAL_UNITS)) from exc

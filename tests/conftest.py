@@ -48,6 +48,7 @@ def small_demo_run(small_demo, tmp_path_factory: pytest.TempPathFactory):
 
     root, truth = small_demo
     out = tmp_path_factory.mktemp("run4") / "out"
-    config = RunConfig(data_root=root, out=out, resolution=SMALL_DEMO_RESOLUTION, quick_upscaling=True,
-                       demo=False, n_draws=30)
+    config = RunConfig(
+        data_root=root, out=out, resolution=SMALL_DEMO_RESOLUTION, quick_upscaling=True, demo=False, n_draws=30
+    )
     return run(config), truth

@@ -11,9 +11,13 @@ from benchmark.harmonize import annual_mean, select_period
 
 
 def _monthly(values: np.ndarray, year: int, calendar: str) -> xr.DataArray:
-    return xr.DataArray(values.reshape(12, 1, 1), dims=("time", "lat", "lon"), name="rh",
-                        coords={"year": ("time", np.full(12, year)), "month": ("time", np.arange(1, 13)),
-                                "lat": [0.0], "lon": [0.0]}, attrs={"calendar": calendar})
+    return xr.DataArray(
+        values.reshape(12, 1, 1),
+        dims=("time", "lat", "lon"),
+        name="rh",
+        coords={"year": ("time", np.full(12, year)), "month": ("time", np.arange(1, 13)), "lat": [0.0], "lon": [0.0]},
+        attrs={"calendar": calendar},
+    )
 
 
 @pytest.mark.parametrize(("calendar", "february"), [("noleap", 28), ("standard", 29), ("360_day", 30)])
@@ -31,8 +35,12 @@ def test_days_in_month_gregorian_century_rule():
 
 
 def test_yearly_steps_pass_through_with_year_dimension():
-    data = xr.DataArray(np.array([1.0, 2.0]), dims="time", name="cSoil",
-                        coords={"year": ("time", [1901, 1902]), "month": ("time", [7, 7])})
+    data = xr.DataArray(
+        np.array([1.0, 2.0]),
+        dims="time",
+        name="cSoil",
+        coords={"year": ("time", [1901, 1902]), "month": ("time", [7, 7])},
+    )
     out = annual_mean(data)
     assert out.dims == ("year",) and out.sel(year=1902) == 2.0
 

@@ -8,8 +8,11 @@ import pytest
 
 
 def _global(outcome, metric: str) -> dict[str, float]:
-    return {r.source: r.value for r in outcome.results.rows
-            if r.metric == metric and r.region == "global" and r.status == "ok"}
+    return {
+        r.source: r.value
+        for r in outcome.results.rows
+        if r.metric == metric and r.region == "global" and r.status == "ok"
+    }
 
 
 def test_every_dgvm_global_rh_matches_truth_within_1_percent(small_demo_run):

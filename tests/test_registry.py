@@ -8,8 +8,25 @@ from benchmark.hookspecs import hookimpl
 from benchmark.registry import build_registry
 from benchmark.sources import Source, Var
 
-TRENDY_V9_WITH_RH = {"CABLE-POP", "CLASSIC", "CLM5.0", "DLEM", "IBIS", "ISAM", "ISBA-CTRIP", "JSBACH", "JULES-ES",
-                     "LPJ-GUESS", "LPJwsl", "LPX-Bern", "ORCHIDEE", "ORCHIDEE-CNP", "SDGVM", "VISIT", "YIBs"}
+TRENDY_V9_WITH_RH = {
+    "CABLE-POP",
+    "CLASSIC",
+    "CLM5.0",
+    "DLEM",
+    "IBIS",
+    "ISAM",
+    "ISBA-CTRIP",
+    "JSBACH",
+    "JULES-ES",
+    "LPJ-GUESS",
+    "LPJwsl",
+    "LPX-Bern",
+    "ORCHIDEE",
+    "ORCHIDEE-CNP",
+    "SDGVM",
+    "VISIT",
+    "YIBs",
+}
 
 
 def _plugin(function) -> types.SimpleNamespace:
@@ -20,10 +37,20 @@ def test_builtin_plugins_are_the_17_dgvms_and_every_observation_product():
     registry = build_registry()
     assert registry.broken == []
     assert {s.name for s in registry.of_kind("dgvm")} == TRENDY_V9_WITH_RH
-    assert {s.name for s in registry.of_kind("csoil")} == {"WISE30sec", "Bloom2016", "SoilGrids", "HWSD",
-                                                         "Sanderman2017"}
-    assert {s.name for s in registry.of_kind("rh")} == {"Hashimoto2015", "Warner2019", "Tang2020", "Konings2019",
-                                                      "RF-Rh"}
+    assert {s.name for s in registry.of_kind("csoil")} == {
+        "WISE30sec",
+        "Bloom2016",
+        "SoilGrids",
+        "HWSD",
+        "Sanderman2017",
+    }
+    assert {s.name for s in registry.of_kind("rh")} == {
+        "Hashimoto2015",
+        "Warner2019",
+        "Tang2020",
+        "Konings2019",
+        "RF-Rh",
+    }
     assert {s.name for s in registry.of_kind("clitter")} == {"DALEC2"}
     assert [s.name for s in registry.of_kind("landcover")] == ["MCD12C1"]
     assert [s.name for s in registry.of_kind("ndvi")] == ["GIMMS-NDVI3g"]
@@ -54,8 +81,9 @@ def test_an_invalid_descriptor_is_broken_naming_the_source_and_variable():
 
 
 def test_duplicate_source_names_are_refused():
-    dup = Source(name="CLM5.0", kind="rh", catalog_entry="c.CLM", variables={"rh": Var("rh", "g C m-2 yr-1")},
-                 citation="")
+    dup = Source(
+        name="CLM5.0", kind="rh", catalog_entry="c.CLM", variables={"rh": Var("rh", "g C m-2 yr-1")}, citation=""
+    )
     registry = build_registry({"zzz-dup": _plugin(lambda: [dup])})
     assert any("already declared" in b.reason for b in registry.broken)
     assert registry.sources["CLM5.0"].kind == "dgvm"

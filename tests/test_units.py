@@ -23,8 +23,9 @@ def test_trendy_flux_to_canonical_by_hand():
     assert units.conversion_factor("kg m-2 s-1", "gC m-2 yr-1") == pytest.approx(1000 * 365.25 * 86400, rel=1e-12)
 
 
-@pytest.mark.parametrize(("text", "factor"), [("t C ha-1", 0.1), ("Mg C ha-1", 0.1), ("g C m-2", 1e-3),
-                                              ("kg C m-2", 1.0)])
+@pytest.mark.parametrize(
+    ("text", "factor"), [("t C ha-1", 0.1), ("Mg C ha-1", 0.1), ("g C m-2", 1e-3), ("kg C m-2", 1.0)]
+)
 def test_stock_units_to_kg_c_per_m2(text, factor):
     assert units.conversion_factor(text, "kgC m-2") == pytest.approx(factor, rel=1e-12)
 

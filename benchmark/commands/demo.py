@@ -19,8 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--out", type=Path, default=Path("rhbench-demo"), help="data root to write")
     parser.add_argument("--resolution", type=float, default=2.0, help="grid spacing in degrees (0.5 = full size)")
     parser.add_argument("--monthly", action="store_true", help="monthly fluxes, as real TRENDY files")
-    parser.add_argument("--models", type=int, default=None,
-                        help="write only the first N DGVMs (for scale benchmarks)")
+    parser.add_argument("--models", type=int, default=None, help="write only the first N DGVMs (for scale benchmarks)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
     parser.set_defaults(func=run)
@@ -38,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
         keep = {s.name for s in registry.of_kind("dgvm")[: args.models]}
         registry.sources = {n: s for n, s in registry.sources.items() if s.kind != "dgvm" or n in keep}
     with progress_callback("writing synthetic demo", total=len(registry.sources), quiet=args.quiet) as step:
-        truth = generate_demo(args.out, resolution=args.resolution, monthly=args.monthly, seed=args.seed,
-                              registry=registry, progress=step)
+        truth = generate_demo(
+            args.out, resolution=args.resolution, monthly=args.monthly, seed=args.seed, registry=registry, progress=step
+        )
     log.info("SYNTHETIC demo ensemble written to %s (%d DGVMs)", args.out, len(truth["dgvm"]))
     return 0

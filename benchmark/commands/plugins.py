@@ -38,10 +38,17 @@ def listing(data_root=None) -> dict:
     registry = build_registry()
     root = catalog.resolve_data_root(data_root)
     sources = [
-        {"name": s.name, "kind": s.kind, "package": registry.packages.get(s.name, ""), "plugin": s.plugin,
-         "catalog_entry": s.catalog_entry, "citation": s.citation,
-         "variables": {k: {"file_name": v.file_name, "units": v.units} for k, v in s.variables.items()},
-         "quirks": sorted(s.quirks), "data": _availability(s, root)}
+        {
+            "name": s.name,
+            "kind": s.kind,
+            "package": registry.packages.get(s.name, ""),
+            "plugin": s.plugin,
+            "catalog_entry": s.catalog_entry,
+            "citation": s.citation,
+            "variables": {k: {"file_name": v.file_name, "units": v.units} for k, v in s.variables.items()},
+            "quirks": sorted(s.quirks),
+            "data": _availability(s, root),
+        }
         for s in sorted(registry.sources.values(), key=lambda s: (s.kind, s.name))
     ]
     broken = [{"name": b.name, "package": b.package, "reason": b.reason} for b in registry.broken]

@@ -13,7 +13,8 @@ from rich.table import Table
 
 from benchmark import catalog
 from benchmark.config import load_config
-from benchmark.pipeline import Outcome, RunConfig, run as run_pipeline
+from benchmark.pipeline import Outcome, RunConfig
+from benchmark.pipeline import run as run_pipeline
 from benchmark.progress import progress_callback
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,10 @@ def _dask_client(scheduler: str | None, workers: int | None):
         with Client(scheduler) as client:
             yield client
     else:
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True) as cluster, \
-                Client(cluster) as client:
+        with (
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True) as cluster,
+            Client(cluster) as client,
+        ):
             yield client
 
 
@@ -80,8 +83,14 @@ def _summary(outcome: Outcome) -> None:
     for source, metrics in values.items():
         if "rh_global" not in metrics and "dcTotal_constrained" not in metrics:
             continue
-        table.add_row(source, kinds[source], *(f"{metrics[m]:.1f}" if m in metrics else "-"
-                      for m in ("rh_global", "tau_soil_global", "dcTotal_constrained")))
+        table.add_row(
+            source,
+            kinds[source],
+            *(
+                f"{metrics[m]:.1f}" if m in metrics else "-"
+                for m in ("rh_global", "tau_soil_global", "dcTotal_constrained")
+            ),
+        )
     Console(stderr=True).print(table)
 
 
@@ -90,13 +99,14 @@ def run(args: argparse.Namespace) -> int:
     config = _config(args)
     if config.demo:
         log.info("no data root given: running on the SYNTHETIC demo ensemble")
-    with _dask_client(config.scheduler, args.workers), \
-            progress_callback("loading sources", total=40, quiet=args.quiet) as step:
+    with (
+        _dask_client(config.scheduler, args.workers),
+        progress_callback("loading sources", total=40, quiet=args.quiet) as step,
+    ):
         outcome = run_pipeline(config, progress=step)
     if not args.quiet:
         _summary(outcome)
     for name, reason in sorted(outcome.failures.items()):
         log.warning("source %s failed: %s", name, reason)
-    log.info("results written to %s%s", outcome.out_dir,
-             " (SYNTHETIC demo data)" if outcome.synthetic else "")
+    log.info("results written to %s%s", outcome.out_dir, " (SYNTHETIC demo data)" if outcome.synthetic else "")
     return outcome.exit_code

@@ -41,8 +41,11 @@ def _write_dgvm(root: Path, source: Source, world: w.World, monthly: bool) -> di
         fields["cLitter"] = total_soil * DGVM_LITTER_SHARE
         fields["cSoil"] = total_soil * (1 - DGVM_LITTER_SHARE)
     entry = catalog.entry_for(source)
-    calendar = "360_day" if "calendar_360_day" in source.quirks else (
-        "noleap" if "calendar_noleap" in source.quirks else "standard")
+    calendar = (
+        "360_day"
+        if "calendar_360_day" in source.quirks
+        else ("noleap" if "calendar_noleap" in source.quirks else "standard")
+    )
     for name, spec in source.variables.items():
         is_flux = units.CANONICAL_UNITS[name].endswith("yr-1")
         factor = units.conversion_factor("gC m-2 yr-1" if is_flux else "gC m-2", spec.units)
@@ -50,10 +53,16 @@ def _write_dgvm(root: Path, source: Source, world: w.World, monthly: bool) -> di
         step_monthly = monthly and (is_flux or "pools_yearly" not in source.quirks)
         if step_monthly:
             values = monthly_from_annual(data.values, YEARS, calendar, 0.4 if is_flux else 0.0)
-            data = xr.DataArray(values, dims=("time", "lat", "lon"),
-                                coords={"lat": data.lat, "lon": data.lon})
-        write_field(root / entry.files[name], spec.file_name, data, spec.units, quirks=source.quirks,
-                    years=YEARS, monthly=step_monthly)
+            data = xr.DataArray(values, dims=("time", "lat", "lon"), coords={"lat": data.lat, "lon": data.lon})
+        write_field(
+            root / entry.files[name],
+            spec.file_name,
+            data,
+            spec.units,
+            quirks=source.quirks,
+            years=YEARS,
+            monthly=step_monthly,
+        )
     return truth
 
 
@@ -86,7 +95,7 @@ def _prior_rh(source: Source, world: w.World) -> tuple[xr.DataArray, float]:
 
 def _write_obs(root: Path, source: Source, world: w.World, rng: np.random.Generator) -> dict:
     entry = catalog.entry_for(source)
-    (name, spec), = list(source.variables.items())[:1]
+    ((name, spec),) = list(source.variables.items())[:1]
     if source.kind == "sites":
         path = root / entry.files[name]
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,8 +109,9 @@ def _write_obs(root: Path, source: Source, world: w.World, rng: np.random.Genera
             years = np.arange(1982, 2019)
             noise = xr.DataArray(rng.normal(0, 0.02, years.size), dims="year", coords={"year": years})
             stack = values.expand_dims(year=years) + noise * abs(values)
-            write_field(root / entry.files[var], var_spec.file_name, stack, var_spec.units,
-                        quirks=source.quirks, years=years)
+            write_field(
+                root / entry.files[var], var_spec.file_name, stack, var_spec.units, quirks=source.quirks, years=years
+            )
         return {}
     if source.kind == "rh" and source.name == "RF-Rh":
         return {}  # produced by the Random Forest upscaling step, not by the demo
@@ -113,8 +123,11 @@ def _write_obs(root: Path, source: Source, world: w.World, rng: np.random.Genera
             years = np.arange(max(source.period[0], 1982), min(source.period[1], 2018) + 1)
     elif source.kind == "landcover":
         types = np.arange(17)
-        field = xr.DataArray((world.igbp.values[None] == types[:, None, None]) * 1.0, dims=("type", "lat", "lon"),
-                             coords={"type": types, "lat": world.land.lat, "lon": world.land.lon})
+        field = xr.DataArray(
+            (world.igbp.values[None] == types[:, None, None]) * 1.0,
+            dims=("type", "lat", "lon"),
+            coords={"type": types, "lat": world.land.lat, "lon": world.land.lon},
+        )
     elif source.kind == "ndvi":
         field = world.ndvi
         years = np.arange(max(source.period[0], 1982), min(source.period[1], 2018) + 1) if source.period else None
@@ -125,8 +138,7 @@ def _write_obs(root: Path, source: Source, world: w.World, rng: np.random.Genera
     values = field * units.conversion_factor(canonical, spec.units)
     if years is not None:
         values = values.expand_dims(year=years)
-    write_field(root / entry.files[name], spec.file_name, values, spec.units, quirks=source.quirks,
-                years=years)
+    write_field(root / entry.files[name], spec.file_name, values, spec.units, quirks=source.quirks, years=years)
     return info
 
 
@@ -154,9 +166,15 @@ def generate_demo(
     root.mkdir(parents=True, exist_ok=True)
     world = w.build_world(resolution, seed)
     rng = np.random.default_rng(seed)
-    truth: dict = {"synthetic": True, "note": SYNTHETIC_NOTE, "resolution": resolution, "monthly": monthly,
-                   "observations": {"rh_global": w.OBS_RH_PG, "tau_soil_global": w.OBS_TAU_SOIL},
-                   "dgvm": {}, "obs": {}}
+    truth: dict = {
+        "synthetic": True,
+        "note": SYNTHETIC_NOTE,
+        "resolution": resolution,
+        "monthly": monthly,
+        "observations": {"rh_global": w.OBS_RH_PG, "tau_soil_global": w.OBS_TAU_SOIL},
+        "dgvm": {},
+        "obs": {},
+    }
     for source in sorted(registry.sources.values(), key=lambda s: (s.kind != "dgvm", s.name)):
         if progress:
             progress(source.name)
@@ -165,8 +183,16 @@ def generate_demo(
         else:
             truth["obs"][source.name] = _write_obs(root, source, world, rng)
     _write_json(root / TRUTH_FILE, truth)
-    _write_json(root / MARKER_FILE, {"rhbench_version": __version__, "resolution": resolution,
-                                     "monthly": monthly, "seed": seed, "sources": sorted(registry.sources)})
+    _write_json(
+        root / MARKER_FILE,
+        {
+            "rhbench_version": __version__,
+            "resolution": resolution,
+            "monthly": monthly,
+            "seed": seed,
+            "sources": sorted(registry.sources),
+        },
+    )
     return truth
 
 
@@ -182,5 +208,9 @@ def demo_is_current(root: Path, *, resolution: float, monthly: bool, registry: R
     if not marker.is_file():
         return False
     meta = json.loads(marker.read_text())
-    return (meta.get("rhbench_version") == __version__ and meta.get("resolution") == resolution
-            and meta.get("monthly") == monthly and meta.get("sources") == sorted(registry.sources))
+    return (
+        meta.get("rhbench_version") == __version__
+        and meta.get("resolution") == resolution
+        and meta.get("monthly") == monthly
+        and meta.get("sources") == sorted(registry.sources)
+    )

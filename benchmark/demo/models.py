@@ -79,6 +79,10 @@ def _to_grid(world: World, series: dict[str, np.ndarray]) -> dict[str, xr.DataAr
     for name, values in series.items():
         full = np.full((YEARS.size, *land.shape), np.nan)
         full[:, land] = values
-        out[name] = xr.DataArray(full, dims=("year", "lat", "lon"),
-                                 coords={"year": YEARS, "lat": world.land.lat, "lon": world.land.lon}, name=name)
+        out[name] = xr.DataArray(
+            full,
+            dims=("year", "lat", "lon"),
+            coords={"year": YEARS, "lat": world.land.lat, "lon": world.land.lon},
+            name=name,
+        )
     return out

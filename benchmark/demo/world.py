@@ -24,61 +24,79 @@ OBS_LITTER_SHARE = 0.06
 
 #: Per-model targets: global Rh 1982-2018 (Pg C/yr), global tau_soil (yr), global tau_veg (yr).
 MODEL_TARGETS: dict[str, tuple[float, float, float]] = {
-    "CABLE-POP": (55.0, 18.0, 9.0), "CLASSIC": (62.0, 15.0, 11.0), "CLM5.0": (48.0, 28.0, 12.0),
-    "DLEM": (58.0, 21.0, 10.0), "IBIS": (60.0, 20.0, 13.0), "ISAM": (52.0, 29.0, 9.5),
-    "ISBA-CTRIP": (57.0, 36.0, 10.5), "JSBACH": (66.0, 13.0, 8.0), "JULES-ES": (61.0, 24.0, 11.5),
-    "LPJ-GUESS": (47.0, 33.0, 12.5), "LPJwsl": (68.0, 16.0, 9.0), "LPX-Bern": (54.0, 26.0, 10.0),
-    "ORCHIDEE": (63.0, 22.0, 11.0), "ORCHIDEE-CNP": (59.0, 23.0, 10.5), "SDGVM": (56.0, 17.0, 8.5),
-    "VISIT": (64.0, 31.0, 12.0), "YIBs": (75.0, 19.0, 9.5),
+    "CABLE-POP": (55.0, 18.0, 9.0),
+    "CLASSIC": (62.0, 15.0, 11.0),
+    "CLM5.0": (48.0, 28.0, 12.0),
+    "DLEM": (58.0, 21.0, 10.0),
+    "IBIS": (60.0, 20.0, 13.0),
+    "ISAM": (52.0, 29.0, 9.5),
+    "ISBA-CTRIP": (57.0, 36.0, 10.5),
+    "JSBACH": (66.0, 13.0, 8.0),
+    "JULES-ES": (61.0, 24.0, 11.5),
+    "LPJ-GUESS": (47.0, 33.0, 12.5),
+    "LPJwsl": (68.0, 16.0, 9.0),
+    "LPX-Bern": (54.0, 26.0, 10.0),
+    "ORCHIDEE": (63.0, 22.0, 11.0),
+    "ORCHIDEE-CNP": (59.0, 23.0, 10.5),
+    "SDGVM": (56.0, 17.0, 8.5),
+    "VISIT": (64.0, 31.0, 12.0),
+    "YIBs": (75.0, 19.0, 9.5),
 }
 #: Prior Rh products: global Rh (Pg C/yr) and spatial noise (log-SD) against the true field.
 PRIOR_RH: dict[str, tuple[float, float]] = {
-    "Hashimoto2015": (46.0, 0.30), "Warner2019": (51.0, 0.25), "Tang2020": (49.0, 0.15),
+    "Hashimoto2015": (46.0, 0.30),
+    "Warner2019": (51.0, 0.25),
+    "Tang2020": (49.0, 0.15),
     "Konings2019": (56.0, 0.45),
 }
 #: Five cSoil products: relative bias of each against the truth (their mean is the truth).
 CSOIL_PRODUCT_BIAS: dict[str, float] = {
-    "WISE30sec": -0.15, "Bloom2016": 0.10, "SoilGrids": 0.25, "HWSD": -0.05, "Sanderman2017": -0.15,
+    "WISE30sec": -0.15,
+    "Bloom2016": 0.10,
+    "SoilGrids": 0.25,
+    "HWSD": -0.05,
+    "Sanderman2017": -0.15,
 }
 FIRST_YEAR, LAST_YEAR = 1901, 2018
 BENCH_PERIOD = (1982, 2018)
 
 # IGBP codes used by the synthetic land cover.
-ENF, EBF, DNF, DBF, MF, OPEN_SHRUB, WOODY_SAVANNA, SAVANNA, GRASS, CROP, BARREN = (
-    1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 16)
+ENF, EBF, DNF, DBF, MF, OPEN_SHRUB, WOODY_SAVANNA, SAVANNA, GRASS, CROP, BARREN = (1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 16)
 
 
 @dataclass(frozen=True)
 class World:
     """The synthetic truth on one grid (all DataArrays on lat/lon, NaN off land)."""
 
-    area: xr.DataArray          # m2 of vegetated cells, 0 elsewhere: the paper's benchmark mask
-    land: xr.DataArray          # bool
-    mat: xr.DataArray           # degC
-    map: xr.DataArray           # mm yr-1
-    igbp: xr.DataArray          # IGBP class code (0 water)
-    ndvi: xr.DataArray          # 1
-    rh: xr.DataArray            # observed-truth Rh, g C m-2 yr-1
-    soil_total: xr.DataArray    # observed-truth cSoil + cLitter, kg C m-2
-    tau_pattern: xr.DataArray   # relative soil turnover pattern (1)
+    area: xr.DataArray  # m2 of vegetated cells, 0 elsewhere: the paper's benchmark mask
+    land: xr.DataArray  # bool
+    mat: xr.DataArray  # degC
+    map: xr.DataArray  # mm yr-1
+    igbp: xr.DataArray  # IGBP class code (0 water)
+    ndvi: xr.DataArray  # 1
+    rh: xr.DataArray  # observed-truth Rh, g C m-2 yr-1
+    soil_total: xr.DataArray  # observed-truth cSoil + cLitter, kg C m-2
+    tau_pattern: xr.DataArray  # relative soil turnover pattern (1)
 
 
 def _field(values: np.ndarray, target: xr.Dataset, name: str, units: str) -> xr.DataArray:
-    return xr.DataArray(values, dims=("lat", "lon"), coords={"lat": target.lat, "lon": target.lon},
-                        name=name, attrs={"units": units})
+    return xr.DataArray(
+        values, dims=("lat", "lon"), coords={"lat": target.lat, "lon": target.lon}, name=name, attrs={"units": units}
+    )
 
 
 def _climate(lat2: np.ndarray, lon2: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     mat = 28.0 - 0.0075 * lat2**2 + 3.0 * np.sin(np.deg2rad(lon2) * 2.0) + rng.normal(0, 0.8, lat2.shape)
-    wet = 2400 * np.exp(-((lat2 - 3) / 12.0) ** 2) + 750 * np.exp(-((np.abs(lat2) - 50) / 14.0) ** 2) + 180
+    wet = 2400 * np.exp(-(((lat2 - 3) / 12.0) ** 2)) + 750 * np.exp(-(((np.abs(lat2) - 50) / 14.0) ** 2)) + 180
     desert = (np.abs(lat2) > 15) & (np.abs(lat2) < 35) & (lon2 > -20) & (lon2 < 75)
     modulation = 1.0 + 0.35 * np.sin(np.deg2rad(lon2) * 3.0)
     mapr = wet * modulation * np.where(desert, 0.12, 1.0) * np.exp(rng.normal(0, 0.1, lat2.shape))
     return mat, mapr
 
 
-def _igbp(lat2: np.ndarray, lon2: np.ndarray, mat: np.ndarray, mapr: np.ndarray, land: np.ndarray,
-          rng: np.random.Generator) -> np.ndarray:
+def _igbp(
+    lat2: np.ndarray, lon2: np.ndarray, mat: np.ndarray, mapr: np.ndarray, land: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     codes = np.full(lat2.shape, GRASS)
     draw = rng.random(lat2.shape)
     temperate = (np.abs(lat2) >= 23.5) & (np.abs(lat2) < 50)
@@ -115,11 +133,14 @@ def build_world(resolution: float, seed: int = 0) -> World:
     tau_scale = OBS_TAU_SOIL / (float(global_total(tau * rh, area)) / float(global_total(rh, area)))
     soil_total = (tau * tau_scale * rh / 1000.0).rename("cSoil").assign_attrs(units="kg C m-2")
     return World(
-        area=area, land=_field(land, target, "land", "1"),
+        area=area,
+        land=_field(land, target, "land", "1"),
         mat=_field(np.where(land, mat, np.nan), target, "tas", "degC"),
         map=_field(np.where(land, mapr, np.nan), target, "pr", "mm yr-1"),
-        igbp=_field(igbp, target, "igbp", "1"), ndvi=_field(np.where(land, ndvi, np.nan), target, "ndvi", "1"),
-        rh=rh.assign_attrs(units="g C m-2 yr-1"), soil_total=soil_total,
+        igbp=_field(igbp, target, "igbp", "1"),
+        ndvi=_field(np.where(land, ndvi, np.nan), target, "ndvi", "1"),
+        rh=rh.assign_attrs(units="g C m-2 yr-1"),
+        soil_total=soil_total,
         tau_pattern=_field(tau_pattern, target, "tau_pattern", "1"),
     )
 

@@ -52,7 +52,9 @@ def time_coordinate(years: np.ndarray, monthly: bool, quirks: frozenset[str]) ->
     else:
         units = "days since 1901-01-01"
     return np.asarray(cftime.date2num(dates, units, calendar=calendar), dtype=float), {
-        "units": units, "calendar": calendar}
+        "units": units,
+        "calendar": calendar,
+    }
 
 
 def monthly_from_annual(annual: np.ndarray, years: np.ndarray, calendar: str, amplitude: float) -> np.ndarray:
@@ -66,7 +68,7 @@ def monthly_from_annual(annual: np.ndarray, years: np.ndarray, calendar: str, am
     for i, year in enumerate(years):
         days = days_in_month(np.full(12, year), months, calendar)
         shape = cycle / (np.sum(days * cycle) / np.sum(days))
-        out[i * 12:(i + 1) * 12] = annual[i][None] * shape.reshape(12, *([1] * (annual.ndim - 1)))
+        out[i * 12 : (i + 1) * 12] = annual[i][None] * shape.reshape(12, *([1] * (annual.ndim - 1)))
     return out
 
 
@@ -113,8 +115,9 @@ def write_field(
     if years is not None:
         values, time_attrs = time_coordinate(years, monthly, quirks)
         ds = ds.assign_coords(time=("time", values, time_attrs))
-    ds.attrs.update(title=f"{name}", comment=SYNTHETIC_NOTE, synthetic=1,
-                    history=f"{datetime.now():%Y-%m-%d} rhbench demo")
+    ds.attrs.update(
+        title=f"{name}", comment=SYNTHETIC_NOTE, synthetic=1, history=f"{datetime.now():%Y-%m-%d} rhbench demo"
+    )
     ds = _apply_grid_quirks(ds, quirks)
     path.parent.mkdir(parents=True, exist_ok=True)
     plain = path.with_suffix("") if path.suffix == ".gz" else path

@@ -12,7 +12,7 @@ def rhbench_sources() -> list[Source]:
             kind="csoil",
             catalog_entry="obs_datasets.Bloom2016",
             variables={
-            "cSoil": Var("cSoil", "g C m-2"),
+                "cSoil": Var("cSoil", "g C m-2"),
             },
             citation="Bloom et al. 2016, PNAS 113, 1285-1290",
             quirks=frozenset({"lat_descending"}),

@@ -12,8 +12,8 @@ def rhbench_sources() -> list[Source]:
             kind="predictors",
             catalog_entry="obs_datasets.CRU-TS4",
             variables={
-            "tas": Var("tmp", "degC"),
-            "pr": Var("pre", "mm month-1"),
+                "tas": Var("tmp", "degC"),
+                "pr": Var("pre", "mm month-1"),
             },
             citation="Harris et al. 2020, Sci. Data 7, 109 (CRU TS v4)",
             period=(1901, 2018),

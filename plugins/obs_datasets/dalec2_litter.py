@@ -12,7 +12,7 @@ def rhbench_sources() -> list[Source]:
             kind="clitter",
             catalog_entry="obs_datasets.DALEC2",
             variables={
-            "cLitter": Var("cLitter", "g C m-2"),
+                "cLitter": Var("cLitter", "g C m-2"),
             },
             citation="Bloom et al. 2016, PNAS 113, 1285-1290 (CARDAMOM/DALEC2)",
             period=(2001, 2010),

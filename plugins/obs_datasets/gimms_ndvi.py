@@ -12,7 +12,7 @@ def rhbench_sources() -> list[Source]:
             kind="ndvi",
             catalog_entry="obs_datasets.GIMMS-NDVI3g",
             variables={
-            "ndvi": Var("ndvi", "1"),
+                "ndvi": Var("ndvi", "1"),
             },
             citation="Pinzon and Tucker 2014, Remote Sens. 6, 6929-6960",
             period=(1982, 2015),

@@ -12,7 +12,7 @@ def rhbench_sources() -> list[Source]:
             kind="rh",
             catalog_entry="obs_datasets.Hashimoto2015",
             variables={
-            "rh": Var("co2", "g C m-2 yr-1"),
+                "rh": Var("co2", "g C m-2 yr-1"),
             },
             citation="Hashimoto et al. 2015, Biogeosciences 12, 4121-4132",
             period=(1965, 2012),

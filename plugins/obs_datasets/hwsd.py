@@ -12,7 +12,7 @@ def rhbench_sources() -> list[Source]:
             kind="csoil",
             catalog_entry="obs_datasets.HWSD",
             variables={
-            "cSoil": Var("SOC", "kg C m-2"),
+                "cSoil": Var("SOC", "kg C m-2"),
             },
             citation="Nachtergaele et al. 2010, HWSD v1.2, FAO/IIASA",
             quirks=frozenset({"lon_0_360", "fill_-99999"}),

@@ -12,7 +12,7 @@ def rhbench_sources() -> list[Source]:
             kind="csoil",
             catalog_entry="obs_datasets.Sanderman2017",
             variables={
-            "cSoil": Var("SOCS", "Mg C ha-1"),
+                "cSoil": Var("SOCS", "Mg C ha-1"),
             },
             citation="Sanderman et al. 2017, PNAS 114, 9575-9580",
             quirks=frozenset({"fill_1e20"}),

@@ -12,7 +12,7 @@ def rhbench_sources() -> list[Source]:
             kind="csoil",
             catalog_entry="obs_datasets.SoilGrids",
             variables={
-            "cSoil": Var("ocs", "t C ha-1"),
+                "cSoil": Var("ocs", "t C ha-1"),
             },
             citation="Hengl et al. 2017, PLoS ONE 12, e0169748",
             quirks=frozenset({"latitude_longitude_names"}),

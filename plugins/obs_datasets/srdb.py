@@ -12,7 +12,7 @@ def rhbench_sources() -> list[Source]:
             kind="sites",
             catalog_entry="obs_datasets.SRDB-V5",
             variables={
-            "rh": Var("Rh_annual", "g C m-2 yr-1"),
+                "rh": Var("Rh_annual", "g C m-2 yr-1"),
             },
             citation="Jian et al. 2021, Earth Syst. Sci. Data 13, 255-267 (SRDB v5, MIT)",
         )

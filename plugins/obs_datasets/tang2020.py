@@ -12,7 +12,7 @@ def rhbench_sources() -> list[Source]:
             kind="rh",
             catalog_entry="obs_datasets.Tang2020",
             variables={
-            "rh": Var("RH", "g C m-2 yr-1"),
+                "rh": Var("RH", "g C m-2 yr-1"),
             },
             citation="Tang et al. 2020, Earth Syst. Sci. Data 12, 1037-1051",
             period=(1980, 2016),

@@ -12,7 +12,7 @@ def rhbench_sources() -> list[Source]:
             kind="csoil",
             catalog_entry="obs_datasets.WISE30sec",
             variables={
-            "cSoil": Var("cSoil", "kg C m-2"),
+                "cSoil": Var("cSoil", "kg C m-2"),
             },
             citation="Batjes 2016, Geoderma 269, 61-68",
         )
