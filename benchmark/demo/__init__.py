@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 TRUTH_FILE = "truth.json"
 MARKER_FILE = "demo.json"
 DGVM_LITTER_SHARE = 0.08
+#: Bumped whenever the generator's output changes, so cached demos are regenerated.
+DEMO_FORMAT = 2
 
 
 def _write_dgvm(root: Path, source: Source, world: w.World, monthly: bool) -> dict[str, float]:
@@ -187,6 +189,7 @@ def generate_demo(
         root / MARKER_FILE,
         {
             "rhbench_version": __version__,
+            "demo_format": DEMO_FORMAT,
             "resolution": resolution,
             "monthly": monthly,
             "seed": seed,
@@ -210,6 +213,7 @@ def demo_is_current(root: Path, *, resolution: float, monthly: bool, registry: R
     meta = json.loads(marker.read_text())
     return (
         meta.get("rhbench_version") == __version__
+        and meta.get("demo_format") == DEMO_FORMAT
         and meta.get("resolution") == resolution
         and meta.get("monthly") == monthly
         and meta.get("sources") == sorted(registry.sources)

@@ -12,6 +12,14 @@ import pandas as pd
 
 from benchmark.demo.world import BARREN, DBF, DNF, EBF, ENF, GRASS, MF, OPEN_SHRUB, SAVANNA, World
 
+#: A typical genus per forest class, so the site table's vegetation round-trips to the classes.
+_SPECIES = {
+    ENF: "Pinus sylvestris",
+    EBF: "Castanopsis eyrei",
+    DNF: "Larix gmelinii",
+    DBF: "Quercus robur",
+    MF: "Quercus robur; Pinus sylvestris",
+}
 _ECOSYSTEM = {
     ENF: ("Forest", "Evergreen"),
     EBF: ("Forest", "Evergreen"),
@@ -62,6 +70,7 @@ def synthetic_srdb(world: World, n_sites: int = 720, seed: int = 0) -> pd.DataFr
             "MAP": np.round(world.map.values[i, j] * np.exp(rng.normal(0, 0.08, n_sites))),
             "Ecosystem_type": [_ECOSYSTEM[int(c)][0] for c in codes],
             "Leaf_habit": [_ECOSYSTEM[int(c)][1] for c in codes],
+            "Species": [_SPECIES.get(int(c), "") for c in codes],
             "Biome": _biome(lat),
             "Meas_method": np.where(rng.random(n_sites) < 0.03, "Alkali absorption", "IRGA"),
             "Manipulation": np.where(rng.random(n_sites) < 0.05, "N fertilization", "None"),

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
-from global_land_mask import globe
 
 from benchmark import grid
 from benchmark.metrics.totals import global_total
@@ -114,6 +113,8 @@ def _igbp(
 
 def build_world(resolution: float, seed: int = 0) -> World:
     """Synthetic climate, vegetation and observed-truth Rh and soil carbon on a global grid."""
+    from global_land_mask import globe  # 1-3 s to import: only when a demo is generated
+
     rng = np.random.default_rng(seed)
     target = grid.common_grid(resolution)
     lat2, lon2 = np.meshgrid(target.lat.values, target.lon.values, indexing="ij")
