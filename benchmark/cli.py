@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 
 from rich.console import Console
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _configure_logging(args.quiet, args.verbose)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return int(args.func(args))
     except RhbenchError as exc:
@@ -58,6 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         logging.getLogger("rhbench").error("interrupted; no partial output was kept")
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """Turn SIGTERM into KeyboardInterrupt so staging folders are cleaned up as on Ctrl-C."""
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

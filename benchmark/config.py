@@ -34,6 +34,15 @@ _ALLOWED = {
     "quick_upscaling",
 }
 
+#: Scalar keys: accepted TOML types and how to describe them in an error.
+_SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "resolution": ((int, float), "a number of degrees"),
+    "seed": (int, "an integer"),
+    "n_draws": (int, "an integer"),
+    "quick_upscaling": (bool, "true or false"),
+    "reference": (str, "a source name"),
+}
+
 
 def load_config(path: Path) -> RunConfig:
     """Read a TOML run configuration; relative paths are relative to the file's folder."""
@@ -50,7 +59,7 @@ def load_config(path: Path) -> RunConfig:
     base = Path(path).resolve().parent
     for key, value in document.items():
         if key in ("data_root", "out"):
-            values[key] = (base / str(value)).resolve()
+            values[key] = (base / Path(str(value)).expanduser()).resolve()
         elif key in ("models", "csoil_products"):
             values[key] = _names(key, value, path)
         elif key == "period":
@@ -58,9 +67,10 @@ def load_config(path: Path) -> RunConfig:
         else:
             values[key] = value
     types = {f.name: f.type for f in fields(RunConfig)}
-    for key in ("resolution",):
-        if key in values and not isinstance(values[key], int | float):
-            raise ConfigError("must be a number", file=str(path), variable=key, found=values[key])
+    for key, (wanted, label) in _SCALARS.items():
+        value = values.get(key)
+        if key in values and (not isinstance(value, wanted) or isinstance(value, bool) != (wanted is bool)):
+            raise ConfigError(f"must be {label}", file=str(path), variable=key, found=repr(value))
     assert set(values) <= set(types)
     return RunConfig(**values)
 

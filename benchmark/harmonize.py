@@ -72,13 +72,22 @@ def load_source(
     for name in source.variables:
         path = catalog.resolve_file(data_root, entry.files[name], source=source.name)
         data = annual_mean(loader.open_variable(source, name, path))
-        data = select_period(products.to_common_grid(data, target, source=source.name), period)
-        variables[name] = data
+        if on_grid(data, target):  # exact target coordinates, so xarray aligns them
+            data = data.assign_coords(lat=target["lat"].values, lon=target["lon"].values)
+        else:
+            data = products.to_common_grid(data, target, source=source.name)
+        variables[name] = select_period(data, period)
     if source.kind == "dgvm" and "cSoil" in variables:
         variables["cSoil"] = _soil_with_litter(source, variables)
     ds = xr.Dataset(variables)
     ds.attrs.update(source=source.name, kind=source.kind, citation=source.citation)
     return ds
+
+
+def on_grid(data: xr.DataArray | xr.Dataset, target: xr.Dataset) -> bool:
+    """True when ``data`` already has ``target``'s lat/lon (regridding would be a costly copy)."""
+    return all(data[dim].shape == target[dim].shape
+               and np.allclose(data[dim].values, target[dim].values) for dim in ("lat", "lon"))
 
 
 def _soil_with_litter(source: Source, variables: dict[str, xr.DataArray]) -> xr.DataArray:

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from benchmark import __version__, catalog, grid, harmonize, loader, outputs, vegclass
+from benchmark import __version__, catalog, grid, harmonize, loader, outputs, reduce, vegclass
 from benchmark.constraint import TAU_SOIL_OBS, TAU_VEG_OBS
 from benchmark.demo import demo_is_current, generate_demo
-from benchmark.errors import ConfigError, RhbenchError
+from benchmark.errors import ConfigError, DataError, RhbenchError
 from benchmark.metrics.suite import Reference, evaluate
 from benchmark.registry import Registry, build_registry
 from benchmark.results import Results, ScoreRow
@@ -96,6 +96,28 @@ def _load(source: Source, root: Path, target: xr.Dataset, period: tuple[int, int
         failures[source.name] = str(exc)
         log.error("source %s failed: %s", source.name, exc)
         return None
+
+
+def _reduced(source: Source, root: Path, target: xr.Dataset, area: xr.DataArray,
+             parts: reduce.Partition, period: tuple[int, int],
+             failures: dict[str, str]) -> reduce.ModelProducts | None:
+    """One DGVM read once and reduced (:mod:`benchmark.reduce`); None (recorded) on failure."""
+    loaded = _load(source, root, target, None, failures)
+    if loaded is None:
+        return None
+    started = time.perf_counter()
+    try:
+        products = reduce.reduce_model(loaded, area, parts, period)
+    except RhbenchError as exc:
+        failures[source.name] = str(exc)
+    except (OSError, RuntimeError, ValueError) as exc:  # netCDF/HDF5 errors while reading values
+        failures[source.name] = str(DataError(f"cannot read data values ({type(exc).__name__}: {exc})",
+                                              source=source.name))
+    else:
+        log.info("%s read and reduced in %.1f s", source.name, time.perf_counter() - started)
+        return products
+    log.error("source %s failed: %s", source.name, failures[source.name])
+    return None
 
 
 def _time_mean(data: xr.DataArray, period: tuple[int, int]) -> xr.DataArray:
@@ -223,15 +245,17 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     target = grid.common_grid(config.resolution)
     with outputs.staging_dir(out_dir) as staging:
         reference = _reference(config, registry, root, target, staging, failures)
-        models = {}
+        regions = vegclass.class_masks(reference.vegclass) if reference.vegclass is not None else {}
+        parts = reduce.partition(regions, reference.area)
+        reduced = {}
         for source in registry.of_kind("dgvm"):
             if config.models and source.name not in config.models:
                 continue
             if progress:
                 progress(source.name)
-            loaded = _load(source, root, target, None, failures)
-            if loaded is not None:
-                models[source.name] = loaded
+            products = _reduced(source, root, target, reference.area, parts, config.period, failures)
+            if products is not None:
+                reduced[source.name] = products
         priors = {}
         for source in registry.of_kind("rh"):
             if source.name == config.reference:
@@ -239,9 +263,10 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
             loaded = _load(source, root, target, None, failures)
             if loaded is not None:
                 priors[source.name] = loaded["rh"]
-        results = evaluate(reference, models, priors, period=config.period)
-        regions = vegclass.class_masks(reference.vegclass) if reference.vegclass is not None else {}
-        results.extend(twobox_results(models, reference.area, regions=regions,
+        results = evaluate(reference, {name: p.period for name, p in reduced.items()}, priors,
+                           period=config.period)
+        results.extend(twobox_results({name: p.totals for name, p in reduced.items()}, parts.area,
+                                      regions=parts.masks,
                                       tau_obs=_observed_taus(results.rows, regions),
                                       n_draws=config.n_draws, seed=config.seed))
         results.rows.extend(_failure_rows(failures, registry))

@@ -73,12 +73,13 @@ def to_common_grid(
         spacing(data, "lat"),
         spacing(target, "lat"),
     )
-    return grid.coarsen_mean(data, target)
+    aggregated = grid.coarsen_mean(data, target)
+    if isinstance(data, xr.DataArray):
+        aggregated = aggregated.rename(data.name).assign_attrs(data.attrs)
+    return aggregated
 
 
-def _check_aligned(
-    data: xr.DataArray | xr.Dataset, target: xr.Dataset, *, source: str | None
-) -> None:
+def _check_aligned(data: xr.DataArray | xr.Dataset, target: xr.Dataset, *, source: str | None) -> None:
     """Blocks of whole source cells must fill target cells exactly, in both directions."""
     lat_factor = spacing(target, "lat") / spacing(data, "lat")
     for dim in ("lat", "lon"):

@@ -22,7 +22,7 @@ from benchmark import __version__, catalog, units
 from benchmark.demo import world as w
 from benchmark.demo.models import YEARS, simulate_model
 from benchmark.demo.sites import synthetic_srdb
-from benchmark.demo.writer import SYNTHETIC_NOTE, monthly_from_annual, write_field
+from benchmark.demo.writer import SYNTHETIC_NOTE, monthly_blocks, write_field
 from benchmark.metrics.totals import global_total
 from benchmark.registry import Registry, build_registry
 from benchmark.sources import Source
@@ -54,7 +54,7 @@ def _write_dgvm(root: Path, source: Source, world: w.World, monthly: bool) -> di
         data = fields[name] * factor
         step_monthly = monthly and (is_flux or "pools_yearly" not in source.quirks)
         if step_monthly:
-            values = monthly_from_annual(data.values, YEARS, calendar, 0.4 if is_flux else 0.0)
+            values = monthly_blocks(data.values, YEARS, calendar, 0.4 if is_flux else 0.0)
             data = xr.DataArray(values, dims=("time", "lat", "lon"), coords={"lat": data.lat, "lon": data.lon})
         write_field(
             root / entry.files[name],

@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 import cftime
+import dask
+import dask.array as da
 import numpy as np
 import xarray as xr
 
@@ -70,6 +72,22 @@ def monthly_from_annual(annual: np.ndarray, years: np.ndarray, calendar: str, am
         shape = cycle / (np.sum(days * cycle) / np.sum(days))
         out[i * 12 : (i + 1) * 12] = annual[i][None] * shape.reshape(12, *([1] * (annual.ndim - 1)))
     return out
+
+
+def monthly_blocks(annual: np.ndarray, years: np.ndarray, calendar: str, amplitude: float,
+                   years_per_block: int = 10) -> da.Array:
+    """:func:`monthly_from_annual` as a dask array made ``years_per_block`` years at a time.
+
+    The same values, but a full-size field (0.5 deg, 1416 months: 2.9 GB of float64) is
+    never held in memory: :func:`write_field` streams it to the file block by block.
+    """
+    blocks = []
+    for start in range(0, years.size, years_per_block):
+        part = slice(start, start + years_per_block)
+        n_years = years[part].size
+        block = dask.delayed(monthly_from_annual, pure=False)(annual[part], years[part], calendar, amplitude)
+        blocks.append(da.from_delayed(block, shape=(n_years * 12, *annual.shape[1:]), dtype=annual.dtype))
+    return da.concatenate(blocks)
 
 
 def _apply_grid_quirks(ds: xr.Dataset, quirks: frozenset[str]) -> xr.Dataset:

@@ -243,7 +243,8 @@ def partial_dependence_table(
 def ensemble_predictions(models: list[RandomForestRegressor], X: pd.DataFrame) -> np.ndarray:
     """Predictions of every ensemble member, shape (n_models, n_rows), g C m-2 yr-1.
 
-    The product is the mean over axis 0 and its uncertainty the SD over axis 0.
+    The product is the mean over axis 0 and its uncertainty the SD over axis 0. Trees are
+    averaged in a fixed order (not by parallel threads) so the map is bit-for-bit reproducible.
     """
     values = X.to_numpy(dtype=np.float32)
-    return np.stack([model.predict(values) for model in models])
+    return np.stack([_tree_predictions(model, values).mean(axis=0) for model in models])

@@ -1,0 +1,31 @@
+"""``rhbench new-plugin {dgvm,dataset} NAME``: scaffold an installable plugin package."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from benchmark.scaffold import DATASET_KINDS, PLUGIN_TYPES, scaffold_plugin
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``new-plugin`` sub-command."""
+    parser = subparsers.add_parser("new-plugin", help="scaffold an installable plugin package for a model or dataset")
+    parser.add_argument("type", choices=PLUGIN_TYPES, help="dgvm (a model) or dataset (a product)")
+    parser.add_argument("name", help="the source's display name, e.g. MyModel")
+    parser.add_argument("--dir", type=Path, default=Path.cwd(), help="parent folder (default: .)")
+    parser.add_argument(
+        "--kind", choices=DATASET_KINDS, default="csoil", help="kind of a dataset plugin (default csoil)"
+    )
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the package; exit 0."""
+    root = scaffold_plugin(args.type, args.name, args.dir, kind=args.kind)
+    log.info("plugin package written to %s; next: edit it, then `pip install %s` (see its README.md)", root, root)
+    return 0

@@ -1,0 +1,143 @@
+"""Reduce one DGVM, once, to the small products the benchmarks read; then drop its fields.
+
+A full-size model (0.5 deg, monthly, 1901-2018) is ~9 GB of files. The benchmark suite
+needs only period-mean maps (:func:`benchmark.metrics.suite.evaluate`) and the 2-box
+constraint only yearly totals per vegetation class (:func:`benchmark.twobox.twobox_results`).
+Handing both the lazy fields would read every file once per consumer and per region, so
+instead :func:`reduce_model` computes the model's annual means in one ``dask.compute``
+(one pass over its files, on whatever dask scheduler is active), derives both products
+in memory, and returns only them. Peak memory is one model's annual fields in float32
+(6 variables x 118 years x 360 x 720 x 4 B = 0.7 GB at 0.5 deg), whatever the number of
+models.
+
+The 2-box product is a *partition grid*: one pseudo-cell per vegetation class plus one
+for the land outside every class, each of area 1 m2, holding the class's area-weighted
+sum over the valid cells (every required variable present in every year). Class masks
+are disjoint, so the sum over pseudo-cells is the global sum and a class's pseudo-cell
+is its sum: :func:`benchmark.twobox.global_turnover` (sums of value x area over lat/lon,
+then linear operations in time) gives the same totals as on the full grid.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from benchmark.errors import MissingVariableError
+from benchmark.metrics.turnover import litterfall
+from benchmark.twobox import REQUIRED
+
+log = logging.getLogger(__name__)
+
+#: dtype of the in-memory annual fields (halves memory; sums are taken in float64).
+STORE_DTYPE = "float32"
+#: Name of the pseudo-cell holding the land outside every class.
+REST = "other"
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Disjoint regions on the common grid and the partition grid that stands for them.
+
+    Attributes
+    ----------
+    index: (lat, lon) int, the part of each cell (``len(names) - 1`` = :data:`REST`).
+    names: part names, the classes then :data:`REST`.
+    area: (lat=part, lon=1) pseudo-cell areas, all 1 m2.
+    masks: class name -> boolean (lat=part, lon=1) mask of its pseudo-cell.
+    """
+
+    index: np.ndarray
+    names: tuple[str, ...]
+    area: xr.DataArray
+    masks: dict[str, xr.DataArray]
+
+
+def partition(regions: dict[str, xr.DataArray], like: xr.DataArray) -> Partition:
+    """The partition grid of disjoint boolean (lat, lon) ``regions`` on ``like``'s grid.
+
+    Raises ValueError when two regions overlap (their totals could not be separated).
+    """
+    index = np.full(like.shape, len(regions), dtype=np.int32)
+    for i, mask in enumerate(regions.values()):
+        cells = np.asarray(mask.values, dtype=bool)
+        if np.any(cells & (index != len(regions))):
+            raise ValueError(f"region {list(regions)[i]!r} overlaps another region")
+        index[cells] = i
+    names = (*regions, REST)
+    coords = {"lat": np.arange(len(names), dtype=float), "lon": [0.0]}
+    area = xr.DataArray(np.ones((len(names), 1)), dims=("lat", "lon"), coords=coords,
+                        name="cell_area", attrs={"units": "m2", "long_name": "partition cell"})
+    masks = {name: xr.DataArray(np.arange(len(names))[:, None] == i, dims=("lat", "lon"),
+                                coords=coords, name=name) for i, name in enumerate(regions)}
+    return Partition(index, names, area, masks)
+
+
+@dataclass(frozen=True)
+class ModelProducts:
+    """What the benchmarks read of one DGVM.
+
+    Attributes
+    ----------
+    period: period means (lat, lon) of every variable, ``fVegLitter`` being litterfall
+        (given or NPP - dcVeg/dt), input of :func:`~benchmark.metrics.suite.evaluate`;
+        keeps an empty ``year`` dim when the model has no year in the period.
+    totals: (year, lat=part, lon=1) area-weighted sums over the valid cells of each part,
+        g C yr-1 (fluxes) or kg C (stocks) per 1 m2 pseudo-cell, input of
+        :func:`~benchmark.twobox.twobox_results` with the partition's area and masks.
+    """
+
+    period: xr.Dataset
+    totals: xr.Dataset
+
+
+def reduce_model(annual: xr.Dataset, area: xr.DataArray, parts: Partition,
+                 period: tuple[int, int]) -> ModelProducts:
+    """Compute ``annual`` (year, lat, lon; may be dask-backed) once and reduce it.
+
+    ``area`` is the common grid's cell area in m2; ``period`` the inclusive years of the
+    means. Units are those of ``annual`` (canonical: g C m-2 yr-1, kg C m-2).
+    """
+    if "year" not in annual.dims:
+        annual = annual.expand_dims(year=np.array([], dtype=int)).isel(year=slice(0, 0))
+    fields = annual.astype(STORE_DTYPE).compute()
+    return ModelProducts(period_means(fields, period), partition_totals(fields, area, parts))
+
+
+def period_means(annual: xr.Dataset, period: tuple[int, int]) -> xr.Dataset:
+    """Period means (float64) of every variable, with litterfall as ``fVegLitter``."""
+    window = annual.sel(year=slice(*period))
+    if window.sizes["year"] == 0:
+        return window
+    means = {name: window[name].astype("float64").mean("year") for name in annual.data_vars}
+    if "fVegLitter" not in annual:
+        try:
+            litter = litterfall(annual.astype("float64")).sel(year=slice(*period)).mean("year")
+            means["fVegLitter"] = litter.assign_attrs(derived="npp - dcVeg/dt")
+        except MissingVariableError:
+            pass
+    return xr.Dataset(means, attrs=annual.attrs)
+
+
+def partition_totals(annual: xr.Dataset, area: xr.DataArray, parts: Partition) -> xr.Dataset:
+    """Sums of value x area over the valid cells of each part, per year (float64)."""
+    names = [v for v in (*REQUIRED, "fVegLitter") if v in annual]
+    valid = np.ones(area.shape, dtype=bool)
+    for name in names:
+        valid &= np.asarray(annual[name].notnull().all("year").values)
+    cells = np.flatnonzero(valid.ravel())
+    weights = np.asarray(area.values, dtype="float64").ravel()[cells]
+    onehot = np.zeros((cells.size, len(parts.names)))
+    onehot[np.arange(cells.size), parts.index.ravel()[cells]] = 1.0
+    onehot *= weights[:, None]
+    years = annual["year"].values
+    totals = {}
+    for name in names:
+        values = np.asarray(annual[name].values).reshape(years.size, -1)[:, cells]
+        totals[name] = (("year", "lat", "lon"), (values.astype("float64") @ onehot)[..., None],
+                        dict(annual[name].attrs))
+    coords = {"year": years, "lat": parts.area["lat"].values, "lon": parts.area["lon"].values}
+    return xr.Dataset(totals, coords=coords, attrs=annual.attrs)

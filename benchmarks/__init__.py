@@ -1,0 +1,1 @@
+"""Speed and memory benchmarks of rhbench with their targets (``python -m benchmarks``)."""

@@ -1,0 +1,138 @@
+"""Nothing is lost: staged outputs, no silent overwrite, no partial scorecard after a signal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmark import outputs
+from benchmark.cli import main
+from benchmark.demo import MARKER_FILE, generate_demo
+from benchmark.errors import OutputExistsError
+from benchmark.registry import Registry, build_registry
+
+MODELS = ("CLM5.0", "JSBACH", "ORCHIDEE")
+
+
+@pytest.fixture(scope="session")
+def demo_root(tmp_path_factory) -> Path:
+    """The SYNTHETIC 4-degree demo root shared with test_reliability_isolation (same folder)."""
+    root = tmp_path_factory.getbasetemp() / "reliability-demo"
+    if not (root / MARKER_FILE).is_file():
+        full = build_registry()
+        keep = {n: s for n, s in full.sources.items() if s.kind != "dgvm" or n in MODELS}
+        generate_demo(root, resolution=4.0, registry=Registry(sources=keep))
+    return root
+
+
+def _config(folder: Path, data_root: Path) -> Path:
+    path = folder / "run.toml"
+    path.write_text(f'data_root = "{data_root}"\nresolution = 4\nquick_upscaling = true\n'
+                    f'n_draws = 10\nmodels = ["CLM5.0", "JSBACH"]\n')
+    return path
+
+
+# --- staging ------------------------------------------------------------------------------
+
+
+def test_staging_moves_a_complete_folder_into_place(tmp_path):
+    out = tmp_path / "out"
+    with outputs.staging_dir(out) as staging:
+        assert staging.parent == tmp_path and staging.name.startswith(".out.partial-")
+        (staging / "scorecard.json").write_text("{}")
+        assert not out.exists()  # nothing at --out until the block completes
+    assert (out / "scorecard.json").read_text() == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("error", [RuntimeError("metric failed"), KeyboardInterrupt()])
+def test_staging_is_removed_and_out_untouched_when_the_block_fails(tmp_path, error):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "scorecard.json").write_text("previous run")
+    with pytest.raises(type(error)), outputs.staging_dir(out) as staging:
+        (staging / "scorecard.json").write_text("half")
+        raise error
+    assert (out / "scorecard.json").read_text() == "previous run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_staging_replaces_an_existing_folder_whole(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    with outputs.staging_dir(out) as staging:
+        (staging / "new.txt").write_text("new")
+    assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_existing_output_folder_is_refused_without_force(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(OutputExistsError) as exc:
+        outputs.claim_output_dir(out, force=False)
+    assert "pass --force" in str(exc.value) and f"file: {out}" in str(exc.value)
+    assert outputs.claim_output_dir(out, force=True) == out.resolve()
+    assert outputs.claim_output_dir(tmp_path / "empty", force=False) == (tmp_path / "empty").resolve()
+
+
+def test_run_into_an_existing_folder_exits_2_and_keeps_it(demo_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    code = main(["-q", "run", "--config", str(_config(tmp_path, demo_root)), "--out", str(out)])
+    assert code == 2
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+# --- interrupted runs ----------------------------------------------------------------------
+
+
+def _interrupt_mid_run(demo_root: Path, tmp_path: Path, signum: int) -> int:
+    """Start ``rhbench run``, send ``signum`` once its staging folder exists, return its exit code."""
+    env = {**os.environ, "RHBENCH_CACHE": str(tmp_path / "cache")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "benchmark.cli", "-q", "run", "--config",
+         str(_config(tmp_path, demo_root)), "--out", str(tmp_path / "out")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".out.partial-*")):
+            assert process.poll() is None, process.stderr.read().decode()
+            assert time.monotonic() < deadline, "run never started writing"
+            time.sleep(0.05)
+        time.sleep(1.0)  # into the benchmark, before it can finish
+        assert process.poll() is None, "run finished before it could be interrupted"
+        process.send_signal(signum)
+        return process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.slow
+def test_sigint_mid_run_leaves_no_output_and_no_staging(demo_root, tmp_path):
+    code = _interrupt_mid_run(demo_root, tmp_path, signal.SIGINT)
+    assert code == 130
+    assert not (tmp_path / "out").exists()
+    assert not list(tmp_path.glob(".out.*"))
+
+
+@pytest.mark.slow
+def test_sigterm_mid_run_leaves_no_scorecard_at_out(demo_root, tmp_path):
+    code = _interrupt_mid_run(demo_root, tmp_path, signal.SIGTERM)
+    assert code != 0
+    assert not (tmp_path / "out").exists()
+    assert not list(tmp_path.glob(".out.partial-*"))
+    assert code == 130
