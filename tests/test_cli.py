@@ -1,0 +1,59 @@
+"""The command line: plugin listing, demo config defaults, and the no-argument main job."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from benchmark.cli import main
+from benchmark.commands.run import DEMO_RESOLUTION, _config
+
+
+def test_plugins_json_lists_17_dgvms_and_the_observation_products(capsys):
+    assert main(["plugins", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    kinds = [s["kind"] for s in listing["sources"]]
+    assert kinds.count("dgvm") == 17
+    assert {"csoil", "clitter", "rh", "landcover", "ndvi", "sites"} <= set(kinds)
+    clm = next(s for s in listing["sources"] if s["name"] == "CLM5.0")
+    assert clm["variables"]["rh"] == {"file_name": "rh", "units": "kg m-2 s-1"}
+    assert listing["broken"] == []
+
+
+def test_run_without_data_root_is_the_synthetic_demo(monkeypatch):
+    monkeypatch.delenv("RHBENCH_DATA", raising=False)
+    args = argparse.Namespace(config=None, data_root=None, out=None, models=None, seed=None, force=False,
+                              scheduler=None)
+    config = _config(args)
+    assert config.demo and config.resolution == DEMO_RESOLUTION and config.quick_upscaling
+
+
+def test_run_with_data_root_is_not_the_demo(tmp_path):
+    args = argparse.Namespace(config=None, data_root=tmp_path, out=None, models="CLM5.0, JSBACH", seed=3,
+                              force=False, scheduler=None)
+    config = _config(args)
+    assert not config.demo and config.data_root == tmp_path.resolve()
+    assert config.models == ("CLM5.0", "JSBACH") and config.seed == 3
+
+
+def test_existing_output_folder_is_refused_with_exit_2(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep me")
+    assert main(["-q", "run", "--data-root", str(tmp_path), "--out", str(out)]) == 2
+    assert (out / "mine.txt").read_text() == "keep me"
+
+
+@pytest.mark.slow
+def test_rhbench_run_with_no_arguments_writes_a_synthetic_scorecard(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RHBENCH_DATA", raising=False)
+    assert main(["-q", "run"]) == 0
+    (run_dir,) = (tmp_path / "rhbench-out").iterdir()
+    scorecard = json.loads((run_dir / "scorecard.json").read_text())
+    assert scorecard["synthetic"] is True
+    dgvms = {r["source"] for r in scorecard["rows"] if r["kind"] == "dgvm" and r["status"] == "ok"}
+    assert len(dgvms) == 17
+    assert "SYNTHETIC" in (run_dir / "index.html").read_text()
