@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from benchmark import __version__
-from benchmark.commands import check, demo, plugins, run, upscale
+from benchmark.commands import check, demo, fetch, new_plugin, plugins, run, upscale
 from benchmark.errors import RhbenchError
 
-COMMANDS = (plugins, run, demo, upscale, check)
+COMMANDS = (plugins, run, demo, upscale, check, fetch, new_plugin)
 EXIT_USAGE = 2
 
 

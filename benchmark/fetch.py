@@ -61,9 +61,7 @@ def find_source(registry: Registry, name: str) -> Source:
     if name in registry.sources:
         return registry.sources[name]
     wanted = name.casefold()
-    matches = [
-        s for s in registry.sources.values() if wanted in (s.name.casefold(), s.plugin.casefold())
-    ]
+    matches = [s for s in registry.sources.values() if wanted in (s.name.casefold(), s.plugin.casefold())]
     if len(matches) == 1:
         return matches[0]
     raise ConfigError(
@@ -92,8 +90,8 @@ def download_spec(source: Source) -> Download:
             "under the data root",
             source=source.name,
             file=str(entry.catalog_file),
-            found=f"url={meta.get('url')!r}, sha256={meta.get('sha256')!r}, files={files}, "
-            f"license={meta.get('license')!r}",
+            found=f"license {meta.get('license')!r}; url {meta.get('url')!r}; "
+            f"sha256 {meta.get('sha256')!r}; {len(files)} file(s)",
             expected="metadata url + sha256 and one file",
         )
     return Download(source.name, str(meta["url"]), str(meta["sha256"]).lower(), files[0])

@@ -227,7 +227,7 @@ def _observed_taus(rows: list[ScoreRow], regions: dict[str, xr.DataArray]) -> di
     rel_sd = ref.get(("tau_soil_global_sd", "global"), TAU_SOIL_OBS[1] / TAU_SOIL_OBS[0]) / glob
     taus = {"global": (TAU_VEG_OBS, (glob, glob * rel_sd))}
     for region in regions:
-        value = ref.get(("tau_soil_global", region))
+        value = ref.get(("tau_soil", region))
         if value is not None and np.isfinite(value):
             taus[region] = (TAU_VEG_OBS, (value, value * rel_sd))
     return taus

@@ -283,7 +283,12 @@ the `rhbench` entry point in `pyproject.toml`.
    on the SYNTHETIC demo, which writes files for every installed DGVM plugin:
 
        rhbench demo --out demo-data --resolution 4
-       printf 'data_root = "demo-data"\nresolution = 4\nquick_upscaling = true\nmodels = ["${source}", "CLM5.0"]\n' > demo.toml
+       cat > demo.toml <<EOF
+       data_root = "demo-data"
+       resolution = 4
+       quick_upscaling = true
+       models = ["${source}", "CLM5.0"]
+       EOF
        rhbench run --config demo.toml --out demo-out
 
 Results are in the output folder: `scorecard.json`, `scores.csv`, `index.html`.

@@ -10,6 +10,7 @@ degrees Celsius. ``yr`` is the Julian year of 365.25 days.
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 
@@ -157,8 +158,8 @@ def convert(
         factor = float(ureg.Quantity(1.0, found_unit).to(target_unit).magnitude)
         converted = data * factor if factor != 1.0 else data.copy()
     else:
-        converted = xr.apply_ufunc(
-            lambda v: ureg.Quantity(np.asarray(v), found_unit).to(target_unit).magnitude,
+        converted = xr.apply_ufunc(  # a partial of a module function: picklable for dask.distributed
+            functools.partial(_convert_values, found=str(found), target=to_units),
             data,
             dask="parallelized",
             output_dtypes=[data.dtype],
@@ -166,6 +167,11 @@ def convert(
     converted.attrs = {**data.attrs, "units": to_units}
     converted.name = data.name
     return converted
+
+
+def _convert_values(values: np.ndarray, *, found: str, target: str) -> np.ndarray:
+    """``values`` in ``found`` units converted to ``target`` units through pint (offset units)."""
+    return ureg.Quantity(np.asarray(values), parse_units(found)).to(parse_units(target)).magnitude
 
 
 def _is_multiplicative(a: pint.Unit, b: pint.Unit) -> bool:

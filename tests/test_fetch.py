@@ -14,9 +14,7 @@ from benchmark.errors import ChecksumError, ConfigError, OutputExistsError
 from benchmark.fetch import PARTIAL_DIR, Download, download_spec, fetch, find_source, sha256_of
 from benchmark.registry import build_registry
 
-SHARED_SRDB = (
-    Path(__file__).resolve().parents[1].parent / "shared" / "data" / "srdb" / "srdb-data.csv"
-)
+SHARED_SRDB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "srdb" / "srdb-data.csv"
 SRDB_SHA256 = "3695124acf2744cff2720eb923ec12da3e436aba67e2ab58b48fca754a54b361"
 PAYLOAD = b"Record_number,Rh_annual\n1,420.5\n2,180.0\n"
 
@@ -63,9 +61,7 @@ def test_fetch_srdb_from_file_url_places_verified_copy_at_catalog_path(tmp_path:
 
 
 @pytest.mark.shared_data
-def test_fetch_defaults_to_rhbench_data_and_accepts_a_plain_path(
-    tmp_path: Path, monkeypatch
-) -> None:
+def test_fetch_defaults_to_rhbench_data_and_accepts_a_plain_path(tmp_path: Path, monkeypatch) -> None:
     _require_shared_srdb()
     monkeypatch.setenv("RHBENCH_DATA", str(tmp_path / "root"))
     assert fetch_command.run(_args(name="SRDB-V5", url=str(SHARED_SRDB))) == 0
@@ -84,9 +80,7 @@ def test_srdb_catalog_entry_records_release_url_and_checksum(registry) -> None:
 
 def test_fetch_reports_progress_up_to_the_file_size(tmp_path: Path, payload_url: str) -> None:
     seen: list[tuple[int, int | None]] = []
-    path = fetch(
-        _spec(), tmp_path, url=payload_url, progress=lambda done, total: seen.append((done, total))
-    )
+    path = fetch(_spec(), tmp_path, url=payload_url, progress=lambda done, total: seen.append((done, total)))
     assert path == tmp_path / "sites" / "table.csv"
     assert path.read_bytes() == PAYLOAD
     assert seen[-1] == (len(PAYLOAD), len(PAYLOAD)) == (40, 40)

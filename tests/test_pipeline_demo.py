@@ -53,3 +53,15 @@ def test_run_writes_every_output_file_and_all_sources_succeed(small_demo_run):
     run_record = json.loads((outcome.out_dir / "run.json").read_text())
     assert run_record["inputs"]["CLM5.0"]["rh"].startswith("sha256:")
     assert len([p for p in run_record["plugins"].values() if p["kind"] == "dgvm"]) == 17
+
+
+def test_twobox_constraint_reported_per_model_class_and_ensemble(small_demo_run):
+    outcome, truth = small_demo_run
+    rows = {(r.source, r.metric, r.region): r for r in outcome.results.rows}
+    for name in truth["dgvm"]:
+        row = rows[(name, "dcTotal_constrained", "global")]
+        assert row.status == "ok" and row.value > rows[(name, "dcTotal_unconstrained", "global")].value
+    assert rows[("ensemble_mean", "dcTotal_constrained", "global")].status == "ok"
+    per_class = [r for r in outcome.results.rows if r.metric == "underestimation_pct" and r.region == "ENF"]
+    assert per_class and all(r.status == "ok" for r in per_class)
+    assert not [r for r in outcome.results.rows if r.metric.startswith("dc") and r.region == "Crop"]

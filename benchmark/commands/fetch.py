@@ -34,17 +34,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="download a public dataset (e.g. srdb), verify its checksum, put it in the data root",
     )
     parser.add_argument("name", help="source name (e.g. SRDB-V5) or plugin name (e.g. srdb)")
-    parser.add_argument(
-        "--dest", type=Path, help="data root to place the file in (default: RHBENCH_DATA)"
-    )
+    parser.add_argument("--dest", type=Path, help="data root to place the file in (default: RHBENCH_DATA)")
     parser.add_argument(
         "--url",
-        help="download from this URL or local path instead of the catalog's "
-        "(the catalog checksum still applies)",
+        help="download from this URL or local path instead of the catalog's (the catalog checksum still applies)",
     )
-    parser.add_argument(
-        "--force", action="store_true", help="replace an existing file that differs"
-    )
+    parser.add_argument("--force", action="store_true", help="replace an existing file that differs")
     parser.set_defaults(func=run)
     return parser
 
