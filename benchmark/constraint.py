@@ -78,9 +78,7 @@ def bias_correct(
     ``tau_sim + (tau_obs - mean_ref(tau_sim))``, in yr, of the broadcast shape (..., year).
     """
     tau_sim = np.asarray(tau_sim, dtype=float)
-    offset = np.asarray(tau_obs, dtype=float) - tau_sim[..., reference_mask(years, reference)].mean(
-        -1
-    )
+    offset = np.asarray(tau_obs, dtype=float) - tau_sim[..., reference_mask(years, reference)].mean(-1)
     return tau_sim + offset[..., None]
 
 
@@ -214,21 +212,12 @@ def monte_carlo(
     :class:`MonteCarloStats` with keys ``dcVeg``, ``dcSoil``, ``dcTotal`` (Pg C).
     """
     npp = np.asarray(npp, dtype=float)
-    tv, veg_clip = floor_turnover(
-        bias_correct(tau_veg[:, None, :], veg_obs, years, reference), floor
-    )
-    ts, soil_clip = floor_turnover(
-        bias_correct(tau_soil[:, None, :], soil_obs, years, reference), floor
-    )
+    tv, veg_clip = floor_turnover(bias_correct(tau_veg[:, None, :], veg_obs, years, reference), floor)
+    ts, soil_clip = floor_turnover(bias_correct(tau_soil[:, None, :], soil_obs, years, reference), floor)
     n_models, n_veg, n_years = tv.shape
     dveg, litter = _veg_paths(npp, tv)
     steady = npp[:, None, :1] * (ts[..., :1] / ts)
-    sums = _soil_sums(
-        *(
-            np.ascontiguousarray(np.moveaxis(x, -1, 0))
-            for x in (dveg, litter, 1.0 - 1.0 / ts, steady)
-        )
-    )
+    sums = _soil_sums(*(np.ascontiguousarray(np.moveaxis(x, -1, 0)) for x in (dveg, litter, 1.0 - 1.0 / ts, steady)))
     runs = n_veg * ts.shape[1]
     mean, sd = {}, {}
     for k, name in ((0, "dcSoil"), (2, "dcTotal")):

@@ -24,7 +24,7 @@ import xarray as xr
 
 from benchmark import constraint
 from benchmark.errors import DataError, MissingVariableError, RhbenchError, ValueRangeError
-from benchmark.metrics.totals import GRAMS_PER_KILOGRAM, global_total
+from benchmark.metrics.totals import GRAMS_PER_KILOGRAM, regional_totals, stack_masks
 from benchmark.metrics.turnover import litterfall
 from benchmark.results import Results, ScoreRow
 
@@ -36,11 +36,7 @@ EXCLUDED_CLASSES = ("crop",)
 ENSEMBLE = "ensemble_mean"
 POOLS = ("dcVeg", "dcSoil", "dcTotal")
 METRICS: dict[str, str] = {
-    **{
-        f"{p}_{s}": "Pg C"
-        for s in ("unconstrained", "constrained", "constrained_sd")
-        for p in POOLS
-    },
+    **{f"{p}_{s}": "Pg C" for s in ("unconstrained", "constrained", "constrained_sd") for p in POOLS},
     "dcTotal_dgvm": "Pg C",
     "underestimation_pct": "%",
     "emulation_r2": "1",
@@ -59,9 +55,7 @@ def fill_first_year(tau: np.ndarray) -> np.ndarray:
     return tau
 
 
-def simulate(
-    npp: np.ndarray, tau_veg: np.ndarray, tau_soil: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def simulate(npp: np.ndarray, tau_veg: np.ndarray, tau_soil: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Integrate the 2-box model (module docstring) from its first-year steady state.
 
     Parameters
@@ -109,15 +103,18 @@ def simulate(
     return np.broadcast_to(cveg, dsoil.shape).copy(), n0 * tau_soil[..., :1] + dsoil
 
 
-def global_turnover(annual: xr.Dataset, area: xr.DataArray) -> xr.Dataset:
+def global_turnover(annual: xr.Dataset, area: xr.DataArray, regions: xr.DataArray | None = None) -> xr.Dataset:
     """Yearly global totals and turnover times of a DGVM (Eqs. 1-2, ratios of global totals).
 
     Parameters
     ----------
     annual: dims (year, lat, lon); ``npp``, ``rh`` and optional ``fVegLitter`` in
         g C m-2 yr-1, ``cVeg`` and ``cSoil`` (litter included) in kg C m-2. Consecutive years.
-    area: cell areas in m2, dims (lat, lon); pass ``area.where(mask, 0)`` for a region.
-        Only cells where every variable is present in every year count.
+    area: cell areas in m2, dims (lat, lon). Only cells where every variable is present in
+        every year count.
+    regions: optional boolean masks (region, lat, lon) (see
+        :func:`benchmark.metrics.totals.stack_masks`); the totals and turnover times then have
+        a ``region`` dim, all computed in one pass over the data.
 
     Returns
     -------
@@ -149,16 +146,14 @@ def global_turnover(annual: xr.Dataset, area: xr.DataArray) -> xr.Dataset:
     weights = area.where(valid, 0.0)
     out = xr.Dataset(
         {
-            v: global_total(f, weights, grams_per_unit=GRAMS_PER_KILOGRAM if v[0] == "c" else 1.0)
+            v: regional_totals(f, weights, regions, grams_per_unit=GRAMS_PER_KILOGRAM if v[0] == "c" else 1.0)
             for v, f in fields.items()
         }
     )
     out["tau_veg"] = out["cVeg"] / out["litterfall"].where(out["litterfall"] > 0)
     out["tau_soil"] = out["cSoil"] / out["rh"].where(out["rh"] > 0)
     for v in out.data_vars:
-        out[v].attrs["units"] = (
-            "yr" if v.startswith("tau") else "Pg C" if v[0] == "c" else "Pg C yr-1"
-        )
+        out[v].attrs["units"] = "yr" if v.startswith("tau") else "Pg C" if v[0] == "c" else "Pg C yr-1"
     out.attrs["litterfall"] = "fVegLitter" if "fVegLitter" in annual else "npp - dcVeg/dt"
     return out.compute()
 
@@ -206,8 +201,7 @@ def emulation_skill(turnover: xr.Dataset) -> xr.Dataset:
 def _status_rows(source: str, region: str, status: str, reason: str) -> list[ScoreRow]:
     kind = "ensemble" if source == ENSEMBLE else "dgvm"
     return [
-        ScoreRow(source, kind, metric, region, units, float("nan"), status, reason)
-        for metric, units in METRICS.items()
+        ScoreRow(source, kind, metric, region, units, float("nan"), status, reason) for metric, units in METRICS.items()
     ]
 
 
@@ -246,15 +240,12 @@ def _constrain_region(
             skills[name] = emulation_skill(turnover)
         except RhbenchError as err:
             rows += _status_rows(name, region, "failed", str(err))
-    draws = constraint.draw_observed_taus(
-        n_draws, tau_veg_obs=obs[0], tau_soil_obs=obs[1], seed=seed
-    )
+    draws = constraint.draw_observed_taus(n_draws, tau_veg_obs=obs[0], tau_soil_obs=obs[1], seed=seed)
     try:
         if not skills:
             raise ValueRangeError("no model usable for the 2-box constraint", found=list(turnovers))
         npp, tau_veg, tau_soil = (
-            np.stack([turnovers[n][v].values for n in skills])
-            for v in ("npp", "tau_veg", "tau_soil")
+            np.stack([turnovers[n][v].values for n in skills]) for v in ("npp", "tau_veg", "tau_soil")
         )
         taus = fill_first_year(tau_veg), fill_first_year(tau_soil)
         stats = constraint.monte_carlo(npp, *taus, np.array(years), *draws)
@@ -309,33 +300,35 @@ def twobox_results(
     computed gets "failed" rows with the error as reason.
     """
     tau_obs = {"global": (constraint.TAU_VEG_OBS, constraint.TAU_SOIL_OBS), **(tau_obs or {})}
-    masks = {"global": None, **(regions or {})}
+    used = {name: mask for name, mask in (regions or {}).items() if name.lower() not in EXCLUDED_CLASSES}
+    if len(used) < len(regions or {}):
+        logger.info("2-box constraint: classes %s excluded", sorted(set(regions) - set(used)))
+    masks = stack_masks({"global": area.notnull(), **used})
+    names = [r for r in masks["region"].values.tolist() if r in tau_obs]
     results, frames = Results(), []
-    for region, mask in masks.items():
-        if region.lower() in EXCLUDED_CLASSES:
-            logger.info("2-box constraint: class %s excluded", region)
-            continue
-        weights = area if mask is None else area.where(mask, 0.0)
-        turnovers = {}
-        for name, annual in models.items():
-            missing = [v for v in REQUIRED if v not in annual]
+    for region in masks["region"].values.tolist():
+        if region not in tau_obs:
+            for source in [*models, ENSEMBLE]:
+                results.rows += _status_rows(source, region, "skipped", f"no observed turnover for {region}")
+    turnovers = {}
+    for name, annual in models.items():
+        missing = [v for v in REQUIRED if v not in annual]
+        if missing:
+            status, reason = "skipped", f"missing variable(s) {', '.join(missing)}"
+        else:
             try:
-                if missing or region not in tau_obs:
-                    reason = f"missing variable(s) {', '.join(missing)}" if missing else ""
-                    results.rows += _status_rows(
-                        name, region, "skipped", reason or f"no observed turnover for {region}"
-                    )
-                else:
-                    turnovers[name] = global_turnover(annual, weights)
+                turnovers[name] = global_turnover(annual, area, masks.sel(region=names))
+                continue
             except RhbenchError as err:
-                results.rows += _status_rows(name, region, "failed", str(err))
+                status, reason = "failed", str(err)
+        for region in names:
+            results.rows += _status_rows(name, region, status, reason)
+    for region in names:
         if not turnovers:
-            reason = (
-                "no usable model" if region in tau_obs else f"no observed turnover for {region}"
-            )
-            results.rows += _status_rows(ENSEMBLE, region, "skipped", reason)
+            results.rows += _status_rows(ENSEMBLE, region, "skipped", "no usable model")
             continue
-        rows, frame = _constrain_region(region, turnovers, tau_obs[region], n_draws, seed)
+        selected = {name: t.sel(region=region, drop=True) for name, t in turnovers.items()}
+        rows, frame = _constrain_region(region, selected, tau_obs[region], n_draws, seed)
         results.rows += rows
         frames += [frame] if frame is not None else []
     if frames:

@@ -33,9 +33,7 @@ def synthetic_forcing(
     return npp, tau_veg, tau_soil, np.arange(1901, 1901 + n_years)
 
 
-def bench_twobox(
-    n_models: int = 17, n_runs: int = 10_000, n_years: int = 118, repeats: int = 5
-) -> dict:
+def bench_twobox(n_models: int = 17, n_runs: int = 10_000, n_years: int = 118, repeats: int = 5) -> dict:
     """Best-of-``repeats`` wall time (s) of the Monte Carlo; ``n_runs`` must be a square."""
     n_draws = math.isqrt(n_runs)
     if n_draws**2 != n_runs:

@@ -11,6 +11,7 @@ import xarray as xr
 
 from benchmark import constraint
 from benchmark.errors import DataError, MissingVariableError, ValueRangeError
+from benchmark.metrics.totals import stack_masks
 from benchmark.twobox import (
     METRICS,
     emulation_skill,
@@ -50,9 +51,7 @@ def test_npp_step_matches_closed_form_of_discrete_scheme():
     p, q, d = 1 - 1 / tv, 1 - 1 / ts, n0 - n1
     k = np.maximum(np.arange(118) - s + 1, 0)
     np.testing.assert_allclose(cveg, n1 * tv + p**k * d * tv, rtol=1e-13)
-    np.testing.assert_allclose(
-        csoil, n1 * ts + d * (q**k * ts + (q**k - p**k) / (q - p)), rtol=1e-13
-    )
+    np.testing.assert_allclose(csoil, n1 * ts + d * (q**k * ts + (q**k - p**k) / (q - p)), rtol=1e-13)
     assert cveg[s - 1] == n0 * tv and csoil[s - 1] == n0 * ts
 
 
@@ -126,9 +125,7 @@ def test_floor_policy_clips_turnover_below_one_year_and_counts_runs():
     soil_obs = np.array([-4.0, 0.5, 3.0, 30.0])
     stats = constraint.monte_carlo(npp, tv, ts, YEARS, np.array([10.0, 11.0]), soil_obs)
     np.testing.assert_allclose(stats.clipped, [0.5, 0.5])
-    floored = constraint.monte_carlo(
-        npp, tv, ts, YEARS, np.array([10.0, 11.0]), [1.0, 1.0, 3.0, 30.0]
-    )
+    floored = constraint.monte_carlo(npp, tv, ts, YEARS, np.array([10.0, 11.0]), [1.0, 1.0, 3.0, 30.0])
     np.testing.assert_allclose(stats.mean["dcTotal"], floored.mean["dcTotal"], rtol=1e-12)
 
 
@@ -138,9 +135,7 @@ def test_floor_policy_clips_turnover_below_one_year_and_counts_runs():
 def _forcing(n_models: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     trend = np.linspace(0, 1, 118)
-    npp = rng.uniform(45, 60, (n_models, 1)) * (1 + 0.25 * trend) + rng.normal(
-        0, 1, (n_models, 118)
-    )
+    npp = rng.uniform(45, 60, (n_models, 1)) * (1 + 0.25 * trend) + rng.normal(0, 1, (n_models, 118))
     tau_veg = rng.uniform(6, 12, (n_models, 1)) - trend + rng.normal(0, 0.2, (n_models, 118))
     tau_soil = rng.uniform(15, 35, (n_models, 1)) - 3 * trend + rng.normal(0, 1, (n_models, 118))
     return npp, tau_veg, tau_soil
@@ -211,9 +206,7 @@ def test_global_turnover_matches_hand_computation():
     years = [2000, 2001, 2002]
     npp = _grid([[[100, 200], [300, 400]]] * 3, years)
     rh = _grid([[[90, 190], [290, np.nan]]] + [[[100, 200], [300, 500]]] * 2, years)  # cell 4 out
-    cveg = _grid(
-        [[[1.0, 1.0], [1.0, 1.0]], [[1.1, 1.1], [1.1, 1.1]], [[1.3, 1.3], [1.3, 9]]], years
-    )
+    cveg = _grid([[[1.0, 1.0], [1.0, 1.0]], [[1.1, 1.1], [1.1, 1.1]], [[1.3, 1.3], [1.3, 9]]], years)
     csoil = _grid([[[10, 10], [10, 10]]] * 3, years)
     out = global_turnover(xr.Dataset({"npp": npp, "rh": rh, "cVeg": cveg, "cSoil": csoil}), AREA)
     # cells 1-3 only (6e12 m2): npp = (100*1 + 200*2 + 300*3) g m-2 yr-1 * 1e12 m2 = 1.4 Pg/yr
@@ -224,10 +217,13 @@ def test_global_turnover_matches_hand_computation():
     np.testing.assert_allclose(out["litterfall"], [0.8, 0.5, 0.2])
     np.testing.assert_allclose(out["tau_veg"], [6.0 / 0.8, 6.6 / 0.5, 7.8 / 0.2])
     np.testing.assert_allclose(out["tau_soil"], [60.0 / 1.34, 60.0 / 1.4, 60.0 / 1.4])
+    south = xr.DataArray([[True, True], [False, False]], dims=("lat", "lon"), coords=AREA.coords)
+    ds = xr.Dataset({"npp": npp, "rh": rh, "cVeg": cveg, "cSoil": csoil})
+    by_region = global_turnover(ds, AREA, stack_masks({"south": south, "north": ~south}))
+    np.testing.assert_allclose(by_region["npp"].sel(region="south"), [0.5] * 3)  # 100*1 + 200*2
+    np.testing.assert_allclose(by_region["cSoil"].sel(region="north"), [30.0] * 3)  # cell 4 out
     litter = xr.Dataset({"npp": npp, "rh": rh, "cVeg": cveg, "cSoil": csoil, "fVegLitter": npp / 2})
-    np.testing.assert_allclose(
-        global_turnover(litter, AREA)["tau_veg"], [6 / 0.7, 6.6 / 0.7, 7.8 / 0.7]
-    )
+    np.testing.assert_allclose(global_turnover(litter, AREA)["tau_veg"], [6 / 0.7, 6.6 / 0.7, 7.8 / 0.7])
     with pytest.raises(MissingVariableError, match="rh"):
         global_turnover(litter.drop_vars("rh"), AREA)
 
@@ -243,12 +239,7 @@ def _dgvm(npp: np.ndarray, tau_veg: float, tau_soil: float) -> xr.Dataset:
         "cVeg": cveg * 1e12,
         "cSoil": csoil * 1e12,
     }
-    return xr.Dataset(
-        {
-            k: _grid(v[:, None, None] / 1e13 * np.ones((1, 2, 2)), list(YEARS))
-            for k, v in per_m2.items()
-        }
-    )
+    return xr.Dataset({k: _grid(v[:, None, None] / 1e13 * np.ones((1, 2, 2)), list(YEARS)) for k, v in per_m2.items()})
 
 
 NPP = 50.0 + 15.0 * np.linspace(0, 1, 118) ** 2
@@ -257,21 +248,13 @@ NPP = 50.0 + 15.0 * np.linspace(0, 1, 118) ** 2
 def test_emulation_reproduces_a_dgvm_that_is_a_two_box_model():
     skill = emulation_skill(global_turnover(_dgvm(NPP, 10.0, 30.0), AREA))
     cveg, csoil = simulate(NPP, np.full(118, 10.0), np.full(118, 30.0))
-    np.testing.assert_allclose(
-        skill["dcTotal_emulated"], cveg + csoil - cveg[0] - csoil[0], rtol=1e-9
-    )
-    np.testing.assert_allclose(
-        skill["dcTotal_emulated"], skill["dcTotal_dgvm"], rtol=1e-9, atol=1e-9
-    )
+    np.testing.assert_allclose(skill["dcTotal_emulated"], cveg + csoil - cveg[0] - csoil[0], rtol=1e-9)
+    np.testing.assert_allclose(skill["dcTotal_emulated"], skill["dcTotal_dgvm"], rtol=1e-9, atol=1e-9)
     assert float(skill["emulation_r2"]) == pytest.approx(1.0, abs=1e-12)
 
 
 def _rows(results, **where) -> dict:
-    return {
-        (r.source, r.metric): r
-        for r in results.rows
-        if all(getattr(r, k) == v for k, v in where.items())
-    }
+    return {(r.source, r.metric): r for r in results.rows if all(getattr(r, k) == v for k, v in where.items())}
 
 
 def test_twobox_results_rows_for_a_two_model_ensemble():
@@ -303,9 +286,7 @@ def test_twobox_results_rows_for_a_two_model_ensemble():
         assert glob[source, "dcTotal_constrained"].value == pytest.approx(a_u, rel=1e-9)
         assert glob[source, "dcTotal_constrained_sd"].value == pytest.approx(0.0, abs=1e-9)
     assert glob["A", "underestimation_pct"].value == pytest.approx(0.0, abs=1e-9)
-    assert glob["B", "underestimation_pct"].value == pytest.approx(
-        (a_u - b_u) / a_u * 100, rel=1e-9
-    )
+    assert glob["B", "underestimation_pct"].value == pytest.approx((a_u - b_u) / a_u * 100, rel=1e-9)
     assert glob["ensemble_mean", "dcTotal_unconstrained"].value == pytest.approx((a_u + b_u) / 2)
     assert glob["ensemble_mean", "dcTotal_unconstrained"].kind == "ensemble"
     assert glob["B", "emulation_r2"].value == pytest.approx(1.0, abs=1e-9)
@@ -322,6 +303,4 @@ def test_twobox_results_rows_for_a_two_model_ensemble():
     assert "tau_veg" in empty["A", "dcTotal_constrained"].reason
     series = results.datasets["twobox"]
     assert dict(series.sizes) == {"region": 2, "source": 3, "year": 118}
-    assert float(
-        series["dcTotal_constrained"].sel(region="global", source="B")[-1]
-    ) == pytest.approx(a_u)
+    assert float(series["dcTotal_constrained"].sel(region="global", source="B")[-1]) == pytest.approx(a_u)
