@@ -35,11 +35,13 @@ def annual_mean(data: xr.DataArray) -> xr.DataArray:
         raise TimeAxisError("incomplete years in a monthly series", variable=str(data.name),
                             found=f"{steps_per_year.min()}..{steps_per_year.max()} steps per year",
                             expected="12 monthly steps in every year (or one step per year)")
-    weights = xr.DataArray(timeaxis.days_in_month(years, months, data.attrs.get("calendar", "standard")),
-                           dims="time")
-    by_month = (data * weights).coarsen(time=12).construct(time=("steps", "month_of_year"))
-    total = by_month.sum("month_of_year", skipna=False).rename(steps="time")
-    mean = total / weights.coarsen(time=12).sum()
+    days = timeaxis.days_in_month(years, months, data.attrs.get("calendar", "standard"))
+    # each month's share of its year, in the data's dtype: a float32 x float64 product would
+    # cast every value, the costliest step when streaming full-size monthly files
+    share = (days / np.repeat(days.reshape(-1, 12).sum(axis=1), 12)).astype(data.dtype)
+    by_month = (data * xr.DataArray(share, dims="time")).coarsen(time=12).construct(
+        time=("steps", "month_of_year"))
+    mean = by_month.sum("month_of_year", skipna=False).rename(steps="time")
     mean = mean.assign_coords(time=years[::12]).rename(time="year")
     mean.attrs = data.attrs
     return mean

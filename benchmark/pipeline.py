@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dask
 import numpy as np
 import xarray as xr
 
@@ -234,8 +235,15 @@ def _observed_taus(rows: list[ScoreRow], regions: dict[str, xr.DataArray]) -> di
 
 
 def run(config: RunConfig, *, registry: Registry | None = None, progress: Progress | None = None) -> Outcome:
-    """Benchmark every DGVM plugin found against the observations; write the output folder."""
+    """Benchmark every DGVM plugin found against the observations; write the output folder.
+
+    The heavy step, reading and reducing each DGVM, runs on the dask scheduler active when
+    ``run`` is called (e.g. a ``dask.distributed.Client``: ``rhbench run --scheduler``); the
+    small observation products and metrics run on local threads, where a cluster's
+    per-task round trips would cost more than the work.
+    """
     started = time.time()
+    heavy = dask.config.get("scheduler", None)
     registry = registry or build_registry()
     failures = {b.name: f"broken plugin: {b.reason}" for b in registry.broken}
     root = prepare_demo(config, registry, progress) if config.demo else catalog.resolve_data_root(config.data_root)
@@ -243,7 +251,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
         raise ConfigError("no data root: pass --data-root, set data_root in the config, or RHBENCH_DATA")
     out_dir = outputs.claim_output_dir(config.out, force=config.force)
     target = grid.common_grid(config.resolution)
-    with outputs.staging_dir(out_dir) as staging:
+    with outputs.staging_dir(out_dir) as staging, dask.config.set(scheduler="threads"):
         reference = _reference(config, registry, root, target, staging, failures)
         regions = vegclass.class_masks(reference.vegclass) if reference.vegclass is not None else {}
         parts = reduce.partition(regions, reference.area)
@@ -253,7 +261,8 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
                 continue
             if progress:
                 progress(source.name)
-            products = _reduced(source, root, target, reference.area, parts, config.period, failures)
+            with dask.config.set(scheduler=heavy or "threads"):
+                products = _reduced(source, root, target, reference.area, parts, config.period, failures)
             if products is not None:
                 reduced[source.name] = products
         priors = {}

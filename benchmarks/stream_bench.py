@@ -115,7 +115,8 @@ def harmonise_reduce(root: Path, names: list[str], resolution: float = 0.5,
             products = reduce.reduce_model(annual, area, parts, (1982, 2018))
             rh = products.totals["rh"].sum("lat").isel(lon=0).sel(year=slice(1982, 2018))
             per_model[name] = {"seconds": round(time.perf_counter() - begun, 2),
-                               "rh_global_pg_c_yr": round(float(rh.mean()) / 1e15, 2)}
+                               "rh_global_pg_c_yr": round(float(rh.mean()) / 1e15, 2),
+                               "peak_rss_bytes_so_far": peak_rss_bytes()}
             del annual, products
     return {"seconds": time.perf_counter() - started, "models": per_model}
 
