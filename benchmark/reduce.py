@@ -69,10 +69,17 @@ def partition(regions: dict[str, xr.DataArray], like: xr.DataArray) -> Partition
         index[cells] = i
     names = (*regions, REST)
     coords = {"lat": np.arange(len(names), dtype=float), "lon": [0.0]}
-    area = xr.DataArray(np.ones((len(names), 1)), dims=("lat", "lon"), coords=coords,
-                        name="cell_area", attrs={"units": "m2", "long_name": "partition cell"})
-    masks = {name: xr.DataArray(np.arange(len(names))[:, None] == i, dims=("lat", "lon"),
-                                coords=coords, name=name) for i, name in enumerate(regions)}
+    area = xr.DataArray(
+        np.ones((len(names), 1)),
+        dims=("lat", "lon"),
+        coords=coords,
+        name="cell_area",
+        attrs={"units": "m2", "long_name": "partition cell"},
+    )
+    masks = {
+        name: xr.DataArray(np.arange(len(names))[:, None] == i, dims=("lat", "lon"), coords=coords, name=name)
+        for i, name in enumerate(regions)
+    }
     return Partition(index, names, area, masks)
 
 
@@ -94,8 +101,7 @@ class ModelProducts:
     totals: xr.Dataset
 
 
-def reduce_model(annual: xr.Dataset, area: xr.DataArray, parts: Partition,
-                 period: tuple[int, int]) -> ModelProducts:
+def reduce_model(annual: xr.Dataset, area: xr.DataArray, parts: Partition, period: tuple[int, int]) -> ModelProducts:
     """Compute ``annual`` (year, lat, lon; may be dask-backed) once and reduce it.
 
     ``area`` is the common grid's cell area in m2; ``period`` the inclusive years of the
@@ -115,8 +121,11 @@ def period_means(annual: xr.Dataset, period: tuple[int, int]) -> xr.Dataset:
     means = {name: window[name].astype("float64").mean("year") for name in annual.data_vars}
     if "fVegLitter" not in annual:
         # centred differences need one year either side of the period, no more
-        around = annual[[v for v in ("npp", "cVeg") if v in annual]].sel(
-            year=slice(period[0] - 1, period[1] + 1)).astype("float64")
+        around = (
+            annual[[v for v in ("npp", "cVeg") if v in annual]]
+            .sel(year=slice(period[0] - 1, period[1] + 1))
+            .astype("float64")
+        )
         try:
             litter = litterfall(around).sel(year=slice(*period)).mean("year")
             means["fVegLitter"] = litter.assign_attrs(derived="npp - dcVeg/dt")
@@ -140,7 +149,10 @@ def partition_totals(annual: xr.Dataset, area: xr.DataArray, parts: Partition) -
     totals = {}
     for name in names:
         values = np.asarray(annual[name].values).reshape(years.size, -1)[:, cells]
-        totals[name] = (("year", "lat", "lon"), (values.astype("float64") @ onehot)[..., None],
-                        dict(annual[name].attrs))
+        totals[name] = (
+            ("year", "lat", "lon"),
+            (values.astype("float64") @ onehot)[..., None],
+            dict(annual[name].attrs),
+        )
     coords = {"year": years, "lat": parts.area["lat"].values, "lon": parts.area["lon"].values}
     return xr.Dataset(totals, coords=coords, attrs=annual.attrs)

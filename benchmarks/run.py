@@ -56,9 +56,24 @@ def generate(root: Path, n_models: int, resolution: float) -> float | None:
         if meta.get("resolution") == resolution and meta.get("monthly") and len(dgvms) == n_models:
             return None
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "benchmark.cli", "--quiet", "demo", "--resolution",
-                    str(resolution), "--monthly", "--models", str(n_models), "--out", str(root),
-                    "--force"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmark.cli",
+            "--quiet",
+            "demo",
+            "--resolution",
+            str(resolution),
+            "--monthly",
+            "--models",
+            str(n_models),
+            "--out",
+            str(root),
+            "--force",
+        ],
+        check=True,
+    )
     return time.perf_counter() - started
 
 
@@ -82,20 +97,25 @@ def stream(root: Path, names: list[str], resolution: float, scheduler: str, repe
         evict(files)
         raws.append(measure("raw", {"paths": [str(p) for p in files]}))
         evict(files)
-        pipes.append(measure("pipeline", {"root": str(root), "models": names,
-                                          "resolution": resolution, "scheduler": scheduler}))
+        pipes.append(
+            measure("pipeline", {"root": str(root), "models": names, "resolution": resolution, "scheduler": scheduler})
+        )
     raw = min(raws, key=lambda r: r["seconds"])
     pipe = min(pipes, key=lambda r: r["seconds"])
     raw_rate, pipe_rate = size / raw["seconds"], size / pipe["seconds"]
     return {
-        "models": names, "input_bytes": size,
-        "raw_read_seconds": round(raw["seconds"], 2), "raw_read_mb_s": round(raw_rate / 1e6, 1),
+        "models": names,
+        "input_bytes": size,
+        "raw_read_seconds": round(raw["seconds"], 2),
+        "raw_read_mb_s": round(raw_rate / 1e6, 1),
         "raw_read_seconds_all": [round(r["seconds"], 2) for r in raws],
         "raw_read_peak_rss_bytes": max(r["peak_rss_bytes"] for r in raws),
-        "seconds": round(pipe["seconds"], 2), "mb_s": round(pipe_rate / 1e6, 1),
+        "seconds": round(pipe["seconds"], 2),
+        "mb_s": round(pipe_rate / 1e6, 1),
         "seconds_all": [round(r["seconds"], 2) for r in pipes],
         "throughput_ratio": round(pipe_rate / raw_rate, 3),
-        "peak_rss_bytes": max(r["peak_rss_bytes"] for r in pipes), "per_model": pipe["models"],
+        "peak_rss_bytes": max(r["peak_rss_bytes"] for r in pipes),
+        "per_model": pipe["models"],
     }
 
 
@@ -105,10 +125,12 @@ def demo(out: Path) -> dict:
     shutil.rmtree(cache, ignore_errors=True)
     runs = {}
     for label in ("with_generation", "cached"):
-        result = measure("demo", {"out": str(out / f"demo-run-{label}")},
-                         env={"RHBENCH_CACHE": str(cache)})
-        runs[label] = {"seconds": round(result["seconds"], 2), "exit_code": result["exit_code"],
-                       "peak_rss_bytes": result["peak_rss_bytes"]}
+        result = measure("demo", {"out": str(out / f"demo-run-{label}")}, env={"RHBENCH_CACHE": str(cache)})
+        runs[label] = {
+            "seconds": round(result["seconds"], 2),
+            "exit_code": result["exit_code"],
+            "peak_rss_bytes": result["peak_rss_bytes"],
+        }
     return runs
 
 
@@ -139,7 +161,8 @@ def verdicts(report: dict) -> dict[str, bool]:
     largest = streams[-1]
     met = {
         "throughput >= 50 % of raw read": all(
-            s["throughput_ratio"] >= TARGETS["throughput_ratio_min"] for s in streams),
+            s["throughput_ratio"] >= TARGETS["throughput_ratio_min"] for s in streams
+        ),
         "peak RSS < 4 GB": all(s["peak_rss_bytes"] < TARGETS["peak_rss_bytes_max"] for s in streams),
     }
     if len(streams) > 1:
@@ -147,8 +170,7 @@ def verdicts(report: dict) -> dict[str, bool]:
         report["rss_growth"] = round(growth, 3)
         met["peak RSS not growing with models"] = growth < TARGETS["rss_growth_max"]
     if report.get("demo"):
-        met["demo < 60 s"] = all(r["seconds"] < TARGETS["demo_seconds_max"]
-                                 for r in report["demo"].values())
+        met["demo < 60 s"] = all(r["seconds"] < TARGETS["demo_seconds_max"] for r in report["demo"].values())
     if report.get("twobox"):
         met["2-box Monte Carlo < 0.1 s"] = report["twobox"]["seconds"] < TARGETS["twobox_seconds_max"]
     if report.get("upscale"):
@@ -164,8 +186,7 @@ def table(report: dict) -> str:
         n = len(s["models"])
         lines += [
             f"| input, {n} models | {s['input_bytes'] / 1e9:.1f} GB | |",
-            f"| raw netCDF4 read, {n} models | {s['raw_read_seconds']:.1f} s "
-            f"({s['raw_read_mb_s']:.0f} MB/s) | |",
+            f"| raw netCDF4 read, {n} models | {s['raw_read_seconds']:.1f} s ({s['raw_read_mb_s']:.0f} MB/s) | |",
             f"| harmonise + reduce, {n} models | {s['seconds']:.1f} s ({s['mb_s']:.0f} MB/s) | |",
             f"| throughput / raw read, {n} models | {100 * s['throughput_ratio']:.0f} % | >= 50 % |",
             f"| peak RSS, {n} models | {s['peak_rss_bytes'] / gib:.2f} GB | < 4 GB |",
@@ -173,8 +194,10 @@ def table(report: dict) -> str:
     for label, run in (report.get("demo") or {}).items():
         lines.append(f"| demo end to end, {label.replace('_', ' ')} | {run['seconds']:.1f} s | < 60 s |")
     if report.get("twobox"):
-        lines.append(f"| 2-box Monte Carlo ({report['twobox']['n_runs']} runs x "
-                     f"{report['twobox']['n_models']} models) | {report['twobox']['seconds']:.3f} s | < 0.1 s |")
+        lines.append(
+            f"| 2-box Monte Carlo ({report['twobox']['n_runs']} runs x "
+            f"{report['twobox']['n_models']} models) | {report['twobox']['seconds']:.3f} s | < 0.1 s |"
+        )
     if report.get("upscale"):
         lines.append(f"| RF tuning grid | {report['upscale']['seconds']:.1f} s | < 60 s |")
     lines.append("")
@@ -189,22 +212,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"work folder ({DEFAULT_OUT})")
     parser.add_argument("--quick", action="store_true", help="2-degree grid: a smoke test, not the targets")
     parser.add_argument("--scheduler", default="threads", help="dask scheduler of the stream stage")
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="alternating raw/pipeline measurements per model set; best kept (2)")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="alternating raw/pipeline measurements per model set; best kept (2)"
+    )
     args = parser.parse_args(argv)
     resolution = 2.0 if args.quick else 0.5
     root = args.out / ("data-quick" if args.quick else "data")
     names = dgvm_names(args.models)
-    report: dict = {"synthetic": True, "machine": {"python": platform.python_version(),
-                    "cpus": _cpus(), "platform": platform.platform()},
-                    "resolution": resolution, "monthly": True, "scheduler": args.scheduler}
+    report: dict = {
+        "synthetic": True,
+        "machine": {"python": platform.python_version(), "cpus": _cpus(), "platform": platform.platform()},
+        "resolution": resolution,
+        "monthly": True,
+        "scheduler": args.scheduler,
+    }
     report["generation_seconds"] = generate(root, args.models, resolution)
     report["load_average_before"] = os.getloadavg()
     # the smaller set is the *last* two models, so both sets hold the same largest model
     # and a difference in peak RSS would come from the number of models alone
     counts = sorted({min(2, args.models), args.models})
-    report["stream"] = [stream(root, names[-n:], resolution, args.scheduler, args.repeats)
-                        for n in counts]
+    report["stream"] = [stream(root, names[-n:], resolution, args.scheduler, args.repeats) for n in counts]
     report["demo"] = demo(args.out)
     report["twobox"] = twobox()
     report["upscale"] = upscale()

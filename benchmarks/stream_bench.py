@@ -73,7 +73,7 @@ def _read_netcdf(path: Path, steps: int) -> int:
                 total += np.asarray(var[...]).nbytes
                 continue
             for start in range(0, var.shape[0], steps):
-                total += np.asarray(var[start:start + steps]).nbytes
+                total += np.asarray(var[start : start + steps]).nbytes
     return total
 
 
@@ -93,8 +93,7 @@ def raw_read(paths: list[Path]) -> dict:
     return {"seconds": time.perf_counter() - started, "array_bytes": array_bytes}
 
 
-def harmonise_reduce(root: Path, names: list[str], resolution: float = 0.5,
-                     scheduler: str = "threads") -> dict:
+def harmonise_reduce(root: Path, names: list[str], resolution: float = 0.5, scheduler: str = "threads") -> dict:
     """Wall time (s) of loading and reducing each model in turn, with dask ``scheduler``."""
     import dask
 
@@ -114,9 +113,11 @@ def harmonise_reduce(root: Path, names: list[str], resolution: float = 0.5,
             annual = harmonize.load_source(registry.sources[name], root, target)
             products = reduce.reduce_model(annual, area, parts, (1982, 2018))
             rh = products.totals["rh"].sum("lat").isel(lon=0).sel(year=slice(1982, 2018))
-            per_model[name] = {"seconds": round(time.perf_counter() - begun, 2),
-                               "rh_global_pg_c_yr": round(float(rh.mean()) / 1e15, 2),
-                               "peak_rss_bytes_so_far": peak_rss_bytes()}
+            per_model[name] = {
+                "seconds": round(time.perf_counter() - begun, 2),
+                "rh_global_pg_c_yr": round(float(rh.mean()) / 1e15, 2),
+                "peak_rss_bytes_so_far": peak_rss_bytes(),
+            }
             del annual, products
     return {"seconds": time.perf_counter() - started, "models": per_model}
 
@@ -139,8 +140,9 @@ def upscale() -> dict:
 
 TASKS = {
     "raw": lambda a: raw_read([Path(p) for p in a["paths"]]),
-    "pipeline": lambda a: harmonise_reduce(Path(a["root"]), a["models"], a["resolution"],
-                                           a.get("scheduler", "threads")),
+    "pipeline": lambda a: harmonise_reduce(
+        Path(a["root"]), a["models"], a["resolution"], a.get("scheduler", "threads")
+    ),
     "demo": lambda a: demo_run(Path(a["out"])),
     "upscale": lambda a: upscale(),
 }
@@ -154,8 +156,14 @@ def peak_rss_bytes() -> int:
 def measure(task: str, args: dict, env: dict | None = None) -> dict:
     """Run one task in a child process; its JSON result plus ``peak_rss_bytes``."""
     command = [sys.executable, "-m", "benchmarks.stream_bench", task, json.dumps(args)]
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})},
-                          cwd=Path(__file__).resolve().parents[1], check=False)
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=Path(__file__).resolve().parents[1],
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"benchmark task {task} failed:\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -12,19 +12,21 @@ LAT, LON = [-10.0, 10.0], [0.0, 20.0]
 
 
 def _grid(values, name="") -> xr.DataArray:
-    return xr.DataArray(np.asarray(values, dtype=float), dims=("lat", "lon"),
-                        coords={"lat": LAT, "lon": LON}, name=name)
+    return xr.DataArray(
+        np.asarray(values, dtype=float), dims=("lat", "lon"), coords={"lat": LAT, "lon": LON}, name=name
+    )
 
 
 def _annual(years, **fields) -> xr.Dataset:
     coords = {"year": years, "lat": LAT, "lon": LON}
-    return xr.Dataset({k: (("year", "lat", "lon"), np.asarray(v, dtype=float)) for k, v in fields.items()},
-                      coords=coords)
+    return xr.Dataset(
+        {k: (("year", "lat", "lon"), np.asarray(v, dtype=float)) for k, v in fields.items()}, coords=coords
+    )
 
 
 AREA = _grid([[1.0, 2.0], [3.0, 4.0]])
-FOREST = _grid([[1, 1], [0, 0]]).astype(bool)   # the southern row
-GRASS = _grid([[0, 0], [1, 0]]).astype(bool)    # one northern cell; (north, east) is in no class
+FOREST = _grid([[1, 1], [0, 0]]).astype(bool)  # the southern row
+GRASS = _grid([[0, 0], [1, 0]]).astype(bool)  # one northern cell; (north, east) is in no class
 
 
 def test_partition_numbers_cells_by_class_and_puts_the_rest_last():
@@ -72,8 +74,13 @@ def test_period_means_keep_an_empty_year_axis_when_no_year_is_in_the_period():
 
 
 def test_reduce_model_stores_float32_and_returns_both_products():
-    annual = _annual([2000, 2001], rh=np.full((2, 2, 2), 3.0), npp=np.ones((2, 2, 2)),
-                     cVeg=np.ones((2, 2, 2)), cSoil=np.ones((2, 2, 2)))
+    annual = _annual(
+        [2000, 2001],
+        rh=np.full((2, 2, 2), 3.0),
+        npp=np.ones((2, 2, 2)),
+        cVeg=np.ones((2, 2, 2)),
+        cSoil=np.ones((2, 2, 2)),
+    )
     parts = reduce.partition({}, AREA)
     products = reduce.reduce_model(annual.chunk(year=1), AREA, parts, (2000, 2001))
     assert float(products.period["rh"][0, 0]) == 3.0

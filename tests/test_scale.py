@@ -33,8 +33,9 @@ def _assert_same_rows(a, b, rtol: float) -> None:
 
 
 def _run(root, out):
-    config = RunConfig(data_root=root, out=out, resolution=SMALL_DEMO_RESOLUTION,
-                       quick_upscaling=True, models=MODELS, n_draws=20)
+    config = RunConfig(
+        data_root=root, out=out, resolution=SMALL_DEMO_RESOLUTION, quick_upscaling=True, models=MODELS, n_draws=20
+    )
     return run(config)
 
 
@@ -43,10 +44,11 @@ def test_local_cluster_gives_the_scorecard_of_the_threaded_scheduler(small_demo,
     distributed = pytest.importorskip("dask.distributed")
     root, _ = small_demo
     threaded = _run(root, tmp_path / "threads")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client, \
-            distributed.get_task_stream(client) as tasks:
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+        distributed.get_task_stream(client) as tasks,
+    ):
         clustered = _run(root, tmp_path / "cluster")
     assert len(tasks.data) > 100  # the graph really ran on the cluster's workers
     assert clustered.failures == threaded.failures == {}
@@ -72,8 +74,9 @@ def test_reduced_models_give_the_2box_rows_of_the_full_fields(two_models):
     tau_obs = {zone: ((10.0, 1.0), (30.0, 3.0)) for zone in zones}
     full = twobox_results(models, area, regions=zones, tau_obs=tau_obs, n_draws=10)
     products = {n: reduce.reduce_model(ds, area, parts, (1982, 2018)) for n, ds in models.items()}
-    reduced = twobox_results({n: p.totals for n, p in products.items()}, parts.area,
-                             regions=parts.masks, tau_obs=tau_obs, n_draws=10)
+    reduced = twobox_results(
+        {n: p.totals for n, p in products.items()}, parts.area, regions=parts.masks, tau_obs=tau_obs, n_draws=10
+    )
     # float32 storage of the annual fields: agreement to ~1e-6 relative
     _assert_same_rows(full.rows, reduced.rows, rtol=1e-5)
     assert {r.region for r in reduced.rows} == {"global", *zones}
@@ -83,11 +86,13 @@ def test_reduced_models_give_the_benchmark_rows_of_the_full_fields(two_models):
     models, area = two_models
     clm = models["CLM5.0"].sel(year=slice(1982, 2018)).mean("year").compute()
     pattern = 1.0 + 0.5 * np.sin(np.deg2rad(area["lon"])) * np.cos(np.deg2rad(area["lat"]))
-    reference = Reference(rh=clm["rh"] * 0.9 * pattern, csoil_products=xr.concat(
-        [clm["cSoil"] * 1.1, clm["cSoil"] * 0.9 / pattern], dim="product"), area=area)
+    reference = Reference(
+        rh=clm["rh"] * 0.9 * pattern,
+        csoil_products=xr.concat([clm["cSoil"] * 1.1, clm["cSoil"] * 0.9 / pattern], dim="product"),
+        area=area,
+    )
     parts = reduce.partition({}, area)
-    products = {n: reduce.reduce_model(ds, area, parts, (1982, 2018)).period
-                for n, ds in models.items()}
+    products = {n: reduce.reduce_model(ds, area, parts, (1982, 2018)).period for n, ds in models.items()}
     full = evaluate(reference, models, {})
     reduced = evaluate(reference, products, {})
     _assert_same_rows(full.rows, reduced.rows, rtol=1e-5)
