@@ -13,9 +13,10 @@ from rich.table import Table
 
 from benchmark import catalog
 from benchmark.config import load_config
-from benchmark.pipeline import Outcome, RunConfig
+from benchmark.pipeline import Outcome, RunConfig, prepare_demo
 from benchmark.pipeline import run as run_pipeline
 from benchmark.progress import progress_callback
+from benchmark.registry import build_registry
 
 log = logging.getLogger(__name__)
 DEMO_RESOLUTION = 2.0
@@ -97,13 +98,17 @@ def _summary(outcome: Outcome) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark; exit 0 when every source succeeded, 3 when some failed."""
     config = _config(args)
+    registry = build_registry()
     if config.demo:
         log.info("no data root given: running on the SYNTHETIC demo ensemble")
+        with progress_callback("writing synthetic demo", total=len(registry.sources), quiet=args.quiet) as step:
+            prepare_demo(config, registry, step)
+    models = [s for s in registry.of_kind("dgvm") if not config.models or s.name in config.models]
     with (
         _dask_client(config.scheduler, args.workers),
-        progress_callback("loading sources", total=40, quiet=args.quiet) as step,
+        progress_callback("benchmarking DGVMs", total=len(models), quiet=args.quiet) as step,
     ):
-        outcome = run_pipeline(config, progress=step)
+        outcome = run_pipeline(config, registry=registry, progress=step)
     if not args.quiet:
         _summary(outcome)
     for name, reason in sorted(outcome.failures.items()):

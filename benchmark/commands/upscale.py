@@ -9,6 +9,8 @@ from pathlib import Path
 import xarray as xr
 
 from benchmark.errors import DataError, OutputExistsError, RhbenchError
+from benchmark.progress import progress_callback
+from benchmark.upscaling.forest import FULL_GRID, QUICK_GRID
 from benchmark.upscaling.product import run_upscaling
 
 logger = logging.getLogger(__name__)
@@ -77,7 +79,12 @@ def run(args: argparse.Namespace) -> int:
                     found=str(err),
                     expected="netCDF with tas, pr, vegclass",
                 ) from err
-        metrics = run_upscaling(args.srdb, args.out, grids=grids, quick=args.quick, seed=args.seed)
+        settings = QUICK_GRID if args.quick else FULL_GRID
+        fits = len(settings["max_features"]) * settings["n_splits"]
+        with progress_callback("tuning Random Forest", total=fits, quiet=args.quiet) as step:
+            metrics = run_upscaling(
+                args.srdb, args.out, grids=grids, quick=args.quick, seed=args.seed, progress=step
+            )
     except RhbenchError as err:
         logger.error("%s", err)
         return 2

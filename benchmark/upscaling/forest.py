@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -114,8 +115,12 @@ def tune_forest(
     max_features: tuple[int, ...] = FULL_GRID["max_features"],
     n_splits: int = FULL_GRID["n_splits"],
     seed: int = 0,
+    progress: Callable[[str], None] | None = None,
 ) -> TuningResult:
     """Zone-stratified k-fold CV over the tuning grid.
+
+    ``progress`` (optional) is called once per fitted forest, i.e. ``len(max_features) *
+    n_splits`` times, with a label such as ``"mtry 3, fold 4"``.
 
     Parameters
     ----------
@@ -137,6 +142,8 @@ def tune_forest(
         for k in range(n_splits):
             test = folds == k
             forest = make_forest(n_max, mtry, seed + k).fit(values[~test], y[~test])
+            if progress:
+                progress(f"mtry {mtry}, fold {k + 1}")
             cumulative = np.cumsum(_tree_predictions(forest, values[test]), axis=0)
             for ntree in n_estimators:
                 oof_by_ntree[ntree][test] = cumulative[ntree - 1] / ntree

@@ -134,6 +134,7 @@ def run_upscaling(
     grids: xr.Dataset | None = None,
     quick: bool = False,
     seed: int = 0,
+    progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Build the observation-based Rh product and its CV report in ``out_dir``.
 
@@ -150,6 +151,8 @@ def run_upscaling(
         Tiny tuning grid (one configuration, 50 trees, 5 folds) for demos and tests.
     seed
         Seed of the fold split and of every forest.
+    progress
+        Called once per forest fitted during tuning (see :func:`forest.tune_forest`).
 
     Returns
     -------
@@ -165,7 +168,7 @@ def run_upscaling(
     y = site.sites["Rh_annual"].to_numpy(dtype=float)
     zones = site.sites["zone"].to_numpy()
     settings = forest.QUICK_GRID if quick else forest.FULL_GRID
-    tuning = forest.tune_forest(site.X, y, zones, seed=seed, **settings)
+    tuning = forest.tune_forest(site.X, y, zones, seed=seed, progress=progress, **settings)
     tuning_seconds = time.perf_counter() - start
 
     model = forest.fit_forest(site.X, y, tuning.best, seed)
