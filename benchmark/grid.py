@@ -92,6 +92,11 @@ def normalize_coordinates(ds: xr.Dataset, *, source: str | None = None, file: st
 
     Longitudes in 0..360 are wrapped; a duplicated seam (both 0 and 360, or -180 and 180)
     keeps the first occurrence. Duplicated latitudes are an error.
+
+    Reordering copies as little as it can, since it runs on every chunk of every file:
+    coordinates already in order are left alone, descending latitudes are reversed by a
+    slice (a view), and wrapped 0..360 longitudes, being a rotation of ascending ones, are
+    rolled (two slices, one contiguous copy per chunk) instead of sorted by a gather.
     """
     ds = rename_coordinates(ds, source=source, file=file)
     lon = ds["lon"].values.astype(float)
@@ -117,7 +122,7 @@ def normalize_coordinates(ds: xr.Dataset, *, source: str | None = None, file: st
     _, first = np.unique(wrapped, return_index=True)
     if len(first) != len(wrapped):
         ds = ds.isel(lon=np.sort(first))
-    ds = ds.sortby("lon")
+    ds = _ascending(ds, "lon")
     if len(np.unique(ds["lat"].values)) != ds.sizes["lat"]:
         raise CoordinateError(
             "duplicated latitudes",
@@ -126,7 +131,40 @@ def normalize_coordinates(ds: xr.Dataset, *, source: str | None = None, file: st
             found=ds.sizes["lat"] - len(np.unique(ds["lat"].values)),
             expected="0 duplicates",
         )
-    return ds.sortby("lat")
+    return _ascending(ds, "lat")
+
+
+def _ascending(ds: xr.Dataset, dim: str) -> xr.Dataset:
+    """``ds`` ordered by its (distinct) ``dim`` coordinate: as is, reversed, rolled or sorted."""
+    values = ds[dim].values
+    if values.size < 2 or np.all(np.diff(values) > 0):
+        return ds
+    if np.all(np.diff(values) < 0):
+        return ds.isel({dim: slice(None, None, -1)})
+    shift = -int(np.argmin(values))
+    if np.all(np.diff(np.roll(values, shift)) > 0):
+        return _roll(ds, dim, shift)
+    return ds.sortby(dim)
+
+
+def _roll(ds: xr.Dataset, dim: str, shift: int) -> xr.Dataset:
+    """``ds`` rolled by ``shift`` along ``dim``, coordinates included, chunk by chunk when lazy.
+
+    A dask variable whose ``dim`` is one chunk is rolled within each chunk (one task per
+    chunk, fused with what follows); ``dask.array.roll`` would split the chunk in two.
+    """
+    out = ds.assign_coords({dim: (dim, np.roll(ds[dim].values, shift), ds[dim].attrs)})
+    for name, var in ds.variables.items():
+        if dim not in var.dims or name == dim:
+            continue
+        axis = var.get_axis_num(dim)
+        chunks = getattr(var, "chunks", None)
+        if chunks is not None and len(chunks[axis]) == 1:
+            rolled = var.copy(data=var.data.map_blocks(np.roll, shift, axis=axis, dtype=var.dtype))
+        else:
+            rolled = var.roll({dim: shift})
+        out[name] = rolled
+    return out
 
 
 def regrid_nearest(data: xr.Dataset | xr.DataArray, target: xr.Dataset) -> xr.Dataset | xr.DataArray:
@@ -134,24 +172,40 @@ def regrid_nearest(data: xr.Dataset | xr.DataArray, target: xr.Dataset) -> xr.Da
 
     Both grids must follow rhbench's conventions (see :func:`normalize_coordinates`).
     Longitude is treated as periodic: a target cell near the seam takes the nearest
-    source cell across it. Cells of the target outside the source's latitude range are
-    taken from the nearest source row (use a land mask to exclude them).
+    source cell across it. Target cells whose centre lies outside the source grid's cells
+    (a regional product) are missing, not copied from the nearest edge cell.
     """
     lon = data["lon"].values
     padded = data
-    if lon.size > 1:
-        spacing = float(np.median(np.diff(lon)))
-        if np.isclose(lon[-1] - lon[0] + spacing, 360.0, atol=spacing / 2):
-            padded = xr.concat(
-                [
-                    data.isel(lon=[-1]).assign_coords(lon=[lon[-1] - 360.0]),
-                    data,
-                    data.isel(lon=[0]).assign_coords(lon=[lon[0] + 360.0]),
-                ],
-                dim="lon",
-            )
+    lon_spacing = float(np.median(np.diff(lon))) if lon.size > 1 else 360.0
+    periodic = np.isclose(lon[-1] - lon[0] + lon_spacing, 360.0, atol=lon_spacing / 2)
+    if lon.size > 1 and periodic:
+        padded = xr.concat(
+            [
+                data.isel(lon=[-1]).assign_coords(lon=[lon[-1] - 360.0]),
+                data,
+                data.isel(lon=[0]).assign_coords(lon=[lon[0] + 360.0]),
+            ],
+            dim="lon",
+        )
     out = padded.sel(lat=target["lat"].values, lon=target["lon"].values, method="nearest")
-    return out.assign_coords(lat=target["lat"].values, lon=target["lon"].values)
+    out = out.assign_coords(lat=target["lat"].values, lon=target["lon"].values)
+    inside = _inside_extent(data["lat"].values, target["lat"].values)
+    if not periodic:
+        inside_lon = _inside_extent(lon, target["lon"].values)
+        inside = inside[:, None] & inside_lon[None, :]
+    else:
+        inside = np.repeat(inside[:, None], target.sizes["lon"], axis=1)
+    if inside.all():
+        return out
+    return out.where(xr.DataArray(inside, dims=("lat", "lon"), coords={"lat": out.lat, "lon": out.lon}))
+
+
+def _inside_extent(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Which ``target`` centres fall within the cells of the regular axis ``source``."""
+    half = float(np.median(np.abs(np.diff(source)))) / 2 if source.size > 1 else 0.5
+    low, high = np.min(source) - half, np.max(source) + half
+    return (target >= low - 1e-9) & (target <= high + 1e-9)
 
 
 def coarsen_mean(data: xr.Dataset | xr.DataArray, target: xr.Dataset) -> xr.Dataset | xr.DataArray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import dask.array as dask_array
 import numpy as np
 import xarray as xr
 
@@ -39,12 +40,35 @@ def annual_mean(data: xr.DataArray) -> xr.DataArray:
     # each month's share of its year, in the data's dtype: a float32 x float64 product would
     # cast every value, the costliest step when streaming full-size monthly files
     share = (days / np.repeat(days.reshape(-1, 12).sum(axis=1), 12)).astype(data.dtype)
-    by_month = (data * xr.DataArray(share, dims="time")).coarsen(time=12).construct(
-        time=("steps", "month_of_year"))
-    mean = by_month.sum("month_of_year", skipna=False).rename(steps="time")
-    mean = mean.assign_coords(time=years[::12]).rename(time="year")
-    mean.attrs = data.attrs
-    return mean
+    axis = data.get_axis_num("time")
+    dims = tuple("year" if d == "time" else d for d in data.dims)
+    coords = {name: c for name, c in data.coords.items() if "time" not in c.dims}
+    values = data.data
+    if isinstance(values, dask_array.Array):
+        if any(size % 12 for size in values.chunks[axis]):
+            values = values.rechunk({axis: loader.TIME_CHUNK})
+        chunks = tuple(tuple(c // 12 for c in sizes) if i == axis else sizes
+                       for i, sizes in enumerate(values.chunks))
+        mean = values.map_blocks(_month_weighted_sum, share=share, axis=axis, chunks=chunks,
+                                 dtype=values.dtype)
+    else:
+        mean = _month_weighted_sum(np.asarray(values), share=share, axis=axis)
+    return xr.DataArray(mean, dims=dims, coords={**coords, "year": years[::12]}, name=data.name,
+                        attrs=data.attrs)
+
+
+def _month_weighted_sum(block: np.ndarray, *, share: np.ndarray, axis: int,
+                        block_info: dict | None = None) -> np.ndarray:
+    """Sums of ``block``'s 12-month groups along ``axis`` weighted by ``share`` (one pass).
+
+    ``share`` covers the whole time axis; ``block_info`` (from dask) locates the block in
+    it. A NaN in any month makes its year NaN. Weights and sums stay in ``block``'s dtype.
+    """
+    start, stop = block_info[0]["array-location"][axis] if block_info else (0, block.shape[axis])
+    moved = np.moveaxis(block, axis, 0)
+    groups = moved.reshape(moved.shape[0] // 12, 12, -1)
+    sums = np.einsum("ym,ymp->yp", share[start:stop].reshape(-1, 12), groups)
+    return np.moveaxis(sums.reshape(groups.shape[0], *moved.shape[1:]), 0, axis)
 
 
 def select_period(data: xr.DataArray | xr.Dataset, period: tuple[int, int] | None) -> xr.DataArray | xr.Dataset:

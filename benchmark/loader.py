@@ -10,6 +10,7 @@ coordinates on ``time``.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import logging
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from benchmark import grid, timeaxis, units
+from benchmark import geotiff, grid, timeaxis, units
 from benchmark.errors import (
     DataError,
     MissingVariableError,
@@ -97,30 +98,112 @@ def _gunzipped(path: Path) -> Path:
     return target
 
 
-def open_dataset(path: Path, *, source: str | None = None) -> xr.Dataset:
+def open_dataset(path: Path, *, source: str | None = None, variable: str | None = None,
+                 raw_values: bool = False) -> xr.Dataset:
     """Open a netCDF (or gzipped netCDF) file lazily with times left undecoded.
 
-    Raises :class:`DataError` naming the file when it is missing, empty or corrupt.
+    With ``raw_values``, ``variable``'s values are not masked or scaled by xarray
+    (``_FillValue`` stays in its attributes): :func:`open_variable` masks them in its own
+    single pass (:func:`clean_values`) instead of in an extra one.
+
+    A GeoTIFF (``.tif``/``.tiff``) is read by :func:`benchmark.geotiff.open_geotiff`, its
+    raster named ``variable`` (default: the file stem). Raises :class:`DataError` naming
+    the file when it is missing, empty or corrupt.
     """
     if not path.exists():
         raise DataError("data file not found", source=source, file=str(path))
     if path.stat().st_size == 0:
         raise DataError("data file is empty", source=source, file=str(path), found="0 bytes")
+    if geotiff.is_geotiff(path):
+        return geotiff.open_geotiff(path, variable or path.stem, source=source)
     readable = _gunzipped(path) if path.suffix == ".gz" else path
     try:
-        return xr.open_dataset(readable, decode_times=False, chunks=_CHUNKS, engine="netcdf4")
+        mask_and_scale = {variable: False} if raw_values and variable else True
+        return xr.open_dataset(readable, decode_times=False, chunks=_CHUNKS, engine="netcdf4",
+                               mask_and_scale=mask_and_scale)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise DataError(f"cannot read file as netCDF ({type(exc).__name__}: {exc})",
                         source=source, file=str(path), expected="a netCDF-3/4 file") from exc
 
 
-def _mask_fill_values(data: xr.DataArray) -> xr.DataArray:
-    if not np.issubdtype(data.dtype, np.floating):
-        data = data.astype("float64")
-    bad = np.abs(data) >= FILL_MAGNITUDE
-    for value in FILL_VALUES:
-        bad = bad | (data == value)
-    return data.where(~bad)
+def clean_values(values: np.ndarray, factor: float | None = None, fills: tuple[float, ...] = ()) -> np.ndarray:
+    """Fill values masked and units scaled, in one pass over a chunk (the loader's dask kernel).
+
+    ``values`` is cast to float64 unless already floating; values with magnitude
+    >= :data:`FILL_MAGNITUDE`, equal to one of :data:`FILL_VALUES` or to one of the file's
+    own ``fills`` (``_FillValue``, ``missing_value``, compared before any cast) become NaN; then,
+    unless ``factor`` is None, values are multiplied by ``factor`` (a multiplicative
+    conversion to canonical units, applied in the data's dtype). ``values`` is never
+    modified; when nothing is masked or scaled it is returned as is.
+
+    Fill values are rare-valued: one comparison finds the high ones, a second one the
+    candidates for the negative ones, and only when there is a candidate are the exact
+    values tested, so the common case costs two comparisons instead of five array passes.
+    """
+    values = np.asarray(values)
+    declared = [values == values.dtype.type(fill) for fill in fills]
+    if not np.issubdtype(values.dtype, np.floating):
+        values = values.astype("float64")
+    bad = values >= FILL_MAGNITUDE
+    for mask in declared:
+        bad |= mask
+    low = values <= -min(abs(v) for v in FILL_VALUES)
+    if low.any():
+        bad |= values <= -FILL_MAGNITUDE
+        for value in FILL_VALUES:
+            bad |= values == value
+    owned = bad.any()
+    out = np.where(bad, values.dtype.type(np.nan), values) if owned else values
+    if factor is not None and factor != 1.0:
+        scale = values.dtype.type(factor)
+        out = np.multiply(out, scale, out=out) if owned else out * scale
+    return out
+
+
+def _clean(data: xr.DataArray, factor: float | None, fills: tuple[float, ...] = ()) -> xr.DataArray:
+    """:func:`clean_values` over ``data``, one blockwise task per dask chunk."""
+    dtype = data.dtype if np.issubdtype(data.dtype, np.floating) else np.dtype("float64")
+    return xr.apply_ufunc(  # a partial of a module function: picklable for dask.distributed
+        functools.partial(clean_values, factor=factor, fills=fills),
+        data,
+        dask="parallelized",
+        output_dtypes=[dtype],
+        keep_attrs=True,
+    )
+
+
+#: Attributes of packed or unsigned data: such a variable is decoded by xarray, not by the loader.
+_PACKING_ATTRS = ("scale_factor", "add_offset", "_Unsigned")
+
+
+def _fill_values(ds: xr.Dataset, name: str) -> tuple[xr.Dataset, tuple[float, ...]]:
+    """``ds`` with ``name``'s ``_FillValue``/``missing_value`` taken out of its attributes.
+
+    Returns them (those :func:`clean_values` does not mask anyway) for the loader to mask.
+    A packed variable (scale_factor, add_offset, _Unsigned) is decoded lazily by xarray
+    instead, exactly as :func:`xarray.open_dataset` would have.
+    """
+    var = ds[name].variable
+    if any(key in var.attrs for key in _PACKING_ATTRS):
+        return ds.assign({name: xr.conventions.decode_cf_variable(name, var)}), ()
+    attrs = dict(var.attrs)
+    found = np.ravel([attrs.pop(key) for key in ("_FillValue", "missing_value") if key in attrs])
+    fills = tuple(float(f) for f in found
+                  if np.isfinite(f) and abs(f) < FILL_MAGNITUDE and float(f) not in FILL_VALUES)
+    return ds.assign({name: xr.Variable(var.dims, var.data, attrs, var.encoding)}), fills
+
+
+def _unit_factor(data: xr.DataArray, variable: str, declared: str, *, source: str, file: str) -> float | None:
+    """The factor converting ``data``'s units to ``variable``'s canonical units; None for offset units.
+
+    The units are checked by :func:`benchmark.units.convert` (the same errors as for the
+    data) on the probe values 0 and 1: a conversion that keeps 0 at 0 is multiplicative
+    and its factor is the converted 1.
+    """
+    probe = xr.DataArray(np.array([0.0, 1.0]), dims="probe", name=variable, attrs=data.attrs)
+    zero, one = units.convert(probe, units.canonical_units(variable), declared=declared,
+                              source=source, file=file).values
+    return float(one) if zero == 0.0 else None
 
 
 def _read_sample(data: xr.DataArray, *, source: str, file: str) -> xr.DataArray:
@@ -205,7 +288,10 @@ def open_variable(source: Source, variable: str, path: Path) -> xr.DataArray:
     spec = source.variables[variable]
     file = str(path)
     try:
-        ds = open_dataset(path, source=source.name)
+        # a plugin's preprocess sees the values as xarray decodes them; otherwise the fill
+        # values are masked in the loader's single pass (see open_dataset)
+        ds = open_dataset(path, source=source.name, variable=spec.file_name,
+                          raw_values=source.preprocess is None)
         if source.preprocess is not None:
             ds = source.preprocess(ds)
             if not isinstance(ds, xr.Dataset):
@@ -215,15 +301,22 @@ def open_variable(source: Source, variable: str, path: Path) -> xr.DataArray:
             raise MissingVariableError(
                 "variable not in file", source=source.name, file=file, variable=spec.file_name,
                 found=sorted(map(str, ds.data_vars)), expected=spec.file_name)
+        ds, fills = _fill_values(ds, spec.file_name)
         sample = _read_sample(ds[spec.file_name], source=source.name, file=file)
         ds = grid.normalize_coordinates(ds, source=source.name, file=file)
-        data = _mask_fill_values(ds[spec.file_name]).rename(variable)
-        data.attrs = dict(ds[spec.file_name].attrs)
-        data = _label_time(data, ds, source=source.name, file=file)
-        converted = units.convert(data, units.canonical_units(variable), declared=spec.units,
-                                  source=source.name, file=file)
-        sample = units.convert(_mask_fill_values(sample).rename(variable), converted.attrs["units"],
-                               declared=spec.units, source=source.name, file=file)
+        raw = ds[spec.file_name].rename(variable)
+        raw.attrs = dict(ds[spec.file_name].attrs)
+        raw = _label_time(raw, ds, source=source.name, file=file)
+        target = units.canonical_units(variable)
+        factor = _unit_factor(raw, variable, spec.units, source=source.name, file=file)
+        if factor is None:  # offset units (degC <-> K): masked here, converted through pint
+            converted = units.convert(_clean(raw, None, fills), target, declared=spec.units,
+                                      source=source.name, file=file)
+            sample = units.convert(_clean(sample, None, fills).rename(variable), target,
+                                   declared=spec.units, source=source.name, file=file)
+        else:
+            converted = _clean(raw, factor, fills).assign_attrs(units=target)
+            sample = _clean(sample, factor, fills)
         check_values(sample.values, variable, source=source.name, file=file)
     except RhbenchError as exc:
         raise exc.add_context(source=source.name, file=file, variable=variable) from None

@@ -75,7 +75,8 @@ def to_common_grid(
     )
     aggregated = grid.coarsen_mean(data, target)
     if isinstance(data, xr.DataArray):
-        aggregated = aggregated.rename(data.name).assign_attrs(data.attrs)
+        aggregated = aggregated.rename(data.name)
+        aggregated.attrs = dict(data.attrs)
     return aggregated
 
 

@@ -83,3 +83,11 @@ def test_coarsen_mean_is_area_weighted():
 def test_resolution_must_divide_180():
     with pytest.raises(CoordinateError):
         grid.common_grid(0.7)
+
+
+def test_regional_product_is_not_copied_beyond_its_extent():
+    regional = _field(np.array([40.5, 41.5]), np.array([10.5, 11.5, 12.5]))
+    out = grid.regrid_nearest(regional, grid.common_grid(1.0))
+    assert int(out.v.notnull().sum()) == 6
+    assert float(out.v.sel(lat=41.5, lon=12.5)) == float(regional.v.sel(lat=41.5, lon=12.5))
+    assert np.isnan(float(out.v.sel(lat=-30.5, lon=100.5)))

@@ -25,9 +25,16 @@ from matplotlib.figure import Figure
 DPI = 85
 #: Largest number of latitude rows drawn per map panel (finer grids are subsampled).
 MAX_MAP_ROWS = 180
+#: Latitudes shown on maps (degrees north): Antarctica and the Arctic Ocean are left out.
+MAP_LATS = (-60.0, 85.0)
+_MAP_WIDTH, _MAP_HEIGHT = 360.0, MAP_LATS[1] - MAP_LATS[0]
+#: Gaps between map panels as fractions of a panel's width and height (title in the latter).
+_MAP_WSPACE, _MAP_HSPACE = 0.04, 0.22
 #: Colours by source kind (DGVMs vs observation-based products vs the reference).
 KIND_COLOURS = {"dgvm": "#4c72b0", "reference": "#222222"}
 OTHER_KIND_COLOUR = "#dd8452"
+#: Colours of the 2-box series before and after the turnover-time constraint.
+UNCONSTRAINED, CONSTRAINED = "#4c72b0", "#dd8452"
 
 
 def _new_figure(width: float, height: float, *, layout: str | None = "constrained") -> Figure:
@@ -266,12 +273,22 @@ def map_panels(
     ncols = min(ncols, len(grids))
     nrows = math.ceil(len(grids) / ncols)
     fig = _new_figure(2.4 * ncols + 0.8, 1.35 * nrows + 0.5, layout=None)
-    axes = fig.subplots(nrows, ncols, squeeze=False, gridspec_kw={"wspace": 0.04, "hspace": 0.22})
-    top = 1 - 0.45 / fig.get_figheight()
-    fig.subplots_adjust(left=0.01, right=0.88, bottom=0.02, top=top)
-    coast = coastline_segments() if coastlines else ()
+    top = 1 - 0.3 / fig.get_figheight()  # room for the figure title; panel titles are inside
+    # one axes holds every panel, each shifted to its slot (data units: degrees): a
+    # matplotlib Axes per panel costs more than drawing the panel itself
+    ax = fig.add_axes((0.01, 0.02, 0.87, top - 0.02))
+    ax.set_axis_off()
+    pitch_x, pitch_y = _MAP_WIDTH * (1 + _MAP_WSPACE), _MAP_HEIGHT * (1 + _MAP_HSPACE)
+    south, north = MAP_LATS
+    coast = _clip_lines(coastline_segments(), south, north) if coastlines else ()
     image = None
-    for ax, (name, grid) in zip(axes.flat, grids.items(), strict=False):
+    frames, lines = [], []
+    for i, (name, grid) in enumerate(grids.items()):
+        x0 = (i % ncols) * pitch_x
+        y0 = -(i // ncols) * pitch_y
+        grid = grid.sel(lat=slice(south, north))
+        lat = grid["lat"].to_numpy()
+        half = float(np.median(np.diff(lat))) / 2 if lat.size > 1 else 0.0
         image = ax.imshow(
             grid.to_numpy(),
             origin="lower",
@@ -279,23 +296,34 @@ def map_panels(
             vmin=vmin,
             vmax=vmax,
             aspect="auto",
-            extent=(-180, 180, float(grid["lat"].min()), float(grid["lat"].max())),
+            extent=(x0, x0 + _MAP_WIDTH, y0 + lat.min() - half - south, y0 + lat.max() + half - south),
             interpolation="nearest",
         )
-        if coast:
-            ax.add_collection(LineCollection(coast, colors="0.15", linewidths=0.35))
-        ax.set_title(name, fontsize=8)
-        ax.set_xlim(-180, 180)
-        ax.set_ylim(-60, 85)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    for ax in list(axes.flat)[len(grids) :]:
-        ax.set_visible(False)
+        frames.append(np.array([[x0, y0], [x0 + _MAP_WIDTH, y0], [x0 + _MAP_WIDTH, y0 + _MAP_HEIGHT],
+                                [x0, y0 + _MAP_HEIGHT], [x0, y0]]))
+        lines.extend(line + (x0 + 180, y0 - south) for line in coast)
+        ax.text(x0 + _MAP_WIDTH / 2, y0 + _MAP_HEIGHT * 1.02, name, ha="center", va="bottom", fontsize=8)
+    ax.add_collection(LineCollection(lines, colors="0.15", linewidths=0.35))
+    ax.add_collection(LineCollection(frames, colors="black", linewidths=0.8, clip_on=False))
+    ax.set_xlim(-2, (ncols - 1) * pitch_x + _MAP_WIDTH + 2)
+    ax.set_ylim(-(nrows - 1) * pitch_y - 2, _MAP_HEIGHT * (1 + _MAP_HSPACE))
     cax = fig.add_axes((0.9, 0.15, 0.015, 0.7))
     fig.colorbar(image, cax=cax, label=units)
     if title:
         fig.suptitle(title, fontsize=10, y=1 - 0.1 / fig.get_figheight(), va="top")
     return _png(fig)
+
+
+def _clip_lines(lines: tuple[np.ndarray, ...], south: float, north: float) -> list[np.ndarray]:
+    """The runs of each (lon, lat) polyline that lie within ``south``..``north`` degrees."""
+    clipped = []
+    for line in lines:
+        inside = (line[:, 1] >= south) & (line[:, 1] <= north)
+        breaks = np.flatnonzero(np.diff(inside.astype(int))) + 1
+        for run in np.split(np.arange(len(line)), breaks):
+            if inside[run[0]] and run.size > 1:
+                clipped.append(line[run])
+    return clipped
 
 
 # --- zonal means --------------------------------------------------------------------
@@ -360,38 +388,46 @@ def twobox_series(
     Returns
     -------
     PNG bytes: the mean over sources (band: ±1 SD across sources) in the first panel,
-    then one panel per source (band: the Monte Carlo SD of the constrained run). Sources
-    whose name starts with ``ensemble`` (e.g. ``ensemble_mean``) are left out.
+    then small multiples, one per source (band: the Monte Carlo SD of the constrained
+    run) on shared axes so that sources compare at a glance. Sources whose name starts
+    with ``ensemble`` (e.g. ``ensemble_mean``) are left out.
     """
     ensemble = [str(s) for s in ds["source"].to_numpy() if str(s).startswith("ensemble")]
     members = ds.drop_sel(source=ensemble)
-    unc, con = members[f"{var}_unconstrained"], members[f"{var}_constrained"]
+    unc = members[f"{var}_unconstrained"].transpose("source", "year").to_numpy()
+    con = members[f"{var}_constrained"].transpose("source", "year").to_numpy()
     sd = members.get(f"{var}_constrained_sd")
+    band = sd.transpose("source", "year").to_numpy() if sd is not None else None
     sources = [str(s) for s in members["source"].to_numpy()]
+    years = members["year"].to_numpy()
     ncols = 4
     nrows = 1 + math.ceil(len(sources) / ncols)
     fig = _new_figure(2.4 * ncols, 1.7 * nrows + 0.3, layout=None)
     grid = fig.add_gridspec(
-        nrows, ncols, left=0.07, right=0.98, bottom=0.04, top=0.93, hspace=0.45, wspace=0.25
+        nrows, ncols, left=0.07, right=0.98, bottom=0.04, top=0.93, hspace=0.25, wspace=0.12
     )
-    years = ds["year"].to_numpy()
     ens = fig.add_subplot(grid[0, :2])
-    for data, colour, label in ((unc, "#4c72b0", "unconstrained"), (con, "#dd8452", "constrained")):
-        mean, spread = data.mean("source").to_numpy(), data.std("source").to_numpy()
+    for data, colour, label in ((unc, UNCONSTRAINED, "unconstrained"), (con, CONSTRAINED, "constrained")):
+        mean, spread = np.nanmean(data, axis=0), np.nanstd(data, axis=0)
         ens.plot(years, mean, color=colour, label=label)
-        ens.fill_between(years, mean - spread, mean + spread, color=colour, alpha=0.2)
+        ens.fill_between(years, mean - spread, mean + spread, color=colour, alpha=0.2, linewidth=0)
     ens.set_title(f"mean of {len(sources)} sources (±1 SD across sources)", fontsize=8)
     ens.set_ylabel(units)
     ens.legend(fontsize=7)
+    first = None
     for i, source in enumerate(sources):
-        ax = fig.add_subplot(grid[1 + i // ncols, i % ncols])
-        ax.plot(years, unc.isel(source=i), color="#4c72b0", linewidth=1)
-        ax.plot(years, con.isel(source=i), color="#dd8452", linewidth=1)
-        if sd is not None:
-            mid, band = con.isel(source=i).to_numpy(), sd.isel(source=i).to_numpy()
-            ax.fill_between(years, mid - band, mid + band, color="#dd8452", alpha=0.25)
-        ax.set_title(source, fontsize=8)
-        ax.tick_params(labelsize=6)
+        row, col = 1 + i // ncols, i % ncols
+        ax = fig.add_subplot(grid[row, col], sharex=first, sharey=first)
+        first = first or ax
+        ax.plot(years, unc[i], color=UNCONSTRAINED, linewidth=1)
+        ax.plot(years, con[i], color=CONSTRAINED, linewidth=1)
+        if band is not None:
+            ax.fill_between(years, con[i] - band[i], con[i] + band[i], color=CONSTRAINED,
+                            alpha=0.25, linewidth=0)
+        ax.text(0.03, 0.95, source, transform=ax.transAxes, fontsize=7, va="top")
+        ax.locator_params(nbins=4)
+        ax.tick_params(labelsize=6, labelleft=col == 0,
+                       labelbottom=i + ncols >= len(sources))
     if title:
         fig.suptitle(title, fontsize=10)
     return _png(fig)
