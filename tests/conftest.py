@@ -13,6 +13,8 @@ import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SMALL_DEMO_RESOLUTION = 4.0
+#: The DGVMs of the reliability tests' demo subset.
+RELIABILITY_MODELS = ("CLM5.0", "JSBACH", "ORCHIDEE")
 
 
 def shared_data_path(*parts: str) -> Path:
@@ -52,3 +54,18 @@ def small_demo_run(small_demo, tmp_path_factory: pytest.TempPathFactory):
         data_root=root, out=out, resolution=SMALL_DEMO_RESOLUTION, quick_upscaling=True, demo=False, n_draws=30
     )
     return run(config), truth
+
+
+@pytest.fixture(scope="session")
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 4-degree SYNTHETIC demo root with the observations and :data:`RELIABILITY_MODELS` only."""
+    from benchmark.registry import Registry, build_registry
+
+    root = tmp_path_factory.getbasetemp() / "reliability-demo"
+    if not (root / "demo.json").is_file():
+        full = build_registry()
+        keep = {n: s for n, s in full.sources.items() if s.kind != "dgvm" or n in RELIABILITY_MODELS}
+        from benchmark.demo import generate_demo
+
+        generate_demo(root, resolution=SMALL_DEMO_RESOLUTION, registry=Registry(sources=keep))
+    return root

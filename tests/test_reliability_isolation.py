@@ -12,23 +12,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import RELIABILITY_MODELS as MODELS
 
 from benchmark.cli import main
-from benchmark.demo import MARKER_FILE, generate_demo
-from benchmark.registry import Registry, build_registry
 
-MODELS = ("CLM5.0", "JSBACH", "ORCHIDEE")
 CORRUPT_FILE = "trendy_v9/ORCHIDEE/ORCHIDEE_S2_rh.nc"
-
-
-def demo_data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SYNTHETIC 4-degree demo data root (observations + :data:`MODELS`), made once per session."""
-    root = tmp_path_factory.getbasetemp() / "reliability-demo"
-    if not (root / MARKER_FILE).is_file():
-        full = build_registry()
-        keep = {n: s for n, s in full.sources.items() if s.kind != "dgvm" or n in MODELS}
-        generate_demo(root, resolution=4.0, registry=Registry(sources=keep))
-    return root
 
 
 def write_config(folder: Path, data_root: Path, models: tuple[str, ...], **extra) -> Path:
@@ -44,11 +32,6 @@ def write_config(folder: Path, data_root: Path, models: tuple[str, ...], **extra
 
 def scorecard_rows(out: Path) -> list[dict]:
     return json.loads((out / "scorecard.json").read_text())["rows"]
-
-
-@pytest.fixture(scope="session")
-def demo_root(tmp_path_factory):
-    return demo_data_root(tmp_path_factory)
 
 
 @pytest.fixture(autouse=True)

@@ -13,22 +13,7 @@ import pytest
 
 from benchmark import outputs
 from benchmark.cli import main
-from benchmark.demo import MARKER_FILE, generate_demo
 from benchmark.errors import OutputExistsError
-from benchmark.registry import Registry, build_registry
-
-MODELS = ("CLM5.0", "JSBACH", "ORCHIDEE")
-
-
-@pytest.fixture(scope="session")
-def demo_root(tmp_path_factory) -> Path:
-    """The SYNTHETIC 4-degree demo root shared with test_reliability_isolation (same folder)."""
-    root = tmp_path_factory.getbasetemp() / "reliability-demo"
-    if not (root / MARKER_FILE).is_file():
-        full = build_registry()
-        keep = {n: s for n, s in full.sources.items() if s.kind != "dgvm" or n in MODELS}
-        generate_demo(root, resolution=4.0, registry=Registry(sources=keep))
-    return root
 
 
 def _config(folder: Path, data_root: Path) -> Path:
