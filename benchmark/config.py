@@ -10,6 +10,7 @@ Example::
     period = [1982, 2018]                # benchmark period, inclusive
     seed = 0
     n_draws = 100                        # Monte Carlo draws per observed turnover time
+    use_cache = true                     # reuse reduced model products (RHBENCH_CACHE)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ _ALLOWED = {
     "seed",
     "n_draws",
     "quick_upscaling",
+    "use_cache",
 }
 
 #: Scalar keys: accepted TOML types and how to describe them in an error.
@@ -40,6 +42,7 @@ _SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "seed": (int, "an integer"),
     "n_draws": (int, "an integer"),
     "quick_upscaling": (bool, "true or false"),
+    "use_cache": (bool, "true or false"),
     "reference": (str, "a source name"),
 }
 

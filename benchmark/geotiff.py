@@ -59,9 +59,7 @@ def open_geotiff(path: Path, variable: str, *, source: str | None = None) -> xr.
     import rioxarray  # noqa: F401  (imported here: registers the .rio accessor, slow import)
 
     try:
-        raster = rioxarray.open_rasterio(
-            path, mask_and_scale=True, chunks={"band": 1, "y": -1, "x": -1}
-        )
+        raster = rioxarray.open_rasterio(path, mask_and_scale=True, chunks={"band": 1, "y": -1, "x": -1})
     except Exception as exc:  # rasterio raises RasterioIOError and GDAL errors
         raise DataError(
             f"cannot read file as GeoTIFF ({type(exc).__name__}: {exc})",

@@ -17,7 +17,7 @@ import dask
 import numpy as np
 import xarray as xr
 
-from benchmark import __version__, catalog, grid, harmonize, loader, outputs, reduce, vegclass
+from benchmark import __version__, cache, catalog, grid, harmonize, loader, outputs, reduce, vegclass
 from benchmark.constraint import TAU_SOIL_OBS, TAU_VEG_OBS
 from benchmark.demo import demo_is_current, generate_demo
 from benchmark.errors import ConfigError, DataError, RhbenchError
@@ -53,6 +53,7 @@ class RunConfig:
     demo: bool = False
     demo_monthly: bool = False
     scheduler: str | None = None
+    use_cache: bool = True
 
 
 @dataclass
@@ -84,13 +85,20 @@ def prepare_demo(config: RunConfig, registry: Registry, progress: Progress | Non
     root = config.data_root or demo_root(config.resolution, config.demo_monthly)
     if not demo_is_current(root, resolution=config.resolution, monthly=config.demo_monthly, registry=registry):
         log.info("generating the synthetic demo ensemble in %s", root)
-        generate_demo(root, resolution=config.resolution, monthly=config.demo_monthly, seed=config.seed,
-                      registry=registry, progress=progress)
+        generate_demo(
+            root,
+            resolution=config.resolution,
+            monthly=config.demo_monthly,
+            seed=config.seed,
+            registry=registry,
+            progress=progress,
+        )
     return root
 
 
-def _load(source: Source, root: Path, target: xr.Dataset, period: tuple[int, int] | None,
-          failures: dict[str, str]) -> xr.Dataset | None:
+def _load(
+    source: Source, root: Path, target: xr.Dataset, period: tuple[int, int] | None, failures: dict[str, str]
+) -> xr.Dataset | None:
     try:
         return harmonize.load_source(source, root, target, period=period)
     except RhbenchError as exc:
@@ -99,10 +107,25 @@ def _load(source: Source, root: Path, target: xr.Dataset, period: tuple[int, int
         return None
 
 
-def _reduced(source: Source, root: Path, target: xr.Dataset, area: xr.DataArray,
-             parts: reduce.Partition, period: tuple[int, int],
-             failures: dict[str, str]) -> reduce.ModelProducts | None:
-    """One DGVM read once and reduced (:mod:`benchmark.reduce`); None (recorded) on failure."""
+def _reduced(
+    source: Source,
+    root: Path,
+    target: xr.Dataset,
+    area: xr.DataArray,
+    parts: reduce.Partition,
+    period: tuple[int, int],
+    failures: dict[str, str],
+    cache_package: str | None = None,
+) -> reduce.ModelProducts | None:
+    """One DGVM read once and reduced (:mod:`benchmark.reduce`); None (recorded) on failure.
+
+    With ``cache_package`` (the plugin's package and version), the products are taken from,
+    or else written to, the cache (:mod:`benchmark.cache`).
+    """
+    key = None if cache_package is None else _cache_key(source, root, target, period, parts, cache_package)
+    cached = None if key is None else cache.load(key)
+    if cached is not None:
+        return cached
     loaded = _load(source, root, target, None, failures)
     if loaded is None:
         return None
@@ -112,13 +135,31 @@ def _reduced(source: Source, root: Path, target: xr.Dataset, area: xr.DataArray,
     except RhbenchError as exc:
         failures[source.name] = str(exc)
     except (OSError, RuntimeError, ValueError) as exc:  # netCDF/HDF5 errors while reading values
-        failures[source.name] = str(DataError(f"cannot read data values ({type(exc).__name__}: {exc})",
-                                              source=source.name))
+        failures[source.name] = str(
+            DataError(f"cannot read data values ({type(exc).__name__}: {exc})", source=source.name)
+        )
     else:
         log.info("%s read and reduced in %.1f s", source.name, time.perf_counter() - started)
+        if key is not None:
+            try:
+                cache.store(key, products)
+            except (OSError, ValueError, RuntimeError) as exc:  # a cache is an optimisation only
+                log.warning("cannot cache the products of %s: %s", source.name, exc)
         return products
     log.error("source %s failed: %s", source.name, failures[source.name])
     return None
+
+
+def _cache_key(
+    source: Source, root: Path, target: xr.Dataset, period: tuple[int, int], parts: reduce.Partition, package: str
+) -> str | None:
+    """The cache key of ``source``'s products, or None when its files cannot be fingerprinted."""
+    try:
+        entry = catalog.entry_for(source)
+        files = {name: catalog.resolve_file(root, entry.files[name], source=source.name) for name in source.variables}
+        return cache.product_key(source, files, package=package, target=target, period=period, parts=parts)
+    except (RhbenchError, OSError, KeyError):  # reported by the uncached path
+        return None
 
 
 def _time_mean(data: xr.DataArray, period: tuple[int, int]) -> xr.DataArray:
@@ -143,8 +184,15 @@ def _vegetation(registry: Registry, root: Path, target: xr.Dataset, failures: di
     return vegclass.vegetation_classes(land_cover.compute(), None if ndvi is None else ndvi["ndvi"].compute())
 
 
-def _upscaled_reference(config: RunConfig, registry: Registry, root: Path, target: xr.Dataset,
-                        classes: xr.DataArray | None, staging: Path, failures: dict[str, str]) -> Path | None:
+def _upscaled_reference(
+    config: RunConfig,
+    registry: Registry,
+    root: Path,
+    target: xr.Dataset,
+    classes: xr.DataArray | None,
+    staging: Path,
+    failures: dict[str, str],
+) -> Path | None:
     """Build the RF Rh product from site data and predictor grids; return its file."""
     sites = registry.of_kind("sites")
     predictors = registry.of_kind("predictors")
@@ -154,47 +202,64 @@ def _upscaled_reference(config: RunConfig, registry: Registry, root: Path, targe
     climate = _load(predictors[0], root, target, config.period, failures)
     if climate is None:
         return None
-    grids = xr.Dataset({
-        "tas": _time_mean(climate["tas"], config.period).compute(),
-        "pr": _time_mean(climate["pr"], config.period).compute(),
-        "vegclass": classes,
-    }, attrs={"synthetic": int(config.demo)})
+    grids = xr.Dataset(
+        {
+            "tas": _time_mean(climate["tas"], config.period).compute(),
+            "pr": _time_mean(climate["pr"], config.period).compute(),
+            "vegclass": classes,
+        },
+        attrs={"synthetic": int(config.demo)},
+    )
     srdb = catalog.resolve_file(root, catalog.entry_for(sites[0]).files["rh"], source=sites[0].name)
     out = staging / UPSCALING_DIR
     run_upscaling(srdb, out, grids=grids, quick=config.quick_upscaling, seed=config.seed)
     return out / "rh_rf.nc"
 
 
-def _reference(config: RunConfig, registry: Registry, root: Path, target: xr.Dataset, staging: Path,
-               failures: dict[str, str]) -> Reference:
+def _reference(
+    config: RunConfig, registry: Registry, root: Path, target: xr.Dataset, staging: Path, failures: dict[str, str]
+) -> Reference:
     area = grid.cell_area(target.lat, target.lon)
     classes = _vegetation(registry, root, target, failures)
     if config.reference not in registry.sources:
-        raise ConfigError("the reference Rh product is not a registered plugin", found=config.reference,
-                          expected=[s.name for s in registry.of_kind("rh")])
+        raise ConfigError(
+            "the reference Rh product is not a registered plugin",
+            found=config.reference,
+            expected=[s.name for s in registry.of_kind("rh")],
+        )
     source = registry.sources[config.reference]
     relative = catalog.entry_for(source).files["rh"]
     path = catalog.resolve_file(root, relative, source=source.name)
     if not path.exists() and source.name == RF_PRODUCT:
         path = _upscaled_reference(config, registry, root, target, classes, staging, failures)
     if path is None:
-        raise ConfigError("no reference Rh: the RF product could not be built", source=config.reference,
-                          found=failures.get(RF_PRODUCT))
+        raise ConfigError(
+            "no reference Rh: the RF product could not be built",
+            source=config.reference,
+            found=failures.get(RF_PRODUCT),
+        )
     rh_file = xr.open_dataset(path, engine="netcdf4")
     rh = grid.regrid_nearest(annual_rh(source, path), target)
     rh_sd = grid.regrid_nearest(rh_file["rh_sd"], target) if "rh_sd" in rh_file else None
     soils = _observed_soils(config, registry, root, target, failures)
-    return Reference(rh=_time_mean(rh, config.period).compute(), csoil_products=soils, area=area,
-                     vegclass=classes, rh_sd=None if rh_sd is None else rh_sd.compute(), name="observations")
+    return Reference(
+        rh=_time_mean(rh, config.period).compute(),
+        csoil_products=soils,
+        area=area,
+        vegclass=classes,
+        rh_sd=None if rh_sd is None else rh_sd.compute(),
+        name="observations",
+    )
 
 
 def annual_rh(source: Source, path: Path) -> xr.DataArray:
     """The reference's Rh from ``path`` (canonical units), annual means when it has time."""
-    return harmonize.annual_mean(loader.open_variable(source, "rh", path))
+    return loader.open_variable(source, "rh", path, annual=True)
 
 
-def _observed_soils(config: RunConfig, registry: Registry, root: Path, target: xr.Dataset,
-                    failures: dict[str, str]) -> xr.DataArray:
+def _observed_soils(
+    config: RunConfig, registry: Registry, root: Path, target: xr.Dataset, failures: dict[str, str]
+) -> xr.DataArray:
     """cSoil + cLitter of each cSoil product (product, lat, lon), kg C m-2."""
     wanted = config.csoil_products
     products = {}
@@ -262,7 +327,8 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
             if progress:
                 progress(source.name)
             with dask.config.set(scheduler=heavy or "threads"):
-                products = _reduced(source, root, target, reference.area, parts, config.period, failures)
+                package = registry.packages.get(source.name, "unknown") if config.use_cache else None
+                products = _reduced(source, root, target, reference.area, parts, config.period, failures, package)
             if products is not None:
                 reduced[source.name] = products
         priors = {}
@@ -272,16 +338,28 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
             loaded = _load(source, root, target, None, failures)
             if loaded is not None:
                 priors[source.name] = loaded["rh"]
-        results = evaluate(reference, {name: p.period for name, p in reduced.items()}, priors,
-                           period=config.period)
-        results.extend(twobox_results({name: p.totals for name, p in reduced.items()}, parts.area,
-                                      regions=parts.masks,
-                                      tau_obs=_observed_taus(results.rows, regions),
-                                      n_draws=config.n_draws, seed=config.seed))
+        results = evaluate(reference, {name: p.period for name, p in reduced.items()}, priors, period=config.period)
+        results.extend(
+            twobox_results(
+                {name: p.totals for name, p in reduced.items()},
+                parts.area,
+                regions=parts.masks,
+                tau_obs=_observed_taus(results.rows, regions),
+                n_draws=config.n_draws,
+                seed=config.seed,
+            )
+        )
         results.rows.extend(_failure_rows(failures, registry))
         results.failures.update(failures)
-        outputs.write_all(staging, results, registry=registry, config=config, data_root=root,
-                          synthetic=config.demo, seconds=time.time() - started)
+        outputs.write_all(
+            staging,
+            results,
+            registry=registry,
+            config=config,
+            data_root=root,
+            synthetic=config.demo,
+            seconds=time.time() - started,
+        )
     return Outcome(results, out_dir, config.demo, failures)
 
 

@@ -86,9 +86,7 @@ def dominant_igbp(land_cover_frac: xr.DataArray, *, type_dim: str = "type") -> x
             found=list(land_cover_frac.dims),
             expected=f"a '{type_dim}' dimension",
         )
-    if type_dim in land_cover_frac.coords and np.issubdtype(
-        land_cover_frac[type_dim].dtype, np.number
-    ):
+    if type_dim in land_cover_frac.coords and np.issubdtype(land_cover_frac[type_dim].dtype, np.number):
         codes = land_cover_frac[type_dim].values.astype(float)
     else:
         codes = np.arange(land_cover_frac.sizes[type_dim], dtype=float)

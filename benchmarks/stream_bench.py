@@ -14,7 +14,8 @@ raw: read every data variable of the files fully, in sequence, with netCDF4 (in 
 pipeline: for each model in turn, :func:`benchmark.harmonize.load_source` then
     :func:`benchmark.reduce.reduce_model` (one ``dask.compute`` of its annual means, then
     period means and yearly totals over the climate zones), then drop it.
-demo: ``rhbench run`` end to end on the default synthetic demo (``RHBENCH_CACHE`` given).
+demo: ``rhbench run`` end to end on the default synthetic demo (``RHBENCH_CACHE`` given),
+    with or without the products cache (``--no-cache``).
 upscale: the RF tuning grid of ``benchmarks/upscale_bench.py``.
 """
 
@@ -122,12 +123,12 @@ def harmonise_reduce(root: Path, names: list[str], resolution: float = 0.5, sche
     return {"seconds": time.perf_counter() - started, "models": per_model}
 
 
-def demo_run(out: Path) -> dict:
-    """Wall time (s) of ``rhbench run --out OUT`` (the default synthetic demo), in-process."""
+def demo_run(out: Path, use_cache: bool = True) -> dict:
+    """Wall time (s) of ``rhbench run --out OUT [--no-cache]`` (the default synthetic demo), in-process."""
     from benchmark.cli import main
 
     started = time.perf_counter()
-    code = main(["run", "--out", str(out), "--force"])
+    code = main(["run", "--out", str(out), "--force", *([] if use_cache else ["--no-cache"])])
     return {"seconds": time.perf_counter() - started, "exit_code": code}
 
 
@@ -143,7 +144,7 @@ TASKS = {
     "pipeline": lambda a: harmonise_reduce(
         Path(a["root"]), a["models"], a["resolution"], a.get("scheduler", "threads")
     ),
-    "demo": lambda a: demo_run(Path(a["out"])),
+    "demo": lambda a: demo_run(Path(a["out"]), a.get("use_cache", True)),
     "upscale": lambda a: upscale(),
 }
 

@@ -24,15 +24,17 @@ def test_plugins_json_lists_17_dgvms_and_the_observation_products(capsys):
 
 def test_run_without_data_root_is_the_synthetic_demo(monkeypatch):
     monkeypatch.delenv("RHBENCH_DATA", raising=False)
-    args = argparse.Namespace(config=None, data_root=None, out=None, models=None, seed=None, force=False,
-                              scheduler=None)
+    args = argparse.Namespace(
+        config=None, data_root=None, out=None, models=None, seed=None, force=False, scheduler=None
+    )
     config = _config(args)
     assert config.demo and config.resolution == DEMO_RESOLUTION and config.quick_upscaling
 
 
 def test_run_with_data_root_is_not_the_demo(tmp_path):
-    args = argparse.Namespace(config=None, data_root=tmp_path, out=None, models="CLM5.0, JSBACH", seed=3,
-                              force=False, scheduler=None)
+    args = argparse.Namespace(
+        config=None, data_root=tmp_path, out=None, models="CLM5.0, JSBACH", seed=3, force=False, scheduler=None
+    )
     config = _config(args)
     assert not config.demo and config.data_root == tmp_path.resolve()
     assert config.models == ("CLM5.0", "JSBACH") and config.seed == 3

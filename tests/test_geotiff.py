@@ -37,8 +37,9 @@ def _fine_values() -> np.ndarray:
     return values
 
 
-def _write_tif(path: Path, values: np.ndarray, *, crs: str = "EPSG:4326", res: float = 0.1,
-               south: float = 60.0, west: float = 10.0) -> Path:
+def _write_tif(
+    path: Path, values: np.ndarray, *, crs: str = "EPSG:4326", res: float = 0.1, south: float = 60.0, west: float = 10.0
+) -> Path:
     """A GeoTIFF written north-up (rows north to south) as products are published."""
     n_lat, n_lon = values.shape
     lat = south + res * (np.arange(n_lat) + 0.5)
@@ -66,12 +67,23 @@ def _source(tmp_path: Path, file: str = "obs/csoil/soc.tif") -> Source:
         },
         "user_parameters": {},
     }
-    catalog = {"version": 2, "aliases": {}, "metadata": {"description": "test"}, "user_parameters": {},
-               "data": {}, "entries": {"SocTif": entry}}
+    catalog = {
+        "version": 2,
+        "aliases": {},
+        "metadata": {"description": "test"},
+        "user_parameters": {},
+        "data": {},
+        "entries": {"SocTif": entry},
+    }
     (tmp_path / "obs_tif.yaml").write_text(yaml.safe_dump(catalog), encoding="utf-8")
-    return Source(name="SocTif", kind="csoil", catalog_entry="obs_tif.SocTif",
-                  variables={"cSoil": Var("SOC", "t C ha-1")}, citation="synthetic",
-                  catalog_dir=tmp_path)
+    return Source(
+        name="SocTif",
+        kind="csoil",
+        catalog_entry="obs_tif.SocTif",
+        variables={"cSoil": Var("SOC", "t C ha-1")},
+        citation="synthetic",
+        catalog_dir=tmp_path,
+    )
 
 
 def _band_area(south: float, north: float) -> float:
@@ -94,8 +106,11 @@ def test_geotiff_opens_as_lat_lon_dataset_named_after_the_declared_variable(tmp_
 
 
 def test_geotiff_keeps_several_bands_as_a_band_dim(tmp_path: Path) -> None:
-    da = xr.DataArray(np.stack([np.full((4, 4), 1.0), np.full((4, 4), 2.0)]), dims=("band", "y", "x"),
-                      coords={"band": [1, 2], "y": 0.35 - 0.1 * np.arange(4), "x": 0.05 + 0.1 * np.arange(4)})
+    da = xr.DataArray(
+        np.stack([np.full((4, 4), 1.0), np.full((4, 4), 2.0)]),
+        dims=("band", "y", "x"),
+        coords={"band": [1, 2], "y": 0.35 - 0.1 * np.arange(4), "x": 0.05 + 0.1 * np.arange(4)},
+    )
     da.rio.write_crs("EPSG:4326").rio.to_raster(tmp_path / "two.tif")
     ds = open_geotiff(tmp_path / "two.tif", "SOC")
     assert ds["SOC"].dims == ("band", "lat", "lon")
@@ -117,7 +132,8 @@ def test_geotiff_on_fine_grid_is_aggregated_to_half_degree_and_converted(tmp_pat
         assert cells[i, 1] == pytest.approx(full, rel=1e-9)  # east cell: all 25 fine cells valid
         if i == 0:  # west cell: the nodata cell is row 0, one of five columns, left out
             missing = (15.0 * (4 * w[0] + 5 * w[1]) + 5.0 * 5 * (w[2] + w[3] + w[4])) / (
-                4 * w[0] + 5 * (w[1] + w[2] + w[3] + w[4]))
+                4 * w[0] + 5 * (w[1] + w[2] + w[3] + w[4])
+            )
             assert cells[0, 0] == pytest.approx(missing, rel=1e-9)
         else:
             assert cells[i, 0] == pytest.approx(full, rel=1e-9)
@@ -127,8 +143,7 @@ def test_geotiff_on_fine_grid_is_aggregated_to_half_degree_and_converted(tmp_pat
 
 
 def test_geotiff_in_a_projected_crs_is_refused_naming_file_and_crs(tmp_path: Path) -> None:
-    path = _write_tif(tmp_path / "mercator.tif", np.ones((4, 4)), crs="EPSG:3857", res=1000.0,
-                      south=0.0, west=0.0)
+    path = _write_tif(tmp_path / "mercator.tif", np.ones((4, 4)), crs="EPSG:3857", res=1000.0, south=0.0, west=0.0)
     with pytest.raises(CoordinateError) as info:
         loader.open_dataset(path, source="SocTif", variable="SOC")
     message = str(info.value)

@@ -22,9 +22,7 @@ SD_REF = 100.0 / np.sqrt(2.0)
 
 
 def _grid(values) -> xr.DataArray:
-    return xr.DataArray(
-        np.broadcast_to(values, SHAPE).copy(), dims=("lat", "lon"), coords=GRID.coords
-    )
+    return xr.DataArray(np.broadcast_to(values, SHAPE).copy(), dims=("lat", "lon"), coords=GRID.coords)
 
 
 def _annual(field2d, trend=0.0) -> xr.DataArray:
@@ -151,12 +149,8 @@ def test_missing_rh_gives_skipped_rows_with_reason(table):
     df, results = table
     no_rh = df[df.source == "NoRh"]
     skipped = no_rh[no_rh.status == "skipped"]
-    assert {"rh_global", "tau_soil_global", "rh_taylor_r", "corr_rh_dev_tau_dev"} <= set(
-        skipped.metric
-    )
-    assert set(skipped[skipped.metric.str.startswith(("rh", "tau_soil"))].reason) == {
-        "no rh variable"
-    }
+    assert {"rh_global", "tau_soil_global", "rh_taylor_r", "corr_rh_dev_tau_dev"} <= set(skipped.metric)
+    assert set(skipped[skipped.metric.str.startswith(("rh", "tau_soil"))].reason) == {"no rh variable"}
     tau_veg = no_rh[no_rh.metric == "tau_veg_global"].iloc[0]
     assert tau_veg.status == "skipped" and "litterfall needs fVegLitter" in tau_veg.reason
     assert _value(df, "NoRh", "csoil_global") == pytest.approx(10.0 * LAND_M2 * 1e3 / 1e15)

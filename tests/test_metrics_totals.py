@@ -102,9 +102,7 @@ def test_totals_invariant_under_regrid_to_the_same_grid():
     grid = common_grid(2.0)
     area = cell_area(grid.lat, grid.lon)
     same = regrid_nearest(field, grid)
-    assert float(global_total(same, area)) == pytest.approx(
-        float(global_total(field, area)), rel=1e-14
-    )
+    assert float(global_total(same, area)) == pytest.approx(float(global_total(field, area)), rel=1e-14)
 
 
 def test_totals_invariant_under_nearest_neighbour_refinement_2_to_1_degree():
@@ -115,13 +113,7 @@ def test_totals_invariant_under_nearest_neighbour_refinement_2_to_1_degree():
     fine_area = cell_area(fine_grid.lat, fine_grid.lon)
     expected = float(global_total(coarse, coarse_area))
     assert float(global_total(fine, fine_area)) == pytest.approx(expected, rel=1e-9)
-    coarse_bands = regional_totals(
-        coarse, coarse_area, stack_masks(latitude_band_masks(coarse.lat, coarse.lon))
-    )
-    fine_bands = regional_totals(
-        fine, fine_area, stack_masks(latitude_band_masks(fine.lat, fine.lon))
-    )
+    coarse_bands = regional_totals(coarse, coarse_area, stack_masks(latitude_band_masks(coarse.lat, coarse.lon)))
+    fine_bands = regional_totals(fine, fine_area, stack_masks(latitude_band_masks(fine.lat, fine.lon)))
     np.testing.assert_allclose(fine_bands.values, coarse_bands.values, rtol=1e-9)
-    assert float(global_mean(fine, fine_area)) == pytest.approx(
-        float(global_mean(coarse, coarse_area)), rel=1e-9
-    )
+    assert float(global_mean(fine, fine_area)) == pytest.approx(float(global_mean(coarse, coarse_area)), rel=1e-9)

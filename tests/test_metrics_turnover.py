@@ -20,16 +20,12 @@ COORDS = {"lat": [0.0], "lon": [0.0, 1.0, 2.0, 3.0]}
 
 
 def _row(values) -> xr.DataArray:
-    return xr.DataArray(
-        np.asarray(values, dtype=float)[None, :], dims=("lat", "lon"), coords=COORDS
-    )
+    return xr.DataArray(np.asarray(values, dtype=float)[None, :], dims=("lat", "lon"), coords=COORDS)
 
 
 def _series(values_by_year: np.ndarray, years) -> xr.DataArray:
     data = np.broadcast_to(np.asarray(values_by_year, float)[:, None, None], (len(years), 1, 4))
-    return xr.DataArray(
-        data.copy(), dims=("year", "lat", "lon"), coords={"year": list(years), **COORDS}
-    )
+    return xr.DataArray(data.copy(), dims=("year", "lat", "lon"), coords={"year": list(years), **COORDS})
 
 
 def test_tau_map_converts_kg_over_g_to_years_and_masks_nonpositive_flux():
@@ -83,9 +79,7 @@ def test_litterfall_without_any_source_raises_missing_variable_error():
 def test_tau_veg_with_and_without_fveglitter():
     years = range(1990, 2000)
     cveg = 5.0 + 0.05 * np.arange(10)  # grows 50 g C m-2 yr-1
-    with_litter = xr.Dataset(
-        {"fVegLitter": _series([450] * 10, years), "cVeg": _series(cveg, years)}
-    )
+    with_litter = xr.Dataset({"fVegLitter": _series([450] * 10, years), "cVeg": _series(cveg, years)})
     without = xr.Dataset({"npp": _series([500] * 10, years), "cVeg": _series(cveg, years)})
     area = _row([1, 1, 1, 1])
     mean_cveg = cveg.mean()  # 5.225
@@ -145,7 +139,5 @@ def test_tie_counts_as_csoil_dominated_and_empty_mask_gives_nan():
     tie = attribute_tau_bias(_row([8] * 4), _row([125] * 4), obs_c, obs_rh, area)
     assert (tie.maps["attribution"] == CSOIL_DOMINATED).all()
     assert tie.summary["rh_dominated_area_pct"] == 0.0
-    empty = attribute_tau_bias(
-        _row([8] * 4), _row([125] * 4), obs_c, obs_rh, area, mask=_row([0] * 4).astype(bool)
-    )
+    empty = attribute_tau_bias(_row([8] * 4), _row([125] * 4), obs_c, obs_rh, area, mask=_row([0] * 4).astype(bool))
     assert np.isnan(empty.summary["rh_dominated_area_pct"])

@@ -11,8 +11,17 @@ from benchmark import grid, units
 from benchmark.metrics.totals import global_total
 
 #: Families of mutually convertible spellings (CF exponents, carbon-mass and per-area forms).
-FLUXES = ["kg m-2 s-1", "gC m-2 yr-1", "g C m-2 yr-1", "g C m-2 d-1", "kgC m-2 yr-1",
-          "mg m-2 h-1", "t C ha-1 yr-1", "Pg C m-2 yr-1", "kg m-2.s-1"]
+FLUXES = [
+    "kg m-2 s-1",
+    "gC m-2 yr-1",
+    "g C m-2 yr-1",
+    "g C m-2 d-1",
+    "kgC m-2 yr-1",
+    "mg m-2 h-1",
+    "t C ha-1 yr-1",
+    "Pg C m-2 yr-1",
+    "kg m-2.s-1",
+]
 STOCKS = ["kg m-2", "kgC m-2", "g C m-2", "t C ha-1", "Mg ha-1", "Pg C km-2", "mg cm-2"]
 FEW = settings(max_examples=40, deadline=None)
 
@@ -37,8 +46,10 @@ def test_conversion_factors_compose(a, b, c):
 
 
 @FEW
-@given(start=st.sampled_from(STOCKS),
-       values=st.lists(st.one_of(st.just(0.0), st.floats(1e-6, 1e6)), min_size=1, max_size=20))
+@given(
+    start=st.sampled_from(STOCKS),
+    values=st.lists(st.one_of(st.just(0.0), st.floats(1e-6, 1e6)), min_size=1, max_size=20),
+)
 def test_convert_to_canonical_and_back_round_trips_an_array(start, values):
     data = xr.DataArray(np.array(values), dims="x", name="cSoil", attrs={"units": start})
     canonical = units.convert(data, "kgC m-2", declared="kg m-2")
@@ -59,8 +70,7 @@ def _field(seed: int, missing: float, resolution: float) -> xr.DataArray:
 @given(seed=st.integers(0, 2**31), missing=st.floats(0.0, 0.9))
 def test_global_total_is_invariant_under_nearest_neighbour_refinement(seed, missing):
     coarse = _field(seed, missing, 2.0)
-    area = {res: grid.cell_area(grid.common_grid(res).lat, grid.common_grid(res).lon)
-            for res in (2.0, 1.0, 0.5)}
+    area = {res: grid.cell_area(grid.common_grid(res).lat, grid.common_grid(res).lon) for res in (2.0, 1.0, 0.5)}
     total = float(global_total(coarse, area[2.0]))
     one = grid.regrid_nearest(coarse, grid.common_grid(1.0))
     half = grid.regrid_nearest(one, grid.common_grid(0.5))
@@ -71,8 +81,7 @@ def test_global_total_is_invariant_under_nearest_neighbour_refinement(seed, miss
 
 
 @FEW
-@given(seed=st.integers(0, 2**31), missing=st.floats(0.0, 0.9),
-       resolution=st.sampled_from([1.0, 2.0, 4.0]))
+@given(seed=st.integers(0, 2**31), missing=st.floats(0.0, 0.9), resolution=st.sampled_from([1.0, 2.0, 4.0]))
 def test_regrid_to_the_same_grid_is_the_identity(seed, missing, resolution):
     field = _field(seed, missing, resolution)
     same = grid.regrid_nearest(field, grid.common_grid(resolution))

@@ -48,23 +48,37 @@ def _source(**changes) -> Source:
         name="BadModel",
         kind="dgvm",
         catalog_entry="bad.BadModel",
-        variables={"rh": Var("rh", "kg m-2 s-1"), "npp": Var("npp", "kg m-2 s-1"),
-                   "cSoil": Var("cSoil", "kg m-2")},
+        variables={"rh": Var("rh", "kg m-2 s-1"), "npp": Var("npp", "kg m-2 s-1"), "cSoil": Var("cSoil", "kg m-2")},
         citation="test",
     )
     fields.update(changes)
     return Source(**fields)
 
 
-def _write(path: Path, values=None, *, name="rh", units_attr="kg m-2 s-1", lat=LAT, lon=LON,
-           time=TIME, dims=("time", "lat", "lon"), encoding=None, fmt="NETCDF4") -> Path:
+def _write(
+    path: Path,
+    values=None,
+    *,
+    name="rh",
+    units_attr="kg m-2 s-1",
+    lat=LAT,
+    lon=LON,
+    time=TIME,
+    dims=("time", "lat", "lon"),
+    encoding=None,
+    fmt="NETCDF4",
+) -> Path:
     if values is None:
         values = np.full((len(time), len(lat), len(lon)), RH_KG_S)
     attrs = {} if units_attr is None else {"units": units_attr}
     data = xr.DataArray(values, dims=dims, name=name, attrs=attrs)
     ds = data.to_dataset().assign_coords(
-        {dims[1]: (dims[1], lat), dims[2]: (dims[2], lon),
-         dims[0]: (dims[0], time, {"units": "days since 1901-01-01", "calendar": "noleap"})})
+        {
+            dims[1]: (dims[1], lat),
+            dims[2]: (dims[2], lon),
+            dims[0]: (dims[0], time, {"units": "days since 1901-01-01", "calendar": "noleap"}),
+        }
+    )
     ds.to_netcdf(path, encoding={name: encoding or {}}, format=fmt)
     return path
 
@@ -89,24 +103,31 @@ def test_missing_units_and_none_declared_is_a_units_error():
     data = xr.DataArray([1.0], dims="x", name="rh")
     with pytest.raises(UnitsError) as exc:
         units.convert(data, "gC m-2 yr-1", source="BadModel", file="rh.nc")
-    _assert_names(exc, "no units attribute", "source: BadModel", "file: rh.nc", "variable: rh",
-                  "expected: gC m-2 yr-1")
+    _assert_names(exc, "no units attribute", "source: BadModel", "file: rh.nc", "variable: rh", "expected: gC m-2 yr-1")
 
 
 def test_unparseable_units_name_source_file_variable_found_expected(tmp_path):
     path = _write(tmp_path / "rh.nc", units_attr="furlongs per fortnightz")
     with pytest.raises(UnitsError) as exc:
         loader.open_variable(_source(), "rh", path)
-    _assert_names(exc, "unparseable units", "source: BadModel", f"file: {path}", "variable: rh",
-                  "furlongs per fortnightz", "expected: gC m-2 yr-1")
+    _assert_names(
+        exc,
+        "unparseable units",
+        "source: BadModel",
+        f"file: {path}",
+        "variable: rh",
+        "furlongs per fortnightz",
+        "expected: gC m-2 yr-1",
+    )
 
 
 def test_units_of_the_wrong_dimension_are_refused(tmp_path):
     path = _write(tmp_path / "rh.nc", units_attr="K")
     with pytest.raises(UnitsError) as exc:
         loader.open_variable(_source(), "rh", path)
-    _assert_names(exc, "source: BadModel", f"file: {path}", "variable: rh", "found: 'K'",
-                  "'kg m-2 s-1'", "[temperature]")
+    _assert_names(
+        exc, "source: BadModel", f"file: {path}", "variable: rh", "found: 'K'", "'kg m-2 s-1'", "[temperature]"
+    )
 
 
 @pytest.mark.parametrize("factor, median", [(1000.0, 4.0e5), (1e-3, 0.4)])
@@ -143,8 +164,15 @@ def test_missing_variable_names_what_the_file_holds(tmp_path):
     path = _write(tmp_path / "rh.nc", name="resp_het")
     with pytest.raises(MissingVariableError) as exc:
         loader.open_variable(_source(), "rh", path)
-    _assert_names(exc, "variable not in file", "source: BadModel", f"file: {path}", "variable: rh",
-                  "found: ['resp_het']", "expected: rh")
+    _assert_names(
+        exc,
+        "variable not in file",
+        "source: BadModel",
+        f"file: {path}",
+        "variable: rh",
+        "found: ['resp_het']",
+        "expected: rh",
+    )
 
 
 @pytest.mark.parametrize("dims", [("time", "y_index", "x_index"), ("time", "lats", "lon")])
@@ -152,8 +180,14 @@ def test_missing_or_misnamed_coordinates_are_a_coordinate_error(tmp_path, dims):
     path = _write(tmp_path / "rh.nc", dims=dims)
     with pytest.raises(CoordinateError) as exc:
         loader.open_variable(_source(), "rh", path)
-    _assert_names(exc, "no lat coordinate", "source: BadModel", f"file: {path}", "variable: rh",
-                  "expected: one of ['lat', 'latitude'")
+    _assert_names(
+        exc,
+        "no lat coordinate",
+        "source: BadModel",
+        f"file: {path}",
+        "variable: rh",
+        "expected: one of ['lat', 'latitude'",
+    )
 
 
 def test_latitude_longitude_names_are_renamed(tmp_path):
@@ -172,36 +206,56 @@ def test_longitudes_0_360_with_duplicated_seam_keep_one_column(tmp_path):
     rh = loader.open_variable(_source(), "rh", path)
     np.testing.assert_array_equal(rh.lon, np.arange(-180.0, 180.0, 30.0))
     # -180 is 180 in the 0..360 frame, -150 is 210, 0 is 0, 150 is 150
-    np.testing.assert_allclose(rh.isel(time=0, lat=0).sel(lon=[-180.0, -150.0, 0.0, 150.0]),
-                               [580.0, 610.0, 400.0, 550.0], rtol=1e-12)
+    np.testing.assert_allclose(
+        rh.isel(time=0, lat=0).sel(lon=[-180.0, -150.0, 0.0, 150.0]), [580.0, 610.0, 400.0, 550.0], rtol=1e-12
+    )
 
 
-@pytest.mark.parametrize("time, what", [
-    (np.array([182.5, 912.5, 547.5]), "decreasing time at step 2 (1902-07)"),
-    (np.array([182.5, 547.5, 547.5]), "duplicated time at step 2 (1902-07)"),
-])
+@pytest.mark.parametrize(
+    "time, what",
+    [
+        (np.array([182.5, 912.5, 547.5]), "decreasing time at step 2 (1902-07)"),
+        (np.array([182.5, 547.5, 547.5]), "duplicated time at step 2 (1902-07)"),
+    ],
+)
 def test_non_monotonic_or_duplicated_times_are_a_time_axis_error(tmp_path, time, what):
     path = _write(tmp_path / "rh.nc", time=time)
     with pytest.raises(TimeAxisError) as exc:
         loader.open_variable(_source(), "rh", path)
-    _assert_names(exc, "time steps are not increasing", "source: BadModel", f"file: {path}",
-                  "variable: rh", f"found: {what}", "expected: strictly increasing")
+    _assert_names(
+        exc,
+        "time steps are not increasing",
+        "source: BadModel",
+        f"file: {path}",
+        "variable: rh",
+        f"found: {what}",
+        "expected: strictly increasing",
+    )
 
 
 # --- values ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fill, encoding", [
-    (np.nan, None),
-    (1e20, None),  # TRENDY fill without a _FillValue attribute
-    (-99999.0, {"_FillValue": -99999.0}),
-])
+@pytest.mark.parametrize(
+    "fill, encoding",
+    [
+        (np.nan, None),
+        (1e20, None),  # TRENDY fill without a _FillValue attribute
+        (-99999.0, {"_FillValue": -99999.0}),
+    ],
+)
 def test_all_missing_or_all_fill_is_a_value_range_error(tmp_path, fill, encoding):
     path = _write(tmp_path / "rh.nc", np.full((3, 6, 12), fill), encoding=encoding)
     with pytest.raises(ValueRangeError) as exc:
         loader.open_variable(_source(), "rh", path)
-    _assert_names(exc, "all values are missing", "source: BadModel", f"file: {path}",
-                  "variable: rh", "found: 0 of 216 sampled values valid")
+    _assert_names(
+        exc,
+        "all values are missing",
+        "source: BadModel",
+        f"file: {path}",
+        "variable: rh",
+        "found: 0 of 216 sampled values valid",
+    )
 
 
 def test_substantially_negative_rh_is_a_value_range_error(tmp_path):
@@ -210,8 +264,15 @@ def test_substantially_negative_rh_is_a_value_range_error(tmp_path):
     path = _write(tmp_path / "rh.nc", values)
     with pytest.raises(ValueRangeError) as exc:
         loader.open_variable(_source(), "rh", path)
-    _assert_names(exc, "cannot be negative", "source: BadModel", f"file: {path}", "variable: rh",
-                  "found: 50.0% of values negative (min -400 gC m-2 yr-1)", "at most 1% negative")
+    _assert_names(
+        exc,
+        "cannot be negative",
+        "source: BadModel",
+        f"file: {path}",
+        "variable: rh",
+        "found: 50.0% of values negative (min -400 gC m-2 yr-1)",
+        "at most 1% negative",
+    )
 
 
 def test_negative_soil_stock_is_a_value_range_error(tmp_path):
@@ -262,8 +323,14 @@ def test_corrupt_file_is_a_data_error(tmp_path):
     path.write_bytes(np.random.default_rng(1).bytes(4096))
     with pytest.raises(DataError) as exc:
         loader.open_variable(_source(), "rh", path)
-    _assert_names(exc, "cannot read file as netCDF", "source: BadModel", f"file: {path}",
-                  "variable: rh", "expected: a netCDF-3/4 file")
+    _assert_names(
+        exc,
+        "cannot read file as netCDF",
+        "source: BadModel",
+        f"file: {path}",
+        "variable: rh",
+        "expected: a netCDF-3/4 file",
+    )
 
 
 def test_empty_file_is_a_data_error(tmp_path):
@@ -271,8 +338,7 @@ def test_empty_file_is_a_data_error(tmp_path):
     path.touch()
     with pytest.raises(DataError) as exc:
         loader.open_variable(_source(), "rh", path)
-    _assert_names(exc, "data file is empty", "source: BadModel", f"file: {path}", "variable: rh",
-                  "found: 0 bytes")
+    _assert_names(exc, "data file is empty", "source: BadModel", f"file: {path}", "variable: rh", "found: 0 bytes")
 
 
 # --- catalogs ------------------------------------------------------------------------------
@@ -307,8 +373,13 @@ def test_catalog_entry_pointing_to_a_missing_file_is_a_data_error(tmp_path):
     source = _source(variables={"rh": Var("rh", "kg m-2 s-1")}, catalog_dir=tmp_path / "cat")
     with pytest.raises(DataError) as exc:
         harmonize.load_source(source, tmp_path / "root", common_grid(30.0))
-    _assert_names(exc, "data file not found", "source: BadModel",
-                  f"file: {tmp_path / 'root' / 'models' / 'BadModel_rh.nc'}", "variable: rh")
+    _assert_names(
+        exc,
+        "data file not found",
+        "source: BadModel",
+        f"file: {tmp_path / 'root' / 'models' / 'BadModel_rh.nc'}",
+        "variable: rh",
+    )
 
 
 def test_catalog_with_a_yaml_syntax_error_is_a_catalog_error(tmp_path):
@@ -323,14 +394,14 @@ def test_catalog_without_the_entry_names_the_expected_entry(tmp_path):
     path = _catalog(tmp_path / "cat", CATALOG.replace("  BadModel:", "  Other:"))
     with pytest.raises(CatalogError) as exc:
         catalog.entry_for(_source(catalog_dir=tmp_path / "cat"))
-    _assert_names(exc, "no entry for the source", "source: BadModel", f"file: {path}",
-                  "found: ['Other']", "expected: BadModel")
+    _assert_names(
+        exc, "no entry for the source", "source: BadModel", f"file: {path}", "found: ['Other']", "expected: BadModel"
+    )
 
 
 def test_catalog_with_a_python_object_tag_is_refused_not_executed(tmp_path):
     marker = tmp_path / "pwned"
-    evil = CATALOG.replace("metadata: {}\n", f"metadata: !!python/object/apply:os.system "
-                           f"['touch {marker}']\n", 1)
+    evil = CATALOG.replace("metadata: {}\n", f"metadata: !!python/object/apply:os.system ['touch {marker}']\n", 1)
     path = _catalog(tmp_path / "cat", evil)
     with pytest.raises(CatalogError) as exc:
         catalog.entry_for(_source(catalog_dir=tmp_path / "cat"))
@@ -344,8 +415,9 @@ def test_catalog_paths_cannot_escape_the_data_root(tmp_path, relative):
     root.mkdir()
     with pytest.raises(CatalogError) as exc:
         catalog.resolve_file(root, relative, source="BadModel")
-    _assert_names(exc, "escapes the data root", "source: BadModel", f"file: {relative}",
-                  f"expected: a path inside {root}")
+    _assert_names(
+        exc, "escapes the data root", "source: BadModel", f"file: {relative}", f"expected: a path inside {root}"
+    )
 
 
 def test_catalog_path_inside_the_data_root_resolves(tmp_path):
@@ -355,12 +427,15 @@ def test_catalog_path_inside_the_data_root_resolves(tmp_path):
 # --- configuration -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, message", [
-    ('data_root = "unclosed\n', "config is not valid TOML"),
-    ('data_root = "x"\nexec = "import os"\n', "unknown config keys"),
-    ('resolution = "half a degree"\n', "must be a number"),
-    ("period = [2018, 1982]\n", "period must be [first_year, last_year]"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('data_root = "unclosed\n', "config is not valid TOML"),
+        ('data_root = "x"\nexec = "import os"\n', "unknown config keys"),
+        ('resolution = "half a degree"\n', "must be a number"),
+        ("period = [2018, 1982]\n", "period must be [first_year, last_year]"),
+    ],
+)
 def test_bad_config_is_a_config_error_naming_the_file(tmp_path, text, message):
     path = tmp_path / "run.toml"
     path.write_text(text)
@@ -373,10 +448,13 @@ def test_library_code_never_evaluates_user_text():
     """Catalogs and configs are data: no eval/exec/pickle, YAML only through safe_load."""
     repo = Path(__file__).resolve().parents[1]
     pattern = re.compile(r"\b(eval|exec)\(|pickle\.loads?\(|yaml\.(load|unsafe_load|full_load)\(")
-    offenders = [f"{path.relative_to(repo)}:{number}"
-                 for folder in ("benchmark", "plugins") for path in (repo / folder).rglob("*.py")
-                 for number, line in enumerate(path.read_text().splitlines(), 1)
-                 if pattern.search(line)]
+    offenders = [
+        f"{path.relative_to(repo)}:{number}"
+        for folder in ("benchmark", "plugins")
+        for path in (repo / folder).rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
     assert offenders == []
 
 
@@ -405,18 +483,26 @@ def test_plugin_raising_at_import_is_broken_and_others_stay(tmp_path, monkeypatc
     assert "import of 'rhbench_badimport' failed: RuntimeError: no licence file" in broken.reason
 
 
-@pytest.mark.parametrize("result, parts", [
-    (ValueError("catalog server down"), ["rhbench_sources() raised ValueError: catalog server down"]),
-    ({"name": "BadModel"}, ["must return a list of Source", "found: dict",
-                            "expected: list[benchmark.sources.Source]"]),
-    (["BadModel"], ["non-Source item", "found: str", "expected: benchmark.sources.Source"]),
-    ([_source(kind="model")], ["unknown source kind", "source: BadModel", "found: model"]),
-    ([_source(variables={"rh": Var("rh", "K")})],
-     ["declared units have the wrong dimension", "variable: rh", "found: K"]),
-])
+@pytest.mark.parametrize(
+    "result, parts",
+    [
+        (ValueError("catalog server down"), ["rhbench_sources() raised ValueError: catalog server down"]),
+        (
+            {"name": "BadModel"},
+            ["must return a list of Source", "found: dict", "expected: list[benchmark.sources.Source]"],
+        ),
+        (["BadModel"], ["non-Source item", "found: str", "expected: benchmark.sources.Source"]),
+        ([_source(kind="model")], ["unknown source kind", "source: BadModel", "found: model"]),
+        (
+            [_source(variables={"rh": Var("rh", "K")})],
+            ["declared units have the wrong dimension", "variable: rh", "found: K"],
+        ),
+    ],
+)
 def test_plugin_hook_that_raises_or_returns_a_wrong_type_is_broken(result, parts):
-    reg = registry.build_registry({"bad": _plugin(result), "good": _plugin([_source(name="Good")])},
-                                  use_entry_points=False)
+    reg = registry.build_registry(
+        {"bad": _plugin(result), "good": _plugin([_source(name="Good")])}, use_entry_points=False
+    )
     assert list(reg.sources) == ["Good"]
     (broken,) = reg.broken
     assert broken.name == "bad"
@@ -431,16 +517,28 @@ def test_preprocess_raising_when_opening_data_is_a_data_error(tmp_path):
     path = _write(tmp_path / "rh.nc")
     with pytest.raises(DataError) as exc:
         loader.open_variable(_source(preprocess=preprocess), "rh", path)
-    _assert_names(exc, "cannot interpret file (ValueError: unexpected PFT dimension)",
-                  "source: BadModel", f"file: {path}", "variable: rh")
+    _assert_names(
+        exc,
+        "cannot interpret file (ValueError: unexpected PFT dimension)",
+        "source: BadModel",
+        f"file: {path}",
+        "variable: rh",
+    )
 
 
 def test_preprocess_returning_a_wrong_type_is_a_plugin_error(tmp_path):
     path = _write(tmp_path / "rh.nc")
     with pytest.raises(PluginError) as exc:
         loader.open_variable(_source(preprocess=lambda ds: ds["rh"]), "rh", path)
-    _assert_names(exc, "preprocess must return an xarray.Dataset", "source: BadModel",
-                  f"file: {path}", "variable: rh", "found: DataArray", "expected: xarray.Dataset")
+    _assert_names(
+        exc,
+        "preprocess must return an xarray.Dataset",
+        "source: BadModel",
+        f"file: {path}",
+        "variable: rh",
+        "found: DataArray",
+        "expected: xarray.Dataset",
+    )
 
 
 # --- site data -----------------------------------------------------------------------------
@@ -448,8 +546,16 @@ def test_preprocess_returning_a_wrong_type_is_a_plugin_error(tmp_path):
 
 def _srdb_rows() -> pd.DataFrame:
     values = {name: (1.0 if kind.startswith("number") else "x") for name, kind in REQUIRED_COLUMNS.items()}
-    values.update(Rh_annual=400.0, Latitude=45.0, Longitude=10.0, Study_midyear=2005.0,
-                  YearsOfData=1.0, Manipulation="None", Meas_method="IRGA", Biome="Temperate")
+    values.update(
+        Rh_annual=400.0,
+        Latitude=45.0,
+        Longitude=10.0,
+        Study_midyear=2005.0,
+        YearsOfData=1.0,
+        Manipulation="None",
+        Meas_method="IRGA",
+        Biome="Temperate",
+    )
     return pd.DataFrame([values, {**values, "Rh_annual": 300.0, "Latitude": 60.0}])
 
 
@@ -475,8 +581,14 @@ def test_srdb_with_text_in_a_numeric_column_names_row_and_column(tmp_path):
     _srdb_rows().assign(Rh_annual=["400", "four hundred"]).to_csv(path, index=False)
     with pytest.raises(SiteDataError) as exc:
         read_srdb(path)
-    _assert_names(exc, "non-numeric value in data row 2", f"file: {path}", "variable: Rh_annual",
-                  "found: 'four hundred'", "expected: a number")
+    _assert_names(
+        exc,
+        "non-numeric value in data row 2",
+        f"file: {path}",
+        "variable: Rh_annual",
+        "found: 'four hundred'",
+        "expected: a number",
+    )
 
 
 def test_srdb_with_a_row_of_extra_fields_is_a_site_data_error(tmp_path):
@@ -501,8 +613,7 @@ def test_srdb_with_an_impossible_latitude_is_a_site_data_error(tmp_path):
     _srdb_rows().assign(Latitude=[45.0, 145.0]).to_csv(path, index=False)
     with pytest.raises(SiteDataError) as exc:
         load_srdb(path)
-    _assert_names(exc, "coordinate out of range", "variable: Latitude", "found: 145.0",
-                  "expected: -90.0..90.0")
+    _assert_names(exc, "coordinate out of range", "variable: Latitude", "found: 145.0", "expected: -90.0..90.0")
 
 
 def test_empty_srdb_file_is_a_site_data_error(tmp_path):

@@ -21,8 +21,13 @@ CORRUPT_FILE = "trendy_v9/ORCHIDEE/ORCHIDEE_S2_rh.nc"
 
 def write_config(folder: Path, data_root: Path, models: tuple[str, ...], **extra) -> Path:
     """A TOML run config for a fast run (4 degrees, quick upscaling, 10 Monte Carlo draws)."""
-    lines = [f'data_root = "{data_root}"', "resolution = 4", "quick_upscaling = true",
-             "n_draws = 10", "models = [" + ", ".join(f'"{m}"' for m in models) + "]"]
+    lines = [
+        f'data_root = "{data_root}"',
+        "resolution = 4",
+        "quick_upscaling = true",
+        "n_draws = 10",
+        "models = [" + ", ".join(f'"{m}"' for m in models) + "]",
+    ]
     lines += [f"{key} = {value}" for key, value in extra.items()]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "run.toml"
@@ -45,8 +50,9 @@ def healthy_run(demo_root, tmp_path_factory):
     work = tmp_path_factory.mktemp("healthy")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RHBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "rhbench-cache"))
-        code = main(["-q", "run", "--config", str(write_config(work, demo_root, MODELS[:2])),
-                     "--out", str(work / "out")])
+        code = main(
+            ["-q", "run", "--config", str(write_config(work, demo_root, MODELS[:2])), "--out", str(work / "out")]
+        )
     return code, work / "out"
 
 
@@ -74,8 +80,9 @@ def test_healthy_run_exits_0_with_every_model_scored(healthy_run):
 
 @pytest.mark.slow
 def test_one_corrupt_model_fails_alone_and_run_exits_3(corrupt_root, tmp_path):
-    code = main(["-q", "run", "--config", str(write_config(tmp_path, corrupt_root, MODELS)),
-                 "--out", str(tmp_path / "out")])
+    code = main(
+        ["-q", "run", "--config", str(write_config(tmp_path, corrupt_root, MODELS)), "--out", str(tmp_path / "out")]
+    )
     assert code == 3
     rows = scorecard_rows(tmp_path / "out")
     (failed,) = [r for r in rows if r["status"] == "failed"]
@@ -90,10 +97,13 @@ def test_one_corrupt_model_fails_alone_and_run_exits_3(corrupt_root, tmp_path):
     assert set(run_json["failures"]) == {"ORCHIDEE"}
 
 
-@pytest.mark.parametrize("extra, argv_tail", [
-    ({"colour": '"red"'}, []),  # unknown config key
-    ({}, ["--data-root", "/nonexistent/rhbench-data"]),  # no observations at all
-])
+@pytest.mark.parametrize(
+    "extra, argv_tail",
+    [
+        ({"colour": '"red"'}, []),  # unknown config key
+        ({}, ["--data-root", "/nonexistent/rhbench-data"]),  # no observations at all
+    ],
+)
 def test_unusable_configuration_exits_2_and_writes_nothing(demo_root, tmp_path, extra, argv_tail):
     config = write_config(tmp_path / "cfg", demo_root, MODELS[:1], **extra)
     code = main(["-q", "run", "--config", str(config), "--out", str(tmp_path / "out"), *argv_tail])
@@ -110,8 +120,9 @@ def test_missing_config_file_exits_2(tmp_path):
 def test_same_inputs_and_seed_give_identical_scorecard_rows(healthy_run, demo_root, tmp_path):
     code, first = healthy_run
     assert code == 0
-    again = main(["-q", "run", "--config", str(write_config(tmp_path, demo_root, MODELS[:2])),
-                  "--out", str(tmp_path / "out")])
+    again = main(
+        ["-q", "run", "--config", str(write_config(tmp_path, demo_root, MODELS[:2])), "--out", str(tmp_path / "out")]
+    )
     assert again == 0
     rows, rows_again = scorecard_rows(first), scorecard_rows(tmp_path / "out")
     assert len(rows) > 100

@@ -18,8 +18,10 @@ from benchmark.errors import OutputExistsError
 
 def _config(folder: Path, data_root: Path) -> Path:
     path = folder / "run.toml"
-    path.write_text(f'data_root = "{data_root}"\nresolution = 4\nquick_upscaling = true\n'
-                    f'n_draws = 10\nmodels = ["CLM5.0", "JSBACH"]\n')
+    path.write_text(
+        f'data_root = "{data_root}"\nresolution = 4\nquick_upscaling = true\n'
+        f'n_draws = 10\nmodels = ["CLM5.0", "JSBACH"]\n'
+    )
     return path
 
 
@@ -87,9 +89,21 @@ def _interrupt_mid_run(demo_root: Path, tmp_path: Path, signum: int) -> int:
     """Start ``rhbench run``, send ``signum`` once its staging folder exists, return its exit code."""
     env = {**os.environ, "RHBENCH_CACHE": str(tmp_path / "cache")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "benchmark.cli", "-q", "run", "--config",
-         str(_config(tmp_path, demo_root)), "--out", str(tmp_path / "out")],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "benchmark.cli",
+            "-q",
+            "run",
+            "--config",
+            str(_config(tmp_path, demo_root)),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 120
         while not list(tmp_path.glob(".out.partial-*")):

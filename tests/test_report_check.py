@@ -51,10 +51,7 @@ def _write(path, rows, synthetic=False):
 
 
 def _replace(rows, source, metric, value, status="ok"):
-    return [
-        (s, m, value, status) if (s, m) == (source, metric) else (s, m, v, st)
-        for s, m, v, st in rows
-    ]
+    return [(s, m, value, status) if (s, m) == (source, metric) else (s, m, v, st) for s, m, v, st in rows]
 
 
 def _run(tmp_path, current, *options, baseline=BASELINE):
@@ -164,9 +161,7 @@ def test_synthetic_scorecards_are_labelled_in_the_summary(tmp_path):
 
 
 def test_baseline_failed_and_now_ok_is_fixed_not_a_failure(tmp_path):
-    base = read_scorecard(
-        _write(tmp_path / "b.json", _replace(BASELINE, "B", "rh_taylor_score", None, "failed"))
-    )
+    base = read_scorecard(_write(tmp_path / "b.json", _replace(BASELINE, "B", "rh_taylor_score", None, "failed")))
     cur = read_scorecard(_write(tmp_path / "c.json", CURRENT))
     report = compare_scorecards(cur, base)
     fixed = [row for row in report.rows if row.source == "B"]

@@ -102,9 +102,7 @@ def synthetic_datasets(n_models: int, res: float = 2.0) -> dict[str, xr.Dataset]
 def write_upscaling(folder: Path) -> Path:
     """A minimal `rhbench upscale` output folder."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "cv_metrics.json").write_text(
-        json.dumps({"r2": 0.62, "nse": 0.63, "rmse": 152.9, "n": 761})
-    )
+    (folder / "cv_metrics.json").write_text(json.dumps({"r2": 0.62, "nse": 0.63, "rmse": 152.9, "n": 761}))
     observed = np.linspace(50, 1500, 60)
     pd.DataFrame(
         {
@@ -212,12 +210,8 @@ def test_page_builds_fast_for_twenty_sources(tmp_path):
 
 
 def test_missing_inputs_are_reported_in_their_sections(tmp_path):
-    empty = pd.DataFrame(
-        columns=["source", "kind", "metric", "region", "units", "value", "status", "reason"]
-    )
-    path = write_index_html(
-        tmp_path, empty, {}, synthetic=False, provenance={}, upscaling_dir=tmp_path / "absent"
-    )
+    empty = pd.DataFrame(columns=["source", "kind", "metric", "region", "units", "value", "status", "reason"])
+    path = write_index_html(tmp_path, empty, {}, synthetic=False, provenance={}, upscaling_dir=tmp_path / "absent")
     sections = _sections(path.read_text())
     assert tuple(sections) == SECTIONS
     assert "the scorecard is empty" in sections["summary"]
@@ -233,9 +227,7 @@ def test_missing_inputs_are_reported_in_their_sections(tmp_path):
 def test_partial_upscaling_output_names_the_missing_files(tmp_path):
     folder = write_upscaling(tmp_path / "up")
     (folder / "partial_dependence.csv").unlink()
-    path = write_index_html(
-        tmp_path, synthetic_scorecard(2), {}, synthetic=False, provenance={}, upscaling_dir=folder
-    )
+    path = write_index_html(tmp_path, synthetic_scorecard(2), {}, synthetic=False, provenance={}, upscaling_dir=folder)
     rf = _sections(path.read_text())["rf"]
     assert len(_images(rf)) == 2 and "Missing from" in rf and "partial_dependence.csv" in rf
     assert "<th>rmse</th><td>152.9</td>" in rf
@@ -305,9 +297,7 @@ def test_page_loads_in_headless_chromium_without_errors(full_page, tmp_path):
         "--window-size=1400,4000",
         "--virtual-time-budget=5000",
     ]
-    dom = subprocess.run(
-        [*flags, "--dump-dom", probed.as_uri()], capture_output=True, text=True, timeout=120
-    )
+    dom = subprocess.run([*flags, "--dump-dom", probed.as_uri()], capture_output=True, text=True, timeout=120)
     title = re.search(r"<title>(.*?)</title>", dom.stdout)
     assert title is not None, dom.stderr[-2000:]
     assert title.group(1) == "PROBE OK 11"  # 1 + 2 + 3 + 1 + 1 + 3 images, all decoded
@@ -318,8 +308,6 @@ def test_page_loads_in_headless_chromium_without_errors(full_page, tmp_path):
     ]
     assert console_errors == []
     shot = tmp_path / "page.png"
-    subprocess.run(
-        [*flags, f"--screenshot={shot}", full_page.as_uri()], capture_output=True, timeout=120
-    )
+    subprocess.run([*flags, f"--screenshot={shot}", full_page.as_uri()], capture_output=True, timeout=120)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     shutil.copy(shot, full_page.parent / "page.png")

@@ -41,9 +41,7 @@ def _grid(n_sources: int, res: float = 2.0) -> xr.DataArray:
 
 
 def test_taylor_diagram_is_a_png_of_the_figure_size():
-    stats = pd.DataFrame(
-        {"source": ["A", "B", "C"], "r": [0.9, 0.5, -0.2], "sd_norm": [1.1, 0.6, np.nan]}
-    )
+    stats = pd.DataFrame({"source": ["A", "B", "C"], "r": [0.9, 0.5, -0.2], "sd_norm": [1.1, 0.6, np.nan]})
     assert_size(plots.taylor_diagram(stats, title="rh"), 7.0, 4.6)
 
 
@@ -118,9 +116,7 @@ def test_rf_diagnostics_are_pngs():
         }
     )
     assert_size(plots.rf_scatter(oof, metrics={"r2": 0.62}), 4.2, 3.9)
-    importance = pd.DataFrame(
-        {"predictor": ["MAT", "MAP", "LAI"], "importance_pct": [50.0, 30.0, 20.0]}
-    )
+    importance = pd.DataFrame({"predictor": ["MAT", "MAP", "LAI"], "importance_pct": [50.0, 30.0, 20.0]})
     assert_size(plots.rf_importance(importance), 4.2, 0.18 * 3 + 1.0)
     pdp = pd.DataFrame(
         {

@@ -76,14 +76,12 @@ def test_reading_a_folder_reads_its_scorecard_json(tmp_path):
         ("scorecard.json", '{"rows": [{"source": "A"}]}', "lacks columns"),
         (
             "scores.csv",
-            "source,kind,metric,region,units,value,status,reason\n"
-            "A,dgvm,m_score,global,1,high,ok,\n",
+            "source,kind,metric,region,units,value,status,reason\nA,dgvm,m_score,global,1,high,ok,\n",
             "non-numeric",
         ),
         (
             "scores.csv",
-            "source,kind,metric,region,units,value,status,reason\n"
-            "A,dgvm,m_score,global,1,0.5,great,\n",
+            "source,kind,metric,region,units,value,status,reason\nA,dgvm,m_score,global,1,0.5,great,\n",
             "unknown row status",
         ),
         (

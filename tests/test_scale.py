@@ -34,7 +34,13 @@ def _assert_same_rows(a, b, rtol: float) -> None:
 
 def _run(root, out):
     config = RunConfig(
-        data_root=root, out=out, resolution=SMALL_DEMO_RESOLUTION, quick_upscaling=True, models=MODELS, n_draws=20
+        data_root=root,
+        out=out,
+        resolution=SMALL_DEMO_RESOLUTION,
+        quick_upscaling=True,
+        models=MODELS,
+        n_draws=20,
+        use_cache=False,  # both runs must read the models (the second would hit the cache)
     )
     return run(config)
 

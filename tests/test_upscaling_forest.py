@@ -99,9 +99,7 @@ def test_group_importance_gives_climate_the_largest_share():
     X, y, zones = _signal()
     folds = forest.zone_folds(zones, 5, 0)
     groups = {"climate": ["MAT", "MAP"], "noise": ["noise1", "noise2"]}
-    table, r2 = forest.group_importance(
-        X, y, groups, folds, {"n_estimators": 50, "max_features": 2}, seed=0
-    )
+    table, r2 = forest.group_importance(X, y, groups, folds, {"n_estimators": 50, "max_features": 2}, seed=0)
     share = table.set_index("group")["share_percent"]
     assert share.sum() == pytest.approx(100.0)
     assert share["climate"] > 80.0
@@ -122,11 +120,7 @@ def test_partial_dependence_rises_with_mat():
 
 def test_ensemble_predictions_stack_one_row_per_member():
     X, y, zones = _signal()
-    result = forest.tune_forest(
-        X, y, zones, n_estimators=(10,), max_features=(2,), n_splits=4, seed=0
-    )
+    result = forest.tune_forest(X, y, zones, n_estimators=(10,), max_features=(2,), n_splits=4, seed=0)
     members = forest.ensemble_predictions(result.models, X.iloc[:7])
     assert members.shape == (4, 7)
-    np.testing.assert_allclose(
-        members[2], result.models[2].predict(X.iloc[:7].to_numpy(np.float32))
-    )
+    np.testing.assert_allclose(members[2], result.models[2].predict(X.iloc[:7].to_numpy(np.float32)))

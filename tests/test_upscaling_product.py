@@ -59,9 +59,7 @@ def synthetic_srdb(grids: xr.Dataset, n: int = 300, seed: int = 1) -> pd.DataFra
     lon = land["lon"].values[pick]
     points = grids.sel(lat=xr.DataArray(lat, dims="s"), lon=xr.DataArray(lon, dims="s"))
     mat, map_mm = points["tas"].values, points["pr"].values
-    biome = np.where(
-        np.abs(lat) < 20, "Tropical", np.where(np.abs(lat) < 45, "Temperate", "Boreal")
-    )
+    biome = np.where(np.abs(lat) < 20, "Tropical", np.where(np.abs(lat) < 45, "Temperate", "Boreal"))
     table = pd.DataFrame(
         {
             "Record_number": np.arange(1, n + 1),
@@ -172,9 +170,7 @@ def test_cli_refuses_non_empty_output_without_force(tmp_path, grids):
     (out / "keep.txt").write_text("x")
     assert upscale.run(_args(["upscale", "--srdb", str(csv), "--out", str(out), "--quick"])) == 2
     assert not (out / "cv_metrics.json").exists()
-    code = upscale.run(
-        _args(["upscale", "--srdb", str(csv), "--out", str(out), "--quick", "--force"])
-    )
+    code = upscale.run(_args(["upscale", "--srdb", str(csv), "--out", str(out), "--quick", "--force"]))
     assert code == 0 and (out / "cv_metrics.json").is_file()
 
 
@@ -211,8 +207,6 @@ def test_cli_returns_2_for_unreadable_predictors_file(tmp_path, grids):
     csv, nc = tmp_path / "srdb.csv", tmp_path / "predictors.nc"
     synthetic_srdb(grids, n=60).to_csv(csv, index=False)
     nc.write_text("not netcdf")
-    args = _args(
-        ["upscale", "--srdb", str(csv), "--out", str(tmp_path / "o"), "--predictors", str(nc)]
-    )
+    args = _args(["upscale", "--srdb", str(csv), "--out", str(tmp_path / "o"), "--predictors", str(nc)])
     assert upscale.run(args) == 2
     assert not (tmp_path / "o").exists()

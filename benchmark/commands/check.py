@@ -55,9 +55,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("scorecard", type=Path, help="scorecard.json or scores.csv to check")
-    parser.add_argument(
-        "--baseline", type=Path, required=True, help="baseline scorecard.json or scores.csv"
-    )
+    parser.add_argument("--baseline", type=Path, required=True, help="baseline scorecard.json or scores.csv")
     parser.add_argument(
         "--tolerance",
         type=_non_negative,

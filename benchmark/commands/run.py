@@ -33,6 +33,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--workers", type=int, help="start a local dask cluster with N workers")
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
     parser.add_argument("--force", action="store_true", help="replace an existing output folder")
+    parser.add_argument(
+        "--no-cache", dest="use_cache", action="store_false", help="read every model even if its products are cached"
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -41,6 +44,8 @@ def _config(args: argparse.Namespace) -> RunConfig:
     config = load_config(args.config) if args.config else RunConfig()
     data_root = catalog.resolve_data_root(args.data_root, str(config.data_root) if config.data_root else None)
     changes: dict = {"force": args.force, "scheduler": args.scheduler, "data_root": data_root}
+    if not getattr(args, "use_cache", True):
+        changes["use_cache"] = False
     if args.out:
         changes["out"] = args.out
     if args.models:

@@ -39,13 +39,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         metavar="NC",
         help="netCDF with tas (degC), pr (mm yr-1), vegclass (flag_meanings)",
     )
-    parser.add_argument(
-        "--quick", action="store_true", help="tiny tuning grid (1 configuration, 50 trees, 5 folds)"
-    )
+    parser.add_argument("--quick", action="store_true", help="tiny tuning grid (1 configuration, 50 trees, 5 folds)")
     parser.add_argument("--seed", type=int, default=0, help="seed of folds and forests")
-    parser.add_argument(
-        "--force", action="store_true", help="write into an existing non-empty output folder"
-    )
+    parser.add_argument("--force", action="store_true", help="write into an existing non-empty output folder")
     parser.set_defaults(func=run)
     return parser
 
@@ -81,10 +77,8 @@ def run(args: argparse.Namespace) -> int:
                 ) from err
         settings = QUICK_GRID if args.quick else FULL_GRID
         fits = len(settings["max_features"]) * settings["n_splits"]
-        with progress_callback("tuning Random Forest", total=fits, quiet=args.quiet) as step:
-            metrics = run_upscaling(
-                args.srdb, args.out, grids=grids, quick=args.quick, seed=args.seed, progress=step
-            )
+        with progress_callback("tuning Random Forest", total=fits, quiet=getattr(args, "quiet", False)) as step:
+            metrics = run_upscaling(args.srdb, args.out, grids=grids, quick=args.quick, seed=args.seed, progress=step)
     except RhbenchError as err:
         logger.error("%s", err)
         return 2

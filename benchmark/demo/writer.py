@@ -74,8 +74,9 @@ def monthly_from_annual(annual: np.ndarray, years: np.ndarray, calendar: str, am
     return out
 
 
-def monthly_blocks(annual: np.ndarray, years: np.ndarray, calendar: str, amplitude: float,
-                   years_per_block: int = 10) -> da.Array:
+def monthly_blocks(
+    annual: np.ndarray, years: np.ndarray, calendar: str, amplitude: float, years_per_block: int = 10
+) -> da.Array:
     """:func:`monthly_from_annual` as a dask array made ``years_per_block`` years at a time.
 
     The same values, but a full-size field (0.5 deg, 1416 months: 2.9 GB of float64) is

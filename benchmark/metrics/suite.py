@@ -102,23 +102,19 @@ METRICS: dict[str, tuple[str, str]] = {
     },
     "tau_bias_pct": (
         "%",
-        "100 (tau_soil_mod / tau_soil_obs - 1), ratios of totals over the "
-        "vegetated cells used for the attribution",
+        "100 (tau_soil_mod / tau_soil_obs - 1), ratios of totals over the vegetated cells used for the attribution",
     ),
     "tau_bias_from_rh_pct": (
         "%",
-        "tau_soil bias from the Rh bias alone: 100 (total Rh_obs / "
-        "total Rh_mod - 1) over the vegetated cells",
+        "tau_soil bias from the Rh bias alone: 100 (total Rh_obs / total Rh_mod - 1) over the vegetated cells",
     ),
     "tau_bias_from_csoil_pct": (
         "%",
-        "tau_soil bias from the cSoil bias alone: 100 (total "
-        "cSoil_mod / total cSoil_obs - 1) over the vegetated cells",
+        "tau_soil bias from the cSoil bias alone: 100 (total cSoil_mod / total cSoil_obs - 1) over the vegetated cells",
     ),
     "tau_bias_rh_dominated_area_pct": (
         "%",
-        "share of the vegetated area where |bias from Rh "
-        "alone| > |bias from cSoil alone| (per cell)",
+        "share of the vegetated area where |bias from Rh alone| > |bias from cSoil alone| (per cell)",
     ),
     "corr_rh_dev_tau_dev": (
         "1",
@@ -127,9 +123,7 @@ METRICS: dict[str, tuple[str, str]] = {
     ),
 }
 
-_TAYLOR_METRICS = {
-    prefix: [f"{prefix}_taylor_{key}" for key in _TAYLOR] for prefix in ("rh", "tau_soil")
-}
+_TAYLOR_METRICS = {prefix: [f"{prefix}_taylor_{key}" for key in _TAYLOR] for prefix in ("rh", "tau_soil")}
 _ATTRIBUTION_KEYS = {
     "tau_bias_pct": "tau_bias_pct",
     "tau_bias_from_rh_pct": "bias_from_rh_pct",
@@ -259,9 +253,7 @@ def evaluate(
         except RhbenchError as err:
             logger.warning("%s failed: %s", name, err)
             results.failures[name] = str(err)
-            results.rows.extend(
-                _status_rows(name, kind, _metrics_of(kind), reference, "failed", str(err))
-            )
+            results.rows.extend(_status_rows(name, kind, _metrics_of(kind), reference, "failed", str(err)))
             continue
         if kind == "rh" and "rh" in found:
             found["csoil"] = reference.csoil
@@ -275,9 +267,7 @@ def evaluate(
                 reference.area,
                 reference.vegetated_mask,
             )
-        results.rows.extend(
-            _source_rows(name, kind, found, missing, reference, attributions.get(name))
-        )
+        results.rows.extend(_source_rows(name, kind, found, missing, reference, attributions.get(name)))
         fields[name] = found
         kinds[name] = kind
     results.datasets["maps"] = _maps(fields, kinds, attributions, reference)
@@ -285,9 +275,7 @@ def evaluate(
     return results
 
 
-def _check_grid(
-    data: xr.DataArray | xr.Dataset, like: xr.DataArray, *, source: str, variable: str
-) -> None:
+def _check_grid(data: xr.DataArray | xr.Dataset, like: xr.DataArray, *, source: str, variable: str) -> None:
     for coord in ("lat", "lon"):
         if coord not in data.coords:
             raise CoordinateError(
@@ -335,9 +323,7 @@ def _period_fields(
         if ds["year"].sel(year=slice(*period)).size == 0:
             reason = f"no years in {period[0]}-{period[1]}"
             return {}, dict.fromkeys(("rh", "csoil", "cveg", "litterfall"), reason)
-    means = xr.Dataset(
-        {key: da.mean("year") if "year" in da.dims else da for key, da in lazy.items()}
-    ).compute()
+    means = xr.Dataset({key: da.mean("year") if "year" in da.dims else da for key, da in lazy.items()}).compute()
     found = {key: means[key].where(ref.land_mask) for key in means.data_vars}
     return found, missing
 
@@ -432,9 +418,7 @@ def _reference_rows(ref: Reference, tau_sd: float) -> list[ScoreRow]:
     name, kind = ref.name, "reference"
     rh = ref.rh.where(ref.land_mask)
     rh_totals = regional_totals(rh, ref.area, ref.regions)
-    product_totals = global_total(
-        ref.csoil_products.where(ref.land_mask), ref.area, grams_per_unit=GRAMS_PER_KILOGRAM
-    )
+    product_totals = global_total(ref.csoil_products.where(ref.land_mask), ref.area, grams_per_unit=GRAMS_PER_KILOGRAM)
     tau = ratio_of_totals(ref.csoil, rh, ref.area, ref.regions)
     rows = [
         _row(name, kind, "rh_global", "global", float(rh_totals.sel(region="global"))),
@@ -495,13 +479,9 @@ def _source_rows(
     tau_metrics += [(m, False) for m in _TAYLOR_METRICS["tau_soil"]]
     if not skip(tau_metrics, ("rh", "csoil")):
         tau = ratio_of_totals(found["csoil"], found["rh"], area, regions)
-        rows.append(
-            _row(source, kind, "tau_soil_global", "global", float(tau.sel(region="global")))
-        )
+        rows.append(_row(source, kind, "tau_soil_global", "global", float(tau.sel(region="global"))))
         rows += _regional_rows(source, kind, "tau_soil", tau)
-        rows += _taylor_rows(
-            source, kind, "tau_soil", ref.tau_soil, tau_map(found["csoil"], found["rh"]), ref
-        )
+        rows += _taylor_rows(source, kind, "tau_soil", ref.tau_soil, tau_map(found["csoil"], found["rh"]), ref)
     if kind != "dgvm":
         return rows
     for metric, key in (("csoil_global", "csoil"), ("cveg_global", "cveg")):
@@ -510,15 +490,12 @@ def _source_rows(
             rows.append(_row(source, kind, metric, "global", float(total)))
     if not skip([("tau_veg_global", False), ("tau_veg", True)], ("cveg", "litterfall")):
         tau_veg = ratio_of_totals(found["cveg"], found["litterfall"], area, regions)
-        rows.append(
-            _row(source, kind, "tau_veg_global", "global", float(tau_veg.sel(region="global")))
-        )
+        rows.append(_row(source, kind, "tau_veg_global", "global", float(tau_veg.sel(region="global"))))
         rows += _regional_rows(source, kind, "tau_veg", tau_veg)
     attribution_metrics = [(m, False) for m in _ATTRIBUTION_KEYS]
     if not skip(attribution_metrics, ("rh", "csoil")) and attribution is not None:
         rows += [
-            _row(source, kind, metric, "global", attribution.summary[key])
-            for metric, key in _ATTRIBUTION_KEYS.items()
+            _row(source, kind, metric, "global", attribution.summary[key]) for metric, key in _ATTRIBUTION_KEYS.items()
         ]
     return rows
 
@@ -555,9 +532,7 @@ def _maps(
     )
 
 
-def _zonal(
-    fields: dict[str, dict[str, xr.DataArray]], kinds: dict[str, str], ref: Reference
-) -> xr.Dataset:
+def _zonal(fields: dict[str, dict[str, xr.DataArray]], kinds: dict[str, str], ref: Reference) -> xr.Dataset:
     """(source, lat) area-weighted zonal means of rh and cSoil, and zonal tau_soil."""
     per_source = []
     nan = xr.full_like(ref.rh["lat"], np.nan, dtype=float)

@@ -31,9 +31,7 @@ BOREAL_MIN_ABS_LAT = 50.0
 CLIMATE_ZONES: tuple[str, ...] = ("tropical", "temperate", "boreal")
 
 
-def global_total(
-    flux_or_stock: xr.DataArray, area: xr.DataArray, *, grams_per_unit: float = 1.0
-) -> xr.DataArray:
+def global_total(flux_or_stock: xr.DataArray, area: xr.DataArray, *, grams_per_unit: float = 1.0) -> xr.DataArray:
     """Sum of ``value * cell area`` over lat/lon, in Pg C (or Pg C yr-1 for a flux).
 
     Parameters

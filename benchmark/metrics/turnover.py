@@ -103,9 +103,7 @@ def time_derivative(series: xr.DataArray) -> xr.DataArray:
     central = (nxt - prv) / (year_nxt - year_prv)
     forward = (nxt - series) / (year_nxt - year)
     backward = (series - prv) / (year - year_prv)
-    position = xr.DataArray(
-        np.arange(series.sizes["year"]), dims="year", coords={"year": series["year"]}
-    )
+    position = xr.DataArray(np.arange(series.sizes["year"]), dims="year", coords={"year": series["year"]})
     last = series.sizes["year"] - 1
     return xr.where(position == 0, forward, xr.where(position == last, backward, central))
 
@@ -211,9 +209,7 @@ def attribute_tau_bias(
             "attribution": attribution,
         }
     )
-    return TauBiasAttribution(
-        maps=maps, summary=_summary(maps, used, area, csoil_mod, rh_mod, csoil_obs, rh_obs)
-    )
+    return TauBiasAttribution(maps=maps, summary=_summary(maps, used, area, csoil_mod, rh_mod, csoil_obs, rh_obs))
 
 
 def _summary(

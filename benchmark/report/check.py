@@ -127,9 +127,7 @@ def compare_scorecards(
     base = _gated_by_key(baseline, metrics)
     rows = []
     for key in sorted(set(cur) | set(base)):
-        rows.append(
-            _compare_row(key, cur.get(key), base.get(key), tolerance, fail_under, metric_tolerance)
-        )
+        rows.append(_compare_row(key, cur.get(key), base.get(key), tolerance, fail_under, metric_tolerance))
     cur_sources, base_sources = set(current["source"]), set(baseline["source"])
     synthetic = bool(current.attrs.get("synthetic")) or bool(baseline.attrs.get("synthetic"))
     return CheckReport(
@@ -246,9 +244,7 @@ def _cells(row: RowComparison) -> tuple[str, ...]:
 def summary_line(report: CheckReport) -> str:
     """One line: verdict and counts."""
     verdict = "PASSED" if report.passed else "FAILED"
-    counts = ", ".join(
-        f"{report.count(outcome)} {outcome}" for outcome in OUTCOMES if report.count(outcome)
-    )
+    counts = ", ".join(f"{report.count(outcome)} {outcome}" for outcome in OUTCOMES if report.count(outcome))
     label = " (synthetic data)" if report.synthetic else ""
     return f"rhbench check {verdict}{label}: {len(report.rows)} gated rows; {counts or 'none'}"
 
@@ -284,15 +280,9 @@ def rich_table(report: CheckReport):
 
     table = Table(title=Text(summary_line(report)), title_justify="left")
     for name in _TABLE_HEADER:
-        table.add_column(
-            name, justify="right" if name in ("baseline", "current", "change") else "left"
-        )
+        table.add_column(name, justify="right" if name in ("baseline", "current", "change") else "left")
     for row in changed_rows(report):
-        style = (
-            "bold red"
-            if row.failed
-            else ("green" if row.outcome in ("improved", "fixed") else None)
-        )
+        style = "bold red" if row.failed else ("green" if row.outcome in ("improved", "fixed") else None)
         table.add_row(*(Text(cell) for cell in _cells(row)), style=style)
     return table
 
@@ -316,10 +306,7 @@ def junit_xml(report: CheckReport) -> str:
     for row in report.rows:
         name = row.metric if row.region == "global" else f"{row.metric}[{row.region}]"
         case = ET.SubElement(suite, "testcase", classname=row.source, name=name)
-        detail = (
-            f"baseline={_fmt(row.baseline)} current={_fmt(row.current)} {row.units}; "
-            f"{row.outcome}: {row.message}"
-        )
+        detail = f"baseline={_fmt(row.baseline)} current={_fmt(row.current)} {row.units}; {row.outcome}: {row.message}"
         if row.failed:
             ET.SubElement(case, "failure", message=row.message, type=row.outcome).text = detail
         elif row.outcome in ("missing", "unavailable"):

@@ -188,18 +188,14 @@ class _Page:
             if stats.empty:
                 parts.append(_missing(f"No {prefix}_taylor_* rows: no {prefix} Taylor diagram."))
                 continue
-            png = plots.taylor_diagram(
-                stats, title=self.label(f"{prefix} vs reference"), ref_label="reference"
-            )
+            png = plots.taylor_diagram(stats, title=self.label(f"{prefix} vs reference"), ref_label="reference")
             parts.append(_img(png, f"Taylor diagram of {prefix}"))
         return "\n".join(parts)
 
     def bars(self) -> str:
         parts = []
         for metric in BAR_METRICS:
-            rows = self.scores[
-                (self.scores["metric"] == metric) & (self.scores["region"] == "global")
-            ]
+            rows = self.scores[(self.scores["metric"] == metric) & (self.scores["region"] == "global")]
             models = rows[~rows["kind"].isin(REFERENCE_KINDS) & (rows["status"] == "ok")]
             if models.empty:
                 parts.append(_missing(f"No {metric} values: no bar chart of {metric}."))
@@ -280,9 +276,7 @@ class _Page:
         if ds is None:
             return _missing("No 2-box dataset in this run.")
         stems = [
-            v
-            for v in TWOBOX_VARIABLES
-            if f"{v}_unconstrained" in ds.data_vars and f"{v}_constrained" in ds.data_vars
+            v for v in TWOBOX_VARIABLES if f"{v}_unconstrained" in ds.data_vars and f"{v}_constrained" in ds.data_vars
         ]
         if not stems:
             return _missing("The 2-box dataset lacks *_unconstrained / *_constrained variables.")
@@ -292,9 +286,7 @@ class _Page:
         parts = []
         for var in stems:
             units = str(ds[f"{var}_constrained"].attrs.get("units", "Pg C"))
-            png = plots.twobox_series(
-                ds, var=var, units=units, title=self.label(f"{var} since the first year")
-            )
+            png = plots.twobox_series(ds, var=var, units=units, title=self.label(f"{var} since the first year"))
             parts.append(_img(png, f"2-box series of {var}"))
         return "\n".join(parts)
 
@@ -355,18 +347,11 @@ def summary_table(scorecard: pd.DataFrame) -> str:
     sources = _ordered_sources(kinds.to_dict())
     cells = {(r.source, r.metric): r for r in rows.itertuples(index=False)}
     units = rows.drop_duplicates("metric").set_index("metric")["units"]
-    head = "".join(
-        f'<th title="{html.escape(str(units[m]))}">{html.escape(m)}</th>' for m in metrics
-    )
-    lines = [
-        f'<table class="sortable grid"><thead><tr><th>source</th><th>kind</th>{head}'
-        "</tr></thead><tbody>"
-    ]
+    head = "".join(f'<th title="{html.escape(str(units[m]))}">{html.escape(m)}</th>' for m in metrics)
+    lines = [f'<table class="sortable grid"><thead><tr><th>source</th><th>kind</th>{head}</tr></thead><tbody>']
     for source in sources:
         tds = "".join(_grid_cell(cells.get((source, m))) for m in metrics)
-        lines.append(
-            f"<tr><th>{html.escape(source)}</th><td>{html.escape(kinds[source])}</td>{tds}</tr>"
-        )
+        lines.append(f"<tr><th>{html.escape(source)}</th><td>{html.escape(kinds[source])}</td>{tds}</tr>")
     lines.append("</tbody></table>")
     return "\n".join(lines)
 

@@ -180,18 +180,14 @@ def global_bars(
     x = np.arange(len(values))
     kinds = kinds.reindex(values.index) if kinds is not None else None
     colours = [
-        KIND_COLOURS.get(str(kinds.iloc[i]), OTHER_KIND_COLOUR)
-        if kinds is not None
-        else KIND_COLOURS["dgvm"]
+        KIND_COLOURS.get(str(kinds.iloc[i]), OTHER_KIND_COLOUR) if kinds is not None else KIND_COLOURS["dgvm"]
         for i in range(len(values))
     ]
     ax.bar(x, values.to_numpy(dtype=float), color=colours, width=0.7)
     if obs is not None and math.isfinite(obs):
         ax.axhline(obs, color="black", linewidth=1.2, label=f"{obs_label} {obs:.3g}")
         if obs_sd is not None and math.isfinite(obs_sd):
-            ax.axhspan(
-                obs - obs_sd, obs + obs_sd, color="0.5", alpha=0.25, label=f"± 1 SD ({obs_sd:.2g})"
-            )
+            ax.axhspan(obs - obs_sd, obs + obs_sd, color="0.5", alpha=0.25, label=f"± 1 SD ({obs_sd:.2g})")
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.set_xticks(x, [str(s) for s in values.index], rotation=60, ha="right", fontsize=8)
     ax.set_ylabel(units)
@@ -299,8 +295,11 @@ def map_panels(
             extent=(x0, x0 + _MAP_WIDTH, y0 + lat.min() - half - south, y0 + lat.max() + half - south),
             interpolation="nearest",
         )
-        frames.append(np.array([[x0, y0], [x0 + _MAP_WIDTH, y0], [x0 + _MAP_WIDTH, y0 + _MAP_HEIGHT],
-                                [x0, y0 + _MAP_HEIGHT], [x0, y0]]))
+        frames.append(
+            np.array(
+                [[x0, y0], [x0 + _MAP_WIDTH, y0], [x0 + _MAP_WIDTH, y0 + _MAP_HEIGHT], [x0, y0 + _MAP_HEIGHT], [x0, y0]]
+            )
+        )
         lines.extend(line + (x0 + 180, y0 - south) for line in coast)
         ax.text(x0 + _MAP_WIDTH / 2, y0 + _MAP_HEIGHT * 1.02, name, ha="center", va="bottom", fontsize=8)
     ax.add_collection(LineCollection(lines, colors="0.15", linewidths=0.35))
@@ -329,9 +328,7 @@ def _clip_lines(lines: tuple[np.ndarray, ...], south: float, north: float) -> li
 # --- zonal means --------------------------------------------------------------------
 
 
-def zonal_means(
-    zonal: xr.DataArray, *, units: str, title: str = "", reference: str | None = None
-) -> bytes:
+def zonal_means(zonal: xr.DataArray, *, units: str, title: str = "", reference: str | None = None) -> bytes:
     """Zonal-mean profiles, one line per source, latitude on the vertical axis.
 
     Parameters
@@ -347,11 +344,7 @@ def zonal_means(
     colours = _palette(len(sources))
     for i, source in enumerate(sources):
         line = zonal.isel(source=i).sortby("lat")
-        style = (
-            {"color": "black", "linewidth": 2.2}
-            if source == reference
-            else {"color": colours[i], "linewidth": 1.0}
-        )
+        style = {"color": "black", "linewidth": 2.2} if source == reference else {"color": colours[i], "linewidth": 1.0}
         ax.plot(line.to_numpy(), line["lat"].to_numpy(), label=source, **style)
     ax.set_ylabel("latitude (°N)")
     ax.set_xlabel(units)
@@ -371,9 +364,7 @@ def zonal_means(
 # --- 2-box series -------------------------------------------------------------------
 
 
-def twobox_series(
-    ds: xr.Dataset, *, var: str = "dcTotal", units: str = "Pg C", title: str = ""
-) -> bytes:
+def twobox_series(ds: xr.Dataset, *, var: str = "dcTotal", units: str = "Pg C", title: str = "") -> bytes:
     """Cumulative carbon change before and after the turnover-time constraint (Fig. 4).
 
     Parameters
@@ -403,9 +394,7 @@ def twobox_series(
     ncols = 4
     nrows = 1 + math.ceil(len(sources) / ncols)
     fig = _new_figure(2.4 * ncols, 1.7 * nrows + 0.3, layout=None)
-    grid = fig.add_gridspec(
-        nrows, ncols, left=0.07, right=0.98, bottom=0.04, top=0.93, hspace=0.25, wspace=0.12
-    )
+    grid = fig.add_gridspec(nrows, ncols, left=0.07, right=0.98, bottom=0.04, top=0.93, hspace=0.25, wspace=0.12)
     ens = fig.add_subplot(grid[0, :2])
     for data, colour, label in ((unc, UNCONSTRAINED, "unconstrained"), (con, CONSTRAINED, "constrained")):
         mean, spread = np.nanmean(data, axis=0), np.nanstd(data, axis=0)
@@ -422,12 +411,10 @@ def twobox_series(
         ax.plot(years, unc[i], color=UNCONSTRAINED, linewidth=1)
         ax.plot(years, con[i], color=CONSTRAINED, linewidth=1)
         if band is not None:
-            ax.fill_between(years, con[i] - band[i], con[i] + band[i], color=CONSTRAINED,
-                            alpha=0.25, linewidth=0)
+            ax.fill_between(years, con[i] - band[i], con[i] + band[i], color=CONSTRAINED, alpha=0.25, linewidth=0)
         ax.text(0.03, 0.95, source, transform=ax.transAxes, fontsize=7, va="top")
         ax.locator_params(nbins=4)
-        ax.tick_params(labelsize=6, labelleft=col == 0,
-                       labelbottom=i + ncols >= len(sources))
+        ax.tick_params(labelsize=6, labelleft=col == 0, labelbottom=i + ncols >= len(sources))
     if title:
         fig.suptitle(title, fontsize=10)
     return _png(fig)
@@ -436,9 +423,7 @@ def twobox_series(
 # --- Random Forest diagnostics ------------------------------------------------------
 
 
-def rf_scatter(
-    oof: pd.DataFrame, *, metrics: dict | None = None, units: str = "g C m-2 yr-1"
-) -> bytes:
+def rf_scatter(oof: pd.DataFrame, *, metrics: dict | None = None, units: str = "g C m-2 yr-1") -> bytes:
     """Observed vs out-of-fold predicted Rh, coloured by climate zone, with a 1:1 line.
 
     Parameters
@@ -482,9 +467,7 @@ def rf_importance(importance: pd.DataFrame) -> bytes:
     return _png(fig)
 
 
-def rf_partial_dependence(
-    pdp: pd.DataFrame, *, units: str = "g C m-2 yr-1", ncols: int = 4
-) -> bytes:
+def rf_partial_dependence(pdp: pd.DataFrame, *, units: str = "g C m-2 yr-1", ncols: int = 4) -> bytes:
     """Partial-dependence lines, one panel per predictor.
 
     Parameters

@@ -150,9 +150,7 @@ def tune_forest(
             fitted[mtry].append(forest)
         for ntree in n_estimators:
             oofs[(ntree, mtry)] = oof_by_ntree[ntree]
-            rows.append(
-                {"n_estimators": ntree, "max_features": mtry, **cv_scores(y, oof_by_ntree[ntree])}
-            )
+            rows.append({"n_estimators": ntree, "max_features": mtry, **cv_scores(y, oof_by_ntree[ntree])})
     grid = pd.DataFrame(rows)
     top = grid.sort_values(["nse", "n_estimators"], ascending=[False, True]).iloc[0]
     best = {"n_estimators": int(top["n_estimators"]), "max_features": int(top["max_features"])}
@@ -162,9 +160,7 @@ def tune_forest(
     return TuningResult(grid, best, cv_scores(y, oof), oof, folds, models)
 
 
-def fit_forest(
-    X: pd.DataFrame, y: np.ndarray, best: dict[str, int], seed: int
-) -> RandomForestRegressor:
+def fit_forest(X: pd.DataFrame, y: np.ndarray, best: dict[str, int], seed: int) -> RandomForestRegressor:
     """Fit the chosen configuration on all rows."""
     forest = make_forest(best["n_estimators"], min(best["max_features"], X.shape[1]), seed)
     return forest.fit(X.to_numpy(dtype=np.float32), np.asarray(y, dtype=float))
@@ -172,9 +168,7 @@ def fit_forest(
 
 def impurity_importance(forest: RandomForestRegressor, columns: list[str]) -> pd.DataFrame:
     """Impurity (node purity) importance as % of the total, sorted descending."""
-    table = pd.DataFrame(
-        {"predictor": columns, "importance_percent": forest.feature_importances_ * 100.0}
-    )
+    table = pd.DataFrame({"predictor": columns, "importance_percent": forest.feature_importances_ * 100.0})
     return table.sort_values("importance_percent", ascending=False, ignore_index=True)
 
 
@@ -239,11 +233,7 @@ def partial_dependence_table(
             grid_resolution=grid_resolution,
             kind="average",
         )
-        parts.append(
-            pd.DataFrame(
-                {"predictor": name, "value": result["grid_values"][0], "rh": result["average"][0]}
-            )
-        )
+        parts.append(pd.DataFrame({"predictor": name, "value": result["grid_values"][0], "rh": result["average"][0]}))
     return pd.concat(parts, ignore_index=True)
 
 

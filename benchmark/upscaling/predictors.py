@@ -138,10 +138,7 @@ def site_vegetation(sites: pd.DataFrame) -> pd.Series:
 def one_hot(vegetation: pd.Series) -> pd.DataFrame:
     """0/1 columns ``veg_<class>`` for every class in :data:`VEG_CLASSES`."""
     return pd.DataFrame(
-        {
-            col: (vegetation == name).astype(float)
-            for col, name in zip(VEG_COLUMNS, VEG_CLASSES, strict=True)
-        },
+        {col: (vegetation == name).astype(float) for col, name in zip(VEG_COLUMNS, VEG_CLASSES, strict=True)},
         index=vegetation.index,
     )
 
@@ -209,9 +206,7 @@ def grid_class_names(vegclass: xr.DataArray) -> dict[int, str]:
 def _decode_classes(codes: np.ndarray, vegclass: xr.DataArray) -> pd.Series:
     lookup = {code: _canonical_class(name) for code, name in grid_class_names(vegclass).items()}
     flat = np.asarray(codes, dtype=float).ravel()
-    return pd.Series(
-        [lookup.get(int(c), np.nan) if np.isfinite(c) else np.nan for c in flat], dtype=object
-    )
+    return pd.Series([lookup.get(int(c), np.nan) if np.isfinite(c) else np.nan for c in flat], dtype=object)
 
 
 def _canonical_class(name: str) -> float | str:
@@ -277,9 +272,7 @@ def build_site_predictors(sites: pd.DataFrame, grids: xr.Dataset | None = None) 
         sites = sites.loc[~missing]
         log.append((f"drop rows still missing {label}", len(sites), int(missing.sum()), 0))
     sites = sites.reset_index(drop=True)
-    X = pd.concat(
-        [sites[list(CLIMATE_COLUMNS)].astype(float), one_hot(sites["vegetation"])], axis=1
-    )
+    X = pd.concat([sites[list(CLIMATE_COLUMNS)].astype(float), one_hot(sites["vegetation"])], axis=1)
     return SitePredictors(X, sites, pd.DataFrame(log, columns=FILTER_LOG_COLUMNS))
 
 
@@ -296,9 +289,7 @@ def grid_predictors(grids: xr.Dataset) -> pd.DataFrame:
     pr = grids["pr"].transpose("lat", "lon").values.astype(float).ravel()
     veg = _decode_classes(grids["vegclass"].transpose("lat", "lon").values, grids["vegclass"])
     valid = np.isfinite(tas) & np.isfinite(pr) & veg.notna().to_numpy()
-    index = pd.MultiIndex.from_arrays(
-        [lat2d.ravel()[valid], lon2d.ravel()[valid]], names=["lat", "lon"]
-    )
+    index = pd.MultiIndex.from_arrays([lat2d.ravel()[valid], lon2d.ravel()[valid]], names=["lat", "lon"])
     veg_valid = pd.Series(veg.to_numpy()[valid], index=index)
     climate = pd.DataFrame({"MAT": tas[valid], "MAP": pr[valid]}, index=index)
     return pd.concat([climate, one_hot(veg_valid)], axis=1)

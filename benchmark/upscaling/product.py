@@ -91,10 +91,7 @@ def rh_map(models: list, grids: xr.Dataset, *, n_obs: int, source: str) -> xr.Da
     stack[:, ilat, ilon] = members
     coords = {"lat": lat, "lon": lon}
     area = cell_area(lat, lon)
-    member_totals = [
-        float(global_total(xr.DataArray(m, dims=("lat", "lon"), coords=coords), area))
-        for m in stack
-    ]
+    member_totals = [float(global_total(xr.DataArray(m, dims=("lat", "lon"), coords=coords), area)) for m in stack]
     out = xr.Dataset(
         {
             "rh": (
@@ -173,9 +170,7 @@ def run_upscaling(
 
     model = forest.fit_forest(site.X, y, tuning.best, seed)
     importance = _importance(model, list(site.X.columns))
-    groups, group_r2 = forest.group_importance(
-        site.X, y, PREDICTOR_GROUPS, tuning.fold, tuning.best, seed
-    )
+    groups, group_r2 = forest.group_importance(site.X, y, PREDICTOR_GROUPS, tuning.fold, tuning.best, seed)
     top = importance["predictor"].head(N_PARTIAL_DEPENDENCE).tolist()
     pdp = forest.partial_dependence_table(model, site.X, top)
     oof = site.sites.reindex(

@@ -83,9 +83,7 @@ def read_srdb(path: Path) -> pd.DataFrame:
     """
     path = Path(path)
     try:
-        table = pd.read_csv(
-            path, keep_default_na=False, na_values=[""], encoding="utf-8", low_memory=False
-        )
+        table = pd.read_csv(path, keep_default_na=False, na_values=[""], encoding="utf-8", low_memory=False)
     except FileNotFoundError as err:
         raise SiteDataError("site table not found", source=SOURCE, file=str(path)) from err
     except UnicodeDecodeError as err:

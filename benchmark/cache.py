@@ -1,0 +1,140 @@
+"""Cache of each DGVM's reduced products, so a rerun on the same inputs skips reading the model.
+
+A full-size model is ~9 GB of files and takes tens of seconds to read and reduce; what the
+benchmarks need of it (:class:`benchmark.reduce.ModelProducts`: period-mean maps and per-class
+yearly totals) is a few MB. :func:`load` and :func:`store` keep those products as one small
+netCDF file (groups ``period`` and ``totals``) under ``<cache_dir>/products/<key>.nc``
+(:func:`benchmark.loader.cache_dir`, i.e. ``RHBENCH_CACHE``), written atomically (a
+temporary file in the same folder, then a rename).
+
+The key (:func:`product_key`) is a SHA-256 over everything the products depend on:
+
+- :data:`CACHE_VERSION` and rhbench's version (the harmonise/reduce code);
+- the source descriptor: name, kind, catalog entry, variables (file names, units), quirks,
+  period, preprocess function, and the plugin package with its version;
+- every input file: its :func:`benchmark.outputs.file_checksum` (full SHA-256 up to 256 MiB,
+  above that the first MiB with size and modification time: reading 9 GB to hash it would
+  cost as much as the work the cache saves) plus its size and modification time, so any
+  modification, or a mere ``touch``, invalidates the entry;
+- the target grid (lat/lon values), the benchmark period and the partition (class names
+  and the class index of every cell).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from benchmark import __version__, loader, outputs
+from benchmark.reduce import ModelProducts, Partition
+from benchmark.sources import Source
+
+log = logging.getLogger(__name__)
+
+#: Bump when the content of the cached products changes for the same inputs.
+CACHE_VERSION = 1
+#: Sub-folder of :func:`benchmark.loader.cache_dir` holding the products.
+FOLDER = "products"
+_GROUPS = ("period", "totals")
+
+
+def _digest(values: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(values).tobytes()).hexdigest()
+
+
+def _file_key(path: Path) -> list:
+    stat = path.stat()
+    return [str(path), outputs.file_checksum(path), stat.st_size, stat.st_mtime_ns]
+
+
+def _descriptor(source: Source, package: str) -> dict:
+    preprocess = source.preprocess
+    return {
+        "name": source.name,
+        "kind": source.kind,
+        "catalog_entry": source.catalog_entry,
+        "variables": {name: [var.file_name, var.units] for name, var in sorted(source.variables.items())},
+        "quirks": sorted(source.quirks),
+        "period": list(source.period) if source.period else None,
+        "preprocess": None if preprocess is None else f"{preprocess.__module__}.{preprocess.__qualname__}",
+        "plugin": source.plugin,
+        "package": package,
+    }
+
+
+def product_key(
+    source: Source,
+    files: dict[str, Path],
+    *,
+    package: str,
+    target: xr.Dataset,
+    period: tuple[int, int],
+    parts: Partition,
+) -> str:
+    """The cache key of ``source``'s products (hex SHA-256; see the module docstring).
+
+    ``files`` maps each canonical variable to its input file; ``package`` is the plugin's
+    distribution and version (``Registry.packages``). Raises OSError when a file is missing.
+    """
+    document = {
+        "cache_version": CACHE_VERSION,
+        "rhbench": __version__,
+        "source": _descriptor(source, package),
+        "files": {name: _file_key(path) for name, path in sorted(files.items())},
+        "grid": [_digest(target["lat"].values.astype("float64")), _digest(target["lon"].values.astype("float64"))],
+        "period": list(period),
+        "partition": [list(parts.names), _digest(parts.index.astype("int32"))],
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+def path_for(key: str) -> Path:
+    """The file that holds (or would hold) the products of ``key``."""
+    return loader.cache_dir() / FOLDER / f"{key}.nc"
+
+
+def load(key: str) -> ModelProducts | None:
+    """The cached products of ``key``, or None when absent or unreadable (then recomputed)."""
+    path = path_for(key)
+    if not path.is_file():
+        return None
+    try:
+        datasets = {}
+        for group in _GROUPS:
+            with xr.open_dataset(path, group=group, engine="netcdf4", decode_times=False, decode_timedelta=False) as ds:
+                datasets[group] = ds.load()
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("ignoring unreadable cache file %s: %s", path, exc)
+        return None
+    log.info("reduced products read from the cache: %s", path)
+    return ModelProducts(period=datasets["period"], totals=datasets["totals"])
+
+
+def _without_encoding(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` without the encodings inherited from the input files (chunk sizes, dtypes)."""
+    ds = ds.copy()
+    for var in ds.variables.values():
+        var.encoding = {}
+    return ds
+
+
+def store(key: str, products: ModelProducts) -> Path:
+    """Write ``products`` under ``key``, atomically; returns the file."""
+    path = path_for(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, suffix=".nc.part")
+    os.close(handle)
+    try:
+        for mode, group in zip(("w", "a"), _GROUPS, strict=True):
+            _without_encoding(getattr(products, group)).to_netcdf(temp, mode=mode, group=group, engine="netcdf4")
+        os.replace(temp, path)
+    finally:
+        Path(temp).unlink(missing_ok=True)
+    return path
