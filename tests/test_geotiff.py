@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import rioxarray  # noqa: F401  (registers the .rio accessor; a declared dependency, never skipped)
 import xarray as xr
 import yaml
 
@@ -13,8 +14,6 @@ from benchmark import grid, harmonize, loader
 from benchmark.errors import CoordinateError, DataError
 from benchmark.geotiff import open_geotiff
 from benchmark.sources import Source, Var
-
-rioxarray = pytest.importorskip("rioxarray")
 
 HALF = grid.common_grid(0.5)
 NODATA = -9999.0
