@@ -25,14 +25,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from benchmark import __version__, loader, outputs
+from benchmark.fileops import write_atomic
 from benchmark.reduce import ModelProducts, Partition
 from benchmark.sources import Source
 
@@ -128,13 +127,10 @@ def _without_encoding(ds: xr.Dataset) -> xr.Dataset:
 def store(key: str, products: ModelProducts) -> Path:
     """Write ``products`` under ``key``, atomically; returns the file."""
     path = path_for(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, suffix=".nc.part")
-    os.close(handle)
-    try:
+
+    def write_groups(temp: Path) -> None:
         for mode, group in zip(("w", "a"), _GROUPS, strict=True):
             _without_encoding(getattr(products, group)).to_netcdf(temp, mode=mode, group=group, engine="netcdf4")
-        os.replace(temp, path)
-    finally:
-        Path(temp).unlink(missing_ok=True)
+
+    write_atomic(path, write_groups)
     return path

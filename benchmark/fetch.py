@@ -21,6 +21,7 @@ from pathlib import Path
 
 from benchmark import catalog
 from benchmark.errors import ChecksumError, ConfigError, DataError, OutputExistsError
+from benchmark.fileops import sha256_of
 from benchmark.registry import Registry
 from benchmark.sources import Source
 
@@ -95,15 +96,6 @@ def download_spec(source: Source) -> Download:
             expected="metadata url + sha256 and one file",
         )
     return Download(source.name, str(meta["url"]), str(meta["sha256"]).lower(), files[0])
-
-
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK_BYTES), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _stream(url: str, part: Path, progress: ProgressCallback | None) -> str:

@@ -22,10 +22,10 @@ from pathlib import Path
 import xarray as xr
 
 from benchmark import __version__, catalog
-from benchmark.errors import OutputExistsError
+from benchmark.fileops import HASH_BLOCK_BYTES, refuse_to_overwrite, sha256_of, write_atomic, write_text_atomic
 from benchmark.registry import Registry
 from benchmark.report.html import write_index_html
-from benchmark.report.tables import atomic_write_text, read_scorecard, write_scorecard
+from benchmark.report.tables import read_scorecard, write_scorecard
 from benchmark.results import Results
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,7 @@ def claim_output_dir(out: Path | None, *, force: bool) -> Path:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
         return Path("rhbench-out").resolve() / f"run-{stamp}"
     out = Path(out).resolve()
-    if out.exists() and any(out.iterdir()) and not force:
-        raise OutputExistsError("output folder exists and is not empty; pass --force to replace it", file=str(out))
+    refuse_to_overwrite(out, force)
     return out
 
 
@@ -72,15 +71,12 @@ def staging_dir(out_dir: Path) -> Iterator[Path]:
 
 def file_checksum(path: Path) -> str:
     """``sha256:<hex>`` of a file, or ``fingerprint:<hex>`` for files over :data:`FULL_CHECKSUM_BYTES`."""
-    digest = hashlib.sha256()
-    size = path.stat().st_size
+    stat = path.stat()
+    if stat.st_size <= FULL_CHECKSUM_BYTES:
+        return f"sha256:{sha256_of(path)}"
     with path.open("rb") as handle:
-        if size <= FULL_CHECKSUM_BYTES:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-            return f"sha256:{digest.hexdigest()}"
-        digest.update(handle.read(1 << 20))
-    digest.update(f"{size}|{path.stat().st_mtime_ns}".encode())
+        digest = hashlib.sha256(handle.read(HASH_BLOCK_BYTES))
+    digest.update(f"{stat.st_size}|{stat.st_mtime_ns}".encode())
     return f"fingerprint:{digest.hexdigest()}"
 
 
@@ -99,14 +95,14 @@ def _inputs(registry: Registry, data_root: Path) -> dict[str, dict[str, str]]:
 
 
 def _write_results_nc(staging: Path, datasets: dict[str, xr.Dataset]) -> None:
-    path = staging / RESULTS_NC
-    temp = staging / (RESULTS_NC + ".part")
-    mode = "w"
-    for name, ds in datasets.items():
-        ds.to_netcdf(temp, mode=mode, group=name, engine="netcdf4")
-        mode = "a"
-    if mode == "a":
-        os.replace(temp, path)
+    if not datasets:
+        return
+
+    def write_groups(temp: Path) -> None:
+        for index, (name, ds) in enumerate(datasets.items()):
+            ds.to_netcdf(temp, mode="w" if index == 0 else "a", group=name, engine="netcdf4")
+
+    write_atomic(staging / RESULTS_NC, write_groups)
 
 
 def write_all(
@@ -132,7 +128,7 @@ def write_all(
     write_scorecard(results, staging, synthetic=synthetic, meta={"config": config_record})
     _write_results_nc(staging, results.datasets)
     provenance["inputs"] = _inputs(registry, data_root)
-    atomic_write_text(staging / RUN_JSON, json.dumps(provenance, indent=2, default=str))
+    write_text_atomic(staging / RUN_JSON, json.dumps(provenance, indent=2, default=str))
     upscaling = staging / "upscaling"
     write_index_html(
         staging,

@@ -48,6 +48,7 @@ def _run(root, out):
 @pytest.mark.slow
 def test_local_cluster_gives_the_scorecard_of_the_threaded_scheduler(small_demo, tmp_path):
     import dask.distributed as distributed
+
     root, _ = small_demo
     threaded = _run(root, tmp_path / "threads")
     with (

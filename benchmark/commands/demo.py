@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from benchmark.demo import generate_demo
-from benchmark.errors import OutputExistsError
+from benchmark.fileops import refuse_to_overwrite
 from benchmark.progress import progress_callback
 
 log = logging.getLogger(__name__)
@@ -30,8 +30,7 @@ def run(args: argparse.Namespace) -> int:
     """Write the demo; exit 0."""
     from benchmark.registry import build_registry
 
-    if args.out.exists() and any(args.out.iterdir()) and not args.force:
-        raise OutputExistsError("demo folder exists and is not empty; pass --force", file=str(args.out))
+    refuse_to_overwrite(args.out, args.force)
     registry = build_registry()
     if args.models is not None:
         keep = {s.name for s in registry.of_kind("dgvm")[: args.models]}

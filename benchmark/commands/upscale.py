@@ -8,7 +8,8 @@ from pathlib import Path
 
 import xarray as xr
 
-from benchmark.errors import DataError, OutputExistsError, RhbenchError
+from benchmark.errors import DataError, RhbenchError
+from benchmark.fileops import refuse_to_overwrite
 from benchmark.progress import progress_callback
 from benchmark.upscaling.forest import FULL_GRID, QUICK_GRID
 from benchmark.upscaling.product import run_upscaling
@@ -46,22 +47,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
-def check_output_dir(out: Path, force: bool) -> None:
-    """Raise :class:`OutputExistsError` when ``out`` is a non-empty folder and not ``force``."""
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError("output path exists and is not a folder", file=str(out))
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise OutputExistsError(
-            "output folder is not empty; choose another --out or pass --force",
-            file=str(out),
-            expected="a new or empty folder",
-        )
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the upscaling; return 0 on success, 2 on unusable input or output folder."""
     try:
-        check_output_dir(args.out, args.force)
+        refuse_to_overwrite(args.out, args.force)
         grids = None
         if args.predictors is not None:
             if not args.predictors.is_file():

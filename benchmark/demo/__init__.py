@@ -23,6 +23,7 @@ from benchmark.demo import world as w
 from benchmark.demo.models import YEARS, simulate_model
 from benchmark.demo.sites import synthetic_srdb
 from benchmark.demo.writer import SYNTHETIC_NOTE, monthly_blocks, write_field
+from benchmark.fileops import write_text_atomic
 from benchmark.metrics.totals import global_total
 from benchmark.registry import Registry, build_registry
 from benchmark.sources import Source
@@ -200,9 +201,7 @@ def generate_demo(
 
 
 def _write_json(path: Path, content: dict) -> None:
-    temp = path.with_suffix(".part")
-    temp.write_text(json.dumps(content, indent=2, sort_keys=True))
-    temp.replace(path)
+    write_text_atomic(path, json.dumps(content, indent=2, sort_keys=True))
 
 
 def demo_is_current(root: Path, *, resolution: float, monthly: bool, registry: Registry) -> bool:

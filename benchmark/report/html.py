@@ -31,8 +31,8 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
+from benchmark.fileops import write_text_atomic
 from benchmark.report import plots
-from benchmark.report.tables import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def write_index_html(
     body = [_section(anchor, title, build) for anchor, title, build in sections]
     document = _document(body, sections, provenance, synthetic)
     path = Path(out_dir) / INDEX_HTML
-    atomic_write_text(path, document)
+    write_text_atomic(path, document)
     return path
 
 

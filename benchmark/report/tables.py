@@ -11,33 +11,19 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 import benchmark
 from benchmark.errors import ConfigError
+from benchmark.fileops import write_text_atomic
 from benchmark.results import STATUSES, Results
 
 #: Columns of a scorecard table, in file order.
 SCORE_COLUMNS = ("source", "kind", "metric", "region", "units", "value", "status", "reason")
 SCORECARD_JSON = "scorecard.json"
 SCORES_CSV = "scores.csv"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_scorecard(results: Results, out_dir: Path, *, synthetic: bool, meta: dict) -> None:
@@ -63,9 +49,9 @@ def write_scorecard(results: Results, out_dir: Path, *, synthetic: bool, meta: d
             row["value"] = float(row["value"])
     document = {"synthetic": bool(synthetic), "rhbench_version": version, "meta": extra}
     document["rows"] = rows
-    atomic_write_text(out_dir / SCORECARD_JSON, json.dumps(document, indent=2, allow_nan=False))
+    write_text_atomic(out_dir / SCORECARD_JSON, json.dumps(document, indent=2, allow_nan=False))
     frame = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
-    atomic_write_text(out_dir / SCORES_CSV, frame.to_csv(index=False, lineterminator="\n"))
+    write_text_atomic(out_dir / SCORES_CSV, frame.to_csv(index=False, lineterminator="\n"))
 
 
 def read_scorecard(path: Path | str) -> pd.DataFrame:

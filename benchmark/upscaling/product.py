@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from benchmark.fileops import write_atomic
 from benchmark.grid import cell_area
 from benchmark.metrics.totals import global_total
 from benchmark.upscaling import forest
@@ -44,16 +44,6 @@ OUTPUT_FILES = (
     "partial_dependence.csv",
     "oof_predictions.csv",
 )
-
-
-def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(temporary_path)`` in ``path``'s folder, then rename onto ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _write_csv(table: pd.DataFrame, path: Path) -> None:
