@@ -1,10 +1,10 @@
 """Cache of each DGVM's reduced products, so a rerun on the same inputs skips reading the model.
 
 A full-size model is ~9 GB of files and takes tens of seconds to read and reduce; what the
-benchmarks need of it (:class:`benchmark.reduce.ModelProducts`: period-mean maps and per-class
+benchmarks need of it (:class:`rhbench.reduce.ModelProducts`: period-mean maps and per-class
 yearly totals) is a few MB. :func:`load` and :func:`store` keep those products as one small
 netCDF file (groups ``period`` and ``totals``) under ``<cache_dir>/products/<key>.nc``
-(:func:`benchmark.loader.cache_dir`, i.e. ``RHBENCH_CACHE``), written atomically (a
+(:func:`rhbench.loader.cache_dir`, i.e. ``RHBENCH_CACHE``), written atomically (a
 temporary file in the same folder, then a rename).
 
 The key (:func:`product_key`) is a SHA-256 over everything the products depend on:
@@ -12,7 +12,7 @@ The key (:func:`product_key`) is a SHA-256 over everything the products depend o
 - :data:`CACHE_VERSION` and rhbench's version (the harmonise/reduce code);
 - the source descriptor: name, kind, catalog entry, variables (file names, units), quirks,
   period, preprocess function, and the plugin package with its version;
-- every input file: its :func:`benchmark.outputs.file_checksum` (full SHA-256 up to 256 MiB,
+- every input file: its :func:`rhbench.outputs.file_checksum` (full SHA-256 up to 256 MiB,
   above that the first MiB with size and modification time: reading 9 GB to hash it would
   cost as much as the work the cache saves) plus its size and modification time, so any
   modification, or a mere ``touch``, invalidates the entry;
@@ -30,16 +30,16 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from benchmark import __version__, loader, outputs
-from benchmark.fileops import write_atomic
-from benchmark.reduce import ModelProducts, Partition
-from benchmark.sources import Source
+from rhbench import __version__, loader, outputs
+from rhbench.fileops import write_atomic
+from rhbench.reduce import ModelProducts, Partition
+from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
 
 #: Bump when the content of the cached products changes for the same inputs.
 CACHE_VERSION = 1
-#: Sub-folder of :func:`benchmark.loader.cache_dir` holding the products.
+#: Sub-folder of :func:`rhbench.loader.cache_dir` holding the products.
 FOLDER = "products"
 _GROUPS = ("period", "totals")
 

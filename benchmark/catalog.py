@@ -16,11 +16,11 @@ from pathlib import Path
 import intake
 import yaml
 
-from benchmark.errors import CatalogError, ConfigError
-from benchmark.sources import Source
+from rhbench.errors import CatalogError, ConfigError
+from rhbench.sources import Source
 
 #: The catalogs shipped with rhbench.
-BUILTIN_CATALOG_DIR = Path(__file__).resolve().parents[1] / "catalogs"
+BUILTIN_CATALOG_DIR = Path(__import__("rhbench.catalogs").catalogs.__file__).resolve().parent
 DATA_ROOT_ENV = "RHBENCH_DATA"
 
 

@@ -1,4 +1,4 @@
-"""The ``rhbench`` command line: one sub-command per module in :mod:`benchmark.commands`.
+"""The ``rhbench`` command line: one sub-command per module in :mod:`rhbench.commands`.
 
 Exit codes: 0 success; 1 ``rhbench check`` found a regression; 2 unusable input or
 configuration; 3 ``rhbench run`` finished but some sources failed (see the scorecard).
@@ -14,9 +14,9 @@ import sys
 from rich.console import Console
 from rich.logging import RichHandler
 
-from benchmark import __version__
-from benchmark.commands import check, demo, fetch, new_plugin, plugins, run, upscale
-from benchmark.errors import RhbenchError
+from rhbench import __version__
+from rhbench.commands import check, demo, fetch, new_plugin, plugins, run, upscale
+from rhbench.errors import RhbenchError
 
 COMMANDS = (plugins, run, demo, upscale, check, fetch, new_plugin)
 EXIT_USAGE = 2

@@ -19,8 +19,8 @@ import tomllib
 from dataclasses import fields
 from pathlib import Path
 
-from benchmark.errors import ConfigError
-from benchmark.pipeline import RunConfig
+from rhbench.errors import ConfigError
+from rhbench.pipeline import RunConfig
 
 _ALLOWED = {
     "data_root",

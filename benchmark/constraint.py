@@ -17,7 +17,7 @@ negative below, so every turnover time entering the model is clipped to :data:`T
 :class:`MonteCarloStats` reports the fraction of clipped runs so the scorecard shows it.
 
 The propagation here is a specialised, vectorised form of the scheme in
-:func:`benchmark.twobox.simulate` (same equations, anomaly form); it keeps running sums instead
+:func:`rhbench.twobox.simulate` (same equations, anomaly form); it keeps running sums instead
 of trajectories so that 10,000 runs x 17 models x 118 years take well under 0.1 s.
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmark.errors import ValueRangeError
+from rhbench.errors import ValueRangeError
 
 #: Observed global vegetation turnover time (mean, SD) in yr (He et al. 2021).
 TAU_VEG_OBS: tuple[float, float] = (10.3, 1.4)

@@ -19,11 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark import catalog
-from benchmark.errors import ChecksumError, ConfigError, DataError, OutputExistsError
-from benchmark.fileops import sha256_of
-from benchmark.registry import Registry
-from benchmark.sources import Source
+from rhbench import catalog
+from rhbench.errors import ChecksumError, ConfigError, DataError, OutputExistsError
+from rhbench.fileops import sha256_of
+from rhbench.registry import Registry
+from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
 

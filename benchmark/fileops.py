@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmark.errors import OutputExistsError
+from rhbench.errors import OutputExistsError
 
 #: Bytes read per step when hashing a file.
 HASH_BLOCK_BYTES = 1 << 20

@@ -2,14 +2,14 @@
 
 Products published as GeoTIFF are read with rioxarray, lazily, and put in the shape the
 loader expects of a netCDF file: one data variable, named as the plugin declares it
-(:attr:`benchmark.sources.Var.file_name`), on dims ``lat``/``lon`` (pixel centres, in
+(:attr:`rhbench.sources.Var.file_name`), on dims ``lat``/``lon`` (pixel centres, in
 degrees). A single band is squeezed; several bands are kept as a ``band`` dim. The
 file's nodata value becomes NaN and packed values (scale/offset tags) are unpacked.
 
 Only longitude-latitude grids on WGS 84 (EPSG:4326, or OGC:CRS84) are accepted: a
 projected product must be reprojected to EPSG:4326 first (e.g. ``gdalwarp -t_srs
 EPSG:4326``). A GeoTIFF has no CF ``units`` attribute, so the plugin's declared units
-apply (:func:`benchmark.units.convert` falls back to them).
+apply (:func:`rhbench.units.convert` falls back to them).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from benchmark.errors import CoordinateError, DataError
+from rhbench.errors import CoordinateError, DataError
 
 #: File suffixes read as GeoTIFF (compared in lower case).
 SUFFIXES = (".tif", ".tiff")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from benchmark.errors import CoordinateError
+from rhbench.errors import CoordinateError
 
 #: Earth radius in metres (authalic sphere, as in CDO and ILAMB).
 EARTH_RADIUS_M = 6371007.181

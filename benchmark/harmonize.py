@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from benchmark import catalog, loader, products
-from benchmark.sources import Source
+from rhbench import catalog, loader, products
+from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
 
 
 def annual_mean(data: xr.DataArray) -> xr.DataArray:
-    """Calendar-year means of a variable labelled by :func:`benchmark.loader.open_variable`.
+    """Calendar-year means of a variable labelled by :func:`rhbench.loader.open_variable`.
 
     Monthly steps are weighted by the number of days in each month of the file's
     calendar (``calendar`` attribute), so the annual mean of a flux rate times the year
@@ -45,7 +45,7 @@ def load_source(
     """Open every variable of ``source``, as annual means on ``target``'s grid, lazily.
 
     A grid finer than ``target`` is aggregated by area-weighted means, an equal or
-    coarser one sampled by nearest neighbour (:func:`benchmark.products.to_common_grid`).
+    coarser one sampled by nearest neighbour (:func:`rhbench.products.to_common_grid`).
 
     For a DGVM whose litter is a separate pool, ``cSoil`` becomes cSoil + cLitter (once;
     ``cSoil.attrs['includes_litter']`` records it) and cLitter is kept as is.

@@ -27,7 +27,7 @@ def rhbench_sources() -> list:
     Called once per run, when the registry is built, before any data is opened.
     Must be cheap and must not touch the file system or the network.
 
-    :return: a list of :class:`benchmark.sources.Source` descriptors. Each one names
+    :return: a list of :class:`rhbench.sources.Source` descriptors. Each one names
         the source, its kind (``dgvm``, ``rh``, ``csoil``, ``clitter``, ``landcover``,
         ``ndvi``, ``sites``, ``predictors``), its intake catalog entry, the variables it
         provides with their names and declared units *in the file*, its citation,

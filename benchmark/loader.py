@@ -23,8 +23,8 @@ import dask.array as dask_array
 import numpy as np
 import xarray as xr
 
-from benchmark import geotiff, grid, timeaxis, units
-from benchmark.errors import (
+from rhbench import geotiff, grid, timeaxis, units
+from rhbench.errors import (
     DataError,
     MissingVariableError,
     PluginError,
@@ -32,7 +32,7 @@ from benchmark.errors import (
     TimeAxisError,
     ValueRangeError,
 )
-from benchmark.sources import Source
+from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def open_dataset(
     (``_FillValue`` stays in its attributes): :func:`open_variable` masks them in its own
     single pass (:func:`clean_values`) instead of in an extra one.
 
-    A GeoTIFF (``.tif``/``.tiff``) is read by :func:`benchmark.geotiff.open_geotiff`, its
+    A GeoTIFF (``.tif``/``.tiff``) is read by :func:`rhbench.geotiff.open_geotiff`, its
     raster named ``variable`` (default: the file stem). Raises :class:`DataError` naming
     the file when it is missing, empty or corrupt.
     """
@@ -298,7 +298,7 @@ def _fill_values(ds: xr.Dataset, name: str) -> tuple[xr.Dataset, tuple[float, ..
 def _unit_factor(data: xr.DataArray, variable: str, declared: str, *, source: str, file: str) -> float | None:
     """The factor converting ``data``'s units to ``variable``'s canonical units; None for offset units.
 
-    The units are checked by :func:`benchmark.units.convert` (the same errors as for the
+    The units are checked by :func:`rhbench.units.convert` (the same errors as for the
     data) on the probe values 0 and 1: a conversion that keeps 0 at 0 is multiplicative
     and its factor is the converted 1.
     """
@@ -398,13 +398,13 @@ def open_variable(source: Source, variable: str, path: Path, *, annual: bool = F
 
     Returns a DataArray named ``variable`` in canonical units with ``lat`` ascending and
     ``lon`` in [-180, 180). With ``annual``, monthly data become calendar-year means
-    (:func:`benchmark.harmonize.annual_mean`, dims ``(year, ...)``) computed in the same
+    (:func:`rhbench.harmonize.annual_mean`, dims ``(year, ...)``) computed in the same
     pass over each chunk as the masking and the units conversion. Raises a
-    :class:`~benchmark.errors.RhbenchError` subclass whose message names the source, file
+    :class:`~rhbench.errors.RhbenchError` subclass whose message names the source, file
     and variable.
 
     Each chunk of the file is read, masked, scaled (and averaged over months) in one dask
-    task; the coordinates are put in order (:func:`benchmark.grid.normalize_coordinates`)
+    task; the coordinates are put in order (:func:`rhbench.grid.normalize_coordinates`)
     afterwards, on the 12 times smaller annual means when ``annual``.
     """
     spec = source.variables[variable]
@@ -471,7 +471,7 @@ def open_variable(source: Source, variable: str, path: Path, *, annual: bool = F
 
 
 def _normalized(data: xr.DataArray, *, source: str, file: str) -> xr.DataArray:
-    """``data`` on rhbench's coordinate conventions (:func:`benchmark.grid.normalize_coordinates`)."""
+    """``data`` on rhbench's coordinate conventions (:func:`rhbench.grid.normalize_coordinates`)."""
     normal = grid.normalize_coordinates(data.to_dataset(name="__data__"), source=source, file=file)
     return normal["__data__"].rename(data.name)
 

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import xarray as xr
 
-from benchmark import __version__, catalog
-from benchmark.fileops import HASH_BLOCK_BYTES, refuse_to_overwrite, sha256_of, write_atomic, write_text_atomic
-from benchmark.registry import Registry
-from benchmark.report.html import write_index_html
-from benchmark.report.tables import read_scorecard, write_scorecard
-from benchmark.results import Results
+from rhbench import __version__, catalog
+from rhbench.fileops import HASH_BLOCK_BYTES, refuse_to_overwrite, sha256_of, write_atomic, write_text_atomic
+from rhbench.registry import Registry
+from rhbench.report.html import write_index_html
+from rhbench.report.tables import read_scorecard, write_scorecard
+from rhbench.results import Results
 
 log = logging.getLogger(__name__)
 

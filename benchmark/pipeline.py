@@ -1,7 +1,7 @@
 """``run(config) -> Outcome``: discover plugins, open sources, harmonise, benchmark, constrain, report.
 
 Each stage is a function over xarray objects; only sources read files (through
-:mod:`benchmark.harmonize`) and only :mod:`benchmark.outputs` writes them. A source that
+:mod:`rhbench.harmonize`) and only :mod:`rhbench.outputs` writes them. A source that
 fails at any stage is recorded with its reason and the run goes on with the others.
 """
 
@@ -17,16 +17,16 @@ import dask
 import numpy as np
 import xarray as xr
 
-from benchmark import __version__, cache, catalog, grid, harmonize, loader, outputs, reduce, vegclass
-from benchmark.constraint import TAU_SOIL_OBS, TAU_VEG_OBS
-from benchmark.demo import demo_is_current, generate_demo
-from benchmark.errors import ConfigError, DataError, RhbenchError
-from benchmark.metrics.suite import Reference, evaluate
-from benchmark.registry import Registry, build_registry
-from benchmark.results import Results, ScoreRow
-from benchmark.sources import Source
-from benchmark.twobox import twobox_results
-from benchmark.upscaling.product import run_upscaling
+from rhbench import __version__, cache, catalog, grid, harmonize, loader, outputs, reduce, vegclass
+from rhbench.constraint import TAU_SOIL_OBS, TAU_VEG_OBS
+from rhbench.demo import demo_is_current, generate_demo
+from rhbench.errors import ConfigError, DataError, RhbenchError
+from rhbench.metrics.suite import Reference, evaluate
+from rhbench.registry import Registry, build_registry
+from rhbench.results import Results, ScoreRow
+from rhbench.sources import Source
+from rhbench.twobox import twobox_results
+from rhbench.upscaling.product import run_upscaling
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +117,10 @@ def _reduced(
     failures: dict[str, str],
     cache_package: str | None = None,
 ) -> reduce.ModelProducts | None:
-    """One DGVM read once and reduced (:mod:`benchmark.reduce`); None (recorded) on failure.
+    """One DGVM read once and reduced (:mod:`rhbench.reduce`); None (recorded) on failure.
 
     With ``cache_package`` (the plugin's package and version), the products are taken from,
-    or else written to, the cache (:mod:`benchmark.cache`).
+    or else written to, the cache (:mod:`rhbench.cache`).
     """
     key = None if cache_package is None else _cache_key(source, root, target, period, parts, cache_package)
     cached = None if key is None else cache.load(key)

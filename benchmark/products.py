@@ -2,7 +2,7 @@
 
 Products come at many resolutions (0.05 deg MODIS-derived maps, 250 m SoilGrids
 aggregates, 0.5 deg TRENDY-like grids). Onto rhbench's common grid a finer product is
-aggregated by area-weighted block means (:func:`benchmark.grid.coarsen_mean`), so a
+aggregated by area-weighted block means (:func:`rhbench.grid.coarsen_mean`), so a
 common-grid cell holds the mean of the source cells inside it; a product as coarse as
 the common grid or coarser is taken by nearest neighbour (as in the paper).
 
@@ -18,8 +18,8 @@ import logging
 import numpy as np
 import xarray as xr
 
-from benchmark import grid
-from benchmark.errors import CoordinateError
+from rhbench import grid
+from rhbench.errors import CoordinateError
 
 log = logging.getLogger(__name__)
 

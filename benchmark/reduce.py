@@ -1,8 +1,8 @@
 """Reduce one DGVM, once, to the small products the benchmarks read; then drop its fields.
 
 A full-size model (0.5 deg, monthly, 1901-2018) is ~9 GB of files. The benchmark suite
-needs only period-mean maps (:func:`benchmark.metrics.suite.evaluate`) and the 2-box
-constraint only yearly totals per vegetation class (:func:`benchmark.twobox.twobox_results`).
+needs only period-mean maps (:func:`rhbench.metrics.suite.evaluate`) and the 2-box
+constraint only yearly totals per vegetation class (:func:`rhbench.twobox.twobox_results`).
 Handing both the lazy fields would read every file once per consumer and per region, so
 instead :func:`reduce_model` computes the model's annual means in one ``dask.compute``
 (one pass over its files, on whatever dask scheduler is active), derives both products
@@ -14,7 +14,7 @@ The 2-box product is a *partition grid*: one pseudo-cell per vegetation class pl
 for the land outside every class, each of area 1 m2, holding the class's area-weighted
 sum over the valid cells (every required variable present in every year). Class masks
 are disjoint, so the sum over pseudo-cells is the global sum and a class's pseudo-cell
-is its sum: :func:`benchmark.twobox.global_turnover` (sums of value x area over lat/lon,
+is its sum: :func:`rhbench.twobox.global_turnover` (sums of value x area over lat/lon,
 then linear operations in time) gives the same totals as on the full grid.
 """
 
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from benchmark.errors import MissingVariableError
-from benchmark.metrics.turnover import litterfall
-from benchmark.twobox import REQUIRED
+from rhbench.errors import MissingVariableError
+from rhbench.metrics.turnover import litterfall
+from rhbench.twobox import REQUIRED
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +90,11 @@ class ModelProducts:
     Attributes
     ----------
     period: period means (lat, lon) of every variable, ``fVegLitter`` being litterfall
-        (given or NPP - dcVeg/dt), input of :func:`~benchmark.metrics.suite.evaluate`;
+        (given or NPP - dcVeg/dt), input of :func:`~rhbench.metrics.suite.evaluate`;
         keeps an empty ``year`` dim when the model has no year in the period.
     totals: (year, lat=part, lon=1) area-weighted sums over the valid cells of each part,
         g C yr-1 (fluxes) or kg C (stocks) per 1 m2 pseudo-cell, input of
-        :func:`~benchmark.twobox.twobox_results` with the partition's area and masks.
+        :func:`~rhbench.twobox.twobox_results` with the partition's area and masks.
     """
 
     period: xr.Dataset

@@ -14,9 +14,9 @@ from types import ModuleType
 
 import pluggy
 
-from benchmark import hookspecs
-from benchmark.errors import PluginError, RhbenchError
-from benchmark.sources import Source
+from rhbench import hookspecs
+from rhbench.errors import PluginError, RhbenchError
+from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def _sources_of(plugin_name: str, plugin: object, manager: pluggy.PluginManager)
             "rhbench_sources() must return a list of Source",
             source=plugin_name,
             found=type(declared).__name__,
-            expected="list[benchmark.sources.Source]",
+            expected="list[rhbench.sources.Source]",
         )
     sources = []
     for item in declared:
@@ -77,7 +77,7 @@ def _sources_of(plugin_name: str, plugin: object, manager: pluggy.PluginManager)
                 "rhbench_sources() returned a non-Source item",
                 source=plugin_name,
                 found=type(item).__name__,
-                expected="benchmark.sources.Source",
+                expected="rhbench.sources.Source",
             )
         item.validate()
         sources.append(replace(item, plugin=plugin_name))

@@ -24,8 +24,8 @@ from string import Template
 
 import yaml
 
-from benchmark.errors import ConfigError, OutputExistsError
-from benchmark.sources import KINDS, TRENDY_UNITS
+from rhbench.errors import ConfigError, OutputExistsError
+from rhbench.sources import KINDS, TRENDY_UNITS
 
 #: Plugin types ``new-plugin`` makes, and the source kinds a dataset plugin may have.
 PLUGIN_TYPES = ("dgvm", "dataset")
@@ -112,15 +112,15 @@ _PLUGIN_DGVM = Template('''"""rhbench plugin: ${source} (a DGVM with TRENDY-styl
 
 Declares what ${source}'s files are; rhbench opens, checks, converts and benchmarks them.
 Edit the citation, the variables the model provides, file-variable ``renames`` and the
-file ``quirks`` (see ``benchmark.sources.QUIRKS``); file paths are in
+file ``quirks`` (see ``rhbench.sources.QUIRKS``); file paths are in
 ``catalogs/${module}.yaml``.
 """
 
 from dataclasses import replace
 from pathlib import Path
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, trendy_dgvm
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, trendy_dgvm
 
 #: This package's catalog folder, shipped as package data.
 CATALOG_DIR = Path(__file__).resolve().parent / "catalogs"
@@ -143,14 +143,14 @@ _PLUGIN_DATASET = Template('''"""rhbench plugin: ${source} (an observation produ
 
 Declares what ${source}'s file is; rhbench opens, checks, converts, and aggregates it to
 the common grid. Edit the citation, the variable name and units as written in the file,
-and the file ``quirks`` (see ``benchmark.sources.QUIRKS``); the file path is in
+and the file ``quirks`` (see ``rhbench.sources.QUIRKS``); the file path is in
 ``catalogs/${module}.yaml``.
 """
 
 from pathlib import Path
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, Var
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, Var
 
 #: This package's catalog folder, shipped as package data.
 CATALOG_DIR = Path(__file__).resolve().parent / "catalogs"
@@ -205,9 +205,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from benchmark import catalog, grid, harmonize, units
-from benchmark.demo.writer import write_field
-from benchmark.registry import build_registry
+from rhbench import catalog, grid, harmonize, units
+from rhbench.demo.writer import write_field
+from rhbench.registry import build_registry
 
 NAME = "${source}"
 
@@ -269,7 +269,7 @@ the `rhbench` entry point in `pyproject.toml`.
 
 1. Edit `src/${module}/__init__.py`: the citation, the variables ${source} provides,
    `renames` for variables named differently in your files, and the file quirks
-   (`python -c "from benchmark.sources import QUIRKS; print(QUIRKS)"` lists them).
+   (`python -c "from rhbench.sources import QUIRKS; print(QUIRKS)"` lists them).
 2. Edit `src/${module}/catalogs/${module}.yaml`: under `files`, the path of each
    variable's file relative to your data root; under `units`, the units written in them.
 3. Install and check:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import xarray as xr
 
-from benchmark.errors import PluginError, UnitsError
-from benchmark.units import CANONICAL_UNITS, same_dimension
+from rhbench.errors import PluginError, UnitsError
+from rhbench.units import CANONICAL_UNITS, same_dimension
 
 #: Kinds of source and the canonical variables each kind may provide.
 KINDS: dict[str, tuple[str, ...]] = {
@@ -120,7 +120,7 @@ class Source:
         if canonical not in KINDS[self.kind]:
             raise PluginError(f"variable not provided by kind {self.kind!r}", expected=list(KINDS[self.kind]), **where)
         if not isinstance(spec, Var):
-            raise PluginError("variable spec must be a benchmark.sources.Var", found=type(spec).__name__, **where)
+            raise PluginError("variable spec must be a rhbench.sources.Var", found=type(spec).__name__, **where)
         try:
             ok = same_dimension(spec.units, CANONICAL_UNITS[canonical])
         except UnitsError as exc:

@@ -16,7 +16,7 @@ import cftime
 import numpy as np
 import xarray as xr
 
-from benchmark.errors import TimeAxisError
+from rhbench.errors import TimeAxisError
 
 _SINCE = re.compile(
     r"^\s*(?P<unit>[a-zA-Z]+)\s+since\s+(?:AD\s+)?(?P<year>-?\d{1,4})"

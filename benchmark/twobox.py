@@ -22,11 +22,11 @@ from functools import reduce
 import numpy as np
 import xarray as xr
 
-from benchmark import constraint
-from benchmark.errors import DataError, MissingVariableError, RhbenchError, ValueRangeError
-from benchmark.metrics.totals import GRAMS_PER_KILOGRAM, regional_totals, stack_masks
-from benchmark.metrics.turnover import litterfall
-from benchmark.results import Results, ScoreRow
+from rhbench import constraint
+from rhbench.errors import DataError, MissingVariableError, RhbenchError, ValueRangeError
+from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, regional_totals, stack_masks
+from rhbench.metrics.turnover import litterfall
+from rhbench.results import Results, ScoreRow
 
 logger = logging.getLogger(__name__)
 
@@ -113,14 +113,14 @@ def global_turnover(annual: xr.Dataset, area: xr.DataArray, regions: xr.DataArra
     area: cell areas in m2, dims (lat, lon). Only cells where every variable is present in
         every year count.
     regions: optional boolean masks (region, lat, lon) (see
-        :func:`benchmark.metrics.totals.stack_masks`); the totals and turnover times then have
+        :func:`rhbench.metrics.totals.stack_masks`); the totals and turnover times then have
         a ``region`` dim, all computed in one pass over the data.
 
     Returns
     -------
     Dataset over ``year``: npp, rh, litterfall (Pg C yr-1), cVeg, cSoil (Pg C), tau_veg,
     tau_soil (yr; NaN where the flux is not positive). litterfall is fVegLitter if present,
-    else NPP - dcVeg/dt (:func:`benchmark.metrics.turnover.litterfall`: centred differences,
+    else NPP - dcVeg/dt (:func:`rhbench.metrics.turnover.litterfall`: centred differences,
     one-sided at the ends); the 2-box model replaces the first year anyway
     (:func:`fill_first_year`).
     """

@@ -18,7 +18,7 @@ import numpy as np
 import pint
 import xarray as xr
 
-from benchmark.errors import UnitsError
+from rhbench.errors import UnitsError
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

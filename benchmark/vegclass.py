@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from benchmark.errors import CoordinateError, ValueRangeError
+from rhbench.errors import CoordinateError, ValueRangeError
 
 #: The paper's vegetation classes; the integer code of a class is its position + 1.
 CLASS_NAMES: tuple[str, ...] = (

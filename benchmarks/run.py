@@ -12,7 +12,7 @@ process (see :mod:`benchmarks.stream_bench`):
 - for the last 2 and all N models: input bytes, a raw sequential netCDF4 read of the same
   files, the harmonise + reduce stage (wall time, throughput, ratio to the raw read, peak
   RSS, and the peak RSS after each model), always cold: it calls the harmonise and reduce
-  functions directly, never the products cache (:mod:`benchmark.cache`);
+  functions directly, never the products cache (:mod:`rhbench.cache`);
 - the end-to-end default demo (``rhbench run``): with generation (cold cache), with the
   demo data cached but the models read again (``--no-cache``), and from the products cache;
 - the 2-box Monte Carlo (``benchmarks/twobox_bench.py``) and the RF tuning grid
@@ -62,7 +62,7 @@ def generate(root: Path, n_models: int, resolution: float) -> float | None:
         [
             sys.executable,
             "-m",
-            "benchmark.cli",
+            "rhbench.cli",
             "--quiet",
             "demo",
             "--resolution",
@@ -81,7 +81,7 @@ def generate(root: Path, n_models: int, resolution: float) -> float | None:
 
 def dgvm_names(n_models: int) -> list[str]:
     """The first ``n_models`` DGVMs, as ``rhbench demo --models`` picks them."""
-    from benchmark.registry import build_registry
+    from rhbench.registry import build_registry
 
     return [s.name for s in build_registry().of_kind("dgvm")[:n_models]]
 
@@ -124,7 +124,7 @@ def stream(root: Path, names: list[str], resolution: float, scheduler: str, repe
 def demo(out: Path) -> dict:
     """End-to-end default demo: fresh demo cache (generation, then reading the models); then
     with the demo data cached, reading the models again (``--no-cache``) and from the
-    products cache (:mod:`benchmark.cache`)."""
+    products cache (:mod:`rhbench.cache`)."""
     cache = out / "demo-cache"
     shutil.rmtree(cache, ignore_errors=True)
     runs = {}
@@ -244,9 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     report["load_average_after"] = os.getloadavg()  # other processes share the 2 cores
     report["targets"] = TARGETS
     report["targets_met"] = verdicts(report)
-    (args.out / "benchmark.json").write_text(json.dumps(report, indent=2))
+    (args.out / "rhbench.json").write_text(json.dumps(report, indent=2))
     print(table(report))
-    print(f"\n(SYNTHETIC data; JSON in {args.out / 'benchmark.json'})")
+    print(f"\n(SYNTHETIC data; JSON in {args.out / 'rhbench.json'})")
     return 0 if all(report["targets_met"].values()) else 1
 
 

@@ -9,10 +9,10 @@ these files), so the raw read and the pipeline both read from disk.
 Tasks
 -----
 raw: read every data variable of the files fully, in sequence, with netCDF4 (in slabs of
-    :data:`benchmark.loader.TIME_CHUNK` steps, the pipeline's chunk, so memory stays bounded;
+    :data:`rhbench.loader.TIME_CHUNK` steps, the pipeline's chunk, so memory stays bounded;
     gzipped files are streamed through gzip). No masking, no scaling: bytes off the disk.
-pipeline: for each model in turn, :func:`benchmark.harmonize.load_source` then
-    :func:`benchmark.reduce.reduce_model` (one ``dask.compute`` of its annual means, then
+pipeline: for each model in turn, :func:`rhbench.harmonize.load_source` then
+    :func:`rhbench.reduce.reduce_model` (one ``dask.compute`` of its annual means, then
     period means and yearly totals over the climate zones), then drop it.
 demo: ``rhbench run`` end to end on the default synthetic demo (``RHBENCH_CACHE`` given),
     with or without the products cache (``--no-cache``).
@@ -39,8 +39,8 @@ GZIP_BLOCK = 1 << 22
 
 def model_files(root: Path, names: list[str]) -> list[Path]:
     """The data files of the DGVMs ``names`` under the data root ``root``."""
-    from benchmark import catalog
-    from benchmark.registry import build_registry
+    from rhbench import catalog
+    from rhbench.registry import build_registry
 
     registry = build_registry()
     files = []
@@ -80,7 +80,7 @@ def _read_netcdf(path: Path, steps: int) -> int:
 
 def raw_read(paths: list[Path]) -> dict:
     """Wall time (s) and bytes of reading every file's variables, sequentially."""
-    from benchmark.loader import TIME_CHUNK
+    from rhbench.loader import TIME_CHUNK
 
     started = time.perf_counter()
     array_bytes = 0
@@ -98,9 +98,9 @@ def harmonise_reduce(root: Path, names: list[str], resolution: float = 0.5, sche
     """Wall time (s) of loading and reducing each model in turn, with dask ``scheduler``."""
     import dask
 
-    from benchmark import grid, harmonize, reduce
-    from benchmark.metrics.totals import climate_zone_masks
-    from benchmark.registry import build_registry
+    from rhbench import grid, harmonize, reduce
+    from rhbench.metrics.totals import climate_zone_masks
+    from rhbench.registry import build_registry
 
     registry = build_registry()
     target = grid.common_grid(resolution)
@@ -125,7 +125,7 @@ def harmonise_reduce(root: Path, names: list[str], resolution: float = 0.5, sche
 
 def demo_run(out: Path, use_cache: bool = True) -> dict:
     """Wall time (s) of ``rhbench run --out OUT [--no-cache]`` (the default synthetic demo), in-process."""
-    from benchmark.cli import main
+    from rhbench.cli import main
 
     started = time.perf_counter()
     code = main(["run", "--out", str(out), "--force", *([] if use_cache else ["--no-cache"])])

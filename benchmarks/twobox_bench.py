@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from benchmark import constraint
+from rhbench import constraint
 
 #: The Monte Carlo of a full TRENDY-sized ensemble should take less than this, in seconds.
 TARGET_SECONDS = 0.1

@@ -12,9 +12,9 @@ import json
 import time
 from pathlib import Path
 
-from benchmark.upscaling.forest import FULL_GRID, tune_forest
-from benchmark.upscaling.predictors import build_site_predictors
-from benchmark.upscaling.srdb import load_srdb
+from rhbench.upscaling.forest import FULL_GRID, tune_forest
+from rhbench.upscaling.predictors import build_site_predictors
+from rhbench.upscaling.srdb import load_srdb
 
 TARGET_S = 60.0
 DEFAULT_SRDB = Path(__file__).resolve().parents[1].parent / "shared/data/srdb/srdb-data.csv"

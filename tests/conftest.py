@@ -36,7 +36,7 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 @pytest.fixture(scope="session")
 def small_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """A 4-degree SYNTHETIC demo data root and its truth mapping."""
-    from benchmark.demo import generate_demo
+    from rhbench.demo import generate_demo
 
     root = tmp_path_factory.mktemp("demo4")
     truth = generate_demo(root, resolution=SMALL_DEMO_RESOLUTION)
@@ -46,7 +46,7 @@ def small_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 @pytest.fixture(scope="session")
 def small_demo_run(small_demo, tmp_path_factory: pytest.TempPathFactory):
     """One pipeline run over every plugin on the small demo: (Outcome, truth)."""
-    from benchmark.pipeline import RunConfig, run
+    from rhbench.pipeline import RunConfig, run
 
     root, truth = small_demo
     out = tmp_path_factory.mktemp("run4") / "out"
@@ -59,13 +59,13 @@ def small_demo_run(small_demo, tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 4-degree SYNTHETIC demo root with the observations and :data:`RELIABILITY_MODELS` only."""
-    from benchmark.registry import Registry, build_registry
+    from rhbench.registry import Registry, build_registry
 
     root = tmp_path_factory.getbasetemp() / "reliability-demo"
     if not (root / "demo.json").is_file():
         full = build_registry()
         keep = {n: s for n, s in full.sources.items() if s.kind != "dgvm" or n in RELIABILITY_MODELS}
-        from benchmark.demo import generate_demo
+        from rhbench.demo import generate_demo
 
         generate_demo(root, resolution=SMALL_DEMO_RESOLUTION, registry=Registry(sources=keep))
     return root

@@ -1,4 +1,4 @@
-"""benchmark.cache: a model's reduced products are reused while its inputs are unchanged
+"""rhbench.cache: a model's reduced products are reused while its inputs are unchanged
 (small SYNTHETIC demo)."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from benchmark import cache, catalog, grid, reduce
-from benchmark.cli import build_parser
-from benchmark.commands.run import _config
-from benchmark.pipeline import RunConfig, run
-from benchmark.registry import build_registry
+from rhbench import cache, catalog, grid, reduce
+from rhbench.cli import build_parser
+from rhbench.commands.run import _config
+from rhbench.pipeline import RunConfig, run
+from rhbench.registry import build_registry
 from tests.conftest import SMALL_DEMO_RESOLUTION
 
 MODEL = "CLM5.0"

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from benchmark.cli import main
-from benchmark.commands.run import DEMO_RESOLUTION, _config
+from rhbench.cli import main
+from rhbench.commands.run import DEMO_RESOLUTION, _config
 
 
 def test_plugins_json_lists_17_dgvms_and_the_observation_products(capsys):

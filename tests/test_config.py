@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.commands.run import _config
-from benchmark.config import load_config
-from benchmark.errors import ConfigError
+from rhbench.commands.run import _config
+from rhbench.config import load_config
+from rhbench.errors import ConfigError
 
 WORKED_EXAMPLE = """
 data_root = "data"                       # relative to this file's folder

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.commands import fetch as fetch_command
-from benchmark.errors import ChecksumError, ConfigError, OutputExistsError
-from benchmark.fetch import PARTIAL_DIR, Download, download_spec, fetch, find_source, sha256_of
-from benchmark.registry import build_registry
+from rhbench.commands import fetch as fetch_command
+from rhbench.errors import ChecksumError, ConfigError, OutputExistsError
+from rhbench.fetch import PARTIAL_DIR, Download, download_spec, fetch, find_source, sha256_of
+from rhbench.registry import build_registry
 
 SHARED_SRDB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "srdb" / "srdb-data.csv"
 SRDB_SHA256 = "3695124acf2744cff2720eb923ec12da3e436aba67e2ab58b48fca754a54b361"

@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from benchmark.errors import OutputExistsError
-from benchmark.fileops import refuse_to_overwrite, sha256_of, write_atomic, write_text_atomic
+from rhbench.errors import OutputExistsError
+from rhbench.fileops import refuse_to_overwrite, sha256_of, write_atomic, write_text_atomic
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):

@@ -10,10 +10,10 @@ import rioxarray  # noqa: F401  (registers the .rio accessor; a declared depende
 import xarray as xr
 import yaml
 
-from benchmark import grid, harmonize, loader
-from benchmark.errors import CoordinateError, DataError
-from benchmark.geotiff import open_geotiff
-from benchmark.sources import Source, Var
+from rhbench import grid, harmonize, loader
+from rhbench.errors import CoordinateError, DataError
+from rhbench.geotiff import open_geotiff
+from rhbench.sources import Source, Var
 
 HALF = grid.common_grid(0.5)
 NODATA = -9999.0

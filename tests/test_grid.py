@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from benchmark import grid
-from benchmark.errors import CoordinateError
+from rhbench import grid
+from rhbench.errors import CoordinateError
 
 
 @pytest.mark.parametrize("resolution", [0.5, 1.0, 2.0, 4.0])

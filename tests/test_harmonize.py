@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from benchmark import timeaxis
-from benchmark.harmonize import annual_mean, select_period
+from rhbench import timeaxis
+from rhbench.harmonize import annual_mean, select_period
 
 
 def _monthly(values: np.ndarray, year: int, calendar: str) -> xr.DataArray:

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from benchmark.grid import EARTH_RADIUS_M, cell_area, common_grid
-from benchmark.metrics.suite import METRICS, Reference, evaluate
-from benchmark.results import STATUSES
-from benchmark.vegclass import class_code
+from rhbench.grid import EARTH_RADIUS_M, cell_area, common_grid
+from rhbench.metrics.suite import METRICS, Reference, evaluate
+from rhbench.results import STATUSES
+from rhbench.vegclass import class_code
 
 YEARS = np.arange(1975, 2021)
 GRID = common_grid(5.0)

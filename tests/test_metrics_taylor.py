@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from benchmark.errors import CoordinateError
-from benchmark.metrics.taylor import taylor_score, taylor_statistics
+from rhbench.errors import CoordinateError
+from rhbench.metrics.taylor import taylor_score, taylor_statistics
 
 
 def _da(values, lon=None) -> xr.DataArray:

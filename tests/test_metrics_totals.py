@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from benchmark.grid import EARTH_RADIUS_M, cell_area, common_grid, regrid_nearest
-from benchmark.metrics.totals import (
+from rhbench.grid import EARTH_RADIUS_M, cell_area, common_grid, regrid_nearest
+from rhbench.metrics.totals import (
     GRAMS_PER_KILOGRAM,
     band_name,
     climate_zone_masks,

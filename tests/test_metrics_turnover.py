@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from benchmark.errors import MissingVariableError
-from benchmark.metrics.turnover import (
+from rhbench.errors import MissingVariableError
+from rhbench.metrics.turnover import (
     CSOIL_DOMINATED,
     RH_DOMINATED,
     attribute_tau_bias,

@@ -10,10 +10,10 @@ import pytest
 import xarray as xr
 import yaml
 
-from benchmark import grid, harmonize, loader
-from benchmark.errors import CoordinateError
-from benchmark.products import is_finer, spacing, to_common_grid
-from benchmark.sources import Source, Var
+from rhbench import grid, harmonize, loader
+from rhbench.errors import CoordinateError
+from rhbench.products import is_finer, spacing, to_common_grid
+from rhbench.sources import Source, Var
 
 HALF = grid.common_grid(0.5)
 

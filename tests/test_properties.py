@@ -7,8 +7,8 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmark import grid, units
-from benchmark.metrics.totals import global_total
+from rhbench import grid, units
+from rhbench.metrics.totals import global_total
 
 #: Families of mutually convertible spellings (CF exponents, carbon-mass and per-area forms).
 FLUXES = [

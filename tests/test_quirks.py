@@ -2,7 +2,7 @@
 
 Every test writes its own tiny file(s) and an intake-2 catalog into ``tmp_path`` and
 checks the loaded values against numbers computed by hand. The last tests check that the
-SYNTHETIC demo generator writes every quirk of :data:`benchmark.sources.QUIRKS` and that
+SYNTHETIC demo generator writes every quirk of :data:`rhbench.sources.QUIRKS` and that
 its files load back to the generator's truth.
 """
 
@@ -19,13 +19,13 @@ import pytest
 import xarray as xr
 import yaml
 
-from benchmark import catalog, grid, harmonize, loader
-from benchmark.demo import generate_demo
-from benchmark.demo import world as demo_world
-from benchmark.metrics.suite import Reference, evaluate
-from benchmark.metrics.totals import global_total
-from benchmark.registry import Registry, build_registry
-from benchmark.sources import QUIRKS, Source, Var
+from rhbench import catalog, grid, harmonize, loader
+from rhbench.demo import generate_demo
+from rhbench.demo import world as demo_world
+from rhbench.metrics.suite import Reference, evaluate
+from rhbench.metrics.totals import global_total
+from rhbench.registry import Registry, build_registry
+from rhbench.sources import QUIRKS, Source, Var
 
 RES = 45.0  # common grid 4 x 8 cells: lat -67.5..67.5, lon -157.5..157.5
 TARGET = grid.common_grid(RES)

@@ -1,4 +1,4 @@
-"""benchmark.reduce: a model's period means and per-class yearly totals, by hand."""
+"""rhbench.reduce: a model's period means and per-class yearly totals, by hand."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from benchmark import reduce
+from rhbench import reduce
 
 LAT, LON = [-10.0, 10.0], [0.0, 20.0]
 

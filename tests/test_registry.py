@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import types
 
-from benchmark.hookspecs import hookimpl
-from benchmark.registry import build_registry
-from benchmark.sources import Source, Var
+from rhbench.hookspecs import hookimpl
+from rhbench.registry import build_registry
+from rhbench.sources import Source, Var
 
 TRENDY_V9_WITH_RH = {
     "CABLE-POP",

@@ -1,7 +1,7 @@
 """Malformed inputs give typed errors naming source, file, variable, found and expected.
 
 Every case writes a small file (30-degree grid, three annual steps) and opens it through
-:func:`benchmark.loader.open_variable`, the catalog or the registry, as a run would.
+:func:`rhbench.loader.open_variable`, the catalog or the registry, as a run would.
 Hand values: 400 g C m-2 yr-1 = 0.4 kg / (365.25 * 86400 s) = 1.26752e-8 kg m-2 s-1.
 """
 
@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from benchmark import catalog, config, harmonize, loader, registry, units
-from benchmark.errors import (
+from rhbench import catalog, config, harmonize, loader, registry, units
+from rhbench.errors import (
     CatalogError,
     ConfigError,
     CoordinateError,
@@ -31,10 +31,10 @@ from benchmark.errors import (
     UnitsError,
     ValueRangeError,
 )
-from benchmark.grid import common_grid
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, Var
-from benchmark.upscaling.srdb import REQUIRED_COLUMNS, load_srdb, read_srdb
+from rhbench.grid import common_grid
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, Var
+from rhbench.upscaling.srdb import REQUIRED_COLUMNS, load_srdb, read_srdb
 
 SECONDS_PER_YEAR = 365.25 * 86400.0
 RH_KG_S = 0.4 / SECONDS_PER_YEAR  # 400 g C m-2 yr-1 in kg m-2 s-1
@@ -133,7 +133,7 @@ def test_units_of_the_wrong_dimension_are_refused(tmp_path):
 @pytest.mark.parametrize("factor, median", [(1000.0, 4.0e5), (1e-3, 0.4)])
 def test_value_off_by_1000_warns_likely_units_error(tmp_path, caplog, factor, median):
     path = _write(tmp_path / "rh.nc", np.full((3, 6, 12), RH_KG_S * factor))
-    with caplog.at_level(logging.WARNING, logger="benchmark.loader"):
+    with caplog.at_level(logging.WARNING, logger="rhbench.loader"):
         rh = loader.open_variable(_source(), "rh", path)
     np.testing.assert_allclose(rh.values, median, rtol=1e-9)
     (record,) = [r for r in caplog.records if "likely a units error" in r.getMessage()]
@@ -145,14 +145,14 @@ def test_value_off_by_1000_warns_likely_units_error(tmp_path, caplog, factor, me
 
 def test_plausible_values_do_not_warn(tmp_path, caplog):
     path = _write(tmp_path / "rh.nc")
-    with caplog.at_level(logging.WARNING, logger="benchmark.loader"):
+    with caplog.at_level(logging.WARNING, logger="rhbench.loader"):
         loader.open_variable(_source(), "rh", path)
     assert not [r for r in caplog.records if "units error" in r.getMessage()]
 
 
 def test_plausibility_uses_nonzero_values_so_zero_oceans_do_not_warn(caplog):
     sample = np.concatenate([np.zeros(700), np.full(300, 10.0)])  # 70 % ocean as 0, cSoil 10 kg
-    with caplog.at_level(logging.WARNING, logger="benchmark.loader"):
+    with caplog.at_level(logging.WARNING, logger="rhbench.loader"):
         loader.check_values(sample, "cSoil", source="S", file="f.nc")
     assert not caplog.records
 
@@ -489,9 +489,9 @@ def test_plugin_raising_at_import_is_broken_and_others_stay(tmp_path, monkeypatc
         (ValueError("catalog server down"), ["rhbench_sources() raised ValueError: catalog server down"]),
         (
             {"name": "BadModel"},
-            ["must return a list of Source", "found: dict", "expected: list[benchmark.sources.Source]"],
+            ["must return a list of Source", "found: dict", "expected: list[rhbench.sources.Source]"],
         ),
-        (["BadModel"], ["non-Source item", "found: str", "expected: benchmark.sources.Source"]),
+        (["BadModel"], ["non-Source item", "found: str", "expected: rhbench.sources.Source"]),
         ([_source(kind="model")], ["unknown source kind", "source: BadModel", "found: model"]),
         (
             [_source(variables={"rh": Var("rh", "K")})],

@@ -1,6 +1,6 @@
 """One bad source never sinks a run; exit codes; the same inputs and seed give the same scorecard.
 
-Runs ``rhbench run`` in-process (:func:`benchmark.cli.main`) on a SYNTHETIC 4-degree demo
+Runs ``rhbench run`` in-process (:func:`rhbench.cli.main`) on a SYNTHETIC 4-degree demo
 data root holding the observation products and three DGVMs, with a TOML config.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import RELIABILITY_MODELS as MODELS
 
-from benchmark.cli import main
+from rhbench.cli import main
 
 CORRUPT_FILE = "trendy_v9/ORCHIDEE/ORCHIDEE_S2_rh.nc"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import outputs
-from benchmark.cli import main
-from benchmark.errors import OutputExistsError
+from rhbench import outputs
+from rhbench.cli import main
+from rhbench.errors import OutputExistsError
 
 
 def _config(folder: Path, data_root: Path) -> Path:
@@ -92,7 +92,7 @@ def _interrupt_mid_run(demo_root: Path, tmp_path: Path, signum: int) -> int:
         [
             sys.executable,
             "-m",
-            "benchmark.cli",
+            "rhbench.cli",
             "-q",
             "run",
             "--config",

@@ -8,9 +8,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from benchmark.commands import check as command
-from benchmark.report.check import compare_scorecards
-from benchmark.report.tables import read_scorecard
+from rhbench.commands import check as command
+from rhbench.report.check import compare_scorecards
+from rhbench.report.tables import read_scorecard
 
 BASELINE = [
     ("A", "rh_taylor_score", 0.80, "ok"),

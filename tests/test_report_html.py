@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from benchmark.report.html import SYNTHETIC_BANNER, taylor_points, write_index_html
+from rhbench.report.html import SYNTHETIC_BANNER, taylor_points, write_index_html
 
 CHROMIUM = Path("/usr/bin/chromium")
 REF = "observations"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from benchmark.report import plots
+from rhbench.report import plots
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from benchmark.errors import ConfigError
-from benchmark.report.tables import SCORE_COLUMNS, read_scorecard, write_scorecard
-from benchmark.results import Results, ScoreRow
+from rhbench.errors import ConfigError
+from rhbench.report.tables import SCORE_COLUMNS, read_scorecard, write_scorecard
+from rhbench.results import Results, ScoreRow
 
 
 def _results() -> Results:

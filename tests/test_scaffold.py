@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import catalog
-from benchmark.commands import new_plugin
-from benchmark.errors import ConfigError, OutputExistsError
-from benchmark.registry import load_module_plugin
-from benchmark.scaffold import PluginNames, scaffold_plugin
-from benchmark.sources import TRENDY_UNITS
+from rhbench import catalog
+from rhbench.commands import new_plugin
+from rhbench.errors import ConfigError, OutputExistsError
+from rhbench.registry import load_module_plugin
+from rhbench.scaffold import PluginNames, scaffold_plugin
+from rhbench.sources import TRENDY_UNITS
 
 
 def _import_plugin(root: Path, module: str):
@@ -97,7 +97,7 @@ NAME = "ScaffoldTestModel"
 
 def _rhbench(env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "benchmark.cli", "-q", *args],
+        [sys.executable, "-m", "rhbench.cli", "-q", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -1,5 +1,5 @@
 """The scalable paths on the small SYNTHETIC demo: a dask.distributed cluster, and models
-reduced once (:mod:`benchmark.reduce`) instead of read by every consumer."""
+reduced once (:mod:`rhbench.reduce`) instead of read by every consumer."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from benchmark import grid, harmonize, reduce
-from benchmark.metrics.suite import Reference, evaluate
-from benchmark.metrics.totals import climate_zone_masks
-from benchmark.pipeline import RunConfig, run
-from benchmark.registry import build_registry
-from benchmark.twobox import twobox_results
+from rhbench import grid, harmonize, reduce
+from rhbench.metrics.suite import Reference, evaluate
+from rhbench.metrics.totals import climate_zone_masks
+from rhbench.pipeline import RunConfig, run
+from rhbench.registry import build_registry
+from rhbench.twobox import twobox_results
 from tests.conftest import SMALL_DEMO_RESOLUTION
 
 MODELS = ("CLM5.0", "JSBACH")

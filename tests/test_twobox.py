@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from benchmark import constraint
-from benchmark.errors import DataError, MissingVariableError, ValueRangeError
-from benchmark.metrics.totals import stack_masks
-from benchmark.twobox import (
+from rhbench import constraint
+from rhbench.errors import DataError, MissingVariableError, ValueRangeError
+from rhbench.metrics.totals import stack_masks
+from rhbench.twobox import (
     METRICS,
     emulation_skill,
     fill_first_year,

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from benchmark import units
-from benchmark.errors import UnitsError
+from rhbench import units
+from rhbench.errors import UnitsError
 
 
 def test_pg_c_per_year_has_mass_per_time_dimension():

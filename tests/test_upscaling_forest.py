@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.upscaling import forest
+from rhbench.upscaling import forest
 
 
 def test_cv_scores_match_hand_formulas():

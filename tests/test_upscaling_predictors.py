@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from benchmark.errors import DataError, MissingVariableError, UnitsError
-from benchmark.upscaling.predictors import (
+from rhbench.errors import DataError, MissingVariableError, UnitsError
+from rhbench.upscaling.predictors import (
     PREDICTORS,
     build_site_predictors,
     check_grids,
@@ -16,7 +16,7 @@ from benchmark.upscaling.predictors import (
     grid_values_at_sites,
     site_vegetation,
 )
-from benchmark.vegclass import CLASS_NAMES
+from rhbench.vegclass import CLASS_NAMES
 
 
 def _grid() -> xr.Dataset:

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from benchmark.commands import upscale
-from benchmark.grid import cell_area
-from benchmark.upscaling.product import OUTPUT_FILES, run_upscaling
-from benchmark.vegclass import CLASS_NAMES
+from rhbench.commands import upscale
+from rhbench.grid import cell_area
+from rhbench.upscaling.product import OUTPUT_FILES, run_upscaling
+from rhbench.vegclass import CLASS_NAMES
 
 
 def synthetic_grids(res: float = 2.0) -> xr.Dataset:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from benchmark.upscaling.product import OUTPUT_FILES, run_upscaling
+from rhbench.upscaling.product import OUTPUT_FILES, run_upscaling
 
 SRDB_CSV = Path(__file__).parents[1].parent / "shared" / "data" / "srdb" / "srdb-data.csv"
 

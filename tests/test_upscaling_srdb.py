@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.errors import SiteDataError
-from benchmark.upscaling.srdb import assign_climate_zone, filter_srdb, load_srdb, read_srdb
+from rhbench.errors import SiteDataError
+from rhbench.upscaling.srdb import assign_climate_zone, filter_srdb, load_srdb, read_srdb
 
 SRDB_CSV = Path(__file__).parents[1].parent / "shared" / "data" / "srdb" / "srdb-data.csv"
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from benchmark.errors import CoordinateError, ValueRangeError
-from benchmark.vegclass import (
+from rhbench.errors import CoordinateError, ValueRangeError
+from rhbench.vegclass import (
     CLASS_NAMES,
     NO_CLASS,
     class_code,

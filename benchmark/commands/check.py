@@ -11,9 +11,9 @@ import logging
 import sys
 from pathlib import Path
 
-from benchmark.errors import ConfigError
-from benchmark.report import check as gate
-from benchmark.report.tables import read_scorecard
+from rhbench.errors import ConfigError
+from rhbench.report import check as gate
+from rhbench.report.tables import read_scorecard
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ import argparse
 import logging
 from pathlib import Path
 
-from benchmark.demo import generate_demo
-from benchmark.fileops import refuse_to_overwrite
-from benchmark.progress import progress_callback
+from rhbench.demo import generate_demo
+from rhbench.fileops import refuse_to_overwrite
+from rhbench.progress import progress_callback
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     """Write the demo; exit 0."""
-    from benchmark.registry import build_registry
+    from rhbench.registry import build_registry
 
     refuse_to_overwrite(args.out, args.force)
     registry = build_registry()

@@ -19,10 +19,10 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from benchmark import catalog
-from benchmark.errors import ConfigError
-from benchmark.fetch import ProgressCallback, download_spec, fetch, find_source
-from benchmark.registry import build_registry
+from rhbench import catalog
+from rhbench.errors import ConfigError
+from rhbench.fetch import ProgressCallback, download_spec, fetch, find_source
+from rhbench.registry import build_registry
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from benchmark.scaffold import DATASET_KINDS, PLUGIN_TYPES, scaffold_plugin
+from rhbench.scaffold import DATASET_KINDS, PLUGIN_TYPES, scaffold_plugin
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from benchmark import catalog
-from benchmark.errors import RhbenchError
-from benchmark.registry import build_registry
+from rhbench import catalog
+from rhbench.errors import RhbenchError
+from rhbench.registry import build_registry
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

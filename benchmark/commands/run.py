@@ -11,12 +11,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from benchmark import catalog
-from benchmark.config import load_config
-from benchmark.pipeline import Outcome, RunConfig, prepare_demo
-from benchmark.pipeline import run as run_pipeline
-from benchmark.progress import progress_callback
-from benchmark.registry import build_registry
+from rhbench import catalog
+from rhbench.config import load_config
+from rhbench.pipeline import Outcome, RunConfig, prepare_demo
+from rhbench.pipeline import run as run_pipeline
+from rhbench.progress import progress_callback
+from rhbench.registry import build_registry
 
 log = logging.getLogger(__name__)
 DEMO_RESOLUTION = 2.0

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import xarray as xr
 
-from benchmark.errors import DataError, RhbenchError
-from benchmark.fileops import refuse_to_overwrite
-from benchmark.progress import progress_callback
-from benchmark.upscaling.forest import FULL_GRID, QUICK_GRID
-from benchmark.upscaling.product import run_upscaling
+from rhbench.errors import DataError, RhbenchError
+from rhbench.fileops import refuse_to_overwrite
+from rhbench.progress import progress_callback
+from rhbench.upscaling.forest import FULL_GRID, QUICK_GRID
+from rhbench.upscaling.product import run_upscaling
 
 logger = logging.getLogger(__name__)
 

@@ -18,15 +18,15 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from benchmark import __version__, catalog, units
-from benchmark.demo import world as w
-from benchmark.demo.models import YEARS, simulate_model
-from benchmark.demo.sites import synthetic_srdb
-from benchmark.demo.writer import SYNTHETIC_NOTE, monthly_blocks, write_field
-from benchmark.fileops import write_text_atomic
-from benchmark.metrics.totals import global_total
-from benchmark.registry import Registry, build_registry
-from benchmark.sources import Source
+from rhbench import __version__, catalog, units
+from rhbench.demo import world as w
+from rhbench.demo.models import YEARS, simulate_model
+from rhbench.demo.sites import synthetic_srdb
+from rhbench.demo.writer import SYNTHETIC_NOTE, monthly_blocks, write_field
+from rhbench.fileops import write_text_atomic
+from rhbench.metrics.totals import global_total
+from rhbench.registry import Registry, build_registry
+from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Each synthetic model has its own spatial distortion of the observed Rh and turnover
 patterns, and is scaled so that its global Rh (1982-2018) and tau_soil hit its targets in
-:data:`benchmark.demo.world.MODEL_TARGETS`. All values are SYNTHETIC.
+:data:`rhbench.demo.world.MODEL_TARGETS`. All values are SYNTHETIC.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import zlib
 import numpy as np
 import xarray as xr
 
-from benchmark.demo.world import BENCH_PERIOD, FIRST_YEAR, LAST_YEAR, World, model_targets
-from benchmark.metrics.totals import global_total
+from rhbench.demo.world import BENCH_PERIOD, FIRST_YEAR, LAST_YEAR, World, model_targets
+from rhbench.metrics.totals import global_total
 
 YEARS = np.arange(FIRST_YEAR, LAST_YEAR + 1)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchmark.demo.world import BARREN, DBF, DNF, EBF, ENF, GRASS, MF, OPEN_SHRUB, SAVANNA, World
+from rhbench.demo.world import BARREN, DBF, DNF, EBF, ENF, GRASS, MF, OPEN_SHRUB, SAVANNA, World
 
 #: A typical genus per forest class, so the site table's vegetation round-trips to the classes.
 _SPECIES = {

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from benchmark import grid
-from benchmark.metrics.totals import global_total
+from rhbench import grid
+from rhbench.metrics.totals import global_total
 
 #: Observation targets (SCIENCE.md): global Rh (Pg C/yr), tau_soil (yr), litter share of soil+litter.
 OBS_RH_PG = 48.8

@@ -1,6 +1,6 @@
 """Write synthetic fields as files in the conventions (and quirks) a source declares.
 
-The quirks are those of :data:`benchmark.sources.QUIRKS`: coordinate names and
+The quirks are those of :data:`rhbench.sources.QUIRKS`: coordinate names and
 orders, longitude convention, fill values without ``_FillValue``, time units and
 calendars (including VISIT's ``years since AD 1700-Jan-1st``), gzip, yearly pools
 beside monthly fluxes. Writing is atomic: a temporary file is renamed into place.
@@ -20,7 +20,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from benchmark.timeaxis import days_in_month
+from rhbench.timeaxis import days_in_month
 
 SYNTHETIC_NOTE = "SYNTHETIC rhbench demo data: not an observation or a model result"
 

@@ -6,10 +6,10 @@ Entry point :func:`evaluate`. Every number it reports is named in :data:`METRICS
 - period means: each input is averaged over the years of ``period`` (1982-2018) first;
 - cells: all fields are restricted to the reference land mask; Taylor statistics and the
   bias attribution use the vegetated cells (reference ``vegclass`` has a class, see
-  :mod:`benchmark.vegclass`) where both maps are present, weighted by cell area;
+  :mod:`rhbench.vegclass`) where both maps are present, weighted by cell area;
 - regions: ``global`` (the land mask), 10 degree latitude bands, climate zones and
-  vegetation classes (:mod:`benchmark.metrics.totals`);
-- turnover times are ratios of totals (:mod:`benchmark.metrics.turnover`); the observed
+  vegetation classes (:mod:`rhbench.metrics.totals`);
+- turnover times are ratios of totals (:mod:`rhbench.metrics.turnover`); the observed
   cSoil is the mean of the cSoil products (cSoil + cLitter), also for the Rh products.
 
 A source lacking a variable gets ``status="skipped"`` rows that say which variable.
@@ -24,9 +24,9 @@ from functools import cached_property
 import numpy as np
 import xarray as xr
 
-from benchmark.errors import CoordinateError, MissingVariableError, RhbenchError
-from benchmark.metrics.taylor import taylor_statistics
-from benchmark.metrics.totals import (
+from rhbench.errors import CoordinateError, MissingVariableError, RhbenchError
+from rhbench.metrics.taylor import taylor_statistics
+from rhbench.metrics.totals import (
     GRAMS_PER_KILOGRAM,
     climate_zone_masks,
     global_total,
@@ -36,7 +36,7 @@ from benchmark.metrics.totals import (
     stack_masks,
     zonal_profile,
 )
-from benchmark.metrics.turnover import (
+from rhbench.metrics.turnover import (
     TauBiasAttribution,
     attribute_tau_bias,
     litterfall,
@@ -44,8 +44,8 @@ from benchmark.metrics.turnover import (
     ratio_of_totals,
     tau_map,
 )
-from benchmark.results import Results, ScoreRow
-from benchmark.vegclass import class_masks, vegetated
+from rhbench.results import Results, ScoreRow
+from rhbench.vegclass import class_masks, vegetated
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class Reference:
     rh: (lat, lon) annual-mean reference Rh over the period (the RF product), g C m-2 yr-1.
     csoil_products: (product, lat, lon) observed cSoil + cLitter per product, kg C m-2.
     area: (lat, lon) cell area, m2.
-    vegclass: (lat, lon) vegetation class codes of :mod:`benchmark.vegclass` (0 or NaN for
+    vegclass: (lat, lon) vegetation class codes of :mod:`rhbench.vegclass` (0 or NaN for
         none); None counts every land cell as vegetated and omits per-class rows.
     land: (lat, lon) boolean land mask; None means the cells where ``rh`` is present.
     rh_sd: (lat, lon) per-cell SD of the Rh product across the RF ensemble, g C m-2 yr-1.

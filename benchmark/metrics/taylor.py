@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from benchmark.errors import CoordinateError
+from rhbench.errors import CoordinateError
 
 #: Keys of the dictionary returned by :func:`taylor_statistics`.
 TAYLOR_KEYS: tuple[str, ...] = (

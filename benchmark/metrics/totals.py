@@ -6,7 +6,7 @@ Regions (every rule uses the cell-centre latitude):
   named like ``"10S-EQ"``, ``"EQ-10N"``, ``"80N-90N"`` (see :func:`band_name`);
 - climate zones: ``tropical`` |lat| < 23.5, ``boreal`` |lat| >= 50, ``temperate`` the rest
   (:data:`TROPICAL_MAX_ABS_LAT`, :data:`BOREAL_MIN_ABS_LAT`);
-- vegetation classes of :mod:`benchmark.vegclass`.
+- vegetation classes of :mod:`rhbench.vegclass`.
 
 A region set is a boolean DataArray (region, lat, lon) (:func:`stack_masks`), so a
 field's totals over every region come out of one vectorised reduction.

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from benchmark.errors import MissingVariableError
-from benchmark.metrics.taylor import taylor_statistics
-from benchmark.metrics.totals import GRAMS_PER_KILOGRAM, region_sums
+from rhbench.errors import MissingVariableError
+from rhbench.metrics.taylor import taylor_statistics
+from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, region_sums
 
 #: Codes of the attribution class map.
 RH_DOMINATED = 1

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from benchmark.report.tables import is_available
+from rhbench.report.tables import is_available
 
 KEY = ("source", "metric", "region")
 DEFAULT_TOLERANCE = 0.02
@@ -107,7 +107,7 @@ def compare_scorecards(
     metrics: tuple[str, ...] = (),
     metric_tolerance: float = DEFAULT_METRIC_TOLERANCE,
 ) -> CheckReport:
-    """Compare two scorecards (as read by :func:`~benchmark.report.tables.read_scorecard`).
+    """Compare two scorecards (as read by :func:`~rhbench.report.tables.read_scorecard`).
 
     Parameters
     ----------

@@ -6,7 +6,7 @@ tables sortable. Sections: summary grid, Taylor diagrams, global bars, maps, zon
 are absent says so; a section whose drawing fails shows the error (and logs it) so that
 one bad input does not lose the rest of the report.
 
-Conventions read from the scorecard (those of :mod:`benchmark.metrics.suite`):
+Conventions read from the scorecard (those of :mod:`rhbench.metrics.suite`):
 
 - observation rows have ``kind`` in :data:`REFERENCE_KINDS`; the uncertainty of an
   observed global metric ``M`` is the reference row ``M_sd``;
@@ -31,8 +31,8 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-from benchmark.fileops import write_text_atomic
-from benchmark.report import plots
+from rhbench.fileops import write_text_atomic
+from rhbench.report import plots
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def write_index_html(
     Parameters
     ----------
     out_dir: output folder (created if needed).
-    scorecard: score rows as from :func:`benchmark.report.tables.read_scorecard`
+    scorecard: score rows as from :func:`rhbench.report.tables.read_scorecard`
         (columns source, kind, metric, region, units, value, status, reason).
     datasets: named datasets of the run (``maps``, ``zonal``, ``twobox``); any may be absent.
     synthetic: show the synthetic-data banner and label every figure as synthetic.

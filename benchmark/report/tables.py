@@ -1,7 +1,7 @@
 """The scorecard on disk: ``scorecard.json`` and ``scores.csv``, written and read back.
 
 ``scorecard.json`` is ``{"synthetic": bool, "rhbench_version": str, "meta": {...},
-"rows": [row, ...]}`` where each row is :meth:`benchmark.results.ScoreRow.to_dict`
+"rows": [row, ...]}`` where each row is :meth:`rhbench.results.ScoreRow.to_dict`
 (``value`` is null when the row is not ``ok``). ``scores.csv`` holds the same rows with
 the columns of :data:`SCORE_COLUMNS`, in that order. Both files are written atomically
 (a temporary file in the same folder, then :func:`os.replace`).
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-import benchmark
-from benchmark.errors import ConfigError
-from benchmark.fileops import write_text_atomic
-from benchmark.results import STATUSES, Results
+import rhbench
+from rhbench.errors import ConfigError
+from rhbench.fileops import write_text_atomic
+from rhbench.results import STATUSES, Results
 
 #: Columns of a scorecard table, in file order.
 SCORE_COLUMNS = ("source", "kind", "metric", "region", "units", "value", "status", "reason")
@@ -31,7 +31,7 @@ def write_scorecard(results: Results, out_dir: Path, *, synthetic: bool, meta: d
 
     Parameters
     ----------
-    results: the run's results; one file row per :class:`~benchmark.results.ScoreRow`,
+    results: the run's results; one file row per :class:`~rhbench.results.ScoreRow`,
         values in each row's own ``units``.
     out_dir: output folder (created if needed).
     synthetic: True when the numbers come from synthetic demo data.
@@ -40,7 +40,7 @@ def write_scorecard(results: Results, out_dir: Path, *, synthetic: bool, meta: d
     """
     out_dir = Path(out_dir)
     extra = dict(meta)
-    version = str(extra.pop("rhbench_version", benchmark.__version__))
+    version = str(extra.pop("rhbench_version", rhbench.__version__))
     rows = [row.to_dict() for row in results.rows]
     for row in rows:
         if row["value"] is not None and not math.isfinite(row["value"]):

@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from benchmark.errors import DataError, MissingVariableError, UnitsError
-from benchmark.grid import normalize_coordinates
-from benchmark.upscaling.srdb import FILTER_LOG_COLUMNS, text_column
-from benchmark.vegclass import CLASS_NAMES, TUNDRA_FROM, TUNDRA_MIN_LAT
+from rhbench.errors import DataError, MissingVariableError, UnitsError
+from rhbench.grid import normalize_coordinates
+from rhbench.upscaling.srdb import FILTER_LOG_COLUMNS, text_column
+from rhbench.vegclass import CLASS_NAMES, TUNDRA_FROM, TUNDRA_MIN_LAT
 
 VEG_CLASSES = CLASS_NAMES
 CLIMATE_COLUMNS = ("MAT", "MAP")
@@ -238,7 +238,7 @@ def build_site_predictors(sites: pd.DataFrame, grids: xr.Dataset | None = None) 
     Parameters
     ----------
     sites
-        Filtered SRDB rows (see :func:`benchmark.upscaling.srdb.load_srdb`); MAT in deg C,
+        Filtered SRDB rows (see :func:`rhbench.upscaling.srdb.load_srdb`); MAT in deg C,
         MAP in mm yr-1.
     grids
         Optional gridded predictors (``tas`` deg C, ``pr`` mm yr-1, ``vegclass``).

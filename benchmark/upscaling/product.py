@@ -19,18 +19,18 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from benchmark.fileops import write_atomic
-from benchmark.grid import cell_area
-from benchmark.metrics.totals import global_total
-from benchmark.upscaling import forest
-from benchmark.upscaling.predictors import (
+from rhbench.fileops import write_atomic
+from rhbench.grid import cell_area
+from rhbench.metrics.totals import global_total
+from rhbench.upscaling import forest
+from rhbench.upscaling.predictors import (
     PREDICTOR_GROUPS,
     PREDICTORS,
     build_site_predictors,
     check_grids,
     grid_predictors,
 )
-from benchmark.upscaling.srdb import load_srdb
+from rhbench.upscaling.srdb import load_srdb
 
 logger = logging.getLogger(__name__)
 

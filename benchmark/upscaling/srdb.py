@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.errors import SiteDataError
+from rhbench.errors import SiteDataError
 
 logger = logging.getLogger(__name__)
 

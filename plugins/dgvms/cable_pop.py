@@ -1,7 +1,7 @@
 """CABLE-POP (TRENDY v9, S2): Haverd et al. 2018, Geosci. Model Dev. 11, 2995-3026."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, trendy_dgvm
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, trendy_dgvm
 
 
 @hookimpl

@@ -1,7 +1,7 @@
 """CLASSIC (TRENDY v9, S2): Melton et al. 2020, Geosci. Model Dev. 13, 2825-2850."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, trendy_dgvm
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, trendy_dgvm
 
 
 @hookimpl

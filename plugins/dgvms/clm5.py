@@ -1,7 +1,7 @@
 """CLM5.0 (TRENDY v9, S2): Lawrence et al. 2019, J. Adv. Model. Earth Syst. 11, 4245-4287."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, trendy_dgvm
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, trendy_dgvm
 
 
 @hookimpl

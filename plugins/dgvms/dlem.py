@@ -1,7 +1,7 @@
 """DLEM (TRENDY v9, S2): Tian et al. 2015, Global Biogeochem. Cycles 29, 775-792."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, trendy_dgvm
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, trendy_dgvm
 
 
 @hookimpl

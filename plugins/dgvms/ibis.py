@@ -1,7 +1,7 @@
 """IBIS (TRENDY v9, S2): Yuan et al. 2014, Global Biogeochem. Cycles 28, 1225-1245."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, trendy_dgvm
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, trendy_dgvm
 
 
 @hookimpl

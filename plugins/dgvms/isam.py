@@ -1,7 +1,7 @@
 """ISAM (TRENDY v9, S2): Meiyappan et al. 2015, Global Biogeochem. Cycles 29, 1524-1548."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, trendy_dgvm
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, trendy_dgvm
 
 
 @hookimpl

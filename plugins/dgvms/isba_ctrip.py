@@ -1,7 +1,7 @@
 """ISBA-CTRIP (TRENDY v9, S2): Delire et al. 2020, J. Adv. Model. Earth Syst. 12, e2019MS001886."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, trendy_dgvm
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, trendy_dgvm
 
 
 @hookimpl

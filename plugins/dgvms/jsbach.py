@@ -1,7 +1,7 @@
 """JSBACH (TRENDY v9, S2): Reick et al. 2021, J. Adv. Model. Earth Syst. 13, e2020MS002240."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, trendy_dgvm
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, trendy_dgvm
 
 
 @hookimpl

@@ -1,7 +1,7 @@
 """JULES-ES (TRENDY v9, S2): Wiltshire et al. 2021, Geosci. Model Dev. 14, 2161-2186."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, trendy_dgvm
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, trendy_dgvm
 
 
 @hookimpl

@@ -1,7 +1,7 @@
 """LPJ-GUESS (TRENDY v9, S2): Smith et al. 2014, Biogeosciences 11, 2027-2054."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, trendy_dgvm
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, trendy_dgvm
 
 
 @hookimpl

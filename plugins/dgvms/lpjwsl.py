@@ -1,7 +1,7 @@
 """LPJwsl (TRENDY v9, S2): Poulter et al. 2011, Global Change Biol. 17, 2081-2095."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, trendy_dgvm
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, trendy_dgvm
 
 
 @hookimpl

@@ -1,7 +1,7 @@
 """LPX-Bern (TRENDY v9, S2): Lienert and Joos 2018, Biogeosciences 15, 2909-2930."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, trendy_dgvm
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, trendy_dgvm
 
 
 @hookimpl

@@ -1,7 +1,7 @@
 """ORCHIDEE (TRENDY v9, S2): Krinner et al. 2005, Global Biogeochem. Cycles 19, GB1015."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, trendy_dgvm
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, trendy_dgvm
 
 
 @hookimpl

@@ -1,7 +1,7 @@
 """ORCHIDEE-CNP (TRENDY v9, S2): Goll et al. 2017, Geosci. Model Dev. 10, 3745-3770."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, trendy_dgvm
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, trendy_dgvm
 
 
 @hookimpl

@@ -1,7 +1,7 @@
 """SDGVM (TRENDY v9, S2): Walker et al. 2017, New Phytol. 215, 1370-1386."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, trendy_dgvm
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, trendy_dgvm
 
 
 @hookimpl

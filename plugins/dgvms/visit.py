@@ -1,7 +1,7 @@
 """VISIT (TRENDY v9, S2): Kato et al. 2013, J. Land Use Sci. 8, 104-122."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, trendy_dgvm
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, trendy_dgvm
 
 
 @hookimpl

@@ -1,7 +1,7 @@
 """YIBs (TRENDY v9, S2): Yue and Unger 2015, Geosci. Model Dev. 8, 2399-2417."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, trendy_dgvm
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, trendy_dgvm
 
 
 @hookimpl

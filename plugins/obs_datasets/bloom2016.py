@@ -1,7 +1,7 @@
 """Bloom2016 (csoil): Bloom et al. 2016, PNAS 113, 1285-1290."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, Var
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, Var
 
 
 @hookimpl

@@ -1,7 +1,7 @@
 """CRU-TS4 (predictors): Harris et al. 2020, Sci. Data 7, 109 (CRU TS v4)."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, Var
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, Var
 
 
 @hookimpl

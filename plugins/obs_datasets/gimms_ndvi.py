@@ -1,7 +1,7 @@
 """GIMMS-NDVI3g (ndvi): Pinzon and Tucker 2014, Remote Sens. 6, 6929-6960."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, Var
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, Var
 
 
 @hookimpl

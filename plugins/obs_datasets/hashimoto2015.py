@@ -1,7 +1,7 @@
 """Hashimoto2015 (rh): Hashimoto et al. 2015, Biogeosciences 12, 4121-4132."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, Var
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, Var
 
 
 @hookimpl

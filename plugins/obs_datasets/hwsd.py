@@ -1,7 +1,7 @@
 """HWSD (csoil): Nachtergaele et al. 2010, HWSD v1.2, FAO/IIASA."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, Var
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, Var
 
 
 @hookimpl

@@ -1,7 +1,7 @@
 """Konings2019 (rh): Konings et al. 2019, Biogeosciences 16, 2269-2284."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, Var
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, Var
 
 
 @hookimpl

@@ -1,7 +1,7 @@
 """MCD12C1 (landcover): Friedl and Sulla-Menashe 2015, MODIS MCD12C1 v006 (2001)."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, Var
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, Var
 
 
 @hookimpl

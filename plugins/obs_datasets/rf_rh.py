@@ -1,7 +1,7 @@
 """RF-Rh (rh): rhbench Random Forest upscaling of SRDB v5 site Rh (He et al., Global Change Biol., manuscript)."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, Var
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, Var
 
 
 @hookimpl

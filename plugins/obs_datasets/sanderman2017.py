@@ -1,7 +1,7 @@
 """Sanderman2017 (csoil): Sanderman et al. 2017, PNAS 114, 9575-9580."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, Var
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, Var
 
 
 @hookimpl

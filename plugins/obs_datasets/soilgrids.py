@@ -1,7 +1,7 @@
 """SoilGrids (csoil): Hengl et al. 2017, PLoS ONE 12, e0169748."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, Var
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, Var
 
 
 @hookimpl

@@ -1,7 +1,7 @@
 """SRDB-V5 (sites): Jian et al. 2021, Earth Syst. Sci. Data 13, 255-267 (SRDB v5, MIT)."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, Var
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, Var
 
 
 @hookimpl

@@ -1,7 +1,7 @@
 """Tang2020 (rh): Tang et al. 2020, Earth Syst. Sci. Data 12, 1037-1051."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, Var
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, Var
 
 
 @hookimpl

@@ -1,7 +1,7 @@
 """Warner2019 (rh): Warner et al. 2019, Global Biogeochem. Cycles 33, 1733-1745."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, Var
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, Var
 
 
 @hookimpl

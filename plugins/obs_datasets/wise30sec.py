@@ -1,7 +1,7 @@
 """WISE30sec (csoil): Batjes 2016, Geoderma 269, 61-68."""
 
-from benchmark.hookspecs import hookimpl
-from benchmark.sources import Source, Var
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, Var
 
 
 @hookimpl

@@ -1,0 +1,1 @@
+"""The built-in intake catalogs (YAML), installed as package data of ``rhbench.catalogs``."""
