@@ -16,7 +16,6 @@ from pathlib import Path
 import dask
 import numpy as np
 import xarray as xr
-
 from rhbench import __version__, cache, catalog, grid, harmonize, loader, outputs, reduce, vegclass
 from rhbench.constraint import TAU_SOIL_OBS, TAU_VEG_OBS
 from rhbench.demo import demo_is_current, generate_demo
@@ -25,8 +24,8 @@ from rhbench.metrics.suite import Reference, evaluate
 from rhbench.registry import Registry, build_registry
 from rhbench.results import Results, ScoreRow
 from rhbench.sources import Source
-from rhbench.twobox import twobox_results
 from rhbench.upscaling.product import run_upscaling
+from rhbench.uptake import twobox_results
 
 log = logging.getLogger(__name__)
 
@@ -283,8 +282,10 @@ def _observed_taus(rows: list[ScoreRow], regions: dict[str, xr.DataArray]) -> di
     """Observed (veg, soil) turnover (mean, SD) per region from the benchmark rows.
 
     tau_soil comes from the reference's own rows; its SD is the global relative SD (the
-    spread of the five cSoil products) applied to each region. tau_veg has no observed
-    litterfall here, so the paper's value (10.3 +- 1.4 yr) is used for every region.
+    spread of the five cSoil products) applied to each region. tau_veg: globally the paper's
+    value (10.3 +- 1.4 yr); per class only from the reference's own ``tau_veg`` rows (an
+    observed litterfall or NPP product), else None: the class is constrained on tau_soil
+    alone and its rows say so (:data:`rhbench.uptake.VEG_NOT_CONSTRAINED`).
     """
     ref = {(r.metric, r.region): r.value for r in rows if r.kind == "reference" and r.status == "ok"}
     glob = ref.get(("tau_soil_global", "global"))
@@ -294,8 +295,10 @@ def _observed_taus(rows: list[ScoreRow], regions: dict[str, xr.DataArray]) -> di
     taus = {"global": (TAU_VEG_OBS, (glob, glob * rel_sd))}
     for region in regions:
         value = ref.get(("tau_soil", region))
+        veg = ref.get(("tau_veg", region))
+        veg_obs = (veg, veg * TAU_VEG_OBS[1] / TAU_VEG_OBS[0]) if veg is not None and np.isfinite(veg) else None
         if value is not None and np.isfinite(value):
-            taus[region] = (TAU_VEG_OBS, (value, value * rel_sd))
+            taus[region] = (veg_obs, (value, value * rel_sd))
     return taus
 
 

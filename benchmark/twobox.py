@@ -21,27 +21,14 @@ from functools import reduce
 
 import numpy as np
 import xarray as xr
-
 from rhbench import constraint
-from rhbench.errors import DataError, MissingVariableError, RhbenchError, ValueRangeError
-from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, regional_totals, stack_masks
+from rhbench.errors import DataError, MissingVariableError, ValueRangeError
+from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, regional_totals
 from rhbench.metrics.turnover import litterfall
-from rhbench.results import Results, ScoreRow
 
 logger = logging.getLogger(__name__)
 
 REQUIRED = ("npp", "rh", "cVeg", "cSoil")
-#: Vegetation classes left out of the per-class constraint (land use is fixed in TRENDY S2).
-EXCLUDED_CLASSES = ("crop",)
-ENSEMBLE = "ensemble_mean"
-POOLS = ("dcVeg", "dcSoil", "dcTotal")
-METRICS: dict[str, str] = {
-    **{f"{p}_{s}": "Pg C" for s in ("unconstrained", "constrained", "constrained_sd") for p in POOLS},
-    "dcTotal_dgvm": "Pg C",
-    "underestimation_pct": "%",
-    "emulation_r2": "1",
-    "tau_clipped_pct": "%",
-}
 
 
 def fill_first_year(tau: np.ndarray) -> np.ndarray:
@@ -158,10 +145,18 @@ def global_turnover(annual: xr.Dataset, area: xr.DataArray, regions: xr.DataArra
     return out.compute()
 
 
-def _r2(model: np.ndarray, reference: np.ndarray) -> float:
-    """Coefficient of determination 1 - SSE/SST of ``model`` against ``reference``."""
+def r2_score(model: np.ndarray, reference: np.ndarray) -> float:
+    """Coefficient of determination ``1 - SSE/SST`` of ``model`` against ``reference`` (1);
+    NaN when ``reference`` is constant."""
+    model, reference = np.asarray(model, dtype=float), np.asarray(reference, dtype=float)
     sst = np.sum((reference - reference.mean()) ** 2)
     return float(1.0 - np.sum((model - reference) ** 2) / sst) if sst > 0 else float("nan")
+
+
+def rmse(model: np.ndarray, reference: np.ndarray) -> float:
+    """Root-mean-square difference of two series, in their units."""
+    diff = np.asarray(model, dtype=float) - np.asarray(reference, dtype=float)
+    return float(np.sqrt(np.mean(diff**2)))
 
 
 def emulation_skill(turnover: xr.Dataset) -> xr.Dataset:
@@ -174,7 +169,8 @@ def emulation_skill(turnover: xr.Dataset) -> xr.Dataset:
     Returns
     -------
     Dataset over ``year`` of changes since the first year (Pg C): ``dc{Veg,Soil,Total}_emulated``
-    and ``_dgvm``, ``cTotal_emulated``, and the scalar ``emulation_r2`` (1) of the dcTotal series.
+    and ``_dgvm``, ``cTotal_emulated``, and the scalars ``emulation_r2`` (1) and
+    ``emulation_rmse`` (Pg C) of the emulated against the DGVM's dcTotal series (Fig. 4a).
     Turnover times below 1 yr are clipped (logged).
     """
     tv, low_v = constraint.floor_turnover(fill_first_year(turnover["tau_veg"].values))
@@ -193,144 +189,7 @@ def emulation_skill(turnover: xr.Dataset) -> xr.Dataset:
         ("dcTotal", dgvm),
     ):
         out[f"{pool}_dgvm"] = (series - series[0]).assign_attrs(units="Pg C")
-    out["emulation_r2"] = _r2(out["dcTotal_emulated"].values, out["dcTotal_dgvm"].values)
-    out["emulation_r2"].attrs["units"] = "1"
+    emulated, own = out["dcTotal_emulated"].values, out["dcTotal_dgvm"].values
+    out["emulation_r2"] = xr.DataArray(r2_score(emulated, own), attrs={"units": "1"})
+    out["emulation_rmse"] = xr.DataArray(rmse(emulated, own), attrs={"units": "Pg C"})
     return out
-
-
-def _status_rows(source: str, region: str, status: str, reason: str) -> list[ScoreRow]:
-    kind = "ensemble" if source == ENSEMBLE else "dgvm"
-    return [
-        ScoreRow(source, kind, metric, region, units, float("nan"), status, reason) for metric, units in METRICS.items()
-    ]
-
-
-def _stack(skills: dict[str, xr.Dataset], var: str) -> np.ndarray:
-    """(model + ensemble mean, year) array of one emulation variable."""
-    per_model = np.stack([skill[var].values for skill in skills.values()])
-    return np.concatenate([per_model, per_model.mean(axis=0, keepdims=True)])
-
-
-def _series(skills: dict[str, xr.Dataset], stats: constraint.MonteCarloStats) -> xr.Dataset:
-    """Yearly unconstrained, constrained and DGVM series, dims (source, year), Pg C."""
-    series = {"cTotal_unconstrained": _stack(skills, "cTotal_emulated")}
-    series["cTotal_constrained"] = stats.c_total
-    series["dcTotal_dgvm"] = _stack(skills, "dcTotal_dgvm")
-    for pool in POOLS:
-        series[f"{pool}_unconstrained"] = _stack(skills, f"{pool}_emulated")
-        series[f"{pool}_constrained"] = stats.mean[pool]
-        series[f"{pool}_constrained_sd"] = stats.sd[pool]
-    year = next(iter(skills.values()))["year"].values
-    return xr.Dataset(
-        {k: (("source", "year"), v, {"units": "Pg C"}) for k, v in series.items()},
-        coords={"source": [*skills, ENSEMBLE], "year": year},
-    )
-
-
-def _constrain_region(
-    region: str, turnovers: dict[str, xr.Dataset], obs: tuple, n_draws: int, seed: int
-) -> tuple[list[ScoreRow], xr.Dataset | None]:
-    """Rows and yearly series of one region over the models' common years."""
-    rows: list[ScoreRow] = []
-    years = sorted(set.intersection(*(set(t["year"].values.tolist()) for t in turnovers.values())))
-    turnovers = {name: t.sel(year=years) for name, t in turnovers.items()}
-    skills = {}
-    for name, turnover in turnovers.items():
-        try:
-            skills[name] = emulation_skill(turnover)
-        except RhbenchError as err:
-            rows += _status_rows(name, region, "failed", str(err))
-    draws = constraint.draw_observed_taus(n_draws, tau_veg_obs=obs[0], tau_soil_obs=obs[1], seed=seed)
-    try:
-        if not skills:
-            raise ValueRangeError("no model usable for the 2-box constraint", found=list(turnovers))
-        npp, tau_veg, tau_soil = (
-            np.stack([turnovers[n][v].values for n in skills]) for v in ("npp", "tau_veg", "tau_soil")
-        )
-        taus = fill_first_year(tau_veg), fill_first_year(tau_soil)
-        stats = constraint.monte_carlo(npp, *taus, np.array(years), *draws)
-    except RhbenchError as err:
-        for source in [*skills, ENSEMBLE]:
-            rows += _status_rows(source, region, "failed", str(err))
-        return rows, None
-    ds = _series(skills, stats)
-    r2 = [float(skill["emulation_r2"]) for skill in skills.values()]
-    r2.append(_r2(ds["dcTotal_unconstrained"].values[-1], ds["dcTotal_dgvm"].values[-1]))
-    for i, source in enumerate(ds["source"].values.tolist()):
-        values = {k: float(ds[k][i, -1]) for k in ds.data_vars if k in METRICS}
-        new, old = values["dcTotal_constrained"], values["dcTotal_unconstrained"]
-        values["underestimation_pct"] = (new - old) / new * 100.0
-        values["emulation_r2"] = r2[i]
-        values["tau_clipped_pct"] = float(stats.clipped[i]) * 100.0
-        kind = "ensemble" if source == ENSEMBLE else "dgvm"
-        rows += [ScoreRow(source, kind, m, region, u, values[m]) for m, u in METRICS.items()]
-    return rows, ds.expand_dims(region=[region])
-
-
-def twobox_results(
-    models: dict[str, xr.Dataset],
-    area: xr.DataArray,
-    *,
-    regions: dict[str, xr.DataArray] | None = None,
-    tau_obs: dict[str, tuple[tuple[float, float], tuple[float, float]]] | None = None,
-    n_draws: int = 100,
-    seed: int = 0,
-) -> Results:
-    """The 2-box constraint of every model, globally and per vegetation class.
-
-    Parameters
-    ----------
-    models: name -> annual dataset as for :func:`global_turnover` (dims year, lat, lon).
-    area: cell areas in m2 (lat, lon).
-    regions: class name -> boolean mask (lat, lon); classes in :data:`EXCLUDED_CLASSES` are
-        ignored. The global constraint always runs.
-    tau_obs: region -> ((veg mean, veg SD), (soil mean, SD)) in yr; ``"global"`` defaults to
-        :data:`constraint.TAU_VEG_OBS`, :data:`constraint.TAU_SOIL_OBS`. A class without an
-        entry gets skipped rows.
-    n_draws: draws per observed turnover time; ``n_draws**2`` runs per model.
-    seed: seed of the draws (the same draws serve every region).
-
-    Returns
-    -------
-    Results whose rows are :data:`METRICS` for each model (kind "dgvm") and "ensemble_mean"
-    (kind "ensemble") per region; changes are from the first to the last common year (1901 to
-    2018 in the paper); ``underestimation_pct = (constrained - unconstrained) / constrained
-    * 100`` of dcTotal. ``datasets["twobox"]`` holds the yearly series, dims (region, source,
-    year), Pg C. A model lacking a variable gets "skipped" rows; one whose numbers cannot be
-    computed gets "failed" rows with the error as reason.
-    """
-    tau_obs = {"global": (constraint.TAU_VEG_OBS, constraint.TAU_SOIL_OBS), **(tau_obs or {})}
-    used = {name: mask for name, mask in (regions or {}).items() if name.lower() not in EXCLUDED_CLASSES}
-    if len(used) < len(regions or {}):
-        logger.info("2-box constraint: classes %s excluded", sorted(set(regions) - set(used)))
-    masks = stack_masks({"global": area.notnull(), **used})
-    names = [r for r in masks["region"].values.tolist() if r in tau_obs]
-    results, frames = Results(), []
-    for region in masks["region"].values.tolist():
-        if region not in tau_obs:
-            for source in [*models, ENSEMBLE]:
-                results.rows += _status_rows(source, region, "skipped", f"no observed turnover for {region}")
-    turnovers = {}
-    for name, annual in models.items():
-        missing = [v for v in REQUIRED if v not in annual]
-        if missing:
-            status, reason = "skipped", f"missing variable(s) {', '.join(missing)}"
-        else:
-            try:
-                turnovers[name] = global_turnover(annual, area, masks.sel(region=names))
-                continue
-            except RhbenchError as err:
-                status, reason = "failed", str(err)
-        for region in names:
-            results.rows += _status_rows(name, region, status, reason)
-    for region in names:
-        if not turnovers:
-            results.rows += _status_rows(ENSEMBLE, region, "skipped", "no usable model")
-            continue
-        selected = {name: t.sel(region=region, drop=True) for name, t in turnovers.items()}
-        rows, frame = _constrain_region(region, selected, tau_obs[region], n_draws, seed)
-        results.rows += rows
-        frames += [frame] if frame is not None else []
-    if frames:
-        results.datasets["twobox"] = xr.concat(frames, dim="region", join="outer")
-    return results
