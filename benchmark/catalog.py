@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import intake
 import yaml
 
-from rhbench.errors import CatalogError, ConfigError
+from rhbench.errors import CatalogError, ConfigError, DataError
 from rhbench.sources import Source
 
 #: The catalogs shipped with rhbench.
@@ -143,13 +143,14 @@ def resolve_file(
 
     Every path from a catalog goes through here, for reading, hashing and writing alike.
     ``relative`` must be text naming a path inside the data root: not absolute (no leading
-    ``/``, ``\\`` or drive letter), no ``..`` component, no NUL byte. Symbolic links inside
-    the data root are followed (a data root of links into shared storage is common).
+    ``/``, ``\\`` or drive letter), no ``..`` component, no NUL byte; after following
+    symbolic links it must still lie inside the data root.
 
     Raises
     ------
     ConfigError: no data root.
     CatalogError: ``relative`` is not text, is empty, or escapes the data root.
+    DataError: a symbolic link loop.
     """
     if data_root is None:
         raise ConfigError("no data root: pass --data-root, set data_root in the config or RHBENCH_DATA", source=source)
@@ -161,4 +162,17 @@ def resolve_file(
         raise CatalogError("catalog path escapes the data root: it is absolute", file=relative, **where)
     if ".." in posix.parts or ".." in windows.parts:
         raise CatalogError("catalog path escapes the data root: it contains '..'", file=relative, **where)
-    return Path(data_root) / posix
+    try:
+        path = (Path(data_root) / posix).resolve()
+    except (RuntimeError, OSError) as exc:  # Python raises RuntimeError on a symlink loop
+        raise DataError(
+            f"cannot resolve the path: a looping symbolic link? ({exc})",
+            source=source,
+            file=relative,
+            expected=f"a path inside {data_root} without a symbolic link loop",
+        ) from exc
+    if not path.is_relative_to(Path(data_root).resolve()):
+        raise CatalogError(
+            "catalog path escapes the data root", source=source, file=relative, expected=f"a path inside {data_root}"
+        )
+    return path
