@@ -21,6 +21,7 @@ from functools import reduce
 
 import numpy as np
 import xarray as xr
+
 from rhbench import constraint
 from rhbench.errors import DataError, MissingVariableError, ValueRangeError
 from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, regional_totals
@@ -53,9 +54,21 @@ def simulate(npp: np.ndarray, tau_veg: np.ndarray, tau_soil: np.ndarray) -> tupl
 
     Returns
     -------
-    (cVeg, cSoil) in Pg C, both of the broadcast shape (..., year).
+    (cVeg, cSoil) in Pg C, both of the broadcast shape (..., year). They are views of
+    time-major arrays (year first in memory): each year is one contiguous row, written once.
+
+    The vegetation pool is integrated only over the leading dims of ``npp`` and ``tau_veg``
+    (it does not depend on ``tau_soil``), so crossed draws, e.g. ``tau_veg`` (model, veg, 1,
+    year) with ``tau_soil`` (model, 1, soil, year), cost one soil-sized pass per year. Inputs
+    whose year axis is already the slowest in memory are read in place.
     """
     npp, tau_veg, tau_soil = (np.asarray(a, dtype=float) for a in (npp, tau_veg, tau_soil))
+    _check_forcing(npp, tau_veg, tau_soil)
+    return _integrate(*(_year_first(a) for a in (npp, tau_veg, tau_soil)))
+
+
+def _check_forcing(npp: np.ndarray, tau_veg: np.ndarray, tau_soil: np.ndarray) -> None:
+    """Raise unless the forcings share one year axis, are finite and turnover times >= 1 yr."""
     lengths = {a.shape[-1] if a.ndim else 0 for a in (npp, tau_veg, tau_soil)}
     if len(lengths) != 1:
         raise DataError(
@@ -68,26 +81,111 @@ def simulate(npp: np.ndarray, tau_veg: np.ndarray, tau_soil: np.ndarray) -> tupl
         ("tau_veg", tau_veg, constraint.TAU_FLOOR),
         ("tau_soil", tau_soil, constraint.TAU_FLOOR),
     ):
-        finite = np.isfinite(values)
-        if not finite.all() or values.min() < low:
+        # min is NaN when a value is missing, so one comparison covers NaN, -inf and the floor
+        if not (values.min() >= low and values.max() < np.inf):
+            finite = np.isfinite(values)
             raise ValueRangeError(
                 "2-box forcing must be finite, turnover times >= 1 yr",
                 variable=name,
                 found=values.min() if finite.all() else f"{(~finite).sum()} missing values",
                 expected=f"finite, >= {low}",
             )
-    n0 = npp[..., :1]
-    veg_out = n0 * (tau_veg[..., :1] / tau_veg)
-    soil_out = n0 * (tau_soil[..., :1] / tau_soil)
-    dveg = np.zeros(np.broadcast_shapes(npp.shape, tau_veg.shape))
-    dsoil = np.zeros(np.broadcast_shapes(dveg.shape, tau_soil.shape))
-    for t in range(1, dsoil.shape[-1]):
-        litter = veg_out[..., t] + dveg[..., t - 1] / tau_veg[..., t]
-        dveg[..., t] = dveg[..., t - 1] + npp[..., t] - litter
-        rh = soil_out[..., t] + dsoil[..., t - 1] / tau_soil[..., t]
-        dsoil[..., t] = dsoil[..., t - 1] + litter - rh
-    cveg = n0 * tau_veg[..., :1] + dveg
-    return np.broadcast_to(cveg, dsoil.shape).copy(), n0 * tau_soil[..., :1] + dsoil
+
+
+def _year_first(values: np.ndarray) -> np.ndarray:
+    """(year, ...) view of a (..., year) array; a year-first copy when years are interleaved.
+
+    Small arrays stay views (they sit in cache); large ones whose years are not already
+    the slowest axis in memory are copied once, so every later read of a year is contiguous.
+    """
+    view = np.moveaxis(values, -1, 0)
+    if view.flags.c_contiguous or view[0].size < 4096:
+        return view
+    return np.ascontiguousarray(view)
+
+
+class _DirectSoil:
+    """Soil step of the module docstring, for a soil pool with no dim beyond its forcing's:
+    ``rh = n0 tau_soil[0] / tau_soil[t] + dsoil[t-1] / tau_soil[t]``, ``dsoil += litter - rh``."""
+
+    def __init__(self, n0: np.ndarray, tau_soil: np.ndarray, shape: tuple[int, ...]) -> None:
+        self.n0, self.tau = n0, tau_soil
+        self.steady = n0 * tau_soil[0]
+        self.dsoil, self.rh, self.out = np.zeros(shape), np.empty(shape), np.empty(shape)
+
+    def step(self, t: int, litter: np.ndarray, csoil: np.ndarray) -> None:
+        np.divide(self.tau[0], self.tau[t], out=self.out)
+        self.out *= self.n0
+        np.divide(self.dsoil, self.tau[t], out=self.rh)
+        self.rh += self.out
+        self.dsoil += litter
+        self.dsoil -= self.rh
+        np.add(self.steady, self.dsoil, out=csoil)
+
+
+class _SplitSoil:
+    """Soil step for a soil pool larger than each of its drives (crossed draws).
+
+    With ``k = 1 - 1/tau_soil`` the anomaly obeys ``dsoil[t] = k dsoil[t-1] + (litter - n0)
+    - (n0 tau_soil[0] / tau_soil[t] - n0)``; being linear it is split into ``A - B``: ``A``
+    driven by the litter (the vegetation dims), ``B`` by the outflux (only the soil forcing's
+    dims). Each year makes two in-place passes over the full-size ``A`` plus the write of
+    cSoil. Both drives are exactly zero at a constant forcing, so a steady state stays exact.
+    """
+
+    def __init__(self, n0: np.ndarray, tau_soil: np.ndarray, shape: tuple[int, ...]) -> None:
+        self.n0, self.tau = n0, tau_soil
+        self.steady = n0 * tau_soil[0]
+        small = self.steady.shape
+        self.big_a, self.small_b = np.zeros(shape), np.zeros(small)
+        self.out, self.offset, self.keep = np.empty(small), np.empty(small), np.empty(tau_soil.shape[1:])
+        self.drive = None
+
+    def step(self, t: int, litter: np.ndarray, csoil: np.ndarray) -> None:
+        np.divide(1.0, self.tau[t], out=self.keep)
+        np.subtract(1.0, self.keep, out=self.keep)
+        np.divide(self.tau[0], self.tau[t], out=self.out)
+        self.out *= self.n0
+        self.out -= self.n0
+        self.small_b *= self.keep
+        self.small_b += self.out
+        np.subtract(self.steady, self.small_b, out=self.offset)
+        self.drive = np.subtract(litter, self.n0, out=self.drive)
+        self.big_a *= self.keep
+        self.big_a += self.drive
+        np.add(self.big_a, self.offset, out=csoil)
+
+
+def _integrate(npp: np.ndarray, tau_veg: np.ndarray, tau_soil: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The anomaly-form time loop on year-first arrays (year, ...); returns (..., year) views.
+
+    Every year updates the anomalies in place, without temporaries; the vegetation step is
+    the module docstring's, the soil step :class:`_DirectSoil` or, when the soil pool has dims
+    its own forcing lacks, :class:`_SplitSoil`. cVeg is a read-only broadcast view when it
+    does not vary along a dim.
+    """
+    n_years = npp.shape[0]
+    veg_shape = np.broadcast_shapes(npp.shape[1:], tau_veg.shape[1:])
+    soil_in = np.broadcast_shapes(npp.shape[1:], tau_soil.shape[1:])
+    shape = np.broadcast_shapes(veg_shape, soil_in)
+    n0 = npp[0]
+    soil = (_DirectSoil if soil_in == shape else _SplitSoil)(n0, tau_soil, shape)
+    veg_steady = n0 * tau_veg[0]
+    cveg, csoil = np.empty((n_years, *veg_shape)), np.empty((n_years, *shape))
+    cveg[0], csoil[0] = veg_steady, soil.steady
+    dveg, litter, veg_tmp = np.zeros(veg_shape), np.empty(veg_shape), np.empty(veg_shape)
+    for t in range(1, n_years):
+        # litter = NPP[0] (tau_veg[0] / tau_veg[t]) + dveg[t-1] / tau_veg[t]
+        np.divide(tau_veg[0], tau_veg[t], out=litter)
+        litter *= n0
+        np.divide(dveg, tau_veg[t], out=veg_tmp)
+        litter += veg_tmp
+        dveg += npp[t]
+        dveg -= litter
+        np.add(veg_steady, dveg, out=cveg[t, ...])
+        soil.step(t, litter, csoil[t, ...])
+    cveg, csoil = np.moveaxis(cveg, 0, -1), np.moveaxis(csoil, 0, -1)
+    return np.broadcast_to(cveg, csoil.shape) if cveg.shape != csoil.shape else cveg, csoil
 
 
 def global_turnover(annual: xr.Dataset, area: xr.DataArray, regions: xr.DataArray | None = None) -> xr.Dataset:
