@@ -98,10 +98,17 @@ def entry_for(source: Source) -> CatalogEntry:
         )
     metadata = catalog.entries[source.entry_name].metadata or {}
     if not isinstance(metadata, dict):
-        raise CatalogError("entry metadata is not a mapping", source=source.name, file=str(path), found=metadata)
+        raise CatalogError(
+            "catalog entry metadata is not a mapping", source=source.name, file=str(path), found=metadata
+        )
     metadata = dict(metadata)
     for key in ("files", "units"):
         _check_text_mapping(metadata.get(key, {}), key, source=source.name, file=str(path))
+    for variable, relative in metadata.get("files", {}).items():
+        try:
+            check_relative(relative, source=source.name, variable=variable)
+        except CatalogError as exc:
+            raise exc.add_context(file=str(path)) from None
     missing = sorted(set(source.variables) - set(metadata.get("files", {})))
     if missing:
         raise CatalogError(
@@ -114,12 +121,12 @@ def _check_text_mapping(value: object, key: str, *, source: str, file: str) -> N
     """Refuse ``files``/``units`` metadata that is not a mapping of text to text (e.g. ``rh: 12345``)."""
     if not isinstance(value, dict):
         raise CatalogError(
-            f"entry metadata {key!r} is not a mapping", source=source, file=file, found=type(value).__name__
+            f"catalog entry metadata {key!r} is not a mapping", source=source, file=file, found=type(value).__name__
         )
     for variable, text in value.items():
         if not isinstance(variable, str) or not isinstance(text, str) or not text.strip():
             raise CatalogError(
-                f"entry metadata {key!r} must map variable names to text",
+                f"catalog entry metadata {key!r} must map variable names to text",
                 source=source,
                 file=file,
                 variable=str(variable),
@@ -134,6 +141,21 @@ def resolve_data_root(cli_value: str | os.PathLike | None = None, config_value: 
         if value:
             return Path(value).expanduser().resolve()
     return None
+
+
+def check_relative(
+    relative: object, *, source: str | None = None, variable: str | None = None, data_root: object = "the data root"
+) -> PurePosixPath:
+    """``relative`` as a path when it is text, not absolute, without ``..``; else :class:`CatalogError`."""
+    where = {"source": source, "variable": variable, "expected": f"a relative path without '..' inside {data_root}"}
+    if not isinstance(relative, str) or not relative.strip() or "\x00" in relative:
+        raise CatalogError("catalog path is not a file path", found=repr(relative)[:80], **where)
+    posix, windows = PurePosixPath(relative), PureWindowsPath(relative)
+    if posix.is_absolute() or windows.drive or windows.root:
+        raise CatalogError("catalog path escapes the data root: it is absolute", file=relative, **where)
+    if ".." in posix.parts or ".." in windows.parts:
+        raise CatalogError("catalog path escapes the data root: it contains '..'", file=relative, **where)
+    return posix
 
 
 def resolve_file(
@@ -154,14 +176,7 @@ def resolve_file(
     """
     if data_root is None:
         raise ConfigError("no data root: pass --data-root, set data_root in the config or RHBENCH_DATA", source=source)
-    where = {"source": source, "variable": variable, "expected": f"a relative path without '..' inside {data_root}"}
-    if not isinstance(relative, str) or not relative.strip() or "\x00" in relative:
-        raise CatalogError("catalog path is not a file path", found=repr(relative)[:80], **where)
-    posix, windows = PurePosixPath(relative), PureWindowsPath(relative)
-    if posix.is_absolute() or windows.drive or windows.root:
-        raise CatalogError("catalog path escapes the data root: it is absolute", file=relative, **where)
-    if ".." in posix.parts or ".." in windows.parts:
-        raise CatalogError("catalog path escapes the data root: it contains '..'", file=relative, **where)
+    posix = check_relative(relative, source=source, variable=variable, data_root=data_root)
     try:
         path = (Path(data_root) / posix).resolve()
     except (RuntimeError, OSError) as exc:  # Python raises RuntimeError on a symlink loop
