@@ -319,9 +319,10 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     root = prepare_demo(config, registry, progress) if config.demo else catalog.resolve_data_root(config.data_root)
     if root is None:
         raise ConfigError("no data root: pass --data-root, set data_root in the config, or RHBENCH_DATA")
-    out_dir = outputs.claim_output_dir(config.out, force=config.force)
+    protected = {"data root": None if config.demo else root, "cache": loader.cache_dir()}
+    out_dir = outputs.claim_output_dir(config.out, force=config.force, protected=protected)
     target = grid.common_grid(config.resolution)
-    with outputs.staging_dir(out_dir) as staging, dask.config.set(scheduler="threads"):
+    with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler="threads"):
         reference = _reference(config, registry, root, target, staging, failures)
         regions = vegclass.class_masks(reference.vegclass) if reference.vegclass is not None else {}
         parts = reduce.partition(regions, reference.area)
