@@ -20,7 +20,24 @@ KINDS: dict[str, tuple[str, ...]] = {
     "landcover": ("landCoverFrac",),
     "ndvi": ("ndvi",),
     "sites": ("rh",),
-    "predictors": ("tas", "pr", "landCoverFrac"),
+    "predictors": (
+        "tas",
+        "pr",
+        "landCoverFrac",
+        "koppen",
+        "am_share",
+        "ecm_share",
+        "erm_share",
+        "nm_share",
+        "agb_carbon",
+        "bgb_carbon",
+        "ndep",
+        "bulk_density",
+        "clay",
+        "soc_stock",
+        "evi",
+    ),
+    "landfrac": ("sftlf",),
 }
 
 #: File quirks a plugin may declare. The loader detects and repairs most of them
