@@ -1,72 +1,37 @@
-"""The output folder of a run: claimed without overwriting, filled in a staging folder, moved into place.
+"""What a run writes into its output folder: scorecard, results.nc, run.json, index.html.
 
-Nothing a user made is overwritten without ``--force``; an interrupted run leaves at most
-a hidden ``.NAME.partial-*`` folder, never a partial scorecard in the output folder.
+Claiming, locking and staging the folder is :mod:`rhbench.outdir` (re-exported here).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
-import os
 import platform
-import shutil
-import tempfile
-from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
-import xarray as xr
-
 from rhbench import __version__, catalog
-from rhbench.fileops import HASH_BLOCK_BYTES, refuse_to_overwrite, sha256_of, write_atomic, write_text_atomic
+from rhbench.fileops import HASH_BLOCK_BYTES, sha256_of, write_text_atomic
+from rhbench.outdir import claim_output_dir, staging_dir
 from rhbench.registry import Registry
+from rhbench.report.cfnetcdf import write_results_nc
+from rhbench.report.cmec import write_cmec
 from rhbench.report.html import write_index_html
 from rhbench.report.tables import read_scorecard, write_scorecard
 from rhbench.results import Results
 
 log = logging.getLogger(__name__)
 
+__all__ = ["claim_output_dir", "staging_dir", "write_all", "file_checksum"]
+
 RESULTS_NC = "results.nc"
 RUN_JSON = "run.json"
 #: Files up to this size get a full SHA-256 in run.json; larger ones a fingerprint
 #: (SHA-256 of the first MiB, size and modification time) to keep provenance cheap.
 FULL_CHECKSUM_BYTES = 256 * 2**20
-
-
-def claim_output_dir(out: Path | None, *, force: bool) -> Path:
-    """The folder a run will write: ``out``, or ``./rhbench-out/run-<UTC time>`` when None.
-
-    Raises :class:`OutputExistsError` when ``out`` exists and is not empty, unless ``force``.
-    """
-    if out is None:
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        return Path("rhbench-out").resolve() / f"run-{stamp}"
-    out = Path(out).resolve()
-    refuse_to_overwrite(out, force)
-    return out
-
-
-@contextlib.contextmanager
-def staging_dir(out_dir: Path) -> Iterator[Path]:
-    """A hidden sibling folder to write into; moved onto ``out_dir`` only when the block succeeds."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if out_dir.exists():
-        retired = out_dir.with_name(f".{out_dir.name}.replaced-{os.getpid()}")
-        os.replace(out_dir, retired)
-        os.replace(staging, out_dir)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staging, out_dir)
 
 
 def file_checksum(path: Path) -> str:
@@ -89,26 +54,26 @@ def _inputs(registry: Registry, data_root: Path) -> dict[str, dict[str, str]]:
             inputs[name] = {"error": str(exc)}
             continue
         for variable, relative in files.items():
-            path = data_root / relative
+            try:
+                path = catalog.resolve_file(data_root, relative, source=name, variable=variable)
+            except Exception as exc:  # an escaping path is recorded, never hashed
+                inputs.setdefault(name, {})[variable] = f"error: {exc}"
+                continue
             inputs.setdefault(name, {})[variable] = file_checksum(path) if path.is_file() else "missing"
     return inputs
 
 
-def _write_results_nc(staging: Path, datasets: dict[str, xr.Dataset]) -> None:
-    if not datasets:
-        return
+def metric_definitions() -> dict[str, str]:
+    """Metric name -> one-line definition, for the CMEC bundle."""
+    from rhbench.metrics.suite import METRICS
 
-    def write_groups(temp: Path) -> None:
-        for index, (name, ds) in enumerate(datasets.items()):
-            ds.to_netcdf(temp, mode="w" if index == 0 else "a", group=name, engine="netcdf4")
-
-    write_atomic(staging / RESULTS_NC, write_groups)
+    return {name: definition for name, (_, definition) in METRICS.items()}
 
 
 def write_all(
     staging: Path, results: Results, *, registry: Registry, config, data_root: Path, synthetic: bool, seconds: float
 ) -> None:
-    """Write scorecard.json, scores.csv, results.nc, run.json and index.html into ``staging``."""
+    """Write scorecard.json, scores.csv, cmec.json, results.nc, run.json and index.html into ``staging``."""
     config_record = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
     provenance = {
         "rhbench_version": __version__,
@@ -126,7 +91,14 @@ def write_all(
         "failures": results.failures,
     }
     write_scorecard(results, staging, synthetic=synthetic, meta={"config": config_record})
-    _write_results_nc(staging, results.datasets)
+    write_results_nc(staging / RESULTS_NC, results.datasets, synthetic=synthetic)
+    write_cmec(
+        staging,
+        read_scorecard(staging / "scorecard.json"),
+        metric_definitions(),
+        synthetic=synthetic,
+        undocumented="no definition in the metric table yet",
+    )
     provenance["inputs"] = _inputs(registry, data_root)
     write_text_atomic(staging / RUN_JSON, json.dumps(provenance, indent=2, default=str))
     upscaling = staging / "upscaling"

@@ -25,8 +25,8 @@ from rhbench.metrics.suite import Reference, evaluate
 from rhbench.registry import Registry, build_registry
 from rhbench.results import Results, ScoreRow
 from rhbench.sources import Source
-from rhbench.twobox import twobox_results
 from rhbench.upscaling.product import run_upscaling
+from rhbench.uptake import twobox_results
 
 log = logging.getLogger(__name__)
 
@@ -283,8 +283,10 @@ def _observed_taus(rows: list[ScoreRow], regions: dict[str, xr.DataArray]) -> di
     """Observed (veg, soil) turnover (mean, SD) per region from the benchmark rows.
 
     tau_soil comes from the reference's own rows; its SD is the global relative SD (the
-    spread of the five cSoil products) applied to each region. tau_veg has no observed
-    litterfall here, so the paper's value (10.3 +- 1.4 yr) is used for every region.
+    spread of the five cSoil products) applied to each region. tau_veg: globally the paper's
+    value (10.3 +- 1.4 yr); per class only from the reference's own ``tau_veg`` rows (an
+    observed litterfall or NPP product), else None: the class is constrained on tau_soil
+    alone and its rows say so (:data:`rhbench.uptake.VEG_NOT_CONSTRAINED`).
     """
     ref = {(r.metric, r.region): r.value for r in rows if r.kind == "reference" and r.status == "ok"}
     glob = ref.get(("tau_soil_global", "global"))
@@ -294,8 +296,10 @@ def _observed_taus(rows: list[ScoreRow], regions: dict[str, xr.DataArray]) -> di
     taus = {"global": (TAU_VEG_OBS, (glob, glob * rel_sd))}
     for region in regions:
         value = ref.get(("tau_soil", region))
+        veg = ref.get(("tau_veg", region))
+        veg_obs = (veg, veg * TAU_VEG_OBS[1] / TAU_VEG_OBS[0]) if veg is not None and np.isfinite(veg) else None
         if value is not None and np.isfinite(value):
-            taus[region] = (TAU_VEG_OBS, (value, value * rel_sd))
+            taus[region] = (veg_obs, (value, value * rel_sd))
     return taus
 
 
@@ -314,9 +318,10 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     root = prepare_demo(config, registry, progress) if config.demo else catalog.resolve_data_root(config.data_root)
     if root is None:
         raise ConfigError("no data root: pass --data-root, set data_root in the config, or RHBENCH_DATA")
-    out_dir = outputs.claim_output_dir(config.out, force=config.force)
+    protected = {"data root": None if config.demo else root, "cache": loader.cache_dir()}
+    out_dir = outputs.claim_output_dir(config.out, force=config.force, protected=protected)
     target = grid.common_grid(config.resolution)
-    with outputs.staging_dir(out_dir) as staging, dask.config.set(scheduler="threads"):
+    with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler="threads"):
         reference = _reference(config, registry, root, target, staging, failures)
         regions = vegclass.class_masks(reference.vegclass) if reference.vegclass is not None else {}
         parts = reduce.partition(regions, reference.area)

@@ -29,11 +29,15 @@ with warnings.catch_warnings():
 CANONICAL_UNITS: dict[str, str] = {
     "rh": "gC m-2 yr-1",
     "npp": "gC m-2 yr-1",
+    "gpp": "gC m-2 yr-1",
     "fVegLitter": "gC m-2 yr-1",
     "cSoil": "kgC m-2",
     "cLitter": "kgC m-2",
     "cVeg": "kgC m-2",
     "landCoverFrac": "1",
+    "sftlf": "1",
+    "oceanCoverFrac": "1",
+    "areacella": "m2",
     "ndvi": "1",
     "tas": "degC",
     "pr": "mm yr-1",
@@ -50,7 +54,6 @@ CANONICAL_UNITS: dict[str, str] = {
     "clay": "percent",
     "soc_stock": "kgC m-2",
     "evi": "1",
-    "sftlf": "1",
 }
 
 
