@@ -57,8 +57,8 @@ def _write_csv(table: pd.DataFrame, path: Path) -> None:
 
 def _groups(columns: list[str], stack: PredictorStack | None) -> tuple[dict, dict]:
     """Continuous columns and categorical (one-hot) columns of each paper group."""
-    if stack is None:
-        return PREDICTOR_GROUPS, {}
+    if stack is None:  # site columns: the vegetation type is categorical, never a PCA input
+        return {"climate": PREDICTOR_GROUPS["climate"]}, {"vegetation": PREDICTOR_GROUPS["vegetation"]}
     owner = column_groups(columns)
     categorical = set(categorical_columns(columns, stack))
     continuous: dict[str, list[str]] = {}
