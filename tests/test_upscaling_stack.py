@@ -98,5 +98,5 @@ def test_fetch_is_pinned_to_a_commit_with_the_published_checksum(source):
         "https://raw.githubusercontent.com/jinshijian/SoilRespirationPartitioning/"
         "c0072c04dea03dd5e2ad78d3896e4a41c1893e08/outputs/global_Rt_contribution_to_Rs2.nc"
     )
-    assert spec.sha256 == "c67dafc42e6f77bd5574f058d84842698930bfe509228442bcec954bea18267c"
+    assert spec.known_hash == "sha256:c67dafc42e6f77bd5574f058d84842698930bfe509228442bcec954bea18267c"
     assert spec.relative_path == "jian2020/global_Rt_contribution_to_Rs2.nc"
