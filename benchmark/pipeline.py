@@ -21,6 +21,7 @@ from rhbench import __version__, cache, catalog, grid, harmonize, loader, output
 from rhbench.constraint import TAU_SOIL_OBS, TAU_VEG_OBS
 from rhbench.demo import demo_is_current, generate_demo
 from rhbench.errors import ConfigError, DataError, RhbenchError
+from rhbench.metrics import ensemble
 from rhbench.metrics.suite import Reference, evaluate
 from rhbench.registry import Registry, build_registry
 from rhbench.results import Results, ScoreRow
@@ -344,6 +345,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
             if loaded is not None:
                 priors[source.name] = loaded["rh"]
         results = evaluate(reference, {name: p.period for name, p in reduced.items()}, priors, period=config.period)
+        results.extend(ensemble.summarize(results, reference))
         results.extend(
             twobox_results(
                 {name: p.totals for name, p in reduced.items()},
