@@ -8,7 +8,6 @@ root). The data root comes from ``--data-root``, the config file, or ``RHBENCH_D
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,12 +15,12 @@ from pathlib import Path
 import intake
 import yaml
 
+from rhbench.config import DATA_ROOT_ENV, resolve_data_root  # noqa: F401  (re-exported; defined once in config)
 from rhbench.errors import CatalogError, ConfigError
 from rhbench.sources import Source
 
 #: The catalogs shipped with rhbench.
 BUILTIN_CATALOG_DIR = Path(__import__("rhbench.catalogs").catalogs.__file__).resolve().parent
-DATA_ROOT_ENV = "RHBENCH_DATA"
 
 
 @dataclass(frozen=True)
@@ -36,6 +35,11 @@ class CatalogEntry:
     def files(self) -> dict[str, str]:
         """Canonical variable -> file path relative to the data root."""
         return dict(self.metadata.get("files", {}))
+
+    @property
+    def built_by(self) -> str | None:
+        """The rhbench stage that builds the product when its file is absent (``upscaling``), or None."""
+        return self.metadata.get("built_by")
 
     @property
     def units(self) -> dict[str, str]:
@@ -93,14 +97,6 @@ def entry_for(source: Source) -> CatalogEntry:
             "catalog entry lists no file for variables", source=source.name, file=str(path), variable=", ".join(missing)
         )
     return CatalogEntry(path, source.entry_name, metadata)
-
-
-def resolve_data_root(cli_value: str | os.PathLike | None = None, config_value: str | None = None) -> Path | None:
-    """The data root: command line, then config file, then ``RHBENCH_DATA``; None when unset."""
-    for value in (cli_value, config_value, os.environ.get(DATA_ROOT_ENV)):
-        if value:
-            return Path(value).expanduser().resolve()
-    return None
 
 
 def resolve_file(data_root: Path, relative: str, *, source: str | None = None) -> Path:

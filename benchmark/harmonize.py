@@ -41,8 +41,12 @@ def load_source(
     target: xr.Dataset,
     *,
     period: tuple[int, int] | None = None,
+    files: dict[str, Path] | None = None,
 ) -> xr.Dataset:
     """Open every variable of ``source``, as annual means on ``target``'s grid, lazily.
+
+    ``files`` (canonical variable -> file) replaces the catalog's paths, for products
+    rhbench builds during the run (e.g. the upscaled Rh reference in the staging folder).
 
     A grid finer than ``target`` is aggregated by area-weighted means, an equal or
     coarser one sampled by nearest neighbour (:func:`rhbench.products.to_common_grid`).
@@ -50,10 +54,14 @@ def load_source(
     For a DGVM whose litter is a separate pool, ``cSoil`` becomes cSoil + cLitter (once;
     ``cSoil.attrs['includes_litter']`` records it) and cLitter is kept as is.
     """
-    entry = catalog.entry_for(source)
+    if files is None:
+        entry = catalog.entry_for(source)
+        files = {
+            name: catalog.resolve_file(data_root, entry.files[name], source=source.name) for name in source.variables
+        }
     variables = {}
     for name in source.variables:
-        path = catalog.resolve_file(data_root, entry.files[name], source=source.name)
+        path = files[name]
         data = loader.open_variable(source, name, path, annual=True)
         if on_grid(data, target):  # exact target coordinates, so xarray aligns them
             data = data.assign_coords(lat=target["lat"].values, lon=target["lon"].values)

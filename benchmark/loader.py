@@ -32,6 +32,7 @@ from rhbench.errors import (
     TimeAxisError,
     ValueRangeError,
 )
+from rhbench.fileops import CACHE_ENV, cache_dir  # noqa: F401  (re-exported: the one cache folder)
 from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,6 @@ FILL_VALUES = (-99999.0, -9999.0)
 #: full-size synthetic model, 8.8 GB, cold page cache, 2 threads): 12 steps 13.6-15.3 s,
 #: 24 steps 11.8-13.2 s, 72 steps 15.2 s, 120 steps 17.9 s; peak RSS 1.1, 1.1, 1.5, 1.7 GB.
 TIME_CHUNK = 24
-CACHE_ENV = "RHBENCH_CACHE"
 #: Plausible range of the median of a variable's non-missing, non-zero values, in canonical
 #: units. A median outside it is most likely a units error (e.g. a factor 1000): warned, not fatal.
 PLAUSIBLE_MEDIAN: dict[str, tuple[float, float]] = {
@@ -72,14 +72,6 @@ NEGATIVE_SHARE_MAX = 0.01
 _TIME_NAMES = ("time", "Time", "TIME", "t")
 #: Dask chunks at open (see :data:`TIME_CHUNK`); names absent from a file are ignored.
 _CHUNKS = {**dict.fromkeys(_TIME_NAMES, TIME_CHUNK), **dict.fromkeys((*grid._LAT_NAMES, *grid._LON_NAMES), -1)}
-
-
-def cache_dir() -> Path:
-    """Folder for decompressed and harmonised files (``RHBENCH_CACHE`` or ~/.cache/rhbench)."""
-    root = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "rhbench"
-    path = Path(root)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _gunzipped(path: Path) -> Path:

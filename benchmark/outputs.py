@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -22,7 +21,7 @@ from pathlib import Path
 import xarray as xr
 
 from rhbench import __version__, catalog
-from rhbench.fileops import HASH_BLOCK_BYTES, refuse_to_overwrite, sha256_of, write_atomic, write_text_atomic
+from rhbench.fileops import file_checksum, refuse_to_overwrite, write_atomic, write_text_atomic
 from rhbench.registry import Registry
 from rhbench.report.html import write_index_html
 from rhbench.report.tables import read_scorecard, write_scorecard
@@ -32,9 +31,6 @@ log = logging.getLogger(__name__)
 
 RESULTS_NC = "results.nc"
 RUN_JSON = "run.json"
-#: Files up to this size get a full SHA-256 in run.json; larger ones a fingerprint
-#: (SHA-256 of the first MiB, size and modification time) to keep provenance cheap.
-FULL_CHECKSUM_BYTES = 256 * 2**20
 
 
 def claim_output_dir(out: Path | None, *, force: bool) -> Path:
@@ -67,17 +63,6 @@ def staging_dir(out_dir: Path) -> Iterator[Path]:
         shutil.rmtree(retired, ignore_errors=True)
     else:
         os.replace(staging, out_dir)
-
-
-def file_checksum(path: Path) -> str:
-    """``sha256:<hex>`` of a file, or ``fingerprint:<hex>`` for files over :data:`FULL_CHECKSUM_BYTES`."""
-    stat = path.stat()
-    if stat.st_size <= FULL_CHECKSUM_BYTES:
-        return f"sha256:{sha256_of(path)}"
-    with path.open("rb") as handle:
-        digest = hashlib.sha256(handle.read(HASH_BLOCK_BYTES))
-    digest.update(f"{stat.st_size}|{stat.st_mtime_ns}".encode())
-    return f"fingerprint:{digest.hexdigest()}"
 
 
 def _inputs(registry: Registry, data_root: Path) -> dict[str, dict[str, str]]:

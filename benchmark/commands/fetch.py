@@ -19,7 +19,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from rhbench import catalog
+from rhbench.config import resolve_data_root
 from rhbench.errors import ConfigError
 from rhbench.fetch import ProgressCallback, download_spec, fetch, find_source
 from rhbench.registry import build_registry
@@ -74,7 +74,7 @@ def _progress_bar(name: str, quiet: bool) -> Iterator[ProgressCallback | None]:
 
 def run(args: argparse.Namespace) -> int:
     """Fetch one source's file; exit 0 when it is in place with the right checksum."""
-    data_root = catalog.resolve_data_root(args.dest)
+    data_root = resolve_data_root(args.dest)
     if data_root is None:
         raise ConfigError("no destination: pass --dest or set RHBENCH_DATA", source=args.name)
     spec = download_spec(find_source(build_registry(), args.name))
