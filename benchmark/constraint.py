@@ -236,13 +236,15 @@ def monte_carlo(
 
 def observed_taus(
     rows: list[ScoreRow], regions: Iterable[str]
-) -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
+) -> dict[str, tuple[tuple[float, float] | None, tuple[float, float]]]:
     """Observed (veg, soil) turnover times, each (mean, SD) in yr, per region, from the reference's rows.
 
     tau_soil comes from the reference's own ``tau_soil_global`` / ``tau_soil`` rows; its SD is
     the global relative SD (``tau_soil_global_sd``: the spread over the cSoil products, else
-    that of :data:`TAU_SOIL_OBS`) applied to each region. tau_veg has no observed
-    litterfall here, so the paper's value :data:`TAU_VEG_OBS` is used for every region.
+    that of :data:`TAU_SOIL_OBS`) applied to each region. tau_veg: globally the paper's value
+    :data:`TAU_VEG_OBS`; per class only from the reference's own ``tau_veg`` rows (an
+    observed litterfall or NPP product) with the paper's relative SD, else None: the class is
+    constrained on tau_soil alone and its rows say so (:data:`rhbench.uptake.VEG_NOT_CONSTRAINED`).
     Empty when the reference has no finite global tau_soil.
     """
     ref = {(r.metric, r.region): r.value for r in rows if r.kind == "reference" and r.status == "ok"}
@@ -253,6 +255,8 @@ def observed_taus(
     taus = {"global": (TAU_VEG_OBS, (glob, glob * rel_sd))}
     for region in regions:
         value = ref.get(("tau_soil", region))
+        veg = ref.get(("tau_veg", region))
+        veg_obs = (veg, veg * TAU_VEG_OBS[1] / TAU_VEG_OBS[0]) if veg is not None and np.isfinite(veg) else None
         if value is not None and np.isfinite(value):
-            taus[region] = (TAU_VEG_OBS, (value, value * rel_sd))
+            taus[region] = (veg_obs, (value, value * rel_sd))
     return taus

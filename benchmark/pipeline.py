@@ -28,7 +28,7 @@ from rhbench.metrics.suite import evaluate
 from rhbench.registry import Registry, build_registry
 from rhbench.results import Failures, Results
 from rhbench.sources import Source
-from rhbench.twobox import twobox_results
+from rhbench.uptake import twobox_results
 
 __all__ = ["Outcome", "Progress", "RunConfig", "run"]
 

@@ -23,25 +23,13 @@ import numpy as np
 import xarray as xr
 
 from rhbench import constraint
-from rhbench.errors import DataError, MissingVariableError, RhbenchError, ValueRangeError
-from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, regional_totals, stack_masks
+from rhbench.errors import DataError, MissingVariableError, ValueRangeError
+from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, regional_totals
 from rhbench.metrics.turnover import litterfall
-from rhbench.results import Results, ScoreRow
 
 logger = logging.getLogger(__name__)
 
 REQUIRED = ("npp", "rh", "cVeg", "cSoil")
-#: Vegetation classes left out of the per-class constraint (land use is fixed in TRENDY S2).
-EXCLUDED_CLASSES = ("crop",)
-ENSEMBLE = "ensemble_mean"
-POOLS = ("dcVeg", "dcSoil", "dcTotal")
-METRICS: dict[str, str] = {
-    **{f"{p}_{s}": "Pg C" for s in ("unconstrained", "constrained", "constrained_sd") for p in POOLS},
-    "dcTotal_dgvm": "Pg C",
-    "underestimation_pct": "%",
-    "emulation_r2": "1",
-    "tau_clipped_pct": "%",
-}
 
 
 def fill_first_year(tau: np.ndarray) -> np.ndarray:
@@ -66,9 +54,21 @@ def simulate(npp: np.ndarray, tau_veg: np.ndarray, tau_soil: np.ndarray) -> tupl
 
     Returns
     -------
-    (cVeg, cSoil) in Pg C, both of the broadcast shape (..., year).
+    (cVeg, cSoil) in Pg C, both of the broadcast shape (..., year). They are views of
+    time-major arrays (year first in memory): each year is one contiguous row, written once.
+
+    The vegetation pool is integrated only over the leading dims of ``npp`` and ``tau_veg``
+    (it does not depend on ``tau_soil``), so crossed draws, e.g. ``tau_veg`` (model, veg, 1,
+    year) with ``tau_soil`` (model, 1, soil, year), cost one soil-sized pass per year. Inputs
+    whose year axis is already the slowest in memory are read in place.
     """
     npp, tau_veg, tau_soil = (np.asarray(a, dtype=float) for a in (npp, tau_veg, tau_soil))
+    _check_forcing(npp, tau_veg, tau_soil)
+    return _integrate(*(_year_first(a) for a in (npp, tau_veg, tau_soil)))
+
+
+def _check_forcing(npp: np.ndarray, tau_veg: np.ndarray, tau_soil: np.ndarray) -> None:
+    """Raise unless the forcings share one year axis, are finite and turnover times >= 1 yr."""
     lengths = {a.shape[-1] if a.ndim else 0 for a in (npp, tau_veg, tau_soil)}
     if len(lengths) != 1:
         raise DataError(
@@ -81,26 +81,111 @@ def simulate(npp: np.ndarray, tau_veg: np.ndarray, tau_soil: np.ndarray) -> tupl
         ("tau_veg", tau_veg, constraint.TAU_FLOOR),
         ("tau_soil", tau_soil, constraint.TAU_FLOOR),
     ):
-        finite = np.isfinite(values)
-        if not finite.all() or values.min() < low:
+        # min is NaN when a value is missing, so one comparison covers NaN, -inf and the floor
+        if not (values.min() >= low and values.max() < np.inf):
+            finite = np.isfinite(values)
             raise ValueRangeError(
                 "2-box forcing must be finite, turnover times >= 1 yr",
                 variable=name,
                 found=values.min() if finite.all() else f"{(~finite).sum()} missing values",
                 expected=f"finite, >= {low}",
             )
-    n0 = npp[..., :1]
-    veg_out = n0 * (tau_veg[..., :1] / tau_veg)
-    soil_out = n0 * (tau_soil[..., :1] / tau_soil)
-    dveg = np.zeros(np.broadcast_shapes(npp.shape, tau_veg.shape))
-    dsoil = np.zeros(np.broadcast_shapes(dveg.shape, tau_soil.shape))
-    for t in range(1, dsoil.shape[-1]):
-        litter = veg_out[..., t] + dveg[..., t - 1] / tau_veg[..., t]
-        dveg[..., t] = dveg[..., t - 1] + npp[..., t] - litter
-        rh = soil_out[..., t] + dsoil[..., t - 1] / tau_soil[..., t]
-        dsoil[..., t] = dsoil[..., t - 1] + litter - rh
-    cveg = n0 * tau_veg[..., :1] + dveg
-    return np.broadcast_to(cveg, dsoil.shape).copy(), n0 * tau_soil[..., :1] + dsoil
+
+
+def _year_first(values: np.ndarray) -> np.ndarray:
+    """(year, ...) view of a (..., year) array; a year-first copy when years are interleaved.
+
+    Small arrays stay views (they sit in cache); large ones whose years are not already
+    the slowest axis in memory are copied once, so every later read of a year is contiguous.
+    """
+    view = np.moveaxis(values, -1, 0)
+    if view.flags.c_contiguous or view[0].size < 4096:
+        return view
+    return np.ascontiguousarray(view)
+
+
+class _DirectSoil:
+    """Soil step of the module docstring, for a soil pool with no dim beyond its forcing's:
+    ``rh = n0 tau_soil[0] / tau_soil[t] + dsoil[t-1] / tau_soil[t]``, ``dsoil += litter - rh``."""
+
+    def __init__(self, n0: np.ndarray, tau_soil: np.ndarray, shape: tuple[int, ...]) -> None:
+        self.n0, self.tau = n0, tau_soil
+        self.steady = n0 * tau_soil[0]
+        self.dsoil, self.rh, self.out = np.zeros(shape), np.empty(shape), np.empty(shape)
+
+    def step(self, t: int, litter: np.ndarray, csoil: np.ndarray) -> None:
+        np.divide(self.tau[0], self.tau[t], out=self.out)
+        self.out *= self.n0
+        np.divide(self.dsoil, self.tau[t], out=self.rh)
+        self.rh += self.out
+        self.dsoil += litter
+        self.dsoil -= self.rh
+        np.add(self.steady, self.dsoil, out=csoil)
+
+
+class _SplitSoil:
+    """Soil step for a soil pool larger than each of its drives (crossed draws).
+
+    With ``k = 1 - 1/tau_soil`` the anomaly obeys ``dsoil[t] = k dsoil[t-1] + (litter - n0)
+    - (n0 tau_soil[0] / tau_soil[t] - n0)``; being linear it is split into ``A - B``: ``A``
+    driven by the litter (the vegetation dims), ``B`` by the outflux (only the soil forcing's
+    dims). Each year makes two in-place passes over the full-size ``A`` plus the write of
+    cSoil. Both drives are exactly zero at a constant forcing, so a steady state stays exact.
+    """
+
+    def __init__(self, n0: np.ndarray, tau_soil: np.ndarray, shape: tuple[int, ...]) -> None:
+        self.n0, self.tau = n0, tau_soil
+        self.steady = n0 * tau_soil[0]
+        small = self.steady.shape
+        self.big_a, self.small_b = np.zeros(shape), np.zeros(small)
+        self.out, self.offset, self.keep = np.empty(small), np.empty(small), np.empty(tau_soil.shape[1:])
+        self.drive = None
+
+    def step(self, t: int, litter: np.ndarray, csoil: np.ndarray) -> None:
+        np.divide(1.0, self.tau[t], out=self.keep)
+        np.subtract(1.0, self.keep, out=self.keep)
+        np.divide(self.tau[0], self.tau[t], out=self.out)
+        self.out *= self.n0
+        self.out -= self.n0
+        self.small_b *= self.keep
+        self.small_b += self.out
+        np.subtract(self.steady, self.small_b, out=self.offset)
+        self.drive = np.subtract(litter, self.n0, out=self.drive)
+        self.big_a *= self.keep
+        self.big_a += self.drive
+        np.add(self.big_a, self.offset, out=csoil)
+
+
+def _integrate(npp: np.ndarray, tau_veg: np.ndarray, tau_soil: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The anomaly-form time loop on year-first arrays (year, ...); returns (..., year) views.
+
+    Every year updates the anomalies in place, without temporaries; the vegetation step is
+    the module docstring's, the soil step :class:`_DirectSoil` or, when the soil pool has dims
+    its own forcing lacks, :class:`_SplitSoil`. cVeg is a read-only broadcast view when it
+    does not vary along a dim.
+    """
+    n_years = npp.shape[0]
+    veg_shape = np.broadcast_shapes(npp.shape[1:], tau_veg.shape[1:])
+    soil_in = np.broadcast_shapes(npp.shape[1:], tau_soil.shape[1:])
+    shape = np.broadcast_shapes(veg_shape, soil_in)
+    n0 = npp[0]
+    soil = (_DirectSoil if soil_in == shape else _SplitSoil)(n0, tau_soil, shape)
+    veg_steady = n0 * tau_veg[0]
+    cveg, csoil = np.empty((n_years, *veg_shape)), np.empty((n_years, *shape))
+    cveg[0], csoil[0] = veg_steady, soil.steady
+    dveg, litter, veg_tmp = np.zeros(veg_shape), np.empty(veg_shape), np.empty(veg_shape)
+    for t in range(1, n_years):
+        # litter = NPP[0] (tau_veg[0] / tau_veg[t]) + dveg[t-1] / tau_veg[t]
+        np.divide(tau_veg[0], tau_veg[t], out=litter)
+        litter *= n0
+        np.divide(dveg, tau_veg[t], out=veg_tmp)
+        litter += veg_tmp
+        dveg += npp[t]
+        dveg -= litter
+        np.add(veg_steady, dveg, out=cveg[t, ...])
+        soil.step(t, litter, csoil[t, ...])
+    cveg, csoil = np.moveaxis(cveg, 0, -1), np.moveaxis(csoil, 0, -1)
+    return np.broadcast_to(cveg, csoil.shape) if cveg.shape != csoil.shape else cveg, csoil
 
 
 def global_turnover(annual: xr.Dataset, area: xr.DataArray, regions: xr.DataArray | None = None) -> xr.Dataset:
@@ -158,10 +243,18 @@ def global_turnover(annual: xr.Dataset, area: xr.DataArray, regions: xr.DataArra
     return out.compute()
 
 
-def _r2(model: np.ndarray, reference: np.ndarray) -> float:
-    """Coefficient of determination 1 - SSE/SST of ``model`` against ``reference``."""
+def r2_score(model: np.ndarray, reference: np.ndarray) -> float:
+    """Coefficient of determination ``1 - SSE/SST`` of ``model`` against ``reference`` (1);
+    NaN when ``reference`` is constant."""
+    model, reference = np.asarray(model, dtype=float), np.asarray(reference, dtype=float)
     sst = np.sum((reference - reference.mean()) ** 2)
     return float(1.0 - np.sum((model - reference) ** 2) / sst) if sst > 0 else float("nan")
+
+
+def rmse(model: np.ndarray, reference: np.ndarray) -> float:
+    """Root-mean-square difference of two series, in their units."""
+    diff = np.asarray(model, dtype=float) - np.asarray(reference, dtype=float)
+    return float(np.sqrt(np.mean(diff**2)))
 
 
 def emulation_skill(turnover: xr.Dataset) -> xr.Dataset:
@@ -174,7 +267,8 @@ def emulation_skill(turnover: xr.Dataset) -> xr.Dataset:
     Returns
     -------
     Dataset over ``year`` of changes since the first year (Pg C): ``dc{Veg,Soil,Total}_emulated``
-    and ``_dgvm``, ``cTotal_emulated``, and the scalar ``emulation_r2`` (1) of the dcTotal series.
+    and ``_dgvm``, ``cTotal_emulated``, and the scalars ``emulation_r2`` (1) and
+    ``emulation_rmse`` (Pg C) of the emulated against the DGVM's dcTotal series (Fig. 4a).
     Turnover times below 1 yr are clipped (logged).
     """
     tv, low_v = constraint.floor_turnover(fill_first_year(turnover["tau_veg"].values))
@@ -193,144 +287,7 @@ def emulation_skill(turnover: xr.Dataset) -> xr.Dataset:
         ("dcTotal", dgvm),
     ):
         out[f"{pool}_dgvm"] = (series - series[0]).assign_attrs(units="Pg C")
-    out["emulation_r2"] = _r2(out["dcTotal_emulated"].values, out["dcTotal_dgvm"].values)
-    out["emulation_r2"].attrs["units"] = "1"
+    emulated, own = out["dcTotal_emulated"].values, out["dcTotal_dgvm"].values
+    out["emulation_r2"] = xr.DataArray(r2_score(emulated, own), attrs={"units": "1"})
+    out["emulation_rmse"] = xr.DataArray(rmse(emulated, own), attrs={"units": "Pg C"})
     return out
-
-
-def _status_rows(source: str, region: str, status: str, reason: str) -> list[ScoreRow]:
-    kind = "ensemble" if source == ENSEMBLE else "dgvm"
-    return [
-        ScoreRow(source, kind, metric, region, units, float("nan"), status, reason) for metric, units in METRICS.items()
-    ]
-
-
-def _stack(skills: dict[str, xr.Dataset], var: str) -> np.ndarray:
-    """(model + ensemble mean, year) array of one emulation variable."""
-    per_model = np.stack([skill[var].values for skill in skills.values()])
-    return np.concatenate([per_model, per_model.mean(axis=0, keepdims=True)])
-
-
-def _series(skills: dict[str, xr.Dataset], stats: constraint.MonteCarloStats) -> xr.Dataset:
-    """Yearly unconstrained, constrained and DGVM series, dims (source, year), Pg C."""
-    series = {"cTotal_unconstrained": _stack(skills, "cTotal_emulated")}
-    series["cTotal_constrained"] = stats.c_total
-    series["dcTotal_dgvm"] = _stack(skills, "dcTotal_dgvm")
-    for pool in POOLS:
-        series[f"{pool}_unconstrained"] = _stack(skills, f"{pool}_emulated")
-        series[f"{pool}_constrained"] = stats.mean[pool]
-        series[f"{pool}_constrained_sd"] = stats.sd[pool]
-    year = next(iter(skills.values()))["year"].values
-    return xr.Dataset(
-        {k: (("source", "year"), v, {"units": "Pg C"}) for k, v in series.items()},
-        coords={"source": [*skills, ENSEMBLE], "year": year},
-    )
-
-
-def _constrain_region(
-    region: str, turnovers: dict[str, xr.Dataset], obs: tuple, n_draws: int, seed: int
-) -> tuple[list[ScoreRow], xr.Dataset | None]:
-    """Rows and yearly series of one region over the models' common years."""
-    rows: list[ScoreRow] = []
-    years = sorted(set.intersection(*(set(t["year"].values.tolist()) for t in turnovers.values())))
-    turnovers = {name: t.sel(year=years) for name, t in turnovers.items()}
-    skills = {}
-    for name, turnover in turnovers.items():
-        try:
-            skills[name] = emulation_skill(turnover)
-        except RhbenchError as err:
-            rows += _status_rows(name, region, "failed", str(err))
-    draws = constraint.draw_observed_taus(n_draws, tau_veg_obs=obs[0], tau_soil_obs=obs[1], seed=seed)
-    try:
-        if not skills:
-            raise ValueRangeError("no model usable for the 2-box constraint", found=list(turnovers))
-        npp, tau_veg, tau_soil = (
-            np.stack([turnovers[n][v].values for n in skills]) for v in ("npp", "tau_veg", "tau_soil")
-        )
-        taus = fill_first_year(tau_veg), fill_first_year(tau_soil)
-        stats = constraint.monte_carlo(npp, *taus, np.array(years), *draws)
-    except RhbenchError as err:
-        for source in [*skills, ENSEMBLE]:
-            rows += _status_rows(source, region, "failed", str(err))
-        return rows, None
-    ds = _series(skills, stats)
-    r2 = [float(skill["emulation_r2"]) for skill in skills.values()]
-    r2.append(_r2(ds["dcTotal_unconstrained"].values[-1], ds["dcTotal_dgvm"].values[-1]))
-    for i, source in enumerate(ds["source"].values.tolist()):
-        values = {k: float(ds[k][i, -1]) for k in ds.data_vars if k in METRICS}
-        new, old = values["dcTotal_constrained"], values["dcTotal_unconstrained"]
-        values["underestimation_pct"] = (new - old) / new * 100.0
-        values["emulation_r2"] = r2[i]
-        values["tau_clipped_pct"] = float(stats.clipped[i]) * 100.0
-        kind = "ensemble" if source == ENSEMBLE else "dgvm"
-        rows += [ScoreRow(source, kind, m, region, u, values[m]) for m, u in METRICS.items()]
-    return rows, ds.expand_dims(region=[region])
-
-
-def twobox_results(
-    models: dict[str, xr.Dataset],
-    area: xr.DataArray,
-    *,
-    regions: dict[str, xr.DataArray] | None = None,
-    tau_obs: dict[str, tuple[tuple[float, float], tuple[float, float]]] | None = None,
-    n_draws: int = 100,
-    seed: int = 0,
-) -> Results:
-    """The 2-box constraint of every model, globally and per vegetation class.
-
-    Parameters
-    ----------
-    models: name -> annual dataset as for :func:`global_turnover` (dims year, lat, lon).
-    area: cell areas in m2 (lat, lon).
-    regions: class name -> boolean mask (lat, lon); classes in :data:`EXCLUDED_CLASSES` are
-        ignored. The global constraint always runs.
-    tau_obs: region -> ((veg mean, veg SD), (soil mean, SD)) in yr; ``"global"`` defaults to
-        :data:`constraint.TAU_VEG_OBS`, :data:`constraint.TAU_SOIL_OBS`. A class without an
-        entry gets skipped rows.
-    n_draws: draws per observed turnover time; ``n_draws**2`` runs per model.
-    seed: seed of the draws (the same draws serve every region).
-
-    Returns
-    -------
-    Results whose rows are :data:`METRICS` for each model (kind "dgvm") and "ensemble_mean"
-    (kind "ensemble") per region; changes are from the first to the last common year (1901 to
-    2018 in the paper); ``underestimation_pct = (constrained - unconstrained) / constrained
-    * 100`` of dcTotal. ``datasets["twobox"]`` holds the yearly series, dims (region, source,
-    year), Pg C. A model lacking a variable gets "skipped" rows; one whose numbers cannot be
-    computed gets "failed" rows with the error as reason.
-    """
-    tau_obs = {"global": (constraint.TAU_VEG_OBS, constraint.TAU_SOIL_OBS), **(tau_obs or {})}
-    used = {name: mask for name, mask in (regions or {}).items() if name.lower() not in EXCLUDED_CLASSES}
-    if len(used) < len(regions or {}):
-        logger.info("2-box constraint: classes %s excluded", sorted(set(regions) - set(used)))
-    masks = stack_masks({"global": area.notnull(), **used})
-    names = [r for r in masks["region"].values.tolist() if r in tau_obs]
-    results, frames = Results(), []
-    for region in masks["region"].values.tolist():
-        if region not in tau_obs:
-            for source in [*models, ENSEMBLE]:
-                results.rows += _status_rows(source, region, "skipped", f"no observed turnover for {region}")
-    turnovers = {}
-    for name, annual in models.items():
-        missing = [v for v in REQUIRED if v not in annual]
-        if missing:
-            status, reason = "skipped", f"missing variable(s) {', '.join(missing)}"
-        else:
-            try:
-                turnovers[name] = global_turnover(annual, area, masks.sel(region=names))
-                continue
-            except RhbenchError as err:
-                status, reason = "failed", str(err)
-        for region in names:
-            results.rows += _status_rows(name, region, status, reason)
-    for region in names:
-        if not turnovers:
-            results.rows += _status_rows(ENSEMBLE, region, "skipped", "no usable model")
-            continue
-        selected = {name: t.sel(region=region, drop=True) for name, t in turnovers.items()}
-        rows, frame = _constrain_region(region, selected, tau_obs[region], n_draws, seed)
-        results.rows += rows
-        frames += [frame] if frame is not None else []
-    if frames:
-        results.datasets["twobox"] = xr.concat(frames, dim="region", join="outer")
-    return results

@@ -8,18 +8,11 @@ import math
 import numpy as np
 import pytest
 import xarray as xr
-
 from rhbench import constraint
 from rhbench.errors import DataError, MissingVariableError, ValueRangeError
 from rhbench.metrics.totals import stack_masks
-from rhbench.twobox import (
-    METRICS,
-    emulation_skill,
-    fill_first_year,
-    global_turnover,
-    simulate,
-    twobox_results,
-)
+from rhbench.twobox import emulation_skill, fill_first_year, global_turnover, simulate
+from rhbench.uptake import ENSEMBLE_SD, METRICS, SPREAD_METRICS, twobox_results
 
 YEARS = np.arange(1901, 2019)
 
@@ -228,7 +221,7 @@ def test_global_turnover_matches_hand_computation():
         global_turnover(litter.drop_vars("rh"), AREA)
 
 
-def _dgvm(npp: np.ndarray, tau_veg: float, tau_soil: float) -> xr.Dataset:
+def _dgvm(npp: np.ndarray, tau_veg: float, tau_soil: float, years=YEARS) -> xr.Dataset:
     """A synthetic DGVM that is itself a 2-box model with constant turnover times, spread
     uniformly (per m2) over the four cells of AREA (1e13 m2)."""
     cveg, csoil = simulate(npp, np.full(npp.size, tau_veg), np.full(npp.size, tau_soil))
@@ -239,7 +232,7 @@ def _dgvm(npp: np.ndarray, tau_veg: float, tau_soil: float) -> xr.Dataset:
         "cVeg": cveg * 1e12,
         "cSoil": csoil * 1e12,
     }
-    return xr.Dataset({k: _grid(v[:, None, None] / 1e13 * np.ones((1, 2, 2)), list(YEARS)) for k, v in per_m2.items()})
+    return xr.Dataset({k: _grid(v[:, None, None] / 1e13 * np.ones((1, 2, 2)), list(years)) for k, v in per_m2.items()})
 
 
 NPP = 50.0 + 15.0 * np.linspace(0, 1, 118) ** 2
@@ -275,7 +268,7 @@ def test_twobox_results_rows_for_a_two_model_ensemble():
     )
     glob = _rows(results, region="global")
     assert {r.region for r in results.rows} == {"global", "ENF", "Shrub", "Empty"}  # no Crop
-    assert len(glob) == 4 * len(METRICS)
+    assert len(glob) == 4 * len(METRICS) + len(SPREAD_METRICS)  # A, B, C, mean; SD across A and B
     assert all(glob["C", m].status == "skipped" and "rh" in glob["C", m].reason for m in METRICS)
     assert all(r.status == "skipped" for r in results.rows if r.region == "Shrub")
     a_u, b_u = glob["A", "dcTotal_unconstrained"].value, glob["B", "dcTotal_unconstrained"].value
@@ -290,6 +283,10 @@ def test_twobox_results_rows_for_a_two_model_ensemble():
     assert glob["ensemble_mean", "dcTotal_unconstrained"].value == pytest.approx((a_u + b_u) / 2)
     assert glob["ensemble_mean", "dcTotal_unconstrained"].kind == "ensemble"
     assert glob["B", "emulation_r2"].value == pytest.approx(1.0, abs=1e-9)
+    assert glob["B", "emulation_rmse"].value == pytest.approx(0.0, abs=1e-9)
+    # SD (ddof=1) of two values is |a - b| / sqrt(2)
+    assert glob[ENSEMBLE_SD, "dcTotal_unconstrained"].value == pytest.approx(abs(a_u - b_u) / math.sqrt(2))
+    assert glob[ENSEMBLE_SD, "dcTotal_constrained"].value == pytest.approx(0.0, abs=1e-9)
     enf = _rows(results, region="ENF")  # 3/10 of the area (uniform per m2): 3/10 of the carbon
     assert enf["B", "dcTotal_unconstrained"].value == pytest.approx(b_u * 3 / 10, rel=1e-9)
     assert enf["B", "dcTotal_constrained"].value == pytest.approx(a_u * 3 / 10, rel=1e-9)
@@ -298,9 +295,69 @@ def test_twobox_results_rows_for_a_two_model_ensemble():
         ("A", "failed"),
         ("B", "failed"),
         ("C", "skipped"),
-        ("ensemble_mean", "failed"),
+        ("ensemble_mean", "skipped"),
     }
     assert "tau_veg" in empty["A", "dcTotal_constrained"].reason
     series = results.datasets["twobox"]
-    assert dict(series.sizes) == {"region": 2, "source": 3, "year": 118}
+    assert dict(series.sizes) == {"region": 2, "source": 3, "year": 118}  # A, B, ensemble_mean
     assert float(series["dcTotal_constrained"].sel(region="global", source="B")[-1]) == pytest.approx(a_u)
+
+
+def test_a_model_with_a_short_time_axis_never_changes_another_models_constraint():
+    """Issue 13: CLM5.0 cut to 2009-2018 changed JSBACH's constrained dcTotal (543.19 -> 3.05)."""
+    npp_b = 40.0 + 25.0 * np.linspace(0, 1, 118) ** 1.5
+    full = {"A": _dgvm(NPP, 8.0, 15.0), "B": _dgvm(npp_b, 12.0, 28.0)}
+    obs = {"global": ((10.3, 1.4), (38.3, 11.0))}
+    before = _rows(twobox_results(full, AREA, tau_obs=obs, n_draws=5), region="global")
+    cut = {"A": full["A"], "B": full["B"].sel(year=slice(2009, 2018))}
+    after = _rows(twobox_results(cut, AREA, tau_obs=obs, n_draws=5), region="global")
+    for metric in METRICS:
+        assert after["A", metric].value == pytest.approx(before["A", metric].value, rel=1e-12, abs=1e-12), metric
+        assert after["B", metric].status == "failed"
+        assert "reference period" in after["B", metric].reason and "2009-2018" in after["B", metric].reason
+    # the ensemble is A alone now, and says which model it left out (or failed)
+    alone = before["A", "dcTotal_constrained"].value
+    assert after["ensemble_mean", "dcTotal_constrained"].value == pytest.approx(alone)
+    assert after[ENSEMBLE_SD, "dcTotal_constrained"].status == "skipped"
+
+
+def test_a_model_shifted_in_time_is_constrained_alone_and_left_out_of_the_ensemble():
+    late = np.arange(1951, 2019)
+    full = {"A": _dgvm(NPP, 8.0, 15.0), "B": _dgvm(NPP, 8.0, 15.0), "C": _dgvm(NPP[:68], 9.0, 20.0, late)}
+    glob = _rows(twobox_results(full, AREA, n_draws=3), region="global")
+    cveg, csoil = simulate(NPP[:68], np.full(68, 9.0), np.full(68, 20.0))
+    assert glob["C", "dcTotal_unconstrained"].value == pytest.approx(cveg[-1] + csoil[-1] - cveg[0] - csoil[0])
+    assert "changes 1951-2018" in glob["C", "dcTotal_constrained"].reason
+    ens = glob["ensemble_mean", "dcTotal_unconstrained"]
+    assert ens.value == pytest.approx(glob["A", "dcTotal_unconstrained"].value)  # A and B are identical
+    assert "left out (other years): C" in ens.reason
+
+
+def test_a_class_without_observed_tau_veg_constrains_tau_soil_only_and_says_so():
+    models = {"A": _dgvm(NPP, 4.0, 20.0)}
+    mask = xr.DataArray([[True, True], [False, False]], dims=("lat", "lon"), coords=AREA.coords)
+    exact_soil = (38.3, 0.0)
+    results = twobox_results(
+        models, AREA, regions={"ENF": mask}, tau_obs={"ENF": (None, exact_soil)}, n_draws=3, seed=0
+    )
+    enf = _rows(results, region="ENF")
+    # tau_veg stays 4 yr, tau_soil becomes 38.3 yr: closed form from the 2-box model on 3/10 of NPP
+    cveg, csoil = simulate(NPP * 0.3, np.full(118, 4.0), np.full(118, 38.3))
+    assert enf["A", "dcVeg_constrained"].value == pytest.approx(enf["A", "dcVeg_unconstrained"].value, rel=1e-9)
+    assert enf["A", "dcVeg_constrained"].value == pytest.approx(cveg[-1] - cveg[0], rel=1e-9)
+    assert enf["A", "dcSoil_constrained"].value == pytest.approx(csoil[-1] - csoil[0], rel=1e-9)
+    assert enf["A", "dcTotal_constrained_sd"].value == pytest.approx(0.0, abs=1e-9)
+    for (source, _), row in enf.items():
+        if source != ENSEMBLE_SD:  # a single model: no spread
+            assert "only tau_soil constrained in ENF" in row.reason
+
+
+def test_r2_and_rmse_of_the_emulation_check_match_hand_values():
+    from rhbench.twobox import r2_score, rmse
+
+    own = np.array([0.0, 1.0, 2.0, 3.0])
+    emulated = np.array([0.0, 1.0, 2.0, 5.0])
+    # SSE = 4, SST = 5 -> r2 = 1 - 4/5; RMSE = sqrt(4 / 4)
+    assert r2_score(emulated, own) == pytest.approx(0.2)
+    assert rmse(emulated, own) == pytest.approx(1.0)
+    assert math.isnan(r2_score(own, np.ones(4)))

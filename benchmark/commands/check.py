@@ -1,7 +1,8 @@
 """``rhbench check``: the CI gate comparing a scorecard with a baseline.
 
-Exit codes: 0 nothing regressed; 1 a gated row regressed or a score fell below the
-floor; 2 unusable input (missing or corrupt scorecard, bad option, unwritable output).
+Exit codes: 0 nothing regressed; 1 a gated row regressed, fell below the floor or is
+missing, or the current scorecard is empty; 2 unusable input (missing or corrupt
+scorecard, bad option, runs with different settings, unwritable output).
 """
 
 from __future__ import annotations
@@ -13,35 +14,50 @@ from pathlib import Path
 
 from rhbench.errors import ConfigError
 from rhbench.report import check as gate
+from rhbench.report import check_render as render
+from rhbench.report import gate_rules as rules
 from rhbench.report.tables import read_scorecard
 
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_REGRESSED, EXIT_UNUSABLE = 0, 1, 2
 
-_EPILOG = f"""\
+
+def _epilog() -> str:
+    defaults = "\n".join(f"    {name:22s} {rule.describe()}" for name, rule in sorted(rules.DEFAULT_TOLERANCES.items()))
+    return f"""\
 rules:
   Rows are matched on (source, metric, region).
-  Gated rows: metrics whose name ends in "_score" (higher is better, 0..1) and every
-  metric given with --metric.
-  A score regresses when it drops by more than --tolerance (absolute, default
-  {gate.DEFAULT_TOLERANCE}); --fail-under X fails any current score below X.
-  A --metric regresses when |current - baseline| / |baseline| exceeds
-  --metric-tolerance (relative, default {gate.DEFAULT_METRIC_TOLERANCE}).
-  A row that was ok in the baseline and is failed/skipped now is a regression.
-  New and missing rows and sources are reported and do not fail the gate.
+  Scores (metrics ending in "_score", 0..1) fail when they drop by more than
+  --tolerance (absolute, default {rules.DEFAULT_SCORE_TOLERANCE}); --fail-under X fails any score below X.
+  These metrics are gated by default (tolerance = ABS + REL x |baseline|, either way;
+  --no-default-metrics turns them off):
+{defaults}
+  --metric NAME[=REL[,ABS]] gates another metric or overrides a tolerance (a bare
+  NAME gets REL = --metric-tolerance, default {rules.DEFAULT_METRIC_TOLERANCE}).
+  Changes up to {rules.NOISE_RELATIVE:g} relative are numerical noise ("unchanged").
+  A row ok in the baseline and failed/skipped/absent now fails the gate
+  (--allow-missing accepts rows of sources absent from the current scorecard).
+  An empty current scorecard, or nothing gated to compare, fails.
+  Scorecards of runs with different resolution, period, reference or products are
+  refused (exit 2) unless --allow-setup-change.
 
-exit codes: 0 passed, 1 regression or score below the floor, 2 unusable input.
+exit codes: 0 passed, 1 regression, missing row or empty scorecard, 2 unusable input
+  or option (e.g. --fail-under nan, a non-numeric score, different run settings).
 """
 
 
-def _non_negative(text: str) -> float:
+def _finite_non_negative(text: str) -> float:
     try:
-        value = float(text)
+        return rules.finite_non_negative(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from exc
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _unit_interval(text: str) -> float:
+    value = _finite_non_negative(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"scores are 0..1, a floor of {text!r} fails everything")
     return value
 
 
@@ -51,37 +67,44 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "check",
         help="compare a scorecard with a baseline (CI gate; exit 1 on regressions)",
         description="Compare SCORECARD with a baseline scorecard and fail on regressions.",
-        epilog=_EPILOG,
+        epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("scorecard", type=Path, help="scorecard.json or scores.csv to check")
     parser.add_argument("--baseline", type=Path, required=True, help="baseline scorecard.json or scores.csv")
     parser.add_argument(
         "--tolerance",
-        type=_non_negative,
-        default=gate.DEFAULT_TOLERANCE,
+        type=_finite_non_negative,
+        default=rules.DEFAULT_SCORE_TOLERANCE,
         help="allowed absolute drop of a *_score (default %(default)s)",
     )
     parser.add_argument(
-        "--fail-under",
-        type=float,
-        default=None,
-        metavar="X",
-        help="fail when any current *_score is below X",
+        "--fail-under", type=_unit_interval, default=None, metavar="X", help="fail when any current *_score is below X"
     )
     parser.add_argument(
         "--metric",
         action="append",
         default=[],
-        metavar="NAME",
-        help="also gate metric NAME on relative change (repeatable)",
+        metavar="NAME[=REL[,ABS]]",
+        help="also gate metric NAME (repeatable); REL relative, ABS absolute tolerance",
     )
     parser.add_argument(
         "--metric-tolerance",
-        type=_non_negative,
-        default=gate.DEFAULT_METRIC_TOLERANCE,
+        type=_finite_non_negative,
+        default=rules.DEFAULT_METRIC_TOLERANCE,
         metavar="X",
-        help="allowed relative change of a --metric (default %(default)s)",
+        help="relative tolerance of a --metric given without one (default %(default)s)",
+    )
+    parser.add_argument(
+        "--no-default-metrics", dest="defaults", action="store_false", help="gate only scores and --metric"
+    )
+    parser.add_argument(
+        "--allow-missing", action="store_true", help="rows of sources absent from the current scorecard do not fail"
+    )
+    parser.add_argument(
+        "--allow-setup-change",
+        action="store_true",
+        help="compare runs with different resolution/period/reference/products (listed as a warning)",
     )
     parser.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML here")
     parser.add_argument(
@@ -94,25 +117,36 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+def _metric_tolerances(options: list[str], default_relative: float) -> dict[str, rules.Tolerance]:
+    return dict(rules.parse_metric_option(text, default_relative) for text in options)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the gate; print the table of changes; return the exit code."""
     try:
+        metrics = _metric_tolerances(args.metric, args.metric_tolerance)
+    except ValueError as exc:
+        print(f"rhbench check: error: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    try:
         current = read_scorecard(args.scorecard)
         baseline = read_scorecard(args.baseline)
+        report = gate.compare_scorecards(
+            current,
+            baseline,
+            tolerance=args.tolerance,
+            fail_under=args.fail_under,
+            metrics=metrics,
+            defaults=args.defaults,
+            allow_missing=args.allow_missing,
+            allow_setup_change=args.allow_setup_change,
+        )
     except ConfigError as exc:
         print(f"rhbench check: error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
-    report = gate.compare_scorecards(
-        current,
-        baseline,
-        tolerance=args.tolerance,
-        fail_under=args.fail_under,
-        metrics=tuple(args.metric),
-        metric_tolerance=args.metric_tolerance,
-    )
     try:
-        _write(args.junit, gate.junit_xml(report))
-        _write(args.markdown, gate.markdown_summary(report))
+        _write(args.junit, render.junit_xml(report))
+        _write(args.markdown, render.markdown_summary(report))
     except OSError as exc:
         print(f"rhbench check: error: cannot write output ({exc})", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -131,8 +165,8 @@ def _print_report(report: gate.CheckReport) -> None:
         from rich.console import Console
 
         console = Console()
-        console.print(gate.rich_table(report))
-        for line in gate.source_lines(report):
-            console.print(line)
+        console.print(render.rich_table(report))
+        for line in render.warning_lines(report) + render.source_lines(report):
+            console.print(line, markup=False)
     else:
-        print(gate.format_text(report))
+        print(render.format_text(report))

@@ -13,6 +13,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import rhbench
@@ -65,12 +66,13 @@ def read_scorecard(path: Path | str) -> pd.DataFrame:
     -------
     DataFrame with the columns of :data:`SCORE_COLUMNS`; ``value`` is float (NaN when
     missing). ``frame.attrs`` holds ``synthetic`` (bool, or None for a CSV),
-    ``rhbench_version`` and ``path``.
+    ``rhbench_version``, ``meta`` (the run settings; empty for a CSV) and ``path``.
 
     Raises
     ------
     ConfigError: the file is missing, unparseable, lacks columns, has an unknown status,
-        a non-numeric value, or a duplicated (source, metric, region) key.
+        a non-numeric value (``true``, ``"0.8"``, ``NaN``/``Infinity`` literals, inf),
+        a non-text field, or a duplicated (source, metric, region) key.
     """
     path = Path(path)
     if path.is_dir():
@@ -88,8 +90,8 @@ def read_scorecard(path: Path | str) -> pd.DataFrame:
 
 def _read_json(path: Path) -> tuple[pd.DataFrame, dict]:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        document = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(f"unreadable scorecard JSON ({exc})", file=str(path)) from exc
     if not isinstance(document, dict) or not isinstance(document.get("rows"), list):
         raise ConfigError(
@@ -98,20 +100,43 @@ def _read_json(path: Path) -> tuple[pd.DataFrame, dict]:
             found=type(document).__name__,
             expected='{"synthetic": ..., "rhbench_version": ..., "rows": [...]}',
         )
-    if not all(isinstance(row, dict) for row in document["rows"]):
-        raise ConfigError("scorecard rows must be JSON objects", file=str(path))
+    for index, row in enumerate(document["rows"]):
+        _check_json_row(row, index, path)
     frame = pd.DataFrame(document["rows"])
     synthetic = document.get("synthetic")
+    meta = document.get("meta")
     attrs = {
         "synthetic": bool(synthetic) if synthetic is not None else None,
         "rhbench_version": document.get("rhbench_version"),
+        "meta": meta if isinstance(meta, dict) else {},
     }
     return frame, attrs
 
 
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a valid score value (the scorecard writes null)")
+
+
+def _check_json_row(row: object, index: int, path: Path) -> None:
+    """Refuse a row that is not an object, has a non-numeric value (``true``, ``"0.8"``) or non-text fields."""
+    if not isinstance(row, dict):
+        raise ConfigError("scorecard rows must be JSON objects", file=str(path), found=f"row {index}: {row!r:.60}")
+    value = row.get("value")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise ConfigError(
+            "non-numeric score value", file=str(path), found=f"row {index}: {value!r:.60}", expected="a number or null"
+        )
+    for column in ("source", "kind", "metric", "region", "units", "status", "reason"):
+        text = row.get(column)
+        if text is not None and not isinstance(text, str):
+            raise ConfigError(
+                f"scorecard field {column!r} is not text", file=str(path), found=f"row {index}: {text!r:.60}"
+            )
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, dtype={"reason": str}, keep_default_na=True)
+        return pd.read_csv(path, dtype={"reason": str, "value": str}, keep_default_na=True)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ConfigError(f"unreadable scores CSV ({exc})", file=str(path)) from exc
 
@@ -130,6 +155,15 @@ def _validate(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
         frame["value"] = pd.to_numeric(frame["value"], errors="raise").astype(float)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"non-numeric score value ({exc})", file=str(path)) from exc
+    infinite = frame[np.isinf(frame["value"])]
+    if len(infinite):
+        first = infinite.iloc[0]
+        raise ConfigError(
+            "infinite score value",
+            file=str(path),
+            found=(first["source"], first["metric"], first["region"], first["value"]),
+            expected="a finite number or empty",
+        )
     for column in ("source", "kind", "metric", "region", "units", "status"):
         frame[column] = frame[column].fillna("").astype(str)
     frame["reason"] = frame["reason"].fillna("").astype(str)

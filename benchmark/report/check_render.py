@@ -1,0 +1,177 @@
+"""Renderings of a :class:`~rhbench.report.check.CheckReport`: text, rich table, JUnit XML, Markdown.
+
+Every rendering carries the verdict, the gate-level problems (nothing to compare), a loud
+warning when the runs' settings differ or could not be verified, and the rows that changed.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rhbench.report.check import OUTCOMES, CheckReport, RowComparison
+
+_TABLE_HEADER = ("source", "metric", "region", "baseline", "current", "change", "outcome", "note")
+
+
+def changed_rows(report: CheckReport) -> list[RowComparison]:
+    """Rows worth showing: failures first, then anything that is not exactly unchanged."""
+    shown = [row for row in report.rows if row.outcome != "unchanged" or row.message]
+    return sorted(shown, key=lambda row: (not row.failed, row.source, row.metric, row.region))
+
+
+def _fmt(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value:.4g}"
+
+
+def _cells(row: RowComparison) -> tuple[str, ...]:
+    delta = "" if math.isnan(row.delta) else f"{row.delta:+.4g}"
+    return (
+        row.source,
+        row.metric,
+        row.region,
+        _fmt(row.baseline),
+        _fmt(row.current),
+        delta,
+        row.outcome.upper() if row.failed else row.outcome,
+        row.message,
+    )
+
+
+def summary_line(report: CheckReport) -> str:
+    """One line: verdict and counts."""
+    verdict = "PASSED" if report.passed else "FAILED"
+    counts = ", ".join(f"{report.count(outcome)} {outcome}" for outcome in OUTCOMES if report.count(outcome))
+    label = " (synthetic data)" if report.synthetic else ""
+    problems = f"; {len(report.problems)} problem(s)" if report.problems else ""
+    return f"rhbench check {verdict}{label}: {len(report.rows)} gated rows; {counts or 'none'}{problems}"
+
+
+def warning_lines(report: CheckReport) -> list[str]:
+    """Gate-level problems and setup warnings, loudest first (empty when none)."""
+    lines = [f"FAILED: {problem}" for problem in report.problems]
+    if report.setup_changes:
+        lines.append("WARNING: the runs' settings differ, numbers may not be comparable:")
+        lines += [f"  {change}" for change in report.setup_changes]
+    if not report.setup_known:
+        lines.append(
+            "WARNING: a scorecard records no run settings (a CSV?): resolution, period and reference "
+            "could not be checked; compare scorecard.json files"
+        )
+    return lines
+
+
+def source_lines(report: CheckReport) -> list[str]:
+    """Lines naming new and missing sources (empty when none)."""
+    lines = []
+    if report.new_sources:
+        lines.append("new sources: " + ", ".join(report.new_sources))
+    if report.missing_sources:
+        allowed = " (allowed by --allow-missing)" if report.allow_missing else ""
+        lines.append("missing sources: " + ", ".join(report.missing_sources) + allowed)
+    return lines
+
+
+def format_text(report: CheckReport) -> str:
+    """A plain-text table of changed rows, the warnings, the source lists and the verdict line."""
+    lines = [summary_line(report), *warning_lines(report)]
+    rows = [_TABLE_HEADER] + [_cells(row) for row in changed_rows(report)]
+    if len(rows) > 1:
+        widths = [max(len(r[i]) for r in rows) for i in range(len(_TABLE_HEADER))]
+        for cells in rows:
+            lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
+    else:
+        lines.append("no changes in gated rows")
+    lines.extend(source_lines(report))
+    return "\n".join(lines)
+
+
+def rich_table(report: CheckReport):
+    """The changed rows as a :class:`rich.table.Table` (failures in red)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=Text(summary_line(report)), title_justify="left")
+    for name in _TABLE_HEADER:
+        table.add_column(name, justify="right" if name in ("baseline", "current", "change") else "left")
+    for row in changed_rows(report):
+        style = "bold red" if row.failed else ("green" if row.outcome in ("improved", "fixed") else None)
+        table.add_row(*(Text(cell) for cell in _cells(row)), style=style)
+    return table
+
+
+def junit_xml(report: CheckReport) -> str:
+    """JUnit XML: one test case per gated (source, metric[, region]); failures as failures.
+
+    ``classname`` is the source, ``name`` the metric (``metric[region]`` when the region is
+    not ``global``). A missing row is a failed case (a skipped one with ``--allow-missing``),
+    an unavailable row a skipped case; each gate-level problem is a failed case of class
+    ``rhbench``; setup warnings go to the suite's ``system-err``.
+    """
+    import xml.etree.ElementTree as ET
+
+    skipped = report.count("missing_allowed") + report.count("unavailable")
+    suite = ET.Element(
+        "testsuite",
+        name="rhbench check",
+        tests=str(len(report.rows) + len(report.problems)),
+        failures=str(len(report.failures) + len(report.problems)),
+        errors="0",
+        skipped=str(skipped),
+    )
+    for problem in report.problems:
+        case = ET.SubElement(suite, "testcase", classname="rhbench", name="scorecard")
+        ET.SubElement(case, "failure", message=problem, type="problem").text = problem
+    for row in report.rows:
+        name = row.metric if row.region == "global" else f"{row.metric}[{row.region}]"
+        case = ET.SubElement(suite, "testcase", classname=row.source, name=name)
+        detail = f"baseline={_fmt(row.baseline)} current={_fmt(row.current)} {row.units}; {row.outcome}: {row.message}"
+        if row.failed:
+            ET.SubElement(case, "failure", message=row.message, type=row.outcome).text = detail
+        elif row.outcome in ("missing_allowed", "unavailable"):
+            ET.SubElement(case, "skipped", message=row.message)
+        else:
+            ET.SubElement(case, "system-out").text = detail
+    warnings = warning_lines(report)
+    if warnings:
+        ET.SubElement(suite, "system-err").text = "\n".join(warnings)
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_summary(report: CheckReport) -> str:
+    """A Markdown summary for a merge-request comment: verdict, warnings, changes, source lists."""
+    icon = "✅" if report.passed else "❌"
+    lines = [f"### {icon} {_md_escape(summary_line(report))}", ""]
+    if report.synthetic:
+        lines += ["> **Synthetic demo data — not a scientific result.**", ""]
+    warnings = warning_lines(report)
+    if warnings:
+        lines += [f"> **{_md_escape(line.strip())}**" for line in warnings] + [""]
+    floor = "none" if report.fail_under is None else f"{report.fail_under:g}"
+    gated = ", ".join(f"{name} {rule.describe()}" for name, rule in sorted(report.tolerances.items()))
+    lines += [
+        f"Scores: tolerance {report.tolerance:g} (absolute drop), floor {floor}. "
+        f"Other gated metrics (tolerance = absolute + relative × |baseline|): {gated or 'none'}.",
+        "",
+    ]
+    rows = changed_rows(report)
+    if rows:
+        lines.append("| " + " | ".join(_TABLE_HEADER) + " |")
+        lines.append("|" + "---|" * len(_TABLE_HEADER))
+        for row in rows:
+            cells = list(_cells(row))
+            if row.failed:
+                cells[6] = f"**{cells[6]}**"
+            lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
+    else:
+        lines.append("No changes in gated rows.")
+    listed = source_lines(report)
+    if listed:
+        lines += [""] + [f"- {line}" for line in listed]
+    return "\n".join(lines) + "\n"

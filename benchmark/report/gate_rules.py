@@ -1,0 +1,142 @@
+"""What the CI gate (``rhbench check``) gates, and how much change it tolerates.
+
+One place for the gate's rules:
+
+* every ``*_score`` (skill score, 0..1, higher is better) is gated on its **drop**, with an
+  absolute tolerance (``--tolerance``, default :data:`DEFAULT_SCORE_TOLERANCE`);
+* the metrics of :data:`DEFAULT_TOLERANCES` (global totals, biases, turnover times, the
+  constrained carbon change) are gated by default on their **change in either direction**:
+  a row regresses when ``|current - baseline| > absolute + relative * |baseline|``
+  (the numpy ``isclose`` rule). A model whose Rh drops 25 % fails on ``rh_global`` even if
+  its Taylor score happens to rise;
+* ``--metric NAME[=REL[,ABS]]`` adds or overrides one metric's tolerances.
+
+Changes below :data:`NOISE_RELATIVE` of the larger magnitude are numerical noise and
+count as unchanged. Two scorecards are only comparable when the run settings of
+:data:`SETUP_KEYS` agree (see :func:`setup_differences`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+#: Allowed absolute drop of a ``*_score`` (dimensionless, scores are 0..1).
+DEFAULT_SCORE_TOLERANCE = 0.02
+#: Relative tolerance of a ``--metric NAME`` given without its own (fraction of |baseline|).
+DEFAULT_METRIC_TOLERANCE = 0.05
+#: A relative change at or below this is numerical noise: "unchanged".
+NOISE_RELATIVE = 1e-9
+#: Run settings (``meta.config`` of scorecard.json) that must agree between two scorecards.
+SETUP_KEYS = ("resolution", "period", "reference", "csoil_products", "products", "demo")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far a gated metric may move from its baseline before it regresses.
+
+    ``absolute`` is in the metric's units, ``relative`` a fraction of ``|baseline|``.
+    ``higher_is_better`` (scores): only a drop regresses, a rise is an improvement.
+    """
+
+    relative: float = 0.0
+    absolute: float = 0.0
+    higher_is_better: bool = False
+
+    def allowed(self, baseline: float) -> float:
+        """The largest change of a row with this ``baseline`` that does not regress."""
+        return self.absolute + self.relative * abs(baseline)
+
+    def describe(self) -> str:
+        """E.g. ``"10% + 20 (either way)"``."""
+        parts = [f"{self.relative:.4g}×|baseline|"] if self.relative else []
+        parts += [f"{self.absolute:g}"] if self.absolute or not parts else []
+        return " + ".join(parts) + (" (drop)" if self.higher_is_better else " (either way)")
+
+
+#: Metrics gated by default besides the ``*_score`` rows (metric -> tolerance). Global Rh
+#: is about 40-70 Pg C yr-1 and mean Rh of vegetated cells about 400-700 g C m-2 yr-1, so
+#: a 25 % drop of a model's Rh moves rh_global by 2.5x and rh_taylor_bias by 5x the allowed
+#: change.
+DEFAULT_TOLERANCES: dict[str, Tolerance] = {
+    "rh_global": Tolerance(relative=0.10),
+    "csoil_global": Tolerance(relative=0.10),
+    "cveg_global": Tolerance(relative=0.10),
+    "tau_soil_global": Tolerance(relative=0.10),
+    "tau_veg_global": Tolerance(relative=0.10),
+    "rh_taylor_bias": Tolerance(relative=0.10, absolute=20.0),  # g C m-2 yr-1
+    "tau_soil_taylor_bias": Tolerance(relative=0.10, absolute=5.0),  # yr
+    "tau_bias_pct": Tolerance(absolute=10.0),  # percentage points
+    "dcTotal_constrained": Tolerance(relative=0.10, absolute=5.0),  # Pg C
+}
+
+
+def is_score(metric: str) -> bool:
+    """True for a skill score (name ends in ``_score``: 0..1, higher is better)."""
+    return metric.endswith("_score")
+
+
+def default_tolerances() -> dict[str, Tolerance]:
+    """The default gated metrics and their tolerances (a copy of :data:`DEFAULT_TOLERANCES`)."""
+    return dict(DEFAULT_TOLERANCES)
+
+
+def finite_non_negative(text: str, what: str = "value") -> float:
+    """Parse a finite number >= 0; :class:`ValueError` naming ``what`` otherwise.
+
+    Rejects ``nan``, ``inf``, ``true`` and anything that is not a plain decimal number.
+    """
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{what} must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def parse_metric_option(text: str, default_relative: float) -> tuple[str, Tolerance]:
+    """Parse ``--metric NAME[=REL[,ABS]]`` into the metric name and its tolerance.
+
+    ``REL`` is a fraction of ``|baseline|`` (default ``default_relative``), ``ABS`` is in
+    the metric's units (default 0). Raises :class:`ValueError` on malformed text.
+    """
+    name, _, spec = text.partition("=")
+    name = name.strip()
+    if not name or any(c.isspace() for c in name):
+        raise ValueError(f"--metric needs a metric name, got {text!r}")
+    if not spec:
+        return name, Tolerance(relative=default_relative)
+    parts = spec.split(",")
+    if len(parts) > 2:
+        raise ValueError(f"--metric {name}= takes REL[,ABS], got {spec!r}")
+    relative = finite_non_negative(parts[0], f"relative tolerance of {name}")
+    absolute = finite_non_negative(parts[1], f"absolute tolerance of {name}") if len(parts) == 2 else 0.0
+    return name, Tolerance(relative=relative, absolute=absolute)
+
+
+def setup_differences(current: dict | None, baseline: dict | None) -> tuple[list[str], bool]:
+    """Run settings that differ between two scorecards' ``meta.config`` mappings.
+
+    Returns the list of ``"KEY: baseline X, current Y"`` texts, and whether the setups
+    could be compared at all (False when either scorecard carries no config, e.g. CSV).
+    """
+    if not isinstance(current, dict) or not isinstance(baseline, dict):
+        return [], False
+    differences = []
+    for key in SETUP_KEYS:
+        if key not in current and key not in baseline:
+            continue
+        was, now = _normal(baseline.get(key)), _normal(current.get(key))
+        if was != now:
+            differences.append(f"{key}: baseline {was!r}, current {now!r}")
+    return differences, True
+
+
+def _normal(value: object) -> object:
+    """Lists and tuples compare equal (JSON has no tuples); numbers by value."""
+    if isinstance(value, list | tuple):
+        return tuple(_normal(v) for v in value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return value

@@ -1,0 +1,260 @@
+"""The observation-constrained carbon uptake of each DGVM: rows of the 2-box constraint.
+
+:func:`twobox_results` emulates each DGVM with the 2-box model (:mod:`rhbench.twobox`),
+corrects its turnover times towards the observed ones and runs the Monte Carlo
+(:mod:`rhbench.constraint`), globally and per vegetation class, then reports one row per
+model, metric and region, plus the multi-model ``ensemble_mean`` and ``ensemble_sd``.
+
+Independence: each model is constrained on its own years, alone; another model's time
+axis never changes its numbers. A model whose years do not cover every year of the
+reference period (:data:`rhbench.constraint.REFERENCE_PERIOD`) cannot be corrected and
+gets failed rows that say so. The ensemble is formed from the models that share the most
+common first-to-last year span (its rows name any model left out).
+
+Per vegetation class, an observed tau_veg is used only when one is given for that class
+(from a litterfall or NPP product); otherwise only tau_soil is corrected, tau_veg keeps the
+model's own values, and every row of that class says so in its ``reason``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+import numpy as np
+import xarray as xr
+from rhbench import constraint
+from rhbench.errors import RhbenchError, ValueRangeError
+from rhbench.metrics.totals import stack_masks
+from rhbench.results import Results, ScoreRow
+from rhbench.twobox import REQUIRED, emulation_skill, fill_first_year, global_turnover, r2_score, rmse
+
+logger = logging.getLogger(__name__)
+
+#: Vegetation classes left out of the per-class constraint (land use is fixed in TRENDY S2).
+EXCLUDED_CLASSES = ("crop",)
+ENSEMBLE = "ensemble_mean"
+ENSEMBLE_SD = "ensemble_sd"
+POOLS = ("dcVeg", "dcSoil", "dcTotal")
+METRICS: dict[str, str] = {
+    **{f"{p}_{s}": "Pg C" for s in ("unconstrained", "constrained", "constrained_sd") for p in POOLS},
+    "dcTotal_dgvm": "Pg C",
+    "underestimation_pct": "%",
+    "emulation_r2": "1",
+    "emulation_rmse": "Pg C",
+    "tau_clipped_pct": "%",
+}
+#: Metrics whose spread across the ensemble members is reported as ``ensemble_sd`` (ddof=1).
+SPREAD_METRICS = tuple(m for m in METRICS if not m.endswith(("_constrained_sd", "clipped_pct")))
+#: Reason on the rows of a class without an observed tau_veg.
+VEG_NOT_CONSTRAINED = (
+    "only tau_soil constrained in {region}: no observed litterfall or NPP product for this class, "
+    "so tau_veg keeps the model's own values (never the global 10.3 yr)"
+)
+
+#: Observed (tau_veg (mean, SD) or None, tau_soil (mean, SD)) of a region, yr.
+TauObs = tuple[tuple[float, float] | None, tuple[float, float]]
+
+
+def _kind(source: str) -> str:
+    return "ensemble" if source in (ENSEMBLE, ENSEMBLE_SD) else "dgvm"
+
+
+def _status_rows(source: str, region: str, status: str, reason: str, metrics=METRICS) -> list[ScoreRow]:
+    return [
+        ScoreRow(source, _kind(source), metric, region, METRICS[metric], float("nan"), status, reason)
+        for metric in metrics
+    ]
+
+
+def _require_reference_years(years: np.ndarray) -> None:
+    first, last = constraint.REFERENCE_PERIOD
+    missing = sorted(set(range(first, last + 1)) - set(np.asarray(years).tolist()))
+    if missing:
+        raise ValueRangeError(
+            "the 2-box constraint needs the model's turnover times in every year of the reference period",
+            variable="year",
+            found=f"years {years.min()}-{years.max()}" if len(years) else "no years",
+            expected=f"every year {first}-{last} (missing {len(missing)}, e.g. {missing[0]})",
+        )
+
+
+def _monte_carlo(turnovers: list[xr.Dataset], skills: list[xr.Dataset], draws: tuple, names: list[str]) -> xr.Dataset:
+    """Yearly unconstrained, constrained and DGVM series, dims (source, year), Pg C, of
+    models sharing one year axis; the last source is their ensemble mean. ``draws[0]`` None:
+    tau_veg is not corrected (a single draw equal to each model's own reference mean)."""
+    years = turnovers[0]["year"].values
+    npp, tau_veg, tau_soil = (np.stack([t[v].values for t in turnovers]) for v in ("npp", "tau_veg", "tau_soil"))
+    tau_veg, tau_soil = fill_first_year(tau_veg), fill_first_year(tau_soil)
+    veg = draws[0]
+    if veg is None:
+        veg = tau_veg[:, constraint.reference_mask(years)].mean(-1)[:, None]
+    stats = constraint.monte_carlo(npp, tau_veg, tau_soil, years, veg, draws[1])
+    stack = {v: np.stack([s[v].values for s in skills]) for v in ("cTotal_emulated", "dcTotal_dgvm")}
+    stack |= {f"{p}_emulated": np.stack([s[f"{p}_emulated"].values for s in skills]) for p in POOLS}
+    series = {k: np.concatenate([v, v.mean(axis=0, keepdims=True)]) for k, v in stack.items()}
+    out = {"cTotal_unconstrained": series["cTotal_emulated"], "cTotal_constrained": stats.c_total}
+    out["dcTotal_dgvm"] = series["dcTotal_dgvm"]
+    for pool in POOLS:
+        out[f"{pool}_unconstrained"] = series[f"{pool}_emulated"]
+        out[f"{pool}_constrained"] = stats.mean[pool]
+        out[f"{pool}_constrained_sd"] = stats.sd[pool]
+    ds = xr.Dataset(
+        {k: (("source", "year"), v, {"units": "Pg C"}) for k, v in out.items()},
+        coords={"source": [*names, ENSEMBLE], "year": years},
+    )
+    ds["tau_clipped_pct"] = ("source", 100.0 * stats.clipped, {"units": "%"})
+    return ds
+
+
+def _values(series: xr.Dataset) -> dict[str, float]:
+    """The row values of one source's series (dims year): changes first to last year."""
+    values = {k: float(series[k][-1]) for k in series.data_vars if k in METRICS and "year" in series[k].dims}
+    new, old = values["dcTotal_constrained"], values["dcTotal_unconstrained"]
+    values["underestimation_pct"] = (new - old) / new * 100.0
+    emulated, own = series["dcTotal_unconstrained"].values, series["dcTotal_dgvm"].values
+    values["emulation_r2"] = r2_score(emulated, own)
+    values["emulation_rmse"] = rmse(emulated, own)
+    values["tau_clipped_pct"] = float(series["tau_clipped_pct"])
+    return values
+
+
+def _rows(source: str, region: str, values: dict[str, float], reason: str = "", metrics=METRICS) -> list[ScoreRow]:
+    return [ScoreRow(source, _kind(source), m, region, METRICS[m], values[m], "ok", reason) for m in metrics]
+
+
+def _span(series: xr.Dataset) -> tuple[int, int]:
+    years = series["year"].values
+    return int(years[0]), int(years[-1])
+
+
+def _ensemble(
+    region: str, members: dict[str, tuple[xr.Dataset, xr.Dataset]], per_model: dict[str, xr.Dataset], draws, note: str
+) -> tuple[list[ScoreRow], xr.Dataset | None]:
+    """Rows and series of the ensemble mean (joint Monte Carlo) and SD across models."""
+    if not members:
+        return _status_rows(ENSEMBLE, region, "skipped", "no model could be constrained"), None
+    spans = Counter(_span(per_model[n]) for n in members)
+    span = max(spans, key=lambda s: (spans[s], s[1] - s[0], -s[0]))
+    names = [n for n in members if _span(per_model[n]) == span]
+    left_out = sorted(set(members) - set(names))
+    ds = _monte_carlo([members[n][0] for n in names], [members[n][1] for n in names], draws, names)
+    ens = ds.sel(source=[ENSEMBLE])
+    reason = f"mean of {len(names)} models over {span[0]}-{span[1]}"
+    if left_out:
+        reason += f"; left out (other years): {', '.join(left_out)}"
+    reason = "; ".join(filter(None, [reason, note]))
+    rows = _rows(ENSEMBLE, region, _values(ens.isel(source=0)), reason)
+    if len(names) < 2:
+        rows += _status_rows(ENSEMBLE_SD, region, "skipped", "needs at least two models", SPREAD_METRICS)
+        return rows, ens
+    spread = {m: float(np.std([_values(per_model[n])[m] for n in names], ddof=1)) for m in SPREAD_METRICS}
+    reason = f"SD (ddof=1) across the {len(names)} models of {ENSEMBLE}"
+    rows += _rows(ENSEMBLE_SD, region, spread, reason, SPREAD_METRICS)
+    return rows, ens
+
+
+def _constrain_region(
+    region: str, turnovers: dict[str, xr.Dataset], obs: TauObs, n_draws: int, seed: int
+) -> tuple[list[ScoreRow], xr.Dataset | None]:
+    """Rows and yearly series of one region: each model alone, then the ensemble."""
+    veg_obs, soil_obs = obs
+    veg, soil = constraint.draw_observed_taus(
+        n_draws, tau_veg_obs=veg_obs or constraint.TAU_VEG_OBS, tau_soil_obs=soil_obs, seed=seed
+    )
+    draws = (None if veg_obs is None else veg, soil)
+    note = "" if veg_obs is not None else VEG_NOT_CONSTRAINED.format(region=region)
+    rows: list[ScoreRow] = []
+    members: dict[str, tuple[xr.Dataset, xr.Dataset]] = {}
+    per_model: dict[str, xr.Dataset] = {}
+    for name, turnover in turnovers.items():
+        try:
+            _require_reference_years(turnover["year"].values)
+            skill = emulation_skill(turnover)
+            per_model[name] = _monte_carlo([turnover], [skill], draws, [name]).isel(source=0)
+        except RhbenchError as err:
+            rows += _status_rows(name, region, "failed", str(err))
+            continue
+        members[name] = (turnover, skill)
+        first, last = _span(per_model[name])
+        reason = "; ".join(filter(None, [f"changes {first}-{last}", note]))
+        rows += _rows(name, region, _values(per_model[name]), reason)
+    ens_rows, ens = _ensemble(region, members, per_model, draws, note)
+    frames = [per_model[n].expand_dims(source=[n]) for n in members] + ([ens] if ens is not None else [])
+    if not frames:
+        return rows + ens_rows, None
+    series = xr.concat(frames, dim="source", join="outer").drop_vars("tau_clipped_pct")
+    return rows + ens_rows, series.expand_dims(region=[region])
+
+
+def twobox_results(
+    models: dict[str, xr.Dataset],
+    area: xr.DataArray,
+    *,
+    regions: dict[str, xr.DataArray] | None = None,
+    tau_obs: dict[str, TauObs] | None = None,
+    n_draws: int = 100,
+    seed: int = 0,
+    domain: xr.DataArray | None = None,
+) -> Results:
+    """The 2-box constraint of every model, globally and per vegetation class.
+
+    Parameters
+    ----------
+    models: name -> annual dataset as for :func:`rhbench.twobox.global_turnover`.
+    area: cell areas in m2 (lat, lon).
+    regions: class name -> boolean mask (lat, lon); classes in :data:`EXCLUDED_CLASSES` are
+        ignored. The global constraint always runs.
+    tau_obs: region -> (tau_veg (mean, SD) or None, tau_soil (mean, SD)) in yr; ``"global"``
+        defaults to :data:`constraint.TAU_VEG_OBS`, :data:`constraint.TAU_SOIL_OBS`. A class
+        without an entry gets skipped rows; a None tau_veg constrains tau_soil only (reason).
+    n_draws: draws per observed turnover time; ``n_draws**2`` runs per model.
+    seed: seed of the draws (the same draws serve every region and model).
+    domain: boolean (lat, lon) cells of the ``global`` region: the cells of the observed
+        tau (default: every cell with an area).
+
+    Returns
+    -------
+    Results with rows :data:`METRICS` per model (kind "dgvm"), ``ensemble_mean`` and
+    (:data:`SPREAD_METRICS`) ``ensemble_sd`` (kind "ensemble") per region; changes run from
+    each model's first to its last year; ``underestimation_pct = (constrained -
+    unconstrained) / constrained * 100`` of dcTotal; ``emulation_r2`` / ``emulation_rmse``
+    compare the model's own dcTotal with its 2-box emulation (Fig. 4a).
+    ``datasets["twobox"]`` holds the yearly series, dims (region, source, year), Pg C.
+    """
+    tau_obs = {"global": (constraint.TAU_VEG_OBS, constraint.TAU_SOIL_OBS), **(tau_obs or {})}
+    used = {name: mask for name, mask in (regions or {}).items() if name.lower() not in EXCLUDED_CLASSES}
+    if len(used) < len(regions or {}):
+        logger.info("2-box constraint: classes %s excluded", sorted(set(regions) - set(used)))
+    glob = area.notnull() if domain is None else domain.astype(bool) & area.notnull()
+    masks = stack_masks({"global": glob, **used})
+    all_regions = masks["region"].values.tolist()
+    names = [r for r in all_regions if r in tau_obs]
+    results, frames = Results(), []
+    for region in sorted(set(all_regions) - set(names), key=all_regions.index):
+        for source in [*models, ENSEMBLE]:
+            results.rows += _status_rows(source, region, "skipped", f"no observed turnover for {region}")
+    turnovers = {}
+    for name, annual in models.items():
+        missing = [v for v in REQUIRED if v not in annual]
+        if missing:
+            status, reason = "skipped", f"missing variable(s) {', '.join(missing)}"
+        else:
+            try:
+                turnovers[name] = global_turnover(annual, area, masks.sel(region=names))
+                continue
+            except RhbenchError as err:
+                status, reason = "failed", str(err)
+        for region in names:
+            results.rows += _status_rows(name, region, status, reason)
+    for region in names:
+        if not turnovers:
+            results.rows += _status_rows(ENSEMBLE, region, "skipped", "no usable model")
+            continue
+        selected = {name: t.sel(region=region, drop=True) for name, t in turnovers.items()}
+        rows, frame = _constrain_region(region, selected, tau_obs[region], n_draws, seed)
+        results.rows += rows
+        frames += [frame] if frame is not None else []
+    if frames:
+        results.datasets["twobox"] = xr.concat(frames, dim="region", join="outer")
+    return results
