@@ -15,8 +15,12 @@ from pathlib import Path
 import intake
 import yaml
 
+<<<<<<< HEAD
 from rhbench.config import DATA_ROOT_ENV, resolve_data_root  # noqa: F401  (re-exported; defined once in config)
 from rhbench.errors import CatalogError, ConfigError
+=======
+from rhbench.errors import CatalogError, ConfigError, DataError
+>>>>>>> main
 from rhbench.sources import Source
 
 #: The catalogs shipped with rhbench.
@@ -103,7 +107,15 @@ def resolve_file(data_root: Path, relative: str, *, source: str | None = None) -
     """Join a catalog path to the data root, refusing paths that escape it."""
     if data_root is None:
         raise ConfigError("no data root: pass --data-root, set data_root in the config or RHBENCH_DATA", source=source)
-    path = (data_root / relative).resolve()
+    try:
+        path = (data_root / relative).resolve()
+    except (RuntimeError, OSError) as exc:  # Python raises RuntimeError on a symlink loop
+        raise DataError(
+            f"cannot resolve the path: a looping symbolic link? ({exc})",
+            source=source,
+            file=relative,
+            expected=f"a path inside {data_root} without a symbolic link loop",
+        ) from exc
     if not path.is_relative_to(data_root.resolve()):
         raise CatalogError(
             "catalog path escapes the data root", source=source, file=relative, expected=f"a path inside {data_root}"

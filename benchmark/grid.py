@@ -15,8 +15,9 @@ from rhbench.errors import CoordinateError
 #: Earth radius in metres (authalic sphere, as in CDO and ILAMB).
 EARTH_RADIUS_M = 6371007.181
 
-_LAT_NAMES = ("lat", "latitude", "y", "nav_lat", "lat_FULL")
-_LON_NAMES = ("lon", "longitude", "x", "nav_lon", "lon_FULL")
+#: Names of a latitude / longitude coordinate or dimension, renamed to ``lat``/``lon``.
+LAT_NAMES = ("lat", "latitude", "y", "nav_lat", "lat_FULL")
+LON_NAMES = ("lon", "longitude", "x", "nav_lon", "lon_FULL")
 
 
 def common_grid(resolution: float = 0.5) -> xr.Dataset:
@@ -63,16 +64,23 @@ def cell_area(lat: np.ndarray | xr.DataArray, lon: np.ndarray | xr.DataArray) ->
     )
 
 
+#: The message of every curvilinear-grid refusal.
+CURVILINEAR = "curvilinear grid not supported: regrid to a regular lat-lon grid first"
+
+
 def rename_coordinates(ds: xr.Dataset, *, source: str | None = None, file: str | None = None) -> xr.Dataset:
     """Rename latitude/longitude coordinates to ``lat``/``lon``.
 
     Raises
     ------
     CoordinateError
-        When no latitude or longitude coordinate is found.
+        When no latitude or longitude coordinate is found, when one is two-dimensional
+        (a curvilinear grid such as ORCA: :data:`CURVILINEAR`), or when the latitude or
+        longitude dimension has no coordinate values.
     """
+    _refuse_curvilinear(ds, source=source, file=file)
     renames: dict[str, str] = {}
-    for canonical, candidates in (("lat", _LAT_NAMES), ("lon", _LON_NAMES)):
+    for canonical, candidates in (("lat", LAT_NAMES), ("lon", LON_NAMES)):
         found = [name for name in candidates if name in ds.dims or name in ds.coords]
         if not found:
             raise CoordinateError(
@@ -82,69 +90,126 @@ def rename_coordinates(ds: xr.Dataset, *, source: str | None = None, file: str |
                 found=sorted(map(str, ds.dims)),
                 expected=f"one of {list(candidates)}",
             )
+        if found[0] not in ds.variables:
+            raise CoordinateError(
+                f"the {canonical} dimension has no coordinate values",
+                source=source,
+                file=file,
+                found=f"dimension {found[0]!r} without a coordinate variable",
+                expected=f"a 1-D {canonical} coordinate in degrees",
+            )
         if found[0] != canonical:
             renames[found[0]] = canonical
     return ds.rename(renames) if renames else ds
 
 
+def _refuse_curvilinear(ds: xr.Dataset, *, source: str | None, file: str | None) -> None:
+    """Raise :data:`CURVILINEAR` when a latitude/longitude variable has more than one dimension."""
+    for name, var in ds.variables.items():
+        is_coordinate = (
+            name in LAT_NAMES
+            or name in LON_NAMES
+            or var.attrs.get("standard_name")
+            in (
+                "latitude",
+                "longitude",
+            )
+        )
+        if is_coordinate and var.ndim > 1:
+            raise CoordinateError(
+                CURVILINEAR,
+                source=source,
+                file=file,
+                variable=str(name),
+                found=f"{name} with dims {tuple(map(str, var.dims))}",
+                expected="1-D lat and lon coordinates",
+            )
+
+
 def normalize_coordinates(ds: xr.Dataset, *, source: str | None = None, file: str | None = None) -> xr.Dataset:
     """Put a dataset on rhbench's conventions: ``lat`` ascending, ``lon`` in [-180, 180) ascending.
 
-    Longitudes in 0..360 are wrapped; a duplicated seam (both 0 and 360, or -180 and 180)
-    keeps the first occurrence. Duplicated latitudes are an error.
+    Longitudes in 0..360 are wrapped (a rotation, undone by a roll); a duplicated seam
+    (both 0 and 360, or -180 and 180, as first and last column) keeps the first column.
+    Latitudes may be ascending or descending.
+
+    Raises :class:`CoordinateError` naming the file for missing (NaN) coordinates, a
+    curvilinear grid, longitudes outside -180..360, any other duplicated coordinate, or
+    coordinates that are neither monotonic nor (longitude) a rotation of monotonic ones.
 
     Reordering copies as little as it can, since it runs on every chunk of every file:
     coordinates already in order are left alone, descending latitudes are reversed by a
-    slice (a view), and wrapped 0..360 longitudes, being a rotation of ascending ones, are
-    rolled (two slices, one contiguous copy per chunk) instead of sorted by a gather.
+    slice (a view), and wrapped 0..360 longitudes are rolled (two slices, one contiguous
+    copy per chunk).
     """
     ds = rename_coordinates(ds, source=source, file=file)
-    lon = ds["lon"].values.astype(float)
-    if lon.ndim != 1 or ds["lat"].ndim != 1:
-        raise CoordinateError(
-            "lat/lon must be one-dimensional (regular grid)",
-            source=source,
-            file=file,
-            found=f"lat {ds['lat'].ndim}-D, lon {ds['lon'].ndim}-D",
-            expected="1-D",
-        )
-    if np.nanmax(lon) > 180.0 or np.nanmin(lon) < -180.0:
-        if np.nanmin(lon) < -180.0 or np.nanmax(lon) > 360.0:
+    where = {"source": source, "file": file}
+    for dim in ("lat", "lon"):
+        values = np.asarray(ds[dim].values, dtype=float)
+        if values.ndim != 1:
+            raise CoordinateError(CURVILINEAR, found=f"{dim} {values.ndim}-D", expected="1-D", **where)
+        if not np.all(np.isfinite(values)):
             raise CoordinateError(
-                "longitudes outside -180..360",
-                source=source,
-                file=file,
-                found=f"{np.nanmin(lon)}..{np.nanmax(lon)}",
-                expected="-180..180 or 0..360",
+                f"{dim} coordinate has missing (NaN) values",
+                variable=dim,
+                found=f"{int(np.sum(~np.isfinite(values)))} of {values.size} values not finite",
+                expected="finite degrees",
+                **where,
             )
+    lon = ds["lon"].values.astype(float)
+    if np.min(lon) < -180.0 or np.max(lon) > 360.0:
+        raise CoordinateError(
+            "longitudes outside -180..360",
+            found=f"{np.min(lon)}..{np.max(lon)}",
+            expected="-180..180 or 0..360",
+            **where,
+        )
     wrapped = ((lon + 180.0) % 360.0) - 180.0
     ds = ds.assign_coords(lon=("lon", wrapped, ds["lon"].attrs))
-    _, first = np.unique(wrapped, return_index=True)
-    if len(first) != len(wrapped):
-        ds = ds.isel(lon=np.sort(first))
-    ds = _ascending(ds, "lon")
-    if len(np.unique(ds["lat"].values)) != ds.sizes["lat"]:
+    if wrapped.size > 1 and wrapped[0] == wrapped[-1]:  # a duplicated seam column
+        ds = ds.isel(lon=slice(0, -1))
+    _check_distinct(ds, "lon", **where)
+    _check_distinct(ds, "lat", **where)
+    return _ascending(_ascending(ds, "lon", **where), "lat", **where)
+
+
+def _check_distinct(ds: xr.Dataset, dim: str, *, source: str | None, file: str | None) -> None:
+    values = ds[dim].values
+    unique, counts = np.unique(values, return_counts=True)
+    if unique.size != values.size:
         raise CoordinateError(
-            "duplicated latitudes",
+            f"duplicated {dim} values",
             source=source,
             file=file,
-            found=ds.sizes["lat"] - len(np.unique(ds["lat"].values)),
-            expected="0 duplicates",
+            variable=dim,
+            found=f"{dim} {unique[counts > 1][:5].tolist()} repeated",
+            expected=f"distinct {dim} values",
         )
-    return _ascending(ds, "lat")
 
 
-def _ascending(ds: xr.Dataset, dim: str) -> xr.Dataset:
-    """``ds`` ordered by its (distinct) ``dim`` coordinate: as is, reversed, rolled or sorted."""
+def _ascending(ds: xr.Dataset, dim: str, *, source: str | None = None, file: str | None = None) -> xr.Dataset:
+    """``ds`` ordered by its (distinct) ``dim``: as is, reversed, or (longitude) rolled.
+
+    Raises :class:`CoordinateError` when ``dim`` is not monotonic (nor, for ``lon``, a
+    rotation of ascending values): shuffled coordinates are most likely a broken file.
+    """
     values = ds[dim].values
     if values.size < 2 or np.all(np.diff(values) > 0):
         return ds
     if np.all(np.diff(values) < 0):
         return ds.isel({dim: slice(None, None, -1)})
     shift = -int(np.argmin(values))
-    if np.all(np.diff(np.roll(values, shift)) > 0):
+    if dim == "lon" and np.all(np.diff(np.roll(values, shift)) > 0):
         return _roll(ds, dim, shift)
-    return ds.sortby(dim)
+    step = int(np.argmax(np.diff(values) <= 0)) + 1
+    raise CoordinateError(
+        f"{dim} values are not monotonic",
+        source=source,
+        file=file,
+        variable=dim,
+        found=f"{dim}[{step - 1}] = {values[step - 1]:g} then {dim}[{step}] = {values[step]:g}",
+        expected=f"{dim} ascending or descending (longitudes may wrap once at the seam)",
+    )
 
 
 def _roll(ds: xr.Dataset, dim: str, shift: int) -> xr.Dataset:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from rhbench import catalog, loader, products
+from rhbench import catalog, kernels, loader, products
 from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
@@ -24,8 +24,8 @@ def annual_mean(data: xr.DataArray) -> xr.DataArray:
     """
     if "time" not in data.dims:
         return data
-    share = loader.month_shares(data)
-    return loader.yearly(data) if share is None else loader.year_means(data, share)
+    share = kernels.month_shares(data)
+    return kernels.yearly(data) if share is None else kernels.year_means(data, share)
 
 
 def select_period(data: xr.DataArray | xr.Dataset, period: tuple[int, int] | None) -> xr.DataArray | xr.Dataset:

@@ -119,13 +119,9 @@ def period_means(annual: xr.Dataset, period: tuple[int, int]) -> xr.Dataset:
     if window.sizes["year"] == 0:
         return window
     means = {name: window[name].astype("float64").mean("year") for name in annual.data_vars}
-    if "fVegLitter" not in annual:
+    if "fVegLitter" not in annual and "npp" in annual and "cVeg" in annual:
         # centred differences need one year either side of the period, no more
-        around = (
-            annual[[v for v in ("npp", "cVeg") if v in annual]]
-            .sel(year=slice(period[0] - 1, period[1] + 1))
-            .astype("float64")
-        )
+        around = annual[["npp", "cVeg"]].sel(year=slice(period[0] - 1, period[1] + 1)).astype("float64")
         try:
             litter = litterfall(around).sel(year=slice(*period)).mean("year")
             means["fVegLitter"] = litter.assign_attrs(derived="npp - dcVeg/dt")

@@ -18,6 +18,8 @@ import xarray as xr
 
 from rhbench.errors import TimeAxisError
 
+#: Names of a time dimension (CF, NEMO/ORCHIDEE ``time_counter``, upper-case variants).
+TIME_NAMES = ("time", "Time", "TIME", "t", "time_counter")
 _SINCE = re.compile(
     r"^\s*(?P<unit>[a-zA-Z]+)\s+since\s+(?:AD\s+)?(?P<year>-?\d{1,4})"
     r"(?:-(?P<month>\d{1,2}|[A-Za-z]{3})(?:-(?P<day>\d{1,2})(?:st|nd|rd|th)?)?)?",
@@ -84,7 +86,7 @@ def decode_time(time: xr.DataArray, *, file: str | None = None, variable: str | 
     units = time.attrs.get("units")
     if units is None:
         raise TimeAxisError("time coordinate has no units", expected="'<unit> since <date>'", **where)
-    calendar = str(time.attrs.get("calendar", "standard")).lower()
+    calendar = str(time.attrs.get("calendar", "standard")).strip().strip("\x00").strip().lower()
     if calendar not in _CALENDARS:
         raise TimeAxisError("unknown calendar", found=calendar, expected=sorted(_CALENDARS), **where)
     values = np.asarray(time.values, dtype=float)

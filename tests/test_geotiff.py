@@ -12,7 +12,7 @@ import yaml
 
 from rhbench import grid, harmonize, loader
 from rhbench.errors import CoordinateError, DataError
-from rhbench.geotiff import open_geotiff
+from rhbench.readers.geotiff import open_geotiff
 from rhbench.sources import Source, Var
 
 HALF = grid.common_grid(0.5)

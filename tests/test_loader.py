@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rhbench import timeaxis
-from rhbench.loader import clean_values, fill_mask, year_means_values
+from rhbench.kernels import clean_values, fill_mask, year_means_values
 
 
 def test_fill_mask_finds_1e20_minus_99999_and_file_fill_values():

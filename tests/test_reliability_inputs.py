@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from rhbench import catalog, config, harmonize, loader, registry, units
+from rhbench import catalog, config, harmonize, loader, registry, units, valuecheck
 from rhbench.errors import (
     CatalogError,
     ConfigError,
@@ -153,7 +153,7 @@ def test_plausible_values_do_not_warn(tmp_path, caplog):
 def test_plausibility_uses_nonzero_values_so_zero_oceans_do_not_warn(caplog):
     sample = np.concatenate([np.zeros(700), np.full(300, 10.0)])  # 70 % ocean as 0, cSoil 10 kg
     with caplog.at_level(logging.WARNING, logger="rhbench.loader"):
-        loader.check_values(sample, "cSoil", source="S", file="f.nc")
+        valuecheck.check_values(sample, "cSoil", source="S", file="f.nc")
     assert not caplog.records
 
 
@@ -288,11 +288,11 @@ def test_rounding_noise_and_rare_negatives_are_tolerated():
     sample = np.full(1000, 400.0)
     sample[:100] = -1e-5  # 10 % tiny: within 1e-6 x median of 400 -> not negative
     sample[100:109] = -50.0  # 0.9 % substantially negative: below the 1 % threshold
-    loader.check_values(sample, "rh", source="S", file="f.nc")
+    valuecheck.check_values(sample, "rh", source="S", file="f.nc")
 
 
 def test_negative_npp_is_allowed():
-    loader.check_values(np.array([-300.0, 200.0, 500.0]), "npp", source="S", file="f.nc")
+    valuecheck.check_values(np.array([-300.0, 200.0, 500.0]), "npp", source="S", file="f.nc")
 
 
 # --- broken files ------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from pathlib import Path
 import xarray as xr
 
 from rhbench.errors import CoordinateError, DataError
+from rhbench.readers.base import Reader
 
 #: File suffixes read as GeoTIFF (compared in lower case).
 SUFFIXES = (".tif", ".tiff")
@@ -31,6 +32,21 @@ _ENCODING_ATTRS = ("_FillValue", "scale_factor", "add_offset", "missing_value")
 def is_geotiff(path: Path) -> bool:
     """True when ``path`` has a GeoTIFF suffix (``.tif``/``.tiff``, any case)."""
     return Path(path).suffix.lower() in SUFFIXES
+
+
+def open_file(
+    path: Path, *, variable: str | None = None, source: str | None = None, raw_values: bool = False
+) -> xr.Dataset:
+    """The :class:`rhbench.readers.Reader` entry point: the raster named ``variable`` (default: file stem).
+
+    ``raw_values`` is ignored: nodata is always masked by rasterio (GeoTIFF has no
+    ``_FillValue`` for the loader to mask).
+    """
+    return open_geotiff(path, variable or Path(path).stem, source=source)
+
+
+#: This format's entry in :data:`rhbench.readers.READERS`.
+READER = Reader("GeoTIFF", is_geotiff, open_file)
 
 
 def open_geotiff(path: Path, variable: str, *, source: str | None = None) -> xr.Dataset:

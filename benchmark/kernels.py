@@ -1,0 +1,172 @@
+"""Chunk kernels of the loader: fill values masked, units scaled, calendar-year means, in one pass.
+
+Each function here runs on the values of one dask chunk (or on a whole in-memory
+array): :func:`clean_values` masks fill values and scales units; :func:`year_means`
+turns monthly steps into calendar-year means weighted by days per month, masking and
+scaling in the same pass (:func:`year_means_values`), so the monthly values of a file
+never exist as a cleaned array.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import dask.array as dask_array
+import numpy as np
+import xarray as xr
+
+from rhbench import timeaxis
+from rhbench.errors import TimeAxisError
+from rhbench.readers.netcdf import TIME_CHUNK
+
+#: Values at or beyond this magnitude are missing (TRENDY's 1e20 fill without _FillValue).
+FILL_MAGNITUDE = 1e19
+#: Other fill values seen in TRENDY files without a _FillValue attribute.
+FILL_VALUES = (-99999.0, -9999.0)
+
+
+def clean_values(values: np.ndarray, factor: float | None = None, fills: tuple[float, ...] = ()) -> np.ndarray:
+    """Fill values masked and units scaled, in one pass over a chunk (the loader's dask kernel).
+
+    ``values`` is cast to float64 unless already floating; values with magnitude
+    >= :data:`FILL_MAGNITUDE`, equal to one of :data:`FILL_VALUES` or to one of the file's
+    own ``fills`` (``_FillValue``, ``missing_value``, compared before any cast) become NaN; then,
+    unless ``factor`` is None, values are multiplied by ``factor`` (a multiplicative
+    conversion to canonical units, applied in the data's dtype). ``values`` is never
+    modified; when nothing is masked or scaled it is returned as is.
+    """
+    values = np.asarray(values)
+    bad = fill_mask(values, fills)
+    if not np.issubdtype(values.dtype, np.floating):
+        values = values.astype("float64")
+    owned = bad.any()
+    out = np.where(bad, values.dtype.type(np.nan), values) if owned else values
+    if factor is not None and factor != 1.0:
+        scale = values.dtype.type(factor)
+        out = np.multiply(out, scale, out=out) if owned else out * scale
+    return out
+
+
+def fill_mask(values: np.ndarray, fills: tuple[float, ...] = ()) -> np.ndarray:
+    """Where ``values`` are missing: magnitude >= :data:`FILL_MAGNITUDE`, a :data:`FILL_VALUES` or a ``fills``.
+
+    Fill values are extreme: one comparison finds the high ones, a second one the candidates
+    for the negative ones, and only when there is a candidate are the exact values tested,
+    so the common case costs two comparisons instead of five array passes.
+    """
+    bad = values >= FILL_MAGNITUDE
+    for fill in fills:
+        bad |= values == values.dtype.type(fill)
+    low = values <= -min(abs(v) for v in FILL_VALUES)
+    if low.any():
+        bad |= values <= -FILL_MAGNITUDE
+        for value in FILL_VALUES:
+            bad |= values == value
+    return bad
+
+
+def month_shares(data: xr.DataArray) -> np.ndarray | None:
+    """Each step's share of its calendar year (days in month / days in year), or None if yearly.
+
+    ``data`` is labelled by :func:`open_variable` (``year``/``month`` on ``time``, a
+    ``calendar`` attribute). Raises :class:`TimeAxisError` when a year has neither 1 nor 12 steps.
+    """
+    years, months = data["year"].values, data["month"].values
+    _, steps_per_year = np.unique(years, return_counts=True)
+    if np.all(steps_per_year == 1):
+        return None
+    if not np.all(steps_per_year == 12):
+        raise TimeAxisError(
+            "incomplete years in a monthly series",
+            variable=str(data.name),
+            found=f"{steps_per_year.min()}..{steps_per_year.max()} steps per year",
+            expected="12 monthly steps in every year (or one step per year)",
+        )
+    days = timeaxis.days_in_month(years, months, data.attrs.get("calendar", "standard"))
+    return days / np.repeat(days.reshape(-1, 12).sum(axis=1), 12)
+
+
+def year_means(
+    data: xr.DataArray,
+    share: np.ndarray,
+    *,
+    factor: float | None = None,
+    fills: tuple[float, ...] = (),
+    clean: bool = False,
+) -> xr.DataArray:
+    """Weighted 12-month means of monthly ``data`` (one task per dask chunk), dims ``(year, ...)``.
+
+    ``share`` is :func:`month_shares`; with ``clean``, fill values are masked and units
+    scaled by ``factor`` in the same pass (:func:`year_means_values`), so the monthly
+    values never exist as an array.
+    """
+    axis = data.get_axis_num("time")
+    values = data.data
+    dtype = data.dtype if np.issubdtype(data.dtype, np.floating) else np.dtype("float64")
+    kernel = functools.partial(year_means_values, share=share, axis=axis, factor=factor, fills=fills, clean=clean)
+    if isinstance(values, dask_array.Array):
+        if any(size % 12 for size in values.chunks[axis]):
+            values = values.rechunk({axis: TIME_CHUNK})
+        chunks = tuple(tuple(c // 12 for c in sizes) if i == axis else sizes for i, sizes in enumerate(values.chunks))
+        mean = values.map_blocks(kernel, chunks=chunks, dtype=dtype, meta=np.array((), dtype))
+    else:
+        mean = kernel(np.asarray(values))
+    dims = tuple("year" if d == "time" else d for d in data.dims)
+    coords = {name: c for name, c in data.coords.items() if "time" not in c.dims}
+    years = data["year"].values[::12]
+    return xr.DataArray(mean, dims=dims, coords={**coords, "year": years}, name=data.name, attrs=data.attrs)
+
+
+def year_means_values(
+    values: np.ndarray,
+    *,
+    share: np.ndarray,
+    axis: int = 0,
+    factor: float | None = None,
+    fills: tuple[float, ...] = (),
+    clean: bool = False,
+    block_info: dict | None = None,
+) -> np.ndarray:
+    """Sums of 12-month groups along ``axis`` weighted by ``share x factor`` (NaN if a month is).
+
+    ``share`` covers the whole time axis; ``block_info`` (from dask) locates ``values`` in
+    it. With ``clean``, values :func:`fill_mask` finds are missing. The months are
+    accumulated one time step at a time, so every temporary is one step (1 MB at 0.5 deg)
+    and stays in cache: a single pass over the chunk. Sums are in the data's dtype.
+    """
+    start, stop = block_info[0]["array-location"][axis] if block_info else (0, values.shape[axis])
+    steps = np.moveaxis(np.asarray(values), axis, 0)
+    dtype = steps.dtype if np.issubdtype(steps.dtype, np.floating) else np.dtype("float64")
+    weights = (share[start:stop] * (1.0 if factor is None else factor)).astype(dtype)
+    out = np.zeros((steps.shape[0] // 12, *steps.shape[1:]), dtype)
+    term = np.empty(steps.shape[1:], dtype)
+    missing = np.zeros(steps.shape[1:], bool)
+    with np.errstate(over="ignore", invalid="ignore"):  # fill values x weight, masked below
+        for year, total in enumerate(out):
+            missing[...] = False
+            for step in range(12 * year, 12 * year + 12):
+                if clean:
+                    missing |= fill_mask(steps[step], fills)
+                np.multiply(steps[step], weights[step], out=term)
+                total += term
+            if clean:
+                np.copyto(total, dtype.type(np.nan), where=missing)
+    return np.moveaxis(out, 0, axis)
+
+
+def clean(data: xr.DataArray, factor: float | None, fills: tuple[float, ...] = ()) -> xr.DataArray:
+    """:func:`clean_values` over ``data``, one blockwise task per dask chunk."""
+    dtype = data.dtype if np.issubdtype(data.dtype, np.floating) else np.dtype("float64")
+    return xr.apply_ufunc(  # a partial of a module function: picklable for dask.distributed
+        functools.partial(clean_values, factor=factor, fills=fills),
+        data,
+        dask="parallelized",
+        output_dtypes=[dtype],
+        keep_attrs=True,
+    )
+
+
+def yearly(data: xr.DataArray) -> xr.DataArray:
+    """Yearly steps of data labelled by :func:`open_variable`, relabelled by year (dims ``(year, ...)``)."""
+    years = data["year"].values
+    return data.drop_vars(["year", "month"]).assign_coords(time=years).rename(time="year")

@@ -1,0 +1,127 @@
+"""A variable's layout put on rhbench's conventions: fill values, time labels, dimensions.
+
+The loader (:mod:`rhbench.loader`) calls these on each opened file:
+
+- :func:`fill_values` takes ``_FillValue``/``missing_value`` out of the attributes for the
+  loader's single masking pass; a value stored as text (``missing_value = "1e20"``) is
+  parsed, one that is not a number is refused;
+- :func:`label_time` gives each time step its calendar year and month;
+- :func:`arrange` puts the dimensions in rhbench's order ``([year|time,] [extra,] lat,
+  lon)``: length-1 extra dimensions (a scalar ``height`` or one soil layer) are dropped,
+  soil layers of a per-area carbon variable are summed into the column total, and any
+  other extra dimension of a carbon variable is refused.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import xarray as xr
+
+from rhbench import timeaxis
+from rhbench.errors import CoordinateError, DataError
+from rhbench.kernels import FILL_MAGNITUDE, FILL_VALUES
+
+#: Attributes of packed or unsigned data: such a variable is decoded by xarray, not by the loader.
+_PACKING_ATTRS = ("scale_factor", "add_offset", "_Unsigned")
+#: Variables stored per unit ground area whose soil (or litter) layers add up to the column.
+LAYERED_SUMS = ("rh", "cSoil", "cLitter")
+#: Variables that may keep one extra dimension (e.g. vegetation types of a land-cover map).
+EXTRA_DIM_ALLOWED = ("landCoverFrac", "tas", "pr", "ndvi")
+#: A dimension name that means soil or litter layers (matched case-insensitively).
+LAYER_DIM = re.compile(r"depth|lev|layer|solay|soil|horizon", re.IGNORECASE)
+
+
+def fill_values(ds: xr.Dataset, name: str, *, file: str | None = None) -> tuple[xr.Dataset, tuple[float, ...]]:
+    """``ds`` with ``name``'s ``_FillValue``/``missing_value`` taken out of its attributes.
+
+    Returns them (those :func:`rhbench.kernels.clean_values` does not mask anyway) for the
+    loader to mask. A packed variable (scale_factor, add_offset, _Unsigned) is decoded
+    lazily by xarray instead. Raises :class:`DataError` when a fill value is not a number.
+    """
+    var = ds[name].variable
+    if any(key in var.attrs for key in _PACKING_ATTRS):
+        return ds.assign({name: xr.conventions.decode_cf_variable(name, var)}), ()
+    attrs = dict(var.attrs)
+    found = []
+    for key in ("_FillValue", "missing_value"):
+        if key not in attrs:
+            continue
+        raw = attrs.pop(key)
+        try:
+            found.extend(float(np.asarray(v, dtype=float)) for v in np.ravel(raw))
+        except (TypeError, ValueError) as exc:
+            raise DataError(
+                f"{key} is not a number",
+                file=file,
+                variable=name,
+                found=repr(raw),
+                expected=f"a numeric {key} (e.g. 1e20)",
+            ) from exc
+    fills = tuple(f for f in found if np.isfinite(f) and abs(f) < FILL_MAGNITUDE and f not in FILL_VALUES)
+    return ds.assign({name: xr.Variable(var.dims, var.data, attrs, var.encoding)}), fills
+
+
+def time_dim(data: xr.DataArray | xr.Dataset) -> str | None:
+    """The name of ``data``'s time dimension (:data:`rhbench.timeaxis.TIME_NAMES`), or None."""
+    return next((name for name in timeaxis.TIME_NAMES if name in data.dims), None)
+
+
+def label_time(data: xr.DataArray, ds: xr.Dataset, *, file: str) -> xr.DataArray:
+    """``data`` with its time dim named ``time``, indexed 0..n-1, with ``year``/``month`` labels.
+
+    The labels come from the raw time coordinate of ``ds``
+    (:func:`rhbench.timeaxis.decode_time`); the ``calendar`` attribute records the
+    calendar. Data without a time dim is returned unchanged.
+    """
+    name = time_dim(data)
+    if name is None:
+        return data
+    if name != "time":
+        data = data.rename({name: "time"})
+    raw_time = ds[name] if name in ds.variables else data["time"]
+    labels = timeaxis.decode_time(raw_time, file=file, variable=str(data.name))
+    timeaxis.check_monotonic(labels, file=file, variable=str(data.name))
+    return data.assign_coords(
+        time=np.arange(data.sizes["time"]),
+        year=("time", labels.year),
+        month=("time", labels.month),
+    ).assign_attrs(calendar=labels.calendar)
+
+
+def drop_scalar_dims(data: xr.DataArray) -> xr.DataArray:
+    """``data`` without its length-1 dimensions other than time, lat and lon (kept as scalars)."""
+    scalar = [d for d in data.dims if data.sizes[d] == 1 and d not in ("time", "year", "lat", "lon")]
+    return data.squeeze(scalar) if scalar else data
+
+
+def arrange(data: xr.DataArray, variable: str, *, file: str | None = None) -> xr.DataArray:
+    """``data`` (named ``variable``, canonical units, missing values NaN) in rhbench's layout.
+
+    Soil layers of a :data:`LAYERED_SUMS` variable are summed (NaN only where every layer
+    is); the result records ``summed_layers``. Dims end up ``([year|time,] [extra,] lat, lon)``.
+
+    Raises
+    ------
+    CoordinateError
+        When an extra dimension is left that the variable cannot have, naming the file,
+        the variable, the dimensions found and those expected.
+    """
+    data = drop_scalar_dims(data)
+    first = [d for d in ("time", "year") if d in data.dims]
+    extra = [d for d in data.dims if d not in (*first, "lat", "lon")]
+    layers = [d for d in extra if LAYER_DIM.search(str(d))]
+    if extra and variable in LAYERED_SUMS and layers == extra:
+        summed = data.sum(layers, min_count=1, keep_attrs=True)
+        data = summed.assign_attrs(summed_layers=", ".join(map(str, layers)))
+        extra = []
+    if extra and variable not in EXTRA_DIM_ALLOWED:
+        raise CoordinateError(
+            "unexpected extra dimension",
+            file=file,
+            variable=variable,
+            found=f"dims {tuple(map(str, data.dims))}",
+            expected=f"([time,] lat, lon); soil layers ({LAYER_DIM.pattern}) are summed for {list(LAYERED_SUMS)}",
+        )
+    return data.transpose(*first, *extra, "lat", "lon")

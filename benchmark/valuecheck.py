@@ -1,0 +1,104 @@
+"""Checks of a variable's values on a small sample read before any heavy work.
+
+:func:`read_sample` reads the first, middle and last time steps; :func:`check_values`
+refuses impossible values (all missing, negative stocks or respiration) and warns about
+implausible ones (a likely units error).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import xarray as xr
+
+from rhbench import grid, units
+from rhbench.errors import DataError, ValueRangeError
+from rhbench.timeaxis import TIME_NAMES
+
+log = logging.getLogger(__name__)
+
+#: Plausible range of the median of a variable's non-missing, non-zero values, in canonical
+#: units. A median outside it is most likely a units error (e.g. a factor 1000): warned, not fatal.
+PLAUSIBLE_MEDIAN: dict[str, tuple[float, float]] = {
+    "rh": (1.0, 5000.0),
+    "npp": (1.0, 5000.0),
+    "fVegLitter": (1.0, 5000.0),
+    "cSoil": (0.1, 500.0),
+    "cLitter": (0.005, 50.0),
+    "cVeg": (0.01, 300.0),
+    "pr": (10.0, 10000.0),
+}
+#: Variables that cannot be negative. A value is negative when below -1e-6 times the median
+#: absolute value (rounding noise passes); more than 1 % negative values is an error.
+NON_NEGATIVE = ("rh", "fVegLitter", "cSoil", "cLitter", "cVeg", "pr", "landCoverFrac")
+NEGATIVE_TOLERANCE = 1e-6
+NEGATIVE_SHARE_MAX = 0.01
+
+
+def read_sample(data: xr.DataArray, *, source: str, file: str) -> xr.DataArray:
+    """The first, middle and last time steps of ``data`` (first index of other non-grid dims).
+
+    Each step is read as one integer slice of the freshly opened variable, so only those
+    steps leave the disk. Raises :class:`DataError` when the values cannot be read
+    (e.g. a truncated file).
+    """
+    spatial = set(grid.LAT_NAMES) | set(grid.LON_NAMES)
+    fixed = {dim: 0 for dim in data.dims if dim not in spatial and dim not in TIME_NAMES}
+    time_dim = next((dim for dim in data.dims if dim in TIME_NAMES), None)
+    steps = sorted({0, data.sizes[time_dim] // 2, data.sizes[time_dim] - 1}) if time_dim else [None]
+    try:
+        slices = [data.isel(fixed if step is None else {**fixed, time_dim: step}).values for step in steps if data.size]
+    except Exception as exc:  # netCDF/HDF5 raise assorted errors on truncated data
+        raise DataError(
+            f"cannot read data values ({type(exc).__name__}: {exc})",
+            source=source,
+            file=file,
+            variable=str(data.name),
+            expected="a complete netCDF file",
+        ) from exc
+    values = np.concatenate([np.ravel(s) for s in slices]) if slices else np.array([])
+    return xr.DataArray(values, dims="sample", name=data.name, attrs=data.attrs)
+
+
+def check_values(sample: np.ndarray, variable: str, *, source: str | None = None, file: str | None = None) -> None:
+    """Check sampled values of a variable, in canonical units, for impossible or odd values.
+
+    Raises :class:`ValueRangeError` when every value is missing, or when more than
+    :data:`NEGATIVE_SHARE_MAX` of the values of a :data:`NON_NEGATIVE` variable are negative.
+    Logs a warning (likely units error) when the median of the non-missing, non-zero values
+    is outside :data:`PLAUSIBLE_MEDIAN`.
+    """
+    where = {"source": source, "file": file, "variable": variable}
+    target = units.CANONICAL_UNITS.get(variable, "")
+    finite = sample[np.isfinite(sample)]
+    if finite.size == 0:
+        raise ValueRangeError(
+            "all values are missing (NaN or fill value)",
+            found=f"0 of {sample.size} sampled values valid",
+            expected="some non-missing values",
+            **where,
+        )
+    nonzero = finite[finite != 0]
+    scale = float(np.median(np.abs(nonzero))) if nonzero.size else 0.0
+    if variable in NON_NEGATIVE:
+        share = float(np.mean(finite < -NEGATIVE_TOLERANCE * scale))
+        if share > NEGATIVE_SHARE_MAX:
+            raise ValueRangeError(
+                "negative values in a variable that cannot be negative",
+                found=f"{share:.1%} of values negative (min {finite.min():.4g} {target})",
+                expected=f"values >= 0 (at most {NEGATIVE_SHARE_MAX:.0%} negative)",
+                **where,
+            )
+    low, high = PLAUSIBLE_MEDIAN.get(variable, (0.0, np.inf))
+    median = float(np.median(nonzero)) if nonzero.size else 0.0
+    if nonzero.size and not low <= median <= high:
+        log.warning(
+            "%s",
+            ValueRangeError(
+                "implausible values, likely a units error (e.g. a factor 1000)",
+                found=f"median {median:.4g} {target}",
+                expected=f"median in {low:g}..{high:g} {target}",
+                **where,
+            ),
+        )
