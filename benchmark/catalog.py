@@ -15,12 +15,8 @@ from pathlib import Path
 import intake
 import yaml
 
-<<<<<<< HEAD
 from rhbench.config import DATA_ROOT_ENV, resolve_data_root  # noqa: F401  (re-exported; defined once in config)
-from rhbench.errors import CatalogError, ConfigError
-=======
 from rhbench.errors import CatalogError, ConfigError, DataError
->>>>>>> main
 from rhbench.sources import Source
 
 #: The catalogs shipped with rhbench.

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+
 from rhbench import grid, harmonize, reduce
 from rhbench.config import RunConfig
 from rhbench.metrics.suite import Reference, evaluate
@@ -14,7 +15,6 @@ from rhbench.metrics.totals import climate_zone_masks
 from rhbench.pipeline import run
 from rhbench.registry import build_registry
 from rhbench.uptake import twobox_results
-
 from tests.conftest import SMALL_DEMO_RESOLUTION
 
 MODELS = ("CLM5.0", "JSBACH")
