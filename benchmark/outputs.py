@@ -18,11 +18,11 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
-import xarray as xr
-
 from rhbench import __version__, catalog
-from rhbench.fileops import file_checksum, refuse_to_overwrite, write_atomic, write_text_atomic
+from rhbench.fileops import file_checksum, refuse_to_overwrite, write_text_atomic
 from rhbench.registry import Registry
+from rhbench.report.cfnetcdf import write_results_nc
+from rhbench.report.cmec import write_cmec
 from rhbench.report.html import write_index_html
 from rhbench.report.tables import read_scorecard, write_scorecard
 from rhbench.results import Results
@@ -79,21 +79,17 @@ def _inputs(registry: Registry, data_root: Path) -> dict[str, dict[str, str]]:
     return inputs
 
 
-def _write_results_nc(staging: Path, datasets: dict[str, xr.Dataset]) -> None:
-    if not datasets:
-        return
+def metric_definitions() -> dict[str, str]:
+    """Metric name -> one-line definition, for the CMEC bundle."""
+    from rhbench.metrics.suite import METRICS
 
-    def write_groups(temp: Path) -> None:
-        for index, (name, ds) in enumerate(datasets.items()):
-            ds.to_netcdf(temp, mode="w" if index == 0 else "a", group=name, engine="netcdf4")
-
-    write_atomic(staging / RESULTS_NC, write_groups)
+    return {name: definition for name, (_, definition) in METRICS.items()}
 
 
 def write_all(
     staging: Path, results: Results, *, registry: Registry, config, data_root: Path, synthetic: bool, seconds: float
 ) -> None:
-    """Write scorecard.json, scores.csv, results.nc, run.json and index.html into ``staging``."""
+    """Write scorecard.json, scores.csv, cmec.json, results.nc, run.json and index.html into ``staging``."""
     config_record = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
     provenance = {
         "rhbench_version": __version__,
@@ -111,7 +107,14 @@ def write_all(
         "failures": results.failures,
     }
     write_scorecard(results, staging, synthetic=synthetic, meta={"config": config_record})
-    _write_results_nc(staging, results.datasets)
+    write_results_nc(staging / RESULTS_NC, results.datasets, synthetic=synthetic)
+    write_cmec(
+        staging,
+        read_scorecard(staging / "scorecard.json"),
+        metric_definitions(),
+        synthetic=synthetic,
+        undocumented="no definition in the metric table yet",
+    )
     provenance["inputs"] = _inputs(registry, data_root)
     write_text_atomic(staging / RUN_JSON, json.dumps(provenance, indent=2, default=str))
     upscaling = staging / "upscaling"

@@ -74,8 +74,8 @@ def test_diverging_colour_limits_are_symmetric_98th_percentile_of_magnitude():
     assert (low, high) == pytest.approx((2.0, 98.0))
 
 
-def test_coastlines_come_from_the_land_mask():
-    segments = plots.coastline_segments(1.0)
+def test_coastlines_come_from_the_bundled_natural_earth_outlines():
+    segments = plots.coastline_segments()
     assert len(segments) > 50
     points = np.concatenate(segments)
     assert points[:, 0].min() >= -180 and points[:, 0].max() <= 180

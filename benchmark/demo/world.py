@@ -1,7 +1,7 @@
 """The synthetic world behind the demo ensemble: climate, vegetation and the true fields.
 
-Everything here is SYNTHETIC: plausible geography (real continents from the GLOBE land
-mask; tropics with high Rh, boreal with long turnover) scaled to the magnitudes of
+Everything here is SYNTHETIC: plausible geography (real continents from the bundled Natural
+Earth 1:110m land polygons; tropics with high Rh, boreal with long turnover) scaled to the magnitudes of
 He et al. (SCIENCE.md): observed Rh 48.8 Pg C/yr, tau_soil 38.3 yr, DGVM Rh about
 58.6 Pg C/yr and tau_soil about 23 yr. Fields are deterministic for a given seed.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from rhbench import grid
+from rhbench import geography, grid
 from rhbench.metrics.totals import global_total
 
 #: Observation targets (SCIENCE.md): global Rh (Pg C/yr), tau_soil (yr), litter share of soil+litter.
@@ -113,12 +113,10 @@ def _igbp(
 
 def build_world(resolution: float, seed: int = 0) -> World:
     """Synthetic climate, vegetation and observed-truth Rh and soil carbon on a global grid."""
-    from global_land_mask import globe  # 1-3 s to import: only when a demo is generated
-
     rng = np.random.default_rng(seed)
     target = grid.common_grid(resolution)
     lat2, lon2 = np.meshgrid(target.lat.values, target.lon.values, indexing="ij")
-    land = globe.is_land(lat2, lon2) & (lat2 > -60)
+    land = geography.land_mask(target.lat.values, target.lon.values) & (lat2 > -60)
     mat, mapr = _climate(lat2, lon2, rng)
     igbp = _igbp(lat2, lon2, mat, mapr, land, rng)
     ndvi = np.clip(0.85 * mapr / (mapr + 500.0) - 0.02 * np.maximum(-mat, 0) / 10, 0.02, 0.9)

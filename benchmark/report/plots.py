@@ -4,14 +4,13 @@ series and Random Forest diagnostics.
 Every function takes plain pandas / xarray inputs and returns the PNG as ``bytes``
 (:func:`write_png` saves it). Figures are drawn on :class:`matplotlib.figure.Figure`
 objects with the Agg canvas, without pyplot's global state, cartopy or network access;
-coastlines come from contouring the ``global_land_mask`` package's land mask.
+coastlines are Natural Earth's 1:110m land outlines, bundled (:mod:`rhbench.geography`).
 """
 
 from __future__ import annotations
 
 import io
 import math
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -200,23 +199,11 @@ def global_bars(
 # --- maps ---------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4)
-def coastline_segments(resolution: float = 0.5) -> tuple[np.ndarray, ...]:
-    """Coastlines as (lon, lat) polylines in degrees, from the GLOBE land mask.
+def coastline_segments() -> tuple[np.ndarray, ...]:
+    """Coastlines as (lon, lat) polylines in degrees (:func:`rhbench.geography.coastlines`)."""
+    from rhbench.geography import coastlines
 
-    Parameters
-    ----------
-    resolution: grid spacing in degrees at which the mask is sampled and contoured.
-    """
-    import contourpy
-    from global_land_mask import globe
-
-    lat = np.arange(-90 + resolution / 2, 90, resolution)
-    lon = np.arange(-180 + resolution / 2, 180, resolution)
-    lon2d, lat2d = np.meshgrid(lon, lat)
-    land = globe.is_land(lat2d, lon2d).astype(float)
-    lines = contourpy.contour_generator(lon, lat, land).lines(0.5)
-    return tuple(line for line in lines if len(line) > 2)
+    return coastlines()
 
 
 def _display_grid(da: xr.DataArray) -> xr.DataArray:
