@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import intake
 import yaml
@@ -46,6 +46,10 @@ class CatalogEntry:
         """Canonical variable -> units as written in the file."""
         return dict(self.metadata.get("units", {}))
 
+    def path(self, variable: str, data_root: Path) -> Path:
+        """The file of ``variable`` under ``data_root``, through :func:`resolve_file`."""
+        return resolve_file(data_root, self.files[variable], source=self.name, variable=variable)
+
 
 @lru_cache(maxsize=32)
 def _load_catalog(path: Path) -> intake.entry.Catalog:
@@ -54,7 +58,11 @@ def _load_catalog(path: Path) -> intake.entry.Catalog:
     try:
         with path.open(encoding="utf-8") as handle:
             document = yaml.safe_load(handle)
-    except yaml.YAMLError as exc:
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"catalog is not UTF-8 text: {exc}", file=str(path), expected="UTF-8 YAML") from None
+    except RecursionError:
+        raise CatalogError("catalog is nested too deeply to read", file=str(path)) from None
+    except (OSError, yaml.YAMLError) as exc:
         raise CatalogError(f"catalog is not valid YAML: {exc}", file=str(path)) from exc
     if not isinstance(document, dict) or document.get("version") != 2 or "entries" not in document:
         raise CatalogError(
@@ -65,6 +73,8 @@ def _load_catalog(path: Path) -> intake.entry.Catalog:
         )
     try:
         return intake.entry.Catalog.from_dict(document)
+    except RecursionError:
+        raise CatalogError("catalog is nested too deeply to read", file=str(path)) from None
     except Exception as exc:  # intake raises assorted errors on malformed entries
         raise CatalogError(f"intake could not read the catalog: {exc}", file=str(path)) from exc
 
@@ -90,7 +100,12 @@ def entry_for(source: Source) -> CatalogEntry:
             found=sorted(catalog.entries)[:10],
             expected=source.entry_name,
         )
-    metadata = dict(catalog.entries[source.entry_name].metadata or {})
+    metadata = catalog.entries[source.entry_name].metadata or {}
+    if not isinstance(metadata, dict):
+        raise CatalogError("entry metadata is not a mapping", source=source.name, file=str(path), found=metadata)
+    metadata = dict(metadata)
+    for key in ("files", "units"):
+        _check_text_mapping(metadata.get(key, {}), key, source=source.name, file=str(path))
     missing = sorted(set(source.variables) - set(metadata.get("files", {})))
     if missing:
         raise CatalogError(
@@ -99,12 +114,52 @@ def entry_for(source: Source) -> CatalogEntry:
     return CatalogEntry(path, source.entry_name, metadata)
 
 
-def resolve_file(data_root: Path, relative: str, *, source: str | None = None) -> Path:
-    """Join a catalog path to the data root, refusing paths that escape it."""
+def _check_text_mapping(value: object, key: str, *, source: str, file: str) -> None:
+    """Refuse ``files``/``units`` metadata that is not a mapping of text to text (e.g. ``rh: 12345``)."""
+    if not isinstance(value, dict):
+        raise CatalogError(
+            f"entry metadata {key!r} is not a mapping", source=source, file=file, found=type(value).__name__
+        )
+    for variable, text in value.items():
+        if not isinstance(variable, str) or not isinstance(text, str) or not text.strip():
+            raise CatalogError(
+                f"entry metadata {key!r} must map variable names to text",
+                source=source,
+                file=file,
+                variable=str(variable),
+                found=repr(text)[:80],
+                expected="a path relative to the data root" if key == "files" else "a units string",
+            )
+
+
+def resolve_file(
+    data_root: Path | None, relative: object, *, source: str | None = None, variable: str | None = None
+) -> Path:
+    """The one resolver of catalog paths: ``data_root / relative``, refusing escapes.
+
+    Every path from a catalog goes through here, for reading, hashing and writing alike.
+    ``relative`` must be text naming a path inside the data root: not absolute (no leading
+    ``/``, ``\\`` or drive letter), no ``..`` component, no NUL byte; after following
+    symbolic links it must still lie inside the data root.
+
+    Raises
+    ------
+    ConfigError: no data root.
+    CatalogError: ``relative`` is not text, is empty, or escapes the data root.
+    DataError: a symbolic link loop.
+    """
     if data_root is None:
         raise ConfigError("no data root: pass --data-root, set data_root in the config or RHBENCH_DATA", source=source)
+    where = {"source": source, "variable": variable, "expected": f"a relative path without '..' inside {data_root}"}
+    if not isinstance(relative, str) or not relative.strip() or "\x00" in relative:
+        raise CatalogError("catalog path is not a file path", found=repr(relative)[:80], **where)
+    posix, windows = PurePosixPath(relative), PureWindowsPath(relative)
+    if posix.is_absolute() or windows.drive or windows.root:
+        raise CatalogError("catalog path escapes the data root: it is absolute", file=relative, **where)
+    if ".." in posix.parts or ".." in windows.parts:
+        raise CatalogError("catalog path escapes the data root: it contains '..'", file=relative, **where)
     try:
-        path = (data_root / relative).resolve()
+        path = (Path(data_root) / posix).resolve()
     except (RuntimeError, OSError) as exc:  # Python raises RuntimeError on a symlink loop
         raise DataError(
             f"cannot resolve the path: a looping symbolic link? ({exc})",
@@ -112,7 +167,7 @@ def resolve_file(data_root: Path, relative: str, *, source: str | None = None) -
             file=relative,
             expected=f"a path inside {data_root} without a symbolic link loop",
         ) from exc
-    if not path.is_relative_to(data_root.resolve()):
+    if not path.is_relative_to(Path(data_root).resolve()):
         raise CatalogError(
             "catalog path escapes the data root", source=source, file=relative, expected=f"a path inside {data_root}"
         )

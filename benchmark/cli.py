@@ -57,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     except RhbenchError as exc:
         logging.getLogger("rhbench").error("%s: %s", type(exc).__name__, exc)
         return EXIT_USAGE
+    except OSError as exc:  # a disk problem no stage turned into an RhbenchError: no traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        logging.getLogger("rhbench").error("cannot read or write a file%s: %s", where, exc.strerror or exc)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         logging.getLogger("rhbench").error("interrupted; no partial output was kept")
         return 130

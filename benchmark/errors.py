@@ -103,3 +103,7 @@ class ChecksumError(DataError):
 
 class OutputExistsError(RhbenchError):
     """The output folder exists and overwriting was not allowed (use --force)."""
+
+
+class OutputError(RhbenchError):
+    """The output cannot be written: read-only or full disk, no permission (exit code 2)."""

@@ -46,9 +46,26 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     os.close(handle)
     try:
         write(Path(temp))
+        respect_umask(Path(temp))
         os.replace(temp, path)
     finally:
         Path(temp).unlink(missing_ok=True)
+
+
+def current_umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def respect_umask(path: Path, *, folder: bool = False) -> None:
+    """Give ``path`` the mode a plain ``open``/``mkdir`` would: 0666 (0777 for a folder) minus the umask.
+
+    :func:`tempfile.mkstemp` and :func:`tempfile.mkdtemp` create 0600/0700 whatever the
+    umask; outputs renamed from them would otherwise be private to their owner.
+    """
+    os.chmod(path, (0o777 if folder else 0o666) & ~current_umask())
 
 
 def write_text_atomic(path: Path, text: str) -> None:

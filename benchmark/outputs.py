@@ -1,25 +1,20 @@
-"""The output folder of a run: claimed without overwriting, filled in a staging folder, moved into place.
+"""What a run writes into its output folder: scorecard, results.nc, run.json, index.html.
 
-Nothing a user made is overwritten without ``--force``; an interrupted run leaves at most
-a hidden ``.NAME.partial-*`` folder, never a partial scorecard in the output folder.
+Claiming, locking and staging the folder is :mod:`rhbench.outdir` (re-exported here).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import logging
-import os
 import platform
-import shutil
-import tempfile
-from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
 from rhbench import __version__, catalog
-from rhbench.fileops import file_checksum, refuse_to_overwrite, write_text_atomic
+from rhbench.fileops import file_checksum, write_text_atomic
+from rhbench.outdir import claim_output_dir, staging_dir
 from rhbench.registry import Registry
 from rhbench.report.cfnetcdf import write_results_nc
 from rhbench.report.cmec import write_cmec
@@ -29,40 +24,10 @@ from rhbench.results import Results
 
 log = logging.getLogger(__name__)
 
+__all__ = ["claim_output_dir", "staging_dir", "write_all", "file_checksum"]
+
 RESULTS_NC = "results.nc"
 RUN_JSON = "run.json"
-
-
-def claim_output_dir(out: Path | None, *, force: bool) -> Path:
-    """The folder a run will write: ``out``, or ``./rhbench-out/run-<UTC time>`` when None.
-
-    Raises :class:`OutputExistsError` when ``out`` exists and is not empty, unless ``force``.
-    """
-    if out is None:
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        return Path("rhbench-out").resolve() / f"run-{stamp}"
-    out = Path(out).resolve()
-    refuse_to_overwrite(out, force)
-    return out
-
-
-@contextlib.contextmanager
-def staging_dir(out_dir: Path) -> Iterator[Path]:
-    """A hidden sibling folder to write into; moved onto ``out_dir`` only when the block succeeds."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if out_dir.exists():
-        retired = out_dir.with_name(f".{out_dir.name}.replaced-{os.getpid()}")
-        os.replace(out_dir, retired)
-        os.replace(staging, out_dir)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staging, out_dir)
 
 
 def _inputs(registry: Registry, data_root: Path) -> dict[str, dict[str, str]]:
@@ -74,7 +39,11 @@ def _inputs(registry: Registry, data_root: Path) -> dict[str, dict[str, str]]:
             inputs[name] = {"error": str(exc)}
             continue
         for variable, relative in files.items():
-            path = data_root / relative
+            try:
+                path = catalog.resolve_file(data_root, relative, source=name, variable=variable)
+            except Exception as exc:  # an escaping path is recorded, never hashed
+                inputs.setdefault(name, {})[variable] = f"error: {exc}"
+                continue
             inputs.setdefault(name, {})[variable] = file_checksum(path) if path.is_file() else "missing"
     return inputs
 

@@ -24,6 +24,7 @@ import xarray as xr
 from rhbench import cache, constraint, grid, observations, outputs, reduce
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, DataError, RhbenchError
+from rhbench.fileops import cache_dir
 from rhbench.metrics.suite import evaluate
 from rhbench.registry import Registry, build_registry
 from rhbench.results import Failures, Results
@@ -65,9 +66,10 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     registry = registry or build_registry()
     failures = Failures({b.name: f"broken plugin: {b.reason}" for b in registry.broken})
     root = _data_root(config)
-    out_dir = outputs.claim_output_dir(config.out, force=config.force)
+    protected = {"data root": None if config.demo else root, "cache": cache_dir()}
+    out_dir = outputs.claim_output_dir(config.out, force=config.force, protected=protected)
     target = grid.common_grid(config.resolution)
-    with outputs.staging_dir(out_dir) as staging, dask.config.set(scheduler="threads"):
+    with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler="threads"):
         obs = observations.assemble(config, registry, root, target, staging, failures)
         parts = reduce.partition(obs.regions, obs.reference.area)
         with dask.config.set(scheduler=heavy or "threads"):

@@ -409,19 +409,32 @@ def test_catalog_with_a_python_object_tag_is_refused_not_executed(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("relative", ["../outside.nc", "models/../../outside.nc", "/etc/passwd"])
+@pytest.mark.parametrize(
+    "relative",
+    ["../outside.nc", "models/../../outside.nc", "/etc/passwd", "a/../b/c.nc", "a\\..\\..\\x.nc", "C:\\x.nc"],
+)
 def test_catalog_paths_cannot_escape_the_data_root(tmp_path, relative):
     root = tmp_path / "root"
     root.mkdir()
     with pytest.raises(CatalogError) as exc:
         catalog.resolve_file(root, relative, source="BadModel")
     _assert_names(
-        exc, "escapes the data root", "source: BadModel", f"file: {relative}", f"expected: a path inside {root}"
+        exc,
+        "escapes the data root",
+        "source: BadModel",
+        f"file: {relative}",
+        f"expected: a relative path without '..' inside {root}",
     )
 
 
+@pytest.mark.parametrize("relative", [12345, None, "", "   ", "a\x00b.nc", ["a.nc"]])
+def test_catalog_path_that_is_not_text_is_a_catalog_error(tmp_path, relative):
+    with pytest.raises(CatalogError, match="not a file path"):
+        catalog.resolve_file(tmp_path, relative, source="BadModel")
+
+
 def test_catalog_path_inside_the_data_root_resolves(tmp_path):
-    assert catalog.resolve_file(tmp_path, "a/../b/c.nc") == (tmp_path / "b" / "c.nc").resolve()
+    assert catalog.resolve_file(tmp_path, "a/b/c.nc") == tmp_path / "a" / "b" / "c.nc"
 
 
 # --- configuration -------------------------------------------------------------------------

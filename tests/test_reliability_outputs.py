@@ -54,9 +54,10 @@ def test_staging_replaces_an_existing_folder_whole(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "old.txt").write_text("old")
-    with outputs.staging_dir(out) as staging:
+    (out / ".rhbench-output").write_text("{}")  # a previous run's folder: --force may replace it
+    with outputs.staging_dir(out, force=True) as staging:
         (staging / "new.txt").write_text("new")
-    assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [".rhbench-output", "new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
@@ -67,6 +68,9 @@ def test_existing_output_folder_is_refused_without_force(tmp_path):
     with pytest.raises(OutputExistsError) as exc:
         outputs.claim_output_dir(out, force=False)
     assert "pass --force" in str(exc.value) and f"file: {out}" in str(exc.value)
+    with pytest.raises(OutputExistsError, match="only a folder rhbench wrote"):
+        outputs.claim_output_dir(out, force=True)  # no marker: the user's folder
+    (out / ".rhbench-output").write_text("{}")
     assert outputs.claim_output_dir(out, force=True) == out.resolve()
     assert outputs.claim_output_dir(tmp_path / "empty", force=False) == (tmp_path / "empty").resolve()
 

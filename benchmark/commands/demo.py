@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from rhbench.demo import generate_demo
+from rhbench.errors import OutputExistsError
 from rhbench.fileops import refuse_to_overwrite
 from rhbench.progress import progress_callback
 
@@ -21,9 +22,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--monthly", action="store_true", help="monthly fluxes, as real TRENDY files")
     parser.add_argument("--models", type=int, default=None, help="write only the first N DGVMs (for scale benchmarks)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
+    parser.add_argument("--force", action="store_true", help="write into a folder a previous rhbench demo wrote")
     parser.set_defaults(func=run)
     return parser
+
+
+def _refuse_foreign_folder(out: Path) -> None:
+    """``--force`` writes only into a folder a previous ``rhbench demo`` wrote, never into the cache."""
+    from rhbench.demo import MARKER_FILE
+    from rhbench.loader import cache_dir
+    from rhbench.outdir import refuse_overlap
+
+    refuse_overlap(Path(out), {"cache": cache_dir()})
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER_FILE).is_file():
+        raise OutputExistsError(
+            f"--force writes only into a folder rhbench demo wrote, and this one has no {MARKER_FILE}",
+            file=str(out),
+            expected="another --out, or an empty folder",
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from rhbench.registry import build_registry
 
     refuse_to_overwrite(args.out, args.force)
+    _refuse_foreign_folder(args.out)
     registry = build_registry()
     if args.models is not None:
         keep = {s.name for s in registry.of_kind("dgvm")[: args.models]}

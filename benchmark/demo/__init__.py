@@ -34,7 +34,7 @@ TRUTH_FILE = "truth.json"
 MARKER_FILE = "demo.json"
 DGVM_LITTER_SHARE = 0.08
 #: Bumped whenever the generator's output changes, so cached demos are regenerated.
-DEMO_FORMAT = 2
+DEMO_FORMAT = 3
 
 
 def _write_dgvm(root: Path, source: Source, world: w.World, monthly: bool) -> dict[str, float]:
@@ -58,7 +58,7 @@ def _write_dgvm(root: Path, source: Source, world: w.World, monthly: bool) -> di
             values = monthly_blocks(data.values, YEARS, calendar, 0.4 if is_flux else 0.0)
             data = xr.DataArray(values, dims=("time", "lat", "lon"), coords={"lat": data.lat, "lon": data.lon})
         write_field(
-            root / entry.files[name],
+            entry.path(name, root),
             spec.file_name,
             data,
             spec.units,
@@ -100,7 +100,7 @@ def _write_obs(root: Path, source: Source, world: w.World, rng: np.random.Genera
     entry = catalog.entry_for(source)
     ((name, spec),) = list(source.variables.items())[:1]
     if source.kind == "sites":
-        path = root / entry.files[name]
+        path = entry.path(name, root)
         path.parent.mkdir(parents=True, exist_ok=True)
         synthetic_srdb(world).to_csv(path, index=False)
         return {}
@@ -113,7 +113,7 @@ def _write_obs(root: Path, source: Source, world: w.World, rng: np.random.Genera
             noise = xr.DataArray(rng.normal(0, 0.02, years.size), dims="year", coords={"year": years})
             stack = values.expand_dims(year=years) + noise * abs(values)
             write_field(
-                root / entry.files[var], var_spec.file_name, stack, var_spec.units, quirks=source.quirks, years=years
+                entry.path(var, root), var_spec.file_name, stack, var_spec.units, quirks=source.quirks, years=years
             )
         return {}
     if source.kind == "rh" and source.name == "RF-Rh":
@@ -141,7 +141,7 @@ def _write_obs(root: Path, source: Source, world: w.World, rng: np.random.Genera
     values = field * units.conversion_factor(canonical, spec.units)
     if years is not None:
         values = values.expand_dims(year=years)
-    write_field(root / entry.files[name], spec.file_name, values, spec.units, quirks=source.quirks, years=years)
+    write_field(entry.path(name, root), spec.file_name, values, spec.units, quirks=source.quirks, years=years)
     return info
 
 
