@@ -40,6 +40,16 @@ def _edges(centres: np.ndarray, lower: float, upper: float) -> np.ndarray:
     return np.clip(np.concatenate([[first], mids, [last]]), lower, upper)
 
 
+def cell_edges(centres: np.ndarray, dim: str) -> np.ndarray:
+    """Cell edges (n + 1, degrees) of ascending ``centres``: midpoints, clipped at the poles.
+
+    For ``lat`` the outer edges are clipped to -90/90; for ``lon`` they are not clipped
+    (a global grid's edges then span exactly 360 degrees).
+    """
+    centres = np.asarray(centres, dtype=float)
+    return _edges(centres, -90.0, 90.0) if dim == "lat" else _edges(centres, -360.0, 720.0)
+
+
 def cell_area(lat: np.ndarray | xr.DataArray, lon: np.ndarray | xr.DataArray) -> xr.DataArray:
     """Area of each grid cell on the sphere, in m2.
 
@@ -271,28 +281,3 @@ def _inside_extent(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     half = float(np.median(np.abs(np.diff(source)))) / 2 if source.size > 1 else 0.5
     low, high = np.min(source) - half, np.max(source) + half
     return (target >= low - 1e-9) & (target <= high + 1e-9)
-
-
-def coarsen_mean(data: xr.Dataset | xr.DataArray, target: xr.Dataset) -> xr.Dataset | xr.DataArray:
-    """Aggregate a finer regular grid onto ``target`` by area-weighted block means.
-
-    The source spacing must divide the target spacing; missing cells are ignored
-    (a target cell is missing only when all its source cells are).
-    """
-    src_res = float(np.median(np.diff(data["lat"].values)))
-    dst_res = float(np.median(np.diff(target["lat"].values)))
-    factor = int(round(dst_res / src_res))
-    if factor <= 1:
-        return regrid_nearest(data, target)
-    if not np.isclose(factor * src_res, dst_res):
-        raise CoordinateError(
-            "source resolution does not divide the target resolution",
-            found=src_res,
-            expected=f"a divisor of {dst_res}",
-        )
-    weights = cell_area(data["lat"], data["lon"])
-    valid = data.notnull()
-    summed = (data.fillna(0) * weights).coarsen(lat=factor, lon=factor, boundary="trim").sum()
-    wsum = (valid * weights).coarsen(lat=factor, lon=factor, boundary="trim").sum()
-    mean = (summed / wsum).where(wsum > 0)
-    return regrid_nearest(mean, target)

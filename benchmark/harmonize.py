@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from rhbench import catalog, kernels, loader, products
+from rhbench import catalog, kernels, landfrac, loader, products
+from rhbench.errors import CoordinateError, MissingVariableError
 from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
@@ -35,18 +36,78 @@ def select_period(data: xr.DataArray | xr.Dataset, period: tuple[int, int] | Non
     return data.sel(year=slice(period[0], period[1]))
 
 
+def source_files(source: Source, data_root: Path | None) -> dict[str, list[Path]]:
+    """Each declared variable's file(s): the source's own list (a source family), else its catalog entry."""
+    if source.files is not None:
+        return {name: [Path(p) for p in source.files[name]] for name in source.variables if name in source.files}
+    entry = catalog.entry_for(source)
+    return {name: [catalog.resolve_file(data_root, entry.files[name], source=source.name)] for name in source.variables}
+
+
+def load_native(
+    source: Source, data_root: Path | None, *, land_mask: xr.DataArray | None = None
+) -> tuple[xr.Dataset, landfrac.CellMeasures]:
+    """Every variable of ``source`` as annual means on its own grid, and that grid's cell measures.
+
+    Cell measures (``areacella``, ``sftlf``, ``oceanCoverFrac``) declared by the source are
+    read as such, not as benchmark variables; ``land_mask`` (0-1, any regular grid) is the
+    documented land mask used when the source has no land fraction
+    (:func:`rhbench.landfrac.measures`). ``cSoil`` becomes cSoil + cLitter as in
+    :func:`load_source`. Raises a :class:`~rhbench.errors.RhbenchError` naming the file when
+    the fields are not all on one grid.
+    """
+    files = source_files(source, data_root)
+    fixed = {
+        name: loader.open_variable(source, name, paths)
+        for name, paths in files.items()
+        if name in landfrac.CELL_MEASURES
+    }
+    variables = {
+        name: loader.open_variable(source, name, paths, annual=True)
+        for name, paths in files.items()
+        if name not in landfrac.CELL_MEASURES
+    }
+    if not variables:
+        raise MissingVariableError("no benchmark variable", source=source.name, found=sorted(files))
+    like = next(iter(variables.values()))
+    for name, data in variables.items():
+        if not on_grid(data, like.to_dataset(name="like")):
+            raise CoordinateError(
+                "the variables of a source are on different grids",
+                source=source.name,
+                file=str(files[name][0]),
+                variable=name,
+                found=f"{data.sizes['lat']} x {data.sizes['lon']}",
+                expected=f"{like.sizes['lat']} x {like.sizes['lon']} like {next(iter(variables))}",
+            )
+        variables[name] = data.assign_coords(lat=like["lat"].values, lon=like["lon"].values)
+    try:
+        cells = landfrac.measures(
+            like,
+            areacella=fixed.get("areacella"),
+            sftlf=fixed.get("sftlf"),
+            ocean=fixed.get("oceanCoverFrac"),
+            land_mask=land_mask,
+            source=source.name,
+            area_file=str(files["areacella"][0]) if "areacella" in files else None,
+        )
+    except ValueError as exc:
+        raise CoordinateError(f"cell measures not usable: {exc}", source=source.name, found=sorted(fixed)) from exc
+    if source.kind == "dgvm" and "cSoil" in variables:
+        variables["cSoil"] = _soil_with_litter(source, variables)
+    ds = xr.Dataset(variables)
+    ds.attrs.update(source=source.name, kind=source.kind, citation=source.citation, cell_measures=cells.origin)
+    return ds, cells
+
+
 def load_source(
     source: Source,
     data_root: Path,
     target: xr.Dataset,
     *,
     period: tuple[int, int] | None = None,
-    files: dict[str, Path] | None = None,
 ) -> xr.Dataset:
     """Open every variable of ``source``, as annual means on ``target``'s grid, lazily.
-
-    ``files`` (canonical variable -> file) replaces the catalog's paths, for products
-    rhbench builds during the run (e.g. the upscaled Rh reference in the staging folder).
 
     A grid finer than ``target`` is aggregated by area-weighted means, an equal or
     coarser one sampled by nearest neighbour (:func:`rhbench.products.to_common_grid`).
@@ -54,15 +115,11 @@ def load_source(
     For a DGVM whose litter is a separate pool, ``cSoil`` becomes cSoil + cLitter (once;
     ``cSoil.attrs['includes_litter']`` records it) and cLitter is kept as is.
     """
-    if files is None:
-        entry = catalog.entry_for(source)
-        files = {
-            name: catalog.resolve_file(data_root, entry.files[name], source=source.name) for name in source.variables
-        }
     variables = {}
-    for name in source.variables:
-        path = files[name]
-        data = loader.open_variable(source, name, path, annual=True)
+    for name, paths in source_files(source, data_root).items():
+        if name in landfrac.CELL_MEASURES:
+            continue
+        data = loader.open_variable(source, name, paths, annual=True)
         if on_grid(data, target):  # exact target coordinates, so xarray aligns them
             data = data.assign_coords(lat=target["lat"].values, lon=target["lon"].values)
         else:

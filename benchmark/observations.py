@@ -110,7 +110,7 @@ def _reference_source(config: RunConfig, registry: Registry) -> Source:
     return registry.sources[config.reference]
 
 
-def _reference_files(
+def _built_if_absent(
     source: Source,
     config: RunConfig,
     registry: Registry,
@@ -119,18 +119,20 @@ def _reference_files(
     classes: xr.DataArray | None,
     staging: Path,
     failures: Failures,
-) -> dict[str, Path]:
-    """The reference's file per variable: the catalog's, or the product built into ``staging``."""
+) -> Source:
+    """The reference as declared; when its file is absent and rhbench builds it, the product built in ``staging``."""
+    if source.files is not None:
+        return source
     entry = catalog.entry_for(source)
     path = catalog.resolve_file(root, entry.files["rh"], source=source.name)
-    if not path.exists() and entry.built_by == "upscaling":
-        built = _upscaled(config, registry, root, target, classes, staging, source.name, failures)
-        if built is None:
-            raise ConfigError(
-                "no reference Rh: the product could not be built", source=source.name, found=failures.get(source.name)
-            )
-        path = built
-    return {"rh": path}
+    if path.exists() or entry.built_by != "upscaling":
+        return source
+    built = _upscaled(config, registry, root, target, classes, staging, source.name, failures)
+    if built is None:
+        raise ConfigError(
+            "no reference Rh: the product could not be built", source=source.name, found=failures.get(source.name)
+        )
+    return replace(source, files={"rh": (built,)})
 
 
 def _upscaled(
@@ -168,12 +170,12 @@ def _upscaled(
     return out / UPSCALED_FILE
 
 
-def _reference_sd(source: Source, files: dict[str, Path], root: Path, target: xr.Dataset) -> xr.DataArray | None:
+def _reference_sd(source: Source, root: Path, target: xr.Dataset) -> xr.DataArray | None:
     """The reference's per-cell SD (companion variable ``<rh file name>_sd``, same units), or None."""
     rh = source.variables["rh"]
     companion = replace(source, variables={"rh": Var(rh.file_name + SD_SUFFIX, rh.units)})
     try:
-        return harmonize.load_source(companion, root, target, files=files)["rh"]
+        return harmonize.load_source(companion, root, target)["rh"]
     except MissingVariableError:
         return None
 
@@ -183,9 +185,9 @@ def _reference(
 ) -> Reference:
     classes = _vegetation(registry, root, target, failures)
     source = _reference_source(config, registry)
-    files = _reference_files(source, config, registry, root, target, classes, staging, failures)
-    rh = harmonize.load_source(source, root, target, files=files)["rh"]
-    rh_sd = _reference_sd(source, files, root, target)
+    source = _built_if_absent(source, config, registry, root, target, classes, staging, failures)
+    rh = harmonize.load_source(source, root, target)["rh"]
+    rh_sd = _reference_sd(source, root, target)
     return Reference(
         rh=period_mean(rh, config.period).compute(),
         csoil_products=_observed_soils(config, registry, root, target, failures),

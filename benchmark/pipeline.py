@@ -25,6 +25,7 @@ from rhbench import cache, constraint, grid, observations, outputs, reduce
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, DataError, RhbenchError
 from rhbench.fileops import cache_dir
+from rhbench.metrics import ensemble
 from rhbench.metrics.suite import evaluate
 from rhbench.registry import Registry, build_registry
 from rhbench.results import Failures, Results
@@ -75,6 +76,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
         with dask.config.set(scheduler=heavy or "threads"):
             models = _reduce_models(config, registry, root, target, obs.reference.area, parts, failures, progress)
         results = evaluate(obs.reference, {n: p.period for n, p in models.items()}, obs.priors, period=config.period)
+        results.extend(ensemble.summarize(results, obs.reference))
         results.extend(
             twobox_results(
                 {name: p.totals for name, p in models.items()},

@@ -1,10 +1,12 @@
 """Observation products on the common grid: area-weighted aggregation of finer grids.
 
-Products come at many resolutions (0.05 deg MODIS-derived maps, 250 m SoilGrids
-aggregates, 0.5 deg TRENDY-like grids). Onto rhbench's common grid a finer product is
-aggregated by area-weighted block means (:func:`rhbench.grid.coarsen_mean`), so a
-common-grid cell holds the mean of the source cells inside it; a product as coarse as
-the common grid or coarser is taken by nearest neighbour (as in the paper).
+Products and models come at many resolutions (0.05 deg MODIS-derived maps, 250 m
+SoilGrids aggregates, 0.5 deg TRENDY grids, 1-2.8 deg and Gaussian CMIP6 grids). Onto
+rhbench's common grid a finer field is remapped conservatively
+(:func:`rhbench.regrid.conservative_mean`: a common-grid cell holds the area-weighted
+mean of the source cells and parts of cells inside it, whatever the two spacings); a
+field as coarse as the common grid or coarser is taken by nearest neighbour (as in the
+paper). :mod:`rhbench.regrid` says why.
 
 Packed values (``int16`` with ``scale_factor``/``add_offset``, e.g. kg C m-2 stored in
 0.1 units) are unpacked by xarray when a file is opened (``mask_and_scale``), before the
@@ -18,7 +20,7 @@ import logging
 import numpy as np
 import xarray as xr
 
-from rhbench import grid
+from rhbench import grid, regrid
 from rhbench.errors import CoordinateError
 
 log = logging.getLogger(__name__)
@@ -49,59 +51,32 @@ def is_finer(data: xr.DataArray | xr.Dataset, target: xr.Dataset) -> bool:
 
 
 def to_common_grid(
-    data: xr.DataArray | xr.Dataset, target: xr.Dataset, *, source: str | None = None
+    data: xr.DataArray | xr.Dataset,
+    target: xr.Dataset,
+    *,
+    source: str | None = None,
+    weights: xr.DataArray | None = None,
 ) -> xr.DataArray | xr.Dataset:
     """Put ``data`` (rhbench coordinate conventions) on ``target``'s grid.
 
-    A finer grid is aggregated by area-weighted means (missing source cells ignored; a
-    target cell is missing only when all its source cells are); an equal or coarser grid
-    is sampled by nearest neighbour. Values keep their units (a mean of a density, e.g.
-    kg C m-2, is a density).
-
-    Raises
-    ------
-    CoordinateError
-        When the source spacing does not divide the target spacing, or the source cell
-        edges do not line up with the target cell edges.
+    A finer grid is remapped conservatively (missing source cells ignored; a target cell
+    is missing only when no valid source cell overlaps it), optionally weighted by
+    ``weights`` (e.g. land fraction); an equal or coarser grid is sampled by nearest
+    neighbour. Values keep their units (a mean of a density, e.g. kg C m-2, is a density).
     """
     if not is_finer(data, target):
         return grid.regrid_nearest(data, target)
-    _check_aligned(data, target, source=source)
     log.debug(
-        "aggregating %s from %.4g to %.4g degrees",
-        source,
-        spacing(data, "lat"),
-        spacing(target, "lat"),
+        "remapping %s conservatively from %.4g to %.4g degrees", source, spacing(data, "lat"), spacing(target, "lat")
     )
-    aggregated = grid.coarsen_mean(data, target)
-    if isinstance(data, xr.DataArray):
-        aggregated = aggregated.rename(data.name)
-        aggregated.attrs = dict(data.attrs)
-    return aggregated
+    if isinstance(data, xr.Dataset):
+        return xr.Dataset(
+            {name: _remapped(var, target, weights) for name, var in data.data_vars.items()}, attrs=data.attrs
+        )
+    return _remapped(data, target, weights)
 
 
-def _check_aligned(data: xr.DataArray | xr.Dataset, target: xr.Dataset, *, source: str | None) -> None:
-    """Blocks of whole source cells must fill target cells exactly, in both directions."""
-    lat_factor = spacing(target, "lat") / spacing(data, "lat")
-    for dim in ("lat", "lon"):
-        src, dst = spacing(data, dim), spacing(target, dim)
-        factor = dst / src
-        if not np.isclose(factor, round(factor), rtol=1e-6) or round(factor) != round(lat_factor):
-            raise CoordinateError(
-                "source grid spacing must divide the common grid spacing, equally in lat and lon",
-                source=source,
-                variable=dim,
-                found=f"{src:g} degrees",
-                expected=f"{dst:g} / {round(lat_factor)} degrees",
-            )
-        first_edge = float(data[dim].values[0]) - src / 2
-        target_edge = float(target[dim].values[0]) - dst / 2
-        offset = (first_edge - target_edge) / dst
-        if not np.isclose(offset, round(offset), atol=1e-6):
-            raise CoordinateError(
-                "source cells do not line up with the common grid's cell edges",
-                source=source,
-                variable=dim,
-                found=f"first edge {first_edge:g}",
-                expected=f"an edge at {target_edge:g} + k * {dst:g}",
-            )
+def _remapped(data: xr.DataArray, target: xr.Dataset, weights: xr.DataArray | None) -> xr.DataArray:
+    out = regrid.conservative_mean(data, target, weights=weights).astype(data.dtype)
+    out.attrs = dict(data.attrs)
+    return out.rename(data.name)

@@ -27,8 +27,12 @@ import numpy as np
 import xarray as xr
 
 from rhbench.errors import MissingVariableError
+from rhbench.landfrac import CellMeasures
+from rhbench.metrics.native import native_regions, native_totals
 from rhbench.metrics.turnover import litterfall
+from rhbench.products import to_common_grid
 from rhbench.twobox import REQUIRED
+from rhbench.vegclass import CLASS_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +99,13 @@ class ModelProducts:
     totals: (year, lat=part, lon=1) area-weighted sums over the valid cells of each part,
         g C yr-1 (fluxes) or kg C (stocks) per 1 m2 pseudo-cell, input of
         :func:`~rhbench.twobox.twobox_results` with the partition's area and masks.
+    regions: totals per region on the model's native grid with cell area x land fraction
+        (:func:`rhbench.metrics.native.native_totals`); None when reduced on the common grid.
     """
 
     period: xr.Dataset
     totals: xr.Dataset
+    regions: xr.Dataset | None = None
 
 
 def reduce_model(annual: xr.Dataset, area: xr.DataArray, parts: Partition, period: tuple[int, int]) -> ModelProducts:
@@ -113,11 +120,58 @@ def reduce_model(annual: xr.Dataset, area: xr.DataArray, parts: Partition, perio
     return ModelProducts(period_means(fields, period), partition_totals(fields, area, parts))
 
 
+def reduce_native(
+    annual: xr.Dataset,
+    cells: CellMeasures,
+    target: xr.Dataset,
+    period: tuple[int, int],
+    *,
+    vegclass: xr.DataArray | None = None,
+    band_width: float = 10.0,
+) -> ModelProducts:
+    """Compute ``annual`` (year, lat, lon on the model's native grid) once and reduce it.
+
+    Totals (per region, and the 2-box partition's yearly sums) are taken on the native
+    grid with ``cells``' land area; the period-mean maps are then put on ``target``'s grid
+    (:func:`rhbench.products.to_common_grid`, a finer grid remapped conservatively per land
+    area) for Taylor statistics and bias maps. ``vegclass`` is the reference's class map
+    on ``target``'s grid (sampled at the native cell centres).
+    """
+    if "year" not in annual.dims:
+        annual = annual.expand_dims(year=np.array([], dtype=int)).isel(year=slice(0, 0))
+    fields = annual.astype(STORE_DTYPE).compute()
+    means = period_means(fields, period)
+    regions = native_regions(fields, vegclass=vegclass, band_width=band_width)
+    land_area = cells.weights
+    summary = native_totals(
+        means.rename({"fVegLitter": "litterfall"}) if "fVegLitter" in means else means, land_area, regions
+    )
+    summary.attrs.update(means.attrs, cell_measures=cells.origin, area_sum_error=cells.area_sum_error)
+    classes = {str(r): regions.sel(region=r) for r in regions["region"].values if r in CLASS_NAMES}
+    parts = partition(classes, land_area)
+    totals = partition_totals(fields, land_area, parts)
+    if same_grid(means, target):
+        common = means.assign_coords(lat=target["lat"].values, lon=target["lon"].values)
+    else:
+        common = to_common_grid(means, target, weights=cells.land)
+    return ModelProducts(common.assign_attrs(means.attrs), totals, summary)
+
+
 def period_means(annual: xr.Dataset, period: tuple[int, int]) -> xr.Dataset:
-    """Period means (float64) of every variable, with litterfall as ``fVegLitter``."""
+    """Period means (float64) of every variable, with litterfall as ``fVegLitter``.
+
+    The attributes record the years used: ``period_years`` (``"first-last"`` or ``"none"``),
+    ``period_years_used`` (count) and ``period_coverage`` (count / years in ``period``).
+    """
     window = annual.sel(year=slice(*period))
+    used = window["year"].values
+    coverage = {
+        "period_years": f"{used.min()}-{used.max()}" if used.size else "none",
+        "period_years_used": int(used.size),
+        "period_coverage": float(used.size / (period[1] - period[0] + 1)),
+    }
     if window.sizes["year"] == 0:
-        return window
+        return window.assign_attrs(coverage)
     means = {name: window[name].astype("float64").mean("year") for name in annual.data_vars}
     if "fVegLitter" not in annual and "npp" in annual and "cVeg" in annual:
         # centred differences need one year either side of the period, no more
@@ -127,7 +181,15 @@ def period_means(annual: xr.Dataset, period: tuple[int, int]) -> xr.Dataset:
             means["fVegLitter"] = litter.assign_attrs(derived="npp - dcVeg/dt")
         except MissingVariableError:
             pass
-    return xr.Dataset(means, attrs=annual.attrs)
+    return xr.Dataset(means, attrs={**annual.attrs, **coverage})
+
+
+def same_grid(data: xr.Dataset, target: xr.Dataset) -> bool:
+    """True when ``data`` has ``target``'s lat/lon already."""
+    return all(
+        data.sizes[dim] == target.sizes[dim] and np.allclose(data[dim].values, target[dim].values)
+        for dim in ("lat", "lon")
+    )
 
 
 def partition_totals(annual: xr.Dataset, area: xr.DataArray, parts: Partition) -> xr.Dataset:

@@ -13,7 +13,7 @@ from rhbench.units import CANONICAL_UNITS, same_dimension
 
 #: Kinds of source and the canonical variables each kind may provide.
 KINDS: dict[str, tuple[str, ...]] = {
-    "dgvm": ("rh", "npp", "cVeg", "cSoil", "cLitter", "fVegLitter"),
+    "dgvm": ("rh", "npp", "gpp", "cVeg", "cSoil", "cLitter", "fVegLitter", "areacella", "sftlf", "oceanCoverFrac"),
     "rh": ("rh",),
     "csoil": ("cSoil",),
     "clitter": ("cLitter",),
@@ -21,6 +21,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "ndvi": ("ndvi",),
     "sites": ("rh",),
     "predictors": ("tas", "pr", "landCoverFrac"),
+    "landfrac": ("sftlf",),
 }
 
 #: File quirks a plugin may declare. The loader detects and repairs most of them
@@ -78,6 +79,8 @@ class Source:
     preprocess: optional function applied to each opened file's Dataset before checks.
     catalog_dir: folder of the catalog YAML (third-party plugins ship their own).
     plugin: set by the registry: the plugin (entry point) that declared the source.
+    files: set by a source family (e.g. :mod:`rhbench.cmip6`) instead of a catalog entry:
+        canonical variable -> its files (several period files are concatenated in time).
     """
 
     name: str
@@ -90,6 +93,7 @@ class Source:
     preprocess: Callable[[xr.Dataset], xr.Dataset] | None = None
     catalog_dir: Path | None = None
     plugin: str = ""
+    files: Mapping[str, tuple[Path, ...]] | None = None
 
     @property
     def litter_in_soil(self) -> bool:

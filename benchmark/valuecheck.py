@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 PLAUSIBLE_MEDIAN: dict[str, tuple[float, float]] = {
     "rh": (1.0, 5000.0),
     "npp": (1.0, 5000.0),
+    "gpp": (1.0, 10000.0),
     "fVegLitter": (1.0, 5000.0),
     "cSoil": (0.1, 500.0),
     "cLitter": (0.005, 50.0),
@@ -31,7 +32,7 @@ PLAUSIBLE_MEDIAN: dict[str, tuple[float, float]] = {
 }
 #: Variables that cannot be negative. A value is negative when below -1e-6 times the median
 #: absolute value (rounding noise passes); more than 1 % negative values is an error.
-NON_NEGATIVE = ("rh", "fVegLitter", "cSoil", "cLitter", "cVeg", "pr", "landCoverFrac")
+NON_NEGATIVE = ("rh", "gpp", "fVegLitter", "cSoil", "cLitter", "cVeg", "pr", "landCoverFrac", "sftlf", "areacella")
 NEGATIVE_TOLERANCE = 1e-6
 NEGATIVE_SHARE_MAX = 0.01
 

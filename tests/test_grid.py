@@ -70,11 +70,13 @@ def test_regrid_nearest_refinement_duplicates_cells():
     assert float(out.v.sel(lat=-0.5, lon=179.5)) == float(ds.v.sel(lat=-1.0, lon=179.0))
 
 
-def test_coarsen_mean_is_area_weighted():
+def test_conservative_mean_of_aligned_blocks_is_the_area_weighted_block_mean():
+    from rhbench.regrid import conservative_mean
+
     fine = grid.common_grid(1.0)
     coarse = grid.common_grid(2.0)
     ds = _field(fine.lat.values, fine.lon.values)
-    out = grid.coarsen_mean(ds.v, coarse)
+    out = conservative_mean(ds.v, coarse)
     block = ds.v.sel(lat=[0.5, 1.5], lon=[0.5, 1.5])
     weights = grid.cell_area(block.lat, block.lon)
     assert float(out.sel(lat=1.0, lon=1.0)) == pytest.approx(float((block * weights).sum() / weights.sum()))

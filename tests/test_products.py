@@ -11,7 +11,6 @@ import xarray as xr
 import yaml
 
 from rhbench import grid, harmonize, loader
-from rhbench.errors import CoordinateError
 from rhbench.products import is_finer, spacing, to_common_grid
 from rhbench.sources import Source, Var
 
@@ -71,12 +70,12 @@ def test_equal_or_coarser_grid_is_sampled_by_nearest_neighbour() -> None:
     assert float(same.sel(lat=0.75, lon=0.75)) == 4.0
 
 
-def test_misaligned_or_non_dividing_fine_grids_are_refused() -> None:
+def test_misaligned_or_non_dividing_fine_grids_are_remapped_conservatively() -> None:
     assert spacing(_patch(0.1, 0.0, 0.0, 5, 5), "lat") == pytest.approx(0.1)
-    with pytest.raises(CoordinateError, match="line up"):
-        to_common_grid(_patch(0.1, 0.05, 0.0, 10, 10), HALF)  # edges at 0.05, 0.15, ...
-    with pytest.raises(CoordinateError, match="divide"):
-        to_common_grid(_patch(0.3, 0.0, 0.0, 10, 10), HALF)
+    shifted = to_common_grid(_patch(0.1, 0.05, 0.0, 10, 10, np.full((10, 10), 2.0)), HALF)  # edges at 0.05, ...
+    assert float(shifted.sel(lat=0.25, lon=0.25)) == pytest.approx(2.0)
+    odd = to_common_grid(_patch(0.3, 0.0, 0.0, 10, 10, np.full((10, 10), 5.0)), HALF)  # 0.3 does not divide 0.5
+    assert float(odd.sel(lat=1.25, lon=1.25)) == pytest.approx(5.0)
 
 
 # --- products through load_source: units and packing ----------------------------------------

@@ -34,7 +34,7 @@ TRUTH_FILE = "truth.json"
 MARKER_FILE = "demo.json"
 DGVM_LITTER_SHARE = 0.08
 #: Bumped whenever the generator's output changes, so cached demos are regenerated.
-DEMO_FORMAT = 3
+DEMO_FORMAT = 4  # 4: HWSD in ILAMB layout (ILAMB/DATA/cSoil/HWSD)
 
 
 def _write_dgvm(root: Path, source: Source, world: w.World, monthly: bool) -> dict[str, float]:

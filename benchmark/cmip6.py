@@ -1,0 +1,201 @@
+"""The CMIP6 source family: every model found in a folder or an intake-esm catalog becomes a source.
+
+Point rhbench at a folder of CMOR-named files (the CMIP6 DRS tree
+``<activity>/<institution>/<source_id>/<experiment>/<member>/<table>/<variable>/<grid>/<version>/``
+or all files in one flat folder) or at an intake-esm catalog (an ESM-collection JSON file and
+its CSV), and each (source_id, member) found is one source named ``source_id.member``
+(e.g. ``CanESM5.r1i1p1f1``), with no plugin to write. File names follow CMOR:
+``{variable}_{table}_{source_id}_{experiment}_{member}_{grid}[_{period}].nc``.
+
+Per source and variable: the table is chosen by :data:`TABLE_PREFERENCE` (monthly land
+first), the grid label ``gn`` (native) before others, the newest DRS version; several
+period files are concatenated in time by the loader (a gap or an overlap is an error
+naming both files). ``fx`` files ``sftlf`` (%) and ``areacella`` (m2) of the same grid
+become the source's cell measures (:mod:`rhbench.landfrac`). A model-member with several
+experiments yields one source per experiment, named ``source_id.member.experiment``.
+
+Why the catalog is read with pandas and not with the ``intake-esm`` package: rhbench only
+needs the file list of the ESM-collection specification (the JSON's ``catalog_file`` and
+``assets.column_name``, the CSV's ``source_id``, ``member_id``, ``experiment_id``,
+``table_id``, ``variable_id``, ``grid_label``, ``version`` columns); intake-esm would add
+33 packages (polars, pyarrow, zarr, kerchunk, bokeh, a web server) to every install.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from rhbench.errors import CatalogError, ConfigError
+from rhbench.sources import Source, Var
+
+log = logging.getLogger(__name__)
+
+#: CMOR file names; ``period`` is absent for fx files.
+FILENAME = re.compile(
+    r"^(?P<variable_id>[A-Za-z0-9]+)_(?P<table_id>[A-Za-z0-9]+)_(?P<source_id>[A-Za-z0-9-]+)_"
+    r"(?P<experiment_id>[A-Za-z0-9-]+)_(?P<member_id>[A-Za-z0-9-]+)_(?P<grid_label>g[a-z0-9]+)"
+    r"(?:_(?P<period>\d{4,14}-\d{4,14}))?\.nc$"
+)
+#: CMIP6 variables rhbench benchmarks, with their CMOR units.
+VARIABLES: dict[str, str] = {
+    "rh": "kg m-2 s-1",
+    "npp": "kg m-2 s-1",
+    "fVegLitter": "kg m-2 s-1",
+    "cVeg": "kg m-2",
+    "cSoil": "kg m-2",
+    "cLitter": "kg m-2",
+}
+#: Other variables a caller may ask for (the reader does not care which variable it reads).
+EXTRA_VARIABLES: dict[str, str] = {"gpp": "kg m-2 s-1"}
+#: Cell measures (fx files) and their CMOR units.
+MEASURES: dict[str, str] = {"sftlf": "%", "areacella": "m2"}
+#: Tables tried in order for a variable (monthly land, then other monthly, then yearly).
+TABLE_PREFERENCE = ("Lmon", "Emon", "Amon", "Eyr", "Lyr", "Oyr", "fx")
+CATALOG_NAME = "cmip6"
+
+
+@dataclass(frozen=True)
+class CmorFile:
+    """One file and the DRS facets of its name (and version, from the path or the catalog)."""
+
+    path: Path
+    variable_id: str
+    table_id: str
+    source_id: str
+    experiment_id: str
+    member_id: str
+    grid_label: str
+    version: str = ""
+
+
+def parse(path: Path, version: str = "") -> CmorFile | None:
+    """The facets of a CMOR file name, or None when the name is not CMOR's."""
+    match = FILENAME.match(Path(path).name)
+    if match is None:
+        return None
+    facets = {k: v for k, v in match.groupdict().items() if k != "period"}
+    if not version:
+        version = next((part for part in reversed(Path(path).parts[:-1]) if re.fullmatch(r"v\d{8}", part)), "")
+    return CmorFile(Path(path), version=version, **facets)
+
+
+def scan_folder(folder: Path) -> list[CmorFile]:
+    """Every CMOR-named ``.nc`` file under ``folder`` (DRS tree or flat; links are not followed)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError("CMIP6 folder not found", file=str(folder), expected="a folder of CMOR-named files")
+    found = []
+    for root, _, names in os.walk(folder, followlinks=False):
+        for name in sorted(names):
+            parsed = parse(Path(root) / name)
+            if parsed is not None:
+                found.append(parsed)
+            elif name.endswith(".nc"):
+                log.info("not a CMOR file name, ignored: %s", Path(root) / name)
+    return found
+
+
+def scan_catalog(json_path: Path) -> list[CmorFile]:
+    """The files of an intake-esm catalog (ESM-collection JSON + CSV), read with pandas.
+
+    Raises :class:`CatalogError` naming the file when the JSON or CSV is unreadable or
+    lacks the path column or a facet column.
+    """
+    json_path = Path(json_path)
+    try:
+        spec = json.loads(json_path.read_text(encoding="utf-8"))
+        csv = Path(spec["catalog_file"])
+        column = spec["assets"]["column_name"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CatalogError(
+            f"not an ESM-collection catalog ({type(exc).__name__}: {exc})",
+            file=str(json_path),
+            expected="JSON with catalog_file and assets.column_name",
+        ) from exc
+    csv = csv if csv.is_absolute() else json_path.parent / csv
+    needed = ["source_id", "experiment_id", "member_id", "table_id", "variable_id", "grid_label"]
+    try:
+        table = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    except (OSError, ValueError) as exc:
+        raise CatalogError(f"cannot read the catalog CSV: {exc}", file=str(csv)) from exc
+    missing = [c for c in [column, *needed] if c not in table.columns]
+    if missing:
+        raise CatalogError("catalog CSV lacks columns", file=str(csv), found=list(table.columns), expected=missing)
+    files = []
+    for row in table.to_dict("records"):
+        path = Path(row[column])
+        path = path if path.is_absolute() else csv.parent / path
+        files.append(CmorFile(path, version=row.get("version", ""), **{k: row[k] for k in needed}))
+    return files
+
+
+def _choose(files: list[CmorFile]) -> list[Path]:
+    """One variable's files: preferred table, then grid ``gn``, then the newest version."""
+
+    def rank(f: CmorFile) -> tuple:
+        table = TABLE_PREFERENCE.index(f.table_id) if f.table_id in TABLE_PREFERENCE else len(TABLE_PREFERENCE)
+        return (table, f.grid_label != "gn", f.grid_label)
+
+    best = min(files, key=rank)
+    same = [f for f in files if rank(f) == rank(best)]
+    newest = max(f.version for f in same)
+    return sorted(f.path for f in same if f.version == newest)
+
+
+def sources(files: list[CmorFile], *, variables: tuple[str, ...] | None = None, kind: str = "dgvm") -> list[Source]:
+    """One :class:`Source` per (source_id, member[, experiment]) holding any of ``variables``.
+
+    ``variables`` defaults to :data:`VARIABLES`; cell measures (:data:`MEASURES`) on the
+    grid of the chosen variables are added when present.
+    """
+    wanted = tuple(variables or VARIABLES)
+    units = {**VARIABLES, **EXTRA_VARIABLES}
+    groups: dict[tuple[str, str, str], list[CmorFile]] = defaultdict(list)
+    for f in files:
+        groups[(f.source_id, f.member_id, f.experiment_id)].append(f)
+    experiments = defaultdict(set)
+    for model, member, experiment in groups:
+        experiments[(model, member)].add(experiment)
+    found = []
+    for (model, member, experiment), members in sorted(groups.items()):
+        chosen = {}
+        for name in wanted:
+            of_variable = [f for f in members if f.variable_id == name and f.table_id != "fx"]
+            if of_variable:
+                chosen[name] = tuple(_choose(of_variable))
+        if not chosen:
+            continue
+        grids = {parse(paths[0]).grid_label if parse(paths[0]) else "" for paths in chosen.values()}
+        for name in MEASURES:
+            fixed = [f for f in members if f.variable_id == name and (f.grid_label in grids or not grids)]
+            if fixed:
+                chosen[name] = tuple(_choose(fixed)[:1])
+        name = f"{model}.{member}" if len(experiments[(model, member)]) == 1 else f"{model}.{member}.{experiment}"
+        found.append(
+            Source(
+                name=name,
+                kind=kind,
+                catalog_entry=f"{CATALOG_NAME}.{name}",
+                variables={v: Var(v, units.get(v) or MEASURES[v]) for v in chosen},
+                citation=f"CMIP6 {model} {experiment} {member} (CC BY 4.0; cite the model's ES-DOC/CMIP6 dataset)",
+                files=chosen,
+            )
+        )
+    return found
+
+
+def discover(location: Path, *, variables: tuple[str, ...] | None = None) -> list[Source]:
+    """The sources of a CMIP6 folder (DRS or flat) or of an intake-esm catalog JSON file."""
+    location = Path(location)
+    files = scan_catalog(location) if location.suffix == ".json" else scan_folder(location)
+    found = sources(files, variables=variables)
+    log.info("CMIP6 %s: %d file(s), sources %s", location, len(files), [s.name for s in found])
+    return found

@@ -1,0 +1,130 @@
+"""Cell area x land fraction of a source's native grid: the weights of every total.
+
+A model's totals are sums of ``value x cell area x land fraction`` over its own cells
+(:func:`rhbench.metrics.totals.native_totals`). Where each factor comes from, in order:
+
+1. the source's own cell measures, declared like any variable: ``areacella`` (m2) and
+   ``sftlf`` (land fraction; CMIP6 writes %, converted to 0-1 by the units module) or
+   ``oceanCoverFrac`` (land = 1 - ocean), e.g. a CMIP6 ``fx`` file or a TRENDY model's
+   ``landfrac``/``oceanCoverFrac`` declared by its plugin;
+2. else, for the area, the spherical cell areas of :func:`rhbench.grid.cell_area` (edges
+   half way between centres; exact for regular grids);
+3. else, for the land fraction, the documented land mask: the 0.5 degree fractional-land
+   grid shipped with SRDB (source ``land-fraction``, ``rhbench fetch land-fraction``),
+   remapped conservatively onto the native grid;
+4. else every cell with data counts as all land (said in the log and in ``origin``).
+
+A provided ``areacella`` whose sum differs from the sphere's 4 pi R^2 by more than
+:data:`AREA_SUM_RTOL` is reported (a decimated or regional file): the warning names the
+file and both sums. Totals still use it: it is the source's own statement of its areas.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from rhbench import grid, regrid
+
+log = logging.getLogger(__name__)
+
+#: Relative tolerance of the sum of a provided areacella against 4 pi R^2.
+AREA_SUM_RTOL = 0.01
+#: Canonical names of the cell measures a source may declare (not benchmarked themselves).
+CELL_MEASURES = ("areacella", "sftlf", "oceanCoverFrac")
+SPHERE_AREA_M2 = 4.0 * np.pi * grid.EARTH_RADIUS_M**2
+
+
+@dataclass(frozen=True)
+class CellMeasures:
+    """Cell area and land fraction on one native grid.
+
+    Attributes
+    ----------
+    area: (lat, lon) cell area, m2.
+    land: (lat, lon) land fraction, 0-1; NaN counts as 0.
+    origin: where both came from, for the run record and the log.
+    area_sum_error: relative difference of ``area``'s sum from 4 pi R^2 (provided areas).
+    """
+
+    area: xr.DataArray
+    land: xr.DataArray
+    origin: str
+    area_sum_error: float = 0.0
+
+    @property
+    def weights(self) -> xr.DataArray:
+        """Land area of each cell, m2 (area x land fraction)."""
+        return (self.area * self.land.fillna(0.0)).rename("land_area").assign_attrs(units="m2")
+
+
+def area_sum_error(area: xr.DataArray, *, source: str | None = None, file: str | None = None) -> float:
+    """Relative difference of ``area``'s sum from 4 pi R^2; logs a warning beyond :data:`AREA_SUM_RTOL`."""
+    total = float(np.nansum(area.values))
+    error = total / SPHERE_AREA_M2 - 1.0
+    if abs(error) > AREA_SUM_RTOL:
+        log.warning(
+            "areacella of %s (%s) sums to %.4g m2, %.1f %% of the sphere's 4 pi R^2 = %.4g m2: "
+            "a decimated, regional or wrong cell-area file (totals use it as given)",
+            source,
+            file,
+            total,
+            100.0 * (1.0 + error),
+            SPHERE_AREA_M2,
+        )
+    return error
+
+
+def _on_grid(field: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
+    """A (lat, lon) field checked to sit on ``like``'s grid, with ``like``'s coordinates."""
+    field = field.squeeze(drop=True)
+    for dim in ("lat", "lon"):
+        if field.sizes.get(dim) != like.sizes[dim] or not np.allclose(field[dim].values, like[dim].values):
+            raise ValueError(f"cell measure not on the data's grid ({dim})")
+    return field.assign_coords(lat=like["lat"].values, lon=like["lon"].values)
+
+
+def measures(
+    like: xr.DataArray,
+    *,
+    areacella: xr.DataArray | None = None,
+    sftlf: xr.DataArray | None = None,
+    ocean: xr.DataArray | None = None,
+    land_mask: xr.DataArray | None = None,
+    source: str | None = None,
+    area_file: str | None = None,
+) -> CellMeasures:
+    """The :class:`CellMeasures` of ``like``'s grid from whatever is available (see module doc).
+
+    ``areacella`` in m2, ``sftlf``/``ocean`` in 0-1 on ``like``'s grid (canonical units, as
+    the loader returns them); ``land_mask`` a (lat, lon) land fraction 0-1 on any regular
+    grid (the documented mask). Raises ValueError when a measure is on another grid.
+    """
+    origin = []
+    error = 0.0
+    if areacella is not None:
+        area = _on_grid(areacella, like).astype("float64")
+        error = area_sum_error(area, source=source, file=area_file)
+        origin.append("areacella from the source")
+    else:
+        area = grid.cell_area(like["lat"], like["lon"])
+        origin.append("spherical cell areas")
+    if sftlf is not None:
+        land = _on_grid(sftlf, like).astype("float64").clip(0.0, 1.0)
+        origin.append("land fraction from the source")
+    elif ocean is not None:
+        land = (1.0 - _on_grid(ocean, like).astype("float64")).clip(0.0, 1.0)
+        origin.append("land fraction = 1 - ocean fraction from the source")
+    elif land_mask is not None:
+        target = xr.Dataset(coords={"lat": like["lat"].values, "lon": like["lon"].values})
+        land = regrid.conservative_mean(land_mask.astype("float64"), target).fillna(0.0)
+        origin.append("land fraction from the documented 0.5 degree land mask")
+    else:
+        land = xr.ones_like(area)
+        origin.append("no land fraction: every cell with data counted as land")
+    area = area.assign_coords(lat=like["lat"].values, lon=like["lon"].values)
+    land = land.assign_coords(lat=like["lat"].values, lon=like["lon"].values).rename("land_fraction")
+    return CellMeasures(area.rename("cell_area").load(), land.load(), "; ".join(origin), error)

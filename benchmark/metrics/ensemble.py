@@ -1,0 +1,210 @@
+"""The multi-model view of the benchmark: ensemble mean and SD rows and ensemble-mean maps.
+
+The paper reports the DGVM ensemble as mean +- SD across models (e.g. global Rh 58.6 +-
+9.9 Pg C yr-1, tau_soil 23 +- 13 yr) and maps the ensemble-mean tau_soil difference and
+its attribution to Rh or cSoil (Fig. 3b, Fig. S13; Rh dominates over 62 % of the
+vegetated area). Conventions:
+
+- ``ensemble_mean`` / ``ensemble_sd`` rows (kind ``ensemble``): mean and SD (ddof=1) across
+  the DGVMs whose row is ``ok``, per metric and region; the reason names how many models;
+- ensemble-mean maps: the mean over DGVMs of Rh and of cSoil (recovered per model as
+  ``tau_soil * Rh / 1000``), with tau_soil, the biases and the attribution computed from
+  these mean fields, exactly as for one model (:func:`attribute_tau_bias`); the attribution
+  rows of ``ensemble_mean`` are those of the mean fields (the share drawn in the map);
+- the observation products behind the reference: each cSoil product's map (Fig. S6) and the
+  Random Forest ensemble SD of Rh (Fig. S4), for the report.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import xarray as xr
+
+from rhbench.metrics.totals import GRAMS_PER_KILOGRAM
+from rhbench.metrics.turnover import RH_DOMINATED, attribute_tau_bias, tau_map
+from rhbench.results import Results, ScoreRow
+
+
+class ReferenceLike(Protocol):
+    """What :func:`summarize` reads of the observations (see ``metrics.suite.Reference``)."""
+
+    csoil: xr.DataArray
+    rh_land: xr.DataArray
+    area: xr.DataArray
+    vegetated_mask: xr.DataArray
+    land_mask: xr.DataArray
+    csoil_products: xr.DataArray
+    rh_sd: xr.DataArray | None
+
+
+ENSEMBLE = "ensemble_mean"
+ENSEMBLE_SD = "ensemble_sd"
+#: Benchmark metrics summarised across the DGVMs.
+ENSEMBLE_METRICS = (
+    "rh_global",
+    "csoil_global",
+    "cveg_global",
+    "tau_soil_global",
+    "tau_veg_global",
+    "rh_total",
+    "rh_mean",
+    "tau_soil",
+    "tau_veg",
+    "rh_taylor_score",
+    "tau_soil_taylor_score",
+    "tau_bias_pct",
+    "tau_bias_from_rh_pct",
+    "tau_bias_from_csoil_pct",
+    "tau_bias_rh_dominated_area_pct",
+    "corr_rh_dev_tau_dev",
+)
+#: Attribution metrics of ``ensemble_mean`` taken from the ensemble-mean fields.
+_ATTRIBUTION = {
+    "tau_bias_pct": "tau_bias_pct",
+    "tau_bias_from_rh_pct": "bias_from_rh_pct",
+    "tau_bias_from_csoil_pct": "bias_from_csoil_pct",
+    "tau_bias_rh_dominated_area_pct": "rh_dominated_area_pct",
+    "corr_rh_dev_tau_dev": "corr_rh_dev_tau_dev",
+}
+
+
+def ensemble_rows(rows: list[ScoreRow], metrics: tuple[str, ...] = ENSEMBLE_METRICS) -> list[ScoreRow]:
+    """Mean and SD (ddof=1) across the DGVMs' ``ok`` rows of each metric and region.
+
+    Units are those of the rows. A metric with fewer than two models gets a skipped SD row.
+    """
+    groups: dict[tuple[str, str], list[ScoreRow]] = {}
+    for row in rows:
+        if row.kind == "dgvm" and row.metric in metrics and row.status == "ok" and np.isfinite(row.value):
+            groups.setdefault((row.metric, row.region), []).append(row)
+    out = []
+    for (metric, region), members in groups.items():
+        values = np.array([r.value for r in members])
+        units, n = members[0].units, len(members)
+        out.append(ScoreRow(ENSEMBLE, "ensemble", metric, region, units, float(values.mean()), "ok", f"{n} DGVMs"))
+        if n > 1:
+            sd = float(values.std(ddof=1))
+            out.append(ScoreRow(ENSEMBLE_SD, "ensemble", metric, region, units, sd, "ok", f"SD (ddof=1), {n} DGVMs"))
+        else:
+            reason = "needs at least two DGVMs"
+            out.append(ScoreRow(ENSEMBLE_SD, "ensemble", metric, region, units, float("nan"), "skipped", reason))
+    return out
+
+
+def ensemble_maps(
+    maps: xr.Dataset, obs_csoil: xr.DataArray, obs_rh: xr.DataArray, area: xr.DataArray, vegetated: xr.DataArray
+) -> tuple[xr.Dataset, dict[str, float]]:
+    """Ensemble-mean maps and the attribution summary of the ensemble-mean fields.
+
+    Parameters
+    ----------
+    maps: (source, lat, lon) ``rh`` (g C m-2 yr-1) and ``tau_soil`` (yr) with a ``kind``
+        coordinate on ``source`` (:func:`rhbench.metrics.suite.evaluate`'s ``maps``).
+    obs_csoil: observed cSoil + cLitter, kg C m-2; obs_rh: reference Rh, g C m-2 yr-1.
+    area: m2; vegetated: boolean cells of the attribution.
+
+    Returns
+    -------
+    (Dataset with ``rh``, ``tau_soil``, ``rh_bias``, ``tau_bias`` and ``attribution`` of
+    ``ensemble_mean`` (lat, lon), the attribution summary of
+    :func:`rhbench.metrics.turnover.attribute_tau_bias`).
+    """
+    dgvm = maps.sel(source=maps["kind"] == "dgvm")
+    rh_each = dgvm["rh"].astype(float)
+    csoil_each = dgvm["tau_soil"].astype(float) * rh_each / GRAMS_PER_KILOGRAM
+    rh, csoil = rh_each.mean("source", skipna=False), csoil_each.mean("source", skipna=False)
+    attribution = attribute_tau_bias(csoil, rh, obs_csoil, obs_rh, area, vegetated)
+    tau = tau_map(csoil, rh)
+    fields = xr.Dataset(
+        {
+            "rh": rh,
+            "tau_soil": tau,
+            "rh_bias": rh - obs_rh,
+            "tau_bias": tau - tau_map(obs_csoil, obs_rh),
+            "attribution": attribution.maps["attribution"],
+        }
+    ).drop_vars(["source", "kind"], errors="ignore")
+    return fields, attribution.summary
+
+
+def with_ensemble_maps(results_maps: xr.Dataset, fields: xr.Dataset) -> xr.Dataset:
+    """``results_maps`` with ``fields`` appended as source ``ensemble_mean`` (kind ensemble)."""
+    extra = fields.astype(np.float32).expand_dims(source=[ENSEMBLE]).assign_coords(kind=("source", ["ensemble"]))
+    merged = xr.concat([results_maps, extra[list(results_maps.data_vars)]], dim="source", join="left")
+    for name in results_maps.data_vars:
+        merged[name].attrs = results_maps[name].attrs
+    return merged
+
+
+def attribution_rows(summary: dict[str, float], units: dict[str, str]) -> list[ScoreRow]:
+    """``ensemble_mean`` attribution rows from the ensemble-mean fields' summary."""
+    rows = []
+    for metric, key in _ATTRIBUTION.items():
+        value = float(summary[key])
+        ok = np.isfinite(value)
+        rows.append(
+            ScoreRow(
+                ENSEMBLE,
+                "ensemble",
+                metric,
+                "global",
+                units.get(metric, "%"),
+                value if ok else float("nan"),
+                "ok" if ok else "skipped",
+                "of the ensemble-mean Rh and cSoil fields" if ok else "undefined: no valid cells",
+            )
+        )
+    return rows
+
+
+def rh_dominated_share(attribution: xr.DataArray, area: xr.DataArray) -> float:
+    """% of the area of the attributed cells where the Rh bias dominates (hand-checkable)."""
+    used = attribution.notnull()
+    total = float(area.where(used, 0.0).sum())
+    return 100.0 * float(area.where(attribution == RH_DOMINATED, 0.0).sum()) / total if total else float("nan")
+
+
+def observation_products(
+    csoil_products: xr.DataArray, rh_sd: xr.DataArray | None, area: xr.DataArray, land: xr.DataArray
+) -> xr.Dataset:
+    """Maps and zonal means of the observation products (Fig. S4, S6).
+
+    Returns a Dataset with ``csoil`` (product, lat, lon) kg C m-2 on land, ``csoil_zonal``
+    (product, lat) area-weighted zonal means, and ``rh_sd`` (lat, lon) g C m-2 yr-1 when given.
+    """
+    csoil = csoil_products.where(land)
+    weights = area.where(csoil.notnull(), 0.0)
+    zonal = (csoil.fillna(0) * weights).sum("lon") / weights.sum("lon").where(weights.sum("lon") > 0)
+    out = xr.Dataset({"csoil": csoil.astype(np.float32), "csoil_zonal": zonal})
+    out["csoil"].attrs["units"] = out["csoil_zonal"].attrs["units"] = "kg C m-2"
+    if rh_sd is not None:
+        out["rh_sd"] = rh_sd.where(land).astype(np.float32).assign_attrs(units="g C m-2 yr-1")
+    return out
+
+
+def summarize(results: Results, reference: ReferenceLike) -> Results:
+    """Ensemble rows, ensemble-mean maps and observation-product maps of a benchmark result.
+
+    ``reference`` provides ``csoil``, ``rh_land``, ``area``, ``vegetated_mask``,
+    ``land_mask``, ``csoil_products`` and ``rh_sd`` (:class:`rhbench.metrics.suite.Reference`).
+    Returns new Results: its ``maps`` dataset replaces the input's (``ensemble_mean`` added).
+    """
+    out = Results()
+    rows = ensemble_rows(results.rows)
+    maps = results.datasets.get("maps")
+    has_dgvm = maps is not None and bool((maps["kind"] == "dgvm").any())
+    if has_dgvm:
+        fields, summary = ensemble_maps(
+            maps, reference.csoil, reference.rh_land, reference.area, reference.vegetated_mask
+        )
+        out.datasets["maps"] = with_ensemble_maps(maps, fields)
+        units = {r.metric: r.units for r in results.rows}
+        rows = [r for r in rows if not (r.source == ENSEMBLE and r.metric in _ATTRIBUTION and r.region == "global")]
+        rows += attribution_rows(summary, units)
+    out.rows = rows
+    out.datasets["observations"] = observation_products(
+        reference.csoil_products, reference.rh_sd, reference.area, reference.land_mask
+    )
+    return out

@@ -1,0 +1,115 @@
+"""A model's totals on its own (native) grid, with cell area x land fraction, before any regridding.
+
+Every total, regional mean and turnover time of a model is computed here from its
+period-mean fields on the grid it was written on, weighted by the land area of each cell
+(:class:`rhbench.landfrac.CellMeasures`): a coastal cell that is 30 % land counts 30 %.
+The totals therefore depend on the model alone, not on the reference's land mask nor on
+the common grid's resolution. Maps for Taylor statistics and bias maps are regridded
+afterwards (:func:`rhbench.products.to_common_grid`).
+
+Regions on the native grid follow the same rules as on the common grid
+(:mod:`rhbench.metrics.totals`: cell-centre latitude for bands and climate zones);
+``global`` is every native cell; a vegetation class is the set of native cells whose
+centre falls in a common-grid cell of that class (nearest neighbour of the reference's
+class map at the native cell centres).
+
+Spatial coverage: ``coverage`` is the land area of the cells where the model has data over
+the land area of all its cells (per region). :data:`COVERAGE_MIN` is the documented
+threshold below which totals are failed rows (a model covering latitudes -40..40 only).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from rhbench import grid
+from rhbench.metrics.totals import (
+    GRAMS_PER_KILOGRAM,
+    climate_zone_masks,
+    latitude_band_masks,
+    region_sums,
+    regional_means,
+    regional_totals,
+    stack_masks,
+)
+from rhbench.metrics.turnover import ratio_of_totals
+from rhbench.vegclass import class_masks
+
+#: Minimum share of a model's land area (cell area x land fraction) that must hold Rh
+#: values for its global totals to be reported as ok (below: failed rows, with the share).
+COVERAGE_MIN = 0.8
+#: Period-mean fields (canonical names) -> the total's name and grams per (field unit x m2):
+#: fluxes in g C m-2 yr-1 give Pg C yr-1, stocks in kg C m-2 give Pg C.
+TOTALS = {
+    "rh": ("rh_total", 1.0),
+    "npp": ("npp_total", 1.0),
+    "gpp": ("gpp_total", 1.0),
+    "cSoil": ("csoil_total", GRAMS_PER_KILOGRAM),
+    "cVeg": ("cveg_total", GRAMS_PER_KILOGRAM),
+}
+
+
+def native_regions(
+    like: xr.DataArray, *, vegclass: xr.DataArray | None = None, band_width: float = 10.0
+) -> xr.DataArray:
+    """Boolean (region, lat, lon) masks on ``like``'s grid: global, bands, climate zones, classes.
+
+    ``vegclass`` is the reference's class map on the common grid (codes of
+    :mod:`rhbench.vegclass`); it is sampled at ``like``'s cell centres by nearest neighbour.
+    """
+    lat, lon = like["lat"], like["lon"]
+    masks = {"global": xr.ones_like(lat * lon, dtype=bool).transpose("lat", "lon")}
+    masks |= latitude_band_masks(lat, lon, width=band_width)
+    masks |= climate_zone_masks(lat, lon)
+    if vegclass is not None:
+        target = xr.Dataset(coords={"lat": lat.values, "lon": lon.values})
+        sampled = grid.regrid_nearest(vegclass, target)
+        masks |= class_masks(sampled)
+    stacked = stack_masks({k: v.assign_coords(lat=lat.values, lon=lon.values) for k, v in masks.items()})
+    return stacked.transpose("region", "lat", "lon")
+
+
+def native_totals(period: xr.Dataset, land_area: xr.DataArray, regions: xr.DataArray) -> xr.Dataset:
+    """Totals per region of a model's period-mean fields on its native grid.
+
+    Parameters
+    ----------
+    period: (lat, lon) period means: ``rh`` and ``litterfall`` in g C m-2 yr-1, ``cSoil``
+        (soil + litter) and ``cVeg`` in kg C m-2; any may be absent.
+    land_area: (lat, lon) cell area x land fraction, m2.
+    regions: boolean (region, lat, lon) masks (:func:`native_regions`).
+
+    Returns
+    -------
+    A Dataset over ``region`` with, for the variables present: ``rh_total``, ``npp_total``,
+    ``gpp_total`` (Pg C yr-1),
+    ``rh_mean`` (g C m-2 yr-1, per land area), ``csoil_total`` and ``cveg_total`` (Pg C),
+    ``tau_soil`` (total cSoil / total Rh over cells with both, yr), ``tau_veg`` (total cVeg /
+    total litterfall, yr), ``coverage`` (share of the land area with Rh values, 1) and
+    ``land_area`` (m2).
+    """
+    out: dict[str, xr.DataArray] = {}
+    regions = regions.astype(bool)
+    all_land = region_sums(land_area, regions)
+    out["land_area"] = all_land.assign_attrs(units="m2")
+    for name, (total, grams) in TOTALS.items():
+        if name in period:
+            field = period[name].where(land_area > 0)
+            out[total] = regional_totals(field, land_area, regions, grams_per_unit=grams)
+    if "rh" in period:
+        rh = period["rh"].where(land_area > 0)
+        out["rh_mean"] = regional_means(rh, land_area, regions)
+        covered = region_sums(land_area.where(rh.notnull(), 0.0), regions)
+        out["coverage"] = (covered / all_land.where(all_land > 0)).assign_attrs(units="1")
+    if "rh" in period and "cSoil" in period:
+        out["tau_soil"] = ratio_of_totals(period["cSoil"], period["rh"], land_area, regions)
+    if "cVeg" in period and "litterfall" in period:
+        out["tau_veg"] = ratio_of_totals(period["cVeg"], period["litterfall"], land_area, regions)
+    ds = xr.Dataset({k: v.drop_vars([c for c in v.coords if c != "region"]) for k, v in out.items()})
+    return ds.assign_coords(region=[str(r) for r in regions["region"].values])
+
+
+def global_total(field: xr.DataArray, land_area: xr.DataArray, *, grams_per_unit: float = 1.0) -> float:
+    """Sum of ``field x land_area`` over every native cell, Pg C (yr-1); NaN cells count as 0."""
+    return float(np.nansum((field * land_area).values)) * grams_per_unit / 1e15
