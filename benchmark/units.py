@@ -144,8 +144,42 @@ def convert(
     UnitsError
         Naming source, file, variable, found and expected units.
     """
-    variable = str(data.name)
-    found = data.attrs.get("units")
+    context = {"source": source, "file": file, "variable": str(data.name)}
+    found, found_unit, target_unit = check_units(data.attrs.get("units"), to_units, declared=declared, **context)
+    if _is_multiplicative(found_unit, target_unit):
+        factor = float(ureg.Quantity(1.0, found_unit).to(target_unit).magnitude)
+        converted = data * factor if factor != 1.0 else data.copy()
+    else:
+        converted = xr.apply_ufunc(  # a partial of a module function: picklable for dask.distributed
+            functools.partial(_convert_values, found=str(found), target=to_units),
+            data,
+            dask="parallelized",
+            output_dtypes=[data.dtype],
+        )
+    converted.attrs = {**data.attrs, "units": to_units}
+    converted.name = data.name
+    return converted
+
+
+def check_units(
+    found: str | None,
+    to_units: str,
+    *,
+    declared: str | None = None,
+    source: str | None = None,
+    file: str | None = None,
+    variable: str | None = None,
+) -> tuple[str, pint.Unit, pint.Unit]:
+    """Check a variable's units before converting them to ``to_units``; returns (units, unit, target).
+
+    ``found`` is the file's ``units`` attribute; when absent or empty the ``declared`` units
+    apply. Both, when present, must have the same dimension, and that of ``to_units``.
+
+    Raises
+    ------
+    UnitsError
+        Naming source, file, variable, found and expected units.
+    """
     context = {"source": source, "file": file, "variable": variable}
     if found is None or str(found).strip() == "":
         if declared is None:
@@ -172,19 +206,7 @@ def convert(
         if exc.variable is None:
             raise UnitsError("unparseable units", found=exc.found, expected=to_units, **context) from exc
         raise
-    if _is_multiplicative(found_unit, target_unit):
-        factor = float(ureg.Quantity(1.0, found_unit).to(target_unit).magnitude)
-        converted = data * factor if factor != 1.0 else data.copy()
-    else:
-        converted = xr.apply_ufunc(  # a partial of a module function: picklable for dask.distributed
-            functools.partial(_convert_values, found=str(found), target=to_units),
-            data,
-            dask="parallelized",
-            output_dtypes=[data.dtype],
-        )
-    converted.attrs = {**data.attrs, "units": to_units}
-    converted.name = data.name
-    return converted
+    return str(found), found_unit, target_unit
 
 
 def _convert_values(values: np.ndarray, *, found: str, target: str) -> np.ndarray:

@@ -120,6 +120,8 @@ def _write_obs(root: Path, source: Source, world: w.World, rng: np.random.Genera
         return {}
     if source.kind == "rh" and source.name == "RF-Rh":
         return {}  # produced by the Random Forest upscaling step, not by the demo
+    if source.kind == "landfrac":
+        return {}  # the demo's models count every cell with data as land (see rhbench.landfrac)
     info: dict = {}
     years = None
     if source.kind == "rh":
