@@ -5,7 +5,8 @@ Carbon mass is plain mass (``gC = gram``): TRENDY files write ``kg m-2 s-1`` for
 carbon flux and observation products write ``g C m-2 yr-1`` or ``t C ha-1``, and both
 must convert into each other. A bare ``C`` after a mass unit is folded into the mass
 unit (``g C`` -> ``gC``) before parsing, because cf_xarray reads a bare ``C`` as
-degrees Celsius. ``yr`` is the Julian year of 365.25 days.
+degrees Celsius. Nitrogen mass (``g N``, N deposition) is folded the same way into ``gN``
+(plain mass; a bare ``N`` would be a newton). ``yr`` is the Julian year of 365.25 days.
 """
 
 from __future__ import annotations
@@ -40,11 +41,24 @@ CANONICAL_UNITS: dict[str, str] = {
     "ndvi": "1",
     "tas": "degC",
     "pr": "mm yr-1",
+    # gridded predictors of the Random Forest Rh upscaling (kind ``predictors``)
+    "koppen": "1",
+    "am_share": "percent",
+    "ecm_share": "percent",
+    "erm_share": "percent",
+    "nm_share": "percent",
+    "agb_carbon": "kgC m-2",
+    "bgb_carbon": "kgC m-2",
+    "ndep": "gN m-2 yr-1",
+    "bulk_density": "g cm-3",
+    "clay": "percent",
+    "soc_stock": "kgC m-2",
+    "evi": "1",
 }
 
 
 def _define_carbon_units(registry: pint.UnitRegistry) -> None:
-    for definition in ("gC = gram", "tC = tonne"):
+    for definition in ("gC = gram", "tC = tonne", "gN = gram"):
         name = definition.split("=")[0].strip()
         if name not in registry:
             registry.define(definition)
@@ -52,7 +66,7 @@ def _define_carbon_units(registry: pint.UnitRegistry) -> None:
 
 _define_carbon_units(ureg)
 
-_MASS_CARBON = re.compile(r"\b([kMGTPE]?g|t)\s*C\b")
+_MASS_CARBON = re.compile(r"\b([kMGTPE]?g|t)\s*([CN])\b")
 _UNITLESS = {"", "1", "-", "none", "fraction", "unitless", "dimensionless", "0-1"}
 
 
@@ -65,7 +79,7 @@ def normalize_units(text: str) -> str:
     text = str(text).strip()
     if text.lower() in _UNITLESS or text == "%":
         return "1" if text != "%" else "percent"
-    text = _MASS_CARBON.sub(lambda m: f"{m.group(1)}C", text)
+    text = _MASS_CARBON.sub(lambda m: f"{m.group(1)}{m.group(2)}", text)
     text = re.sub(r"(?<=[a-zA-Z0-9])\.(?=[a-zA-Z])", " ", text)
     return text
 
