@@ -16,12 +16,14 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import intake
 import yaml
 
+from rhbench.config import DATA_ROOT_ENV, resolve_data_root  # noqa: F401  (re-exported; defined once in config)
 from rhbench.errors import CatalogError, ConfigError, DataError
 from rhbench.sources import Source
 
 #: The catalogs shipped with rhbench.
 BUILTIN_CATALOG_DIR = Path(__import__("rhbench.catalogs").catalogs.__file__).resolve().parent
-DATA_ROOT_ENV = "RHBENCH_DATA"
+#: Catalog paths under this prefix are files in ILAMB's data layout (``ILAMB/DATA/<variable>/<product>/<file>``).
+ILAMB_PREFIX = "ILAMB/"
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,11 @@ class CatalogEntry:
     def files(self) -> dict[str, str]:
         """Canonical variable -> file path relative to the data root."""
         return dict(self.metadata.get("files", {}))
+
+    @property
+    def built_by(self) -> str | None:
+        """The rhbench stage that builds the product when its file is absent (``upscaling``), or None."""
+        return self.metadata.get("built_by")
 
     @property
     def units(self) -> dict[str, str]:
@@ -128,16 +135,42 @@ def _check_text_mapping(value: object, key: str, *, source: str, file: str) -> N
             )
 
 
-def resolve_data_root(cli_value: str | os.PathLike | None = None, config_value: str | None = None) -> Path | None:
-    """The data root: command line, then config file, then ``RHBENCH_DATA``; None when unset."""
-    for value in (cli_value, config_value, os.environ.get(DATA_ROOT_ENV)):
-        if value:
-            return Path(value).expanduser().resolve()
-    return None
+def resolve_ilamb_root(data_root: Path | None, ilamb_root: str | os.PathLike | None = None) -> Path | None:
+    """The ILAMB data folder: ``ilamb_root`` if given (e.g. a user's ``$ILAMB_ROOT``), else ``<data root>/ILAMB``.
+
+    Never read from the environment implicitly: a demo run must not pick up real files.
+    """
+    if ilamb_root:
+        return Path(ilamb_root).expanduser().resolve()
+    return None if data_root is None else Path(data_root).resolve() / ILAMB_PREFIX.rstrip("/")
+
+
+def _resolve_ilamb(data_root: Path | None, relative: str, source: str | None, ilamb_root) -> Path:
+    """A catalog path ``ILAMB/DATA/<key>`` inside the ILAMB data folder, classic or ilamb3 layout.
+
+    ILAMB keeps ``$ILAMB_ROOT/DATA/<key>``, ilamb3's registry ``$ILAMB_ROOT/<key>``; the first
+    that exists is used, else the classic path (where ``rhbench fetch`` puts the file).
+    """
+    root = resolve_ilamb_root(data_root, ilamb_root)
+    if root is None:
+        raise ConfigError("no data root and no ILAMB_ROOT for an ILAMB-hosted file", source=source, file=relative)
+    inner = relative[len(ILAMB_PREFIX) :]
+    candidates = [(root / inner).resolve()]
+    if inner.startswith("DATA/"):
+        candidates.append((root / inner[len("DATA/") :]).resolve())
+    for path in candidates:
+        if not path.is_relative_to(root):
+            raise CatalogError("catalog path escapes the ILAMB folder", source=source, file=relative)
+    return next((path for path in candidates if path.exists()), candidates[0])
 
 
 def resolve_file(
-    data_root: Path | None, relative: object, *, source: str | None = None, variable: str | None = None
+    data_root: Path | None,
+    relative: object,
+    *,
+    source: str | None = None,
+    variable: str | None = None,
+    ilamb_root: str | os.PathLike | None = None,
 ) -> Path:
     """The one resolver of catalog paths: ``data_root / relative``, refusing escapes.
 
@@ -145,6 +178,10 @@ def resolve_file(
     ``relative`` must be text naming a path inside the data root: not absolute (no leading
     ``/``, ``\\`` or drive letter), no ``..`` component, no NUL byte; after following
     symbolic links it must still lie inside the data root.
+
+    Paths starting ``ILAMB/`` are ILAMB-hosted files in ILAMB's layout; they resolve inside
+    the ILAMB data folder (see :func:`resolve_ilamb_root`), so an existing ILAMB_ROOT serves
+    as it is, without copying or renaming.
 
     Raises
     ------
@@ -162,6 +199,8 @@ def resolve_file(
         raise CatalogError("catalog path escapes the data root: it is absolute", file=relative, **where)
     if ".." in posix.parts or ".." in windows.parts:
         raise CatalogError("catalog path escapes the data root: it contains '..'", file=relative, **where)
+    if relative.startswith(ILAMB_PREFIX):
+        return _resolve_ilamb(data_root, relative, source, ilamb_root)
     try:
         path = (Path(data_root) / posix).resolve()
     except (RuntimeError, OSError) as exc:  # Python raises RuntimeError on a symlink loop

@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from rhbench import __version__
-from rhbench.commands import check, demo, fetch, new_plugin, plugins, run, upscale
+from rhbench.commands import check, data, demo, fetch, new_plugin, plugins, run, upscale
 from rhbench.errors import RhbenchError
 
-COMMANDS = (plugins, run, demo, upscale, check, fetch, new_plugin)
+COMMANDS = (plugins, run, demo, upscale, check, fetch, data, new_plugin)
 EXIT_USAGE = 2
 
 

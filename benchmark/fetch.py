@@ -1,36 +1,40 @@
-"""Download a public dataset named by a plugin, verify its checksum, place it under the data root.
+"""Download the public files a source's catalog entry pins, verify their hashes, place them in the data root.
 
-A source is downloadable when its catalog entry's ``metadata`` records ``url`` (a direct
-link to the file) and ``sha256``, and ``files`` names exactly one file: the download lands
-at that path relative to the data root. The bytes go first to a ``.part`` file in
-``<data root>/.partial/``, never at the final path; only a file whose SHA-256 matches the
-catalog is moved into place (atomically), so a half-finished or corrupt download is never
-mistaken for data.
+A catalog entry pins its downloads in ``metadata.download``, one per variable::
+
+    download:
+      cSoil:
+        url: https://www.ilamb.org/ILAMB-Data/DATA/cSoil/HWSD/soilc_0.5x0.5.nc
+        hash: sha1:5dd084a66a7e0d0b4ca6125db47af0eb0c119377
+
+(``hash`` is ``<algorithm>:<hex>``, any algorithm pooch knows: sha256, sha1, md5). The older
+single-file form, ``url`` + ``sha256`` with exactly one file, is read too. The file lands at the
+entry's ``files`` path for that variable (paths starting ``ILAMB/`` in the ILAMB data folder,
+see :func:`rhbench.catalog.resolve_file`).
+
+Downloads go through pooch (http, https, ftp, doi URLs), plus a ``file://`` downloader for
+local mirrors; pooch writes to a temporary file beside the target and moves it into place
+only when the hash matches, so a half-finished or corrupt download is never taken for data.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pooch
 
 from rhbench import catalog
 from rhbench.errors import ChecksumError, ConfigError, DataError, OutputExistsError
-from rhbench.fileops import sha256_of
 from rhbench.registry import Registry
 from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
 
-#: Folder under the data root that holds partial downloads.
-PARTIAL_DIR = ".partial"
 CHUNK_BYTES = 1 << 20
-TIMEOUT_S = 60.0
 
 #: Called as ``progress(bytes_done, bytes_total_or_None)`` while downloading.
 ProgressCallback = Callable[[int, int | None], None]
@@ -38,19 +42,21 @@ ProgressCallback = Callable[[int, int | None], None]
 
 @dataclass(frozen=True)
 class Download:
-    """What to download for one source and where it goes.
+    """One file to download for a source.
 
     Attributes
     ----------
     source: the source's name.
+    variable: the canonical variable the file holds.
     url: where the file is published.
-    sha256: its expected SHA-256 (hex).
-    relative_path: its path under the data root (the catalog's ``files`` entry).
+    known_hash: ``<algorithm>:<hex>`` (e.g. ``sha256:...``, ``sha1:...``).
+    relative_path: its catalog path (relative to the data root, or ``ILAMB/...``).
     """
 
     source: str
+    variable: str
     url: str
-    sha256: str
+    known_hash: str
     relative_path: str
 
 
@@ -72,50 +78,107 @@ def find_source(registry: Registry, name: str) -> Source:
     )
 
 
-def download_spec(source: Source) -> Download:
-    """The download recorded in ``source``'s catalog entry.
+def not_downloadable_reason(metadata: dict) -> str:
+    """Why an entry without pinned downloads cannot be fetched (its licence and landing page)."""
+    note = metadata.get("fetch_note") or "no public file with a pinned hash"
+    return f"{note}; licence {metadata.get('license')!r}; see {metadata.get('url')!r}"
+
+
+def download_specs(source: Source) -> list[Download]:
+    """The downloads pinned in ``source``'s catalog entry, one per variable.
 
     Raises
     ------
     ConfigError
-        When the entry records no ``sha256`` or ``url``, or names more than one file
-        (the message quotes the entry's licence and URL, e.g. TRENDY's data policy).
+        When the entry pins none (the message quotes its licence and landing page), or pins
+        a download for a variable the entry lists no file for.
     """
     entry = catalog.entry_for(source)
-    meta = entry.metadata
-    files = sorted(set(entry.files.values()))
-    if not meta.get("url") or not meta.get("sha256") or len(files) != 1:
+    meta, files = entry.metadata, entry.files
+    pinned = dict(meta.get("download") or {})
+    if not pinned and meta.get("sha256") and len(set(files.values())) == 1:
+        variable = sorted(files)[0]
+        pinned = {variable: {"url": meta.get("url"), "hash": f"sha256:{meta['sha256']}"}}
+    if not pinned:
         raise ConfigError(
-            "source is not downloadable by rhbench: its catalog entry needs a direct 'url', a "
-            "'sha256' and exactly one file; obtain the data as its licence says and place it "
-            "under the data root",
+            "source is not downloadable by rhbench: obtain the data as its licence says and place it "
+            "under the data root (`rhbench data` shows where)",
             source=source.name,
             file=str(entry.catalog_file),
-            found=f"license {meta.get('license')!r}; url {meta.get('url')!r}; "
-            f"sha256 {meta.get('sha256')!r}; {len(files)} file(s)",
-            expected="metadata url + sha256 and one file",
+            found=not_downloadable_reason(meta),
+            expected="metadata download: {variable: {url, hash}}",
         )
-    return Download(source.name, str(meta["url"]), str(meta["sha256"]).lower(), files[0])
+    specs = []
+    for variable, pin in sorted(pinned.items()):
+        if variable not in files or not pin.get("url") or ":" not in str(pin.get("hash", "")):
+            raise ConfigError(
+                "download pin needs a file, a url and an '<algorithm>:<hex>' hash",
+                source=source.name,
+                file=str(entry.catalog_file),
+                variable=variable,
+                found=pin,
+            )
+        specs.append(Download(source.name, variable, str(pin["url"]), str(pin["hash"]).lower(), files[variable]))
+    return specs
 
 
-def _stream(url: str, part: Path, progress: ProgressCallback | None) -> str:
-    """Copy ``url`` into ``part``; return the SHA-256 of the bytes written."""
-    digest = hashlib.sha256()
-    try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response, part.open("wb") as out:
-            length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            done = 0
-            for block in iter(lambda: response.read(CHUNK_BYTES), b""):
-                out.write(block)
-                digest.update(block)
+def download_spec(source: Source) -> Download:
+    """The single download of a one-file source (see :func:`download_specs`)."""
+    specs = download_specs(source)
+    if len(specs) != 1:
+        raise ConfigError("source pins several files", source=source.name, found=[s.variable for s in specs])
+    return specs[0]
+
+
+def hash_matches(path: Path, known_hash: str) -> bool:
+    """True when ``path``'s hash equals ``known_hash`` (``<algorithm>:<hex>``)."""
+    algorithm, _, expected = known_hash.partition(":")
+    return pooch.file_hash(str(path), alg=algorithm) == expected
+
+
+class _ProgressAdapter:
+    """The progress-bar object pooch's downloaders drive (``total``, ``update``, ``reset``, ``close``)."""
+
+    def __init__(self, callback: ProgressCallback) -> None:
+        self.callback, self.total, self.done = callback, None, 0
+
+    def update(self, n: int) -> None:
+        self.done += n
+        self.callback(self.done, self.total or None)
+
+    def reset(self) -> None:
+        self.done = 0
+
+    def close(self) -> None:
+        return None
+
+
+def _local_downloader(progress: ProgressCallback | None):
+    """A pooch downloader for ``file://`` URLs (local mirrors, tests)."""
+
+    def copy(url: str, output_file, pooch_obj, check_only: bool = False) -> bool | None:
+        path = Path(unquote(urlparse(url).path))
+        if check_only:
+            return path.is_file()
+        if not path.is_file():
+            raise FileNotFoundError(f"no file at {path}")
+        total, done = path.stat().st_size, 0
+        with path.open("rb") as src, open(output_file, "wb") as dst:
+            for block in iter(lambda: src.read(CHUNK_BYTES), b""):
+                dst.write(block)
                 done += len(block)
                 if progress:
                     progress(done, total)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        part.unlink(missing_ok=True)
-        raise DataError(f"download failed: {exc}", file=url) from exc
-    return digest.hexdigest()
+        return None
+
+    return copy
+
+
+def _downloader(url: str, progress: ProgressCallback | None):
+    if urlparse(url).scheme == "file":
+        return _local_downloader(progress)
+    bar = _ProgressAdapter(progress) if progress else False
+    return pooch.downloaders.choose_downloader(url, progressbar=bar)
 
 
 def fetch(
@@ -125,55 +188,62 @@ def fetch(
     url: str | None = None,
     force: bool = False,
     progress: ProgressCallback | None = None,
+    ilamb_root: Path | None = None,
 ) -> Path:
-    """Download ``spec`` into ``data_root`` and return the file's final path.
+    """Download ``spec`` into the data root (or ILAMB folder) and return the file's final path.
 
     Parameters
     ----------
-    spec: what to download (see :func:`download_spec`).
-    data_root: the data root; the file goes to ``data_root / spec.relative_path``.
+    spec: what to download (see :func:`download_specs`).
+    data_root: the data root; the file goes to its catalog path there.
     url: download from here instead of ``spec.url`` (a mirror or a ``file://`` copy);
-        the catalog's checksum still applies.
-    force: replace an existing file whose checksum differs.
-    progress: called with (bytes done, bytes total or None) after each chunk.
+        the catalog's hash still applies.
+    force: replace an existing file whose hash differs.
+    progress: called with (bytes done, bytes total or None) while downloading.
+    ilamb_root: the ILAMB data folder for ``ILAMB/`` paths (default ``<data root>/ILAMB``).
 
     Raises
     ------
-    ChecksumError
-        When the downloaded bytes do not match ``spec.sha256`` (the partial file is deleted).
-    OutputExistsError
-        When a different file is already at the destination and ``force`` is False.
-    DataError
-        When the download itself fails.
+    ChecksumError: the downloaded bytes do not match the hash (nothing is kept).
+    OutputExistsError: a different file is at the destination and ``force`` is False.
+    DataError: the download itself fails.
     """
     data_root = Path(data_root).resolve()
-    target = catalog.resolve_file(data_root, spec.relative_path, source=spec.source)
+    target = catalog.resolve_file(data_root, spec.relative_path, source=spec.source, ilamb_root=ilamb_root)
     if target.exists():
-        if sha256_of(target) == spec.sha256:
-            log.info("%s is already present with the right checksum: %s", spec.source, target)
+        if hash_matches(target, spec.known_hash):
+            log.info("%s is already present with the right hash: %s", spec.source, target)
             return target
         if not force:
             raise OutputExistsError(
                 "a different file is already at the destination; pass --force to replace it",
                 source=spec.source,
                 file=str(target),
-                expected=f"sha256 {spec.sha256}",
+                expected=spec.known_hash,
             )
-    part = data_root / PARTIAL_DIR / f"{spec.source}-{target.name}.part"
-    part.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink()
     link = url or spec.url
-    log.info("downloading %s from %s", spec.source, link)
-    found = _stream(link, part, progress)
-    if found != spec.sha256:
-        part.unlink(missing_ok=True)
+    log.info("downloading %s (%s) from %s", spec.source, spec.variable, link)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        pooch.retrieve(
+            link,
+            known_hash=spec.known_hash,
+            fname=target.name,
+            path=target.parent,
+            downloader=_downloader(link, progress),
+        )
+    except ValueError as exc:
+        if "hash" not in str(exc).lower():
+            raise DataError(f"download failed: {exc}", source=spec.source, file=link) from exc
         raise ChecksumError(
-            "downloaded file does not match the catalog checksum; nothing was kept",
+            "downloaded file does not match the catalog hash; nothing was kept",
             source=spec.source,
             file=link,
-            found=f"sha256 {found}",
-            expected=f"sha256 {spec.sha256}",
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(part, target)
+            found=str(exc).splitlines()[0],
+            expected=spec.known_hash,
+        ) from exc
+    except Exception as exc:  # requests/ftplib/OS errors: one typed error naming the URL
+        raise DataError(f"download failed: {exc}", source=spec.source, file=link) from exc
     log.info("%s placed at %s", spec.source, target)
     return target

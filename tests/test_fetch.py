@@ -1,17 +1,24 @@
-"""``rhbench fetch``: downloads via file:// URLs, checksum checks, overwrite rules (no network)."""
+"""``rhbench fetch``: pooch downloads from file:// and a local HTTP server, hash checks, overwrite rules.
+
+No test needs the network: catalog URLs are replaced by file:// mirrors or by a server on 127.0.0.1.
+"""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
+import http.server
 import os
+import threading
 from pathlib import Path
 
 import pytest
 
 from rhbench.commands import fetch as fetch_command
-from rhbench.errors import ChecksumError, ConfigError, OutputExistsError
-from rhbench.fetch import PARTIAL_DIR, Download, download_spec, fetch, find_source, sha256_of
+from rhbench.errors import ChecksumError, ConfigError, DataError, OutputExistsError
+from rhbench.fetch import Download, download_spec, download_specs, fetch, find_source
+from rhbench.fileops import sha256_of
 from rhbench.registry import build_registry
 
 SHARED_SRDB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "srdb" / "srdb-data.csv"
@@ -32,13 +39,29 @@ def payload_url(tmp_path: Path) -> str:
     return source.as_uri()
 
 
-def _spec(sha256: str = hashlib.sha256(PAYLOAD).hexdigest()) -> Download:
-    return Download("TOY", "https://example.invalid/table.csv", sha256, "sites/table.csv")
+@pytest.fixture
+def http_mirror(tmp_path: Path):
+    """A file server on 127.0.0.1 serving ``tmp_path/served``; yields its base URL."""
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "table.csv").write_bytes(PAYLOAD)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args, **kwargs: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _spec(known_hash: str = "sha256:" + hashlib.sha256(PAYLOAD).hexdigest()) -> Download:
+    return Download("TOY", "rh", "https://example.invalid/table.csv", known_hash, "sites/table.csv")
 
 
 def _args(**values) -> argparse.Namespace:
-    defaults = {"name": "srdb", "dest": None, "url": None, "force": False, "quiet": True}
-    return argparse.Namespace(**{**defaults, **values})
+    defaults = {"name": "srdb", "all": False, "dest": None, "url": None, "force": False, "quiet": True}
+    return argparse.Namespace(**{**defaults, "ilamb_root": None, **values})
 
 
 def _require_shared_srdb() -> None:
@@ -56,8 +79,7 @@ def test_fetch_srdb_from_file_url_places_verified_copy_at_catalog_path(tmp_path:
     placed = dest / "srdb" / "srdb-data.csv"
     assert code == 0
     assert sha256_of(placed) == SRDB_SHA256
-    assert placed.stat().st_size == SHARED_SRDB.stat().st_size == 3245853
-    assert list((dest / PARTIAL_DIR).iterdir()) == []
+    assert sorted(p.name for p in placed.parent.iterdir()) == ["srdb-data.csv"]
 
 
 @pytest.mark.shared_data
@@ -68,30 +90,57 @@ def test_fetch_defaults_to_rhbench_data_and_accepts_a_plain_path(tmp_path: Path,
     assert sha256_of(tmp_path / "root" / "srdb" / "srdb-data.csv") == SRDB_SHA256
 
 
-def test_srdb_catalog_entry_records_release_url_and_checksum(registry) -> None:
+def test_srdb_catalog_entry_records_release_url_and_hash(registry) -> None:
     spec = download_spec(find_source(registry, "srdb"))
     assert spec == Download(
         "SRDB-V5",
+        "rh",
         "https://raw.githubusercontent.com/bpbond/srdb/v20200511/srdb-data.csv",
-        SRDB_SHA256,
+        f"sha256:{SRDB_SHA256}",
         "srdb/srdb-data.csv",
     )
 
 
-def test_fetch_reports_progress_up_to_the_file_size(tmp_path: Path, payload_url: str) -> None:
+def test_hwsd_is_pinned_to_ilambs_published_file_in_ilamb_layout(registry) -> None:
+    (spec,) = download_specs(find_source(registry, "HWSD"))
+    assert spec.url == "https://www.ilamb.org/ILAMB-Data/DATA/cSoil/HWSD/soilc_0.5x0.5.nc"
+    assert spec.known_hash == "sha1:5dd084a66a7e0d0b4ca6125db47af0eb0c119377"
+    assert spec.relative_path == "ILAMB/DATA/cSoil/HWSD/soilc_0.5x0.5.nc"
+    assert find_source(registry, "HWSD").variables["cSoil"].file_name == "cSoil"
+
+
+def test_fetch_over_http_with_pooch_reports_progress(tmp_path: Path, http_mirror: str) -> None:
+    seen: list[tuple[int, int | None]] = []
+    path = fetch(_spec(), tmp_path, url=f"{http_mirror}/table.csv", progress=lambda d, t: seen.append((d, t)))
+    assert path == tmp_path / "sites" / "table.csv"
+    assert path.read_bytes() == PAYLOAD
+    assert seen and seen[-1][0] == len(PAYLOAD)
+
+
+def test_fetch_from_file_url_reports_progress_up_to_the_file_size(tmp_path: Path, payload_url: str) -> None:
     seen: list[tuple[int, int | None]] = []
     path = fetch(_spec(), tmp_path, url=payload_url, progress=lambda done, total: seen.append((done, total)))
-    assert path == tmp_path / "sites" / "table.csv"
     assert path.read_bytes() == PAYLOAD
     assert seen[-1] == (len(PAYLOAD), len(PAYLOAD)) == (40, 40)
 
 
-def test_checksum_mismatch_raises_and_keeps_nothing(tmp_path: Path, payload_url: str) -> None:
-    with pytest.raises(ChecksumError, match="sha256 0000") as info:
-        fetch(_spec("0" * 64), tmp_path, url=payload_url)
-    assert info.value.found == f"sha256 {hashlib.sha256(PAYLOAD).hexdigest()}"
-    assert not (tmp_path / "sites" / "table.csv").exists()
-    assert list((tmp_path / PARTIAL_DIR).iterdir()) == []
+def test_sha1_pins_are_checked_too(tmp_path: Path, payload_url: str) -> None:
+    path = fetch(_spec("sha1:" + hashlib.sha1(PAYLOAD).hexdigest()), tmp_path, url=payload_url)
+    assert path.read_bytes() == PAYLOAD
+
+
+@pytest.mark.parametrize("scheme", ["file", "http"])
+def test_hash_mismatch_raises_and_keeps_nothing(tmp_path: Path, payload_url: str, http_mirror: str, scheme) -> None:
+    url = payload_url if scheme == "file" else f"{http_mirror}/table.csv"
+    with pytest.raises(ChecksumError, match="does not match"):
+        fetch(_spec("sha256:" + "0" * 64), tmp_path, url=url)
+    assert list((tmp_path / "sites").iterdir()) == []
+
+
+def test_a_missing_file_is_a_data_error_naming_the_url(tmp_path: Path, http_mirror: str) -> None:
+    with pytest.raises(DataError, match="download failed") as info:
+        fetch(_spec(), tmp_path, url=f"{http_mirror}/absent.csv")
+    assert "absent.csv" in info.value.file
 
 
 def test_existing_different_file_is_refused_without_force(tmp_path: Path, payload_url: str) -> None:
@@ -114,10 +163,43 @@ def test_existing_identical_file_is_kept_without_download(tmp_path: Path) -> Non
     assert target.stat().st_mtime_ns == before
 
 
+def test_ilamb_hosted_files_go_to_the_ilamb_folder(tmp_path: Path, payload_url: str) -> None:
+    spec = Download("TOY", "cSoil", "https://example.invalid/x.nc", _spec().known_hash, "ILAMB/DATA/cSoil/TOY/x.nc")
+    assert fetch(spec, tmp_path, url=payload_url) == tmp_path / "ILAMB" / "DATA" / "cSoil" / "TOY" / "x.nc"
+    ilamb = tmp_path / "elsewhere"
+    assert fetch(spec, tmp_path, url=payload_url, ilamb_root=ilamb) == ilamb / "DATA" / "cSoil" / "TOY" / "x.nc"
+
+
+def test_fetch_all_fetches_every_pinned_file_and_reports_failures(tmp_path: Path, monkeypatch, payload_url) -> None:
+    toy = [_spec(), Download("BAD", "rh", payload_url, "sha256:" + "0" * 64, "sites/bad.csv")]
+    good_url = payload_url
+    monkeypatch.setattr(fetch_command, "_wanted", lambda args: toy)
+    monkeypatch.setattr(
+        fetch_command, "fetch", lambda spec, root, **kw: fetch(spec, root, **{**kw, "url": kw["url"] or good_url})
+    )
+    code = fetch_command.run(_args(name=None, all=True, dest=tmp_path))
+    assert code == 1
+    assert (tmp_path / "sites" / "table.csv").read_bytes() == PAYLOAD
+    assert not (tmp_path / "sites" / "bad.csv").exists()
+
+
+def test_fetch_all_lists_exactly_the_pinned_sources(registry) -> None:
+    specs = fetch_command._wanted(_args(name=None, all=True))
+    assert {s.source for s in specs} >= {"SRDB-V5", "HWSD"}
+    assert "CLM5.0" not in {s.source for s in specs}
+
+
 def test_trendy_model_is_not_downloadable(registry) -> None:
     with pytest.raises(ConfigError, match="not downloadable") as info:
         download_spec(find_source(registry, "CLM5.0"))
     assert "TRENDY v9 data policy" in str(info.value.found)
+
+
+def test_name_and_all_are_exclusive() -> None:
+    with pytest.raises(ConfigError, match="--all"):
+        fetch_command._wanted(_args(name="srdb", all=True))
+    with pytest.raises(ConfigError, match="--all"):
+        fetch_command._wanted(_args(name=None, all=False))
 
 
 def test_unknown_name_lists_known_sources(registry) -> None:

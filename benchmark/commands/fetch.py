@@ -1,4 +1,4 @@
-"""``rhbench fetch NAME``: download public data, check its sha256, place it in the data root."""
+"""``rhbench fetch NAME`` / ``rhbench fetch --all``: download pinned public files, verify their hashes."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from rhbench import catalog
-from rhbench.errors import ConfigError
-from rhbench.fetch import ProgressCallback, download_spec, fetch, find_source
+from rhbench.config import resolve_data_root
+from rhbench.errors import ConfigError, RhbenchError
+from rhbench.fetch import Download, ProgressCallback, download_specs, fetch, find_source
 from rhbench.registry import build_registry
 
 log = logging.getLogger(__name__)
@@ -31,13 +31,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     """Add the ``fetch`` sub-command."""
     parser = subparsers.add_parser(
         "fetch",
-        help="download a public dataset (e.g. srdb), verify its checksum, put it in the data root",
+        help="download a public dataset (e.g. srdb, HWSD) or --all of them, verify hashes, put them in the data root",
     )
-    parser.add_argument("name", help="source name (e.g. SRDB-V5) or plugin name (e.g. srdb)")
-    parser.add_argument("--dest", type=Path, help="data root to place the file in (default: RHBENCH_DATA)")
+    parser.add_argument("name", nargs="?", help="source name (e.g. SRDB-V5) or plugin name (e.g. srdb)")
+    parser.add_argument("--all", action="store_true", help="fetch every source whose catalog entry pins its files")
+    parser.add_argument("--dest", type=Path, help="data root to place the files in (default: RHBENCH_DATA)")
+    parser.add_argument(
+        "--ilamb-root", type=Path, help="ILAMB data folder for ILAMB-hosted files (default: DEST/ILAMB)"
+    )
     parser.add_argument(
         "--url",
-        help="download from this URL or local path instead of the catalog's (the catalog checksum still applies)",
+        help="download from this URL or local path instead of the catalog's (one file; the catalog hash still applies)",
     )
     parser.add_argument("--force", action="store_true", help="replace an existing file that differs")
     parser.set_defaults(func=run)
@@ -72,13 +76,52 @@ def _progress_bar(name: str, quiet: bool) -> Iterator[ProgressCallback | None]:
         yield update
 
 
+def _wanted(args: argparse.Namespace) -> list[Download]:
+    registry = build_registry()
+    if args.all == bool(args.name):
+        raise ConfigError("name one source or pass --all", found=args.name, expected="NAME or --all")
+    if args.name:
+        specs = download_specs(find_source(registry, args.name))
+        if args.url and len(specs) != 1:
+            raise ConfigError("--url needs a one-file source", source=args.name, found=len(specs))
+        return specs
+    if args.url:
+        raise ConfigError("--url applies to one source, not --all")
+    specs: list[Download] = []
+    for source in sorted(registry.sources.values(), key=lambda s: s.name):
+        try:
+            specs += download_specs(source)
+        except RhbenchError as why:
+            log.info("%s: not fetchable (%s)", source.name, why.found or why)
+    return specs
+
+
 def run(args: argparse.Namespace) -> int:
-    """Fetch one source's file; exit 0 when it is in place with the right checksum."""
-    data_root = catalog.resolve_data_root(args.dest)
+    """Fetch one source's files or all pinned files; exit 0 when every one is in place with the right hash."""
+    data_root = resolve_data_root(args.dest)
     if data_root is None:
         raise ConfigError("no destination: pass --dest or set RHBENCH_DATA", source=args.name)
-    spec = download_spec(find_source(build_registry(), args.name))
-    with _progress_bar(spec.source, getattr(args, "quiet", False)) as progress:
-        path = fetch(spec, data_root, url=_as_url(args.url), force=args.force, progress=progress)
-    log.info("%s is at %s (sha256 verified)", spec.source, path)
+    specs = _wanted(args)
+    failed: list[str] = []
+    for spec in specs:
+        try:
+            with _progress_bar(spec.source, getattr(args, "quiet", False)) as progress:
+                path = fetch(
+                    spec,
+                    data_root,
+                    url=_as_url(args.url),
+                    force=args.force,
+                    progress=progress,
+                    ilamb_root=args.ilamb_root,
+                )
+        except RhbenchError as why:
+            if not args.all:
+                raise
+            log.error("%s: %s", spec.source, why)
+            failed.append(spec.source)
+            continue
+        log.info("%s (%s) is at %s (hash verified)", spec.source, spec.variable, path)
+    if failed:
+        log.error("%d of %d files could not be fetched: %s", len(failed), len(specs), ", ".join(failed))
+        return 1
     return 0

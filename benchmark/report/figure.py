@@ -16,6 +16,9 @@ from matplotlib.figure import Figure
 
 #: Resolution of saved figures (dots per inch).
 DPI = 85
+#: zlib level of the PNG encoder: 3 encodes the page's figures in about half the time of
+#: Pillow's default 6 and, on these flat-coloured figures, into no larger files (lossless).
+PNG_COMPRESS_LEVEL = 3
 #: Colours by source kind (DGVMs vs observation-based products vs the reference).
 KIND_COLOURS = {"dgvm": "#4c72b0", "reference": "#222222", "ensemble": "#55a868"}
 OTHER_KIND_COLOUR = "#dd8452"
@@ -38,7 +41,7 @@ def new_figure(width: float, height: float, *, layout: str | None = "constrained
 def png(fig: Figure) -> bytes:
     """The figure as PNG bytes at :data:`DPI`."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
+    fig.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     return buffer.getvalue()
 
 

@@ -1,0 +1,68 @@
+"""``rhbench data [--data-root DIR] [--json]``: every file each source expects, whether it is there, how to get it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from rhbench import catalog
+from rhbench.errors import ConfigError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``data`` sub-command."""
+    parser = subparsers.add_parser(
+        "data",
+        help="list the files every source expects (path, variable, units), whether present, verified, fetchable",
+    )
+    parser.add_argument("--data-root", type=Path, help="data root (default: RHBENCH_DATA)")
+    parser.add_argument(
+        "--ilamb-root", type=Path, help="ILAMB data folder for ILAMB-hosted files (default: ROOT/ILAMB)"
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON: one object per expected file")
+    parser.add_argument("--no-verify", action="store_true", help="do not hash present files against catalog pins")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _mark(value: bool | None) -> str:
+    return {True: "yes", False: "NO", None: "-"}[value]
+
+
+def _table(rows: list) -> Table:
+    table = Table(title="files rhbench expects (variable and units as the file must hold them)")
+    for column in ("source", "kind", "path", "variable [units]", "present", "verified", "how to get it"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        found = f"\nfile says {row.found_units}" if row.found_units and row.found_units != row.units else ""
+        table.add_row(
+            row.source,
+            row.kind,
+            escape(row.path),
+            escape(f"{row.file_variable} [{row.units}]{found}"),
+            _mark(row.present),
+            _mark(row.verified),
+            escape(row.get),
+        )
+    return table
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the inventory; exit 0 (listing never fails on missing files)."""
+    from rhbench.inventory import inventory
+    from rhbench.registry import build_registry
+
+    data_root = catalog.resolve_data_root(args.data_root)
+    if data_root is None:
+        raise ConfigError("no data root: pass --data-root or set RHBENCH_DATA")
+    rows = inventory(build_registry(), data_root, ilamb_root=args.ilamb_root, verify=not args.no_verify)
+    if args.json:
+        print(json.dumps([row.to_dict() for row in rows], indent=2))
+    else:
+        Console(width=200).print(_table(rows))
+    return 0

@@ -1,0 +1,124 @@
+"""What data every source expects: file paths, variable names and units, presence, hashes, how to get it.
+
+:func:`inventory` answers, per source and variable, the questions a user of a new data root
+asks: where must the file be, what must it hold (the variable name inside the file and its
+declared units), is it there, does it hold that variable, does its hash match the catalog
+pin, and what exact command (or instruction) gets it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rhbench import catalog
+from rhbench.errors import RhbenchError
+from rhbench.fetch import download_specs, hash_matches, not_downloadable_reason
+from rhbench.registry import Registry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExpectedFile:
+    """One file a source expects under the data root.
+
+    Attributes
+    ----------
+    source, kind, variable: the source, its kind and the canonical variable the file gives.
+    path: full path where rhbench looks for the file.
+    file_variable: the variable name the file must hold; units: its declared units.
+    present: the file exists.
+    found_units: the ``units`` attribute of ``file_variable`` in a present netCDF file;
+        None when absent, not netCDF, or the variable has no units; "missing variable"
+        when the file lacks ``file_variable``.
+    verified: the file's hash matches the catalog pin (None when there is no pin or no file).
+    fetchable: the catalog pins a public download for it.
+    get: the exact command to fetch it, or what to do instead.
+    """
+
+    source: str
+    kind: str
+    variable: str
+    path: str
+    file_variable: str
+    units: str
+    present: bool
+    found_units: str | None
+    verified: bool | None
+    fetchable: bool
+    get: str
+
+    def to_dict(self) -> dict:
+        """A JSON-ready mapping."""
+        return asdict(self)
+
+
+def _header_units(path: Path, name: str) -> str | None:
+    """The units attribute of ``name`` in a netCDF file; "missing variable" when it is absent."""
+    if path.suffix not in (".nc", ".nc4") or not path.is_file():
+        return None
+    import netCDF4  # deferred: listing must not pay for it when no file is present
+
+    try:
+        with netCDF4.Dataset(path) as nc:
+            if name not in nc.variables:
+                return "missing variable"
+            return str(getattr(nc.variables[name], "units", "")) or None
+    except OSError as exc:
+        log.warning("cannot read the header of %s: %s", path, exc)
+        return None
+
+
+def _fetch_command(source: str, data_root: Path, ilamb_root: Path | None) -> str:
+    command = f"rhbench fetch {source} --dest {data_root}"
+    return f"{command} --ilamb-root {ilamb_root}" if ilamb_root else command
+
+
+def inventory(
+    registry: Registry, data_root: Path, *, ilamb_root: Path | None = None, verify: bool = True
+) -> list[ExpectedFile]:
+    """Every file every registered source expects, in source then variable order.
+
+    Parameters
+    ----------
+    registry: the plugins found.
+    data_root: the data root the catalog paths are relative to.
+    ilamb_root: the ILAMB data folder for ``ILAMB/`` paths (default ``<data root>/ILAMB``).
+    verify: hash present files that have a catalog pin (reads them whole).
+    """
+    rows: list[ExpectedFile] = []
+    for name, source in sorted(registry.sources.items()):
+        try:
+            entry = catalog.entry_for(source)
+        except RhbenchError as exc:
+            log.warning("%s: catalog entry unusable: %s", name, exc)
+            continue
+        try:
+            pins = {spec.variable: spec for spec in download_specs(source)}
+            why_not = ""
+        except RhbenchError:
+            pins, why_not = {}, not_downloadable_reason(entry.metadata)
+        for variable, spec in sorted(source.variables.items()):
+            path = catalog.resolve_file(data_root, entry.files[variable], source=name, ilamb_root=ilamb_root)
+            pin = pins.get(variable)
+            present = path.is_file()
+            verified = hash_matches(path, pin.known_hash) if (pin and present and verify) else None
+            get = _fetch_command(name, data_root, ilamb_root) if pin else f"not fetchable: {why_not}"
+            rows.append(
+                ExpectedFile(
+                    source=name,
+                    kind=source.kind,
+                    variable=variable,
+                    path=str(path),
+                    file_variable=spec.file_name,
+                    units=spec.units,
+                    present=present,
+                    found_units=_header_units(path, spec.file_name) if present else None,
+                    verified=verified,
+                    fetchable=pin is not None,
+                    get=get,
+                )
+            )
+    return rows

@@ -1,0 +1,301 @@
+"""rhbench side by side with ilamb3 on the same SYNTHETIC 0.5 degree Rh files.
+
+Usage::
+
+    python -m benchmarks.ilamb3_bench [--out DIR] [--models 1,2,4] [--freq annual,monthly]
+                                      [--repeats R] [--ilamb3-python PATH]
+
+ilamb3 runs in its own environment (it pins its own xarray/pandas stack)::
+
+    python3 -m venv /tmp/ilamb3-venv && /tmp/ilamb3-venv/bin/pip install ilamb3
+
+(``--ilamb3-python`` or ``RHBENCH_ILAMB3_PYTHON`` point elsewhere). Without it the ilamb3
+cases are skipped with a message and only rhbench is measured.
+
+For every frequency (annual, monthly) and model count (1, 2, 4) on files from
+:mod:`benchmarks.ilamb3_data` (a reference at Konings2019's path and rh-only models,
+1982-2018), each measurement in a fresh child process, after one untimed read that warms the
+OS page cache (the "warm cache" of issue 18):
+
+- ``ilamb3``: ilamb3's Bias, RMSE and Spatial distribution analyses for each model
+  (:mod:`benchmarks.ilamb3_worker`; no figures): wall time of the whole process (interpreter,
+  imports, reading, analyses) and of the analyses alone;
+- ``rhbench run``: ``rhbench run --config CASE.toml --no-cache`` end to end (interpreter,
+  imports, reading, benchmarks, scorecard, page with figures);
+- ``confrontation``: rhbench's pipeline (:func:`rhbench.pipeline.run`) in-process with the
+  output writer left out, timed after imports: reading, harmonising, reducing and the Rh
+  metrics of the reference and models;
+- ``raw read``: ``xarray.open_dataset(f).load()`` of the same files.
+
+Peak RSS is each child's own (``getrusage``). Writes ``DIR/ilamb3.json`` and prints a table
+with the ratios; the targets of issue 18 are checked at full size (annual 1 model, monthly 4
+models). All data are SYNTHETIC; the machine is shared, so times are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+#: Where ilamb3's interpreter is looked for (override with RHBENCH_ILAMB3_PYTHON).
+DEFAULT_ILAMB3_PYTHON = Path("/tmp/ilamb3-venv/bin/python")
+DEFAULT_OUT = Path("/tmp/rhbench-bench/ilamb3")
+MIB = 2**20
+#: Targets of issue 18 (this 2-core machine, warm cache).
+TARGETS = {
+    "speedup_annual_1": 2.0,
+    "speedup_monthly_4": 15.0,
+    "peak_rss_mib_max": 600.0,
+    "confrontation_over_raw_max": 1.5,
+}
+_HERE = Path(__file__).resolve().parent
+
+
+def ilamb3_python(explicit: str | None = None) -> Path | None:
+    """ilamb3's interpreter if it can import ilamb3, else None."""
+    candidate = Path(explicit or os.environ.get("RHBENCH_ILAMB3_PYTHON") or DEFAULT_ILAMB3_PYTHON)
+    if not candidate.is_file():
+        return None
+    done = subprocess.run([str(candidate), "-c", "import ilamb3"], capture_output=True, check=False)
+    return candidate if done.returncode == 0 else None
+
+
+def write_config(path: Path, root: Path, models: list[str]) -> Path:
+    """A run configuration for ``models`` against the reference under ``root``."""
+    from benchmarks.ilamb3_data import REFERENCE, RESOLUTION, YEARS
+
+    names = ", ".join(f'"{m}"' for m in models)
+    path.write_text(
+        f'data_root = "{root}"\nmodels = [{names}]\nreference = "{REFERENCE}"\n'
+        f"resolution = {RESOLUTION}\nperiod = [{YEARS[0]}, {YEARS[1]}]\nuse_cache = false\n"
+    )
+    return path
+
+
+def _child(command: list[str], env: dict | None = None) -> dict:
+    """Run ``command``; its last stdout line (JSON) plus ``wall_seconds`` of the whole process."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        command, capture_output=True, text=True, cwd=_HERE.parent, env={**os.environ, **(env or {})}, check=False
+    )
+    wall = time.perf_counter() - started
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"benchmark child failed ({' '.join(command[:4])}):\n{done.stderr[-3000:]}")
+    return {**json.loads(lines[-1]), "wall_seconds": wall}
+
+
+def _task(name: str, args: dict) -> dict:
+    return _child([sys.executable, "-m", "benchmarks.ilamb3_bench", "--task", name, json.dumps(args)])
+
+
+def warm(paths: list[Path]) -> None:
+    """Read every file once so that all measurements start from the OS page cache."""
+    for path in paths:
+        with open(path, "rb") as handle:
+            while handle.read(1 << 24):
+                pass
+
+
+def measure_case(root: Path, files: dict, models: list[str], monthly: bool, ilamb3: Path | None, out: Path) -> dict:
+    """Every measurement of one case (frequency x model count); best of one run each."""
+    from benchmarks.ilamb3_data import REFERENCE
+
+    used = [files[REFERENCE], *(files[m] for m in models)]
+    warm(used)
+    tag = f"{'monthly' if monthly else 'annual'}-{len(models)}"
+    config = write_config(out / f"{tag}.toml", root, models)
+    case: dict = {"frequency": "monthly" if monthly else "annual", "models": models}
+    case["input_bytes"] = sum(p.stat().st_size for p in used)
+    case["raw_read"] = _task("raw", {"paths": [str(p) for p in used]})
+    case["confrontation"] = _task("confront", {"config": str(config), "out": str(out / f"confront-{tag}")})
+    case["rhbench_run"] = _task("run", {"config": str(config), "out": str(out / f"run-{tag}")})
+    if ilamb3 is None:
+        case["ilamb3"] = None
+    else:
+        args = {"reference": str(files[REFERENCE]), "models": {m: str(files[m]) for m in models}, "variable": "rh"}
+        case["ilamb3"] = _child([str(ilamb3), str(_HERE / "ilamb3_worker.py"), json.dumps(args)])
+    return _ratios(case)
+
+
+def _ratios(case: dict) -> dict:
+    """Speed-ups over ilamb3 and the confrontation's cost relative to a raw read; None where
+    a side failed (rhbench's exit code or error is in the case)."""
+    run, conf, raw, ilamb = case["rhbench_run"], case["confrontation"], case["raw_read"], case["ilamb3"]
+    run_ok, conf_ok = run["exit_code"] == 0, conf["seconds"] is not None
+    case["confrontation_over_raw"] = conf["seconds"] / raw["seconds"] if conf_ok else None
+    if ilamb is not None:
+        case["speedup_end_to_end"] = ilamb["wall_seconds"] / run["wall_seconds"] if run_ok else None
+        case["speedup_confrontation"] = ilamb["seconds"] / conf["seconds"] if conf_ok else None
+    return case
+
+
+def verdicts(cases: list[dict]) -> dict[str, bool | None]:
+    """Each target of issue 18 that these cases measure: met, not met, or None (not measured)."""
+    by = {(c["frequency"], len(c["models"])): c for c in cases}
+    met: dict[str, bool | None] = {}
+    for (freq, n), key in ((("annual", 1), "speedup_annual_1"), (("monthly", 4), "speedup_monthly_4")):
+        case = by.get((freq, n))
+        speedup = None if case is None else case.get("speedup_end_to_end")
+        met[f"end to end >= {TARGETS[key]:g}x faster than ilamb3, {freq} {n} model(s)"] = (
+            None if speedup is None else speedup >= TARGETS[key]
+        )
+    runs = [c["rhbench_run"] for c in cases]
+    peak = max(r["peak_rss_bytes"] for r in runs) / MIB if all(r["exit_code"] == 0 for r in runs) else None
+    limit = TARGETS["peak_rss_mib_max"]
+    met[f"end-to-end peak RSS <= {limit:g} MiB"] = None if peak is None else peak <= limit
+    ratios = [c["confrontation_over_raw"] for c in cases]
+    limit = TARGETS["confrontation_over_raw_max"]
+    met[f"confrontation within {limit:g}x of a raw xarray read"] = None if None in ratios else max(ratios) <= limit
+    return met
+
+
+def _cell(value: float | None, fmt: str, missing: str = "skipped") -> str:
+    return missing if value is None else format(value, fmt)
+
+
+def table(cases: list[dict]) -> str:
+    """The measurements as a Markdown table (seconds; peak RSS in MiB)."""
+    lines = [
+        "| case | input | raw read | rhbench confrontation | rhbench run | ilamb3 analyses | ilamb3 process "
+        "| speed-up end to end | speed-up confrontation | confrontation / raw | peak RSS run / ilamb3 |",
+        "|" + "---|" * 11,
+    ]
+    for c in cases:
+        ilamb = c["ilamb3"] or {}
+        run = c["rhbench_run"]
+        failed = "failed" if ilamb else "skipped"
+        run_time = run["wall_seconds"] if run["exit_code"] == 0 else None
+        cells = [
+            f"{c['frequency']}, {len(c['models'])} model(s)",
+            f"{c['input_bytes'] / 1e6:.0f} MB",
+            f"{c['raw_read']['seconds']:.2f} s",
+            _cell(c["confrontation"]["seconds"], ".2f", "failed"),
+            _cell(run_time, ".2f", f"exit {run['exit_code']}"),
+            _cell(ilamb.get("seconds"), ".2f"),
+            _cell(ilamb.get("wall_seconds"), ".2f"),
+            _cell(c.get("speedup_end_to_end"), ".1f", failed),
+            _cell(c.get("speedup_confrontation"), ".1f", failed),
+            _cell(c["confrontation_over_raw"], ".2f", "failed"),
+            f"{run['peak_rss_bytes'] / MIB:.0f} / {_cell(ilamb.get('peak_rss_bytes', 0) / MIB or None, '.0f')}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# --- child tasks (each in its own process; one JSON line on stdout) -------------------------
+
+
+def _peak_rss() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def raw_read(paths: list[str]) -> dict:
+    """Seconds to read every variable of the files into memory with xarray."""
+    import xarray as xr
+
+    xr.backends.list_engines()  # import the backends now: they are not part of reading
+    started = time.perf_counter()
+    nbytes = 0
+    for path in paths:
+        with xr.open_dataset(path) as ds:
+            nbytes += ds.load().nbytes
+    return {"seconds": time.perf_counter() - started, "array_bytes": nbytes}
+
+
+def confront(config_path: str, out: str) -> dict:
+    """Seconds of :func:`rhbench.pipeline.run` with the output writer left out (after imports)."""
+    import dataclasses
+    from unittest import mock
+
+    from rhbench import outputs, pipeline
+    from rhbench.config import load_config
+    from rhbench.errors import RhbenchError
+
+    config = dataclasses.replace(load_config(Path(config_path)), out=Path(out), force=True)
+    started = time.perf_counter()
+    try:
+        with mock.patch.object(outputs, "write_all", lambda *a, **k: None):
+            outcome = pipeline.run(config)
+    except RhbenchError as exc:  # reported in the table, not raised: the other cases go on
+        return {"seconds": None, "error": f"{type(exc).__name__}: {exc}"}
+    seconds = time.perf_counter() - started
+    rows = [r for r in outcome.results.rows if r.status == "ok"]
+    return {"seconds": seconds, "ok_rows": len(rows), "failures": sorted(outcome.failures)}
+
+
+def rhbench_run(config_path: str, out: str) -> dict:
+    """``rhbench run --config CONFIG --out OUT --force --no-cache`` in this process."""
+    from rhbench.cli import main
+
+    code = main(["--quiet", "run", "--config", config_path, "--out", out, "--force", "--no-cache"])
+    return {"exit_code": code}
+
+
+TASKS = {
+    "raw": lambda a: raw_read(a["paths"]),
+    "confront": lambda a: confront(a["config"], a["out"]),
+    "run": lambda a: rhbench_run(a["config"], a["out"]),
+}
+
+
+def run_all(out: Path, counts: list[int], frequencies: list[str], ilamb3: Path | None) -> dict:
+    """Every case; the report (also written to ``out/ilamb3.json``)."""
+    from benchmarks.ilamb3_data import write_files
+    from benchmarks.run import dgvm_names
+
+    names = dgvm_names(max(counts))
+    report: dict = {"synthetic": True, "ilamb3_python": str(ilamb3) if ilamb3 else None, "cases": []}
+    report["load_average_before"] = os.getloadavg()
+    for freq in frequencies:
+        root = out / f"data-{freq}"
+        files = write_files(root, names, freq == "monthly")
+        for n in counts:
+            report["cases"].append(measure_case(root, files, names[:n], freq == "monthly", ilamb3, out))
+    report["load_average_after"] = os.getloadavg()
+    report["targets"] = TARGETS
+    report["targets_met"] = verdicts(report["cases"])
+    (out / "ilamb3.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure, print the table; exit 0 (a report: targets are printed, not enforced)."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.ilamb3_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"work folder ({DEFAULT_OUT})")
+    parser.add_argument("--models", default="1,2,4", help="model counts (default 1,2,4)")
+    parser.add_argument("--freq", default="annual,monthly", help="frequencies (default annual,monthly)")
+    parser.add_argument("--ilamb3-python", default=None, help=f"ilamb3's interpreter ({DEFAULT_ILAMB3_PYTHON})")
+    parser.add_argument("--task", nargs=2, metavar=("NAME", "JSON"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.task:
+        result = TASKS[args.task[0]](json.loads(args.task[1]))
+        result["peak_rss_bytes"] = _peak_rss()
+        sys.stdout.flush()
+        print(json.dumps(result))
+        return 0
+    ilamb3 = ilamb3_python(args.ilamb3_python)
+    if ilamb3 is None:
+        print(
+            "ilamb3 not installed: its cases are skipped. Set it up with\n"
+            "  python3 -m venv /tmp/ilamb3-venv && /tmp/ilamb3-venv/bin/pip install ilamb3\n"
+            "(or pass --ilamb3-python / set RHBENCH_ILAMB3_PYTHON)."
+        )
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = run_all(args.out, [int(n) for n in args.models.split(",")], args.freq.split(","), ilamb3)
+    print(table(report["cases"]))
+    for name, ok in report["targets_met"].items():
+        print(f"- {'not measured' if ok is None else 'met' if ok else 'NOT MET'}: {name}")
+    print(f"\n(SYNTHETIC data; JSON in {args.out / 'ilamb3.json'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

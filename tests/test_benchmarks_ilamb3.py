@@ -1,0 +1,93 @@
+"""The rhbench vs ilamb3 benchmark: its SYNTHETIC files, its ratios and verdicts, and
+``python -m benchmarks --quick`` as a smoke test that reports without failing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from benchmarks import ilamb3_bench
+from benchmarks import run as bench_run
+from benchmarks.ilamb3_data import REFERENCE, write_files
+from rhbench import loader
+from rhbench.registry import build_registry
+
+
+def test_files_are_cf_and_rhbench_reads_them_in_its_units(tmp_path):
+    paths = write_files(tmp_path, ["CABLE-POP"], monthly=True, resolution=6.0)
+    assert set(paths) == {REFERENCE, "CABLE-POP"}
+    ds = xr.open_dataset(paths["CABLE-POP"], decode_times=xr.coders.CFDatetimeCoder(use_cftime=True))
+    assert ds["rh"].attrs["units"] == "g m-2 d-1" and ds["rh"].dims == ("time", "lat", "lon")
+    assert ds.sizes["time"] == 12 * 37 and ds["time"].dt.calendar == "noleap"
+    assert ds["time"].attrs["bounds"] == "time_bnds" and "lat_bnds" in ds and "lon_bnds" in ds
+    assert ds["rh"].isnull().any() and not ds["rh"].isnull().all()  # ocean missing, land present
+    # by hand: the day-weighted mean rate of 1982 (g m-2 d-1) times 365.25 d per year (rates
+    # convert with pint's Julian year, whatever the calendar), in g C m-2 yr-1
+    days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=float)
+    first_year = (ds["rh"][:12] * xr.DataArray(days, dims="time")).sum("time", skipna=False) / 365 * 365.25
+    source = build_registry().sources["CABLE-POP"]
+    annual = loader.open_variable(source, "rh", paths["CABLE-POP"], annual=True)
+    assert annual.sizes["year"] == 37 and int(annual["year"][0]) == 1982
+    np.testing.assert_allclose(annual.isel(year=0).values, first_year.values, rtol=1e-5)
+    again = write_files(tmp_path, ["CABLE-POP"], monthly=True, resolution=6.0)  # reused, not rewritten
+    assert again == paths
+
+
+def _case(freq: str, n: int, *, run_code: int = 0, ilamb: bool = True) -> dict:
+    case = {
+        "frequency": freq,
+        "models": [f"M{i}" for i in range(n)],
+        "input_bytes": 10**8,
+        "raw_read": {"seconds": 1.0},
+        "confrontation": {"seconds": 1.2},
+        "rhbench_run": {"wall_seconds": 2.0, "exit_code": run_code, "peak_rss_bytes": 500 * 2**20},
+        "ilamb3": {"seconds": 9.0, "wall_seconds": 12.0, "peak_rss_bytes": 700 * 2**20} if ilamb else None,
+    }
+    return ilamb3_bench._ratios(case)
+
+
+def test_ratios_verdicts_and_table():
+    annual, monthly = _case("annual", 1), _case("monthly", 4)
+    assert annual["speedup_end_to_end"] == pytest.approx(6.0)  # 12 s / 2 s
+    assert annual["speedup_confrontation"] == pytest.approx(7.5)  # 9 s / 1.2 s
+    assert annual["confrontation_over_raw"] == pytest.approx(1.2)
+    met = ilamb3_bench.verdicts([annual, monthly])
+    assert list(met.values()) == [True, False, True, True]  # 6x >= 2x; 6x < 15x; 500 MiB; 1.2x
+    text = ilamb3_bench.table([annual, monthly])
+    assert "| annual, 1 model(s) |" in text and "6.0" in text and "500 / 700" in text
+
+
+def test_failed_run_and_missing_ilamb3_are_reported_not_raised():
+    failed, alone = _case("annual", 1, run_code=2), _case("monthly", 4, ilamb=False)
+    assert failed["speedup_end_to_end"] is None and "speedup_end_to_end" not in alone
+    met = ilamb3_bench.verdicts([failed, alone])
+    assert all(v is None for k, v in met.items() if "faster" in k or "RSS" in k)
+    text = ilamb3_bench.table([failed, alone])
+    assert "exit 2" in text and "skipped" in text
+
+
+def test_quick_run_reports_but_never_fails(tmp_path, monkeypatch, capsys):
+    stream = {
+        "models": ["A", "B"],
+        "input_bytes": 10**9,
+        "raw_read_seconds": 1.0,
+        "raw_read_mb_s": 1000.0,
+        "seconds": 10.0,
+        "mb_s": 100.0,
+        "throughput_ratio": 0.1,  # far below the 50 % target
+        "peak_rss_bytes": 2**30,
+    }
+    monkeypatch.setattr(bench_run, "dgvm_names", lambda n: ["A", "B"][:n])
+    monkeypatch.setattr(bench_run, "generate", lambda *a: None)
+    monkeypatch.setattr(bench_run, "stream", lambda *a: stream)
+    monkeypatch.setattr(bench_run, "demo", lambda out: {})
+    monkeypatch.setattr(bench_run, "twobox", lambda: None)
+    monkeypatch.setattr(bench_run, "simulate", lambda: {"seconds": 5.0, "n_runs": 10000, "n_models": 17})
+    monkeypatch.setattr(bench_run, "upscale", lambda: None)
+    monkeypatch.setattr(bench_run, "ilamb3", lambda out, quick: None)
+    args = ["--out", str(tmp_path), "--models", "2"]
+    assert bench_run.main([*args, "--quick"]) == 0
+    printed = capsys.readouterr().out
+    assert "NOT MET" in printed and "--quick: a smoke test" in printed
+    assert bench_run.main(args) == 1  # full size: the same misses fail

@@ -1,0 +1,80 @@
+"""``rhbench data``: per source the expected files, their variable and units, presence, hash, how to get them."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from rhbench.cli import build_parser, main
+from rhbench.inventory import inventory
+from rhbench.registry import build_registry
+
+SHARED_SRDB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "srdb" / "srdb-data.csv"
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return build_registry()
+
+
+def _rows(registry, root: Path, **kwargs) -> dict[tuple[str, str], object]:
+    return {(r.source, r.variable): r for r in inventory(registry, root, **kwargs)}
+
+
+def test_every_variable_of_every_source_is_listed_with_its_full_path(registry, tmp_path: Path) -> None:
+    rows = _rows(registry, tmp_path)
+    expected = {(s.name, v) for s in registry.sources.values() for v in s.variables}
+    assert set(rows) == expected
+    hwsd = rows[("HWSD", "cSoil")]
+    assert hwsd.path == str(tmp_path.resolve() / "ILAMB" / "DATA" / "cSoil" / "HWSD" / "soilc_0.5x0.5.nc")
+    assert (hwsd.file_variable, hwsd.units, hwsd.present, hwsd.verified) == ("cSoil", "kg m-2", False, None)
+
+
+def test_fetch_commands_are_exact_and_parse_and_unfetchable_sources_say_why(registry, tmp_path: Path) -> None:
+    rows = _rows(registry, tmp_path, ilamb_root=tmp_path / "ilamb")
+    hwsd = rows[("HWSD", "cSoil")]
+    assert hwsd.fetchable
+    argv = shlex.split(hwsd.get)
+    assert argv[:3] == ["rhbench", "fetch", "HWSD"]
+    args = build_parser().parse_args(argv[1:])
+    assert (args.name, args.dest, args.ilamb_root) == ("HWSD", tmp_path, tmp_path / "ilamb")
+    warner = rows[("Warner2019", "rh")]
+    assert not warner.fetchable and "Earthdata login" in warner.get
+    assert "TRENDY v9 data policy" in rows[("CLM5.0", "rh")].get
+
+
+def test_a_present_file_missing_its_variable_is_reported(registry, tmp_path: Path) -> None:
+    path = tmp_path / "ILAMB" / "DATA" / "cSoil" / "HWSD" / "soilc_0.5x0.5.nc"
+    path.parent.mkdir(parents=True)
+    xr.Dataset({"SOC": (("lat",), np.ones(2), {"units": "t ha-1"})}, coords={"lat": [0.0, 1.0]}).to_netcdf(path)
+    hwsd = _rows(registry, tmp_path)[("HWSD", "cSoil")]
+    assert hwsd.present and hwsd.found_units == "missing variable"
+    assert hwsd.verified is False  # not ILAMB's file: the sha1 pin does not match
+
+
+@pytest.mark.shared_data
+def test_the_real_srdb_file_is_verified_against_its_pin(registry, tmp_path: Path) -> None:
+    if not SHARED_SRDB.is_file():
+        pytest.skip(f"shared SRDB copy not found at {SHARED_SRDB}")
+    target = tmp_path / "srdb" / "srdb-data.csv"
+    target.parent.mkdir()
+    shutil.copyfile(SHARED_SRDB, target)
+    assert _rows(registry, tmp_path)[("SRDB-V5", "rh")].verified is True
+
+
+def test_data_command_prints_json(tmp_path: Path, capsys) -> None:
+    assert main(["-q", "data", "--data-root", str(tmp_path), "--json", "--no-verify"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    hwsd = next(r for r in listed if r["source"] == "HWSD")
+    assert set(hwsd) >= {"path", "file_variable", "units", "present", "verified", "fetchable", "get"}
+
+
+def test_data_command_without_a_root_is_a_usage_error(monkeypatch) -> None:
+    monkeypatch.delenv("RHBENCH_DATA", raising=False)
+    assert main(["-q", "data"]) == 2
