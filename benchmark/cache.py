@@ -4,7 +4,7 @@ A full-size model is ~9 GB of files and takes tens of seconds to read and reduce
 benchmarks need of it (:class:`rhbench.reduce.ModelProducts`: period-mean maps and per-class
 yearly totals) is a few MB. :func:`load` and :func:`store` keep those products as one small
 netCDF file (groups ``period`` and ``totals``) under ``<cache_dir>/products/<key>.nc``
-(:func:`rhbench.loader.cache_dir`, i.e. ``RHBENCH_CACHE``), written atomically (a
+(:func:`rhbench.fileops.cache_dir`, i.e. ``RHBENCH_CACHE``), written atomically (a
 temporary file in the same folder, then a rename).
 
 The key (:func:`product_key`) is a SHA-256 over everything the products depend on:
@@ -12,7 +12,7 @@ The key (:func:`product_key`) is a SHA-256 over everything the products depend o
 - :data:`CACHE_VERSION` and rhbench's version (the harmonise/reduce code);
 - the source descriptor: name, kind, catalog entry, variables (file names, units), quirks,
   period, preprocess function, and the plugin package with its version;
-- every input file: its :func:`rhbench.outputs.file_checksum` (full SHA-256 up to 256 MiB,
+- every input file: its :func:`rhbench.fileops.file_checksum` (full SHA-256 up to 256 MiB,
   above that the first MiB with size and modification time: reading 9 GB to hash it would
   cost as much as the work the cache saves) plus its size and modification time, so any
   modification, or a mere ``touch``, invalidates the entry;
@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from rhbench import __version__, loader, outputs
-from rhbench.fileops import write_atomic
+from rhbench import __version__, catalog
+from rhbench.errors import RhbenchError
+from rhbench.fileops import cache_dir, file_checksum, write_atomic
 from rhbench.reduce import ModelProducts, Partition
 from rhbench.sources import Source
 
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 #: Bump when the content of the cached products changes for the same inputs.
 CACHE_VERSION = 1
-#: Sub-folder of :func:`rhbench.loader.cache_dir` holding the products.
+#: Sub-folder of :func:`rhbench.fileops.cache_dir` holding the products.
 FOLDER = "products"
 _GROUPS = ("period", "totals")
 
@@ -50,7 +51,7 @@ def _digest(values: np.ndarray) -> str:
 
 def _file_key(path: Path) -> list:
     stat = path.stat()
-    return [str(path), outputs.file_checksum(path), stat.st_size, stat.st_mtime_ns]
+    return [str(path), file_checksum(path), stat.st_size, stat.st_mtime_ns]
 
 
 def _descriptor(source: Source, package: str) -> dict:
@@ -94,9 +95,25 @@ def product_key(
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
+def key_for(
+    source: Source, root: Path, *, package: str, target: xr.Dataset, period: tuple[int, int], parts: Partition
+) -> str | None:
+    """The cache key of ``source``'s products under data root ``root`` (:func:`product_key`).
+
+    None when its files cannot be fingerprinted (a missing file or a broken catalog entry):
+    the uncached path then reports the error.
+    """
+    try:
+        entry = catalog.entry_for(source)
+        files = {name: catalog.resolve_file(root, entry.files[name], source=source.name) for name in source.variables}
+        return product_key(source, files, package=package, target=target, period=period, parts=parts)
+    except (RhbenchError, OSError, KeyError):
+        return None
+
+
 def path_for(key: str) -> Path:
     """The file that holds (or would hold) the products of ``key``."""
-    return loader.cache_dir() / FOLDER / f"{key}.nc"
+    return cache_dir() / FOLDER / f"{key}.nc"
 
 
 def load(key: str) -> ModelProducts | None:

@@ -16,12 +16,12 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import intake
 import yaml
 
+from rhbench.config import DATA_ROOT_ENV, resolve_data_root  # noqa: F401  (re-exported; defined once in config)
 from rhbench.errors import CatalogError, ConfigError, DataError
 from rhbench.sources import Source
 
 #: The catalogs shipped with rhbench.
 BUILTIN_CATALOG_DIR = Path(__import__("rhbench.catalogs").catalogs.__file__).resolve().parent
-DATA_ROOT_ENV = "RHBENCH_DATA"
 #: Catalog paths under this prefix are files in ILAMB's data layout (``ILAMB/DATA/<variable>/<product>/<file>``).
 ILAMB_PREFIX = "ILAMB/"
 
@@ -38,6 +38,11 @@ class CatalogEntry:
     def files(self) -> dict[str, str]:
         """Canonical variable -> file path relative to the data root."""
         return dict(self.metadata.get("files", {}))
+
+    @property
+    def built_by(self) -> str | None:
+        """The rhbench stage that builds the product when its file is absent (``upscaling``), or None."""
+        return self.metadata.get("built_by")
 
     @property
     def units(self) -> dict[str, str]:
@@ -128,14 +133,6 @@ def _check_text_mapping(value: object, key: str, *, source: str, file: str) -> N
                 found=repr(text)[:80],
                 expected="a path relative to the data root" if key == "files" else "a units string",
             )
-
-
-def resolve_data_root(cli_value: str | os.PathLike | None = None, config_value: str | None = None) -> Path | None:
-    """The data root: command line, then config file, then ``RHBENCH_DATA``; None when unset."""
-    for value in (cli_value, config_value, os.environ.get(DATA_ROOT_ENV)):
-        if value:
-            return Path(value).expanduser().resolve()
-    return None
 
 
 def resolve_ilamb_root(data_root: Path | None, ilamb_root: str | os.PathLike | None = None) -> Path | None:

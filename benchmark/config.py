@@ -15,12 +15,80 @@ Example::
 
 from __future__ import annotations
 
+import argparse
+import os
 import tomllib
-from dataclasses import fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from rhbench.errors import ConfigError
-from rhbench.pipeline import RunConfig
+
+#: Environment variable naming the data root when neither the command line nor the config does.
+DATA_ROOT_ENV = "RHBENCH_DATA"
+#: The default reference Rh product (an rh plugin).
+DEFAULT_REFERENCE = "RF-Rh"
+#: Common grid of the no-argument (SYNTHETIC demo) run, degrees.
+DEMO_RESOLUTION = 2.0
+
+
+@dataclass
+class RunConfig:
+    """What a run does.
+
+    ``data_root`` is where the catalogs' relative paths point; the pipeline needs one.
+    ``demo=True`` means the command line prepared the SYNTHETIC demo at ``data_root``
+    (``data_root=None`` then asks it to use the cached demo for these settings).
+    ``resolution`` is the common grid spacing in degrees; ``period`` the first and last
+    year (inclusive) of the benchmark; ``n_draws`` the Monte Carlo draws of the 2-box.
+    """
+
+    data_root: Path | None = None
+    out: Path | None = None
+    models: tuple[str, ...] | None = None
+    reference: str = DEFAULT_REFERENCE
+    csoil_products: tuple[str, ...] | None = None
+    resolution: float = 0.5
+    period: tuple[int, int] = (1982, 2018)
+    seed: int = 0
+    n_draws: int = 100
+    quick_upscaling: bool = False
+    force: bool = False
+    demo: bool = False
+    demo_monthly: bool = False
+    scheduler: str | None = None
+    use_cache: bool = True
+
+
+def resolve_data_root(cli_value: str | os.PathLike | None = None, config_value: str | None = None) -> Path | None:
+    """The data root: command line, then config file, then ``RHBENCH_DATA``; None when unset."""
+    for value in (cli_value, config_value, os.environ.get(DATA_ROOT_ENV)):
+        if value:
+            return Path(value).expanduser().resolve()
+    return None
+
+
+def resolve(args: argparse.Namespace) -> RunConfig:
+    """The run configuration of ``rhbench run``: the config file (if any) overridden by the command line.
+
+    The data root is resolved here, once: ``--data-root``, then the config's ``data_root``,
+    then ``RHBENCH_DATA``. With none of them the run is the SYNTHETIC demo
+    (``demo=True``, :data:`DEMO_RESOLUTION`, quick upscaling).
+    """
+    config = load_config(args.config) if getattr(args, "config", None) else RunConfig()
+    data_root = resolve_data_root(args.data_root, str(config.data_root) if config.data_root else None)
+    changes: dict = {"force": args.force, "scheduler": args.scheduler, "data_root": data_root}
+    if not getattr(args, "use_cache", True):
+        changes["use_cache"] = False
+    if args.out:
+        changes["out"] = args.out
+    if args.models:
+        changes["models"] = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    if args.seed is not None:
+        changes["seed"] = args.seed
+    if data_root is None:
+        changes.update(demo=True, resolution=DEMO_RESOLUTION, quick_upscaling=True)
+    return replace(config, **changes)
+
 
 _ALLOWED = {
     "data_root",

@@ -23,11 +23,13 @@ of trajectories so that 10,000 runs x 17 models x 118 years take well under 0.1 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from rhbench.errors import ValueRangeError
+from rhbench.results import ScoreRow
 
 #: Observed global vegetation turnover time (mean, SD) in yr (He et al. 2021).
 TAU_VEG_OBS: tuple[float, float] = (10.3, 1.4)
@@ -230,3 +232,31 @@ def monte_carlo(
     clipped_runs = veg_clip[:, :, None] | soil_clip[:, None, :]
     clipped = np.append(clipped_runs.mean(axis=(1, 2)), clipped_runs.any(axis=0).mean())
     return MonteCarloStats(mean, sd, start[:, None] + mean["dcTotal"], clipped)
+
+
+def observed_taus(
+    rows: list[ScoreRow], regions: Iterable[str]
+) -> dict[str, tuple[tuple[float, float] | None, tuple[float, float]]]:
+    """Observed (veg, soil) turnover times, each (mean, SD) in yr, per region, from the reference's rows.
+
+    tau_soil comes from the reference's own ``tau_soil_global`` / ``tau_soil`` rows; its SD is
+    the global relative SD (``tau_soil_global_sd``: the spread over the cSoil products, else
+    that of :data:`TAU_SOIL_OBS`) applied to each region. tau_veg: globally the paper's value
+    :data:`TAU_VEG_OBS`; per class only from the reference's own ``tau_veg`` rows (an
+    observed litterfall or NPP product) with the paper's relative SD, else None: the class is
+    constrained on tau_soil alone and its rows say so (:data:`rhbench.uptake.VEG_NOT_CONSTRAINED`).
+    Empty when the reference has no finite global tau_soil.
+    """
+    ref = {(r.metric, r.region): r.value for r in rows if r.kind == "reference" and r.status == "ok"}
+    glob = ref.get(("tau_soil_global", "global"))
+    if glob is None or not np.isfinite(glob):
+        return {}
+    rel_sd = ref.get(("tau_soil_global_sd", "global"), TAU_SOIL_OBS[1] / TAU_SOIL_OBS[0]) / glob
+    taus = {"global": (TAU_VEG_OBS, (glob, glob * rel_sd))}
+    for region in regions:
+        value = ref.get(("tau_soil", region))
+        veg = ref.get(("tau_veg", region))
+        veg_obs = (veg, veg * TAU_VEG_OBS[1] / TAU_VEG_OBS[0]) if veg is not None and np.isfinite(veg) else None
+        if value is not None and np.isfinite(value):
+            taus[region] = (veg_obs, (value, value * rel_sd))
+    return taus

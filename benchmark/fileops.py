@@ -1,4 +1,8 @@
-"""Safe file operations shared by every writer: atomic writes, checksums, overwrite protection."""
+"""Safe file operations shared by every stage: the cache folder, atomic writes, checksums, overwrite protection.
+
+Nothing here imports xarray, the report stage or matplotlib: the products cache, the
+provenance record and the writers all hash and write through this module.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,22 @@ from rhbench.errors import OutputExistsError
 
 #: Bytes read per step when hashing a file.
 HASH_BLOCK_BYTES = 1 << 20
+#: Files up to this size get a full SHA-256 (:func:`file_checksum`); larger ones a
+#: fingerprint (SHA-256 of the first MiB, size and modification time) to keep hashing cheap.
+FULL_CHECKSUM_BYTES = 256 * 2**20
+#: Environment variable naming the cache folder (default ``~/.cache/rhbench``).
+CACHE_ENV = "RHBENCH_CACHE"
+#: Checksums computed in this process, keyed on a file's identity and change time (see
+#: :func:`file_checksum`): each input is hashed once per run however many stages ask.
+_CHECKSUMS: dict[tuple, str] = {}
+
+
+def cache_dir() -> Path:
+    """Folder for decompressed files, reduced products and the demo (``RHBENCH_CACHE`` or ~/.cache/rhbench)."""
+    root = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "rhbench"
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
@@ -60,6 +80,29 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(HASH_BLOCK_BYTES), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def file_checksum(path: Path) -> str:
+    """``sha256:<hex>`` of a file, or ``fingerprint:<hex>`` for files over :data:`FULL_CHECKSUM_BYTES`.
+
+    Memoised on the file's device, inode, size, modification and change times: any write
+    to the file (even one that restores the modification time) changes its change time,
+    so a memoised checksum is never stale, and a run hashes each input once.
+    """
+    path = Path(path)
+    stat = path.stat()
+    identity = (str(path.resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    if identity in _CHECKSUMS:
+        return _CHECKSUMS[identity]
+    if stat.st_size <= FULL_CHECKSUM_BYTES:
+        checksum = f"sha256:{sha256_of(path)}"
+    else:
+        with path.open("rb") as handle:
+            digest = hashlib.sha256(handle.read(HASH_BLOCK_BYTES))
+        digest.update(f"{stat.st_size}|{stat.st_mtime_ns}".encode())
+        checksum = f"fingerprint:{digest.hexdigest()}"
+    _CHECKSUMS[identity] = checksum
+    return checksum
 
 
 def refuse_to_overwrite(path: Path, force: bool) -> None:

@@ -24,21 +24,11 @@ import xarray as xr
 
 from rhbench import grid, kernels, layout, readers, timeaxis, units, valuecheck
 from rhbench.errors import DataError, MissingVariableError, PluginError, RhbenchError, TimeAxisError
+from rhbench.fileops import CACHE_ENV, cache_dir  # noqa: F401  (re-exported; the cache folder is fileops' fact)
 from rhbench.readers.netcdf import TIME_CHUNK
 from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
-
-CACHE_ENV = "RHBENCH_CACHE"
-
-
-def cache_dir() -> Path:
-    """Folder for decompressed and harmonised files (``RHBENCH_CACHE`` or ~/.cache/rhbench)."""
-    root = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "rhbench"
-    path = Path(root)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
 
 def open_dataset(
     path: Path, *, source: str | None = None, variable: str | None = None, raw_values: bool = False

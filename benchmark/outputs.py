@@ -6,7 +6,6 @@ Claiming, locking and staging the folder is :mod:`rhbench.outdir` (re-exported h
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import platform
@@ -14,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from rhbench import __version__, catalog
-from rhbench.fileops import HASH_BLOCK_BYTES, sha256_of, write_text_atomic
+from rhbench.fileops import file_checksum, write_text_atomic
 from rhbench.outdir import claim_output_dir, staging_dir
 from rhbench.registry import Registry
 from rhbench.report.cfnetcdf import write_results_nc
@@ -29,20 +28,6 @@ __all__ = ["claim_output_dir", "staging_dir", "write_all", "file_checksum"]
 
 RESULTS_NC = "results.nc"
 RUN_JSON = "run.json"
-#: Files up to this size get a full SHA-256 in run.json; larger ones a fingerprint
-#: (SHA-256 of the first MiB, size and modification time) to keep provenance cheap.
-FULL_CHECKSUM_BYTES = 256 * 2**20
-
-
-def file_checksum(path: Path) -> str:
-    """``sha256:<hex>`` of a file, or ``fingerprint:<hex>`` for files over :data:`FULL_CHECKSUM_BYTES`."""
-    stat = path.stat()
-    if stat.st_size <= FULL_CHECKSUM_BYTES:
-        return f"sha256:{sha256_of(path)}"
-    with path.open("rb") as handle:
-        digest = hashlib.sha256(handle.read(HASH_BLOCK_BYTES))
-    digest.update(f"{stat.st_size}|{stat.st_mtime_ns}".encode())
-    return f"fingerprint:{digest.hexdigest()}"
 
 
 def _inputs(registry: Registry, data_root: Path) -> dict[str, dict[str, str]]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import asdict, dataclass, field
 
 import xarray as xr
+
+log = logging.getLogger(__name__)
 
 #: Row statuses: a number was computed; the source failed to load or compute; the
 #: metric needs a variable the source does not provide.
@@ -49,3 +52,38 @@ class Results:
         self.rows.extend(other.rows)
         self.datasets.update(other.datasets)
         self.failures.update(other.failures)
+
+
+class Failures:
+    """The sources that failed during a run, with their reasons: one collector passed to every stage.
+
+    ``record`` logs the failure once; a source keeps its first reason (the root cause).
+    """
+
+    def __init__(self, reasons: dict[str, str] | None = None) -> None:
+        self.reasons: dict[str, str] = dict(reasons or {})
+
+    def record(self, name: str, reason: object) -> None:
+        """Record that source ``name`` failed because of ``reason`` (an exception or a text)."""
+        text = str(reason)
+        log.error("source %s failed: %s", name, text)
+        self.reasons.setdefault(name, text)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.reasons
+
+    def __bool__(self) -> bool:
+        return bool(self.reasons)
+
+    def get(self, name: str) -> str | None:
+        """The reason ``name`` failed, or None."""
+        return self.reasons.get(name)
+
+    def rows(self, kinds: dict[str, str]) -> list[ScoreRow]:
+        """One failed ``load`` row per failed source; ``kinds`` maps source -> kind (else ``plugin``)."""
+        return [
+            ScoreRow(
+                name, kinds.get(name, "plugin"), "load", "global", "", float("nan"), status="failed", reason=reason
+            )
+            for name, reason in sorted(self.reasons.items())
+        ]

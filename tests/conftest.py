@@ -46,7 +46,8 @@ def small_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 @pytest.fixture(scope="session")
 def small_demo_run(small_demo, tmp_path_factory: pytest.TempPathFactory):
     """One pipeline run over every plugin on the small demo: (Outcome, truth)."""
-    from rhbench.pipeline import RunConfig, run
+    from rhbench.config import RunConfig
+    from rhbench.pipeline import run
 
     root, truth = small_demo
     out = tmp_path_factory.mktemp("run4") / "out"

@@ -12,8 +12,9 @@ import xarray as xr
 
 from rhbench import cache, catalog, grid, reduce
 from rhbench.cli import build_parser
-from rhbench.commands.run import _config
-from rhbench.pipeline import RunConfig, run
+from rhbench.config import RunConfig
+from rhbench.config import resolve as _config
+from rhbench.pipeline import run
 from rhbench.registry import build_registry
 from tests.conftest import SMALL_DEMO_RESOLUTION
 

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from rhbench.cli import main
-from rhbench.commands.run import DEMO_RESOLUTION, _config
+from rhbench.config import DEMO_RESOLUTION
+from rhbench.config import resolve as _config
 
 
 def test_plugins_json_lists_17_dgvms_and_the_observation_products(capsys):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rhbench.commands.run import _config
 from rhbench.config import load_config
+from rhbench.config import resolve as _config
 from rhbench.errors import ConfigError
 
 WORKED_EXAMPLE = """

@@ -7,13 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+
 from rhbench import grid, harmonize, reduce
+from rhbench.config import RunConfig
 from rhbench.metrics.suite import Reference, evaluate
 from rhbench.metrics.totals import climate_zone_masks
-from rhbench.pipeline import RunConfig, run
+from rhbench.pipeline import run
 from rhbench.registry import build_registry
 from rhbench.uptake import twobox_results
-
 from tests.conftest import SMALL_DEMO_RESOLUTION
 
 MODELS = ("CLM5.0", "JSBACH")

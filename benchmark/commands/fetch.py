@@ -19,7 +19,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from rhbench import catalog
+from rhbench.config import resolve_data_root
 from rhbench.errors import ConfigError, RhbenchError
 from rhbench.fetch import Download, ProgressCallback, download_specs, fetch, find_source
 from rhbench.registry import build_registry
@@ -98,7 +98,7 @@ def _wanted(args: argparse.Namespace) -> list[Download]:
 
 def run(args: argparse.Namespace) -> int:
     """Fetch one source's files or all pinned files; exit 0 when every one is in place with the right hash."""
-    data_root = catalog.resolve_data_root(args.dest)
+    data_root = resolve_data_root(args.dest)
     if data_root is None:
         raise ConfigError("no destination: pass --dest or set RHBENCH_DATA", source=args.name)
     specs = _wanted(args)

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rhbench import catalog
+from rhbench.config import resolve_data_root
 from rhbench.errors import RhbenchError
 from rhbench.registry import build_registry
 
@@ -36,7 +37,7 @@ def _availability(source, data_root) -> str:
 def listing(data_root=None) -> dict:
     """The plugin listing as a JSON-ready mapping with keys ``sources`` and ``broken``."""
     registry = build_registry()
-    root = catalog.resolve_data_root(data_root)
+    root = resolve_data_root(data_root)
     sources = [
         {
             "name": s.name,

@@ -11,15 +11,39 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from rhbench import catalog
-from rhbench.config import load_config
-from rhbench.pipeline import Outcome, RunConfig, prepare_demo
-from rhbench.pipeline import run as run_pipeline
+from rhbench import __version__
+from rhbench.config import DEMO_RESOLUTION, RunConfig, resolve
+from rhbench.fileops import cache_dir
 from rhbench.progress import progress_callback
-from rhbench.registry import build_registry
+from rhbench.registry import Registry, build_registry
 
 log = logging.getLogger(__name__)
-DEMO_RESOLUTION = 2.0
+
+__all__ = ["DEMO_RESOLUTION", "add_parser", "demo_root", "prepare_demo", "run"]
+
+
+def demo_root(resolution: float, monthly: bool) -> Path:
+    """The cache folder of the SYNTHETIC demo ensemble for these settings."""
+    suffix = "monthly" if monthly else "annual"
+    return cache_dir() / f"demo-{__version__}-{resolution:g}deg-{suffix}"
+
+
+def prepare_demo(config: RunConfig, registry: Registry, progress=None) -> Path:
+    """Generate the SYNTHETIC demo once (cached) and return its data root."""
+    from rhbench.demo import demo_is_current, generate_demo
+
+    root = config.data_root or demo_root(config.resolution, config.demo_monthly)
+    if not demo_is_current(root, resolution=config.resolution, monthly=config.demo_monthly, registry=registry):
+        log.info("generating the synthetic demo ensemble in %s", root)
+        generate_demo(
+            root,
+            resolution=config.resolution,
+            monthly=config.demo_monthly,
+            seed=config.seed,
+            registry=registry,
+            progress=progress,
+        )
+    return root
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,23 +64,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
-def _config(args: argparse.Namespace) -> RunConfig:
-    config = load_config(args.config) if args.config else RunConfig()
-    data_root = catalog.resolve_data_root(args.data_root, str(config.data_root) if config.data_root else None)
-    changes: dict = {"force": args.force, "scheduler": args.scheduler, "data_root": data_root}
-    if not getattr(args, "use_cache", True):
-        changes["use_cache"] = False
-    if args.out:
-        changes["out"] = args.out
-    if args.models:
-        changes["models"] = tuple(m.strip() for m in args.models.split(",") if m.strip())
-    if args.seed is not None:
-        changes["seed"] = args.seed
-    if data_root is None:
-        changes.update(demo=True, resolution=DEMO_RESOLUTION, quick_upscaling=True)
-    return replace(config, **changes)
-
-
 @contextlib.contextmanager
 def _dask_client(scheduler: str | None, workers: int | None):
     if not scheduler and not workers:
@@ -75,7 +82,7 @@ def _dask_client(scheduler: str | None, workers: int | None):
             yield client
 
 
-def _summary(outcome: Outcome) -> None:
+def _summary(outcome) -> None:
     label = " (SYNTHETIC demo data: not a scientific result)" if outcome.synthetic else ""
     table = Table(title=f"global Rh 1982-2018 and tau_soil{label}")
     for column in ("source", "kind", "Rh (Pg C/yr)", "tau_soil (yr)", "dcTotal constrained (Pg C)"):
@@ -102,12 +109,14 @@ def _summary(outcome: Outcome) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark; exit 0 when every source succeeded, 3 when some failed."""
-    config = _config(args)
+    from rhbench.pipeline import run as run_pipeline
+
+    config = resolve(args)
     registry = build_registry()
     if config.demo:
         log.info("no data root given: running on the SYNTHETIC demo ensemble")
         with progress_callback("writing synthetic demo", total=len(registry.sources), quiet=args.quiet) as step:
-            prepare_demo(config, registry, step)
+            config = replace(config, data_root=prepare_demo(config, registry, step))
     models = [s for s in registry.of_kind("dgvm") if not config.models or s.name in config.models]
     with (
         _dask_client(config.scheduler, args.workers),

@@ -26,6 +26,7 @@ import xarray as xr
 
 from rhbench.errors import CoordinateError, MissingVariableError, RhbenchError
 from rhbench.metrics import ilamb
+from rhbench.metrics.coverage import coverage_rows, gate
 from rhbench.metrics.taylor import taylor_statistics
 from rhbench.metrics.totals import (
     GRAMS_PER_KILOGRAM,
@@ -116,6 +117,15 @@ METRICS: dict[str, tuple[str, str]] = {
     "tau_bias_rh_dominated_area_pct": (
         "%",
         "share of the vegetated area where |bias from Rh alone| > |bias from cSoil alone| (per cell)",
+    ),
+    "rh_coverage": (
+        "1",
+        "share of the model's land area (native cell area x land fraction) holding Rh values; "
+        "below 0.8 its totals fail",
+    ),
+    "period_coverage": (
+        "1",
+        "share of the benchmark period's years with data (reason: the years used); below 0.8 every row fails",
     ),
     "corr_rh_dev_tau_dev": (
         "1",
@@ -219,6 +229,7 @@ def evaluate(
     rh_products: dict[str, xr.DataArray],
     *,
     period: tuple[int, int] = (1982, 2018),
+    native: dict[str, xr.Dataset] | None = None,
 ) -> Results:
     """Benchmark DGVMs and prior Rh products against ``reference``.
 
@@ -230,6 +241,10 @@ def evaluate(
         reference grid; may be dask-backed (only period means are computed).
     rh_products: name -> Rh (lat, lon) or (year, lat, lon), g C m-2 yr-1.
     period: first and last year (inclusive) of the means.
+    native: name -> the DGVM's totals per region on its native grid with cell area x land
+        fraction (:func:`rhbench.metrics.native.native_totals`); its totals, regional
+        means and turnover times then come from there, not from the maps on the
+        reference's land mask. Without it they are computed from the maps.
 
     Returns
     -------
@@ -270,7 +285,10 @@ def evaluate(
                 reference.area,
                 reference.vegetated_mask,
             )
-        results.rows.extend(_source_rows(name, kind, found, missing, reference, attributions.get(name)))
+        totals = (native or {}).get(name)
+        source_rows = _source_rows(name, kind, found, missing, reference, attributions.get(name), totals)
+        checks = coverage_rows(name, kind, data if isinstance(data, xr.Dataset) else xr.Dataset(), totals)
+        results.rows.extend(gate(source_rows, checks) + checks)
         fields[name] = found
         kinds[name] = kind
     results.datasets["maps"] = _maps(fields, kinds, attributions, reference)
@@ -480,11 +498,15 @@ def _source_rows(
     missing: dict[str, str],
     ref: Reference,
     attribution: TauBiasAttribution | None,
+    native: xr.Dataset | None = None,
 ) -> list[ScoreRow]:
-    """Rows of one DGVM or Rh product; groups whose inputs are missing are skipped."""
+    """Rows of one DGVM or Rh product; groups whose inputs are missing are skipped.
+
+    Totals, regional means and turnover times come from ``native`` (the model's own grid)
+    when given, else from the maps over the reference's land mask (:func:`_map_totals`).
+    """
     rows: list[ScoreRow] = []
-    regions, area = ref.regions, ref.area
-    ref_rh = ref.rh_land
+    totals = native if native is not None else _map_totals(found, ref)
 
     def skip(metrics: list[tuple[str, bool]], needs: tuple[str, ...]) -> bool:
         reasons = [missing[key] for key in needs if key in missing]
@@ -495,17 +517,15 @@ def _source_rows(
     rh_metrics = [("rh_global", False), ("rh_total", True), ("rh_mean", True)]
     rh_metrics += [(m, False) for m in _TAYLOR_METRICS["rh"] + ilamb.metric_names("rh")]
     if not skip(rh_metrics, ("rh",)):
-        rh = found["rh"]
-        totals = regional_totals(rh, area, regions)
-        rows.append(_row(source, kind, "rh_global", "global", float(totals.sel(region="global"))))
-        rows += _regional_rows(source, kind, "rh_total", totals)
-        rows += _regional_rows(source, kind, "rh_mean", regional_means(rh, area, regions))
-        rows += _taylor_rows(source, kind, "rh", ref_rh, rh, ref)
-        rows += _ilamb_rows(source, kind, "rh", ref_rh, rh, ref)
+        rows.append(_row(source, kind, "rh_global", "global", float(totals["rh_total"].sel(region="global"))))
+        rows += _regional_rows(source, kind, "rh_total", totals["rh_total"])
+        rows += _regional_rows(source, kind, "rh_mean", totals["rh_mean"])
+        rows += _taylor_rows(source, kind, "rh", ref.rh_land, found["rh"], ref)
+        rows += _ilamb_rows(source, kind, "rh", ref.rh_land, found["rh"], ref)
     tau_metrics = [("tau_soil_global", False), ("tau_soil", True)]
     tau_metrics += [(m, False) for m in _TAYLOR_METRICS["tau_soil"] + ilamb.metric_names("tau_soil")]
     if not skip(tau_metrics, ("rh", "csoil")):
-        tau = ratio_of_totals(found["csoil"], found["rh"], area, regions)
+        tau = totals["tau_soil"]
         rows.append(_row(source, kind, "tau_soil_global", "global", float(tau.sel(region="global"))))
         rows += _regional_rows(source, kind, "tau_soil", tau)
         tau_cells = tau_map(found["csoil"], found["rh"])
@@ -517,10 +537,9 @@ def _source_rows(
         rows += _ilamb_rows(source, kind, "csoil", ref.csoil, found["csoil"], ref)
     for metric, key in (("csoil_global", "csoil"), ("cveg_global", "cveg")):
         if not skip([(metric, False)], (key,)):
-            total = global_total(found[key], area, grams_per_unit=GRAMS_PER_KILOGRAM)
-            rows.append(_row(source, kind, metric, "global", float(total)))
+            rows.append(_row(source, kind, metric, "global", float(totals[f"{key}_total"].sel(region="global"))))
     if not skip([("tau_veg_global", False), ("tau_veg", True)], ("cveg", "litterfall")):
-        tau_veg = ratio_of_totals(found["cveg"], found["litterfall"], area, regions)
+        tau_veg = totals["tau_veg"]
         rows.append(_row(source, kind, "tau_veg_global", "global", float(tau_veg.sel(region="global"))))
         rows += _regional_rows(source, kind, "tau_veg", tau_veg)
     attribution_metrics = [(m, False) for m in _ATTRIBUTION_KEYS]
@@ -529,6 +548,23 @@ def _source_rows(
             _row(source, kind, metric, "global", attribution.summary[key]) for metric, key in _ATTRIBUTION_KEYS.items()
         ]
     return rows
+
+
+def _map_totals(found: dict[str, xr.DataArray], ref: Reference) -> xr.Dataset:
+    """Totals of period-mean maps on the common grid over the reference's regions (as in the paper)."""
+    regions, area = ref.regions, ref.area
+    out = {}
+    if "rh" in found:
+        out["rh_total"] = regional_totals(found["rh"], area, regions)
+        out["rh_mean"] = regional_means(found["rh"], area, regions)
+    if "rh" in found and "csoil" in found:
+        out["tau_soil"] = ratio_of_totals(found["csoil"], found["rh"], area, regions)
+    for key in ("csoil", "cveg"):
+        if key in found:
+            out[f"{key}_total"] = regional_totals(found[key], area, regions, grams_per_unit=GRAMS_PER_KILOGRAM)
+    if "cveg" in found and "litterfall" in found:
+        out["tau_veg"] = ratio_of_totals(found["cveg"], found["litterfall"], area, regions)
+    return xr.Dataset(out)
 
 
 def _maps(

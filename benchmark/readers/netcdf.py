@@ -12,9 +12,10 @@ from pathlib import Path
 import xarray as xr
 
 from rhbench.errors import DataError
+from rhbench.fileops import cache_dir
 from rhbench.grid import LAT_NAMES, LON_NAMES
-from rhbench.timeaxis import TIME_NAMES
 from rhbench.readers.base import Reader
+from rhbench.timeaxis import TIME_NAMES
 
 #: Time steps per dask chunk, set when a file is opened (lat/lon are never split).
 #: Why 24: a multiple of 12, so a chunk of monthly data holds whole years and annual means
@@ -39,8 +40,6 @@ def accepts(path: Path) -> bool:
 
 def _gunzipped(path: Path) -> Path:
     """A decompressed copy of a ``.nc.gz`` file, cached by path, size and modification time."""
-    from rhbench.loader import cache_dir  # the cache folder is the loader's fact
-
     stat = path.stat()
     key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:20]
     target = cache_dir() / "gunzip" / f"{key}.nc"

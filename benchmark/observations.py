@@ -1,0 +1,234 @@
+"""Assemble the observations of a run: the reference, the observed soil carbon, vegetation classes, prior Rh.
+
+Every product, the reference included, is read through the one loader
+(:func:`rhbench.harmonize.load_source`) and put on the common grid by the same route. A
+product whose catalog entry says ``built_by: upscaling`` and whose file is absent is
+built by the Random Forest upscaling (:mod:`rhbench.upscaling`) into the run's staging
+folder, then read from there like any other file. Nothing here names a product.
+
+A source that fails to load is recorded in the run's :class:`rhbench.results.Failures`;
+the reference and the observed cSoil are required, so their absence is a
+:class:`rhbench.errors.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import xarray as xr
+
+from rhbench import catalog, grid, harmonize, vegclass
+from rhbench.config import RunConfig
+from rhbench.errors import ConfigError, MissingVariableError, RhbenchError
+from rhbench.metrics.suite import Reference
+from rhbench.registry import Registry
+from rhbench.results import Failures
+from rhbench.sources import Source, Var
+
+log = logging.getLogger(__name__)
+
+#: Sub-folder of the output folder holding the upscaling's products and figures.
+UPSCALING_DIR = "upscaling"
+#: The map the upscaling writes into :data:`UPSCALING_DIR`.
+UPSCALED_FILE = "rh_rf.nc"
+#: Suffix of the optional companion variable holding the reference's per-cell SD.
+SD_SUFFIX = "_sd"
+
+
+@dataclass
+class Observations:
+    """What every model is benchmarked against.
+
+    Attributes
+    ----------
+    reference: the reference Rh, observed cSoil + cLitter, cell area and vegetation classes.
+    priors: name -> Rh (lat, lon) or (year, lat, lon) of the other Rh products, g C m-2 yr-1.
+    regions: vegetation class name -> boolean (lat, lon) mask (empty without land cover).
+    """
+
+    reference: Reference
+    priors: dict[str, xr.DataArray]
+    regions: dict[str, xr.DataArray]
+
+
+def assemble(
+    config: RunConfig, registry: Registry, root: Path, target: xr.Dataset, staging: Path, failures: Failures
+) -> Observations:
+    """Load (or build) every observation product of the run on ``target``'s grid."""
+    reference = _reference(config, registry, root, target, staging, failures)
+    regions = vegclass.class_masks(reference.vegclass) if reference.vegclass is not None else {}
+    return Observations(reference, _priors(config, registry, root, target, failures), regions)
+
+
+def load(
+    source: Source,
+    root: Path,
+    target: xr.Dataset,
+    failures: Failures,
+    period: tuple[int, int] | None = None,
+) -> xr.Dataset | None:
+    """``source`` on ``target``'s grid (:func:`rhbench.harmonize.load_source`); None (recorded) on failure."""
+    try:
+        return harmonize.load_source(source, root, target, period=period)
+    except RhbenchError as exc:
+        failures.record(source.name, exc)
+        return None
+
+
+def period_mean(data: xr.DataArray, period: tuple[int, int]) -> xr.DataArray:
+    """Mean over the years of ``period``; all years when none falls in it; no ``year`` dim: unchanged."""
+    if "year" not in data.dims:
+        return data
+    window = harmonize.select_period(data, period)
+    return (window if window.sizes["year"] else data).mean("year")
+
+
+def _vegetation(registry: Registry, root: Path, target: xr.Dataset, failures: Failures) -> xr.DataArray | None:
+    covers = registry.of_kind("landcover")
+    if not covers:
+        return None
+    cover = load(covers[0], root, target, failures)
+    if cover is None:
+        return None
+    ndvi_sources = registry.of_kind("ndvi")
+    ndvi = load(ndvi_sources[0], root, target, failures) if ndvi_sources else None
+    land_cover = cover["landCoverFrac"]
+    if "year" in land_cover.dims:
+        land_cover = land_cover.isel(year=0)
+    return vegclass.vegetation_classes(land_cover.compute(), None if ndvi is None else ndvi["ndvi"].compute())
+
+
+def _reference_source(config: RunConfig, registry: Registry) -> Source:
+    if config.reference not in registry.sources:
+        raise ConfigError(
+            "the reference Rh product is not a registered plugin",
+            found=config.reference,
+            expected=[s.name for s in registry.of_kind("rh")],
+        )
+    return registry.sources[config.reference]
+
+
+def _built_if_absent(
+    source: Source,
+    config: RunConfig,
+    registry: Registry,
+    root: Path,
+    target: xr.Dataset,
+    classes: xr.DataArray | None,
+    staging: Path,
+    failures: Failures,
+) -> Source:
+    """The reference as declared; when its file is absent and rhbench builds it, the product built in ``staging``."""
+    if source.files is not None:
+        return source
+    entry = catalog.entry_for(source)
+    path = catalog.resolve_file(root, entry.files["rh"], source=source.name)
+    if path.exists() or entry.built_by != "upscaling":
+        return source
+    built = _upscaled(config, registry, root, target, classes, staging, source.name, failures)
+    if built is None:
+        raise ConfigError(
+            "no reference Rh: the product could not be built", source=source.name, found=failures.get(source.name)
+        )
+    return replace(source, files={"rh": (built,)})
+
+
+def _upscaled(
+    config: RunConfig,
+    registry: Registry,
+    root: Path,
+    target: xr.Dataset,
+    classes: xr.DataArray | None,
+    staging: Path,
+    name: str,
+    failures: Failures,
+) -> Path | None:
+    """Build the Rh product ``name`` from site data and predictor grids; return its file."""
+    from rhbench.upscaling.product import run_upscaling  # scikit-learn: imported only when building
+
+    sites = registry.of_kind("sites")
+    predictors = registry.of_kind("predictors")
+    if not sites or not predictors or classes is None:
+        failures.record(name, "cannot build the RF product: needs site data, predictor grids and land cover")
+        return None
+    climate = load(predictors[0], root, target, failures, config.period)
+    if climate is None:
+        return None
+    grids = xr.Dataset(
+        {
+            "tas": period_mean(climate["tas"], config.period).compute(),
+            "pr": period_mean(climate["pr"], config.period).compute(),
+            "vegclass": classes,
+        },
+        attrs={"synthetic": int(config.demo)},
+    )
+    srdb = catalog.resolve_file(root, catalog.entry_for(sites[0]).files["rh"], source=sites[0].name)
+    out = staging / UPSCALING_DIR
+    run_upscaling(srdb, out, grids=grids, quick=config.quick_upscaling, seed=config.seed)
+    return out / UPSCALED_FILE
+
+
+def _reference_sd(source: Source, root: Path, target: xr.Dataset) -> xr.DataArray | None:
+    """The reference's per-cell SD (companion variable ``<rh file name>_sd``, same units), or None."""
+    rh = source.variables["rh"]
+    companion = replace(source, variables={"rh": Var(rh.file_name + SD_SUFFIX, rh.units)})
+    try:
+        return harmonize.load_source(companion, root, target)["rh"]
+    except MissingVariableError:
+        return None
+
+
+def _reference(
+    config: RunConfig, registry: Registry, root: Path, target: xr.Dataset, staging: Path, failures: Failures
+) -> Reference:
+    classes = _vegetation(registry, root, target, failures)
+    source = _reference_source(config, registry)
+    source = _built_if_absent(source, config, registry, root, target, classes, staging, failures)
+    rh = harmonize.load_source(source, root, target)["rh"]
+    rh_sd = _reference_sd(source, root, target)
+    return Reference(
+        rh=period_mean(rh, config.period).compute(),
+        csoil_products=_observed_soils(config, registry, root, target, failures),
+        area=grid.cell_area(target.lat, target.lon),
+        vegclass=classes,
+        rh_sd=None if rh_sd is None else rh_sd.compute(),
+        name="observations",
+    )
+
+
+def _observed_soils(
+    config: RunConfig, registry: Registry, root: Path, target: xr.Dataset, failures: Failures
+) -> xr.DataArray:
+    """cSoil + cLitter of each cSoil product (product, lat, lon), kg C m-2."""
+    wanted = config.csoil_products
+    products = {}
+    for source in registry.of_kind("csoil"):
+        if wanted and source.name not in wanted:
+            continue
+        loaded = load(source, root, target, failures)
+        if loaded is not None:
+            products[source.name] = period_mean(loaded["cSoil"], config.period)
+    if not products:
+        raise ConfigError("no cSoil product could be loaded", found=sorted(failures.reasons))
+    litter = [load(s, root, target, failures) for s in registry.of_kind("clitter")]
+    litter_map = next((period_mean(ds["cLitter"], config.period) for ds in litter if ds is not None), None)
+    stack = xr.concat(list(products.values()), dim="product").assign_coords(product=list(products))
+    if litter_map is not None:
+        stack = stack + litter_map.fillna(0)
+    return stack.rename("cSoil").compute()
+
+
+def _priors(
+    config: RunConfig, registry: Registry, root: Path, target: xr.Dataset, failures: Failures
+) -> dict[str, xr.DataArray]:
+    """Rh of every Rh product but the reference (benchmarked like the models)."""
+    priors = {}
+    for source in registry.of_kind("rh"):
+        if source.name == config.reference:
+            continue
+        loaded = load(source, root, target, failures)
+        if loaded is not None:
+            priors[source.name] = loaded["rh"]
+    return priors
