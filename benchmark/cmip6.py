@@ -34,6 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from rhbench.errors import CatalogError, ConfigError
+from rhbench.registry import Registry
 from rhbench.sources import Source, Var
 
 log = logging.getLogger(__name__)
@@ -199,3 +200,21 @@ def discover(location: Path, *, variables: tuple[str, ...] | None = None) -> lis
     found = sources(files, variables=variables)
     log.info("CMIP6 %s: %d file(s), sources %s", location, len(files), [s.name for s in found])
     return found
+
+
+def register(registry: Registry, locations: list[Path] | tuple[Path, ...]) -> list[Source]:
+    """Add the sources of each CMIP6 folder or catalog to ``registry`` (kind ``dgvm``).
+
+    A name a plugin already declares keeps the plugin's source (the discovered one is
+    logged and skipped). Returns the sources added.
+    """
+    added = []
+    for location in locations:
+        for source in discover(Path(location)):
+            if source.name in registry.sources:
+                log.warning("CMIP6 source %s from %s clashes with a plugin's source: skipped", source.name, location)
+                continue
+            registry.sources[source.name] = source
+            registry.packages[source.name] = f"CMIP6 files ({location})"
+            added.append(source)
+    return added

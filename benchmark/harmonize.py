@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from rhbench import catalog, kernels, landfrac, loader, products
-from rhbench.errors import CoordinateError, MissingVariableError
+from rhbench.errors import CoordinateError, MissingVariableError, RhbenchError
 from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,25 @@ def load_native(
     ds = xr.Dataset(variables)
     ds.attrs.update(source=source.name, kind=source.kind, citation=source.citation, cell_measures=cells.origin)
     return ds, cells
+
+
+def land_mask(sources: list[Source], data_root: Path | None) -> xr.DataArray | None:
+    """The documented land mask (the first ``landfrac`` source whose file is present), 0-1; else None.
+
+    Its absence is not an error: :func:`rhbench.landfrac.measures` then counts every cell
+    with data as land, and says so.
+    """
+    for source in sources:
+        try:
+            files = source_files(source, data_root)
+        except RhbenchError as exc:
+            log.info("land mask %s not usable: %s", source.name, exc)
+            continue
+        paths = files.get("sftlf", [])
+        if paths and all(p.is_file() for p in paths):
+            return loader.open_variable(source, "sftlf", paths).load()
+        log.info("land mask %s not present under %s (rhbench fetch %s)", source.name, data_root, source.name)
+    return None
 
 
 def load_source(

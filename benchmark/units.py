@@ -5,7 +5,8 @@ Carbon mass is plain mass (``gC = gram``): TRENDY files write ``kg m-2 s-1`` for
 carbon flux and observation products write ``g C m-2 yr-1`` or ``t C ha-1``, and both
 must convert into each other. A bare ``C`` after a mass unit is folded into the mass
 unit (``g C`` -> ``gC``) before parsing, because cf_xarray reads a bare ``C`` as
-degrees Celsius. ``yr`` is the Julian year of 365.25 days.
+degrees Celsius. Nitrogen mass (``g N``, N deposition) is folded the same way into ``gN``
+(plain mass; a bare ``N`` would be a newton). ``yr`` is the Julian year of 365.25 days.
 """
 
 from __future__ import annotations
@@ -40,11 +41,24 @@ CANONICAL_UNITS: dict[str, str] = {
     "ndvi": "1",
     "tas": "degC",
     "pr": "mm yr-1",
+    # gridded predictors of the Random Forest Rh upscaling (kind ``predictors``)
+    "koppen": "1",
+    "am_share": "percent",
+    "ecm_share": "percent",
+    "erm_share": "percent",
+    "nm_share": "percent",
+    "agb_carbon": "kgC m-2",
+    "bgb_carbon": "kgC m-2",
+    "ndep": "gN m-2 yr-1",
+    "bulk_density": "g cm-3",
+    "clay": "percent",
+    "soc_stock": "kgC m-2",
+    "evi": "1",
 }
 
 
 def _define_carbon_units(registry: pint.UnitRegistry) -> None:
-    for definition in ("gC = gram", "tC = tonne"):
+    for definition in ("gC = gram", "tC = tonne", "gN = gram"):
         name = definition.split("=")[0].strip()
         if name not in registry:
             registry.define(definition)
@@ -52,7 +66,7 @@ def _define_carbon_units(registry: pint.UnitRegistry) -> None:
 
 _define_carbon_units(ureg)
 
-_MASS_CARBON = re.compile(r"\b([kMGTPE]?g|t)\s*C\b")
+_MASS_CARBON = re.compile(r"\b([kMGTPE]?g|t)\s*([CN])\b")
 _UNITLESS = {"", "1", "-", "none", "fraction", "unitless", "dimensionless", "0-1"}
 
 
@@ -65,7 +79,7 @@ def normalize_units(text: str) -> str:
     text = str(text).strip()
     if text.lower() in _UNITLESS or text == "%":
         return "1" if text != "%" else "percent"
-    text = _MASS_CARBON.sub(lambda m: f"{m.group(1)}C", text)
+    text = _MASS_CARBON.sub(lambda m: f"{m.group(1)}{m.group(2)}", text)
     text = re.sub(r"(?<=[a-zA-Z0-9])\.(?=[a-zA-Z])", " ", text)
     return text
 
@@ -130,8 +144,42 @@ def convert(
     UnitsError
         Naming source, file, variable, found and expected units.
     """
-    variable = str(data.name)
-    found = data.attrs.get("units")
+    context = {"source": source, "file": file, "variable": str(data.name)}
+    found, found_unit, target_unit = check_units(data.attrs.get("units"), to_units, declared=declared, **context)
+    if _is_multiplicative(found_unit, target_unit):
+        factor = float(ureg.Quantity(1.0, found_unit).to(target_unit).magnitude)
+        converted = data * factor if factor != 1.0 else data.copy()
+    else:
+        converted = xr.apply_ufunc(  # a partial of a module function: picklable for dask.distributed
+            functools.partial(_convert_values, found=str(found), target=to_units),
+            data,
+            dask="parallelized",
+            output_dtypes=[data.dtype],
+        )
+    converted.attrs = {**data.attrs, "units": to_units}
+    converted.name = data.name
+    return converted
+
+
+def check_units(
+    found: str | None,
+    to_units: str,
+    *,
+    declared: str | None = None,
+    source: str | None = None,
+    file: str | None = None,
+    variable: str | None = None,
+) -> tuple[str, pint.Unit, pint.Unit]:
+    """Check a variable's units before converting them to ``to_units``; returns (units, unit, target).
+
+    ``found`` is the file's ``units`` attribute; when absent or empty the ``declared`` units
+    apply. Both, when present, must have the same dimension, and that of ``to_units``.
+
+    Raises
+    ------
+    UnitsError
+        Naming source, file, variable, found and expected units.
+    """
     context = {"source": source, "file": file, "variable": variable}
     if found is None or str(found).strip() == "":
         if declared is None:
@@ -158,19 +206,7 @@ def convert(
         if exc.variable is None:
             raise UnitsError("unparseable units", found=exc.found, expected=to_units, **context) from exc
         raise
-    if _is_multiplicative(found_unit, target_unit):
-        factor = float(ureg.Quantity(1.0, found_unit).to(target_unit).magnitude)
-        converted = data * factor if factor != 1.0 else data.copy()
-    else:
-        converted = xr.apply_ufunc(  # a partial of a module function: picklable for dask.distributed
-            functools.partial(_convert_values, found=str(found), target=to_units),
-            data,
-            dask="parallelized",
-            output_dtypes=[data.dtype],
-        )
-    converted.attrs = {**data.attrs, "units": to_units}
-    converted.name = data.name
-    return converted
+    return str(found), found_unit, target_unit
 
 
 def _convert_values(values: np.ndarray, *, found: str, target: str) -> np.ndarray:

@@ -276,3 +276,38 @@ def test_a_source_without_land_fraction_uses_the_documented_land_mask(tmp_path: 
     np.testing.assert_allclose(cells.land.values, [[0.0, 1.0], [0.0, 1.0]], atol=1e-12)
     assert "documented 0.5 degree land mask" in cells.origin
     assert landfrac.area_sum_error(cells.area) == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.shared_data
+def test_a_cmip6_folder_registers_its_models_as_sources_without_code() -> None:
+    from rhbench.registry import build_registry
+
+    registry = build_registry()
+    before = set(registry.sources)
+    added = cmip6.register(registry, [_sample()])
+    assert [s.name for s in added] == []  # the sample has gpp only: no benchmark variable
+    cmip6_sources = cmip6.discover(_sample(), variables=("gpp",))
+    assert set(registry.sources) == before and cmip6_sources[0].kind == "dgvm"
+
+
+def test_a_folder_with_rh_registers_source_id_dot_member(tmp_path: Path) -> None:
+    from rhbench.registry import Registry
+
+    lat, lon = np.array([-10.0, 10.0]), np.array([0.0, 180.0])
+    _write_cmor(tmp_path, "rh", np.full((2, 2), 1e-8), lat, lon)
+    registry = Registry()
+    (source,) = cmip6.register(registry, [tmp_path])
+    assert source.name == "TOY.r1i1p1f1" and registry.of_kind("dgvm") == [source]
+    assert registry.packages["TOY.r1i1p1f1"].startswith("CMIP6 files")
+
+
+@pytest.mark.shared_data
+def test_the_documented_land_mask_is_the_real_0p5_degree_fractional_land() -> None:
+    from rhbench.registry import build_registry
+
+    root = shared_data_path("srdb", "fractional_land.0.5-deg.nc").parents[1]
+    mask = harmonize.land_mask(build_registry().of_kind("landfrac"), root)
+    assert mask.shape == (360, 720) and float(mask.min()) == 0.0 and float(mask.max()) == 1.0
+    land_m2 = float((mask * grid.cell_area(mask.lat, mask.lon)).sum())
+    assert land_m2 == pytest.approx(1.483e14, rel=1e-3)  # Earth's land area, about 149 million km2
+    assert harmonize.land_mask(build_registry().of_kind("landfrac"), Path("/nonexistent")) is None

@@ -55,4 +55,5 @@ def test_rows_of_a_run_match_the_table(small_demo_run):
     expected = {"global": {True}, "regions": {False}, "global+classes": {True, False}}
     for name, regions in seen.items():
         assert regions == expected[METRICS[name].regions], name
-    assert set(seen) == set(METRICS)  # every metric of the table is reported by the demo run
+    # every metric of the table is reported by the demo run; rh_coverage only with native-grid totals
+    assert set(METRICS) - set(seen) <= {"rh_coverage"}

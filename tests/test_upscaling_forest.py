@@ -124,3 +124,33 @@ def test_ensemble_predictions_stack_one_row_per_member():
     members = forest.ensemble_predictions(result.models, X.iloc[:7])
     assert members.shape == (4, 7)
     np.testing.assert_allclose(members[2], result.models[2].predict(X.iloc[:7].to_numpy(np.float32)))
+
+
+def test_categorical_columns_enter_the_group_forest_unrotated_and_count_for_their_group():
+    X, y, zones = _signal()
+    X = X.assign(k_a=(X["MAT"] > X["MAT"].median()).astype(float))
+    X = X.assign(k_b=1.0 - X["k_a"])
+    folds = forest.zone_folds(zones, 5, 0)
+    table, _ = forest.group_importance(
+        X,
+        y,
+        {"climate": ["MAT", "MAP"], "noise": ["noise1", "noise2"]},
+        folds,
+        {"n_estimators": 30, "max_features": 2},
+        seed=0,
+        categorical={"climate": ["k_a", "k_b"]},
+    )
+    rows = table.set_index("group")
+    assert rows.loc["climate", "n_components"] == 2 and rows.loc["climate", "n_categorical"] == 2
+    assert rows.loc["noise", "n_categorical"] == 0
+    assert rows["share_percent"].sum() == pytest.approx(100.0)
+
+
+def test_fold_importance_is_the_mean_and_sd_of_the_fold_forests():
+    X, y, zones = _signal()
+    result = forest.tune_forest(X, y, zones, n_estimators=(20,), max_features=(2,), n_splits=4, seed=0)
+    table = forest.fold_importance(result.models, list(X.columns)).set_index("predictor")
+    shares = np.stack([m.feature_importances_ * 100 for m in result.models])
+    assert table.loc["MAT", "importance_percent"] == pytest.approx(shares[:, 0].mean())
+    assert table.loc["MAT", "importance_sd"] == pytest.approx(shares[:, 0].std(ddof=1))
+    assert table["importance_percent"].sum() == pytest.approx(100.0)

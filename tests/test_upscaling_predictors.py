@@ -1,4 +1,4 @@
-"""Vegetation classes, grid extraction and the fill/drop rule of the predictor tables."""
+"""Vegetation classes, the site-column fill/drop rule, and site predictors from a gridded stack."""
 
 from __future__ import annotations
 
@@ -8,14 +8,8 @@ import pytest
 import xarray as xr
 
 from rhbench.errors import DataError, MissingVariableError, UnitsError
-from rhbench.upscaling.predictors import (
-    PREDICTORS,
-    build_site_predictors,
-    check_grids,
-    grid_predictors,
-    grid_values_at_sites,
-    site_vegetation,
-)
+from rhbench.upscaling.predictors import build_site_predictors, site_vegetation
+from rhbench.upscaling.stack import grid_table, stack_from_grids
 from rhbench.vegclass import CLASS_NAMES
 
 
@@ -139,35 +133,34 @@ def test_site_vegetation_follows_the_documented_rule():
     ]
 
 
-def test_grid_values_at_sites_take_the_nearest_cell_and_decode_classes():
-    grids = check_grids(_grid())
-    values = grid_values_at_sites(grids, np.array([0.9, 2.2, 3.4]), np.array([10.1, 13.4, 13.6]))
-    assert values["MAT"].tolist()[:2] == [0.0, 23.0]
-    assert np.isnan(values["MAT"].iloc[2])
-    assert values["MAP"].iloc[1] == 2300.0
-    assert values["vegetation"].tolist()[:2] == ["ENF", "Tundra"]
+def test_site_predictors_come_from_the_grid_cell_and_site_latitude():
+    sites = _sites(Latitude=[0.9, 2.2], Longitude=[10.1, 13.4], MAT=[np.nan, 99.0])
+    result = build_site_predictors(sites, stack_from_grids(_grid()))
+    assert result.X["MAT"].tolist() == [0.0, 23.0]  # grid values; the site MAT 99 is not used
+    assert result.X["MAP"].tolist() == [0.0, 2300.0]
+    assert result.X["veg_ENF"].tolist() == [1.0, 0.0]
+    assert result.X["veg_Tundra"].tolist() == [0.0, 1.0]
+    assert result.X["abs_lat"].tolist() == [0.9, 2.2]  # the site's own latitude
+    assert result.sites["cell_status"].tolist() == ["own cell", "own cell"]
 
 
-def test_missing_site_values_are_filled_from_grid_or_dropped_and_counted():
-    sites = _sites(
-        Latitude=[0.6, 1.6, 2.4, 3.4, 0.4],
-        Longitude=[10.6, 12.6, 10.4, 13.6, 11.4],
-        MAT=[np.nan, np.nan, np.nan, np.nan, 7.0],
-        MAP=[np.nan, 111.0, np.nan, 50.0, 70.0],
-        Ecosystem_type=["Bare", "Grassland", "Grassland", "Bare", "Grassland"],
-    )
-    result = build_site_predictors(sites, _grid())
+def test_sites_in_invalid_cells_move_to_a_valid_neighbour_or_are_dropped_and_counted():
+    # (3.4, 13.6) sits in the NaN cell (3, 3): its neighbour (3.5, 12.5) is 1 deg (~111 km)
+    # away, beyond the 55 km radius -> dropped; (2.6, 10.4) sits in a class-0 cell (2, 0):
+    # the valid cell (3.5, 10.5) is ~101 km away -> dropped as well; (0.4, 11.4) is valid.
+    sites = _sites(Latitude=[3.4, 2.6, 0.4], Longitude=[13.6, 10.4, 11.4])
+    result = build_site_predictors(sites, stack_from_grids(_grid()))
     log = result.log.set_index("step")
-    assert log.loc["MAT filled from gridded predictors", "filled"] == 3  # (3,3) is NaN
-    assert log.loc["MAP filled from gridded predictors", "filled"] == 2
-    assert log.loc["vegetation filled from gridded predictors", "filled"] == 1  # (3,3) NaN
-    assert log.loc["drop rows still missing MAT or MAP", "removed"] == 1
-    assert log.loc["drop rows still missing vegetation class", "removed"] == 0
-    assert result.X["MAT"].tolist() == [0.0, 12.0, 20.0, 7.0]
-    assert result.X["MAP"].tolist() == [0.0, 111.0, 2000.0, 70.0]
-    assert result.sites["vegetation"].tolist() == ["ENF", "Grassland", "Grassland", "Grassland"]
-    assert list(result.X.columns) == list(PREDICTORS)
-    assert result.X.filter(like="veg_").sum(axis=1).tolist() == [1.0] * 4
+    assert log.loc["dropped: no valid predictor cell within 55 km", "removed"] == 2
+    assert result.cells == {
+        "own_cell": 1,
+        "moved": 0,
+        "dropped": 2,
+        "moved_median_km": 0.0,
+        "moved_max_km": 0.0,
+        "search_radius_km": 55.0,
+    }
+    assert result.X["MAT"].tolist() == [1.0]
 
 
 def test_without_grid_rows_missing_climate_or_class_are_dropped():
@@ -182,29 +175,29 @@ def test_without_grid_rows_missing_climate_or_class_are_dropped():
     assert result.X["MAT"].tolist() == [4.0, 2.0]
 
 
-def test_grid_predictors_skip_nan_and_unclassified_cells():
-    table = grid_predictors(_grid())
+def test_grid_table_skips_nan_and_unclassified_cells():
+    table, ilat, ilon = grid_table(stack_from_grids(_grid()))
     assert len(table) == 16 - 2 - 1  # two class-0 cells, one NaN cell
-    assert list(table.columns) == list(PREDICTORS)
-    assert table.loc[(1.5, 12.5), "MAT"] == 12.0
-    assert table.loc[(1.5, 12.5), "veg_Crop"] == 1.0
-    assert table.index.names == ["lat", "lon"]
+    row = np.nonzero((ilat == 1) & (ilon == 2))[0][0]
+    assert table.loc[row, "MAT"] == 12.0
+    assert table.loc[row, "veg_Crop"] == 1.0
+    assert table.loc[row, "abs_lat"] == 1.5
 
 
-def test_grid_with_0_360_longitudes_is_wrapped_before_extraction():
+def test_grid_with_0_360_longitudes_is_wrapped_before_sampling():
     grids = _grid().assign_coords(lon=[190.5, 191.5, 192.5, 193.5])
-    values = grid_values_at_sites(check_grids(grids), np.array([0.5]), np.array([-168.5]))
-    assert values["MAT"].tolist() == [1.0]
+    result = build_site_predictors(_sites(Latitude=[0.5], Longitude=[-168.5]), stack_from_grids(grids))
+    assert result.X["MAT"].tolist() == [1.0]
 
 
-def test_check_grids_names_missing_variable_wrong_units_and_flags():
+def test_demo_grids_with_missing_variable_wrong_units_or_flags_are_refused():
     with pytest.raises(MissingVariableError, match="vegclass"):
-        check_grids(_grid().drop_vars("vegclass"))
+        stack_from_grids(_grid().drop_vars("vegclass"))
     bad_units = _grid()
     bad_units["tas"].attrs["units"] = "K"
     with pytest.raises(UnitsError, match="tas"):
-        check_grids(bad_units)
+        stack_from_grids(bad_units)
     no_flags = _grid()
     no_flags["vegclass"].attrs = {}
     with pytest.raises(DataError, match="flag_meanings"):
-        check_grids(no_flags)
+        stack_from_grids(no_flags)

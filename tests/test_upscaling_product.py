@@ -114,10 +114,12 @@ def test_filter_log_counts_manipulated_alkali_and_grid_filled_rows(quick_run):
     log = pd.read_csv(out / "filter_log.csv").set_index("step")
     assert log.loc["no manipulation (Manipulation == 'None')", "removed"] == 3
     assert log.loc["not alkali absorption or soda lime", "removed"] == 2
-    # rows 0, 10, ..., 290 lack MAT; rows 0 was removed as manipulated -> 29 filled
-    assert log.loc["MAT filled from gridded predictors", "filled"] == 29
-    assert log.loc["drop rows still missing MAT or MAP", "removed"] == 0
+    # every site sits in a valid land cell: all take their own cell; a missing site MAT
+    # does not matter since every predictor comes from the grid
+    assert log.loc["site's own predictor cell valid", "filled"] == 295
+    assert log.loc["dropped: no valid predictor cell within 55 km", "removed"] == 0
     assert quick_run[0]["n_obs"] == 295
+    assert quick_run[0]["sampling"]["moved"] == 0
 
 
 def test_known_signal_gives_high_cv_scores_and_mat_first(quick_run):
@@ -134,18 +136,28 @@ def test_map_recovers_known_signal_and_keeps_nan_cells(quick_run, grids):
     _, out = quick_run
     with xr.open_dataset(out / "rh_rf.nc") as product:
         rh = product["rh"].load()
-        assert product["rh"].attrs["units"] == "g C m-2 yr-1"
-        assert product.attrs["synthetic"] == 1
+        assert product["rh"].attrs["units"] == "g m-2 yr-1"
+        assert product.attrs["synthetic"] == 1 and product.attrs["data_label"] == "SYNTHETIC"
+        assert product.attrs["Conventions"] == "CF-1.10"
         total = product.attrs["global_total_PgC_per_yr"]
-        assert float(product["rh_sd"].min()) >= 0.0
+        total_sd = product.attrs["global_total_sd_PgC_per_yr"]
+        members = product["rh_global_member"].values
+        rh_sd = product["rh_sd"].load()
+        assert float(rh_sd.min()) >= 0.0
     truth = rh_truth(grids["tas"], grids["pr"])
     sampled = np.abs(grids["lat"]) < 65  # the sites' latitude range
     valid = truth.notnull() & sampled
     r = np.corrcoef(rh.where(valid).values[valid.values], truth.values[valid.values])[0, 1]
     assert r > 0.95
     assert rh.isnull().equals(truth.isnull() | (grids["vegclass"] == 0))
-    by_hand = float((rh.fillna(0) * cell_area(rh["lat"], rh["lon"])).sum()) / 1e15
-    assert total == pytest.approx(by_hand, rel=1e-9)
+    area = cell_area(rh["lat"], rh["lon"])
+    by_hand = float((rh.fillna(0) * area).sum()) / 1e15
+    assert total == pytest.approx(by_hand, rel=1e-6)  # rh is stored as float32
+    # the SD of the total is the SD of the members' totals, not the total of the SD map
+    assert total_sd == pytest.approx(np.std(members, ddof=1), rel=1e-12)
+    assert total == pytest.approx(members.mean(), rel=1e-6)
+    summed_sd = float((rh_sd.fillna(0) * area).sum()) / 1e15
+    assert total_sd < summed_sd
 
 
 def test_same_seed_reproduces_cv_metrics(tmp_path, grids, quick_run):

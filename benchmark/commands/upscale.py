@@ -6,13 +6,9 @@ import argparse
 import logging
 from pathlib import Path
 
-import xarray as xr
-
-from rhbench.errors import DataError, RhbenchError
+from rhbench.errors import ConfigError, RhbenchError, SiteDataError
 from rhbench.fileops import refuse_to_overwrite
 from rhbench.progress import progress_callback
-from rhbench.upscaling.forest import FULL_GRID, QUICK_GRID
-from rhbench.upscaling.product import run_upscaling
 
 logger = logging.getLogger(__name__)
 
@@ -21,25 +17,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     """Add the ``upscale`` sub-command to ``subparsers``."""
     parser = subparsers.add_parser(
         "upscale",
-        help="Random Forest upscaling of SRDB site Rh (CV report; map with --predictors)",
-        description="Filter SRDB v5 site Rh, tune a Random Forest by zone-stratified 10-fold "
-        "CV and write cv_metrics.json, importance, partial dependence and, with "
-        "--predictors, the Rh map rh_rf.nc (g C m-2 yr-1).",
+        help="Random Forest upscaling of SRDB site Rh (CV report; Rh map with a predictor stack)",
+        description="Filter SRDB v5 site Rh, take every site's predictors from its 0.5 deg cell of "
+        "the predictor stack, tune a Random Forest by zone-stratified 10-fold CV and write "
+        "cv_metrics.json, importance, partial dependence, the Rh map rh_rf.nc (g C m-2 yr-1) and "
+        "totals.csv (Pg C yr-1). Without --predictors the stack fetched into the data root is used "
+        "when present (rhbench fetch Jian2020-predictors); without any stack only the CV report "
+        "(site MAT, MAP, vegetation type) is made.",
     )
-    parser.add_argument(
-        "--srdb",
-        type=Path,
-        required=True,
-        metavar="CSV",
-        help="SRDB v5 srdb-data.csv (or a file with the same columns)",
-    )
+    parser.add_argument("--srdb", type=Path, metavar="CSV", help="srdb-data.csv (default: the data root's copy)")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     parser.add_argument(
         "--predictors",
         type=Path,
         metavar="NC",
-        help="netCDF with tas (degC), pr (mm yr-1), vegclass (flag_meanings)",
+        help="predictor stack netCDF (e.g. global_Rt_contribution_to_Rs2.nc) or demo grids (tas, pr, vegclass)",
     )
+    parser.add_argument("--land-fraction", type=Path, metavar="NC", help="0.5 deg land fraction (0-1) for totals")
+    parser.add_argument("--data-root", type=Path, metavar="DIR", help="data root with fetched files (or RHBENCH_DATA)")
     parser.add_argument("--quick", action="store_true", help="tiny tuning grid (1 configuration, 50 trees, 5 folds)")
     parser.add_argument("--seed", type=int, default=0, help="seed of folds and forests")
     parser.add_argument("--force", action="store_true", help="write into an existing non-empty output folder")
@@ -47,38 +42,76 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
+def _inputs(args: argparse.Namespace):
+    from rhbench import catalog
+    from rhbench.registry import build_registry
+    from rhbench.upscaling import inputs
+    from rhbench.upscaling.stack import load_stack
+
+    registry = build_registry()
+    root = catalog.resolve_data_root(args.data_root)
+    srdb = args.srdb or inputs.fetched_sites(registry, root)
+    if srdb is None:
+        raise ConfigError("no SRDB table: pass --srdb or a data root holding it (rhbench fetch srdb)", source="upscale")
+    if not Path(srdb).is_file():
+        raise SiteDataError("site table not found", source="SRDB", file=str(srdb))
+    if args.predictors is not None:
+        stack = inputs.open_predictors(registry, args.predictors)
+    else:
+        found = inputs.fetched_stack(registry, root)
+        stack = None
+        if found is not None:
+            logger.info("no --predictors given: using the fetched predictor stack %s at %s", found[0].name, found[1])
+            stack = load_stack(*found)
+        else:
+            logger.info("no predictor stack (--predictors, or rhbench fetch Jian2020-predictors): CV report only")
+    fraction, note = (None, "")
+    if stack is not None:
+        fraction, note = inputs.land_fraction(registry, root, args.land_fraction)
+        logger.info("land fraction for totals: %s", note)
+    return Path(srdb), stack, fraction, note, inputs.srdb_versions(registry, Path(srdb))
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the upscaling; return 0 on success, 2 on unusable input or output folder."""
+    from rhbench.upscaling.forest import FULL_GRID, QUICK_GRID
+    from rhbench.upscaling.product import run_upscaling
+
     try:
         refuse_to_overwrite(args.out, args.force)
-        grids = None
-        if args.predictors is not None:
-            if not args.predictors.is_file():
-                raise DataError("predictors file not found", file=str(args.predictors))
-            try:
-                grids = xr.load_dataset(args.predictors)
-            except (OSError, ValueError) as err:
-                raise DataError(
-                    "predictors file is not readable netCDF",
-                    file=str(args.predictors),
-                    found=str(err),
-                    expected="netCDF with tas, pr, vegclass",
-                ) from err
+        srdb, stack, fraction, note, versions = _inputs(args)
         settings = QUICK_GRID if args.quick else FULL_GRID
         fits = len(settings["max_features"]) * settings["n_splits"]
         with progress_callback("tuning Random Forest", total=fits, quiet=getattr(args, "quiet", False)) as step:
-            metrics = run_upscaling(args.srdb, args.out, grids=grids, quick=args.quick, seed=args.seed, progress=step)
+            metrics = run_upscaling(
+                srdb,
+                args.out,
+                stack=stack,
+                land_fraction=fraction,
+                land_fraction_note=note,
+                versions=versions,
+                quick=args.quick,
+                seed=args.seed,
+                progress=step,
+            )
     except RhbenchError as err:
         logger.error("%s", err)
         return 2
-    label = " (synthetic)" if metrics["synthetic"] else ""
     logger.info(
-        "Rh upscaling%s: n=%d R2=%.2f NSE=%.2f RMSE=%.1f g C m-2 yr-1 -> %s",
-        label,
+        "Rh upscaling (%s): n=%d R2=%.2f NSE=%.2f RMSE=%.1f g C m-2 yr-1 -> %s",
+        metrics["data_label"],
         metrics["n_obs"],
         metrics["r2"],
         metrics["nse"],
         metrics["rmse"],
         args.out,
     )
+    if "global_total_PgC_per_yr" in metrics:
+        logger.info(
+            "global Rh (%s): %.1f +- %.1f Pg C yr-1 (SD of the %s members' totals)",
+            metrics["data_label"],
+            metrics["global_total_PgC_per_yr"],
+            metrics["global_total_sd_PgC_per_yr"],
+            metrics["ensemble"].split()[0],
+        )
     return 0

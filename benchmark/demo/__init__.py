@@ -104,6 +104,8 @@ def _write_obs(root: Path, source: Source, world: w.World, rng: np.random.Genera
         path.parent.mkdir(parents=True, exist_ok=True)
         synthetic_srdb(world).to_csv(path, index=False)
         return {}
+    if source.kind == "landfrac" or (source.kind == "predictors" and set(source.variables) - {"tas", "pr"}):
+        return {}  # real-data sources (predictor stacks, land fraction): the demo writes climate grids only
     if source.kind == "predictors":
         for var, var_spec in source.variables.items():
             field = world.mat if var == "tas" else world.map
@@ -118,6 +120,8 @@ def _write_obs(root: Path, source: Source, world: w.World, rng: np.random.Genera
         return {}
     if source.kind == "rh" and source.name == "RF-Rh":
         return {}  # produced by the Random Forest upscaling step, not by the demo
+    if source.kind == "landfrac":
+        return {}  # the demo's models count every cell with data as land (see rhbench.landfrac)
     info: dict = {}
     years = None
     if source.kind == "rh":

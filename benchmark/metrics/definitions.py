@@ -97,6 +97,33 @@ def _taylor(prefix: str, units: str, text: str, needs: tuple[str, ...], group: s
     ]
 
 
+#: ilamb3's scores (:mod:`rhbench.metrics.ilamb`), in the order ilamb3 reports them.
+ILAMB_SCORES = ("bias_score", "rmse_score", "spatial_distribution_score", "overall_score")
+#: Maps scored by ilamb3's analyses, as prefixes of the metric names (``rh_bias_score`` ...).
+ILAMB_VARIABLES = {
+    "rh": "period-mean Rh map",
+    "csoil": "period-mean cSoil + cLitter map",
+    "tau_soil": "tau_soil map (cSoil + cLitter over Rh)",
+}
+_ILAMB = {
+    "bias_score": "ilamb3 Bias score: area-weighted mean of exp(-|model - ref| / |ref|) (reference without time axis)",
+    "rmse_score": "ilamb3 RMSE score: area-weighted mean of exp(-centred RMSE / reference RMS) over >= 24 time "
+    "steps; skipped for a reference without time axis",
+    "spatial_distribution_score": "ilamb3 Spatial distribution score 2 (1 + R) / (s + 1/s)^2 with unweighted "
+    "SD ratio s and correlation R over cells",
+    "overall_score": "ilamb3 Overall score: plain mean of the defined bias, RMSE and spatial distribution scores",
+}
+
+
+def _ilamb(prefix: str, sources: tuple[str, ...], needs: tuple[str, ...], group: str) -> list[Metric]:
+    """ilamb3's four scores of one map (always gated on their drop, as every ``*_score``)."""
+    what = ILAMB_VARIABLES[prefix]
+    return [
+        Metric(f"{prefix}_{score}", "1", f"{what}: {_ILAMB[score]}", sources, needs, group=group)
+        for score in ILAMB_SCORES
+    ]
+
+
 _POOLS = {"dcVeg": "cVeg", "dcSoil": "cSoil (incl. litter)", "dcTotal": "cVeg + cSoil"}
 
 #: Every metric, in the order rows of a failed source are listed.
@@ -121,6 +148,7 @@ METRIC_TABLE: tuple[Metric, ...] = (
     ),
     Metric("rh_mean", FLUX, "area-weighted mean of period-mean Rh over a region", _ALL, ("rh",), "regions", "rh"),
     *_taylor("rh", FLUX, "annual-mean Rh, vegetated cells", ("rh",), "rh"),
+    *_ilamb("rh", _BENCHMARKED, ("rh",), "rh"),
     Metric(
         "tau_soil_global",
         "yr",
@@ -141,6 +169,8 @@ METRIC_TABLE: tuple[Metric, ...] = (
         "tau_soil",
     ),
     *_taylor("tau_soil", "yr", "tau_soil map, vegetated cells", ("rh", "csoil"), "tau_soil"),
+    *_ilamb("tau_soil", _BENCHMARKED, ("rh", "csoil"), "tau_soil"),
+    *_ilamb("csoil", ("dgvm",), ("csoil",), "csoil"),
     Metric(
         "csoil_global",
         "Pg C",
@@ -218,6 +248,21 @@ METRIC_TABLE: tuple[Metric, ...] = (
         _DGVM,
         ("rh", "csoil"),
         group="attribution",
+    ),
+    Metric(
+        "rh_coverage",
+        "1",
+        "share of the model's land area (native cell area x land fraction) holding Rh values; "
+        "below 0.8 its totals fail",
+        ("dgvm",),
+        group="coverage",
+    ),
+    Metric(
+        "period_coverage",
+        "1",
+        "share of the benchmark period's years with data (reason: the years used); below 0.8 every row fails",
+        _BENCHMARKED,
+        group="coverage",
     ),
     Metric(
         "rh_global_sd",

@@ -24,12 +24,14 @@ import logging
 import xarray as xr
 
 from rhbench.errors import MissingVariableError, RhbenchError
+from rhbench.metrics import ilamb
+from rhbench.metrics.coverage import coverage_rows, gate
 from rhbench.metrics.definitions import METRICS, TAYLOR_STATISTICS, reported_by
 from rhbench.metrics.fields import source_maps, zonal_profiles
 from rhbench.metrics.reference import Reference, check_grid, reference_rows
 from rhbench.metrics.rows import regional_rows, row, status_rows
 from rhbench.metrics.taylor import taylor_statistics
-from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, global_total, regional_means, regional_totals
+from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, regional_means, regional_totals
 from rhbench.metrics.turnover import (
     TauBiasAttribution,
     attribute_tau_bias,
@@ -64,6 +66,7 @@ def evaluate(
     rh_products: dict[str, xr.DataArray],
     *,
     period: tuple[int, int] = (1982, 2018),
+    native: dict[str, xr.Dataset] | None = None,
 ) -> Results:
     """Benchmark DGVMs and prior Rh products against ``reference``.
 
@@ -75,6 +78,10 @@ def evaluate(
         reference grid; may be dask-backed (only period means are computed).
     rh_products: name -> Rh (lat, lon) or (year, lat, lon), g C m-2 yr-1.
     period: first and last year (inclusive) of the means.
+    native: name -> the DGVM's totals per region on its native grid with cell area x land
+        fraction (:func:`rhbench.metrics.native.native_totals`); its totals, regional
+        means and turnover times then come from there, not from the maps on the
+        reference's land mask. Without it they are computed from the maps.
 
     Returns
     -------
@@ -109,7 +116,10 @@ def evaluate(
             missing.pop("csoil", None)
         if kind == "dgvm" and "rh" in found and "csoil" in found:
             attributions[name] = _attribution(found, reference)
-        results.rows.extend(_source_rows(name, kind, found, missing, reference, attributions.get(name)))
+        totals = (native or {}).get(name)
+        source_rows = _source_rows(name, kind, found, missing, reference, attributions.get(name), totals)
+        checks = coverage_rows(name, kind, data if isinstance(data, xr.Dataset) else xr.Dataset(), totals)
+        results.rows.extend(gate(source_rows, checks) + checks)
         fields[name] = found
         kinds[name] = kind
     results.datasets["maps"] = source_maps(fields, kinds, attributions, reference)
@@ -169,40 +179,83 @@ def _taylor_rows(
     ]
 
 
+def _ilamb_rows(
+    source: str, kind: str, prefix: str, reference_map: xr.DataArray, model_map: xr.DataArray, ref: Reference
+) -> list[ScoreRow]:
+    """ilamb3's four scores of one variable over the land cells both maps cover (1)."""
+    scores, reasons = ilamb.ilamb_scores(reference_map, model_map, ref.area)
+    rows = []
+    for metric in ilamb.metric_names(prefix):
+        score = metric[len(prefix) + 1 :]
+        rows.append(
+            ScoreRow(source, kind, metric, "global", "1", float("nan"), status="skipped", reason=reasons[score])
+            if score in reasons
+            else row(source, kind, metric, "global", scores[score])
+        )
+    return rows
+
+
 def _group_rows(
-    group: str, source: str, kind: str, found: dict[str, xr.DataArray], ref: Reference, attribution
+    group: str,
+    source: str,
+    kind: str,
+    found: dict[str, xr.DataArray],
+    totals: xr.Dataset,
+    ref: Reference,
+    attribution: TauBiasAttribution | None,
 ) -> list[ScoreRow]:
     """The rows of one group of metrics of a source that has every field the group needs."""
-    regions, area = ref.regions, ref.area
     if group == "rh":
-        totals = regional_totals(found["rh"], area, regions)
         return [
-            row(source, kind, "rh_global", "global", float(totals.sel(region="global"))),
-            *regional_rows(source, kind, "rh_total", totals),
-            *regional_rows(source, kind, "rh_mean", regional_means(found["rh"], area, regions)),
+            row(source, kind, "rh_global", "global", float(totals["rh_total"].sel(region="global"))),
+            *regional_rows(source, kind, "rh_total", totals["rh_total"]),
+            *regional_rows(source, kind, "rh_mean", totals["rh_mean"]),
             *_taylor_rows(source, kind, "rh", ref.rh_land, found["rh"], ref),
+            *_ilamb_rows(source, kind, "rh", ref.rh_land, found["rh"], ref),
         ]
     if group == "tau_soil":
-        tau = ratio_of_totals(found["csoil"], found["rh"], area, regions)
+        tau_cells = tau_map(found["csoil"], found["rh"])
         return [
-            row(source, kind, "tau_soil_global", "global", float(tau.sel(region="global"))),
-            *regional_rows(source, kind, "tau_soil", tau),
-            *_taylor_rows(source, kind, "tau_soil", ref.tau_soil, tau_map(found["csoil"], found["rh"]), ref),
+            row(source, kind, "tau_soil_global", "global", float(totals["tau_soil"].sel(region="global"))),
+            *regional_rows(source, kind, "tau_soil", totals["tau_soil"]),
+            *_taylor_rows(source, kind, "tau_soil", ref.tau_soil, tau_cells, ref),
+            *_ilamb_rows(source, kind, "tau_soil", ref.tau_soil, tau_cells, ref),
         ]
-    if group in ("csoil", "cveg"):
-        total = global_total(found[group], area, grams_per_unit=GRAMS_PER_KILOGRAM)
-        return [row(source, kind, f"{group}_global", "global", float(total))]
-    if group == "tau_veg":
-        tau_veg = ratio_of_totals(found["cveg"], found["litterfall"], area, regions)
+    if group == "csoil":
+        total = float(totals["csoil_total"].sel(region="global"))
         return [
-            row(source, kind, "tau_veg_global", "global", float(tau_veg.sel(region="global"))),
-            *regional_rows(source, kind, "tau_veg", tau_veg),
+            *_ilamb_rows(source, kind, "csoil", ref.csoil, found["csoil"], ref),
+            row(source, kind, "csoil_global", "global", total),
+        ]
+    if group == "cveg":
+        return [row(source, kind, "cveg_global", "global", float(totals["cveg_total"].sel(region="global")))]
+    if group == "tau_veg":
+        return [
+            row(source, kind, "tau_veg_global", "global", float(totals["tau_veg"].sel(region="global"))),
+            *regional_rows(source, kind, "tau_veg", totals["tau_veg"]),
         ]
     if group == "attribution" and attribution is not None:
         return [
             row(source, kind, metric, "global", attribution.summary[key]) for metric, key in _ATTRIBUTION_KEYS.items()
         ]
     return []
+
+
+def _map_totals(found: dict[str, xr.DataArray], ref: Reference) -> xr.Dataset:
+    """Totals of period-mean maps on the common grid over the reference's regions (as in the paper)."""
+    regions, area = ref.regions, ref.area
+    out = {}
+    if "rh" in found:
+        out["rh_total"] = regional_totals(found["rh"], area, regions)
+        out["rh_mean"] = regional_means(found["rh"], area, regions)
+    if "rh" in found and "csoil" in found:
+        out["tau_soil"] = ratio_of_totals(found["csoil"], found["rh"], area, regions)
+    for key in ("csoil", "cveg"):
+        if key in found:
+            out[f"{key}_total"] = regional_totals(found[key], area, regions, grams_per_unit=GRAMS_PER_KILOGRAM)
+    if "cveg" in found and "litterfall" in found:
+        out["tau_veg"] = ratio_of_totals(found["cveg"], found["litterfall"], area, regions)
+    return xr.Dataset(out)
 
 
 def _source_rows(
@@ -212,9 +265,15 @@ def _source_rows(
     missing: dict[str, str],
     ref: Reference,
     attribution: TauBiasAttribution | None,
+    native: xr.Dataset | None = None,
 ) -> list[ScoreRow]:
-    """Rows of one DGVM or Rh product; a group whose inputs are missing is skipped, saying which."""
+    """Rows of one DGVM or Rh product; a group whose inputs are missing is skipped, saying which.
+
+    Totals, regional means and turnover times come from ``native`` (the model's own grid)
+    when given, else from the maps over the reference's land mask (:func:`_map_totals`).
+    """
     rows: list[ScoreRow] = []
+    totals = native if native is not None else _map_totals(found, ref)
     for group in GROUPS:
         metrics = reported_by(kind, (group,))
         if not metrics:
@@ -224,5 +283,5 @@ def _source_rows(
         if reasons:
             rows += status_rows(source, kind, metrics, _region_names(ref), "skipped", "; ".join(reasons))
         else:
-            rows += _group_rows(group, source, kind, found, ref, attribution)
+            rows += _group_rows(group, source, kind, found, totals, ref, attribution)
     return rows

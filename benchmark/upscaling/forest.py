@@ -2,9 +2,11 @@
 
 Choices (mirroring the paper's R ``randomForest`` set-up where scikit-learn allows):
 
-- Forest: ``RandomForestRegressor`` with bootstrap and ``min_samples_leaf=5`` (R's
-  regression default ``nodesize=5``); ``max_features`` plays R's ``mtry`` and is clipped to
-  the number of predictors.
+- Forest: ``RandomForestRegressor`` with bootstrap, ``min_samples_split=6`` and
+  ``min_samples_leaf=1``: R ``randomForest``'s regression default ``nodesize=5`` marks a
+  node terminal when it holds at most 5 cases (``regTree.c``), i.e. only nodes of 6 or more
+  are split, and leaves may be smaller than 5; ``max_features`` plays R's ``mtry`` and
+  is clipped to the number of predictors.
 - CV: ``StratifiedKFold`` on the climate zone, shuffled with the seed, so the tropical,
   temperate and boreal shares are equal in every fold.
 - Tuning: every (n_estimators, max_features) pair of the grid. Each max_features is fitted
@@ -40,7 +42,8 @@ logger = logging.getLogger(__name__)
 
 FULL_GRID = {"n_estimators": (100, 150, 200), "max_features": (2, 3, 4, 5), "n_splits": 10}
 QUICK_GRID = {"n_estimators": (50,), "max_features": (3,), "n_splits": 5}
-MIN_SAMPLES_LEAF = 5
+MIN_SAMPLES_LEAF = 1
+MIN_SAMPLES_SPLIT = 6
 N_JOBS = 2
 
 
@@ -89,6 +92,7 @@ def make_forest(n_estimators: int, max_features: int, seed: int) -> RandomForest
         n_estimators=n_estimators,
         max_features=max_features,
         min_samples_leaf=MIN_SAMPLES_LEAF,
+        min_samples_split=MIN_SAMPLES_SPLIT,
         random_state=seed,
         n_jobs=N_JOBS,
     )
@@ -172,6 +176,20 @@ def impurity_importance(forest: RandomForestRegressor, columns: list[str]) -> pd
     return table.sort_values("importance_percent", ascending=False, ignore_index=True)
 
 
+def fold_importance(models: list[RandomForestRegressor], columns: list[str]) -> pd.DataFrame:
+    """Impurity importance (% of the total) of each predictor: mean and SD across the
+    ensemble's fold forests, sorted by the mean, descending."""
+    shares = np.stack([m.feature_importances_ * 100.0 for m in models])
+    table = pd.DataFrame(
+        {
+            "predictor": columns,
+            "importance_percent": shares.mean(axis=0),
+            "importance_sd": shares.std(axis=0, ddof=1) if len(models) > 1 else 0.0,
+        }
+    )
+    return table.sort_values("importance_percent", ascending=False, ignore_index=True)
+
+
 def group_importance(
     X: pd.DataFrame,
     y: np.ndarray,
@@ -179,16 +197,22 @@ def group_importance(
     folds: np.ndarray,
     best: dict[str, int],
     seed: int,
+    categorical: dict[str, list[str]] | None = None,
 ) -> tuple[pd.DataFrame, float]:
     """Group shares of importance from a forest on the groups' principal components.
 
-    Each group's standardised predictors are reduced to PC1 and PC2 (fewer when the group
-    has one column); a new forest with the best configuration is fitted on all PCs; a
-    group's share is the summed impurity importance of its PCs, in %. Also returns the
+    Each group's standardised continuous predictors are reduced to PC1 and PC2 (fewer when
+    the group has one column); categorical (one-hot) columns are not PCA inputs: they
+    enter the new forest as they are and count towards their group (``categorical``:
+    group -> columns). A new forest with the best configuration is fitted on all inputs; a
+    group's share is the summed impurity importance of its inputs, in %. Also returns the
     PC forest's out-of-fold R2 (squared Pearson r) on the given folds.
     """
     components, owners, rows = [], [], []
+    categorical = categorical or {}
     for name, columns in groups.items():
+        if not columns:
+            continue
         scaled = StandardScaler().fit_transform(X[columns].to_numpy(dtype=float))
         pca = PCA(n_components=min(2, len(columns)), random_state=seed).fit(scaled)
         components.append(pca.transform(scaled))
@@ -199,8 +223,15 @@ def group_importance(
                 "n_predictors": len(columns),
                 "n_components": int(pca.n_components_),
                 "explained_variance_percent": float(pca.explained_variance_ratio_.sum() * 100),
+                "n_categorical": len(categorical.get(name, [])),
             }
         )
+    for name, columns in categorical.items():
+        if columns:
+            components.append(X[columns].to_numpy(dtype=float))
+            owners += [name] * len(columns)
+            if name not in groups or not groups[name]:
+                rows.append({"group": name, "n_predictors": 0, "n_components": 0, "n_categorical": len(columns)})
     pcs = pd.DataFrame(np.hstack(components))
     config = {
         "n_estimators": best["n_estimators"],

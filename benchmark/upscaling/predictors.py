@@ -1,22 +1,17 @@
-"""Predictor tables for the Random Forest Rh upscaling, at the sites and on the grid.
+"""Predictor tables for the Random Forest Rh upscaling at the sites.
 
-Predictors (latitude and longitude are never predictors):
+Two modes:
 
-- ``MAT``: mean annual air temperature, deg C;
-- ``MAP``: mean annual precipitation, mm yr-1;
-- vegetation type, one-hot encoded as ``veg_<class>`` (0/1) over the paper's classes
-  ENF, EBF, DNF, DBF, MF, Shrub, Savanna, Grassland, Crop, Tundra. One-hot rather than
-  ordinal because the classes have no order and scikit-learn's trees split numbers only.
-
-At the sites they come from SRDB's own columns (see :func:`site_vegetation` for the class
-rule). Missing values follow one documented rule, counted in the filter log:
-MAT/MAP missing -> SRDB's ``Study_temp``/``Study_precip`` (year-of-study climate) -> the
-nearest cell of the gridded predictors when given -> the row is dropped; an unmappable
-vegetation type -> the grid's ``vegclass`` when given -> the row is dropped.
-
-Gridded predictors are an ``xr.Dataset`` on ``lat``/``lon`` with ``tas`` (deg C, annual
-mean), ``pr`` (mm yr-1) and ``vegclass`` (integer codes with CF ``flag_values`` and
-space-separated ``flag_meanings`` naming the classes above).
+- with a gridded :class:`~rhbench.upscaling.stack.PredictorStack` (the real Jian et al.
+  2020 stack, or the demo's climate and vegetation grids): every site takes every
+  predictor from its 0.5 deg cell, or from the nearest valid cell within the search
+  radius (:mod:`rhbench.upscaling.sampling`), plus ``abs_lat`` from its own latitude.
+  The same predictors then exist on every grid cell, so the forest can map Rh.
+- without a stack (a CV report only, no map): SRDB's own columns ``MAT`` (deg C),
+  ``MAP`` (mm yr-1) and the vegetation type one-hot as ``veg_<class>`` over the paper's
+  classes (see :func:`site_vegetation`). A missing MAT/MAP is filled from SRDB's
+  ``Study_temp``/``Study_precip``, else the row is dropped; an unmappable vegetation type
+  drops the row. Every fill and drop is counted in the filter log.
 """
 
 from __future__ import annotations
@@ -26,18 +21,17 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
-from rhbench.errors import DataError, MissingVariableError, UnitsError
-from rhbench.grid import normalize_coordinates
+from rhbench.upscaling.sampling import site_cells
 from rhbench.upscaling.srdb import FILTER_LOG_COLUMNS, text_column
+from rhbench.upscaling.stack import PredictorStack, design_matrix
 from rhbench.vegclass import CLASS_NAMES, TUNDRA_FROM, TUNDRA_MIN_LAT
 
 VEG_CLASSES = CLASS_NAMES
 CLIMATE_COLUMNS = ("MAT", "MAP")
 VEG_COLUMNS = tuple(f"veg_{name}" for name in VEG_CLASSES)
 PREDICTORS = CLIMATE_COLUMNS + VEG_COLUMNS
-#: Predictor groups for the PCA group importance (only climate and vegetation exist offline).
+#: Predictor groups of the site-column mode for the PCA group importance.
 PREDICTOR_GROUPS = {"climate": list(CLIMATE_COLUMNS), "vegetation": list(VEG_COLUMNS)}
 
 
@@ -86,16 +80,16 @@ _CONIFER_GENERA = _DECIDUOUS_CONIFERS | {
 }
 _CONIFER_WORDS = ("pine", "spruce", "fir", "larch", "hemlock", "cedar", "cypress", "conifer")
 _COLD_BIOMES = {"boreal", "arctic", "alpine"}
-_TAS_UNITS = {"degc", "deg c", "degree_celsius", "degrees_celsius", "celsius", "c"}
-_PR_UNITS = {"mm yr-1", "mm/yr", "mm year-1", "mm a-1", "mm yr^-1"}
 
 
 class SitePredictors(NamedTuple):
-    """The site predictor table ``X``, the matching site rows and the fill/drop log."""
+    """The site predictor table ``X``, the matching site rows, the fill/drop log and,
+    with a gridded stack, the cell sampling summary (see :meth:`SiteCells.summary`)."""
 
     X: pd.DataFrame
     sites: pd.DataFrame
     log: pd.DataFrame
+    cells: dict | None = None
 
 
 def _forest_class(leaf: str, species: str, biome: str) -> float | str:
@@ -143,153 +137,62 @@ def one_hot(vegetation: pd.Series) -> pd.DataFrame:
     )
 
 
-def check_grids(grids: xr.Dataset) -> xr.Dataset:
-    """Validate gridded predictors and put them on rhbench coordinate conventions.
-
-    Raises
-    ------
-    MissingVariableError
-        When ``tas``, ``pr`` or ``vegclass`` is absent.
-    UnitsError
-        When ``tas``/``pr`` declare units other than deg C / mm yr-1.
-    DataError
-        When ``vegclass`` lacks ``flag_values``/``flag_meanings`` or they differ in length.
-    """
-    for name in ("tas", "pr", "vegclass"):
-        if name not in grids:
-            raise MissingVariableError(
-                "gridded predictor missing",
-                source="predictors",
-                variable=name,
-                found=sorted(map(str, grids.data_vars)),
-                expected="tas, pr, vegclass",
-            )
-    for name, allowed, label in (("tas", _TAS_UNITS, "degC"), ("pr", _PR_UNITS, "mm yr-1")):
-        units = str(grids[name].attrs.get("units", label)).strip().lower()
-        if units not in allowed:
-            raise UnitsError(
-                "unexpected units for a gridded predictor",
-                source="predictors",
-                variable=name,
-                found=units,
-                expected=label,
-            )
-    grid_class_names(grids["vegclass"])
-    return normalize_coordinates(grids, source="predictors")
-
-
-def grid_class_names(vegclass: xr.DataArray) -> dict[int, str]:
-    """Map ``vegclass`` integer codes to class names from its CF flag attributes."""
-    values = vegclass.attrs.get("flag_values")
-    meanings = vegclass.attrs.get("flag_meanings")
-    if values is None or meanings is None:
-        raise DataError(
-            "vegclass lacks CF flag attributes",
-            source="predictors",
-            variable="vegclass",
-            found=sorted(vegclass.attrs),
-            expected="flag_values and flag_meanings",
-        )
-    codes = np.atleast_1d(np.asarray(values)).astype(int).tolist()
-    names = str(meanings).split()
-    if len(codes) != len(names):
-        raise DataError(
-            "vegclass flag_values and flag_meanings differ in length",
-            source="predictors",
-            variable="vegclass",
-            found=f"{len(codes)} values, {len(names)} meanings",
-            expected="equal",
-        )
-    return dict(zip(codes, names, strict=True))
-
-
-def _decode_classes(codes: np.ndarray, vegclass: xr.DataArray) -> pd.Series:
-    lookup = {code: _canonical_class(name) for code, name in grid_class_names(vegclass).items()}
-    flat = np.asarray(codes, dtype=float).ravel()
-    return pd.Series([lookup.get(int(c), np.nan) if np.isfinite(c) else np.nan for c in flat], dtype=object)
-
-
-def _canonical_class(name: str) -> float | str:
-    by_lower = {c.lower(): c for c in VEG_CLASSES}
-    return by_lower.get(name.lower(), np.nan)
-
-
-def grid_values_at_sites(grids: xr.Dataset, lat: np.ndarray, lon: np.ndarray) -> pd.DataFrame:
-    """Values of the nearest grid cell at each site: ``MAT`` (deg C), ``MAP`` (mm yr-1),
-    ``vegetation`` (class name or NaN). ``grids`` must have passed :func:`check_grids`."""
-    lon = ((np.asarray(lon, dtype=float) + 180.0) % 360.0) - 180.0
-    points = grids[["tas", "pr", "vegclass"]].sel(
-        lat=xr.DataArray(np.asarray(lat, dtype=float), dims="site"),
-        lon=xr.DataArray(lon, dims="site"),
-        method="nearest",
-    )
-    return pd.DataFrame(
-        {
-            "MAT": points["tas"].values.astype(float),
-            "MAP": points["pr"].values.astype(float),
-            "vegetation": _decode_classes(points["vegclass"].values, grids["vegclass"]).values,
-        }
-    )
-
-
-def build_site_predictors(sites: pd.DataFrame, grids: xr.Dataset | None = None) -> SitePredictors:
-    """Predictor table at the sites, with missing values filled or rows dropped by rule.
+def build_site_predictors(sites: pd.DataFrame, stack: PredictorStack | None = None) -> SitePredictors:
+    """Predictor table at the sites: from the gridded stack when given, else SRDB columns.
 
     Parameters
     ----------
     sites
         Filtered SRDB rows (see :func:`rhbench.upscaling.srdb.load_srdb`); MAT in deg C,
         MAP in mm yr-1.
-    grids
-        Optional gridded predictors (``tas`` deg C, ``pr`` mm yr-1, ``vegclass``).
+    stack
+        Gridded predictors. Every site then takes every predictor from its cell (or the
+        nearest valid cell, see :mod:`rhbench.upscaling.sampling`) and ``abs_lat`` from its
+        own latitude; site-only columns are not used.
 
     Returns
     -------
     SitePredictors
-        ``X`` (columns :data:`PREDICTORS`), the kept ``sites`` (with a ``vegetation``
-        column and filled MAT/MAP) and ``log`` (``step``, ``rows_left``, ``removed``,
-        ``filled``), one row per fill or drop step.
+        ``X``, the kept ``sites`` (with ``vegetation`` and, with a stack, ``cell_lat``,
+        ``cell_lon``, ``cell_status``, ``cell_distance_km``), the ``log`` (``step``,
+        ``rows_left``, ``removed``, ``filled``) and the sampling summary (``cells``).
     """
     sites = sites.copy()
     sites["vegetation"] = site_vegetation(sites)
+    if stack is not None:
+        return _from_stack(sites, stack)
     log: list[tuple[str, int, int, int]] = []
-
-    def fill(column: str, values: pd.Series, label: str) -> None:
-        gap = sites[column].isna() & values.notna()
-        sites.loc[gap, column] = values[gap]
-        log.append((f"{column} filled from {label}", len(sites), 0, int(gap.sum())))
-
     for column, fallback in (("MAT", "Study_temp"), ("MAP", "Study_precip")):
         if fallback in sites.columns:
-            fill(column, sites[fallback], f"SRDB {fallback}")
-    if grids is not None:
-        at_sites = grid_values_at_sites(check_grids(grids), sites["Latitude"], sites["Longitude"])
-        at_sites.index = sites.index
-        for column in ("MAT", "MAP", "vegetation"):
-            fill(column, at_sites[column], "gridded predictors")
+            gap = sites[column].isna() & sites[fallback].notna()
+            sites.loc[gap, column] = sites.loc[gap, fallback]
+            log.append((f"{column} filled from SRDB {fallback}", len(sites), 0, int(gap.sum())))
     for label, columns in (("MAT or MAP", ["MAT", "MAP"]), ("vegetation class", ["vegetation"])):
         missing = sites[columns].isna().any(axis=1)
         sites = sites.loc[~missing]
         log.append((f"drop rows still missing {label}", len(sites), int(missing.sum()), 0))
     sites = sites.reset_index(drop=True)
     X = pd.concat([sites[list(CLIMATE_COLUMNS)].astype(float), one_hot(sites["vegetation"])], axis=1)
-    return SitePredictors(X, sites, pd.DataFrame(log, columns=FILTER_LOG_COLUMNS))
+    return SitePredictors(X, sites, pd.DataFrame(log, columns=FILTER_LOG_COLUMNS), None)
 
 
-def grid_predictors(grids: xr.Dataset) -> pd.DataFrame:
-    """Predictor table on the grid: one row per usable cell, same columns as the sites.
-
-    Cells where ``tas``, ``pr`` or ``vegclass`` is missing, or whose class is not one of
-    :data:`VEG_CLASSES`, are left out (they become NaN in the map). The index is a
-    ``(lat, lon)`` MultiIndex in degrees on rhbench conventions.
-    """
-    grids = check_grids(grids)
-    lat2d, lon2d = np.meshgrid(grids["lat"].values, grids["lon"].values, indexing="ij")
-    tas = grids["tas"].transpose("lat", "lon").values.astype(float).ravel()
-    pr = grids["pr"].transpose("lat", "lon").values.astype(float).ravel()
-    veg = _decode_classes(grids["vegclass"].transpose("lat", "lon").values, grids["vegclass"])
-    valid = np.isfinite(tas) & np.isfinite(pr) & veg.notna().to_numpy()
-    index = pd.MultiIndex.from_arrays([lat2d.ravel()[valid], lon2d.ravel()[valid]], names=["lat", "lon"])
-    veg_valid = pd.Series(veg.to_numpy()[valid], index=index)
-    climate = pd.DataFrame({"MAT": tas[valid], "MAP": pr[valid]}, index=index)
-    return pd.concat([climate, one_hot(veg_valid)], axis=1)
+def _from_stack(sites: pd.DataFrame, stack: PredictorStack) -> SitePredictors:
+    cells = site_cells(stack.valid(), stack.lat, stack.lon, sites["Latitude"], sites["Longitude"])
+    summary = cells.summary()
+    sites = sites.assign(
+        cell_lat=np.where(cells.kept, stack.lat[cells.ilat], np.nan),
+        cell_lon=np.where(cells.kept, stack.lon[cells.ilon], np.nan),
+        cell_status=cells.status,
+        cell_distance_km=cells.distance_km,
+    )
+    kept = cells.kept
+    values = {name: stack.layers[name].values[cells.ilat[kept], cells.ilon[kept]] for name in stack.layers.data_vars}
+    sites = sites.loc[kept].reset_index(drop=True)
+    X = design_matrix(values, sites["Latitude"].to_numpy(), stack)
+    radius = f"{summary['search_radius_km']:g} km"
+    log = [
+        ("site's own predictor cell valid", len(sites) + summary["dropped"], 0, summary["own_cell"]),
+        (f"moved to the nearest valid cell within {radius}", len(sites) + summary["dropped"], 0, summary["moved"]),
+        (f"dropped: no valid predictor cell within {radius}", len(sites), summary["dropped"], 0),
+    ]
+    return SitePredictors(X, sites, pd.DataFrame(log, columns=FILTER_LOG_COLUMNS), summary)

@@ -1,10 +1,14 @@
 """Run the Rh upscaling end to end and write its outputs.
 
-:func:`run_upscaling` reads SRDB, builds the predictors, tunes the forest by zone-stratified
-CV, computes importance, group importance and partial dependence, and, when gridded
-predictors are given, maps Rh with the fold-forest ensemble (mean = product, SD =
-uncertainty). Every file is written atomically (temporary name in the output folder,
-then ``os.replace``).
+:func:`run_upscaling` reads SRDB, builds the site predictors (from the gridded stack when
+given), tunes the forest by zone-stratified CV, computes importance (mean and SD across
+the fold forests), group importance and partial dependence, and, with a stack, maps Rh
+with the fold-forest ensemble (mean = product, SD = uncertainty) and totals it. Every file
+is written atomically (temporary name in the output folder, then ``os.replace``).
+
+Outputs carry ``data_label`` (``REAL`` or ``SYNTHETIC``) and the data versions (SRDB file
+and SHA-256, predictor source, file, SHA-256 and version, land fraction) in
+``cv_metrics.json`` and in the attributes of ``rh_rf.nc``.
 """
 
 from __future__ import annotations
@@ -15,27 +19,26 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
-from rhbench.fileops import write_atomic
-from rhbench.grid import cell_area
-from rhbench.metrics.totals import global_total
-from rhbench.upscaling import forest
-from rhbench.upscaling.predictors import (
-    PREDICTOR_GROUPS,
-    PREDICTORS,
-    build_site_predictors,
-    check_grids,
-    grid_predictors,
+import rhbench
+from rhbench.fileops import sha256_of, write_atomic
+from rhbench.upscaling import forest, rhmap
+from rhbench.upscaling.predictors import PREDICTOR_GROUPS, build_site_predictors
+from rhbench.upscaling.srdb import ZONES, load_srdb
+from rhbench.upscaling.stack import (
+    PredictorStack,
+    categorical_columns,
+    column_groups,
+    grid_table,
+    stack_from_grids,
 )
-from rhbench.upscaling.srdb import load_srdb
 
 logger = logging.getLogger(__name__)
 
 RH_UNITS = "g C m-2 yr-1"
-N_PARTIAL_DEPENDENCE = 3
+N_PARTIAL_DEPENDENCE = 6
 OUTPUT_FILES = (
     "cv_metrics.json",
     "filter_log.csv",
@@ -44,81 +47,79 @@ OUTPUT_FILES = (
     "partial_dependence.csv",
     "oof_predictions.csv",
 )
+MAP_FILES = ("rh_rf.nc", "totals.csv", "site_cells.csv")
+NO_LAND_FRACTION = "none given: every valid cell counted as fully land (cell area x 1)"
 
 
 def _write_csv(table: pd.DataFrame, path: Path) -> None:
     write_atomic(path, lambda tmp: table.to_csv(tmp, index=False))
 
 
-def _synthetic_flag(grids: xr.Dataset | None) -> bool:
-    """The gridded predictors' ``synthetic`` attribute (bool, 0/1 or "true"/"false")."""
-    flag = grids.attrs.get("synthetic", False) if grids is not None else False
-    if isinstance(flag, str):
-        return flag.strip().lower() in ("1", "true", "yes")
-    return bool(flag)
+def _groups(columns: list[str], stack: PredictorStack | None) -> tuple[dict, dict]:
+    """Continuous columns and categorical (one-hot) columns of each paper group."""
+    if stack is None:  # site columns: the vegetation type is categorical, never a PCA input
+        return {"climate": PREDICTOR_GROUPS["climate"]}, {"vegetation": PREDICTOR_GROUPS["vegetation"]}
+    owner = column_groups(columns)
+    categorical = set(categorical_columns(columns, stack))
+    continuous: dict[str, list[str]] = {}
+    onehot: dict[str, list[str]] = {}
+    for col in columns:
+        target = onehot if col in categorical else continuous
+        target.setdefault(owner[col], []).append(col)
+    return continuous, onehot
 
 
-def _importance(model, columns: list[str]) -> pd.DataFrame:
-    table = forest.impurity_importance(model, columns)
-    owner = {col: group for group, cols in PREDICTOR_GROUPS.items() for col in cols}
-    table["group"] = table["predictor"].map(owner)
-    return table
-
-
-def rh_map(models: list, grids: xr.Dataset, *, n_obs: int, source: str) -> xr.Dataset:
-    """Mean and SD of the ensemble's Rh on the predictors' grid (g C m-2 yr-1).
-
-    Cells without usable predictors are NaN. Attributes give the global total of the mean
-    map and the SD of the members' global totals, in Pg C yr-1.
-    """
-    grids = check_grids(grids)
-    table = grid_predictors(grids)
-    members = forest.ensemble_predictions(models, table)
-    lat, lon = grids["lat"].values, grids["lon"].values
-    ilat = np.searchsorted(lat, table.index.get_level_values("lat"))
-    ilon = np.searchsorted(lon, table.index.get_level_values("lon"))
-    stack = np.full((len(models), lat.size, lon.size), np.nan)
-    stack[:, ilat, ilon] = members
-    coords = {"lat": lat, "lon": lon}
-    area = cell_area(lat, lon)
-    member_totals = [float(global_total(xr.DataArray(m, dims=("lat", "lon"), coords=coords), area)) for m in stack]
-    out = xr.Dataset(
-        {
-            "rh": (
-                ("lat", "lon"),
-                stack.mean(axis=0),
-                {
-                    "units": RH_UNITS,
-                    "long_name": "soil heterotrophic respiration (RF ensemble mean)",
-                },
-            ),
-            "rh_sd": (
-                ("lat", "lon"),
-                stack.std(axis=0),
-                {"units": RH_UNITS, "long_name": "SD of Rh across the RF ensemble"},
-            ),
-        },
-        coords=coords,
-    )
-    total = float(global_total(out["rh"], area))
-    out.attrs = {
-        "title": "Observation-based Rh: Random Forest upscaling of SRDB site Rh",
-        "source": source,
-        "n_obs": n_obs,
-        "n_ensemble": len(models),
-        "global_total_PgC_per_yr": total,
-        "global_total_sd_PgC_per_yr": float(np.std(member_totals)),
-        "synthetic": int(_synthetic_flag(grids)),
+def _provenance(srdb_csv: Path, stack: PredictorStack | None, synthetic: bool, versions: dict | None) -> dict:
+    info = {
+        "data_label": "SYNTHETIC" if synthetic else "REAL",
+        "synthetic": synthetic,
+        "srdb_file": srdb_csv.name,
+        "srdb_sha256": sha256_of(srdb_csv),
+        "rhbench_version": rhbench.__version__,
     }
-    logger.info("Rh map: global total %.2f Pg C yr-1 from %d cells", total, len(table))
-    return out
+    if stack is not None:
+        info.update({f"predictors_{k}": v for k, v in stack.provenance.items() if k != "synthetic"})
+    info.update(versions or {})
+    return info
+
+
+def _map_product(
+    tuning: forest.TuningResult,
+    stack: PredictorStack,
+    land_fraction: xr.DataArray | None,
+    land_fraction_note: str,
+    attrs: dict,
+    out_dir: Path,
+) -> pd.DataFrame:
+    """Predict, total and write ``rh_rf.nc`` and ``totals.csv``; return the totals."""
+    table, ilat, ilon = grid_table(stack)
+    members = forest.ensemble_predictions(tuning.models, table)
+    maps = rhmap.member_maps(members, ilat, ilon, (stack.lat.size, stack.lon.size))
+    area = rhmap.land_area(stack.lat, stack.lon, land_fraction)
+    totals = rhmap.regional_totals(maps, area, rhmap.region_masks(stack))
+    note = land_fraction_note if land_fraction is not None else NO_LAND_FRACTION
+    product = rhmap.product_dataset(maps, stack, area, note, totals, attrs)
+    write_atomic(out_dir / "rh_rf.nc", lambda tmp: product.to_netcdf(tmp, encoding=rhmap.netcdf_encoding(product)))
+    _write_csv(totals, out_dir / "totals.csv")
+    glob = totals.set_index("region").loc["global"]
+    logger.info(
+        "Rh map: global total %.2f +- %.2f Pg C yr-1 from %d cells",
+        glob["total_PgC_per_yr"],
+        glob["sd_PgC_per_yr"],
+        len(table),
+    )
+    return totals
 
 
 def run_upscaling(
     srdb_csv: Path,
     out_dir: Path,
     *,
+    stack: PredictorStack | None = None,
     grids: xr.Dataset | None = None,
+    land_fraction: xr.DataArray | None = None,
+    land_fraction_note: str = "",
+    versions: dict | None = None,
     quick: bool = False,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
@@ -131,9 +132,17 @@ def run_upscaling(
         SRDB v5 ``srdb-data.csv`` (or a file with the same columns); Rh in g C m-2 yr-1.
     out_dir
         Output folder (created if needed; existing files of the same names are replaced).
+    stack
+        Gridded predictors (:class:`PredictorStack`); with it every site predictor comes
+        from the grid and the map ``rh_rf.nc`` and ``totals.csv`` are written.
     grids
-        Optional gridded predictors (``tas`` deg C, ``pr`` mm yr-1, ``vegclass``): fill
-        missing site values and, when given, the map ``rh_rf.nc`` is written.
+        The demo's ``tas`` (deg C), ``pr`` (mm yr-1), ``vegclass`` grids, turned into a
+        stack by :func:`stack_from_grids` (ignored when ``stack`` is given).
+    land_fraction
+        Land fraction (0-1) on or near the stack's grid for the totals; None counts every
+        valid cell fully. ``land_fraction_note`` says where it came from.
+    versions
+        Extra provenance keys (e.g. ``srdb_version``) for ``cv_metrics.json`` and the netCDF.
     quick
         Tiny tuning grid (one configuration, 50 trees, 5 folds) for demos and tests.
     seed
@@ -145,63 +154,77 @@ def run_upscaling(
     -------
     dict
         The content of ``cv_metrics.json``: n_obs, n_by_zone, r2, nse, rmse (g C m-2 yr-1),
-        best {n_estimators, max_features}, grid, seconds and provenance keys.
+        best {n_estimators, max_features}, grid, sampling, totals, seconds, provenance.
     """
     start = time.perf_counter()
     srdb_csv, out_dir = Path(srdb_csv), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if stack is None and grids is not None:
+        stack = stack_from_grids(grids)
     rows, filter_log = load_srdb(srdb_csv)
-    site = build_site_predictors(rows, grids)
+    site = build_site_predictors(rows, stack)
     y = site.sites["Rh_annual"].to_numpy(dtype=float)
     zones = site.sites["zone"].to_numpy()
     settings = forest.QUICK_GRID if quick else forest.FULL_GRID
     tuning = forest.tune_forest(site.X, y, zones, seed=seed, progress=progress, **settings)
     tuning_seconds = time.perf_counter() - start
 
+    columns = list(site.X.columns)
+    importance = forest.fold_importance(tuning.models, columns)
+    owner = column_groups(columns) if stack is not None else {c: g for g, cs in PREDICTOR_GROUPS.items() for c in cs}
+    importance["group"] = importance["predictor"].map(owner)
+    continuous, onehot = _groups(columns, stack)
+    groups, group_r2 = forest.group_importance(
+        site.X, y, continuous, tuning.fold, tuning.best, seed, categorical=onehot
+    )
     model = forest.fit_forest(site.X, y, tuning.best, seed)
-    importance = _importance(model, list(site.X.columns))
-    groups, group_r2 = forest.group_importance(site.X, y, PREDICTOR_GROUPS, tuning.fold, tuning.best, seed)
     top = importance["predictor"].head(N_PARTIAL_DEPENDENCE).tolist()
     pdp = forest.partial_dependence_table(model, site.X, top)
-    oof = site.sites.reindex(
-        columns=["Record_number", "Study_number", "Latitude", "Longitude", "zone", "vegetation"]
-    ).assign(fold=tuning.fold, observed=y, predicted=tuning.oof)
+    keep = ["Record_number", "Study_number", "Latitude", "Longitude", "zone", "vegetation"]
+    keep += ["cell_lat", "cell_lon", "cell_status", "cell_distance_km"] if stack is not None else []
+    oof = site.sites.reindex(columns=keep).assign(fold=tuning.fold, observed=y, predicted=tuning.oof)
 
     _write_csv(pd.concat([filter_log, site.log], ignore_index=True), out_dir / "filter_log.csv")
     _write_csv(importance, out_dir / "importance.csv")
     _write_csv(groups, out_dir / "group_importance.csv")
     _write_csv(pdp, out_dir / "partial_dependence.csv")
     _write_csv(oof, out_dir / "oof_predictions.csv")
-    source = f"SRDB v5 site Rh ({srdb_csv.name}), rhbench Random Forest upscaling"
-    if grids is not None:
-        product = rh_map(tuning.models, grids, n_obs=len(y), source=source)
-        write_atomic(out_dir / "rh_rf.nc", product.to_netcdf)
-
+    synthetic = bool(stack is not None and stack.synthetic) or bool((versions or {}).get("synthetic"))
+    provenance = _provenance(srdb_csv, stack, synthetic, versions)
     metrics = {
+        **provenance,
         "n_obs": int(len(y)),
-        "n_by_zone": {z: int((zones == z).sum()) for z in ("tropical", "temperate", "boreal")},
+        "n_by_zone": {z: int((zones == z).sum()) for z in ZONES},
         **tuning.scores,
         "best": tuning.best,
         "grid": tuning.grid.to_dict(orient="records"),
         "n_splits": settings["n_splits"],
         "group_pca_r2": group_r2,
-        "predictors": list(PREDICTORS),
+        "predictors": columns,
         "ensemble": f"{len(tuning.models)} fold forests of the best configuration",
         "quick": quick,
         "seed": seed,
-        "synthetic": _synthetic_flag(grids),
-        "source": source,
+        "source": f"SRDB site Rh ({srdb_csv.name}), rhbench Random Forest upscaling",
         "tuning_seconds": tuning_seconds,
-        "seconds": time.perf_counter() - start,
     }
-    if grids is not None:
-        metrics["global_total_PgC_per_yr"] = product.attrs["global_total_PgC_per_yr"]
-    write_atomic(
-        out_dir / "cv_metrics.json",
-        lambda tmp: tmp.write_text(json.dumps(metrics, indent=2) + "\n"),
-    )
+    if stack is not None:
+        metrics["sampling"] = site.cells
+        _write_csv(
+            oof[["Latitude", "Longitude", "cell_lat", "cell_lon", "cell_status", "cell_distance_km"]],
+            out_dir / "site_cells.csv",
+        )
+        attrs = _netcdf_attrs(metrics)
+        totals = _map_product(tuning, stack, land_fraction, land_fraction_note, attrs, out_dir)
+        glob = totals.set_index("region").loc["global"]
+        metrics["global_total_PgC_per_yr"] = float(glob["total_PgC_per_yr"])
+        metrics["global_total_sd_PgC_per_yr"] = float(glob["sd_PgC_per_yr"])
+        metrics["land_fraction"] = land_fraction_note if land_fraction is not None else NO_LAND_FRACTION
+        metrics["totals"] = totals.to_dict(orient="records")
+    metrics["seconds"] = time.perf_counter() - start
+    write_atomic(out_dir / "cv_metrics.json", lambda tmp: tmp.write_text(json.dumps(metrics, indent=2) + "\n"))
     logger.info(
-        "upscaling done in %.1f s: R2 %.3f NSE %.3f RMSE %.1f %s",
+        "upscaling (%s) done in %.1f s: R2 %.3f NSE %.3f RMSE %.1f %s",
+        metrics["data_label"],
         metrics["seconds"],
         metrics["r2"],
         metrics["nse"],
@@ -209,3 +232,30 @@ def run_upscaling(
         RH_UNITS,
     )
     return metrics
+
+
+def _netcdf_attrs(metrics: dict) -> dict:
+    """Global attributes of ``rh_rf.nc``: labels, provenance and CV metrics (netCDF types)."""
+    label = metrics["data_label"]
+    attrs = {
+        "title": f"Observation-based soil heterotrophic respiration ({label}): Random Forest upscaling of SRDB site Rh",
+        "institution": "rhbench",
+        "source": metrics["source"],
+        "history": f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} rhbench {rhbench.__version__} upscale",
+        "references": "He et al., Global Change Biology (manuscript); Jian et al. 2021 ESSD 13, 255-267 (SRDB v5)",
+        "synthetic": int(metrics["synthetic"]),
+        "seed": metrics["seed"],
+        "n_obs": metrics["n_obs"],
+        "cv_r2": metrics["r2"],
+        "cv_nse": metrics["nse"],
+        "cv_rmse_g_m-2_yr-1": metrics["rmse"],
+        "cv_n_splits": metrics["n_splits"],
+        "best_ntree": metrics["best"]["n_estimators"],
+        "best_mtry": metrics["best"]["max_features"],
+        "ensemble": metrics["ensemble"],
+        "predictors": ", ".join(metrics["predictors"]),
+    }
+    for key, value in metrics.items():
+        if key.startswith(("srdb_", "predictors_", "data_label", "land_")) and isinstance(value, str | int | float):
+            attrs[key] = value
+    return attrs

@@ -1,0 +1,69 @@
+"""Spatial and period coverage of a source: recorded as rows, and failing its rows when too low.
+
+Two documented thresholds (issue 13):
+
+- spatial: a model's ``rh_coverage`` is the share of its land area (native cell area x
+  land fraction, :mod:`rhbench.metrics.native`) that holds Rh values. Below
+  :data:`rhbench.metrics.native.COVERAGE_MIN` (80 %) the model's totals, regional totals
+  and turnover times are failed rows: summing a model that covers latitudes -40..40 as
+  if it were global is a wrong number.
+- period: ``period_coverage`` is the share of the benchmark period's years in which the
+  source has data (the years used are the row's ``reason``, e.g. ``years used:
+  1982-2014 (33 of 37)``, so a CMIP6 ``historical`` run ending in 2014 says its period
+  adapted). Below :data:`PERIOD_COVERAGE_MIN` (80 %) every row of the source fails: a
+  1995-2005 model under 1982-2018 (30 %) is not evaluated on the benchmark period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import xarray as xr
+
+from rhbench.metrics.native import COVERAGE_MIN
+from rhbench.results import ScoreRow
+
+#: Minimum share of the benchmark period's years a source must cover (see module doc).
+PERIOD_COVERAGE_MIN = 0.8
+#: Metrics that are totals or ratios of totals: failed when the spatial coverage is too low.
+TOTAL_METRICS = (
+    "rh_global",
+    "rh_total",
+    "rh_mean",
+    "csoil_global",
+    "cveg_global",
+    "tau_soil_global",
+    "tau_soil",
+    "tau_veg_global",
+    "tau_veg",
+)
+
+
+def coverage_rows(source: str, kind: str, data: xr.Dataset, totals: xr.Dataset | None) -> list[ScoreRow]:
+    """``period_coverage`` (from ``data.attrs``, see :func:`rhbench.reduce.period_means`) and ``rh_coverage`` rows."""
+    rows = []
+    if "period_coverage" in data.attrs:
+        share = float(data.attrs["period_coverage"])
+        years = f"years used: {data.attrs.get('period_years')} ({data.attrs.get('period_years_used')} years)"
+        ok = share >= PERIOD_COVERAGE_MIN
+        reason = years if ok else f"{years}: below {PERIOD_COVERAGE_MIN:.0%} of the benchmark period"
+        rows.append(ScoreRow(source, kind, "period_coverage", "global", "1", share, "ok" if ok else "failed", reason))
+    if totals is not None and "coverage" in totals:
+        share = float(totals["coverage"].sel(region="global"))
+        ok = share >= COVERAGE_MIN
+        reason = "" if ok else f"Rh covers {share:.0%} of the model's land area: below {COVERAGE_MIN:.0%}"
+        rows.append(ScoreRow(source, kind, "rh_coverage", "global", "1", share, "ok" if ok else "failed", reason))
+    return rows
+
+
+def gate(rows: list[ScoreRow], checks: list[ScoreRow]) -> list[ScoreRow]:
+    """``rows`` with the ok ones failed that a failed coverage row in ``checks`` invalidates."""
+    out = []
+    for row in rows:
+        for check in checks:
+            if row.status != "ok" or check.status != "failed":
+                continue
+            if check.metric == "period_coverage" or row.metric in TOTAL_METRICS:
+                row = replace(row, value=float("nan"), status="failed", reason=check.reason)
+        out.append(row)
+    return out

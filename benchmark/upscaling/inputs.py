@@ -1,0 +1,121 @@
+"""Find the upscaling's inputs among the registered plugins: predictor stack, land fraction,
+site table, and the data versions that label the product.
+
+Used by ``rhbench upscale`` and by the run's reference stage; no plugin is named here:
+a ``predictors`` plugin whose layers go beyond the demo's ``tas``/``pr`` climate grids is
+a *stack*; a ``landfrac`` plugin gives the land fraction; a ``sites`` plugin the site table.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import xarray as xr
+
+from rhbench import catalog, loader
+from rhbench.errors import DataError, RhbenchError
+from rhbench.fileops import sha256_of
+from rhbench.registry import Registry
+from rhbench.sources import Source
+from rhbench.upscaling.stack import PredictorStack, load_stack, stack_from_grids
+
+logger = logging.getLogger(__name__)
+
+#: Variables of the demo's climate-only predictors (not a full stack).
+CLIMATE_ONLY = frozenset({"tas", "pr", "landCoverFrac"})
+
+
+def stack_sources(registry: Registry) -> list[Source]:
+    """``predictors`` sources that provide more than climate grids (real stacks)."""
+    return [s for s in registry.of_kind("predictors") if set(s.variables) - CLIMATE_ONLY]
+
+
+def _first_file(source: Source, root: Path) -> Path | None:
+    try:
+        entry = catalog.entry_for(source)
+        path = catalog.resolve_file(root, next(iter(entry.files.values())), source=source.name)
+    except (RhbenchError, StopIteration):
+        return None
+    return path if path.is_file() else None
+
+
+def fetched_stack(registry: Registry, root: Path | None) -> tuple[Source, Path] | None:
+    """The first stack source whose file is present under the data root, with its path."""
+    if root is None:
+        return None
+    for source in stack_sources(registry):
+        path = _first_file(source, root)
+        if path is not None:
+            return source, path
+    return None
+
+
+def fetched_sites(registry: Registry, root: Path | None) -> Path | None:
+    """The first ``sites`` source's table under the data root, when present."""
+    if root is None:
+        return None
+    for source in registry.of_kind("sites"):
+        path = _first_file(source, root)
+        if path is not None:
+            return path
+    return None
+
+
+def land_fraction(registry: Registry, root: Path | None, path: Path | None = None) -> tuple[xr.DataArray | None, str]:
+    """Land fraction (0-1) from ``path`` or the first ``landfrac`` source under the data root,
+    and a note naming it; ``(None, reason)`` when there is none."""
+    for source in registry.of_kind("landfrac"):
+        file = path if path is not None else (_first_file(source, root) if root is not None else None)
+        if file is None:
+            continue
+        data = loader.open_variable(source, "sftlf", Path(file)).compute()
+        return data, f"{source.name} ({Path(file).name}, sha256 {sha256_of(Path(file))})"
+    return None, "no land fraction found: every valid cell counted fully"
+
+
+def open_predictors(registry: Registry, path: Path) -> PredictorStack:
+    """A predictor file given on the command line, as a stack.
+
+    A file with ``tas``, ``pr`` and ``vegclass`` is the demo's grid format; otherwise the
+    stack plugin whose declared file variables are all in the file reads it (its
+    preprocess repairs its quirks).
+
+    Raises
+    ------
+    DataError
+        When the file is missing, unreadable, or matches no predictors plugin.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("predictors file not found", file=str(path))
+    try:
+        with xr.open_dataset(path) as probe:
+            names = set(map(str, probe.variables))
+            if {"tas", "pr", "vegclass"} <= names:
+                return stack_from_grids(probe.load())
+    except (OSError, ValueError) as err:
+        raise DataError(
+            "predictors file is not readable netCDF", file=str(path), found=str(err), expected="netCDF"
+        ) from err
+    for source in stack_sources(registry):
+        if {spec.file_name for spec in source.variables.values()} <= names:
+            logger.info("reading %s as %s (%s)", path, source.name, source.citation)
+            return load_stack(source, path)
+    raise DataError(
+        "predictors file matches no predictors plugin",
+        file=str(path),
+        found=sorted(names)[:20],
+        expected=[f"{s.name}: {sorted(v.file_name for v in s.variables.values())}" for s in stack_sources(registry)]
+        + ["demo grids: tas, pr, vegclass"],
+    )
+
+
+def srdb_versions(registry: Registry, path: Path) -> dict[str, str]:
+    """``srdb_version`` of a site table: the catalog version when its SHA-256 is the pinned one."""
+    digest = sha256_of(Path(path))
+    for source in registry.of_kind("sites"):
+        meta = catalog.entry_for(source).metadata
+        if str(meta.get("sha256", "")).lower() == digest:
+            return {"srdb_version": f"{source.name} {meta.get('version', '')}".strip(), "srdb_checksum": "pinned"}
+    return {"srdb_version": "unknown (SHA-256 not a pinned release)", "srdb_checksum": "not pinned"}

@@ -1,0 +1,173 @@
+"""The Rh map of the Random Forest ensemble, its totals and its CF-netCDF form.
+
+- Map: every ensemble member (fold forest) predicts every valid cell of the predictor
+  stack; ``rh`` is the members' mean and ``rh_sd`` their SD (ddof=1), g C m-2 yr-1.
+- Totals: sum of Rh x cell area x land fraction (:func:`land_area`), Pg C yr-1, for each
+  member; a region's total is the mean over the members and its SD is the SD (ddof=1) of
+  the members' totals. (Summing the per-cell SD map instead would treat the cells' errors
+  as perfectly correlated and overstate the spread; the members' totals carry the
+  ensemble's real covariance.) Regions: global, climate zones by |latitude| (tropical
+  < 23.5, boreal >= 50, as the site zones' fallback), and each class of each categorical
+  layer (vegetation class when the stack has one, else the Koeppen class).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from rhbench.grid import cell_area
+from rhbench.metrics.totals import GRAMS_PER_PETAGRAM
+from rhbench.upscaling.srdb import BOREAL_MIN_ABS_LAT, TROPICAL_MAX_ABS_LAT
+from rhbench.upscaling.stack import PredictorStack
+
+RH_UNITS_CF = "g m-2 yr-1"
+TOTALS_COLUMNS = ["region_kind", "region", "total_PgC_per_yr", "sd_PgC_per_yr", "land_area_km2", "n_cells"]
+
+
+def member_maps(member_values: np.ndarray, ilat: np.ndarray, ilon: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(members, lat, lon) maps from per-cell predictions (members, cells); NaN elsewhere."""
+    maps = np.full((member_values.shape[0], *shape), np.nan)
+    maps[:, ilat, ilon] = member_values
+    return maps
+
+
+def land_area(lat: np.ndarray, lon: np.ndarray, land_fraction: xr.DataArray | None) -> xr.DataArray:
+    """Land area of each cell, m2: sphere cell area x land fraction (0-1).
+
+    ``land_fraction`` (lat, lon) is matched to the grid by nearest neighbour; missing
+    values count as 0. Without it every cell counts fully (fraction 1).
+    """
+    area = cell_area(lat, lon)
+    if land_fraction is None:
+        return area
+    frac = land_fraction.reindex(lat=area["lat"], lon=area["lon"], method="nearest", tolerance=1e-3)
+    if bool(frac.isnull().all()):
+        frac = land_fraction.sel(lat=area["lat"], lon=area["lon"], method="nearest")
+    return area * frac.fillna(0.0).clip(0.0, 1.0).values
+
+
+def region_masks(stack: PredictorStack) -> list[tuple[str, str, np.ndarray]]:
+    """(kind, name, (lat, lon) bool mask) of every region totals are reported for."""
+    abs_lat = np.abs(stack.lat)[:, None] * np.ones((1, stack.lon.size))
+    regions = [("global", "global", np.ones_like(abs_lat, dtype=bool))]
+    regions += [
+        ("climate zone", "tropical", abs_lat < TROPICAL_MAX_ABS_LAT),
+        ("climate zone", "temperate", (abs_lat >= TROPICAL_MAX_ABS_LAT) & (abs_lat < BOREAL_MIN_ABS_LAT)),
+        ("climate zone", "boreal", abs_lat >= BOREAL_MIN_ABS_LAT),
+    ]
+    for layer, labels in stack.categories.items():
+        values = stack.layers[layer].values
+        kind = "vegetation class" if layer == "vegclass" else f"{layer} class"
+        regions += [(kind, str(label), values == code) for code, label in sorted(labels.items())]
+    return regions
+
+
+def regional_totals(maps: np.ndarray, area: xr.DataArray, regions: list[tuple[str, str, np.ndarray]]) -> pd.DataFrame:
+    """Totals (Pg C yr-1) of every region: mean and SD (ddof=1) of the members' totals.
+
+    ``maps``: (members, lat, lon) Rh in g C m-2 yr-1; ``area``: land area in m2.
+    """
+    weights = np.asarray(area.values, dtype=float)
+    rows = []
+    for kind, name, mask in regions:
+        cells = mask & np.isfinite(maps[0])
+        totals = np.nansum(np.where(cells, maps, 0.0) * weights, axis=(1, 2)) / GRAMS_PER_PETAGRAM
+        rows.append(
+            (
+                kind,
+                name,
+                float(totals.mean()),
+                float(totals.std(ddof=1)) if totals.size > 1 else 0.0,
+                float(weights[cells].sum() / 1e6),
+                int(cells.sum()),
+            )
+        )
+    return pd.DataFrame(rows, columns=TOTALS_COLUMNS)
+
+
+def _bounds(centres: np.ndarray, low: float, high: float) -> np.ndarray:
+    step = np.diff(centres).mean() if centres.size > 1 else 1.0
+    edges = np.concatenate([[centres[0] - step / 2], (centres[1:] + centres[:-1]) / 2, [centres[-1] + step / 2]])
+    edges = np.clip(edges, low, high)
+    return np.column_stack([edges[:-1], edges[1:]])
+
+
+def _axis_attrs(units: str, name: str, axis: str) -> dict:
+    return {"units": units, "standard_name": name, "axis": axis, "bounds": f"{name[:3]}_bnds"}
+
+
+def product_dataset(
+    maps: np.ndarray,
+    stack: PredictorStack,
+    area: xr.DataArray,
+    land_fraction_note: str,
+    totals: pd.DataFrame,
+    attrs: dict,
+) -> xr.Dataset:
+    """The CF-1.10 netCDF content: ``rh``, ``rh_sd``, ``land_area``, members' totals.
+
+    ``attrs`` (provenance, CV metrics, labels) become global attributes, with the global
+    total and its ensemble SD added from ``totals``.
+    """
+    lat, lon = stack.lat, stack.lon
+    glob = totals.set_index("region").loc["global"]
+    member_totals = np.nansum(np.nan_to_num(maps) * area.values, axis=(1, 2)) / GRAMS_PER_PETAGRAM
+    rh_attrs = {
+        "units": RH_UNITS_CF,
+        "standard_name": "heterotrophic_respiration_carbon_flux",
+        "long_name": "soil heterotrophic respiration, mass of carbon (Random Forest ensemble mean)",
+        "cell_methods": "area: mean where land",
+        "comment": "g of carbon per m2 of land per year",
+    }
+    ds = xr.Dataset(
+        {
+            "rh": (("lat", "lon"), maps.mean(axis=0).astype(np.float32), rh_attrs),
+            "rh_sd": (
+                ("lat", "lon"),
+                maps.std(axis=0, ddof=1).astype(np.float32) if maps.shape[0] > 1 else np.zeros(maps.shape[1:]),
+                {
+                    "units": RH_UNITS_CF,
+                    "long_name": "SD (ddof=1) of Rh across the Random Forest ensemble members",
+                },
+            ),
+            "land_area": (
+                ("lat", "lon"),
+                area.values.astype(np.float32),
+                {
+                    "units": "m2",
+                    "long_name": "cell area x land fraction used for totals",
+                    "comment": land_fraction_note,
+                },
+            ),
+            "rh_global_member": (
+                ("member",),
+                member_totals,
+                {"units": "Pg yr-1", "long_name": "global Rh total (carbon) of each ensemble member"},
+            ),
+            "lat_bnds": (("lat", "nv"), _bounds(lat, -90.0, 90.0)),
+            "lon_bnds": (("lon", "nv"), _bounds(lon, -180.0, 180.0)),
+        },
+        coords={
+            "lat": ("lat", lat, _axis_attrs("degrees_north", "latitude", "Y")),
+            "lon": ("lon", lon, _axis_attrs("degrees_east", "longitude", "X")),
+            "member": ("member", np.arange(maps.shape[0]), {"long_name": "ensemble member (CV fold forest)"}),
+        },
+    )
+    ds.attrs = {
+        "Conventions": "CF-1.10",
+        **attrs,
+        "global_total_PgC_per_yr": float(glob["total_PgC_per_yr"]),
+        "global_total_sd_PgC_per_yr": float(glob["sd_PgC_per_yr"]),
+        "land_fraction": land_fraction_note,
+    }
+    return ds
+
+
+def netcdf_encoding(ds: xr.Dataset) -> dict:
+    """zlib compression and NaN fill for the product's float variables."""
+    return {
+        name: {"zlib": True, "complevel": 4, "_FillValue": np.float32(np.nan) if ds[name].dtype == np.float32 else None}
+        for name in ("rh", "rh_sd", "land_area")
+    }

@@ -1,0 +1,87 @@
+"""Jian2020-predictors (predictors): the real 0.5 deg predictor stack of Jian et al. 2020.
+
+``global_Rt_contribution_to_Rs2.nc`` (github jinshijian/SoilRespirationPartitioning, MIT)
+holds 14 predictor layers on 47,694 vegetated 0.5 deg cells, plus the product's own
+outputs ``RC``/``SD_RC``/``CV_RC`` (root share of soil respiration), which are never read.
+
+File quirks, repaired by :func:`preprocess` (the loader sees a CF-like dataset):
+
+- variables are stored ``(lon, lat)``; ``lat``/``lon`` are dimensions without coordinates;
+  the coordinates are the 1-D helper variables ``latitude`` (89.75 .. -89.75, north to
+  south) and ``longitude`` (-179.75 .. 179.75);
+- missing cells hold ``-9999`` without a ``_FillValue`` attribute;
+- no CF ``units`` attributes (a non-CF ``Unit`` attribute exists; the units are declared
+  here and in the catalog, see ``catalogs/obs_datasets.yaml``);
+- EVI is stored as EVI x 1e-4 (the data README says x 1e-3; the file's range, max
+  6.1e-5, and an Amazon median of 4.8e-5, i.e. EVI 0.48, fit 1e-4): multiplied by 1e4;
+- above/below-ground biomass carbon is stored as MgC ha-1 x 10 (Spawn et al. 2020's
+  integer scaling; Amazon median 1180 -> 118 MgC ha-1): multiplied by 0.1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from rhbench.hookspecs import hookimpl
+from rhbench.sources import Source, Var
+
+FILL_VALUE = -9999.0
+#: Layers that are the product's own outputs: never predictors of Rh.
+PRODUCT_OUTPUTS = ("RC", "SD_RC", "CV_RC")
+#: Multiplicative rescaling of stored values to the declared units.
+RESCALE = {"EVI": 1.0e4, "BMa": 0.1, "BMb": 0.1}
+
+VARIABLES = {
+    "tas": Var("MAT", "degC"),
+    "pr": Var("MAP", "mm yr-1"),
+    "koppen": Var("Climate_type", "1"),
+    "am_share": Var("Percentage_AM", "percent"),
+    "ecm_share": Var("Percentage_EcM", "percent"),
+    "erm_share": Var("Percentage_ErM", "percent"),
+    "nm_share": Var("Percentage_NM", "percent"),
+    "agb_carbon": Var("BMa", "MgC ha-1"),
+    "bgb_carbon": Var("BMb", "MgC ha-1"),
+    "ndep": Var("N_deposition", "g N m-2 yr-1"),
+    "bulk_density": Var("BD", "g cm-3"),
+    "clay": Var("Clay", "percent"),
+    "soc_stock": Var("SOC", "tC ha-1"),
+    "evi": Var("EVI", "1"),
+}
+
+
+def preprocess(ds: xr.Dataset) -> xr.Dataset:
+    """Coordinates from the helper variables, ``(lat, lon)`` order, fill and scale repaired."""
+    lat = np.asarray(ds["latitude"].values, dtype=float)
+    lon = np.asarray(ds["longitude"].values, dtype=float)
+    ds = ds.drop_vars(["latitude", "longitude", *[v for v in PRODUCT_OUTPUTS if v in ds]])
+    ds = ds.assign_coords(
+        lat=("lat", lat, {"units": "degrees_north", "standard_name": "latitude"}),
+        lon=("lon", lon, {"units": "degrees_east", "standard_name": "longitude"}),
+    )
+    out = {}
+    for name, data in ds.data_vars.items():
+        if set(data.dims) >= {"lat", "lon"}:
+            data = data.transpose(..., "lat", "lon")
+        data = data.where(data != FILL_VALUE)
+        if name in RESCALE:
+            data = data * RESCALE[name]
+        out[name] = data.assign_attrs(ds[name].attrs)
+    return xr.Dataset(out, attrs=ds.attrs)
+
+
+@hookimpl
+def rhbench_sources() -> list[Source]:
+    return [
+        Source(
+            name="Jian2020-predictors",
+            kind="predictors",
+            catalog_entry="obs_datasets.Jian2020-predictors",
+            variables=VARIABLES,
+            citation="Jian et al. 2020 (global root contribution to soil respiration, RF product; MIT); "
+            "layers: SoilGrids (BD, clay, SOC), Spawn et al. 2020 (biomass), Soudzilovskaia et al. 2019 "
+            "(mycorrhiza), WorldClim 2 (MAT, MAP), Koeppen-Geiger (climate type), MODIS (EVI)",
+            quirks=frozenset({"lat_descending"}),
+            preprocess=preprocess,
+        )
+    ]
