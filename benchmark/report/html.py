@@ -382,10 +382,13 @@ def _rf_section(upscaling_dir: Path | None, page: _Page) -> str:
     metrics = None
     if (folder / "cv_metrics.json").is_file():
         metrics = json.loads((folder / "cv_metrics.json").read_text(encoding="utf-8"))
-        parts.append(_metrics_table(metrics))
+        parts.append(_rf_label(metrics))
+        parts.append(_metrics_table({k: v for k, v in metrics.items() if not isinstance(v, list | dict)}))
+    if (folder / "rh_rf.nc").is_file():
+        parts.append(_rf_map(folder / "rh_rf.nc"))
     oof = _csv(folder, "oof_predictions.csv", ("observed", "predicted"))
     if oof is not None:
-        scalar = {k: v for k, v in (metrics or {}).items() if isinstance(v, int | float)}
+        scalar = {k: (metrics or {})[k] for k in ("n_obs", "r2", "nse", "rmse") if k in (metrics or {})}
         parts.append(_img(plots.rf_scatter(oof, metrics=scalar), "observed vs predicted Rh"))
     importance = _csv(folder, "importance.csv", ("predictor",))
     if importance is not None:
@@ -401,6 +404,35 @@ def _rf_section(upscaling_dir: Path | None, page: _Page) -> str:
     if page.synthetic:
         parts.insert(0, '<p class="synthetic-note">Synthetic demo data.</p>')
     return "\n".join(parts)
+
+
+def _rf_label(metrics: Mapping) -> str:
+    """REAL/SYNTHETIC label of the RF product with its data versions (cv_metrics.json keys)."""
+    label = str(metrics.get("data_label", "SYNTHETIC" if metrics.get("synthetic") else "unlabelled"))
+    versions = [
+        f"SRDB: {metrics.get('srdb_version', metrics.get('srdb_file', '?'))}",
+        f"sha256 {str(metrics.get('srdb_sha256', '?'))[:12]}",
+    ]
+    if metrics.get("predictors_source"):
+        versions.append(
+            f"predictors: {metrics['predictors_source']} {metrics.get('predictors_version', '')[:12]}, "
+            f"sha256 {str(metrics.get('predictors_sha256', '?'))[:12]}"
+        )
+    if metrics.get("global_total_PgC_per_yr") is not None:
+        versions.append(
+            f"global Rh {metrics['global_total_PgC_per_yr']:.1f} +- {metrics.get('global_total_sd_PgC_per_yr', 0):.1f}"
+            " Pg C yr-1 (SD of the ensemble members' totals)"
+        )
+    return f'<p class="data-label"><strong>{html.escape(label)}</strong> data — {html.escape("; ".join(versions))}</p>'
+
+
+def _rf_map(path: Path) -> str:
+    """The RF product's mean and SD maps (g C m-2 yr-1), titled with its data label."""
+    with xr.open_dataset(path) as product:
+        label = str(product.attrs.get("data_label", ""))
+        panels = {"Rh, RF ensemble mean": product["rh"].load(), "Rh, SD across members": product["rh_sd"].load()}
+    png = plots.map_panels(panels, units="g C m-2 yr-1", title=f"Random Forest Rh product ({label})", ncols=2)
+    return _img(png, f"RF Rh map ({label})")
 
 
 def _csv(folder: Path, name: str, columns: tuple[str, ...]) -> pd.DataFrame | None:
