@@ -105,10 +105,17 @@ def entry_for(source: Source) -> CatalogEntry:
         )
     metadata = catalog.entries[source.entry_name].metadata or {}
     if not isinstance(metadata, dict):
-        raise CatalogError("entry metadata is not a mapping", source=source.name, file=str(path), found=metadata)
+        raise CatalogError(
+            "catalog entry metadata is not a mapping", source=source.name, file=str(path), found=metadata
+        )
     metadata = dict(metadata)
     for key in ("files", "units"):
         _check_text_mapping(metadata.get(key, {}), key, source=source.name, file=str(path))
+    for variable, relative in metadata.get("files", {}).items():
+        try:
+            check_relative(relative, source=source.name, variable=variable)
+        except CatalogError as exc:
+            raise exc.add_context(file=str(path)) from None
     missing = sorted(set(source.variables) - set(metadata.get("files", {})))
     if missing:
         raise CatalogError(
@@ -121,18 +128,33 @@ def _check_text_mapping(value: object, key: str, *, source: str, file: str) -> N
     """Refuse ``files``/``units`` metadata that is not a mapping of text to text (e.g. ``rh: 12345``)."""
     if not isinstance(value, dict):
         raise CatalogError(
-            f"entry metadata {key!r} is not a mapping", source=source, file=file, found=type(value).__name__
+            f"catalog entry metadata {key!r} is not a mapping", source=source, file=file, found=type(value).__name__
         )
     for variable, text in value.items():
         if not isinstance(variable, str) or not isinstance(text, str) or not text.strip():
             raise CatalogError(
-                f"entry metadata {key!r} must map variable names to text",
+                f"catalog entry metadata {key!r} must map variable names to text",
                 source=source,
                 file=file,
                 variable=str(variable),
                 found=repr(text)[:80],
                 expected="a path relative to the data root" if key == "files" else "a units string",
             )
+
+
+def check_relative(
+    relative: object, *, source: str | None = None, variable: str | None = None, data_root: object = "the data root"
+) -> PurePosixPath:
+    """``relative`` as a path when it is text, not absolute, without ``..``; else :class:`CatalogError`."""
+    where = {"source": source, "variable": variable, "expected": f"a relative path without '..' inside {data_root}"}
+    if not isinstance(relative, str) or not relative.strip() or "\x00" in relative:
+        raise CatalogError("catalog path is not a file path", found=repr(relative)[:80], **where)
+    posix, windows = PurePosixPath(relative), PureWindowsPath(relative)
+    if posix.is_absolute() or windows.drive or windows.root:
+        raise CatalogError("catalog path escapes the data root: it is absolute", file=relative, **where)
+    if ".." in posix.parts or ".." in windows.parts:
+        raise CatalogError("catalog path escapes the data root: it contains '..'", file=relative, **where)
+    return posix
 
 
 def resolve_ilamb_root(data_root: Path | None, ilamb_root: str | os.PathLike | None = None) -> Path | None:
@@ -191,14 +213,7 @@ def resolve_file(
     """
     if data_root is None:
         raise ConfigError("no data root: pass --data-root, set data_root in the config or RHBENCH_DATA", source=source)
-    where = {"source": source, "variable": variable, "expected": f"a relative path without '..' inside {data_root}"}
-    if not isinstance(relative, str) or not relative.strip() or "\x00" in relative:
-        raise CatalogError("catalog path is not a file path", found=repr(relative)[:80], **where)
-    posix, windows = PurePosixPath(relative), PureWindowsPath(relative)
-    if posix.is_absolute() or windows.drive or windows.root:
-        raise CatalogError("catalog path escapes the data root: it is absolute", file=relative, **where)
-    if ".." in posix.parts or ".." in windows.parts:
-        raise CatalogError("catalog path escapes the data root: it contains '..'", file=relative, **where)
+    posix = check_relative(relative, source=source, variable=variable, data_root=data_root)
     if relative.startswith(ILAMB_PREFIX):
         return _resolve_ilamb(data_root, relative, source, ilamb_root)
     try:

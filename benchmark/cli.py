@@ -10,6 +10,7 @@ import argparse
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _absolute_paths(args)
     _configure_logging(args.quiet, args.verbose)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -66,6 +68,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _absolute_paths(args: argparse.Namespace) -> None:
+    """Make every path option absolute before any plugin is loaded (a plugin may call os.chdir)."""
+    for key, value in vars(args).items():
+        if isinstance(value, Path):
+            setattr(args, key, value.expanduser().absolute())
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -60,11 +60,12 @@ def simulate(npp: np.ndarray, tau_veg: np.ndarray, tau_soil: np.ndarray) -> tupl
     The vegetation pool is integrated only over the leading dims of ``npp`` and ``tau_veg``
     (it does not depend on ``tau_soil``), so crossed draws, e.g. ``tau_veg`` (model, veg, 1,
     year) with ``tau_soil`` (model, 1, soil, year), cost one soil-sized pass per year. Inputs
-    whose year axis is already the slowest in memory are read in place.
+    whose year axis is already the slowest in memory are read in place, others one year at a
+    time (:class:`_Years`).
     """
     npp, tau_veg, tau_soil = (np.asarray(a, dtype=float) for a in (npp, tau_veg, tau_soil))
     _check_forcing(npp, tau_veg, tau_soil)
-    return _integrate(*(_year_first(a) for a in (npp, tau_veg, tau_soil)))
+    return _integrate(*(_Years(a) for a in (npp, tau_veg, tau_soil)))
 
 
 def _check_forcing(npp: np.ndarray, tau_veg: np.ndarray, tau_soil: np.ndarray) -> None:
@@ -92,31 +93,46 @@ def _check_forcing(npp: np.ndarray, tau_veg: np.ndarray, tau_soil: np.ndarray) -
             )
 
 
-def _year_first(values: np.ndarray) -> np.ndarray:
-    """(year, ...) view of a (..., year) array; a year-first copy when years are interleaved.
+class _Years:
+    """Year ``t`` of a (..., year) array as an array over its leading dims (``[t]``).
 
-    Small arrays stay views (they sit in cache); large ones whose years are not already
-    the slowest axis in memory are copied once, so every later read of a year is contiguous.
+    When years are interleaved in memory (the usual C-ordered (..., year) array) and a year is
+    large, each year is copied on request into one reused contiguous buffer: every operation
+    then reads contiguous memory and no year-first copy of the whole array is ever made.
+    Year-first inputs (views of (year, ...) arrays) and small arrays are read in place. The
+    first year, used every year, is kept apart.
     """
-    view = np.moveaxis(values, -1, 0)
-    if view.flags.c_contiguous or view[0].size < 4096:
-        return view
-    return np.ascontiguousarray(view)
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.view = np.moveaxis(values, -1, 0)
+        self.shape = self.view.shape
+        self.first = self.view[0].copy()
+        interleaved = not self.view.flags.c_contiguous and self.view[0].size >= 4096
+        self.buffer = np.empty(self.shape[1:]) if interleaved else None
+
+    def __getitem__(self, t: int) -> np.ndarray:
+        if t == 0:
+            return self.first
+        if self.buffer is None:
+            return self.view[t]
+        np.copyto(self.buffer, self.view[t])
+        return self.buffer
 
 
 class _DirectSoil:
     """Soil step of the module docstring, for a soil pool with no dim beyond its forcing's:
     ``rh = n0 tau_soil[0] / tau_soil[t] + dsoil[t-1] / tau_soil[t]``, ``dsoil += litter - rh``."""
 
-    def __init__(self, n0: np.ndarray, tau_soil: np.ndarray, shape: tuple[int, ...]) -> None:
+    def __init__(self, n0: np.ndarray, tau_soil: _Years, shape: tuple[int, ...]) -> None:
         self.n0, self.tau = n0, tau_soil
         self.steady = n0 * tau_soil[0]
         self.dsoil, self.rh, self.out = np.zeros(shape), np.empty(shape), np.empty(shape)
 
     def step(self, t: int, litter: np.ndarray, csoil: np.ndarray) -> None:
-        np.divide(self.tau[0], self.tau[t], out=self.out)
+        tau = self.tau[t]
+        np.divide(self.tau[0], tau, out=self.out)
         self.out *= self.n0
-        np.divide(self.dsoil, self.tau[t], out=self.rh)
+        np.divide(self.dsoil, tau, out=self.rh)
         self.rh += self.out
         self.dsoil += litter
         self.dsoil -= self.rh
@@ -133,18 +149,19 @@ class _SplitSoil:
     cSoil. Both drives are exactly zero at a constant forcing, so a steady state stays exact.
     """
 
-    def __init__(self, n0: np.ndarray, tau_soil: np.ndarray, shape: tuple[int, ...]) -> None:
+    def __init__(self, n0: np.ndarray, tau_soil: _Years, shape: tuple[int, ...]) -> None:
         self.n0, self.tau = n0, tau_soil
         self.steady = n0 * tau_soil[0]
-        small = self.steady.shape
+        small = np.shape(self.steady)
         self.big_a, self.small_b = np.zeros(shape), np.zeros(small)
         self.out, self.offset, self.keep = np.empty(small), np.empty(small), np.empty(tau_soil.shape[1:])
         self.drive = None
 
     def step(self, t: int, litter: np.ndarray, csoil: np.ndarray) -> None:
-        np.divide(1.0, self.tau[t], out=self.keep)
+        tau = self.tau[t]
+        np.divide(1.0, tau, out=self.keep)
         np.subtract(1.0, self.keep, out=self.keep)
-        np.divide(self.tau[0], self.tau[t], out=self.out)
+        np.divide(self.tau[0], tau, out=self.out)
         self.out *= self.n0
         self.out -= self.n0
         self.small_b *= self.keep
@@ -156,8 +173,8 @@ class _SplitSoil:
         np.add(self.big_a, self.offset, out=csoil)
 
 
-def _integrate(npp: np.ndarray, tau_veg: np.ndarray, tau_soil: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The anomaly-form time loop on year-first arrays (year, ...); returns (..., year) views.
+def _integrate(npp: _Years, tau_veg: _Years, tau_soil: _Years) -> tuple[np.ndarray, np.ndarray]:
+    """The anomaly-form time loop, year by year; returns (..., year) views of (year, ...) arrays.
 
     Every year updates the anomalies in place, without temporaries; the vegetation step is
     the module docstring's, the soil step :class:`_DirectSoil` or, when the soil pool has dims
@@ -176,9 +193,10 @@ def _integrate(npp: np.ndarray, tau_veg: np.ndarray, tau_soil: np.ndarray) -> tu
     dveg, litter, veg_tmp = np.zeros(veg_shape), np.empty(veg_shape), np.empty(veg_shape)
     for t in range(1, n_years):
         # litter = NPP[0] (tau_veg[0] / tau_veg[t]) + dveg[t-1] / tau_veg[t]
-        np.divide(tau_veg[0], tau_veg[t], out=litter)
+        tau = tau_veg[t]
+        np.divide(tau_veg[0], tau, out=litter)
         litter *= n0
-        np.divide(dveg, tau_veg[t], out=veg_tmp)
+        np.divide(dveg, tau, out=veg_tmp)
         litter += veg_tmp
         dveg += npp[t]
         dveg -= litter

@@ -221,3 +221,30 @@ def ilamb_scores(
         if not math.isfinite(value) and name not in reasons:
             reasons[name] = "undefined: no cell where the score is defined"
     return scores, reasons
+
+
+#: Variables scored, as prefixes of the metric names (``rh_bias_score`` ...), with their maps' meaning.
+VARIABLES: dict[str, str] = {
+    "rh": "period-mean Rh map",
+    "csoil": "period-mean cSoil + cLitter map",
+    "tau_soil": "tau_soil map (cSoil + cLitter over Rh)",
+}
+_DEFINITIONS = {
+    "bias_score": "ilamb3 Bias score: area-weighted mean of exp(-|model - ref| / |ref|) (reference without time axis)",
+    "rmse_score": "ilamb3 RMSE score: area-weighted mean of exp(-centred RMSE / reference RMS) over >= 24 time "
+    "steps; skipped for a reference without time axis",
+    "spatial_distribution_score": "ilamb3 Spatial distribution score 2 (1 + R) / (s + 1/s)^2 with unweighted "
+    "SD ratio s and correlation R over cells",
+    "overall_score": "ilamb3 Overall score: plain mean of the defined bias, RMSE and spatial distribution scores",
+}
+#: Every ILAMB score row: metric name -> (units, definition).
+METRICS: dict[str, tuple[str, str]] = {
+    f"{prefix}_{score}": ("1", f"{what}: {_DEFINITIONS[score]}")
+    for prefix, what in VARIABLES.items()
+    for score in SCORES
+}
+
+
+def metric_names(prefix: str) -> list[str]:
+    """The four score metrics of one variable prefix (``rh``, ``csoil`` or ``tau_soil``)."""
+    return [f"{prefix}_{score}" for score in SCORES]

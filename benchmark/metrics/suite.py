@@ -25,6 +25,7 @@ import numpy as np
 import xarray as xr
 
 from rhbench.errors import CoordinateError, MissingVariableError, RhbenchError
+from rhbench.metrics import ilamb
 from rhbench.metrics.coverage import coverage_rows, gate
 from rhbench.metrics.taylor import taylor_statistics
 from rhbench.metrics.totals import (
@@ -132,6 +133,8 @@ METRICS: dict[str, tuple[str, str]] = {
         "relative deviations of Rh and of tau_soil from the observations",
     ),
 }
+
+METRICS |= ilamb.METRICS
 
 _TAYLOR_METRICS = {prefix: [f"{prefix}_taylor_{key}" for key in _TAYLOR] for prefix in ("rh", "tau_soil")}
 _ATTRIBUTION_KEYS = {
@@ -352,7 +355,9 @@ def _metrics_of(kind: str) -> list[tuple[str, bool]]:
     out += [(name, False) for name in _TAYLOR_METRICS["rh"]]
     out += [("tau_soil_global", False), ("tau_soil", True)]
     out += [(name, False) for name in _TAYLOR_METRICS["tau_soil"]]
+    out += [(name, False) for prefix in ("rh", "tau_soil") for name in ilamb.metric_names(prefix)]
     if kind == "dgvm":
+        out += [(name, False) for name in ilamb.metric_names("csoil")]
         out += [
             ("csoil_global", False),
             ("cveg_global", False),
@@ -432,6 +437,26 @@ def _taylor_rows(
     ]
 
 
+def _ilamb_rows(
+    source: str,
+    kind: str,
+    prefix: str,
+    reference_map: xr.DataArray,
+    model_map: xr.DataArray,
+    ref: Reference,
+) -> list[ScoreRow]:
+    """ilamb3's four scores of one variable over the land cells both maps cover (1)."""
+    scores, reasons = ilamb.ilamb_scores(reference_map, model_map, ref.area)
+    rows = []
+    for metric in ilamb.metric_names(prefix):
+        score = metric[len(prefix) + 1 :]
+        row = _row(source, kind, metric, "global", scores[score])
+        if score in reasons:
+            row = ScoreRow(source, kind, metric, "global", "1", float("nan"), status="skipped", reason=reasons[score])
+        rows.append(row)
+    return rows
+
+
 def _reference_rows(ref: Reference, tau_sd: float) -> list[ScoreRow]:
     name, kind = ref.name, "reference"
     rh = ref.rh.where(ref.land_mask)
@@ -490,20 +515,26 @@ def _source_rows(
         return bool(reasons)
 
     rh_metrics = [("rh_global", False), ("rh_total", True), ("rh_mean", True)]
-    if not skip(rh_metrics + [(m, False) for m in _TAYLOR_METRICS["rh"]], ("rh",)):
+    rh_metrics += [(m, False) for m in _TAYLOR_METRICS["rh"] + ilamb.metric_names("rh")]
+    if not skip(rh_metrics, ("rh",)):
         rows.append(_row(source, kind, "rh_global", "global", float(totals["rh_total"].sel(region="global"))))
         rows += _regional_rows(source, kind, "rh_total", totals["rh_total"])
         rows += _regional_rows(source, kind, "rh_mean", totals["rh_mean"])
         rows += _taylor_rows(source, kind, "rh", ref.rh_land, found["rh"], ref)
+        rows += _ilamb_rows(source, kind, "rh", ref.rh_land, found["rh"], ref)
     tau_metrics = [("tau_soil_global", False), ("tau_soil", True)]
-    tau_metrics += [(m, False) for m in _TAYLOR_METRICS["tau_soil"]]
+    tau_metrics += [(m, False) for m in _TAYLOR_METRICS["tau_soil"] + ilamb.metric_names("tau_soil")]
     if not skip(tau_metrics, ("rh", "csoil")):
         tau = totals["tau_soil"]
         rows.append(_row(source, kind, "tau_soil_global", "global", float(tau.sel(region="global"))))
         rows += _regional_rows(source, kind, "tau_soil", tau)
-        rows += _taylor_rows(source, kind, "tau_soil", ref.tau_soil, tau_map(found["csoil"], found["rh"]), ref)
+        tau_cells = tau_map(found["csoil"], found["rh"])
+        rows += _taylor_rows(source, kind, "tau_soil", ref.tau_soil, tau_cells, ref)
+        rows += _ilamb_rows(source, kind, "tau_soil", ref.tau_soil, tau_cells, ref)
     if kind != "dgvm":
         return rows
+    if not skip([(m, False) for m in ilamb.metric_names("csoil")], ("csoil",)):
+        rows += _ilamb_rows(source, kind, "csoil", ref.csoil, found["csoil"], ref)
     for metric, key in (("csoil_global", "csoil"), ("cveg_global", "cveg")):
         if not skip([(metric, False)], (key,)):
             rows.append(_row(source, kind, metric, "global", float(totals[f"{key}_total"].sel(region="global"))))
