@@ -46,11 +46,12 @@ import numpy as np
 import xarray as xr
 
 from rhbench.errors import CoordinateError
+from rhbench.metrics.definitions import ILAMB_SCORES
 
 #: ilamb3's RMSE analysis needs at least this many time steps in reference and model.
 MIN_RMSE_STEPS = 24
 #: Score names in the order ilamb3 reports them.
-SCORES: tuple[str, ...] = ("bias_score", "rmse_score", "spatial_distribution_score", "overall_score")
+SCORES: tuple[str, ...] = ILAMB_SCORES
 
 
 class NotAppropriate(ValueError):
@@ -223,28 +224,9 @@ def ilamb_scores(
     return scores, reasons
 
 
-#: Variables scored, as prefixes of the metric names (``rh_bias_score`` ...), with their maps' meaning.
-VARIABLES: dict[str, str] = {
-    "rh": "period-mean Rh map",
-    "csoil": "period-mean cSoil + cLitter map",
-    "tau_soil": "tau_soil map (cSoil + cLitter over Rh)",
-}
-_DEFINITIONS = {
-    "bias_score": "ilamb3 Bias score: area-weighted mean of exp(-|model - ref| / |ref|) (reference without time axis)",
-    "rmse_score": "ilamb3 RMSE score: area-weighted mean of exp(-centred RMSE / reference RMS) over >= 24 time "
-    "steps; skipped for a reference without time axis",
-    "spatial_distribution_score": "ilamb3 Spatial distribution score 2 (1 + R) / (s + 1/s)^2 with unweighted "
-    "SD ratio s and correlation R over cells",
-    "overall_score": "ilamb3 Overall score: plain mean of the defined bias, RMSE and spatial distribution scores",
-}
-#: Every ILAMB score row: metric name -> (units, definition).
-METRICS: dict[str, tuple[str, str]] = {
-    f"{prefix}_{score}": ("1", f"{what}: {_DEFINITIONS[score]}")
-    for prefix, what in VARIABLES.items()
-    for score in SCORES
-}
-
-
 def metric_names(prefix: str) -> list[str]:
-    """The four score metrics of one variable prefix (``rh``, ``csoil`` or ``tau_soil``)."""
+    """The four score metrics of one variable prefix (``rh``, ``csoil`` or ``tau_soil``).
+
+    Their units and definitions are in :data:`rhbench.metrics.definitions.METRIC_TABLE`.
+    """
     return [f"{prefix}_{score}" for score in SCORES]
