@@ -151,7 +151,7 @@ def _ensemble(
 
 
 def _constrain_region(
-    region: str, turnovers: dict[str, xr.Dataset], obs: TauObs, n_draws: int, seed: int
+    region: str, turnovers: dict[str, xr.Dataset], obs: TauObs, n_draws: int, seed: int, clipped: list[str]
 ) -> tuple[list[ScoreRow], xr.Dataset | None]:
     """Rows and yearly series of one region: each model alone, then the ensemble."""
     veg_obs, soil_obs = obs
@@ -167,6 +167,8 @@ def _constrain_region(
         try:
             _require_reference_years(turnover["year"].values)
             skill = emulation_skill(turnover)
+            if skill.attrs.get("tau_clipped"):
+                clipped.append(f"{name} ({region})")
             per_model[name] = _monte_carlo([turnover], [skill], draws, [name]).isel(source=0)
         except RhbenchError as err:
             rows += _status_rows(name, region, "failed", str(err))
@@ -226,7 +228,7 @@ def twobox_results(
     masks = stack_masks({"global": glob, **used})
     all_regions = masks["region"].values.tolist()
     names = [r for r in all_regions if r in tau_obs]
-    results, frames = Results(), []
+    results, frames, clipped = Results(), [], []
     for region in sorted(set(all_regions) - set(names), key=all_regions.index):
         for source in [*models, ENSEMBLE]:
             results.rows += _status_rows(source, region, "skipped", f"no observed turnover for {region}")
@@ -248,9 +250,11 @@ def twobox_results(
             results.rows += _status_rows(ENSEMBLE, region, "skipped", "no usable model")
             continue
         selected = {name: t.sel(region=region, drop=True) for name, t in turnovers.items()}
-        rows, frame = _constrain_region(region, selected, tau_obs[region], n_draws, seed)
+        rows, frame = _constrain_region(region, selected, tau_obs[region], n_draws, seed, clipped)
         results.rows += rows
         frames += [frame] if frame is not None else []
     if frames:
         results.datasets["twobox"] = xr.concat(frames, dim="region", join="outer")
+    if clipped:
+        logger.warning("2-box emulation: DGVM turnover times below 1 yr clipped to 1 yr for %s", ", ".join(clipped))
     return results
