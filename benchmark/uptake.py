@@ -185,6 +185,27 @@ def _constrain_region(
     return rows + ens_rows, series.expand_dims(region=[region])
 
 
+def _turnovers(
+    models: dict[str, xr.Dataset], area: xr.DataArray, masks: xr.DataArray
+) -> tuple[dict[str, xr.Dataset], list[ScoreRow]]:
+    """Yearly totals and turnover times per region of each usable model, and the skipped
+    or failed rows of the others."""
+    turnovers, rows = {}, []
+    for name, annual in models.items():
+        missing = [v for v in REQUIRED if v not in annual]
+        if missing:
+            status, reason = "skipped", f"missing variable(s) {', '.join(missing)}"
+        else:
+            try:
+                turnovers[name] = global_turnover(annual, area, masks)
+                continue
+            except RhbenchError as err:
+                status, reason = "failed", str(err)
+        for region in masks["region"].values.tolist():
+            rows += _status_rows(name, region, status, reason)
+    return turnovers, rows
+
+
 def twobox_results(
     models: dict[str, xr.Dataset],
     area: xr.DataArray,
@@ -232,19 +253,8 @@ def twobox_results(
     for region in sorted(set(all_regions) - set(names), key=all_regions.index):
         for source in [*models, ENSEMBLE]:
             results.rows += _status_rows(source, region, "skipped", f"no observed turnover for {region}")
-    turnovers = {}
-    for name, annual in models.items():
-        missing = [v for v in REQUIRED if v not in annual]
-        if missing:
-            status, reason = "skipped", f"missing variable(s) {', '.join(missing)}"
-        else:
-            try:
-                turnovers[name] = global_turnover(annual, area, masks.sel(region=names))
-                continue
-            except RhbenchError as err:
-                status, reason = "failed", str(err)
-        for region in names:
-            results.rows += _status_rows(name, region, status, reason)
+    turnovers, rows = _turnovers(models, area, masks.sel(region=names))
+    results.rows += rows
     for region in names:
         if not turnovers:
             results.rows += _status_rows(ENSEMBLE, region, "skipped", "no usable model")

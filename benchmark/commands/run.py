@@ -7,6 +7,7 @@ import contextlib
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -14,8 +15,9 @@ from rich.table import Table
 from rhbench import __version__
 from rhbench.config import DEMO_RESOLUTION, RunConfig, resolve
 from rhbench.fileops import cache_dir
-from rhbench.progress import progress_callback
-from rhbench.registry import Registry, build_registry
+
+if TYPE_CHECKING:
+    from rhbench.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
     """Run the benchmark; exit 0 when every source succeeded, 3 when some failed."""
     from rhbench import catalog
     from rhbench.pipeline import run as run_pipeline
+    from rhbench.progress import progress_callback
+    from rhbench.registry import build_registry
 
     config = resolve(args)
     registry = build_registry()
