@@ -23,8 +23,10 @@ from collections import Counter
 
 import numpy as np
 import xarray as xr
+
 from rhbench import constraint
 from rhbench.errors import RhbenchError, ValueRangeError
+from rhbench.metrics import definitions
 from rhbench.metrics.totals import stack_masks
 from rhbench.results import Results, ScoreRow
 from rhbench.twobox import REQUIRED, emulation_skill, fill_first_year, global_turnover, r2_score, rmse
@@ -36,14 +38,8 @@ EXCLUDED_CLASSES = ("crop",)
 ENSEMBLE = "ensemble_mean"
 ENSEMBLE_SD = "ensemble_sd"
 POOLS = ("dcVeg", "dcSoil", "dcTotal")
-METRICS: dict[str, str] = {
-    **{f"{p}_{s}": "Pg C" for s in ("unconstrained", "constrained", "constrained_sd") for p in POOLS},
-    "dcTotal_dgvm": "Pg C",
-    "underestimation_pct": "%",
-    "emulation_r2": "1",
-    "emulation_rmse": "Pg C",
-    "tau_clipped_pct": "%",
-}
+#: The 2-box metrics (name -> units), from the one table (:mod:`rhbench.metrics.definitions`).
+METRICS: dict[str, str] = {m.name: m.units for m in definitions.of_group("twobox")}
 #: Metrics whose spread across the ensemble members is reported as ``ensemble_sd`` (ddof=1).
 SPREAD_METRICS = tuple(m for m in METRICS if not m.endswith(("_constrained_sd", "clipped_pct")))
 #: Reason on the rows of a class without an observed tau_veg.

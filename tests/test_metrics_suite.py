@@ -162,7 +162,7 @@ def test_every_row_uses_a_documented_metric_and_valid_status(table):
     assert set(df.metric) <= set(METRICS)
     assert set(df.status) <= set(STATUSES)
     for metric, units in zip(df.metric, df.units, strict=True):
-        assert units == METRICS[metric][0]
+        assert units == METRICS[metric].units
 
 
 def test_maps_and_zonal_datasets(table):

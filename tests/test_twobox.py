@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import xarray as xr
+
 from rhbench import constraint
 from rhbench.errors import DataError, MissingVariableError, ValueRangeError
 from rhbench.metrics.totals import stack_masks

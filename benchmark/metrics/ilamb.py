@@ -46,11 +46,13 @@ import numpy as np
 import xarray as xr
 
 from rhbench.errors import CoordinateError
+from rhbench.metrics.definitions import ILAMB_SCORES, ILAMB_VARIABLES
+from rhbench.metrics.definitions import METRICS as TABLE
 
 #: ilamb3's RMSE analysis needs at least this many time steps in reference and model.
 MIN_RMSE_STEPS = 24
 #: Score names in the order ilamb3 reports them.
-SCORES: tuple[str, ...] = ("bias_score", "rmse_score", "spatial_distribution_score", "overall_score")
+SCORES: tuple[str, ...] = ILAMB_SCORES
 
 
 class NotAppropriate(ValueError):
@@ -224,23 +226,11 @@ def ilamb_scores(
 
 
 #: Variables scored, as prefixes of the metric names (``rh_bias_score`` ...), with their maps' meaning.
-VARIABLES: dict[str, str] = {
-    "rh": "period-mean Rh map",
-    "csoil": "period-mean cSoil + cLitter map",
-    "tau_soil": "tau_soil map (cSoil + cLitter over Rh)",
-}
-_DEFINITIONS = {
-    "bias_score": "ilamb3 Bias score: area-weighted mean of exp(-|model - ref| / |ref|) (reference without time axis)",
-    "rmse_score": "ilamb3 RMSE score: area-weighted mean of exp(-centred RMSE / reference RMS) over >= 24 time "
-    "steps; skipped for a reference without time axis",
-    "spatial_distribution_score": "ilamb3 Spatial distribution score 2 (1 + R) / (s + 1/s)^2 with unweighted "
-    "SD ratio s and correlation R over cells",
-    "overall_score": "ilamb3 Overall score: plain mean of the defined bias, RMSE and spatial distribution scores",
-}
-#: Every ILAMB score row: metric name -> (units, definition).
+VARIABLES: dict[str, str] = ILAMB_VARIABLES
+#: Every ILAMB score row: metric name -> (units, definition), from the one metric table.
 METRICS: dict[str, tuple[str, str]] = {
-    f"{prefix}_{score}": ("1", f"{what}: {_DEFINITIONS[score]}")
-    for prefix, what in VARIABLES.items()
+    f"{prefix}_{score}": (TABLE[f"{prefix}_{score}"].units, TABLE[f"{prefix}_{score}"].definition)
+    for prefix in VARIABLES
     for score in SCORES
 }
 
