@@ -8,7 +8,10 @@ root). The data root comes from ``--data-root``, the config file, or ``RHBENCH_D
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -24,6 +27,7 @@ from rhbench.sources import Source
 BUILTIN_CATALOG_DIR = Path(__import__("rhbench.catalogs").catalogs.__file__).resolve().parent
 #: Catalog paths under this prefix are files in ILAMB's data layout (``ILAMB/DATA/<variable>/<product>/<file>``).
 ILAMB_PREFIX = "ILAMB/"
+_ILAMB_ROOT: contextvars.ContextVar[Path | None] = contextvars.ContextVar("rhbench_ilamb_root", default=None)
 
 
 @dataclass(frozen=True)
@@ -157,13 +161,26 @@ def check_relative(
     return posix
 
 
+@contextlib.contextmanager
+def using_ilamb_root(ilamb_root: str | os.PathLike | None) -> Iterator[None]:
+    """Within the block, ``ILAMB/`` catalog paths resolve in ``ilamb_root`` (a run's ``ilamb_root`` setting)."""
+    token = _ILAMB_ROOT.set(Path(ilamb_root).expanduser().resolve() if ilamb_root else None)
+    try:
+        yield
+    finally:
+        _ILAMB_ROOT.reset(token)
+
+
 def resolve_ilamb_root(data_root: Path | None, ilamb_root: str | os.PathLike | None = None) -> Path | None:
-    """The ILAMB data folder: ``ilamb_root`` if given (e.g. a user's ``$ILAMB_ROOT``), else ``<data root>/ILAMB``.
+    """The ILAMB data folder: ``ilamb_root`` if given (e.g. a user's ``$ILAMB_ROOT``), else the one of the
+    enclosing :func:`using_ilamb_root` block, else ``<data root>/ILAMB``.
 
     Never read from the environment implicitly: a demo run must not pick up real files.
     """
     if ilamb_root:
         return Path(ilamb_root).expanduser().resolve()
+    if _ILAMB_ROOT.get() is not None:
+        return _ILAMB_ROOT.get()
     return None if data_root is None else Path(data_root).resolve() / ILAMB_PREFIX.rstrip("/")
 
 

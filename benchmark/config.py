@@ -3,6 +3,7 @@
 Example::
 
     data_root = "/data/rhbench"          # catalog paths are relative to this
+    ilamb_root = "/data/ILAMB"           # an existing ILAMB data folder for ILAMB/ paths (default DATA_ROOT/ILAMB)
     models = ["CLM5.0", "JSBACH"]        # default: every DGVM plugin found
     reference = "RF-Rh"                  # the reference Rh product (an rh plugin)
     csoil_products = ["WISE30sec", "Bloom2016", "SoilGrids", "HWSD", "Sanderman2017"]
@@ -57,6 +58,7 @@ class RunConfig:
     demo_monthly: bool = False
     scheduler: str | None = None
     use_cache: bool = True
+    ilamb_root: Path | None = None
 
 
 def resolve_data_root(cli_value: str | os.PathLike | None = None, config_value: str | None = None) -> Path | None:
@@ -85,13 +87,16 @@ def resolve(args: argparse.Namespace) -> RunConfig:
         changes["models"] = tuple(m.strip() for m in args.models.split(",") if m.strip())
     if args.seed is not None:
         changes["seed"] = args.seed
-    if data_root is None:
-        changes.update(demo=True, resolution=DEMO_RESOLUTION, quick_upscaling=True)
+    if getattr(args, "ilamb_root", None):
+        changes["ilamb_root"] = Path(args.ilamb_root).expanduser().resolve()
+    if data_root is None:  # the SYNTHETIC demo never reads real (ILAMB) files
+        changes.update(demo=True, resolution=DEMO_RESOLUTION, quick_upscaling=True, ilamb_root=None)
     return replace(config, **changes)
 
 
 _ALLOWED = {
     "data_root",
+    "ilamb_root",
     "out",
     "models",
     "reference",
@@ -129,7 +134,7 @@ def load_config(path: Path) -> RunConfig:
     values: dict = {}
     base = Path(path).resolve().parent
     for key, value in document.items():
-        if key in ("data_root", "out"):
+        if key in ("data_root", "out", "ilamb_root"):
             values[key] = (base / Path(str(value)).expanduser()).resolve()
         elif key in ("models", "csoil_products"):
             values[key] = _names(key, value, path)

@@ -21,7 +21,7 @@ from pathlib import Path
 import dask
 import xarray as xr
 
-from rhbench import cache, constraint, grid, observations, outputs, reduce
+from rhbench import cache, constraint, grid, observations, outputs, plausibility, reduce
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, DataError, RhbenchError
 from rhbench.fileops import cache_dir
@@ -72,16 +72,20 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     target = grid.common_grid(config.resolution)
     with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler="threads"):
         obs = observations.assemble(config, registry, root, target, staging, failures)
-        parts = reduce.partition(obs.regions, obs.reference.area)
+        # the 2-box global domain: the cells of the observed tau_soil (both cSoil and Rh present)
+        domain = obs.reference.csoil.notnull() & obs.reference.rh_land.notnull()
+        parts = reduce.partition(obs.regions, obs.reference.area, domain=domain)
         with dask.config.set(scheduler=heavy or "threads"):
             models = _reduce_models(config, registry, root, target, obs.reference.area, parts, failures, progress)
         results = evaluate(obs.reference, {n: p.period for n, p in models.items()}, obs.priors, period=config.period)
+        implausible = _fail_implausible(results, failures)
         results.extend(ensemble.summarize(results, obs.reference))
         results.extend(
             twobox_results(
-                {name: p.totals for name, p in models.items()},
+                {name: p.totals for name, p in models.items() if name not in implausible},
                 parts.area,
                 regions=parts.masks,
+                domain=parts.domain,
                 tau_obs=constraint.observed_taus(results.rows, obs.regions),
                 n_draws=config.n_draws,
                 seed=config.seed,
@@ -125,8 +129,13 @@ def _reduce_models(
             progress(source.name)
         package = registry.packages.get(source.name, "unknown") if config.use_cache else None
         products = _reduced(source, root, target, area, parts, config.period, failures, package)
-        if products is not None:
-            reduced[source.name] = products
+        if products is None:
+            continue
+        zero = plausibility.zero_fields_reason(products.period.data_vars)
+        if zero is not None:
+            failures.record(source.name, zero)
+            continue
+        reduced[source.name] = products
     return reduced
 
 
@@ -172,6 +181,18 @@ def _reduced(
         except (OSError, ValueError, RuntimeError) as exc:  # a cache is an optimisation only
             log.warning("cannot cache the products of %s: %s", source.name, exc)
     return products
+
+
+def _fail_implausible(results: Results, failures: Failures) -> set[str]:
+    """Fail every row of a source with an implausible global number (:mod:`rhbench.plausibility`).
+
+    Runs before the ensemble and the 2-box stage, so a source with a units error neither
+    enters the ensemble mean nor gets a constraint. Returns the names of those sources.
+    """
+    results.rows, suspects = plausibility.enforce_plausibility(results.rows)
+    for name, reason in suspects.items():
+        failures.record(name, reason)
+    return set(suspects)
 
 
 def _record_failures(results: Results, failures: Failures, registry: Registry) -> None:

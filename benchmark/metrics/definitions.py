@@ -267,8 +267,8 @@ METRIC_TABLE: tuple[Metric, ...] = (
     Metric(
         "rh_global_sd",
         "Pg C yr-1",
-        "uncertainty of the reference rh_global: SD across the RF ensemble of global totals, "
-        "else the total of the per-cell SD map",
+        "uncertainty of the reference rh_global: SD across the RF ensemble members' global totals "
+        "(skipped when the product has none; a per-cell SD map is never summed)",
         ("reference",),
         group="reference",
     ),

@@ -46,8 +46,7 @@ import numpy as np
 import xarray as xr
 
 from rhbench.errors import CoordinateError
-from rhbench.metrics.definitions import ILAMB_SCORES, ILAMB_VARIABLES
-from rhbench.metrics.definitions import METRICS as TABLE
+from rhbench.metrics.definitions import ILAMB_SCORES
 
 #: ilamb3's RMSE analysis needs at least this many time steps in reference and model.
 MIN_RMSE_STEPS = 24
@@ -225,16 +224,9 @@ def ilamb_scores(
     return scores, reasons
 
 
-#: Variables scored, as prefixes of the metric names (``rh_bias_score`` ...), with their maps' meaning.
-VARIABLES: dict[str, str] = ILAMB_VARIABLES
-#: Every ILAMB score row: metric name -> (units, definition), from the one metric table.
-METRICS: dict[str, tuple[str, str]] = {
-    f"{prefix}_{score}": (TABLE[f"{prefix}_{score}"].units, TABLE[f"{prefix}_{score}"].definition)
-    for prefix in VARIABLES
-    for score in SCORES
-}
-
-
 def metric_names(prefix: str) -> list[str]:
-    """The four score metrics of one variable prefix (``rh``, ``csoil`` or ``tau_soil``)."""
+    """The four score metrics of one variable prefix (``rh``, ``csoil`` or ``tau_soil``).
+
+    Their units and definitions are in :data:`rhbench.metrics.definitions.METRIC_TABLE`.
+    """
     return [f"{prefix}_{score}" for score in SCORES]

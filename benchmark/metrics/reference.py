@@ -38,8 +38,8 @@ class Reference:
         none); None counts every land cell as vegetated and omits per-class rows.
     land: (lat, lon) boolean land mask; None means the cells where ``rh`` is present.
     rh_sd: (lat, lon) per-cell SD of the Rh product across the RF ensemble, g C m-2 yr-1.
-    rh_global_sd: SD across the RF ensemble of the global Rh total, Pg C yr-1; when None
-        and ``rh_sd`` is given, the total of ``rh_sd`` (an upper bound) is reported.
+    rh_global_sd: SD across the RF ensemble members' global Rh totals, Pg C yr-1; when None
+        the row is skipped (the total of ``rh_sd`` is not the SD of the total).
     name: the ``source`` of the reference's own rows.
     band_width: width of the zonal latitude bands, degrees.
     product_dim: name of the product dimension of ``csoil_products``.
@@ -147,11 +147,11 @@ def reference_rows(ref: Reference, tau_sd: float) -> list[ScoreRow]:
         row(name, kind, "tau_soil_global", "global", float(tau.sel(region="global"))),
         row(name, kind, "tau_soil_global_sd", "global", tau_sd),
     ]
-    rh_sd = ref.rh_global_sd
-    if rh_sd is None and ref.rh_sd is not None:
-        rh_sd = float(global_total(ref.rh_sd.where(ref.land_mask), ref.area))
-    if rh_sd is not None:
-        rows.append(row(name, kind, "rh_global_sd", "global", rh_sd))
+    if ref.rh_global_sd is not None:
+        rows.append(row(name, kind, "rh_global_sd", "global", ref.rh_global_sd))
+    elif ref.rh_sd is not None:  # summing per-cell SDs would treat all cells as one error: ~4x too wide
+        reason = "the product gives no SD of its ensemble members' global totals"
+        rows.append(ScoreRow(name, kind, "rh_global_sd", "global", "Pg C yr-1", float("nan"), "skipped", reason))
     rows += regional_rows(name, kind, "rh_total", rh_totals)
     rows += regional_rows(name, kind, "rh_mean", regional_means(rh, ref.area, ref.regions))
     rows += regional_rows(name, kind, "tau_soil", tau)
