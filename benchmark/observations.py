@@ -24,13 +24,11 @@ from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, MissingVariableError, RhbenchError
 from rhbench.metrics.suite import Reference
 from rhbench.registry import Registry
-from rhbench.results import Failures
+from rhbench.results import UPSCALING_DIR, Failures
 from rhbench.sources import Source, Var
 
 log = logging.getLogger(__name__)
 
-#: Sub-folder of the output folder holding the upscaling's products and figures.
-UPSCALING_DIR = "upscaling"
 #: The map the upscaling writes into :data:`UPSCALING_DIR`.
 UPSCALED_FILE = "rh_rf.nc"
 #: Suffix of the optional companion variable holding the reference's per-cell SD.
