@@ -72,7 +72,9 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     target = grid.common_grid(config.resolution)
     with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler="threads"):
         obs = observations.assemble(config, registry, root, target, staging, failures)
-        parts = reduce.partition(obs.regions, obs.reference.area)
+        # the 2-box global domain: the cells of the observed tau_soil (both cSoil and Rh present)
+        domain = obs.reference.csoil.notnull() & obs.reference.rh_land.notnull()
+        parts = reduce.partition(obs.regions, obs.reference.area, domain=domain)
         with dask.config.set(scheduler=heavy or "threads"):
             models = _reduce_models(config, registry, root, target, obs.reference.area, parts, failures, progress)
         results = evaluate(obs.reference, {n: p.period for n, p in models.items()}, obs.priors, period=config.period)
@@ -83,6 +85,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
                 {name: p.totals for name, p in models.items() if name not in implausible},
                 parts.area,
                 regions=parts.masks,
+                domain=parts.domain,
                 tau_obs=constraint.observed_taus(results.rows, obs.regions),
                 n_draws=config.n_draws,
                 seed=config.seed,

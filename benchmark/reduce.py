@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 STORE_DTYPE = "float32"
 #: Name of the pseudo-cell holding the land outside every class.
 REST = "other"
+#: Name of the pseudo-cell holding the cells outside the observation's domain.
+OUTSIDE = "outside_domain"
 
 
 @dataclass(frozen=True)
@@ -52,26 +54,38 @@ class Partition:
     names: part names, the classes then :data:`REST`.
     area: (lat=part, lon=1) pseudo-cell areas, all 1 m2.
     masks: class name -> boolean (lat=part, lon=1) mask of its pseudo-cell.
+    domain: boolean (lat=part, lon=1): the pseudo-cells inside the observation's domain
+        (the ``global`` region of the 2-box constraint).
     """
 
     index: np.ndarray
     names: tuple[str, ...]
     area: xr.DataArray
     masks: dict[str, xr.DataArray]
+    domain: xr.DataArray | None = None
 
 
-def partition(regions: dict[str, xr.DataArray], like: xr.DataArray) -> Partition:
+def partition(regions: dict[str, xr.DataArray], like: xr.DataArray, domain: xr.DataArray | None = None) -> Partition:
     """The partition grid of disjoint boolean (lat, lon) ``regions`` on ``like``'s grid.
+
+    With ``domain`` (boolean (lat, lon): the cells where the observed turnover time is
+    defined), cells outside it form their own part :data:`OUTSIDE`, left out of every
+    region and of :attr:`Partition.domain`, so that the 2-box emulation sums the same cells
+    as the observation it is constrained towards.
 
     Raises ValueError when two regions overlap (their totals could not be separated).
     """
+    inside = np.ones(like.shape, dtype=bool) if domain is None else np.asarray(domain.values, dtype=bool)
     index = np.full(like.shape, len(regions), dtype=np.int32)
     for i, mask in enumerate(regions.values()):
-        cells = np.asarray(mask.values, dtype=bool)
+        cells = np.asarray(mask.values, dtype=bool) & inside
         if np.any(cells & (index != len(regions))):
             raise ValueError(f"region {list(regions)[i]!r} overlaps another region")
         index[cells] = i
     names = (*regions, REST)
+    if domain is not None:
+        index[~inside] = len(names)
+        names = (*names, OUTSIDE)
     coords = {"lat": np.arange(len(names), dtype=float), "lon": [0.0]}
     area = xr.DataArray(
         np.ones((len(names), 1)),
@@ -80,11 +94,12 @@ def partition(regions: dict[str, xr.DataArray], like: xr.DataArray) -> Partition
         name="cell_area",
         attrs={"units": "m2", "long_name": "partition cell"},
     )
-    masks = {
-        name: xr.DataArray(np.arange(len(names))[:, None] == i, dims=("lat", "lon"), coords=coords, name=name)
-        for i, name in enumerate(regions)
-    }
-    return Partition(index, names, area, masks)
+
+    def part_mask(selected: np.ndarray, name: str) -> xr.DataArray:
+        return xr.DataArray(selected[:, None], dims=("lat", "lon"), coords=coords, name=name)
+
+    masks = {name: part_mask(np.arange(len(names)) == i, name) for i, name in enumerate(regions)}
+    return Partition(index, names, area, masks, part_mask(np.array([n != OUTSIDE for n in names]), "domain"))
 
 
 @dataclass(frozen=True)

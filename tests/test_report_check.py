@@ -266,7 +266,13 @@ def test_numeric_noise_is_unchanged(tmp_path, metric):
 
 @pytest.mark.parametrize(
     ("setting", "value"),
-    [("resolution", 2.0), ("period", [1990, 2018]), ("reference", "Hashimoto2015"), ("csoil_products", ["HWSD"])],
+    [
+        ("resolution", 2.0),
+        ("period", [1990, 2018]),
+        ("reference", "Hashimoto2015"),
+        ("csoil_products", ["HWSD"]),
+        ("seed", 5),
+    ],
 )
 def test_runs_with_different_settings_are_refused_or_flagged_loudly(tmp_path, capsys, setting, value):
     current = _write(tmp_path / "cur.json", CURRENT, setup={setting: value})

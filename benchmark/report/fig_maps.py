@@ -99,7 +99,8 @@ def map_panels(
     cmap = default_cmap or cmap or ("RdBu_r" if diverging else "viridis")
     ncols = min(ncols, len(grids))
     nrows = math.ceil(len(grids) / ncols)
-    fig = new_figure(2.4 * ncols + 0.8, 1.35 * nrows + 0.5, layout=None)
+    scale = 2.2 if ncols == 1 else 1.0  # a lone map is drawn larger, so its titles fit
+    fig = new_figure(2.4 * scale * ncols + 0.8 * scale, 1.35 * scale * nrows + 0.5, layout=None)
     top = 1 - 0.3 / fig.get_figheight()  # room for the figure title; panel titles are inside
     # one axes holds every panel, each shifted to its slot (data units: degrees): a
     # matplotlib Axes per panel costs more than drawing the panel itself
@@ -113,7 +114,9 @@ def map_panels(
         handles = [Patch(color=cmap(i), label=categories[c]) for i, c in enumerate(sorted(categories))]
         fig.legend(handles=handles, loc="center right", fontsize=7, frameon=False, title=units, title_fontsize=7)
     else:
-        fig.colorbar(image, cax=fig.add_axes((0.9, 0.15, 0.015, 0.7)), label=units)
+        bar = fig.colorbar(image, cax=fig.add_axes((0.89, 0.15, 0.015, 0.7)))
+        bar.set_label(units, fontsize=8)
+        bar.ax.tick_params(labelsize=7)
     if title:
         fig.suptitle(title, fontsize=10, y=1 - 0.1 / fig.get_figheight(), va="top")
     return png(fig)

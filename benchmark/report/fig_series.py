@@ -15,9 +15,9 @@ from rhbench.report.figure import (
     UNCONSTRAINED,
     legend_outside,
     legend_width,
+    line_styles,
     message_figure,
     new_figure,
-    palette,
     png,
     styles,
 )
@@ -48,9 +48,9 @@ def zonal_means(
     longest = max([len(s) for s in sources] + [10])
     fig = new_figure(3.8 + legend_width(len(sources) + 1, longest), 3.8)
     ax = fig.add_subplot()
-    for source, colour in zip(others, palette(len(others)), strict=True):
+    for source, style in zip(others, line_styles(len(others)), strict=True):
         line = zonal.sel(source=source).sortby("lat")
-        ax.plot(line.to_numpy(), line["lat"].to_numpy(), label=source, color=colour, linewidth=1.0)
+        ax.plot(line.to_numpy(), line["lat"].to_numpy(), label=source, linewidth=1.0, **style)
     if band is not None:
         low, high = (b.sortby("lat") for b in band)
         ax.fill_betweenx(
@@ -67,7 +67,7 @@ def zonal_means(
         ax.plot(
             line.to_numpy(),
             line["lat"].to_numpy(),
-            label=f"{reference} (observation)",
+            label=reference if "observ" in reference else f"{reference} (observation)",
             color=OBS_COLOUR,
             linewidth=2.4,
             zorder=10,
@@ -170,11 +170,12 @@ def deviation_scatter(points: pd.DataFrame, *, title: str = "") -> bytes:
         )
     ax.axhline(0, color="0.5", linewidth=0.6)
     ax.axvline(0, color="0.5", linewidth=0.6)
+    ax.margins(0.1)
     if len(points) > 2:
         r = float(np.corrcoef(points["rh_dev_pct"], points["tau_dev_pct"])[0, 1])
         ax.text(0.03, 0.03, f"r = {r:.2f} (n = {len(points)})", transform=ax.transAxes, fontsize=8)
     ax.set_xlabel("Rh deviation from observation (%)")
-    ax.set_ylabel("tau_soil deviation from observation (%)")
+    ax.set_ylabel("τ_soil deviation from observation (%)")
     legend_outside(ax, len(points))
     if title:
         ax.set_title(title, fontsize=10)

@@ -71,6 +71,12 @@ def palette(n: int) -> list:
     return [style["color"] for style in styles(n)]
 
 
+def line_styles(n: int) -> list[dict]:
+    """``n`` distinct (colour, line style) pairs for line plots: 10 colours x 4 styles."""
+    dashes = ("-", "--", ":", "-.")
+    return [{"color": colormaps["tab10"](i % 10), "linestyle": dashes[(i // 10) % 4]} for i in range(n)]
+
+
 def legend_outside(ax: Axes, n_entries: int, *, fontsize: float = 7, title: str | None = None) -> None:
     """A legend to the right of ``ax`` with one column per :data:`LEGEND_ROWS` entries."""
     ax.legend(

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from rhbench.constraint import TAU_VEG_OBS
 from rhbench.report import plots
 from rhbench.report.summary_grid import label, model_view, summary_table
 
@@ -101,6 +102,8 @@ class Page:
         """(observed value, 1-SD) of a global metric from the reference rows (or the override)."""
         if self.observations is not None:
             return tuple(self.observations.get(metric, (None, None)))
+        if metric == "tau_veg_global":  # no observed litterfall product: the published value
+            return TAU_VEG_OBS
         ref = self.scores[
             self.scores["kind"].isin(REFERENCE_KINDS)
             & (self.scores["status"] == "ok")
@@ -152,7 +155,7 @@ class Page:
                 obs=obs,
                 obs_sd=obs_sd,
                 title=self.label(quantity),
-                obs_label="observation",
+                obs_label="He et al. 2021" if metric == "tau_veg_global" else "observation",
             )
             parts.append(img(png, f"bar chart of {metric}", f"fig-bars-{metric}"))
         return "\n".join(parts)

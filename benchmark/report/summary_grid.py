@@ -27,6 +27,14 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "underestimation_pct": "under-estimate",
     "emulation_r2": "2-box emulation r²",
 }
+#: Readable names of other metric and variable ids.
+LABELS: dict[str, str] = {
+    "rh": "Rh",
+    "csoil": "cSoil + cLitter",
+    "tau_soil": "τ_soil",
+    "rh_bias": "Rh − observed",
+    "tau_bias": "τ_soil − observed",
+}
 #: Kinds in display order.
 KIND_ORDER = ("reference", "ensemble", "dgvm", "rh")
 
@@ -43,8 +51,8 @@ def is_bias(metric: str) -> bool:
 
 def label(metric: str) -> str:
     """A readable name for any metric id (``tau_soil_global`` -> ``τ_soil global``)."""
-    if metric in SUMMARY_COLUMNS:
-        return SUMMARY_COLUMNS[metric]
+    if metric in SUMMARY_COLUMNS or metric in LABELS:
+        return SUMMARY_COLUMNS.get(metric) or LABELS[metric]
     return metric.replace("tau_", "τ_").replace("_pct", " (%)").replace("_", " ").replace("τ ", "τ_")
 
 
