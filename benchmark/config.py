@@ -40,6 +40,8 @@ class RunConfig:
     (``data_root=None`` then asks it to use the cached demo for these settings).
     ``resolution`` is the common grid spacing in degrees; ``period`` the first and last
     year (inclusive) of the benchmark; ``n_draws`` the Monte Carlo draws of the 2-box.
+    ``cmip6`` lists folders of CMOR-named files and intake-esm catalog JSON files whose
+    models are benchmarked as DGVMs (:mod:`rhbench.cmip6`).
     """
 
     data_root: Path | None = None
@@ -57,6 +59,7 @@ class RunConfig:
     demo_monthly: bool = False
     scheduler: str | None = None
     use_cache: bool = True
+    cmip6: tuple[Path, ...] = ()
 
 
 def resolve_data_root(cli_value: str | os.PathLike | None = None, config_value: str | None = None) -> Path | None:
@@ -85,6 +88,8 @@ def resolve(args: argparse.Namespace) -> RunConfig:
         changes["models"] = tuple(m.strip() for m in args.models.split(",") if m.strip())
     if args.seed is not None:
         changes["seed"] = args.seed
+    if getattr(args, "cmip6", None):
+        changes["cmip6"] = (*config.cmip6, *(Path(p).expanduser().resolve() for p in args.cmip6))
     if data_root is None:
         changes.update(demo=True, resolution=DEMO_RESOLUTION, quick_upscaling=True)
     return replace(config, **changes)
@@ -102,6 +107,7 @@ _ALLOWED = {
     "n_draws",
     "quick_upscaling",
     "use_cache",
+    "cmip6",
 }
 
 #: Scalar keys: accepted TOML types and how to describe them in an error.
@@ -133,6 +139,8 @@ def load_config(path: Path) -> RunConfig:
             values[key] = (base / Path(str(value)).expanduser()).resolve()
         elif key in ("models", "csoil_products"):
             values[key] = _names(key, value, path)
+        elif key == "cmip6":
+            values[key] = tuple((base / Path(p).expanduser()).resolve() for p in _names(key, value, path))
         elif key == "period":
             values[key] = _period(value, path)
         else:

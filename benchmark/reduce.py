@@ -28,6 +28,7 @@ import xarray as xr
 
 from rhbench.errors import MissingVariableError
 from rhbench.landfrac import CellMeasures
+from rhbench.metrics.coverage import years_used
 from rhbench.metrics.native import native_regions, native_totals
 from rhbench.metrics.turnover import litterfall
 from rhbench.products import to_common_grid
@@ -140,6 +141,7 @@ def reduce_native(
     if "year" not in annual.dims:
         annual = annual.expand_dims(year=np.array([], dtype=int)).isel(year=slice(0, 0))
     fields = annual.astype(STORE_DTYPE).compute()
+    cells = cells.resolved(fields)
     means = period_means(fields, period)
     regions = native_regions(fields, vegclass=vegclass, band_width=band_width)
     land_area = cells.weights
@@ -160,16 +162,10 @@ def reduce_native(
 def period_means(annual: xr.Dataset, period: tuple[int, int]) -> xr.Dataset:
     """Period means (float64) of every variable, with litterfall as ``fVegLitter``.
 
-    The attributes record the years used: ``period_years`` (``"first-last"`` or ``"none"``),
-    ``period_years_used`` (count) and ``period_coverage`` (count / years in ``period``).
+    The attributes record the years used (:func:`rhbench.metrics.coverage.years_used`).
     """
     window = annual.sel(year=slice(*period))
-    used = window["year"].values
-    coverage = {
-        "period_years": f"{used.min()}-{used.max()}" if used.size else "none",
-        "period_years_used": int(used.size),
-        "period_coverage": float(used.size / (period[1] - period[0] + 1)),
-    }
+    coverage = years_used(annual["year"].values, period)
     if window.sizes["year"] == 0:
         return window.assign_attrs(coverage)
     means = {name: window[name].astype("float64").mean("year") for name in annual.data_vars}

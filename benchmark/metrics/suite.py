@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 
 from rhbench.errors import CoordinateError, MissingVariableError, RhbenchError
-from rhbench.metrics.coverage import coverage_rows, gate
+from rhbench.metrics.coverage import coverage_rows, gate, years_used
 from rhbench.metrics.taylor import taylor_statistics
 from rhbench.metrics.totals import (
     GRAMS_PER_KILOGRAM,
@@ -119,8 +119,7 @@ METRICS: dict[str, tuple[str, str]] = {
     ),
     "rh_coverage": (
         "1",
-        "share of the model's land area (native cell area x land fraction) holding Rh values; "
-        "below 0.8 its totals fail",
+        "share of the reference's land area where the source's Rh map has values; below 0.8 its totals fail",
     ),
     "period_coverage": (
         "1",
@@ -284,7 +283,9 @@ def evaluate(
             )
         totals = (native or {}).get(name)
         source_rows = _source_rows(name, kind, found, missing, reference, attributions.get(name), totals)
-        checks = coverage_rows(name, kind, data if isinstance(data, xr.Dataset) else xr.Dataset(), totals)
+        record = data.attrs if "year" not in data.dims else years_used(data["year"].values, period)
+        attrs = xr.Dataset(attrs=record)
+        checks = coverage_rows(name, kind, attrs, found.get("rh"), reference.land_mask, reference.area)
         results.rows.extend(gate(source_rows, checks) + checks)
         fields[name] = found
         kinds[name] = kind
