@@ -8,7 +8,10 @@ root). The data root comes from ``--data-root``, the config file, or ``RHBENCH_D
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -24,6 +27,7 @@ from rhbench.sources import Source
 BUILTIN_CATALOG_DIR = Path(__import__("rhbench.catalogs").catalogs.__file__).resolve().parent
 #: Catalog paths under this prefix are files in ILAMB's data layout (``ILAMB/DATA/<variable>/<product>/<file>``).
 ILAMB_PREFIX = "ILAMB/"
+_ILAMB_ROOT: contextvars.ContextVar[Path | None] = contextvars.ContextVar("rhbench_ilamb_root", default=None)
 
 
 @dataclass(frozen=True)
@@ -105,10 +109,17 @@ def entry_for(source: Source) -> CatalogEntry:
         )
     metadata = catalog.entries[source.entry_name].metadata or {}
     if not isinstance(metadata, dict):
-        raise CatalogError("entry metadata is not a mapping", source=source.name, file=str(path), found=metadata)
+        raise CatalogError(
+            "catalog entry metadata is not a mapping", source=source.name, file=str(path), found=metadata
+        )
     metadata = dict(metadata)
     for key in ("files", "units"):
         _check_text_mapping(metadata.get(key, {}), key, source=source.name, file=str(path))
+    for variable, relative in metadata.get("files", {}).items():
+        try:
+            check_relative(relative, source=source.name, variable=variable)
+        except CatalogError as exc:
+            raise exc.add_context(file=str(path)) from None
     missing = sorted(set(source.variables) - set(metadata.get("files", {})))
     if missing:
         raise CatalogError(
@@ -121,12 +132,12 @@ def _check_text_mapping(value: object, key: str, *, source: str, file: str) -> N
     """Refuse ``files``/``units`` metadata that is not a mapping of text to text (e.g. ``rh: 12345``)."""
     if not isinstance(value, dict):
         raise CatalogError(
-            f"entry metadata {key!r} is not a mapping", source=source, file=file, found=type(value).__name__
+            f"catalog entry metadata {key!r} is not a mapping", source=source, file=file, found=type(value).__name__
         )
     for variable, text in value.items():
         if not isinstance(variable, str) or not isinstance(text, str) or not text.strip():
             raise CatalogError(
-                f"entry metadata {key!r} must map variable names to text",
+                f"catalog entry metadata {key!r} must map variable names to text",
                 source=source,
                 file=file,
                 variable=str(variable),
@@ -135,13 +146,41 @@ def _check_text_mapping(value: object, key: str, *, source: str, file: str) -> N
             )
 
 
+def check_relative(
+    relative: object, *, source: str | None = None, variable: str | None = None, data_root: object = "the data root"
+) -> PurePosixPath:
+    """``relative`` as a path when it is text, not absolute, without ``..``; else :class:`CatalogError`."""
+    where = {"source": source, "variable": variable, "expected": f"a relative path without '..' inside {data_root}"}
+    if not isinstance(relative, str) or not relative.strip() or "\x00" in relative:
+        raise CatalogError("catalog path is not a file path", found=repr(relative)[:80], **where)
+    posix, windows = PurePosixPath(relative), PureWindowsPath(relative)
+    if posix.is_absolute() or windows.drive or windows.root:
+        raise CatalogError("catalog path escapes the data root: it is absolute", file=relative, **where)
+    if ".." in posix.parts or ".." in windows.parts:
+        raise CatalogError("catalog path escapes the data root: it contains '..'", file=relative, **where)
+    return posix
+
+
+@contextlib.contextmanager
+def using_ilamb_root(ilamb_root: str | os.PathLike | None) -> Iterator[None]:
+    """Within the block, ``ILAMB/`` catalog paths resolve in ``ilamb_root`` (a run's ``ilamb_root`` setting)."""
+    token = _ILAMB_ROOT.set(Path(ilamb_root).expanduser().resolve() if ilamb_root else None)
+    try:
+        yield
+    finally:
+        _ILAMB_ROOT.reset(token)
+
+
 def resolve_ilamb_root(data_root: Path | None, ilamb_root: str | os.PathLike | None = None) -> Path | None:
-    """The ILAMB data folder: ``ilamb_root`` if given (e.g. a user's ``$ILAMB_ROOT``), else ``<data root>/ILAMB``.
+    """The ILAMB data folder: ``ilamb_root`` if given (e.g. a user's ``$ILAMB_ROOT``), else the one of the
+    enclosing :func:`using_ilamb_root` block, else ``<data root>/ILAMB``.
 
     Never read from the environment implicitly: a demo run must not pick up real files.
     """
     if ilamb_root:
         return Path(ilamb_root).expanduser().resolve()
+    if _ILAMB_ROOT.get() is not None:
+        return _ILAMB_ROOT.get()
     return None if data_root is None else Path(data_root).resolve() / ILAMB_PREFIX.rstrip("/")
 
 
@@ -191,14 +230,7 @@ def resolve_file(
     """
     if data_root is None:
         raise ConfigError("no data root: pass --data-root, set data_root in the config or RHBENCH_DATA", source=source)
-    where = {"source": source, "variable": variable, "expected": f"a relative path without '..' inside {data_root}"}
-    if not isinstance(relative, str) or not relative.strip() or "\x00" in relative:
-        raise CatalogError("catalog path is not a file path", found=repr(relative)[:80], **where)
-    posix, windows = PurePosixPath(relative), PureWindowsPath(relative)
-    if posix.is_absolute() or windows.drive or windows.root:
-        raise CatalogError("catalog path escapes the data root: it is absolute", file=relative, **where)
-    if ".." in posix.parts or ".." in windows.parts:
-        raise CatalogError("catalog path escapes the data root: it contains '..'", file=relative, **where)
+    posix = check_relative(relative, source=source, variable=variable, data_root=data_root)
     if relative.startswith(ILAMB_PREFIX):
         return _resolve_ilamb(data_root, relative, source, ilamb_root)
     try:

@@ -1,5 +1,11 @@
 """The ``rhbench`` command line: one sub-command per module in :mod:`rhbench.commands`.
 
+Only the module of the sub-command being run is imported (``rhbench --help`` imports
+none), so each command pays for its own dependencies only: ``--help``, ``plugins``,
+``check`` and ``fetch`` import neither scikit-learn, matplotlib, dask.distributed nor
+rioxarray (tests/test_cli_imports.py). A new sub-command is one module with
+``add_parser(subparsers)`` and ``run(args) -> int`` plus one line in :data:`COMMANDS`.
+
 Exit codes: 0 success; 1 ``rhbench check`` found a regression; 2 unusable input or
 configuration; 3 ``rhbench run`` finished but some sources failed (see the scorecard).
 """
@@ -7,23 +13,44 @@ configuration; 3 ``rhbench run`` finished but some sources failed (see the score
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import signal
 import sys
-
-from rich.console import Console
-from rich.logging import RichHandler
+from pathlib import Path
 
 from rhbench import __version__
-from rhbench.commands import check, data, demo, fetch, new_plugin, plugins, run, upscale
 from rhbench.errors import RhbenchError
 
-COMMANDS = (plugins, run, demo, upscale, check, fetch, data, new_plugin)
+#: Sub-command -> (module, one-line help shown by ``rhbench --help``; the module's own
+#: ``add_parser`` says the same, tests/test_cli_imports.py keeps them equal).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "plugins": ("rhbench.commands.plugins", "list every registered plugin (built-in and installed)"),
+    "run": ("rhbench.commands.run", "benchmark every DGVM plugin (no arguments: the synthetic demo)"),
+    "demo": ("rhbench.commands.demo", "write the synthetic demo ensemble (TRENDY file conventions)"),
+    "upscale": (
+        "rhbench.commands.upscale",
+        "Random Forest upscaling of SRDB site Rh (CV report; Rh map with a predictor stack)",
+    ),
+    "check": ("rhbench.commands.check", "compare a scorecard with a baseline (CI gate; exit 1 on regressions)"),
+    "fetch": (
+        "rhbench.commands.fetch",
+        "download a public dataset (e.g. srdb, HWSD) or --all of them, verify hashes, put them in the data root",
+    ),
+    "data": (
+        "rhbench.commands.data",
+        "list the files every source expects (path, variable, units), whether present, verified, fetchable",
+    ),
+    "new-plugin": ("rhbench.commands.new_plugin", "scaffold an installable plugin package for a model or dataset"),
+}
 EXIT_USAGE = 2
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every sub-command."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: every sub-command, with the full options of ``command`` (of all when None).
+
+    The other sub-commands are listed with their one-line help without importing their modules.
+    """
     parser = argparse.ArgumentParser(
         prog="rhbench",
         description="Benchmark DGVMs against observation-based soil heterotrophic respiration, "
@@ -33,12 +60,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors, no progress bars")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_parser(subparsers)
+    for name, (module, help_text) in COMMANDS.items():
+        if command is None or name == command:
+            importlib.import_module(module).add_parser(subparsers)
+        else:
+            subparsers.add_parser(name, help=help_text)
     return parser
 
 
+def _command_of(argv: list[str]) -> str:
+    """The sub-command named in ``argv`` ("" when none: then no command module is imported)."""
+    return next((arg for arg in argv if not arg.startswith("-")), "") if argv else ""
+
+
 def _configure_logging(quiet: bool, verbose: bool) -> None:
+    from rich.console import Console
+    from rich.logging import RichHandler
+
     level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
     handler = RichHandler(console=Console(stderr=True), show_path=False, show_time=False)
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
@@ -48,8 +86,10 @@ def _configure_logging(quiet: bool, verbose: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_of(argv))
     args = parser.parse_args(argv)
+    _absolute_paths(args)
     _configure_logging(args.quiet, args.verbose)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -66,6 +106,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _absolute_paths(args: argparse.Namespace) -> None:
+    """Make every path option absolute before any plugin is loaded (a plugin may call os.chdir)."""
+    for key, value in vars(args).items():
+        if isinstance(value, Path):
+            setattr(args, key, value.expanduser().absolute())
 
 
 def _interrupt(signum: int, frame: object) -> None:

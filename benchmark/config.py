@@ -3,6 +3,7 @@
 Example::
 
     data_root = "/data/rhbench"          # catalog paths are relative to this
+    ilamb_root = "/data/ILAMB"           # an existing ILAMB data folder for ILAMB/ paths (default DATA_ROOT/ILAMB)
     models = ["CLM5.0", "JSBACH"]        # default: every DGVM plugin found
     reference = "RF-Rh"                  # the reference Rh product (an rh plugin)
     csoil_products = ["WISE30sec", "Bloom2016", "SoilGrids", "HWSD", "Sanderman2017"]
@@ -60,6 +61,7 @@ class RunConfig:
     scheduler: str | None = None
     use_cache: bool = True
     cmip6: tuple[Path, ...] = ()
+    ilamb_root: Path | None = None
 
 
 def resolve_data_root(cli_value: str | os.PathLike | None = None, config_value: str | None = None) -> Path | None:
@@ -90,13 +92,16 @@ def resolve(args: argparse.Namespace) -> RunConfig:
         changes["seed"] = args.seed
     if getattr(args, "cmip6", None):
         changes["cmip6"] = (*config.cmip6, *(Path(p).expanduser().resolve() for p in args.cmip6))
-    if data_root is None:
-        changes.update(demo=True, resolution=DEMO_RESOLUTION, quick_upscaling=True)
+    if getattr(args, "ilamb_root", None):
+        changes["ilamb_root"] = Path(args.ilamb_root).expanduser().resolve()
+    if data_root is None:  # the SYNTHETIC demo never reads real (ILAMB) files
+        changes.update(demo=True, resolution=DEMO_RESOLUTION, quick_upscaling=True, ilamb_root=None)
     return replace(config, **changes)
 
 
 _ALLOWED = {
     "data_root",
+    "ilamb_root",
     "out",
     "models",
     "reference",
@@ -135,7 +140,7 @@ def load_config(path: Path) -> RunConfig:
     values: dict = {}
     base = Path(path).resolve().parent
     for key, value in document.items():
-        if key in ("data_root", "out"):
+        if key in ("data_root", "out", "ilamb_root"):
             values[key] = (base / Path(str(value)).expanduser()).resolve()
         elif key in ("models", "csoil_products"):
             values[key] = _names(key, value, path)

@@ -145,13 +145,43 @@ def _upscaled(
     name: str,
     failures: Failures,
 ) -> Path | None:
-    """Build the Rh product ``name`` from site data and predictor grids; return its file."""
-    from rhbench.upscaling.product import run_upscaling  # scikit-learn: imported only when building
+    """Build the Rh product ``name`` from site data and predictors; return its file.
+
+    A predictor stack under the data root (a ``predictors`` plugin with more than climate
+    grids, e.g. the real Jian et al. 2020 stack fetched with ``rhbench fetch``) is used as
+    it is, with the ``landfrac`` source's land fraction for the totals; otherwise the first
+    ``predictors`` source's climate grids and the land-cover classes (the demo).
+    """
+    from rhbench.upscaling import inputs  # scikit-learn: imported only when building
+    from rhbench.upscaling.product import run_upscaling
+    from rhbench.upscaling.stack import load_stack
 
     sites = registry.of_kind("sites")
-    predictors = registry.of_kind("predictors")
-    if not sites or not predictors or classes is None:
-        failures.record(name, "cannot build the RF product: needs site data, predictor grids and land cover")
+    if not sites:
+        failures.record(name, "cannot build the RF product: no site data plugin")
+        return None
+    srdb = catalog.resolve_file(root, catalog.entry_for(sites[0]).files["rh"], source=sites[0].name)
+    out = staging / UPSCALING_DIR
+    found = inputs.fetched_stack(registry, root)
+    if found is not None:
+        log.info("building %s from %s and the predictor stack %s (%s)", name, srdb.name, found[0].name, found[1])
+        fraction, note = inputs.land_fraction(registry, root)
+        stack = load_stack(*found)
+        versions = inputs.srdb_versions(registry, srdb)
+        run_upscaling(
+            srdb,
+            out,
+            stack=stack,
+            land_fraction=fraction,
+            land_fraction_note=note,
+            versions=versions,
+            quick=config.quick_upscaling,
+            seed=config.seed,
+        )
+        return out / UPSCALED_FILE
+    predictors = [s for s in registry.of_kind("predictors") if s not in inputs.stack_sources(registry)]
+    if not predictors or classes is None:
+        failures.record(name, "cannot build the RF product: needs a predictor stack, or climate grids and land cover")
         return None
     climate = load(predictors[0], root, target, failures, config.period)
     if climate is None:
@@ -164,10 +194,19 @@ def _upscaled(
         },
         attrs={"synthetic": int(config.demo)},
     )
-    srdb = catalog.resolve_file(root, catalog.entry_for(sites[0]).files["rh"], source=sites[0].name)
-    out = staging / UPSCALING_DIR
     run_upscaling(srdb, out, grids=grids, quick=config.quick_upscaling, seed=config.seed)
     return out / UPSCALED_FILE
+
+
+def _ensemble_total_sd(source: Source, root: Path) -> float | None:
+    """SD of the reference's ensemble members' global totals (Pg C yr-1) when its file records it."""
+    from rhbench.upscaling.rhmap import ensemble_total_sd
+
+    if source.files is not None:
+        path = Path(source.files["rh"][0])
+    else:
+        path = catalog.resolve_file(root, catalog.entry_for(source).files["rh"], source=source.name)
+    return ensemble_total_sd(path) if path.is_file() else None
 
 
 def _reference_sd(source: Source, root: Path, target: xr.Dataset) -> xr.DataArray | None:
@@ -189,6 +228,7 @@ def _reference(
     rh = harmonize.load_source(source, root, target)["rh"]
     rh_sd = _reference_sd(source, root, target)
     return Reference(
+        rh_global_sd=_ensemble_total_sd(source, root),
         rh=period_mean(rh, config.period).compute(),
         csoil_products=_observed_soils(config, registry, root, target, failures),
         area=grid.cell_area(target.lat, target.lon),

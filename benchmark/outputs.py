@@ -50,9 +50,9 @@ def _inputs(registry: Registry, data_root: Path) -> dict[str, dict[str, str]]:
 
 def metric_definitions() -> dict[str, str]:
     """Metric name -> one-line definition, for the CMEC bundle."""
-    from rhbench.metrics.suite import METRICS
+    from rhbench.metrics.definitions import definitions
 
-    return {name: definition for name, (_, definition) in METRICS.items()}
+    return definitions()
 
 
 def write_all(

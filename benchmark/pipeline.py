@@ -21,7 +21,7 @@ from pathlib import Path
 import dask
 import xarray as xr
 
-from rhbench import cache, cmip6, constraint, grid, harmonize, observations, outputs, reduce
+from rhbench import cache, cmip6, constraint, grid, harmonize, observations, outputs, plausibility, reduce
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, DataError, RhbenchError
 from rhbench.fileops import cache_dir
@@ -73,8 +73,11 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     target = grid.common_grid(config.resolution)
     with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler="threads"):
         obs = observations.assemble(config, registry, root, target, staging, failures)
-        parts = reduce.partition(obs.regions, obs.reference.area)
-        native = Native(obs.reference.vegclass, harmonize.land_mask(registry.of_kind("landfrac"), root))
+        # the 2-box global domain: the cells of the observed tau_soil (both cSoil and Rh present)
+        domain = obs.reference.csoil.notnull() & obs.reference.rh_land.notnull()
+        parts = reduce.partition(obs.regions, obs.reference.area, domain=domain)
+        mask = harmonize.land_mask(registry.of_kind("landfrac"), root)
+        native = Native(obs.reference.vegclass, mask, domain)
         with dask.config.set(scheduler=heavy or "threads"):
             models = _reduce_models(config, registry, root, target, native, parts, failures, progress)
         results = evaluate(
@@ -84,12 +87,14 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
             period=config.period,
             native={n: p.regions for n, p in models.items() if p.regions is not None},
         )
+        implausible = _fail_implausible(results, failures)
         results.extend(ensemble.summarize(results, obs.reference))
         results.extend(
             twobox_results(
-                {name: p.totals for name, p in models.items()},
+                {name: p.totals for name, p in models.items() if name not in implausible},
                 parts.area,
                 regions=parts.masks,
+                domain=parts.domain,
                 tau_obs=constraint.observed_taus(results.rows, obs.regions),
                 n_draws=config.n_draws,
                 seed=config.seed,
@@ -119,11 +124,13 @@ class Native:
     """What reading a model on its native grid needs besides its files (:func:`rhbench.reduce.reduce_native`).
 
     ``vegclass``: the reference's class map on the common grid (or None); ``land_mask``:
-    the documented 0-1 land mask (:func:`rhbench.harmonize.land_mask`), or None.
+    the documented 0-1 land mask (:func:`rhbench.harmonize.land_mask`), or None;
+    ``domain``: the 2-box domain on the common grid (cells of the observed tau_soil).
     """
 
     vegclass: xr.DataArray | None
     land_mask: xr.DataArray | None
+    domain: xr.DataArray | None = None
 
 
 def _reduce_models(
@@ -145,8 +152,13 @@ def _reduce_models(
             progress(source.name)
         package = registry.packages.get(source.name, "unknown") if config.use_cache else None
         products = _reduced(source, root, target, native, parts, config.period, failures, package)
-        if products is not None:
-            reduced[source.name] = products
+        if products is None:
+            continue
+        zero = plausibility.zero_fields_reason(products.period.data_vars)
+        if zero is not None:
+            failures.record(source.name, zero)
+            continue
+        reduced[source.name] = products
     return reduced
 
 
@@ -178,7 +190,9 @@ def _reduced(
     started = time.perf_counter()
     try:
         annual, cells = harmonize.load_native(source, root, land_mask=native.land_mask)
-        products = reduce.reduce_native(annual, cells, target, period, vegclass=native.vegclass)
+        products = reduce.reduce_native(
+            annual, cells, target, period, vegclass=native.vegclass, domain=native.domain
+        )
     except RhbenchError as exc:
         failures.record(source.name, exc)
         return None
@@ -194,6 +208,18 @@ def _reduced(
         except (OSError, ValueError, RuntimeError) as exc:  # a cache is an optimisation only
             log.warning("cannot cache the products of %s: %s", source.name, exc)
     return products
+
+
+def _fail_implausible(results: Results, failures: Failures) -> set[str]:
+    """Fail every row of a source with an implausible global number (:mod:`rhbench.plausibility`).
+
+    Runs before the ensemble and the 2-box stage, so a source with a units error neither
+    enters the ensemble mean nor gets a constraint. Returns the names of those sources.
+    """
+    results.rows, suspects = plausibility.enforce_plausibility(results.rows)
+    for name, reason in suspects.items():
+        failures.record(name, reason)
+    return set(suspects)
 
 
 def _record_failures(results: Results, failures: Failures, registry: Registry) -> None:

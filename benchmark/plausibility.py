@@ -7,6 +7,9 @@ checks each source's global rows against :data:`PLAUSIBLE_GLOBAL` and, when one 
 range or a global total is exactly zero (the field is all zero), fails **every** ``ok``
 row of that source: all of them derive from the same suspect fields.
 
+A field that is all zero (:func:`zero_fields`, e.g. a cSoil written as zeros) fails its
+source before any metric is computed; a global total of exactly zero fails it afterwards.
+
 The ranges are deliberately wide (orders of magnitude around the observed values: global
 Rh about 40-70 Pg C yr-1, tau_soil about 20-60 yr); they catch units errors, not biases.
 """
@@ -14,11 +17,10 @@ Rh about 40-70 Pg C yr-1, tau_soil about 20-60 yr); they catch units errors, not
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
-import xarray as xr
 
 from rhbench.results import ScoreRow
 
@@ -83,8 +85,23 @@ def enforce_plausibility(rows: Iterable[ScoreRow]) -> tuple[list[ScoreRow], dict
     return checked, suspect
 
 
-def all_zero(field: xr.DataArray | np.ndarray) -> bool:
-    """True when a field has valid values and every one of them is exactly zero."""
-    values = np.asarray(field)
-    finite = values[np.isfinite(values)]
-    return finite.size > 0 and not np.any(finite)
+def zero_fields(fields: Mapping[str, object]) -> list[str]:
+    """Names of the fields (arrays of any kind) whose valid values are all exactly zero.
+
+    A field with no valid value at all is not listed (that is another error, raised at load).
+    """
+    zero = []
+    for name, field in fields.items():
+        values = np.asarray(getattr(field, "values", field), dtype=float)
+        valid = values[np.isfinite(values)]
+        if valid.size and not np.any(valid):
+            zero.append(name)
+    return zero
+
+
+def zero_fields_reason(fields: Mapping[str, object]) -> str | None:
+    """Why a source with all-zero fields fails, or None when none is all zero."""
+    names = zero_fields(fields)
+    if not names:
+        return None
+    return f"field(s) {', '.join(names)} are zero everywhere (a broken file or a units error); expected non-zero values"

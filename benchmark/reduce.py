@@ -27,6 +27,7 @@ import numpy as np
 import xarray as xr
 
 from rhbench.errors import MissingVariableError
+from rhbench.grid import regrid_nearest
 from rhbench.landfrac import CellMeasures
 from rhbench.metrics.coverage import years_used
 from rhbench.metrics.native import native_regions, native_totals
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 STORE_DTYPE = "float32"
 #: Name of the pseudo-cell holding the land outside every class.
 REST = "other"
+#: Name of the pseudo-cell holding the cells outside the observation's domain.
+OUTSIDE = "outside_domain"
 
 
 @dataclass(frozen=True)
@@ -53,26 +56,38 @@ class Partition:
     names: part names, the classes then :data:`REST`.
     area: (lat=part, lon=1) pseudo-cell areas, all 1 m2.
     masks: class name -> boolean (lat=part, lon=1) mask of its pseudo-cell.
+    domain: boolean (lat=part, lon=1): the pseudo-cells inside the observation's domain
+        (the ``global`` region of the 2-box constraint).
     """
 
     index: np.ndarray
     names: tuple[str, ...]
     area: xr.DataArray
     masks: dict[str, xr.DataArray]
+    domain: xr.DataArray | None = None
 
 
-def partition(regions: dict[str, xr.DataArray], like: xr.DataArray) -> Partition:
+def partition(regions: dict[str, xr.DataArray], like: xr.DataArray, domain: xr.DataArray | None = None) -> Partition:
     """The partition grid of disjoint boolean (lat, lon) ``regions`` on ``like``'s grid.
+
+    With ``domain`` (boolean (lat, lon): the cells where the observed turnover time is
+    defined), cells outside it form their own part :data:`OUTSIDE`, left out of every
+    region and of :attr:`Partition.domain`, so that the 2-box emulation sums the same cells
+    as the observation it is constrained towards.
 
     Raises ValueError when two regions overlap (their totals could not be separated).
     """
+    inside = np.ones(like.shape, dtype=bool) if domain is None else np.asarray(domain.values, dtype=bool)
     index = np.full(like.shape, len(regions), dtype=np.int32)
     for i, mask in enumerate(regions.values()):
-        cells = np.asarray(mask.values, dtype=bool)
+        cells = np.asarray(mask.values, dtype=bool) & inside
         if np.any(cells & (index != len(regions))):
             raise ValueError(f"region {list(regions)[i]!r} overlaps another region")
         index[cells] = i
     names = (*regions, REST)
+    if domain is not None:
+        index[~inside] = len(names)
+        names = (*names, OUTSIDE)
     coords = {"lat": np.arange(len(names), dtype=float), "lon": [0.0]}
     area = xr.DataArray(
         np.ones((len(names), 1)),
@@ -81,11 +96,12 @@ def partition(regions: dict[str, xr.DataArray], like: xr.DataArray) -> Partition
         name="cell_area",
         attrs={"units": "m2", "long_name": "partition cell"},
     )
-    masks = {
-        name: xr.DataArray(np.arange(len(names))[:, None] == i, dims=("lat", "lon"), coords=coords, name=name)
-        for i, name in enumerate(regions)
-    }
-    return Partition(index, names, area, masks)
+
+    def part_mask(selected: np.ndarray, name: str) -> xr.DataArray:
+        return xr.DataArray(selected[:, None], dims=("lat", "lon"), coords=coords, name=name)
+
+    masks = {name: part_mask(np.arange(len(names)) == i, name) for i, name in enumerate(regions)}
+    return Partition(index, names, area, masks, part_mask(np.array([n != OUTSIDE for n in names]), "domain"))
 
 
 @dataclass(frozen=True)
@@ -129,6 +145,7 @@ def reduce_native(
     *,
     vegclass: xr.DataArray | None = None,
     band_width: float = 10.0,
+    domain: xr.DataArray | None = None,
 ) -> ModelProducts:
     """Compute ``annual`` (year, lat, lon on the model's native grid) once and reduce it.
 
@@ -136,7 +153,8 @@ def reduce_native(
     grid with ``cells``' land area; the period-mean maps are then put on ``target``'s grid
     (:func:`rhbench.products.to_common_grid`, a finer grid remapped conservatively per land
     area) for Taylor statistics and bias maps. ``vegclass`` is the reference's class map
-    on ``target``'s grid (sampled at the native cell centres).
+    on ``target``'s grid and ``domain`` the 2-box domain there (boolean, see
+    :func:`partition`); both are sampled at the native cell centres by nearest neighbour.
     """
     if "year" not in annual.dims:
         annual = annual.expand_dims(year=np.array([], dtype=int)).isel(year=slice(0, 0))
@@ -150,7 +168,7 @@ def reduce_native(
     )
     summary.attrs.update(means.attrs, cell_measures=cells.origin, area_sum_error=cells.area_sum_error)
     classes = {str(r): regions.sel(region=r) for r in regions["region"].values if r in CLASS_NAMES}
-    parts = partition(classes, land_area)
+    parts = partition(classes, land_area, domain=_sampled(domain, land_area))
     totals = partition_totals(fields, land_area, parts)
     if same_grid(means, target):
         common = means.assign_coords(lat=target["lat"].values, lon=target["lon"].values)
@@ -178,6 +196,14 @@ def period_means(annual: xr.Dataset, period: tuple[int, int]) -> xr.Dataset:
         except MissingVariableError:
             pass
     return xr.Dataset(means, attrs={**annual.attrs, **coverage})
+
+
+def _sampled(mask: xr.DataArray | None, like: xr.DataArray) -> xr.DataArray | None:
+    """A boolean common-grid ``mask`` at ``like``'s cell centres (nearest neighbour; outside it: False)."""
+    if mask is None:
+        return None
+    target = xr.Dataset(coords={"lat": like["lat"].values, "lon": like["lon"].values})
+    return regrid_nearest(mask.astype("float64"), target).fillna(0.0) > 0.5
 
 
 def same_grid(data: xr.Dataset, target: xr.Dataset) -> bool:

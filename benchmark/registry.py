@@ -7,7 +7,13 @@ guarded: a plugin that fails is recorded as broken, with the reason, and the oth
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
+import os
+import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
@@ -54,15 +60,12 @@ def _new_manager() -> pluggy.PluginManager:
     return manager
 
 
-def _sources_of(plugin_name: str, plugin: object, manager: pluggy.PluginManager) -> list[Source]:
-    """Call one plugin's hook and validate the descriptors it returns."""
+def _sources_of(plugin_name: str, plugin: object, manager: pluggy.PluginManager, timeout: float) -> list[Source]:
+    """Call one plugin's hook (time-limited) and validate the descriptors it returns."""
     impls = [i for i in manager.hook.rhbench_sources.get_hookimpls() if i.plugin is plugin]
     if not impls:
         raise PluginError("plugin implements no rhbench_sources hook", source=plugin_name)
-    try:
-        declared = impls[0].function()
-    except Exception as exc:  # a third-party hook may raise anything
-        raise PluginError(f"rhbench_sources() raised {type(exc).__name__}: {exc}", source=plugin_name) from exc
+    declared = _guarded(impls[0].function, "rhbench_sources()", plugin_name, timeout)
     if not isinstance(declared, list | tuple):
         raise PluginError(
             "rhbench_sources() must return a list of Source",
@@ -84,50 +87,172 @@ def _sources_of(plugin_name: str, plugin: object, manager: pluggy.PluginManager)
     return sources
 
 
+#: Seconds one plugin may take to import or to answer its hook (``RHBENCH_PLUGIN_TIMEOUT``).
+DEFAULT_PLUGIN_TIMEOUT = 30.0
+PLUGIN_TIMEOUT_ENV = "RHBENCH_PLUGIN_TIMEOUT"
+
+
+@dataclass
+class _Candidate:
+    name: str
+    package: str
+    plugin: object
+    builtin: bool
+    check_catalogs: bool
+
+
+def plugin_timeout() -> float:
+    """Seconds allowed per plugin import or hook call (env ``RHBENCH_PLUGIN_TIMEOUT``, default 30)."""
+    text = os.environ.get(PLUGIN_TIMEOUT_ENV, "")
+    try:
+        value = float(text) if text else DEFAULT_PLUGIN_TIMEOUT
+    except ValueError:
+        value = DEFAULT_PLUGIN_TIMEOUT
+    return value if math.isfinite(value) and value > 0 else DEFAULT_PLUGIN_TIMEOUT
+
+
+def _guarded(call: Callable[[], object], what: str, plugin: str, timeout: float) -> object:
+    """Run third-party ``call`` with a time limit, stdout sent to stderr, and the working folder kept.
+
+    Raises :class:`PluginError` when it takes longer than ``timeout`` seconds (the hung
+    thread is abandoned as a daemon) or raises; re-raises :class:`RhbenchError` as is.
+    """
+    outcome: dict[str, object] = {}
+    cwd = os.getcwd()
+
+    def target() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - third-party code may raise anything
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"rhbench-plugin-{plugin}", daemon=True)
+    with contextlib.redirect_stdout(sys.stderr):
+        thread.start()
+        thread.join(timeout)
+    if os.getcwd() != cwd:
+        log.warning("plugin %s changed the working folder to %s during %s; restored", plugin, os.getcwd(), what)
+        os.chdir(cwd)
+    if thread.is_alive():
+        raise PluginError(f"{what} did not finish within {timeout:g} s (hung?)", source=plugin)
+    error = outcome.get("error")
+    if isinstance(error, RhbenchError):
+        raise error
+    if error is not None:
+        verb = "failed:" if what.startswith("import") else "raised"
+        raise PluginError(f"{what} {verb} {type(error).__name__}: {error}", source=plugin) from error
+    return outcome.get("value")
+
+
+def _is_builtin(entry_point: EntryPoint) -> bool:
+    dist = getattr(entry_point, "dist", None)
+    if dist is not None:
+        return dist.name == hookspecs.PROJECT_NAME
+    return entry_point.value.startswith(f"{hookspecs.PROJECT_NAME}.")
+
+
+def _entry_point_candidates(registry: Registry, timeout: float) -> list[_Candidate]:
+    candidates = []
+    for entry_point in sorted(entry_points(group=hookspecs.PROJECT_NAME), key=lambda e: e.name):
+        package = _package_of(entry_point)
+        try:
+            plugin = _guarded(entry_point.load, f"import of {entry_point.value!r}", entry_point.name, timeout)
+        except RhbenchError as exc:
+            registry.broken.append(BrokenPlugin(entry_point.name, package, str(exc)))
+            log.warning("plugin %s is broken: %s", entry_point.name, exc)
+            continue
+        candidates.append(_Candidate(entry_point.name, package, plugin, _is_builtin(entry_point), True))
+    return candidates
+
+
 def build_registry(extra_plugins: dict[str, object] | None = None, *, use_entry_points: bool = True) -> Registry:
     """Discover plugins and collect their sources.
+
+    Built-in plugins are registered first and always win a name clash: a third-party
+    plugin declaring a source name a built-in has is broken, with the clash named, and
+    so is every third-party plugin declaring a name another third-party plugin declares
+    (never first-come in alphabetical order). Each import and hook call is time-limited
+    (:func:`plugin_timeout`), prints go to stderr, and a plugin that changes the working
+    folder has it restored. An entry-point plugin whose catalog entry is unreadable
+    (not UTF-8, too deeply nested, ``rh: 12345``) is broken too.
 
     Parameters
     ----------
     extra_plugins: name -> module/object registered in addition to the entry points
-        (for tests and programmatic use).
+        (for tests and programmatic use; treated as third-party, catalogs not checked).
     use_entry_points: also load every entry point of the ``rhbench`` group.
     """
     registry = Registry()
     manager = _new_manager()
-    candidates: list[tuple[str, str, object]] = []
-    if use_entry_points:
-        for entry_point in sorted(entry_points(group=hookspecs.PROJECT_NAME), key=lambda e: e.name):
-            package = _package_of(entry_point)
-            try:
-                candidates.append((entry_point.name, package, entry_point.load()))
-            except Exception as exc:  # import errors of any kind in third-party code
-                reason = f"import of {entry_point.value!r} failed: {type(exc).__name__}: {exc}"
-                registry.broken.append(BrokenPlugin(entry_point.name, package, reason))
-                log.warning("plugin %s is broken: %s", entry_point.name, reason)
-    for name, plugin in (extra_plugins or {}).items():
-        candidates.append((name, "extra", plugin))
-    for name, package, plugin in candidates:
-        _register_one(registry, manager, name, package, plugin)
+    timeout = plugin_timeout()
+    candidates = _entry_point_candidates(registry, timeout) if use_entry_points else []
+    candidates += [_Candidate(name, "extra", plugin, False, False) for name, plugin in (extra_plugins or {}).items()]
+    declared: list[tuple[_Candidate, list[Source]]] = []
+    for candidate in sorted(candidates, key=lambda c: not c.builtin):  # stable: built-ins first
+        sources = _collect(registry, manager, candidate, timeout)
+        if sources is None:
+            continue
+        if candidate.builtin:
+            _accept(registry, manager, candidate, sources, owners={})
+        else:
+            declared.append((candidate, sources))
+    owners: dict[str, list[str]] = {}
+    for candidate, sources in declared:
+        for source in sources:
+            owners.setdefault(source.name, []).append(candidate.name)
+    for candidate, sources in declared:
+        _accept(registry, manager, candidate, sources, owners)
     return registry
 
 
-def _register_one(registry: Registry, manager: pluggy.PluginManager, name: str, package: str, plugin: object) -> None:
+def _break(registry: Registry, manager: pluggy.PluginManager, candidate: _Candidate, reason: str) -> None:
+    registry.broken.append(BrokenPlugin(candidate.name, candidate.package, reason))
+    log.warning("plugin %s is broken: %s", candidate.name, reason)
+    if manager.is_registered(candidate.plugin):
+        manager.unregister(candidate.plugin)
+
+
+def _collect(
+    registry: Registry, manager: pluggy.PluginManager, candidate: _Candidate, timeout: float
+) -> list[Source] | None:
+    """Register one plugin and return its validated sources; None (and broken) on failure."""
     try:
-        manager.register(plugin, name=name)
-        sources = _sources_of(name, plugin, manager)
-        clashes = [s.name for s in sources if s.name in registry.sources]
-        if clashes:
-            raise PluginError("source names already declared by another plugin", source=name, found=clashes)
+        manager.register(candidate.plugin, name=candidate.name)
+        sources = _sources_of(candidate.name, candidate.plugin, manager, timeout)
+        if candidate.check_catalogs:
+            from rhbench import catalog
+
+            for source in sources:
+                catalog.entry_for(source)
     except (RhbenchError, ValueError) as exc:
-        registry.broken.append(BrokenPlugin(name, package, str(exc)))
-        log.warning("plugin %s is broken: %s", name, exc)
-        if manager.is_registered(plugin):
-            manager.unregister(plugin)
+        _break(registry, manager, candidate, str(exc))
+        return None
+    return sources
+
+
+def _accept(
+    registry: Registry,
+    manager: pluggy.PluginManager,
+    candidate: _Candidate,
+    sources: list[Source],
+    owners: dict[str, list[str]],
+) -> None:
+    """Add a plugin's sources, or break it when a name is taken (built-in) or shared (third-party)."""
+    clashes = []
+    for source in sources:
+        if source.name in registry.sources:
+            owner = registry.sources[source.name].plugin
+            clashes.append(f"{source.name!r} is already declared by built-in plugin {owner}")
+        elif len(owners.get(source.name, [])) > 1:
+            others = [o for o in owners[source.name] if o != candidate.name]
+            clashes.append(f"{source.name!r} is also declared by plugin(s) {', '.join(others)}")
+    if clashes:
+        reason = str(PluginError("source names clash: " + "; ".join(clashes), source=candidate.name))
+        _break(registry, manager, candidate, reason)
         return
     for source in sources:
         registry.sources[source.name] = source
-        registry.packages[source.name] = package
+        registry.packages[source.name] = candidate.package
 
 
 def load_module_plugin(module: ModuleType) -> Registry:

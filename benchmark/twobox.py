@@ -287,14 +287,14 @@ def emulation_skill(turnover: xr.Dataset) -> xr.Dataset:
     Dataset over ``year`` of changes since the first year (Pg C): ``dc{Veg,Soil,Total}_emulated``
     and ``_dgvm``, ``cTotal_emulated``, and the scalars ``emulation_r2`` (1) and
     ``emulation_rmse`` (Pg C) of the emulated against the DGVM's dcTotal series (Fig. 4a).
-    Turnover times below 1 yr are clipped (logged).
+    Turnover times below 1 yr are clipped (``attrs['tau_clipped']`` is 1; the caller reports it once).
     """
     tv, low_v = constraint.floor_turnover(fill_first_year(turnover["tau_veg"].values))
     ts, low_s = constraint.floor_turnover(fill_first_year(turnover["tau_soil"].values))
     if low_v or low_s:
-        logger.warning("2-box emulation: DGVM turnover times below 1 yr were clipped to 1 yr")
+        logger.debug("2-box emulation: DGVM turnover times below 1 yr were clipped to 1 yr")
     cveg, csoil = simulate(turnover["npp"].values, tv, ts)
-    out = xr.Dataset(coords={"year": turnover["year"]})
+    out = xr.Dataset(coords={"year": turnover["year"]}, attrs={"tau_clipped": int(bool(low_v or low_s))})
     for pool, emu in (("dcVeg", cveg), ("dcSoil", csoil), ("dcTotal", cveg + csoil)):
         out[f"{pool}_emulated"] = ("year", emu - emu[0], {"units": "Pg C"})
     out["cTotal_emulated"] = ("year", cveg + csoil, {"units": "Pg C"})

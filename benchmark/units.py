@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -23,7 +24,18 @@ from rhbench.errors import UnitsError
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    from cf_xarray.units import units as ureg
+    # cf_xarray enables pint's matplotlib support, importing matplotlib (~0.5 s) for every
+    # command; rhbench never plots pint quantities, so that step is made to fail (cf_xarray
+    # skips it on ImportError) and matplotlib is imported only by the report stage.
+    _pint_matplotlib = sys.modules.get("pint.matplotlib")
+    sys.modules["pint.matplotlib"] = None  # type: ignore[assignment]
+    try:
+        from cf_xarray.units import units as ureg
+    finally:
+        if _pint_matplotlib is None:
+            del sys.modules["pint.matplotlib"]
+        else:
+            sys.modules["pint.matplotlib"] = _pint_matplotlib
 
 #: Canonical units of every variable inside rhbench.
 CANONICAL_UNITS: dict[str, str] = {

@@ -23,8 +23,10 @@ from collections import Counter
 
 import numpy as np
 import xarray as xr
+
 from rhbench import constraint
 from rhbench.errors import RhbenchError, ValueRangeError
+from rhbench.metrics import definitions
 from rhbench.metrics.totals import stack_masks
 from rhbench.results import Results, ScoreRow
 from rhbench.twobox import REQUIRED, emulation_skill, fill_first_year, global_turnover, r2_score, rmse
@@ -36,14 +38,8 @@ EXCLUDED_CLASSES = ("crop",)
 ENSEMBLE = "ensemble_mean"
 ENSEMBLE_SD = "ensemble_sd"
 POOLS = ("dcVeg", "dcSoil", "dcTotal")
-METRICS: dict[str, str] = {
-    **{f"{p}_{s}": "Pg C" for s in ("unconstrained", "constrained", "constrained_sd") for p in POOLS},
-    "dcTotal_dgvm": "Pg C",
-    "underestimation_pct": "%",
-    "emulation_r2": "1",
-    "emulation_rmse": "Pg C",
-    "tau_clipped_pct": "%",
-}
+#: The 2-box metrics (name -> units), from the one table (:mod:`rhbench.metrics.definitions`).
+METRICS: dict[str, str] = {m.name: m.units for m in definitions.of_group("twobox")}
 #: Metrics whose spread across the ensemble members is reported as ``ensemble_sd`` (ddof=1).
 SPREAD_METRICS = tuple(m for m in METRICS if not m.endswith(("_constrained_sd", "clipped_pct")))
 #: Reason on the rows of a class without an observed tau_veg.
@@ -155,7 +151,7 @@ def _ensemble(
 
 
 def _constrain_region(
-    region: str, turnovers: dict[str, xr.Dataset], obs: TauObs, n_draws: int, seed: int
+    region: str, turnovers: dict[str, xr.Dataset], obs: TauObs, n_draws: int, seed: int, clipped: list[str]
 ) -> tuple[list[ScoreRow], xr.Dataset | None]:
     """Rows and yearly series of one region: each model alone, then the ensemble."""
     veg_obs, soil_obs = obs
@@ -171,6 +167,8 @@ def _constrain_region(
         try:
             _require_reference_years(turnover["year"].values)
             skill = emulation_skill(turnover)
+            if skill.attrs.get("tau_clipped"):
+                clipped.append(f"{name} ({region})")
             per_model[name] = _monte_carlo([turnover], [skill], draws, [name]).isel(source=0)
         except RhbenchError as err:
             rows += _status_rows(name, region, "failed", str(err))
@@ -185,6 +183,27 @@ def _constrain_region(
         return rows + ens_rows, None
     series = xr.concat(frames, dim="source", join="outer").drop_vars("tau_clipped_pct")
     return rows + ens_rows, series.expand_dims(region=[region])
+
+
+def _turnovers(
+    models: dict[str, xr.Dataset], area: xr.DataArray, masks: xr.DataArray
+) -> tuple[dict[str, xr.Dataset], list[ScoreRow]]:
+    """Yearly totals and turnover times per region of each usable model, and the skipped
+    or failed rows of the others."""
+    turnovers, rows = {}, []
+    for name, annual in models.items():
+        missing = [v for v in REQUIRED if v not in annual]
+        if missing:
+            status, reason = "skipped", f"missing variable(s) {', '.join(missing)}"
+        else:
+            try:
+                turnovers[name] = global_turnover(annual, area, masks)
+                continue
+            except RhbenchError as err:
+                status, reason = "failed", str(err)
+        for region in masks["region"].values.tolist():
+            rows += _status_rows(name, region, status, reason)
+    return turnovers, rows
 
 
 def twobox_results(
@@ -230,31 +249,22 @@ def twobox_results(
     masks = stack_masks({"global": glob, **used})
     all_regions = masks["region"].values.tolist()
     names = [r for r in all_regions if r in tau_obs]
-    results, frames = Results(), []
+    results, frames, clipped = Results(), [], []
     for region in sorted(set(all_regions) - set(names), key=all_regions.index):
         for source in [*models, ENSEMBLE]:
             results.rows += _status_rows(source, region, "skipped", f"no observed turnover for {region}")
-    turnovers = {}
-    for name, annual in models.items():
-        missing = [v for v in REQUIRED if v not in annual]
-        if missing:
-            status, reason = "skipped", f"missing variable(s) {', '.join(missing)}"
-        else:
-            try:
-                turnovers[name] = global_turnover(annual, area, masks.sel(region=names))
-                continue
-            except RhbenchError as err:
-                status, reason = "failed", str(err)
-        for region in names:
-            results.rows += _status_rows(name, region, status, reason)
+    turnovers, rows = _turnovers(models, area, masks.sel(region=names))
+    results.rows += rows
     for region in names:
         if not turnovers:
             results.rows += _status_rows(ENSEMBLE, region, "skipped", "no usable model")
             continue
         selected = {name: t.sel(region=region, drop=True) for name, t in turnovers.items()}
-        rows, frame = _constrain_region(region, selected, tau_obs[region], n_draws, seed)
+        rows, frame = _constrain_region(region, selected, tau_obs[region], n_draws, seed, clipped)
         results.rows += rows
         frames += [frame] if frame is not None else []
     if frames:
         results.datasets["twobox"] = xr.concat(frames, dim="region", join="outer")
+    if clipped:
+        logger.warning("2-box emulation: DGVM turnover times below 1 yr clipped to 1 yr for %s", ", ".join(clipped))
     return results

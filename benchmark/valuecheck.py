@@ -33,6 +33,8 @@ PLAUSIBLE_MEDIAN: dict[str, tuple[float, float]] = {
 #: Variables that cannot be negative. A value is negative when below -1e-6 times the median
 #: absolute value (rounding noise passes); more than 1 % negative values is an error.
 NON_NEGATIVE = ("rh", "gpp", "fVegLitter", "cSoil", "cLitter", "cVeg", "pr", "landCoverFrac", "sftlf", "areacella")
+#: Variables that are never zero everywhere on Earth: an all-zero sample fails the source.
+NEVER_ALL_ZERO = ("rh", "npp", "gpp", "fVegLitter", "cSoil", "cLitter", "cVeg")
 NEGATIVE_TOLERANCE = 1e-6
 NEGATIVE_SHARE_MAX = 0.01
 
@@ -65,7 +67,8 @@ def read_sample(data: xr.DataArray, *, source: str, file: str) -> xr.DataArray:
 def check_values(sample: np.ndarray, variable: str, *, source: str | None = None, file: str | None = None) -> None:
     """Check sampled values of a variable, in canonical units, for impossible or odd values.
 
-    Raises :class:`ValueRangeError` when every value is missing, or when more than
+    Raises :class:`ValueRangeError` when every value is missing, every value of a
+    :data:`NEVER_ALL_ZERO` variable is zero, or when more than
     :data:`NEGATIVE_SHARE_MAX` of the values of a :data:`NON_NEGATIVE` variable are negative.
     Logs a warning (likely units error) when the median of the non-missing, non-zero values
     is outside :data:`PLAUSIBLE_MEDIAN`.
@@ -81,6 +84,13 @@ def check_values(sample: np.ndarray, variable: str, *, source: str | None = None
             **where,
         )
     nonzero = finite[finite != 0]
+    if nonzero.size == 0 and variable in NEVER_ALL_ZERO:
+        raise ValueRangeError(
+            "every sampled value is zero (first, middle and last time steps): a broken file or units error",
+            found=f"{finite.size} valid values, all 0",
+            expected="non-zero values",
+            **where,
+        )
     scale = float(np.median(np.abs(nonzero))) if nonzero.size else 0.0
     if variable in NON_NEGATIVE:
         share = float(np.mean(finite < -NEGATIVE_TOLERANCE * scale))

@@ -60,3 +60,25 @@ def test_without_an_ilamb_root_ilamb_files_live_under_the_data_root(tmp_path: Pa
 def test_an_ilamb_path_cannot_escape_the_ilamb_folder(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match="escapes"):
         catalog.resolve_file(tmp_path, "ILAMB/DATA/../../../etc/passwd", source="X", ilamb_root=tmp_path / "i")
+
+
+def test_a_runs_ilamb_root_setting_applies_inside_its_block_only(tmp_path: Path) -> None:
+    ilamb_root = tmp_path / "ILAMB_ROOT"
+    placed = _ilamb_file(ilamb_root / "DATA" / HWSD_KEY)
+    with catalog.using_ilamb_root(ilamb_root):
+        assert catalog.resolve_file(tmp_path / "data", f"ILAMB/DATA/{HWSD_KEY}") == placed.resolve()
+    outside = catalog.resolve_file(tmp_path / "data", f"ILAMB/DATA/{HWSD_KEY}")
+    assert outside == (tmp_path / "data" / "ILAMB" / "DATA" / HWSD_KEY).resolve()
+
+
+def test_config_key_and_flag_set_the_ilamb_root_but_never_for_the_demo(tmp_path: Path) -> None:
+    from rhbench.cli import build_parser
+    from rhbench.config import load_config, resolve
+
+    toml = tmp_path / "run.toml"
+    toml.write_text('data_root = "data"\nilamb_root = "ilamb"\n')
+    assert load_config(toml).ilamb_root == (tmp_path / "ilamb").resolve()
+    args = build_parser().parse_args(["run", "--data-root", str(tmp_path), "--ilamb-root", str(tmp_path / "i2")])
+    assert resolve(args).ilamb_root == (tmp_path / "i2").resolve()
+    demo = build_parser().parse_args(["run", "--ilamb-root", str(tmp_path / "i2")])
+    assert resolve(demo).demo and resolve(demo).ilamb_root is None

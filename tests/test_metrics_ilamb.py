@@ -132,3 +132,22 @@ def test_ilamb_scores_refuse_maps_on_different_grids():
     other = _map(np.ones((2, 2))).assign_coords(lon=[1.0, 21.0])
     with pytest.raises(CoordinateError, match="same grid"):
         bias_score(_map(np.ones((2, 2))), other, AREA)
+
+
+def test_the_run_reports_ilamb_scores_for_rh_csoil_and_tau_soil_and_the_gate_gates_them(small_demo_run):
+    from rhbench.report.gate_rules import is_score
+
+    outcome, _ = small_demo_run
+    rows = {(r.source, r.metric): r for r in outcome.results.rows if r.region == "global"}
+    for prefix in ("rh", "csoil", "tau_soil"):
+        bias, spatial = (
+            rows[("CLM5.0", f"{prefix}_bias_score")],
+            rows[("CLM5.0", f"{prefix}_spatial_distribution_score")],
+        )
+        overall, rmse = rows[("CLM5.0", f"{prefix}_overall_score")], rows[("CLM5.0", f"{prefix}_rmse_score")]
+        assert 0 < bias.value <= 1 and 0 < spatial.value <= 1
+        assert overall.value == pytest.approx((bias.value + spatial.value) / 2)
+        assert rmse.status == "skipped" and "24 steps" in rmse.reason
+        assert all(is_score(m) for m in (bias.metric, spatial.metric, overall.metric, rmse.metric))
+    assert rows[("Tang2020", "rh_bias_score")].status == "ok"
+    assert ("Tang2020", "csoil_bias_score") not in rows  # a prior Rh product has no cSoil of its own

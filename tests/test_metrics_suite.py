@@ -162,7 +162,7 @@ def test_every_row_uses_a_documented_metric_and_valid_status(table):
     assert set(df.metric) <= set(METRICS)
     assert set(df.status) <= set(STATUSES)
     for metric, units in zip(df.metric, df.units, strict=True):
-        assert units == METRICS[metric][0]
+        assert units == METRICS[metric].units
 
 
 def test_maps_and_zonal_datasets(table):
@@ -202,11 +202,13 @@ def test_source_without_years_in_period_is_skipped():
     )
 
 
-def test_reference_rh_sd_map_is_totalled_when_no_ensemble_sd_is_given():
+def test_reference_rh_sd_map_is_never_summed_into_a_global_sd():
     ref = _reference()
     ref.rh_global_sd = None
     ref.rh_sd = _grid(10.0)
     results = evaluate(ref, {}, {})
     (row,) = [r for r in results.rows if r.metric == "rh_global_sd"]
-    assert row.value == pytest.approx(10.0 * LAND_M2 / 1e15, rel=1e-9)
+    # the old fallback reported 10 * LAND_M2 / 1e15, the total of the per-cell SD map
+    assert row.status == "skipped" and np.isnan(row.value)
+    assert "ensemble" in row.reason
     assert row.units == "Pg C yr-1"

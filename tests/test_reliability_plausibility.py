@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
-from rhbench.plausibility import PLAUSIBLE_GLOBAL, all_zero, enforce_plausibility, implausible_reason
+from rhbench.plausibility import (
+    PLAUSIBLE_GLOBAL,
+    enforce_plausibility,
+    implausible_reason,
+    zero_fields,
+    zero_fields_reason,
+)
 from rhbench.results import ScoreRow
 
 
@@ -70,12 +75,75 @@ def test_regional_rows_are_not_range_checked():
     assert implausible_reason(row) is None
 
 
+def test_zero_fields_lists_only_fields_zero_everywhere():
+    import numpy as np
+    import xarray as xr
+
+    fields = {
+        "cSoil": xr.DataArray([[0.0, np.nan], [0.0, 0.0]]),
+        "rh": xr.DataArray([[0.0, 1e-30], [0.0, 0.0]]),
+        "cVeg": np.array([np.nan, np.nan]),  # all missing: another error
+    }
+    assert zero_fields(fields) == ["cSoil"]
+    assert "cSoil" in zero_fields_reason(fields) and zero_fields_reason({"rh": fields["rh"]}) is None
+
+
 def test_the_ranges_are_those_of_issue_13():
     assert (PLAUSIBLE_GLOBAL["rh_global"].low, PLAUSIBLE_GLOBAL["rh_global"].high) == (1.0, 1000.0)
     assert (PLAUSIBLE_GLOBAL["tau_soil_global"].low, PLAUSIBLE_GLOBAL["tau_soil_global"].high) == (0.1, 10_000.0)
 
 
-def test_all_zero_field():
-    assert all_zero(np.array([0.0, 0.0, np.nan]))
-    assert not all_zero(np.array([0.0, 1e-30, np.nan]))
-    assert not all_zero(np.array([np.nan, np.nan]))  # all missing is another error
+# --- end to end: a units error or an all-zero field fails the source, exit 3 -------------------
+
+
+@pytest.fixture(autouse=False)
+def _cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "rhbench-cache"))
+
+
+def _altered_root(demo_root, folder, relative: str, factor: float):
+    import os
+    import shutil
+
+    import netCDF4
+
+    root = folder / "data"
+    shutil.copytree(demo_root, root, copy_function=os.link)
+    target = root / relative
+    target.unlink()  # break the hard link: the shared demo root stays intact
+    shutil.copyfile(demo_root / relative, target)
+    with netCDF4.Dataset(target, "r+") as ds:
+        name = next(v for v in ds.variables if v not in ("time", "lat", "lon"))
+        ds[name][:] = ds[name][:] * factor
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("relative", "factor", "metric"),
+    [
+        ("trendy_v9/CLM5.0/CLM5.0_S2_rh.nc", 1e9, "rh_global"),  # e.g. units attribute wrong
+        ("trendy_v9/CLM5.0/CLM5.0_S2_cSoil.nc", 0.0, "cSoil"),  # an all-zero field
+    ],
+    ids=["rh-x1e9", "csoil-all-zero"],
+)
+def test_implausible_model_fails_with_exit_3_and_others_are_untouched(
+    demo_root, tmp_path, _cache, relative, factor, metric
+):
+    import json
+
+    from test_reliability_isolation import write_config
+
+    from rhbench.cli import main
+
+    root = _altered_root(demo_root, tmp_path, relative, factor)
+    config = write_config(tmp_path, root, ("CLM5.0", "JSBACH"))
+    code = main(["-q", "run", "--config", str(config), "--out", str(tmp_path / "out")])
+    assert code == 3
+    rows = json.loads((tmp_path / "out" / "scorecard.json").read_text())["rows"]
+    clm = [r for r in rows if r["source"] == "CLM5.0"]
+    assert clm and all(r["status"] != "ok" for r in clm)
+    assert any(metric in r["reason"] for r in clm if r["metric"] == "load"), clm
+    assert not [r for r in clm if r["metric"].startswith("dc") and r["status"] == "ok"]  # no 2-box constraint
+    jsbach = {r["metric"]: r for r in rows if r["source"] == "JSBACH" and r["region"] == "global"}
+    assert jsbach["rh_global"]["status"] == "ok" and 1 < jsbach["rh_global"]["value"] < 1000

@@ -15,7 +15,7 @@ import pytest
 import xarray as xr
 from compliance_checker.runner import CheckSuite, ComplianceChecker
 
-from rhbench.report.cfnetcdf import VARIABLES, global_attributes, write_results_nc
+from rhbench.report.cfnetcdf import VARIABLES, global_attributes, udunits, write_results_nc
 
 
 def _cf_problems(path: Path, tmp_path: Path) -> list[str]:
@@ -121,9 +121,20 @@ def test_every_table_entry_has_a_long_name():
     assert all(attrs.get("long_name") for attrs in VARIABLES.values())
 
 
-@pytest.mark.parametrize("group", ["maps", "zonal", "twobox"])
-def test_the_demo_runs_results_nc_passes_the_cf_checker(small_demo_run, tmp_path, group):
+def test_the_demo_runs_results_nc_passes_the_cf_checker_in_every_group(small_demo_run, tmp_path):
     outcome, _ = small_demo_run
     path = outcome.out_dir / "results.nc"
+    with netCDF4.Dataset(path) as nc:
+        groups = {name: list(group.variables) for name, group in nc.groups.items()}
+    assert {"maps", "zonal", "twobox"} <= set(groups)
+    for group, names in groups.items():
+        undocumented = [n for n in names if (group, n) not in VARIABLES and ("*", n) not in VARIABLES]
+        assert set(undocumented) <= {"lat", "lon", "lat_bnds", "lon_bnds"}, f"{group}: add {undocumented} to VARIABLES"
     assert _cf_problems(path, tmp_path) == []
-    assert _cf_problems(_flatten_group(path, group, tmp_path / f"{group}.nc"), tmp_path) == []
+    for group in groups:
+        assert _cf_problems(_flatten_group(path, group, tmp_path / f"{group}.nc"), tmp_path) == [], group
+
+
+def test_rhbench_carbon_units_become_udunits():
+    assert udunits("g C m-2 yr-1") == "g m-2 yr-1"
+    assert udunits("kg C m-2") == "kg m-2" and udunits("Pg C") == "Pg" and udunits("degC") == "degC"

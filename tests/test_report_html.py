@@ -20,7 +20,22 @@ from rhbench.report.html import SYNTHETIC_BANNER, taylor_points, write_index_htm
 
 CHROMIUM = Path("/usr/bin/chromium")
 REF = "observations"
-SECTIONS = ("summary", "taylor", "global", "maps", "zonal", "twobox", "rf", "provenance")
+SECTIONS = (
+    "summary",
+    "models",
+    "ensemble",
+    "taylor",
+    "global",
+    "regions",
+    "attribution",
+    "maps",
+    "zonal",
+    "observations",
+    "twobox",
+    "emulation",
+    "rf",
+    "provenance",
+)
 
 
 def _row(source, kind, metric, value, units="1", status="ok", reason=""):
@@ -157,18 +172,26 @@ def test_page_has_every_section_with_its_figures(full_page):
     text = full_page.read_text()
     sections = _sections(text)
     assert tuple(sections) == SECTIONS
-    assert text.count('class="missing"') == 2  # no tau_soil Taylor rows, no tau_veg_global
+    # no ensemble rows, no tau_soil Taylor rows, no tau_veg_global, no regional rows (2), no
+    # attribution maps, no observation products, no per-class 2-box rows
+    assert text.count('class="missing"') == 8
     counts = {name: len(_images(body)) for name, body in sections.items()}
     # one Taylor diagram per prefix with rows (rh; tau_soil has none), bars of rh_global and
-    # tau_soil_global (tau_veg_global absent), maps of rh, rh_bias, tau_soil, one zonal
-    # variable, one 2-box quantity, RF scatter + importance + partial dependence
+    # tau_soil_global (tau_veg_global absent), the deviation scatter, maps of rh, rh_bias,
+    # tau_soil, one zonal variable, one 2-box quantity, RF scatter + importance + partial dependence
     assert counts == {
         "summary": 0,
+        "models": 0,
+        "ensemble": 0,
         "taylor": 1,
         "global": 2,
+        "regions": 0,
+        "attribution": 1,
         "maps": 3,
         "zonal": 1,
+        "observations": 0,
         "twobox": 1,
+        "emulation": 0,
         "rf": 3,
         "provenance": 0,
     }
@@ -180,7 +203,7 @@ def test_page_has_every_section_with_its_figures(full_page):
 def test_page_shows_the_synthetic_banner_and_provenance(full_page):
     text = full_page.read_text()
     assert f'<div class="banner">{SYNTHETIC_BANNER}</div>' in text
-    assert "<title>rhbench scorecard (synthetic demo data)</title>" in text
+    assert "<title>rhbench scorecard (SYNTHETIC demo data)</title>" in text
     footer = _sections(text)["provenance"]
     assert "<dt>rhbench_version</dt><dd>0.1.0</dd>" in footer
     assert "sha256:abc" in footer and "<dt>generated</dt>" in footer
@@ -191,7 +214,8 @@ def test_summary_grid_colours_scores_and_greys_skipped_rows(full_page):
     # DGVM-00: r = 0.4, s = 0.6; score 2 * 1.4 / (0.6 + 1/0.6)^2 = 0.54498 -> hue 65
     assert 'style="background:hsl(65,70%,80%)">0.545</td>' in grid
     assert 'title="skipped: no variable rh">skipped</td>' in grid
-    assert grid.split("<tbody>")[1].count("<tr><th>") == 7  # the reference and six DGVMs
+    assert grid.split("<tbody>")[1].count("<tr data-source=") == 7  # the reference and six DGVMs
+    assert 'href="#model-DGVM-00"' in grid and "global Rh<br><small>Pg C yr-1</small>" in grid
 
 
 def test_page_builds_fast_for_twenty_sources(tmp_path):
@@ -300,7 +324,7 @@ def test_page_loads_in_headless_chromium_without_errors(full_page, tmp_path):
     dom = subprocess.run([*flags, "--dump-dom", probed.as_uri()], capture_output=True, text=True, timeout=120)
     title = re.search(r"<title>(.*?)</title>", dom.stdout)
     assert title is not None, dom.stderr[-2000:]
-    assert title.group(1) == "PROBE OK 11"  # 1 + 2 + 3 + 1 + 1 + 3 images, all decoded
+    assert title.group(1) == "PROBE OK 12"  # 1 + 2 + 1 + 3 + 1 + 1 + 3 images, all decoded
     console_errors = [
         line
         for line in dom.stderr.splitlines()
@@ -311,3 +335,81 @@ def test_page_loads_in_headless_chromium_without_errors(full_page, tmp_path):
     subprocess.run([*flags, f"--screenshot={shot}", full_page.as_uri()], capture_output=True, timeout=120)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     shutil.copy(shot, full_page.parent / "page.png")
+
+
+#: Every figure of the demo run's page, by HTML id (the README maps them to the paper's figures).
+DEMO_FIGURES = (
+    "fig-ensemble-bars",
+    "fig-tau-diff-ensemble",
+    "fig-taylor-rh",
+    "fig-taylor-tau_soil",
+    "fig-bars-rh_global",
+    "fig-bars-tau_soil_global",
+    "fig-bars-tau_veg_global",
+    "fig-regions-rh",
+    "fig-regions-tau",
+    "fig-attribution-map",
+    "fig-deviation-scatter",
+    "fig-maps-rh",
+    "fig-maps-rh_bias",
+    "fig-maps-tau_soil",
+    "fig-maps-tau_bias",
+    "fig-zonal-rh",
+    "fig-zonal-csoil",
+    "fig-zonal-tau_soil",
+    "fig-csoil-products",
+    "fig-csoil-zonal",
+    "fig-rf-sd-map",
+    "fig-twobox-dcTotal",
+    "fig-twobox-dcSoil",
+    "fig-twobox-dcVeg",
+    "fig-emulation",
+    "fig-class-constraint",
+    "fig-rf-cv",
+    "fig-site-map",
+    "fig-rf-importance",
+    "fig-rf-pdp",
+)
+
+_ID_PROBE = """<script>
+window.addEventListener('load', function () {
+  var wanted = %s;
+  var absent = wanted.filter(function (id) {
+    var fig = document.getElementById(id), img = fig && fig.querySelector('img');
+    return !(img && img.complete && img.naturalWidth > 0);
+  });
+  var links = wanted.filter(function (id) { return !document.querySelector('nav.toc a[href="#' + id + '"]'); });
+  document.title = 'IDS ' + (absent.length ? 'ABSENT ' + absent.join(',') : 'OK') +
+    ' TOC ' + (links.length ? 'UNLINKED ' + links.join(',') : 'OK') +
+    ' CARDS ' + document.querySelectorAll('.model-card').length;
+});
+</script>"""
+
+
+@pytest.mark.browser
+def test_demo_page_has_every_paper_figure_by_id_in_chromium(small_demo_run, tmp_path):
+    chromium = _chromium_or_skip()
+    outcome, truth = small_demo_run
+    page = outcome.out_dir / "index.html"
+    probed = tmp_path / "probed.html"
+    probe = _ID_PROBE % json.dumps(list(DEMO_FIGURES))
+    probed.write_text(page.read_text().replace("</body>", probe + "</body>"))
+    flags = [
+        str(chromium),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        probed.as_uri(),
+    ]
+    dom = subprocess.run(flags, capture_output=True, text=True, timeout=180)
+    title = re.search(r"<title>(.*?)</title>", dom.stdout)
+    assert title is not None, dom.stderr[-2000:]
+    n_cards = len(truth["dgvm"]) + 1 + 4 + 2  # DGVMs, observations, 4 Rh products, ensemble mean and SD
+    assert title.group(1) == f"IDS OK TOC OK CARDS {n_cards}"
+    text = page.read_text()
+    assert "Paper Fig. S13" in text and "Paper Fig. 4a" in text

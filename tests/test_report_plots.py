@@ -10,6 +10,8 @@ import pytest
 import xarray as xr
 
 from rhbench.report import plots
+from rhbench.report.fig_rf import cv_caption
+from rhbench.report.figure import legend_width, styles
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -42,7 +44,13 @@ def _grid(n_sources: int, res: float = 2.0) -> xr.DataArray:
 
 def test_taylor_diagram_is_a_png_of_the_figure_size():
     stats = pd.DataFrame({"source": ["A", "B", "C"], "r": [0.9, 0.5, -0.2], "sd_norm": [1.1, 0.6, np.nan]})
-    assert_size(plots.taylor_diagram(stats, title="rh"), 7.0, 4.6)
+    # the legend beside the diagram widens the figure: 3 sources + reference, names up to 9 characters
+    assert_size(plots.taylor_diagram(stats, title="rh"), 4.6 + legend_width(3, len("Reference")), 4.6)
+
+
+def test_styles_stay_distinct_for_a_hundred_sources():
+    pairs = {(style["color"], style["marker"]) for style in styles(100)}
+    assert len(pairs) == 100
 
 
 def test_global_bars_with_observation_band():
@@ -87,7 +95,7 @@ def test_coastlines_come_from_the_bundled_natural_earth_outlines():
 
 def test_zonal_means_and_twobox_series_are_pngs():
     zonal = _grid(3).mean("lon")
-    assert_size(plots.zonal_means(zonal, units="g C m-2 yr-1", reference="M0"), 4.8, 3.8)
+    assert_size(plots.zonal_means(zonal, units="g C m-2 yr-1", reference="M0"), 3.8 + legend_width(4, 10), 3.8)
     years = np.arange(1901, 2019)
     base = xr.DataArray(
         np.outer([1.0, 2.0], np.arange(years.size)),
@@ -115,7 +123,7 @@ def test_rf_diagnostics_are_pngs():
             "zone": np.repeat(["tropical", "temperate", "boreal"], 30),
         }
     )
-    assert_size(plots.rf_scatter(oof, metrics={"r2": 0.62}), 4.2, 3.9)
+    assert_size(plots.rf_scatter(oof, metrics={"r2": 0.62}), 5.4, 3.9)
     importance = pd.DataFrame({"predictor": ["MAT", "MAP", "LAI"], "importance_pct": [50.0, 30.0, 20.0]})
     assert_size(plots.rf_importance(importance), 4.2, 0.18 * 3 + 1.0)
     pdp = pd.DataFrame(
@@ -126,3 +134,38 @@ def test_rf_diagnostics_are_pngs():
         }
     )
     assert_size(plots.rf_partial_dependence(pdp), 2.3 * 2, 1.8)
+
+
+def test_cv_caption_shows_only_the_known_scores_never_a_raw_dict():
+    metrics = {"r2": 0.6251, "nse": 0.63, "rmse": 152.94, "n_obs": 761, "best": {"ntree": 200}, "seed": 3}
+    assert cv_caption(metrics) == "R² 0.625 · NSE 0.63 · RMSE 153 · n 761"
+    assert cv_caption(None) == ""
+
+
+def test_paper_figures_are_pngs():
+    table = pd.DataFrame(
+        {"observation": [40.0, 30.0], "ensemble_mean": [20.0, 25.0], "ensemble_sd": [5.0, np.nan]},
+        index=["ENF", "Tundra"],
+    )
+    members = pd.DataFrame({"A": [18.0, 22.0], "B": [22.0, 28.0]}, index=["ENF", "Tundra"])
+    assert png_size(plots.region_bars(table, members, units="tau_soil (yr)"))[0] > 0
+    bars = pd.DataFrame({"unconstrained": [10.0, 5.0], "constrained": [15.0, 9.0], "constrained_sd": [1.0, 2.0]})
+    assert png_size(plots.constraint_bars(bars.set_axis(["ENF", "DBF"])))[0] > 0
+    items = [{"label": "global Rh", "units": "Pg C yr-1", "bars": [("observation", 48.8, 0.9), ("DGVMs", 58.6, 9.9)]}]
+    assert_size(plots.ensemble_panels(items), 2.4, 2.3)
+    years = np.arange(1901, 1911)
+    ds = xr.Dataset(
+        {
+            "dcTotal_dgvm": (("source", "year"), np.outer([1.0, 2.0], np.arange(10))),
+            "dcTotal_unconstrained": (("source", "year"), np.outer([1.1, 1.9], np.arange(10))),
+        },
+        coords={"source": ["A", "ensemble_mean"], "year": years},
+    )
+    assert png_size(plots.emulation_scatter(ds, r2={"A": 0.98}))[0] > 0
+    points = pd.DataFrame({"source": ["A", "B", "C"], "rh_dev_pct": [10.0, 20, -5], "tau_dev_pct": [-20.0, -35, 4]})
+    assert png_size(plots.deviation_scatter(points))[0] > 0
+    sites = pd.DataFrame({"Latitude": [50.0, 10.0], "Longitude": [10.0, -60.0], "vegetation": ["ENF", "EBF"]})
+    assert png_size(plots.site_map(sites))[0] > 0
+    codes = _grid(1).isel(source=0) % 2 + 1
+    assert png_size(plots.map_panels({"a": codes}, units="dominant bias", categories={1: "Rh", 2: "cSoil"}))[0] > 0
+    assert png_size(plots.map_panels({"a": _grid(1).isel(source=0) + 1}, units="tau (yr)", log=True))[0] > 0

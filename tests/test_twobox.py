@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import xarray as xr
+
 from rhbench import constraint
 from rhbench.errors import DataError, MissingVariableError, ValueRangeError
 from rhbench.metrics.totals import stack_masks
@@ -361,3 +362,19 @@ def test_r2_and_rmse_of_the_emulation_check_match_hand_values():
     assert r2_score(emulated, own) == pytest.approx(0.2)
     assert rmse(emulated, own) == pytest.approx(1.0)
     assert math.isnan(r2_score(own, np.ones(4)))
+
+
+def test_the_2box_global_domain_is_the_observed_tau_domain():
+    """Issue 15: the emulation sums the same cells as the observed tau (here 3 of 4 cells)."""
+    from rhbench import reduce
+
+    model = _dgvm(NPP, 8.0, 15.0)
+    domain = xr.DataArray([[True, True], [True, False]], dims=("lat", "lon"), coords=AREA.coords)
+    parts = reduce.partition({}, AREA, domain=domain)
+    assert parts.names == ("other", "outside_domain")
+    totals = reduce.partition_totals(model, AREA, parts)
+    full = _rows(twobox_results({"A": model}, AREA, n_draws=2), region="global")
+    cut = _rows(twobox_results({"A": totals}, parts.area, domain=parts.domain, n_draws=2), region="global")
+    # uniform per m2: the domain holds (1 + 2 + 3) / 10 of the area, hence of every change
+    for metric in ("dcTotal_unconstrained", "dcTotal_dgvm", "dcVeg_constrained"):
+        assert cut["A", metric].value == pytest.approx(0.6 * full["A", metric].value, rel=1e-9)

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from rhbench import catalog
+from rhbench.config import resolve_data_root
 from rhbench.errors import ConfigError
 
 
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from rhbench.inventory import inventory
     from rhbench.registry import build_registry
 
-    data_root = catalog.resolve_data_root(args.data_root)
+    data_root = resolve_data_root(args.data_root)
     if data_root is None:
         raise ConfigError("no data root: pass --data-root or set RHBENCH_DATA")
     rows = inventory(build_registry(), data_root, ilamb_root=args.ilamb_root, verify=not args.no_verify)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shlex
 from pathlib import Path
 
 from rhbench.scaffold import DATASET_KINDS, PLUGIN_TYPES, scaffold_plugin
@@ -27,5 +29,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     """Write the package; exit 0."""
     root = scaffold_plugin(args.type, args.name, args.dir, kind=args.kind)
-    log.info("plugin package written to %s; next: edit it, then `pip install %s` (see its README.md)", root, root)
+    log.info("plugin package written to %s; next: edit it, then `%s` (see its README.md)", root, install_command(root))
     return 0
+
+
+def install_command(root: Path) -> str:
+    """``pip install ./<folder>``: a path, never a bare name (pip would look a bare name up in the package index)."""
+    try:
+        shown = Path(os.path.relpath(Path(root).resolve(), Path.cwd()))
+    except ValueError:  # another drive (Windows)
+        shown = Path(root).resolve()
+    text = shown.as_posix()
+    if not shown.is_absolute() and not text.startswith(("./", "../")):
+        text = f"./{text}"
+    return f"pip install {shlex.quote(text)}"

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -14,8 +15,9 @@ from rich.table import Table
 from rhbench import __version__
 from rhbench.config import DEMO_RESOLUTION, RunConfig, resolve
 from rhbench.fileops import cache_dir
-from rhbench.progress import progress_callback
-from rhbench.registry import Registry, build_registry
+
+if TYPE_CHECKING:
+    from rhbench.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser = subparsers.add_parser("run", help="benchmark every DGVM plugin (no arguments: the synthetic demo)")
     parser.add_argument("--config", type=Path, help="TOML run configuration")
     parser.add_argument("--data-root", type=Path, help="data root (default: config data_root or RHBENCH_DATA)")
+    parser.add_argument("--ilamb-root", type=Path, help="existing ILAMB data folder for ILAMB-hosted files")
     parser.add_argument("--out", type=Path, help="output folder (default: ./rhbench-out/run-<time>)")
     parser.add_argument("--models", help="comma-separated DGVM names (default: all)")
     parser.add_argument("--scheduler", help="address of an existing dask.distributed scheduler")
@@ -116,16 +119,25 @@ def _summary(outcome) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark; exit 0 when every source succeeded, 3 when some failed."""
+    from rhbench import catalog
     from rhbench.pipeline import run as run_pipeline
+    from rhbench.progress import progress_callback
+    from rhbench.registry import build_registry
 
     config = resolve(args)
     registry = build_registry()
     if config.demo:
         log.info("no data root given: running on the SYNTHETIC demo ensemble")
-        with progress_callback("writing synthetic demo", total=len(registry.sources), quiet=args.quiet) as step:
+        from rhbench.demo import demo_is_current
+
+        root = config.data_root or demo_root(config.resolution, config.demo_monthly)
+        cached = demo_is_current(root, resolution=config.resolution, monthly=config.demo_monthly, registry=registry)
+        bar_off = args.quiet or cached  # no bar flashing over a cached demo
+        with progress_callback("writing synthetic demo", total=len(registry.sources), quiet=bar_off) as step:
             config = replace(config, data_root=prepare_demo(config, registry, step))
     models = [s for s in registry.of_kind("dgvm") if not config.models or s.name in config.models]
     with (
+        catalog.using_ilamb_root(config.ilamb_root),
         _dask_client(config.scheduler, args.workers),
         progress_callback("benchmarking DGVMs", total=len(models), quiet=args.quiet) as step,
     ):

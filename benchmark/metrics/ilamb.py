@@ -46,11 +46,12 @@ import numpy as np
 import xarray as xr
 
 from rhbench.errors import CoordinateError
+from rhbench.metrics.definitions import ILAMB_SCORES
 
 #: ilamb3's RMSE analysis needs at least this many time steps in reference and model.
 MIN_RMSE_STEPS = 24
 #: Score names in the order ilamb3 reports them.
-SCORES: tuple[str, ...] = ("bias_score", "rmse_score", "spatial_distribution_score", "overall_score")
+SCORES: tuple[str, ...] = ILAMB_SCORES
 
 
 class NotAppropriate(ValueError):
@@ -221,3 +222,11 @@ def ilamb_scores(
         if not math.isfinite(value) and name not in reasons:
             reasons[name] = "undefined: no cell where the score is defined"
     return scores, reasons
+
+
+def metric_names(prefix: str) -> list[str]:
+    """The four score metrics of one variable prefix (``rh``, ``csoil`` or ``tau_soil``).
+
+    Their units and definitions are in :data:`rhbench.metrics.definitions.METRIC_TABLE`.
+    """
+    return [f"{prefix}_{score}" for score in SCORES]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -48,6 +49,17 @@ VARIABLES: dict[tuple[str, str], dict[str, object]] = {
     ("zonal", "rh"): {"long_name": "zonal area-weighted mean soil heterotrophic respiration", "units": _FLUX},
     ("zonal", "csoil"): {"long_name": "zonal area-weighted mean soil + litter carbon", "units": "kg m-2"},
     ("zonal", "tau_soil"): {"long_name": "zonal soil carbon turnover time (ratio of zonal means)", "units": "yr"},
+    ("observations", "csoil"): {
+        "long_name": "observed soil + litter carbon of each product",
+        "units": "kg m-2",
+        "standard_name": _CSOIL,
+    },
+    ("observations", "csoil_zonal"): {
+        "long_name": "zonal area-weighted mean of each observed cSoil product",
+        "units": "kg m-2",
+    },
+    ("observations", "rh_sd"): {"long_name": "SD of Rh across the Random Forest ensemble members", "units": _FLUX},
+    ("observations", "product"): {"long_name": "observation product"},
     ("*", "source"): {"long_name": "benchmarked source (model, product or reference)"},
     ("*", "kind"): {"long_name": "kind of source (dgvm, rh, reference, ensemble)"},
     ("*", "region"): {"long_name": "region of the 2-box constraint (global or vegetation class)"},
@@ -79,10 +91,14 @@ def _attributes(group: str, name: str, current: Mapping) -> dict[str, object]:
     known = VARIABLES.get((group, name)) or VARIABLES.get(("*", name))
     if known is not None:
         return dict(known)
-    if current.get("long_name") and current.get("units"):
-        return {"long_name": str(current["long_name"]), "units": str(current["units"])}
     log.warning("results.nc: %s/%s has no entry in rhbench.report.cfnetcdf.VARIABLES", group, name)
-    return {"long_name": name, **({"units": str(current["units"])} if current.get("units") else {})}
+    units = {"units": udunits(str(current["units"]))} if current.get("units") else {}
+    return {"long_name": str(current.get("long_name") or name), **units}
+
+
+def udunits(units: str) -> str:
+    """rhbench's carbon units in UDUNITS spelling: ``g C m-2 yr-1`` -> ``g m-2 yr-1`` (``C`` would be coulomb)."""
+    return re.sub(r"\b([kMGTP]?g) ?C\b", r"\1", units)
 
 
 def _bounds(values: np.ndarray) -> np.ndarray:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from rhbench.metrics.definitions import default_gate
+
 #: Allowed absolute drop of a ``*_score`` (dimensionless, scores are 0..1).
 DEFAULT_SCORE_TOLERANCE = 0.02
 #: Relative tolerance of a ``--metric NAME`` given without its own (fraction of |baseline|).
@@ -59,16 +61,8 @@ class Tolerance:
 #: a 25 % drop of a model's Rh moves rh_global by 2.5x and rh_taylor_bias by 5x the allowed
 #: change.
 DEFAULT_TOLERANCES: dict[str, Tolerance] = {
-    "rh_global": Tolerance(relative=0.10),
-    "csoil_global": Tolerance(relative=0.10),
-    "cveg_global": Tolerance(relative=0.10),
-    "tau_soil_global": Tolerance(relative=0.10),
-    "tau_veg_global": Tolerance(relative=0.10),
-    "rh_taylor_bias": Tolerance(relative=0.10, absolute=20.0),  # g C m-2 yr-1
-    "tau_soil_taylor_bias": Tolerance(relative=0.10, absolute=5.0),  # yr
-    "tau_bias_pct": Tolerance(absolute=10.0),  # percentage points
-    "dcTotal_constrained": Tolerance(relative=0.10, absolute=5.0),  # Pg C
-}
+    name: Tolerance(relative=relative, absolute=absolute) for name, (relative, absolute) in default_gate().items()
+}  # the ``gate`` column of the metric table (:mod:`rhbench.metrics.definitions`)
 
 
 def is_score(metric: str) -> bool:

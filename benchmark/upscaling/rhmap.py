@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -171,3 +173,11 @@ def netcdf_encoding(ds: xr.Dataset) -> dict:
         name: {"zlib": True, "complevel": 4, "_FillValue": np.float32(np.nan) if ds[name].dtype == np.float32 else None}
         for name in ("rh", "rh_sd", "land_area")
     }
+
+
+def ensemble_total_sd(path: Path) -> float | None:
+    """``global_total_sd_PgC_per_yr`` of a product file (the SD of its members' global
+    totals, Pg C yr-1), or None when the file does not record one."""
+    with xr.open_dataset(path) as ds:
+        value = ds.attrs.get("global_total_sd_PgC_per_yr")
+    return None if value is None else float(value)

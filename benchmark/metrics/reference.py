@@ -1,0 +1,162 @@
+"""The observations every source is benchmarked against (:class:`Reference`) and the reference's own rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import xarray as xr
+
+from rhbench.errors import CoordinateError
+from rhbench.metrics.rows import regional_rows, row
+from rhbench.metrics.taylor import taylor_statistics
+from rhbench.metrics.totals import (
+    GRAMS_PER_KILOGRAM,
+    climate_zone_masks,
+    global_total,
+    latitude_band_masks,
+    regional_means,
+    regional_totals,
+    stack_masks,
+)
+from rhbench.metrics.turnover import ratio_of_totals, tau_map
+from rhbench.results import ScoreRow
+from rhbench.vegclass import class_masks, vegetated
+
+
+@dataclass
+class Reference:
+    """The observations every source is benchmarked against, all on one regular grid.
+
+    Attributes
+    ----------
+    rh: (lat, lon) annual-mean reference Rh over the period (the RF product), g C m-2 yr-1.
+    csoil_products: (product, lat, lon) observed cSoil + cLitter per product, kg C m-2.
+    area: (lat, lon) cell area, m2.
+    vegclass: (lat, lon) vegetation class codes of :mod:`rhbench.vegclass` (0 or NaN for
+        none); None counts every land cell as vegetated and omits per-class rows.
+    land: (lat, lon) boolean land mask; None means the cells where ``rh`` is present.
+    rh_sd: (lat, lon) per-cell SD of the Rh product across the RF ensemble, g C m-2 yr-1.
+    rh_global_sd: SD across the RF ensemble members' global Rh totals, Pg C yr-1; when None
+        the row is skipped (the total of ``rh_sd`` is not the SD of the total).
+    name: the ``source`` of the reference's own rows.
+    band_width: width of the zonal latitude bands, degrees.
+    product_dim: name of the product dimension of ``csoil_products``.
+    """
+
+    rh: xr.DataArray
+    csoil_products: xr.DataArray
+    area: xr.DataArray
+    vegclass: xr.DataArray | None = None
+    land: xr.DataArray | None = None
+    rh_sd: xr.DataArray | None = None
+    rh_global_sd: float | None = None
+    name: str = "observations"
+    band_width: float = 10.0
+    product_dim: str = "product"
+
+    def __post_init__(self) -> None:
+        for label in ("csoil_products", "area", "vegclass", "land", "rh_sd"):
+            value = getattr(self, label)
+            if value is not None:
+                check_grid(value, self.rh, source=self.name, variable=label)
+
+    @cached_property
+    def land_mask(self) -> xr.DataArray:
+        """Boolean (lat, lon) land mask."""
+        land = self.rh.notnull() if self.land is None else self.land.fillna(0).astype(bool)
+        return land.rename("land")
+
+    @cached_property
+    def vegetated_mask(self) -> xr.DataArray:
+        """Boolean (lat, lon): land cells with a vegetation class."""
+        if self.vegclass is None:
+            return self.land_mask
+        return (vegetated(self.vegclass) & self.land_mask).rename("vegetated")
+
+    @cached_property
+    def csoil(self) -> xr.DataArray:
+        """Observed cSoil + cLitter: mean of the products on land, kg C m-2."""
+        return self.csoil_products.mean(self.product_dim).where(self.land_mask)
+
+    @cached_property
+    def rh_land(self) -> xr.DataArray:
+        """Reference Rh on land, g C m-2 yr-1."""
+        return self.rh.where(self.land_mask)
+
+    @cached_property
+    def tau_soil(self) -> xr.DataArray:
+        """Observed tau_soil map (mean cSoil product over reference Rh), yr."""
+        return tau_map(self.csoil, self.rh_land)
+
+    @cached_property
+    def regions(self) -> xr.DataArray:
+        """Boolean (region, lat, lon): global, latitude bands, climate zones, classes."""
+        lat, lon = self.rh["lat"], self.rh["lon"]
+        masks = {"global": self.land_mask}
+        masks |= latitude_band_masks(lat, lon, width=self.band_width)
+        masks |= climate_zone_masks(lat, lon)
+        if self.vegclass is not None:
+            masks |= class_masks(self.vegclass)
+        return stack_masks(masks) & self.land_mask
+
+
+def check_grid(data: xr.DataArray | xr.Dataset, like: xr.DataArray, *, source: str, variable: str) -> None:
+    """Raise :class:`CoordinateError` unless ``data`` has exactly ``like``'s lat/lon coordinates."""
+    for coord in ("lat", "lon"):
+        if coord not in data.coords:
+            raise CoordinateError(
+                "input lacks a coordinate",
+                source=source,
+                variable=variable,
+                found=sorted(map(str, data.coords)),
+                expected=coord,
+            )
+        ours, theirs = data[coord].values, like[coord].values
+        if ours.shape != theirs.shape or not np.allclose(ours, theirs):
+            raise CoordinateError(
+                "input is not on the reference grid",
+                source=source,
+                variable=variable,
+                found=f"{coord} {ours.size} values {ours.min():g}..{ours.max():g}",
+                expected=f"{coord} {theirs.size} values {theirs.min():g}..{theirs.max():g}",
+            )
+
+
+def reference_rows(ref: Reference, tau_sd: float) -> list[ScoreRow]:
+    """The reference's own rows: its totals, their uncertainty, regional values and map SDs.
+
+    ``tau_sd`` is the SD of the global tau_soil over the cSoil products, yr.
+    """
+    name, kind = ref.name, "reference"
+    rh = ref.rh.where(ref.land_mask)
+    rh_totals = regional_totals(rh, ref.area, ref.regions)
+    product_totals = global_total(ref.csoil_products.where(ref.land_mask), ref.area, grams_per_unit=GRAMS_PER_KILOGRAM)
+    tau = ratio_of_totals(ref.csoil, rh, ref.area, ref.regions)
+    rows = [
+        row(name, kind, "rh_global", "global", float(rh_totals.sel(region="global"))),
+        row(
+            name,
+            kind,
+            "csoil_global",
+            "global",
+            float(global_total(ref.csoil, ref.area, grams_per_unit=GRAMS_PER_KILOGRAM)),
+        ),
+        row(name, kind, "csoil_global_sd", "global", float(product_totals.std(ddof=1))),
+        row(name, kind, "tau_soil_global", "global", float(tau.sel(region="global"))),
+        row(name, kind, "tau_soil_global_sd", "global", tau_sd),
+    ]
+    if ref.rh_global_sd is not None:
+        rows.append(row(name, kind, "rh_global_sd", "global", ref.rh_global_sd))
+    elif ref.rh_sd is not None:  # summing per-cell SDs would treat all cells as one error: ~4x too wide
+        reason = "the product gives no SD of its ensemble members' global totals"
+        rows.append(ScoreRow(name, kind, "rh_global_sd", "global", "Pg C yr-1", float("nan"), "skipped", reason))
+    rows += regional_rows(name, kind, "rh_total", rh_totals)
+    rows += regional_rows(name, kind, "rh_mean", regional_means(rh, ref.area, ref.regions))
+    rows += regional_rows(name, kind, "tau_soil", tau)
+    veg = ref.vegetated_mask
+    for prefix, field_map in (("rh", rh), ("tau_soil", tau_map(ref.csoil, rh))):
+        stats = taylor_statistics(field_map.where(veg), field_map.where(veg), ref.area)
+        rows.append(row(name, kind, f"{prefix}_taylor_sd", "global", stats["sd_ref"]))
+    return rows

@@ -1,0 +1,58 @@
+"""Draw the README figures of the REAL Random Forest Rh product from an ``rhbench upscale`` folder.
+
+Usage: ``python docs/rf_figures.py UPSCALE_DIR [--dest docs]`` writes ``rf_real_map.png``
+(ensemble-mean Rh, g C m-2 yr-1) and ``rf_real_cv_scatter.png`` (observed vs out-of-fold
+predicted site Rh), each labelled with the product's data label (REAL / SYNTHETIC).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from rhbench.report import plots
+
+
+def _map(rh: xr.DataArray, title: str, path: Path) -> None:
+    """Full-resolution map with coastlines, viridis, colour scale 2-98th percentile."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(8.0, 4.0), layout="constrained")
+    low, high = np.nanpercentile(rh.values, [2, 98])
+    mesh = ax.pcolormesh(rh["lon"], rh["lat"], rh, cmap="viridis", vmin=low, vmax=high, shading="nearest")
+    for line in plots.coastline_segments():
+        ax.plot(line[:, 0], line[:, 1], color="0.35", linewidth=0.3)
+    ax.set(xlim=(-180, 180), ylim=(-60, 85), xlabel="longitude (deg)", ylabel="latitude (deg)")
+    ax.set_title(title, fontsize=9)
+    fig.colorbar(mesh, ax=ax, label="Rh (g C m-2 yr-1)", shrink=0.8)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path, help="output folder of rhbench upscale (with rh_rf.nc)")
+    parser.add_argument("--dest", type=Path, default=Path(__file__).resolve().parent)
+    args = parser.parse_args()
+    metrics = json.loads((args.folder / "cv_metrics.json").read_text())
+    label = metrics["data_label"]
+    with xr.open_dataset(args.folder / "rh_rf.nc") as product:
+        rh = product["rh"].load()
+    total = f"{metrics['global_total_PgC_per_yr']:.1f} +- {metrics['global_total_sd_PgC_per_yr']:.1f} Pg C/yr"
+    title = f"{label}: Random Forest Rh (SRDB v5 + Jian et al. 2020 predictors), global {total}"
+    _map(rh, title, args.dest / "rf_real_map.png")
+    oof = pd.read_csv(args.folder / "oof_predictions.csv")
+    scores = {k: metrics[k] for k in ("n_obs", "r2", "nse", "rmse")}
+    plots.write_png(plots.rf_scatter(oof, metrics=scores), args.dest / "rf_real_cv_scatter.png")
+
+
+if __name__ == "__main__":
+    main()
