@@ -22,15 +22,14 @@ import xarray as xr
 from rhbench import catalog, grid, harmonize, vegclass
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, MissingVariableError, RhbenchError
+from rhbench.metrics import soil_products
 from rhbench.metrics.suite import Reference
 from rhbench.registry import Registry
-from rhbench.results import Failures
+from rhbench.results import UPSCALING_DIR, Failures
 from rhbench.sources import Source, Var
 
 log = logging.getLogger(__name__)
 
-#: Sub-folder of the output folder holding the upscaling's products and figures.
-UPSCALING_DIR = "upscaling"
 #: The map the upscaling writes into :data:`UPSCALING_DIR`.
 UPSCALED_FILE = "rh_rf.nc"
 #: Suffix of the optional companion variable holding the reference's per-cell SD.
@@ -145,13 +144,9 @@ def _upscaled(
     name: str,
     failures: Failures,
 ) -> Path | None:
-    """Build the Rh product ``name`` from site data and predictors; return its file.
-
-    A predictor stack under the data root (a ``predictors`` plugin with more than climate
-    grids, e.g. the real Jian et al. 2020 stack fetched with ``rhbench fetch``) is used as
-    it is, with the ``landfrac`` source's land fraction for the totals; otherwise the first
-    ``predictors`` source's climate grids and the land-cover classes (the demo).
-    """
+    """Build the Rh product ``name`` from site data and predictors; return its file. A predictor
+    stack under the data root (e.g. the real Jian et al. 2020 stack) is used with the ``landfrac``
+    source's land fraction; else the climate grids and land-cover classes (the demo)."""
     from rhbench.upscaling import inputs  # scikit-learn: imported only when building
     from rhbench.upscaling.product import run_upscaling
     from rhbench.upscaling.stack import load_stack
@@ -241,11 +236,18 @@ def _reference(
 def _observed_soils(
     config: RunConfig, registry: Registry, root: Path, target: xr.Dataset, failures: Failures
 ) -> xr.DataArray:
-    """cSoil + cLitter of each cSoil product (product, lat, lon), kg C m-2."""
+    """cSoil + cLitter of each global cSoil product on their common cells, regional products
+    applied as their catalog entries declare (:mod:`rhbench.metrics.soil_products`);
+    (product, lat, lon), kg C m-2."""
     wanted = config.csoil_products
-    products = {}
+    products, declarations = {}, {}
     for source in registry.of_kind("csoil"):
         if wanted and source.name not in wanted:
+            continue
+        try:
+            declarations[source.name] = soil_products.declared_domain(source.name, catalog.entry_for(source).metadata)
+        except RhbenchError as exc:
+            failures.record(source.name, exc)
             continue
         loaded = load(source, root, target, failures)
         if loaded is not None:
@@ -255,6 +257,7 @@ def _observed_soils(
     litter = [load(s, root, target, failures) for s in registry.of_kind("clitter")]
     litter_map = next((period_mean(ds["cLitter"], config.period) for ds in litter if ds is not None), None)
     stack = xr.concat(list(products.values()), dim="product").assign_coords(product=list(products))
+    stack = soil_products.combine_products(stack.rename("cSoil"), declarations)
     if litter_map is not None:
         stack = stack + litter_map.fillna(0)
     return stack.rename("cSoil").compute()

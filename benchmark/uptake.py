@@ -185,6 +185,10 @@ def _constrain_region(
     return rows + ens_rows, series.expand_dims(region=[region])
 
 
+def _skipped(region: str, sources: list[str], why: str) -> list[ScoreRow]:
+    return [row for source in sources for row in _status_rows(source, region, "skipped", f"{why} for {region}")]
+
+
 def _turnovers(
     models: dict[str, xr.Dataset], area: xr.DataArray, masks: xr.DataArray
 ) -> tuple[dict[str, xr.Dataset], list[ScoreRow]]:
@@ -227,19 +231,15 @@ def twobox_results(
     tau_obs: region -> (tau_veg (mean, SD) or None, tau_soil (mean, SD)) in yr; ``"global"``
         defaults to :data:`constraint.TAU_VEG_OBS`, :data:`constraint.TAU_SOIL_OBS`. A class
         without an entry gets skipped rows; a None tau_veg constrains tau_soil only (reason).
-    n_draws: draws per observed turnover time; ``n_draws**2`` runs per model.
-    seed: seed of the draws (the same draws serve every region and model).
-    domain: boolean (lat, lon) cells of the ``global`` region: the cells of the observed
-        tau (default: every cell with an area).
+    n_draws, seed: draws per observed turnover time (``n_draws**2`` runs per model), their seed.
+    domain: boolean (lat, lon) cells of the ``global`` region, those of the observed tau.
 
     Returns
     -------
     Results with rows :data:`METRICS` per model (kind "dgvm"), ``ensemble_mean`` and
-    (:data:`SPREAD_METRICS`) ``ensemble_sd`` (kind "ensemble") per region; changes run from
-    each model's first to its last year; ``underestimation_pct = (constrained -
-    unconstrained) / constrained * 100`` of dcTotal; ``emulation_r2`` / ``emulation_rmse``
-    compare the model's own dcTotal with its 2-box emulation (Fig. 4a).
-    ``datasets["twobox"]`` holds the yearly series, dims (region, source, year), Pg C.
+    (:data:`SPREAD_METRICS`) ``ensemble_sd`` (kind "ensemble") per region, changes from each
+    model's first to its last year (module docstring); ``datasets["twobox"]`` holds the
+    yearly series, dims (region, source, year), Pg C.
     """
     tau_obs = {"global": (constraint.TAU_VEG_OBS, constraint.TAU_SOIL_OBS), **(tau_obs or {})}
     used = {name: mask for name, mask in (regions or {}).items() if name.lower() not in EXCLUDED_CLASSES}
@@ -250,9 +250,9 @@ def twobox_results(
     all_regions = masks["region"].values.tolist()
     names = [r for r in all_regions if r in tau_obs]
     results, frames, clipped = Results(), [], []
-    for region in sorted(set(all_regions) - set(names), key=all_regions.index):
-        for source in [*models, ENSEMBLE]:
-            results.rows += _status_rows(source, region, "skipped", f"no observed turnover for {region}")
+    results.rows += [
+        row for r in all_regions if r not in names for row in _skipped(r, [*models, ENSEMBLE], "no observed turnover")
+    ]
     turnovers, rows = _turnovers(models, area, masks.sel(region=names))
     results.rows += rows
     for region in names:

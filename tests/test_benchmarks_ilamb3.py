@@ -9,15 +9,16 @@ import xarray as xr
 
 from benchmarks import ilamb3_bench
 from benchmarks import run as bench_run
-from benchmarks.ilamb3_data import REFERENCE, write_files
-from rhbench import loader
-from rhbench.registry import build_registry
+from benchmarks.ilamb3_data import write_files
+from rhbench import cmip6, loader
 
 
 def test_files_are_cf_and_rhbench_reads_them_in_its_units(tmp_path):
-    paths = write_files(tmp_path, ["CABLE-POP"], monthly=True, resolution=6.0)
-    assert set(paths) == {REFERENCE, "CABLE-POP"}
-    ds = xr.open_dataset(paths["CABLE-POP"], decode_times=xr.coders.CFDatetimeCoder(use_cftime=True))
+    files = write_files(tmp_path, 2, monthly=True, resolution=6.0)
+    assert list(files["models"]) == ["SYN-A.r1i1p1f1", "SYN-B.r1i1p1f1"]
+    path = files["models"]["SYN-A.r1i1p1f1"]
+    assert path.name == "rh_Lmon_SYN-A_historical_r1i1p1f1_gn_198201-201812.nc"
+    ds = xr.open_dataset(path, decode_times=xr.coders.CFDatetimeCoder(use_cftime=True))
     assert ds["rh"].attrs["units"] == "g m-2 d-1" and ds["rh"].dims == ("time", "lat", "lon")
     assert ds.sizes["time"] == 12 * 37 and ds["time"].dt.calendar == "noleap"
     assert ds["time"].attrs["bounds"] == "time_bnds" and "lat_bnds" in ds and "lon_bnds" in ds
@@ -26,22 +27,24 @@ def test_files_are_cf_and_rhbench_reads_them_in_its_units(tmp_path):
     # convert with pint's Julian year, whatever the calendar), in g C m-2 yr-1
     days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=float)
     first_year = (ds["rh"][:12] * xr.DataArray(days, dims="time")).sum("time", skipna=False) / 365 * 365.25
-    source = build_registry().sources["CABLE-POP"]
-    annual = loader.open_variable(source, "rh", paths["CABLE-POP"], annual=True)
+    sources = {s.name: s for s in cmip6.discover(files["cmip6_dir"])}  # rh-only models, no plugin
+    assert set(sources) == set(files["models"]) and set(sources["SYN-A.r1i1p1f1"].variables) == {"rh"}
+    annual = loader.open_variable(sources["SYN-A.r1i1p1f1"], "rh", path, annual=True)
     assert annual.sizes["year"] == 37 and int(annual["year"][0]) == 1982
     np.testing.assert_allclose(annual.isel(year=0).values, first_year.values, rtol=1e-5)
-    again = write_files(tmp_path, ["CABLE-POP"], monthly=True, resolution=6.0)  # reused, not rewritten
-    assert again == paths
+    stamp = path.stat().st_mtime_ns
+    assert write_files(tmp_path, 2, monthly=True, resolution=6.0) == files  # reused, not rewritten
+    assert path.stat().st_mtime_ns == stamp and files["csoil"].is_file() and files["reference"].is_file()
 
 
-def _case(freq: str, n: int, *, run_code: int = 0, ilamb: bool = True) -> dict:
+def _case(freq: str, n: int, *, failed: bool = False, ilamb: bool = True) -> dict:
     case = {
         "frequency": freq,
         "models": [f"M{i}" for i in range(n)],
         "input_bytes": 10**8,
         "raw_read": {"seconds": 1.0},
         "confrontation": {"seconds": 1.2},
-        "rhbench_run": {"wall_seconds": 2.0, "exit_code": run_code, "peak_rss_bytes": 500 * 2**20},
+        "rhbench_run": {"seconds": None if failed else 1.5, "wall_seconds": 2.0, "peak_rss_bytes": 500 * 2**20},
         "ilamb3": {"seconds": 9.0, "wall_seconds": 12.0, "peak_rss_bytes": 700 * 2**20} if ilamb else None,
     }
     return ilamb3_bench._ratios(case)
@@ -59,12 +62,12 @@ def test_ratios_verdicts_and_table():
 
 
 def test_failed_run_and_missing_ilamb3_are_reported_not_raised():
-    failed, alone = _case("annual", 1, run_code=2), _case("monthly", 4, ilamb=False)
+    failed, alone = _case("annual", 1, failed=True), _case("monthly", 4, ilamb=False)
     assert failed["speedup_end_to_end"] is None and "speedup_end_to_end" not in alone
     met = ilamb3_bench.verdicts([failed, alone])
     assert all(v is None for k, v in met.items() if "faster" in k or "RSS" in k)
     text = ilamb3_bench.table([failed, alone])
-    assert "exit 2" in text and "skipped" in text
+    assert "failed" in text and "skipped" in text
 
 
 def test_quick_run_reports_but_never_fails(tmp_path, monkeypatch, capsys):

@@ -39,8 +39,8 @@ rules:
   A row ok in the baseline and failed/skipped/absent now fails the gate
   (--allow-missing accepts rows of sources absent from the current scorecard).
   An empty current scorecard, or nothing gated to compare, fails.
-  Scorecards of runs with different resolution, period, reference or products are
-  refused (exit 2) unless --allow-setup-change.
+  Scorecards of runs with different resolution, period, reference, products, seed,
+  Monte Carlo draws or upscaling mode are refused (exit 2) unless --allow-setup-change.
 
 exit codes: 0 passed, 1 regression, missing row or empty scorecard, 2 unusable input
   or option (e.g. --fail-under nan, a non-numeric score, different run settings).

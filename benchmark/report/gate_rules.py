@@ -30,7 +30,18 @@ DEFAULT_METRIC_TOLERANCE = 0.05
 #: A relative change at or below this is numerical noise: "unchanged".
 NOISE_RELATIVE = 1e-9
 #: Run settings (``meta.config`` of scorecard.json) that must agree between two scorecards.
-SETUP_KEYS = ("resolution", "period", "reference", "csoil_products", "products", "demo")
+SETUP_KEYS = (
+    "resolution",
+    "period",
+    "reference",
+    "csoil_products",
+    "products",
+    "demo",
+    "demo_monthly",
+    "quick_upscaling",
+    "seed",
+    "n_draws",
+)
 
 
 @dataclass(frozen=True)
