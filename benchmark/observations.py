@@ -22,15 +22,14 @@ import xarray as xr
 from rhbench import catalog, grid, harmonize, vegclass
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, MissingVariableError, RhbenchError
+from rhbench.metrics import soil_products
 from rhbench.metrics.suite import Reference
 from rhbench.registry import Registry
-from rhbench.results import Failures
+from rhbench.results import UPSCALING_DIR, Failures
 from rhbench.sources import Source, Var
 
 log = logging.getLogger(__name__)
 
-#: Sub-folder of the output folder holding the upscaling's products and figures.
-UPSCALING_DIR = "upscaling"
 #: The map the upscaling writes into :data:`UPSCALING_DIR`.
 UPSCALED_FILE = "rh_rf.nc"
 #: Suffix of the optional companion variable holding the reference's per-cell SD.
@@ -241,11 +240,18 @@ def _reference(
 def _observed_soils(
     config: RunConfig, registry: Registry, root: Path, target: xr.Dataset, failures: Failures
 ) -> xr.DataArray:
-    """cSoil + cLitter of each cSoil product (product, lat, lon), kg C m-2."""
+    """cSoil + cLitter of each global cSoil product on their common cells, regional products
+    applied as their catalog entries declare (:mod:`rhbench.metrics.soil_products`);
+    (product, lat, lon), kg C m-2."""
     wanted = config.csoil_products
-    products = {}
+    products, declarations = {}, {}
     for source in registry.of_kind("csoil"):
         if wanted and source.name not in wanted:
+            continue
+        try:
+            declarations[source.name] = soil_products.declared_domain(source.name, catalog.entry_for(source).metadata)
+        except RhbenchError as exc:
+            failures.record(source.name, exc)
             continue
         loaded = load(source, root, target, failures)
         if loaded is not None:
@@ -255,6 +261,7 @@ def _observed_soils(
     litter = [load(s, root, target, failures) for s in registry.of_kind("clitter")]
     litter_map = next((period_mean(ds["cLitter"], config.period) for ds in litter if ds is not None), None)
     stack = xr.concat(list(products.values()), dim="product").assign_coords(product=list(products))
+    stack = soil_products.combine_products(stack.rename("cSoil"), declarations)
     if litter_map is not None:
         stack = stack + litter_map.fillna(0)
     return stack.rename("cSoil").compute()

@@ -67,7 +67,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     registry = registry or build_registry()
     failures = Failures({b.name: f"broken plugin: {b.reason}" for b in registry.broken})
     root = _data_root(config)
-    protected = {"data root": None if config.demo else root, "cache": cache_dir()}
+    protected = {"data root": None if config.demo else root, "cache": cache_dir(), "ILAMB root": config.ilamb_root}
     out_dir = outputs.claim_output_dir(config.out, force=config.force, protected=protected)
     target = grid.common_grid(config.resolution)
     with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler="threads"):

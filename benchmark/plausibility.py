@@ -38,6 +38,8 @@ class PlausibleRange:
 #: checked: a latitude band or a rare vegetation class can legitimately hold tiny totals.
 PLAUSIBLE_GLOBAL: dict[str, PlausibleRange] = {
     "rh_global": PlausibleRange(1.0, 1000.0, "Pg C yr-1"),
+    "csoil_global": PlausibleRange(10.0, 100_000.0, "Pg C"),  # observed ~1500-3000 (incl. litter)
+    "cveg_global": PlausibleRange(1.0, 10_000.0, "Pg C"),  # observed ~450-650
     "tau_soil_global": PlausibleRange(0.1, 10_000.0, "yr"),
     "tau_veg_global": PlausibleRange(0.1, 10_000.0, "yr"),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import xarray as xr
 
@@ -13,6 +14,8 @@ log = logging.getLogger(__name__)
 #: Row statuses: a number was computed; the source failed to load or compute; the
 #: metric needs a variable the source does not provide.
 STATUSES = ("ok", "failed", "skipped")
+#: Sub-folder of a run's output folder holding the Random Forest upscaling's products and figures.
+UPSCALING_DIR = "upscaling"
 
 
 @dataclass(frozen=True)
@@ -87,3 +90,23 @@ class Failures:
             )
             for name, reason in sorted(self.reasons.items())
         ]
+
+
+@dataclass
+class RunRecord:
+    """What every output writer (:data:`rhbench.outputs.WRITERS`) receives.
+
+    ``staging`` is the folder to write into; ``provenance`` the run record of ``run.json``
+    (versions, config, plugins, input checksums, failures); ``synthetic`` says the inputs
+    are the SYNTHETIC demo, which every writer must label.
+    """
+
+    staging: Path
+    results: Results
+    provenance: dict
+    synthetic: bool
+
+    @property
+    def config(self) -> dict:
+        """The run configuration as recorded (JSON-ready)."""
+        return self.provenance.get("config", {})

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rhbench import catalog, outdir, outputs
+from rhbench import catalog, outdir, provenance
 from rhbench.cli import main
 from rhbench.errors import CatalogError, OutputError, OutputExistsError
 from rhbench.fileops import sha256_of, write_text_atomic
@@ -178,7 +178,7 @@ def test_run_json_never_hashes_files_outside_the_data_root(tmp_path, escape):
     secret = tmp_path / "secret.nc"
     secret.write_text("not yours")
     source = _escaper(tmp_path, str(secret) if escape == "absolute" else "../secret.nc")
-    inputs = outputs._inputs(Registry(sources={"Escaper": source}), root)
+    inputs = provenance.input_checksums(Registry(sources={"Escaper": source}), root)
     text = json.dumps(inputs)
     assert "escapes the data root" in text
     assert sha256_of(secret) not in text and "sha256:" not in text

@@ -31,6 +31,8 @@ def _row(source: str, metric: str, value: float, region: str = "global", units: 
         ("tau_soil_global", 20_000.0, "yr"),
         ("tau_veg_global", 1e-6, "yr"),
         ("csoil_global", 0.0, "Pg C"),
+        ("csoil_global", 1.5e6, "Pg C"),  # kg read as g: 1000x
+        ("cveg_global", 5e5, "Pg C"),
     ],
 )
 def test_implausible_global_row_fails_every_ok_row_of_its_source(metric, value, units):

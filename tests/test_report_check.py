@@ -344,3 +344,9 @@ def test_non_text_source_field_is_unusable_input(tmp_path):
     path = _write(tmp_path / "cur.json", CURRENT)
     path.write_text(path.read_text().replace('"source": "A"', '"source": 5', 1))
     assert _run(tmp_path, path, "--allow-missing") == 2
+
+
+def test_a_metric_typo_is_a_usage_error_naming_close_matches(tmp_path, capsys):
+    assert _run(tmp_path, CURRENT, "--allow-missing", "--metric", "rh_globl=0.1") == 2
+    err = capsys.readouterr().err
+    assert "rh_globl" in err and "did you mean rh_global" in err

@@ -26,6 +26,10 @@ import xarray as xr
 
 import rhbench
 from rhbench.fileops import write_atomic
+from rhbench.results import RunRecord
+
+#: The file name of the CF netCDF results in a run's output folder.
+RESULTS_NC = "results.nc"
 
 log = logging.getLogger(__name__)
 
@@ -167,3 +171,8 @@ def write_results_nc(path: Path, datasets: Mapping[str, xr.Dataset], *, syntheti
 
     write_atomic(Path(path), write)
     return Path(path)
+
+
+def write_run(run: RunRecord) -> None:
+    """Writer of ``results.nc`` (:data:`rhbench.outputs.WRITERS`)."""
+    write_results_nc(run.staging / RESULTS_NC, run.results.datasets, synthetic=run.synthetic)

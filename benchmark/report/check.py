@@ -29,6 +29,7 @@ The gate fails (exit code 1) when any row fails or a problem is listed.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -175,6 +176,7 @@ def compare_scorecards(
             found="; ".join(changes),
             expected="the baseline's resolution, period, reference and products",
         )
+    _refuse_unknown_metrics(metrics, current, baseline)
     tolerances = gate_tolerances(metrics, metric_tolerance=metric_tolerance, defaults=defaults)
     cur, base = _gated_by_key(current, tolerances), _gated_by_key(baseline, tolerances)
     source_failures = _source_failures(current)
@@ -198,6 +200,19 @@ def compare_scorecards(
         missing_sources=sorted(base_sources - cur_sources),
         synthetic=bool(current.attrs.get("synthetic")) or bool(baseline.attrs.get("synthetic")),
     )
+
+
+def _refuse_unknown_metrics(metrics: Iterable[str], current: pd.DataFrame, baseline: pd.DataFrame) -> None:
+    """A ``--metric`` naming no row of either scorecard (a typo) would gate nothing: refuse it."""
+    known = set(current["metric"]) | set(baseline["metric"])
+    unknown = sorted(set(metrics) - known)
+    if unknown:
+        close = {name: difflib.get_close_matches(name, sorted(known), n=3) for name in unknown}
+        raise ConfigError(
+            "--metric names no metric of either scorecard",
+            found=", ".join(unknown),
+            expected="; ".join(f"{n}: did you mean {', '.join(c)}?" for n, c in close.items() if c) or "a metric name",
+        )
 
 
 def _setup_changes(current: pd.DataFrame, baseline: pd.DataFrame) -> tuple[list[str], bool]:

@@ -29,6 +29,7 @@ import pandas as pd
 import rhbench
 from rhbench.errors import ConfigError
 from rhbench.fileops import write_text_atomic
+from rhbench.results import RunRecord
 
 log = logging.getLogger(__name__)
 
@@ -119,3 +120,18 @@ def write_cmec(
     bundle = cmec_bundle(rows, definitions, synthetic=synthetic, undocumented=undocumented)
     write_text_atomic(path, json.dumps(bundle, indent=2, allow_nan=False))
     return path
+
+
+def write_run(run: RunRecord) -> None:
+    """Writer of ``cmec.json`` from the run's scorecard and the metric table (:data:`rhbench.outputs.WRITERS`)."""
+    from rhbench.metrics.definitions import definitions
+    from rhbench.report.tables import SCORECARD_JSON, read_scorecard
+
+    scorecard = read_scorecard(run.staging / SCORECARD_JSON)
+    write_cmec(
+        run.staging,
+        scorecard,
+        definitions(),
+        synthetic=run.synthetic,
+        undocumented="no definition in the metric table yet",
+    )

@@ -32,6 +32,7 @@ from rhbench.report.page_assets import CSS, JS
 from rhbench.report.section_rf import rf_section
 from rhbench.report.sections import Page, missing, taylor_points  # noqa: F401  (taylor_points: public API)
 from rhbench.report.sections_paper import PaperSections
+from rhbench.results import UPSCALING_DIR, RunRecord
 
 log = logging.getLogger(__name__)
 
@@ -146,3 +147,18 @@ def _footer(provenance: Mapping, synthetic: bool) -> str:
             shown = f"<pre>{html.escape(text)}</pre>"
         items.append(f"<dt>{html.escape(str(key))}</dt><dd>{shown}</dd>")
     return f'<footer id="provenance"><h2>Provenance</h2><dl>{"".join(items)}</dl></footer>'
+
+
+def write_run(run: RunRecord) -> None:
+    """Writer of ``index.html`` from the run's scorecard, datasets and provenance (:data:`rhbench.outputs.WRITERS`)."""
+    from rhbench.report.tables import SCORECARD_JSON, read_scorecard
+
+    upscaling = run.staging / UPSCALING_DIR
+    write_index_html(
+        run.staging,
+        read_scorecard(run.staging / SCORECARD_JSON),
+        run.results.datasets,
+        synthetic=run.synthetic,
+        provenance=run.provenance,
+        upscaling_dir=upscaling if upscaling.is_dir() else None,
+    )

@@ -19,7 +19,7 @@ import pandas as pd
 import rhbench
 from rhbench.errors import ConfigError
 from rhbench.fileops import write_text_atomic
-from rhbench.results import STATUSES, Results
+from rhbench.results import STATUSES, Results, RunRecord
 
 #: Columns of a scorecard table, in file order.
 SCORE_COLUMNS = ("source", "kind", "metric", "region", "units", "value", "status", "reason")
@@ -184,3 +184,8 @@ def _validate(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
 def is_available(status: str, value: float) -> bool:
     """True when a row holds a usable number: status ``ok`` and a finite value."""
     return status == "ok" and value is not None and math.isfinite(value)
+
+
+def write_run(run: RunRecord) -> None:
+    """Writer of ``scorecard.json`` and ``scores.csv`` (:data:`rhbench.outputs.WRITERS`)."""
+    write_scorecard(run.results, run.staging, synthetic=run.synthetic, meta={"config": run.config})

@@ -1,0 +1,60 @@
+"""``run.json``: the provenance record of a run (versions, settings, plugins, input checksums, failures)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+from dataclasses import asdict
+from pathlib import Path
+
+from rhbench import __version__, catalog
+from rhbench.fileops import file_checksum, write_text_atomic
+from rhbench.registry import Registry
+from rhbench.results import Results, RunRecord
+
+RUN_JSON = "run.json"
+
+
+def input_checksums(registry: Registry, data_root: Path) -> dict[str, dict[str, str]]:
+    """Source -> variable -> checksum of its file (:func:`rhbench.fileops.file_checksum`), ``missing`` or the error."""
+    inputs: dict[str, dict[str, str]] = {}
+    for name, source in sorted(registry.sources.items()):
+        try:
+            files = catalog.entry_for(source).files
+        except Exception as exc:  # a broken catalog entry is recorded, not fatal here
+            inputs[name] = {"error": str(exc)}
+            continue
+        for variable, relative in files.items():
+            try:
+                path = catalog.resolve_file(data_root, relative, source=name, variable=variable)
+            except Exception as exc:  # an escaping path is recorded, never hashed
+                inputs.setdefault(name, {})[variable] = f"error: {exc}"
+                continue
+            inputs.setdefault(name, {})[variable] = file_checksum(path) if path.is_file() else "missing"
+    return inputs
+
+
+def record(results: Results, *, registry: Registry, config, data_root: Path, synthetic: bool, seconds: float) -> dict:
+    """The provenance of a run as a JSON-ready mapping (``seconds``: wall time so far)."""
+    return {
+        "rhbench_version": __version__,
+        "python": platform.python_version(),
+        "date_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "synthetic": synthetic,
+        "data_root": str(data_root),
+        "seconds": round(seconds, 2),
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+        "plugins": {
+            name: {"kind": s.kind, "package": registry.packages.get(name, ""), "citation": s.citation}
+            for name, s in sorted(registry.sources.items())
+        },
+        "broken_plugins": [asdict(b) for b in registry.broken],
+        "failures": results.failures,
+        "inputs": input_checksums(registry, data_root),
+    }
+
+
+def write_run(run: RunRecord) -> None:
+    """Writer of ``run.json``."""
+    write_text_atomic(run.staging / RUN_JSON, json.dumps(run.provenance, indent=2, default=str))
