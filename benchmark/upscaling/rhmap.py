@@ -25,6 +25,13 @@ from rhbench.upscaling.srdb import BOREAL_MIN_ABS_LAT, TROPICAL_MAX_ABS_LAT
 from rhbench.upscaling.stack import PredictorStack
 
 RH_UNITS_CF = "g m-2 yr-1"
+RH_ATTRS = {
+    "units": RH_UNITS_CF,
+    "standard_name": "heterotrophic_respiration_carbon_flux",
+    "long_name": "soil heterotrophic respiration, mass of carbon (Random Forest ensemble mean)",
+    "cell_methods": "area: mean where land",
+    "comment": "g of carbon per m2 of land per year",
+}
 TOTALS_COLUMNS = ["region_kind", "region", "total_PgC_per_yr", "sd_PgC_per_yr", "land_area_km2", "n_cells"]
 
 
@@ -116,16 +123,9 @@ def product_dataset(
     lat, lon = stack.lat, stack.lon
     glob = totals.set_index("region").loc["global"]
     member_totals = np.nansum(np.nan_to_num(maps) * area.values, axis=(1, 2)) / GRAMS_PER_PETAGRAM
-    rh_attrs = {
-        "units": RH_UNITS_CF,
-        "standard_name": "heterotrophic_respiration_carbon_flux",
-        "long_name": "soil heterotrophic respiration, mass of carbon (Random Forest ensemble mean)",
-        "cell_methods": "area: mean where land",
-        "comment": "g of carbon per m2 of land per year",
-    }
     ds = xr.Dataset(
         {
-            "rh": (("lat", "lon"), maps.mean(axis=0).astype(np.float32), rh_attrs),
+            "rh": (("lat", "lon"), maps.mean(axis=0).astype(np.float32), RH_ATTRS),
             "rh_sd": (
                 ("lat", "lon"),
                 maps.std(axis=0, ddof=1).astype(np.float32) if maps.shape[0] > 1 else np.zeros(maps.shape[1:]),
