@@ -144,13 +144,9 @@ def _upscaled(
     name: str,
     failures: Failures,
 ) -> Path | None:
-    """Build the Rh product ``name`` from site data and predictors; return its file.
-
-    A predictor stack under the data root (a ``predictors`` plugin with more than climate
-    grids, e.g. the real Jian et al. 2020 stack fetched with ``rhbench fetch``) is used as
-    it is, with the ``landfrac`` source's land fraction for the totals; otherwise the first
-    ``predictors`` source's climate grids and the land-cover classes (the demo).
-    """
+    """Build the Rh product ``name`` from site data and predictors; return its file. A predictor
+    stack under the data root (e.g. the real Jian et al. 2020 stack) is used with the ``landfrac``
+    source's land fraction; else the climate grids and land-cover classes (the demo)."""
     from rhbench.upscaling import inputs  # scikit-learn: imported only when building
     from rhbench.upscaling.product import run_upscaling
     from rhbench.upscaling.stack import load_stack
@@ -173,6 +169,7 @@ def _upscaled(
             stack=stack,
             land_fraction=fraction,
             land_fraction_note=note,
+            classes=classes,
             versions=versions,
             quick=config.quick_upscaling,
             seed=config.seed,

@@ -413,3 +413,18 @@ def test_demo_page_has_every_paper_figure_by_id_in_chromium(small_demo_run, tmp_
     assert title.group(1) == f"IDS OK TOC OK CARDS {n_cards}"
     text = page.read_text()
     assert "Paper Fig. S13" in text and "Paper Fig. 4a" in text
+
+
+def test_class_constraint_bars_show_only_regions_with_2box_rows(tmp_path):
+    rows = [
+        {**_row("ensemble_mean", "ensemble", "dcTotal_unconstrained", 10.0, "Pg C"), "region": "ENF"},
+        {**_row("ensemble_mean", "ensemble", "dcTotal_constrained", 15.0, "Pg C"), "region": "ENF"},
+        {**_row("ensemble_mean", "ensemble", "rh_total", 3.0, "Pg C yr-1"), "region": "10N-20N"},
+    ]
+    scores = pd.DataFrame(rows)
+    twobox = synthetic_datasets(2)["twobox"]
+    path = write_index_html(tmp_path, scores, {"twobox": twobox}, synthetic=False, provenance={})
+    found = re.search(r'<figure id="fig-class-constraint"><img src="data:image/png;base64,([^"]+)"', path.read_text())
+    png = base64.b64decode(found.group(1))
+    width = int.from_bytes(png[16:20], "big")
+    assert width == pytest.approx(5.0 * 85, abs=1)  # one class (ENF): the minimum width, no latitude bands

@@ -205,7 +205,7 @@ class PaperSections:
                     "constrained": wide["dcTotal_constrained"],
                     "constrained_sd": wide.get("dcTotal_constrained_sd", np.nan),
                 }
-            )
+            ).dropna(subset=["unconstrained", "constrained"], how="all")
             png = plots.constraint_bars(
                 table,
                 units="dcTotal since 1901 (Pg C)",

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -90,13 +91,14 @@ def _map_product(
     land_fraction_note: str,
     attrs: dict,
     out_dir: Path,
+    classes: xr.DataArray | None = None,
 ) -> pd.DataFrame:
     """Predict, total and write ``rh_rf.nc`` and ``totals.csv``; return the totals."""
     table, ilat, ilon = grid_table(stack)
     members = forest.ensemble_predictions(tuning.models, table)
     maps = rhmap.member_maps(members, ilat, ilon, (stack.lat.size, stack.lon.size))
     area = rhmap.land_area(stack.lat, stack.lon, land_fraction)
-    totals = rhmap.regional_totals(maps, area, rhmap.region_masks(stack))
+    totals = rhmap.regional_totals(maps, area, rhmap.region_masks(stack, classes))
     note = land_fraction_note if land_fraction is not None else NO_LAND_FRACTION
     product = rhmap.product_dataset(maps, stack, area, note, totals, attrs)
     write_atomic(out_dir / "rh_rf.nc", lambda tmp: product.to_netcdf(tmp, encoding=rhmap.netcdf_encoding(product)))
@@ -119,6 +121,7 @@ def run_upscaling(
     grids: xr.Dataset | None = None,
     land_fraction: xr.DataArray | None = None,
     land_fraction_note: str = "",
+    classes: xr.DataArray | None = None,
     versions: dict | None = None,
     quick: bool = False,
     seed: int = 0,
@@ -128,33 +131,22 @@ def run_upscaling(
 
     Parameters
     ----------
-    srdb_csv
-        SRDB v5 ``srdb-data.csv`` (or a file with the same columns); Rh in g C m-2 yr-1.
-    out_dir
-        Output folder (created if needed; existing files of the same names are replaced).
-    stack
-        Gridded predictors (:class:`PredictorStack`); with it every site predictor comes
-        from the grid and the map ``rh_rf.nc`` and ``totals.csv`` are written.
-    grids
-        The demo's ``tas`` (deg C), ``pr`` (mm yr-1), ``vegclass`` grids, turned into a
-        stack by :func:`stack_from_grids` (ignored when ``stack`` is given).
-    land_fraction
-        Land fraction (0-1) on or near the stack's grid for the totals; None counts every
-        valid cell fully. ``land_fraction_note`` says where it came from.
-    versions
-        Extra provenance keys (e.g. ``srdb_version``) for ``cv_metrics.json`` and the netCDF.
-    quick
-        Tiny tuning grid (one configuration, 50 trees, 5 folds) for demos and tests.
-    seed
-        Seed of the fold split and of every forest.
-    progress
-        Called once per forest fitted during tuning (see :func:`forest.tune_forest`).
+    srdb_csv: SRDB v5 ``srdb-data.csv`` (or the same columns); Rh in g C m-2 yr-1.
+    out_dir: output folder (created; files of the same names are replaced).
+    stack: gridded predictors: every site predictor then comes from the grid, and the map
+        ``rh_rf.nc`` and ``totals.csv`` (Pg C yr-1) are written.
+    grids: the demo's ``tas`` (deg C), ``pr`` (mm yr-1), ``vegclass`` grids, made a stack by
+        :func:`stack_from_grids` (ignored when ``stack`` is given).
+    land_fraction: land fraction (0-1) for the totals (None: every valid cell counts fully);
+        ``land_fraction_note`` says where it came from.
+    classes: vegetation-class map (CF flags) for per-class totals when the stack has none.
+    versions: extra provenance keys (e.g. ``srdb_version``).
+    quick: tiny tuning grid (one configuration, 50 trees, 5 folds) for demos and tests.
+    seed: seed of the fold split and of every forest.
+    progress: called once per forest fitted during tuning (:func:`forest.tune_forest`).
 
-    Returns
-    -------
-    dict
-        The content of ``cv_metrics.json``: n_obs, n_by_zone, r2, nse, rmse (g C m-2 yr-1),
-        best {n_estimators, max_features}, grid, sampling, totals, seconds, provenance.
+    Returns the content of ``cv_metrics.json``: n_obs, n_by_zone, r2, nse, rmse (g C m-2
+    yr-1), best, grid, sampling, totals, seconds, label and provenance.
     """
     start = time.perf_counter()
     srdb_csv, out_dir = Path(srdb_csv), Path(out_dir)
@@ -168,7 +160,72 @@ def run_upscaling(
     settings = forest.QUICK_GRID if quick else forest.FULL_GRID
     tuning = forest.tune_forest(site.X, y, zones, seed=seed, progress=progress, **settings)
     tuning_seconds = time.perf_counter() - start
+    oof = _diagnose(site, y, tuning, stack, seed, out_dir)
+    _write_csv(pd.concat([filter_log, site.log], ignore_index=True), out_dir / "filter_log.csv")
+    metrics = _base_metrics(srdb_csv, stack, versions, site, y, zones, tuning, oof, settings, quick, seed)
+    metrics["tuning_seconds"] = tuning_seconds
+    if stack is not None:
+        _add_map(metrics, site, oof, tuning, stack, (land_fraction, land_fraction_note, classes), out_dir)
+    metrics["seconds"] = time.perf_counter() - start
+    write_atomic(out_dir / "cv_metrics.json", lambda tmp: tmp.write_text(json.dumps(metrics, indent=2) + "\n"))
+    logger.info(
+        "upscaling (%s) done in %.1f s: R2 %.3f NSE %.3f RMSE %.1f %s",
+        *(metrics[k] for k in ("data_label", "seconds", "r2", "nse", "rmse")),
+        RH_UNITS,
+    )
+    return metrics
 
+
+def _base_metrics(srdb_csv, stack, versions, site, y, zones, tuning, oof, settings, quick, seed) -> dict:
+    """Provenance, label and CV content of ``cv_metrics.json``."""
+    synthetic = bool(stack is not None and stack.synthetic) or bool((versions or {}).get("synthetic"))
+    return {
+        **_provenance(srdb_csv, stack, synthetic, versions),
+        "n_obs": int(len(y)),
+        "n_by_zone": {z: int((zones == z).sum()) for z in ZONES},
+        **tuning.scores,
+        "best": tuning.best,
+        "grid": tuning.grid.to_dict(orient="records"),
+        "n_splits": settings["n_splits"],
+        "group_pca_r2": oof.attrs["group_pca_r2"],
+        "predictors": list(site.X.columns),
+        "ensemble": f"{len(tuning.models)} fold forests of the best configuration",
+        "quick": quick,
+        "seed": seed,
+        "source": f"SRDB site Rh ({srdb_csv.name}), rhbench Random Forest upscaling",
+    }
+
+
+def _add_map(
+    metrics: dict,
+    site,
+    oof: pd.DataFrame,
+    tuning: forest.TuningResult,
+    stack: PredictorStack,
+    area_inputs: tuple[xr.DataArray | None, str, xr.DataArray | None],
+    out_dir: Path,
+) -> None:
+    """Write ``site_cells.csv``, the map and totals; add sampling and totals to ``metrics``.
+    ``area_inputs``: land fraction, its note, vegetation-class map (see :func:`run_upscaling`)."""
+    land_fraction, land_fraction_note, classes = area_inputs
+    metrics["sampling"] = site.cells
+    cells = ["Latitude", "Longitude", "cell_lat", "cell_lon", "cell_status", "cell_distance_km"]
+    _write_csv(oof[cells], out_dir / "site_cells.csv")
+    attrs = _netcdf_attrs(metrics)
+    totals = _map_product(tuning, stack, land_fraction, land_fraction_note, attrs, out_dir, classes)
+    glob = totals.set_index("region").loc["global"]
+    metrics["global_total_PgC_per_yr"] = float(glob["total_PgC_per_yr"])
+    metrics["global_total_sd_PgC_per_yr"] = float(glob["sd_PgC_per_yr"])
+    metrics["land_fraction"] = land_fraction_note if land_fraction is not None else NO_LAND_FRACTION
+    metrics["totals"] = totals.to_dict(orient="records")
+
+
+def _diagnose(
+    site, y: np.ndarray, tuning: forest.TuningResult, stack: PredictorStack | None, seed: int, out_dir: Path
+) -> pd.DataFrame:
+    """Importance (fold forests), group importance, partial dependence (top six) and the
+    out-of-fold table, written to ``out_dir``; returns the out-of-fold table (its
+    ``attrs["group_pca_r2"]`` holds the group forest's CV R2)."""
     columns = list(site.X.columns)
     importance = forest.fold_importance(tuning.models, columns)
     owner = column_groups(columns) if stack is not None else {c: g for g, cs in PREDICTOR_GROUPS.items() for c in cs}
@@ -178,60 +235,16 @@ def run_upscaling(
         site.X, y, continuous, tuning.fold, tuning.best, seed, categorical=onehot
     )
     model = forest.fit_forest(site.X, y, tuning.best, seed)
-    top = importance["predictor"].head(N_PARTIAL_DEPENDENCE).tolist()
-    pdp = forest.partial_dependence_table(model, site.X, top)
+    pdp = forest.partial_dependence_table(model, site.X, importance["predictor"].head(N_PARTIAL_DEPENDENCE).tolist())
     keep = ["Record_number", "Study_number", "Latitude", "Longitude", "zone", "vegetation"]
     keep += ["cell_lat", "cell_lon", "cell_status", "cell_distance_km"] if stack is not None else []
     oof = site.sites.reindex(columns=keep).assign(fold=tuning.fold, observed=y, predicted=tuning.oof)
-
-    _write_csv(pd.concat([filter_log, site.log], ignore_index=True), out_dir / "filter_log.csv")
     _write_csv(importance, out_dir / "importance.csv")
     _write_csv(groups, out_dir / "group_importance.csv")
     _write_csv(pdp, out_dir / "partial_dependence.csv")
     _write_csv(oof, out_dir / "oof_predictions.csv")
-    synthetic = bool(stack is not None and stack.synthetic) or bool((versions or {}).get("synthetic"))
-    provenance = _provenance(srdb_csv, stack, synthetic, versions)
-    metrics = {
-        **provenance,
-        "n_obs": int(len(y)),
-        "n_by_zone": {z: int((zones == z).sum()) for z in ZONES},
-        **tuning.scores,
-        "best": tuning.best,
-        "grid": tuning.grid.to_dict(orient="records"),
-        "n_splits": settings["n_splits"],
-        "group_pca_r2": group_r2,
-        "predictors": columns,
-        "ensemble": f"{len(tuning.models)} fold forests of the best configuration",
-        "quick": quick,
-        "seed": seed,
-        "source": f"SRDB site Rh ({srdb_csv.name}), rhbench Random Forest upscaling",
-        "tuning_seconds": tuning_seconds,
-    }
-    if stack is not None:
-        metrics["sampling"] = site.cells
-        _write_csv(
-            oof[["Latitude", "Longitude", "cell_lat", "cell_lon", "cell_status", "cell_distance_km"]],
-            out_dir / "site_cells.csv",
-        )
-        attrs = _netcdf_attrs(metrics)
-        totals = _map_product(tuning, stack, land_fraction, land_fraction_note, attrs, out_dir)
-        glob = totals.set_index("region").loc["global"]
-        metrics["global_total_PgC_per_yr"] = float(glob["total_PgC_per_yr"])
-        metrics["global_total_sd_PgC_per_yr"] = float(glob["sd_PgC_per_yr"])
-        metrics["land_fraction"] = land_fraction_note if land_fraction is not None else NO_LAND_FRACTION
-        metrics["totals"] = totals.to_dict(orient="records")
-    metrics["seconds"] = time.perf_counter() - start
-    write_atomic(out_dir / "cv_metrics.json", lambda tmp: tmp.write_text(json.dumps(metrics, indent=2) + "\n"))
-    logger.info(
-        "upscaling (%s) done in %.1f s: R2 %.3f NSE %.3f RMSE %.1f %s",
-        metrics["data_label"],
-        metrics["seconds"],
-        metrics["r2"],
-        metrics["nse"],
-        metrics["rmse"],
-        RH_UNITS,
-    )
-    return metrics
+    oof.attrs["group_pca_r2"] = group_r2
+    return oof
 
 
 def _netcdf_attrs(metrics: dict) -> dict:
