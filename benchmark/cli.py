@@ -17,6 +17,7 @@ import importlib
 import logging
 import signal
 import sys
+import warnings
 from pathlib import Path
 
 from rhbench import __version__
@@ -82,6 +83,10 @@ def _configure_logging(quiet: bool, verbose: bool) -> None:
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
     for noisy in ("distributed", "numba", "matplotlib", "fsspec", "h5py", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not verbose:
+        # Floating-point RuntimeWarnings of array code (all-NaN ocean chunks, 0/0 in masked
+        # cells) are expected and handled by the masks; they print only with -v.
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"(dask|numpy|xarray)(\.|$)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -169,6 +169,7 @@ def _upscaled(
             stack=stack,
             land_fraction=fraction,
             land_fraction_note=note,
+            classes=classes,
             versions=versions,
             quick=config.quick_upscaling,
             seed=config.seed,

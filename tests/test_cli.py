@@ -60,3 +60,19 @@ def test_rhbench_run_with_no_arguments_writes_a_synthetic_scorecard(tmp_path, mo
     dgvms = {r["source"] for r in scorecard["rows"] if r["kind"] == "dgvm" and r["status"] == "ok"}
     assert len(dgvms) == 17
     assert "SYNTHETIC" in (run_dir / "index.html").read_text()
+
+
+def test_array_runtime_warnings_are_silent_unless_verbose():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, warnings; from rhbench.cli import _configure_logging;"
+        "_configure_logging(True, sys.argv[1] == 'v');"
+        "warnings.warn_explicit('invalid value encountered in divide', RuntimeWarning, 'chunk.py', 1,"
+        " module='dask.array.chunk')"
+    )
+    quiet = subprocess.run([sys.executable, "-c", script, "q"], capture_output=True, text=True, check=True)
+    verbose = subprocess.run([sys.executable, "-c", script, "v"], capture_output=True, text=True, check=True)
+    assert "invalid value" not in quiet.stderr
+    assert "invalid value" in verbose.stderr

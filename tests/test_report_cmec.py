@@ -100,3 +100,5 @@ def test_the_demo_run_writes_a_valid_cmec_bundle_matching_its_scorecard(small_de
     assert bundle["RESULTS"][row["source"]][row["region"]]["rh_global"] == pytest.approx(row["value"])
     assert bundle["PROVENANCE"]["synthetic"] is scorecard["synthetic"]
     assert {r["metric"] for r in scorecard["rows"]} == set(bundle["DIMENSIONS"]["metric"])
+    undocumented = [m for m, meta in bundle["DIMENSIONS"]["metric"].items() if "no definition" in meta["definition"]]
+    assert undocumented == [], "add these metrics to rhbench.metrics.definitions.METRIC_TABLE"

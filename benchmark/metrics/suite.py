@@ -25,7 +25,7 @@ import xarray as xr
 
 from rhbench.errors import MissingVariableError, RhbenchError
 from rhbench.metrics import ilamb
-from rhbench.metrics.coverage import coverage_rows, gate
+from rhbench.metrics.coverage import coverage_rows, gate, years_used
 from rhbench.metrics.definitions import METRICS, TAYLOR_STATISTICS, reported_by
 from rhbench.metrics.fields import source_maps, zonal_profiles
 from rhbench.metrics.reference import Reference, check_grid, reference_rows
@@ -118,7 +118,9 @@ def evaluate(
             attributions[name] = _attribution(found, reference)
         totals = (native or {}).get(name)
         source_rows = _source_rows(name, kind, found, missing, reference, attributions.get(name), totals)
-        checks = coverage_rows(name, kind, data if isinstance(data, xr.Dataset) else xr.Dataset(), totals)
+        record = data.attrs if "year" not in data.dims else years_used(data["year"].values, period)
+        attrs = xr.Dataset(attrs=record)
+        checks = coverage_rows(name, kind, attrs, found.get("rh"), reference.land_mask, reference.area)
         results.rows.extend(gate(source_rows, checks) + checks)
         fields[name] = found
         kinds[name] = kind
