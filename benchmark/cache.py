@@ -39,10 +39,10 @@ from rhbench.sources import Source
 log = logging.getLogger(__name__)
 
 #: Bump when the content of the cached products changes for the same inputs.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 #: Sub-folder of :func:`rhbench.fileops.cache_dir` holding the products.
 FOLDER = "products"
-_GROUPS = ("period", "totals")
+_GROUPS = ("period", "totals", "regions")
 
 
 def _digest(values: np.ndarray) -> str:
@@ -77,6 +77,7 @@ def product_key(
     target: xr.Dataset,
     period: tuple[int, int],
     parts: Partition,
+    land_mask: xr.DataArray | None = None,
 ) -> str:
     """The cache key of ``source``'s products (hex SHA-256; see the module docstring).
 
@@ -91,12 +92,20 @@ def product_key(
         "grid": [_digest(target["lat"].values.astype("float64")), _digest(target["lon"].values.astype("float64"))],
         "period": list(period),
         "partition": [list(parts.names), _digest(parts.index.astype("int32"))],
+        "land_mask": None if land_mask is None else _digest(np.asarray(land_mask.values, dtype="float64")),
     }
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
 def key_for(
-    source: Source, root: Path, *, package: str, target: xr.Dataset, period: tuple[int, int], parts: Partition
+    source: Source,
+    root: Path,
+    *,
+    package: str,
+    target: xr.Dataset,
+    period: tuple[int, int],
+    parts: Partition,
+    land_mask: xr.DataArray | None = None,
 ) -> str | None:
     """The cache key of ``source``'s products under data root ``root`` (:func:`product_key`).
 
@@ -106,7 +115,9 @@ def key_for(
     try:
         entry = catalog.entry_for(source)
         files = {name: catalog.resolve_file(root, entry.files[name], source=source.name) for name in source.variables}
-        return product_key(source, files, package=package, target=target, period=period, parts=parts)
+        return product_key(
+            source, files, package=package, target=target, period=period, parts=parts, land_mask=land_mask
+        )
     except (RhbenchError, OSError, KeyError):
         return None
 
@@ -130,7 +141,8 @@ def load(key: str) -> ModelProducts | None:
         log.warning("ignoring unreadable cache file %s: %s", path, exc)
         return None
     log.info("reduced products read from the cache: %s", path)
-    return ModelProducts(period=datasets["period"], totals=datasets["totals"])
+    regions = datasets["regions"] if datasets["regions"].data_vars else None
+    return ModelProducts(period=datasets["period"], totals=datasets["totals"], regions=regions)
 
 
 def _without_encoding(ds: xr.Dataset) -> xr.Dataset:
@@ -146,8 +158,10 @@ def store(key: str, products: ModelProducts) -> Path:
     path = path_for(key)
 
     def write_groups(temp: Path) -> None:
-        for mode, group in zip(("w", "a"), _GROUPS, strict=True):
-            _without_encoding(getattr(products, group)).to_netcdf(temp, mode=mode, group=group, engine="netcdf4")
+        for mode, group in zip(("w", "a", "a"), _GROUPS, strict=True):
+            data = getattr(products, group)
+            data = xr.Dataset() if data is None else data
+            _without_encoding(data).to_netcdf(temp, mode=mode, group=group, engine="netcdf4")
 
     write_atomic(path, write_groups)
     return path

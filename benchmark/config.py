@@ -41,6 +41,8 @@ class RunConfig:
     (``data_root=None`` then asks it to use the cached demo for these settings).
     ``resolution`` is the common grid spacing in degrees; ``period`` the first and last
     year (inclusive) of the benchmark; ``n_draws`` the Monte Carlo draws of the 2-box.
+    ``cmip6`` lists folders of CMOR-named files and intake-esm catalog JSON files whose
+    models are benchmarked as DGVMs (:mod:`rhbench.cmip6`).
     """
 
     data_root: Path | None = None
@@ -58,6 +60,7 @@ class RunConfig:
     demo_monthly: bool = False
     scheduler: str | None = None
     use_cache: bool = True
+    cmip6: tuple[Path, ...] = ()
     ilamb_root: Path | None = None
 
 
@@ -87,6 +90,8 @@ def resolve(args: argparse.Namespace) -> RunConfig:
         changes["models"] = tuple(m.strip() for m in args.models.split(",") if m.strip())
     if args.seed is not None:
         changes["seed"] = args.seed
+    if getattr(args, "cmip6", None):
+        changes["cmip6"] = (*config.cmip6, *(Path(p).expanduser().resolve() for p in args.cmip6))
     if getattr(args, "ilamb_root", None):
         changes["ilamb_root"] = Path(args.ilamb_root).expanduser().resolve()
     if data_root is None:  # the SYNTHETIC demo never reads real (ILAMB) files
@@ -107,6 +112,7 @@ _ALLOWED = {
     "n_draws",
     "quick_upscaling",
     "use_cache",
+    "cmip6",
 }
 
 #: Scalar keys: accepted TOML types and how to describe them in an error.
@@ -138,6 +144,8 @@ def load_config(path: Path) -> RunConfig:
             values[key] = (base / Path(str(value)).expanduser()).resolve()
         elif key in ("models", "csoil_products"):
             values[key] = _names(key, value, path)
+        elif key == "cmip6":
+            values[key] = tuple((base / Path(p).expanduser()).resolve() for p in _names(key, value, path))
         elif key == "period":
             values[key] = _period(value, path)
         else:

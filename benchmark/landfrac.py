@@ -12,7 +12,8 @@ A model's totals are sums of ``value x cell area x land fraction`` over its own 
 3. else, for the land fraction, the documented land mask: the 0.5 degree fractional-land
    grid shipped with SRDB (source ``land-fraction``, ``rhbench fetch land-fraction``),
    remapped conservatively onto the native grid;
-4. else every cell with data counts as all land (said in the log and in ``origin``).
+4. else every cell where the model has data (any variable, any year) counts as all land
+   (said in ``origin``): :meth:`CellMeasures.resolved` sets it once the fields are read.
 
 A provided ``areacella`` whose sum differs from the sphere's 4 pi R^2 by more than
 :data:`AREA_SUM_RTOL` is reported (a decimated or regional file): the warning names the
@@ -45,20 +46,35 @@ class CellMeasures:
     Attributes
     ----------
     area: (lat, lon) cell area, m2.
-    land: (lat, lon) land fraction, 0-1; NaN counts as 0.
+    land: (lat, lon) land fraction, 0-1; NaN counts as 0. None until :meth:`resolved`
+        when nothing gives a land fraction.
     origin: where both came from, for the run record and the log.
     area_sum_error: relative difference of ``area``'s sum from 4 pi R^2 (provided areas).
     """
 
     area: xr.DataArray
-    land: xr.DataArray
+    land: xr.DataArray | None
     origin: str
     area_sum_error: float = 0.0
 
     @property
     def weights(self) -> xr.DataArray:
-        """Land area of each cell, m2 (area x land fraction)."""
+        """Land area of each cell, m2 (area x land fraction); call :meth:`resolved` first."""
+        if self.land is None:
+            raise ValueError("land fraction not resolved: call CellMeasures.resolved(fields)")
         return (self.area * self.land.fillna(0.0)).rename("land_area").assign_attrs(units="m2")
+
+    def resolved(self, fields: xr.Dataset) -> CellMeasures:
+        """``self``, or, without a land fraction, land = 1 where any of ``fields`` has a value."""
+        if self.land is not None:
+            return self
+        dims = [d for d in ("year", "time") if d in fields.dims]
+        valid = xr.zeros_like(self.area, dtype=bool)
+        for var in fields.data_vars.values():
+            present = var.notnull().any(dims) if dims else var.notnull()
+            valid = valid | present.transpose("lat", "lon").values
+        land = valid.astype("float64").rename("land_fraction")
+        return CellMeasures(self.area, land, self.origin, self.area_sum_error)
 
 
 def area_sum_error(area: xr.DataArray, *, source: str | None = None, file: str | None = None) -> float:
@@ -123,8 +139,9 @@ def measures(
         land = regrid.conservative_mean(land_mask.astype("float64"), target).fillna(0.0)
         origin.append("land fraction from the documented 0.5 degree land mask")
     else:
-        land = xr.ones_like(area)
+        land = None
         origin.append("no land fraction: every cell with data counted as land")
     area = area.assign_coords(lat=like["lat"].values, lon=like["lon"].values)
-    land = land.assign_coords(lat=like["lat"].values, lon=like["lon"].values).rename("land_fraction")
-    return CellMeasures(area.rename("cell_area").load(), land.load(), "; ".join(origin), error)
+    if land is not None:
+        land = land.assign_coords(lat=like["lat"].values, lon=like["lon"].values).rename("land_fraction").load()
+    return CellMeasures(area.rename("cell_area").load(), land, "; ".join(origin), error)

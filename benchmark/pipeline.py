@@ -21,7 +21,7 @@ from pathlib import Path
 import dask
 import xarray as xr
 
-from rhbench import cache, constraint, grid, observations, outputs, plausibility, reduce
+from rhbench import cache, cmip6, constraint, grid, harmonize, observations, outputs, plausibility, reduce
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, DataError, RhbenchError
 from rhbench.fileops import cache_dir
@@ -65,6 +65,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     started = time.time()
     heavy = dask.config.get("scheduler", None)
     registry = registry or build_registry()
+    cmip6.register(registry, config.cmip6)
     failures = Failures({b.name: f"broken plugin: {b.reason}" for b in registry.broken})
     root = _data_root(config)
     protected = {"data root": None if config.demo else root, "cache": cache_dir(), "ILAMB root": config.ilamb_root}
@@ -75,9 +76,17 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
         # the 2-box global domain: the cells of the observed tau_soil (both cSoil and Rh present)
         domain = obs.reference.csoil.notnull() & obs.reference.rh_land.notnull()
         parts = reduce.partition(obs.regions, obs.reference.area, domain=domain)
+        mask = harmonize.land_mask(registry.of_kind("landfrac"), root)
+        native = Native(obs.reference.vegclass, mask, domain)
         with dask.config.set(scheduler=heavy or "threads"):
-            models = _reduce_models(config, registry, root, target, obs.reference.area, parts, failures, progress)
-        results = evaluate(obs.reference, {n: p.period for n, p in models.items()}, obs.priors, period=config.period)
+            models = _reduce_models(config, registry, root, target, native, parts, failures, progress)
+        results = evaluate(
+            obs.reference,
+            {n: p.period for n, p in models.items()},
+            obs.priors,
+            period=config.period,
+            native={n: p.regions for n, p in models.items() if p.regions is not None},
+        )
         implausible = _fail_implausible(results, failures)
         results.extend(ensemble.summarize(results, obs.reference))
         results.extend(
@@ -110,12 +119,26 @@ def _data_root(config: RunConfig) -> Path:
     return Path(config.data_root)
 
 
+@dataclass(frozen=True)
+class Native:
+    """What reading a model on its native grid needs besides its files (:func:`rhbench.reduce.reduce_native`).
+
+    ``vegclass``: the reference's class map on the common grid (or None); ``land_mask``:
+    the documented 0-1 land mask (:func:`rhbench.harmonize.land_mask`), or None;
+    ``domain``: the 2-box domain on the common grid (cells of the observed tau_soil).
+    """
+
+    vegclass: xr.DataArray | None
+    land_mask: xr.DataArray | None
+    domain: xr.DataArray | None = None
+
+
 def _reduce_models(
     config: RunConfig,
     registry: Registry,
     root: Path,
     target: xr.Dataset,
-    area: xr.DataArray,
+    native: Native,
     parts: reduce.Partition,
     failures: Failures,
     progress: Progress | None,
@@ -128,7 +151,7 @@ def _reduce_models(
         if progress:
             progress(source.name)
         package = registry.packages.get(source.name, "unknown") if config.use_cache else None
-        products = _reduced(source, root, target, area, parts, config.period, failures, package)
+        products = _reduced(source, root, target, native, parts, config.period, failures, package)
         if products is None:
             continue
         zero = plausibility.zero_fields_reason(products.period.data_vars)
@@ -143,29 +166,33 @@ def _reduced(
     source: Source,
     root: Path,
     target: xr.Dataset,
-    area: xr.DataArray,
+    native: Native,
     parts: reduce.Partition,
     period: tuple[int, int],
     failures: Failures,
     cache_package: str | None = None,
 ) -> reduce.ModelProducts | None:
-    """One DGVM read once and reduced (:mod:`rhbench.reduce`); None (recorded) on failure.
+    """One DGVM read once on its native grid and reduced (:func:`rhbench.reduce.reduce_native`).
+
+    None (recorded) on failure.
 
     With ``cache_package`` (the plugin's package and version), the products are taken from,
     or else written to, the cache (:mod:`rhbench.cache`).
     """
     key = None
     if cache_package is not None:
-        key = cache.key_for(source, root, package=cache_package, target=target, period=period, parts=parts)
+        key = cache.key_for(
+            source, root, package=cache_package, target=target, period=period, parts=parts, land_mask=native.land_mask
+        )
     cached = None if key is None else cache.load(key)
     if cached is not None:
         return cached
-    loaded = observations.load(source, root, target, failures)
-    if loaded is None:
-        return None
     started = time.perf_counter()
     try:
-        products = reduce.reduce_model(loaded, area, parts, period)
+        annual, cells = harmonize.load_native(source, root, land_mask=native.land_mask)
+        products = reduce.reduce_native(
+            annual, cells, target, period, vegclass=native.vegclass, domain=native.domain
+        )
     except RhbenchError as exc:
         failures.record(source.name, exc)
         return None

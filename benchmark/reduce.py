@@ -27,7 +27,10 @@ import numpy as np
 import xarray as xr
 
 from rhbench.errors import MissingVariableError
+from rhbench.grid import regrid_nearest
+from rhbench.harmonize import period_mean
 from rhbench.landfrac import CellMeasures
+from rhbench.metrics.coverage import years_used
 from rhbench.metrics.native import native_regions, native_totals
 from rhbench.metrics.turnover import litterfall
 from rhbench.products import to_common_grid
@@ -143,6 +146,7 @@ def reduce_native(
     *,
     vegclass: xr.DataArray | None = None,
     band_width: float = 10.0,
+    domain: xr.DataArray | None = None,
 ) -> ModelProducts:
     """Compute ``annual`` (year, lat, lon on the model's native grid) once and reduce it.
 
@@ -150,11 +154,13 @@ def reduce_native(
     grid with ``cells``' land area; the period-mean maps are then put on ``target``'s grid
     (:func:`rhbench.products.to_common_grid`, a finer grid remapped conservatively per land
     area) for Taylor statistics and bias maps. ``vegclass`` is the reference's class map
-    on ``target``'s grid (sampled at the native cell centres).
+    on ``target``'s grid and ``domain`` the 2-box domain there (boolean, see
+    :func:`partition`); both are sampled at the native cell centres by nearest neighbour.
     """
     if "year" not in annual.dims:
         annual = annual.expand_dims(year=np.array([], dtype=int)).isel(year=slice(0, 0))
     fields = annual.astype(STORE_DTYPE).compute()
+    cells = cells.resolved(fields)
     means = period_means(fields, period)
     regions = native_regions(fields, vegclass=vegclass, band_width=band_width)
     land_area = cells.weights
@@ -163,7 +169,7 @@ def reduce_native(
     )
     summary.attrs.update(means.attrs, cell_measures=cells.origin, area_sum_error=cells.area_sum_error)
     classes = {str(r): regions.sel(region=r) for r in regions["region"].values if r in CLASS_NAMES}
-    parts = partition(classes, land_area)
+    parts = partition(classes, land_area, domain=_sampled(domain, land_area))
     totals = partition_totals(fields, land_area, parts)
     if same_grid(means, target):
         common = means.assign_coords(lat=target["lat"].values, lon=target["lon"].values)
@@ -175,28 +181,30 @@ def reduce_native(
 def period_means(annual: xr.Dataset, period: tuple[int, int]) -> xr.Dataset:
     """Period means (float64) of every variable, with litterfall as ``fVegLitter``.
 
-    The attributes record the years used: ``period_years`` (``"first-last"`` or ``"none"``),
-    ``period_years_used`` (count) and ``period_coverage`` (count / years in ``period``).
+    The attributes record the years used (:func:`rhbench.metrics.coverage.years_used`).
     """
     window = annual.sel(year=slice(*period))
-    used = window["year"].values
-    coverage = {
-        "period_years": f"{used.min()}-{used.max()}" if used.size else "none",
-        "period_years_used": int(used.size),
-        "period_coverage": float(used.size / (period[1] - period[0] + 1)),
-    }
+    coverage = years_used(annual["year"].values, period)
     if window.sizes["year"] == 0:
         return window.assign_attrs(coverage)
-    means = {name: window[name].astype("float64").mean("year") for name in annual.data_vars}
+    means = {name: period_mean(annual[name].astype("float64"), period) for name in annual.data_vars}
     if "fVegLitter" not in annual and "npp" in annual and "cVeg" in annual:
         # centred differences need one year either side of the period, no more
         around = annual[["npp", "cVeg"]].sel(year=slice(period[0] - 1, period[1] + 1)).astype("float64")
         try:
-            litter = litterfall(around).sel(year=slice(*period)).mean("year")
+            litter = period_mean(litterfall(around), period)
             means["fVegLitter"] = litter.assign_attrs(derived="npp - dcVeg/dt")
         except MissingVariableError:
             pass
     return xr.Dataset(means, attrs={**annual.attrs, **coverage})
+
+
+def _sampled(mask: xr.DataArray | None, like: xr.DataArray) -> xr.DataArray | None:
+    """A boolean common-grid ``mask`` at ``like``'s cell centres (nearest neighbour; outside it: False)."""
+    if mask is None:
+        return None
+    target = xr.Dataset(coords={"lat": like["lat"].values, "lon": like["lon"].values})
+    return regrid_nearest(mask.astype("float64"), target).fillna(0.0) > 0.5
 
 
 def same_grid(data: xr.Dataset, target: xr.Dataset) -> bool:

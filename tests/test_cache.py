@@ -96,13 +96,13 @@ def test_rerun_reads_the_model_from_the_cache_until_an_input_changes(small_demo,
     root, _ = small_demo
     monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
     reductions = []
-    original = reduce.reduce_model
+    original = reduce.reduce_native
 
     def counting(*args, **kwargs):
         reductions.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(reduce, "reduce_model", counting)
+    monkeypatch.setattr(reduce, "reduce_native", counting)
 
     def once(name: str, **changes):
         config = RunConfig(

@@ -191,9 +191,15 @@ def test_source_on_another_grid_fails_without_stopping_the_others():
 def test_source_without_years_in_period_is_skipped():
     old = _ensemble()["Full"].assign_coords(year=YEARS - 200)
     results = evaluate(_reference(), {"Old": old}, {})
-    rows = [r for r in results.rows if r.source == "Old"]
+    rows = [r for r in results.rows if r.source == "Old" and r.metric != "period_coverage"]
     assert {r.status for r in rows} == {"skipped"}
     assert rows[0].reason == "no years in 1982-2018"
+    (period,) = [r for r in results.rows if r.source == "Old" and r.metric == "period_coverage"]
+    assert (period.status, period.value, period.reason.split(":")[:2]) == (
+        "failed",
+        0.0,
+        ["years used", " none (0 years)"],
+    )
 
 
 def test_reference_rh_sd_map_is_never_summed_into_a_global_sd():

@@ -222,3 +222,27 @@ def test_cli_returns_2_for_unreadable_predictors_file(tmp_path, grids):
     args = _args(["upscale", "--srdb", str(csv), "--out", str(tmp_path / "o"), "--predictors", str(nc)])
     assert upscale.run(args) == 2
     assert not (tmp_path / "o").exists()
+
+
+def test_product_netcdf_passes_the_cf_checker(quick_run, tmp_path):
+    from compliance_checker.runner import CheckSuite, ComplianceChecker
+
+    _, out = quick_run
+    CheckSuite.load_all_available_checkers()
+    report = tmp_path / "cf.json"
+    ComplianceChecker.run_checker(
+        str(out / "rh_rf.nc"),
+        ["cf:1.8"],
+        verbose=0,
+        criteria="lenient",
+        output_filename=str(report),
+        output_format="json",
+    )
+    results = json.loads(report.read_text())["cf:1.8"]
+    problems = [
+        f"{check['name']}: {msg}"
+        for priority in ("high_priorities", "medium_priorities", "low_priorities")
+        for check in results.get(priority, [])
+        for msg in check.get("msgs", [])
+    ]
+    assert problems == []

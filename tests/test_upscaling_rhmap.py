@@ -88,3 +88,29 @@ def test_land_area_without_a_land_fraction_is_the_sphere_cell_area():
     lat, lon = np.arange(-89.75, 90, 0.5), np.arange(-179.75, 180, 0.5)
     area = rhmap.land_area(lat, lon, None)
     assert float(area.sum()) == pytest.approx(4 * np.pi * (R_KM * 1e3) ** 2, rel=1e-9)
+
+
+def test_vegetation_class_totals_come_from_a_class_map_when_the_stack_has_none():
+    lat, lon = np.array([20.0, 30.0]), np.array([0.0, 10.0])
+    layers = xr.Dataset({"tas": (("lat", "lon"), np.ones((2, 2)))}, coords={"lat": lat, "lon": lon})
+    stack = PredictorStack(layers, {}, {})
+    # a coarser 20-degree class map: one cell (ENF) over the first row, Crop over the second;
+    # code 0 ("none") is not a class of the paper and gives no region
+    classes = xr.DataArray(
+        [[1], [9]],
+        dims=("lat", "lon"),
+        coords={"lat": [19.0, 31.0], "lon": [5.0]},
+        attrs={
+            "flag_values": list(range(11)),
+            "flag_meanings": "none ENF EBF DNF DBF MF Shrub Savanna Grassland Crop Tundra",
+        },
+    )
+    members = np.array([[[100.0, 200.0], [50.0, 10.0]], [[110.0, 190.0], [60.0, 20.0]]])
+    area = rhmap.land_area(lat, lon, None)
+    totals = rhmap.regional_totals(members, area, rhmap.region_masks(stack, classes)).set_index("region")
+    enf = [(m[0] * area.values[0]).sum() / 1e15 for m in members]
+    crop = [(m[1] * area.values[1]).sum() / 1e15 for m in members]
+    assert totals.loc["ENF", "region_kind"] == "vegetation class"
+    assert totals.loc["ENF", "total_PgC_per_yr"] == pytest.approx(np.mean(enf), rel=1e-12)
+    assert totals.loc["Crop", "sd_PgC_per_yr"] == pytest.approx(np.std(crop, ddof=1), rel=1e-12)
+    assert "none" not in totals.index and totals.loc["EBF", "n_cells"] == 0

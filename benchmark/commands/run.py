@@ -59,6 +59,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--scheduler", help="address of an existing dask.distributed scheduler")
     parser.add_argument("--workers", type=int, help="start a local dask cluster with N workers")
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument(
+        "--cmip6",
+        action="append",
+        metavar="PATH",
+        help="folder of CMOR-named CMIP6 files (DRS or flat) or intake-esm catalog JSON; "
+        "each model found is benchmarked as source_id.member (repeatable)",
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing output folder")
     parser.add_argument(
         "--no-cache", dest="use_cache", action="store_false", help="read every model even if its products are cached"

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from rhbench import grid
 from rhbench.demo.world import BENCH_PERIOD, FIRST_YEAR, LAST_YEAR, World, model_targets
 from rhbench.metrics.totals import global_total
 
@@ -103,14 +104,17 @@ def simulate_model(world: World, name: str) -> tuple[dict[str, xr.DataArray], di
     tau_veg = tau_veg_target * np.exp(rng.normal(0, 0.2, land.sum()))
     proc = _processes(rng)
     growth = proc.npp[:, None]
+    # a model's totals are over its own land (every cell it has data in), not the benchmark
+    # mask: rhbench computes them on the model's grid with cell area x land fraction
+    area = grid.cell_area(world.land.lat, world.land.lon).where(world.land, 0.0)
     scale = tau_target / 25.0 / 1.8  # the slow pool lengthens the apparent turnover about 1.8x
     for _ in range(5):  # fixed-point iteration: global tau_soil is nearly proportional to `scale`
         tau_soil = np.clip(tau_pattern / np.mean(tau_pattern) * 25.0 * scale, 1.5, 800.0)
         fields = _to_grid(world, _integrate(rh_pattern * growth, tau_veg, tau_soil, proc))
-        factor = rh_target / _global_rh(fields, world.area)  # the system is linear in NPP
+        factor = rh_target / _global_rh(fields, area)  # the system is linear in NPP
         fields = {name: values * factor for name, values in fields.items()}
-        scale *= tau_target / _global_tau_soil(fields, world.area)
-    truth = {"rh_global": _global_rh(fields, world.area), "tau_soil_global": _global_tau_soil(fields, world.area)}
+        scale *= tau_target / _global_tau_soil(fields, area)
+    truth = {"rh_global": _global_rh(fields, area), "tau_soil_global": _global_tau_soil(fields, area)}
     return fields, truth
 
 

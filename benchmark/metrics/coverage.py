@@ -2,16 +2,18 @@
 
 Two documented thresholds (issue 13):
 
-- spatial: a model's ``rh_coverage`` is the share of its land area (native cell area x
-  land fraction, :mod:`rhbench.metrics.native`) that holds Rh values. Below
+- spatial: a source's ``rh_coverage`` is the share of the reference's land area (common
+  grid) where the source's period-mean Rh map has values. Below
   :data:`rhbench.metrics.native.COVERAGE_MIN` (80 %) the model's totals, regional totals
   and turnover times are failed rows: summing a model that covers latitudes -40..40 as
   if it were global is a wrong number.
 - period: ``period_coverage`` is the share of the benchmark period's years in which the
   source has data (the years used are the row's ``reason``, e.g. ``years used:
   1982-2014 (33 of 37)``, so a CMIP6 ``historical`` run ending in 2014 says its period
-  adapted). Below :data:`PERIOD_COVERAGE_MIN` (80 %) every row of the source fails: a
-  1995-2005 model under 1982-2018 (30 %) is not evaluated on the benchmark period.
+  adapted). Below :data:`PERIOD_COVERAGE_MIN` (80 %) every row of a model (kind ``dgvm``)
+  fails: a 1995-2005 model under 1982-2018 (30 %) is not evaluated on the benchmark period.
+  Observation products (e.g. an Rh product of 2000-2010) are recorded, never failed: their
+  years are the observations there are.
 """
 
 from __future__ import annotations
@@ -39,19 +41,41 @@ TOTAL_METRICS = (
 )
 
 
-def coverage_rows(source: str, kind: str, data: xr.Dataset, totals: xr.Dataset | None) -> list[ScoreRow]:
-    """``period_coverage`` (from ``data.attrs``, see :func:`rhbench.reduce.period_means`) and ``rh_coverage`` rows."""
+def years_used(years, period: tuple[int, int]) -> dict:
+    """The record of the years of ``years`` inside ``period`` (inclusive).
+
+    Returns ``period_years`` (``"first-last"`` or ``"none"``), ``period_years_used``
+    (count) and ``period_coverage`` (count / years in ``period``).
+    """
+    used = [int(y) for y in years if period[0] <= int(y) <= period[1]]
+    return {
+        "period_years": f"{min(used)}-{max(used)}" if used else "none",
+        "period_years_used": len(used),
+        "period_coverage": len(used) / (period[1] - period[0] + 1),
+    }
+
+
+def coverage_rows(
+    source: str, kind: str, data: xr.Dataset, rh: xr.DataArray | None, land: xr.DataArray, area: xr.DataArray
+) -> list[ScoreRow]:
+    """``period_coverage`` and ``rh_coverage`` rows of one source.
+
+    ``data.attrs`` holds the years used (:func:`rhbench.reduce.period_means`); ``rh`` is
+    the source's period-mean Rh map on the common grid (None: no Rh); ``land`` the
+    reference's boolean land mask and ``area`` the cell areas (m2).
+    """
     rows = []
     if "period_coverage" in data.attrs:
         share = float(data.attrs["period_coverage"])
         years = f"years used: {data.attrs.get('period_years')} ({data.attrs.get('period_years_used')} years)"
-        ok = share >= PERIOD_COVERAGE_MIN
+        ok = share >= PERIOD_COVERAGE_MIN or kind != "dgvm"  # observation products are what they are
         reason = years if ok else f"{years}: below {PERIOD_COVERAGE_MIN:.0%} of the benchmark period"
         rows.append(ScoreRow(source, kind, "period_coverage", "global", "1", share, "ok" if ok else "failed", reason))
-    if totals is not None and "coverage" in totals:
-        share = float(totals["coverage"].sel(region="global"))
+    if rh is not None:
+        land_area = float(area.where(land, 0.0).sum())
+        share = float(area.where(land & rh.notnull(), 0.0).sum()) / land_area if land_area > 0 else 0.0
         ok = share >= COVERAGE_MIN
-        reason = "" if ok else f"Rh covers {share:.0%} of the model's land area: below {COVERAGE_MIN:.0%}"
+        reason = "" if ok else f"Rh covers {share:.0%} of the reference's land area: below {COVERAGE_MIN:.0%}"
         rows.append(ScoreRow(source, kind, "rh_coverage", "global", "1", share, "ok" if ok else "failed", reason))
     return rows
 

@@ -252,15 +252,15 @@ METRIC_TABLE: tuple[Metric, ...] = (
     Metric(
         "rh_coverage",
         "1",
-        "share of the model's land area (native cell area x land fraction) holding Rh values; "
-        "below 0.8 its totals fail",
-        ("dgvm",),
+        "share of the reference's land area where the source's Rh map has values; below 0.8 its totals fail",
+        _BENCHMARKED,
         group="coverage",
     ),
     Metric(
         "period_coverage",
         "1",
-        "share of the benchmark period's years with data (reason: the years used); below 0.8 every row fails",
+        "share of the benchmark period's years with data (reason: the years used); "
+        "below 0.8 every row of a model fails",
         _BENCHMARKED,
         group="coverage",
     ),

@@ -13,9 +13,11 @@ Regions on the native grid follow the same rules as on the common grid
 centre falls in a common-grid cell of that class (nearest neighbour of the reference's
 class map at the native cell centres).
 
-Spatial coverage: ``coverage`` is the land area of the cells where the model has data over
-the land area of all its cells (per region). :data:`COVERAGE_MIN` is the documented
-threshold below which totals are failed rows (a model covering latitudes -40..40 only).
+Spatial coverage: ``coverage`` is the land area of the cells where the model has Rh over
+the land area of all its cells (per region, for the record). The scorecard's
+``rh_coverage`` row is measured against the reference's land area instead
+(:mod:`rhbench.metrics.coverage`); :data:`COVERAGE_MIN` is the documented threshold below
+which totals are failed rows (a model covering latitudes -40..40 only).
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ from rhbench.metrics.totals import (
 from rhbench.metrics.turnover import ratio_of_totals
 from rhbench.vegclass import class_masks
 
-#: Minimum share of a model's land area (cell area x land fraction) that must hold Rh
-#: values for its global totals to be reported as ok (below: failed rows, with the share).
+#: Minimum share of the reference's land area that a source's Rh map must cover for its
+#: totals to be reported as ok (below: failed rows, with the share).
 COVERAGE_MIN = 0.8
 #: Period-mean fields (canonical names) -> the total's name and grams per (field unit x m2):
 #: fluxes in g C m-2 yr-1 give Pg C yr-1, stocks in kg C m-2 give Pg C.

@@ -91,13 +91,14 @@ def _map_product(
     land_fraction_note: str,
     attrs: dict,
     out_dir: Path,
+    classes: xr.DataArray | None = None,
 ) -> pd.DataFrame:
     """Predict, total and write ``rh_rf.nc`` and ``totals.csv``; return the totals."""
     table, ilat, ilon = grid_table(stack)
     members = forest.ensemble_predictions(tuning.models, table)
     maps = rhmap.member_maps(members, ilat, ilon, (stack.lat.size, stack.lon.size))
     area = rhmap.land_area(stack.lat, stack.lon, land_fraction)
-    totals = rhmap.regional_totals(maps, area, rhmap.region_masks(stack))
+    totals = rhmap.regional_totals(maps, area, rhmap.region_masks(stack, classes))
     note = land_fraction_note if land_fraction is not None else NO_LAND_FRACTION
     product = rhmap.product_dataset(maps, stack, area, note, totals, attrs)
     write_atomic(out_dir / "rh_rf.nc", lambda tmp: product.to_netcdf(tmp, encoding=rhmap.netcdf_encoding(product)))
@@ -120,6 +121,7 @@ def run_upscaling(
     grids: xr.Dataset | None = None,
     land_fraction: xr.DataArray | None = None,
     land_fraction_note: str = "",
+    classes: xr.DataArray | None = None,
     versions: dict | None = None,
     quick: bool = False,
     seed: int = 0,
@@ -137,6 +139,7 @@ def run_upscaling(
         :func:`stack_from_grids` (ignored when ``stack`` is given).
     land_fraction: land fraction (0-1) for the totals (None: every valid cell counts fully);
         ``land_fraction_note`` says where it came from.
+    classes: vegetation-class map (CF flags) for per-class totals when the stack has none.
     versions: extra provenance keys (e.g. ``srdb_version``).
     quick: tiny tuning grid (one configuration, 50 trees, 5 folds) for demos and tests.
     seed: seed of the fold split and of every forest.
@@ -162,7 +165,7 @@ def run_upscaling(
     metrics = _base_metrics(srdb_csv, stack, versions, site, y, zones, tuning, oof, settings, quick, seed)
     metrics["tuning_seconds"] = tuning_seconds
     if stack is not None:
-        _add_map(metrics, site, oof, tuning, stack, land_fraction, land_fraction_note, out_dir)
+        _add_map(metrics, site, oof, tuning, stack, (land_fraction, land_fraction_note, classes), out_dir)
     metrics["seconds"] = time.perf_counter() - start
     write_atomic(out_dir / "cv_metrics.json", lambda tmp: tmp.write_text(json.dumps(metrics, indent=2) + "\n"))
     logger.info(
@@ -199,15 +202,17 @@ def _add_map(
     oof: pd.DataFrame,
     tuning: forest.TuningResult,
     stack: PredictorStack,
-    land_fraction: xr.DataArray | None,
-    land_fraction_note: str,
+    area_inputs: tuple[xr.DataArray | None, str, xr.DataArray | None],
     out_dir: Path,
 ) -> None:
-    """Write ``site_cells.csv``, the map and totals; add sampling and totals to ``metrics``."""
+    """Write ``site_cells.csv``, the map and totals; add sampling and totals to ``metrics``.
+    ``area_inputs``: land fraction, its note, vegetation-class map (see :func:`run_upscaling`)."""
+    land_fraction, land_fraction_note, classes = area_inputs
     metrics["sampling"] = site.cells
     cells = ["Latitude", "Longitude", "cell_lat", "cell_lon", "cell_status", "cell_distance_km"]
     _write_csv(oof[cells], out_dir / "site_cells.csv")
-    totals = _map_product(tuning, stack, land_fraction, land_fraction_note, _netcdf_attrs(metrics), out_dir)
+    attrs = _netcdf_attrs(metrics)
+    totals = _map_product(tuning, stack, land_fraction, land_fraction_note, attrs, out_dir, classes)
     glob = totals.set_index("region").loc["global"]
     metrics["global_total_PgC_per_yr"] = float(glob["total_PgC_per_yr"])
     metrics["global_total_sd_PgC_per_yr"] = float(glob["sd_PgC_per_yr"])

@@ -22,7 +22,8 @@ import xarray as xr
 from rhbench.grid import cell_area
 from rhbench.metrics.totals import GRAMS_PER_PETAGRAM
 from rhbench.upscaling.srdb import BOREAL_MIN_ABS_LAT, TROPICAL_MAX_ABS_LAT
-from rhbench.upscaling.stack import PredictorStack
+from rhbench.upscaling.stack import PredictorStack, grid_class_names
+from rhbench.vegclass import CLASS_NAMES
 
 RH_UNITS_CF = "g m-2 yr-1"
 RH_ATTRS = {
@@ -57,8 +58,13 @@ def land_area(lat: np.ndarray, lon: np.ndarray, land_fraction: xr.DataArray | No
     return area * frac.fillna(0.0).clip(0.0, 1.0).values
 
 
-def region_masks(stack: PredictorStack) -> list[tuple[str, str, np.ndarray]]:
-    """(kind, name, (lat, lon) bool mask) of every region totals are reported for."""
+def region_masks(stack: PredictorStack, classes: xr.DataArray | None = None) -> list[tuple[str, str, np.ndarray]]:
+    """(kind, name, (lat, lon) bool mask) of every region totals are reported for.
+
+    ``classes``: an optional vegetation-class map (integer codes with CF ``flag_values`` /
+    ``flag_meanings``, e.g. the run's land-cover classes), matched to the stack's grid by
+    nearest neighbour; used when the stack has no ``vegclass`` layer of its own.
+    """
     abs_lat = np.abs(stack.lat)[:, None] * np.ones((1, stack.lon.size))
     regions = [("global", "global", np.ones_like(abs_lat, dtype=bool))]
     regions += [
@@ -66,8 +72,12 @@ def region_masks(stack: PredictorStack) -> list[tuple[str, str, np.ndarray]]:
         ("climate zone", "temperate", (abs_lat >= TROPICAL_MAX_ABS_LAT) & (abs_lat < BOREAL_MIN_ABS_LAT)),
         ("climate zone", "boreal", abs_lat >= BOREAL_MIN_ABS_LAT),
     ]
-    for layer, labels in stack.categories.items():
-        values = stack.layers[layer].values
+    layers = {name: (stack.layers[name].values, labels) for name, labels in stack.categories.items()}
+    if classes is not None and "vegclass" not in layers:
+        on_grid = classes.sortby("lat").sel(lat=stack.lat, lon=stack.lon, method="nearest").values
+        names = grid_class_names(classes)
+        layers["vegclass"] = (on_grid, {c: n for c, n in names.items() if n in CLASS_NAMES})
+    for layer, (values, labels) in layers.items():
         kind = "vegetation class" if layer == "vegclass" else f"{layer} class"
         regions += [(kind, str(label), values == code) for code, label in sorted(labels.items())]
     return regions
@@ -154,7 +164,11 @@ def product_dataset(
         coords={
             "lat": ("lat", lat, _axis_attrs("degrees_north", "latitude", "Y")),
             "lon": ("lon", lon, _axis_attrs("degrees_east", "longitude", "X")),
-            "member": ("member", np.arange(maps.shape[0]), {"long_name": "ensemble member (CV fold forest)"}),
+            "member": (
+                "member",
+                np.arange(maps.shape[0], dtype=np.int32),
+                {"long_name": "ensemble member (CV fold forest)"},
+            ),
         },
     )
     ds.attrs = {
@@ -168,11 +182,13 @@ def product_dataset(
 
 
 def netcdf_encoding(ds: xr.Dataset) -> dict:
-    """zlib compression and NaN fill for the product's float variables."""
-    return {
-        name: {"zlib": True, "complevel": 4, "_FillValue": np.float32(np.nan) if ds[name].dtype == np.float32 else None}
-        for name in ("rh", "rh_sd", "land_area")
+    """zlib-compressed float maps with a NaN fill; no fill value on coordinates and bounds (CF 2.5.1)."""
+    encoding = {
+        name: {"zlib": True, "complevel": 4, "_FillValue": np.float32(np.nan)} for name in ("rh", "rh_sd", "land_area")
     }
+    for name in ("lat", "lon", "lat_bnds", "lon_bnds", "member", "rh_global_member"):
+        encoding[name] = {"_FillValue": None}
+    return encoding
 
 
 def ensemble_total_sd(path: Path) -> float | None:
