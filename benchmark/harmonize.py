@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from rhbench import catalog, kernels, landfrac, loader, products
-from rhbench.errors import CoordinateError, MissingVariableError, RhbenchError
+from rhbench.errors import CoordinateError, DataError, MissingVariableError, RhbenchError
 from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,30 @@ def select_period(data: xr.DataArray | xr.Dataset, period: tuple[int, int] | Non
     if period is None or "year" not in data.dims:
         return data
     return data.sel(year=slice(period[0], period[1]))
+
+
+def period_mean(
+    data: xr.DataArray | xr.Dataset, period: tuple[int, int], *, source: str | None = None
+) -> xr.DataArray | xr.Dataset:
+    """Mean over the years ``period[0]..period[1]`` (inclusive): the one period mean of rhbench.
+
+    Data without a ``year`` dim (a static map) is returned unchanged. When no year falls in
+    the period this raises :class:`DataError` naming the source, the years found and the
+    period: it never falls back to other years. Units are those of ``data``.
+    """
+    if "year" not in data.dims:
+        return data
+    window = select_period(data, period)
+    if window.sizes["year"] == 0:
+        years = data["year"].values
+        raise DataError(
+            "no years in the benchmark period",
+            source=source,
+            variable=str(getattr(data, "name", None) or ", ".join(map(str, getattr(data, "data_vars", [])))),
+            found=f"years {years.min()}-{years.max()}" if years.size else "no years",
+            expected=f"years in {period[0]}-{period[1]}",
+        )
+    return window.mean("year")
 
 
 def source_files(source: Source, data_root: Path | None) -> dict[str, list[Path]]:

@@ -76,14 +76,6 @@ def load(
         return None
 
 
-def period_mean(data: xr.DataArray, period: tuple[int, int]) -> xr.DataArray:
-    """Mean over the years of ``period``; all years when none falls in it; no ``year`` dim: unchanged."""
-    if "year" not in data.dims:
-        return data
-    window = harmonize.select_period(data, period)
-    return (window if window.sizes["year"] else data).mean("year")
-
-
 def _vegetation(registry: Registry, root: Path, target: xr.Dataset, failures: Failures) -> xr.DataArray | None:
     covers = registry.of_kind("landcover")
     if not covers:
@@ -184,8 +176,8 @@ def _upscaled(
         return None
     grids = xr.Dataset(
         {
-            "tas": period_mean(climate["tas"], config.period).compute(),
-            "pr": period_mean(climate["pr"], config.period).compute(),
+            "tas": harmonize.period_mean(climate["tas"], config.period, source=predictors[0].name).compute(),
+            "pr": harmonize.period_mean(climate["pr"], config.period, source=predictors[0].name).compute(),
             "vegclass": classes,
         },
         attrs={"synthetic": int(config.demo)},
@@ -225,13 +217,27 @@ def _reference(
     rh_sd = _reference_sd(source, root, target)
     return Reference(
         rh_global_sd=_ensemble_total_sd(source, root),
-        rh=period_mean(rh, config.period).compute(),
+        rh=harmonize.period_mean(rh, config.period, source=source.name).compute(),
         csoil_products=_observed_soils(config, registry, root, target, failures),
         area=grid.cell_area(target.lat, target.lon),
         vegclass=classes,
         rh_sd=None if rh_sd is None else rh_sd.compute(),
         name="observations",
     )
+
+
+def _period_mean_of(
+    source: Source, variable: str, root: Path, target: xr.Dataset, period: tuple[int, int], failures: Failures
+) -> xr.DataArray | None:
+    """``source``'s ``variable`` on ``target`` averaged over ``period``; None (recorded) on failure."""
+    loaded = load(source, root, target, failures)
+    if loaded is None:
+        return None
+    try:
+        return harmonize.period_mean(loaded[variable], period, source=source.name)
+    except RhbenchError as exc:
+        failures.record(source.name, exc)
+        return None
 
 
 def _observed_soils(
@@ -250,13 +256,13 @@ def _observed_soils(
         except RhbenchError as exc:
             failures.record(source.name, exc)
             continue
-        loaded = load(source, root, target, failures)
-        if loaded is not None:
-            products[source.name] = period_mean(loaded["cSoil"], config.period)
+        mean = _period_mean_of(source, "cSoil", root, target, config.period, failures)
+        if mean is not None:
+            products[source.name] = mean
     if not products:
         raise ConfigError("no cSoil product could be loaded", found=sorted(failures.reasons))
-    litter = [load(s, root, target, failures) for s in registry.of_kind("clitter")]
-    litter_map = next((period_mean(ds["cLitter"], config.period) for ds in litter if ds is not None), None)
+    litter = (_period_mean_of(s, "cLitter", root, target, config.period, failures) for s in registry.of_kind("clitter"))
+    litter_map = next((mean for mean in litter if mean is not None), None)
     stack = xr.concat(list(products.values()), dim="product").assign_coords(product=list(products))
     stack = soil_products.combine_products(stack.rename("cSoil"), declarations)
     if litter_map is not None:

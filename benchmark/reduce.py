@@ -28,6 +28,7 @@ import xarray as xr
 
 from rhbench.errors import MissingVariableError
 from rhbench.grid import regrid_nearest
+from rhbench.harmonize import period_mean
 from rhbench.landfrac import CellMeasures
 from rhbench.metrics.coverage import years_used
 from rhbench.metrics.native import native_regions, native_totals
@@ -186,12 +187,12 @@ def period_means(annual: xr.Dataset, period: tuple[int, int]) -> xr.Dataset:
     coverage = years_used(annual["year"].values, period)
     if window.sizes["year"] == 0:
         return window.assign_attrs(coverage)
-    means = {name: window[name].astype("float64").mean("year") for name in annual.data_vars}
+    means = {name: period_mean(annual[name].astype("float64"), period) for name in annual.data_vars}
     if "fVegLitter" not in annual and "npp" in annual and "cVeg" in annual:
         # centred differences need one year either side of the period, no more
         around = annual[["npp", "cVeg"]].sel(year=slice(period[0] - 1, period[1] + 1)).astype("float64")
         try:
-            litter = litterfall(around).sel(year=slice(*period)).mean("year")
+            litter = period_mean(litterfall(around), period)
             means["fVegLitter"] = litter.assign_attrs(derived="npp - dcVeg/dt")
         except MissingVariableError:
             pass

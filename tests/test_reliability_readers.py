@@ -246,3 +246,33 @@ def test_a_new_format_is_one_reader_in_the_list(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(readers, "READERS", (new, *readers.READERS))
     rh = loader.open_variable(_source(), "rh", path, annual=True)
     np.testing.assert_allclose(rh.values, RH_GRAMS, rtol=1e-9)
+
+
+# --- one period mean (issue 17.6) ----------------------------------------------------------
+
+
+def test_the_period_mean_never_falls_back_to_other_years() -> None:
+    from rhbench.harmonize import period_mean
+
+    years = np.arange(1990, 1995)
+    data = xr.DataArray(years.astype(float), dims="year", coords={"year": years}, name="cSoil")
+    assert float(period_mean(data, (1992, 2018))) == pytest.approx(1993.0)
+    with pytest.raises(DataError) as exc:
+        period_mean(data, (2000, 2018), source="Product")
+    _assert_names(str(exc.value), "no years in the benchmark period", "source: Product", "1990-1994", "2000-2018")
+    static = xr.DataArray([1.0, 2.0], dims="lat")
+    assert period_mean(static, (2000, 2018)) is static
+
+
+def test_an_observation_product_outside_the_period_fails_instead_of_using_all_years(monkeypatch) -> None:
+    from rhbench import observations
+    from rhbench.results import Failures
+
+    years = np.arange(1990, 1995)
+    old = xr.Dataset({"cSoil": ("year", years.astype(float))}, coords={"year": years})
+    monkeypatch.setattr(observations, "load", lambda *args, **kwargs: old)
+    failures = Failures({})
+    product = _source(cSoil=Var("cSoil", "kg m-2"))
+    assert observations._period_mean_of(product, "cSoil", Path("."), None, (2000, 2018), failures) is None
+    _assert_names(failures.reasons["Model"], "no years in the benchmark period", "1990-1994")
+    assert observations._period_mean_of(product, "cSoil", Path("."), None, (1992, 2018), failures) == 1993.0

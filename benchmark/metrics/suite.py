@@ -24,6 +24,7 @@ import logging
 import xarray as xr
 
 from rhbench.errors import MissingVariableError, RhbenchError
+from rhbench.harmonize import period_mean
 from rhbench.metrics import ilamb
 from rhbench.metrics.coverage import coverage_rows, gate, years_used
 from rhbench.metrics.definitions import METRICS, TAYLOR_STATISTICS, reported_by
@@ -157,11 +158,10 @@ def _period_fields(
         except MissingVariableError as err:
             missing["litterfall"] = str(err)
     if "year" in ds.dims:
-        lazy = {key: da.sel(year=slice(*period)) for key, da in lazy.items()}
         if ds["year"].sel(year=slice(*period)).size == 0:
             reason = f"no years in {period[0]}-{period[1]}"
             return {}, dict.fromkeys(("rh", "csoil", "cveg", "litterfall"), reason)
-    means = xr.Dataset({key: da.mean("year") if "year" in da.dims else da for key, da in lazy.items()}).compute()
+    means = xr.Dataset({key: period_mean(da, period, source=name) for key, da in lazy.items()}).compute()
     found = {key: means[key].where(ref.land_mask) for key in means.data_vars}
     return found, missing
 

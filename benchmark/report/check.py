@@ -178,14 +178,7 @@ def compare_scorecards(
         )
     _refuse_unknown_metrics(metrics, current, baseline)
     tolerances = gate_tolerances(metrics, metric_tolerance=metric_tolerance, defaults=defaults)
-    cur, base = _gated_by_key(current, tolerances), _gated_by_key(baseline, tolerances)
-    source_failures = _source_failures(current)
-    absent = set(baseline["source"]) - set(current["source"]) if allow_missing else set()
-    rows = [
-        _compare_row(key, cur.get(key), base.get(key), tolerance, fail_under, tolerances, key[0] in absent)
-        for key in sorted(set(cur) | set(base))
-    ]
-    rows = [_explain_missing(row, source_failures) for row in rows]
+    rows = _compare_rows(current, baseline, tolerances, tolerance, fail_under, allow_missing)
     cur_sources, base_sources = set(current["source"]), set(baseline["source"])
     return CheckReport(
         rows=rows,
@@ -213,6 +206,18 @@ def _refuse_unknown_metrics(metrics: Iterable[str], current: pd.DataFrame, basel
             found=", ".join(unknown),
             expected="; ".join(f"{n}: did you mean {', '.join(c)}?" for n, c in close.items() if c) or "a metric name",
         )
+
+
+def _compare_rows(current, baseline, tolerances, tolerance, fail_under, allow_missing) -> list[RowComparison]:
+    """One comparison per gated key of either scorecard, sorted by key."""
+    cur, base = _gated_by_key(current, tolerances), _gated_by_key(baseline, tolerances)
+    source_failures = _source_failures(current)
+    absent = set(baseline["source"]) - set(current["source"]) if allow_missing else set()
+    rows = [
+        _compare_row(key, cur.get(key), base.get(key), tolerance, fail_under, tolerances, key[0] in absent)
+        for key in sorted(set(cur) | set(base))
+    ]
+    return [_explain_missing(row, source_failures) for row in rows]
 
 
 def _setup_changes(current: pd.DataFrame, baseline: pd.DataFrame) -> tuple[list[str], bool]:
