@@ -20,7 +20,7 @@ GLOBAL_PRODUCTS = {"Bloom2016", "HWSD", "Sanderman2017", "SoilGrids", "WISE30sec
 
 
 def _catalog(folder, combine: str | None) -> None:
-    metadata = {"kind": "csoil", "citation": "test", "files": {"cSoil": FILE}, "units": {"cSoil": "kg C m-2"}}
+    metadata = {"kind": "csoil", "citation": "test", "files": {"cSoil": FILE}}  # units: the plugin's Var
     metadata |= {"domain": "regional", **({"combine": combine} if combine else {})}
     entry = {
         "reader": "intake.readers.readers:XArrayDatasetReader",
