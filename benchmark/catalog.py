@@ -1,9 +1,11 @@
 """Intake catalogs: where each source's files are, and metadata read without opening data.
 
 Catalogs are intake 2 YAML files (``version: 2``). Each source has one entry whose
-``metadata`` holds ``kind``, ``citation``, ``license``, ``period``, ``url``, ``units``
-(per variable, as in the file) and ``files`` (per variable, a path relative to the data
-root). The data root comes from ``--data-root``, the config file, or ``RHBENCH_DATA``.
+``metadata`` holds ``kind``, ``citation``, ``license``, ``period``, ``url`` and ``files``
+(per variable, a path relative to the data root). A variable's name and units in the file
+are declared once, by the plugin (:class:`rhbench.sources.Var`), not here (a catalog
+``units`` that contradicts the plugin is refused). The data root comes from
+``--data-root``, the config file, or ``RHBENCH_DATA`` (:func:`rhbench.config.resolve_data_root`).
 """
 
 from __future__ import annotations
@@ -47,11 +49,6 @@ class CatalogEntry:
     def built_by(self) -> str | None:
         """The rhbench stage that builds the product when its file is absent (``upscaling``), or None."""
         return self.metadata.get("built_by")
-
-    @property
-    def units(self) -> dict[str, str]:
-        """Canonical variable -> units as written in the file."""
-        return dict(self.metadata.get("units", {}))
 
     def path(self, variable: str, data_root: Path) -> Path:
         """The file of ``variable`` under ``data_root``, through :func:`resolve_file`."""
@@ -120,6 +117,7 @@ def entry_for(source: Source) -> CatalogEntry:
             check_relative(relative, source=source.name, variable=variable)
         except CatalogError as exc:
             raise exc.add_context(file=str(path)) from None
+    _check_no_second_units(source, metadata.get("units", {}), file=str(path))
     missing = sorted(set(source.variables) - set(metadata.get("files", {})))
     if missing:
         raise CatalogError(
@@ -169,6 +167,26 @@ def using_ilamb_root(ilamb_root: str | os.PathLike | None) -> Iterator[None]:
         yield
     finally:
         _ILAMB_ROOT.reset(token)
+
+
+def _check_no_second_units(source: Source, written: dict[str, str], *, file: str) -> None:
+    """A source's units are declared once, by its plugin (``Var``); a catalog ``units`` that says otherwise is refused.
+
+    Catalogs no longer carry ``units``; an older catalog that still does is accepted only
+    where it repeats the plugin's declaration word for word (it is never read).
+    """
+    for variable, units in written.items():
+        declared = source.variables[variable].units if variable in source.variables else None
+        if declared is not None and units.strip() != declared.strip():
+            raise CatalogError(
+                "catalog units contradict the plugin: a source's units are declared once, by its plugin's "
+                "Var(file_name, units); remove `units` from the catalog entry",
+                source=source.name,
+                file=file,
+                variable=variable,
+                found=units,
+                expected=declared,
+            )
 
 
 def resolve_ilamb_root(data_root: Path | None, ilamb_root: str | os.PathLike | None = None) -> Path | None:

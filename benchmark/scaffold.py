@@ -85,7 +85,6 @@ def _catalog(names: PluginNames, plugin_type: str, kind: str) -> str:
             **extra,
             "url": "EDIT: https://doi.org/...",
             "files": files,
-            "units": variables,
             "quirks": [],
         },
         "user_parameters": {},
@@ -103,7 +102,7 @@ def _catalog(names: PluginNames, plugin_type: str, kind: str) -> str:
     }
     header = (
         f"# intake 2 catalog of the {names.source} rhbench plugin. `files` are paths under the\n"
-        "# data root, one per variable; `units` are the units written in the files.\n"
+        "# data root, one per variable. Variable names and units are declared once, in the plugin.\n"
     )
     return header + yaml.safe_dump(document, sort_keys=False, width=100)
 

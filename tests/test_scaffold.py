@@ -52,7 +52,8 @@ def test_dgvm_package_declares_entry_point_package_data_and_a_valid_source(tmp_p
     entry = catalog.entry_for(source)
     assert entry.catalog_file == root / "src" / "rhbench_mymodel_2_0" / "catalogs" / "rhbench_mymodel_2_0.yaml"
     assert entry.files["cSoil"] == "trendy_v9/MyModel-2.0/MyModel-2.0_S2_cSoil.nc"
-    assert entry.units == TRENDY_UNITS
+    assert {k: v.units for k, v in source.variables.items()} == TRENDY_UNITS  # units: in the plugin, once
+    assert "units" not in entry.metadata
     assert {p.name for p in root.rglob("*") if p.is_file()} == {
         "pyproject.toml",
         "README.md",

@@ -82,10 +82,11 @@ def test_a_predictors_file_is_recognised_by_its_variables(tmp_path):
     assert stack.provenance["source"] == NAME
 
 
-def test_catalog_declares_every_layer_units_as_the_plugin_and_never_rc(source):
+def test_the_plugin_declares_every_layer_units_once_and_never_rc(source):
     entry = catalog.entry_for(source)
     declared = {name: spec.units for name, spec in source.variables.items()}
-    assert entry.units == declared
+    assert set(declared) == set(entry.files) and all(declared.values())
+    assert "units" not in entry.metadata  # units are the plugin's fact alone
     names = {spec.file_name for spec in source.variables.values()}
     assert not names & {"RC", "SD_RC", "CV_RC"}
     assert set(entry.metadata["never_predictors"]) == {"RC", "SD_RC", "CV_RC"}

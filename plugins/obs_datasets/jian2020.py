@@ -33,20 +33,20 @@ PRODUCT_OUTPUTS = ("RC", "SD_RC", "CV_RC")
 RESCALE = {"EVI": 1.0e4, "BMa": 0.1, "BMb": 0.1}
 
 VARIABLES = {
-    "tas": Var("MAT", "degC"),
-    "pr": Var("MAP", "mm yr-1"),
-    "koppen": Var("Climate_type", "1"),
-    "am_share": Var("Percentage_AM", "percent"),
+    "tas": Var("MAT", "degC"),  # MAT, WorldClim 2 (Fick and Hijmans 2017); file Unit "°C"
+    "pr": Var("MAP", "mm yr-1"),  # MAP, WorldClim 2 annual sum; file Unit "mm"
+    "koppen": Var("Climate_type", "1"),  # code, see the catalog's categories
+    "am_share": Var("Percentage_AM", "percent"),  # Soudzilovskaia et al. 2019: % of plant biomass with AM
     "ecm_share": Var("Percentage_EcM", "percent"),
     "erm_share": Var("Percentage_ErM", "percent"),
     "nm_share": Var("Percentage_NM", "percent"),
-    "agb_carbon": Var("BMa", "MgC ha-1"),
+    "agb_carbon": Var("BMa", "MgC ha-1"),  # Spawn et al. 2020 (stored x10; rescaled by preprocess)
     "bgb_carbon": Var("BMb", "MgC ha-1"),
-    "ndep": Var("N_deposition", "g N m-2 yr-1"),
-    "bulk_density": Var("BD", "g cm-3"),
-    "clay": Var("Clay", "percent"),
-    "soc_stock": Var("SOC", "tC ha-1"),
-    "evi": Var("EVI", "1"),
+    "ndep": Var("N_deposition", "g N m-2 yr-1"),  # file Unit "gN m-2 yr-1" (N deposition 1993)
+    "bulk_density": Var("BD", "g cm-3"),  # SoilGrids fine-earth bulk density; file Unit "gc/cm3"
+    "clay": Var("Clay", "percent"),  # SoilGrids clay content; file Unit "%"
+    "soc_stock": Var("SOC", "tC ha-1"),  # SoilGrids soil organic carbon; file Unit "t/ha"
+    "evi": Var("EVI", "1"),  # MODIS EVI (stored x1e-4; rescaled by preprocess)
 }
 
 
