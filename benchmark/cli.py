@@ -83,8 +83,7 @@ def _configure_logging(quiet: bool, verbose: bool) -> None:
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
     for noisy in ("distributed", "numba", "matplotlib", "fsspec", "h5py", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    # cf_xarray (re)defines percent, year, C ... on its pint registry at import: harmless, not news
-    logging.getLogger("pint").setLevel(logging.DEBUG if verbose else logging.ERROR)
+    logging.getLogger("pint").setLevel(logging.ERROR)  # cf_xarray's unit redefinitions, logged at import
     if not verbose:
         # Floating-point RuntimeWarnings of array code (all-NaN ocean chunks, 0/0 in masked
         # cells) are expected and handled by the masks; they print only with -v.

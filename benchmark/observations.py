@@ -98,7 +98,16 @@ def _reference_source(config: RunConfig, registry: Registry) -> Source:
             found=config.reference,
             expected=[s.name for s in registry.of_kind("rh")],
         )
-    return registry.sources[config.reference]
+    source = registry.sources[config.reference]
+    if source.kind != "rh":
+        raise ConfigError(
+            "the reference must be an Rh product (a source of kind rh)",
+            source=source.name,
+            variable="reference",
+            found=f"{source.name} (kind {source.kind})",
+            expected=[s.name for s in registry.of_kind("rh")],
+        )
+    return source
 
 
 def _built_if_absent(
