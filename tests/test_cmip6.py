@@ -352,3 +352,25 @@ def test_a_run_scores_a_cmip6_folder_with_only_rh_and_csoil_and_no_plugin(small_
     assert rows[("period_coverage", "global")].reason == "years used: 1982-2014 (33 years)"
     assert rows[("cveg_global", "global")].status == "skipped"
     assert "no cVeg" in rows[("cveg_global", "global")].reason
+
+
+def test_a_trendy_plugin_declares_its_ocean_fraction_and_totals_use_land_1_minus_ocean(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from rhbench.sources import trendy_dgvm
+
+    lat, lon = np.array([-45.0, 45.0]), np.array([-90.0, 90.0])
+    rh = _write_cmor(tmp_path, "rh", np.full((2, 2), 400.0 / 1000.0 / SECONDS_PER_YEAR), lat, lon)
+    ocean = np.array([[0.25, 1.0], [0.0, 0.5]])
+    xr.Dataset({"oceanCoverFrac": (("lat", "lon"), ocean, {"units": "1"})}, coords={"lat": lat, "lon": lon}).to_netcdf(
+        tmp_path / "ocean.nc"
+    )
+    source = trendy_dgvm("Toy", "test", variables=("rh", "oceanCoverFrac"))
+    source = replace(source, files={"rh": (rh,), "oceanCoverFrac": (tmp_path / "ocean.nc",)})
+    annual, cells = harmonize.load_native(source, None)
+    assert cells.origin == "spherical cell areas; land fraction = 1 - ocean fraction from the source"
+    np.testing.assert_allclose(cells.land.values, 1.0 - ocean)
+    products = reduce.reduce_native(annual, cells, grid.common_grid(2.0), (2000, 2001))
+    area = grid.cell_area(lat, lon).values
+    expected = float(np.sum(400.0 * area * (1.0 - ocean))) / 1e15
+    assert float(products.regions["rh_total"].sel(region="global")) == pytest.approx(expected, rel=1e-6)
