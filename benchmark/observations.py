@@ -261,7 +261,10 @@ def _observed_soils(
         if wanted and source.name not in wanted:
             continue
         try:
-            declarations[source.name] = soil_products.declared_domain(source.name, catalog.entry_for(source).metadata)
+            metadata = catalog.entry_for(source).metadata
+            if not wanted and metadata.get("observed_mean", True) is False:
+                continue  # an alternative product (e.g. HWSD2): used only when csoil_products names it
+            declarations[source.name] = soil_products.declared_domain(source.name, metadata)
         except RhbenchError as exc:
             failures.record(source.name, exc)
             continue
