@@ -153,8 +153,11 @@ def key_for(
     the uncached path then reports the error.
     """
     try:
-        entry = catalog.entry_for(source)
-        files = {name: catalog.resolve_file(root, entry.files[name], source=source.name) for name in source.variables}
+        if source.files is not None:  # a source family (CMIP6): each period file is an input
+            files = {f"{name}[{i}]": Path(p) for name, paths in source.files.items() for i, p in enumerate(paths)}
+        else:
+            entry = catalog.entry_for(source)
+            files = {n: catalog.resolve_file(root, entry.files[n], source=source.name) for n in source.variables}
         return product_key(
             source, files, package=package, target=target, period=period, parts=parts, land_mask=land_mask
         )
