@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from rhbench import catalog, grid, harmonize, vegclass
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 UPSCALED_FILE = "rh_rf.nc"
 #: Kinds of observation source a ``products`` selection never leaves out: the inputs of the reference.
 ALWAYS_USED_KINDS = ("sites", "predictors", "landcover", "ndvi", "landfrac")
+#: The ``product`` label of the all-missing observed cSoil of a run without any cSoil product.
+NO_CSOIL = "no cSoil product"
 #: Suffix of the optional companion variable holding the reference's per-cell SD.
 SD_SUFFIX = "_sd"
 
@@ -305,8 +308,10 @@ def _observed_soils(
         mean = _period_mean_of(source, "cSoil", root, target, config, failures)
         if mean is not None:
             products[source.name] = mean
-    if not products:
-        raise ConfigError("no cSoil product could be loaded", found=sorted(failures.reasons) or sorted(failures.absent))
+    if not products:  # Rh is still benchmarked; every turnover time is skipped (NaN observed cSoil)
+        log.warning("no observed cSoil product: Rh is benchmarked, turnover times are skipped")
+        nothing = xr.full_like(target["lat"] * target["lon"], np.nan, dtype="float64")
+        return nothing.expand_dims(product=[NO_CSOIL]).rename("cSoil")
     litter = (_period_mean_of(s, "cLitter", root, target, config, failures) for s in registry.of_kind("clitter"))
     litter_map = next((mean for mean in litter if mean is not None), None)
     stack = xr.concat(list(products.values()), dim="product").assign_coords(product=list(products))
