@@ -83,6 +83,7 @@ def _configure_logging(quiet: bool, verbose: bool) -> None:
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
     for noisy in ("distributed", "numba", "matplotlib", "fsspec", "h5py", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("pint").setLevel(logging.ERROR)  # cf_xarray's unit redefinitions, logged at import
     if not verbose:
         # Floating-point RuntimeWarnings of array code (all-NaN ocean chunks, 0/0 in masked
         # cells) are expected and handled by the masks; they print only with -v.

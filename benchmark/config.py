@@ -64,6 +64,41 @@ class RunConfig:
     ilamb_root: Path | None = None
 
 
+#: Accepted common-grid spacings, degrees: finer than 0.05 deg is a grid of over 25 million
+#: cells (no product is benchmarked at that size), coarser than 10 deg leaves no regions.
+RESOLUTION_RANGE = (0.05, 10.0)
+
+
+def validate(config: RunConfig, *, file: str | None = None) -> RunConfig:
+    """Refuse settings no run can use, with a :class:`ConfigError` naming the key; returns ``config``.
+
+    ``resolution`` finite within :data:`RESOLUTION_RANGE`; ``seed`` a non-negative integer
+    (numpy refuses negative seeds); ``n_draws`` at least 1; ``models`` not an empty list.
+    """
+    low, high = RESOLUTION_RANGE
+    resolution = config.resolution
+    if isinstance(resolution, bool) or not isinstance(resolution, int | float) or not low <= resolution <= high:
+        raise ConfigError(
+            "resolution must be a finite number of degrees",
+            file=file,
+            variable="resolution",
+            found=repr(resolution),
+            expected=f"{low:g} to {high:g}",
+        )
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
+        raise ConfigError("seed must be a non-negative integer", file=file, variable="seed", found=repr(config.seed))
+    if isinstance(config.n_draws, bool) or not isinstance(config.n_draws, int) or config.n_draws < 1:
+        raise ConfigError("n_draws must be an integer >= 1", file=file, variable="n_draws", found=repr(config.n_draws))
+    if config.models is not None and not config.models:
+        raise ConfigError(
+            "models is empty: name at least one DGVM, or leave models out to benchmark every DGVM found",
+            file=file,
+            variable="models",
+            found="[]",
+        )
+    return config
+
+
 def resolve_data_root(cli_value: str | os.PathLike | None = None, config_value: str | None = None) -> Path | None:
     """The data root: command line, then config file, then ``RHBENCH_DATA``; None when unset."""
     for value in (cli_value, config_value, os.environ.get(DATA_ROOT_ENV)):
@@ -96,7 +131,7 @@ def resolve(args: argparse.Namespace) -> RunConfig:
         changes["ilamb_root"] = Path(args.ilamb_root).expanduser().resolve()
     if data_root is None:  # the SYNTHETIC demo never reads real (ILAMB) files
         changes.update(demo=True, resolution=DEMO_RESOLUTION, quick_upscaling=True, ilamb_root=None)
-    return replace(config, **changes)
+    return validate(replace(config, **changes))
 
 
 _ALLOWED = {
@@ -156,7 +191,7 @@ def load_config(path: Path) -> RunConfig:
         if key in values and (not isinstance(value, wanted) or isinstance(value, bool) != (wanted is bool)):
             raise ConfigError(f"must be {label}", file=str(path), variable=key, found=repr(value))
     assert set(values) <= set(types)
-    return RunConfig(**values)
+    return validate(RunConfig(**values), file=str(path))
 
 
 def _names(key: str, value, path) -> tuple[str, ...]:

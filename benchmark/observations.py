@@ -98,7 +98,16 @@ def _reference_source(config: RunConfig, registry: Registry) -> Source:
             found=config.reference,
             expected=[s.name for s in registry.of_kind("rh")],
         )
-    return registry.sources[config.reference]
+    source = registry.sources[config.reference]
+    if source.kind != "rh":
+        raise ConfigError(
+            "the reference must be an Rh product (a source of kind rh)",
+            source=source.name,
+            variable="reference",
+            found=f"{source.name} (kind {source.kind})",
+            expected=[s.name for s in registry.of_kind("rh")],
+        )
+    return source
 
 
 def _built_if_absent(
@@ -252,7 +261,10 @@ def _observed_soils(
         if wanted and source.name not in wanted:
             continue
         try:
-            declarations[source.name] = soil_products.declared_domain(source.name, catalog.entry_for(source).metadata)
+            metadata = catalog.entry_for(source).metadata
+            if not wanted and metadata.get("observed_mean", True) is False:
+                continue  # an alternative product (e.g. HWSD2): used only when csoil_products names it
+            declarations[source.name] = soil_products.declared_domain(source.name, metadata)
         except RhbenchError as exc:
             failures.record(source.name, exc)
             continue

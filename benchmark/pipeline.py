@@ -12,6 +12,7 @@ command line prepares the SYNTHETIC demo's data root, see :mod:`rhbench.commands
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from rhbench.fileops import cache_dir
 from rhbench.metrics import ensemble
 from rhbench.metrics.suite import evaluate
 from rhbench.registry import Registry, build_registry
-from rhbench.results import Failures, Results
+from rhbench.results import SYNTHETIC_MARKER, Failures, Results
 from rhbench.sources import Source
 from rhbench.uptake import twobox_results
 
@@ -49,9 +50,14 @@ class Outcome:
     failures: dict[str, str] = field(default_factory=dict)
 
     @property
+    def failed_rows(self) -> list:
+        """The scorecard rows with status ``failed`` (a source that failed, or a value refused)."""
+        return [row for row in self.results.rows if row.status == "failed"]
+
+    @property
     def exit_code(self) -> int:
-        """0 when every source succeeded, 3 when some failed (see README: exit codes)."""
-        return 3 if self.failures else 0
+        """0 when every selected source and row succeeded, 3 when any failed (see README: exit codes)."""
+        return 3 if self.failures or self.failed_rows else 0
 
 
 def run(config: RunConfig, *, registry: Registry | None = None, progress: Progress | None = None) -> Outcome:
@@ -66,8 +72,10 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     heavy = dask.config.get("scheduler", None)
     registry = registry or build_registry()
     cmip6.register(registry, config.cmip6)
+    _check_models(config, registry)
     failures = Failures({b.name: f"broken plugin: {b.reason}" for b in registry.broken})
     root = _data_root(config)
+    synthetic = config.demo or is_synthetic(root)
     protected = {"data root": None if config.demo else root, "cache": cache_dir(), "ILAMB root": config.ilamb_root}
     out_dir = outputs.claim_output_dir(config.out, force=config.force, protected=protected)
     target = grid.common_grid(config.resolution)
@@ -107,10 +115,36 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
             registry=registry,
             config=config,
             data_root=root,
-            synthetic=config.demo,
+            synthetic=synthetic,
             seconds=time.time() - started,
         )
-    return Outcome(results, out_dir, config.demo, failures.reasons)
+    return Outcome(results, out_dir, synthetic, failures.reasons)
+
+
+def is_synthetic(root: Path) -> bool:
+    """True when ``root`` was written by ``rhbench demo`` (its marker file says so): SYNTHETIC data."""
+    marker = Path(root) / SYNTHETIC_MARKER
+    if not marker.is_file():
+        return False
+    try:
+        return bool(json.loads(marker.read_text(encoding="utf-8")).get("synthetic", True))
+    except (OSError, ValueError, AttributeError):  # an unreadable marker still marks a demo root
+        return True
+
+
+def _check_models(config: RunConfig, registry: Registry) -> None:
+    """Refuse a ``models`` selection naming no DGVM, or a DGVM that no plugin declares."""
+    if config.models is None:
+        return
+    known = [s.name for s in registry.of_kind("dgvm")]
+    unknown = [name for name in config.models if name not in known]
+    if not config.models or unknown:
+        raise ConfigError(
+            "unknown model names in models" if unknown else "models is empty",
+            variable="models",
+            found=unknown or "[]",
+            expected=known,
+        )
 
 
 def _data_root(config: RunConfig) -> Path:
@@ -190,9 +224,7 @@ def _reduced(
     started = time.perf_counter()
     try:
         annual, cells = harmonize.load_native(source, root, land_mask=native.land_mask)
-        products = reduce.reduce_native(
-            annual, cells, target, period, vegclass=native.vegclass, domain=native.domain
-        )
+        products = reduce.reduce_native(annual, cells, target, period, vegclass=native.vegclass, domain=native.domain)
     except RhbenchError as exc:
         failures.record(source.name, exc)
         return None

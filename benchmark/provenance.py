@@ -44,7 +44,7 @@ def record(results: Results, *, registry: Registry, config, data_root: Path, syn
         "synthetic": synthetic,
         "data_root": str(data_root),
         "seconds": round(seconds, 2),
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+        "config": {k: _jsonable(v) for k, v in asdict(config).items()},
         "plugins": {
             name: {"kind": s.kind, "package": registry.packages.get(name, ""), "citation": s.citation}
             for name, s in sorted(registry.sources.items())
@@ -58,3 +58,12 @@ def record(results: Results, *, registry: Registry, config, data_root: Path, syn
 def write_run(run: RunRecord) -> None:
     """Writer of ``run.json``."""
     write_text_atomic(run.staging / RUN_JSON, json.dumps(run.provenance, indent=2, default=str))
+
+
+def _jsonable(value: object) -> object:
+    """A config value for JSON: paths as text, also inside tuples (e.g. ``cmip6`` folders)."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    return value

@@ -14,6 +14,9 @@ log = logging.getLogger(__name__)
 #: Row statuses: a number was computed; the source failed to load or compute; the
 #: metric needs a variable the source does not provide.
 STATUSES = ("ok", "failed", "skipped")
+#: File ``rhbench demo`` leaves in every data root it writes (``{"synthetic": true, ...}``): a
+#: run on such a root is SYNTHETIC and labelled so in every output.
+SYNTHETIC_MARKER = "demo.json"
 #: Sub-folder of a run's output folder holding the Random Forest upscaling's products and figures.
 UPSCALING_DIR = "upscaling"
 

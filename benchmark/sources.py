@@ -173,6 +173,9 @@ TRENDY_UNITS: dict[str, str] = {
     "cSoil": "kg m-2",
     "cLitter": "kg m-2",
 }
+#: Cell measures a TRENDY plugin may declare (:mod:`rhbench.landfrac`), with their usual units;
+#: e.g. ``trendy_dgvm(..., variables=(..., "sftlf"), renames={"sftlf": "landfrac"})``.
+CELL_MEASURE_UNITS: dict[str, str] = {"sftlf": "1", "oceanCoverFrac": "1", "areacella": "m2"}
 
 
 def trendy_variables(*canonical: str, renames: Mapping[str, str] | None = None) -> dict[str, Var]:
@@ -181,7 +184,8 @@ def trendy_variables(*canonical: str, renames: Mapping[str, str] | None = None) 
     ``renames`` maps a canonical name to a model-specific file name where it differs.
     """
     renames = dict(renames or {})
-    return {name: Var(renames.get(name, name), TRENDY_UNITS[name]) for name in canonical}
+    units = {**TRENDY_UNITS, **CELL_MEASURE_UNITS}
+    return {name: Var(renames.get(name, name), units[name]) for name in canonical}
 
 
 def trendy_dgvm(

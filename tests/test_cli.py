@@ -76,3 +76,12 @@ def test_array_runtime_warnings_are_silent_unless_verbose():
     verbose = subprocess.run([sys.executable, "-c", script, "v"], capture_output=True, text=True, check=True)
     assert "invalid value" not in quiet.stderr
     assert "invalid value" in verbose.stderr
+
+
+def test_importing_the_units_registry_prints_nothing_under_quiet():
+    import subprocess
+    import sys
+
+    script = "from rhbench.cli import _configure_logging; _configure_logging(True, False); import rhbench.units"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert "Redefining" not in done.stderr

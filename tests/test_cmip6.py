@@ -311,3 +311,66 @@ def test_the_documented_land_mask_is_the_real_0p5_degree_fractional_land() -> No
     land_m2 = float((mask * grid.cell_area(mask.lat, mask.lon)).sum())
     assert land_m2 == pytest.approx(1.483e14, rel=1e-3)  # Earth's land area, about 149 million km2
     assert harmonize.land_mask(build_registry().of_kind("landfrac"), Path("/nonexistent")) is None
+
+
+@pytest.mark.slow
+def test_a_run_scores_a_cmip6_folder_with_only_rh_and_csoil_and_no_plugin(small_demo, tmp_path: Path) -> None:
+    """Zero lines of code: a folder in the config; the model has rh and cSoil only (historical, to 2014)."""
+    from rhbench.config import RunConfig
+    from rhbench.pipeline import run
+    from tests.conftest import SMALL_DEMO_RESOLUTION
+
+    root, _ = small_demo
+    folder = tmp_path / "cmip6"
+    folder.mkdir()
+    lat, lon = np.arange(-85.0, 90.0, 10.0), np.arange(0.0, 360.0, 10.0)
+    rng = np.random.default_rng(3)
+    grams = rng.uniform(200.0, 600.0, (lat.size, lon.size))
+    land = np.clip(rng.uniform(-0.3, 1.3, (lat.size, lon.size)), 0.0, 1.0)
+    _write_cmor(folder, "rh", grams / 1000.0 / SECONDS_PER_YEAR, lat, lon, years=(1982, 2014))
+    _write_cmor(folder, "cSoil", np.full((lat.size, lon.size), 12.0), lat, lon, years=(1982, 2014), units="kg m-2")
+    _write_cmor(folder, "sftlf", land * 100.0, lat, lon, table="fx", units="%")
+    config = RunConfig(
+        data_root=root,
+        out=tmp_path / "out",
+        resolution=SMALL_DEMO_RESOLUTION,
+        quick_upscaling=True,
+        n_draws=10,
+        models=("TOY.r1i1p1f1",),
+        cmip6=(folder,),
+    )
+    outcome = run(config)
+    rows = {(r.metric, r.region): r for r in outcome.results.rows if r.source == "TOY.r1i1p1f1"}
+    order = np.argsort((lon + 180.0) % 360.0 - 180.0)
+    area = grid.cell_area(lat, np.sort((lon + 180.0) % 360.0 - 180.0)).values
+    hand = float(np.sum(grams[:, order] * area * land[:, order])) / 1e15
+    assert rows[("rh_global", "global")].status == "ok"
+    assert rows[("rh_global", "global")].value == pytest.approx(hand, rel=1e-6)
+    assert rows[("tau_soil_global", "global")].value == pytest.approx(
+        12000.0 * float(np.sum(area * land)) / (hand * 1e15), rel=1e-6
+    )
+    assert rows[("period_coverage", "global")].reason == "years used: 1982-2014 (33 years)"
+    assert rows[("cveg_global", "global")].status == "skipped"
+    assert "no cVeg" in rows[("cveg_global", "global")].reason
+
+
+def test_a_trendy_plugin_declares_its_ocean_fraction_and_totals_use_land_1_minus_ocean(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from rhbench.sources import trendy_dgvm
+
+    lat, lon = np.array([-45.0, 45.0]), np.array([-90.0, 90.0])
+    rh = _write_cmor(tmp_path, "rh", np.full((2, 2), 400.0 / 1000.0 / SECONDS_PER_YEAR), lat, lon)
+    ocean = np.array([[0.25, 1.0], [0.0, 0.5]])
+    xr.Dataset({"oceanCoverFrac": (("lat", "lon"), ocean, {"units": "1"})}, coords={"lat": lat, "lon": lon}).to_netcdf(
+        tmp_path / "ocean.nc"
+    )
+    source = trendy_dgvm("Toy", "test", variables=("rh", "oceanCoverFrac"))
+    source = replace(source, files={"rh": (rh,), "oceanCoverFrac": (tmp_path / "ocean.nc",)})
+    annual, cells = harmonize.load_native(source, None)
+    assert cells.origin == "spherical cell areas; land fraction = 1 - ocean fraction from the source"
+    np.testing.assert_allclose(cells.land.values, 1.0 - ocean)
+    products = reduce.reduce_native(annual, cells, grid.common_grid(2.0), (2000, 2001))
+    area = grid.cell_area(lat, lon).values
+    expected = float(np.sum(400.0 * area * (1.0 - ocean))) / 1e15
+    assert float(products.regions["rh_total"].sel(region="global")) == pytest.approx(expected, rel=1e-6)

@@ -212,3 +212,21 @@ def test_fetch_command_without_destination_is_a_config_error(monkeypatch) -> Non
     monkeypatch.delenv("RHBENCH_DATA", raising=False)
     with pytest.raises(ConfigError, match="no destination"):
         fetch_command.run(_args())
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "sha1"),
+    [
+        ("HWSD2", "cSoil/HWSD2/hwsd2_cSoil.nc", "9a6377e4c5ff457c08c194d2c376c46e003a4f84"),
+        ("NCSCDV22", "cSoil/NCSCDV22/soilc_0.5x0.5.nc", "605efa69f547277309eca87cb581374dd3a76000"),
+        ("SoilGrids2", "cSoil/SoilGrids2/soilgrids2_cSoil.nc", "ce2e2e5cd323c57fbc81bcefd3c72d77544ddddd"),
+    ],
+)
+def test_ilamb_hosted_csoil_products_are_pinned_and_not_in_the_default_mean(registry, name, key, sha1) -> None:
+    from rhbench import catalog
+
+    source = find_source(registry, name)
+    (spec,) = download_specs(source)
+    assert (spec.url, spec.known_hash) == (f"https://www.ilamb.org/ILAMB-Data/DATA/{key}", f"sha1:{sha1}")
+    assert spec.relative_path == f"ILAMB/DATA/{key}"
+    assert catalog.entry_for(source).metadata["observed_mean"] is False

@@ -43,6 +43,9 @@ def test_builtin_plugins_are_the_17_dgvms_and_every_observation_product():
         "SoilGrids",
         "HWSD",
         "Sanderman2017",
+        "HWSD2",  # ILAMB-hosted alternatives, outside the default observed mean
+        "NCSCDV22",
+        "SoilGrids2",
     }
     assert {s.name for s in registry.of_kind("rh")} == {
         "Hashimoto2015",

@@ -428,3 +428,17 @@ def test_class_constraint_bars_show_only_regions_with_2box_rows(tmp_path):
     png = base64.b64decode(found.group(1))
     width = int.from_bytes(png[16:20], "big")
     assert width == pytest.approx(5.0 * 85, abs=1)  # one class (ENF): the minimum width, no latitude bands
+
+
+def test_summary_grid_does_not_colour_the_ensemble_spread_as_a_score():
+    from rhbench.report.summary_grid import summary_table
+
+    scores = pd.DataFrame(
+        [
+            _row("ensemble_mean", "ensemble", "rh_taylor_score", 0.8),
+            _row("ensemble_sd", "ensemble", "rh_taylor_score", 0.05),
+        ]
+    )
+    grid = summary_table(scores)
+    assert '<td data-v="0.05">0.05</td>' in grid  # plain: an SD across models
+    assert 'style="background:hsl(96,70%,80%)"' in grid  # the mean is a score: 120 x 0.8

@@ -14,27 +14,32 @@ from rich.table import Table
 
 from rhbench import __version__
 from rhbench.config import DEMO_RESOLUTION, RunConfig, resolve
+from rhbench.errors import ConfigError
 from rhbench.fileops import cache_dir
 
 if TYPE_CHECKING:
     from rhbench.registry import Registry
 
 log = logging.getLogger(__name__)
+#: How long ``--scheduler`` may take to connect before the run stops (dask's time string).
+SCHEDULER_TIMEOUT = "10s"
+#: Failed rows listed one by one on stderr before the rest are counted.
+FAILED_ROWS_SHOWN = 20
 
 __all__ = ["DEMO_RESOLUTION", "add_parser", "demo_root", "prepare_demo", "run"]
 
 
-def demo_root(resolution: float, monthly: bool) -> Path:
-    """The cache folder of the SYNTHETIC demo ensemble for these settings."""
+def demo_root(resolution: float, monthly: bool, seed: int = 0) -> Path:
+    """The cache folder of the SYNTHETIC demo ensemble for these settings (the seed included)."""
     suffix = "monthly" if monthly else "annual"
-    return cache_dir() / f"demo-{__version__}-{resolution:g}deg-{suffix}"
+    return cache_dir() / f"demo-{__version__}-{resolution:g}deg-{suffix}-seed{seed}"
 
 
 def prepare_demo(config: RunConfig, registry: Registry, progress=None) -> Path:
     """Generate the SYNTHETIC demo once (cached) and return its data root."""
     from rhbench.demo import demo_is_current, generate_demo
 
-    root = config.data_root or demo_root(config.resolution, config.demo_monthly)
+    root = config.data_root or demo_root(config.resolution, config.demo_monthly, config.seed)
     if not demo_is_current(root, resolution=config.resolution, monthly=config.demo_monthly, registry=registry):
         log.info("generating the synthetic demo ensemble in %s", root)
         generate_demo(
@@ -82,7 +87,16 @@ def _dask_client(scheduler: str | None, workers: int | None):
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
-        with Client(scheduler) as client:
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as exc:  # refused, unreachable, or not an address
+            raise ConfigError(
+                f"cannot reach the dask scheduler within {SCHEDULER_TIMEOUT} ({type(exc).__name__}: {exc})",
+                variable="--scheduler",
+                found=scheduler,
+                expected="the address of a running dask.distributed scheduler, e.g. tcp://host:8786",
+            ) from None
+        with client:
             yield client
     else:
         with (
@@ -117,6 +131,20 @@ def _summary(outcome) -> None:
     Console(stderr=True).print(table)
 
 
+def _failure_summary(outcome) -> None:
+    """Say on stderr which sources and rows failed (the reason of exit code 3)."""
+    for name, reason in sorted(outcome.failures.items()):
+        log.warning("source %s failed: %s", name, reason)
+    rows = [r for r in outcome.failed_rows if r.metric != "load"]  # a failed source's row is said above
+    for row in rows[:FAILED_ROWS_SHOWN]:
+        log.warning("failed row %s / %s / %s: %s", row.source, row.metric, row.region, row.reason)
+    if len(rows) > FAILED_ROWS_SHOWN:
+        log.warning("... and %d more failed rows (see scorecard.json)", len(rows) - FAILED_ROWS_SHOWN)
+    if outcome.exit_code:
+        sources = sorted({r.source for r in outcome.failed_rows} | set(outcome.failures))
+        log.warning("exit 3: %d failed rows from %s", len(outcome.failed_rows), ", ".join(sources))
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark; exit 0 when every source succeeded, 3 when some failed."""
     from rhbench import catalog
@@ -130,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
         log.info("no data root given: running on the SYNTHETIC demo ensemble")
         from rhbench.demo import demo_is_current
 
-        root = config.data_root or demo_root(config.resolution, config.demo_monthly)
+        root = config.data_root or demo_root(config.resolution, config.demo_monthly, config.seed)
         cached = demo_is_current(root, resolution=config.resolution, monthly=config.demo_monthly, registry=registry)
         bar_off = args.quiet or cached  # no bar flashing over a cached demo
         with progress_callback("writing synthetic demo", total=len(registry.sources), quiet=bar_off) as step:
@@ -144,7 +172,6 @@ def run(args: argparse.Namespace) -> int:
         outcome = run_pipeline(config, registry=registry, progress=step)
     if not args.quiet:
         _summary(outcome)
-    for name, reason in sorted(outcome.failures.items()):
-        log.warning("source %s failed: %s", name, reason)
+    _failure_summary(outcome)
     log.info("results written to %s%s", outcome.out_dir, " (SYNTHETIC demo data)" if outcome.synthetic else "")
     return outcome.exit_code

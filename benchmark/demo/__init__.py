@@ -26,12 +26,13 @@ from rhbench.demo.writer import SYNTHETIC_NOTE, monthly_blocks, write_field
 from rhbench.fileops import write_text_atomic
 from rhbench.metrics.totals import global_total
 from rhbench.registry import Registry, build_registry
+from rhbench.results import SYNTHETIC_MARKER
 from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
 
 TRUTH_FILE = "truth.json"
-MARKER_FILE = "demo.json"
+MARKER_FILE = SYNTHETIC_MARKER  # rhbench.results: a run on this root is labelled SYNTHETIC
 DGVM_LITTER_SHARE = 0.08
 #: Bumped whenever the generator's output changes, so cached demos are regenerated.
 DEMO_FORMAT = 4  # 4: HWSD in ILAMB layout (ILAMB/DATA/cSoil/HWSD)

@@ -181,7 +181,7 @@ def spatial_distribution(reference: xr.DataArray, model: xr.DataArray, *, time_d
         raise NotAppropriate("the reference map has no spatial variance: the spatial distribution score is undefined")
     both = np.isfinite(ref) & np.isfinite(mod)
     corr = float(np.corrcoef(ref[both], mod[both])[0, 1]) if both.sum() > 1 else float("nan")
-    s = mod_sd / ref_sd
+    s = np.float64(mod_sd) / ref_sd  # numpy: a constant model map (s = 0) scores 0, not ZeroDivisionError
     with np.errstate(divide="ignore", invalid="ignore"):
         score = 4.0 * (1.0 + corr) / ((s + 1.0 / s) ** 2 * 2.0)
     return {"normalized_sd": s, "correlation": corr, "score": float(score)}

@@ -67,7 +67,9 @@ def _order(rows: pd.DataFrame) -> list[str]:
     return sorted(kinds, key=lambda s: (rank.get(kinds[s], len(rank)), s))
 
 
-def _colour(metric: str, value: float, scale: float) -> str:
+def _colour(metric: str, value: float, scale: float, source: str = "") -> str:
+    if source == "ensemble_sd":  # a spread across models, neither a score nor a bias
+        return ""
     if is_score(metric):
         return f' style="background:hsl({120 * min(max(value, 0.0), 1.0):.0f},70%,80%)"'
     if is_bias(metric) and scale > 0:
@@ -84,7 +86,7 @@ def _cell(row, scale: float) -> str:
         tip = html.escape(f"{row.status}: {row.reason}")
         return f'<td class="na" data-v="" title="{tip}">{html.escape(row.status)}</td>'
     tip = f' title="{html.escape(row.reason)}"' if row.reason else ""
-    return f'<td data-v="{row.value!r}"{_colour(row.metric, row.value, scale)}{tip}>{row.value:.4g}</td>'
+    return f'<td data-v="{row.value!r}"{_colour(row.metric, row.value, scale, row.source)}{tip}>{row.value:.4g}</td>'
 
 
 def summary_table(scorecard: pd.DataFrame, columns: dict[str, str] | None = None) -> str:
