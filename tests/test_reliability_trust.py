@@ -9,7 +9,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from rhbench.cli import main
+from rhbench.config import RunConfig, validate
+from rhbench.errors import ConfigError
 
 
 def _scorecard(path, version: str, value: float = 60.0):
@@ -29,7 +33,9 @@ def test_gate_warns_when_the_baseline_comes_from_another_rhbench_version(tmp_pat
     baseline = _scorecard(tmp_path / "base.json", "0.0.9")
     current = _scorecard(tmp_path / "cur.json", "0.1.0")
     junit, markdown = tmp_path / "j.xml", tmp_path / "m.md"
-    code = main(["check", str(current), "--baseline", str(baseline), "--junit", str(junit), "--markdown", str(markdown)])
+    code = main(
+        ["check", str(current), "--baseline", str(baseline), "--junit", str(junit), "--markdown", str(markdown)]
+    )
     out = capsys.readouterr().out
     assert code == 0  # unchanged numbers still pass, but not silently
     assert "different rhbench versions (baseline 0.0.9, current 0.1.0)" in out
@@ -48,3 +54,29 @@ def test_importing_the_units_registry_logs_no_pint_redefinition_warnings():
     code = "import logging; logging.basicConfig(); import rhbench.units"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "Redefining" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--resolution", "nan"],  # was a ValueError traceback (exit 1)
+        ["--resolution", "0.01"],  # was killed for memory
+        ["--seed", "-1"],  # was a numpy traceback
+        ["--seed", "99999999999"],  # above numpy's 2**32 - 1
+        ["--models", "0"],  # wrote a demo without DGVMs, exit 0
+        ["--models", "-1"],  # wrote all DGVMs but the last, exit 0
+    ],
+)
+def test_demo_refuses_values_no_demo_can_use(tmp_path, option, capfd):
+    out = tmp_path / "demo"
+    assert main(["-q", "demo", "--out", str(out), *option]) == 2
+    assert not out.exists()
+    assert option[0].lstrip("-") in capfd.readouterr().err
+
+
+def test_a_seed_numpy_cannot_take_is_a_config_error(tmp_path):
+    """seed = 99999999999 passed validation and crashed in numpy (exit 1)."""
+    with pytest.raises(ConfigError, match="seed"):
+        validate(RunConfig(seed=2**32))
+    validate(RunConfig(seed=2**32 - 1))
+    assert main(["-q", "run", "--data-root", str(tmp_path), "--seed", str(2**32), "--out", str(tmp_path / "o")]) == 2
