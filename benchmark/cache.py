@@ -11,20 +11,28 @@ The key (:func:`product_key`) is a SHA-256 over everything the products depend o
 
 - :data:`CACHE_VERSION` and rhbench's version (the harmonise/reduce code);
 - the source descriptor: name, kind, catalog entry, variables (file names, units), quirks,
-  period, preprocess function, and the plugin package with its version;
+  period, preprocess function, the plugin package with its version, and the SHA-256 of
+  the plugin module's source (and of its preprocess's module): a plugin edited without a
+  version bump gets new products;
 - every input file: its :func:`rhbench.fileops.file_checksum` (full SHA-256 up to 256 MiB,
   above that the first MiB with size and modification time: reading 9 GB to hash it would
   cost as much as the work the cache saves) plus its size and modification time, so any
   modification, or a mere ``touch``, invalidates the entry;
 - the target grid (lat/lon values), the benchmark period and the partition (class names
   and the class index of every cell).
+
+Each entry's SHA-256 is recorded beside it (``<key>.sha256``) and checked on every read:
+altered bytes are never served (the entry is dropped and recomputed).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
+from functools import lru_cache
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import numpy as np
@@ -32,14 +40,15 @@ import xarray as xr
 
 from rhbench import __version__, catalog
 from rhbench.errors import RhbenchError
-from rhbench.fileops import cache_dir, file_checksum, write_atomic
+from rhbench.fileops import cache_dir, file_checksum, sha256_of, write_atomic, write_text_atomic
+from rhbench.hookspecs import PROJECT_NAME
 from rhbench.reduce import ModelProducts, Partition
 from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
 
 #: Bump when the content of the cached products changes for the same inputs.
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 #: Sub-folder of :func:`rhbench.fileops.cache_dir` holding the products.
 FOLDER = "products"
 _GROUPS = ("period", "totals", "regions")
@@ -54,6 +63,36 @@ def _file_key(path: Path) -> list:
     return [str(path), file_checksum(path), stat.st_size, stat.st_mtime_ns]
 
 
+def _module_files(source: Source) -> list[str]:
+    """The modules whose code declares ``source``: its plugin's entry-point module and its preprocess's module."""
+    modules = set()
+    if source.plugin:
+        modules |= {ep.module for ep in entry_points(group=PROJECT_NAME) if ep.name == source.plugin}
+    if source.preprocess is not None:
+        modules.add(source.preprocess.__module__)
+    return sorted(modules)
+
+
+@lru_cache(maxsize=256)
+def _module_hash(module: str) -> str:
+    """SHA-256 of a module's source file ("unknown" when it has none, e.g. a built-in)."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return "unknown"
+    origin = getattr(spec, "origin", None)
+    return sha256_of(Path(origin)) if origin and Path(origin).is_file() else "unknown"
+
+
+def code_fingerprint(source: Source) -> dict[str, str]:
+    """Module -> SHA-256 of the source code of the plugin that declares ``source`` (and of its preprocess).
+
+    A plugin edited without a version bump changes its products' key: the cache never
+    serves numbers computed by other plugin code.
+    """
+    return {module: _module_hash(module) for module in _module_files(source)}
+
+
 def _descriptor(source: Source, package: str) -> dict:
     preprocess = source.preprocess
     return {
@@ -66,6 +105,7 @@ def _descriptor(source: Source, package: str) -> dict:
         "preprocess": None if preprocess is None else f"{preprocess.__module__}.{preprocess.__qualname__}",
         "plugin": source.plugin,
         "package": package,
+        "code": code_fingerprint(source),
     }
 
 
@@ -113,8 +153,11 @@ def key_for(
     the uncached path then reports the error.
     """
     try:
-        entry = catalog.entry_for(source)
-        files = {name: catalog.resolve_file(root, entry.files[name], source=source.name) for name in source.variables}
+        if source.files is not None:  # a source family (CMIP6): each period file is an input
+            files = {f"{name}[{i}]": Path(p) for name, paths in source.files.items() for i, p in enumerate(paths)}
+        else:
+            entry = catalog.entry_for(source)
+            files = {n: catalog.resolve_file(root, entry.files[n], source=source.name) for n in source.variables}
         return product_key(
             source, files, package=package, target=target, period=period, parts=parts, land_mask=land_mask
         )
@@ -127,10 +170,31 @@ def path_for(key: str) -> Path:
     return cache_dir() / FOLDER / f"{key}.nc"
 
 
+def _checksum_path(path: Path) -> Path:
+    return path.with_suffix(".sha256")
+
+
+def _verified(path: Path) -> bool:
+    """True when ``path``'s bytes have the SHA-256 recorded when it was stored; else drop the entry."""
+    recorded = _checksum_path(path)
+    try:
+        ok = recorded.is_file() and recorded.read_text(encoding="ascii").strip() == sha256_of(path)
+    except (OSError, UnicodeDecodeError):
+        ok = False
+    if not ok:
+        log.warning("cache entry %s does not match its recorded checksum: ignored, recomputed", path)
+        for stale in (path, recorded):
+            stale.unlink(missing_ok=True)
+    return ok
+
+
 def load(key: str) -> ModelProducts | None:
-    """The cached products of ``key``, or None when absent or unreadable (then recomputed)."""
+    """The cached products of ``key``, or None when absent, altered or unreadable (then recomputed).
+
+    Each entry's bytes are checked against the SHA-256 recorded by :func:`store` before use.
+    """
     path = path_for(key)
-    if not path.is_file():
+    if not path.is_file() or not _verified(path):
         return None
     try:
         datasets = {}
@@ -164,4 +228,5 @@ def store(key: str, products: ModelProducts) -> Path:
             _without_encoding(data).to_netcdf(temp, mode=mode, group=group, engine="netcdf4")
 
     write_atomic(path, write_groups)
+    write_text_atomic(_checksum_path(path), sha256_of(path) + "\n")
     return path

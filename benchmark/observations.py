@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: The map the upscaling writes into :data:`UPSCALING_DIR`.
 UPSCALED_FILE = "rh_rf.nc"
+#: Kinds of observation source a ``products`` selection never leaves out: the inputs of the reference.
+ALWAYS_USED_KINDS = ("sites", "predictors", "landcover", "ndvi", "landfrac")
 #: Suffix of the optional companion variable holding the reference's per-cell SD.
 SD_SUFFIX = "_sd"
 
@@ -67,8 +69,18 @@ def load(
     target: xr.Dataset,
     failures: Failures,
     period: tuple[int, int] | None = None,
+    products: tuple[str, ...] | None = None,
 ) -> xr.Dataset | None:
-    """``source`` on ``target``'s grid (:func:`rhbench.harmonize.load_source`); None (recorded) on failure."""
+    """``source`` on ``target``'s grid (:func:`rhbench.harmonize.load_source`); None (recorded) on failure.
+
+    With ``products`` (the run's selection, :attr:`rhbench.config.RunConfig.products`), a
+    product not selected is not read and is recorded ``absent``; without a selection, a
+    product whose files are not in the data root is recorded ``absent`` (not a failure).
+    """
+    reason = absence(source, root, products)
+    if reason is not None:
+        failures.record_absent(source.name, reason)
+        return None
     try:
         return harmonize.load_source(source, root, target, period=period)
     except RhbenchError as exc:
@@ -76,15 +88,36 @@ def load(
         return None
 
 
-def _vegetation(registry: Registry, root: Path, target: xr.Dataset, failures: Failures) -> xr.DataArray | None:
+def absence(source: Source, root: Path, products: tuple[str, ...] | None) -> str | None:
+    """Why the run does not use observation product ``source``, or None when it does.
+
+    A selection (``products``) names the benchmarked products (Rh, cSoil, cLitter); what the
+    reference is built from (site data, predictors, land cover, NDVI) is always used.
+    """
+    if products is not None and source.kind not in ALWAYS_USED_KINDS:
+        return None if source.name in products else "not selected (config products)"
+    if source.files is not None:
+        return None
+    try:
+        entry = catalog.entry_for(source)
+        paths = [catalog.resolve_file(root, entry.files[name], source=source.name) for name in source.variables]
+    except (RhbenchError, KeyError):  # a broken entry is a failure, reported by the loader
+        return None
+    missing = [path for path in paths if not path.exists()]
+    return f"not in the data root: {missing[0]}" if missing else None
+
+
+def _vegetation(
+    registry: Registry, root: Path, target: xr.Dataset, failures: Failures, products: tuple[str, ...] | None = None
+) -> xr.DataArray | None:
     covers = registry.of_kind("landcover")
     if not covers:
         return None
-    cover = load(covers[0], root, target, failures)
+    cover = load(covers[0], root, target, failures, products=products)
     if cover is None:
         return None
     ndvi_sources = registry.of_kind("ndvi")
-    ndvi = load(ndvi_sources[0], root, target, failures) if ndvi_sources else None
+    ndvi = load(ndvi_sources[0], root, target, failures, products=products) if ndvi_sources else None
     land_cover = cover["landCoverFrac"]
     if "year" in land_cover.dims:
         land_cover = land_cover.isel(year=0)
@@ -180,7 +213,7 @@ def _upscaled(
     if not predictors or classes is None:
         failures.record(name, "cannot build the RF product: needs a predictor stack, or climate grids and land cover")
         return None
-    climate = load(predictors[0], root, target, failures, config.period)
+    climate = load(predictors[0], root, target, failures, config.period, config.products)
     if climate is None:
         return None
     grids = xr.Dataset(
@@ -219,7 +252,7 @@ def _reference_sd(source: Source, root: Path, target: xr.Dataset) -> xr.DataArra
 def _reference(
     config: RunConfig, registry: Registry, root: Path, target: xr.Dataset, staging: Path, failures: Failures
 ) -> Reference:
-    classes = _vegetation(registry, root, target, failures)
+    classes = _vegetation(registry, root, target, failures, config.products)
     source = _reference_source(config, registry)
     source = _built_if_absent(source, config, registry, root, target, classes, staging, failures)
     rh = harmonize.load_source(source, root, target)["rh"]
@@ -236,10 +269,11 @@ def _reference(
 
 
 def _period_mean_of(
-    source: Source, variable: str, root: Path, target: xr.Dataset, period: tuple[int, int], failures: Failures
+    source: Source, variable: str, root: Path, target: xr.Dataset, config: RunConfig, failures: Failures
 ) -> xr.DataArray | None:
-    """``source``'s ``variable`` on ``target`` averaged over ``period``; None (recorded) on failure."""
-    loaded = load(source, root, target, failures)
+    """``source``'s ``variable`` on ``target`` averaged over the run's period; None (recorded) on failure."""
+    period = config.period
+    loaded = load(source, root, target, failures, products=config.products)
     if loaded is None:
         return None
     try:
@@ -268,12 +302,12 @@ def _observed_soils(
         except RhbenchError as exc:
             failures.record(source.name, exc)
             continue
-        mean = _period_mean_of(source, "cSoil", root, target, config.period, failures)
+        mean = _period_mean_of(source, "cSoil", root, target, config, failures)
         if mean is not None:
             products[source.name] = mean
     if not products:
-        raise ConfigError("no cSoil product could be loaded", found=sorted(failures.reasons))
-    litter = (_period_mean_of(s, "cLitter", root, target, config.period, failures) for s in registry.of_kind("clitter"))
+        raise ConfigError("no cSoil product could be loaded", found=sorted(failures.reasons) or sorted(failures.absent))
+    litter = (_period_mean_of(s, "cLitter", root, target, config, failures) for s in registry.of_kind("clitter"))
     litter_map = next((mean for mean in litter if mean is not None), None)
     stack = xr.concat(list(products.values()), dim="product").assign_coords(product=list(products))
     stack = soil_products.combine_products(stack.rename("cSoil"), declarations)
@@ -290,7 +324,7 @@ def _priors(
     for source in registry.of_kind("rh"):
         if source.name == config.reference:
             continue
-        loaded = load(source, root, target, failures)
+        loaded = load(source, root, target, failures, products=config.products)
         if loaded is not None:
             priors[source.name] = loaded["rh"]
     return priors

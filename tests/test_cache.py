@@ -41,7 +41,7 @@ def test_stored_products_read_back_identical(tmp_path, monkeypatch):
     products = _products()
     path = cache.store("abc", products)
     assert path == tmp_path / cache.FOLDER / "abc.nc"
-    assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
+    assert sorted(path.parent.iterdir()) == [path, path.with_suffix(".sha256")]  # no temporary file left
     back = cache.load("abc")
     xr.testing.assert_identical(back.period, products.period)
     xr.testing.assert_identical(back.totals, products.totals)
@@ -53,6 +53,36 @@ def test_unreadable_cache_file_is_ignored(tmp_path, monkeypatch):
     cache.path_for("bad").parent.mkdir(parents=True)
     cache.path_for("bad").write_bytes(b"not netCDF")
     assert cache.load("bad") is None
+
+
+def test_altered_cache_bytes_are_never_served(tmp_path, monkeypatch):
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path))
+    path = cache.store("abc", _products())
+    data = bytearray(path.read_bytes())
+    data[-200] ^= 0xFF  # one flipped byte inside the stored values, the file stays readable netCDF
+    path.write_bytes(bytes(data))
+    assert cache.load("abc") is None
+    assert not path.exists() and not path.with_suffix(".sha256").exists()  # dropped, recomputed next run
+    cache.store("abc", _products())
+    path.with_suffix(".sha256").unlink()  # an entry without its recorded checksum is not trusted either
+    assert cache.load("abc") is None
+
+
+def test_key_changes_when_the_plugin_code_changes_at_the_same_version(small_demo, tmp_path, monkeypatch):
+    root, _ = small_demo
+    source, files, target, parts, package = _key_inputs(root)
+    module = tmp_path / "my_quirk_fix.py"
+    module.write_text("def fix(ds):\n    return ds\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import my_quirk_fix
+
+    patched = type(source)(**{**vars(source), "preprocess": my_quirk_fix.fix})
+    base = dict(package=package, target=target, period=(1982, 2018), parts=parts)
+    key = cache.product_key(patched, files, **base)
+    assert set(cache.code_fingerprint(source)) == {"rhbench.plugins.dgvms.clm5"}  # the plugin's own module
+    module.write_text("def fix(ds):\n    return ds * 2  # same version, other numbers\n")
+    cache._module_hash.cache_clear()
+    assert cache.product_key(patched, files, **base) != key
 
 
 def _key_inputs(root):

@@ -374,3 +374,20 @@ def test_a_trendy_plugin_declares_its_ocean_fraction_and_totals_use_land_1_minus
     area = grid.cell_area(lat, lon).values
     expected = float(np.sum(400.0 * area * (1.0 - ocean))) / 1e15
     assert float(products.regions["rh_total"].sel(region="global")) == pytest.approx(expected, rel=1e-6)
+
+
+def test_cmip6_sources_are_cached_keyed_on_every_period_file(tmp_path: Path) -> None:
+    from rhbench import cache
+
+    lat, lon = np.array([-10.0, 10.0]), np.array([0.0, 180.0])
+    value = np.full((2, 2), 1e-8)
+    _write_cmor(tmp_path, "rh", value, lat, lon, years=(2000, 2001))
+    second = _write_cmor(tmp_path, "rh", value, lat, lon, years=(2002, 2003))
+    (source,) = cmip6.discover(tmp_path)
+    target = grid.common_grid(10.0)
+    parts = reduce.partition({}, xr.DataArray(np.zeros((18, 36))))
+    args = {"package": "cmip6", "target": target, "period": (2000, 2003), "parts": parts}
+    key = cache.key_for(source, tmp_path, **args)
+    assert key is not None and key == cache.key_for(source, tmp_path, **args)
+    _write_cmor(tmp_path, "rh", value * 2, lat, lon, years=(2002, 2003))  # same name, new content
+    assert second.exists() and cache.key_for(source, tmp_path, **args) != key

@@ -442,3 +442,23 @@ def test_summary_grid_does_not_colour_the_ensemble_spread_as_a_score():
     grid = summary_table(scores)
     assert '<td data-v="0.05">0.05</td>' in grid  # plain: an SD across models
     assert 'style="background:hsl(96,70%,80%)"' in grid  # the mean is a score: 120 x 0.8
+
+
+def _ensemble_rows(n_models: int) -> pd.DataFrame:
+    rows = [_row(REF, "reference", "rh_global", 48.8, "Pg C yr-1")]
+    rows += [_row(f"DGVM-{i:02d}", "dgvm", "rh_global", 45.0 + i, "Pg C yr-1") for i in range(n_models)]
+    rows.append(_row("ensemble_mean", "ensemble", "rh_global", 45.0 + (n_models - 1) / 2, "Pg C yr-1"))
+    sd = (np.nan, "skipped") if n_models < 2 else (np.std(45.0 + np.arange(n_models), ddof=1), "ok")
+    rows.append(_row("ensemble_sd", "ensemble", "rh_global", sd[0], "Pg C yr-1", status=sd[1]))
+    frame = pd.DataFrame(rows)
+    frame["value"] = frame["value"].astype(float)
+    return frame
+
+
+@pytest.mark.parametrize("n_models", [1, 2])
+def test_ensemble_figure_needs_two_dgvms(tmp_path, n_models):
+    """One DGVM: a note and no multi-model figure (its mean is the model, its SD undefined)."""
+    path = write_index_html(tmp_path, _ensemble_rows(n_models), {}, synthetic=True, provenance={})
+    page = path.read_text()
+    assert ('id="fig-ensemble-bars"' in page) == (n_models == 2)
+    assert ("Ensemble of one DGVM: no multi-model figure" in page) == (n_models == 1)

@@ -39,7 +39,16 @@ class PaperSections:
         return str(refs.iloc[0]) if len(refs) else None
 
     def ensemble(self) -> str:
-        """Multi-model mean +- SD bars and the ensemble-mean tau_soil difference map (Fig. 3b)."""
+        """Multi-model mean +- SD bars and the ensemble-mean tau_soil difference map (Fig. 3b);
+        a note instead when fewer than two DGVMs make the ensemble (its mean is that model and
+        its SD undefined: the model's own figures say it all)."""
+        ok = self.scores[(self.scores["kind"] == "dgvm") & (self.scores["status"] == "ok")]
+        n_models = ok["source"].nunique()
+        if n_models == 1:
+            return missing(
+                "Ensemble of one DGVM: no multi-model figure (it needs at least two DGVMs; "
+                "the ensemble_mean rows repeat that model's values)."
+            )
         ref = self._reference()
         items = []
         for metric, quantity, units in (

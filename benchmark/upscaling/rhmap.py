@@ -194,6 +194,8 @@ def netcdf_encoding(ds: xr.Dataset) -> dict:
 def ensemble_total_sd(path: Path) -> float | None:
     """``global_total_sd_PgC_per_yr`` of a product file (the SD of its members' global
     totals, Pg C yr-1), or None when the file does not record one."""
-    with xr.open_dataset(path) as ds:
+    # engine named: an open without one makes xarray load every installed backend first
+    # (rioxarray's imports rasterio and boto3, ~1 s of a run)
+    with xr.open_dataset(path, engine="netcdf4") as ds:
         value = ds.attrs.get("global_total_sd_PgC_per_yr")
     return None if value is None else float(value)
