@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dask
+import dask.threaded
 import xarray as xr
 
 from rhbench import cache, cmip6, constraint, grid, harmonize, observations, outputs, plausibility, reduce
@@ -36,6 +37,9 @@ from rhbench.uptake import twobox_results
 __all__ = ["Outcome", "Progress", "RunConfig", "run"]
 
 log = logging.getLogger(__name__)
+#: dask's local threaded scheduler, given as its function: given as the name "threads", dask
+#: imports dask.distributed (~0.65 s) at the first compute to look for a running client.
+LOCAL_THREADS = dask.threaded.get
 
 Progress = Callable[[str], None]
 
@@ -79,14 +83,14 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     protected = {"data root": None if config.demo else root, "cache": cache_dir(), "ILAMB root": config.ilamb_root}
     out_dir = outputs.claim_output_dir(config.out, force=config.force, protected=protected)
     target = grid.common_grid(config.resolution)
-    with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler="threads"):
+    with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler=LOCAL_THREADS):
         mask = harmonize.land_mask(registry.of_kind("landfrac"), root)
         obs = observations.assemble(config, registry, root, target, staging, failures, land_mask=mask)
         # the 2-box global domain: the cells of the observed tau_soil (both cSoil and Rh present)
         domain = obs.reference.csoil.notnull() & obs.reference.rh_land.notnull()
         parts = reduce.partition(obs.regions, obs.reference.area, domain=domain)
         native = Native(obs.reference.vegclass, mask, domain)
-        with dask.config.set(scheduler=heavy or "threads"):
+        with dask.config.set(scheduler=heavy or LOCAL_THREADS):
             models = _reduce_models(config, registry, root, target, native, parts, failures, progress)
         results = evaluate(
             obs.reference,
