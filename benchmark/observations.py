@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: The map the upscaling writes into :data:`UPSCALING_DIR`.
 UPSCALED_FILE = "rh_rf.nc"
+#: Kinds of observation source a ``products`` selection never leaves out: the inputs of the reference.
+ALWAYS_USED_KINDS = ("sites", "predictors", "landcover", "ndvi", "landfrac")
 #: Suffix of the optional companion variable holding the reference's per-cell SD.
 SD_SUFFIX = "_sd"
 
@@ -130,8 +132,18 @@ def load(
     target: xr.Dataset,
     failures: Failures,
     period: tuple[int, int] | None = None,
+    products: tuple[str, ...] | None = None,
 ) -> xr.Dataset | None:
-    """``source`` on ``target``'s grid (:func:`rhbench.harmonize.load_source`); None (recorded) on failure."""
+    """``source`` on ``target``'s grid (:func:`rhbench.harmonize.load_source`); None (recorded) on failure.
+
+    With ``products`` (the run's selection, :attr:`rhbench.config.RunConfig.products`), a
+    product not selected is not read and is recorded ``absent``; without a selection, a
+    product whose files are not in the data root is recorded ``absent`` (not a failure).
+    """
+    reason = absence(source, root, products)
+    if reason is not None:
+        failures.record_absent(source.name, reason)
+        return None
     try:
         return harmonize.load_source(source, root, target, period=period)
     except RhbenchError as exc:
@@ -139,15 +151,36 @@ def load(
         return None
 
 
-def _vegetation(registry: Registry, root: Path, target: xr.Dataset, failures: Failures) -> xr.DataArray | None:
+def absence(source: Source, root: Path, products: tuple[str, ...] | None) -> str | None:
+    """Why the run does not use observation product ``source``, or None when it does.
+
+    A selection (``products``) names the benchmarked products (Rh, cSoil, cLitter); what the
+    reference is built from (site data, predictors, land cover, NDVI) is always used.
+    """
+    if products is not None and source.kind not in ALWAYS_USED_KINDS:
+        return None if source.name in products else "not selected (config products)"
+    if source.files is not None:
+        return None
+    try:
+        entry = catalog.entry_for(source)
+        paths = [catalog.resolve_file(root, entry.files[name], source=source.name) for name in source.variables]
+    except (RhbenchError, KeyError):  # a broken entry is a failure, reported by the loader
+        return None
+    missing = [path for path in paths if not path.exists()]
+    return f"not in the data root: {missing[0]}" if missing else None
+
+
+def _vegetation(
+    registry: Registry, root: Path, target: xr.Dataset, failures: Failures, products: tuple[str, ...] | None = None
+) -> xr.DataArray | None:
     covers = registry.of_kind("landcover")
     if not covers:
         return None
-    cover = load(covers[0], root, target, failures)
+    cover = load(covers[0], root, target, failures, products=products)
     if cover is None:
         return None
     ndvi_sources = registry.of_kind("ndvi")
-    ndvi = load(ndvi_sources[0], root, target, failures) if ndvi_sources else None
+    ndvi = load(ndvi_sources[0], root, target, failures, products=products) if ndvi_sources else None
     land_cover = cover["landCoverFrac"]
     if "year" in land_cover.dims:
         land_cover = land_cover.isel(year=0)
@@ -243,7 +276,7 @@ def _upscaled(
     if not predictors or classes is None:
         failures.record(name, "cannot build the RF product: needs a predictor stack, or climate grids and land cover")
         return None
-    climate = load(predictors[0], root, target, failures, config.period)
+    climate = load(predictors[0], root, target, failures, config.period, config.products)
     if climate is None:
         return None
     grids = xr.Dataset(
@@ -284,7 +317,7 @@ def _reference(
 ) -> tuple[Reference, dict[str, list[Source]]]:
     """The reference on the common grid, and the sources it was made of (``rh``, ``csoil``
     (global products), ``regional``, ``clitter``)."""
-    classes = _vegetation(registry, root, target, failures)
+    classes = _vegetation(registry, root, target, failures, config.products)
     source = _reference_source(config, registry)
     source = _built_if_absent(source, config, registry, root, target, classes, staging, failures)
     rh = harmonize.load_source(source, root, target)["rh"]
@@ -303,10 +336,11 @@ def _reference(
 
 
 def _period_mean_of(
-    source: Source, variable: str, root: Path, target: xr.Dataset, period: tuple[int, int], failures: Failures
+    source: Source, variable: str, root: Path, target: xr.Dataset, config: RunConfig, failures: Failures
 ) -> xr.DataArray | None:
-    """``source``'s ``variable`` on ``target`` averaged over ``period``; None (recorded) on failure."""
-    loaded = load(source, root, target, failures)
+    """``source``'s ``variable`` on ``target`` averaged over the run's period; None (recorded) on failure."""
+    period = config.period
+    loaded = load(source, root, target, failures, products=config.products)
     if loaded is None:
         return None
     try:
@@ -340,17 +374,17 @@ def _observed_soils(
         except RhbenchError as exc:
             failures.record(source.name, exc)
             continue
-        mean = _period_mean_of(source, "cSoil", root, target, config.period, failures)
+        mean = _period_mean_of(source, "cSoil", root, target, config, failures)
         if mean is not None:
             products[source.name] = mean
             domain, combine = declarations[source.name]
             if domain == "global" or combine is not None:
                 used.setdefault("csoil" if domain == "global" else "regional", []).append(source)
     if not products:
-        raise ConfigError("no cSoil product could be loaded", found=sorted(failures.reasons))
+        raise ConfigError("no cSoil product could be loaded", found=sorted(failures.reasons) or sorted(failures.absent))
     litter_map = None
     for source in registry.of_kind("clitter"):
-        litter_map = _period_mean_of(source, "cLitter", root, target, config.period, failures)
+        litter_map = _period_mean_of(source, "cLitter", root, target, config, failures)
         if litter_map is not None:
             used["clitter"] = [source]
             break
@@ -372,7 +406,7 @@ def _priors(
     for source in registry.of_kind("rh"):
         if source.name == config.reference:
             continue
-        loaded = load(source, root, target, failures)
+        loaded = load(source, root, target, failures, products=config.products)
         if loaded is not None:
             priors[source.name] = loaded["rh"]
     return priors
