@@ -23,7 +23,7 @@ from rhbench import catalog, grid, harmonize, vegclass
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, MissingVariableError, RhbenchError
 from rhbench.metrics import soil_products
-from rhbench.metrics.observed import ObservedTotals, source_totals
+from rhbench.metrics.observed import NativeReader
 from rhbench.metrics.suite import Reference
 from rhbench.registry import Registry
 from rhbench.results import UPSCALING_DIR, Failures
@@ -73,7 +73,7 @@ def assemble(
     0-1 land mask used for products without a land fraction)."""
     reference, used = _reference(config, registry, root, target, staging, failures)
     regions = vegclass.class_masks(reference.vegclass) if reference.vegclass is not None else {}
-    native = _Native(config, root, land_mask, reference.vegclass, failures)
+    native = NativeReader(root, config.period, land_mask, reference.vegclass, failures)
     reference.totals = native.observed(used)
     priors = _priors(config, registry, root, target, failures)
     prior_totals = {}
@@ -83,47 +83,6 @@ def assemble(
             if totals is not None:
                 prior_totals[source.name] = reference.totals.prior(totals)
     return Observations(reference, priors, regions, prior_totals)
-
-
-@dataclass(frozen=True)
-class _Native:
-    """Reads observation products on their native grids (:func:`rhbench.metrics.observed.source_totals`)."""
-
-    config: RunConfig
-    root: Path
-    land_mask: xr.DataArray | None
-    vegclass: xr.DataArray | None
-    failures: Failures
-
-    def totals(self, source: Source, variable: str, notes: dict[str, str] | None = None) -> xr.Dataset | None:
-        """``source``'s native totals of ``variable``; None (recorded) on failure."""
-        try:
-            totals, note = source_totals(
-                source, variable, self.root, self.config.period, land_mask=self.land_mask, vegclass=self.vegclass
-            )
-        except RhbenchError as exc:
-            self.failures.record(source.name, exc)
-            return None
-        if notes is not None:
-            notes[source.name] = note
-        return totals
-
-    def observed(self, used: dict[str, list[Source]]) -> ObservedTotals:
-        """The reference's, the global cSoil products' and the litter product's native totals."""
-        notes: dict[str, str] = {}
-        rh = self.totals(used["rh"][0], "rh", notes)
-        if rh is None:
-            raise ConfigError("the reference Rh cannot be read on its native grid", source=used["rh"][0].name)
-        litter = next((t for s in used["clitter"] if (t := self.totals(s, "cLitter", notes)) is not None), None)
-        soils = {s.name: t["csoil_total"] for s in used["csoil"] if (t := self.totals(s, "cSoil", notes)) is not None}
-        if not soils:
-            raise ConfigError("no cSoil product can be read on its native grid", found=sorted(self.failures.reasons))
-        stack = xr.concat(list(soils.values()), dim="product").assign_coords(product=list(soils))
-        if litter is not None:
-            stack = stack + litter["csoil_total"].reindex(region=stack["region"].values).fillna(0.0)
-        for source in used["regional"]:
-            notes[source.name] = "regional product: adjusts the common-grid maps only, not the native totals"
-        return ObservedTotals(rh, stack.rename("csoil_total"), notes)
 
 
 def load(

@@ -29,7 +29,9 @@ import numpy as np
 import xarray as xr
 
 from rhbench import harmonize
+from rhbench.errors import ConfigError, RhbenchError
 from rhbench.metrics.native import native_regions, native_totals
+from rhbench.results import Failures
 from rhbench.sources import Source
 
 
@@ -114,3 +116,48 @@ def source_totals(
 
 def _spacing(values: np.ndarray) -> str:
     return f"{float(np.median(np.abs(np.diff(values)))):.3g}" if values.size > 1 else "?"
+
+
+@dataclass(frozen=True)
+class NativeReader:
+    """Reads observation products on their native grids (:func:`source_totals`) for a run.
+
+    ``root`` the data root, ``period`` the benchmark years, ``land_mask`` the documented
+    0-1 land mask, ``vegclass`` the reference's class map; a failure is recorded in ``failures``.
+    """
+
+    root: Path | None
+    period: tuple[int, int]
+    land_mask: xr.DataArray | None
+    vegclass: xr.DataArray | None
+    failures: Failures
+
+    def totals(self, source: Source, variable: str, notes: dict[str, str] | None = None) -> xr.Dataset | None:
+        """``source``'s native totals of ``variable``; None (recorded) on failure."""
+        try:
+            totals, note = source_totals(
+                source, variable, self.root, self.period, land_mask=self.land_mask, vegclass=self.vegclass
+            )
+        except RhbenchError as exc:
+            self.failures.record(source.name, exc)
+            return None
+        if notes is not None:
+            notes[source.name] = note
+        return totals
+
+    def observed(self, used: dict[str, list[Source]]) -> ObservedTotals:
+        """The reference's, the global cSoil products' and the litter product's native totals."""
+        notes: dict[str, str] = {}
+        rh = self.totals(used["rh"][0], "rh", notes)
+        if rh is None:
+            raise ConfigError("the reference Rh cannot be read on its native grid", source=used["rh"][0].name)
+        litter = next((t for s in used["clitter"] if (t := self.totals(s, "cLitter", notes)) is not None), None)
+        soils = {s.name: t["csoil_total"] for s in used["csoil"] if (t := self.totals(s, "cSoil", notes)) is not None}
+        if not soils:
+            raise ConfigError("no cSoil product can be read on its native grid", found=sorted(self.failures.reasons))
+        stack = xr.concat(list(soils.values()), dim="product").assign_coords(product=list(soils))
+        if litter is not None:
+            stack = stack + litter["csoil_total"].reindex(region=stack["region"].values).fillna(0.0)
+        for source in used["regional"]:
+            notes[source.name] = "regional product: adjusts the common-grid maps only, not the native totals"
+        return ObservedTotals(rh, stack.rename("csoil_total"), notes)
