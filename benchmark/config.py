@@ -72,6 +72,8 @@ class RunConfig:
 #: Accepted common-grid spacings, degrees: finer than 0.05 deg is a grid of over 25 million
 #: cells (no product is benchmarked at that size), coarser than 10 deg leaves no regions.
 RESOLUTION_RANGE = (0.05, 10.0)
+#: Largest seed numpy's legacy RandomState accepts.
+SEED_MAX = 2**32 - 1
 
 
 def validate(config: RunConfig, *, file: str | None = None) -> RunConfig:
@@ -90,8 +92,14 @@ def validate(config: RunConfig, *, file: str | None = None) -> RunConfig:
             found=repr(resolution),
             expected=f"{low:g} to {high:g}",
         )
-    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
-        raise ConfigError("seed must be a non-negative integer", file=file, variable="seed", found=repr(config.seed))
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or not 0 <= config.seed <= SEED_MAX:
+        raise ConfigError(
+            "seed must be a non-negative integer",
+            file=file,
+            variable="seed",
+            found=repr(config.seed),
+            expected=f"0 to {SEED_MAX}",
+        )
     if isinstance(config.n_draws, bool) or not isinstance(config.n_draws, int) or config.n_draws < 1:
         raise ConfigError("n_draws must be an integer >= 1", file=file, variable="n_draws", found=repr(config.n_draws))
     if config.models is not None and not config.models:

@@ -14,7 +14,7 @@ the reference and the observed cSoil are required, so their absence is a
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ from rhbench import catalog, grid, harmonize, vegclass
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, MissingVariableError, RhbenchError
 from rhbench.metrics import soil_products
+from rhbench.metrics.observed import NativeReader
 from rhbench.metrics.suite import Reference
 from rhbench.registry import Registry
 from rhbench.results import UPSCALING_DIR, Failures
@@ -50,20 +51,41 @@ class Observations:
     reference: the reference Rh, observed cSoil + cLitter, cell area and vegetation classes.
     priors: name -> Rh (lat, lon) or (year, lat, lon) of the other Rh products, g C m-2 yr-1.
     regions: vegetation class name -> boolean (lat, lon) mask (empty without land cover).
+    prior_totals: name -> a prior's totals per region on its native grid
+        (:meth:`rhbench.metrics.observed.ObservedTotals.prior`).
     """
 
     reference: Reference
     priors: dict[str, xr.DataArray]
     regions: dict[str, xr.DataArray]
+    prior_totals: dict[str, xr.Dataset] = field(default_factory=dict)
 
 
 def assemble(
-    config: RunConfig, registry: Registry, root: Path, target: xr.Dataset, staging: Path, failures: Failures
+    config: RunConfig,
+    registry: Registry,
+    root: Path,
+    target: xr.Dataset,
+    staging: Path,
+    failures: Failures,
+    *,
+    land_mask: xr.DataArray | None = None,
 ) -> Observations:
-    """Load (or build) every observation product of the run on ``target``'s grid."""
-    reference = _reference(config, registry, root, target, staging, failures)
+    """Load (or build) every observation product of the run on ``target``'s grid, and total
+    each on its own grid (:mod:`rhbench.metrics.observed`; ``land_mask``: the documented
+    0-1 land mask used for products without a land fraction)."""
+    reference, used = _reference(config, registry, root, target, staging, failures)
     regions = vegclass.class_masks(reference.vegclass) if reference.vegclass is not None else {}
-    return Observations(reference, _priors(config, registry, root, target, failures), regions)
+    native = NativeReader(root, config.period, land_mask, reference.vegclass, failures)
+    reference.totals = native.observed(used) if reference.has_csoil else None  # None: map totals
+    priors = _priors(config, registry, root, target, failures)
+    prior_totals = {}
+    for source in registry.of_kind("rh"):
+        if source.name in priors:
+            totals = native.totals(source, "rh")
+            if totals is not None and reference.totals is not None:
+                prior_totals[source.name] = reference.totals.prior(totals)
+    return Observations(reference, priors, regions, prior_totals)
 
 
 def load(
@@ -254,21 +276,25 @@ def _reference_sd(source: Source, root: Path, target: xr.Dataset) -> xr.DataArra
 
 def _reference(
     config: RunConfig, registry: Registry, root: Path, target: xr.Dataset, staging: Path, failures: Failures
-) -> Reference:
+) -> tuple[Reference, dict[str, list[Source]]]:
+    """The reference on the common grid, and the sources it was made of (``rh``, ``csoil``
+    (global products), ``regional``, ``clitter``)."""
     classes = _vegetation(registry, root, target, failures, config.products)
     source = _reference_source(config, registry)
     source = _built_if_absent(source, config, registry, root, target, classes, staging, failures)
     rh = harmonize.load_source(source, root, target)["rh"]
     rh_sd = _reference_sd(source, root, target)
-    return Reference(
+    used: dict[str, list[Source]] = {"rh": [source]}
+    reference = Reference(
         rh_global_sd=_ensemble_total_sd(source, root),
         rh=harmonize.period_mean(rh, config.period, source=source.name).compute(),
-        csoil_products=_observed_soils(config, registry, root, target, failures),
+        csoil_products=_observed_soils(config, registry, root, target, failures, used),
         area=grid.cell_area(target.lat, target.lon),
         vegclass=classes,
         rh_sd=None if rh_sd is None else rh_sd.compute(),
         name="observations",
     )
+    return reference, used
 
 
 def _period_mean_of(
@@ -287,11 +313,16 @@ def _period_mean_of(
 
 
 def _observed_soils(
-    config: RunConfig, registry: Registry, root: Path, target: xr.Dataset, failures: Failures
+    config: RunConfig,
+    registry: Registry,
+    root: Path,
+    target: xr.Dataset,
+    failures: Failures,
+    used: dict[str, list[Source]],
 ) -> xr.DataArray:
     """cSoil + cLitter of each global cSoil product on their common cells, regional products
     applied as their catalog entries declare (:mod:`rhbench.metrics.soil_products`);
-    (product, lat, lon), kg C m-2."""
+    (product, lat, lon), kg C m-2. ``used`` receives the sources that went in."""
     wanted = config.csoil_products
     products, declarations = {}, {}
     for source in registry.of_kind("csoil"):
@@ -308,12 +339,24 @@ def _observed_soils(
         mean = _period_mean_of(source, "cSoil", root, target, config, failures)
         if mean is not None:
             products[source.name] = mean
+            domain, combine = declarations[source.name]
+            if domain == "global" or combine is not None:
+                used.setdefault("csoil" if domain == "global" else "regional", []).append(source)
     if not products:  # Rh is still benchmarked; every turnover time is skipped (NaN observed cSoil)
         log.warning("no observed cSoil product: Rh is benchmarked, turnover times are skipped")
+        for key in ("csoil", "regional", "clitter"):
+            used.setdefault(key, [])
         nothing = xr.full_like(target["lat"] * target["lon"], np.nan, dtype="float64")
         return nothing.expand_dims(product=[NO_CSOIL]).rename("cSoil")
-    litter = (_period_mean_of(s, "cLitter", root, target, config, failures) for s in registry.of_kind("clitter"))
-    litter_map = next((mean for mean in litter if mean is not None), None)
+    litter_map = None
+    for source in registry.of_kind("clitter"):
+        litter_map = _period_mean_of(source, "cLitter", root, target, config, failures)
+        if litter_map is not None:
+            used["clitter"] = [source]
+            break
+    used.setdefault("clitter", [])
+    used.setdefault("regional", [])
+    used.setdefault("csoil", [])
     stack = xr.concat(list(products.values()), dim="product").assign_coords(product=list(products))
     stack = soil_products.combine_products(stack.rename("cSoil"), declarations)
     if litter_map is not None:
