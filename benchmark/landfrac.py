@@ -6,7 +6,9 @@ A model's totals are sums of ``value x cell area x land fraction`` over its own 
 1. the source's own cell measures, declared like any variable: ``areacella`` (m2) and
    ``sftlf`` (land fraction; CMIP6 writes %, converted to 0-1 by the units module) or
    ``oceanCoverFrac`` (land = 1 - ocean), e.g. a CMIP6 ``fx`` file or a TRENDY model's
-   ``landfrac``/``oceanCoverFrac`` declared by its plugin;
+   ``landfrac``/``oceanCoverFrac`` declared by its plugin; or TRENDY's ``landArea`` (land
+   area of each cell, m2), which gives the land fraction as ``landArea / cell area`` (not
+   clipped above 1, so that the weights are the stated land areas exactly);
 2. else, for the area, the spherical cell areas of :func:`rhbench.grid.cell_area` (edges
    half way between centres; exact for regular grids);
 3. else, for the land fraction, the documented land mask: the 0.5 degree fractional-land
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 #: Relative tolerance of the sum of a provided areacella against 4 pi R^2.
 AREA_SUM_RTOL = 0.01
 #: Canonical names of the cell measures a source may declare (not benchmarked themselves).
-CELL_MEASURES = ("areacella", "sftlf", "oceanCoverFrac")
+CELL_MEASURES = ("areacella", "sftlf", "oceanCoverFrac", "landArea")
 SPHERE_AREA_M2 = 4.0 * np.pi * grid.EARTH_RADIUS_M**2
 
 
@@ -110,14 +112,16 @@ def measures(
     sftlf: xr.DataArray | None = None,
     ocean: xr.DataArray | None = None,
     land_mask: xr.DataArray | None = None,
+    land_area: xr.DataArray | None = None,
     source: str | None = None,
     area_file: str | None = None,
 ) -> CellMeasures:
     """The :class:`CellMeasures` of ``like``'s grid from whatever is available (see module doc).
 
-    ``areacella`` in m2, ``sftlf``/``ocean`` in 0-1 on ``like``'s grid (canonical units, as
-    the loader returns them); ``land_mask`` a (lat, lon) land fraction 0-1 on any regular
-    grid (the documented mask). Raises ValueError when a measure is on another grid.
+    ``areacella`` in m2, ``sftlf``/``ocean`` in 0-1, ``land_area`` (TRENDY ``landArea``) in
+    m2, on ``like``'s grid (canonical units, as the loader returns them); ``land_mask`` a
+    (lat, lon) land fraction 0-1 on any regular grid (the documented mask).
+    Raises ValueError when a measure is on another grid.
     """
     origin = []
     error = 0.0
@@ -131,6 +135,10 @@ def measures(
     if sftlf is not None:
         land = _on_grid(sftlf, like).astype("float64").clip(0.0, 1.0)
         origin.append("land fraction from the source")
+    elif land_area is not None:
+        stated = _on_grid(land_area, like).astype("float64").clip(min=0.0)
+        land = stated / area.where(area > 0)
+        origin.append("land fraction = landArea / cell area from the source")
     elif ocean is not None:
         land = (1.0 - _on_grid(ocean, like).astype("float64")).clip(0.0, 1.0)
         origin.append("land fraction = 1 - ocean fraction from the source")
