@@ -112,6 +112,7 @@ def load_native(
             sftlf=fixed.get("sftlf"),
             ocean=fixed.get("oceanCoverFrac"),
             land_area=fixed.get("landArea"),
+            bounds=None if "areacella" in fixed else landfrac.file_bounds(files[next(iter(variables))][0], like),
             land_mask=land_mask,
             source=source.name,
             area_file=str(files["areacella"][0]) if "areacella" in files else None,

@@ -9,8 +9,10 @@ A model's totals are sums of ``value x cell area x land fraction`` over its own 
    ``landfrac``/``oceanCoverFrac`` declared by its plugin; or TRENDY's ``landArea`` (land
    area of each cell, m2), which gives the land fraction as ``landArea / cell area`` (not
    clipped above 1, so that the weights are the stated land areas exactly);
-2. else, for the area, the spherical cell areas of :func:`rhbench.grid.cell_area` (edges
-   half way between centres; exact for regular grids);
+2. else, for the area, the spherical cell areas from the file's latitude and longitude
+   bounds when it has them (CMOR ``lat_bnds``/``lon_bnds``, :func:`file_bounds`,
+   :func:`rhbench.grid.cell_area_from_bounds`), else of :func:`rhbench.grid.cell_area`
+   (edges half way between centres; exact for regular grids, not for Gaussian ones);
 3. else, for the land fraction, the documented land mask: the 0.5 degree fractional-land
    grid shipped with SRDB (source ``land-fraction``, ``rhbench fetch land-fraction``),
    remapped conservatively onto the native grid;
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -113,6 +116,7 @@ def measures(
     ocean: xr.DataArray | None = None,
     land_mask: xr.DataArray | None = None,
     land_area: xr.DataArray | None = None,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
     source: str | None = None,
     area_file: str | None = None,
 ) -> CellMeasures:
@@ -120,7 +124,8 @@ def measures(
 
     ``areacella`` in m2, ``sftlf``/``ocean`` in 0-1, ``land_area`` (TRENDY ``landArea``) in
     m2, on ``like``'s grid (canonical units, as the loader returns them); ``land_mask`` a
-    (lat, lon) land fraction 0-1 on any regular grid (the documented mask).
+    (lat, lon) land fraction 0-1 on any regular grid (the documented mask); ``bounds`` the
+    (lat, lon) cell bounds of :func:`file_bounds`, used for the areas without ``areacella``.
     Raises ValueError when a measure is on another grid.
     """
     origin = []
@@ -129,6 +134,9 @@ def measures(
         area = _on_grid(areacella, like).astype("float64")
         error = area_sum_error(area, source=source, file=area_file)
         origin.append("areacella from the source")
+    elif bounds is not None:
+        area = grid.cell_area_from_bounds(like["lat"].values, like["lon"].values, *bounds)
+        origin.append("spherical cell areas from the file's lat/lon bounds")
     else:
         area = grid.cell_area(like["lat"], like["lon"])
         origin.append("spherical cell areas")
@@ -153,3 +161,41 @@ def measures(
     if land is not None:
         land = land.assign_coords(lat=like["lat"].values, lon=like["lon"].values).rename("land_fraction").load()
     return CellMeasures(area.rename("cell_area").load(), land, "; ".join(origin), error)
+
+
+def file_bounds(path: str | Path, like: xr.DataArray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The (lat (n, 2), lon (m, 2)) cell bounds in ``path`` (degrees), in the order of ``like``'s
+    ascending lat / [-180, 180) lon; None when the file has none or they do not match its centres.
+
+    A coordinate's bounds are the variable its ``bounds`` attribute names, else ``<name>_bnds``.
+    """
+    found = []
+    try:
+        with xr.open_dataset(path, decode_times=False) as ds:
+            for dim, names in (("lat", ("lat", "latitude")), ("lon", ("lon", "longitude"))):
+                name = next((n for n in names if n in ds.variables), None)
+                if name is None:
+                    return None
+                bnds = ds[name].attrs.get("bounds", f"{name}_bnds")
+                if bnds not in ds.variables or ds[bnds].ndim != 2:
+                    return None
+                found.append(_aligned(ds[name].values, ds[bnds].values, like[dim].values, dim == "lon"))
+    except (OSError, ValueError) as exc:
+        log.info("no cell bounds read from %s: %s", path, exc)
+        return None
+    if any(b is None for b in found):
+        log.info("cell bounds of %s do not match its centres: cell areas from midpoints", path)
+        return None
+    return found[0], found[1]
+
+
+def _aligned(centres: np.ndarray, bounds: np.ndarray, wanted: np.ndarray, periodic: bool) -> np.ndarray | None:
+    """Rows of ``bounds`` for each of ``wanted`` (the file's ``centres`` reordered, lon modulo 360)."""
+    rows = []
+    for value in wanted:
+        diff = (centres - value + 180.0) % 360.0 - 180.0 if periodic else centres - value
+        index = int(np.argmin(np.abs(diff)))
+        if abs(diff[index]) > 1e-6:
+            return None
+        rows.append(bounds[index])
+    return np.asarray(rows, dtype=float)
