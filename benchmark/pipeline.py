@@ -84,11 +84,11 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     out_dir = outputs.claim_output_dir(config.out, force=config.force, protected=protected)
     target = grid.common_grid(config.resolution)
     with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler=LOCAL_THREADS):
-        obs = observations.assemble(config, registry, root, target, staging, failures)
+        mask = harmonize.land_mask(registry.of_kind("landfrac"), root)
+        obs = observations.assemble(config, registry, root, target, staging, failures, land_mask=mask)
         # the 2-box global domain: the cells of the observed tau_soil (both cSoil and Rh present)
         domain = obs.reference.csoil.notnull() & obs.reference.rh_land.notnull()
         parts = reduce.partition(obs.regions, obs.reference.area, domain=domain)
-        mask = harmonize.land_mask(registry.of_kind("landfrac"), root)
         native = Native(obs.reference.vegclass, mask, domain)
         with dask.config.set(scheduler=heavy or LOCAL_THREADS):
             models = _reduce_models(config, registry, root, target, native, parts, failures, progress)
@@ -97,7 +97,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
             {n: p.period for n, p in models.items()},
             obs.priors,
             period=config.period,
-            native={n: p.regions for n, p in models.items() if p.regions is not None},
+            native={n: p.regions for n, p in models.items() if p.regions is not None} | obs.prior_totals,
         )
         implausible = _fail_implausible(results, failures)
         results.extend(ensemble.summarize(results, obs.reference))

@@ -91,13 +91,7 @@ def evaluate(
     (source, lat).
     """
     results = Results()
-    obs = observed_tau_soil(
-        reference.csoil_products.where(reference.land_mask),
-        reference.rh_land,
-        reference.area,
-        product_dim=reference.product_dim,
-    )
-    results.rows.extend(reference_rows(reference, obs.global_sd))
+    results.rows.extend(reference_rows(reference, _observed_tau_sd(reference)))
     fields = {reference.name: {"rh": reference.rh_land, "csoil": reference.csoil}}
     kinds = {reference.name: "reference"}
     attributions: dict[str, TauBiasAttribution] = {}
@@ -119,15 +113,33 @@ def evaluate(
             attributions[name] = _attribution(found, reference)
         totals = (native or {}).get(name)
         source_rows = _source_rows(name, kind, found, missing, reference, attributions.get(name), totals)
-        record = data.attrs if "year" not in data.dims else years_used(data["year"].values, period)
-        attrs = xr.Dataset(attrs=record)
-        checks = coverage_rows(name, kind, attrs, found.get("rh"), reference.land_mask, reference.area)
-        results.rows.extend(gate(source_rows, checks) + checks)
+        results.rows.extend(_with_coverage(source_rows, name, kind, data, found, period, reference))
         fields[name] = found
         kinds[name] = kind
     results.datasets["maps"] = source_maps(fields, kinds, attributions, reference)
     results.datasets["zonal"] = zonal_profiles(fields, kinds, reference)
     return results
+
+
+def _observed_tau_sd(ref: Reference) -> float:
+    """SD of the observed global tau_soil over the cSoil products, yr."""
+    products = ref.csoil_products.where(ref.land_mask)
+    return observed_tau_soil(products, ref.rh_land, ref.area, product_dim=ref.product_dim).global_sd
+
+
+def _with_coverage(
+    rows: list[ScoreRow],
+    name: str,
+    kind: str,
+    data: xr.Dataset | xr.DataArray,
+    found: dict[str, xr.DataArray],
+    period: tuple[int, int],
+    ref: Reference,
+) -> list[ScoreRow]:
+    """``rows`` failed where the source's spatial or period coverage is too low, then the coverage rows."""
+    record = data.attrs if "year" not in data.dims else years_used(data["year"].values, period)
+    checks = coverage_rows(name, kind, xr.Dataset(attrs=record), found.get("rh"), ref.land_mask, ref.area)
+    return gate(rows, checks) + checks
 
 
 def _attribution(found: dict[str, xr.DataArray], ref: Reference) -> TauBiasAttribution:
