@@ -7,6 +7,7 @@ Example::
     models = ["CLM5.0", "JSBACH"]        # default: every DGVM plugin found
     reference = "RF-Rh"                  # the reference Rh product (an rh plugin)
     csoil_products = ["WISE30sec", "Bloom2016", "SoilGrids", "HWSD", "Sanderman2017"]
+    products = ["Hashimoto2015", "WISE30sec", "MCD12C1"]  # observation products used (default: all present)
     resolution = 0.5                     # common grid, degrees
     period = [1982, 2018]                # benchmark period, inclusive
     seed = 0
@@ -39,6 +40,9 @@ class RunConfig:
     ``data_root`` is where the catalogs' relative paths point; the pipeline needs one.
     ``demo=True`` means the command line prepared the SYNTHETIC demo at ``data_root``
     (``data_root=None`` then asks it to use the cached demo for these settings).
+    ``products`` names the observation products the run uses (the reference always is):
+    None uses every product whose files are in the data root and reports the others
+    ``absent``; a named product that is absent or fails is a failure (exit 3).
     ``resolution`` is the common grid spacing in degrees; ``period`` the first and last
     year (inclusive) of the benchmark; ``n_draws`` the Monte Carlo draws of the 2-box.
     ``cmip6`` lists folders of CMOR-named files and intake-esm catalog JSON files whose
@@ -50,6 +54,7 @@ class RunConfig:
     models: tuple[str, ...] | None = None
     reference: str = DEFAULT_REFERENCE
     csoil_products: tuple[str, ...] | None = None
+    products: tuple[str, ...] | None = None
     resolution: float = 0.5
     period: tuple[int, int] = (1982, 2018)
     seed: int = 0
@@ -67,6 +72,8 @@ class RunConfig:
 #: Accepted common-grid spacings, degrees: finer than 0.05 deg is a grid of over 25 million
 #: cells (no product is benchmarked at that size), coarser than 10 deg leaves no regions.
 RESOLUTION_RANGE = (0.05, 10.0)
+#: Largest seed numpy's legacy RandomState accepts.
+SEED_MAX = 2**32 - 1
 
 
 def validate(config: RunConfig, *, file: str | None = None) -> RunConfig:
@@ -85,8 +92,14 @@ def validate(config: RunConfig, *, file: str | None = None) -> RunConfig:
             found=repr(resolution),
             expected=f"{low:g} to {high:g}",
         )
-    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
-        raise ConfigError("seed must be a non-negative integer", file=file, variable="seed", found=repr(config.seed))
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or not 0 <= config.seed <= SEED_MAX:
+        raise ConfigError(
+            "seed must be a non-negative integer",
+            file=file,
+            variable="seed",
+            found=repr(config.seed),
+            expected=f"0 to {SEED_MAX}",
+        )
     if isinstance(config.n_draws, bool) or not isinstance(config.n_draws, int) or config.n_draws < 1:
         raise ConfigError("n_draws must be an integer >= 1", file=file, variable="n_draws", found=repr(config.n_draws))
     if config.models is not None and not config.models:
@@ -141,6 +154,7 @@ _ALLOWED = {
     "models",
     "reference",
     "csoil_products",
+    "products",
     "resolution",
     "period",
     "seed",
@@ -177,7 +191,7 @@ def load_config(path: Path) -> RunConfig:
     for key, value in document.items():
         if key in ("data_root", "out", "ilamb_root"):
             values[key] = (base / Path(str(value)).expanduser()).resolve()
-        elif key in ("models", "csoil_products"):
+        elif key in ("models", "csoil_products", "products"):
             values[key] = _names(key, value, path)
         elif key == "cmip6":
             values[key] = tuple((base / Path(p).expanduser()).resolve() for p in _names(key, value, path))

@@ -30,6 +30,7 @@ from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
 
+
 def open_dataset(
     path: Path, *, source: str | None = None, variable: str | None = None, raw_values: bool = False
 ) -> xr.Dataset:

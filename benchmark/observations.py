@@ -14,15 +14,17 @@ the reference and the observed cSoil are required, so their absence is a
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from rhbench import catalog, grid, harmonize, vegclass
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, MissingVariableError, RhbenchError
 from rhbench.metrics import soil_products
+from rhbench.metrics.observed import NativeReader
 from rhbench.metrics.suite import Reference
 from rhbench.registry import Registry
 from rhbench.results import UPSCALING_DIR, Failures
@@ -32,6 +34,10 @@ log = logging.getLogger(__name__)
 
 #: The map the upscaling writes into :data:`UPSCALING_DIR`.
 UPSCALED_FILE = "rh_rf.nc"
+#: Kinds of observation source a ``products`` selection never leaves out: the inputs of the reference.
+ALWAYS_USED_KINDS = ("sites", "predictors", "landcover", "ndvi", "landfrac")
+#: The ``product`` label of the all-missing observed cSoil of a run without any cSoil product.
+NO_CSOIL = "no cSoil product"
 #: Suffix of the optional companion variable holding the reference's per-cell SD.
 SD_SUFFIX = "_sd"
 
@@ -45,20 +51,41 @@ class Observations:
     reference: the reference Rh, observed cSoil + cLitter, cell area and vegetation classes.
     priors: name -> Rh (lat, lon) or (year, lat, lon) of the other Rh products, g C m-2 yr-1.
     regions: vegetation class name -> boolean (lat, lon) mask (empty without land cover).
+    prior_totals: name -> a prior's totals per region on its native grid
+        (:meth:`rhbench.metrics.observed.ObservedTotals.prior`).
     """
 
     reference: Reference
     priors: dict[str, xr.DataArray]
     regions: dict[str, xr.DataArray]
+    prior_totals: dict[str, xr.Dataset] = field(default_factory=dict)
 
 
 def assemble(
-    config: RunConfig, registry: Registry, root: Path, target: xr.Dataset, staging: Path, failures: Failures
+    config: RunConfig,
+    registry: Registry,
+    root: Path,
+    target: xr.Dataset,
+    staging: Path,
+    failures: Failures,
+    *,
+    land_mask: xr.DataArray | None = None,
 ) -> Observations:
-    """Load (or build) every observation product of the run on ``target``'s grid."""
-    reference = _reference(config, registry, root, target, staging, failures)
+    """Load (or build) every observation product of the run on ``target``'s grid, and total
+    each on its own grid (:mod:`rhbench.metrics.observed`; ``land_mask``: the documented
+    0-1 land mask used for products without a land fraction)."""
+    reference, used = _reference(config, registry, root, target, staging, failures)
     regions = vegclass.class_masks(reference.vegclass) if reference.vegclass is not None else {}
-    return Observations(reference, _priors(config, registry, root, target, failures), regions)
+    native = NativeReader(root, config.period, land_mask, reference.vegclass, failures)
+    reference.totals = native.observed(used) if reference.has_csoil else None  # None: map totals
+    priors = _priors(config, registry, root, target, failures)
+    prior_totals = {}
+    for source in registry.of_kind("rh"):
+        if source.name in priors:
+            totals = native.totals(source, "rh")
+            if totals is not None and reference.totals is not None:
+                prior_totals[source.name] = reference.totals.prior(totals)
+    return Observations(reference, priors, regions, prior_totals)
 
 
 def load(
@@ -67,8 +94,18 @@ def load(
     target: xr.Dataset,
     failures: Failures,
     period: tuple[int, int] | None = None,
+    products: tuple[str, ...] | None = None,
 ) -> xr.Dataset | None:
-    """``source`` on ``target``'s grid (:func:`rhbench.harmonize.load_source`); None (recorded) on failure."""
+    """``source`` on ``target``'s grid (:func:`rhbench.harmonize.load_source`); None (recorded) on failure.
+
+    With ``products`` (the run's selection, :attr:`rhbench.config.RunConfig.products`), a
+    product not selected is not read and is recorded ``absent``; without a selection, a
+    product whose files are not in the data root is recorded ``absent`` (not a failure).
+    """
+    reason = absence(source, root, products)
+    if reason is not None:
+        failures.record_absent(source.name, reason)
+        return None
     try:
         return harmonize.load_source(source, root, target, period=period)
     except RhbenchError as exc:
@@ -76,15 +113,36 @@ def load(
         return None
 
 
-def _vegetation(registry: Registry, root: Path, target: xr.Dataset, failures: Failures) -> xr.DataArray | None:
+def absence(source: Source, root: Path, products: tuple[str, ...] | None) -> str | None:
+    """Why the run does not use observation product ``source``, or None when it does.
+
+    A selection (``products``) names the benchmarked products (Rh, cSoil, cLitter); what the
+    reference is built from (site data, predictors, land cover, NDVI) is always used.
+    """
+    if products is not None and source.kind not in ALWAYS_USED_KINDS:
+        return None if source.name in products else "not selected (config products)"
+    if source.files is not None:
+        return None
+    try:
+        entry = catalog.entry_for(source)
+        paths = [catalog.resolve_file(root, entry.files[name], source=source.name) for name in source.variables]
+    except (RhbenchError, KeyError):  # a broken entry is a failure, reported by the loader
+        return None
+    missing = [path for path in paths if not path.exists()]
+    return f"not in the data root: {missing[0]}" if missing else None
+
+
+def _vegetation(
+    registry: Registry, root: Path, target: xr.Dataset, failures: Failures, products: tuple[str, ...] | None = None
+) -> xr.DataArray | None:
     covers = registry.of_kind("landcover")
     if not covers:
         return None
-    cover = load(covers[0], root, target, failures)
+    cover = load(covers[0], root, target, failures, products=products)
     if cover is None:
         return None
     ndvi_sources = registry.of_kind("ndvi")
-    ndvi = load(ndvi_sources[0], root, target, failures) if ndvi_sources else None
+    ndvi = load(ndvi_sources[0], root, target, failures, products=products) if ndvi_sources else None
     land_cover = cover["landCoverFrac"]
     if "year" in land_cover.dims:
         land_cover = land_cover.isel(year=0)
@@ -180,7 +238,7 @@ def _upscaled(
     if not predictors or classes is None:
         failures.record(name, "cannot build the RF product: needs a predictor stack, or climate grids and land cover")
         return None
-    climate = load(predictors[0], root, target, failures, config.period)
+    climate = load(predictors[0], root, target, failures, config.period, config.products)
     if climate is None:
         return None
     grids = xr.Dataset(
@@ -218,28 +276,33 @@ def _reference_sd(source: Source, root: Path, target: xr.Dataset) -> xr.DataArra
 
 def _reference(
     config: RunConfig, registry: Registry, root: Path, target: xr.Dataset, staging: Path, failures: Failures
-) -> Reference:
-    classes = _vegetation(registry, root, target, failures)
+) -> tuple[Reference, dict[str, list[Source]]]:
+    """The reference on the common grid, and the sources it was made of (``rh``, ``csoil``
+    (global products), ``regional``, ``clitter``)."""
+    classes = _vegetation(registry, root, target, failures, config.products)
     source = _reference_source(config, registry)
     source = _built_if_absent(source, config, registry, root, target, classes, staging, failures)
     rh = harmonize.load_source(source, root, target)["rh"]
     rh_sd = _reference_sd(source, root, target)
-    return Reference(
+    used: dict[str, list[Source]] = {"rh": [source]}
+    reference = Reference(
         rh_global_sd=_ensemble_total_sd(source, root),
         rh=harmonize.period_mean(rh, config.period, source=source.name).compute(),
-        csoil_products=_observed_soils(config, registry, root, target, failures),
+        csoil_products=_observed_soils(config, registry, root, target, failures, used),
         area=grid.cell_area(target.lat, target.lon),
         vegclass=classes,
         rh_sd=None if rh_sd is None else rh_sd.compute(),
         name="observations",
     )
+    return reference, used
 
 
 def _period_mean_of(
-    source: Source, variable: str, root: Path, target: xr.Dataset, period: tuple[int, int], failures: Failures
+    source: Source, variable: str, root: Path, target: xr.Dataset, config: RunConfig, failures: Failures
 ) -> xr.DataArray | None:
-    """``source``'s ``variable`` on ``target`` averaged over ``period``; None (recorded) on failure."""
-    loaded = load(source, root, target, failures)
+    """``source``'s ``variable`` on ``target`` averaged over the run's period; None (recorded) on failure."""
+    period = config.period
+    loaded = load(source, root, target, failures, products=config.products)
     if loaded is None:
         return None
     try:
@@ -250,11 +313,16 @@ def _period_mean_of(
 
 
 def _observed_soils(
-    config: RunConfig, registry: Registry, root: Path, target: xr.Dataset, failures: Failures
+    config: RunConfig,
+    registry: Registry,
+    root: Path,
+    target: xr.Dataset,
+    failures: Failures,
+    used: dict[str, list[Source]],
 ) -> xr.DataArray:
     """cSoil + cLitter of each global cSoil product on their common cells, regional products
     applied as their catalog entries declare (:mod:`rhbench.metrics.soil_products`);
-    (product, lat, lon), kg C m-2."""
+    (product, lat, lon), kg C m-2. ``used`` receives the sources that went in."""
     wanted = config.csoil_products
     products, declarations = {}, {}
     for source in registry.of_kind("csoil"):
@@ -268,13 +336,27 @@ def _observed_soils(
         except RhbenchError as exc:
             failures.record(source.name, exc)
             continue
-        mean = _period_mean_of(source, "cSoil", root, target, config.period, failures)
+        mean = _period_mean_of(source, "cSoil", root, target, config, failures)
         if mean is not None:
             products[source.name] = mean
-    if not products:
-        raise ConfigError("no cSoil product could be loaded", found=sorted(failures.reasons))
-    litter = (_period_mean_of(s, "cLitter", root, target, config.period, failures) for s in registry.of_kind("clitter"))
-    litter_map = next((mean for mean in litter if mean is not None), None)
+            domain, combine = declarations[source.name]
+            if domain == "global" or combine is not None:
+                used.setdefault("csoil" if domain == "global" else "regional", []).append(source)
+    if not products:  # Rh is still benchmarked; every turnover time is skipped (NaN observed cSoil)
+        log.warning("no observed cSoil product: Rh is benchmarked, turnover times are skipped")
+        for key in ("csoil", "regional", "clitter"):
+            used.setdefault(key, [])
+        nothing = xr.full_like(target["lat"] * target["lon"], np.nan, dtype="float64")
+        return nothing.expand_dims(product=[NO_CSOIL]).rename("cSoil")
+    litter_map = None
+    for source in registry.of_kind("clitter"):
+        litter_map = _period_mean_of(source, "cLitter", root, target, config, failures)
+        if litter_map is not None:
+            used["clitter"] = [source]
+            break
+    used.setdefault("clitter", [])
+    used.setdefault("regional", [])
+    used.setdefault("csoil", [])
     stack = xr.concat(list(products.values()), dim="product").assign_coords(product=list(products))
     stack = soil_products.combine_products(stack.rename("cSoil"), declarations)
     if litter_map is not None:
@@ -290,7 +372,7 @@ def _priors(
     for source in registry.of_kind("rh"):
         if source.name == config.reference:
             continue
-        loaded = load(source, root, target, failures)
+        loaded = load(source, root, target, failures, products=config.products)
         if loaded is not None:
             priors[source.name] = loaded["rh"]
     return priors

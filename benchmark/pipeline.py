@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dask
+import dask.threaded
 import xarray as xr
 
 from rhbench import cache, cmip6, constraint, grid, harmonize, observations, outputs, plausibility, reduce
@@ -27,15 +28,20 @@ from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, DataError, RhbenchError
 from rhbench.fileops import cache_dir
 from rhbench.metrics import ensemble
+from rhbench.metrics.definitions import METRIC_TABLE
+from rhbench.metrics.reference import NO_OBSERVED_CSOIL
 from rhbench.metrics.suite import evaluate
 from rhbench.registry import Registry, build_registry
-from rhbench.results import SYNTHETIC_MARKER, Failures, Results
+from rhbench.results import SYNTHETIC_MARKER, Failures, Results, ScoreRow
 from rhbench.sources import Source
 from rhbench.uptake import twobox_results
 
 __all__ = ["Outcome", "Progress", "RunConfig", "run"]
 
 log = logging.getLogger(__name__)
+#: dask's local threaded scheduler, given as its function: given as the name "threads", dask
+#: imports dask.distributed (~0.65 s) at the first compute to look for a running client.
+LOCAL_THREADS = dask.threaded.get
 
 Progress = Callable[[str], None]
 
@@ -79,35 +85,26 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     protected = {"data root": None if config.demo else root, "cache": cache_dir(), "ILAMB root": config.ilamb_root}
     out_dir = outputs.claim_output_dir(config.out, force=config.force, protected=protected)
     target = grid.common_grid(config.resolution)
-    with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler="threads"):
-        obs = observations.assemble(config, registry, root, target, staging, failures)
+    with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler=LOCAL_THREADS):
+        mask = harmonize.land_mask(registry.of_kind("landfrac"), root)
+        obs = observations.assemble(config, registry, root, target, staging, failures, land_mask=mask)
         # the 2-box global domain: the cells of the observed tau_soil (both cSoil and Rh present)
         domain = obs.reference.csoil.notnull() & obs.reference.rh_land.notnull()
         parts = reduce.partition(obs.regions, obs.reference.area, domain=domain)
-        mask = harmonize.land_mask(registry.of_kind("landfrac"), root)
         native = Native(obs.reference.vegclass, mask, domain)
-        with dask.config.set(scheduler=heavy or "threads"):
+        with dask.config.set(scheduler=heavy or LOCAL_THREADS):
             models = _reduce_models(config, registry, root, target, native, parts, failures, progress)
         results = evaluate(
             obs.reference,
             {n: p.period for n, p in models.items()},
             obs.priors,
             period=config.period,
-            native={n: p.regions for n, p in models.items() if p.regions is not None},
+            native={n: p.regions for n, p in models.items() if p.regions is not None} | obs.prior_totals,
         )
         implausible = _fail_implausible(results, failures)
         results.extend(ensemble.summarize(results, obs.reference))
-        results.extend(
-            twobox_results(
-                {name: p.totals for name, p in models.items() if name not in implausible},
-                parts.area,
-                regions=parts.masks,
-                domain=parts.domain,
-                tau_obs=constraint.observed_taus(results.rows, obs.regions),
-                n_draws=config.n_draws,
-                seed=config.seed,
-            )
-        )
+        usable = {name: p.totals for name, p in models.items() if name not in implausible}
+        results.extend(_constrain(config, usable, parts, obs, results))
         _record_failures(results, failures, registry)
         outputs.write_all(
             staging,
@@ -119,6 +116,34 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
             seconds=time.time() - started,
         )
     return Outcome(results, out_dir, synthetic, failures.reasons)
+
+
+def _constrain(
+    config: RunConfig, totals: dict[str, xr.Dataset], parts: reduce.Partition, obs, results: Results
+) -> Results:
+    """The 2-box constraint of each model (:func:`rhbench.uptake.twobox_results`).
+
+    Without an observed cSoil product there is no observed tau_soil to constrain with: the
+    2-box rows of every model are skipped, saying why.
+    """
+    if not obs.reference.has_csoil:
+        metrics = [m for m in METRIC_TABLE if m.group == "twobox"]
+        return Results(
+            rows=[
+                ScoreRow(name, "dgvm", m.name, "global", m.units, float("nan"), "skipped", NO_OBSERVED_CSOIL)
+                for name in totals
+                for m in metrics
+            ]
+        )
+    return twobox_results(
+        totals,
+        parts.area,
+        regions=parts.masks,
+        domain=parts.domain,
+        tau_obs=constraint.observed_taus(results.rows, obs.regions),
+        n_draws=config.n_draws,
+        seed=config.seed,
+    )
 
 
 def is_synthetic(root: Path) -> bool:

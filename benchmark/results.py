@@ -12,8 +12,9 @@ import xarray as xr
 log = logging.getLogger(__name__)
 
 #: Row statuses: a number was computed; the source failed to load or compute; the
-#: metric needs a variable the source does not provide.
-STATUSES = ("ok", "failed", "skipped")
+#: metric needs a variable the source does not provide; the observation product is not used
+#: by this run (not selected, or its files are not in the data root): not a failure.
+STATUSES = ("ok", "failed", "skipped", "absent")
 #: File ``rhbench demo`` leaves in every data root it writes (``{"synthetic": true, ...}``): a
 #: run on such a root is SYNTHETIC and labelled so in every output.
 SYNTHETIC_MARKER = "demo.json"
@@ -68,6 +69,13 @@ class Failures:
 
     def __init__(self, reasons: dict[str, str] | None = None) -> None:
         self.reasons: dict[str, str] = dict(reasons or {})
+        #: Observation products the run does not use (not selected or not present), and why.
+        self.absent: dict[str, str] = {}
+
+    def record_absent(self, name: str, reason: str) -> None:
+        """Record that observation product ``name`` is not used by this run (not a failure)."""
+        log.info("product %s not used: %s", name, reason)
+        self.absent.setdefault(name, reason)
 
     def record(self, name: str, reason: object) -> None:
         """Record that source ``name`` failed because of ``reason`` (an exception or a text)."""
@@ -86,12 +94,12 @@ class Failures:
         return self.reasons.get(name)
 
     def rows(self, kinds: dict[str, str]) -> list[ScoreRow]:
-        """One failed ``load`` row per failed source; ``kinds`` maps source -> kind (else ``plugin``)."""
+        """One ``load`` row per failed (``failed``) or unused (``absent``) source; ``kinds``: source -> kind."""
+        failed = [(name, "failed", reason) for name, reason in self.reasons.items()]
+        absent = [(name, "absent", reason) for name, reason in self.absent.items() if name not in self.reasons]
         return [
-            ScoreRow(
-                name, kinds.get(name, "plugin"), "load", "global", "", float("nan"), status="failed", reason=reason
-            )
-            for name, reason in sorted(self.reasons.items())
+            ScoreRow(name, kinds.get(name, "plugin"), "load", "global", "", float("nan"), status=status, reason=reason)
+            for name, status, reason in sorted(failed + absent)
         ]
 
 

@@ -12,6 +12,7 @@ degrees Celsius. Nitrogen mass (``g N``, N deposition) is folded the same way in
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import sys
 import warnings
@@ -22,8 +23,13 @@ import xarray as xr
 
 from rhbench.errors import UnitsError
 
+_pint_log = logging.getLogger("pint.util")
+_pint_level = _pint_log.level
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
+    # cf_xarray redefines pint units (percent, year, C, ...) and pint logs a
+    # "Redefining ..." WARNING for each, which reached the console even with -q.
+    _pint_log.setLevel(logging.ERROR)
     # cf_xarray enables pint's matplotlib support, importing matplotlib (~0.5 s) for every
     # command; rhbench never plots pint quantities, so that step is made to fail (cf_xarray
     # skips it on ImportError) and matplotlib is imported only by the report stage.
@@ -36,6 +42,7 @@ with warnings.catch_warnings():
             del sys.modules["pint.matplotlib"]
         else:
             sys.modules["pint.matplotlib"] = _pint_matplotlib
+        _pint_log.setLevel(_pint_level)
 
 #: Canonical units of every variable inside rhbench.
 CANONICAL_UNITS: dict[str, str] = {
@@ -50,6 +57,7 @@ CANONICAL_UNITS: dict[str, str] = {
     "sftlf": "1",
     "oceanCoverFrac": "1",
     "areacella": "m2",
+    "landArea": "m2",
     "ndvi": "1",
     "tas": "degC",
     "pr": "mm yr-1",

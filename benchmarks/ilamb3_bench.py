@@ -21,9 +21,11 @@ read that warms the OS page cache (the "warm cache" of issue 18):
   (:mod:`benchmarks.ilamb3_worker`; no figures): wall time of the whole process (interpreter,
   imports, reading, analyses) and of the analyses alone;
 - ``rhbench run``: rhbench end to end in a fresh process (interpreter, imports, reading,
-  benchmarks, scorecard, results.nc, page with figures), products cache off: the pipeline
-  with every output, the models registered by rhbench's CMIP6 source family (the command
-  line has no ``--cmip6`` option yet);
+  benchmarks, scorecard, results.nc, page with figures), products cache off: the command a
+  user types, ``rhbench run --config CASE.toml --out DIR``, the models found by rhbench's
+  CMIP6 source family (``cmip6 = [folder]`` in the configuration); exit 3 (optional
+  observation products absent under the data root) counts as a run when every model has
+  "ok" rows;
 - ``confrontation``: the same pipeline without the output writer, timed after imports:
   reading, harmonising and reducing the reference and models, and their benchmarks;
 - ``raw read``: ``xarray.open_dataset(f).load()`` of the reference and model files.
@@ -67,13 +69,15 @@ def ilamb3_python(explicit: str | None = None) -> Path | None:
 
 
 def write_config(path: Path, root: Path, models: list[str]) -> Path:
-    """A run configuration for ``models`` against the reference under ``root``."""
-    from benchmarks.ilamb3_data import CSOIL, REFERENCE, RESOLUTION, YEARS
+    """A run configuration for ``models`` (CMOR-named files under ``root/cmip6``) against the
+    reference under ``root``."""
+    from benchmarks.ilamb3_data import CMIP6_DIR, CSOIL, REFERENCE, RESOLUTION, YEARS
 
     names = ", ".join(f'"{m}"' for m in models)
     path.write_text(
-        f'data_root = "{root}"\nmodels = [{names}]\nreference = "{REFERENCE}"\ncsoil_products = ["{CSOIL}"]\n'
-        f"resolution = {RESOLUTION}\nperiod = [{YEARS[0]}, {YEARS[1]}]\nuse_cache = false\n"
+        f'data_root = "{root}"\ncmip6 = ["{root / CMIP6_DIR}"]\nmodels = [{names}]\nreference = "{REFERENCE}"\n'
+        f'csoil_products = ["{CSOIL}"]\nresolution = {RESOLUTION}\nperiod = [{YEARS[0]}, {YEARS[1]}]\n'
+        "use_cache = false\n"
     )
     return path
 
@@ -112,9 +116,9 @@ def measure_case(root: Path, files: dict, models: list[str], monthly: bool, ilam
     case: dict = {"frequency": "monthly" if monthly else "annual", "models": models}
     case["input_bytes"] = sum(p.stat().st_size for p in used)
     case["raw_read"] = _task("raw", {"paths": [str(p) for p in used]})
-    common = {"config": str(config), "cmip6": str(files["cmip6_dir"]), "models": models}
+    common = {"config": str(config), "models": models}
     case["confrontation"] = _task("confront", {**common, "out": str(out / f"confront-{tag}")})
-    case["rhbench_run"] = _task("run", {**common, "out": str(out / f"run-{tag}")})
+    case["rhbench_run"] = rhbench_run({**common, "out": str(out / f"run-{tag}")})
     if ilamb3 is None:
         case["ilamb3"] = None
     else:
@@ -211,55 +215,63 @@ def raw_read(paths: list[str]) -> dict:
     return {"seconds": time.perf_counter() - started, "array_bytes": nbytes}
 
 
-def _pipeline(args: dict, write: bool) -> dict:
-    """:func:`rhbench.pipeline.run` on the case's configuration, the models registered from
-    their CMOR-named folder by rhbench's CMIP6 source family; the output writer is left out
-    unless ``write``. ``seconds`` (after imports) is None when a model has no "ok" row."""
-    import dataclasses
-    from unittest import mock
-
-    from rhbench import cmip6, outputs, pipeline
-    from rhbench.config import load_config
-    from rhbench.errors import RhbenchError
-    from rhbench.registry import build_registry
-
-    started = time.perf_counter()
-    registry = build_registry()
-    cmip6.register(registry, [Path(args["cmip6"])])
-    config = dataclasses.replace(load_config(Path(args["config"])), out=Path(args["out"]), force=True)
-    try:
-        if write:
-            outcome = pipeline.run(config, registry=registry)
-        else:
-            with mock.patch.object(outputs, "write_all", lambda *a, **k: None):
-                outcome = pipeline.run(config, registry=registry)
-    except RhbenchError as exc:  # reported in the table, not raised: the other cases go on
-        return {"seconds": None, "error": f"{type(exc).__name__}: {exc}"}
-    seconds = time.perf_counter() - started
-    ok = {r.source for r in outcome.results.rows if r.status == "ok"}
-    missing = sorted(set(args["models"]) - ok)
-    result = {"seconds": None if missing else seconds, "failures": sorted(outcome.failures)}
-    result["ok_rows"] = sum(r.status == "ok" for r in outcome.results.rows)
-    return {**result, "error": f"no ok row for {missing}"} if missing else result
+def _checked(rows: list[tuple[str, str]], models: list[str], result: dict) -> dict:
+    """``result`` with ``ok_rows``, and ``seconds`` None plus an error when a model has no
+    "ok" row; ``rows`` are (source, status) pairs."""
+    missing = sorted(set(models) - {source for source, status in rows if status == "ok"})
+    result = {**result, "ok_rows": sum(status == "ok" for _, status in rows)}
+    return {**result, "seconds": None, "error": f"no ok row for {missing}"} if missing else result
 
 
 def confront(args: dict) -> dict:
     """Seconds of rhbench's pipeline without the output writer (after imports): reading,
     harmonising and reducing the reference and models, and every benchmark of them."""
-    return _pipeline(args, write=False)
+    import dataclasses
+    from unittest import mock
+
+    from rhbench import outputs, pipeline
+    from rhbench.config import load_config
+    from rhbench.errors import RhbenchError
+
+    started = time.perf_counter()
+    config = dataclasses.replace(load_config(Path(args["config"])), out=Path(args["out"]), force=True)
+    try:
+        with mock.patch.object(outputs, "write_all", lambda *a, **k: None):
+            outcome = pipeline.run(config)
+    except RhbenchError as exc:  # reported in the table, not raised: the other cases go on
+        return {"seconds": None, "error": f"{type(exc).__name__}: {exc}"}
+    result = {"seconds": time.perf_counter() - started, "failures": sorted(outcome.failures)}
+    return _checked([(r.source, r.status) for r in outcome.results.rows], args["models"], result)
 
 
 def rhbench_run(args: dict) -> dict:
-    """``rhbench run`` end to end in this fresh process: the pipeline with every output
-    (scorecard, CSV, results.nc, CMEC bundle, page with figures). The process's wall time
-    (interpreter start and imports included) is taken by the parent.
+    """``rhbench run --config CASE.toml --out DIR --force`` in a fresh process, as a user runs
+    it: every output (scorecard, CSV, results.nc, CMEC bundle, page with figures). Wall time
+    and peak RSS (``/usr/bin/time``-like, from ``getrusage`` of the child) of the whole
+    process; exit 3 (optional products absent) is a run, any other non-zero exit an error."""
+    import tempfile
 
-    The models come from rhbench's CMIP6 source family, registered programmatically because
-    the command line has no ``--cmip6`` option yet (the README documents one)."""
-    return _pipeline(args, write=True)
+    script = Path(sys.executable).with_name("rhbench")  # the console script a user types
+    command = [str(script)] if script.is_file() else [sys.executable, "-m", "rhbench.cli"]
+    command += ["run", "--config", args["config"]]
+    with tempfile.TemporaryFile("w+") as stderr:
+        started = time.perf_counter()
+        child = subprocess.Popen([*command, "--out", args["out"], "--force"], stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own peak RSS
+        wall = time.perf_counter() - started
+        stderr.seek(0)
+        errors = stderr.read()[-2000:]
+    code = os.waitstatus_to_exitcode(status)
+    child.returncode = code  # reaped by wait4: keep Popen from waiting again
+    result = {"wall_seconds": wall, "peak_rss_bytes": usage.ru_maxrss * 1024, "exit_code": code}
+    scorecard = Path(args["out"]) / "scorecard.json"
+    if code not in (0, 3) or not scorecard.is_file():
+        return {**result, "seconds": None, "error": f"exit {code}: {errors}"}
+    rows = json.loads(scorecard.read_text())["rows"]
+    return _checked([(r["source"], r["status"]) for r in rows], args["models"], {**result, "seconds": wall})
 
 
-TASKS = {"raw": lambda a: raw_read(a["paths"]), "confront": confront, "run": rhbench_run}
+TASKS = {"raw": lambda a: raw_read(a["paths"]), "confront": confront}
 
 
 def run_all(out: Path, counts: list[int], frequencies: list[str], ilamb3: Path | None) -> dict:

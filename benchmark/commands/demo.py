@@ -6,8 +6,9 @@ import argparse
 import logging
 from pathlib import Path
 
+from rhbench.config import RunConfig, validate
 from rhbench.demo import generate_demo
-from rhbench.errors import OutputExistsError
+from rhbench.errors import ConfigError, OutputExistsError
 from rhbench.fileops import refuse_to_overwrite
 from rhbench.progress import progress_callback
 
@@ -42,10 +43,20 @@ def _refuse_foreign_folder(out: Path) -> None:
         )
 
 
+def _validate(args: argparse.Namespace) -> None:
+    """The run's rules for resolution and seed (a NaN or negative value was a traceback); N >= 1 DGVMs."""
+    validate(RunConfig(resolution=args.resolution, seed=args.seed))
+    if args.models is not None and args.models < 1:
+        raise ConfigError(
+            "--models N writes the first N DGVMs", variable="--models", found=str(args.models), expected=">= 1"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Write the demo; exit 0."""
     from rhbench.registry import build_registry
 
+    _validate(args)
     refuse_to_overwrite(args.out, args.force)
     _refuse_foreign_folder(args.out)
     registry = build_registry()

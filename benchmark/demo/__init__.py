@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from rhbench import __version__, catalog, units
+from rhbench import __version__, catalog, grid, units
 from rhbench.demo import world as w
 from rhbench.demo.models import YEARS, simulate_model
 from rhbench.demo.sites import synthetic_srdb
@@ -93,7 +93,10 @@ def _prior_rh(source: Source, world: w.World) -> tuple[xr.DataArray, float]:
     total, noise_sd = w.PRIOR_RH.get(source.name, (50.0, 0.3))
     rng = np.random.default_rng(sum(source.name.encode()))
     field = world.rh * np.exp(rng.normal(0, noise_sd, world.land.shape))
-    field = field * (total / float(global_total(field, world.area)))
+    # the truth is the product's total over all its land cells, as rhbench computes it on the
+    # product's own grid (rhbench.metrics.observed), not over the paper's vegetated mask
+    land_area = grid.cell_area(world.land.lat, world.land.lon).where(world.land & field.notnull(), 0.0)
+    field = field * (total / float(global_total(field, land_area)))
     return field, total
 
 

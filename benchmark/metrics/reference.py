@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
 
 from rhbench.errors import CoordinateError
+from rhbench.metrics.definitions import METRIC_TABLE
 from rhbench.metrics.rows import regional_rows, row
 from rhbench.metrics.taylor import taylor_statistics
 from rhbench.metrics.totals import (
@@ -23,6 +26,12 @@ from rhbench.metrics.totals import (
 from rhbench.metrics.turnover import ratio_of_totals, tau_map
 from rhbench.results import ScoreRow
 from rhbench.vegclass import class_masks, vegetated
+
+if TYPE_CHECKING:
+    from rhbench.metrics.observed import ObservedTotals
+
+#: Reason of the rows that need observed cSoil when the data root has no cSoil product.
+NO_OBSERVED_CSOIL = "no observed cSoil product in the data root: turnover times against observations are skipped"
 
 
 @dataclass
@@ -43,6 +52,9 @@ class Reference:
     name: the ``source`` of the reference's own rows.
     band_width: width of the zonal latitude bands, degrees.
     product_dim: name of the product dimension of ``csoil_products``.
+    totals: the products' totals on their native grids (:mod:`rhbench.metrics.observed`);
+        when given, the reference's totals and turnover times come from there, else from
+        the maps on this grid.
     """
 
     rh: xr.DataArray
@@ -55,6 +67,7 @@ class Reference:
     name: str = "observations"
     band_width: float = 10.0
     product_dim: str = "product"
+    totals: ObservedTotals | None = None
 
     def __post_init__(self) -> None:
         for label in ("csoil_products", "area", "vegclass", "land", "rh_sd"):
@@ -74,6 +87,11 @@ class Reference:
         if self.vegclass is None:
             return self.land_mask
         return (vegetated(self.vegclass) & self.land_mask).rename("vegetated")
+
+    @cached_property
+    def has_csoil(self) -> bool:
+        """True when some observed cSoil product has values on land (else only Rh is benchmarked)."""
+        return bool(self.csoil_products.where(self.land_mask).notnull().any())
 
     @cached_property
     def csoil(self) -> xr.DataArray:
@@ -127,9 +145,13 @@ def check_grid(data: xr.DataArray | xr.Dataset, like: xr.DataArray, *, source: s
 def reference_rows(ref: Reference, tau_sd: float) -> list[ScoreRow]:
     """The reference's own rows: its totals, their uncertainty, regional values and map SDs.
 
-    ``tau_sd`` is the SD of the global tau_soil over the cSoil products, yr.
+    ``tau_sd`` is the SD of the global tau_soil over the cSoil products, yr. With
+    ``ref.totals`` the totals, regional means and turnover times are the native-grid ones
+    (:func:`native_reference_rows`).
     """
     name, kind = ref.name, "reference"
+    if ref.totals is not None:
+        return native_reference_rows(ref)
     rh = ref.rh.where(ref.land_mask)
     rh_totals = regional_totals(rh, ref.area, ref.regions)
     product_totals = global_total(ref.csoil_products.where(ref.land_mask), ref.area, grams_per_unit=GRAMS_PER_KILOGRAM)
@@ -159,4 +181,48 @@ def reference_rows(ref: Reference, tau_sd: float) -> list[ScoreRow]:
     for prefix, field_map in (("rh", rh), ("tau_soil", tau_map(ref.csoil, rh))):
         stats = taylor_statistics(field_map.where(veg), field_map.where(veg), ref.area)
         rows.append(row(name, kind, f"{prefix}_taylor_sd", "global", stats["sd_ref"]))
+    if not ref.has_csoil:  # Rh alone: every cSoil and turnover row of the reference is skipped, saying why
+        needs_csoil = {m.name for m in METRIC_TABLE if "csoil" in m.needs or m.name == "csoil_global_sd"}
+        rows = [
+            replace(r, value=float("nan"), status="skipped", reason=NO_OBSERVED_CSOIL) if r.metric in needs_csoil else r
+            for r in rows
+        ]
     return rows
+
+
+def native_reference_rows(ref: Reference) -> list[ScoreRow]:
+    """:func:`reference_rows` from the products' native-grid totals (``ref.totals``); the
+    Taylor SDs stay on the common grid. Each native total's reason names the grids and cell measures."""
+    name, kind, obs = ref.name, "reference", ref.totals
+    reason = obs.reason
+    glob = {"region": "global"}
+    rows = [
+        row(name, kind, "rh_global", "global", float(obs.rh["rh_total"].sel(glob))),
+        row(name, kind, "csoil_global", "global", float(obs.csoil.sel(glob))),
+        row(name, kind, "csoil_global_sd", "global", float(obs.csoil_products.sel(glob).std(ddof=1))),
+        row(name, kind, "tau_soil_global", "global", float(obs.tau_soil.sel(glob))),
+        row(name, kind, "tau_soil_global_sd", "global", obs.tau_soil_sd),
+    ]
+    if ref.rh_global_sd is not None:
+        rows.append(row(name, kind, "rh_global_sd", "global", ref.rh_global_sd))
+    elif ref.rh_sd is not None:
+        why = "the product gives no SD of its ensemble members' global totals"
+        rows.append(ScoreRow(name, kind, "rh_global_sd", "global", "Pg C yr-1", float("nan"), "skipped", why))
+    regions = [str(r) for r in ref.regions["region"].values]
+    regional = {"rh_total": obs.rh["rh_total"], "rh_mean": obs.rh["rh_mean"], "tau_soil": obs.tau_soil}
+    for metric, values in regional.items():
+        rows += regional_rows(name, kind, metric, values.reindex(region=regions))
+    rows = [_with_reason(r, reason) if r.region == "global" else r for r in rows]
+    rh = ref.rh.where(ref.land_mask)
+    veg = ref.vegetated_mask
+    for prefix, field_map in (("rh", rh), ("tau_soil", tau_map(ref.csoil, rh))):
+        stats = taylor_statistics(field_map.where(veg), field_map.where(veg), ref.area)
+        rows.append(row(name, kind, f"{prefix}_taylor_sd", "global", stats["sd_ref"]))
+    return rows
+
+
+def _with_reason(score: ScoreRow, reason: str) -> ScoreRow:
+    """``score`` with ``reason`` when it is ``ok`` (a skipped row keeps its own reason)."""
+    if score.status != "ok" or score.reason:
+        return score
+    return dataclasses.replace(score, reason=reason)

@@ -20,6 +20,7 @@ the maps and zonal profiles :mod:`rhbench.metrics.fields`.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import xarray as xr
 
@@ -29,8 +30,8 @@ from rhbench.metrics import ilamb
 from rhbench.metrics.coverage import coverage_rows, gate, years_used
 from rhbench.metrics.definitions import METRICS, TAYLOR_STATISTICS, reported_by
 from rhbench.metrics.fields import source_maps, zonal_profiles
-from rhbench.metrics.reference import Reference, check_grid, reference_rows
-from rhbench.metrics.rows import regional_rows, row, status_rows
+from rhbench.metrics.reference import NO_OBSERVED_CSOIL, Reference, check_grid, reference_rows
+from rhbench.metrics.rows import UNDEFINED, regional_rows, row, status_rows
 from rhbench.metrics.taylor import taylor_statistics
 from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, regional_means, regional_totals
 from rhbench.metrics.turnover import (
@@ -91,13 +92,7 @@ def evaluate(
     (source, lat).
     """
     results = Results()
-    obs = observed_tau_soil(
-        reference.csoil_products.where(reference.land_mask),
-        reference.rh_land,
-        reference.area,
-        product_dim=reference.product_dim,
-    )
-    results.rows.extend(reference_rows(reference, obs.global_sd))
+    results.rows.extend(reference_rows(reference, _observed_tau_sd(reference)))
     fields = {reference.name: {"rh": reference.rh_land, "csoil": reference.csoil}}
     kinds = {reference.name: "reference"}
     attributions: dict[str, TauBiasAttribution] = {}
@@ -112,22 +107,45 @@ def evaluate(
             metrics = reported_by(kind, GROUPS)
             results.rows.extend(status_rows(name, kind, metrics, _region_names(reference), "failed", str(err)))
             continue
-        if kind == "rh" and "rh" in found:
+        if kind == "rh" and "rh" in found:  # an Rh product's tau_soil uses the observed cSoil
             found["csoil"] = reference.csoil
             missing.pop("csoil", None)
+            if not reference.has_csoil:
+                del found["csoil"]
+                missing["csoil"] = NO_OBSERVED_CSOIL
         if kind == "dgvm" and "rh" in found and "csoil" in found:
             attributions[name] = _attribution(found, reference)
         totals = (native or {}).get(name)
         source_rows = _source_rows(name, kind, found, missing, reference, attributions.get(name), totals)
-        record = data.attrs if "year" not in data.dims else years_used(data["year"].values, period)
-        attrs = xr.Dataset(attrs=record)
-        checks = coverage_rows(name, kind, attrs, found.get("rh"), reference.land_mask, reference.area)
-        results.rows.extend(gate(source_rows, checks) + checks)
+        results.rows.extend(_with_coverage(source_rows, name, kind, data, found, period, reference))
         fields[name] = found
         kinds[name] = kind
     results.datasets["maps"] = source_maps(fields, kinds, attributions, reference)
     results.datasets["zonal"] = zonal_profiles(fields, kinds, reference)
     return results
+
+
+def _observed_tau_sd(ref: Reference) -> float:
+    """SD of the observed global tau_soil over the cSoil products, yr."""
+    products = ref.csoil_products.where(ref.land_mask)
+    return observed_tau_soil(products, ref.rh_land, ref.area, product_dim=ref.product_dim).global_sd
+
+
+def _with_coverage(
+    rows: list[ScoreRow],
+    name: str,
+    kind: str,
+    data: xr.Dataset | xr.DataArray,
+    found: dict[str, xr.DataArray],
+    period: tuple[int, int],
+    ref: Reference,
+) -> list[ScoreRow]:
+    """``rows`` failed where the source's spatial or period coverage is too low, then the coverage rows."""
+    record = data.attrs if "year" not in data.dims else years_used(data["year"].values, period)
+    checks = coverage_rows(name, kind, xr.Dataset(attrs=record), found.get("rh"), ref.land_mask, ref.area)
+    if not ref.has_csoil:  # comparisons with the observed tau_soil are undefined: say why
+        rows = [replace(r, reason=NO_OBSERVED_CSOIL) if r.reason == UNDEFINED else r for r in rows]
+    return gate(rows, checks) + checks
 
 
 def _attribution(found: dict[str, xr.DataArray], ref: Reference) -> TauBiasAttribution:

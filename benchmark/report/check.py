@@ -98,6 +98,7 @@ class CheckReport:
     new_sources: list[str] = field(default_factory=list)
     missing_sources: list[str] = field(default_factory=list)
     synthetic: bool = False
+    version_change: str = ""
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -192,7 +193,16 @@ def compare_scorecards(
         new_sources=sorted(cur_sources - base_sources),
         missing_sources=sorted(base_sources - cur_sources),
         synthetic=bool(current.attrs.get("synthetic")) or bool(baseline.attrs.get("synthetic")),
+        version_change=_version_change(current, baseline),
     )
+
+
+def _version_change(current: pd.DataFrame, baseline: pd.DataFrame) -> str:
+    """``"baseline X, current Y"`` when two scorecards were written by different rhbench versions."""
+    was, now = (frame.attrs.get("rhbench_version") for frame in (baseline, current))
+    if was is None or now is None or str(was) == str(now):
+        return ""
+    return f"baseline {was}, current {now}"
 
 
 def _refuse_unknown_metrics(metrics: Iterable[str], current: pd.DataFrame, baseline: pd.DataFrame) -> None:

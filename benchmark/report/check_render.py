@@ -57,6 +57,11 @@ def warning_lines(report: CheckReport) -> list[str]:
             "WARNING: a scorecard records no run settings (a CSV?): resolution, period and reference "
             "could not be checked; compare scorecard.json files"
         )
+    if report.version_change:
+        lines.append(
+            f"WARNING: the scorecards were written by different rhbench versions ({report.version_change}): "
+            "metric definitions may differ; regenerate the baseline with the current version"
+        )
     return lines
 
 

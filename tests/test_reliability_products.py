@@ -1,0 +1,93 @@
+"""Issue 13: a real data root with only some observation products present can exit 0.
+
+Products the run does not use (absent from the data root, or not in ``products``) are
+reported ``absent``, not failed; exit 3 means a product the user selected failed. Before,
+every absent product was a failure and no run on a partial data root could exit 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+from conftest import RELIABILITY_MODELS as MODELS
+
+from rhbench import catalog
+from rhbench.cli import main
+from rhbench.registry import build_registry
+
+DROPPED = "Hashimoto2015"
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "rhbench-cache"))
+
+
+@pytest.fixture(scope="module")
+def partial_root(demo_root, tmp_path_factory):
+    """The reliability demo root without the files of one prior Rh product (SYNTHETIC)."""
+    root = tmp_path_factory.mktemp("partial") / "data"
+    shutil.copytree(demo_root, root, copy_function=os.link)
+    source = build_registry().sources[DROPPED]
+    for relative in catalog.entry_for(source).files.values():
+        (root / relative).unlink()
+    return root
+
+
+def _run(tmp_path, root, *lines: str) -> tuple[int, dict]:
+    config = tmp_path / "run.toml"
+    models = ", ".join(f'"{m}"' for m in MODELS[:1])
+    body = [f'data_root = "{root}"', "resolution = 4", "quick_upscaling = true", "n_draws = 10", f"models = [{models}]"]
+    config.write_text("\n".join([*body, *lines]) + "\n")
+    code = main(["-q", "run", "--config", str(config), "--out", str(tmp_path / "out")])
+    rows = json.loads((tmp_path / "out" / "scorecard.json").read_text())["rows"] if code in (0, 3) else []
+    return code, {(r["source"], r["metric"]): r for r in rows if r["region"] == "global"}
+
+
+@pytest.mark.slow
+def test_an_absent_product_is_reported_absent_and_the_run_exits_0(partial_root, tmp_path):
+    code, rows = _run(tmp_path, partial_root)
+    assert code == 0
+    load = rows[(DROPPED, "load")]
+    assert load["status"] == "absent" and "not in the data root" in load["reason"]
+    assert rows[(MODELS[0], "rh_global")]["status"] == "ok"
+
+
+@pytest.mark.slow
+def test_products_select_what_is_used_and_a_selected_absent_product_fails(partial_root, tmp_path):
+    registry = build_registry()
+    soils = [s.name for s in registry.of_kind("csoil") + registry.of_kind("clitter")]
+    chosen = [*soils, "Konings2019", DROPPED]
+    code, rows = _run(tmp_path, partial_root, "products = [" + ", ".join(f'"{n}"' for n in chosen) + "]")
+    assert code == 3  # the user selected Hashimoto2015 and its files are missing
+    assert rows[(DROPPED, "load")]["status"] == "failed"
+    assert rows[("Tang2020", "load")] == {**rows[("Tang2020", "load")], "status": "absent"}
+    assert "not selected" in rows[("Tang2020", "load")]["reason"]
+    assert rows[("Konings2019", "rh_global")]["status"] == "ok"
+
+
+@pytest.fixture(scope="module")
+def rh_only_root(demo_root, tmp_path_factory):
+    """The reliability demo root without any cSoil product (SYNTHETIC)."""
+    root = tmp_path_factory.mktemp("rh-only") / "data"
+    shutil.copytree(demo_root, root, copy_function=os.link)
+    for source in build_registry().of_kind("csoil"):
+        for relative in catalog.entry_for(source).files.values():
+            (root / relative).unlink(missing_ok=True)
+    return root
+
+
+@pytest.mark.slow
+def test_an_rh_reference_without_csoil_benchmarks_rh_and_skips_turnover_with_reasons(rh_only_root, tmp_path):
+    code, rows = _run(tmp_path, rh_only_root)
+    assert code == 0  # issue 18.4: was exit 2 ("no cSoil product could be loaded")
+    model = MODELS[0]
+    assert rows[(model, "rh_global")]["status"] == "ok" and rows[(model, "rh_taylor_score")]["status"] == "ok"
+    assert rows[("observations", "rh_global")]["status"] == "ok"
+    for key in [("observations", "tau_soil_global"), ("Konings2019", "tau_soil_global"), (model, "tau_bias_pct")]:
+        assert rows[key]["status"] == "skipped" and "no observed cSoil product" in rows[key]["reason"], key
+    assert rows[(model, "dcTotal_constrained")]["status"] == "skipped"
+    assert not [r for r in rows.values() if r["status"] == "failed"]

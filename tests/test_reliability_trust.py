@@ -1,0 +1,82 @@
+"""Siblings of issue 13's cases found by the adversarial audit (docs/trust-cases.md).
+
+Each test failed on the code before its fix.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rhbench.cli import main
+from rhbench.config import RunConfig, validate
+from rhbench.errors import ConfigError
+
+
+def _scorecard(path, version: str, value: float = 60.0):
+    rows = [
+        {"source": "A", "kind": "dgvm", "metric": "rh_global", "region": "global", "units": "Pg C yr-1",
+         "value": value, "status": "ok", "reason": ""},
+        {"source": "A", "kind": "dgvm", "metric": "rh_taylor_score", "region": "global", "units": "1",
+         "value": 0.8, "status": "ok", "reason": ""},
+    ]  # fmt: skip
+    config = {"resolution": 0.5, "period": [1982, 2018], "reference": "RF-Rh", "demo": False}
+    document = {"synthetic": False, "rhbench_version": version, "meta": {"config": config}, "rows": rows}
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_gate_warns_when_the_baseline_comes_from_another_rhbench_version(tmp_path, capsys):
+    baseline = _scorecard(tmp_path / "base.json", "0.0.9")
+    current = _scorecard(tmp_path / "cur.json", "0.1.0")
+    junit, markdown = tmp_path / "j.xml", tmp_path / "m.md"
+    code = main(
+        ["check", str(current), "--baseline", str(baseline), "--junit", str(junit), "--markdown", str(markdown)]
+    )
+    out = capsys.readouterr().out
+    assert code == 0  # unchanged numbers still pass, but not silently
+    assert "different rhbench versions (baseline 0.0.9, current 0.1.0)" in out
+    assert "0.0.9" in markdown.read_text()
+
+
+def test_gate_says_nothing_about_versions_when_they_agree(tmp_path, capsys):
+    baseline = _scorecard(tmp_path / "base.json", "0.1.0")
+    current = _scorecard(tmp_path / "cur.json", "0.1.0")
+    assert main(["check", str(current), "--baseline", str(baseline)]) == 0
+    assert "rhbench versions" not in capsys.readouterr().out
+
+
+def test_importing_the_units_registry_logs_no_pint_redefinition_warnings():
+    """cf_xarray's unit redefinitions printed 11 pint WARNING lines on every run, even with -q."""
+    code = "import logging; logging.basicConfig(); import rhbench.units"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Redefining" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--resolution", "nan"],  # was a ValueError traceback (exit 1)
+        ["--resolution", "0.01"],  # was killed for memory
+        ["--seed", "-1"],  # was a numpy traceback
+        ["--seed", "99999999999"],  # above numpy's 2**32 - 1
+        ["--models", "0"],  # wrote a demo without DGVMs, exit 0
+        ["--models", "-1"],  # wrote all DGVMs but the last, exit 0
+    ],
+)
+def test_demo_refuses_values_no_demo_can_use(tmp_path, option, capfd):
+    out = tmp_path / "demo"
+    assert main(["-q", "demo", "--out", str(out), *option]) == 2
+    assert not out.exists()
+    assert option[0].lstrip("-") in capfd.readouterr().err
+
+
+def test_a_seed_numpy_cannot_take_is_a_config_error(tmp_path):
+    """seed = 99999999999 passed validation and crashed in numpy (exit 1)."""
+    with pytest.raises(ConfigError, match="seed"):
+        validate(RunConfig(seed=2**32))
+    validate(RunConfig(seed=2**32 - 1))
+    assert main(["-q", "run", "--data-root", str(tmp_path), "--seed", str(2**32), "--out", str(tmp_path / "o")]) == 2
