@@ -218,3 +218,27 @@ def register(registry: Registry, locations: list[Path] | tuple[Path, ...]) -> li
             registry.packages[source.name] = f"CMIP6 files ({location})"
             added.append(source)
     return added
+
+
+def add_arguments(parser) -> None:
+    """``--config`` and ``--cmip6 PATH`` (repeatable) on a listing command (``plugins``, ``data``)."""
+    parser.add_argument("--config", type=Path, help="TOML run configuration: its cmip6 and data_root keys")
+    parser.add_argument(
+        "--cmip6",
+        action="append",
+        metavar="PATH",
+        help="CMIP6 folder or intake-esm catalog JSON whose models are listed as sources (repeatable)",
+    )
+
+
+def registry_for(args) -> tuple[Registry, str | None]:
+    """The plugins plus the CMIP6 sources of ``args.config``'s ``cmip6`` and ``--cmip6`` (a listing's view
+    of what a run would discover), and the config's ``data_root`` (or None)."""
+    from rhbench.config import load_config  # config is a leaf the CLI loads; imported when listing
+    from rhbench.registry import build_registry
+
+    config = load_config(args.config) if getattr(args, "config", None) else None
+    locations = (*(config.cmip6 if config else ()), *(Path(p).expanduser().resolve() for p in args.cmip6 or ()))
+    registry = build_registry()
+    register(registry, locations)
+    return registry, str(config.data_root) if config and config.data_root else None

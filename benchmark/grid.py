@@ -74,6 +74,28 @@ def cell_area(lat: np.ndarray | xr.DataArray, lon: np.ndarray | xr.DataArray) ->
     )
 
 
+def cell_area_from_bounds(
+    lat: np.ndarray, lon: np.ndarray, lat_bounds: np.ndarray, lon_bounds: np.ndarray
+) -> xr.DataArray:
+    """Area of each cell on the sphere from its bounds, in m2 (e.g. CMOR ``lat_bnds``/``lon_bnds``).
+
+    ``lat_bounds`` (n, 2) and ``lon_bounds`` (m, 2) in degrees, one row per centre of ``lat``
+    and ``lon``: area = R^2 * |dlon| (radians) * |sin(lat_1) - sin(lat_0)|. Exact for any
+    grid whose bounds are given, Gaussian grids included (their edges are not midpoints).
+    """
+    lat_b = np.deg2rad(np.clip(np.asarray(lat_bounds, dtype=float), -90.0, 90.0))
+    lon_b = np.deg2rad(np.asarray(lon_bounds, dtype=float))
+    band = np.abs(np.sin(lat_b[:, 1]) - np.sin(lat_b[:, 0]))
+    width = np.abs(lon_b[:, 1] - lon_b[:, 0])
+    return xr.DataArray(
+        EARTH_RADIUS_M**2 * np.outer(band, width),
+        dims=("lat", "lon"),
+        coords={"lat": np.asarray(lat, dtype=float), "lon": np.asarray(lon, dtype=float)},
+        name="cell_area",
+        attrs={"units": "m2", "long_name": "grid cell area from the cell bounds"},
+    )
+
+
 #: The message of every curvilinear-grid refusal.
 CURVILINEAR = "curvilinear grid not supported: regrid to a regular lat-lon grid first"
 

@@ -73,7 +73,7 @@ def load_native(
 ) -> tuple[xr.Dataset, landfrac.CellMeasures]:
     """Every variable of ``source`` as annual means on its own grid, and that grid's cell measures.
 
-    Cell measures (``areacella``, ``sftlf``, ``oceanCoverFrac``) declared by the source are
+    Cell measures (``areacella``, ``sftlf``, ``oceanCoverFrac``, ``landArea``) declared by the source are
     read as such, not as benchmark variables; ``land_mask`` (0-1, any regular grid) is the
     documented land mask used when the source has no land fraction
     (:func:`rhbench.landfrac.measures`). ``cSoil`` becomes cSoil + cLitter as in
@@ -111,6 +111,8 @@ def load_native(
             areacella=fixed.get("areacella"),
             sftlf=fixed.get("sftlf"),
             ocean=fixed.get("oceanCoverFrac"),
+            land_area=fixed.get("landArea"),
+            bounds=None if "areacella" in fixed else landfrac.file_bounds(files[next(iter(variables))][0], like),
             land_mask=land_mask,
             source=source.name,
             area_file=str(files["areacella"][0]) if "areacella" in files else None,

@@ -90,6 +90,9 @@ def inventory(
     """
     rows: list[ExpectedFile] = []
     for name, source in sorted(registry.sources.items()):
+        if source.files is not None:
+            rows += _family_rows(source)
+            continue
         try:
             entry = catalog.entry_for(source)
         except RhbenchError as exc:
@@ -119,6 +122,30 @@ def inventory(
                     verified=verified,
                     fetchable=pin is not None,
                     get=get,
+                )
+            )
+    return rows
+
+
+def _family_rows(source) -> list[ExpectedFile]:
+    """The files a source family (e.g. a discovered CMIP6 model) found: one row per file."""
+    rows = []
+    for variable, spec in sorted(source.variables.items()):
+        for path in map(Path, source.files.get(variable, ())):
+            present = path.is_file()
+            rows.append(
+                ExpectedFile(
+                    source=source.name,
+                    kind=source.kind,
+                    variable=variable,
+                    path=str(path),
+                    file_variable=spec.file_name,
+                    units=spec.units,
+                    present=present,
+                    found_units=_header_units(path, spec.file_name) if present else None,
+                    verified=None,
+                    fetchable=False,
+                    get="discovered CMIP6 file (--cmip6 / config cmip6): not fetched by rhbench",
                 )
             )
     return rows

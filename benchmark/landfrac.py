@@ -6,9 +6,13 @@ A model's totals are sums of ``value x cell area x land fraction`` over its own 
 1. the source's own cell measures, declared like any variable: ``areacella`` (m2) and
    ``sftlf`` (land fraction; CMIP6 writes %, converted to 0-1 by the units module) or
    ``oceanCoverFrac`` (land = 1 - ocean), e.g. a CMIP6 ``fx`` file or a TRENDY model's
-   ``landfrac``/``oceanCoverFrac`` declared by its plugin;
-2. else, for the area, the spherical cell areas of :func:`rhbench.grid.cell_area` (edges
-   half way between centres; exact for regular grids);
+   ``landfrac``/``oceanCoverFrac`` declared by its plugin; or TRENDY's ``landArea`` (land
+   area of each cell, m2), which gives the land fraction as ``landArea / cell area`` (not
+   clipped above 1, so that the weights are the stated land areas exactly);
+2. else, for the area, the spherical cell areas from the file's latitude and longitude
+   bounds when it has them (CMOR ``lat_bnds``/``lon_bnds``, :func:`file_bounds`,
+   :func:`rhbench.grid.cell_area_from_bounds`), else of :func:`rhbench.grid.cell_area`
+   (edges half way between centres; exact for regular grids, not for Gaussian ones);
 3. else, for the land fraction, the documented land mask: the 0.5 degree fractional-land
    grid shipped with SRDB (source ``land-fraction``, ``rhbench fetch land-fraction``),
    remapped conservatively onto the native grid;
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -35,7 +40,7 @@ log = logging.getLogger(__name__)
 #: Relative tolerance of the sum of a provided areacella against 4 pi R^2.
 AREA_SUM_RTOL = 0.01
 #: Canonical names of the cell measures a source may declare (not benchmarked themselves).
-CELL_MEASURES = ("areacella", "sftlf", "oceanCoverFrac")
+CELL_MEASURES = ("areacella", "sftlf", "oceanCoverFrac", "landArea")
 SPHERE_AREA_M2 = 4.0 * np.pi * grid.EARTH_RADIUS_M**2
 
 
@@ -110,14 +115,18 @@ def measures(
     sftlf: xr.DataArray | None = None,
     ocean: xr.DataArray | None = None,
     land_mask: xr.DataArray | None = None,
+    land_area: xr.DataArray | None = None,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
     source: str | None = None,
     area_file: str | None = None,
 ) -> CellMeasures:
     """The :class:`CellMeasures` of ``like``'s grid from whatever is available (see module doc).
 
-    ``areacella`` in m2, ``sftlf``/``ocean`` in 0-1 on ``like``'s grid (canonical units, as
-    the loader returns them); ``land_mask`` a (lat, lon) land fraction 0-1 on any regular
-    grid (the documented mask). Raises ValueError when a measure is on another grid.
+    ``areacella`` in m2, ``sftlf``/``ocean`` in 0-1, ``land_area`` (TRENDY ``landArea``) in
+    m2, on ``like``'s grid (canonical units, as the loader returns them); ``land_mask`` a
+    (lat, lon) land fraction 0-1 on any regular grid (the documented mask); ``bounds`` the
+    (lat, lon) cell bounds of :func:`file_bounds`, used for the areas without ``areacella``.
+    Raises ValueError when a measure is on another grid.
     """
     origin = []
     error = 0.0
@@ -125,12 +134,19 @@ def measures(
         area = _on_grid(areacella, like).astype("float64")
         error = area_sum_error(area, source=source, file=area_file)
         origin.append("areacella from the source")
+    elif bounds is not None:
+        area = grid.cell_area_from_bounds(like["lat"].values, like["lon"].values, *bounds)
+        origin.append("spherical cell areas from the file's lat/lon bounds")
     else:
         area = grid.cell_area(like["lat"], like["lon"])
         origin.append("spherical cell areas")
     if sftlf is not None:
         land = _on_grid(sftlf, like).astype("float64").clip(0.0, 1.0)
         origin.append("land fraction from the source")
+    elif land_area is not None:
+        stated = _on_grid(land_area, like).astype("float64").clip(min=0.0)
+        land = stated / area.where(area > 0)
+        origin.append("land fraction = landArea / cell area from the source")
     elif ocean is not None:
         land = (1.0 - _on_grid(ocean, like).astype("float64")).clip(0.0, 1.0)
         origin.append("land fraction = 1 - ocean fraction from the source")
@@ -145,3 +161,41 @@ def measures(
     if land is not None:
         land = land.assign_coords(lat=like["lat"].values, lon=like["lon"].values).rename("land_fraction").load()
     return CellMeasures(area.rename("cell_area").load(), land, "; ".join(origin), error)
+
+
+def file_bounds(path: str | Path, like: xr.DataArray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The (lat (n, 2), lon (m, 2)) cell bounds in ``path`` (degrees), in the order of ``like``'s
+    ascending lat / [-180, 180) lon; None when the file has none or they do not match its centres.
+
+    A coordinate's bounds are the variable its ``bounds`` attribute names, else ``<name>_bnds``.
+    """
+    found = []
+    try:
+        with xr.open_dataset(path, decode_times=False) as ds:
+            for dim, names in (("lat", ("lat", "latitude")), ("lon", ("lon", "longitude"))):
+                name = next((n for n in names if n in ds.variables), None)
+                if name is None:
+                    return None
+                bnds = ds[name].attrs.get("bounds", f"{name}_bnds")
+                if bnds not in ds.variables or ds[bnds].ndim != 2:
+                    return None
+                found.append(_aligned(ds[name].values, ds[bnds].values, like[dim].values, dim == "lon"))
+    except (OSError, ValueError) as exc:
+        log.info("no cell bounds read from %s: %s", path, exc)
+        return None
+    if any(b is None for b in found):
+        log.info("cell bounds of %s do not match its centres: cell areas from midpoints", path)
+        return None
+    return found[0], found[1]
+
+
+def _aligned(centres: np.ndarray, bounds: np.ndarray, wanted: np.ndarray, periodic: bool) -> np.ndarray | None:
+    """Rows of ``bounds`` for each of ``wanted`` (the file's ``centres`` reordered, lon modulo 360)."""
+    rows = []
+    for value in wanted:
+        diff = (centres - value + 180.0) % 360.0 - 180.0 if periodic else centres - value
+        index = int(np.argmin(np.abs(diff)))
+        if abs(diff[index]) > 1e-6:
+            return None
+        rows.append(bounds[index])
+    return np.asarray(rows, dtype=float)

@@ -13,7 +13,10 @@ from rhbench.units import CANONICAL_UNITS, same_dimension
 
 #: Kinds of source and the canonical variables each kind may provide.
 KINDS: dict[str, tuple[str, ...]] = {
-    "dgvm": ("rh", "npp", "gpp", "cVeg", "cSoil", "cLitter", "fVegLitter", "areacella", "sftlf", "oceanCoverFrac"),
+    "dgvm": (
+        *("rh", "npp", "gpp", "cVeg", "cSoil", "cLitter", "fVegLitter"),
+        *("areacella", "sftlf", "oceanCoverFrac", "landArea"),
+    ),
     "rh": ("rh",),
     "csoil": ("cSoil",),
     "clitter": ("cLitter",),
@@ -175,7 +178,7 @@ TRENDY_UNITS: dict[str, str] = {
 }
 #: Cell measures a TRENDY plugin may declare (:mod:`rhbench.landfrac`), with their usual units;
 #: e.g. ``trendy_dgvm(..., variables=(..., "sftlf"), renames={"sftlf": "landfrac"})``.
-CELL_MEASURE_UNITS: dict[str, str] = {"sftlf": "1", "oceanCoverFrac": "1", "areacella": "m2"}
+CELL_MEASURE_UNITS: dict[str, str] = {"sftlf": "1", "oceanCoverFrac": "1", "areacella": "m2", "landArea": "m2"}
 
 
 def trendy_variables(*canonical: str, renames: Mapping[str, str] | None = None) -> dict[str, Var]:

@@ -57,6 +57,7 @@ CANONICAL_UNITS: dict[str, str] = {
     "sftlf": "1",
     "oceanCoverFrac": "1",
     "areacella": "m2",
+    "landArea": "m2",
     "ndvi": "1",
     "tas": "degC",
     "pr": "mm yr-1",

@@ -32,7 +32,10 @@ PLAUSIBLE_MEDIAN: dict[str, tuple[float, float]] = {
 }
 #: Variables that cannot be negative. A value is negative when below -1e-6 times the median
 #: absolute value (rounding noise passes); more than 1 % negative values is an error.
-NON_NEGATIVE = ("rh", "gpp", "fVegLitter", "cSoil", "cLitter", "cVeg", "pr", "landCoverFrac", "sftlf", "areacella")
+NON_NEGATIVE = (
+    *("rh", "gpp", "fVegLitter", "cSoil", "cLitter", "cVeg", "pr", "landCoverFrac"),
+    *("sftlf", "areacella", "landArea"),
+)
 #: Variables that are never zero everywhere on Earth: an all-zero sample fails the source.
 NEVER_ALL_ZERO = ("rh", "npp", "gpp", "fVegLitter", "cSoil", "cLitter", "cVeg")
 NEGATIVE_TOLERANCE = 1e-6

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from rhbench import cmip6
 from rhbench.config import resolve_data_root
 from rhbench.errors import ConfigError
 
@@ -26,6 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("--json", action="store_true", help="print JSON: one object per expected file")
     parser.add_argument("--no-verify", action="store_true", help="do not hash present files against catalog pins")
+    cmip6.add_arguments(parser)
     parser.set_defaults(func=run)
     return parser
 
@@ -55,12 +57,12 @@ def _table(rows: list) -> Table:
 def run(args: argparse.Namespace) -> int:
     """Print the inventory; exit 0 (listing never fails on missing files)."""
     from rhbench.inventory import inventory
-    from rhbench.registry import build_registry
 
-    data_root = resolve_data_root(args.data_root)
+    registry, config_root = cmip6.registry_for(args)
+    data_root = resolve_data_root(args.data_root, config_root)
     if data_root is None:
-        raise ConfigError("no data root: pass --data-root or set RHBENCH_DATA")
-    rows = inventory(build_registry(), data_root, ilamb_root=args.ilamb_root, verify=not args.no_verify)
+        raise ConfigError("no data root: pass --data-root, set data_root in --config, or RHBENCH_DATA")
+    rows = inventory(registry, data_root, ilamb_root=args.ilamb_root, verify=not args.no_verify)
     if args.json:
         print(json.dumps([row.to_dict() for row in rows], indent=2))
     else:

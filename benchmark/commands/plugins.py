@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from rhbench import catalog
+from rhbench import catalog, cmip6
 from rhbench.config import resolve_data_root
 from rhbench.errors import RhbenchError
-from rhbench.registry import build_registry
+from rhbench.registry import Registry, build_registry
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -19,11 +20,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser = subparsers.add_parser("plugins", help="list every registered plugin (built-in and installed)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--data-root", help="data root to check availability against (default RHBENCH_DATA)")
+    cmip6.add_arguments(parser)
     parser.set_defaults(func=run)
     return parser
 
 
 def _availability(source, data_root) -> str:
+    if source.files is not None:  # a source family (CMIP6): its own file list
+        paths = [Path(p) for files in source.files.values() for p in files]
+        missing = [p.name for p in paths if not p.is_file()]
+        return f"{len(paths)} files found" if not missing else f"missing: {', '.join(missing)}"
     if data_root is None:
         return "no data root"
     try:
@@ -34,10 +40,15 @@ def _availability(source, data_root) -> str:
     return "available" if not missing else f"missing: {', '.join(missing)}"
 
 
-def listing(data_root=None) -> dict:
-    """The plugin listing as a JSON-ready mapping with keys ``sources`` and ``broken``."""
-    registry = build_registry()
-    root = resolve_data_root(data_root)
+def listing(data_root=None, registry: Registry | None = None, config_root: str | None = None) -> dict:
+    """The plugin listing as a JSON-ready mapping with keys ``sources`` and ``broken``.
+
+    ``registry`` defaults to the installed plugins; with CMIP6 sources registered
+    (:func:`rhbench.cmip6.registry_for`) they are listed too, with their package
+    ``CMIP6 files (<location>)`` and the count of their files.
+    """
+    registry = registry or build_registry()
+    root = resolve_data_root(data_root, config_root)
     sources = [
         {
             "name": s.name,
@@ -58,7 +69,8 @@ def listing(data_root=None) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     """Print the listing; exit 0 (broken plugins are listed, not fatal)."""
-    result = listing(args.data_root)
+    registry, config_root = cmip6.registry_for(args)
+    result = listing(args.data_root, registry, config_root)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
