@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from rhbench import catalog, grid, harmonize, vegclass
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 UPSCALED_FILE = "rh_rf.nc"
 #: Kinds of observation source a ``products`` selection never leaves out: the inputs of the reference.
 ALWAYS_USED_KINDS = ("sites", "predictors", "landcover", "ndvi", "landfrac")
+#: The ``product`` label of the all-missing observed cSoil of a run without any cSoil product.
+NO_CSOIL = "no cSoil product"
 #: Suffix of the optional companion variable holding the reference's per-cell SD.
 SD_SUFFIX = "_sd"
 
@@ -74,13 +77,13 @@ def assemble(
     reference, used = _reference(config, registry, root, target, staging, failures)
     regions = vegclass.class_masks(reference.vegclass) if reference.vegclass is not None else {}
     native = NativeReader(root, config.period, land_mask, reference.vegclass, failures)
-    reference.totals = native.observed(used)
+    reference.totals = native.observed(used) if reference.has_csoil else None  # None: map totals
     priors = _priors(config, registry, root, target, failures)
     prior_totals = {}
     for source in registry.of_kind("rh"):
         if source.name in priors:
             totals = native.totals(source, "rh")
-            if totals is not None:
+            if totals is not None and reference.totals is not None:
                 prior_totals[source.name] = reference.totals.prior(totals)
     return Observations(reference, priors, regions, prior_totals)
 
@@ -339,8 +342,12 @@ def _observed_soils(
             domain, combine = declarations[source.name]
             if domain == "global" or combine is not None:
                 used.setdefault("csoil" if domain == "global" else "regional", []).append(source)
-    if not products:
-        raise ConfigError("no cSoil product could be loaded", found=sorted(failures.reasons) or sorted(failures.absent))
+    if not products:  # Rh is still benchmarked; every turnover time is skipped (NaN observed cSoil)
+        log.warning("no observed cSoil product: Rh is benchmarked, turnover times are skipped")
+        for key in ("csoil", "regional", "clitter"):
+            used.setdefault(key, [])
+        nothing = xr.full_like(target["lat"] * target["lon"], np.nan, dtype="float64")
+        return nothing.expand_dims(product=[NO_CSOIL]).rename("cSoil")
     litter_map = None
     for source in registry.of_kind("clitter"):
         litter_map = _period_mean_of(source, "cLitter", root, target, config, failures)

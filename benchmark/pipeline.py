@@ -28,9 +28,11 @@ from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, DataError, RhbenchError
 from rhbench.fileops import cache_dir
 from rhbench.metrics import ensemble
+from rhbench.metrics.definitions import METRIC_TABLE
+from rhbench.metrics.reference import NO_OBSERVED_CSOIL
 from rhbench.metrics.suite import evaluate
 from rhbench.registry import Registry, build_registry
-from rhbench.results import SYNTHETIC_MARKER, Failures, Results
+from rhbench.results import SYNTHETIC_MARKER, Failures, Results, ScoreRow
 from rhbench.sources import Source
 from rhbench.uptake import twobox_results
 
@@ -101,17 +103,8 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
         )
         implausible = _fail_implausible(results, failures)
         results.extend(ensemble.summarize(results, obs.reference))
-        results.extend(
-            twobox_results(
-                {name: p.totals for name, p in models.items() if name not in implausible},
-                parts.area,
-                regions=parts.masks,
-                domain=parts.domain,
-                tau_obs=constraint.observed_taus(results.rows, obs.regions),
-                n_draws=config.n_draws,
-                seed=config.seed,
-            )
-        )
+        usable = {name: p.totals for name, p in models.items() if name not in implausible}
+        results.extend(_constrain(config, usable, parts, obs, results))
         _record_failures(results, failures, registry)
         outputs.write_all(
             staging,
@@ -123,6 +116,34 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
             seconds=time.time() - started,
         )
     return Outcome(results, out_dir, synthetic, failures.reasons)
+
+
+def _constrain(
+    config: RunConfig, totals: dict[str, xr.Dataset], parts: reduce.Partition, obs, results: Results
+) -> Results:
+    """The 2-box constraint of each model (:func:`rhbench.uptake.twobox_results`).
+
+    Without an observed cSoil product there is no observed tau_soil to constrain with: the
+    2-box rows of every model are skipped, saying why.
+    """
+    if not obs.reference.has_csoil:
+        metrics = [m for m in METRIC_TABLE if m.group == "twobox"]
+        return Results(
+            rows=[
+                ScoreRow(name, "dgvm", m.name, "global", m.units, float("nan"), "skipped", NO_OBSERVED_CSOIL)
+                for name in totals
+                for m in metrics
+            ]
+        )
+    return twobox_results(
+        totals,
+        parts.area,
+        regions=parts.masks,
+        domain=parts.domain,
+        tau_obs=constraint.observed_taus(results.rows, obs.regions),
+        n_draws=config.n_draws,
+        seed=config.seed,
+    )
 
 
 def is_synthetic(root: Path) -> bool:

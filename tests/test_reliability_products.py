@@ -67,3 +67,27 @@ def test_products_select_what_is_used_and_a_selected_absent_product_fails(partia
     assert rows[("Tang2020", "load")] == {**rows[("Tang2020", "load")], "status": "absent"}
     assert "not selected" in rows[("Tang2020", "load")]["reason"]
     assert rows[("Konings2019", "rh_global")]["status"] == "ok"
+
+
+@pytest.fixture(scope="module")
+def rh_only_root(demo_root, tmp_path_factory):
+    """The reliability demo root without any cSoil product (SYNTHETIC)."""
+    root = tmp_path_factory.mktemp("rh-only") / "data"
+    shutil.copytree(demo_root, root, copy_function=os.link)
+    for source in build_registry().of_kind("csoil"):
+        for relative in catalog.entry_for(source).files.values():
+            (root / relative).unlink(missing_ok=True)
+    return root
+
+
+@pytest.mark.slow
+def test_an_rh_reference_without_csoil_benchmarks_rh_and_skips_turnover_with_reasons(rh_only_root, tmp_path):
+    code, rows = _run(tmp_path, rh_only_root)
+    assert code == 0  # issue 18.4: was exit 2 ("no cSoil product could be loaded")
+    model = MODELS[0]
+    assert rows[(model, "rh_global")]["status"] == "ok" and rows[(model, "rh_taylor_score")]["status"] == "ok"
+    assert rows[("observations", "rh_global")]["status"] == "ok"
+    for key in [("observations", "tau_soil_global"), ("Konings2019", "tau_soil_global"), (model, "tau_bias_pct")]:
+        assert rows[key]["status"] == "skipped" and "no observed cSoil product" in rows[key]["reason"], key
+    assert rows[(model, "dcTotal_constrained")]["status"] == "skipped"
+    assert not [r for r in rows.values() if r["status"] == "failed"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 
 from rhbench.errors import CoordinateError
+from rhbench.metrics.definitions import METRIC_TABLE
 from rhbench.metrics.rows import regional_rows, row
 from rhbench.metrics.taylor import taylor_statistics
 from rhbench.metrics.totals import (
@@ -28,6 +29,9 @@ from rhbench.vegclass import class_masks, vegetated
 
 if TYPE_CHECKING:
     from rhbench.metrics.observed import ObservedTotals
+
+#: Reason of the rows that need observed cSoil when the data root has no cSoil product.
+NO_OBSERVED_CSOIL = "no observed cSoil product in the data root: turnover times against observations are skipped"
 
 
 @dataclass
@@ -83,6 +87,11 @@ class Reference:
         if self.vegclass is None:
             return self.land_mask
         return (vegetated(self.vegclass) & self.land_mask).rename("vegetated")
+
+    @cached_property
+    def has_csoil(self) -> bool:
+        """True when some observed cSoil product has values on land (else only Rh is benchmarked)."""
+        return bool(self.csoil_products.where(self.land_mask).notnull().any())
 
     @cached_property
     def csoil(self) -> xr.DataArray:
@@ -172,6 +181,12 @@ def reference_rows(ref: Reference, tau_sd: float) -> list[ScoreRow]:
     for prefix, field_map in (("rh", rh), ("tau_soil", tau_map(ref.csoil, rh))):
         stats = taylor_statistics(field_map.where(veg), field_map.where(veg), ref.area)
         rows.append(row(name, kind, f"{prefix}_taylor_sd", "global", stats["sd_ref"]))
+    if not ref.has_csoil:  # Rh alone: every cSoil and turnover row of the reference is skipped, saying why
+        needs_csoil = {m.name for m in METRIC_TABLE if "csoil" in m.needs or m.name == "csoil_global_sd"}
+        rows = [
+            replace(r, value=float("nan"), status="skipped", reason=NO_OBSERVED_CSOIL) if r.metric in needs_csoil else r
+            for r in rows
+        ]
     return rows
 
 

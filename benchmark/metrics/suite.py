@@ -20,6 +20,7 @@ the maps and zonal profiles :mod:`rhbench.metrics.fields`.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import xarray as xr
 
@@ -29,8 +30,8 @@ from rhbench.metrics import ilamb
 from rhbench.metrics.coverage import coverage_rows, gate, years_used
 from rhbench.metrics.definitions import METRICS, TAYLOR_STATISTICS, reported_by
 from rhbench.metrics.fields import source_maps, zonal_profiles
-from rhbench.metrics.reference import Reference, check_grid, reference_rows
-from rhbench.metrics.rows import regional_rows, row, status_rows
+from rhbench.metrics.reference import NO_OBSERVED_CSOIL, Reference, check_grid, reference_rows
+from rhbench.metrics.rows import UNDEFINED, regional_rows, row, status_rows
 from rhbench.metrics.taylor import taylor_statistics
 from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, regional_means, regional_totals
 from rhbench.metrics.turnover import (
@@ -106,9 +107,12 @@ def evaluate(
             metrics = reported_by(kind, GROUPS)
             results.rows.extend(status_rows(name, kind, metrics, _region_names(reference), "failed", str(err)))
             continue
-        if kind == "rh" and "rh" in found:
+        if kind == "rh" and "rh" in found:  # an Rh product's tau_soil uses the observed cSoil
             found["csoil"] = reference.csoil
             missing.pop("csoil", None)
+            if not reference.has_csoil:
+                del found["csoil"]
+                missing["csoil"] = NO_OBSERVED_CSOIL
         if kind == "dgvm" and "rh" in found and "csoil" in found:
             attributions[name] = _attribution(found, reference)
         totals = (native or {}).get(name)
@@ -139,6 +143,8 @@ def _with_coverage(
     """``rows`` failed where the source's spatial or period coverage is too low, then the coverage rows."""
     record = data.attrs if "year" not in data.dims else years_used(data["year"].values, period)
     checks = coverage_rows(name, kind, xr.Dataset(attrs=record), found.get("rh"), ref.land_mask, ref.area)
+    if not ref.has_csoil:  # comparisons with the observed tau_soil are undefined: say why
+        rows = [replace(r, reason=NO_OBSERVED_CSOIL) if r.reason == UNDEFINED else r for r in rows]
     return gate(rows, checks) + checks
 
 
