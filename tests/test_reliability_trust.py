@@ -6,12 +6,16 @@ Each test failed on the code before its fix.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
 from rhbench.cli import main
+from rhbench.commands import run as run_command
 from rhbench.config import RunConfig, validate
 from rhbench.errors import ConfigError
 
@@ -80,3 +84,43 @@ def test_a_seed_numpy_cannot_take_is_a_config_error(tmp_path):
         validate(RunConfig(seed=2**32))
     validate(RunConfig(seed=2**32 - 1))
     assert main(["-q", "run", "--data-root", str(tmp_path), "--seed", str(2**32), "--out", str(tmp_path / "o")]) == 2
+
+
+class _SilentServer:
+    """A TCP server that accepts connections and never answers (like a wrong port)."""
+
+    def __init__(self, reply: bytes = b""):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.reply, self.conns = reply, []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def address(self) -> str:
+        return f"tcp://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            if self.reply:
+                conn.sendall(self.reply)
+
+
+@pytest.mark.parametrize("reply", [b"", b"HTTP/1.0 400 Bad Request\r\n\r\n" * 64], ids=["silent", "http"])
+def test_a_scheduler_address_that_is_not_dask_fails_fast(tmp_path, capsys, monkeypatch, reply):
+    """A listening non-dask server (e.g. the dashboard port) made ``--scheduler`` hang for ever,
+    or read its bytes as a frame length (MemoryError traceback)."""
+    monkeypatch.setattr(run_command, "SCHEDULER_TIMEOUT", "2s")
+    server = _SilentServer(reply)
+    address, started = server.address, time.monotonic()
+    code = main(["-q", "run", "--data-root", str(tmp_path), "--scheduler", address, "--out", str(tmp_path / "o")])
+    server.sock.close()
+    assert code == 2
+    assert time.monotonic() - started < 30
+    err = " ".join(capsys.readouterr().err.split())
+    assert "cannot reach the dask scheduler" in err and address in err
