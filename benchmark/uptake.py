@@ -6,10 +6,12 @@ corrects its turnover times towards the observed ones and runs the Monte Carlo
 model, metric and region, plus the multi-model ``ensemble_mean`` and ``ensemble_sd``.
 
 Independence: each model is constrained on its own years, alone; another model's time
-axis never changes its numbers. A model whose years do not cover every year of the
-reference period (:data:`rhbench.constraint.REFERENCE_PERIOD`) cannot be corrected and
-gets failed rows that say so. The ensemble is formed from the models that share the most
-common first-to-last year span (its rows name any model left out).
+axis never changes its numbers. A model's turnover times are matched to the observation over the
+reference period (:data:`rhbench.constraint.REFERENCE_PERIOD`) cut to its years
+(:func:`reference_window`: a CMIP6 ``historical`` run, 1850-2014, over 1982-2014, its rows
+saying so); a model covering less than :data:`REFERENCE_SHARE_MIN` of the period, or with
+a gap in it, cannot be corrected and gets failed rows that say so. The ensemble is formed
+from the models that share the most common first-to-last year span (its rows name any model left out).
 
 Per vegetation class, an observed tau_veg is used only when one is given for that class
 (from a litterfall or NPP product); otherwise only tau_soil is corrected, tau_veg keeps the
@@ -30,6 +32,10 @@ from rhbench.metrics import definitions
 from rhbench.metrics.totals import stack_masks
 from rhbench.results import Results, ScoreRow
 from rhbench.twobox import REQUIRED, emulation_skill, fill_first_year, global_turnover, r2_score, rmse
+
+#: Smallest share of the reference period a model's years must cover for the 2-box constraint
+#: (as the ``period_coverage`` threshold of :mod:`rhbench.metrics.coverage`).
+REFERENCE_SHARE_MIN = 0.8
 
 logger = logging.getLogger(__name__)
 
@@ -63,16 +69,39 @@ def _status_rows(source: str, region: str, status: str, reason: str, metrics=MET
     ]
 
 
-def _require_reference_years(years: np.ndarray) -> None:
+def reference_window(years: np.ndarray) -> tuple[int, int]:
+    """The years whose mean turnover time is matched to the observation, for a model with ``years``.
+
+    The reference period (:data:`rhbench.constraint.REFERENCE_PERIOD`, 1982-2018) cut to the
+    model's first and last year: a CMIP6 ``historical`` run ending in 2014 is matched over
+    1982-2014. Raises :class:`ValueRangeError` when a year inside the window is missing, or
+    when the window holds less than :data:`REFERENCE_SHARE_MIN` of the reference period.
+    """
     first, last = constraint.REFERENCE_PERIOD
-    missing = sorted(set(range(first, last + 1)) - set(np.asarray(years).tolist()))
-    if missing:
+    have = set(np.asarray(years).tolist())
+    window = (max(first, min(have, default=first)), min(last, max(have, default=first - 1)))
+    inside = range(window[0], window[1] + 1)
+    missing = sorted(set(inside) - have)
+    share = len(inside) / (last - first + 1)
+    if missing or share < REFERENCE_SHARE_MIN:
         raise ValueRangeError(
-            "the 2-box constraint needs the model's turnover times in every year of the reference period",
+            "the 2-box constraint needs the model's turnover times in every year of the reference period "
+            f"it covers, and at least {REFERENCE_SHARE_MIN:.0%} of {first}-{last}",
             variable="year",
-            found=f"years {years.min()}-{years.max()}" if len(years) else "no years",
-            expected=f"every year {first}-{last} (missing {len(missing)}, e.g. {missing[0]})",
+            found=f"years {min(have)}-{max(have)}" + (f" (missing e.g. {missing[0]})" if missing else "")
+            if have
+            else "no years",
+            expected=f"every year of {first}-{last}, or of at least {REFERENCE_SHARE_MIN:.0%} of it",
         )
+    return window
+
+
+def _window_note(window: tuple[int, int]) -> str:
+    """The rows' note when the reference window is shorter than the reference period."""
+    if window == constraint.REFERENCE_PERIOD:
+        return ""
+    first, last = constraint.REFERENCE_PERIOD
+    return f"turnover times matched to the observation over {window[0]}-{window[1]} (its years of {first}-{last})"
 
 
 def _monte_carlo(turnovers: list[xr.Dataset], skills: list[xr.Dataset], draws: tuple, names: list[str]) -> xr.Dataset:
@@ -80,12 +109,13 @@ def _monte_carlo(turnovers: list[xr.Dataset], skills: list[xr.Dataset], draws: t
     models sharing one year axis; the last source is their ensemble mean. ``draws[0]`` None:
     tau_veg is not corrected (a single draw equal to each model's own reference mean)."""
     years = turnovers[0]["year"].values
+    window = reference_window(years)
     npp, tau_veg, tau_soil = (np.stack([t[v].values for t in turnovers]) for v in ("npp", "tau_veg", "tau_soil"))
     tau_veg, tau_soil = fill_first_year(tau_veg), fill_first_year(tau_soil)
     veg = draws[0]
     if veg is None:
-        veg = tau_veg[:, constraint.reference_mask(years)].mean(-1)[:, None]
-    stats = constraint.monte_carlo(npp, tau_veg, tau_soil, years, veg, draws[1])
+        veg = tau_veg[:, constraint.reference_mask(years, window)].mean(-1)[:, None]
+    stats = constraint.monte_carlo(npp, tau_veg, tau_soil, years, veg, draws[1], reference=window)
     stack = {v: np.stack([s[v].values for s in skills]) for v in ("cTotal_emulated", "dcTotal_dgvm")}
     stack |= {f"{p}_emulated": np.stack([s[f"{p}_emulated"].values for s in skills]) for p in POOLS}
     series = {k: np.concatenate([v, v.mean(axis=0, keepdims=True)]) for k, v in stack.items()}
@@ -137,6 +167,7 @@ def _ensemble(
     ds = _monte_carlo([members[n][0] for n in names], [members[n][1] for n in names], draws, names)
     ens = ds.sel(source=[ENSEMBLE])
     reason = f"mean of {len(names)} models over {span[0]}-{span[1]}"
+    reason = "; ".join(filter(None, [reason, _window_note(reference_window(np.arange(span[0], span[1] + 1)))]))
     if left_out:
         reason += f"; left out (other years): {', '.join(left_out)}"
     reason = "; ".join(filter(None, [reason, note]))
@@ -165,7 +196,7 @@ def _constrain_region(
     per_model: dict[str, xr.Dataset] = {}
     for name, turnover in turnovers.items():
         try:
-            _require_reference_years(turnover["year"].values)
+            window = reference_window(turnover["year"].values)
             skill = emulation_skill(turnover)
             if skill.attrs.get("tau_clipped"):
                 clipped.append(f"{name} ({region})")
@@ -175,7 +206,7 @@ def _constrain_region(
             continue
         members[name] = (turnover, skill)
         first, last = _span(per_model[name])
-        reason = "; ".join(filter(None, [f"changes {first}-{last}", note]))
+        reason = "; ".join(filter(None, [f"changes {first}-{last}", _window_note(window), note]))
         rows += _rows(name, region, _values(per_model[name]), reason)
     ens_rows, ens = _ensemble(region, members, per_model, draws, note)
     frames = [per_model[n].expand_dims(source=[n]) for n in members] + ([ens] if ens is not None else [])

@@ -6,14 +6,24 @@ Each test failed on the code before its fix.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import socket
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
+import xarray as xr
+from test_reliability_isolation import write_config
 
 from rhbench.cli import main
+from rhbench.commands import run as run_command
 from rhbench.config import RunConfig, validate
 from rhbench.errors import ConfigError
+from rhbench.metrics import coverage
+from rhbench.results import ScoreRow
 
 
 def _scorecard(path, version: str, value: float = 60.0):
@@ -80,3 +90,77 @@ def test_a_seed_numpy_cannot_take_is_a_config_error(tmp_path):
         validate(RunConfig(seed=2**32))
     validate(RunConfig(seed=2**32 - 1))
     assert main(["-q", "run", "--data-root", str(tmp_path), "--seed", str(2**32), "--out", str(tmp_path / "o")]) == 2
+
+
+class _SilentServer:
+    """A TCP server that accepts connections and never answers (like a wrong port)."""
+
+    def __init__(self, reply: bytes = b""):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.reply, self.conns = reply, []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def address(self) -> str:
+        return f"tcp://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            if self.reply:
+                conn.sendall(self.reply)
+
+
+@pytest.mark.parametrize("reply", [b"", b"HTTP/1.0 400 Bad Request\r\n\r\n" * 64], ids=["silent", "http"])
+def test_a_scheduler_address_that_is_not_dask_fails_fast(tmp_path, capsys, monkeypatch, reply):
+    """A listening non-dask server (e.g. the dashboard port) made ``--scheduler`` hang for ever,
+    or read its bytes as a frame length (MemoryError traceback)."""
+    monkeypatch.setattr(run_command, "SCHEDULER_TIMEOUT", "2s")
+    server = _SilentServer(reply)
+    address, started = server.address, time.monotonic()
+    code = main(["-q", "run", "--data-root", str(tmp_path), "--scheduler", address, "--out", str(tmp_path / "o")])
+    server.sock.close()
+    assert code == 2
+    assert time.monotonic() - started < 30
+    err = " ".join(capsys.readouterr().err.split())
+    assert "cannot reach the dask scheduler" in err and address in err
+
+
+def _row(source, metric, status="ok", reason=""):
+    return ScoreRow(source, "dgvm", metric, "global", "Pg C", 1.0 if status == "ok" else float("nan"), status, reason)
+
+
+def test_a_partial_model_fails_its_2_box_uptake_totals_and_only_its_own():
+    checks = [_row("A", "rh_coverage", "failed", "Rh covers 59%"), _row("B", "rh_coverage")]
+    rows = [_row("A", "dcTotal_constrained"), _row("A", "emulation_r2"), _row("B", "dcTotal_constrained")]
+    gated = {(r.source, r.metric): r for r in coverage.gate_sources(rows, checks)}
+    assert gated["A", "dcTotal_constrained"].status == "failed"
+    assert gated["A", "dcTotal_constrained"].reason == "Rh covers 59%"
+    assert gated["A", "emulation_r2"].status == "ok"  # a fit statistic, not a global total
+    assert gated["B", "dcTotal_constrained"].status == "ok"
+
+
+@pytest.mark.slow
+def test_a_model_covering_latitudes_40s_40n_gets_no_global_uptake(demo_root, tmp_path, monkeypatch):
+    """CLM5.0 masked to |lat| <= 40 had failed rh totals but dcTotal_constrained 'ok' (exit 3 for other rows)."""
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "data"
+    shutil.copytree(demo_root, root, copy_function=os.link)
+    for path in sorted((root / "trendy_v9" / "CLM5.0").glob("*.nc")):
+        with xr.open_dataset(path, decode_times=False) as ds:
+            masked = ds.where(abs(ds.lat) <= 40).load()
+        path.unlink()  # break the hard link: the shared demo root stays intact
+        masked.to_netcdf(path)
+    out = tmp_path / "out"
+    assert main(["-q", "run", "--config", str(write_config(tmp_path, root, ("CLM5.0",))), "--out", str(out)]) == 3
+    rows = json.loads((out / "scorecard.json").read_text())["rows"]
+    row = next(
+        r for r in rows if (r["source"], r["metric"], r["region"]) == ("CLM5.0", "dcTotal_constrained", "global")
+    )
+    assert row["status"] == "failed" and "of the reference's land area" in row["reason"]

@@ -378,3 +378,30 @@ def test_the_2box_global_domain_is_the_observed_tau_domain():
     # uniform per m2: the domain holds (1 + 2 + 3) / 10 of the area, hence of every change
     for metric in ("dcTotal_unconstrained", "dcTotal_dgvm", "dcVeg_constrained"):
         assert cut["A", metric].value == pytest.approx(0.6 * full["A", metric].value, rel=1e-9)
+
+
+def test_the_reference_window_is_the_reference_period_cut_to_the_models_years():
+    from rhbench.uptake import reference_window
+
+    assert reference_window(np.arange(1901, 2019)) == (1982, 2018)
+    assert reference_window(np.arange(1850, 2015)) == (1982, 2014)  # CMIP6 historical
+    with pytest.raises(ValueRangeError, match="reference period"):
+        reference_window(np.arange(2009, 2019))  # 10 of 37 years
+    with pytest.raises(ValueRangeError, match="missing e.g. 1990"):
+        reference_window(np.setdiff1d(np.arange(1901, 2019), [1990]))
+
+
+def test_a_cmip6_historical_model_ending_in_2014_is_constrained_over_1982_2014_and_says_so():
+    years = np.arange(1850, 2015)
+    npp_h = 45.0 + 20.0 * np.linspace(0, 1, years.size) ** 2
+    models = {"A": _dgvm(NPP, 8.0, 15.0), "H": _dgvm(npp_h, 9.0, 30.0, years=years)}
+    obs = {"global": ((10.3, 1.4), (38.3, 11.0))}
+    rows = _rows(twobox_results(models, AREA, tau_obs=obs, n_draws=5), region="global")
+    alone = _rows(twobox_results({"A": models["A"]}, AREA, tau_obs=obs, n_draws=5), region="global")
+    for metric in METRICS:
+        row = rows["H", metric]
+        assert row.status == "ok", (metric, row)
+        assert "changes 1850-2014" in row.reason and "over 1982-2014" in row.reason, row.reason
+        assert "over 1982" not in rows["A", metric].reason  # a TRENDY model keeps 1982-2018, silently
+        assert rows["A", metric].value == pytest.approx(alone["A", metric].value, rel=1e-12, abs=1e-12)
+    assert np.isfinite(rows["H", "dcTotal_constrained"].value)

@@ -79,6 +79,35 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
+def _probe_scheduler(address: str) -> None:
+    """Ask ``address`` for its identity within :data:`SCHEDULER_TIMEOUT`; raise unless a dask scheduler answers.
+
+    ``Client(address, timeout=...)`` waits forever on a server that accepts the connection
+    but does not speak dask's protocol (e.g. the dashboard port 8787), and reads another
+    protocol's bytes as a frame length (a MemoryError).
+    """
+    import asyncio
+
+    from dask.utils import parse_timedelta
+    from distributed.core import rpc
+
+    seconds = parse_timedelta(SCHEDULER_TIMEOUT)
+
+    async def identity() -> dict:
+        remote = rpc(address, timeout=seconds)
+        try:
+            return await remote.identity()
+        finally:
+            await remote.close_rpc()
+
+    try:
+        info = asyncio.run(asyncio.wait_for(identity(), seconds))
+    except TimeoutError:
+        raise TimeoutError(f"no dask reply from {address} within {SCHEDULER_TIMEOUT}") from None
+    if not isinstance(info, dict) or info.get("type") != "Scheduler":
+        raise ValueError(f"{address} is not a dask scheduler (identity: {str(info)[:80]})")
+
+
 @contextlib.contextmanager
 def _dask_client(scheduler: str | None, workers: int | None):
     if not scheduler and not workers:
@@ -88,8 +117,9 @@ def _dask_client(scheduler: str | None, workers: int | None):
 
     if scheduler:
         try:
+            _probe_scheduler(scheduler)
             client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
-        except (OSError, TimeoutError, ValueError) as exc:  # refused, unreachable, or not an address
+        except Exception as exc:  # refused, unreachable, not an address, or not a dask scheduler
             raise ConfigError(
                 f"cannot reach the dask scheduler within {SCHEDULER_TIMEOUT} ({type(exc).__name__}: {exc})",
                 variable="--scheduler",
