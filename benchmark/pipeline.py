@@ -79,6 +79,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     registry = registry or build_registry()
     cmip6.register(registry, config.cmip6)
     _check_models(config, registry)
+    _check_products(config, registry)
     failures = Failures({b.name: f"broken plugin: {b.reason}" for b in registry.broken})
     root = _data_root(config)
     synthetic = config.demo or is_synthetic(root)
@@ -172,6 +173,18 @@ def _check_models(config: RunConfig, registry: Registry) -> None:
             found=unknown or "[]",
             expected=known,
         )
+
+
+def _check_products(config: RunConfig, registry: Registry) -> None:
+    """Refuse ``csoil_products`` / ``products`` naming no such source (a typo benchmarked without it, exit 0)."""
+    choices = {
+        "csoil_products": [s.name for s in registry.of_kind("csoil")],
+        "products": sorted(name for name, s in registry.sources.items() if s.kind != "dgvm"),
+    }
+    for key, known in choices.items():
+        unknown = [name for name in getattr(config, key) or () if name not in known]
+        if unknown:
+            raise ConfigError(f"unknown product names in {key}", variable=key, found=unknown, expected=known)
 
 
 def _data_root(config: RunConfig) -> Path:

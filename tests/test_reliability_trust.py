@@ -164,3 +164,16 @@ def test_a_model_covering_latitudes_40s_40n_gets_no_global_uptake(demo_root, tmp
         r for r in rows if (r["source"], r["metric"], r["region"]) == ("CLM5.0", "dcTotal_constrained", "global")
     )
     assert row["status"] == "failed" and "of the reference's land area" in row["reason"]
+
+
+@pytest.mark.parametrize(
+    ("line", "key"), [('csoil_products = ["WISE30"]', "csoil_products"), ('products = ["Hashimoto2016"]', "products")]
+)
+def test_a_product_name_typo_is_a_config_error_listing_the_choices(tmp_path, capsys, line, key):
+    """A typo in csoil_products/products ran without that product (turnover skipped) and exited 0."""
+    config = tmp_path / "run.toml"
+    config.write_text(f'data_root = "{tmp_path}"\n{line}\n')
+    assert main(["-q", "run", "--config", str(config), "--out", str(tmp_path / "o")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"unknown product names in {key}" in err and "WISE30sec" in err
+    assert not (tmp_path / "o").exists()
