@@ -27,7 +27,7 @@ from rhbench import cache, cmip6, constraint, grid, harmonize, observations, out
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, DataError, RhbenchError
 from rhbench.fileops import cache_dir
-from rhbench.metrics import ensemble
+from rhbench.metrics import coverage, ensemble
 from rhbench.metrics.definitions import METRIC_TABLE
 from rhbench.metrics.reference import NO_OBSERVED_CSOIL
 from rhbench.metrics.suite import evaluate
@@ -104,7 +104,9 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
         implausible = _fail_implausible(results, failures)
         results.extend(ensemble.summarize(results, obs.reference))
         usable = {name: p.totals for name, p in models.items() if name not in implausible}
-        results.extend(_constrain(config, usable, parts, obs, results))
+        twobox = _constrain(config, usable, parts, obs, results)
+        twobox.rows = coverage.gate_sources(twobox.rows, results.rows)  # a partial model's uptake is no global total
+        results.extend(twobox)
         _record_failures(results, failures, registry)
         outputs.write_all(
             staging,

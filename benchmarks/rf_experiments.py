@@ -109,6 +109,12 @@ def variants() -> list[Variant]:
             columns=lambda X, s: _koppen_code(X).assign(lon=s["cell_lon"].to_numpy()),
             split=2,
         ),
+        Variant("split 2 + own-cell sites only", rows=own, split=2),
+        Variant(
+            "split 2 + Koppen left out",
+            columns=lambda X, s: X.drop(columns=[c for c in X if c.startswith("koppen_")]),
+            split=2,
+        ),
         Variant("+ longitude (cell centre)", columns=lambda X, s: X.assign(lon=s["cell_lon"].to_numpy())),
         Variant("log(Rh) target, back-transformed", log=True),
         Variant("YearsOfData == 1 rows only", rows=lambda s: (s["YearsOfData"] <= 1).to_numpy()),

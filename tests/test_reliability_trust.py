@@ -6,6 +6,8 @@ Each test failed on the code before its fix.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -13,11 +15,15 @@ import threading
 import time
 
 import pytest
+import xarray as xr
+from test_reliability_isolation import write_config
 
 from rhbench.cli import main
 from rhbench.commands import run as run_command
 from rhbench.config import RunConfig, validate
 from rhbench.errors import ConfigError
+from rhbench.metrics import coverage
+from rhbench.results import ScoreRow
 
 
 def _scorecard(path, version: str, value: float = 60.0):
@@ -124,3 +130,37 @@ def test_a_scheduler_address_that_is_not_dask_fails_fast(tmp_path, capsys, monke
     assert time.monotonic() - started < 30
     err = " ".join(capsys.readouterr().err.split())
     assert "cannot reach the dask scheduler" in err and address in err
+
+
+def _row(source, metric, status="ok", reason=""):
+    return ScoreRow(source, "dgvm", metric, "global", "Pg C", 1.0 if status == "ok" else float("nan"), status, reason)
+
+
+def test_a_partial_model_fails_its_2_box_uptake_totals_and_only_its_own():
+    checks = [_row("A", "rh_coverage", "failed", "Rh covers 59%"), _row("B", "rh_coverage")]
+    rows = [_row("A", "dcTotal_constrained"), _row("A", "emulation_r2"), _row("B", "dcTotal_constrained")]
+    gated = {(r.source, r.metric): r for r in coverage.gate_sources(rows, checks)}
+    assert gated["A", "dcTotal_constrained"].status == "failed"
+    assert gated["A", "dcTotal_constrained"].reason == "Rh covers 59%"
+    assert gated["A", "emulation_r2"].status == "ok"  # a fit statistic, not a global total
+    assert gated["B", "dcTotal_constrained"].status == "ok"
+
+
+@pytest.mark.slow
+def test_a_model_covering_latitudes_40s_40n_gets_no_global_uptake(demo_root, tmp_path, monkeypatch):
+    """CLM5.0 masked to |lat| <= 40 had failed rh totals but dcTotal_constrained 'ok' (exit 3 for other rows)."""
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "data"
+    shutil.copytree(demo_root, root, copy_function=os.link)
+    for path in sorted((root / "trendy_v9" / "CLM5.0").glob("*.nc")):
+        with xr.open_dataset(path, decode_times=False) as ds:
+            masked = ds.where(abs(ds.lat) <= 40).load()
+        path.unlink()  # break the hard link: the shared demo root stays intact
+        masked.to_netcdf(path)
+    out = tmp_path / "out"
+    assert main(["-q", "run", "--config", str(write_config(tmp_path, root, ("CLM5.0",))), "--out", str(out)]) == 3
+    rows = json.loads((out / "scorecard.json").read_text())["rows"]
+    row = next(
+        r for r in rows if (r["source"], r["metric"], r["region"]) == ("CLM5.0", "dcTotal_constrained", "global")
+    )
+    assert row["status"] == "failed" and "of the reference's land area" in row["reason"]

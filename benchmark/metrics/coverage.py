@@ -39,6 +39,9 @@ TOTAL_METRICS = (
     "tau_veg_global",
     "tau_veg",
 )
+#: Prefix of the 2-box stage's cumulative uptake rows (``dcTotal_constrained``, ...; rhbench.uptake):
+#: global sums too, so a model covering part of the land fails them as well.
+UPTAKE_PREFIX = "dc"
 
 
 def years_used(years, period: tuple[int, int]) -> dict:
@@ -87,7 +90,19 @@ def gate(rows: list[ScoreRow], checks: list[ScoreRow]) -> list[ScoreRow]:
         for check in checks:
             if row.status != "ok" or check.status != "failed":
                 continue
-            if check.metric == "period_coverage" or row.metric in TOTAL_METRICS:
+            if check.metric == "period_coverage" or row.metric in TOTAL_METRICS or row.metric.startswith(UPTAKE_PREFIX):
                 row = replace(row, value=float("nan"), status="failed", reason=check.reason)
         out.append(row)
     return out
+
+
+def gate_sources(rows: list[ScoreRow], checks: list[ScoreRow]) -> list[ScoreRow]:
+    """:func:`gate` of rows of many sources, each by its own failed coverage rows in ``checks``.
+
+    Used for the 2-box rows, which are computed after the suite's coverage rows.
+    """
+    by_source: dict[str, list[ScoreRow]] = {}
+    for check in checks:
+        if check.metric in ("rh_coverage", "period_coverage"):
+            by_source.setdefault(check.source, []).append(check)
+    return [gate([row], by_source.get(row.source, []))[0] for row in rows]

@@ -96,8 +96,7 @@ def evaluate(
     fields = {reference.name: {"rh": reference.rh_land, "csoil": reference.csoil}}
     kinds = {reference.name: "reference"}
     attributions: dict[str, TauBiasAttribution] = {}
-    sources = [(name, "dgvm", ds) for name, ds in dgvms.items()]
-    sources += [(name, "rh", da) for name, da in rh_products.items()]
+    sources = [(n, "dgvm", d) for n, d in dgvms.items()] + [(n, "rh", d) for n, d in rh_products.items()]
     for name, kind, data in sources:
         try:
             found, missing = _period_fields(name, data, kind, period, reference)
@@ -107,12 +106,11 @@ def evaluate(
             metrics = reported_by(kind, GROUPS)
             results.rows.extend(status_rows(name, kind, metrics, _region_names(reference), "failed", str(err)))
             continue
-        if kind == "rh" and "rh" in found:  # an Rh product's tau_soil uses the observed cSoil
+        if kind == "rh" and "rh" in found and reference.has_csoil:  # tau_soil of an Rh product: observed cSoil
             found["csoil"] = reference.csoil
             missing.pop("csoil", None)
-            if not reference.has_csoil:
-                del found["csoil"]
-                missing["csoil"] = NO_OBSERVED_CSOIL
+        elif kind == "rh" and not reference.has_csoil:
+            missing["csoil"] = NO_OBSERVED_CSOIL
         if kind == "dgvm" and "rh" in found and "csoil" in found:
             attributions[name] = _attribution(found, reference)
         totals = (native or {}).get(name)
