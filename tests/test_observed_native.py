@@ -117,7 +117,10 @@ def test_demo_observed_totals_do_not_depend_on_the_common_grid(demo_root, tmp_pa
         config = RunConfig(
             data_root=root, out=out, resolution=resolution, quick_upscaling=True, models=["CLM5.0"], n_draws=5
         )
-        rows[resolution] = _observation_rows(run(config))
+        outcome = run(config)
+        rows[resolution] = _observation_rows(outcome)
+        (rh_row,) = [r for r in outcome.results.rows if r.source == "observations" and r.metric == "rh_global"]
+        assert "RF-Rh" in rh_row.reason and "45 x 90 cells, 4 x 4 deg" in rh_row.reason, rh_row.reason
     assert _observation_rows(first)["rh_global"] == pytest.approx(rows[4.0]["rh_global"], rel=1e-12)
     for metric in ("rh_global", "csoil_global", "tau_soil_global", "tau_soil_global_sd"):
         assert rows[2.0][metric] == pytest.approx(rows[4.0][metric], rel=1e-6), metric
