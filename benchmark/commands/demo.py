@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 from pathlib import Path
 
-from rhbench.config import RunConfig, validate
+from rhbench.config import RESOLUTION_RANGE, RunConfig, validate
 from rhbench.demo import generate_demo
 from rhbench.errors import ConfigError, OutputExistsError
 from rhbench.fileops import refuse_to_overwrite
 from rhbench.progress import progress_callback
 
 log = logging.getLogger(__name__)
+#: Coarsest demo grid, degrees (the demo needs a few cells of latitude).
+DEMO_RESOLUTION_MAX = 45.0
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -44,8 +47,20 @@ def _refuse_foreign_folder(out: Path) -> None:
 
 
 def _validate(args: argparse.Namespace) -> None:
-    """The run's rules for resolution and seed (a NaN or negative value was a traceback); N >= 1 DGVMs."""
-    validate(RunConfig(resolution=args.resolution, seed=args.seed))
+    """The run's seed rule, a finite resolution of at least the run's minimum, N >= 1 DGVMs.
+
+    A NaN or negative value was a traceback, 0.01 degrees a memory kill; coarse demos
+    (e.g. 20 degrees, for fast tests) stay allowed.
+    """
+    validate(RunConfig(seed=args.seed))
+    low = RESOLUTION_RANGE[0]
+    if not math.isfinite(args.resolution) or not low <= args.resolution <= DEMO_RESOLUTION_MAX:
+        raise ConfigError(
+            "resolution must be a finite number of degrees",
+            variable="resolution",
+            found=repr(args.resolution),
+            expected=f"{low:g} to {DEMO_RESOLUTION_MAX:g}",
+        )
     if args.models is not None and args.models < 1:
         raise ConfigError(
             "--models N writes the first N DGVMs", variable="--models", found=str(args.models), expected=">= 1"
