@@ -266,6 +266,7 @@ def test_the_period_mean_never_falls_back_to_other_years() -> None:
 
 def test_an_observation_product_outside_the_period_fails_instead_of_using_all_years(monkeypatch) -> None:
     from rhbench import observations
+    from rhbench.config import RunConfig
     from rhbench.results import Failures
 
     years = np.arange(1990, 1995)
@@ -273,6 +274,8 @@ def test_an_observation_product_outside_the_period_fails_instead_of_using_all_ye
     monkeypatch.setattr(observations, "load", lambda *args, **kwargs: old)
     failures = Failures({})
     product = _source(cSoil=Var("cSoil", "kg m-2"))
-    assert observations._period_mean_of(product, "cSoil", Path("."), None, (2000, 2018), failures) is None
+    config = RunConfig(period=(2000, 2018))  # _period_mean_of takes the run config (its period and products)
+    assert observations._period_mean_of(product, "cSoil", Path("."), None, config, failures) is None
     _assert_names(failures.reasons["Model"], "no years in the benchmark period", "1990-1994")
-    assert observations._period_mean_of(product, "cSoil", Path("."), None, (1992, 2018), failures) == 1993.0
+    config = RunConfig(period=(1992, 2018))
+    assert observations._period_mean_of(product, "cSoil", Path("."), None, config, failures) == 1993.0
