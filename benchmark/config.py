@@ -109,6 +109,13 @@ def validate(config: RunConfig, *, file: str | None = None) -> RunConfig:
             variable="models",
             found="[]",
         )
+    if config.csoil_products is not None and not config.csoil_products:
+        raise ConfigError(
+            "csoil_products is empty: name at least one cSoil product, or leave it out to use the default mean",
+            file=file,
+            variable="csoil_products",
+            found="[]",
+        )
     return config
 
 

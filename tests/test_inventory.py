@@ -78,3 +78,11 @@ def test_data_command_prints_json(tmp_path: Path, capsys) -> None:
 def test_data_command_without_a_root_is_a_usage_error(monkeypatch) -> None:
     monkeypatch.delenv("RHBENCH_DATA", raising=False)
     assert main(["-q", "data"]) == 2
+
+
+def test_data_command_on_a_missing_root_says_it_does_not_exist(tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "nowhere"
+    assert main(["data", "--data-root", str(missing), "--json", "--no-verify"]) == 0
+    captured = capsys.readouterr()
+    assert f"data root {missing} does not exist" in " ".join(captured.err.split())
+    assert not any(row["present"] for row in json.loads(captured.out))

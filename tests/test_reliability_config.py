@@ -39,6 +39,7 @@ def _config(tmp_path: Path, *lines: str) -> Path:
         ("resolution = 0.001", "resolution"),
         ("n_draws = 0", "n_draws"),
         ("models = []", "models"),
+        ("csoil_products = []", "csoil_products"),
     ],
 )
 def test_unusable_settings_are_config_errors_naming_the_key(tmp_path, line, key):

@@ -102,3 +102,14 @@ def test_the_demo_run_writes_a_valid_cmec_bundle_matching_its_scorecard(small_de
     assert {r["metric"] for r in scorecard["rows"]} == set(bundle["DIMENSIONS"]["metric"])
     undocumented = [m for m, meta in bundle["DIMENSIONS"]["metric"].items() if "no definition" in meta["definition"]]
     assert undocumented == [], "add these metrics to rhbench.metrics.definitions.METRIC_TABLE"
+
+
+def test_load_status_rows_have_a_definition_and_log_no_warning(caplog):
+    from rhbench.metrics.definitions import definitions
+
+    failed = {**ROWS[0], "metric": "load", "units": "", "value": None, "status": "failed", "reason": "broken file"}
+    with caplog.at_level("WARNING"):
+        bundle = cmec_bundle([*ROWS, failed], definitions(), synthetic=False, undocumented="none yet")
+    assert "no definition" not in caplog.text
+    assert "status of the source" in bundle["DIMENSIONS"]["metric"]["load"]["definition"]
+    assert bundle["RESULTS"][failed["source"]]["global"]["attributes"]["load"]["reason"] == "broken file"

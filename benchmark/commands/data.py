@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from pathlib import Path
 
 from rich.console import Console
@@ -62,6 +63,12 @@ def run(args: argparse.Namespace) -> int:
     data_root = resolve_data_root(args.data_root, config_root)
     if data_root is None:
         raise ConfigError("no data root: pass --data-root, set data_root in --config, or RHBENCH_DATA")
+    if not data_root.is_dir():
+        logging.getLogger("rhbench").warning(
+            "data root %s does not exist: every file below is absent (`rhbench fetch --all --dest %s` creates it)",
+            data_root,
+            data_root,
+        )
     rows = inventory(registry, data_root, ilamb_root=args.ilamb_root, verify=not args.no_verify)
     if args.json:
         print(json.dumps([row.to_dict() for row in rows], indent=2))

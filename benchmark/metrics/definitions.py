@@ -382,9 +382,15 @@ def reported_by(kind: str, groups: tuple[str, ...] | None = None) -> tuple[Metri
     return tuple(m for m in METRIC_TABLE if kind in m.sources and (groups is None or m.group in groups))
 
 
+#: Status rows: not metrics, but rows a scorecard carries for a source as a whole.
+STATUS_ROWS = {
+    "load": "status of the source as a whole (no value): loaded, absent from the run, or failed, with the reason",
+}
+
+
 def definitions() -> dict[str, str]:
-    """Metric name -> one-line definition (CMEC metadata)."""
-    return {m.name: m.definition for m in METRIC_TABLE}
+    """Metric name -> one-line definition (CMEC metadata), status rows included."""
+    return {m.name: m.definition for m in METRIC_TABLE} | STATUS_ROWS
 
 
 def default_gate() -> dict[str, tuple[float, float]]:
