@@ -77,7 +77,10 @@ def assemble(
     reference, used = _reference(config, registry, root, target, staging, failures)
     regions = vegclass.class_masks(reference.vegclass) if reference.vegclass is not None else {}
     native = NativeReader(root, config.period, land_mask, reference.vegclass, failures)
-    reference.totals = native.observed(used) if reference.has_csoil else None  # None: map totals
+    # None: totals of the common-grid maps — without cSoil, or when a regional cSoil product is
+    # combined with the global ones (its replace/blend exists only on the common grid)
+    natively = reference.has_csoil and not used.get("regional")
+    reference.totals = native.observed(used) if natively else None
     priors = _priors(config, registry, root, target, failures)
     prior_totals = {}
     for source in registry.of_kind("rh"):

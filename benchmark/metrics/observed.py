@@ -158,6 +158,4 @@ class NativeReader:
         stack = xr.concat(list(soils.values()), dim="product").assign_coords(product=list(soils))
         if litter is not None:
             stack = stack + litter["csoil_total"].reindex(region=stack["region"].values).fillna(0.0)
-        for source in used["regional"]:
-            notes[source.name] = "regional product: adjusts the common-grid maps only, not the native totals"
         return ObservedTotals(rh, stack.rename("csoil_total"), notes)
