@@ -16,6 +16,7 @@ from rhbench import catalog
 from rhbench.errors import RhbenchError
 from rhbench.fetch import download_specs, hash_matches, not_downloadable_reason
 from rhbench.registry import Registry
+from rhbench.sources import Source, Var
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,10 @@ class ExpectedFile:
     def to_dict(self) -> dict:
         """A JSON-ready mapping."""
         return asdict(self)
+
+
+#: How a file that a source family discovered is obtained.
+DISCOVERED = "discovered CMIP6 file (--cmip6 / config cmip6): not fetched by rhbench"
 
 
 def _header_units(path: Path, name: str) -> str | None:
@@ -109,22 +114,28 @@ def inventory(
             present = path.is_file()
             verified = hash_matches(path, pin.known_hash) if (pin and present and verify) else None
             get = _fetch_command(name, data_root, ilamb_root) if pin else f"not fetchable: {why_not}"
-            rows.append(
-                ExpectedFile(
-                    source=name,
-                    kind=source.kind,
-                    variable=variable,
-                    path=str(path),
-                    file_variable=spec.file_name,
-                    units=spec.units,
-                    present=present,
-                    found_units=_header_units(path, spec.file_name) if present else None,
-                    verified=verified,
-                    fetchable=pin is not None,
-                    get=get,
-                )
-            )
+            rows.append(_file_row(source, variable, spec, path, verified=verified, fetchable=pin is not None, get=get))
     return rows
+
+
+def _file_row(
+    source: Source, variable: str, spec: Var, path: Path, *, verified: bool | None, fetchable: bool, get: str
+) -> ExpectedFile:
+    """The row of one expected file: whether it is present and, if so, the units its header gives."""
+    present = path.is_file()
+    return ExpectedFile(
+        source=source.name,
+        kind=source.kind,
+        variable=variable,
+        path=str(path),
+        file_variable=spec.file_name,
+        units=spec.units,
+        present=present,
+        found_units=_header_units(path, spec.file_name) if present else None,
+        verified=verified,
+        fetchable=fetchable,
+        get=get,
+    )
 
 
 def _family_rows(source) -> list[ExpectedFile]:
@@ -132,20 +143,5 @@ def _family_rows(source) -> list[ExpectedFile]:
     rows = []
     for variable, spec in sorted(source.variables.items()):
         for path in map(Path, source.files.get(variable, ())):
-            present = path.is_file()
-            rows.append(
-                ExpectedFile(
-                    source=source.name,
-                    kind=source.kind,
-                    variable=variable,
-                    path=str(path),
-                    file_variable=spec.file_name,
-                    units=spec.units,
-                    present=present,
-                    found_units=_header_units(path, spec.file_name) if present else None,
-                    verified=None,
-                    fetchable=False,
-                    get="discovered CMIP6 file (--cmip6 / config cmip6): not fetched by rhbench",
-                )
-            )
+            rows.append(_file_row(source, variable, spec, path, verified=None, fetchable=False, get=DISCOVERED))
     return rows
