@@ -96,14 +96,15 @@ def stack_masks(masks: dict[str, xr.DataArray]) -> xr.DataArray:
 def region_sums(values: xr.DataArray, regions: xr.DataArray | None = None) -> xr.DataArray:
     """Sums of ``values`` over lat/lon within each region (missing values count as zero).
 
-    ``regions`` is a boolean (region, lat, lon) DataArray (:func:`stack_masks`); None sums
-    over all cells. Computed as one matrix product, without (region, lat, lon) temporaries
+    ``regions`` is a boolean (region, lat, lon) DataArray (:func:`stack_masks`), or the same
+    as 0/1 floats of ``values``' dtype (not copied again: callers summing several fields
+    convert it once); None sums over all cells. Computed as one matrix product, without (region, lat, lon) temporaries
     of ``values``. Units of ``values``.
     """
     values = values.fillna(0.0)
     if regions is None:
         return values.sum(("lat", "lon"))
-    return xr.dot(values, regions.astype(values.dtype), dim=("lat", "lon"))
+    return xr.dot(values, regions.astype(values.dtype, copy=False), dim=("lat", "lon"))
 
 
 def regional_totals(
