@@ -49,6 +49,12 @@ def test_fetch_commands_are_exact_and_parse_and_unfetchable_sources_say_why(regi
     assert "TRENDY v9 data policy" in rows[("CLM5.0", "rh")].get
 
 
+def test_every_variable_of_a_pinned_multi_variable_file_is_fetchable(registry, tmp_path: Path) -> None:
+    rows = [row for (source, _), row in _rows(registry, tmp_path).items() if source == "Jian2020-predictors"]
+    assert len(rows) == 14 and len({row.path for row in rows}) == 1
+    assert all(row.fetchable and row.get == f"rhbench fetch Jian2020-predictors --dest {tmp_path}" for row in rows)
+
+
 def test_a_present_file_missing_its_variable_is_reported(registry, tmp_path: Path) -> None:
     path = tmp_path / "ILAMB" / "DATA" / "cSoil" / "HWSD" / "soilc_0.5x0.5.nc"
     path.parent.mkdir(parents=True)
