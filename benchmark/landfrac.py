@@ -168,10 +168,12 @@ def file_bounds(path: str | Path, like: xr.DataArray) -> tuple[np.ndarray, np.nd
     ascending lat / [-180, 180) lon; None when the file has none or they do not match its centres.
 
     A coordinate's bounds are the variable its ``bounds`` attribute names, else ``<name>_bnds``.
+    Read with the netCDF4 engine (named: xarray would otherwise load every installed backend,
+    rioxarray's imports of rasterio and boto3 included); a file it cannot read has no bounds.
     """
     found = []
     try:
-        with xr.open_dataset(path, decode_times=False) as ds:
+        with xr.open_dataset(path, decode_times=False, engine="netcdf4") as ds:
             for dim, names in (("lat", ("lat", "latitude")), ("lon", ("lon", "longitude"))):
                 name = next((n for n in names if n in ds.variables), None)
                 if name is None:

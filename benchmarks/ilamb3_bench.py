@@ -53,6 +53,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.treemem import TreeMemory
+
 #: Where ilamb3's interpreter is looked for (override with RHBENCH_ILAMB3_PYTHON).
 DEFAULT_ILAMB3_PYTHON = Path("/tmp/ilamb3-venv/bin/python")
 DEFAULT_OUT = Path("/tmp/rhbench-bench/ilamb3")
@@ -286,8 +288,10 @@ def confront(args: dict) -> dict:
 def rhbench_run(args: dict) -> dict:
     """``rhbench run --config CASE.toml --out DIR --force`` in a fresh process, as a user runs
     it: every output (scorecard, CSV, results.nc, CMEC bundle, page with figures). Wall time
-    and peak RSS (``/usr/bin/time``-like, from ``getrusage`` of the child) of the whole
-    process; exit 3 (optional products absent) is a run, any other non-zero exit an error."""
+    of the whole process; peak RSS the larger of the process's own (``getrusage``, as
+    ``/usr/bin/time`` reports it) and the peak summed RSS of its process tree, the page workers
+    included (:class:`benchmarks.treemem.TreeMemory`); exit 3 (optional products absent) is a
+    run, any other non-zero exit an error."""
     import tempfile
 
     script = Path(sys.executable).with_name("rhbench")  # the console script a user types
@@ -296,13 +300,16 @@ def rhbench_run(args: dict) -> dict:
     with tempfile.TemporaryFile("w+") as stderr:
         started = time.perf_counter()
         child = subprocess.Popen([*command, "--out", args["out"], "--force"], stdout=subprocess.DEVNULL, stderr=stderr)
-        _, status, usage = os.wait4(child.pid, 0)  # this child's own peak RSS
+        with TreeMemory(child.pid) as tree:
+            _, status, usage = os.wait4(child.pid, 0)  # this child's own peak RSS
         wall = time.perf_counter() - started
         stderr.seek(0)
         errors = stderr.read()[-2000:]
     code = os.waitstatus_to_exitcode(status)
     child.returncode = code  # reaped by wait4: keep Popen from waiting again
-    result = {"wall_seconds": wall, "peak_rss_bytes": usage.ru_maxrss * 1024, "exit_code": code}
+    own = usage.ru_maxrss * 1024
+    result = {"wall_seconds": wall, "peak_rss_bytes": max(own, tree.peak or 0), "exit_code": code}
+    result["peak_rss_own_bytes"] = own
     scorecard = Path(args["out"]) / "scorecard.json"
     if code not in (0, 3) or not scorecard.is_file():
         return {**result, "seconds": None, "error": f"exit {code}: {errors}"}
