@@ -164,10 +164,12 @@ def _guarded(call: Callable[[], object], what: str, plugin: str, timeout: float,
     return outcome.get("value")
 
 
-def _is_builtin(entry_point: EntryPoint) -> bool:
+def _is_builtin(entry_point: EntryPoint, package: str | None = None) -> bool:
+    """True for rhbench's own entry points; ``package`` is :func:`_package_of`'s answer, if known."""
     dist = getattr(entry_point, "dist", None)
     if dist is not None:
-        return dist.name == hookspecs.PROJECT_NAME
+        name = package.rsplit(" ", 1)[0] if package else dist.name
+        return name == hookspecs.PROJECT_NAME
     return entry_point.value.startswith(f"{hookspecs.PROJECT_NAME}.")
 
 
@@ -176,7 +178,7 @@ def _entry_point_candidates(registry: Registry, timeout: float) -> list[_Candida
     packages: dict[str, str] = {}
     for entry_point in sorted(entry_points(group=hookspecs.PROJECT_NAME), key=lambda e: e.name):
         package = _package_of(entry_point, packages)
-        builtin = _is_builtin(entry_point)
+        builtin = _is_builtin(entry_point, package)
         try:
             what = f"import of {entry_point.value!r}"
             plugin = _guarded(entry_point.load, what, entry_point.name, timeout, trusted=builtin)

@@ -136,5 +136,10 @@ def zonal_profile(field: xr.DataArray, area: xr.DataArray) -> xr.DataArray:
 
 
 def _broadcast_lat(mask: xr.DataArray, lon: xr.DataArray) -> xr.DataArray:
+    """The (lat) boolean ``mask`` repeated along ``lon``: a (lat, lon) mask with both coordinates."""
     lon = lon if isinstance(lon, xr.DataArray) else xr.DataArray(lon, dims="lon")
-    return (mask & xr.ones_like(lon, dtype=bool)).transpose("lat", "lon")
+    if mask.dims != ("lat",) or lon.dims != ("lon",):  # the general case: xarray broadcasts
+        return (mask & xr.ones_like(lon, dtype=bool)).transpose("lat", "lon")
+    values = np.repeat(np.asarray(mask.values, dtype=bool)[:, None], lon.size, axis=1)
+    coords = {**mask.coords, **lon.coords}
+    return xr.DataArray(values, dims=("lat", "lon"), coords=coords, name=mask.name)

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 #: Environment variable: number of page workers (0 turns them off).
 WORKERS_ENV = "RHBENCH_PAGE_WORKERS"
 #: One worker: the page's figures overlap the other writers; more shorten only large pages.
-DEFAULT_WORKERS = 1
+DEFAULT_WORKERS = 0
 _PAYLOAD = "page.pickle"
 
 
