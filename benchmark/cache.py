@@ -204,7 +204,7 @@ def load(key: str) -> ModelProducts | None:
     except (OSError, ValueError, KeyError) as exc:
         log.warning("ignoring unreadable cache file %s: %s", path, exc)
         return None
-    log.info("reduced products read from the cache: %s", path)
+    log.debug("reduced products read from the cache: %s", path)
     regions = datasets["regions"] if datasets["regions"].data_vars else None
     return ModelProducts(period=datasets["period"], totals=datasets["totals"], regions=regions)
 

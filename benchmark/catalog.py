@@ -55,13 +55,28 @@ class CatalogEntry:
         return resolve_file(data_root, self.files[variable], source=self.name, variable=variable)
 
 
+#: The loader of rhbench's own catalogs: libyaml's safe loader when PyYAML has it (about 10x
+#: faster), else the pure-Python one; both build the same documents. Third-party catalogs keep
+#: the pure-Python loader, whose recursion limit refuses absurdly nested documents.
+_BUILTIN_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _safe_yaml(stream, loader_class: type) -> object:
+    """One YAML document read with ``loader_class``, one of the two safe loaders above."""
+    loader = loader_class(stream)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 @lru_cache(maxsize=32)
 def _load_catalog(path: Path) -> intake.entry.Catalog:
     if not path.is_file():
         raise CatalogError("catalog file not found", file=str(path), expected="an intake 2 YAML catalog")
     try:
         with path.open(encoding="utf-8") as handle:
-            document = yaml.safe_load(handle)
+            document = _safe_yaml(handle, _BUILTIN_LOADER if path.parent == BUILTIN_CATALOG_DIR else yaml.SafeLoader)
     except UnicodeDecodeError as exc:
         raise CatalogError(f"catalog is not UTF-8 text: {exc}", file=str(path), expected="UTF-8 YAML") from None
     except RecursionError:
@@ -212,12 +227,11 @@ def _resolve_ilamb(data_root: Path | None, relative: str, source: str | None, il
     if root is None:
         raise ConfigError("no data root and no ILAMB_ROOT for an ILAMB-hosted file", source=source, file=relative)
     inner = relative[len(ILAMB_PREFIX) :]
-    candidates = [(root / inner).resolve()]
+    candidates = [root / inner]
     if inner.startswith("DATA/"):
-        candidates.append((root / inner[len("DATA/") :]).resolve())
+        candidates.append(root / inner[len("DATA/") :])
     for path in candidates:
-        if not path.is_relative_to(root):
-            raise CatalogError("catalog path escapes the ILAMB folder", source=source, file=relative)
+        _check_no_link_loop(path, source, relative, root)
     return next((path for path in candidates if path.exists()), candidates[0])
 
 
@@ -233,8 +247,9 @@ def resolve_file(
 
     Every path from a catalog goes through here, for reading, hashing and writing alike.
     ``relative`` must be text naming a path inside the data root: not absolute (no leading
-    ``/``, ``\\`` or drive letter), no ``..`` component, no NUL byte; after following
-    symbolic links it must still lie inside the data root.
+    ``/``, ``\\`` or drive letter), no ``..`` component, no NUL byte. Symbolic links the user
+    made inside the data root (e.g. ``obs -> /mnt/shared/obs``) are followed wherever they point:
+    the data root is the user's own tree, and a catalog can only name paths below it.
 
     Paths starting ``ILAMB/`` are ILAMB-hosted files in ILAMB's layout; they resolve inside
     the ILAMB data folder (see :func:`resolve_ilamb_root`), so an existing ILAMB_ROOT serves
@@ -251,8 +266,15 @@ def resolve_file(
     posix = check_relative(relative, source=source, variable=variable, data_root=data_root)
     if relative.startswith(ILAMB_PREFIX):
         return _resolve_ilamb(data_root, relative, source, ilamb_root)
+    path = Path(data_root).resolve() / posix
+    _check_no_link_loop(path, source, relative, data_root)
+    return path
+
+
+def _check_no_link_loop(path: Path, source: str | None, relative: str, data_root: Path) -> None:
+    """Raise :class:`DataError` when following the symbolic links of ``path`` loops."""
     try:
-        path = (Path(data_root) / posix).resolve()
+        path.resolve()
     except (RuntimeError, OSError) as exc:  # Python raises RuntimeError on a symlink loop
         raise DataError(
             f"cannot resolve the path: a looping symbolic link? ({exc})",
@@ -260,8 +282,3 @@ def resolve_file(
             file=relative,
             expected=f"a path inside {data_root} without a symbolic link loop",
         ) from exc
-    if not path.is_relative_to(Path(data_root).resolve()):
-        raise CatalogError(
-            "catalog path escapes the data root", source=source, file=relative, expected=f"a path inside {data_root}"
-        )
-    return path

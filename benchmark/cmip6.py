@@ -35,7 +35,7 @@ import pandas as pd
 
 from rhbench.errors import CatalogError, ConfigError
 from rhbench.registry import Registry
-from rhbench.sources import Source, Var
+from rhbench.sources import TRENDY_UNITS, Source, Var
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +45,8 @@ FILENAME = re.compile(
     r"(?P<experiment_id>[A-Za-z0-9-]+)_(?P<member_id>[A-Za-z0-9-]+)_(?P<grid_label>g[a-z0-9]+)"
     r"(?:_(?P<period>\d{4,14}-\d{4,14}))?\.nc$"
 )
-#: CMIP6 variables rhbench benchmarks, with their CMOR units.
-VARIABLES: dict[str, str] = {
-    "rh": "kg m-2 s-1",
-    "npp": "kg m-2 s-1",
-    "fVegLitter": "kg m-2 s-1",
-    "cVeg": "kg m-2",
-    "cSoil": "kg m-2",
-    "cLitter": "kg m-2",
-}
+#: CMIP6 variables rhbench benchmarks, with their CMOR units (TRENDY uses the same names and units).
+VARIABLES: dict[str, str] = dict(TRENDY_UNITS)
 #: Other variables a caller may ask for (the reader does not care which variable it reads).
 EXTRA_VARIABLES: dict[str, str] = {"gpp": "kg m-2 s-1"}
 #: Cell measures (fx files) and their CMOR units.

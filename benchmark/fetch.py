@@ -210,21 +210,39 @@ def fetch(
     """
     data_root = Path(data_root).resolve()
     target = catalog.resolve_file(data_root, spec.relative_path, source=spec.source, ilamb_root=ilamb_root)
-    if target.exists():
-        if hash_matches(target, spec.known_hash):
-            log.info("%s is already present with the right hash: %s", spec.source, target)
-            return target
-        if not force:
-            raise OutputExistsError(
-                "a different file is already at the destination; pass --force to replace it",
-                source=spec.source,
-                file=str(target),
-                expected=spec.known_hash,
-            )
-        target.unlink()
+    if _already_there(spec, target, force=force):
+        return target
     link = url or spec.url
     log.info("downloading %s (%s) from %s", spec.source, spec.variable, link)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _retrieve(spec, link, target, progress)
+    log.info("%s placed at %s", spec.source, target)
+    return target
+
+
+def _already_there(spec: Download, target: Path, *, force: bool) -> bool:
+    """True when ``target`` already holds the pinned bytes; removes a different file when ``force``.
+
+    Raises :class:`OutputExistsError` when a different file is there and ``force`` is False.
+    """
+    if not target.exists():
+        return False
+    if hash_matches(target, spec.known_hash):
+        log.info("%s is already present with the right hash: %s", spec.source, target)
+        return True
+    if not force:
+        raise OutputExistsError(
+            "a different file is already at the destination; pass --force to replace it",
+            source=spec.source,
+            file=str(target),
+            expected=spec.known_hash,
+        )
+    target.unlink()
+    return False
+
+
+def _retrieve(spec: Download, link: str, target: Path, progress: ProgressCallback | None) -> None:
+    """pooch's download of ``link`` to ``target`` with the hash check, its errors made rhbench's."""
     try:
         pooch.retrieve(
             link,
@@ -245,5 +263,3 @@ def fetch(
         ) from exc
     except Exception as exc:  # requests/ftplib/OS errors: one typed error naming the URL
         raise DataError(f"download failed: {exc}", source=spec.source, file=link) from exc
-    log.info("%s placed at %s", spec.source, target)
-    return target

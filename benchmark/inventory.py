@@ -15,6 +15,7 @@ from pathlib import Path
 from rhbench import catalog
 from rhbench.errors import RhbenchError
 from rhbench.fetch import download_specs, hash_matches, not_downloadable_reason
+from rhbench.readers.geotiff import is_geotiff
 from rhbench.registry import Registry
 from rhbench.sources import Source, Var
 
@@ -29,7 +30,8 @@ class ExpectedFile:
     ----------
     source, kind, variable: the source, its kind and the canonical variable the file gives.
     path: full path where rhbench looks for the file.
-    file_variable: the variable name the file must hold; units: its declared units.
+    file_variable: the variable name the file must hold (for a GeoTIFF, which names no
+        variables: its band, e.g. ``band 1 (GeoTIFF; read as SOCS)``); units: its declared units.
     present: the file exists.
     found_units: the ``units`` attribute of ``file_variable`` in a present netCDF file;
         None when absent, not netCDF, or the variable has no units; "missing variable"
@@ -110,7 +112,9 @@ def inventory(
             pins, why_not = {}, not_downloadable_reason(entry.metadata)
         for variable, spec in sorted(source.variables.items()):
             path = catalog.resolve_file(data_root, entry.files[variable], source=name, ilamb_root=ilamb_root)
-            pin = pins.get(variable)
+            # a file holding several variables is pinned once: its pin covers all of them
+            same_file = (p for p in pins.values() if p.relative_path == entry.files[variable])
+            pin = pins.get(variable) or next(same_file, None)
             present = path.is_file()
             verified = hash_matches(path, pin.known_hash) if (pin and present and verify) else None
             get = _fetch_command(name, data_root, ilamb_root) if pin else f"not fetchable: {why_not}"
@@ -123,12 +127,13 @@ def _file_row(
 ) -> ExpectedFile:
     """The row of one expected file: whether it is present and, if so, the units its header gives."""
     present = path.is_file()
+    file_variable = f"band 1 (GeoTIFF; read as {spec.file_name})" if is_geotiff(path) else spec.file_name
     return ExpectedFile(
         source=source.name,
         kind=source.kind,
         variable=variable,
         path=str(path),
-        file_variable=spec.file_name,
+        file_variable=file_variable,
         units=spec.units,
         present=present,
         found_units=_header_units(path, spec.file_name) if present else None,

@@ -34,6 +34,8 @@ import numpy as np
 import xarray as xr
 
 from rhbench import grid, regrid
+from rhbench.errors import DataError
+from rhbench.readers import geotiff, netcdf
 
 log = logging.getLogger(__name__)
 
@@ -168,10 +170,16 @@ def file_bounds(path: str | Path, like: xr.DataArray) -> tuple[np.ndarray, np.nd
     ascending lat / [-180, 180) lon; None when the file has none or they do not match its centres.
 
     A coordinate's bounds are the variable its ``bounds`` attribute names, else ``<name>_bnds``.
+    Read by the netCDF reader (netCDF4 engine, named: xarray would otherwise load every installed
+    backend, rioxarray's imports of rasterio and boto3 included; ``.nc.gz`` decompressed once);
+    a file it cannot read has no bounds,
+    nor has a GeoTIFF (its cells are regular: the midpoints between centres are its bounds).
     """
+    if geotiff.is_geotiff(Path(path)):  # a raster: regular cells, bounds are the midpoints
+        return None
     found = []
     try:
-        with xr.open_dataset(path, decode_times=False) as ds:
+        with netcdf.open_file(Path(path)) as ds:  # plain or gzipped netCDF
             for dim, names in (("lat", ("lat", "latitude")), ("lon", ("lon", "longitude"))):
                 name = next((n for n in names if n in ds.variables), None)
                 if name is None:
@@ -180,7 +188,7 @@ def file_bounds(path: str | Path, like: xr.DataArray) -> tuple[np.ndarray, np.nd
                 if bnds not in ds.variables or ds[bnds].ndim != 2:
                     return None
                 found.append(_aligned(ds[name].values, ds[bnds].values, like[dim].values, dim == "lon"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, DataError) as exc:
         log.info("no cell bounds read from %s: %s", path, exc)
         return None
     if any(b is None for b in found):

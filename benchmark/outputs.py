@@ -24,14 +24,16 @@ log = logging.getLogger(__name__)
 __all__ = ["WRITERS", "claim_output_dir", "file_checksum", "staging_dir", "write_all"]
 
 #: The output writers, ``"module:function"``, in the order they run: scorecard.json +
-#: scores.csv, results.nc (CF), cmec.json, run.json, index.html (the page and the CMEC
-#: bundle read the scorecard written first).
+#: scores.csv, index.html (started: its figures are drawn by the page workers, when they run,
+#: while the others write), results.nc (CF), cmec.json, run.json (the page and the CMEC
+#: bundle read the scorecard written first). A writer that returns a function has work left:
+#: that function is called after every writer has run.
 WRITERS: tuple[str, ...] = (
     "rhbench.report.tables:write_run",
+    "rhbench.report.html:write_run",
     "rhbench.report.cfnetcdf:write_run",
     "rhbench.report.cmec:write_run",
     "rhbench.provenance:write_run",
-    "rhbench.report.html:write_run",
 )
 
 
@@ -49,6 +51,7 @@ def write_all(
         results, registry=registry, config=config, data_root=data_root, synthetic=synthetic, seconds=seconds
     )
     run = RunRecord(staging, results, record, synthetic)
-    for spec in WRITERS:
-        writer(spec)(run)
+    unfinished = [finish for spec in WRITERS if callable(finish := writer(spec)(run))]
+    for finish in unfinished:
+        finish()
     return run

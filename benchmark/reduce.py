@@ -187,7 +187,7 @@ def period_means(annual: xr.Dataset, period: tuple[int, int]) -> xr.Dataset:
     coverage = years_used(annual["year"].values, period)
     if window.sizes["year"] == 0:
         return window.assign_attrs(coverage)
-    means = {name: period_mean(annual[name].astype("float64"), period) for name in annual.data_vars}
+    means = {name: nanmean_years(window[name]) for name in annual.data_vars}
     if "fVegLitter" not in annual and "npp" in annual and "cVeg" in annual:
         # centred differences need one year either side of the period, no more
         around = annual[["npp", "cVeg"]].sel(year=slice(period[0] - 1, period[1] + 1)).astype("float64")
@@ -197,6 +197,28 @@ def period_means(annual: xr.Dataset, period: tuple[int, int]) -> xr.Dataset:
         except MissingVariableError:
             pass
     return xr.Dataset(means, attrs={**annual.attrs, **coverage})
+
+
+def nanmean_years(data: xr.DataArray) -> xr.DataArray:
+    """Mean over ``year`` of the non-missing values, in float64, without a float64 copy of ``data``.
+
+    The same numbers as ``data.astype("float64").mean("year")`` (each year's values added in
+    year order into a float64 sum, divided by the count of values present; NaN where none is)
+    in one pass over ``data``, one year at a time. Units of ``data``; other coordinates kept.
+    """
+    axis = data.get_axis_num("year")
+    values = np.moveaxis(np.asarray(data.values), axis, 0)
+    total = np.zeros(values.shape[1:], dtype="float64")
+    count = np.zeros(values.shape[1:], dtype=np.intp)
+    for step in values:
+        present = ~np.isnan(step)
+        total += np.where(present, step, 0)
+        count += present
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+    dims = tuple(d for d in data.dims if d != "year")
+    coords = {name: c for name, c in data.coords.items() if "year" not in c.dims}
+    return xr.DataArray(mean, dims=dims, coords=coords, name=data.name)
 
 
 def _sampled(mask: xr.DataArray | None, like: xr.DataArray) -> xr.DataArray | None:

@@ -9,12 +9,10 @@ time axis in days since 1982-01-01 with ``time_bnds``, and ``lat``/``lon`` with 
 models, which provide ``rh`` only, are CMOR-named files in one flat folder
 (``cmip6/rh_Lmon_SYN-A_historical_r1i1p1f1_gn_198201-201812.nc``, ``Eyr`` and ``1982-2018``
 when annual) that rhbench's CMIP6 source family (:mod:`rhbench.cmip6`) turns into sources
-``SYN-A.r1i1p1f1``, ... with no plugin. rhbench's reference also needs a cSoil product today
-(a run with an Rh reference and no cSoil product stops with exit 2), so a static SYNTHETIC
-cSoil map sits at WISE30sec's path; from it rhbench computes the reference's soil turnover
-too, a little work ilamb3 does not do. The fields are smooth latitude patterns, scaled and
-perturbed per model, with a seasonal cycle in the monthly files; they are deterministic
-(seeded) and reused while ``rh_files.json`` matches.
+``SYN-A.r1i1p1f1``, ... with no plugin. There is no cSoil product: rhbench benchmarks Rh and
+skips the turnover times with their reasons, as ilamb3's side compares Rh only. The fields
+are smooth latitude patterns, scaled and perturbed per model, with a seasonal cycle in the
+monthly files; they are deterministic (seeded) and reused while ``rh_files.json`` matches.
 """
 
 from __future__ import annotations
@@ -25,9 +23,8 @@ from pathlib import Path
 import netCDF4
 import numpy as np
 
-#: The reference Rh product and the cSoil product whose catalog paths the files take.
+#: The reference Rh product whose catalog path the reference file takes.
 REFERENCE = "Konings2019"
-CSOIL = "WISE30sec"
 #: Folder (under the data root) of the models' CMOR-named files.
 CMIP6_DIR = "cmip6"
 YEARS = (1982, 2018)
@@ -117,48 +114,29 @@ def _model_file(root: Path, index: int, monthly: bool) -> tuple[str, Path]:
     return f"{model}.r1i1p1f1", root / CMIP6_DIR / f"rh_{table}_{model}_historical_r1i1p1f1_gn_{period}.nc"
 
 
-def _write_csoil(path: Path, base: np.ndarray, resolution: float) -> None:
-    """A static cSoil map (kg m-2): more carbon where Rh is small, SYNTHETIC."""
-    lat, lon = _grid(resolution)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with netCDF4.Dataset(path, "w") as nc:
-        for name, values, units in (("lat", lat, "degrees_north"), ("lon", lon, "degrees_east")):
-            nc.createDimension(name, values.size)
-            coord = nc.createVariable(name, "f8", (name,))
-            coord.units = units
-            coord[:] = values
-        csoil = nc.createVariable("cSoil", "f4", ("lat", "lon"), fill_value=np.float32(1e20))
-        csoil.units = "kg m-2"
-        csoil[:] = (6000.0 / base).astype(np.float32)
-
-
 def write_files(root: Path, n_models: int, monthly: bool, resolution: float = RESOLUTION) -> dict:
     """Write (or reuse) the files under ``root``.
 
     Returns
     -------
-    ``{"reference": path, "csoil": path, "cmip6_dir": folder, "models": {source name: path}}``;
+    ``{"reference": path, "cmip6_dir": folder, "models": {source name: path}}``;
     ``resolution`` in degrees (0.5 for the benchmark).
     """
     from rhbench import catalog
     from rhbench.registry import build_registry
 
     registry = build_registry()
-    ref, csoil = (
-        catalog.resolve_file(root, catalog.entry_for(registry.sources[name]).files[var], source=name)
-        for name, var in ((REFERENCE, "rh"), (CSOIL, "cSoil"))
-    )
+    ref = catalog.resolve_file(root, catalog.entry_for(registry.sources[REFERENCE]).files["rh"], source=REFERENCE)
     models = dict(_model_file(root, i, monthly) for i in range(n_models))
-    files = {"reference": ref, "csoil": csoil, "cmip6_dir": root / CMIP6_DIR, "models": models}
+    files = {"reference": ref, "cmip6_dir": root / CMIP6_DIR, "models": models}
     marker = root / "rh_files.json"
     wanted = {"units": "g m-2 d-1", "monthly": monthly, "models": sorted(models), "years": list(YEARS)}
     wanted["resolution"] = resolution
-    present = [ref, csoil, *models.values()]
+    present = [ref, *models.values()]
     if marker.is_file() and json.loads(marker.read_text()) == wanted and all(p.is_file() for p in present):
         return files
     lat, lon = _grid(resolution)
     base = _base_field(lat, lon)
-    _write_csoil(csoil, base, resolution)
     for seed, (name, path) in enumerate({REFERENCE: ref, **models}.items()):
         _write_source(path, base, monthly, seed, name, resolution)
     marker.write_text(json.dumps(wanted))

@@ -34,7 +34,7 @@ def test_files_are_cf_and_rhbench_reads_them_in_its_units(tmp_path):
     np.testing.assert_allclose(annual.isel(year=0).values, first_year.values, rtol=1e-5)
     stamp = path.stat().st_mtime_ns
     assert write_files(tmp_path, 2, monthly=True, resolution=6.0) == files  # reused, not rewritten
-    assert path.stat().st_mtime_ns == stamp and files["csoil"].is_file() and files["reference"].is_file()
+    assert path.stat().st_mtime_ns == stamp and files["reference"].is_file() and "csoil" not in files
 
 
 def _case(freq: str, n: int, *, failed: bool = False, ilamb: bool = True) -> dict:
@@ -94,3 +94,11 @@ def test_quick_run_reports_but_never_fails(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     assert "NOT MET" in printed and "--quick: a smoke test" in printed
     assert bench_run.main(args) == 1  # full size: the same misses fail
+
+
+def test_best_of_keeps_the_fastest_run_and_the_largest_peak_rss():
+    runs = iter([{"seconds": 2.0, "peak_rss_bytes": 10}, {"seconds": 1.0, "peak_rss_bytes": 5}])
+    best = ilamb3_bench.best_of(lambda: next(runs), 2, "seconds")
+    assert best == {"seconds": 1.0, "peak_rss_bytes": 10, "repeats": 2}
+    failing = iter([{"seconds": None, "error": "exit 2", "peak_rss_bytes": 1}, {"seconds": 1.0}])
+    assert ilamb3_bench.best_of(lambda: next(failing), 3, "seconds")["seconds"] is None  # not retried

@@ -80,3 +80,52 @@ def test_sphere_areas_come_from_the_files_bounds_on_a_gaussian_grid(tmp_path):
     _, cells = harmonize.load_native(replace(source, files={"rh": (str(tmp_path / "plain.nc"),)}), None)
     assert "bounds" not in cells.origin
     np.testing.assert_allclose(cells.area.values, midpoint.values, rtol=1e-12)
+
+
+def _bounded_file(path, lat_edges, lon_edges):
+    lat = 0.5 * (lat_edges[:-1] + lat_edges[1:])
+    lon = 0.5 * (lon_edges[:-1] + lon_edges[1:])
+    ds = xr.Dataset(
+        {
+            "rh": (("lat", "lon"), np.ones((lat.size, lon.size))),
+            "lat_bnds": (("lat", "bnds"), np.stack([lat_edges[:-1], lat_edges[1:]], axis=1)),
+            "lon_bnds": (("lon", "bnds"), np.stack([lon_edges[:-1], lon_edges[1:]], axis=1)),
+        },
+        coords={"lat": ("lat", lat, {"bounds": "lat_bnds"}), "lon": ("lon", lon, {"bounds": "lon_bnds"})},
+    )
+    ds.to_netcdf(path, format="NETCDF3_64BIT")
+    return ds
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_file_bounds_are_read_from_plain_and_gzipped_netcdf(tmp_path, gzipped, monkeypatch):
+    """Uneven bounds (not the midpoints) come back as written, from a .nc and a TRENDY-style .nc.gz."""
+    import gzip
+    import shutil
+
+    from rhbench.landfrac import file_bounds
+
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
+    lat_edges = np.array([-90.0, -30.0, 10.0, 90.0])
+    lon_edges = np.array([-180.0, -60.0, 0.0, 180.0])
+    path = tmp_path / "rh.nc"
+    ds = _bounded_file(path, lat_edges, lon_edges)
+    if gzipped:
+        with open(path, "rb") as src, gzip.open(tmp_path / "rh.nc.gz", "wb") as out:
+            shutil.copyfileobj(src, out)
+        path = tmp_path / "rh.nc.gz"
+    bounds = file_bounds(path, ds["rh"])
+    assert bounds is not None
+    np.testing.assert_array_equal(bounds[0], ds["lat_bnds"].values)
+    np.testing.assert_array_equal(bounds[1], ds["lon_bnds"].values)
+
+
+def test_a_geotiff_has_no_bounds_file_and_is_not_opened_as_netcdf(tmp_path, caplog):
+    from rhbench.landfrac import file_bounds
+
+    path = tmp_path / "socs.tif"
+    path.write_bytes(b"II*\x00not really")  # never opened: a raster's cells are regular
+    like = xr.DataArray(np.ones((2, 2)), coords={"lat": [-45.0, 45.0], "lon": [-90.0, 90.0]}, dims=("lat", "lon"))
+    with caplog.at_level("INFO"):
+        assert file_bounds(path, like) is None
+    assert "no cell bounds read" not in caplog.text

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from rhbench import catalog
 from rhbench.cli import build_parser, main
 from rhbench.inventory import inventory
 from rhbench.registry import build_registry
@@ -47,6 +48,31 @@ def test_fetch_commands_are_exact_and_parse_and_unfetchable_sources_say_why(regi
     warner = rows[("Warner2019", "rh")]
     assert not warner.fetchable and "Earthdata login" in warner.get
     assert "TRENDY v9 data policy" in rows[("CLM5.0", "rh")].get
+
+
+def test_unpinned_products_say_where_to_get_them_and_what_file_to_write(registry, tmp_path: Path) -> None:
+    """Each unfetchable Rh/cSoil/cLitter product names its landing page, the file, variable and units to write."""
+    rows = _rows(registry, tmp_path)
+    products = [s for s in registry.sources.values() if s.kind in ("rh", "csoil", "clitter") and s.files is None]
+    unpinned = [s for s in products if not rows[(s.name, next(iter(s.variables)))].fetchable]
+    assert {s.name for s in unpinned} >= {"WISE30sec", "Bloom2016", "Hashimoto2015", "Tang2020", "Warner2019"}
+    for source in unpinned:
+        entry = catalog.entry_for(source)
+        if entry.metadata.get("built_by"):
+            continue
+        for variable, spec in source.variables.items():
+            get = rows[(source.name, variable)].get
+            assert get.startswith("not fetchable: "), source.name
+            assert entry.files[variable] in get, (source.name, "names the file to write")
+            assert f"variable {spec.file_name}" in get or f"variable named {spec.file_name}" in get, source.name
+            assert spec.units in get, (source.name, spec.units)
+            assert "https://" in get or "doi:" in get, (source.name, "names the landing page")
+
+
+def test_every_variable_of_a_pinned_multi_variable_file_is_fetchable(registry, tmp_path: Path) -> None:
+    rows = [row for (source, _), row in _rows(registry, tmp_path).items() if source == "Jian2020-predictors"]
+    assert len(rows) == 14 and len({row.path for row in rows}) == 1
+    assert all(row.fetchable and row.get == f"rhbench fetch Jian2020-predictors --dest {tmp_path}" for row in rows)
 
 
 def test_a_present_file_missing_its_variable_is_reported(registry, tmp_path: Path) -> None:

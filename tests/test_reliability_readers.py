@@ -14,7 +14,7 @@ import pytest
 import xarray as xr
 
 from rhbench import grid, loader, readers, reduce
-from rhbench.errors import CoordinateError, DataError
+from rhbench.errors import CatalogError, CoordinateError, DataError
 from rhbench.readers.base import Reader
 from rhbench.sources import Source, Var
 
@@ -72,6 +72,36 @@ def test_catalog_path_through_a_symlink_loop_is_a_data_error(tmp_path: Path) -> 
     with pytest.raises(DataError) as exc:
         catalog.resolve_file(tmp_path, "a/rh.nc", source="Model")
     _assert_names(str(exc.value), "symbolic link", "a/rh.nc", "source: Model")
+
+
+def test_symlinked_folders_inside_the_data_root_are_followed(tmp_path: Path) -> None:
+    """A user's data root often links to shared storage (obs -> /mnt/...): the file is found there."""
+    from rhbench import catalog
+
+    shared = tmp_path / "shared" / "obs"
+    shared.mkdir(parents=True)
+    (shared / "rh.nc").write_bytes(b"x")
+    root = tmp_path / "root"
+    root.mkdir()
+    os.symlink(shared, root / "obs")
+    path = catalog.resolve_file(root, "obs/rh.nc", source="Model")
+    assert path == root.resolve() / "obs" / "rh.nc"
+    assert path.read_bytes() == b"x"
+    with pytest.raises(CatalogError, match="escapes"):
+        catalog.resolve_file(root, "obs/../../shared/obs/rh.nc", source="Model")
+
+
+def test_symlinked_ilamb_data_is_followed(tmp_path: Path) -> None:
+    from rhbench import catalog
+
+    real = tmp_path / "ilamb-store" / "cSoil" / "HWSD"
+    real.mkdir(parents=True)
+    (real / "soilc_0.5x0.5.nc").write_bytes(b"y")
+    ilamb_root = tmp_path / "ILAMB_ROOT"
+    (ilamb_root / "DATA").mkdir(parents=True)
+    os.symlink(tmp_path / "ilamb-store" / "cSoil", ilamb_root / "DATA" / "cSoil")
+    path = catalog.resolve_file(tmp_path, "ILAMB/DATA/cSoil/HWSD/soilc_0.5x0.5.nc", ilamb_root=ilamb_root)
+    assert path.read_bytes() == b"y"
 
 
 def test_a_folder_given_as_data_file_is_a_data_error(tmp_path: Path) -> None:

@@ -176,11 +176,27 @@ def _failure_summary(outcome) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the benchmark; exit 0 when every source succeeded, 3 when some failed."""
+    """Run the benchmark; exit 0 when every source succeeded, 3 when some failed.
+
+    The page workers (:mod:`rhbench.report.workers`) start once the pipeline's modules are
+    imported (they share them), before any data is read, and are stopped when the run ends,
+    whatever happened.
+    """
+    from rhbench.report import workers
+
+    try:
+        return _run(args, workers)
+    finally:
+        workers.stop()
+
+
+def _run(args: argparse.Namespace, workers) -> int:
     from rhbench import catalog
     from rhbench.pipeline import run as run_pipeline
     from rhbench.progress import progress_callback
     from rhbench.registry import build_registry
+
+    workers.start()  # after the imports the workers share, before any thread or data
 
     config = resolve(args)
     registry = build_registry()

@@ -3,7 +3,9 @@
 The quirks are those of :data:`rhbench.sources.QUIRKS`: coordinate names and
 orders, longitude convention, fill values without ``_FillValue``, time units and
 calendars (including VISIT's ``years since AD 1700-Jan-1st``), gzip, yearly pools
-beside monthly fluxes. Writing is atomic: a temporary file is renamed into place.
+beside monthly fluxes; a catalog path ending ``.tif`` gets a GeoTIFF as such products are
+published (north-up, EPSG:4326, nodata, no units). Writing is atomic: a temporary file is
+renamed into place.
 """
 
 from __future__ import annotations
@@ -119,12 +121,14 @@ def write_field(
     monthly: bool = False,
     attrs: dict | None = None,
 ) -> Path:
-    """Write one variable to ``path`` (``.nc`` or ``.nc.gz``) as the quirks say.
+    """Write one variable to ``path`` (``.nc``, ``.nc.gz`` or ``.tif``) as the quirks say.
 
     ``data`` has dims ``([time,] [type,] lat, lon)`` with lat ascending and lon in
     [-180, 180); ``years`` labels the time steps (one per year, or 12 per year when
-    ``monthly``).
+    ``monthly``). A ``.tif`` path takes a static 2-D field only (:func:`write_geotiff`).
     """
+    if path.suffix.lower() in (".tif", ".tiff"):
+        return write_geotiff(path, data)
     if "year" in data.dims:
         data = data.drop_vars("year").rename(year="time")
     variable, encoding = _fill_encoding(data, quirks)
@@ -149,4 +153,29 @@ def write_field(
         os.replace(str(path) + ".part", path)
     else:
         os.replace(temp, path)
+    return path
+
+
+#: Nodata value of the demo's GeoTIFFs (that of the Sanderman et al. 2017 product).
+GEOTIFF_NODATA = -32767.0
+
+
+def write_geotiff(path: Path, data: xr.DataArray) -> Path:
+    """Write a static ``(lat, lon)`` field as a north-up EPSG:4326 GeoTIFF with nodata for NaN.
+
+    float32 (the demo's values keep their precision), nodata :data:`GEOTIFF_NODATA`, no
+    units tag (a GeoTIFF has none: the plugin declares them), the SYNTHETIC note as a tag.
+    """
+    import rioxarray  # noqa: F401  (registers the .rio accessor; slow import)
+
+    if set(data.dims) != {"lat", "lon"}:
+        raise ValueError(f"a GeoTIFF holds one static (lat, lon) field, not dims {data.dims}")
+    raster = data.transpose("lat", "lon").sortby("lat", ascending=False).rename(lat="y", lon="x")
+    raster = raster.fillna(GEOTIFF_NODATA).astype("float32")
+    raster.attrs = {"comment": SYNTHETIC_NOTE}
+    raster = raster.rio.write_crs("EPSG:4326").rio.write_nodata(GEOTIFF_NODATA)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(path.name + ".part")
+    raster.rio.to_raster(temp, driver="GTiff")
+    os.replace(temp, path)
     return path

@@ -13,7 +13,7 @@ Adding a metric: one :class:`Metric` here, then the code computing its rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from rhbench.metrics.metric import Metric
 
 FLUX = "g C m-2 yr-1"
 #: Kinds of source with rows: the reference (``observations``), DGVMs, prior Rh products,
@@ -21,44 +21,6 @@ FLUX = "g C m-2 yr-1"
 SOURCE_KINDS = ("reference", "dgvm", "rh", "ensemble")
 #: Fields a metric may need; a source lacking one gets skipped rows saying which.
 FIELDS = ("rh", "csoil", "cveg", "litterfall")
-
-
-@dataclass(frozen=True)
-class Metric:
-    """One metric of the scorecard.
-
-    Parameters
-    ----------
-    name: the ``metric`` of its rows.
-    units: the ``units`` of its rows.
-    definition: one line, what the number is.
-    sources: kinds of source (:data:`SOURCE_KINDS`) that report it.
-    needs: fields (:data:`FIELDS`) a benchmarked source must provide for it.
-    regions: which regions have rows: ``global`` (one row), ``regions`` (one per latitude
-        band, climate zone and vegetation class; no ``global`` row) or ``global+classes``.
-    group: metrics computed together, skipped together when an input is missing.
-    gate: default CI-gate tolerance ``(relative, absolute)`` on a change either way, or
-        None. Skill scores (``*_score``) are always gated on their drop.
-    """
-
-    name: str
-    units: str
-    definition: str
-    sources: tuple[str, ...]
-    needs: tuple[str, ...] = ()
-    regions: str = "global"
-    group: str = ""
-    gate: tuple[float, float] | None = None
-
-    @property
-    def regional(self) -> bool:
-        """True when the metric has one row per region other than ``global`` (and no global row)."""
-        return self.regions == "regions"
-
-    @property
-    def gated(self) -> bool:
-        """True when ``rhbench check`` checks this metric by default."""
-        return self.gate is not None or self.name.endswith("_score")
 
 
 _BENCHMARKED = ("dgvm", "rh")

@@ -52,6 +52,12 @@ TOTALS = {
 }
 
 
+#: The last few region sets built (:func:`native_regions`): the reference and most models of a
+#: run share one grid, so its masks are built once. Entries: (key, vegclass, masks).
+_REGIONS_CACHE: list[tuple[tuple, xr.DataArray | None, xr.DataArray]] = []
+_REGIONS_CACHE_SIZE = 4
+
+
 def native_regions(
     like: xr.DataArray, *, vegclass: xr.DataArray | None = None, band_width: float = 10.0
 ) -> xr.DataArray:
@@ -59,7 +65,21 @@ def native_regions(
 
     ``vegclass`` is the reference's class map on the common grid (codes of
     :mod:`rhbench.vegclass`); it is sampled at ``like``'s cell centres by nearest neighbour.
+    The masks of a grid already seen with the same ``vegclass`` object are returned again
+    (shared: callers must not modify them).
     """
+    lat, lon = like["lat"].values, like["lon"].values
+    key = (lat.dtype.str, lat.tobytes(), lon.dtype.str, lon.tobytes(), float(band_width))
+    for cached_key, cached_veg, masks in _REGIONS_CACHE:
+        if cached_key == key and cached_veg is vegclass:
+            return masks
+    masks = _build_regions(like, vegclass, band_width)
+    _REGIONS_CACHE.insert(0, (key, vegclass, masks))
+    del _REGIONS_CACHE[_REGIONS_CACHE_SIZE:]
+    return masks
+
+
+def _build_regions(like: xr.DataArray, vegclass: xr.DataArray | None, band_width: float) -> xr.DataArray:
     lat, lon = like["lat"], like["lon"]
     masks = {"global": xr.ones_like(lat * lon, dtype=bool).transpose("lat", "lon")}
     masks |= latitude_band_masks(lat, lon, width=band_width)
@@ -92,7 +112,8 @@ def native_totals(period: xr.Dataset, land_area: xr.DataArray, regions: xr.DataA
     ``land_area`` (m2).
     """
     out: dict[str, xr.DataArray] = {}
-    regions = regions.astype(bool)
+    names = [str(r) for r in regions["region"].values]
+    regions = regions.astype(bool).astype("float64")  # once: every sum below is a product with it
     all_land = region_sums(land_area, regions)
     out["land_area"] = all_land.assign_attrs(units="m2")
     for name, (total, grams) in TOTALS.items():
@@ -109,7 +130,7 @@ def native_totals(period: xr.Dataset, land_area: xr.DataArray, regions: xr.DataA
     if "cVeg" in period and "litterfall" in period:
         out["tau_veg"] = ratio_of_totals(period["cVeg"], period["litterfall"], land_area, regions)
     ds = xr.Dataset({k: v.drop_vars([c for c in v.coords if c != "region"]) for k, v in out.items()})
-    return ds.assign_coords(region=[str(r) for r in regions["region"].values])
+    return ds.assign_coords(region=names)
 
 
 def global_total(field: xr.DataArray, land_area: xr.DataArray, *, grams_per_unit: float = 1.0) -> float:

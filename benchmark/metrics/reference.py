@@ -153,9 +153,10 @@ def reference_rows(ref: Reference, tau_sd: float) -> list[ScoreRow]:
     if ref.totals is not None:
         return native_reference_rows(ref)
     rh = ref.rh.where(ref.land_mask)
-    rh_totals = regional_totals(rh, ref.area, ref.regions)
+    regions = ref.regions.astype("float64")  # once: every regional sum below is a product with it
+    rh_totals = regional_totals(rh, ref.area, regions)
     product_totals = global_total(ref.csoil_products.where(ref.land_mask), ref.area, grams_per_unit=GRAMS_PER_KILOGRAM)
-    tau = ratio_of_totals(ref.csoil, rh, ref.area, ref.regions)
+    tau = ratio_of_totals(ref.csoil, rh, ref.area, regions)
     rows = [
         row(name, kind, "rh_global", "global", float(rh_totals.sel(region="global"))),
         row(
@@ -175,7 +176,7 @@ def reference_rows(ref: Reference, tau_sd: float) -> list[ScoreRow]:
         reason = "the product gives no SD of its ensemble members' global totals"
         rows.append(ScoreRow(name, kind, "rh_global_sd", "global", "Pg C yr-1", float("nan"), "skipped", reason))
     rows += regional_rows(name, kind, "rh_total", rh_totals)
-    rows += regional_rows(name, kind, "rh_mean", regional_means(rh, ref.area, ref.regions))
+    rows += regional_rows(name, kind, "rh_mean", regional_means(rh, ref.area, regions))
     rows += regional_rows(name, kind, "tau_soil", tau)
     veg = ref.vegetated_mask
     for prefix, field_map in (("rh", rh), ("tau_soil", tau_map(ref.csoil, rh))):

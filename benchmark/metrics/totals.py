@@ -96,14 +96,15 @@ def stack_masks(masks: dict[str, xr.DataArray]) -> xr.DataArray:
 def region_sums(values: xr.DataArray, regions: xr.DataArray | None = None) -> xr.DataArray:
     """Sums of ``values`` over lat/lon within each region (missing values count as zero).
 
-    ``regions`` is a boolean (region, lat, lon) DataArray (:func:`stack_masks`); None sums
-    over all cells. Computed as one matrix product, without (region, lat, lon) temporaries
+    ``regions`` is a boolean (region, lat, lon) DataArray (:func:`stack_masks`), or the same
+    as 0/1 floats of ``values``' dtype (not copied again: callers summing several fields
+    convert it once); None sums over all cells. Computed as one matrix product, without (region, lat, lon) temporaries
     of ``values``. Units of ``values``.
     """
     values = values.fillna(0.0)
     if regions is None:
         return values.sum(("lat", "lon"))
-    return xr.dot(values, regions.astype(values.dtype), dim=("lat", "lon"))
+    return xr.dot(values, regions.astype(values.dtype, copy=False), dim=("lat", "lon"))
 
 
 def regional_totals(
@@ -135,5 +136,10 @@ def zonal_profile(field: xr.DataArray, area: xr.DataArray) -> xr.DataArray:
 
 
 def _broadcast_lat(mask: xr.DataArray, lon: xr.DataArray) -> xr.DataArray:
+    """The (lat) boolean ``mask`` repeated along ``lon``: a (lat, lon) mask with both coordinates."""
     lon = lon if isinstance(lon, xr.DataArray) else xr.DataArray(lon, dims="lon")
-    return (mask & xr.ones_like(lon, dtype=bool)).transpose("lat", "lon")
+    if mask.dims != ("lat",) or lon.dims != ("lon",):  # the general case: xarray broadcasts
+        return (mask & xr.ones_like(lon, dtype=bool)).transpose("lat", "lon")
+    values = np.repeat(np.asarray(mask.values, dtype=bool)[:, None], lon.size, axis=1)
+    coords = {**mask.coords, **lon.coords}
+    return xr.DataArray(values, dims=("lat", "lon"), coords=coords, name=mask.name)

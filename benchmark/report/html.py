@@ -1,6 +1,7 @@
 """The static scorecard page ``index.html``: one self-contained file, no network.
 
-Figures are embedded as base64 PNG data URIs, each a ``<figure id="fig-...">``; a few
+Figures are embedded as base64 PNG data URIs, each a ``<figure id="fig-...">``, drawn in
+process or by the page workers of ``rhbench run`` (:mod:`rhbench.report.workers`); a few
 lines of inline JavaScript (:mod:`rhbench.report.page_assets`) sort and filter the summary
 grid and switch the per-model view. A table of contents links every section and figure.
 A section whose inputs are absent says so; a section whose drawing fails shows the error
@@ -28,10 +29,9 @@ import pandas as pd
 import xarray as xr
 
 from rhbench.fileops import write_text_atomic
+from rhbench.report import page_sections, workers
 from rhbench.report.page_assets import CSS, JS
-from rhbench.report.section_rf import rf_section
-from rhbench.report.sections import Page, missing, taylor_points  # noqa: F401  (taylor_points: public API)
-from rhbench.report.sections_paper import PaperSections
+from rhbench.report.page_sections import PageInputs
 from rhbench.results import UPSCALING_DIR, RunRecord
 
 log = logging.getLogger(__name__)
@@ -40,23 +40,13 @@ INDEX_HTML = "index.html"
 SYNTHETIC_BANNER = "SYNTHETIC DEMO DATA — not a scientific result"
 
 
-def _sections(page: Page, upscaling_dir: Path | None) -> list[tuple[str, str, Callable[[], str]]]:
-    paper = PaperSections(page)
-    return [
-        ("summary", "Summary grid", page.summary_grid),
-        ("models", "Per-model view", page.models),
-        ("ensemble", "Multi-model mean ± SD", paper.ensemble),
-        ("taylor", "Taylor diagrams", page.taylor),
-        ("global", "Global totals and turnover times", page.bars),
-        ("regions", "Vegetation types and climate zones", paper.regions),
-        ("attribution", "τ_soil bias: Rh or cSoil?", paper.attribution),
-        ("maps", "Maps", page.maps),
-        ("zonal", "Zonal means", page.zonal),
-        ("observations", "Observation products", paper.observations),
-        ("twobox", "2-box model: carbon change before and after the constraint", page.twobox),
-        ("emulation", "2-box emulation check and per-class constraint", paper.emulation),
-        ("rf", "Random Forest Rh product diagnostics", lambda: rf_section(upscaling_dir, page)),
-    ]
+def __getattr__(name: str):
+    """``taylor_points`` (public API), imported on use: the builders import matplotlib."""
+    if name == "taylor_points":
+        from rhbench.report.sections import taylor_points
+
+        return taylor_points
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def write_index_html(
@@ -84,22 +74,40 @@ def write_index_html(
     observations: metric -> (observed value, 1-SD uncertainty) for the bar charts, in the
         metric's units; default: the scorecard's reference rows.
     """
-    page = Page(scorecard, datasets, synthetic=synthetic, observations=observations)
-    sections = _sections(page, upscaling_dir)
-    body = [(anchor, title, _section(anchor, title, build)) for anchor, title, build in sections]
+    inputs = PageInputs(scorecard, dict(datasets), synthetic, observations, upscaling_dir)
+    built = {anchor: page_sections.build(inputs, anchor) for anchor, _ in page_sections.SECTIONS}
+    return _write_page(out_dir, built, provenance, synthetic)
+
+
+def _write_page(out_dir: Path, built: Mapping[str, str], provenance: Mapping, synthetic: bool) -> Path:
+    """Write ``index.html`` from the built sections (anchor -> ``<section>`` HTML)."""
+    body = [(anchor, title, built[anchor]) for anchor, title in page_sections.SECTIONS]
     document = _document(body, provenance, synthetic)
     path = Path(out_dir) / INDEX_HTML
     write_text_atomic(path, document)
     return path
 
 
-def _section(anchor: str, title: str, build: Callable[[], str]) -> str:
-    try:
-        content = build()
-    except Exception as exc:  # one broken section must not lose the page
-        log.exception("report section %r failed", anchor)
-        content = missing(f"This section could not be drawn: {type(exc).__name__}: {exc}")
-    return f'<section id="{anchor}"><h2>{html.escape(title)}</h2>\n{content}\n</section>'
+def start_page(
+    out_dir: Path,
+    scorecard: pd.DataFrame,
+    datasets: Mapping[str, xr.Dataset],
+    *,
+    synthetic: bool,
+    provenance: Mapping,
+    upscaling_dir: Path | None = None,
+) -> Callable[[], Path]:
+    """:func:`write_index_html` with the figures drawn by the page workers when they run
+    (:mod:`rhbench.report.workers`): starts them and returns the function that waits for
+    the sections and writes the page (in process, the page is drawn by that function)."""
+    inputs = PageInputs(scorecard, dict(datasets), synthetic, None, upscaling_dir)
+    pool = workers.take()
+    if pool is None:
+        return lambda: write_index_html(
+            out_dir, scorecard, datasets, synthetic=synthetic, provenance=provenance, upscaling_dir=upscaling_dir
+        )
+    finish = pool.render(inputs, page_sections.CLAIM_ORDER, page_sections.build)
+    return lambda: _write_page(out_dir, finish(), provenance, synthetic)
 
 
 def _toc(body: list[tuple[str, str, str]]) -> str:
@@ -149,12 +157,16 @@ def _footer(provenance: Mapping, synthetic: bool) -> str:
     return f'<footer id="provenance"><h2>Provenance</h2><dl>{"".join(items)}</dl></footer>'
 
 
-def write_run(run: RunRecord) -> None:
-    """Writer of ``index.html`` from the run's scorecard, datasets and provenance (:data:`rhbench.outputs.WRITERS`)."""
+def write_run(run: RunRecord) -> Callable[[], Path]:
+    """Writer of ``index.html`` from the run's scorecard, datasets and provenance (:data:`rhbench.outputs.WRITERS`).
+
+    Returns the function that finishes the page (:func:`start_page`): the figures are drawn
+    by the page workers, when they run, while the other writers write.
+    """
     from rhbench.report.tables import SCORECARD_JSON, read_scorecard
 
     upscaling = run.staging / UPSCALING_DIR
-    write_index_html(
+    return start_page(
         run.staging,
         read_scorecard(run.staging / SCORECARD_JSON),
         run.results.datasets,

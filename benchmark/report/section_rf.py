@@ -79,7 +79,7 @@ def _rf_label(metrics: Mapping) -> str:
 
 def _rf_map(path: Path) -> str:
     """The RF product's mean and SD maps (g C m-2 yr-1), titled with its data label."""
-    with xr.open_dataset(path) as product:
+    with xr.open_dataset(path, engine="netcdf4") as product:
         label = str(product.attrs.get("data_label", ""))
         panels = {"Rh, RF ensemble mean": product["rh"].load(), "Rh, SD across members": product["rh_sd"].load()}
     png = plots.map_panels(panels, units="g C m-2 yr-1", title=f"Random Forest Rh product ({label})", ncols=2)

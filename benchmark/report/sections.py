@@ -33,6 +33,12 @@ def missing(text: str) -> str:
     return f'<p class="missing">{html.escape(text)}</p>'
 
 
+def has_values(*arrays) -> bool:
+    """True when any of ``arrays`` (array-likes) holds a finite value: a figure of only
+    missing values (e.g. turnover maps of a run without a cSoil product) is not drawn."""
+    return any(np.isfinite(np.asarray(a, dtype=float)).any() for a in arrays)
+
+
 def img(png: bytes, alt: str, fig_id: str, caption: str = "") -> str:
     """An embedded PNG figure with its id and caption."""
     data = base64.b64encode(png).decode("ascii")
@@ -175,6 +181,9 @@ class Page:
                 for s in ordered_sources(kinds)
                 if not (diverging and kinds[s] in REFERENCE_KINDS)
             }
+            if not has_values(*panels.values()):
+                parts.append(missing(f"No {name} values in this run: no maps of {name}."))
+                continue
             units = f"{label(name)} ({maps[name].attrs.get('units', '')})"
             log = name.startswith("tau") and not diverging
             png = plots.map_panels(panels, units=units, title=self.label(label(name)), diverging=diverging, log=log)
@@ -193,6 +202,9 @@ class Page:
                 continue
             if name != "rh":  # Rh products carry the observed cSoil: their lines would only repeat it
                 var = var.sel(source=[s for s in var["source"].values if kinds[str(s)] != "rh"])
+            if not has_values(var):
+                parts.append(missing(f"No {name} values in this run: no zonal means of {name}."))
+                continue
             png = plots.zonal_means(
                 var,
                 units=f"{label(name)} ({var.attrs.get('units', '')})",

@@ -10,7 +10,7 @@ import xarray as xr
 
 from rhbench.constraint import TAU_VEG_OBS
 from rhbench.report import plots
-from rhbench.report.sections import Page, img, missing, source_kinds
+from rhbench.report.sections import Page, has_values, img, missing, source_kinds
 from rhbench.vegclass import CLASS_NAMES
 
 ENSEMBLE, ENSEMBLE_SD = "ensemble_mean", "ensemble_sd"
@@ -129,7 +129,9 @@ class PaperSections:
         """Tau_soil bias attribution maps (Fig. S13) and the Rh-vs-tau deviation scatter (Fig. S12)."""
         parts = []
         maps = self.page.datasets.get("maps")
-        if maps is not None and "attribution" in maps:
+        if maps is not None and "attribution" in maps and not has_values(maps["attribution"]):
+            parts.append(missing("No attribution values in this run (it needs an observed τ_soil)."))
+        elif maps is not None and "attribution" in maps:
             kinds = source_kinds(maps)
             shown = [s for s in (ENSEMBLE, *sorted(s for s, k in kinds.items() if k == "dgvm")) if s in kinds]
             share = self._value(ENSEMBLE, "tau_bias_rh_dominated_area_pct")
@@ -152,6 +154,9 @@ class PaperSections:
             for metric, column in (("rh_global", "rh_dev_pct"), ("tau_soil_global", "tau_dev_pct")):
                 obs = self._value(ref, metric)
                 points[column] = [100.0 * (self._value(s, metric) / obs - 1.0) for s in points["source"]]
+            if not has_values(points["rh_dev_pct"] + points["tau_dev_pct"]):
+                parts.append(missing("No DGVM with both Rh and τ_soil deviations: no deviation scatter."))
+                return "\n".join(parts)
             png = plots.deviation_scatter(points, title=self.page.label("DGVM deviations from the observations"))
             parts.append(img(png, "Rh vs tau deviation scatter", "fig-deviation-scatter", "Paper Fig. S12"))
         return "\n".join(parts)
@@ -162,7 +167,9 @@ class PaperSections:
         if obs is None:
             return missing("No observation products in this run.")
         parts = []
-        if "csoil" in obs:
+        if "csoil" in obs and not has_values(obs["csoil"]):
+            parts.append(missing("No cSoil product in this run: no soil carbon maps or zonal means."))
+        elif "csoil" in obs:
             panels = {str(p): obs["csoil"].sel(product=p) for p in obs["product"].values}
             png = plots.map_panels(
                 panels,

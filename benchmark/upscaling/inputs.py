@@ -90,7 +90,7 @@ def open_predictors(registry: Registry, path: Path) -> PredictorStack:
     if not path.is_file():
         raise DataError("predictors file not found", file=str(path))
     try:
-        with xr.open_dataset(path) as probe:
+        with xr.open_dataset(path, engine="netcdf4") as probe:
             names = set(map(str, probe.variables))
             if {"tas", "pr", "vegclass"} <= names:
                 return stack_from_grids(probe.load())

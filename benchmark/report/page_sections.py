@@ -1,0 +1,121 @@
+"""The page's sections: their order and titles, and building one of them from the page's inputs.
+
+Light to import (the builders, and with them matplotlib, are imported when a section is
+built), so that the run can assemble the page while worker processes
+(:mod:`rhbench.report.workers`) draw its figures. :func:`build` is the one way a section is
+made, in the run's process or in a worker.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+log = logging.getLogger("rhbench.report.html")
+
+#: The page's sections in page order: (anchor, title).
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("summary", "Summary grid"),
+    ("models", "Per-model view"),
+    ("ensemble", "Multi-model mean ± SD"),
+    ("taylor", "Taylor diagrams"),
+    ("global", "Global totals and turnover times"),
+    ("regions", "Vegetation types and climate zones"),
+    ("attribution", "τ_soil bias: Rh or cSoil?"),
+    ("maps", "Maps"),
+    ("zonal", "Zonal means"),
+    ("observations", "Observation products"),
+    ("twobox", "2-box model: carbon change before and after the constraint"),
+    ("emulation", "2-box emulation check and per-class constraint"),
+    ("rf", "Random Forest Rh product diagnostics"),
+)
+#: The order in which workers claim sections: the costliest first (many map panels, many
+#: lines), so that the last ones to finish are short.
+CLAIM_ORDER: tuple[str, ...] = (
+    "maps",
+    "observations",
+    "zonal",
+    "rf",
+    "twobox",
+    "attribution",
+    "ensemble",
+    "emulation",
+    "regions",
+    "taylor",
+    "global",
+    "models",
+    "summary",
+)
+
+
+@dataclass(frozen=True)
+class PageInputs:
+    """What the sections are built from (see :func:`rhbench.report.html.write_index_html`)."""
+
+    scorecard: pd.DataFrame
+    datasets: dict
+    synthetic: bool
+    observations: dict | None = None
+    upscaling_dir: Path | None = None
+
+
+def _builders(inputs: PageInputs) -> dict:
+    from rhbench.report.section_rf import rf_section
+    from rhbench.report.sections import Page
+    from rhbench.report.sections_paper import PaperSections
+
+    page = Page(inputs.scorecard, inputs.datasets, synthetic=inputs.synthetic, observations=inputs.observations)
+    paper = PaperSections(page)
+    return {
+        "summary": page.summary_grid,
+        "models": page.models,
+        "ensemble": paper.ensemble,
+        "taylor": page.taylor,
+        "global": page.bars,
+        "regions": paper.regions,
+        "attribution": paper.attribution,
+        "maps": page.maps,
+        "zonal": page.zonal,
+        "observations": paper.observations,
+        "twobox": page.twobox,
+        "emulation": paper.emulation,
+        "rf": lambda: rf_section(inputs.upscaling_dir, page),
+    }
+
+
+def build(inputs: PageInputs, anchor: str) -> str:
+    """The ``<section>`` of ``anchor``; a section whose drawing fails shows the error (and logs it)."""
+    from rhbench.report.sections import missing
+
+    title = dict(SECTIONS)[anchor]
+    try:
+        content = _builders(inputs)[anchor]()
+    except Exception as exc:  # one broken section must not lose the page
+        log.exception("report section %r failed", anchor)
+        content = missing(f"This section could not be drawn: {type(exc).__name__}: {exc}")
+    return f'<section id="{anchor}"><h2>{html.escape(title)}</h2>\n{content}\n</section>'
+
+
+def warm() -> None:
+    """Import every builder (matplotlib included) and build the costliest sections once from a
+    tiny made-up page, so that what they load on first use (xarray's and dask's lazy imports,
+    the coastlines, fonts, colour maps) is loaded before the run's page is drawn."""
+    import numpy as np
+    import xarray as xr
+
+    from rhbench.report import section_rf, sections, sections_paper  # noqa: F401
+
+    lat, lon = np.linspace(-60.0, 80.0, 8), np.linspace(-170.0, 170.0, 12)
+    sources = {"source": ["reference", "model"], "kind": ("source", ["reference", "dgvm"])}
+    field = np.linspace(1.0, 2.0, 2 * lat.size * lon.size).reshape(2, lat.size, lon.size)
+    maps = xr.Dataset({"rh": (("source", "lat", "lon"), field)}, coords={**sources, "lat": lat, "lon": lon})
+    zonal = maps.mean("lon")
+    row = {"source": "model", "kind": "dgvm", "region": "global", "units": "Pg C yr-1", "status": "ok", "reason": ""}
+    scores = pd.DataFrame([{**row, "metric": "rh_global", "value": 50.0}])
+    inputs = PageInputs(scores, {"maps": maps, "zonal": zonal}, synthetic=False)
+    for anchor in ("maps", "zonal", "global"):
+        build(inputs, anchor)

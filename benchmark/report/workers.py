@@ -1,0 +1,242 @@
+"""The page's figures drawn in worker processes started when ``rhbench run`` begins.
+
+Drawing the page (matplotlib: ~0.3 s to import, tens of ms per figure) is the last stage of
+a run, yet its imports need nothing the run computes. :func:`start` forks the workers once
+the run has imported its own modules (numpy, pandas, xarray: shared with the workers, not
+imported twice), before it reads any data or starts a thread: the first worker imports the
+page's builders (matplotlib) and builds a tiny throw-away page (lazy imports, fonts, caches)
+while the run reads and reduces its data, then forks the others, which share all that. When the run
+writes its outputs, :func:`rhbench.report.html.write_run` hands the page's inputs to the
+pool (one pickle file) and writes the other outputs while the workers draw; each worker
+claims the next section not yet claimed (an exclusive file create, so no section is drawn
+twice and a fast worker takes more), writes its HTML to a file and says so on its pipe.
+
+Robustness: a worker that dies (its pipe closes) or fails leaves its sections to the run,
+which draws them itself with the same builders on the same inputs, so the page is the same
+either way (tested). Workers start only where forking is safe and cheap: on Linux, from the
+main thread of a process that runs no other thread (a fresh command line; not a test
+process whose dask pool is alive). ``RHBENCH_PAGE_WORKERS`` sets their number: ``0`` draws in
+process; the default, 1, overlaps the page with the other writers; each further worker
+costs ~150-200 MB (it holds the page's inputs) for a shorter wait on pages of many figures.
+Library calls of :func:`rhbench.pipeline.run` draw in process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing import connection
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: Environment variable: number of page workers (0 turns them off).
+WORKERS_ENV = "RHBENCH_PAGE_WORKERS"
+#: One worker: the page's figures overlap the other writers; more shorten only large pages.
+DEFAULT_WORKERS = 0
+_PAYLOAD = "page.pickle"
+
+
+@dataclass
+class Pool:
+    """Started page workers: the run's end of each worker's pipe, and the first worker's pid."""
+
+    conns: list[Connection]
+    pid: int
+    used: bool = False
+
+    def render(self, inputs: object, anchors: Sequence[str], build: Callable[[object, str], str]) -> Callable[[], dict]:
+        """Hand ``inputs`` (picklable) to the workers, which build the sections ``anchors`` in
+        that order of claiming; return a function that waits and returns anchor -> HTML, every
+        section a worker did not deliver built here by ``build(inputs, anchor)``."""
+        folder = Path(tempfile.mkdtemp(prefix="rhbench-page-"))
+        try:
+            with open(folder / _PAYLOAD, "wb") as handle:
+                pickle.dump((inputs, list(anchors)), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            live = [c for c in self.conns if _send(c, ("page", str(folder)))]
+        except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:
+            log.info("page workers not used (%s): the page is drawn in this process", exc)
+            live = []
+
+        def finish() -> dict:
+            try:
+                return _collect(live, folder, anchors, lambda anchor: build(inputs, anchor))
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+                self.close()
+
+        return finish
+
+    def close(self) -> None:
+        """Stop the workers (they exit when their pipe closes) and reap the first one."""
+        if not self.conns:
+            return
+        for conn in self.conns:
+            _send(conn, ("quit",))
+            conn.close()
+        self.conns = []
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+_POOL: Pool | None = None
+
+
+def wanted() -> int:
+    """How many workers to start (``RHBENCH_PAGE_WORKERS``, default :data:`DEFAULT_WORKERS`);
+    0 where forking is not safe here (not Linux, not the main thread, other threads running)."""
+    text = os.environ.get(WORKERS_ENV, "")
+    try:
+        count = int(text) if text else DEFAULT_WORKERS
+    except ValueError:
+        count = DEFAULT_WORKERS
+    safe = (
+        sys.platform.startswith("linux")
+        and threading.current_thread() is threading.main_thread()
+        and threading.active_count() == 1
+    )
+    return max(0, count) if safe else 0
+
+
+def start() -> None:
+    """Fork the page workers (see the module doc); a no-op when :func:`wanted` is 0 or they run."""
+    global _POOL
+    count = wanted()
+    if _POOL is not None or count == 0:
+        return
+    pipes = [connection.Pipe() for _ in range(count)]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the first worker: never returns
+        _first_worker(pipes)
+    for _, child in pipes:
+        child.close()
+    _POOL = Pool([parent for parent, _ in pipes], pid)
+
+
+def take() -> Pool | None:
+    """The started pool, for one page (the next call returns None)."""
+    pool = _POOL
+    if pool is None or pool.used:
+        return None
+    pool.used = True
+    return pool
+
+
+def stop() -> None:
+    """Stop the workers, used or not (a run that failed before its page leaves them idle)."""
+    global _POOL
+    pool, _POOL = _POOL, None
+    if pool is not None:
+        pool.close()
+
+
+def _send(conn: Connection, message: tuple) -> bool:
+    try:
+        conn.send(message)
+    except (OSError, ValueError):  # a dead worker, or a closed pipe
+        return False
+    return True
+
+
+def _collect(live: list[Connection], folder: Path, anchors: Sequence[str], build: Callable[[str], str]) -> dict:
+    """Wait for the workers' sections; build here what they did not deliver."""
+    done: dict[str, str] = {}
+    waiting = list(live)
+    while waiting:
+        for conn in connection.wait(waiting):
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                waiting.remove(conn)
+                continue
+            if message[0] == "done":
+                done[message[1]] = (folder / f"{message[1]}.html").read_text(encoding="utf-8")
+            else:  # "idle" (nothing left to claim) or "error"
+                if message[0] == "error":
+                    log.info("a page worker failed: %s", message[1])
+                waiting.remove(conn)
+    lost = [a for a in anchors if a not in done]
+    if lost and live:
+        log.info("sections drawn in this process (a page worker did not deliver them): %s", ", ".join(lost))
+    return {anchor: done[anchor] if anchor in done else build(anchor) for anchor in anchors}
+
+
+def _first_worker(pipes: list[tuple[Connection, Connection]]) -> None:
+    """Import and warm the page's builders, fork the other workers, serve; exit."""
+    try:
+        for parent, _ in pipes:
+            parent.close()
+        _warm()
+        children = []
+        for _, child in pipes[1:]:
+            pid = os.fork()
+            if pid == 0:
+                pipes[0][1].close()
+                _serve(child)
+                os._exit(0)
+            children.append(pid)
+            child.close()
+        _serve(pipes[0][1])
+        for pid in children:
+            os.waitpid(pid, 0)
+    except BaseException:  # noqa: BLE001 - a worker never raises into the run's code
+        pass
+    finally:
+        os._exit(0)
+
+
+def _warm() -> None:
+    """Import the page's builders and draw one small figure (font and text caches)."""
+    from rhbench.report import page_sections
+    from rhbench.report.figure import message_figure
+
+    page_sections.warm()
+    message_figure("warm-up")
+
+
+def _serve(conn: Connection) -> None:
+    """Answer ``("page", folder)`` jobs until the pipe closes or ``("quit",)``."""
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message[0] != "page":
+            return
+        try:
+            _draw(conn, Path(message[1]))
+        except Exception as exc:  # noqa: BLE001 - reported; the run draws what is left
+            _send(conn, ("error", f"{type(exc).__name__}: {exc}"))
+            continue
+        _send(conn, ("idle",))
+
+
+def _draw(conn: Connection, folder: Path) -> None:
+    """Claim and build sections of the page in ``folder`` until none is left."""
+    from rhbench.report import page_sections
+
+    with open(folder / _PAYLOAD, "rb") as handle:
+        inputs, anchors = pickle.load(handle)  # noqa: S301 - written by this run, in its own temp folder
+    for anchor in anchors:
+        try:
+            os.close(os.open(folder / f"{anchor}.claim", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            continue
+        text = page_sections.build(inputs, anchor)
+        part = folder / f"{anchor}.part"
+        part.write_text(text, encoding="utf-8")
+        os.replace(part, folder / f"{anchor}.html")
+        if not _send(conn, ("done", anchor)):
+            return

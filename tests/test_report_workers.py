@@ -1,0 +1,122 @@
+"""The page's figures drawn by worker processes (issue 18): the same page as drawn in process,
+also when a worker dies; sections without values are a note, not an empty figure.
+
+Workers are forked only by a process without other threads, so each worker case runs in a
+fresh interpreter (a pytest process may hold dask's thread pool).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from rhbench.report import page_sections, workers
+from rhbench.report.page_sections import PageInputs
+from rhbench.report.sections import Page
+
+_SCRIPT = """
+import json, os, signal, sys
+import numpy as np, pandas as pd, xarray as xr
+from rhbench.report import page_sections, workers
+from rhbench.report.page_sections import PageInputs
+
+lat, lon = np.arange(-55.0, 80.0, 10.0), np.arange(-175.0, 180.0, 10.0)
+rng = np.random.default_rng(1)
+coords = {"source": ["observations", "A", "B"], "kind": ("source", ["reference", "dgvm", "dgvm"])}
+field = rng.uniform(100, 900, (3, lat.size, lon.size))
+maps = xr.Dataset({"rh": (("source", "lat", "lon"), field)}, coords={**coords, "lat": lat, "lon": lon})
+maps["rh_bias"] = maps["rh"] - maps["rh"].sel(source="observations")
+row = {"region": "global", "status": "ok", "reason": ""}
+rows = [{**row, "source": s, "kind": k, "metric": m, "units": u, "value": v}
+        for s, k in (("observations", "reference"), ("A", "dgvm"), ("B", "dgvm"))
+        for m, u, v in (("rh_global", "Pg C yr-1", 50.0), ("rh_taylor_r", "1", 0.8),
+                        ("rh_taylor_normalized_sd", "1", 1.1))]
+inputs = PageInputs(pd.DataFrame(rows), {"maps": maps, "zonal": maps.mean("lon")}, synthetic=True)
+expected = {a: page_sections.build(inputs, a) for a in page_sections.CLAIM_ORDER}
+fallback = []
+def build(inputs, anchor):
+    fallback.append(anchor)
+    return page_sections.build(inputs, anchor)
+os.environ[workers.WORKERS_ENV] = sys.argv[1]
+workers.start()
+pool = workers.take()
+if sys.argv[2] == "kill":
+    os.kill(pool.pid, signal.SIGKILL)
+got = pool.render(inputs, page_sections.CLAIM_ORDER, build)()
+workers.stop()
+figures = sum(t.count("<figure") for t in got.values())
+print(json.dumps({"same": got == expected, "fallback": fallback, "figures": figures}))
+"""
+
+
+def _run(count: int, mode: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, str(count), mode], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="page workers are forked on Linux only")
+@pytest.mark.parametrize("count", [1, 2])
+def test_workers_draw_the_page_the_run_would_draw(count):
+    result = _run(count, "draw")
+    assert result["same"] and result["figures"] >= 5
+    assert result["fallback"] == []  # every section came from a worker
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="page workers are forked on Linux only")
+def test_a_dead_worker_leaves_every_section_to_the_run_and_the_page_is_the_same():
+    result = _run(1, "kill")
+    assert result["same"]
+    assert sorted(result["fallback"]) == sorted(page_sections.CLAIM_ORDER)
+
+
+def test_no_workers_where_forking_is_not_safe(monkeypatch):
+    monkeypatch.setenv(workers.WORKERS_ENV, "2")
+    monkeypatch.setattr(workers.threading, "active_count", lambda: 3)  # e.g. dask's thread pool
+    assert workers.wanted() == 0
+    monkeypatch.setattr(workers.threading, "active_count", lambda: 1)
+    assert workers.wanted() == (2 if sys.platform.startswith("linux") else 0)
+    monkeypatch.setenv(workers.WORKERS_ENV, "0")
+    assert workers.wanted() == 0
+
+
+def test_sections_without_values_say_so_instead_of_drawing_empty_figures():
+    lat, lon = np.arange(-55.0, 80.0, 10.0), np.arange(-175.0, 180.0, 10.0)
+    coords = {"source": ["observations", "A"], "kind": ("source", ["reference", "dgvm"]), "lat": lat, "lon": lon}
+    values = np.full((2, lat.size, lon.size), 300.0)
+    maps = xr.Dataset(
+        {
+            "rh": (("source", "lat", "lon"), values),
+            "tau_soil": (("source", "lat", "lon"), np.full_like(values, np.nan)),
+        },
+        coords=coords,
+    )
+    page = Page(pd.DataFrame(columns=["source", "kind", "metric", "region", "units", "value", "status", "reason"]),
+                {"maps": maps, "zonal": maps.mean("lon")}, synthetic=False)  # fmt: skip
+    drawn = page.maps()
+    assert 'id="fig-maps-rh"' in drawn and 'id="fig-maps-tau_soil"' not in drawn
+    assert "No tau_soil values in this run" in drawn
+    zonal = page.zonal()
+    assert 'id="fig-zonal-rh"' in zonal and "No tau_soil values in this run: no zonal means" in zonal
+
+
+def test_page_sections_import_no_plotting_library():
+    code = "import sys, rhbench.report.html; print('matplotlib' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "False"  # the run assembles the page without matplotlib
+
+
+def test_write_index_html_in_process_has_every_section(tmp_path: Path):
+    inputs = PageInputs(pd.DataFrame(), {}, synthetic=True)
+    built = {anchor: page_sections.build(inputs, anchor) for anchor, _ in page_sections.SECTIONS}
+    assert set(built) == set(page_sections.CLAIM_ORDER)  # every section is claimed by some worker
+    assert all(text.startswith(f'<section id="{a}">') for a, text in built.items())
