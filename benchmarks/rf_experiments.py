@@ -1,8 +1,12 @@
 """Controlled experiments on the REAL Random Forest Rh CV score (issue 12: what separates the
-product's CV R2 from the data README's "about 0.57" quick check).
+product's CV R2 from the data README's "about 0.57" quick check, and what raises it honestly).
 
-Every variant changes ONE thing from the product's set-up (rows, predictor columns, forest
-settings, mtry candidates or target transform) and is scored exactly like the product: the
+Base rows: ``paper`` = SRDB after the paper's filters only (the session-2 product: 686 records,
+677 with a predictor cell); ``product`` = after every filter of
+:mod:`rhbench.upscaling.srdb` (adds the quality-flag, known-duplicate and exact-repeat steps).
+Every ``paper``-base variant changes one thing (or the named combination) from the session-2
+set-up (rows, predictor columns, forest settings, mtry candidates or target transform) and is
+scored exactly like the product: the
 ntree {100, 150, 200} x mtry grid, zone-stratified 10-fold CV, the best configuration by NSE
 of the pooled out-of-fold predictions, R2 = squared Pearson r. Scores are means (and ranges)
 over seeds 0-4 (the fold split moves R2 by about +-0.02). Predictors are always grid layers
@@ -40,12 +44,16 @@ class Variant:
     split: int = 6
     leaf: int = 1
     log: bool = False
+    prep: Callable | None = None
+    grid_test: bool = False  # held-out rows predicted from their cell's values only (as on the map)
+    base: str = "paper"
 
 
-def _cv(X: pd.DataFrame, y: np.ndarray, zones: np.ndarray, v: Variant, seed: int) -> dict:
+def _cv(X: pd.DataFrame, y: np.ndarray, zones: np.ndarray, v: Variant, seed: int, X_grid=None) -> dict:
     from rhbench.upscaling.forest import cv_scores, zone_folds
 
     values = X.to_numpy(dtype=np.float32)
+    test_values = X_grid.to_numpy(dtype=np.float32) if v.grid_test else values
     target = np.log(y) if v.log else y
     folds = zone_folds(zones, 10, seed)
     best = None
@@ -61,7 +69,7 @@ def _cv(X: pd.DataFrame, y: np.ndarray, zones: np.ndarray, v: Variant, seed: int
                 random_state=seed + k,
                 n_jobs=2,
             ).fit(values[~test], target[~test])
-            cum = np.cumsum(np.stack([t.predict(values[test]) for t in rf.estimators_]), axis=0)
+            cum = np.cumsum(np.stack([t.predict(test_values[test]) for t in rf.estimators_]), axis=0)
             for n in NTREE:
                 pred = cum[n - 1] / n
                 oof[n][test] = np.exp(pred) if v.log else pred
@@ -72,16 +80,106 @@ def _cv(X: pd.DataFrame, y: np.ndarray, zones: np.ndarray, v: Variant, seed: int
     return best
 
 
-def _site_table() -> tuple[pd.DataFrame, pd.DataFrame]:
+CONTEXT: dict = {}
+
+
+#: rhbench's data-quality steps of the SRDB filter (not in the paper's filters).
+QUALITY_STEPS = ("no SRDB problem flag", "not a known duplicate", "not an exact repeat")
+
+
+def _site_table(base: str = "product") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Predictors at the sites and the site rows, after the ``base``'s SRDB filters."""
     from rhbench.registry import build_registry
+    from rhbench.upscaling import srdb
     from rhbench.upscaling.inputs import open_predictors
     from rhbench.upscaling.predictors import build_site_predictors
-    from rhbench.upscaling.srdb import load_srdb
 
-    stack = open_predictors(build_registry(), STACK)
-    rows, _ = load_srdb(SRDB)
-    site = build_site_predictors(rows, stack)
+    if "stack" not in CONTEXT:
+        CONTEXT["stack"] = open_predictors(build_registry(), STACK)
+    rows = srdb.read_srdb(SRDB)
+    for name, rule in srdb.FILTER_STEPS:
+        if base == "product" or not name.startswith(QUALITY_STEPS):
+            rows = rows.loc[rule(rows).to_numpy(dtype=bool)]
+    rows = rows.reset_index(drop=True)
+    rows["zone"] = srdb.assign_climate_zone(rows)
+    site = build_site_predictors(rows, CONTEXT["stack"])
     return site.X, site.sites
+
+
+def _problem_flag(s: pd.DataFrame) -> np.ndarray:
+    from rhbench.upscaling.srdb import PROBLEM_FLAGS, quality_flags
+
+    return quality_flags(s).map(lambda c: bool(c & PROBLEM_FLAGS.keys())).to_numpy(dtype=bool)
+
+
+def _duplicate(s: pd.DataFrame) -> np.ndarray:
+    from rhbench.upscaling.srdb import REPEAT_KEY
+
+    return s.duplicated(list(REPEAT_KEY)).to_numpy()
+
+
+def _neighbourhood(X: pd.DataFrame, s: pd.DataFrame, replace: bool, size: int = 3) -> pd.DataFrame:
+    from scipy.ndimage import uniform_filter
+
+    stack = CONTEXT["stack"]
+    valid = stack.valid()
+    ilat = np.searchsorted(stack.lat, s["cell_lat"].to_numpy())
+    ilon = np.searchsorted(stack.lon, s["cell_lon"].to_numpy())
+    out = X.copy()
+    from rhbench.upscaling.stack import PREDICTOR_INFO
+
+    for name in stack.layers.data_vars:
+        if name in stack.categories:
+            continue
+        col = PREDICTOR_INFO[str(name)][0]
+        data = np.where(valid, stack.layers[name].values.astype(float), 0.0)
+        total = uniform_filter(data, size, mode=("nearest", "wrap"))
+        count = uniform_filter(valid.astype(float), size, mode=("nearest", "wrap"))
+        with np.errstate(invalid="ignore", divide="ignore"):  # cells with no valid neighbour: never sampled
+            mean = (total / count)[ilat, ilon]
+        if replace:
+            out[col] = mean
+        else:
+            out[f"{col}_n{size}"] = mean
+    return out
+
+
+def _site_climate(X: pd.DataFrame, s: pd.DataFrame) -> pd.DataFrame:
+    """SRDB's site MAT (deg C) / MAP (mm yr-1) where reported, the cell's value otherwise."""
+    return X.assign(
+        MAT=s["MAT"].fillna(X["MAT"]).to_numpy(),
+        MAP=s["MAP"].fillna(X["MAP"]).to_numpy(),
+    )
+
+
+def _site_soil(X: pd.DataFrame, s: pd.DataFrame) -> pd.DataFrame:
+    """SRDB's site Soil_BD (g cm-3) / Soil_clay (%) where reported, the cell's value otherwise."""
+    return X.assign(BD=s["Soil_BD"].fillna(X["BD"]).to_numpy(), Clay=s["Soil_clay"].fillna(X["Clay"]).to_numpy())
+
+
+def _site_vegetation(X: pd.DataFrame, s: pd.DataFrame) -> pd.DataFrame:
+    """SRDB's site C_AG / C_BG (g C m-2 -> kg C m-2) and Ndep (g N m-2 yr-1) where reported."""
+    return X.assign(
+        BMa=(s["C_AG"] / 1000.0).fillna(X["BMa"]).to_numpy(),
+        BMb=(s["C_BG"] / 1000.0).fillna(X["BMb"]).to_numpy(),
+        Ndep=s["Ndep"].fillna(X["Ndep"]).to_numpy(),
+    )
+
+
+def _site_means(X: pd.DataFrame, s: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    key = s["Study_number"].astype(str) + "|" + s["Site_ID"].astype(str) + "|" + s["cell_lat"].astype(str)
+    first = ~key.duplicated().to_numpy()
+    rh = s.groupby(key)["Rh_annual"].transform("mean")
+    s = s.assign(Rh_annual=rh)
+    return X.loc[first].reset_index(drop=True), s.loc[first].reset_index(drop=True)
+
+
+def _no_koppen(X: pd.DataFrame, s: pd.DataFrame | None = None) -> pd.DataFrame:
+    return X.drop(columns=[c for c in X if c.startswith("koppen_")])
+
+
+def _every_site_column(X: pd.DataFrame, s: pd.DataFrame) -> pd.DataFrame:
+    return _site_vegetation(_site_soil(_site_climate(X, s), s), s)
 
 
 def _koppen_code(X: pd.DataFrame) -> pd.DataFrame:
@@ -95,7 +193,7 @@ def variants() -> list[Variant]:
     third = lambda p: tuple(sorted({max(1, round(p * f)) for f in (2 / 19, 3 / 19, 4 / 19, 5 / 19)}))  # noqa: E731
     wide = lambda p: tuple(sorted({max(1, round(p * f)) for f in (1 / 3, 1 / 2, 2 / 3, 1.0)}))  # noqa: E731
     return [
-        Variant("product (R-like split 6, Koppen one-hot, mtry 2-5)"),
+        Variant("session-2 product (paper filters, R-like split 6, Koppen one-hot, mtry 2-5)"),
         Variant("sklearn defaults (split 2, leaf 1)", split=2),
         Variant("leaf 5 (split 10)", split=10, leaf=5),
         Variant("Koppen as numeric code", columns=lambda X, s: _koppen_code(X)),
@@ -119,6 +217,64 @@ def variants() -> list[Variant]:
         Variant("log(Rh) target, back-transformed", log=True),
         Variant("YearsOfData == 1 rows only", rows=lambda s: (s["YearsOfData"] <= 1).to_numpy()),
         Variant("Rh_annual <= 3 SD (stricter outliers)", rows=lambda s: _within(s, 3.0)),
+        Variant("split 4", split=4),
+        Variant("SRDB Quality_flag Q10-Q14 dropped", rows=lambda s: ~_problem_flag(s)),
+        Variant("exact duplicates (lat, lon, year, Rh) dropped", rows=lambda s: ~_duplicate(s)),
+        Variant("product rows (all filters), split 6", base="product"),
+        Variant("product rows (all filters), split 2 (= product)", base="product", split=2),
+        Variant("split 2 + quality flags", rows=lambda s: ~_problem_flag(s), split=2),
+        Variant(
+            "split 2 + quality + Koppen as code",
+            rows=lambda s: ~_problem_flag(s),
+            columns=lambda X, s: _koppen_code(X),
+            split=2,
+        ),
+        Variant("split 2 + quality + Koppen left out", rows=lambda s: ~_problem_flag(s), columns=_no_koppen, split=2),
+        Variant(
+            "Rh_annual <= Rs_annual (partition consistent)",
+            rows=lambda s: ~(s["Rh_annual"] > s["Rs_annual"]).to_numpy(),
+        ),
+        Variant("site means over years (Study_number, Site_ID)", prep=_site_means),
+        Variant("split 2 + quality + site means", rows=lambda s: ~_problem_flag(s), prep=_site_means, split=2),
+        Variant("+ 3x3-cell means of every continuous layer (added)", columns=lambda X, s: _neighbourhood(X, s, False)),
+        Variant("3x3-cell means (replacing cell values)", columns=lambda X, s: _neighbourhood(X, s, True)),
+        Variant("5x5-cell means (replacing cell values)", columns=lambda X, s: _neighbourhood(X, s, True, 5)),
+        Variant("split 2 + 3x3 means replacing", columns=lambda X, s: _neighbourhood(X, s, True), split=2),
+        Variant("site MAT/MAP where reported", columns=_site_climate),
+        Variant("split 2 + site MAT/MAP", columns=_site_climate, split=2),
+        Variant("split 2 + quality + site MAT/MAP", rows=lambda s: ~_problem_flag(s), columns=_site_climate, split=2),
+        Variant(
+            "split 2 + quality + site MAT/MAP + Koppen left out",
+            rows=lambda s: ~_problem_flag(s),
+            columns=lambda X, s: _no_koppen(_site_climate(X, s), s),
+            split=2,
+        ),
+        Variant(
+            "split 2 + quality + site MAT/MAP + site soil BD/clay",
+            rows=lambda s: ~_problem_flag(s),
+            columns=lambda X, s: _site_soil(_site_climate(X, s), s),
+            split=2,
+        ),
+        Variant(
+            "split 2 + quality + every site column the grid also has (+ C_AG, C_BG, Ndep)",
+            rows=lambda s: ~_problem_flag(s),
+            columns=_every_site_column,
+            split=2,
+        ),
+        Variant(
+            "split 2 + quality + site MAT/MAP, held-out sites predicted from cell values",
+            rows=lambda s: ~_problem_flag(s),
+            columns=_site_climate,
+            split=2,
+            grid_test=True,
+        ),
+        Variant(
+            "split 2 + quality + every site column, held-out sites predicted from cell values",
+            rows=lambda s: ~_problem_flag(s),
+            columns=_every_site_column,
+            split=2,
+            grid_test=True,
+        ),
     ]
 
 
@@ -133,17 +289,23 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="substrings of variant names to run")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message=".*sklearn.utils.parallel.delayed.*")
-    X0, sites0 = _site_table()
+    tables = {base: _site_table(base) for base in ("paper", "product")}
     print("| variant | n obs | p | R2 mean (range) | NSE mean | RMSE mean | best mtry |")
     print("|---|---|---|---|---|---|---|")
     for v in variants():
         if args.only and not any(o in v.name for o in args.only):
             continue
+        X0, sites0 = tables[v.base]
         keep = v.rows(sites0)
         sites = sites0.loc[keep].reset_index(drop=True)
-        X = v.columns(X0.loc[keep].reset_index(drop=True), sites)
+        X_cells = X0.loc[keep].reset_index(drop=True)
+        X = v.columns(X_cells, sites)
+        if v.prep:
+            X, sites = v.prep(X, sites)
         y = sites["Rh_annual"].to_numpy(float)
-        res = [_cv(X, y, sites["zone"].to_numpy(), v, s) for s in args.seeds]
+        res = [
+            _cv(X, y, sites["zone"].to_numpy(), v, s, X_cells[X.columns] if v.grid_test else None) for s in args.seeds
+        ]
         r2 = [r["r2"] for r in res]
         print(
             f"| {v.name} | {len(y)} | {X.shape[1]} | {np.mean(r2):.3f} ({min(r2):.3f}-{max(r2):.3f}) | "

@@ -10,7 +10,15 @@ import pandas as pd
 import pytest
 
 from rhbench.errors import SiteDataError
-from rhbench.upscaling.srdb import assign_climate_zone, filter_srdb, load_srdb, read_srdb
+from rhbench.upscaling.srdb import (
+    PROBLEM_FLAGS,
+    REPEAT_KEY,
+    assign_climate_zone,
+    filter_srdb,
+    load_srdb,
+    quality_flags,
+    read_srdb,
+)
 
 SRDB_CSV = Path(__file__).parents[1].parent / "shared" / "data" / "srdb" / "srdb-data.csv"
 
@@ -43,12 +51,15 @@ def _rows(**overrides) -> pd.DataFrame:
 
 
 @pytest.mark.shared_data
-def test_real_srdb_filter_steps_leave_689_then_686_rows():
+def test_real_srdb_filter_steps_leave_644_then_641_rows():
     rows, log = load_srdb(_require_srdb())
-    assert log["rows_left"].tolist() == [10366, 1048, 1037, 766, 689, 689, 686]
-    assert log["removed"].tolist() == [0, 9318, 11, 271, 77, 0, 3]
-    assert len(rows) == 686
-    assert rows["zone"].value_counts().to_dict() == {"temperate": 536, "boreal": 82, "tropical": 68}
+    assert log["rows_left"].tolist() == [10366, 1048, 1037, 766, 689, 689, 679, 678, 644, 641]
+    # flags: 2 Q10, 3 "Q1,Q10", 5 Q11; 1 Duplicate_record; 34 exact repeats (e.g. 10 of one study's 11 plots)
+    assert log["removed"].tolist() == [0, 9318, 11, 271, 77, 0, 10, 1, 34, 3]
+    assert len(rows) == 641
+    assert rows["zone"].value_counts().to_dict() == {"temperate": 496, "boreal": 80, "tropical": 65}
+    assert not quality_flags(rows).map(lambda codes: bool(codes & PROBLEM_FLAGS.keys())).any()
+    assert not rows.duplicated(list(REPEAT_KEY)).any()
     assert (rows["Manipulation"] == "None").all()
     assert rows["Rh_annual"].max() < 455.4 + 6 * 296.6
 
@@ -63,21 +74,26 @@ def test_manipulation_none_string_survives_reading(tmp_path):
     assert log.set_index("step").loc["no manipulation (Manipulation == 'None')", "removed"] == 1
 
 
+def _distinct(table: pd.DataFrame) -> pd.DataFrame:
+    """Copies of the base rows made distinct sites (no exact repeats for step 8)."""
+    return table.assign(Latitude=np.linspace(-60.0, 60.0, len(table)))
+
+
 def test_filters_drop_alkali_soda_lime_short_records_and_missing_coordinates():
-    table = pd.concat([_rows()] * 4, ignore_index=True)
+    table = _distinct(pd.concat([_rows()] * 4, ignore_index=True))
     table.loc[0, "Meas_method"] = "Alkali absorption"
     table.loc[1, "Meas_method"] = "Soda lime"
     table.loc[2, "YearsOfData"] = 0.5
     table.loc[3, "Study_midyear"] = np.nan
     table.loc[4, "Rh_annual"] = 0.0
     rows, log = filter_srdb(table)
-    assert log["removed"].tolist() == [0, 1, 1, 0, 2, 1, 0]
+    assert log["removed"].tolist() == [0, 1, 1, 0, 2, 1, 0, 0, 0, 0]
     assert len(rows) == 3
 
 
 def test_outliers_beyond_6_sd_are_removed_once():
     rh = np.r_[np.full(100, 300.0), 310.0, 10000.0]
-    table = pd.concat([_rows()] * 51, ignore_index=True)
+    table = _distinct(pd.concat([_rows()] * 51, ignore_index=True))
     table["Rh_annual"] = rh
     rows, log = filter_srdb(table)
     # mean 396.2, sample SD 958.7: 10000 is 10.0 SD away, 310 is 0.09 SD away
@@ -145,3 +161,45 @@ def test_out_of_range_latitude_is_a_site_data_error(tmp_path):
     _rows(Latitude=[45.0, 145.0]).to_csv(csv, index=False)
     with pytest.raises(SiteDataError, match="Latitude"):
         load_srdb(csv)
+
+
+def test_quality_flags_parse_single_combined_and_unpadded_codes():
+    table = pd.DataFrame({"Quality_flag": ["Q01", "Q01,Q10", "Q01, Q11", "q1;Q12", " Q13 ", np.nan, "", "Q03,Q10,Q16"]})
+    assert quality_flags(table).tolist() == [
+        {1},
+        {1, 10},
+        {1, 11},
+        {1, 12},
+        {13},
+        set(),
+        set(),
+        {3, 10, 16},
+    ]
+    assert quality_flags(pd.DataFrame({"Other": [1, 2]})).tolist() == [set(), set()]
+
+
+def test_unreadable_quality_flag_names_row_and_value():
+    with pytest.raises(SiteDataError) as err:
+        quality_flags(pd.DataFrame({"Quality_flag": ["Q01", "Q01,bad"]}))
+    message = str(err.value)
+    assert "Quality_flag" in message and "row 2" in message and "Q01,bad" in message
+
+
+def test_problem_flags_known_duplicates_and_exact_repeats_are_dropped_from_a_csv(tmp_path):
+    """Hand-made CSV: 8 records; Q10-Q14 alone or combined drop, Q01-Q04/Q15/Q16 stay,
+    Duplicate_record drops, and an exact repeat of (lat, lon, year, Rh) keeps the first."""
+    base = _rows()
+    table = pd.concat([base.iloc[[0]]] * 8, ignore_index=True)
+    table["Latitude"] = [40.0, 41.0, 42.0, 43.0, 44.0, 45.0, 46.0, 46.0]
+    table["Rh_annual"] = [300.0, 310.0, 320.0, 330.0, 340.0, 350.0, 360.0, 360.0]
+    table["Quality_flag"] = ["", "Q01, Q11", "Q1,Q10", "Q14", "Q02", "Q03,Q16", "Q15", "Q01"]
+    table["Duplicate_record"] = [np.nan, np.nan, np.nan, np.nan, 1376, np.nan, np.nan, np.nan]
+    csv = tmp_path / "flags.csv"
+    table.to_csv(csv, index=False)
+    rows, log = load_srdb(csv)
+    steps = log.set_index("step")["removed"]
+    assert steps["no SRDB problem flag (Q10, Q11, Q12, Q13, Q14)"] == 3
+    assert steps["not a known duplicate (Duplicate_record empty)"] == 1
+    assert steps["not an exact repeat of (Latitude, Longitude, Study_midyear, Rh_annual)"] == 1
+    assert rows["Rh_annual"].tolist() == [300.0, 350.0, 360.0]
+    assert rows["Quality_flag"].fillna("").tolist() == ["", "Q03,Q16", "Q15"]

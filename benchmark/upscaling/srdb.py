@@ -9,8 +9,23 @@ kept (He et al., section "Site data"), in this order:
 3. no experimental manipulation (``Manipulation`` is the string ``"None"``);
 4. not measured by alkali absorption or soda lime (``Meas_method``);
 5. at least one year of data (``YearsOfData >= 1``); multi-year records stay separate rows;
-6. ``Rh_annual`` within 6 standard deviations of the mean (one pass, sample SD; a
+6. no SRDB quality flag of a problem (:data:`PROBLEM_FLAGS`, see :func:`quality_flags`);
+7. not a known duplicate of another study's record (``Duplicate_record`` empty);
+8. not an exact repeat of an earlier record's ``Latitude``, ``Longitude``,
+   ``Study_midyear`` and ``Rh_annual`` (the first is kept);
+9. ``Rh_annual`` within 6 standard deviations of the mean (one pass, sample SD; a
    single row is kept).
+
+Steps 6-8 are rhbench's data-quality additions, not in the paper: SRDB's maintainers ask
+users to heed ``Quality_flag`` (README of github.com/bpbond/srdb, "How to use these data";
+flag meanings in its ``expanded_field_notes.txt``). Q10-Q14 mark potential, suspected or
+known problems, a suspected duplicate or an inconsistency; Q01-Q04 (value read from a
+figure, from another study, otherwise estimated, useful future data) and Q15/Q16 (the
+study's temperature model is seasonal / has a soil-water term: notes on SRDB's model
+fields, not on ``Rh_annual``) are kept. An exact repeat (step 8) is one study-level value
+copied onto several plot records (e.g. one Rh for 11 plots of one study): the same
+predictors and the same Rh counted several times, which weights that value several fold in
+the forest and lets the CV score a held-out copy against a trained one.
 
 Every row also gets a climate ``zone`` (tropical / temperate / boreal), see
 :func:`assign_climate_zone`.
@@ -19,6 +34,8 @@ Every row also gets a climate ``zone`` (tropical / temperate / boreal), see
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +69,17 @@ OPTIONAL_NUMERIC = ("Study_temp", "Study_precip")
 
 #: Measurement methods the paper excludes (case-insensitive substrings of ``Meas_method``).
 EXCLUDED_METHODS = ("alkali", "soda lime")
+
+#: SRDB ``Quality_flag`` codes that drop a record (``expanded_field_notes.txt`` of SRDB).
+PROBLEM_FLAGS: dict[int, str] = {
+    10: "potential problem with data",
+    11: "suspected problem with data",
+    12: "known problem with data",
+    13: "duplicate?",
+    14: "inconsistency",
+}
+#: Columns that identify an exact repeat of a record (step 8).
+REPEAT_KEY = ("Latitude", "Longitude", "Study_midyear", "Rh_annual")
 
 OUTLIER_SD = 6.0
 TROPICAL_MAX_ABS_LAT = 23.5
@@ -140,46 +168,91 @@ def text_column(table: pd.DataFrame, name: str) -> pd.Series:
     return table[name].astype("string").fillna("").str.strip().str.lower().astype(object)
 
 
-def filter_srdb(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Apply the paper's filters in order; return ``(rows, filter_log)``.
+def quality_flags(table: pd.DataFrame, path: Path | None = None) -> pd.Series:
+    """SRDB ``Quality_flag`` codes of each row as a set of integers (``"Q01, Q11"`` -> {1, 11}).
 
-    ``filter_log`` has one row per step: ``step``, ``rows_left``, ``removed``, ``filled``
-    (always 0 here; later steps that fill values use it).
+    Flags are ``Q`` plus digits, separated by commas, semicolons or spaces, any case; a
+    missing cell (or a missing column) is the empty set. ``Q1`` and ``Q01`` are both code 1
+    (SRDB v5 writes both).
+
+    Raises
+    ------
+    SiteDataError
+        When a flag is not ``Q`` followed by digits (names the data row, counted from 1 by
+        the table's index, and the value).
     """
-    method = text_column(table, "Meas_method")
-    excluded = np.zeros(len(table), dtype=bool)
-    for word in EXCLUDED_METHODS:
-        excluded |= method.str.contains(word, regex=False).to_numpy()
-    steps = [
-        ("Rh_annual present and > 0", table["Rh_annual"].gt(0).to_numpy()),
-        (
-            "Latitude, Longitude and Study_midyear present",
-            table[["Latitude", "Longitude", "Study_midyear"]].notna().all(axis=1).to_numpy(),
-        ),
-        ("no manipulation (Manipulation == 'None')", (table["Manipulation"] == "None").to_numpy()),
-        ("not alkali absorption or soda lime", ~excluded),
-        ("YearsOfData >= 1", table["YearsOfData"].ge(1).to_numpy()),
-    ]
-    log = [("read", len(table), 0, 0)]
-    keep = np.ones(len(table), dtype=bool)
-    for name, mask in steps:
-        before = int(keep.sum())
-        keep &= mask
-        log.append((name, int(keep.sum()), before - int(keep.sum()), 0))
-    rows = table.loc[keep].copy()
+    column = text_column(table, "Quality_flag")
+    codes = []
+    for label, text in column.items():
+        tokens = [t for t in re.split(r"[,;\s]+", str(text)) if t]
+        if not all(re.fullmatch(r"q\d+", t) for t in tokens):
+            raise SiteDataError(
+                f"unreadable quality flag in data row {int(label) + 1}",
+                source=SOURCE,
+                file=str(path) if path else None,
+                variable="Quality_flag",
+                found=repr(table.at[label, "Quality_flag"]),
+                expected="flags like 'Q01' or 'Q01,Q10' (Q followed by digits)",
+            )
+        codes.append(frozenset(int(t[1:]) for t in tokens))
+    return pd.Series(codes, index=table.index, dtype=object, name="quality_flags")
+
+
+def _no_problem_flag(rows: pd.DataFrame) -> pd.Series:
+    return ~quality_flags(rows).map(lambda codes: bool(codes & PROBLEM_FLAGS.keys())).astype(bool)
+
+
+def _not_known_duplicate(rows: pd.DataFrame) -> pd.Series:
+    if "Duplicate_record" not in rows.columns:
+        return pd.Series(True, index=rows.index)
+    return rows["Duplicate_record"].isna()
+
+
+def _measured_method(rows: pd.DataFrame) -> pd.Series:
+    method = text_column(rows, "Meas_method")
+    return ~method.map(lambda text: any(word in text for word in EXCLUDED_METHODS)).astype(bool)
+
+
+def _within_outlier_sd(rows: pd.DataFrame) -> pd.Series:
     rh = rows["Rh_annual"]
     spread = rh.std() if len(rh) > 1 else 0.0
-    inside = (rh - rh.mean()).abs() <= OUTLIER_SD * spread
-    log.append(
-        (
-            f"Rh_annual within {OUTLIER_SD:g} SD of the mean",
-            int(inside.sum()),
-            int((~inside).sum()),
-            0,
-        )
-    )
-    rows = rows.loc[inside].reset_index(drop=True)
-    return rows, pd.DataFrame(log, columns=FILTER_LOG_COLUMNS)
+    return (rh - rh.mean()).abs() <= OUTLIER_SD * spread
+
+
+#: The filter steps in order: log name -> rule (kept rows -> bool Series, True = keep).
+FILTER_STEPS: tuple[tuple[str, Callable[[pd.DataFrame], pd.Series]], ...] = (
+    ("Rh_annual present and > 0", lambda rows: rows["Rh_annual"].gt(0)),
+    (
+        "Latitude, Longitude and Study_midyear present",
+        lambda rows: rows[["Latitude", "Longitude", "Study_midyear"]].notna().all(axis=1),
+    ),
+    ("no manipulation (Manipulation == 'None')", lambda rows: rows["Manipulation"] == "None"),
+    ("not alkali absorption or soda lime", _measured_method),
+    ("YearsOfData >= 1", lambda rows: rows["YearsOfData"].ge(1)),
+    (f"no SRDB problem flag ({', '.join(f'Q{code}' for code in PROBLEM_FLAGS)})", _no_problem_flag),
+    ("not a known duplicate (Duplicate_record empty)", _not_known_duplicate),
+    (
+        f"not an exact repeat of ({', '.join(REPEAT_KEY)})",
+        lambda rows: ~rows.duplicated(list(REPEAT_KEY), keep="first"),
+    ),
+    (f"Rh_annual within {OUTLIER_SD:g} SD of the mean", _within_outlier_sd),
+)
+
+
+def filter_srdb(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Apply :data:`FILTER_STEPS` in order, each to the rows the earlier steps kept.
+
+    Returns ``(rows, filter_log)``; ``filter_log`` has one row per step: ``step``,
+    ``rows_left``, ``removed``, ``filled`` (always 0 here; later steps that fill values
+    use it).
+    """
+    log = [("read", len(table), 0, 0)]
+    rows = table
+    for name, rule in FILTER_STEPS:
+        keep = rule(rows).to_numpy(dtype=bool)
+        log.append((name, int(keep.sum()), int((~keep).sum()), 0))
+        rows = rows.loc[keep]
+    return rows.reset_index(drop=True).copy(), pd.DataFrame(log, columns=FILTER_LOG_COLUMNS)
 
 
 def assign_climate_zone(table: pd.DataFrame) -> pd.Series:

@@ -1,0 +1,117 @@
+"""Nested cross-validation of the REAL Random Forest Rh set-up choices (issue 12).
+
+The product tunes ntree x mtry on the same zone-stratified 10-fold CV that reports its score
+(as the paper does), and ``rf_experiments.py`` compares set-ups on that same CV. Choosing a
+set-up (node size, predictor set) by that comparison would be one more knob tuned on the
+scoring CV. This script scores the whole choice honestly: in each OUTER fold (zone-stratified
+10-fold), an INNER zone-stratified 5-fold CV on the outer training rows only picks the set-up
+and its ntree x mtry by NSE; that pick is refitted on the outer training rows and predicts the
+held-out outer fold. The pooled outer predictions give R2 (squared Pearson r), NSE and RMSE
+(g C m-2 yr-1); the table also counts which set-up the inner CVs picked.
+
+Usage: ``python benchmarks/rf_nested_cv.py [--seeds 0 1 2 3 4] [--setups split6 split2 ...]``
+(about 2-3 min per seed and set-up pair on the shared 2-core machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+from rf_experiments import NTREE, PAPER_MTRY, _site_table
+from sklearn.ensemble import RandomForestRegressor
+
+#: set-up name -> (min_samples_split, drop the Koppen one-hot columns)
+SETUPS = {
+    "split6": (6, False),
+    "split2": (2, False),
+    "split6-noKoppen": (6, True),
+    "split2-noKoppen": (2, True),
+}
+INNER_SPLITS = 5
+
+
+def _columns(X: pd.DataFrame, drop_koppen: bool) -> np.ndarray:
+    keep = [c for c in X.columns if not (drop_koppen and c.startswith("koppen_"))]
+    return X[keep].to_numpy(dtype=np.float32)
+
+
+def _oof_by_config(values, y, zones, split, seed, n_splits):
+    """Out-of-fold predictions of every (ntree, mtry) for one set-up."""
+    from rhbench.upscaling.forest import zone_folds
+
+    folds = zone_folds(zones, n_splits, seed)
+    out = {}
+    for mtry in sorted({min(m, values.shape[1]) for m in PAPER_MTRY}):
+        oof = {n: np.empty(len(y)) for n in NTREE}
+        for k in range(n_splits):
+            test = folds == k
+            rf = _forest(split, mtry, seed + k).fit(values[~test], y[~test])
+            cum = np.cumsum(np.stack([t.predict(values[test]) for t in rf.estimators_]), axis=0)
+            for n in NTREE:
+                oof[n][test] = cum[n - 1] / n
+        out.update({(n, mtry): oof[n] for n in NTREE})
+    return out
+
+
+def _forest(split: int, mtry: int, seed: int) -> RandomForestRegressor:
+    return RandomForestRegressor(
+        n_estimators=max(NTREE), max_features=mtry, min_samples_split=split, random_state=seed, n_jobs=2
+    )
+
+
+def nested(X: pd.DataFrame, y: np.ndarray, zones: np.ndarray, setups: list[str], seed: int) -> tuple[dict, Counter]:
+    """Pooled outer-fold scores of the nested choice, and how often each set-up was picked."""
+    from rhbench.upscaling.forest import cv_scores, zone_folds
+
+    outer = zone_folds(zones, 10, seed)
+    pred = np.empty(len(y))
+    picks: Counter = Counter()
+    for k in range(10):
+        test = outer == k
+        best = None
+        for name in setups:
+            split, drop = SETUPS[name]
+            values = _columns(X, drop)
+            inner = _oof_by_config(values[~test], y[~test], zones[~test], split, seed + 100 + k, INNER_SPLITS)
+            for (ntree, mtry), oof in inner.items():
+                nse = cv_scores(y[~test], oof)["nse"]
+                if best is None or nse > best[0]:
+                    best = (nse, name, ntree, mtry)
+        _, name, ntree, mtry = best
+        picks[name] += 1
+        split, drop = SETUPS[name]
+        values = _columns(X, drop)
+        rf = _forest(split, min(mtry, values.shape[1]), seed + k).fit(values[~test], y[~test])
+        pred[test] = np.mean([t.predict(values[test]) for t in rf.estimators_[:ntree]], axis=0)
+    return cv_scores(y, pred), picks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--setups", nargs="+", default=["split6", "split2"], choices=sorted(SETUPS))
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", message=".*sklearn.utils.parallel.delayed.*")
+    X, sites = _site_table()
+    y, zones = sites["Rh_annual"].to_numpy(float), sites["zone"].to_numpy()
+    scores, picks = [], Counter()
+    for seed in args.seeds:
+        s, p = nested(X, y, zones, args.setups, seed)
+        scores.append(s)
+        picks += p
+        print(f"seed {seed}: R2 {s['r2']:.3f} NSE {s['nse']:.3f} RMSE {s['rmse']:.1f} picks {dict(p)}", flush=True)
+    r2 = [s["r2"] for s in scores]
+    print("| candidate set-ups | n obs | nested R2 mean (range) | NSE mean | RMSE mean | inner picks (outer folds) |")
+    print("|---|---|---|---|---|---|")
+    print(
+        f"| {', '.join(args.setups)} | {len(y)} | {np.mean(r2):.3f} ({min(r2):.3f}-{max(r2):.3f}) | "
+        f"{np.mean([s['nse'] for s in scores]):.3f} | {np.mean([s['rmse'] for s in scores]):.1f} | {dict(picks)} |"
+    )
+
+
+if __name__ == "__main__":
+    main()
