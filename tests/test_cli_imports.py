@@ -18,7 +18,7 @@ import pytest
 
 from rhbench.cli import COMMANDS, build_parser
 
-HEAVY = ("sklearn", "matplotlib", "dask.distributed", "rioxarray")
+HEAVY = ("sklearn", "matplotlib", "dask.distributed", "rioxarray", "rasterio")
 _PROBE = """
 import json, sys
 from rhbench.cli import main
@@ -74,3 +74,21 @@ def test_the_help_table_says_what_each_command_module_says():
     assert helps == {name: text for name, (_, text) in COMMANDS.items()}
     for module, _ in COMMANDS.values():
         assert callable(importlib.import_module(module).run)
+
+
+@pytest.mark.slow
+def test_a_run_on_netcdf_files_imports_no_raster_library(tmp_path):
+    """Every netCDF open names its engine: without one xarray loads every installed backend to
+    guess, and rioxarray's imports rasterio and boto3 (0.3-0.8 s of a run; the cell bounds'
+    open did so until issue 18)."""
+    from benchmarks.ilamb3_bench import write_config
+    from benchmarks.ilamb3_data import write_files
+
+    files = write_files(tmp_path / "data", 1, monthly=False, resolution=10.0)
+    config = write_config(tmp_path / "case.toml", tmp_path / "data", list(files["models"]))
+    config.write_text(config.read_text().replace("resolution = 0.5", "resolution = 10.0"))
+    result = _imports_of("-q", "run", "--config", str(config), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert result["code"] == 0
+    # the page draws with matplotlib; xarray's to_netcdf imports dask.distributed to pick a write lock
+    assert [m for m in result["heavy"] if m not in ("matplotlib", "dask.distributed")] == []
+    assert (tmp_path / "out" / "index.html").is_file()
