@@ -47,6 +47,7 @@ class Variant:
     prep: Callable | None = None
     grid_test: bool = False  # held-out rows predicted from their cell's values only (as on the map)
     base: str = "paper"
+    ntree: tuple[int, ...] = NTREE
 
 
 def _cv(X: pd.DataFrame, y: np.ndarray, zones: np.ndarray, v: Variant, seed: int, X_grid=None) -> dict:
@@ -58,11 +59,11 @@ def _cv(X: pd.DataFrame, y: np.ndarray, zones: np.ndarray, v: Variant, seed: int
     folds = zone_folds(zones, 10, seed)
     best = None
     for mtry in sorted({min(m, X.shape[1]) for m in v.mtry(X.shape[1])}):
-        oof = {k: np.empty(len(y)) for k in NTREE}
+        oof = {k: np.empty(len(y)) for k in v.ntree}
         for k in range(10):
             test = folds == k
             rf = RandomForestRegressor(
-                n_estimators=max(NTREE),
+                n_estimators=max(v.ntree),
                 max_features=mtry,
                 min_samples_split=v.split,
                 min_samples_leaf=v.leaf,
@@ -70,10 +71,10 @@ def _cv(X: pd.DataFrame, y: np.ndarray, zones: np.ndarray, v: Variant, seed: int
                 n_jobs=2,
             ).fit(values[~test], target[~test])
             cum = np.cumsum(np.stack([t.predict(test_values[test]) for t in rf.estimators_]), axis=0)
-            for n in NTREE:
+            for n in v.ntree:
                 pred = cum[n - 1] / n
                 oof[n][test] = np.exp(pred) if v.log else pred
-        for n in NTREE:
+        for n in v.ntree:
             s = cv_scores(y, oof[n])
             if best is None or s["nse"] > best["nse"]:
                 best = {**s, "ntree": n, "mtry": mtry}
@@ -222,6 +223,14 @@ def variants() -> list[Variant]:
         Variant("exact duplicates (lat, lon, year, Rh) dropped", rows=lambda s: ~_duplicate(s)),
         Variant("product rows (all filters), split 6", base="product"),
         Variant("product rows (all filters), split 2 (= product)", base="product", split=2),
+        Variant("product + Koppen left out", base="product", columns=_no_koppen, split=2),
+        Variant(
+            "product + mycorrhizal shares left out",
+            base="product",
+            columns=lambda X, s: X.drop(columns=["AM", "EcM", "ErM", "NM"]),
+            split=2,
+        ),
+        Variant("product + ntree up to 500 (R's default)", base="product", split=2, ntree=(100, 150, 200, 500)),
         Variant("split 2 + quality flags", rows=lambda s: ~_problem_flag(s), split=2),
         Variant(
             "split 2 + quality + Koppen as code",
