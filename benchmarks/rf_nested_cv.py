@@ -10,7 +10,9 @@ held-out outer fold. The pooled outer predictions give R2 (squared Pearson r), N
 (g C m-2 yr-1); the table also counts which set-up the inner CVs picked.
 
 Usage: ``python benchmarks/rf_nested_cv.py [--seeds 0 1 2 3 4] [--setups split6 split2 ...]``
-(about 2-3 min per seed and set-up pair on the shared 2-core machine).
+(seeds 0-4 on the shared 2-core machine: about 6 min for the default two set-ups, 12 min for
+all four). Measured on SRDB v5 (634 rows): split6 vs split2 -> nested R2 0.499 (0.465-0.523),
+fully grown trees picked in 45 of 50 outer folds; all four -> 0.502 (0.466-0.518).
 """
 
 from __future__ import annotations

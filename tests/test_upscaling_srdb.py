@@ -203,3 +203,12 @@ def test_problem_flags_known_duplicates_and_exact_repeats_are_dropped_from_a_csv
     assert steps["not an exact repeat of (Latitude, Longitude, Study_midyear, Rh_annual)"] == 1
     assert rows["Rh_annual"].tolist() == [300.0, 350.0, 360.0]
     assert rows["Quality_flag"].fillna("").tolist() == ["", "Q03,Q16", "Q15"]
+
+
+def test_unreadable_quality_flag_in_the_csv_fails_the_read_naming_the_file(tmp_path):
+    csv = tmp_path / "flags.csv"
+    _rows(Quality_flag=["Q01", "see notes"]).to_csv(csv, index=False)
+    with pytest.raises(SiteDataError) as err:
+        load_srdb(csv)
+    message = str(err.value)
+    assert "flags.csv" in message and "Quality_flag" in message and "row 2" in message

@@ -107,7 +107,8 @@ def read_srdb(path: Path) -> pd.DataFrame:
     ------
     SiteDataError
         When the file is missing, not UTF-8, not parseable as CSV, lacks a required column,
-        or holds text in a numeric column (the message names file, column and row).
+        holds text in a numeric column or an unreadable ``Quality_flag`` (the message names
+        file, column and row).
     """
     path = Path(path)
     try:
@@ -142,6 +143,7 @@ def read_srdb(path: Path) -> pd.DataFrame:
     numeric = [name for name, kind in REQUIRED_COLUMNS.items() if kind.startswith("number")]
     for name in numeric + [c for c in OPTIONAL_NUMERIC if c in table.columns]:
         table[name] = _to_numeric(table[name], path)
+    quality_flags(table, path)  # an unreadable flag fails here, naming the file
     return table
 
 
