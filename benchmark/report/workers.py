@@ -6,10 +6,11 @@ the run has imported its own modules (numpy, pandas, xarray: shared with the wor
 imported twice), before it reads any data or starts a thread: the first worker imports the
 page's builders (matplotlib) and builds a tiny throw-away page (lazy imports, fonts, caches)
 while the run reads and reduces its data, then forks the others, which share all that. When the run
-writes its outputs, :func:`rhbench.report.html.write_run` hands the page's inputs to the
-pool (one pickle file) and writes the other outputs while the workers draw; each worker
-claims the next section not yet claimed (an exclusive file create, so no section is drawn
-twice and a fast worker takes more), writes its HTML to a file and says so on its pipe.
+writes its outputs, :func:`rhbench.report.html.write_run` sends the page's inputs to each
+worker over its pipe (a socket pair between the run and its own forks) and writes the other
+outputs while the workers draw; each worker claims the next section not yet claimed (an
+exclusive file create in the run's private temporary folder, so no section is drawn twice
+and a fast worker takes more), writes its HTML there and says so on its pipe.
 
 Robustness: a worker that dies (its pipe closes) or fails leaves its sections to the run,
 which draws them itself with the same builders on the same inputs, so the page is the same
@@ -42,7 +43,6 @@ log = logging.getLogger(__name__)
 WORKERS_ENV = "RHBENCH_PAGE_WORKERS"
 #: One worker: the page's figures overlap the other writers; more shorten only large pages.
 DEFAULT_WORKERS = 0
-_PAYLOAD = "page.pickle"
 
 
 @dataclass
@@ -54,15 +54,14 @@ class Pool:
     used: bool = False
 
     def render(self, inputs: object, anchors: Sequence[str], build: Callable[[object, str], str]) -> Callable[[], dict]:
-        """Hand ``inputs`` (picklable) to the workers, which build the sections ``anchors`` in
+        """Send ``inputs`` to the workers, which build the sections ``anchors`` in
         that order of claiming; return a function that waits and returns anchor -> HTML, every
         section a worker did not deliver built here by ``build(inputs, anchor)``."""
         folder = Path(tempfile.mkdtemp(prefix="rhbench-page-"))
+        job = ("page", str(folder), inputs, list(anchors))
         try:
-            with open(folder / _PAYLOAD, "wb") as handle:
-                pickle.dump((inputs, list(anchors)), handle, protocol=pickle.HIGHEST_PROTOCOL)
-            live = [c for c in self.conns if _send(c, ("page", str(folder)))]
-        except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:
+            live = [c for c in self.conns if _send(c, job)]
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:  # inputs that cannot travel
             log.info("page workers not used (%s): the page is drawn in this process", exc)
             live = []
 
@@ -216,19 +215,18 @@ def _serve(conn: Connection) -> None:
         if message[0] != "page":
             return
         try:
-            _draw(conn, Path(message[1]))
+            _draw(conn, Path(message[1]), message[2], message[3])
         except Exception as exc:  # noqa: BLE001 - reported; the run draws what is left
             _send(conn, ("error", f"{type(exc).__name__}: {exc}"))
             continue
         _send(conn, ("idle",))
 
 
-def _draw(conn: Connection, folder: Path) -> None:
-    """Claim and build sections of the page in ``folder`` until none is left."""
+def _draw(conn: Connection, folder: Path, inputs: object, anchors: Sequence[str]) -> None:
+    """Claim and build sections of the page whose claims and HTML files are in ``folder``
+    until none is left."""
     from rhbench.report import page_sections
 
-    with open(folder / _PAYLOAD, "rb") as handle:
-        inputs, anchors = pickle.load(handle)  # noqa: S301 - written by this run, in its own temp folder
     for anchor in anchors:
         try:
             os.close(os.open(folder / f"{anchor}.claim", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
