@@ -190,6 +190,12 @@ def _koppen_code(X: pd.DataFrame) -> pd.DataFrame:
 
 
 def variants() -> list[Variant]:
+    """Every variant, in the README table's order: set-up, quality filters, site columns."""
+    return _setup_variants() + _quality_variants() + _site_column_variants()
+
+
+def _setup_variants() -> list[Variant]:
+    """Forest settings, predictor encodings and row subsets on the paper's filters."""
     own = lambda s: (s["cell_status"] == "own cell").to_numpy()  # noqa: E731
     third = lambda p: tuple(sorted({max(1, round(p * f)) for f in (2 / 19, 3 / 19, 4 / 19, 5 / 19)}))  # noqa: E731
     wide = lambda p: tuple(sorted({max(1, round(p * f)) for f in (1 / 3, 1 / 2, 2 / 3, 1.0)}))  # noqa: E731
@@ -218,6 +224,12 @@ def variants() -> list[Variant]:
         Variant("log(Rh) target, back-transformed", log=True),
         Variant("YearsOfData == 1 rows only", rows=lambda s: (s["YearsOfData"] <= 1).to_numpy()),
         Variant("Rh_annual <= 3 SD (stricter outliers)", rows=lambda s: _within(s, 3.0)),
+    ]
+
+
+def _quality_variants() -> list[Variant]:
+    """SRDB data-quality filters, the product's rows, pruning, site means and neighbourhoods."""
+    return [
         Variant("split 4", split=4),
         Variant("SRDB Quality_flag Q10-Q14 dropped", rows=lambda s: ~_problem_flag(s)),
         Variant("exact duplicates (lat, lon, year, Rh) dropped", rows=lambda s: ~_duplicate(s)),
@@ -249,6 +261,12 @@ def variants() -> list[Variant]:
         Variant("3x3-cell means (replacing cell values)", columns=lambda X, s: _neighbourhood(X, s, True)),
         Variant("5x5-cell means (replacing cell values)", columns=lambda X, s: _neighbourhood(X, s, True, 5)),
         Variant("split 2 + 3x3 means replacing", columns=lambda X, s: _neighbourhood(X, s, True), split=2),
+    ]
+
+
+def _site_column_variants() -> list[Variant]:
+    """SRDB's own site columns in place of the cell values (CV only: the map has cell values)."""
+    return [
         Variant("site MAT/MAP where reported", columns=_site_climate),
         Variant("split 2 + site MAT/MAP", columns=_site_climate, split=2),
         Variant("split 2 + quality + site MAT/MAP", rows=lambda s: ~_problem_flag(s), columns=_site_climate, split=2),

@@ -168,12 +168,14 @@ def run_upscaling(
         _add_map(metrics, site, oof, tuning, stack, (land_fraction, land_fraction_note, classes), out_dir)
     metrics["seconds"] = time.perf_counter() - start
     write_atomic(out_dir / "cv_metrics.json", lambda tmp: tmp.write_text(json.dumps(metrics, indent=2) + "\n"))
-    logger.info(
-        "upscaling (%s) done in %.1f s: R2 %.3f NSE %.3f RMSE %.1f %s",
-        *(metrics[k] for k in ("data_label", "seconds", "r2", "nse", "rmse")),
-        RH_UNITS,
-    )
+    _log_done(metrics)
     return metrics
+
+
+def _log_done(metrics: dict) -> None:
+    """One INFO line with the data label, wall time and CV scores of a finished product."""
+    keys = ("data_label", "seconds", "r2", "nse", "rmse")
+    logger.info("upscaling (%s) done in %.1f s: R2 %.3f NSE %.3f RMSE %.1f %s", *(metrics[k] for k in keys), RH_UNITS)
 
 
 def _base_metrics(srdb_csv, stack, versions, site, y, zones, tuning, oof, settings, quick, seed) -> dict:

@@ -33,6 +33,7 @@ RH_ATTRS = {
     "cell_methods": "area: mean where land",
     "comment": "g of carbon per m2 of land per year",
 }
+RH_SD_ATTRS = {"units": RH_UNITS_CF, "long_name": "SD (ddof=1) of Rh across the Random Forest ensemble members"}
 TOTALS_COLUMNS = ["region_kind", "region", "total_PgC_per_yr", "sd_PgC_per_yr", "land_area_km2", "n_cells"]
 
 
@@ -117,6 +118,11 @@ def _axis_attrs(units: str, name: str, axis: str) -> dict:
     return {"units": units, "standard_name": name, "axis": axis, "bounds": f"{name[:3]}_bnds"}
 
 
+def _member_sd(maps: np.ndarray) -> np.ndarray:
+    """SD (ddof=1) across the members (axis 0) of ``maps`` (g C m-2 yr-1), float32; 0 for one member."""
+    return maps.std(axis=0, ddof=1).astype(np.float32) if maps.shape[0] > 1 else np.zeros(maps.shape[1:], np.float32)
+
+
 def product_dataset(
     maps: np.ndarray,
     stack: PredictorStack,
@@ -136,14 +142,7 @@ def product_dataset(
     ds = xr.Dataset(
         {
             "rh": (("lat", "lon"), maps.mean(axis=0).astype(np.float32), RH_ATTRS),
-            "rh_sd": (
-                ("lat", "lon"),
-                maps.std(axis=0, ddof=1).astype(np.float32) if maps.shape[0] > 1 else np.zeros(maps.shape[1:]),
-                {
-                    "units": RH_UNITS_CF,
-                    "long_name": "SD (ddof=1) of Rh across the Random Forest ensemble members",
-                },
-            ),
+            "rh_sd": (("lat", "lon"), _member_sd(maps), RH_SD_ATTRS),
             "land_area": (
                 ("lat", "lon"),
                 area.values.astype(np.float32),
