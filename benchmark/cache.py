@@ -42,6 +42,7 @@ from rhbench import __version__, catalog
 from rhbench.errors import RhbenchError
 from rhbench.fileops import cache_dir, file_checksum, sha256_of, write_atomic, write_text_atomic
 from rhbench.hookspecs import PROJECT_NAME
+from rhbench.importcost import no_distributed_probe
 from rhbench.reduce import ModelProducts, Partition
 from rhbench.sources import Source
 
@@ -227,6 +228,7 @@ def store(key: str, products: ModelProducts) -> Path:
             data = xr.Dataset() if data is None else data
             _without_encoding(data).to_netcdf(temp, mode=mode, group=group, engine="netcdf4")
 
-    write_atomic(path, write_groups)
+    with no_distributed_probe():  # no client can exist unless dask.distributed was imported
+        write_atomic(path, write_groups)
     write_text_atomic(_checksum_path(path), sha256_of(path) + "\n")
     return path

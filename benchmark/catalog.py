@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-import intake
 import yaml
 
 from rhbench.config import DATA_ROOT_ENV, resolve_data_root  # noqa: F401  (re-exported; defined once in config)
@@ -71,7 +70,12 @@ def _safe_yaml(stream, loader_class: type) -> object:
 
 
 @lru_cache(maxsize=32)
-def _load_catalog(path: Path) -> intake.entry.Catalog:
+def _load_catalog(path: Path) -> dict[str, object]:
+    """Entry name -> entry metadata of the intake 2 catalog at ``path``.
+
+    Third-party catalogs are read through intake, which checks them. rhbench's own catalogs
+    (checked through intake by the test suite, ``test_builtin_catalogs_read_alike``) are read
+    from their YAML document directly, so a run need not import intake (~0.06 s)."""
     if not path.is_file():
         raise CatalogError("catalog file not found", file=str(path), expected="an intake 2 YAML catalog")
     try:
@@ -90,12 +94,22 @@ def _load_catalog(path: Path) -> intake.entry.Catalog:
             found=type(document).__name__,
             expected="mapping with version: 2 and entries",
         )
+    if path.parent == BUILTIN_CATALOG_DIR:
+        return {name: (entry or {}).get("metadata") for name, entry in document["entries"].items()}
+    return _intake_entries(document, path)
+
+
+def _intake_entries(document: dict, path: Path) -> dict[str, object]:
+    """Entry name -> metadata of a catalog ``document`` as intake reads it."""
+    import intake  # ~0.06 s: only for third-party catalogs
+
     try:
-        return intake.entry.Catalog.from_dict(document)
+        catalog = intake.entry.Catalog.from_dict(document)
     except RecursionError:
         raise CatalogError("catalog is nested too deeply to read", file=str(path)) from None
     except Exception as exc:  # intake raises assorted errors on malformed entries
         raise CatalogError(f"intake could not read the catalog: {exc}", file=str(path)) from exc
+    return {name: entry.metadata for name, entry in catalog.entries.items()}
 
 
 def catalog_path(source: Source) -> Path:
@@ -108,18 +122,18 @@ def entry_for(source: Source) -> CatalogEntry:
     """Read ``source``'s catalog entry metadata (no data is opened)."""
     path = catalog_path(source)
     try:
-        catalog = _load_catalog(path)
+        entries = _load_catalog(path)
     except CatalogError as exc:
         raise exc.add_context(source=source.name) from None
-    if source.entry_name not in catalog.entries:
+    if source.entry_name not in entries:
         raise CatalogError(
             "catalog has no entry for the source",
             source=source.name,
             file=str(path),
-            found=sorted(catalog.entries)[:10],
+            found=sorted(entries)[:10],
             expected=source.entry_name,
         )
-    metadata = catalog.entries[source.entry_name].metadata or {}
+    metadata = entries[source.entry_name] or {}
     if not isinstance(metadata, dict):
         raise CatalogError(
             "catalog entry metadata is not a mapping", source=source.name, file=str(path), found=metadata

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import functools
 
-import dask.array as dask_array
 import numpy as np
 import xarray as xr
 
-from rhbench import timeaxis
+from rhbench import importcost, timeaxis
 from rhbench.errors import TimeAxisError
 from rhbench.readers.netcdf import TIME_CHUNK
+
+dask_array = importcost.dask_array()
 
 #: Values at or beyond this magnitude are missing (TRENDY's 1e20 fill without _FillValue).
 FILL_MAGNITUDE = 1e19

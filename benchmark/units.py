@@ -1,10 +1,12 @@
 """Units: a pint registry with CF and carbon units; checking and converting variables.
 
-The registry is cf_xarray's (it parses CF exponent strings such as ``kg m-2 s-1``).
+The registry is pint's default one with the CF / UDUNITS spellings (exponent strings such
+as ``kg m-2 s-1``, ``%``, ``yr``, ``degrees_north``) that cf_xarray defines, built here so a run
+imports neither cf_xarray nor (through it) matplotlib.
 Carbon mass is plain mass (``gC = gram``): TRENDY files write ``kg m-2 s-1`` for a
 carbon flux and observation products write ``g C m-2 yr-1`` or ``t C ha-1``, and both
 must convert into each other. A bare ``C`` after a mass unit is folded into the mass
-unit (``g C`` -> ``gC``) before parsing, because cf_xarray reads a bare ``C`` as
+unit (``g C`` -> ``gC``) before parsing, because UDUNITS reads a bare ``C`` as
 degrees Celsius. Nitrogen mass (``g N``, N deposition) is folded the same way into ``gN``
 (plain mass; a bare ``N`` would be a newton). ``yr`` is the Julian year of 365.25 days.
 """
@@ -14,8 +16,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import sys
-import warnings
 
 import numpy as np
 import pint
@@ -23,26 +23,53 @@ import xarray as xr
 
 from rhbench.errors import UnitsError
 
-_pint_log = logging.getLogger("pint.util")
-_pint_level = _pint_log.level
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    # cf_xarray redefines pint units (percent, year, C, ...) and pint logs a
-    # "Redefining ..." WARNING for each, which reached the console even with -q.
-    _pint_log.setLevel(logging.ERROR)
-    # cf_xarray enables pint's matplotlib support, importing matplotlib (~0.5 s) for every
-    # command; rhbench never plots pint quantities, so that step is made to fail (cf_xarray
-    # skips it on ImportError) and matplotlib is imported only by the report stage.
-    _pint_matplotlib = sys.modules.get("pint.matplotlib")
-    sys.modules["pint.matplotlib"] = None  # type: ignore[assignment]
+#: UDUNITS spellings pint does not read itself: integer exponents written after a unit
+#: (``m-2`` -> ``m**-2``, ``m2`` -> ``m**2``; not the exponent of a number such as ``1e-3``).
+_UDUNITS_POWER = re.compile(r"(?<=[A-Za-z])(?![A-Za-z])(?<![0-9\-][eE])(?<![0-9\-])(?=[0-9\-])")
+
+#: CF / UDUNITS names pint's default definitions lack or spell otherwise (the aliases
+#: MetPy, xclim and cf_xarray define; ``yr`` the Julian year of 365.25 days, ``C`` degrees
+#: Celsius as in UDUNITS: carbon is folded into its mass unit by :func:`normalize_units`).
+_CF_DEFINITIONS = (
+    "percent = 0.01 = %",
+    "@alias meter = gpm",
+    "year = 365.25 * day = yr",
+    "@alias degC = C = deg_C = Celsius = degrees_Celsius",
+    "@alias degK = deg_K",
+    "@alias day = d",
+    "@alias hour = h",
+    "degrees_north = degree = degrees_north = degrees_N = degreesN = degree_north = degree_N = degreeN",
+    "degrees_east = degree = degrees_east = degrees_E = degreesE = degree_east = degree_E = degreeE",
+    "degrees = degree = degrees",
+    "[speed] = [length] / [time]",
+    "practical_salinity_unit = [] = psu = PSU",
+    # carbon and nitrogen mass are plain mass
+    "gC = gram",
+    "tC = tonne",
+    "gN = gram",
+)
+
+
+def _cf_registry() -> pint.UnitRegistry:
+    """pint's default registry reading CF / UDUNITS unit strings (``kg m-2 s-1``, ``%``)."""
+    registry = pint.UnitRegistry(
+        autoconvert_offset_to_baseunit=True,
+        preprocessors=[str, functools.partial(_UDUNITS_POWER.sub, "**"), lambda text: text.replace("%", "percent")],
+        force_ndarray_like=True,
+    )
+    _pint_log = logging.getLogger("pint.util")
+    level = _pint_log.level
+    _pint_log.setLevel(logging.ERROR)  # pint logs "Redefining ..." for each redefinition above
     try:
-        from cf_xarray.units import units as ureg
+        for definition in _CF_DEFINITIONS:
+            registry.define(definition)
     finally:
-        if _pint_matplotlib is None:
-            del sys.modules["pint.matplotlib"]
-        else:
-            sys.modules["pint.matplotlib"] = _pint_matplotlib
-        _pint_log.setLevel(_pint_level)
+        _pint_log.setLevel(level)
+    return registry
+
+
+#: rhbench's unit registry (not pint's application registry: other libraries keep theirs).
+ureg: pint.UnitRegistry = _cf_registry()
 
 #: Canonical units of every variable inside rhbench.
 CANONICAL_UNITS: dict[str, str] = {
@@ -76,15 +103,6 @@ CANONICAL_UNITS: dict[str, str] = {
     "evi": "1",
 }
 
-
-def _define_carbon_units(registry: pint.UnitRegistry) -> None:
-    for definition in ("gC = gram", "tC = tonne", "gN = gram"):
-        name = definition.split("=")[0].strip()
-        if name not in registry:
-            registry.define(definition)
-
-
-_define_carbon_units(ureg)
 
 _MASS_CARBON = re.compile(r"\b([kMGTPE]?g|t)\s*([CN])\b")
 _UNITLESS = {"", "1", "-", "none", "fraction", "unitless", "dimensionless", "0-1"}

@@ -30,9 +30,9 @@ print(json.dumps({"code": code, "heavy": [m for m in %r if m in sys.modules]}))
 """
 
 
-def _imports_of(*argv: str, cwd: Path) -> dict:
+def _imports_of(*argv: str, cwd: Path, modules: tuple[str, ...] = HEAVY) -> dict:
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE % (HEAVY,), *argv], capture_output=True, text=True, cwd=cwd, timeout=300
+        [sys.executable, "-c", _PROBE % (modules,), *argv], capture_output=True, text=True, cwd=cwd, timeout=300
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -87,8 +87,10 @@ def test_a_run_on_netcdf_files_imports_no_raster_library(tmp_path):
     files = write_files(tmp_path / "data", 1, monthly=False, resolution=10.0)
     config = write_config(tmp_path / "case.toml", tmp_path / "data", list(files["models"]))
     config.write_text(config.read_text().replace("resolution = 0.5", "resolution = 10.0"))
-    result = _imports_of("-q", "run", "--config", str(config), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    unused = ("cf_xarray", "intake", "scipy.sparse", "scipy.fftpack")  # issue 18: see rhbench.importcost
+    argv = ("-q", "run", "--config", str(config), "--out", str(tmp_path / "out"))
+    result = _imports_of(*argv, cwd=tmp_path, modules=HEAVY + unused)
     assert result["code"] == 0
-    # the page draws with matplotlib; xarray's to_netcdf imports dask.distributed to pick a write lock
-    assert [m for m in result["heavy"] if m not in ("matplotlib", "dask.distributed")] == []
+    # the page draws with matplotlib; results.nc is written without dask.distributed's probe
+    assert [m for m in result["heavy"] if m != "matplotlib"] == []
     assert (tmp_path / "out" / "index.html").is_file()

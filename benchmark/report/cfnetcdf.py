@@ -26,6 +26,7 @@ import xarray as xr
 
 import rhbench
 from rhbench.fileops import write_atomic
+from rhbench.importcost import no_distributed_probe
 from rhbench.results import RunRecord
 
 #: The file name of the CF netCDF results in a run's output folder.
@@ -169,7 +170,8 @@ def write_results_nc(path: Path, datasets: Mapping[str, xr.Dataset], *, syntheti
             cf.attrs = {}
             cf.to_netcdf(temp, mode="a", group=name, engine="netcdf4", encoding=_encoding(cf))
 
-    write_atomic(Path(path), write)
+    with no_distributed_probe():  # no client can exist unless dask.distributed was imported
+        write_atomic(Path(path), write)
     return Path(path)
 
 

@@ -1,0 +1,56 @@
+"""Import-cost guards: optional imports that third-party libraries make but a run never uses.
+
+Two libraries import large optional dependencies on every run although rhbench never calls
+what those imports serve:
+
+- ``dask.array`` imports ``scipy.sparse`` (to register sparse matrices as chunk types) and
+  ``scipy.fftpack`` (to wrap its FFTs): ~0.09 s, and rhbench's chunks are numpy arrays and
+  it takes no FFT. :func:`dask_array` imports dask.array with those two hidden when scipy
+  are not loaded yet, so dask records them as absent (dask's own ``ImportError`` fallbacks);
+  scipy stays importable for whoever needs it later (the upscaling's KD tree, scikit-learn).
+- xarray's ``to_netcdf`` imports ``dask.distributed`` (~0.1-0.6 s) to ask whether the active
+  dask scheduler is a distributed client. When ``dask.distributed`` was never imported no
+  client can exist, so :func:`no_distributed_probe` answers that question by hiding the
+  module for the duration of the write (xarray's ``ImportError`` fallback: not distributed).
+
+Both hide a module by setting ``sys.modules[name] = None`` (Python then raises
+``ImportError`` for it) and restore the previous state afterwards; neither does anything
+when the module is already imported.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+
+#: scipy modules dask.array imports for features rhbench does not use.
+DASK_ARRAY_SCIPY = ("scipy.sparse", "scipy.fftpack")
+
+
+@contextmanager
+def hidden(*names: str) -> Iterator[None]:
+    """Make ``import name`` raise ImportError inside the block for each name not yet imported."""
+    hide = [name for name in names if name not in sys.modules]
+    for name in hide:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in hide:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
+def dask_array() -> ModuleType:
+    """``dask.array``, imported without scipy's sparse matrices and FFTs unless they are loaded."""
+    with hidden(*DASK_ARRAY_SCIPY):
+        import dask.array
+
+    return dask.array
+
+
+def no_distributed_probe():
+    """Context in which xarray's writers see no ``dask.distributed`` unless it is already imported."""
+    return hidden("dask.distributed")

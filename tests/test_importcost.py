@@ -1,0 +1,99 @@
+"""A run's fixed cost (issue 18): modules third-party libraries import for features rhbench
+never uses stay unimported, the built-in catalogs read without intake as intake reads them,
+and the CF unit spellings of the own pint registry (cf_xarray's registry until issue 18)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from rhbench import catalog, importcost, units
+
+
+def test_hidden_modules_raise_import_error_and_come_back():
+    name = "rhbench_no_such_module_for_hidden"
+    with importcost.hidden(name, "json"):
+        with pytest.raises(ImportError):
+            __import__(name)
+        import json as again  # already imported: never hidden
+
+        assert again is json
+    assert name not in sys.modules
+    assert sys.modules["json"] is json
+
+
+def _fresh(code: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_kernels_import_dask_array_without_scipy_sparse_or_fft():
+    result = _fresh(
+        "import json, sys\n"
+        "import rhbench.kernels\n"
+        "before = [m for m in ('scipy.sparse', 'scipy.fftpack', 'cf_xarray', 'intake') if m in sys.modules]\n"
+        "import scipy.sparse, scipy.fftpack\n"  # still importable by whoever needs them
+        "print(json.dumps({'before': before, 'after': 'scipy.sparse' in sys.modules}))\n"
+    )
+    assert result == {"before": [], "after": True}
+
+
+@pytest.mark.slow
+def test_results_nc_written_without_importing_dask_distributed(tmp_path):
+    result = _fresh(
+        "import json, sys\n"
+        "import xarray as xr\n"
+        "from rhbench.report.cfnetcdf import write_results_nc\n"
+        f"write_results_nc(__import__('pathlib').Path({str(tmp_path / 'r.nc')!r}),"
+        " {'maps': xr.Dataset({'x': ('lat', [1.0, 2.0])}, coords={'lat': [0.0, 1.0]})}, synthetic=True)\n"
+        "print(json.dumps({'distributed': 'dask.distributed' in sys.modules}))\n"
+    )
+    assert result == {"distributed": False}
+    assert (tmp_path / "r.nc").is_file()
+
+
+def test_no_distributed_probe_leaves_an_imported_distributed_alone():
+    pytest.importorskip("dask.distributed", reason="dask.distributed not installed")
+    module = sys.modules["dask.distributed"]
+    with importcost.no_distributed_probe():
+        assert sys.modules["dask.distributed"] is module
+
+
+@pytest.mark.parametrize("path", sorted(catalog.BUILTIN_CATALOG_DIR.glob("*.yaml")), ids=lambda p: p.name)
+def test_builtin_catalogs_read_alike(path):
+    """The direct read of rhbench's own catalogs gives the metadata intake gives."""
+    catalog._load_catalog.cache_clear()
+    direct = catalog._load_catalog(path.resolve())
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert direct == catalog._intake_entries(document, path)
+    assert len(direct) >= 1 and all(isinstance(m, dict) for m in direct.values())
+
+
+@pytest.mark.parametrize(
+    ("found", "target", "factor"),
+    [
+        ("kg m-2 s-1", "gC m-2 yr-1", 1000.0 * 365.25 * 86400.0),  # UDUNITS exponents, yr = 365.25 d
+        ("g m-2 d-1", "gC m-2 yr-1", 365.25),  # d is a day
+        ("%", "1", 0.01),
+        ("percent", "1", 0.01),
+        ("mm h-1", "mm yr-1", 24 * 365.25),  # h is an hour, not Planck's constant
+        ("t C ha-1", "kgC m-2", 0.1),
+        ("m2", "km2", 1e-6),
+        ("degrees_north", "degrees", 1.0),
+        ("degrees_east", "degree", 1.0),
+        ("psu", "1", 1.0),
+        ("gpm", "m", 1.0),
+    ],
+)
+def test_cf_spellings_by_hand(found, target, factor):
+    assert units.conversion_factor(found, target) == pytest.approx(factor, rel=1e-12)
+
+
+@pytest.mark.parametrize("spelling", ["C", "deg_C", "Celsius", "degrees_Celsius", "degC"])
+def test_celsius_spellings_are_offset_units(spelling):
+    assert str(units.parse_units(spelling)) == "degree_Celsius"
