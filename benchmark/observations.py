@@ -27,7 +27,7 @@ from rhbench.metrics import soil_products
 from rhbench.metrics.observed import NativeReader
 from rhbench.metrics.suite import Reference
 from rhbench.registry import Registry
-from rhbench.results import UPSCALING_DIR, Failures
+from rhbench.results import UPSCALING_DIR, Failures, is_synthetic
 from rhbench.sources import Source, Var
 
 log = logging.getLogger(__name__)
@@ -250,7 +250,7 @@ def _upscaled(
             "pr": harmonize.period_mean(climate["pr"], config.period, source=predictors[0].name).compute(),
             "vegclass": classes,
         },
-        attrs={"synthetic": int(config.demo)},
+        attrs={"synthetic": int(config.demo or is_synthetic(root))},  # a demo root given as --data-root too
     )
     run_upscaling(srdb, out, grids=grids, quick=config.quick_upscaling, seed=config.seed)
     return out / UPSCALED_FILE

@@ -12,7 +12,6 @@ command line prepares the SYNTHETIC demo's data root, see :mod:`rhbench.commands
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from rhbench.metrics.definitions import METRIC_TABLE
 from rhbench.metrics.reference import NO_OBSERVED_CSOIL
 from rhbench.metrics.suite import evaluate
 from rhbench.registry import Registry, build_registry
-from rhbench.results import SYNTHETIC_MARKER, Failures, Results, ScoreRow
+from rhbench.results import Failures, Results, ScoreRow, is_synthetic
 from rhbench.sources import Source
 from rhbench.uptake import twobox_results
 
@@ -147,17 +146,6 @@ def _constrain(
         n_draws=config.n_draws,
         seed=config.seed,
     )
-
-
-def is_synthetic(root: Path) -> bool:
-    """True when ``root`` was written by ``rhbench demo`` (its marker file says so): SYNTHETIC data."""
-    marker = Path(root) / SYNTHETIC_MARKER
-    if not marker.is_file():
-        return False
-    try:
-        return bool(json.loads(marker.read_text(encoding="utf-8")).get("synthetic", True))
-    except (OSError, ValueError, AttributeError):  # an unreadable marker still marks a demo root
-        return True
 
 
 def _check_models(config: RunConfig, registry: Registry) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from dataclasses import asdict, dataclass, field
@@ -18,6 +19,19 @@ STATUSES = ("ok", "failed", "skipped", "absent")
 #: File ``rhbench demo`` leaves in every data root it writes (``{"synthetic": true, ...}``): a
 #: run on such a root is SYNTHETIC and labelled so in every output.
 SYNTHETIC_MARKER = "demo.json"
+
+
+def is_synthetic(root: Path | None) -> bool:
+    """True when ``root`` was written by ``rhbench demo`` (its marker file says so): SYNTHETIC data."""
+    marker = Path(root) / SYNTHETIC_MARKER if root is not None else None
+    if marker is None or not marker.is_file():
+        return False
+    try:
+        return bool(json.loads(marker.read_text(encoding="utf-8")).get("synthetic", True))
+    except (OSError, ValueError, AttributeError):  # an unreadable marker still marks a demo root
+        return True
+
+
 #: Sub-folder of a run's output folder holding the Random Forest upscaling's products and figures.
 UPSCALING_DIR = "upscaling"
 

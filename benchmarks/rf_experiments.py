@@ -85,7 +85,7 @@ CONTEXT: dict = {}
 
 
 #: rhbench's data-quality steps of the SRDB filter (not in the paper's filters).
-QUALITY_STEPS = ("no SRDB problem flag", "not a known duplicate", "not an exact repeat")
+QUALITY_STEPS = ("Quality_flag readable", "no SRDB problem flag", "not a known duplicate", "not an exact repeat")
 
 
 def _site_table(base: str = "product") -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import xarray as xr
 
 
 def _global(outcome, metric: str) -> dict[str, float]:
@@ -98,3 +99,14 @@ def test_demo_model_processes_match_hand_values():
     drifting = _integrate(npp, tau_veg, tau_soil, Processes(np.ones(n), drift, np.zeros(n)))
     apparent = drifting["cSoil"][:, 0] / drifting["rh"][:, 0]
     assert apparent[-1] < 0.95 * apparent[0]  # soil turnover speeds up: the 2-box's tau must follow
+
+
+def test_rf_product_built_from_a_demo_root_given_as_data_root_is_labelled_synthetic(small_demo_run):
+    """A run pointed at a demo root (``--data-root``, not the no-root demo) builds its reference
+    Rh from the demo's SYNTHETIC sites and grids: the product must say SYNTHETIC, not REAL."""
+    outcome, _ = small_demo_run
+    upscaling = outcome.out_dir / "upscaling"
+    assert json.loads((upscaling / "cv_metrics.json").read_text())["data_label"] == "SYNTHETIC"
+    with xr.open_dataset(upscaling / "rh_rf.nc") as product:
+        assert product.attrs["data_label"] == "SYNTHETIC" and int(product.attrs["synthetic"]) == 1
+        assert "REAL" not in product.attrs["title"]

@@ -53,9 +53,9 @@ def _rows(**overrides) -> pd.DataFrame:
 @pytest.mark.shared_data
 def test_real_srdb_filter_steps_leave_644_then_641_rows():
     rows, log = load_srdb(_require_srdb())
-    assert log["rows_left"].tolist() == [10366, 1048, 1037, 766, 689, 689, 679, 678, 644, 641]
+    assert log["rows_left"].tolist() == [10366, 1048, 1037, 766, 689, 689, 689, 679, 678, 644, 641]
     # flags: 2 Q10, 3 "Q1,Q10", 5 Q11; 1 Duplicate_record; 34 exact repeats (e.g. 10 of one study's 11 plots)
-    assert log["removed"].tolist() == [0, 9318, 11, 271, 77, 0, 10, 1, 34, 3]
+    assert log["removed"].tolist() == [0, 9318, 11, 271, 77, 0, 0, 10, 1, 34, 3]
     assert len(rows) == 641
     assert rows["zone"].value_counts().to_dict() == {"temperate": 496, "boreal": 80, "tropical": 65}
     assert not quality_flags(rows).map(lambda codes: bool(codes & PROBLEM_FLAGS.keys())).any()
@@ -75,7 +75,7 @@ def test_manipulation_none_string_survives_reading(tmp_path):
 
 
 def _distinct(table: pd.DataFrame) -> pd.DataFrame:
-    """Copies of the base rows made distinct sites (no exact repeats for step 8)."""
+    """Copies of the base rows made distinct sites (no exact repeats for step 9)."""
     return table.assign(Latitude=np.linspace(-60.0, 60.0, len(table)))
 
 
@@ -87,7 +87,7 @@ def test_filters_drop_alkali_soda_lime_short_records_and_missing_coordinates():
     table.loc[3, "Study_midyear"] = np.nan
     table.loc[4, "Rh_annual"] = 0.0
     rows, log = filter_srdb(table)
-    assert log["removed"].tolist() == [0, 1, 1, 0, 2, 1, 0, 0, 0, 0]
+    assert log["removed"].tolist() == [0, 1, 1, 0, 2, 1, 0, 0, 0, 0, 0]
     assert len(rows) == 3
 
 
@@ -205,10 +205,41 @@ def test_problem_flags_known_duplicates_and_exact_repeats_are_dropped_from_a_csv
     assert rows["Quality_flag"].fillna("").tolist() == ["", "Q03,Q16", "Q15"]
 
 
-def test_unreadable_quality_flag_in_the_csv_fails_the_read_naming_the_file(tmp_path):
+def test_unreadable_quality_flag_drops_only_that_row_with_a_count_and_a_warning(tmp_path, caplog):
+    """One broken Quality_flag cell (a typo 'Q1O', 'NA', free text) must not sink the product:
+    the row is dropped (it may mark a problem) by its own counted filter step, and a warning
+    names the file, the data row and the value. Odd but readable flags parse."""
     csv = tmp_path / "flags.csv"
-    _rows(Quality_flag=["Q01", "see notes"]).to_csv(csv, index=False)
-    with pytest.raises(SiteDataError) as err:
-        load_srdb(csv)
-    message = str(err.value)
-    assert "flags.csv" in message and "Quality_flag" in message and "row 2" in message
+    table = pd.concat([_rows().iloc[[0]]] * 6, ignore_index=True)
+    table["Latitude"] = [40.0, 41.0, 42.0, 43.0, 44.0, 45.0]
+    table["Quality_flag"] = ["Q01", "Q1O", "Q10 ", "q10;Q01", "", "see notes"]
+    table.to_csv(csv, index=False)
+    with caplog.at_level("WARNING", logger="rhbench.upscaling.srdb"):
+        rows, log = load_srdb(csv)
+    steps = log.set_index("step")["removed"]
+    assert steps["Quality_flag readable (Q followed by digits)"] == 2
+    assert steps["no SRDB problem flag (Q10, Q11, Q12, Q13, Q14)"] == 2
+    assert rows["Latitude"].tolist() == [40.0, 44.0]
+    warning = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert "flags.csv" in warning and "Quality_flag" in warning
+    assert "data row 2: 'Q1O'" in warning and "data row 6: 'see notes'" in warning
+
+
+def test_srdb_without_quality_columns_warns_that_the_quality_steps_do_not_apply(tmp_path, caplog):
+    """An older or trimmed SRDB without Quality_flag / Duplicate_record reads (nothing to
+    filter on), but says so: a removed count of 0 must not pass for 'checked, all clean'."""
+    csv = tmp_path / "old.csv"
+    _rows().to_csv(csv, index=False)
+    with caplog.at_level("WARNING", logger="rhbench.upscaling.srdb"):
+        rows, _ = load_srdb(csv)
+    assert len(rows) == 2
+    warning = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert "old.csv" in warning and "Quality_flag" in warning and "Duplicate_record" in warning
+
+
+def test_blank_duplicate_record_cell_is_not_a_duplicate(tmp_path):
+    csv = tmp_path / "dup.csv"
+    _rows(Duplicate_record=["  ", "3904"], Quality_flag=["", ""]).to_csv(csv, index=False)
+    rows, log = load_srdb(csv)
+    assert rows["Latitude"].tolist() == [45.0]
+    assert log.set_index("step")["removed"]["not a known duplicate (Duplicate_record empty)"] == 1

@@ -76,6 +76,7 @@ def synthetic_srdb(world: World, n_sites: int = 720, seed: int = 0) -> pd.DataFr
             "Manipulation": np.where(rng.random(n_sites) < 0.05, "N fertilization", "None"),
             "Partition_method": "Root exclusion",
             "Quality_flag": "",
+            "Duplicate_record": "",
         }
     )
     missing = rng.random(n_sites) < 0.02

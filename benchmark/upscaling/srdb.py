@@ -9,14 +9,17 @@ kept (He et al., section "Site data"), in this order:
 3. no experimental manipulation (``Manipulation`` is the string ``"None"``);
 4. not measured by alkali absorption or soda lime (``Meas_method``);
 5. at least one year of data (``YearsOfData >= 1``); multi-year records stay separate rows;
-6. no SRDB quality flag of a problem (:data:`PROBLEM_FLAGS`, see :func:`quality_flags`);
-7. not a known duplicate of another study's record (``Duplicate_record`` empty);
-8. not an exact repeat of an earlier record's ``Latitude``, ``Longitude``,
+6. a readable ``Quality_flag`` (``Q`` plus digits; an unreadable cell such as a typo
+   ``"Q1O"`` may hide a problem flag, so its row is dropped, counted and named in a warning:
+   one broken cell does not sink the product);
+7. no SRDB quality flag of a problem (:data:`PROBLEM_FLAGS`, see :func:`quality_flags`);
+8. not a known duplicate of another study's record (``Duplicate_record`` empty or blank);
+9. not an exact repeat of an earlier record's ``Latitude``, ``Longitude``,
    ``Study_midyear`` and ``Rh_annual`` (the first is kept);
-9. ``Rh_annual`` within 6 standard deviations of the mean (one pass, sample SD; a
+10. ``Rh_annual`` within 6 standard deviations of the mean (one pass, sample SD; a
    single row is kept).
 
-Steps 6-8 are rhbench's data-quality additions, not in the paper: SRDB's maintainers ask
+Steps 6-9 are rhbench's data-quality additions, not in the paper: SRDB's maintainers ask
 users to heed ``Quality_flag`` (README of github.com/bpbond/srdb, "How to use these data";
 flag meanings in its ``expanded_field_notes.txt``). Q10-Q14 mark potential, suspected or
 known problems, a suspected duplicate or an inconsistency; Q01-Q04 (value read from a
@@ -25,7 +28,9 @@ study's temperature model is seasonal / has a soil-water term: notes on SRDB's m
 fields, not on ``Rh_annual``) are kept. An exact repeat (step 8) is one study-level value
 copied onto several plot records (e.g. one Rh for 11 plots of one study): the same
 predictors and the same Rh counted several times, which weights that value several fold in
-the forest and lets the CV score a held-out copy against a trained one.
+the forest and lets the CV score a held-out copy against a trained one. A table without
+``Quality_flag`` or ``Duplicate_record`` (an older or trimmed SRDB) is read with a warning
+that those steps cannot apply.
 
 Every row also gets a climate ``zone`` (tropical / temperate / boreal), see
 :func:`assign_climate_zone`.
@@ -107,8 +112,9 @@ def read_srdb(path: Path) -> pd.DataFrame:
     ------
     SiteDataError
         When the file is missing, not UTF-8, not parseable as CSV, lacks a required column,
-        holds text in a numeric column or an unreadable ``Quality_flag`` (the message names
-        file, column and row).
+        holds text in a numeric column (the message names file, column and row). An
+        unreadable ``Quality_flag`` is not an error: it is logged as a warning naming the file,
+        data rows and values, and :data:`FILTER_STEPS` drops those rows.
     """
     path = Path(path)
     try:
@@ -143,8 +149,29 @@ def read_srdb(path: Path) -> pd.DataFrame:
     numeric = [name for name, kind in REQUIRED_COLUMNS.items() if kind.startswith("number")]
     for name in numeric + [c for c in OPTIONAL_NUMERIC if c in table.columns]:
         table[name] = _to_numeric(table[name], path)
-    quality_flags(table, path)  # an unreadable flag fails here, naming the file
+    _warn_about_quality_columns(table, path)
     return table
+
+
+def _warn_about_quality_columns(table: pd.DataFrame, path: Path) -> None:
+    absent = [name for name in ("Quality_flag", "Duplicate_record") if name not in table.columns]
+    if absent:
+        logger.warning(
+            "SRDB %s has no %s column: the data-quality steps on it remove nothing (older SRDB version?)",
+            path,
+            " or ".join(absent),
+        )
+    unreadable = ~readable_quality_flag(table)
+    if unreadable.any():
+        labels = table.index[unreadable][:5]
+        shown = [f"data row {int(label) + 1}: {table.at[label, 'Quality_flag']!r}" for label in labels]
+        logger.warning(
+            "SRDB %s: %d rows with an unreadable Quality_flag are dropped (%s%s; expected Q followed by digits)",
+            path,
+            int(unreadable.sum()),
+            ", ".join(shown),
+            ", ..." if unreadable.sum() > 5 else "",
+        )
 
 
 def _to_numeric(column: pd.Series, path: Path) -> pd.Series:
@@ -170,6 +197,19 @@ def text_column(table: pd.DataFrame, name: str) -> pd.Series:
     return table[name].astype("string").fillna("").str.strip().str.lower().astype(object)
 
 
+def _flag_codes(text: str) -> frozenset[int] | None:
+    """Codes of one lower-cased ``Quality_flag`` cell, ``None`` when it is unreadable."""
+    tokens = [t for t in re.split(r"[,;\s]+", text) if t]
+    if not all(re.fullmatch(r"q[0-9]+", t) for t in tokens):
+        return None
+    return frozenset(int(t[1:]) for t in tokens)
+
+
+def readable_quality_flag(table: pd.DataFrame) -> pd.Series:
+    """True where ``Quality_flag`` is empty, missing or ``Q`` plus digits (see :func:`quality_flags`)."""
+    return text_column(table, "Quality_flag").map(lambda text: _flag_codes(text) is not None).astype(bool)
+
+
 def quality_flags(table: pd.DataFrame, path: Path | None = None) -> pd.Series:
     """SRDB ``Quality_flag`` codes of each row as a set of integers (``"Q01, Q11"`` -> {1, 11}).
 
@@ -186,8 +226,8 @@ def quality_flags(table: pd.DataFrame, path: Path | None = None) -> pd.Series:
     column = text_column(table, "Quality_flag")
     codes = []
     for label, text in column.items():
-        tokens = [t for t in re.split(r"[,;\s]+", str(text)) if t]
-        if not all(re.fullmatch(r"q\d+", t) for t in tokens):
+        parsed = _flag_codes(text)
+        if parsed is None:
             raise SiteDataError(
                 f"unreadable quality flag in data row {int(label) + 1}",
                 source=SOURCE,
@@ -196,7 +236,7 @@ def quality_flags(table: pd.DataFrame, path: Path | None = None) -> pd.Series:
                 found=repr(table.at[label, "Quality_flag"]),
                 expected="flags like 'Q01' or 'Q01,Q10' (Q followed by digits)",
             )
-        codes.append(frozenset(int(t[1:]) for t in tokens))
+        codes.append(parsed)
     return pd.Series(codes, index=table.index, dtype=object, name="quality_flags")
 
 
@@ -205,9 +245,7 @@ def _no_problem_flag(rows: pd.DataFrame) -> pd.Series:
 
 
 def _not_known_duplicate(rows: pd.DataFrame) -> pd.Series:
-    if "Duplicate_record" not in rows.columns:
-        return pd.Series(True, index=rows.index)
-    return rows["Duplicate_record"].isna()
+    return text_column(rows, "Duplicate_record") == ""
 
 
 def _measured_method(rows: pd.DataFrame) -> pd.Series:
@@ -231,6 +269,7 @@ FILTER_STEPS: tuple[tuple[str, Callable[[pd.DataFrame], pd.Series]], ...] = (
     ("no manipulation (Manipulation == 'None')", lambda rows: rows["Manipulation"] == "None"),
     ("not alkali absorption or soda lime", _measured_method),
     ("YearsOfData >= 1", lambda rows: rows["YearsOfData"].ge(1)),
+    ("Quality_flag readable (Q followed by digits)", readable_quality_flag),
     (f"no SRDB problem flag ({', '.join(f'Q{code}' for code in PROBLEM_FLAGS)})", _no_problem_flag),
     ("not a known duplicate (Duplicate_record empty)", _not_known_duplicate),
     (
