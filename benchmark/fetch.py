@@ -20,6 +20,7 @@ only when the hash matches, so a half-finished or corrupt download is never take
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ import pooch
 
 from rhbench import catalog
 from rhbench.errors import ChecksumError, ConfigError, DataError, OutputExistsError
+from rhbench.fileops import respect_umask
 from rhbench.registry import Registry
 from rhbench.sources import Source
 
@@ -210,14 +212,30 @@ def fetch(
     """
     data_root = Path(data_root).resolve()
     target = catalog.resolve_file(data_root, spec.relative_path, source=spec.source, ilamb_root=ilamb_root)
+    _refuse_dangling_links(spec, target)
     if _already_there(spec, target, force=force):
         return target
     link = url or spec.url
     log.info("downloading %s (%s) from %s", spec.source, spec.variable, link)
     target.parent.mkdir(parents=True, exist_ok=True)
     _retrieve(spec, link, target, progress)
+    respect_umask(target)  # pooch renames a 0600 temporary file into place
     log.info("%s placed at %s", spec.source, target)
     return target
+
+
+def _refuse_dangling_links(spec: Download, target: Path) -> None:
+    """Raise :class:`OutputExistsError` when ``target`` or a folder above it is a symbolic link
+    to nothing (an unmounted share?): a download would replace the user's link, even with --force."""
+    for path in (target, *target.parents):
+        if path.is_symlink() and not path.exists():
+            raise OutputExistsError(
+                "a symbolic link to a missing path is at the destination; restore its target or remove the link",
+                source=spec.source,
+                file=str(path),
+                found=f"link to {os.readlink(path)}",
+                expected="no link, or a link to an existing file or folder",
+            )
 
 
 def _already_there(spec: Download, target: Path, *, force: bool) -> bool:

@@ -2,8 +2,9 @@
 
 Rules (README: "What a run writes"):
 
-* ``--out`` may not be, contain or lie inside the data root or the cache, even with
-  ``--force`` (:func:`refuse_overlap`): replacing it would delete the inputs.
+* ``--out`` may not be, contain or lie inside the data root, a folder a link in it points
+  to (:func:`protected_folders`) or the cache, even with ``--force`` (:func:`refuse_overlap`):
+  replacing it would delete the inputs.
 * A non-empty ``--out`` is replaced only with ``--force``, and only when rhbench wrote it
   (it holds the :data:`MARKER` file every run writes).
 * While a run works, it holds an exclusive lock on ``.NAME.lock`` beside ``--out``; a
@@ -41,6 +42,35 @@ def overlaps(a: Path, b: Path) -> bool:
     """True when ``a`` and ``b`` (resolved) are the same folder or one lies inside the other."""
     a, b = Path(a).expanduser().resolve(), Path(b).expanduser().resolve()
     return a == b or a.is_relative_to(b) or b.is_relative_to(a)
+
+
+def protected_folders(data_root: Path | None, *, depth: int = 3) -> dict[str, Path]:
+    """The data root and every folder a symbolic link in it (up to ``depth`` levels down) points to.
+
+    A run follows such links wherever they point (:func:`rhbench.catalog.resolve_file`), so an
+    ``--out`` inside a linked folder (``obs -> /mnt/shared/obs``) would write among the inputs.
+    Returns label -> folder for :func:`refuse_overlap`; empty when ``data_root`` is None.
+    """
+    if data_root is None:
+        return {}
+    root = Path(data_root).expanduser()
+    folders = {"data root": root}
+    level = [root]
+    for _ in range(depth):
+        below = []
+        for folder in level:
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:  # unreadable or missing: nothing to protect below it
+                continue
+            for entry in entries:
+                path = Path(entry.path)
+                if entry.is_symlink() and path.is_dir():
+                    folders[f"folder the data root links to ({path.relative_to(root)})"] = path.resolve()
+                elif entry.is_dir(follow_symlinks=False):
+                    below.append(path)
+        level = below
+    return folders
 
 
 def refuse_overlap(out: Path, protected: Mapping[str, Path | None]) -> None:

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from rhbench import provenance
 from rhbench.fileops import file_checksum
-from rhbench.outdir import claim_output_dir, staging_dir
+from rhbench.outdir import claim_output_dir, protected_folders, staging_dir
 from rhbench.registry import Registry
 from rhbench.results import Results, RunRecord
 
 log = logging.getLogger(__name__)
 
-__all__ = ["WRITERS", "claim_output_dir", "file_checksum", "staging_dir", "write_all"]
+__all__ = ["WRITERS", "claim_output_dir", "file_checksum", "protected_folders", "staging_dir", "write_all"]
 
 #: The output writers, ``"module:function"``, in the order they run: scorecard.json +
 #: scores.csv, index.html (started: its figures are drawn by the page workers, when they run,

@@ -82,7 +82,11 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     failures = Failures({b.name: f"broken plugin: {b.reason}" for b in registry.broken})
     root = _data_root(config)
     synthetic = config.demo or is_synthetic(root)
-    protected = {"data root": None if config.demo else root, "cache": cache_dir(), "ILAMB root": config.ilamb_root}
+    protected = {
+        **outputs.protected_folders(None if config.demo else root),
+        "cache": cache_dir(),
+        "ILAMB root": config.ilamb_root,
+    }
     out_dir = outputs.claim_output_dir(config.out, force=config.force, protected=protected)
     target = grid.common_grid(config.resolution)
     with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler=LOCAL_THREADS):

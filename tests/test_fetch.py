@@ -154,6 +154,53 @@ def test_existing_different_file_is_refused_without_force(tmp_path: Path, payloa
     assert target.read_bytes() == PAYLOAD
 
 
+def test_a_link_to_a_users_different_file_is_never_written_through(tmp_path: Path, payload_url: str) -> None:
+    """The destination is a symbolic link to the user's own file: refused without --force;
+    with --force the link is replaced and the user's file is left as it was."""
+    mine = tmp_path / "elsewhere" / "my-table.csv"
+    mine.parent.mkdir()
+    mine.write_bytes(b"my own table\n")
+    target = tmp_path / "root" / "sites" / "table.csv"
+    target.parent.mkdir(parents=True)
+    target.symlink_to(mine)
+    with pytest.raises(OutputExistsError, match="--force"):
+        fetch(_spec(), tmp_path / "root", url=payload_url)
+    fetch(_spec(), tmp_path / "root", url=payload_url, force=True)
+    assert mine.read_bytes() == b"my own table\n"
+    assert target.read_bytes() == PAYLOAD and not target.is_symlink()
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_dangling_link_at_the_destination_is_refused_and_kept(tmp_path: Path, payload_url: str, force) -> None:
+    """A link to a missing file (an unmounted share?) is not silently replaced by a download,
+    even with --force; the error names the link and where it points."""
+    target = tmp_path / "root" / "sites" / "table.csv"
+    target.parent.mkdir(parents=True)
+    target.symlink_to(tmp_path / "unmounted" / "table.csv")
+    with pytest.raises(OutputExistsError) as info:
+        fetch(_spec(), tmp_path / "root", url=payload_url, force=force)
+    assert "table.csv" in str(info.value) and "unmounted" in str(info.value)
+    assert target.is_symlink() and not (tmp_path / "unmounted").exists()
+
+
+def test_a_dangling_folder_link_on_the_way_is_a_typed_error_naming_it(tmp_path: Path, payload_url: str) -> None:
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "sites").symlink_to(tmp_path / "unmounted")
+    with pytest.raises(OutputExistsError) as info:
+        fetch(_spec(), tmp_path / "root", url=payload_url)
+    assert "sites" in str(info.value) and "unmounted" in str(info.value)
+
+
+def test_fetched_file_respects_the_umask(tmp_path: Path, payload_url: str) -> None:
+    """pooch downloads into a 0600 temporary file; a shared data root needs 0666 minus the umask."""
+    old = os.umask(0o022)
+    try:
+        path = fetch(_spec(), tmp_path, url=payload_url)
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
 def test_existing_identical_file_is_kept_without_download(tmp_path: Path) -> None:
     target = tmp_path / "sites" / "table.csv"
     target.parent.mkdir()

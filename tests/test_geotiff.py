@@ -161,3 +161,18 @@ def test_corrupt_geotiff_is_a_data_error_naming_the_file(tmp_path: Path) -> None
     path.write_bytes(b"II*\x00not really a tiff")
     with pytest.raises(DataError, match="broken.tif"):
         loader.open_dataset(path, variable="SOC")
+
+
+def test_geotiff_errors_name_the_variable_as_well_as_file_found_and_expected(tmp_path: Path) -> None:
+    """Not a TIFF, no CRS, projected CRS: each error names the variable being read."""
+    text = tmp_path / "text.tif"
+    text.write_text("hello, not a tiff\n")
+    nocrs = tmp_path / "nocrs.tif"
+    xr.DataArray(np.ones((2, 2)), dims=("y", "x"), coords={"y": [0.75, 0.25], "x": [0.25, 0.75]}).rio.to_raster(nocrs)
+    projected = _write_tif(tmp_path / "merc.tif", np.ones((4, 4)), crs="EPSG:3857", res=1000.0, south=0.0, west=0.0)
+    for path, error in ((text, DataError), (nocrs, CoordinateError), (projected, CoordinateError)):
+        with pytest.raises(error) as info:
+            open_geotiff(path, "SOCS", source="Sanderman2017")
+        message = str(info.value)
+        assert "source: Sanderman2017" in message and path.name in message, message
+        assert "variable: SOCS" in message and "expected:" in message, message

@@ -242,3 +242,22 @@ def test_marker_is_json_naming_rhbench(tmp_path):
     with outdir.staging_dir(tmp_path / "out"):
         pass
     assert json.loads((tmp_path / "out" / outdir.MARKER).read_text())["written_by"] == "rhbench"
+
+
+def test_out_inside_a_folder_a_data_root_link_points_to_is_refused_even_with_force(tmp_path):
+    """Links in the data root are followed wherever they point, so their targets are inputs too."""
+    from rhbench.errors import OutputExistsError
+    from rhbench.outdir import claim_output_dir, protected_folders
+
+    shared, root = tmp_path / "mnt" / "obs-rh", tmp_path / "root"
+    shared.mkdir(parents=True)
+    (root / "obs").mkdir(parents=True)
+    (root / "obs" / "rh").symlink_to(shared)
+    (root / "loop").symlink_to(root)  # a link back into the root: its target is the root itself
+    folders = protected_folders(root)
+    assert folders["folder the data root links to (obs/rh)"] == shared.resolve()
+    for out in (shared / "out", tmp_path / "mnt"):
+        with pytest.raises(OutputExistsError, match=r"obs/rh"):
+            claim_output_dir(out, force=True, protected={k: v for k, v in folders.items() if k != "data root"})
+    elsewhere = tmp_path / "elsewhere"
+    assert claim_output_dir(elsewhere, force=False, protected=folders) == elsewhere.resolve()

@@ -47,8 +47,42 @@ def build(inputs, anchor):
 os.environ[workers.WORKERS_ENV] = sys.argv[1]
 workers.start()
 pool = workers.take()
+def descendants(pid):
+    kids = [int(p) for p in os.listdir("/proc") if p.isdigit() and _ppid(p) == pid]
+    return kids + [d for k in kids for d in descendants(k)]
+def _ppid(p):
+    try:
+        return int(open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 if sys.argv[2] == "kill":
     os.kill(pool.pid, signal.SIGKILL)
+if sys.argv[2] == "kill-last":  # the last forked worker dies: the run must not wait for it forever
+    import time
+    for _ in range(300):
+        pids = descendants(os.getpid())
+        if len(pids) == int(sys.argv[1]):
+            break
+        time.sleep(0.05)
+    os.kill(pids[-1], signal.SIGKILL)
+    signal.alarm(60)  # a hang ends the script with SIGALRM instead of the test's timeout
+if sys.argv[2] == "interrupt":  # Ctrl-C of the process group while the workers draw
+    import time
+    pool.render(inputs, page_sections.CLAIM_ORDER, build)
+    for _ in range(300):  # the first worker forks the second once warm
+        pids = descendants(os.getpid())
+        if len(pids) == int(sys.argv[1]):
+            break
+        time.sleep(0.05)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.killpg(os.getpgid(0), signal.SIGINT)
+    workers.stop()  # what the run's finally does; the page is never finished
+    import glob, tempfile
+    time.sleep(0.5)
+    left = [p for p in pids if os.path.exists(f"/proc/{p}")]
+    folders = glob.glob(os.path.join(tempfile.gettempdir(), "rhbench-page-*"))
+    print(json.dumps({"workers": len(pids), "left": left, "folders": folders}))
+    sys.exit(0)
 got = pool.render(inputs, page_sections.CLAIM_ORDER, build)()
 workers.stop()
 figures = sum(t.count("<figure") for t in got.values())
@@ -56,9 +90,15 @@ print(json.dumps({"same": got == expected, "fallback": fallback, "figures": figu
 """
 
 
-def _run(count: int, mode: str) -> dict:
+def _run(count: int, mode: str, env: dict | None = None) -> dict:
     done = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, str(count), mode], capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-c", _SCRIPT, str(count), mode],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+        start_new_session=True,  # its own process group: the interrupt case signals only it
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -77,6 +117,27 @@ def test_a_dead_worker_leaves_every_section_to_the_run_and_the_page_is_the_same(
     result = _run(1, "kill")
     assert result["same"]
     assert sorted(result["fallback"]) == sorted(page_sections.CLAIM_ORDER)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="page workers are forked on Linux only")
+def test_ctrl_c_while_the_workers_draw_leaves_no_page_folder_and_no_worker_process(tmp_path):
+    """SIGINT to the process group after the page's inputs went to 2 workers: the run stops
+    the workers in its ``finally``; no rhbench-page-* folder stays in the temporary folder and
+    no worker (not even a zombie of the second one) outlives the run."""
+    import os
+
+    result = _run(2, "interrupt", env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert result["workers"] == 2
+    assert result["folders"] == [] and list(tmp_path.glob("rhbench-page-*")) == []
+    assert result["left"] == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="page workers are forked on Linux only")
+def test_a_killed_third_worker_does_not_hang_the_run_and_the_page_is_the_same():
+    """Each worker must hold only its own pipe: were the second to inherit the third's end, the
+    run would never see the third's death and wait for ever."""
+    result = _run(3, "kill-last")
+    assert result["same"] and result["figures"] >= 5
 
 
 def test_no_workers_where_forking_is_not_safe(monkeypatch):

@@ -246,3 +246,41 @@ def test_product_netcdf_passes_the_cf_checker(quick_run, tmp_path):
         for msg in check.get("msgs", [])
     ]
     assert problems == []
+
+
+def _data_root_with_srdb(tmp_path, grids, shared=None):
+    """A data root holding srdb/srdb-data.csv (the folder itself, or a link to ``shared``)."""
+    root = tmp_path / "root"
+    root.mkdir()
+    folder = root / "srdb"
+    if shared is not None:
+        shared.mkdir()
+        folder.symlink_to(shared)
+    else:
+        folder.mkdir()
+    synthetic_srdb(grids, n=120).to_csv(folder / "srdb-data.csv", index=False)
+    return root
+
+
+@pytest.mark.parametrize("where", ["srdb", "new"])
+def test_cli_refuses_an_out_inside_the_data_root_even_with_force(tmp_path, grids, where):
+    """``rhbench upscale --force`` wrote its files into the data root's srdb folder."""
+    root = _data_root_with_srdb(tmp_path, grids)
+    argv = ["upscale", "--data-root", str(root), "--out", str(root / where), "--quick", "--force"]
+    assert upscale.run(_args(argv)) == 2
+    assert sorted(p.name for p in root.rglob("*")) == ["srdb", "srdb-data.csv"]
+
+
+def test_cli_refuses_an_out_inside_a_folder_the_data_root_links_to(tmp_path, grids):
+    shared = tmp_path / "shared-srdb"
+    root = _data_root_with_srdb(tmp_path, grids, shared=shared)
+    argv = ["upscale", "--data-root", str(root), "--out", str(shared / "out"), "--quick"]
+    assert upscale.run(_args(argv)) == 2
+    assert [p.name for p in shared.iterdir()] == ["srdb-data.csv"]
+
+
+def test_cli_labels_an_upscaling_on_a_demo_root_synthetic(tmp_path, grids):
+    root = _data_root_with_srdb(tmp_path, grids)
+    (root / "demo.json").write_text('{"synthetic": true}')
+    assert upscale.run(_args(["upscale", "--data-root", str(root), "--out", str(tmp_path / "o"), "--quick"])) == 0
+    assert json.loads((tmp_path / "o" / "cv_metrics.json").read_text())["data_label"] == "SYNTHETIC"

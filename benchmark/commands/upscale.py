@@ -45,6 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def _inputs(args: argparse.Namespace):
     from rhbench import catalog
     from rhbench.registry import build_registry
+    from rhbench.results import is_synthetic
     from rhbench.upscaling import inputs
     from rhbench.upscaling.stack import load_stack
 
@@ -69,7 +70,22 @@ def _inputs(args: argparse.Namespace):
     if stack is not None:
         fraction, note = inputs.land_fraction(registry, root, args.land_fraction)
         logger.info("land fraction for totals: %s", note)
-    return Path(srdb), stack, fraction, note, inputs.srdb_versions(registry, Path(srdb))
+    versions = inputs.srdb_versions(registry, Path(srdb))
+    if root is not None and is_synthetic(root):  # a demo root: its sites and grids are SYNTHETIC
+        versions["synthetic"] = True
+    return Path(srdb), stack, fraction, note, versions
+
+
+def _refuse_out(args: argparse.Namespace) -> None:
+    """Refuse an ``--out`` among the inputs (data root, a folder it links to, the cache), even
+    with ``--force``, or a non-empty one without ``--force``."""
+    from rhbench import catalog
+    from rhbench.fileops import cache_dir
+    from rhbench.outdir import protected_folders, refuse_overlap
+
+    root = catalog.resolve_data_root(args.data_root)
+    refuse_overlap(Path(args.out), {**protected_folders(root), "cache": cache_dir()})
+    refuse_to_overwrite(args.out, args.force)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from rhbench.upscaling.product import run_upscaling
 
     try:
-        refuse_to_overwrite(args.out, args.force)
+        _refuse_out(args)
         srdb, stack, fraction, note, versions = _inputs(args)
         settings = QUICK_GRID if args.quick else FULL_GRID
         fits = len(settings["max_features"]) * settings["n_splits"]

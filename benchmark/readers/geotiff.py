@@ -81,9 +81,10 @@ def open_geotiff(path: Path, variable: str, *, source: str | None = None) -> xr.
             f"cannot read file as GeoTIFF ({type(exc).__name__}: {exc})",
             source=source,
             file=str(path),
+            variable=variable,
             expected="a GeoTIFF (.tif/.tiff) readable by GDAL",
         ) from exc
-    _check_crs(raster, source=source, file=str(path))
+    _check_crs(raster, source=source, file=str(path), variable=variable)
     raster = raster.drop_vars("spatial_ref", errors="ignore").rename(y="lat", x="lon")
     if raster.sizes["band"] == 1:
         raster = raster.squeeze("band", drop=True)
@@ -96,7 +97,7 @@ def open_geotiff(path: Path, variable: str, *, source: str | None = None) -> xr.
     return ds
 
 
-def _check_crs(raster: xr.DataArray, *, source: str | None, file: str) -> None:
+def _check_crs(raster: xr.DataArray, *, source: str | None, file: str, variable: str) -> None:
     crs = raster.rio.crs
     found = "no CRS" if crs is None else crs.to_string()
     if crs is not None and (crs.to_epsg() == 4326 or found in ACCEPTED_CRS):
@@ -105,6 +106,7 @@ def _check_crs(raster: xr.DataArray, *, source: str | None, file: str) -> None:
         "GeoTIFF is not on a longitude-latitude grid; reproject it to EPSG:4326 (gdalwarp -t_srs EPSG:4326)",
         source=source,
         file=file,
+        variable=variable,
         found=found,
         expected="EPSG:4326",
     )

@@ -17,7 +17,8 @@ which draws them itself with the same builders on the same inputs, so the page i
 either way (tested). Workers start only where forking is safe and cheap: on Linux, from the
 main thread of a process that runs no other thread (a fresh command line; not a test
 process whose dask pool is alive). ``RHBENCH_PAGE_WORKERS`` sets their number: ``0`` draws in
-process; the default, 1, overlaps the page with the other writers; each further worker
+process (the default: on a loaded 2-core machine a worker cost more than it saved); 1
+overlaps the page with the other writers; each further worker
 costs ~150-200 MB (it holds the page's inputs) for a shorter wait on pages of many figures.
 Library calls of :func:`rhbench.pipeline.run` draw in process.
 """
@@ -32,7 +33,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import connection
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 
 #: Environment variable: number of page workers (0 turns them off).
 WORKERS_ENV = "RHBENCH_PAGE_WORKERS"
-#: One worker: the page's figures overlap the other writers; more shorten only large pages.
+#: No worker by default (see the module doc); 1 overlaps the page with the other writers.
 DEFAULT_WORKERS = 0
 
 
@@ -52,12 +53,14 @@ class Pool:
     conns: list[Connection]
     pid: int
     used: bool = False
+    folders: list[Path] = field(default_factory=list)
 
     def render(self, inputs: object, anchors: Sequence[str], build: Callable[[object, str], str]) -> Callable[[], dict]:
         """Send ``inputs`` to the workers, which build the sections ``anchors`` in
         that order of claiming; return a function that waits and returns anchor -> HTML, every
         section a worker did not deliver built here by ``build(inputs, anchor)``."""
         folder = Path(tempfile.mkdtemp(prefix="rhbench-page-"))
+        self.folders.append(folder)  # removed by close(), also when the page is never finished
         job = ("page", str(folder), inputs, list(anchors))
         try:
             live = [c for c in self.conns if _send(c, job)]
@@ -75,17 +78,20 @@ class Pool:
         return finish
 
     def close(self) -> None:
-        """Stop the workers (they exit when their pipe closes) and reap the first one."""
-        if not self.conns:
-            return
-        for conn in self.conns:
-            _send(conn, ("quit",))
-            conn.close()
-        self.conns = []
-        try:
-            os.waitpid(self.pid, 0)
-        except ChildProcessError:
-            pass
+        """Stop the workers (they exit when their pipe closes), reap the first one (which reaps
+        the others) and remove the page folders, also those of a page interrupted mid-way."""
+        if self.conns:
+            for conn in self.conns:
+                _send(conn, ("quit",))
+                conn.close()
+            self.conns = []
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+        for folder in self.folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        self.folders = []
 
 
 _POOL: Pool | None = None
@@ -173,27 +179,41 @@ def _collect(live: list[Connection], folder: Path, anchors: Sequence[str], build
 
 
 def _first_worker(pipes: list[tuple[Connection, Connection]]) -> None:
-    """Import and warm the page's builders, fork the other workers, serve; exit."""
+    """Import and warm the page's builders, fork the other workers, serve; reap them; exit."""
+    children: list[int] = []
     try:
         for parent, _ in pipes:
             parent.close()
         _warm()
-        children = []
         for _, child in pipes[1:]:
             pid = os.fork()
-            if pid == 0:
-                pipes[0][1].close()
+            if pid == 0:  # hold only its own pipe: the run sees each worker's death as EOF
+                for _, other in pipes:
+                    if other is not child:
+                        other.close()
                 _serve(child)
                 os._exit(0)
             children.append(pid)
             child.close()
         _serve(pipes[0][1])
-        for pid in children:
-            os.waitpid(pid, 0)
     except BaseException:  # noqa: BLE001 - a worker never raises into the run's code
         pass
     finally:
+        _reap(children)  # also after Ctrl-C: no zombie worker outlives the run
         os._exit(0)
+
+
+def _reap(children: list[int]) -> None:
+    """Wait for the other workers (they end when the run closes their pipes or on Ctrl-C)."""
+    for pid in children:
+        while True:
+            try:
+                os.waitpid(pid, 0)
+                break
+            except InterruptedError:
+                continue
+            except (ChildProcessError, KeyboardInterrupt):
+                break
 
 
 def _warm() -> None:
