@@ -284,3 +284,19 @@ def test_cli_labels_an_upscaling_on_a_demo_root_synthetic(tmp_path, grids):
     (root / "demo.json").write_text('{"synthetic": true}')
     assert upscale.run(_args(["upscale", "--data-root", str(root), "--out", str(tmp_path / "o"), "--quick"])) == 0
     assert json.loads((tmp_path / "o" / "cv_metrics.json").read_text())["data_label"] == "SYNTHETIC"
+
+
+def test_cli_reports_scores_and_the_global_total_once(tmp_path, grids, caplog):
+    """The command's summary repeated the product's own lines (R2/NSE/RMSE and the global
+    total, each printed twice): one line each, plus where the product was written."""
+    csv, nc = tmp_path / "srdb.csv", tmp_path / "predictors.nc"
+    synthetic_srdb(grids, n=120).to_csv(csv, index=False)
+    grids.to_netcdf(nc)
+    argv = ["upscale", "--srdb", str(csv), "--out", str(tmp_path / "o"), "--quick", "--predictors", str(nc)]
+    with caplog.at_level("INFO"):
+        assert upscale.run(_args(argv)) == 0
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("rhbench")]
+    assert sum("R2" in line for line in lines) == 1, lines
+    assert sum("Pg C yr-1" in line and "global" in line for line in lines) == 1, lines
+    assert any(str(tmp_path / "o") in line for line in lines), lines
+    assert len(lines) == len(set(lines)), lines

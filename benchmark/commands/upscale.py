@@ -113,21 +113,6 @@ def run(args: argparse.Namespace) -> int:
     except RhbenchError as err:
         logger.error("%s", err)
         return 2
-    logger.info(
-        "Rh upscaling (%s): n=%d R2=%.2f NSE=%.2f RMSE=%.1f g C m-2 yr-1 -> %s",
-        metrics["data_label"],
-        metrics["n_obs"],
-        metrics["r2"],
-        metrics["nse"],
-        metrics["rmse"],
-        args.out,
-    )
-    if "global_total_PgC_per_yr" in metrics:
-        logger.info(
-            "global Rh (%s): %.1f +- %.1f Pg C yr-1 (SD of the %s members' totals)",
-            metrics["data_label"],
-            metrics["global_total_PgC_per_yr"],
-            metrics["global_total_sd_PgC_per_yr"],
-            metrics["ensemble"].split()[0],
-        )
+    # the product logged its scores and global total; say only where it went
+    logger.info("Rh upscaling (%s) of %d sites written to %s", metrics["data_label"], metrics["n_obs"], args.out)
     return 0

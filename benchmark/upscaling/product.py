@@ -105,7 +105,7 @@ def _map_product(
     _write_csv(totals, out_dir / "totals.csv")
     glob = totals.set_index("region").loc["global"]
     logger.info(
-        "Rh map: global total %.2f +- %.2f Pg C yr-1 from %d cells",
+        "Rh map: global total %.2f +- %.2f Pg C yr-1 (SD of the members' totals) from %d cells",
         glob["total_PgC_per_yr"],
         glob["sd_PgC_per_yr"],
         len(table),
