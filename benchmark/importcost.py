@@ -15,7 +15,11 @@ what those imports serve:
 
 Both hide a module by setting ``sys.modules[name] = None`` (Python then raises
 ``ImportError`` for it) and restore the previous state afterwards; neither does anything
-when the module is already imported.
+when the module is already imported. The hiding is process-wide for the block's duration:
+another thread importing a hidden module meanwhile gets ImportError, so rhbench hides only
+while importing its kernels (single-threaded, at import time) and while writing netCDF
+files (where nothing imports dask.distributed unless a client is already running, which
+turns the hiding off).
 """
 
 from __future__ import annotations
