@@ -150,6 +150,24 @@ def test_no_workers_where_forking_is_not_safe(monkeypatch):
     assert workers.wanted() == 0
 
 
+def test_a_mistyped_worker_count_is_capped_or_ignored_with_a_warning(monkeypatch, caplog):
+    """RHBENCH_PAGE_WORKERS=200 forked 200 workers of ~150-200 MB each (a typo could exhaust
+    memory); a count above :data:`workers.MAX_WORKERS` is capped, an unreadable one ignored,
+    each with a warning naming the variable."""
+    monkeypatch.setattr(workers.sys, "platform", "linux")
+    monkeypatch.setattr(workers.threading, "active_count", lambda: 1)
+    for text, count in (("200", workers.MAX_WORKERS), ("two", workers.DEFAULT_WORKERS), ("-1", 0)):
+        monkeypatch.setenv(workers.WORKERS_ENV, text)
+        caplog.clear()
+        with caplog.at_level("WARNING", logger=workers.__name__):
+            assert workers.wanted() == count
+        if text != "-1":
+            assert workers.WORKERS_ENV in caplog.text and text in caplog.text
+    monkeypatch.setenv(workers.WORKERS_ENV, "2")
+    caplog.clear()
+    assert workers.wanted() == 2 and caplog.text == ""
+
+
 def test_sections_without_values_say_so_instead_of_drawing_empty_figures():
     lat, lon = np.arange(-55.0, 80.0, 10.0), np.arange(-175.0, 180.0, 10.0)
     coords = {"source": ["observations", "A"], "kind": ("source", ["reference", "dgvm"]), "lat": lat, "lon": lon}

@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 WORKERS_ENV = "RHBENCH_PAGE_WORKERS"
 #: No worker by default (see the module doc); 1 overlaps the page with the other writers.
 DEFAULT_WORKERS = 0
+#: At most this many (each holds the page's inputs, ~150-200 MB; the page has about a dozen sections).
+MAX_WORKERS = 8
 
 
 @dataclass
@@ -104,7 +106,11 @@ def wanted() -> int:
     try:
         count = int(text) if text else DEFAULT_WORKERS
     except ValueError:
+        log.warning("%s=%r is not a number of workers: %d used", WORKERS_ENV, text, DEFAULT_WORKERS)
         count = DEFAULT_WORKERS
+    if count > MAX_WORKERS:
+        log.warning("%s=%s: at most %d page workers are started", WORKERS_ENV, text, MAX_WORKERS)
+        count = MAX_WORKERS
     safe = (
         sys.platform.startswith("linux")
         and threading.current_thread() is threading.main_thread()
