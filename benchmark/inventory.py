@@ -9,11 +9,12 @@ pin, and what exact command (or instruction) gets it.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rhbench import catalog
-from rhbench.errors import RhbenchError
+from rhbench.errors import DataError, RhbenchError
 from rhbench.fetch import download_specs, hash_matches, not_downloadable_reason
 from rhbench.readers.geotiff import is_geotiff
 from rhbench.registry import Registry
@@ -111,22 +112,35 @@ def inventory(
         except RhbenchError:
             pins, why_not = {}, not_downloadable_reason(entry.metadata)
         for variable, spec in sorted(source.variables.items()):
-            path = catalog.resolve_file(data_root, entry.files[variable], source=name, ilamb_root=ilamb_root)
+            try:
+                path = catalog.resolve_file(data_root, entry.files[variable], source=name, ilamb_root=ilamb_root)
+            except DataError as exc:  # a looping link: this row says so, the listing goes on
+                path, unusable = Path(data_root) / str(entry.files[variable]), f"unusable path: {exc.message}"
+            else:
+                unusable = _broken_link(path)
             # a file holding several variables is pinned once: its pin covers all of them
             same_file = (p for p in pins.values() if p.relative_path == entry.files[variable])
             pin = pins.get(variable) or next(same_file, None)
-            present = path.is_file()
+            present = not unusable and path.is_file()
             verified = hash_matches(path, pin.known_hash) if (pin and present and verify) else None
-            get = _fetch_command(name, data_root, ilamb_root) if pin else f"not fetchable: {why_not}"
+            get = unusable or (_fetch_command(name, data_root, ilamb_root) if pin else f"not fetchable: {why_not}")
             rows.append(_file_row(source, variable, spec, path, verified=verified, fetchable=pin is not None, get=get))
     return rows
+
+
+def _broken_link(path: Path) -> str:
+    """What to do when ``path`` or a folder above it is a symbolic link to nothing, else ""."""
+    for link in (path, *path.parents):
+        if link.is_symlink() and not link.exists():
+            return f"broken symbolic link {link} -> {os.readlink(link)}: restore its target or remove the link"
+    return ""
 
 
 def _file_row(
     source: Source, variable: str, spec: Var, path: Path, *, verified: bool | None, fetchable: bool, get: str
 ) -> ExpectedFile:
     """The row of one expected file: whether it is present and, if so, the units its header gives."""
-    present = path.is_file()
+    present = path.is_file()  # False for a looping or broken link too
     file_variable = f"band 1 (GeoTIFF; read as {spec.file_name})" if is_geotiff(path) else spec.file_name
     return ExpectedFile(
         source=source.name,

@@ -112,3 +112,19 @@ def test_data_command_on_a_missing_root_says_it_does_not_exist(tmp_path: Path, c
     captured = capsys.readouterr()
     assert f"data root {missing} does not exist" in " ".join(captured.err.split())
     assert not any(row["present"] for row in json.loads(captured.out))
+
+
+def test_a_link_loop_or_a_broken_link_is_one_row_not_the_end_of_the_listing(registry, tmp_path: Path) -> None:
+    """A looping link for one source stopped ``rhbench data`` (exit 2, nothing listed); a link to
+    a missing file said 'rhbench fetch ...', which refuses to replace the link."""
+    csoil = tmp_path / "obs" / "csoil"
+    csoil.mkdir(parents=True)
+    (csoil / "SoilGrids_cSoil.nc").symlink_to("SoilGrids_cSoil.nc")  # loops onto itself
+    (csoil / "SOCS_0_100cm_year_2010AD_10km.tif").symlink_to(tmp_path / "unmounted" / "socs.tif")
+    rows = _rows(registry, tmp_path)
+    assert set(rows) == {(s.name, v) for s in registry.sources.values() for v in s.variables}
+    loop = rows[("SoilGrids", "cSoil")]
+    assert not loop.present and "loop" in loop.get and "SoilGrids_cSoil.nc" in loop.path
+    broken = rows[("Sanderman2017", "cSoil")]
+    assert not broken.present and "unmounted" in broken.get and "rhbench fetch" not in broken.get
+    assert main(["data", "--data-root", str(tmp_path), "--no-verify"]) == 0
