@@ -117,3 +117,22 @@ def test_a_run_on_a_demo_data_root_is_labelled_synthetic_everywhere(small_demo_r
         assert ds.attrs["synthetic"] == "true"
     assert "SYNTHETIC" in (out / "index.html").read_text(encoding="utf-8")
     assert json.loads((out / "cmec.json").read_text())["PROVENANCE"]["synthetic"] is True
+
+
+def test_the_end_summary_does_not_repeat_each_failed_sources_full_reason(caplog):
+    """Each failure is logged in full once, when it happens (``Failures.record``); the summary
+    at the end repeated all of them (34 lines for a data root without TRENDY files): it groups
+    the sources by the kind of failure instead, one line per kind."""
+    missing = "data file not found; source: {0}; file: /data/trendy_v9/{0}/{0}_S2_rh.nc; variable: rh"
+    failures = {name: missing.format(name) for name in ("CLASSIC", "DLEM", "VISIT")}
+    failures["JSBACH"] = "broken plugin: boom"
+    rows = [ScoreRow(n, "dgvm", "load", "global", "", float("nan"), "failed", r) for n, r in failures.items()]
+    outcome = Outcome(Results(rows=rows), None, False, failures=failures)
+    with caplog.at_level(logging.WARNING):
+        run_command._failure_summary(outcome)
+    lines = caplog.text.splitlines()
+    assert not any("/data/trendy_v9" in line for line in lines), lines
+    assert sum("data file not found" in line for line in lines) == 1
+    assert any("data file not found" in line and "CLASSIC, DLEM, VISIT" in line for line in lines), lines
+    assert any("broken plugin: boom" in line and "JSBACH" in line for line in lines), lines
+    assert any("exit 3: 4 failed rows from CLASSIC, DLEM, JSBACH, VISIT" in line for line in lines), lines

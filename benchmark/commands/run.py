@@ -162,9 +162,17 @@ def _summary(outcome) -> None:
 
 
 def _failure_summary(outcome) -> None:
-    """Say on stderr which sources and rows failed (the reason of exit code 3)."""
+    """Say on stderr which sources and rows failed (the reason of exit code 3).
+
+    Each source's failure was logged in full when it happened; this recap gives one line per
+    kind of failure (the reason's first clause) naming its sources, so a data root without,
+    say, any TRENDY file does not print every path twice.
+    """
+    kinds: dict[str, list[str]] = {}
     for name, reason in sorted(outcome.failures.items()):
-        log.warning("source %s failed: %s", name, reason)
+        kinds.setdefault(str(reason).split(";")[0].strip(), []).append(name)
+    for kind, names in kinds.items():
+        log.warning("%d source%s failed (%s): %s", len(names), "s" * (len(names) > 1), kind, ", ".join(names))
     rows = [r for r in outcome.failed_rows if r.metric != "load"]  # a failed source's row is said above
     for row in rows[:FAILED_ROWS_SHOWN]:
         log.warning("failed row %s / %s / %s: %s", row.source, row.metric, row.region, row.reason)
