@@ -227,15 +227,15 @@ def fetch(
 def _refuse_dangling_links(spec: Download, target: Path) -> None:
     """Raise :class:`OutputExistsError` when ``target`` or a folder above it is a symbolic link
     to nothing (an unmounted share?): a download would replace the user's link, even with --force."""
-    for path in (target, *target.parents):
-        if path.is_symlink() and not path.exists():
-            raise OutputExistsError(
-                "a symbolic link to a missing path is at the destination; restore its target or remove the link",
-                source=spec.source,
-                file=str(path),
-                found=f"link to {os.readlink(path)}",
-                expected="no link, or a link to an existing file or folder",
-            )
+    path = catalog.broken_link(target)
+    if path is not None:
+        raise OutputExistsError(
+            "a symbolic link to a missing path is at the destination; restore its target or remove the link",
+            source=spec.source,
+            file=str(path),
+            found=f"link to {os.readlink(path)}",
+            expected="no link, or a link to an existing file or folder",
+        )
 
 
 def _already_there(spec: Download, target: Path, *, force: bool) -> bool:

@@ -130,10 +130,10 @@ def inventory(
 
 def _broken_link(path: Path) -> str:
     """What to do when ``path`` or a folder above it is a symbolic link to nothing, else ""."""
-    for link in (path, *path.parents):
-        if link.is_symlink() and not link.exists():
-            return f"broken symbolic link {link} -> {os.readlink(link)}: restore its target or remove the link"
-    return ""
+    link = catalog.broken_link(path)
+    if link is None:
+        return ""
+    return f"broken symbolic link {link} -> {os.readlink(link)}: restore its target or remove the link"
 
 
 def _file_row(

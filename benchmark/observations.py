@@ -14,6 +14,7 @@ the reference and the observed cSoil are required, so their absence is a
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import xarray as xr
 
 from rhbench import catalog, grid, harmonize, vegclass
 from rhbench.config import RunConfig
-from rhbench.errors import ConfigError, MissingVariableError, RhbenchError
+from rhbench.errors import ConfigError, DataError, MissingVariableError, RhbenchError
 from rhbench.metrics import soil_products
 from rhbench.metrics.observed import NativeReader
 from rhbench.metrics.suite import Reference
@@ -105,7 +106,11 @@ def load(
     product not selected is not read and is recorded ``absent``; without a selection, a
     product whose files are not in the data root is recorded ``absent`` (not a failure).
     """
-    reason = absence(source, root, products)
+    try:
+        reason = absence(source, root, products)
+    except DataError as exc:  # a broken link: the user set the product up, so it fails
+        failures.record(source.name, exc)
+        return None
     if reason is not None:
         failures.record_absent(source.name, reason)
         return None
@@ -132,6 +137,15 @@ def absence(source: Source, root: Path, products: tuple[str, ...] | None) -> str
     except (RhbenchError, KeyError):  # a broken entry is a failure, reported by the loader
         return None
     missing = [path for path in paths if not path.exists()]
+    link = next((found for path in missing if (found := catalog.broken_link(path)) is not None), None)
+    if link is not None:
+        raise DataError(
+            "broken symbolic link: its target is missing (an unmounted share?)",
+            source=source.name,
+            file=str(link),
+            found=f"link to {os.readlink(link)}",
+            expected="restore the link's target or remove the link",
+        )
     return f"not in the data root: {missing[0]}" if missing else None
 
 

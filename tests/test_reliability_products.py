@@ -91,3 +91,28 @@ def test_an_rh_reference_without_csoil_benchmarks_rh_and_skips_turnover_with_rea
         assert rows[key]["status"] == "skipped" and "no observed cSoil product" in rows[key]["reason"], key
     assert rows[(model, "dcTotal_constrained")]["status"] == "skipped"
     assert not [r for r in rows.values() if r["status"] == "failed"]
+
+
+@pytest.mark.parametrize("broken", ["file", "folder"])
+def test_a_broken_link_to_a_product_is_a_failure_naming_the_link_not_an_absence(tmp_path, broken):
+    """``obs/rh -> /mnt/share/rh`` with the share unmounted: the user set the product up, so
+    it is not quietly 'absent' (which changes the reference mean and exits 0): it fails,
+    naming the link and where it points."""
+    from rhbench import grid
+    from rhbench.observations import load
+    from rhbench.results import Failures
+
+    source = build_registry().sources[DROPPED]
+    relative = catalog.entry_for(source).files["rh"]
+    path = tmp_path / relative
+    path.parent.parent.mkdir(parents=True)
+    if broken == "file":
+        path.parent.mkdir()
+        path.symlink_to(tmp_path / "unmounted" / path.name)
+    else:
+        path.parent.symlink_to(tmp_path / "unmounted")
+    failures = Failures()
+    assert load(source, tmp_path, grid.common_grid(4.0), failures) is None
+    assert DROPPED not in failures.absent
+    reason = failures.get(DROPPED) or ""
+    assert "broken symbolic link" in reason and "unmounted" in reason, reason
