@@ -220,7 +220,7 @@ def fetch(
     target.parent.mkdir(parents=True, exist_ok=True)
     _retrieve(spec, link, target, progress)
     respect_umask(target)  # pooch renames a 0600 temporary file into place
-    log.info("%s placed at %s", spec.source, target)
+    log.debug("%s placed at %s", spec.source, target)  # the caller says where it is
     return target
 
 
@@ -260,7 +260,13 @@ def _already_there(spec: Download, target: Path, *, force: bool) -> bool:
 
 
 def _retrieve(spec: Download, link: str, target: Path, progress: ProgressCallback | None) -> None:
-    """pooch's download of ``link`` to ``target`` with the hash check, its errors made rhbench's."""
+    """pooch's download of ``link`` to ``target`` with the hash check, its errors made rhbench's.
+
+    pooch's own "Downloading data from ..." line is silenced: rhbench logged the download.
+    """
+    chatter = pooch.get_logger()
+    level = chatter.level
+    chatter.setLevel(logging.WARNING)
     try:
         pooch.retrieve(
             link,
@@ -281,3 +287,5 @@ def _retrieve(spec: Download, link: str, target: Path, progress: ProgressCallbac
         ) from exc
     except Exception as exc:  # requests/ftplib/OS errors: one typed error naming the URL
         raise DataError(f"download failed: {exc}", source=spec.source, file=link) from exc
+    finally:
+        chatter.setLevel(level)

@@ -277,3 +277,21 @@ def test_ilamb_hosted_csoil_products_are_pinned_and_not_in_the_default_mean(regi
     assert (spec.url, spec.known_hash) == (f"https://www.ilamb.org/ILAMB-Data/DATA/{key}", f"sha1:{sha1}")
     assert spec.relative_path == f"ILAMB/DATA/{key}"
     assert catalog.entry_for(source).metadata["observed_mean"] is False
+
+
+def test_a_download_prints_nothing_of_pooch_s_own(tmp_path: Path, payload_url: str) -> None:
+    """pooch's logger printed "Downloading data from '...' to file '...'" on stderr on its own
+    (under ``rhbench -q`` too), beside rhbench's "downloading ... from ..." line. A fresh
+    interpreter: pooch's handler holds the stderr of the process that imported it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from rhbench.fetch import Download, fetch; "
+        f"fetch(Download('TOY', 'rh', 'https://example.invalid/t.csv', {_spec().known_hash!r}, 'sites/t.csv'), "
+        "Path(sys.argv[1]), url=sys.argv[2])"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path), payload_url], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "sites" / "t.csv").read_bytes() == PAYLOAD
+    assert "Downloading data from" not in done.stderr, done.stderr
