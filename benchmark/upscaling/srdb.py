@@ -166,7 +166,7 @@ def _warn_about_quality_columns(table: pd.DataFrame, path: Path) -> None:
         labels = table.index[unreadable][:5]
         shown = [f"data row {int(label) + 1}: {table.at[label, 'Quality_flag']!r}" for label in labels]
         logger.warning(
-            "SRDB %s: %d rows with an unreadable Quality_flag are dropped (%s%s; expected Q followed by digits)",
+            "SRDB %s: %d row(s) with an unreadable Quality_flag dropped (%s%s; expected Q followed by digits)",
             path,
             int(unreadable.sum()),
             ", ".join(shown),
