@@ -35,7 +35,9 @@ TRUTH_FILE = "truth.json"
 MARKER_FILE = SYNTHETIC_MARKER  # rhbench.results: a run on this root is labelled SYNTHETIC
 DGVM_LITTER_SHARE = 0.08
 #: Bumped whenever the generator's output changes, so cached demos are regenerated.
-DEMO_FORMAT = 5  # 4: HWSD in ILAMB layout (ILAMB/DATA/cSoil/HWSD); 5: Sanderman2017 as its GeoTIFF
+#: 4: HWSD in ILAMB layout (ILAMB/DATA/cSoil/HWSD); 5: Sanderman2017 as its GeoTIFF; 6: the SRDB
+#: table has a Duplicate_record column (an older demo warned that the quality step cannot apply).
+DEMO_FORMAT = 6
 
 
 def _write_dgvm(root: Path, source: Source, world: w.World, monthly: bool) -> dict[str, float]:
