@@ -93,9 +93,14 @@ def region_bars(table: pd.DataFrame, members: pd.DataFrame | None, *, units: str
         for j in range(values.shape[1]):
             label = "each DGVM" if j == 0 else None
             ax.plot(x + 0.2 + jitter[j], values[:, j], "o", ms=2.5, color="0.35", alpha=0.7, label=label)
-    ax.set_xticks(x, [str(r) for r in table.index], rotation=45, ha="right", fontsize=8)
+    return _finish_class_bars(fig, ax, x, table.index, units, 3, title)
+
+
+def _finish_class_bars(fig, ax, x: np.ndarray, classes: pd.Index, units: str, legend_cols: int, title: str) -> bytes:
+    """Class names under the bars, the units axis label, the legend outside and the title; the PNG."""
+    ax.set_xticks(x, [str(r) for r in classes], rotation=45, ha="right", fontsize=8)
     ax.set_ylabel(units)
-    legend_outside(ax, 3)
+    legend_outside(ax, legend_cols)
     if title:
         ax.set_title(title, fontsize=10)
     return png(fig)
@@ -119,12 +124,7 @@ def constraint_bars(table: pd.DataFrame, *, units: str = "Pg C", title: str = ""
         if err is not None:
             ax.errorbar(x + offset, values, yerr=np.nan_to_num(err), fmt="none", ecolor="black", capsize=3)
     ax.axhline(0, color="black", linewidth=0.6)
-    ax.set_xticks(x, [str(r) for r in table.index], rotation=45, ha="right", fontsize=8)
-    ax.set_ylabel(units)
-    legend_outside(ax, 2)
-    if title:
-        ax.set_title(title, fontsize=10)
-    return png(fig)
+    return _finish_class_bars(fig, ax, x, table.index, units, 2, title)
 
 
 def ensemble_panels(items: list[dict], *, title: str = "", ncols: int = 4) -> bytes:
