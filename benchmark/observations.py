@@ -28,7 +28,7 @@ from rhbench.metrics import soil_products
 from rhbench.metrics.observed import NativeReader
 from rhbench.metrics.suite import Reference
 from rhbench.registry import Registry
-from rhbench.results import UPSCALING_DIR, Failures, is_synthetic
+from rhbench.results import UPSCALING_DIR, Failures
 from rhbench.sources import Source, Var
 
 log = logging.getLogger(__name__)
@@ -225,7 +225,7 @@ def _upscaled(
     source's land fraction; else the climate grids and land-cover classes (the demo)."""
     from rhbench.upscaling import inputs  # scikit-learn: imported only when building
     from rhbench.upscaling.product import run_upscaling
-    from rhbench.upscaling.stack import load_stack
+    from rhbench.upscaling.stack import load_stack, stack_from_grids
 
     sites = registry.of_kind("sites")
     if not sites:
@@ -238,7 +238,7 @@ def _upscaled(
         log.info("building %s from %s and the predictor stack %s (%s)", name, srdb.name, found[0].name, found[1])
         fraction, note = inputs.land_fraction(registry, root)
         stack = load_stack(*found)
-        versions = inputs.srdb_versions(registry, srdb)
+        versions = inputs.provenance(registry, srdb, stack, [found[1]])  # REAL or SYNTHETIC: the one rule
         run_upscaling(
             srdb,
             out,
@@ -263,10 +263,11 @@ def _upscaled(
             "tas": harmonize.period_mean(climate["tas"], config.period, source=predictors[0].name).compute(),
             "pr": harmonize.period_mean(climate["pr"], config.period, source=predictors[0].name).compute(),
             "vegclass": classes,
-        },
-        attrs={"synthetic": int(config.demo or is_synthetic(root))},  # a demo root given as --data-root too
+        }
     )
-    run_upscaling(srdb, out, grids=grids, quick=config.quick_upscaling, seed=config.seed)
+    stack = stack_from_grids(grids)
+    versions = inputs.provenance(registry, srdb, stack, inputs.source_files(predictors[0], root))
+    run_upscaling(srdb, out, stack=stack, versions=versions, quick=config.quick_upscaling, seed=config.seed)
     return out / UPSCALED_FILE
 
 
