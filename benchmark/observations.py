@@ -14,14 +14,13 @@ the reference and the observed cSoil are required, so their absence is a
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from rhbench import catalog, grid, harmonize, vegclass
+from rhbench import catalog, fileops, grid, harmonize, vegclass
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, DataError, MissingVariableError, RhbenchError
 from rhbench.metrics import soil_products
@@ -137,15 +136,8 @@ def absence(source: Source, root: Path, products: tuple[str, ...] | None) -> str
     except (RhbenchError, KeyError):  # a broken entry is a failure, reported by the loader
         return None
     missing = [path for path in paths if not path.exists()]
-    link = next((found for path in missing if (found := catalog.broken_link(path)) is not None), None)
-    if link is not None:
-        raise DataError(
-            "broken symbolic link: its target is missing (an unmounted share?)",
-            source=source.name,
-            file=str(link),
-            found=f"link to {os.readlink(link)}",
-            expected="restore the link's target or remove the link",
-        )
+    for path in missing:  # the user set the product up: a link to nothing is a failure, not an absence
+        fileops.refuse_broken_link(path, DataError, source=source.name, expected="a link to the product's file")
     return f"not in the data root: {missing[0]}" if missing else None
 
 
