@@ -63,6 +63,7 @@ def test_band_and_zone_masks_and_their_stack_are_identical(step, width, attrs):
     masks = bands | totals.climate_zone_masks(lat, lon)
     assert totals.stack_masks(masks).identical(_xarray_stack(masks))
     land = xr.DataArray(np.arange(lat.size * lon.size).reshape(lat.size, lon.size) % 3 > 0, coords=like.coords)
+    land.attrs = {"units": "gC m-2 yr-1", "long_name": "a reference's attributes"}  # the stack takes the first's
     with_land = {"global": land} | masks  # the reference's region set starts with its land mask
     assert totals.stack_masks(with_land).identical(_xarray_stack(with_land))
 

@@ -96,7 +96,8 @@ def stack_masks(masks: dict[str, xr.DataArray]) -> xr.DataArray:
     """Stack named (lat, lon) boolean masks into one (region, lat, lon) DataArray.
 
     Masks on one grid with only their dimension coordinates (the usual case) are stacked
-    with numpy, the same result as :func:`xarray.concat` without its per-mask alignment.
+    with numpy, the same result as :func:`xarray.concat` without its per-mask alignment
+    (the attributes are the first mask's, as concat's default ``combine_attrs="override"``).
     """
     names = list(masks)
     first = masks[names[0]]
@@ -112,7 +113,7 @@ def _same_plain_grid(mask: xr.DataArray, first: xr.DataArray) -> bool:
     """True when ``mask`` has ``first``'s dims and dimension coordinates, and no other coordinate."""
     if mask.dims != first.dims or set(mask.coords) != set(mask.dims) or set(first.coords) != set(first.dims):
         return False
-    return all(mask[dim].variable.identical(first[dim].variable) for dim in mask.dims) and mask.attrs == first.attrs
+    return all(mask[dim].variable.identical(first[dim].variable) for dim in mask.dims)
 
 
 def region_sums(values: xr.DataArray, regions: xr.DataArray | None = None) -> xr.DataArray:
