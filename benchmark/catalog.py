@@ -285,18 +285,6 @@ def resolve_file(
     return path
 
 
-def broken_link(path: Path) -> Path | None:
-    """The symbolic link to a missing path at ``path`` or at a folder above it, else None.
-
-    A link the user made whose target is gone (an unmounted share) is not an absent file:
-    the user set the file up. Callers refuse it naming the link (``os.readlink``).
-    """
-    for link in (Path(path), *Path(path).parents):
-        if link.is_symlink() and not link.exists():
-            return link
-    return None
-
-
 def _check_no_link_loop(path: Path, source: str | None, relative: str, data_root: Path) -> None:
     """Raise :class:`DataError` when following the symbolic links of ``path`` loops."""
     try:

@@ -20,7 +20,6 @@ only when the hash matches, so a half-finished or corrupt download is never take
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from urllib.parse import unquote, urlparse
 
 import pooch
 
-from rhbench import catalog
+from rhbench import catalog, fileops
 from rhbench.errors import ChecksumError, ConfigError, DataError, OutputExistsError
 from rhbench.fileops import respect_umask
 from rhbench.registry import Registry
@@ -212,7 +211,10 @@ def fetch(
     """
     data_root = Path(data_root).resolve()
     target = catalog.resolve_file(data_root, spec.relative_path, source=spec.source, ilamb_root=ilamb_root)
-    _refuse_dangling_links(spec, target)
+    # a download would replace the user's link to a missing path (an unmounted share?), even with --force
+    fileops.refuse_broken_link(
+        target, OutputExistsError, source=spec.source, expected="no link, or a link to an existing file or folder"
+    )
     if _already_there(spec, target, force=force):
         return target
     link = url or spec.url
@@ -222,20 +224,6 @@ def fetch(
     respect_umask(target)  # pooch renames a 0600 temporary file into place
     log.debug("%s placed at %s", spec.source, target)  # the caller says where it is
     return target
-
-
-def _refuse_dangling_links(spec: Download, target: Path) -> None:
-    """Raise :class:`OutputExistsError` when ``target`` or a folder above it is a symbolic link
-    to nothing (an unmounted share?): a download would replace the user's link, even with --force."""
-    path = catalog.broken_link(target)
-    if path is not None:
-        raise OutputExistsError(
-            "a symbolic link to a missing path is at the destination; restore its target or remove the link",
-            source=spec.source,
-            file=str(path),
-            found=f"link to {os.readlink(path)}",
-            expected="no link, or a link to an existing file or folder",
-        )
 
 
 def _already_there(spec: Download, target: Path, *, force: bool) -> bool:

@@ -6,13 +6,14 @@ provenance record and the writers all hash and write through this module.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from rhbench.errors import OutputExistsError
+from rhbench.errors import DataError, OutputExistsError, RhbenchError
 
 #: Bytes read per step when hashing a file.
 HASH_BLOCK_BYTES = 1 << 20
@@ -116,3 +117,39 @@ def refuse_to_overwrite(path: Path, force: bool) -> None:
             file=str(path),
             expected="a new or empty folder",
         )
+
+
+def broken_link(path: Path) -> Path | None:
+    """The symbolic link to a missing path at ``path`` or at a folder above it, else None.
+
+    A link the user made whose target is gone (an unmounted share) is not an absent file:
+    the user set the file up. Callers refuse it naming the link (``os.readlink``).
+    """
+    for link in (Path(path), *Path(path).parents):
+        if link.is_symlink() and not link.exists():
+            return link
+    return None
+
+
+def broken_link_message(link: Path) -> str:
+    """The one description of a symbolic link that leads nowhere, naming the link and its target."""
+    target = os.readlink(link)
+    try:
+        os.stat(link)
+    except OSError as exc:
+        loops = exc.errno == errno.ELOOP
+    else:
+        loops = False
+    why = "it loops" if loops else "its target is missing (an unmounted share?)"
+    return f"broken symbolic link {link} -> {target}: {why}; restore its target or remove the link"
+
+
+def refuse_broken_link(
+    path: Path, error: type[RhbenchError] = DataError, *, source: str | None = None, expected: str
+) -> None:
+    """Raise ``error`` (the caller's context: :class:`DataError` for an input,
+    :class:`OutputExistsError` for a destination) when ``path`` or a folder above it is a
+    symbolic link to nothing; the error names the link, its target and ``expected``."""
+    link = broken_link(path)
+    if link is not None:
+        raise error(broken_link_message(link), source=source, file=str(link), expected=expected)

@@ -9,11 +9,10 @@ pin, and what exact command (or instruction) gets it.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rhbench import catalog
+from rhbench import catalog, fileops
 from rhbench.errors import DataError, RhbenchError
 from rhbench.fetch import download_specs, hash_matches, not_downloadable_reason
 from rhbench.readers.geotiff import is_geotiff
@@ -130,10 +129,10 @@ def inventory(
 
 def _broken_link(path: Path) -> str:
     """What to do when ``path`` or a folder above it is a symbolic link to nothing, else ""."""
-    link = catalog.broken_link(path)
+    link = fileops.broken_link(path)
     if link is None:
         return ""
-    return f"broken symbolic link {link} -> {os.readlink(link)}: restore its target or remove the link"
+    return fileops.broken_link_message(link)
 
 
 def _file_row(

@@ -14,21 +14,20 @@ the reference and the observed cSoil are required, so their absence is a
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from rhbench import catalog, grid, harmonize, vegclass
+from rhbench import catalog, fileops, grid, harmonize, vegclass
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, DataError, MissingVariableError, RhbenchError
 from rhbench.metrics import soil_products
 from rhbench.metrics.observed import NativeReader
 from rhbench.metrics.suite import Reference
 from rhbench.registry import Registry
-from rhbench.results import UPSCALING_DIR, Failures, is_synthetic
+from rhbench.results import UPSCALING_DIR, Failures
 from rhbench.sources import Source, Var
 
 log = logging.getLogger(__name__)
@@ -137,15 +136,8 @@ def absence(source: Source, root: Path, products: tuple[str, ...] | None) -> str
     except (RhbenchError, KeyError):  # a broken entry is a failure, reported by the loader
         return None
     missing = [path for path in paths if not path.exists()]
-    link = next((found for path in missing if (found := catalog.broken_link(path)) is not None), None)
-    if link is not None:
-        raise DataError(
-            "broken symbolic link: its target is missing (an unmounted share?)",
-            source=source.name,
-            file=str(link),
-            found=f"link to {os.readlink(link)}",
-            expected="restore the link's target or remove the link",
-        )
+    for path in missing:  # the user set the product up: a link to nothing is a failure, not an absence
+        fileops.refuse_broken_link(path, DataError, source=source.name, expected="a link to the product's file")
     return f"not in the data root: {missing[0]}" if missing else None
 
 
@@ -225,7 +217,7 @@ def _upscaled(
     source's land fraction; else the climate grids and land-cover classes (the demo)."""
     from rhbench.upscaling import inputs  # scikit-learn: imported only when building
     from rhbench.upscaling.product import run_upscaling
-    from rhbench.upscaling.stack import load_stack
+    from rhbench.upscaling.stack import load_stack, stack_from_grids
 
     sites = registry.of_kind("sites")
     if not sites:
@@ -238,7 +230,7 @@ def _upscaled(
         log.info("building %s from %s and the predictor stack %s (%s)", name, srdb.name, found[0].name, found[1])
         fraction, note = inputs.land_fraction(registry, root)
         stack = load_stack(*found)
-        versions = inputs.srdb_versions(registry, srdb)
+        versions = inputs.provenance(registry, srdb, stack, [found[1]])  # REAL or SYNTHETIC: the one rule
         run_upscaling(
             srdb,
             out,
@@ -263,10 +255,11 @@ def _upscaled(
             "tas": harmonize.period_mean(climate["tas"], config.period, source=predictors[0].name).compute(),
             "pr": harmonize.period_mean(climate["pr"], config.period, source=predictors[0].name).compute(),
             "vegclass": classes,
-        },
-        attrs={"synthetic": int(config.demo or is_synthetic(root))},  # a demo root given as --data-root too
+        }
     )
-    run_upscaling(srdb, out, grids=grids, quick=config.quick_upscaling, seed=config.seed)
+    stack = stack_from_grids(grids)
+    versions = inputs.provenance(registry, srdb, stack, inputs.source_files(predictors[0], root))
+    run_upscaling(srdb, out, stack=stack, versions=versions, quick=config.quick_upscaling, seed=config.seed)
     return out / UPSCALED_FILE
 
 

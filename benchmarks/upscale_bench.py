@@ -27,11 +27,13 @@ DEFAULT_PREDICTORS = SHARED / "jian2020/global_Rt_contribution_to_Rs2.nc"
 DEFAULT_LAND = SHARED / "srdb/fractional_land.0.5-deg.nc"
 
 
-def _run(srdb_csv: Path, stack, land: tuple, out: Path, seed: int) -> tuple[dict, float]:
+def _run(srdb_csv: Path, stack, land: tuple, out: Path, seed: int, versions: dict) -> tuple[dict, float]:
     from rhbench.upscaling.product import run_upscaling
 
     started = time.perf_counter()
-    metrics = run_upscaling(srdb_csv, out, stack=stack, land_fraction=land[0], land_fraction_note=land[1], seed=seed)
+    metrics = run_upscaling(
+        srdb_csv, out, stack=stack, land_fraction=land[0], land_fraction_note=land[1], versions=versions, seed=seed
+    )
     return metrics, time.perf_counter() - started
 
 
@@ -40,17 +42,19 @@ def bench_upscale(
 ) -> dict:
     """Run and time the full product; scores of pooled out-of-fold predictions."""
     from rhbench.registry import build_registry
-    from rhbench.upscaling.inputs import land_fraction, open_predictors
+    from rhbench.upscaling.inputs import land_fraction, open_predictors, provenance
 
     started = time.perf_counter()
     registry = build_registry()
     stack = open_predictors(registry, predictors) if predictors and Path(predictors).is_file() else None
     land = land_fraction(registry, None, DEFAULT_LAND) if DEFAULT_LAND.is_file() else (None, "")
+    versions = provenance(registry, Path(srdb_csv), stack, [Path(predictors)] if stack is not None else [])
     load_seconds = time.perf_counter() - started
     with tempfile.TemporaryDirectory(prefix="rhbench-upscale-") as tmp:
-        metrics, seconds = _run(srdb_csv, stack, land, Path(tmp) / "a", seed)
+        metrics, seconds = _run(srdb_csv, stack, land, Path(tmp) / "a", seed, versions)
         result = {
-            "mode": "REAL map (stack)" if stack is not None else "site columns, CV only (no stack found)",
+            "mode": "map (stack)" if stack is not None else "site columns, CV only (no stack found)",
+            "data_label": metrics["data_label"],
             "seconds": round(seconds, 2),
             "target_s": TARGET_S,
             "met": seconds <= TARGET_S,
@@ -70,7 +74,7 @@ def bench_upscale(
         if repeat and stack is not None:
             import xarray as xr
 
-            _run(srdb_csv, stack, land, Path(tmp) / "b", seed)
+            _run(srdb_csv, stack, land, Path(tmp) / "b", seed, versions)
             with xr.open_dataset(Path(tmp) / "a/rh_rf.nc") as a, xr.open_dataset(Path(tmp) / "b/rh_rf.nc") as b:
                 result["bit_identical"] = bool(a["rh"].equals(b["rh"]) and a["rh_sd"].equals(b["rh_sd"]))
     return result

@@ -40,3 +40,53 @@ def test_refuse_to_overwrite_non_empty_folder_unless_forced_and_never_a_file(tmp
     (tmp_path / "afile").write_text("x")
     with pytest.raises(OutputExistsError, match="not a folder"):
         refuse_to_overwrite(tmp_path / "afile", force=True)
+
+
+# --- symbolic links to nothing: one message, each caller's error type -------------------
+
+
+def test_broken_link_message_names_the_link_its_target_and_what_to_do(tmp_path):
+    from rhbench.fileops import broken_link_message
+
+    (tmp_path / "rh.nc").symlink_to(tmp_path / "unmounted" / "rh.nc")
+    message = broken_link_message(tmp_path / "rh.nc")
+    assert message == (
+        f"broken symbolic link {tmp_path / 'rh.nc'} -> {tmp_path / 'unmounted' / 'rh.nc'}: its target is missing "
+        "(an unmounted share?); restore its target or remove the link"
+    )
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    assert ": it loops;" in broken_link_message(tmp_path / "a")
+
+
+def test_one_broken_link_gets_the_same_message_from_fetch_run_loader_and_data_each_with_its_type(tmp_path):
+    """The message was built twice (fetch: OutputExistsError, run: DataError; the loader said only
+    "broken or looping symbolic link", without the target). Now one function builds it; fetch
+    keeps OutputExistsError (a destination the user made), the run and loader DataError (an input)."""
+    from rhbench import inventory, loader
+    from rhbench.errors import DataError
+    from rhbench.fetch import download_specs
+    from rhbench.fetch import fetch as fetch_file
+    from rhbench.fileops import broken_link_message
+    from rhbench.observations import absence
+    from rhbench.registry import build_registry
+
+    registry = build_registry()
+    source = registry.sources["SRDB-V5"]
+    spec = download_specs(source)[0]
+    link = tmp_path / spec.relative_path
+    link.parent.mkdir(parents=True)
+    link.symlink_to(tmp_path / "unmounted" / link.name)
+    expected = broken_link_message(link)
+    with pytest.raises(OutputExistsError) as fetched:
+        fetch_file(spec, tmp_path, url="file:///nonexistent", force=True)
+    with pytest.raises(DataError) as run:
+        absence(source, tmp_path, None)
+    with pytest.raises(DataError) as read:
+        loader.open_dataset(link, source="SRDB-V5")
+    for err in (fetched.value, run.value, read.value):
+        assert err.message == expected and str(link) in str(err) and "expected:" in str(err)
+    assert not isinstance(fetched.value, DataError)
+    assert link.is_symlink()  # never replaced
+    rows = [r for r in inventory.inventory(registry, tmp_path) if r.source == "SRDB-V5"]
+    assert rows and rows[0].get == expected

@@ -45,7 +45,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def _inputs(args: argparse.Namespace):
     from rhbench import catalog
     from rhbench.registry import build_registry
-    from rhbench.results import is_synthetic
     from rhbench.upscaling import inputs
     from rhbench.upscaling.stack import load_stack
 
@@ -56,23 +55,24 @@ def _inputs(args: argparse.Namespace):
         raise ConfigError("no SRDB table: pass --srdb or a data root holding it (rhbench fetch srdb)", source="upscale")
     if not Path(srdb).is_file():
         raise SiteDataError("site table not found", source="SRDB", file=str(srdb))
+    files: list[Path] = []
     if args.predictors is not None:
         stack = inputs.open_predictors(registry, args.predictors)
+        files = [Path(args.predictors)]
     else:
         found = inputs.fetched_stack(registry, root)
         stack = None
         if found is not None:
             logger.info("no --predictors given: using the fetched predictor stack %s at %s", found[0].name, found[1])
             stack = load_stack(*found)
+            files = [found[1]]
         else:
             logger.info("no predictor stack (--predictors, or rhbench fetch Jian2020-predictors): CV report only")
     fraction, note = (None, "")
     if stack is not None:
         fraction, note = inputs.land_fraction(registry, root, args.land_fraction)
         logger.info("land fraction for totals: %s", note)
-    versions = inputs.srdb_versions(registry, Path(srdb))
-    if root is not None and is_synthetic(root):  # a demo root: its sites and grids are SYNTHETIC
-        versions["synthetic"] = True
+    versions = inputs.provenance(registry, Path(srdb), stack, files)  # REAL or SYNTHETIC: the one rule
     return Path(srdb), stack, fraction, note, versions
 
 

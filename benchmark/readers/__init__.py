@@ -11,6 +11,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from rhbench import fileops
 from rhbench.errors import DataError
 from rhbench.readers import geotiff, netcdf
 from rhbench.readers.base import Reader
@@ -40,10 +41,7 @@ def open_file(
     symbolic link, a folder, or empty.
     """
     path = Path(path)
-    if path.is_symlink() and not path.exists():
-        raise DataError(
-            "broken or looping symbolic link", source=source, file=str(path), expected="a link to a readable file"
-        )
+    fileops.refuse_broken_link(path, DataError, source=source, expected="a link to a readable data file")
     if not path.exists():
         raise DataError("data file not found", source=source, file=str(path))
     if path.is_dir():

@@ -1,7 +1,9 @@
 """Find the upscaling's inputs among the registered plugins: predictor stack, land fraction,
 site table, and the data versions that label the product.
 
-Used by ``rhbench upscale`` and by the run's reference stage; no plugin is named here:
+Used by ``rhbench upscale`` and by the run's reference stage. :func:`provenance` is the one
+rule that labels a product REAL or SYNTHETIC, from its inputs (never from the data root's
+name or marker). No plugin is named here:
 a ``predictors`` plugin whose layers go beyond the demo's ``tas``/``pr`` climate grids is
 a *stack*; a ``landfrac`` plugin gives the land fraction; a ``sites`` plugin the site table.
 """
@@ -9,6 +11,7 @@ a *stack*; a ``landfrac`` plugin gives the land fraction; a ``sites`` plugin the
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import xarray as xr
@@ -38,6 +41,12 @@ def _first_file(source: Source, root: Path) -> Path | None:
     except (RhbenchError, StopIteration):
         return None
     return path if path.is_file() else None
+
+
+def source_files(source: Source, root: Path) -> list[Path]:
+    """Every file ``source``'s catalog entry names, resolved under the data root."""
+    entry = catalog.entry_for(source)
+    return [catalog.resolve_file(root, rel, source=source.name) for rel in entry.files.values()]
 
 
 def fetched_stack(registry: Registry, root: Path | None) -> tuple[Source, Path] | None:
@@ -109,6 +118,49 @@ def open_predictors(registry: Registry, path: Path) -> PredictorStack:
         expected=[f"{s.name}: {sorted(v.file_name for v in s.variables.values())}" for s in stack_sources(registry)]
         + ["demo grids: tas, pr, vegclass"],
     )
+
+
+def marked_synthetic(path: Path) -> bool:
+    """True when the data file ``path`` says it is synthetic: its global attribute ``synthetic``
+    is true (every file ``rhbench demo`` writes carries ``synthetic = 1``). A file that cannot
+    be opened is not marked (reading it later fails with its own error)."""
+    try:
+        with loader.open_dataset(Path(path)) as ds:
+            flag = ds.attrs.get("synthetic", 0)
+    except (RhbenchError, OSError, ValueError):
+        return False
+    return str(flag).strip().lower() in ("1", "true", "yes")
+
+
+def provenance(
+    registry: Registry, srdb: Path, stack: PredictorStack | None, predictor_files: Sequence[Path] = ()
+) -> dict[str, str | bool]:
+    """Data versions and the REAL/SYNTHETIC label of an upscaling: the one rule, used by
+    ``rhbench upscale`` and by a run's reference stage.
+
+    REAL only when the site table is a pinned release (its SHA-256 is a ``sites`` entry's
+    ``sha256``: a CSV carries no other provenance) and no predictor grid is synthetic (the
+    stack's provenance, and the global ``synthetic`` attribute of every file in
+    ``predictor_files``). Anything else is SYNTHETIC, whatever the data root is called.
+    Without a stack (CV report on site columns) the site table alone decides.
+
+    Returns ``srdb_version``, ``srdb_checksum``, ``synthetic`` (bool) and
+    ``data_label_reason`` (why the label, for the product's attributes and the log).
+    """
+    info: dict[str, str | bool] = dict(srdb_versions(registry, Path(srdb)))
+    reasons = []
+    if info["srdb_checksum"] != "pinned":
+        reasons.append(f"site table {Path(srdb).name} is not a pinned release")
+    marked = [Path(p).name for p in predictor_files if marked_synthetic(Path(p))]
+    if marked or (stack is not None and stack.synthetic):
+        reasons.append(f"predictor grids are synthetic ({', '.join(marked) or stack.provenance.get('source', '')})")
+    info["synthetic"] = bool(reasons)
+    info["data_label_reason"] = "; ".join(reasons) or (
+        "pinned site table" + (" and real predictor grids" if stack is not None else " (no predictor grids)")
+    )
+    if reasons:
+        logger.info("upscaling labelled SYNTHETIC: %s", info["data_label_reason"])
+    return info
 
 
 def srdb_versions(registry: Registry, path: Path) -> dict[str, str]:

@@ -140,7 +140,8 @@ def run_upscaling(
     land_fraction: land fraction (0-1) for the totals (None: every valid cell counts fully);
         ``land_fraction_note`` says where it came from.
     classes: vegetation-class map (CF flags) for per-class totals when the stack has none.
-    versions: extra provenance keys (e.g. ``srdb_version``).
+    versions: data versions and label from :func:`rhbench.upscaling.inputs.provenance`; its
+        ``synthetic`` decides REAL vs SYNTHETIC (without it the product is SYNTHETIC).
     quick: tiny tuning grid (one configuration, 50 trees, 5 folds) for demos and tests.
     seed: seed of the fold split and of every forest.
     progress: called once per forest fitted during tuning (:func:`forest.tune_forest`).
@@ -180,7 +181,8 @@ def _log_done(metrics: dict) -> None:
 
 def _base_metrics(srdb_csv, stack, versions, site, y, zones, tuning, oof, settings, quick, seed) -> dict:
     """Provenance, label and CV content of ``cv_metrics.json``."""
-    synthetic = bool(stack is not None and stack.synthetic) or bool((versions or {}).get("synthetic"))
+    # the label is decided once, from the inputs, by upscaling.inputs.provenance: unlabelled is SYNTHETIC
+    synthetic = bool((versions or {}).get("synthetic", True))
     return {
         **_provenance(srdb_csv, stack, synthetic, versions),
         "n_obs": int(len(y)),
