@@ -9,6 +9,11 @@ must convert into each other. A bare ``C`` after a mass unit is folded into the 
 unit (``g C`` -> ``gC``) before parsing, because UDUNITS reads a bare ``C`` as
 degrees Celsius. Nitrogen mass (``g N``, N deposition) is folded the same way into ``gN``
 (plain mass; a bare ``N`` would be a newton). ``yr`` is the Julian year of 365.25 days.
+
+The registry is built (and pint imported) only when a question is not in the unit memo
+(:mod:`rhbench.unitmemo`): the dimensions of a unit string, whether it is an offset unit
+and the factor between two unit strings are pint's answers, computed once and kept in the
+cache folder. :func:`parse_units`, :func:`registry` and ``units.ureg`` give pint's objects.
 """
 
 from __future__ import annotations
@@ -16,12 +21,17 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pint
 import xarray as xr
 
 from rhbench.errors import UnitsError
+from rhbench.unitmemo import UnitFacts, UnitMemo, memo_key
+
+if TYPE_CHECKING:
+    import pint
 
 #: UDUNITS spellings pint does not read itself: integer exponents written after a unit
 #: (``m-2`` -> ``m**-2``, ``m2`` -> ``m**2``; not the exponent of a number such as ``1e-3``).
@@ -50,9 +60,14 @@ _CF_DEFINITIONS = (
 )
 
 
-def _cf_registry() -> pint.UnitRegistry:
-    """pint's default registry reading CF / UDUNITS unit strings (``kg m-2 s-1``, ``%``)."""
-    registry = pint.UnitRegistry(
+@functools.cache
+def registry() -> pint.UnitRegistry:
+    """rhbench's unit registry (built on first use; not pint's application registry: other
+    libraries keep theirs): pint's default one reading CF / UDUNITS unit strings
+    (``kg m-2 s-1``, ``%``)."""
+    import pint
+
+    built = pint.UnitRegistry(
         autoconvert_offset_to_baseunit=True,
         preprocessors=[str, functools.partial(_UDUNITS_POWER.sub, "**"), lambda text: text.replace("%", "percent")],
         force_ndarray_like=True,
@@ -62,14 +77,22 @@ def _cf_registry() -> pint.UnitRegistry:
     _pint_log.setLevel(logging.ERROR)  # pint logs "Redefining ..." for each redefinition above
     try:
         for definition in _CF_DEFINITIONS:
-            registry.define(definition)
+            built.define(definition)
     finally:
         _pint_log.setLevel(level)
-    return registry
+    return built
 
 
-#: rhbench's unit registry (not pint's application registry: other libraries keep theirs).
-ureg: pint.UnitRegistry = _cf_registry()
+def __getattr__(name: str):
+    """``units.ureg``: rhbench's unit registry (:func:`registry`), built when first asked for."""
+    if name == "ureg":
+        return registry()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+#: pint's answers about unit strings, kept in the cache folder (:mod:`rhbench.unitmemo`),
+#: keyed by pint's version and the source of this module and of the memo's.
+_MEMO = UnitMemo(lambda: memo_key(Path(__file__), Path(__file__).with_name("unitmemo.py")))
 
 #: Canonical units of every variable inside rhbench.
 CANONICAL_UNITS: dict[str, str] = {
@@ -130,10 +153,34 @@ def parse_units(text: str) -> pint.Unit:
     UnitsError
         When the string cannot be parsed.
     """
+    import pint
+
     try:
-        return ureg.Unit(normalize_units(text))
+        return registry().Unit(normalize_units(text))
     except (pint.errors.PintError, ValueError, AttributeError, TypeError) as exc:
         raise UnitsError("unparseable units", found=repr(text)) from exc
+
+
+def unit_facts(text: str) -> UnitFacts:
+    """The dimensions of a units string and whether it is multiplicative, as pint reads it
+    (memoised, :mod:`rhbench.unitmemo`). Raises :class:`UnitsError` when it cannot be parsed."""
+    return _MEMO.facts(normalize_units(text), lambda _: _pint_facts(text))
+
+
+def _pint_facts(text: str) -> UnitFacts:
+    unit = parse_units(text)
+    dimensions = tuple(sorted((str(name), float(power)) for name, power in unit.dimensionality.items()))
+    return UnitFacts(dimensions, str(unit.dimensionality), bool(registry().Quantity(1.0, unit)._is_multiplicative))
+
+
+def _factor(from_units: str, to_units: str) -> float:
+    """pint's factor converting ``from_units`` into ``to_units`` (memoised; same dimension checked first)."""
+    pair = normalize_units(from_units), normalize_units(to_units)
+    return _MEMO.factor(*pair, lambda *_: _pint_factor(from_units, to_units))
+
+
+def _pint_factor(from_units: str, to_units: str) -> float:
+    return float(registry().Quantity(1.0, parse_units(from_units)).to(parse_units(to_units)).magnitude)
 
 
 def conversion_factor(from_units: str, to_units: str) -> float:
@@ -144,20 +191,19 @@ def conversion_factor(from_units: str, to_units: str) -> float:
     UnitsError
         When the two are not of the same dimension (or are offset units such as degC).
     """
-    source, target = parse_units(from_units), parse_units(to_units)
-    try:
-        return float(ureg.Quantity(1.0, source).to(target).magnitude)
-    except pint.errors.DimensionalityError as exc:
+    source, target = unit_facts(from_units), unit_facts(to_units)
+    if source.dimensions != target.dimensions:
         raise UnitsError(
             "units of the wrong dimension",
-            found=f"{from_units!r} ({source.dimensionality})",
-            expected=f"{to_units!r} ({target.dimensionality})",
-        ) from exc
+            found=f"{from_units!r} ({source.text})",
+            expected=f"{to_units!r} ({target.text})",
+        )
+    return _factor(from_units, to_units)
 
 
 def same_dimension(a: str, b: str) -> bool:
     """True when two unit strings have the same physical dimension."""
-    return parse_units(a).dimensionality == parse_units(b).dimensionality
+    return unit_facts(a).dimensions == unit_facts(b).dimensions
 
 
 def convert(
@@ -184,8 +230,8 @@ def convert(
     """
     context = {"source": source, "file": file, "variable": str(data.name)}
     found, found_unit, target_unit = check_units(data.attrs.get("units"), to_units, declared=declared, **context)
-    if _is_multiplicative(found_unit, target_unit):
-        factor = float(ureg.Quantity(1.0, found_unit).to(target_unit).magnitude)
+    if found_unit.multiplicative and target_unit.multiplicative:
+        factor = _factor(found, to_units)
         converted = data * factor if factor != 1.0 else data.copy()
     else:
         converted = xr.apply_ufunc(  # a partial of a module function: picklable for dask.distributed
@@ -207,8 +253,9 @@ def check_units(
     source: str | None = None,
     file: str | None = None,
     variable: str | None = None,
-) -> tuple[str, pint.Unit, pint.Unit]:
-    """Check a variable's units before converting them to ``to_units``; returns (units, unit, target).
+) -> tuple[str, UnitFacts, UnitFacts]:
+    """Check a variable's units before converting them to ``to_units``; returns (units, their facts,
+    the facts of ``to_units``) (:func:`unit_facts`).
 
     ``found`` is the file's ``units`` attribute; when absent or empty the ``declared`` units
     apply. Both, when present, must have the same dimension, and that of ``to_units``.
@@ -224,20 +271,20 @@ def check_units(
             raise UnitsError("no units attribute and none declared", expected=to_units, **context)
         found = declared
     try:
-        found_unit = parse_units(found)
-        target_unit = parse_units(to_units)
-        if declared is not None and parse_units(declared).dimensionality != found_unit.dimensionality:
+        found_unit = unit_facts(found)
+        target_unit = unit_facts(to_units)
+        if declared is not None and unit_facts(declared).dimensions != found_unit.dimensions:
             raise UnitsError(
                 "file units do not match the plugin's declared units",
-                found=f"{found!r} ({found_unit.dimensionality})",
-                expected=f"{declared!r} ({parse_units(declared).dimensionality})",
+                found=f"{found!r} ({found_unit.text})",
+                expected=f"{declared!r} ({unit_facts(declared).text})",
                 **context,
             )
-        if found_unit.dimensionality != target_unit.dimensionality:
+        if found_unit.dimensions != target_unit.dimensions:
             raise UnitsError(
                 "units of the wrong dimension",
-                found=f"{found!r} ({found_unit.dimensionality})",
-                expected=f"{to_units!r} ({target_unit.dimensionality})",
+                found=f"{found!r} ({found_unit.text})",
+                expected=f"{to_units!r} ({target_unit.text})",
                 **context,
             )
     except UnitsError as exc:
@@ -249,11 +296,7 @@ def check_units(
 
 def _convert_values(values: np.ndarray, *, found: str, target: str) -> np.ndarray:
     """``values`` in ``found`` units converted to ``target`` units through pint (offset units)."""
-    return ureg.Quantity(np.asarray(values), parse_units(found)).to(parse_units(target)).magnitude
-
-
-def _is_multiplicative(a: pint.Unit, b: pint.Unit) -> bool:
-    return bool(ureg.Quantity(1.0, a)._is_multiplicative and ureg.Quantity(1.0, b)._is_multiplicative)
+    return registry().Quantity(np.asarray(values), parse_units(found)).to(parse_units(target)).magnitude
 
 
 def canonical_units(variable: str) -> str:

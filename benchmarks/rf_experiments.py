@@ -243,6 +243,12 @@ def _quality_variants() -> list[Variant]:
             split=2,
         ),
         Variant("product + ntree up to 500 (R's default)", base="product", split=2, ntree=(100, 150, 200, 500)),
+        Variant(
+            "product + measurement year (Study_midyear; a map would be made for one stated year)",
+            base="product",
+            columns=lambda X, s: X.assign(year=s["Study_midyear"].to_numpy(float)),
+            split=2,
+        ),
         Variant("split 2 + quality flags", rows=lambda s: ~_problem_flag(s), split=2),
         Variant(
             "split 2 + quality + Koppen as code",

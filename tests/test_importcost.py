@@ -97,3 +97,57 @@ def test_cf_spellings_by_hand(found, target, factor):
 @pytest.mark.parametrize("spelling", ["C", "deg_C", "Celsius", "degrees_Celsius", "degC"])
 def test_celsius_spellings_are_offset_units(spelling):
     assert str(units.parse_units(spelling)) == "degree_Celsius"
+
+
+def _collector_state(code: str) -> dict:
+    """``code`` run in a fresh interpreter (the freeze must not reach this test process)."""
+    return _fresh("import gc, json\nfrom rhbench.importcost import collector_paused\n" + code)
+
+
+def test_collector_paused_while_importing_then_frozen_and_back_on():
+    state = _collector_state(
+        "frozen_before = gc.get_freeze_count()\n"
+        "with collector_paused():\n"
+        "    inside = gc.isenabled()\n"
+        "    import xarray\n"
+        "print(json.dumps({'inside': inside, 'after': gc.isenabled(), 'frozen_before': frozen_before,\n"
+        "                  'frozen': gc.get_freeze_count()}))\n"
+    )
+    assert state["inside"] is False and state["after"] is True
+    assert state["frozen_before"] == 0 and state["frozen"] > 50_000  # xarray's objects are in the permanent generation
+
+
+def test_collector_paused_leaves_a_disabled_collector_disabled_even_on_error():
+    state = _collector_state(
+        "gc.disable()\n"
+        "try:\n"
+        "    with collector_paused():\n"
+        "        raise ImportError('no such module')\n"
+        "except ImportError:\n"
+        "    pass\n"
+        "print(json.dumps({'after': gc.isenabled(), 'frozen': gc.get_freeze_count()}))\n"
+    )
+    assert state["after"] is False and state["frozen"] > 0
+
+
+@pytest.mark.slow
+def test_rhbench_run_imports_with_the_collector_paused(tmp_path):
+    """The run command's imports trigger no full collection (0.1-0.15 s of an annual run)."""
+    code = (
+        "import gc, json, sys\n"
+        "full = []\n"
+        "def count(phase, info):\n"
+        "    full.extend([1] if phase == 'stop' and info['generation'] == 2 else [])\n"
+        "gc.callbacks.append(count)\n"
+        "from rhbench.commands import run\n"
+        "from rhbench.report import workers\n"
+        "try:\n"
+        "    run._run(None, workers)\n"  # fails at resolve(None) after the imports
+        "except AttributeError:\n"
+        "    pass\n"
+        "print(json.dumps({'full': len(full), 'enabled': gc.isenabled(), 'frozen': gc.get_freeze_count(),\n"
+        "                  'pipeline': 'rhbench.pipeline' in sys.modules}))\n"
+    )
+    state = _fresh(code)
+    assert state["pipeline"] and state["enabled"] and state["frozen"] > 50_000
+    assert state["full"] == 0

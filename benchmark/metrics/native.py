@@ -88,6 +88,11 @@ def _build_regions(like: xr.DataArray, vegclass: xr.DataArray | None, band_width
         target = xr.Dataset(coords={"lat": lat.values, "lon": lon.values})
         sampled = grid.regrid_nearest(vegclass, target)
         masks |= class_masks(sampled)
+    if all(set(v.dims) == {"lat", "lon"} and set(v.coords) <= {"lat", "lon"} for v in masks.values()):
+        # the masks relabelled onto ``like``'s coordinates and stacked with numpy (as below, in one step)
+        values = np.stack([np.asarray(v.transpose("lat", "lon").values, dtype=bool) for v in masks.values()])
+        coords = {"region": list(masks), "lat": lat.values, "lon": lon.values}
+        return xr.DataArray(values, dims=("region", "lat", "lon"), coords=coords, name="region_mask")
     stacked = stack_masks({k: v.assign_coords(lat=lat.values, lon=lon.values) for k, v in masks.items()})
     return stacked.transpose("region", "lat", "lon")
 

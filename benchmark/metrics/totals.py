@@ -70,7 +70,13 @@ def latitude_band_masks(
     """
     edges = np.arange(-90.0, 90.0 + width / 2, width)
     masks: dict[str, xr.DataArray] = {}
+    plain = _plain_lat_lon(lat, lon)  # then the same comparisons on numpy arrays (no xarray overhead)
     for south, north in zip(edges[:-1], edges[1:], strict=True):
+        if plain:
+            values = lat.values
+            in_band = (values >= south) & (values <= north if north >= 90.0 else values < north)
+            masks[band_name(south, north)] = _repeat_lat(in_band, lat, lon)
+            continue
         upper = lat <= north if north >= 90.0 else lat < north
         in_band = (lat >= south) & upper
         masks[band_name(south, north)] = _broadcast_lat(in_band, lon)
@@ -87,10 +93,27 @@ def climate_zone_masks(lat: xr.DataArray, lon: xr.DataArray) -> dict[str, xr.Dat
 
 
 def stack_masks(masks: dict[str, xr.DataArray]) -> xr.DataArray:
-    """Stack named (lat, lon) boolean masks into one (region, lat, lon) DataArray."""
+    """Stack named (lat, lon) boolean masks into one (region, lat, lon) DataArray.
+
+    Masks on one grid with only their dimension coordinates (the usual case) are stacked
+    with numpy, the same result as :func:`xarray.concat` without its per-mask alignment
+    (the attributes are the first mask's, as concat's default ``combine_attrs="override"``).
+    """
     names = list(masks)
+    first = masks[names[0]]
+    if all(_same_plain_grid(masks[name], first) for name in names):
+        values = np.stack([np.asarray(masks[name].values, dtype=bool) for name in names])
+        coords = {**{dim: first[dim].variable for dim in first.dims}, "region": names}
+        return xr.DataArray(values, dims=("region", *first.dims), coords=coords, name="region_mask", attrs=first.attrs)
     stacked = xr.concat([masks[name].astype(bool) for name in names], dim="region")
     return stacked.assign_coords(region=names).rename("region_mask")
+
+
+def _same_plain_grid(mask: xr.DataArray, first: xr.DataArray) -> bool:
+    """True when ``mask`` has ``first``'s dims and dimension coordinates, and no other coordinate."""
+    if mask.dims != first.dims or set(mask.coords) != set(mask.dims) or set(first.coords) != set(first.dims):
+        return False
+    return all(mask[dim].variable.identical(first[dim].variable) for dim in mask.dims)
 
 
 def region_sums(values: xr.DataArray, regions: xr.DataArray | None = None) -> xr.DataArray:
@@ -133,6 +156,18 @@ def zonal_profile(field: xr.DataArray, area: xr.DataArray) -> xr.DataArray:
     weights = area.where(field.notnull(), 0.0)
     total_weight = weights.sum("lon")
     return ((field * area).fillna(0.0).sum("lon") / total_weight).where(total_weight > 0)
+
+
+def _plain_lat_lon(lat: xr.DataArray, lon) -> bool:
+    """True for a 1-D ``lat`` DataArray on dim ``lat`` and a 1-D ``lon`` DataArray on dim ``lon``."""
+    arrays = isinstance(lat, xr.DataArray) and isinstance(lon, xr.DataArray)
+    return arrays and lat.dims == ("lat",) and lon.dims == ("lon",)
+
+
+def _repeat_lat(flags: np.ndarray, lat: xr.DataArray, lon: xr.DataArray) -> xr.DataArray:
+    """:func:`_broadcast_lat` of the (lat) boolean ``flags`` computed from ``lat`` with numpy."""
+    values = np.repeat(np.asarray(flags, dtype=bool)[:, None], lon.size, axis=1)
+    return xr.DataArray(values, dims=("lat", "lon"), coords={**lat.coords, **lon.coords}, name=lat.name)
 
 
 def _broadcast_lat(mask: xr.DataArray, lon: xr.DataArray) -> xr.DataArray:

@@ -1,0 +1,96 @@
+"""The console script's exit without interpreter teardown (issue 18): same exit codes, same
+output, atexit handlers and finalizers run, a live worker thread still waited for."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from rhbench import cli
+
+#: An object whose finalizer marks the interpreter's teardown (module globals freed one by one).
+TEARDOWN_MARKER = """
+class _Marker:
+    def __del__(self, _open=open):
+        with _open({path!r}, "w") as handle:
+            handle.write("teardown")
+_marker = _Marker()
+"""
+
+
+def _python(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    script = tmp_path / "script.py"
+    script.write_text(TEARDOWN_MARKER.format(path=str(tmp_path / "teardown")) + textwrap.dedent(code))
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_exit_code_buffered_output_atexit_handlers_and_finalizers(tmp_path):
+    done = _python(
+        f"""
+        import atexit, sys, tempfile
+        from pathlib import Path
+        from rhbench.cli import exit_without_teardown
+        atexit.register(lambda: Path({str(tmp_path / "atexit-ran")!r}).write_text("yes"))
+        kept = tempfile.TemporaryDirectory(dir={str(tmp_path)!r})
+        Path({str(tmp_path / "folder")!r}).write_text(kept.name)
+        sys.stdout.write("no newline, still buffered")
+        sys.stderr.write("to stderr")
+        exit_without_teardown(3)
+        print("never reached")
+        """,
+        tmp_path,
+    )
+    assert done.returncode == 3
+    assert done.stdout == "no newline, still buffered" and done.stderr == "to stderr"
+    assert (tmp_path / "atexit-ran").read_text() == "yes"
+    assert not Path((tmp_path / "folder").read_text()).exists()  # the temporary folder's finalizer ran
+    assert not (tmp_path / "teardown").exists()
+
+
+def test_a_live_non_daemon_thread_is_waited_for(tmp_path):
+    done = _python(
+        f"""
+        import threading, time
+        from pathlib import Path
+        from rhbench.cli import exit_without_teardown
+        def work():
+            time.sleep(0.3)
+            Path({str(tmp_path / "thread-done")!r}).write_text("done")
+        threading.Thread(target=work).start()
+        exit_without_teardown(0)
+        """,
+        tmp_path,
+    )
+    assert done.returncode == 0
+    assert (tmp_path / "thread-done").read_text() == "done"
+    assert (tmp_path / "teardown").is_file()  # the normal exit ran
+
+
+def test_dask_pool_threads_do_not_block_the_fast_exit(tmp_path):
+    done = _python(
+        """
+        import dask, dask.array as da
+        from rhbench.cli import exit_without_teardown
+        with dask.config.set(scheduler="threads"):
+            print(float(da.ones(10, chunks=2).sum().compute()))
+        exit_without_teardown(0)
+        """,
+        tmp_path,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "10.0", done.stderr
+    assert not (tmp_path / "teardown").exists()  # no teardown: dask's idle pool was stopped by its atexit handler
+
+
+def test_console_script_keeps_main_exit_codes_and_messages(tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "rhbench.cli", "--version"], capture_output=True, text=True, check=False)
+    assert ok.returncode == 0 and ok.stdout.strip() == f"rhbench {cli.__version__}"
+    bad = subprocess.run(
+        [sys.executable, "-m", "rhbench.cli", "run", "--config", str(tmp_path / "missing.toml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == cli.EXIT_USAGE
+    assert "config file not found" in bad.stderr
