@@ -73,15 +73,17 @@ def month_shares(data: xr.DataArray) -> np.ndarray | None:
     ``calendar`` attribute). Raises :class:`TimeAxisError` when a year has neither 1 nor 12 steps.
     """
     years, months = data["year"].values, data["month"].values
-    _, steps_per_year = np.unique(years, return_counts=True)
+    unique, steps_per_year = np.unique(years, return_counts=True)
     if np.all(steps_per_year == 1):
         return None
     if not np.all(steps_per_year == 12):
+        short = [f"{y} has {n}" for y, n in zip(unique, steps_per_year, strict=True) if n != 12]
+        listed = ", ".join(short[:5]) + (" ..." if len(short) > 5 else "")
         raise TimeAxisError(
             "incomplete years in a monthly series",
             variable=str(data.name),
-            found=f"{steps_per_year.min()}..{steps_per_year.max()} steps per year",
-            expected="12 monthly steps in every year (or one step per year)",
+            found=f"{listed} steps (first step {years[0]}-{months[0]:02d})",
+            expected="12 monthly steps in every year (or one step per year): cut the series to whole years",
         )
     days = timeaxis.days_in_month(years, months, data.attrs.get("calendar", "standard"))
     return days / np.repeat(days.reshape(-1, 12).sum(axis=1), 12)

@@ -103,7 +103,8 @@ def area_sum_error(area: xr.DataArray, *, source: str | None = None, file: str |
 
 def _on_grid(field: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
     """A (lat, lon) field checked to sit on ``like``'s grid, with ``like``'s coordinates."""
-    field = field.squeeze(drop=True)
+    extra = [d for d in field.dims if d not in ("lat", "lon") and field.sizes[d] == 1]
+    field = field.squeeze(extra, drop=True)  # a 1-row or 1-cell grid keeps its lat/lon
     for dim in ("lat", "lon"):
         if field.sizes.get(dim) != like.sizes[dim] or not np.allclose(field[dim].values, like[dim].values):
             raise ValueError(f"cell measure not on the data's grid ({dim})")

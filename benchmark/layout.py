@@ -5,7 +5,8 @@ The loader (:mod:`rhbench.loader`) calls these on each opened file:
 - :func:`fill_values` takes ``_FillValue``/``missing_value`` out of the attributes for the
   loader's single masking pass; a value stored as text (``missing_value = "1e20"``) is
   parsed, one that is not a number is refused;
-- :func:`label_time` gives each time step its calendar year and month;
+- :func:`label_time` gives each time step its calendar year and month (from the middle of
+  its CF time bounds when the file has them, see :func:`time_values`);
 - :func:`arrange` puts the dimensions in rhbench's order ``([year|time,] [extra,] lat,
   lon)``: length-1 extra dimensions (a scalar ``height`` or one soil layer) are dropped,
   soil layers of a per-area carbon variable are summed into the column total, and any
@@ -68,6 +69,36 @@ def time_dim(data: xr.DataArray | xr.Dataset) -> str | None:
     return next((name for name in timeaxis.TIME_NAMES if name in data.dims), None)
 
 
+def bounds_name(ds: xr.Dataset, name: str) -> str | None:
+    """The CF ``bounds`` variable of time coordinate ``name`` in ``ds`` (shape (n, 2)), or None."""
+    bounds = ds[name].attrs.get("bounds") if name in ds.variables else None
+    if not isinstance(bounds, str) or bounds not in ds.variables:
+        return None
+    var = ds[bounds]
+    return bounds if var.ndim == 2 and var.shape == (ds.sizes[name], 2) else None
+
+
+def time_values(ds: xr.Dataset, name: str) -> xr.DataArray:
+    """The raw time values that label each step: the middle of the step's CF bounds when the
+    file has bounds that contain their time stamps, else the stamps themselves.
+
+    A time stamp at the end of its interval (e.g. 2000-02-01 00:00 for January 2000, as
+    some models write; or 2001-01-01 for the year 2000) would label the next month or
+    year; the middle of its bounds is inside the interval whatever the stamp convention.
+    Bounds that do not contain their stamps are ignored (the stamps are used).
+    """
+    stamps = ds[name]
+    bounds = bounds_name(ds, name)
+    if bounds is None:
+        return stamps
+    edges = np.asarray(ds[bounds].values, dtype=float)
+    values = np.asarray(stamps.values, dtype=float)
+    low, high = edges.min(axis=1), edges.max(axis=1)
+    if not (np.all(np.isfinite(edges)) and np.all(high > low) and np.all((low <= values) & (values <= high))):
+        return stamps
+    return xr.DataArray((low + high) / 2, dims=stamps.dims, attrs=stamps.attrs)
+
+
 def label_time(data: xr.DataArray, ds: xr.Dataset, *, file: str) -> xr.DataArray:
     """``data`` with its time dim named ``time``, indexed 0..n-1, with ``year``/``month`` labels.
 
@@ -80,7 +111,7 @@ def label_time(data: xr.DataArray, ds: xr.Dataset, *, file: str) -> xr.DataArray
         return data
     if name != "time":
         data = data.rename({name: "time"})
-    raw_time = ds[name] if name in ds.variables else data["time"]
+    raw_time = time_values(ds, name) if name in ds.variables else data["time"]
     labels = timeaxis.decode_time(raw_time, file=file, variable=str(data.name))
     timeaxis.check_monotonic(labels, file=file, variable=str(data.name))
     return data.assign_coords(

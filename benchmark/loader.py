@@ -54,6 +54,8 @@ def _open_one(source: Source, file_name: str, path: Path) -> xr.Dataset:
                 expected="xarray.Dataset",
             )
     if file_name not in ds.variables:
+        ds = _case_insensitive(ds, file_name, path)
+    if file_name not in ds.variables:
         raise MissingVariableError(
             "variable not in file",
             source=source.name,
@@ -65,12 +67,22 @@ def _open_one(source: Source, file_name: str, path: Path) -> xr.Dataset:
     return ds
 
 
+def _case_insensitive(ds: xr.Dataset, file_name: str, path: Path) -> xr.Dataset:
+    """``ds`` with the one data variable whose name differs from ``file_name`` only in case
+    (``RH``, ``Rh`` for ``rh``) renamed to it; unchanged when there is none or several."""
+    matches = [str(n) for n in ds.data_vars if str(n).lower() == file_name.lower()]
+    if len(matches) != 1:
+        return ds
+    log.info("%s: reading variable %r as %r (names differ only in case)", path, matches[0], file_name)
+    return ds.rename({matches[0]: file_name})
+
+
 def _time_span(ds: xr.Dataset, name: str, path: Path) -> tuple[int, int, int]:
     """(first step, last step, step) of ``ds``'s time axis in months since year 0."""
     tdim = layout.time_dim(ds[name])
     if tdim is None:
         raise TimeAxisError("a file of a multi-file series has no time axis", file=str(path), variable=name)
-    labels = timeaxis.decode_time(ds[tdim], file=str(path), variable=name)
+    labels = timeaxis.decode_time(layout.time_values(ds, tdim), file=str(path), variable=name)
     key = labels.year * 12 + labels.month - 1
     step = int(np.min(np.diff(key))) if key.size > 1 else 12 if len(set(labels.month)) == 1 else 1
     return int(key[0]), int(key[-1]), step
@@ -105,7 +117,9 @@ def concat_files(datasets: Sequence[xr.Dataset], paths: Sequence[Path], name: st
             found=sorted(time_units),
             expected="one time units string",
         )
-    parts = [datasets[i][[name]] for i in order]
+    bounds = {layout.bounds_name(datasets[i], tdim) for i in order}
+    keep = [name, *bounds] if len(bounds) == 1 and None not in bounds else [name]  # time bounds label the steps
+    parts = [datasets[i][keep] for i in order]
     return xr.concat(parts, dim=tdim, data_vars="minimal", coords="minimal", compat="override", join="override")
 
 

@@ -228,6 +228,17 @@ def _reduce_models(
     return reduced
 
 
+def _files_of(source: Source, root: Path) -> str | None:
+    """The files a source's variables are read from, for an error that cannot name one."""
+    try:
+        files = [str(paths[0]) for paths in harmonize.source_files(source, root).values() if paths]
+    except RhbenchError:
+        return None
+    if not files:
+        return None
+    return files[0] if len(files) == 1 else f"{files[0]} and {len(files) - 1} other file(s)"
+
+
 def _reduced(
     source: Source,
     root: Path,
@@ -257,12 +268,17 @@ def _reduced(
     try:
         annual, cells = harmonize.load_native(source, root, land_mask=native.land_mask)
         products = reduce.reduce_native(annual, cells, target, period, vegclass=native.vegclass, domain=native.domain)
-    except RhbenchError as exc:
-        failures.record(source.name, exc)
+    except RhbenchError as exc:  # e.g. a one-row grid the reduction cannot place: name the files too
+        failures.record(source.name, exc.add_context(source=source.name, file=_files_of(source, root)))
         return None
     except (OSError, RuntimeError, ValueError) as exc:  # netCDF/HDF5 errors while reading values
         failures.record(
-            source.name, DataError(f"cannot read data values ({type(exc).__name__}: {exc})", source=source.name)
+            source.name,
+            DataError(
+                f"cannot read data values ({type(exc).__name__}: {exc})",
+                source=source.name,
+                file=_files_of(source, root),
+            ),
         )
         return None
     log.info("%s read and reduced in %.1f s", source.name, time.perf_counter() - started)

@@ -37,7 +37,7 @@ def spacing(data: xr.DataArray | xr.Dataset, dim: str) -> float:
     values = np.asarray(data[dim].values, dtype=float)
     if values.size < 2:
         raise CoordinateError(
-            f"cannot tell the grid spacing of a single {dim}",
+            f"cannot tell the grid spacing of a single {dim}: a grid one cell wide cannot be put on the common grid",
             variable=str(dim),
             found=values.size,
             expected="at least two values",

@@ -31,14 +31,21 @@ PLAUSIBLE_MEDIAN: dict[str, tuple[float, float]] = {
     "pr": (10.0, 10000.0),
 }
 #: Variables that cannot be negative. A value is negative when below -1e-6 times the median
-#: absolute value (rounding noise passes); more than 1 % negative values is an error.
+#: absolute value, or -1e-4 times the 99th percentile of absolute values, whichever is larger
+#: (rounding noise passes: int16 packing stores a zero to within half a step, (max - min) /
+#: 65535 ~ 1.5e-5 of the range); more than 1 % negative values is an error.
 NON_NEGATIVE = (
     *("rh", "gpp", "fVegLitter", "cSoil", "cLitter", "cVeg", "pr", "landCoverFrac"),
     *("sftlf", "areacella", "landArea"),
 )
 #: Variables that are never zero everywhere on Earth: an all-zero sample fails the source.
 NEVER_ALL_ZERO = ("rh", "npp", "gpp", "fVegLitter", "cSoil", "cLitter", "cVeg")
+#: Land (or ocean) fractions of a grid cell, 0-1 in canonical units: above 1 is a % field
+#: labelled as a fraction; never above 1 % is a 0-1 fraction labelled % (every global grid
+#: has cells fully land and fully ocean). Either is an error, not a guess.
+FRACTIONS = ("sftlf", "oceanCoverFrac")
 NEGATIVE_TOLERANCE = 1e-6
+NEGATIVE_TOLERANCE_OF_LARGE = 1e-4
 NEGATIVE_SHARE_MAX = 0.01
 
 
@@ -73,8 +80,9 @@ def check_values(sample: np.ndarray, variable: str, *, source: str | None = None
     Raises :class:`ValueRangeError` when every value is missing, every value of a
     :data:`NEVER_ALL_ZERO` variable is zero, or when more than
     :data:`NEGATIVE_SHARE_MAX` of the values of a :data:`NON_NEGATIVE` variable are negative.
-    Logs a warning (likely units error) when the median of the non-missing, non-zero values
-    is outside :data:`PLAUSIBLE_MEDIAN`.
+    Also when a :data:`FRACTIONS` variable exceeds 1 or never exceeds 0.01 (a units label
+    off by 100). Logs a warning (likely units error) when the median of the non-missing,
+    non-zero values is outside :data:`PLAUSIBLE_MEDIAN`.
     """
     where = {"source": source, "file": file, "variable": variable}
     target = units.CANONICAL_UNITS.get(variable, "")
@@ -96,7 +104,9 @@ def check_values(sample: np.ndarray, variable: str, *, source: str | None = None
         )
     scale = float(np.median(np.abs(nonzero))) if nonzero.size else 0.0
     if variable in NON_NEGATIVE:
-        share = float(np.mean(finite < -NEGATIVE_TOLERANCE * scale))
+        large = float(np.percentile(np.abs(finite), 99))
+        noise = max(NEGATIVE_TOLERANCE * scale, NEGATIVE_TOLERANCE_OF_LARGE * large)
+        share = float(np.mean(finite < -noise))
         if share > NEGATIVE_SHARE_MAX:
             raise ValueRangeError(
                 "negative values in a variable that cannot be negative",
@@ -104,6 +114,8 @@ def check_values(sample: np.ndarray, variable: str, *, source: str | None = None
                 expected=f"values >= 0 (at most {NEGATIVE_SHARE_MAX:.0%} negative)",
                 **where,
             )
+    if variable in FRACTIONS:
+        _check_fraction(finite, where)
     low, high = PLAUSIBLE_MEDIAN.get(variable, (0.0, np.inf))
     median = float(np.median(nonzero)) if nonzero.size else 0.0
     if nonzero.size and not low <= median <= high:
@@ -115,4 +127,24 @@ def check_values(sample: np.ndarray, variable: str, *, source: str | None = None
                 expected=f"median in {low:g}..{high:g} {target}",
                 **where,
             ),
+        )
+
+
+def _check_fraction(finite: np.ndarray, where: dict) -> None:
+    """Raise :class:`ValueRangeError` when a cell fraction (0-1, converted from the file's units)
+    exceeds 1 or never exceeds 0.01: the file's units are off by a factor 100."""
+    top = float(finite.max())
+    if top > 1.0 + 1e-3:
+        raise ValueRangeError(
+            "a cell fraction above 1: values in % labelled as a fraction?",
+            found=f"max {top:.4g} after converting the file's units to 0-1",
+            expected="0..1 (or units '%' for 0..100)",
+            **where,
+        )
+    if top <= 0.01 * (1 + 1e-6):
+        raise ValueRangeError(
+            "a cell fraction never above 1 %: a 0-1 fraction labelled '%'?",
+            found=f"max {top:.4g} after converting the file's units to 0-1",
+            expected="some cells fully land or fully ocean (max near 1, i.e. 100 %)",
+            **where,
         )

@@ -350,3 +350,16 @@ def test_a_metric_typo_is_a_usage_error_naming_close_matches(tmp_path, capsys):
     assert _run(tmp_path, CURRENT, "--allow-missing", "--metric", "rh_globl=0.1") == 2
     err = capsys.readouterr().err
     assert "rh_globl" in err and "did you mean rh_global" in err
+
+
+@pytest.mark.parametrize("metric", ["period_coverage", "rh_coverage"])
+def test_a_model_that_lost_a_year_or_a_region_fails_the_gate_though_its_totals_hold(tmp_path, capsys, metric):
+    """Third audit: a CMIP6 file that silently lost 2012-2014 (coverage 1.0 -> 0.8; rh_global
+    -0.25 %, within its 10 %) passed the gate. A coverage may rise, never drop."""
+    baseline = [*BASELINE, ("A", metric, 1.0, "ok")]
+    assert _run(tmp_path, [*baseline[:-1], ("A", metric, 0.8, "ok")], baseline=baseline) == 1
+    out = capsys.readouterr().out
+    assert "REGRESSED" in out and metric in out and "fell by 0.2" in out
+    assert _run(tmp_path, [*baseline[:-1], ("A", metric, 1.0, "ok")], baseline=baseline) == 0
+    grown = [*BASELINE, ("A", metric, 0.9, "ok")]
+    assert _run(tmp_path, [*grown[:-1], ("A", metric, 1.0, "ok")], baseline=grown) == 0

@@ -217,6 +217,8 @@ METRIC_TABLE: tuple[Metric, ...] = (
         "share of the reference's land area where the source's Rh map has values; below 0.8 its totals fail",
         _BENCHMARKED,
         group="coverage",
+        gate=(0.0, 0.0),  # any loss of land the model covered fails the gate
+        gate_on_drop=True,
     ),
     Metric(
         "period_coverage",
@@ -225,6 +227,8 @@ METRIC_TABLE: tuple[Metric, ...] = (
         "below 0.8 every row of a model fails",
         _BENCHMARKED,
         group="coverage",
+        gate=(0.0, 0.0),  # any lost year fails the gate
+        gate_on_drop=True,
     ),
     Metric(
         "rh_global_sd",
@@ -358,6 +362,11 @@ def definitions() -> dict[str, str]:
 def default_gate() -> dict[str, tuple[float, float]]:
     """Metric name -> ``(relative, absolute)`` tolerance of the metrics the gate checks by default."""
     return {m.name: m.gate for m in METRIC_TABLE if m.gate is not None}
+
+
+def gated_on_drop() -> frozenset[str]:
+    """Gated metrics of which only a drop regresses (see :attr:`Metric.gate_on_drop`)."""
+    return frozenset(m.name for m in METRIC_TABLE if m.gate is not None and m.gate_on_drop)
 
 
 def markdown_table() -> str:

@@ -21,6 +21,8 @@ class Metric:
     group: metrics computed together, skipped together when an input is missing.
     gate: default CI-gate tolerance ``(relative, absolute)`` on a change either way, or
         None. Skill scores (``*_score``) are always gated on their drop.
+    gate_on_drop: only a drop beyond ``gate`` regresses, a rise is an improvement (a
+        coverage: a drop is data lost).
     """
 
     name: str
@@ -31,6 +33,7 @@ class Metric:
     regions: str = "global"
     group: str = ""
     gate: tuple[float, float] | None = None
+    gate_on_drop: bool = False
 
     @property
     def regional(self) -> bool:

@@ -7,6 +7,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import xarray as xr
@@ -69,9 +70,11 @@ def open_file(
     readable = _gunzipped(path) if path.suffix == ".gz" else path
     try:
         mask_and_scale = {variable: False} if raw_values and variable else True
-        return xr.open_dataset(
-            readable, decode_times=False, chunks=_CHUNKS, engine="netcdf4", mask_and_scale=mask_and_scale
-        )
+        with warnings.catch_warnings():  # a performance hint about the file's own chunks, not the user's concern
+            warnings.filterwarnings("ignore", message="The specified chunks separate the stored chunks")
+            return xr.open_dataset(
+                readable, decode_times=False, chunks=_CHUNKS, engine="netcdf4", mask_and_scale=mask_and_scale
+            )
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise DataError(
             f"cannot read file as netCDF ({type(exc).__name__}: {exc})",

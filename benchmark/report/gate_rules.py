@@ -9,6 +9,8 @@ One place for the gate's rules:
   a row regresses when ``|current - baseline| > absolute + relative * |baseline|``
   (the numpy ``isclose`` rule). A model whose Rh drops 25 % fails on ``rh_global`` even if
   its Taylor score happens to rise;
+* ``rh_coverage`` and ``period_coverage`` are gated on any **drop** (land or years lost:
+  a file that silently lost data fails even when its totals stay within tolerance);
 * ``--metric NAME[=REL[,ABS]]`` adds or overrides one metric's tolerances.
 
 Changes below :data:`NOISE_RELATIVE` of the larger magnitude are numerical noise and
@@ -21,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from rhbench.metrics.definitions import default_gate
+from rhbench.metrics.definitions import default_gate, gated_on_drop
 
 #: Allowed absolute drop of a ``*_score`` (dimensionless, scores are 0..1).
 DEFAULT_SCORE_TOLERANCE = 0.02
@@ -72,8 +74,9 @@ class Tolerance:
 #: a 25 % drop of a model's Rh moves rh_global by 2.5x and rh_taylor_bias by 5x the allowed
 #: change.
 DEFAULT_TOLERANCES: dict[str, Tolerance] = {
-    name: Tolerance(relative=relative, absolute=absolute) for name, (relative, absolute) in default_gate().items()
-}  # the ``gate`` column of the metric table (:mod:`rhbench.metrics.definitions`)
+    name: Tolerance(relative=relative, absolute=absolute, higher_is_better=name in gated_on_drop())
+    for name, (relative, absolute) in default_gate().items()
+}  # the ``gate`` column of the metric table (:mod:`rhbench.metrics.definitions`); coverages on their drop
 
 
 def is_score(metric: str) -> bool:

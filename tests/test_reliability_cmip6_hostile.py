@@ -1,0 +1,238 @@
+"""Third audit: hostile variants of the REAL CMIP6 sample (ACCESS-ESM1-5, CMOR, 10 degrees).
+
+Rh is the sample's gpp x 0.5 (kg m-2 s-1) renamed ``rh``; the fx files are the sample's own
+(sftlf in %, native areacella). Every total is checked against an independent numpy
+calculation: Pg C yr-1 = mean over years of sum(day-weighted annual mean flux x areacella x
+sftlf / 100) x 365.25 x 86400 / 1e12 (kg -> Pg). Each test failed before its fix
+(docs/trust-cases.md, "Third audit").
+"""
+
+from __future__ import annotations
+
+import calendar
+import shutil
+import warnings
+from pathlib import Path
+
+import cftime
+import numpy as np
+import pytest
+import xarray as xr
+from conftest import shared_data_path
+
+from rhbench import cmip6, grid, harmonize, kernels, loader, readers, reduce
+from rhbench.errors import TimeAxisError, ValueRangeError
+
+pytestmark = pytest.mark.shared_data
+
+MODEL = "HOSTILE-ESM"
+SECONDS_PER_YEAR = 365.25 * 86400.0
+TIME_UNITS = "days since 1850-01-01"
+
+
+def _sample(name: str) -> Path:
+    return shared_data_path(
+        "cmip6-sample", f"{name}_ACCESS-ESM1-5_historical_r1i1p1f1_gn{'' if 'fx' in name else '_200001-201412'}.nc"
+    )
+
+
+def _file(folder: Path, var: str, table: str = "Lmon", period: str | None = "200001-201412") -> Path:
+    tail = f"_{period}" if period else ""
+    return folder / f"{var}_{table}_{MODEL}_historical_r1i1p1f1_gn{tail}.nc"
+
+
+def _rh() -> xr.Dataset:
+    """The sample's gpp x 0.5 as ``rh`` (kg m-2 s-1), times undecoded, no fill encoding."""
+    with xr.open_dataset(_sample("gpp_Lmon"), decode_times=False) as ds:
+        ds = ds.load().rename(gpp="rh")
+    ds["rh"] = (ds["rh"] * 0.5).astype("float32").assign_attrs(ds["rh"].attrs)
+    ds["rh"].encoding = {}
+    return ds
+
+
+def _measures() -> tuple[np.ndarray, np.ndarray]:
+    """(land fraction 0-1, areacella m2) of the sample."""
+    with xr.open_dataset(_sample("sftlf_fx")) as s, xr.open_dataset(_sample("areacella_fx")) as a:
+        return s["sftlf"].values / 100.0, a["areacella"].values.astype(float)
+
+
+def _hand_total(monthly: np.ndarray, years: range = range(2000, 2015)) -> float:
+    """Pg C yr-1 by hand: day-weighted annual means (standard calendar) x area x land fraction."""
+    land, area = _measures()
+    totals = []
+    for i, year in enumerate(years):
+        days = np.array([calendar.monthrange(year, m)[1] for m in range(1, 13)], float)
+        annual = np.tensordot(days / days.sum(), np.asarray(monthly[12 * i : 12 * i + 12], float), axes=1)
+        totals.append(np.nansum(annual * area * land) * SECONDS_PER_YEAR / 1e12)
+    return float(np.mean(totals))
+
+
+def _folder(tmp_path: Path, rh: xr.Dataset, encoding: dict | None = None, *, sftlf: xr.Dataset | None = None) -> Path:
+    folder = tmp_path / "cmip6"
+    folder.mkdir(exist_ok=True)
+    rh.to_netcdf(_file(folder, "rh"), encoding={"rh": encoding or {"_FillValue": None}})
+    if sftlf is None:
+        shutil.copyfile(_sample("sftlf_fx"), _file(folder, "sftlf", "fx", None))
+    else:
+        sftlf.to_netcdf(_file(folder, "sftlf", "fx", None))
+    shutil.copyfile(_sample("areacella_fx"), _file(folder, "areacella", "fx", None))
+    return folder
+
+
+def _rh_global(folder: Path, period: tuple[int, int] = (2000, 2014)) -> tuple[float, str]:
+    """The model's native rh_global (Pg C yr-1) as a run computes it, and the years used."""
+    (source,) = cmip6.discover(folder)
+    annual, cells = harmonize.load_native(source, None)
+    products = reduce.reduce_native(annual, cells, grid.common_grid(4.0), period)
+    regions = products.regions
+    return float(regions["rh_total"].sel(region="global")), str(regions.attrs["period_years"])
+
+
+def _time_axis(stamp: str) -> tuple[np.ndarray, np.ndarray]:
+    """Monthly 2000-2014 time values (``stamp``: "end" of each month, or "mid") and bounds."""
+    starts = [cftime.datetime(2000 + i // 12, i % 12 + 1, 1, calendar="standard") for i in range(181)]
+    edges = cftime.date2num(starts, TIME_UNITS, "standard")
+    bounds = np.stack([edges[:-1], edges[1:]], axis=1)
+    return (bounds[:, 1] if stamp == "end" else bounds.mean(axis=1)), bounds
+
+
+@pytest.mark.filterwarnings("ignore:areacella")
+def test_packed_int16_rh_whose_zeros_decode_slightly_negative_is_read_to_the_hand_total(tmp_path):
+    """int16 with scale_factor/add_offset: the sample's zero-flux land cells decode to about
+    -1e-13 kg m-2 s-1 (half a packing step). Before: '51.6% of values negative', source failed."""
+    rh = _rh()
+    values = rh["rh"].values
+    low, high = np.nanmin(values), np.nanmax(values)
+    scale, offset = (high - low) / 65000.0, (high + low) / 2.0
+    encoding = {"dtype": "int16", "scale_factor": scale, "add_offset": offset, "_FillValue": np.int16(-32768)}
+    folder = _folder(tmp_path, rh, encoding)
+    with xr.open_dataset(_file(folder, "rh")) as decoded:  # what the file holds, decoded by netCDF rules
+        packed = decoded["rh"].values
+    assert np.nanmin(packed) < 0  # the rounding the check must tolerate
+    total, years = _rh_global(folder)
+    assert total == pytest.approx(_hand_total(packed), rel=1e-6) and years == "2000-2014"
+
+
+@pytest.mark.filterwarnings("ignore:areacella")
+@pytest.mark.parametrize("split", [False, True])
+def test_time_stamps_at_the_end_of_each_month_are_labelled_by_their_bounds(tmp_path, split):
+    """Stamps at the end of the averaging interval (2000-02-01 00:00 for January, as CESM/CLM
+    history files write) with CF time bounds. Before: labelled one month late, so the file
+    failed with 'incomplete years' (and a split series failed the same way)."""
+    rh = _rh()
+    stamps, bounds = _time_axis("end")
+    rh = rh.assign_coords(time=("time", stamps, {"units": TIME_UNITS, "calendar": "standard", "bounds": "time_bnds"}))
+    rh["time_bnds"] = (("time", "bnds"), bounds)
+    folder = _folder(tmp_path, rh)
+    if split:
+        _file(folder, "rh").unlink()
+        rh.isel(time=slice(0, 96)).to_netcdf(_file(folder, "rh", period="200001-200712"))
+        rh.isel(time=slice(96, None)).to_netcdf(_file(folder, "rh", period="200801-201412"))
+    total, years = _rh_global(folder)
+    assert total == pytest.approx(_hand_total(_rh()["rh"].values), rel=1e-6) and years == "2000-2014"
+
+
+@pytest.mark.filterwarnings("ignore:areacella")
+def test_yearly_stamps_at_the_end_of_each_year_are_not_shifted_a_year_when_bounds_say_so(tmp_path):
+    """Annual means stamped 2001-01-01 for the year 2000, with bounds. Before: silently read as
+    2001-2015, so the 2000-2014 mean used 14 shifted years (exit 0, a different total)."""
+    monthly = _rh()["rh"].values.astype(float)
+    annual = []
+    for i in range(15):
+        days = np.array([calendar.monthrange(2000 + i, m)[1] for m in range(1, 13)], float)
+        annual.append(np.tensordot(days / days.sum(), monthly[12 * i : 12 * i + 12], axes=1))
+    starts = cftime.date2num([cftime.datetime(2000 + i, 1, 1) for i in range(16)], TIME_UNITS, "standard")
+    time = ("time", starts[1:], {"units": TIME_UNITS, "calendar": "standard", "bounds": "time_bnds"})
+    rh = _rh().isel(time=slice(0, 15)).drop_vars(["time_bnds", "rh"]).assign_coords(time=time)
+    rh["rh"] = (("time", "lat", "lon"), np.array(annual, dtype="float32"), {"units": "kg m-2 s-1"})
+    rh["time_bnds"] = (("time", "bnds"), np.stack([starts[:-1], starts[1:]], axis=1))
+    folder = _folder(tmp_path, rh)
+    _file(folder, "rh").rename(_file(folder, "rh", "Eyr", "2000-2014"))
+    land, area = _measures()
+    hand = np.mean([np.nansum(a * area * land) for a in annual]) * SECONDS_PER_YEAR / 1e12
+    total, years = _rh_global(folder)
+    assert years == "2000-2014" and total == pytest.approx(hand, rel=1e-5)
+
+
+@pytest.mark.parametrize(("units", "scale", "found"), [("1", 1.0, "max 100"), ("%", 0.01, "max 0.01")])
+def test_a_land_fraction_off_by_100_is_refused_naming_the_sftlf_file(tmp_path, units, scale, found):
+    """sftlf in % labelled '1' was clipped to 1 silently (rh_global +5.7 %, exit 0); a 0-1
+    fraction labelled '%' was taken as 1 % land and failed only later as an implausible
+    rh_global that did not name sftlf."""
+    with xr.open_dataset(_sample("sftlf_fx")) as original:
+        sftlf = original.load()
+    sftlf["sftlf"] = (sftlf["sftlf"] * scale).assign_attrs(sftlf["sftlf"].attrs, units=units)
+    folder = _folder(tmp_path, _rh(), sftlf=sftlf)
+    with pytest.raises(ValueRangeError) as info:
+        _rh_global(folder)
+    text = str(info.value)
+    assert "sftlf_fx_" in text and "variable: sftlf" in text and found in text and "expected:" in text
+
+
+def test_a_fraction_stored_as_a_fraction_or_in_percent_reads_the_same(tmp_path):
+    with xr.open_dataset(_sample("sftlf_fx")) as original:
+        sftlf = original.load()
+    sftlf["sftlf"] = (sftlf["sftlf"] / 100).assign_attrs(sftlf["sftlf"].attrs, units="1")
+    (source,) = cmip6.discover(_folder(tmp_path, _rh(), sftlf=sftlf))
+    fraction = loader.open_variable(source, "sftlf", source.files["sftlf"]).compute()
+    np.testing.assert_allclose(np.sort(fraction.values.ravel()), np.sort(_measures()[0].ravel()), rtol=1e-6)
+
+
+def test_a_variable_whose_name_differs_only_in_case_is_read(tmp_path):
+    """A TRENDY-style file holding 'RH' for rh. Before: 'variable not in file', source failed."""
+    rh = _rh().rename(rh="RH")
+    rh.to_netcdf(tmp_path / "model_rh.nc")
+    (source,) = cmip6.discover(_folder(tmp_path, _rh()))
+    data = loader.open_variable(source, "rh", tmp_path / "model_rh.nc").compute()
+    reference = loader.open_variable(source, "rh", source.files["rh"]).compute()
+    np.testing.assert_array_equal(data.values, reference.values)
+
+
+def test_opening_the_real_contiguous_cmip6_file_prints_no_chunk_warning():
+    """xarray's 'specified chunks separate the stored chunks' UserWarning reached stderr on
+    every run of real (contiguous) CMIP6 files, even under -q."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        readers.open_file(_sample("gpp_Lmon"), variable="gpp").close()
+    assert not [w for w in caught if "stored chunks" in str(w.message)]
+
+
+@pytest.mark.filterwarnings("ignore:areacella")
+def test_a_one_row_grid_gets_its_cell_measures_and_fails_only_where_it_cannot_be_regridded(tmp_path):
+    """A model cut to one latitude row: its areacella/sftlf of the same row were refused ('cell
+    measure not on the data's grid (lat)': length-1 lat squeezed away). Now the native total
+    is the hand total; only putting a one-row grid on the common grid fails, naming the file."""
+    from rhbench.pipeline import Native, _reduced
+    from rhbench.results import Failures
+
+    row = {"lat": [9], "lon": [2, 3]}
+    folder = tmp_path / "cmip6"
+    folder.mkdir()
+    _rh().isel(row).to_netcdf(_file(folder, "rh"), encoding={"rh": {"_FillValue": None}})
+    for name in ("sftlf_fx", "areacella_fx"):
+        with xr.open_dataset(_sample(name)) as ds:
+            ds.isel(row).to_netcdf(_file(folder, name.split("_")[0], "fx", None))
+    (source,) = cmip6.discover(folder)
+    annual, cells = harmonize.load_native(source, None)
+    cells = cells.resolved(annual.compute())
+    land, area = _measures()
+    assert cells.land.shape == (1, 2)
+    np.testing.assert_allclose(cells.land.values, land[np.ix_([9], [2, 3])], rtol=1e-6)
+    np.testing.assert_allclose(cells.area.values, area[np.ix_([9], [2, 3])], rtol=1e-6)
+    failures = Failures()
+    native = Native(vegclass=None, land_mask=None)
+    assert _reduced(source, None, grid.common_grid(4.0), native, None, (2000, 2014), failures) is None
+    reason = failures.get(source.name) or ""
+    assert "single lat" in reason and str(_file(folder, "rh")) in reason, reason
+
+
+def test_an_incomplete_first_year_is_named_in_the_error():
+    data = xr.DataArray(
+        np.ones(18),
+        dims="time",
+        name="rh",
+        coords={"year": ("time", [2000] * 6 + [2001] * 12), "month": ("time", [*range(7, 13), *range(1, 13)])},
+    )
+    with pytest.raises(TimeAxisError) as info:
+        kernels.month_shares(data)
+    assert "2000 has 6" in str(info.value) and "first step 2000-07" in str(info.value)
