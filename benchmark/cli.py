@@ -131,8 +131,9 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def console() -> NoReturn:
-    """The ``rhbench`` console script and ``python -m rhbench.cli``: :func:`main`, then
-    :func:`exit_without_teardown` (an exception from ``main`` exits the normal way)."""
+    """The ``rhbench`` console script: :func:`main`, then :func:`exit_without_teardown` (an
+    exception from ``main`` exits the normal way). ``python -m rhbench.cli`` exits the normal
+    way, so that ``python -m cProfile -m rhbench.cli ...`` and the like write their reports."""
     exit_without_teardown(main())
 
 
@@ -146,8 +147,11 @@ def exit_without_teardown(code: int) -> NoReturn:
     handlers run (they flush and close the log handlers, stop dask's idle worker threads and
     run pending finalizers, e.g. of temporary folders), then the standard streams are
     flushed. If a non-daemon thread is still alive afterwards (a plugin's, say), the normal
-    exit runs instead, which waits for it.
+    exit runs instead, which waits for it; so it does under a tracer or profiler (coverage,
+    cProfile, pyinstrument), which reports after the program.
     """
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        sys.exit(code)
     atexit._run_exitfuncs()
     alive = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
     if alive:
@@ -161,4 +165,4 @@ def exit_without_teardown(code: int) -> NoReturn:
 
 
 if __name__ == "__main__":
-    console()
+    sys.exit(main())

@@ -83,11 +83,30 @@ def test_dask_pool_threads_do_not_block_the_fast_exit(tmp_path):
     assert not (tmp_path / "teardown").exists()  # no teardown: dask's idle pool was stopped by its atexit handler
 
 
+def test_under_a_profiler_the_normal_exit_runs(tmp_path):
+    done = _python(
+        """
+        import sys
+        from rhbench.cli import exit_without_teardown
+        sys.setprofile(lambda frame, event, arg: None)
+        exit_without_teardown(4)
+        """,
+        tmp_path,
+    )
+    assert done.returncode == 4 and (tmp_path / "teardown").is_file()
+
+
+def _console(*args: str) -> list[str]:
+    """The console script's command (``rhbench.cli:console``) in this interpreter."""
+    code = "import sys; from rhbench.cli import console; sys.argv[0] = 'rhbench'; console()"
+    return [sys.executable, "-c", code, *args]
+
+
 def test_console_script_keeps_main_exit_codes_and_messages(tmp_path):
-    ok = subprocess.run([sys.executable, "-m", "rhbench.cli", "--version"], capture_output=True, text=True, check=False)
+    ok = subprocess.run(_console("--version"), capture_output=True, text=True, check=False)
     assert ok.returncode == 0 and ok.stdout.strip() == f"rhbench {cli.__version__}"
     bad = subprocess.run(
-        [sys.executable, "-m", "rhbench.cli", "run", "--config", str(tmp_path / "missing.toml")],
+        _console("run", "--config", str(tmp_path / "missing.toml")),
         capture_output=True,
         text=True,
         check=False,
