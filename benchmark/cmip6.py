@@ -10,8 +10,9 @@ its CSV), and each (source_id, member) found is one source named ``source_id.mem
 Per source and variable: the table is chosen by :data:`TABLE_PREFERENCE` (monthly land
 first), the grid label ``gn`` (native) before others, the newest DRS version; several
 period files are concatenated in time by the loader (a gap or an overlap is an error
-naming both files). ``fx`` files ``sftlf`` (%) and ``areacella`` (m2) of the same grid
-become the source's cell measures (:mod:`rhbench.landfrac`). A model-member with several
+naming both files). Without ``cSoil``, ``cSoilPools`` summed over its pools is cSoil.
+``fx`` files ``sftlf`` (%) and ``areacella`` (m2) of the same grid become the source's cell
+measures (:mod:`rhbench.landfrac`). A model-member with several
 experiments yields one source per experiment, named ``source_id.member.experiment``.
 
 Why the catalog is read with pandas and not with the ``intake-esm`` package: rhbench only
@@ -144,6 +145,18 @@ def _choose(files: list[CmorFile]) -> list[Path]:
     return sorted(f.path for f in same if f.version == newest)
 
 
+def _soil_pools(members: list[CmorFile], chosen: dict[str, tuple[Path, ...]]) -> dict[str, str]:
+    """Without ``cSoil``, its pools: ``cSoilPools`` (kg m-2 per pool; CMIP6 defines cSoil as
+    their sum, which the loader takes over the pool dimension). Adds it to ``chosen`` as
+    ``cSoil`` and returns the file variable name to read, ``{"cSoil": "cSoilPools"}``."""
+    pools = [f for f in members if f.variable_id == "cSoilPools" and f.table_id != "fx"]
+    if "cSoil" in chosen or not pools:
+        return {}
+    chosen["cSoil"] = tuple(_choose(pools))
+    log.info("%s: no cSoil file; cSoil is the sum of cSoilPools over its pools", pools[0].source_id)
+    return {"cSoil": "cSoilPools"}
+
+
 def sources(files: list[CmorFile], *, variables: tuple[str, ...] | None = None, kind: str = "dgvm") -> list[Source]:
     """One :class:`Source` per (source_id, member[, experiment]) holding any of ``variables``.
 
@@ -165,6 +178,7 @@ def sources(files: list[CmorFile], *, variables: tuple[str, ...] | None = None, 
             of_variable = [f for f in members if f.variable_id == name and f.table_id != "fx"]
             if of_variable:
                 chosen[name] = tuple(_choose(of_variable))
+        file_names = _soil_pools(members, chosen) if "cSoil" in wanted else {}
         if not chosen:
             continue
         grids = {parse(paths[0]).grid_label if parse(paths[0]) else "" for paths in chosen.values()}
@@ -178,7 +192,7 @@ def sources(files: list[CmorFile], *, variables: tuple[str, ...] | None = None, 
                 name=name,
                 kind=kind,
                 catalog_entry=f"{CATALOG_NAME}.{name}",
-                variables={v: Var(v, units.get(v) or MEASURES[v]) for v in chosen},
+                variables={v: Var(file_names.get(v, v), units.get(v) or MEASURES[v]) for v in chosen},
                 citation=f"CMIP6 {model} {experiment} {member} (CC BY 4.0; cite the model's ES-DOC/CMIP6 dataset)",
                 files=chosen,
             )

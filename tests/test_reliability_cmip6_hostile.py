@@ -236,3 +236,24 @@ def test_an_incomplete_first_year_is_named_in_the_error():
     with pytest.raises(TimeAxisError) as info:
         kernels.month_shares(data)
     assert "2000 has 6" in str(info.value) and "first step 2000-07" in str(info.value)
+
+
+@pytest.mark.filterwarnings("ignore:areacella")
+def test_csoil_given_only_as_cmip6_soil_pools_is_their_sum(tmp_path):
+    """CMIP6 cSoilPools (Emon, kg m-2 per pool; cSoil is their sum) without a cSoil file: the
+    model's turnover rows were skipped ('no cSoil variable'). Pools 2, 3, 5 kg m-2 on the
+    cells where rh has values: cSoil 10 kg m-2 there, total by hand = sum(10 x area x land)."""
+    rh = _rh()
+    folder = _folder(tmp_path, rh)
+    valid = np.isfinite(rh["rh"].values)
+    pools = np.stack([np.where(valid, p, np.nan) for p in (2.0, 3.0, 5.0)], axis=1).astype("float32")
+    ds = rh.drop_vars("rh")
+    ds["cSoilPools"] = (("time", "soilpools", "lat", "lon"), pools, {"units": "kg m-2"})
+    ds.to_netcdf(_file(folder, "cSoilPools", "Emon"))
+    (source,) = cmip6.discover(folder)
+    assert source.variables["cSoil"].file_name == "cSoilPools"
+    annual, cells = harmonize.load_native(source, None)
+    regions = reduce.reduce_native(annual, cells, grid.common_grid(4.0), (2000, 2014)).regions
+    land, area = _measures()
+    hand = np.mean([np.nansum(np.where(v, 10.0, np.nan) * area * land) for v in valid[::12]]) / 1e12  # kg -> Pg
+    assert float(regions["csoil_total"].sel(region="global")) == pytest.approx(hand, rel=1e-6)
