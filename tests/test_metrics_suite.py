@@ -212,3 +212,21 @@ def test_reference_rh_sd_map_is_never_summed_into_a_global_sd():
     assert row.status == "skipped" and np.isnan(row.value)
     assert "ensemble" in row.reason
     assert row.units == "Pg C yr-1"
+
+
+@pytest.mark.parametrize("n_products", [1, 3])
+def test_observed_tau_sd_without_csoil_on_land_is_nan_as_the_full_computation(n_products):
+    """Issue 18: without a cSoil value on land the SD is NaN without computing each product's ratio."""
+    from rhbench.metrics.suite import _observed_tau_sd
+    from rhbench.metrics.turnover import observed_tau_soil
+
+    ocean_only = _grid(15.0).where(~LAND.transpose("lat", "lon"))  # values only off the land mask
+    ref = Reference(
+        rh=REF_RH.where(LAND).transpose("lat", "lon"),
+        csoil_products=xr.concat([ocean_only] * n_products, dim="product"),
+        area=cell_area(GRID.lat, GRID.lon),
+        land=LAND.transpose("lat", "lon"),
+    )
+    assert not ref.has_csoil
+    full = observed_tau_soil(ref.csoil_products.where(ref.land_mask), ref.rh_land, ref.area).global_sd
+    assert np.isnan(full) and np.isnan(_observed_tau_sd(ref))

@@ -124,7 +124,9 @@ def evaluate(
 
 
 def _observed_tau_sd(ref: Reference) -> float:
-    """SD of the observed global tau_soil over the cSoil products, yr."""
+    """SD of the observed global tau_soil over the cSoil products, yr (NaN without cSoil on land)."""
+    if not ref.has_csoil:  # no product has a value on land: every product's ratio of totals is NaN
+        return float("nan")
     products = ref.csoil_products.where(ref.land_mask)
     return observed_tau_soil(products, ref.rh_land, ref.area, product_dim=ref.product_dim).global_sd
 
