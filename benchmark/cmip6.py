@@ -227,6 +227,16 @@ def register(registry: Registry, locations: list[Path] | tuple[Path, ...]) -> li
     return added
 
 
+def protected_inputs(locations: list[Path] | tuple[Path, ...], found: list[Source]) -> dict[str, Path]:
+    """Label -> path of every CMIP6 input a run must never write into or delete: each folder or
+    catalog JSON given, and the folder of every file of the ``found`` sources (a catalog's files
+    may lie anywhere). For :func:`rhbench.outdir.refuse_overlap`."""
+    inputs = {f"CMIP6 folder or catalog #{i}": Path(location) for i, location in enumerate(locations, 1)}
+    folders = sorted({Path(p).parent for source in found for paths in (source.files or {}).values() for p in paths})
+    inputs.update({f"folder of CMIP6 model files #{i}": folder for i, folder in enumerate(folders, 1)})
+    return inputs
+
+
 def add_arguments(parser) -> None:
     """``--config`` and ``--cmip6 PATH`` (repeatable) on a listing command (``plugins``, ``data``)."""
     parser.add_argument("--config", type=Path, help="TOML run configuration: its cmip6 and data_root keys")

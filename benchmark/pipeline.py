@@ -76,7 +76,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     started = time.time()
     heavy = dask.config.get("scheduler", None)
     registry = registry or build_registry()
-    cmip6.register(registry, config.cmip6)
+    discovered = cmip6.register(registry, config.cmip6)
     _check_models(config, registry)
     _check_products(config, registry)
     failures = Failures({b.name: f"broken plugin: {b.reason}" for b in registry.broken})
@@ -86,6 +86,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
         **outputs.protected_folders(None if config.demo else root),
         "cache": cache_dir(),
         "ILAMB root": config.ilamb_root,
+        **cmip6.protected_inputs(config.cmip6, discovered),  # --force must never delete model files
     }
     out_dir = outputs.claim_output_dir(config.out, force=config.force, protected=protected)
     provenance.prefetch_input_checksums(registry, root)  # hashed on another core meanwhile, for run.json

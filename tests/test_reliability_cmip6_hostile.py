@@ -69,7 +69,7 @@ def _hand_total(monthly: np.ndarray, years: range = range(2000, 2015)) -> float:
 
 def _folder(tmp_path: Path, rh: xr.Dataset, encoding: dict | None = None, *, sftlf: xr.Dataset | None = None) -> Path:
     folder = tmp_path / "cmip6"
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     rh.to_netcdf(_file(folder, "rh"), encoding={"rh": encoding or {"_FillValue": None}})
     if sftlf is None:
         shutil.copyfile(_sample("sftlf_fx"), _file(folder, "sftlf", "fx", None))
@@ -257,3 +257,24 @@ def test_csoil_given_only_as_cmip6_soil_pools_is_their_sum(tmp_path):
     land, area = _measures()
     hand = np.mean([np.nansum(np.where(v, 10.0, np.nan) * area * land) for v in valid[::12]]) / 1e12  # kg -> Pg
     assert float(regions["csoil_total"].sel(region="global")) == pytest.approx(hand, rel=1e-6)
+
+
+@pytest.mark.parametrize("where", ["inside", "same"])
+def test_force_never_deletes_cmip6_model_files_kept_in_the_output_folder(tmp_path, demo_root, where):
+    """A user kept model files in a previous run's folder (OUT/mymodel) and ran
+    ``rhbench run --cmip6 OUT/mymodel --out OUT --force``: the run replaced OUT, deleting
+    the model files (exit 0). CMIP6 inputs are now protected like the data root."""
+    from rhbench.config import RunConfig
+    from rhbench.errors import OutputExistsError
+    from rhbench.outdir import MARKER
+    from rhbench.pipeline import run
+
+    folder = _folder(tmp_path / "previous-run" / "mymodel", _rh())  # OUT/mymodel/cmip6
+    out = folder.parents[1] if where == "inside" else folder
+    (out / MARKER).write_text('{"written_by": "rhbench"}\n')
+    before = sorted(p.name for p in folder.iterdir())
+    config = RunConfig(data_root=demo_root, out=out, resolution=4.0, cmip6=(folder,), force=True, demo=False)
+    with pytest.raises(OutputExistsError) as info:
+        run(config)
+    assert "CMIP6" in str(info.value) and str(folder) in str(info.value)
+    assert sorted(p.name for p in folder.iterdir()) == before
