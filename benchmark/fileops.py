@@ -12,8 +12,12 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rhbench.errors import DataError, OutputExistsError, RhbenchError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 #: Bytes read per step when hashing a file.
 HASH_BLOCK_BYTES = 1 << 20
@@ -25,6 +29,8 @@ CACHE_ENV = "RHBENCH_CACHE"
 #: Checksums computed in this process, keyed on a file's identity and change time (see
 #: :func:`file_checksum`): each input is hashed once per run however many stages ask.
 _CHECKSUMS: dict[tuple, str] = {}
+#: Checksums being computed by :func:`prefetch_checksums`, by file identity.
+_IN_FLIGHT: dict[tuple, Future] = {}
 
 
 def cache_dir() -> Path:
@@ -88,19 +94,58 @@ def file_checksum(path: Path) -> str:
 
     Memoised on the file's device, inode, size, modification and change times: any write
     to the file (even one that restores the modification time) changes its change time,
-    so a memoised checksum is never stale, and a run hashes each input once.
+    so a memoised checksum is never stale, and a run hashes each input once. A checksum
+    started by :func:`prefetch_checksums` for the same identity is waited for, not redone.
     """
     path = Path(path)
-    stat = path.stat()
-    identity = (str(path.resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    identity = _identity(path)
     if identity in _CHECKSUMS:
         return _CHECKSUMS[identity]
-    if stat.st_size <= FULL_CHECKSUM_BYTES:
+    started = _IN_FLIGHT.pop(identity, None)
+    if started is not None:
+        return started.result()  # its error, if any, is raised here as if hashed here
+    return _checksum(path, identity)
+
+
+def prefetch_checksums(paths: list[Path]) -> None:
+    """Start the checksums of ``paths`` (:func:`file_checksum`) on one background thread.
+
+    Reading and hashing release the GIL, so a run's input files are hashed on the second
+    core while the first reads and reduces them; the provenance record then finds them
+    done. Files already hashed, or gone, are skipped.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    pending = []
+    for path in map(Path, paths):
+        try:
+            identity = _identity(path)
+        except OSError:
+            continue
+        if identity not in _CHECKSUMS and identity not in _IN_FLIGHT:
+            pending.append((path, identity))
+    if not pending:
+        return
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rhbench-checksums")
+    for path, identity in pending:
+        _IN_FLIGHT[identity] = executor.submit(_checksum, path, identity)
+    executor.shutdown(wait=False)  # the thread ends when the queue is done
+
+
+def _identity(path: Path) -> tuple:
+    stat = path.stat()
+    return (str(path.resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+def _checksum(path: Path, identity: tuple) -> str:
+    """The checksum of ``path`` (whose identity is ``identity``), memoised."""
+    size, mtime_ns = identity[3], identity[4]
+    if size <= FULL_CHECKSUM_BYTES:
         checksum = f"sha256:{sha256_of(path)}"
     else:
         with path.open("rb") as handle:
             digest = hashlib.sha256(handle.read(HASH_BLOCK_BYTES))
-        digest.update(f"{stat.st_size}|{stat.st_mtime_ns}".encode())
+        digest.update(f"{size}|{mtime_ns}".encode())
         checksum = f"fingerprint:{digest.hexdigest()}"
     _CHECKSUMS[identity] = checksum
     return checksum

@@ -22,7 +22,7 @@ import dask
 import dask.threaded
 import xarray as xr
 
-from rhbench import cache, cmip6, constraint, grid, harmonize, observations, outputs, plausibility, reduce
+from rhbench import cache, cmip6, constraint, grid, harmonize, observations, outputs, plausibility, provenance, reduce
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, DataError, RhbenchError
 from rhbench.fileops import cache_dir
@@ -89,6 +89,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
         **cmip6.protected_inputs(config.cmip6, discovered),  # --force must never delete model files
     }
     out_dir = outputs.claim_output_dir(config.out, force=config.force, protected=protected)
+    provenance.prefetch_input_checksums(registry, root)  # hashed on another core meanwhile, for run.json
     target = grid.common_grid(config.resolution)
     with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler=LOCAL_THREADS):
         mask = harmonize.land_mask(registry.of_kind("landfrac"), root)

@@ -9,16 +9,16 @@ from dataclasses import asdict
 from pathlib import Path
 
 from rhbench import __version__, catalog
-from rhbench.fileops import file_checksum, write_text_atomic
+from rhbench.fileops import file_checksum, prefetch_checksums, write_text_atomic
 from rhbench.registry import Registry
 from rhbench.results import Results, RunRecord
 
 RUN_JSON = "run.json"
 
 
-def input_checksums(registry: Registry, data_root: Path) -> dict[str, dict[str, str]]:
-    """Source -> variable -> checksum of its file (:func:`rhbench.fileops.file_checksum`), ``missing`` or the error."""
-    inputs: dict[str, dict[str, str]] = {}
+def input_files(registry: Registry, data_root: Path) -> dict[str, dict[str, Path | str]]:
+    """Source -> variable -> its input file, or the error (a broken catalog entry, an escaping path)."""
+    inputs: dict[str, dict[str, Path | str]] = {}
     for name, source in sorted(registry.sources.items()):
         try:
             files = catalog.entry_for(source).files
@@ -31,8 +31,26 @@ def input_checksums(registry: Registry, data_root: Path) -> dict[str, dict[str, 
             except Exception as exc:  # an escaping path is recorded, never hashed
                 inputs.setdefault(name, {})[variable] = f"error: {exc}"
                 continue
-            inputs.setdefault(name, {})[variable] = file_checksum(path) if path.is_file() else "missing"
+            inputs.setdefault(name, {})[variable] = path
     return inputs
+
+
+def input_checksums(registry: Registry, data_root: Path) -> dict[str, dict[str, str]]:
+    """Source -> variable -> checksum of its file (:func:`rhbench.fileops.file_checksum`), ``missing`` or the error."""
+    inputs: dict[str, dict[str, str]] = {}
+    for name, files in input_files(registry, data_root).items():
+        for variable, path in files.items():
+            if isinstance(path, str):
+                inputs.setdefault(name, {})[variable] = path
+            else:
+                inputs.setdefault(name, {})[variable] = file_checksum(path) if path.is_file() else "missing"
+    return inputs
+
+
+def prefetch_input_checksums(registry: Registry, data_root: Path) -> None:
+    """Start hashing the run's input files in the background (:func:`rhbench.fileops.prefetch_checksums`)."""
+    paths = [p for files in input_files(registry, data_root).values() for p in files.values() if not isinstance(p, str)]
+    prefetch_checksums([p for p in paths if p.is_file()])
 
 
 def record(results: Results, *, registry: Registry, config, data_root: Path, synthetic: bool, seconds: float) -> dict:

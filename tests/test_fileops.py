@@ -90,3 +90,40 @@ def test_one_broken_link_gets_the_same_message_from_fetch_run_loader_and_data_ea
     assert link.is_symlink()  # never replaced
     rows = [r for r in inventory.inventory(registry, tmp_path) if r.source == "SRDB-V5"]
     assert rows and rows[0].get == expected
+
+
+def test_prefetched_checksums_are_hashed_on_another_thread_and_equal(tmp_path, monkeypatch):
+    """Issue 18: a run's inputs are hashed in the background; file_checksum waits for that result."""
+    import hashlib
+    import threading
+
+    from rhbench import fileops
+
+    threads = []
+    plain = fileops.sha256_of
+
+    def recording(path):
+        threads.append(threading.current_thread().name)
+        return plain(path)
+
+    monkeypatch.setattr(fileops, "sha256_of", recording)
+    files = [tmp_path / f"f{i}.nc" for i in range(3)]
+    for i, path in enumerate(files):
+        path.write_bytes(bytes([i]) * (1 << 20))
+    fileops.prefetch_checksums([*files, tmp_path / "absent.nc"])  # a missing file is skipped
+    checksums = [fileops.file_checksum(path) for path in files]
+    assert checksums == [f"sha256:{hashlib.sha256(p.read_bytes()).hexdigest()}" for p in files]
+    assert len(threads) == 3 and all(name.startswith("rhbench-checksums") for name in threads)
+    assert [fileops.file_checksum(path) for path in files] == checksums and len(threads) == 3  # memoised
+
+
+def test_a_file_changed_after_its_prefetch_gets_its_new_checksum(tmp_path):
+    import hashlib
+
+    from rhbench import fileops
+
+    path = tmp_path / "input.nc"
+    path.write_bytes(b"before")
+    fileops.prefetch_checksums([path])
+    path.write_bytes(b"after, longer")
+    assert fileops.file_checksum(path) == f"sha256:{hashlib.sha256(b'after, longer').hexdigest()}"
