@@ -118,7 +118,10 @@ def load_native(
             area_file=str(files["areacella"][0]) if "areacella" in files else None,
         )
     except ValueError as exc:
-        raise CoordinateError(f"cell measures not usable: {exc}", source=source.name, found=sorted(fixed)) from exc
+        measure_files = ", ".join(str(files[name][0]) for name in sorted(fixed) if name in files) or None
+        raise CoordinateError(
+            f"cell measures not usable: {exc}", source=source.name, file=measure_files, found=sorted(fixed)
+        ) from exc
     if source.kind == "dgvm" and "cSoil" in variables:
         variables["cSoil"] = _soil_with_litter(source, variables)
     ds = xr.Dataset(variables)

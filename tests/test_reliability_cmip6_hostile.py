@@ -21,7 +21,7 @@ import xarray as xr
 from conftest import shared_data_path
 
 from rhbench import cmip6, grid, harmonize, kernels, loader, readers, reduce
-from rhbench.errors import TimeAxisError, ValueRangeError
+from rhbench.errors import CoordinateError, TimeAxisError, ValueRangeError
 
 pytestmark = pytest.mark.shared_data
 
@@ -287,3 +287,27 @@ def test_a_cmip6_model_without_any_benchmarked_variable_is_named_with_what_it_ha
         assert cmip6.discover(shared_data_path("cmip6-sample")) == []
     (message,) = [r.getMessage() for r in caplog.records if "ACCESS-ESM1-5" in r.getMessage()]
     assert "no variable rhbench benchmarks" in message and "gpp" in message and "rh" in message
+
+
+@pytest.mark.filterwarnings("ignore:areacella")
+def test_cell_measures_match_data_whose_latitudes_differ_by_rounding_only(tmp_path):
+    """Data latitudes stored float32 with 1e-5 degree noise (fx files exact float64): the
+    same 10-degree grid. Before: 'cell measure not on the data's grid (lat)' (np.allclose
+    with an absolute 1e-8 at the equator), the model failed."""
+    rh = _rh()
+    noisy = (rh["lat"] + np.where(rh["lat"] > 0, 1e-5, -1e-5)).astype("float32")
+    total, _ = _rh_global(_folder(tmp_path, rh.assign_coords(lat=noisy)))
+    assert total == pytest.approx(_hand_total(_rh()["rh"].values), rel=1e-6)
+
+
+def test_cell_measures_on_another_grid_are_refused_naming_their_file_and_the_offset(tmp_path):
+    folder = _folder(tmp_path, _rh())
+    area = _file(folder, "areacella", "fx", None)
+    with xr.open_dataset(area) as ds:
+        shifted = ds.load().assign_coords(lat=ds["lat"] + 5.0)
+    shifted.to_netcdf(area)
+    (source,) = cmip6.discover(folder)
+    with pytest.raises(CoordinateError) as info:
+        harmonize.load_native(source, None)
+    text = str(info.value)
+    assert "areacella not on the data's grid: lat differs by up to 5 degrees" in text and str(area) in text
