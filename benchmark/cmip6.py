@@ -180,6 +180,13 @@ def sources(files: list[CmorFile], *, variables: tuple[str, ...] | None = None, 
                 chosen[name] = tuple(_choose(of_variable))
         file_names = _soil_pools(members, chosen) if "cSoil" in wanted else {}
         if not chosen:
+            found_vars = sorted({f.variable_id for f in members})
+            log.warning(
+                "CMIP6 %s %s %s: no variable rhbench benchmarks (%s); found only %s: not benchmarked",
+                *(model, member, experiment),
+                ", ".join(wanted),
+                ", ".join(found_vars),
+            )
             continue
         grids = {parse(paths[0]).grid_label if parse(paths[0]) else "" for paths in chosen.values()}
         for name in MEASURES:

@@ -278,3 +278,12 @@ def test_force_never_deletes_cmip6_model_files_kept_in_the_output_folder(tmp_pat
         run(config)
     assert "CMIP6" in str(info.value) and str(folder) in str(info.value)
     assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_a_cmip6_model_without_any_benchmarked_variable_is_named_with_what_it_has(caplog):
+    """The real sample (gpp, tas, pr, fx only): ``--models ACCESS-ESM1-5.r1i1p1f1`` said only
+    'unknown model names', never that the folder's model has no rh/cSoil/... file."""
+    with caplog.at_level("WARNING", logger="rhbench.cmip6"):
+        assert cmip6.discover(shared_data_path("cmip6-sample")) == []
+    (message,) = [r.getMessage() for r in caplog.records if "ACCESS-ESM1-5" in r.getMessage()]
+    assert "no variable rhbench benchmarks" in message and "gpp" in message and "rh" in message
