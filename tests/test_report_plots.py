@@ -169,3 +169,49 @@ def test_paper_figures_are_pngs():
     codes = _grid(1).isel(source=0) % 2 + 1
     assert png_size(plots.map_panels({"a": codes}, units="dominant bias", categories={1: "Rh", 2: "cSoil"}))[0] > 0
     assert png_size(plots.map_panels({"a": _grid(1).isel(source=0) + 1}, units="tau (yr)", log=True))[0] > 0
+
+
+def _placed(figure_module, draw, *args, **kwargs):
+    """The figure a figure function drew (its PNG, and the figure captured before saving)."""
+    from rhbench.report import figure as F
+
+    captured = {}
+
+    def keep(fig):
+        captured["fig"] = fig
+        return F.png(fig)
+
+    original = figure_module.png
+    figure_module.png = keep
+    try:
+        data = draw(*args, **kwargs)
+    finally:
+        figure_module.png = original
+    return data, captured["fig"]
+
+
+@pytest.mark.parametrize("names", [["SYN-A"], [f"WWWWWWWW model {i}" for i in range(20)]])
+def test_fixed_margin_figures_keep_axes_and_legend_inside_without_a_layout_engine(names):
+    """Issue 18: the Taylor diagram and zonal profiles are placed by fixed_margins (no
+    constrained layout): the axes and the measured legend stay inside the figure."""
+    from rhbench.report import fig_series, fig_taylor
+
+    stats = pd.DataFrame({"source": names, "r": np.linspace(-0.3, 0.9, len(names)), "sd_norm": 1.0})
+    lat = np.arange(-89.0, 90.0, 2.0)
+    profiles = np.random.default_rng(1).uniform(50, 800, (len(names) + 1, lat.size))
+    zonal = xr.DataArray(profiles, dims=("source", "lat"), coords={"source": [*names, "Konings2019"], "lat": lat})
+    zonal_kwargs = {"title": "t", "units": "Rh (g C m-2 yr-1)", "reference": "Konings2019"}
+    for module, draw, args, kwargs in (
+        (fig_taylor, fig_taylor.taylor_diagram, (stats,), {"title": "t"}),
+        (fig_series, fig_series.zonal_means, (zonal,), zonal_kwargs),
+    ):
+        data, fig = _placed(module, draw, *args, **kwargs)
+        assert_size(data, *fig.get_size_inches())
+        assert fig.get_layout_engine() is None
+        renderer = fig.canvas.get_renderer()
+        (ax,) = fig.axes
+        box, legend = ax.get_position(), ax.get_legend().get_window_extent(renderer)
+        assert 0 < box.x0 < box.x1 < 1 and 0 < box.y0 < box.y1 < 1
+        assert legend.x0 > box.x1 * fig.bbox.width and legend.x1 <= fig.bbox.width  # beside the axes, not clipped
+        if module is fig_taylor:
+            assert box.width * fig.bbox.width == pytest.approx(box.height * fig.bbox.height)  # square

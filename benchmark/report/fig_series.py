@@ -13,6 +13,7 @@ from rhbench.report.figure import (
     CONSTRAINED,
     OBS_COLOUR,
     UNCONSTRAINED,
+    fixed_margins,
     legend_outside,
     legend_width,
     line_styles,
@@ -46,7 +47,7 @@ def zonal_means(
     sources = [str(s) for s in zonal["source"].to_numpy()]
     others = [s for s in sources if s != reference]
     longest = max([len(s) for s in sources] + [10])
-    fig = new_figure(3.8 + legend_width(len(sources) + 1, longest), 3.8)
+    fig = new_figure(3.8 + legend_width(len(sources) + 1, longest), 3.8, layout=None)
     ax = fig.add_subplot()
     for source, style in zip(others, line_styles(len(others)), strict=True):
         line = zonal.sel(source=source).sortby("lat")
@@ -80,6 +81,8 @@ def zonal_means(
     legend_outside(ax, len(sources) + (band is not None), fontsize=6)
     if title:
         ax.set_title(title, fontsize=10)
+    # the axis labels and latitude ticks are fixed; a log axis' powers of ten stand taller
+    fixed_margins(fig, ax, left=0.65, bottom=0.53 if log else 0.49, top=0.25 if title else 0.05)
     return png(fig)
 
 

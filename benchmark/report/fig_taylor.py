@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from rhbench.report.figure import legend_outside, legend_width, new_figure, png, styles
+from rhbench.report.figure import fixed_margins, legend_outside, legend_width, new_figure, png, styles
 
 _R_TICKS = (1.0, 0.99, 0.95, 0.9, 0.8, 0.6, 0.4, 0.2, 0.0)
 _CRMSE_LEVELS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
@@ -35,7 +35,7 @@ def taylor_diagram(stats: pd.DataFrame, *, title: str = "", ref_label: str = "Re
     negative = bool((stats["r"] < 0).any())
     rmax = max(1.5, 1.1 * float(stats["sd_norm"].max())) if len(stats) else 1.5
     longest = max([len(str(s)) for s in stats["source"]] + [len(ref_label)])
-    fig = new_figure(4.6 + legend_width(len(stats) + 1, longest), 4.6)
+    fig = new_figure(4.6 + legend_width(len(stats) + 1, longest), 4.6, layout=None)
     ax = fig.add_subplot(projection="polar")
     _axes(ax, rmax, negative)
     _contours(ax, rmax, negative)
@@ -46,6 +46,8 @@ def taylor_diagram(stats: pd.DataFrame, *, title: str = "", ref_label: str = "Re
     legend_outside(ax, len(stats) + 1)
     if title:
         ax.set_title(title, fontsize=10)
+    # margins for the fixed labels (left one only with positive r), as constrained layout set them
+    fixed_margins(fig, ax, left=0.73 if negative else 0.87, bottom=0.54, top=0.48 if title else 0.29, square=True)
     return png(fig)
 
 
