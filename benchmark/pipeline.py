@@ -92,7 +92,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     provenance.prefetch_input_checksums(registry, root)  # hashed on another core meanwhile, for run.json
     target = grid.common_grid(config.resolution)
     with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler=LOCAL_THREADS):
-        mask = harmonize.land_mask(registry.of_kind("landfrac"), root)
+        mask = _land_mask(registry, root, synthetic)
         obs = observations.assemble(config, registry, root, target, staging, failures, land_mask=mask)
         # the 2-box global domain: the cells of the observed tau_soil (both cSoil and Rh present)
         domain = obs.reference.csoil.notnull() & obs.reference.rh_land.notnull()
@@ -228,6 +228,18 @@ def _reduce_models(
             continue
         reduced[source.name] = products
     return reduced
+
+
+def _land_mask(registry: Registry, root: Path, synthetic: bool) -> xr.DataArray | None:
+    """The documented 0-1 land mask (:func:`rhbench.harmonize.land_mask`); its absence on real
+    data is warned about (totals of sources without their own land fraction run high at coasts)."""
+    mask = harmonize.land_mask(registry.of_kind("landfrac"), root)
+    if mask is None and not synthetic:
+        log.warning(
+            "no land fraction in the data root (rhbench fetch land-fraction): sources without their own "
+            "(sftlf, landArea) count every cell with data as all land, so their totals run high at coasts"
+        )
+    return mask
 
 
 def _files_of(source: Source, root: Path) -> str | None:

@@ -311,3 +311,23 @@ def test_cell_measures_on_another_grid_are_refused_naming_their_file_and_the_off
         harmonize.load_native(source, None)
     text = str(info.value)
     assert "areacella not on the data's grid: lat differs by up to 5 degrees" in text and str(area) in text
+
+
+def test_a_real_data_root_without_a_land_fraction_is_warned_about(tmp_path, caplog):
+    """A CMIP6 model without sftlf on a data root without the land-fraction file counted every
+    coastal cell as all land: rh_global 1.3173 instead of 1.2462 (+5.7 %), silently under -q
+    (the fallback was logged at INFO). Real data now gets a WARNING; a demo root does not."""
+    from rhbench.pipeline import _land_mask
+    from rhbench.registry import build_registry
+
+    registry = build_registry()
+    with caplog.at_level("WARNING", logger="rhbench.pipeline"):
+        assert _land_mask(registry, tmp_path, synthetic=True) is None
+        assert not caplog.records
+        assert _land_mask(registry, tmp_path, synthetic=False) is None
+    assert "no land fraction in the data root" in caplog.text and "run high at coasts" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="rhbench.pipeline"):
+        root = shared_data_path("srdb", "fractional_land.0.5-deg.nc").parents[1]
+        assert _land_mask(registry, root, synthetic=False) is not None
+    assert not caplog.records
