@@ -191,8 +191,11 @@ def test_source_on_another_grid_fails_without_stopping_the_others():
 def test_source_without_years_in_period_is_skipped():
     old = _ensemble()["Full"].assign_coords(year=YEARS - 200)
     results = evaluate(_reference(), {"Old": old}, {})
-    rows = [r for r in results.rows if r.source == "Old" and r.metric != "period_coverage"]
+    years = ("period_coverage", "first_year", "last_year")
+    rows = [r for r in results.rows if r.source == "Old" and r.metric not in years]
     assert {r.status for r in rows} == {"skipped"}
+    span = {r.metric: r.value for r in results.rows if r.source == "Old" and r.metric in years[1:]}
+    assert span == {"first_year": YEARS.min() - 200, "last_year": YEARS.max() - 200}  # facts, reported
     assert rows[0].reason == "no years in 1982-2018"
     (period,) = [r for r in results.rows if r.source == "Old" and r.metric == "period_coverage"]
     assert (period.status, period.value, period.reason.split(":")[:2]) == (

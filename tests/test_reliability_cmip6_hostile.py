@@ -331,3 +331,19 @@ def test_a_real_data_root_without_a_land_fraction_is_warned_about(tmp_path, capl
         root = shared_data_path("srdb", "fractional_land.0.5-deg.nc").parents[1]
         assert _land_mask(registry, root, synthetic=False) is not None
     assert not caplog.records
+
+
+@pytest.mark.filterwarnings("ignore:areacella")
+def test_a_time_axis_read_one_year_late_shows_in_the_first_and_last_year_rows(tmp_path):
+    """The sample with 'days since 1851-01-01' (one year late): rh_global within 0.03 % of the
+    true one, so only the years can show it. Rows first_year / last_year: 2001 / 2015."""
+    from rhbench.metrics.coverage import coverage_rows
+
+    rh = _rh()
+    rh["time"].attrs["units"] = "days since 1851-01-01"
+    (source,) = cmip6.discover(_folder(tmp_path, rh))
+    annual, cells = harmonize.load_native(source, None)
+    attrs = reduce.reduce_native(annual, cells, grid.common_grid(4.0), (2000, 2014)).regions.attrs
+    rows = {r.metric: r for r in coverage_rows(source.name, "dgvm", xr.Dataset(attrs=attrs), None, None, None)}
+    assert (rows["first_year"].value, rows["last_year"].value) == (2001.0, 2015.0)
+    assert rows["period_coverage"].value == pytest.approx(14 / 15)

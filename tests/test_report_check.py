@@ -363,3 +363,15 @@ def test_a_model_that_lost_a_year_or_a_region_fails_the_gate_though_its_totals_h
     assert _run(tmp_path, [*baseline[:-1], ("A", metric, 1.0, "ok")], baseline=baseline) == 0
     grown = [*BASELINE, ("A", metric, 0.9, "ok")]
     assert _run(tmp_path, [*grown[:-1], ("A", metric, 1.0, "ok")], baseline=grown) == 0
+
+
+def test_a_model_whose_time_axis_moved_a_year_fails_the_gate_on_its_first_and_last_year(tmp_path, capsys):
+    """Third audit G6: a DGVM's whole 1901-2018 axis read one year late (a wrong reference
+    date) moved its own rows by <= 0.3 % and kept period_coverage 1.0: a single-model gate
+    passed. Its first and last years are now rows, gated on any change."""
+    baseline = [*BASELINE, ("A", "first_year", 1901.0, "ok"), ("A", "last_year", 2018.0, "ok")]
+    shifted = [*BASELINE, ("A", "first_year", 1902.0, "ok"), ("A", "last_year", 2019.0, "ok")]
+    assert _run(tmp_path, shifted, baseline=baseline) == 1
+    out = capsys.readouterr().out
+    assert "first_year" in out and "last_year" in out and "REGRESSED" in out
+    assert _run(tmp_path, baseline, baseline=baseline) == 0

@@ -48,20 +48,25 @@ def years_used(years, period: tuple[int, int]) -> dict:
     """The record of the years of ``years`` inside ``period`` (inclusive).
 
     Returns ``period_years`` (``"first-last"`` or ``"none"``), ``period_years_used``
-    (count) and ``period_coverage`` (count / years in ``period``).
+    (count), ``period_coverage`` (count / years in ``period``) and, when there are years,
+    ``first_year`` and ``last_year`` of all of them.
     """
-    used = [int(y) for y in years if period[0] <= int(y) <= period[1]]
-    return {
+    every = [int(y) for y in years]
+    used = [y for y in every if period[0] <= y <= period[1]]
+    record = {
         "period_years": f"{min(used)}-{max(used)}" if used else "none",
         "period_years_used": len(used),
         "period_coverage": len(used) / (period[1] - period[0] + 1),
     }
+    if every:
+        record.update(first_year=min(every), last_year=max(every))
+    return record
 
 
 def coverage_rows(
     source: str, kind: str, data: xr.Dataset, rh: xr.DataArray | None, land: xr.DataArray, area: xr.DataArray
 ) -> list[ScoreRow]:
-    """``period_coverage`` and ``rh_coverage`` rows of one source.
+    """``period_coverage``, ``first_year``, ``last_year`` and ``rh_coverage`` rows of one source.
 
     ``data.attrs`` holds the years used (:func:`rhbench.reduce.period_means`); ``rh`` is
     the source's period-mean Rh map on the common grid (None: no Rh); ``land`` the
@@ -74,6 +79,10 @@ def coverage_rows(
         ok = share >= PERIOD_COVERAGE_MIN or kind != "dgvm"  # observation products are what they are
         reason = years if ok else f"{years}: below {PERIOD_COVERAGE_MIN:.0%} of the benchmark period"
         rows.append(ScoreRow(source, kind, "period_coverage", "global", "1", share, "ok" if ok else "failed", reason))
+    for metric in ("first_year", "last_year"):
+        if metric in data.attrs:
+            value = float(data.attrs[metric])
+            rows.append(ScoreRow(source, kind, metric, "global", "year", value, "ok", "all the source's years"))
     if rh is not None:
         land_area = float(area.where(land, 0.0).sum())
         share = float(area.where(land & rh.notnull(), 0.0).sum()) / land_area if land_area > 0 else 0.0

@@ -230,6 +230,17 @@ METRIC_TABLE: tuple[Metric, ...] = (
         gate=(0.0, 0.0),  # any lost year fails the gate
         gate_on_drop=True,
     ),
+    *(  # a time axis shifted or cut outside the period moves these: gated on any change
+        Metric(
+            name,
+            "year",
+            f"the source's {end} year with data (all its years, not only the period's)",
+            _BENCHMARKED,
+            group="coverage",
+            gate=(0.0, 0.0),
+        )
+        for name, end in (("first_year", "first"), ("last_year", "last"))
+    ),
     Metric(
         "rh_global_sd",
         "Pg C yr-1",

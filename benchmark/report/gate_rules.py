@@ -10,7 +10,8 @@ One place for the gate's rules:
   (the numpy ``isclose`` rule). A model whose Rh drops 25 % fails on ``rh_global`` even if
   its Taylor score happens to rise;
 * ``rh_coverage`` and ``period_coverage`` are gated on any **drop** (land or years lost:
-  a file that silently lost data fails even when its totals stay within tolerance);
+  a file that silently lost data fails even when its totals stay within tolerance), and
+  ``first_year``/``last_year`` on any change (a time axis moved by a wrong reference date);
 * ``--metric NAME[=REL[,ABS]]`` adds or overrides one metric's tolerances.
 
 Changes below :data:`NOISE_RELATIVE` of the larger magnitude are numerical noise and
