@@ -42,7 +42,9 @@ install run with ``PYTHONDONTWRITEBYTECODE`` would recompile them in every run).
 largest of the R); every side is measured alike. Peak RSS is each child's own
 (``getrusage``). Writes ``DIR/ilamb3.json`` and prints a table
 with the ratios; the targets of issue 18 are checked at full size (annual 1 model, monthly 4
-models). All data are SYNTHETIC; the machine is shared, so times are noisy.
+models). All data are SYNTHETIC; the machine is shared, so times are noisy. The measured
+table, the machine load and what each target needs are in the README ("Side by side with
+ilamb3"); ``rhbench run`` is the console script (``rhbench.cli:console``), as a user types it.
 """
 
 from __future__ import annotations
