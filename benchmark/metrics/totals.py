@@ -70,12 +70,15 @@ def latitude_band_masks(
     """
     edges = np.arange(-90.0, 90.0 + width / 2, width)
     masks: dict[str, xr.DataArray] = {}
-    plain = _plain_lat_lon(lat, lon)  # then the same comparisons on numpy arrays (no xarray overhead)
+    # a 1-D lat and lon: the same comparisons on numpy arrays, each mask a copy of one template
+    # (its coordinates and their indexes are built once, not once per band)
+    template = _lat_lon_template(lat, lon) if _plain_lat_lon(lat, lon) else None
     for south, north in zip(edges[:-1], edges[1:], strict=True):
-        if plain:
+        if template is not None:
             values = lat.values
             in_band = (values >= south) & (values <= north if north >= 90.0 else values < north)
-            masks[band_name(south, north)] = _repeat_lat(in_band, lat, lon)
+            repeated = np.repeat(np.asarray(in_band, dtype=bool)[:, None], lon.size, axis=1)
+            masks[band_name(south, north)] = template.copy(deep=False, data=repeated)
             continue
         upper = lat <= north if north >= 90.0 else lat < north
         in_band = (lat >= south) & upper
@@ -103,7 +106,7 @@ def stack_masks(masks: dict[str, xr.DataArray]) -> xr.DataArray:
     first = masks[names[0]]
     if all(_same_plain_grid(masks[name], first) for name in names):
         values = np.stack([np.asarray(masks[name].values, dtype=bool) for name in names])
-        coords = {**{dim: first[dim].variable for dim in first.dims}, "region": names}
+        coords = {**{dim: first.coords.variables[dim] for dim in first.dims}, "region": names}
         return xr.DataArray(values, dims=("region", *first.dims), coords=coords, name="region_mask", attrs=first.attrs)
     stacked = xr.concat([masks[name].astype(bool) for name in names], dim="region")
     return stacked.assign_coords(region=names).rename("region_mask")
@@ -113,7 +116,8 @@ def _same_plain_grid(mask: xr.DataArray, first: xr.DataArray) -> bool:
     """True when ``mask`` has ``first``'s dims and dimension coordinates, and no other coordinate."""
     if mask.dims != first.dims or set(mask.coords) != set(mask.dims) or set(first.coords) != set(first.dims):
         return False
-    return all(mask[dim].variable.identical(first[dim].variable) for dim in mask.dims)
+    ours, theirs = mask.coords.variables, first.coords.variables
+    return all(ours[dim] is theirs[dim] or ours[dim].identical(theirs[dim]) for dim in mask.dims)
 
 
 def region_sums(values: xr.DataArray, regions: xr.DataArray | None = None) -> xr.DataArray:
@@ -164,9 +168,9 @@ def _plain_lat_lon(lat: xr.DataArray, lon) -> bool:
     return arrays and lat.dims == ("lat",) and lon.dims == ("lon",)
 
 
-def _repeat_lat(flags: np.ndarray, lat: xr.DataArray, lon: xr.DataArray) -> xr.DataArray:
-    """:func:`_broadcast_lat` of the (lat) boolean ``flags`` computed from ``lat`` with numpy."""
-    values = np.repeat(np.asarray(flags, dtype=bool)[:, None], lon.size, axis=1)
+def _lat_lon_template(lat: xr.DataArray, lon: xr.DataArray) -> xr.DataArray:
+    """A (lat, lon) boolean DataArray with the coordinates and name :func:`_broadcast_lat` gives a mask of ``lat``."""
+    values = np.zeros((lat.size, lon.size), dtype=bool)
     return xr.DataArray(values, dims=("lat", "lon"), coords={**lat.coords, **lon.coords}, name=lat.name)
 
 
