@@ -74,6 +74,18 @@ def test_manipulation_none_string_survives_reading(tmp_path):
     assert log.set_index("step").loc["no manipulation (Manipulation == 'None')", "removed"] == 1
 
 
+def test_manipulation_none_in_any_case_or_spacing_is_unmanipulated(tmp_path):
+    # a re-exported SRDB may write "none" or "None " (trailing space): still no manipulation
+    csv = tmp_path / "srdb.csv"
+    spellings = ["none", "None ", " NONE", "Warmed", "nonexistent"]
+    _rows(**{k: v * 5 for k, v in _rows().iloc[:1].to_dict(orient="list").items()}).assign(
+        Manipulation=spellings, Latitude=[1.0, 2.0, 3.0, 4.0, 5.0]
+    ).to_csv(csv, index=False)
+    rows, log = filter_srdb(read_srdb(csv))
+    assert rows["Manipulation"].tolist() == ["none", "None ", " NONE"]
+    assert log.set_index("step").loc["no manipulation (Manipulation == 'None')", "removed"] == 2
+
+
 def _distinct(table: pd.DataFrame) -> pd.DataFrame:
     """Copies of the base rows made distinct sites (no exact repeats for step 9)."""
     return table.assign(Latitude=np.linspace(-60.0, 60.0, len(table)))

@@ -6,7 +6,8 @@ kept (He et al., section "Site data"), in this order:
 
 1. annual heterotrophic respiration ``Rh_annual`` present and > 0 (g C m-2 yr-1);
 2. ``Latitude``, ``Longitude`` and ``Study_midyear`` present;
-3. no experimental manipulation (``Manipulation`` is the string ``"None"``);
+3. no experimental manipulation (``Manipulation`` is the string ``"None"``, in any case and
+   with any surrounding spaces: ``"none"``, ``"None "``);
 4. not measured by alkali absorption or soda lime (``Meas_method``);
 5. at least one year of data (``YearsOfData >= 1``); multi-year records stay separate rows;
 6. a readable ``Quality_flag`` (``Q`` plus digits; an unreadable cell such as a typo
@@ -266,7 +267,7 @@ FILTER_STEPS: tuple[tuple[str, Callable[[pd.DataFrame], pd.Series]], ...] = (
         "Latitude, Longitude and Study_midyear present",
         lambda rows: rows[["Latitude", "Longitude", "Study_midyear"]].notna().all(axis=1),
     ),
-    ("no manipulation (Manipulation == 'None')", lambda rows: rows["Manipulation"] == "None"),
+    ("no manipulation (Manipulation == 'None')", lambda rows: text_column(rows, "Manipulation") == "none"),
     ("not alkali absorption or soda lime", _measured_method),
     ("YearsOfData >= 1", lambda rows: rows["YearsOfData"].ge(1)),
     ("Quality_flag readable (Q followed by digits)", readable_quality_flag),
