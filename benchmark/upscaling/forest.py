@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -82,11 +83,21 @@ def cv_scores(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
 
 
 def zone_folds(zones: np.ndarray, n_splits: int, seed: int) -> np.ndarray:
-    """Fold number (0..n_splits-1) of every row, stratified on the climate zone."""
+    """Fold number (0..n_splits-1) of every row, stratified on the climate zone.
+
+    A zone with fewer rows than folds cannot be in every fold: the split still works (its
+    rows go to some folds) and a warning names the zone and its count.
+    """
+    names, counts = np.unique(np.asarray(zones), return_counts=True)
+    small = {str(name): int(n) for name, n in zip(names, counts, strict=True) if n < n_splits}
+    if small:
+        logger.warning("zones with fewer sites than the %d CV folds (not in every fold): %s", n_splits, small)
     folds = np.empty(len(zones), dtype=int)
     splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    for k, (_, test) in enumerate(splitter.split(np.zeros(len(zones)), zones)):
-        folds[test] = k
+    with warnings.catch_warnings():  # said once above, in rhbench's words
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        for k, (_, test) in enumerate(splitter.split(np.zeros(len(zones)), zones)):
+            folds[test] = k
     return folds
 
 

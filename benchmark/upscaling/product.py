@@ -24,6 +24,7 @@ import pandas as pd
 import xarray as xr
 
 import rhbench
+from rhbench.errors import SiteDataError
 from rhbench.fileops import sha256_of, write_atomic
 from rhbench.upscaling import forest, rhmap
 from rhbench.upscaling.predictors import PREDICTOR_GROUPS, build_site_predictors
@@ -159,6 +160,7 @@ def run_upscaling(
     y = site.sites["Rh_annual"].to_numpy(dtype=float)
     zones = site.sites["zone"].to_numpy()
     settings = forest.QUICK_GRID if quick else forest.FULL_GRID
+    require_sites(pd.concat([filter_log, site.log], ignore_index=True), settings["n_splits"], srdb_csv)
     tuning = forest.tune_forest(site.X, y, zones, seed=seed, progress=progress, **settings)
     tuning_seconds = time.perf_counter() - start
     oof = _diagnose(site, y, tuning, stack, seed, out_dir)
@@ -171,6 +173,27 @@ def run_upscaling(
     write_atomic(out_dir / "cv_metrics.json", lambda tmp: tmp.write_text(json.dumps(metrics, indent=2) + "\n"))
     _log_done(metrics)
     return metrics
+
+
+def require_sites(log: pd.DataFrame, n_splits: int, srdb_csv: Path) -> None:
+    """Raise :class:`SiteDataError` when fewer sites are left than CV folds (``n_splits``).
+
+    ``log`` is the filter log (``step``, ``rows_left``, ``removed``); the message names the
+    steps that removed rows, so an empty table says which filter emptied it.
+    """
+    left = int(log["rows_left"].iloc[-1])
+    if left >= n_splits:
+        return
+    removed = log.loc[log["removed"] > 0, ["step", "removed", "rows_left"]].values
+    steps = "; ".join(f"{step}: -{int(n)} -> {int(k)}" for step, n, k in removed)
+    raise SiteDataError(
+        "too few sites left after the filters for the cross-validation",
+        source="SRDB",
+        file=str(srdb_csv),
+        variable="Rh_annual",
+        found=f"{left} site(s) of {int(log['rows_left'].iloc[0])} rows read ({steps or 'no rows removed'})",
+        expected=f"at least {n_splits} sites (one per CV fold)",
+    )
 
 
 def _log_done(metrics: dict) -> None:

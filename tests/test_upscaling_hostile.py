@@ -1,0 +1,48 @@
+"""Fourth adversarial audit (docs/trust-cases.md): hostile site tables and predictor files
+given to the Rh upscaling. Each test failed before its fix."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from rhbench.errors import SiteDataError
+from rhbench.upscaling.forest import zone_folds
+from rhbench.upscaling.product import run_upscaling
+from tests.test_upscaling_product import synthetic_grids, synthetic_srdb
+
+
+@pytest.fixture(scope="module")
+def grids():
+    return synthetic_grids(res=4.0)
+
+
+def test_a_table_emptied_by_the_filters_is_a_site_data_error_naming_the_step(tmp_path, grids):
+    table = synthetic_srdb(grids, n=60).assign(Manipulation="Warmed")
+    csv = tmp_path / "srdb.csv"
+    table.to_csv(csv, index=False)
+    with pytest.raises(SiteDataError) as err:
+        run_upscaling(csv, tmp_path / "out", grids=grids, quick=True)
+    text = str(err.value)
+    assert str(csv) in text and "Rh_annual" in text
+    assert "0 site(s) of 60 rows read" in text
+    assert "no manipulation (Manipulation == 'None'): -60 -> 0" in text
+    assert "at least 5 sites" in text
+
+
+def test_fewer_sites_than_folds_is_a_site_data_error_not_a_sklearn_crash(tmp_path, grids):
+    table = synthetic_srdb(grids, n=12)  # rows 0-4 are filtered out: 7 sites left, 10 folds
+    csv = tmp_path / "srdb.csv"
+    table.to_csv(csv, index=False)
+    with pytest.raises(SiteDataError, match=r"7 site\(s\) of 12 rows read.*at least 10 sites"):
+        run_upscaling(csv, tmp_path / "out", grids=grids, quick=False)
+
+
+def test_a_zone_smaller_than_the_folds_is_named_in_a_warning(caplog):
+    zones = np.array(["temperate"] * 20 + ["tropical"] * 3)
+    with caplog.at_level(logging.WARNING, logger="rhbench.upscaling.forest"):
+        folds = zone_folds(zones, 10, seed=0)
+    assert sorted(set(folds)) == list(range(10))
+    assert "{'tropical': 3}" in caplog.text
