@@ -375,3 +375,15 @@ def test_a_model_whose_time_axis_moved_a_year_fails_the_gate_on_its_first_and_la
     out = capsys.readouterr().out
     assert "first_year" in out and "last_year" in out and "REGRESSED" in out
     assert _run(tmp_path, baseline, baseline=baseline) == 0
+
+
+@pytest.mark.parametrize("override", ["rh_coverage", "rh_coverage=0,0.05"])
+def test_a_metric_override_keeps_a_coverage_gated_on_its_drop_only(tmp_path, capsys, override):
+    """Review: ``--metric rh_coverage=0,0.05`` built a two-sided tolerance, so a coverage that
+    rose (more land read) failed the gate; a drop beyond the tolerance still fails."""
+    baseline = [*BASELINE, ("A", "rh_coverage", 0.8, "ok")]
+    risen = [*BASELINE, ("A", "rh_coverage", 1.0, "ok")]
+    assert _run(tmp_path, risen, "--metric", override, baseline=baseline) == 0
+    fallen = [*BASELINE, ("A", "rh_coverage", 0.6, "ok")]
+    assert _run(tmp_path, fallen, "--metric", override, baseline=baseline) == 1
+    assert "REGRESSED" in capsys.readouterr().out

@@ -108,20 +108,23 @@ def parse_metric_option(text: str, default_relative: float) -> tuple[str, Tolera
     """Parse ``--metric NAME[=REL[,ABS]]`` into the metric name and its tolerance.
 
     ``REL`` is a fraction of ``|baseline|`` (default ``default_relative``), ``ABS`` is in
-    the metric's units (default 0). Raises :class:`ValueError` on malformed text.
+    the metric's units (default 0). A metric gated on its drop (the coverages,
+    :func:`rhbench.metrics.definitions.gated_on_drop`) stays so. Raises
+    :class:`ValueError` on malformed text.
     """
     name, _, spec = text.partition("=")
     name = name.strip()
     if not name or any(c.isspace() for c in name):
         raise ValueError(f"--metric needs a metric name, got {text!r}")
+    drop_only = name in gated_on_drop()
     if not spec:
-        return name, Tolerance(relative=default_relative)
+        return name, Tolerance(relative=default_relative, higher_is_better=drop_only)
     parts = spec.split(",")
     if len(parts) > 2:
         raise ValueError(f"--metric {name}= takes REL[,ABS], got {spec!r}")
     relative = finite_non_negative(parts[0], f"relative tolerance of {name}")
     absolute = finite_non_negative(parts[1], f"absolute tolerance of {name}") if len(parts) == 2 else 0.0
-    return name, Tolerance(relative=relative, absolute=absolute)
+    return name, Tolerance(relative=relative, absolute=absolute, higher_is_better=drop_only)
 
 
 def setup_differences(current: dict | None, baseline: dict | None) -> tuple[list[str], bool]:
