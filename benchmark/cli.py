@@ -130,10 +130,23 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+#: True in the ``rhbench`` console script, whose process ends when the command returns;
+#: False when :func:`main` is called from Python (tests, notebooks, another program).
+_PROCESS_ENDS_AFTER_COMMAND = False
+
+
+def process_ends_after_command() -> bool:
+    """Whether this process ends when the command returns (the console script), so that
+    process-wide shortcuts such as freezing the garbage collector's objects are safe."""
+    return _PROCESS_ENDS_AFTER_COMMAND
+
+
 def console() -> NoReturn:
     """The ``rhbench`` console script: :func:`main`, then :func:`exit_without_teardown` (an
     exception from ``main`` exits the normal way). ``python -m rhbench.cli`` exits the normal
     way, so that ``python -m cProfile -m rhbench.cli ...`` and the like write their reports."""
+    global _PROCESS_ENDS_AFTER_COMMAND
+    _PROCESS_ENDS_AFTER_COMMAND = True
     exit_without_teardown(main())
 
 
@@ -156,12 +169,25 @@ def exit_without_teardown(code: int) -> NoReturn:
     alive = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
     if alive:
         sys.exit(code)
-    for stream in (sys.stdout, sys.stderr):
+    os._exit(code if _flushed_standard_streams() else FLUSH_FAILED_EXIT)
+
+
+#: CPython's exit status when flushing the standard streams at exit fails (a full disk, a
+#: closed pipe): the output is incomplete, so the exit is not a success.
+FLUSH_FAILED_EXIT = 120
+
+
+def _flushed_standard_streams() -> bool:
+    """Flush ``sys.stdout``/``sys.stderr`` and the original streams; False if any flush failed."""
+    ok = True
+    for stream in {id(s): s for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)}.values():
+        if stream is None or getattr(stream, "closed", False):
+            continue  # no stream (started with it closed) or already closed: nothing buffered
         try:
             stream.flush()
-        except (OSError, ValueError):  # a closed or broken pipe: a normal exit would not report it either
-            pass
-    os._exit(code)
+        except (OSError, ValueError):
+            ok = False
+    return ok
 
 
 if __name__ == "__main__":

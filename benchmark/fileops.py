@@ -10,14 +10,12 @@ import errno
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rhbench.errors import DataError, OutputExistsError, RhbenchError
-
-if TYPE_CHECKING:
-    from concurrent.futures import Future
 
 #: Bytes read per step when hashing a file.
 HASH_BLOCK_BYTES = 1 << 20
@@ -114,8 +112,6 @@ def prefetch_checksums(paths: list[Path]) -> None:
     core while the first reads and reduces them; the provenance record then finds them
     done. Files already hashed, or gone, are skipped.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     pending = []
     for path in map(Path, paths):
         try:
@@ -123,13 +119,23 @@ def prefetch_checksums(paths: list[Path]) -> None:
         except OSError:
             continue
         if identity not in _CHECKSUMS and identity not in _IN_FLIGHT:
-            pending.append((path, identity))
-    if not pending:
-        return
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rhbench-checksums")
-    for path, identity in pending:
-        _IN_FLIGHT[identity] = executor.submit(_checksum, path, identity)
-    executor.shutdown(wait=False)  # the thread ends when the queue is done
+            _IN_FLIGHT[identity] = Future()
+            pending.append((path, identity, _IN_FLIGHT[identity]))
+    if pending:
+        # A daemon thread: a run that fails or is interrupted before its provenance record
+        # exits at once instead of waiting for checksums nobody will read.
+        threading.Thread(target=_hash_in_order, args=(pending,), name="rhbench-checksums", daemon=True).start()
+
+
+def _hash_in_order(pending: list[tuple[Path, tuple, Future]]) -> None:
+    """Compute each prefetched checksum into its future (an error is kept for the reader)."""
+    for path, identity, future in pending:
+        if not future.set_running_or_notify_cancel():
+            continue
+        try:
+            future.set_result(_checksum(path, identity))
+        except Exception as error:  # re-raised by file_checksum, as if hashed there
+            future.set_exception(error)
 
 
 def _identity(path: Path) -> tuple:

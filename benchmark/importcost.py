@@ -73,17 +73,22 @@ def no_distributed_probe():
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
-    """Run the block (a command's imports) without garbage collection; then freeze what is alive.
+def collector_paused(*, freeze: bool) -> Iterator[None]:
+    """Run the block (a command's imports) without garbage collection; then, if ``freeze``,
+    freeze what is alive.
 
-    On exit :func:`gc.freeze` moves every object alive into the permanent generation, which
-    later collections do not scan, and the collector is switched back on if it was on.
+    :func:`gc.freeze` moves every object alive into the permanent generation, which later
+    collections do not scan: right only in a process that ends with the command (the
+    console script, :func:`rhbench.cli.process_ends_after_command`), since a Python caller's
+    not-yet-collected garbage would be frozen with it and never freed. The collector is
+    switched back on if it was on.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
+        if freeze:
+            gc.freeze()
         if enabled:
             gc.enable()

@@ -16,10 +16,18 @@ from rhbench.results import Results, RunRecord
 RUN_JSON = "run.json"
 
 
-def input_files(registry: Registry, data_root: Path) -> dict[str, dict[str, Path | str]]:
-    """Source -> variable -> its input file, or the error (a broken catalog entry, an escaping path)."""
-    inputs: dict[str, dict[str, Path | str]] = {}
+def input_files(registry: Registry, data_root: Path) -> dict[str, dict[str, list[Path] | str]]:
+    """Source -> variable -> its input file(s), or the error (a broken catalog entry, an escaping path).
+
+    A source that lists its own files (CMIP6 models found by :mod:`rhbench.cmip6`, one or
+    several period files per variable) has no catalog entry: its list is used, as the loader
+    does (:func:`rhbench.harmonize.source_files`).
+    """
+    inputs: dict[str, dict[str, list[Path] | str]] = {}
     for name, source in sorted(registry.sources.items()):
+        if source.files is not None:
+            inputs[name] = {v: [Path(p) for p in source.files[v]] for v in source.variables if v in source.files}
+            continue
         try:
             files = catalog.entry_for(source).files
         except Exception as exc:  # a broken catalog entry is recorded, not fatal here
@@ -31,25 +39,33 @@ def input_files(registry: Registry, data_root: Path) -> dict[str, dict[str, Path
             except Exception as exc:  # an escaping path is recorded, never hashed
                 inputs.setdefault(name, {})[variable] = f"error: {exc}"
                 continue
-            inputs.setdefault(name, {})[variable] = path
+            inputs.setdefault(name, {})[variable] = [path]
     return inputs
 
 
-def input_checksums(registry: Registry, data_root: Path) -> dict[str, dict[str, str]]:
-    """Source -> variable -> checksum of its file (:func:`rhbench.fileops.file_checksum`), ``missing`` or the error."""
-    inputs: dict[str, dict[str, str]] = {}
+def input_checksums(registry: Registry, data_root: Path) -> dict[str, dict[str, str | list[str]]]:
+    """Source -> variable -> checksum of its file (:func:`rhbench.fileops.file_checksum`), ``missing``
+    or the error; a list of checksums, in time order, for a variable read from several files."""
+    inputs: dict[str, dict[str, str | list[str]]] = {}
     for name, files in input_files(registry, data_root).items():
-        for variable, path in files.items():
-            if isinstance(path, str):
-                inputs.setdefault(name, {})[variable] = path
-            else:
-                inputs.setdefault(name, {})[variable] = file_checksum(path) if path.is_file() else "missing"
+        for variable, paths in files.items():
+            if isinstance(paths, str):
+                inputs.setdefault(name, {})[variable] = paths
+                continue
+            sums = [file_checksum(path) if path.is_file() else "missing" for path in paths]
+            inputs.setdefault(name, {})[variable] = sums[0] if len(sums) == 1 else sums
     return inputs
 
 
 def prefetch_input_checksums(registry: Registry, data_root: Path) -> None:
     """Start hashing the run's input files in the background (:func:`rhbench.fileops.prefetch_checksums`)."""
-    paths = [p for files in input_files(registry, data_root).values() for p in files.values() if not isinstance(p, str)]
+    paths = [
+        p
+        for files in input_files(registry, data_root).values()
+        for v in files.values()
+        if not isinstance(v, str)
+        for p in v
+    ]
     prefetch_checksums([p for p in paths if p.is_file()])
 
 

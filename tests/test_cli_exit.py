@@ -113,3 +113,31 @@ def test_console_script_keeps_main_exit_codes_and_messages(tmp_path):
     )
     assert bad.returncode == cli.EXIT_USAGE
     assert "config file not found" in bad.stderr
+
+
+def test_a_failed_flush_of_the_output_is_not_a_success(tmp_path):
+    """As CPython: output that cannot be written at exit (a full disk) gives status 120."""
+    done = _python(
+        """
+        import sys
+        from rhbench.cli import exit_without_teardown
+        sys.stdout = open("/dev/full", "w")
+        sys.stdout.write("lost")
+        exit_without_teardown(0)
+        """,
+        tmp_path,
+    )
+    assert done.returncode == 120, done.stderr
+
+
+def test_a_process_started_without_stdout_still_exits_cleanly(tmp_path):
+    done = _python(
+        """
+        import sys
+        from rhbench.cli import exit_without_teardown
+        sys.stdout = None
+        exit_without_teardown(0)
+        """,
+        tmp_path,
+    )
+    assert done.returncode == 0 and done.stderr == ""

@@ -391,3 +391,24 @@ def test_cmip6_sources_are_cached_keyed_on_every_period_file(tmp_path: Path) -> 
     assert key is not None and key == cache.key_for(source, tmp_path, **args)
     _write_cmor(tmp_path, "rh", value * 2, lat, lon, years=(2002, 2003))  # same name, new content
     assert second.exists() and cache.key_for(source, tmp_path, **args) != key
+
+
+def test_run_json_records_the_checksum_of_every_cmip6_model_file(tmp_path: Path) -> None:
+    """CMIP6 models have no catalog entry: run.json hashes their own files (one list per split variable)."""
+    import hashlib
+
+    from rhbench import provenance
+    from rhbench.registry import Registry
+
+    lat, lon = np.array([-10.0, 10.0]), np.array([0.0, 180.0])
+    first = _write_cmor(tmp_path, "rh", np.full((2, 2), 1e-8), lat, lon, years=(2000, 2001))
+    second = _write_cmor(tmp_path, "rh", np.full((2, 2), 1e-8), lat, lon, years=(2002, 2003))
+    pools = _write_cmor(tmp_path, "cSoil", np.full((2, 2), 12.0), lat, lon, units="kg m-2")
+    registry = Registry()
+    cmip6.register(registry, [tmp_path])
+    inputs = provenance.input_checksums(registry, tmp_path / "no-data-root")
+
+    def sha(path: Path) -> str:
+        return f"sha256:{hashlib.sha256(path.read_bytes()).hexdigest()}"
+
+    assert inputs["TOY.r1i1p1f1"] == {"rh": [sha(first), sha(second)], "cSoil": sha(pools)}

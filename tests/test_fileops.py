@@ -127,3 +127,57 @@ def test_a_file_changed_after_its_prefetch_gets_its_new_checksum(tmp_path):
     fileops.prefetch_checksums([path])
     path.write_bytes(b"after, longer")
     assert fileops.file_checksum(path) == f"sha256:{hashlib.sha256(b'after, longer').hexdigest()}"
+
+
+def test_a_same_size_rewrite_after_its_prefetch_gets_its_new_checksum(tmp_path):
+    """Same size, maybe the same modification time: the change time still tells them apart."""
+    import hashlib
+
+    from rhbench import fileops
+
+    path = tmp_path / "input.nc"
+    path.write_bytes(b"before")
+    fileops.prefetch_checksums([path])
+    first = fileops.file_checksum(path)
+    path.write_bytes(b"BEFORE")
+    assert first == f"sha256:{hashlib.sha256(b'before').hexdigest()}"
+    assert fileops.file_checksum(path) == f"sha256:{hashlib.sha256(b'BEFORE').hexdigest()}"
+
+
+def test_a_prefetch_error_is_raised_by_the_reader(tmp_path, monkeypatch):
+    from rhbench import fileops
+
+    def unreadable(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(fileops, "sha256_of", unreadable)
+    path = tmp_path / "locked.nc"
+    path.write_bytes(b"data")
+    fileops.prefetch_checksums([path])
+    with pytest.raises(PermissionError, match="locked.nc"):
+        fileops.file_checksum(path)
+
+
+def test_a_run_ending_early_does_not_wait_for_prefetched_checksums(tmp_path):
+    """The hashing thread is a daemon: a failed or interrupted run exits at once (the
+    console's fast exit) instead of hashing every input nobody will record."""
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import time\n"
+        "from pathlib import Path\n"
+        "from rhbench import fileops\n"
+        "from rhbench.cli import exit_without_teardown\n"
+        "fileops.sha256_of = lambda path: time.sleep(30)\n"
+        f"paths = [Path({str(tmp_path)!r}) / f'in{{i}}.nc' for i in range(3)]\n"
+        "for path in paths:\n"
+        "    path.write_bytes(b'x')\n"
+        "fileops.prefetch_checksums(paths)\n"
+        "exit_without_teardown(3)\n"
+    )
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 3, done.stderr
+    assert time.perf_counter() - start < 20  # not 3 x 30 s of hashing

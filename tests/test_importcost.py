@@ -107,7 +107,7 @@ def _collector_state(code: str) -> dict:
 def test_collector_paused_while_importing_then_frozen_and_back_on():
     state = _collector_state(
         "frozen_before = gc.get_freeze_count()\n"
-        "with collector_paused():\n"
+        "with collector_paused(freeze=True):\n"
         "    inside = gc.isenabled()\n"
         "    import xarray\n"
         "print(json.dumps({'inside': inside, 'after': gc.isenabled(), 'frozen_before': frozen_before,\n"
@@ -121,7 +121,7 @@ def test_collector_paused_leaves_a_disabled_collector_disabled_even_on_error():
     state = _collector_state(
         "gc.disable()\n"
         "try:\n"
-        "    with collector_paused():\n"
+        "    with collector_paused(freeze=True):\n"
         "        raise ImportError('no such module')\n"
         "except ImportError:\n"
         "    pass\n"
@@ -139,8 +139,10 @@ def test_rhbench_run_imports_with_the_collector_paused(tmp_path):
         "def count(phase, info):\n"
         "    full.extend([1] if phase == 'stop' and info['generation'] == 2 else [])\n"
         "gc.callbacks.append(count)\n"
+        "from rhbench import cli\n"
         "from rhbench.commands import run\n"
         "from rhbench.report import workers\n"
+        "cli._PROCESS_ENDS_AFTER_COMMAND = True\n"  # as rhbench.cli:console sets it
         "try:\n"
         "    run._run(None, workers)\n"  # fails at resolve(None) after the imports
         "except AttributeError:\n"
@@ -151,3 +153,32 @@ def test_rhbench_run_imports_with_the_collector_paused(tmp_path):
     state = _fresh(code)
     assert state["pipeline"] and state["enabled"] and state["frozen"] > 50_000
     assert state["full"] == 0
+
+
+def test_without_freeze_the_collector_is_paused_only():
+    state = _collector_state(
+        "with collector_paused(freeze=False):\n"
+        "    inside = gc.isenabled()\n"
+        "    import xarray\n"
+        "print(json.dumps({'inside': inside, 'after': gc.isenabled(), 'frozen': gc.get_freeze_count()}))\n"
+    )
+    assert state == {"inside": False, "after": True, "frozen": 0}
+
+
+def test_main_called_from_python_never_freezes_the_callers_objects(tmp_path):
+    """A library caller's garbage must stay collectable: ``main(["run", ...])`` pauses the
+    collector around its imports but freezes nothing (only the console script does)."""
+    state = _fresh(
+        "import gc, json, weakref\n"
+        "from rhbench.cli import main\n"
+        "class Big:\n"
+        "    pass\n"
+        "garbage = Big(); garbage.me = garbage\n"
+        "gone = weakref.ref(garbage)\n"
+        "gc.collect()\n"  # alive: moved to the oldest generation
+        "del garbage\n"  # now cyclic garbage a later collection must free
+        f"code = main(['-q', 'run', '--config', {str(tmp_path / 'missing.toml')!r}])\n"
+        "gc.collect()\n"
+        "print(json.dumps({'code': code, 'frozen': gc.get_freeze_count(), 'freed': gone() is None}))\n"
+    )
+    assert state == {"code": 2, "frozen": 0, "freed": True}

@@ -199,9 +199,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, workers) -> int:
+    from rhbench.cli import process_ends_after_command
     from rhbench.importcost import collector_paused
 
-    with collector_paused():  # ~0.15 s of garbage collection while importing (rhbench.importcost)
+    # ~0.15 s of garbage collection while importing (rhbench.importcost)
+    with collector_paused(freeze=process_ends_after_command()):
         from rhbench import catalog
         from rhbench.pipeline import run as run_pipeline
         from rhbench.progress import progress_callback
