@@ -230,7 +230,8 @@ def _upscaled(
         log.info("building %s from %s and the predictor stack %s (%s)", name, srdb.name, found[0].name, found[1])
         fraction, note = inputs.land_fraction(registry, root)
         stack = load_stack(*found)
-        versions = inputs.provenance(registry, srdb, stack, [found[1]])  # REAL or SYNTHETIC: the one rule
+        grid_files = [found[1]] + ([inputs.land_fraction_file(registry, root)] if fraction is not None else [])
+        versions = inputs.provenance(registry, srdb, stack, grid_files)  # REAL or SYNTHETIC: the one rule
         run_upscaling(
             srdb,
             out,

@@ -46,3 +46,25 @@ def test_a_zone_smaller_than_the_folds_is_named_in_a_warning(caplog):
         folds = zone_folds(zones, 10, seed=0)
     assert sorted(set(folds)) == list(range(10))
     assert "{'tropical': 3}" in caplog.text
+
+
+@pytest.mark.shared_data
+def test_an_edited_copy_of_the_real_stack_or_land_fraction_is_never_labelled_real(tmp_path):
+    import xarray as xr
+
+    from rhbench.registry import build_registry
+    from rhbench.upscaling import inputs
+    from tests.conftest import shared_data_path
+
+    registry = build_registry()
+    srdb = shared_data_path("srdb", "srdb-data.csv")
+    stack_file = shared_data_path("jian2020", "global_Rt_contribution_to_Rs2.nc")
+    land = shared_data_path("srdb", "fractional_land.0.5-deg.nc")
+    assert inputs.provenance(registry, srdb, None, [stack_file, land])["synthetic"] is False
+    # an unmarked grid that is not the pinned file (a regridded / flipped / edited copy)
+    edited = tmp_path / "global_Rt_contribution_to_Rs2.nc"
+    xr.Dataset({"MAT": (("lat", "lon"), np.ones((2, 2)))}).to_netcdf(edited)
+    for files in ([edited, land], [stack_file, edited]):
+        info = inputs.provenance(registry, srdb, None, files)
+        assert info["synthetic"] is True
+        assert "global_Rt_contribution_to_Rs2.nc not a pinned release" in info["data_label_reason"]

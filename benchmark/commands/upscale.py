@@ -72,6 +72,8 @@ def _inputs(args: argparse.Namespace):
     if stack is not None:
         fraction, note = inputs.land_fraction(registry, root, args.land_fraction)
         logger.info("land fraction for totals: %s", note)
+        if fraction is not None:  # a gridded input like the stack: labelled by the same rule
+            files.append(inputs.land_fraction_file(registry, root, args.land_fraction))
     versions = inputs.provenance(registry, Path(srdb), stack, files)  # REAL or SYNTHETIC: the one rule
     return Path(srdb), stack, fraction, note, versions
 

@@ -71,16 +71,25 @@ def fetched_sites(registry: Registry, root: Path | None) -> Path | None:
     return None
 
 
+def land_fraction_file(registry: Registry, root: Path | None, path: Path | None = None) -> Path | None:
+    """The land-fraction file :func:`land_fraction` reads: ``path``, else the first
+    ``landfrac`` source's file under the data root, else None."""
+    for source in registry.of_kind("landfrac"):
+        file = path if path is not None else (_first_file(source, root) if root is not None else None)
+        if file is not None:
+            return Path(file)
+    return None
+
+
 def land_fraction(registry: Registry, root: Path | None, path: Path | None = None) -> tuple[xr.DataArray | None, str]:
     """Land fraction (0-1) from ``path`` or the first ``landfrac`` source under the data root,
     and a note naming it; ``(None, reason)`` when there is none."""
-    for source in registry.of_kind("landfrac"):
-        file = path if path is not None else (_first_file(source, root) if root is not None else None)
-        if file is None:
-            continue
-        data = loader.open_variable(source, "sftlf", Path(file)).compute()
-        return data, f"{source.name} ({Path(file).name}, sha256 {sha256_of(Path(file))})"
-    return None, "no land fraction found: every valid cell counted fully"
+    file = land_fraction_file(registry, root, path)
+    sources = registry.of_kind("landfrac")
+    if file is None or not sources:
+        return None, "no land fraction found: every valid cell counted fully"
+    data = loader.open_variable(sources[0], "sftlf", file).compute()
+    return data, f"{sources[0].name} ({file.name}, sha256 {sha256_of(file)})"
 
 
 def open_predictors(registry: Registry, path: Path) -> PredictorStack:
@@ -139,9 +148,12 @@ def provenance(
     ``rhbench upscale`` and by a run's reference stage.
 
     REAL only when the site table is a pinned release (its SHA-256 is a ``sites`` entry's
-    ``sha256``: a CSV carries no other provenance) and no predictor grid is synthetic (the
+    ``sha256``: a CSV carries no other provenance), no predictor grid is synthetic (the
     stack's provenance, and the global ``synthetic`` attribute of every file in
-    ``predictor_files``). Anything else is SYNTHETIC, whatever the data root is called.
+    ``predictor_files``) and every file in ``predictor_files`` (the stack, the land
+    fraction) is a pinned release too (its SHA-256 is a ``predictors`` or ``landfrac``
+    entry's ``sha256``: a regridded, flipped or edited copy of the real stack is not the
+    real data). Anything else is SYNTHETIC, whatever the data root is called.
     Without a stack (CV report on site columns) the site table alone decides.
 
     Returns ``srdb_version``, ``srdb_checksum``, ``synthetic`` (bool) and
@@ -154,6 +166,10 @@ def provenance(
     marked = [Path(p).name for p in predictor_files if marked_synthetic(Path(p))]
     if marked or (stack is not None and stack.synthetic):
         reasons.append(f"predictor grids are synthetic ({', '.join(marked) or stack.provenance.get('source', '')})")
+    pinned = pinned_digests(registry)
+    unpinned = [Path(p).name for p in predictor_files if Path(p).name not in marked and sha256_of(p) not in pinned]
+    if unpinned:
+        reasons.append(f"grid file(s) {', '.join(unpinned)} not a pinned release (SHA-256 differs)")
     info["synthetic"] = bool(reasons)
     info["data_label_reason"] = "; ".join(reasons) or (
         "pinned site table" + (" and real predictor grids" if stack is not None else " (no predictor grids)")
@@ -161,6 +177,19 @@ def provenance(
     if reasons:
         logger.info("upscaling labelled SYNTHETIC: %s", info["data_label_reason"])
     return info
+
+
+def pinned_digests(registry: Registry) -> frozenset[str]:
+    """SHA-256 (lower case) of every pinned ``predictors`` and ``landfrac`` catalog file."""
+    digests = set()
+    for source in [*registry.of_kind("predictors"), *registry.of_kind("landfrac")]:
+        try:
+            digest = str(catalog.entry_for(source).metadata.get("sha256", "")).lower()
+        except RhbenchError:
+            continue
+        if digest:
+            digests.add(digest)
+    return frozenset(digests)
 
 
 def srdb_versions(registry: Registry, path: Path) -> dict[str, str]:
