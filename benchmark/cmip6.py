@@ -237,9 +237,11 @@ def register(registry: Registry, locations: list[Path] | tuple[Path, ...]) -> li
 def protected_inputs(locations: list[Path] | tuple[Path, ...], found: list[Source]) -> dict[str, Path]:
     """Label -> path of every CMIP6 input a run must never write into or delete: each folder or
     catalog JSON given, and the folder of every file of the ``found`` sources (a catalog's files
-    may lie anywhere). For :func:`rhbench.outdir.refuse_overlap`."""
+    may lie anywhere; a file that is a symbolic link protects the folder of its target too).
+    For :func:`rhbench.outdir.refuse_overlap`."""
     inputs = {f"CMIP6 folder or catalog #{i}": Path(location) for i, location in enumerate(locations, 1)}
-    folders = sorted({Path(p).parent for source in found for paths in (source.files or {}).values() for p in paths})
+    files = [Path(p) for source in found for paths in (source.files or {}).values() for p in paths]
+    folders = sorted({f.parent for f in files} | {f.resolve().parent for f in files})
     inputs.update({f"folder of CMIP6 model files #{i}": folder for i, folder in enumerate(folders, 1)})
     return inputs
 

@@ -243,10 +243,15 @@ def _land_mask(registry: Registry, root: Path, synthetic: bool) -> xr.DataArray 
 
 
 def _files_of(source: Source, root: Path) -> str | None:
-    """The files a source's variables are read from, for an error that cannot name one."""
+    """The files a source's variables are read from, for an error that cannot name one.
+
+    Called while recording a failure: it never raises (None when the files cannot be
+    listed), so the source's own failure is recorded and the run goes on.
+    """
     try:
         files = [str(paths[0]) for paths in harmonize.source_files(source, root).values() if paths]
-    except RhbenchError:
+    except Exception as exc:  # (a broken catalog entry or plugin must not sink the run)
+        log.debug("cannot list the files of %s: %s: %s", source.name, type(exc).__name__, exc)
         return None
     if not files:
         return None

@@ -40,10 +40,15 @@ NON_NEGATIVE = (
 )
 #: Variables that are never zero everywhere on Earth: an all-zero sample fails the source.
 NEVER_ALL_ZERO = ("rh", "npp", "gpp", "fVegLitter", "cSoil", "cLitter", "cVeg")
-#: Land (or ocean) fractions of a grid cell, 0-1 in canonical units: above 1 is a % field
-#: labelled as a fraction; never above 1 % is a 0-1 fraction labelled % (every global grid
-#: has cells fully land and fully ocean). Either is an error, not a guess.
+#: Land (or ocean) fractions of a grid cell, 0-1 in canonical units: far above 1 is a % field
+#: labelled as a fraction; above 0 but never above 1 % is a 0-1 fraction labelled % (every
+#: global grid has cells fully land and fully ocean). Either is an error, not a guess.
 FRACTIONS = ("sftlf", "oceanCoverFrac")
+#: A fraction's maximum above this is a % field labelled '1' (its maximum is near 100).
+FRACTION_REFUSED_ABOVE = 1.5
+#: A fraction's maximum above 1 + this (and at most :data:`FRACTION_REFUSED_ABOVE`) is warned
+#: about as a regridding overshoot; the cell measures clip it to 1.
+FRACTION_OVERSHOOT = 1e-3
 NEGATIVE_TOLERANCE = 1e-6
 NEGATIVE_TOLERANCE_OF_LARGE = 1e-4
 NEGATIVE_SHARE_MAX = 0.01
@@ -80,9 +85,9 @@ def check_values(sample: np.ndarray, variable: str, *, source: str | None = None
     Raises :class:`ValueRangeError` when every value is missing, every value of a
     :data:`NEVER_ALL_ZERO` variable is zero, or when more than
     :data:`NEGATIVE_SHARE_MAX` of the values of a :data:`NON_NEGATIVE` variable are negative.
-    Also when a :data:`FRACTIONS` variable exceeds 1 or never exceeds 0.01 (a units label
-    off by 100). Logs a warning (likely units error) when the median of the non-missing,
-    non-zero values is outside :data:`PLAUSIBLE_MEDIAN`.
+    Also when a :data:`FRACTIONS` variable is off by 100 (:func:`_check_fraction`). Logs a
+    warning (likely units error) when the median of the non-missing, non-zero values is
+    outside :data:`PLAUSIBLE_MEDIAN`.
     """
     where = {"source": source, "file": file, "variable": variable}
     target = units.CANONICAL_UNITS.get(variable, "")
@@ -131,20 +136,37 @@ def check_values(sample: np.ndarray, variable: str, *, source: str | None = None
 
 
 def _check_fraction(finite: np.ndarray, where: dict) -> None:
-    """Raise :class:`ValueRangeError` when a cell fraction (0-1, converted from the file's units)
-    exceeds 1 or never exceeds 0.01: the file's units are off by a factor 100."""
+    """Check a cell fraction (0-1, converted from the file's units) for a units label off by 100.
+
+    Raises :class:`ValueRangeError` when its maximum exceeds :data:`FRACTION_REFUSED_ABOVE`
+    (a % field labelled '1' has a maximum near 100) or lies in (0, 0.01] (a 0-1 field
+    labelled '%'); warns when it is in (1.001, 1.5] (a regridding overshoot, clipped to 1
+    by :func:`rhbench.landfrac.measures`). A fraction that is 0 everywhere (a land-only
+    grid's ocean fraction) passes.
+    """
     top = float(finite.max())
-    if top > 1.0 + 1e-3:
+    found = f"max {top:.4g} after converting the file's units to 0-1"
+    if top > FRACTION_REFUSED_ABOVE:
         raise ValueRangeError(
-            "a cell fraction above 1: values in % labelled as a fraction?",
-            found=f"max {top:.4g} after converting the file's units to 0-1",
+            "a cell fraction far above 1: values in % labelled as a fraction?",
+            found=found,
             expected="0..1 (or units '%' for 0..100)",
             **where,
         )
-    if top <= 0.01 * (1 + 1e-6):
+    if top > 1.0 + FRACTION_OVERSHOOT:
+        log.warning(
+            "%s",
+            ValueRangeError(
+                "a cell fraction slightly above 1 (regridding overshoot?): clipped to 1",
+                found=found,
+                expected="0..1",
+                **where,
+            ),
+        )
+    if 0.0 < top <= 0.01 * (1 + 1e-6):
         raise ValueRangeError(
             "a cell fraction never above 1 %: a 0-1 fraction labelled '%'?",
-            found=f"max {top:.4g} after converting the file's units to 0-1",
+            found=found,
             expected="some cells fully land or fully ocean (max near 1, i.e. 100 %)",
             **where,
         )

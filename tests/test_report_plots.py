@@ -200,9 +200,14 @@ def test_fixed_margin_figures_keep_axes_and_legend_inside_without_a_layout_engin
     lat = np.arange(-89.0, 90.0, 2.0)
     profiles = np.random.default_rng(1).uniform(50, 800, (len(names) + 1, lat.size))
     zonal = xr.DataArray(profiles, dims=("source", "lat"), coords={"source": [*names, "Konings2019"], "lat": lat})
-    zonal_kwargs = {"title": "t", "units": "Rh (g C m-2 yr-1)", "reference": "Konings2019"}
+    # the page's longest titles and labels (sections.py: label(...) + " (SYNTHETIC)")
+    zonal_kwargs = {
+        "title": "zonal mean cSoil + cLitter (SYNTHETIC)",
+        "units": "cSoil + cLitter (kg C m-2)",
+        "reference": "Konings2019",
+    }
     for module, draw, args, kwargs in (
-        (fig_taylor, fig_taylor.taylor_diagram, (stats,), {"title": "t"}),
+        (fig_taylor, fig_taylor.taylor_diagram, (stats,), {"title": "cSoil + cLitter maps vs reference (SYNTHETIC)"}),
         (fig_series, fig_series.zonal_means, (zonal,), zonal_kwargs),
     ):
         data, fig = _placed(module, draw, *args, **kwargs)
@@ -213,5 +218,8 @@ def test_fixed_margin_figures_keep_axes_and_legend_inside_without_a_layout_engin
         box, legend = ax.get_position(), ax.get_legend().get_window_extent(renderer)
         assert 0 < box.x0 < box.x1 < 1 and 0 < box.y0 < box.y1 < 1
         assert legend.x0 > box.x1 * fig.bbox.width and legend.x1 <= fig.bbox.width  # beside the axes, not clipped
+        drawn = fig.get_tightbbox(renderer)  # every artist (title, tick and axis labels), in inches
+        width, height = fig.get_size_inches()
+        assert 0 <= drawn.x0 and drawn.x1 <= width and 0 <= drawn.y0 and drawn.y1 <= height
         if module is fig_taylor:
             assert box.width * fig.bbox.width == pytest.approx(box.height * fig.bbox.height)  # square
