@@ -137,6 +137,12 @@ def _unit_factor(data: xr.DataArray, variable: str, declared: str, *, source: st
     return float(one) if zero == 0.0 else None
 
 
+def _canonical_step(step: float, raw: xr.DataArray, declared: str, where: dict) -> float | None:
+    """A packing ``step`` in the file's units converted to ``raw``'s canonical units (None for offset units)."""
+    factor = _unit_factor(raw, str(raw.name), declared, **where)
+    return None if factor is None else step * abs(factor)
+
+
 def _converted(
     raw: xr.DataArray, sample: xr.DataArray, declared: str, fills: tuple[float, ...], annual: bool, where: dict
 ) -> tuple[xr.DataArray, xr.DataArray]:
@@ -174,6 +180,7 @@ def open_variable(source: Source, variable: str, path: Path | Sequence[Path], *,
     try:
         datasets = [_open_one(source, spec.file_name, p) for p in paths]
         ds = datasets[0] if len(datasets) == 1 else concat_files(datasets, paths, spec.file_name)
+        step = layout.packing_step(ds[spec.file_name])  # before decoding moves it to the encoding
         ds, fills = layout.fill_values(ds, spec.file_name, file=file)
         sample = valuecheck.read_sample(ds[spec.file_name], **where)
         grid.rename_coordinates(ds, **where)  # fail early, before any work
@@ -181,7 +188,8 @@ def open_variable(source: Source, variable: str, path: Path | Sequence[Path], *,
         raw.attrs = dict(ds[spec.file_name].attrs)
         raw = layout.label_time(raw, ds, file=file)
         converted, sample = _converted(raw, sample, spec.units, fills, annual, where)
-        valuecheck.check_values(sample.values, variable, **where)
+        step = None if step is None else _canonical_step(step, raw, spec.units, where)
+        valuecheck.check_values(sample.values, variable, packing_step=step, **where)
         converted = _normalized(converted, **where)
         if annual and "time" in converted.dims:
             share = kernels.month_shares(converted)
