@@ -117,10 +117,25 @@ def concat_files(datasets: Sequence[xr.Dataset], paths: Sequence[Path], name: st
             found=sorted(time_units),
             expected="one time units string",
         )
-    bounds = {layout.bounds_name(datasets[i], tdim) for i in order}
-    keep = [name, *bounds] if len(bounds) == 1 and None not in bounds else [name]  # time bounds label the steps
-    parts = [datasets[i][keep] for i in order]
+    parts = [_labelled_by_bounds(datasets[i], name, tdim) for i in order]
     return xr.concat(parts, dim=tdim, data_vars="minimal", coords="minimal", compat="override", join="override")
+
+
+def _labelled_by_bounds(ds: xr.Dataset, name: str, tdim: str) -> xr.Dataset:
+    """``ds[[name]]`` with each time stamp replaced by the value that labels its step
+    (:func:`rhbench.layout.time_values`: the middle of the file's CF bounds, whatever the
+    bounds variable is called), in the file's time units; the bounds are dropped.
+
+    Done per file, so the files of a series may name their bounds differently
+    (``time_bnds``, ``time_bounds``) or not all have them.
+    """
+    bounds = layout.bounds_name(ds, tdim)
+    part = ds[[name]].drop_vars([bounds] if bounds in ds[[name]].variables else [])
+    if bounds is None:
+        return part
+    labels = layout.time_values(ds, tdim)
+    attrs = {k: v for k, v in ds[tdim].attrs.items() if k != "bounds"}
+    return part.assign_coords({tdim: (tdim, np.asarray(labels.values), {**attrs, "labelled_by": bounds})})
 
 
 def _unit_factor(data: xr.DataArray, variable: str, declared: str, *, source: str, file: str) -> float | None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import cftime
 import numpy as np
 import pytest
+import xarray as xr
 
-from rhbench import cmip6, harmonize, loader, pipeline, valuecheck
+from rhbench import cmip6, harmonize, layout, loader, pipeline, valuecheck
 from rhbench.errors import DataError, ValueRangeError
 from rhbench.results import Failures
 from rhbench.sources import Source, Var
@@ -117,3 +119,26 @@ def test_unpacked_real_negatives_are_refused_however_large_the_largest_values():
         valuecheck.check_values(values, "cSoil", source="M", file="cSoil.nc")
     assert "negative" in str(info.value) and "5.0%" in str(info.value) and "cSoil.nc" in str(info.value)
     valuecheck.check_values(values, "cSoil", source="M", file="cSoil.nc", packing_step=0.3)  # packed: rounding
+
+
+def _yearly_end_stamped(years: range, bounds: str) -> xr.Dataset:
+    """Yearly cSoil stamped at the end of each year (1 Jan of the next), with CF bounds named ``bounds``."""
+    units = "days since 1850-01-01"
+    start = cftime.date2num([cftime.DatetimeNoLeap(y, 1, 1) for y in years], units, "noleap")
+    end = cftime.date2num([cftime.DatetimeNoLeap(y + 1, 1, 1) for y in years], units, "noleap")
+    time = ("time", end, {"units": units, "calendar": "noleap", "bounds": bounds})
+    ds = xr.Dataset(
+        {"cSoil": (("time", "lat", "lon"), np.ones((len(years), 2, 2)))},
+        coords={"time": time, "lat": [0.0, 1.0], "lon": [0.0, 1.0]},
+    )
+    return ds.assign({bounds: (("time", "bnds"), np.stack([start, end], 1))})
+
+
+@pytest.mark.parametrize("second", ["time_bnds", "time_bounds"])
+def test_period_files_naming_their_time_bounds_differently_are_labelled_by_their_bounds(second):
+    """Review item 7: yearly files stamped at the end of each year, one with ``time_bnds`` and
+    one with ``time_bounds``: the bounds were dropped and the series read as 2001-2015."""
+    files = [_yearly_end_stamped(range(2000, 2007), "time_bnds"), _yearly_end_stamped(range(2007, 2015), second)]
+    ds = loader.concat_files(files, [Path("a.nc"), Path("b.nc")], "cSoil")
+    years = layout.label_time(ds["cSoil"], ds, file="a.nc+b.nc").year.values
+    assert years.tolist() == list(range(2000, 2015))
