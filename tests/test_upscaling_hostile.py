@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from rhbench.errors import SiteDataError
@@ -68,3 +69,20 @@ def test_an_edited_copy_of_the_real_stack_or_land_fraction_is_never_labelled_rea
         info = inputs.provenance(registry, srdb, None, files)
         assert info["synthetic"] is True
         assert "global_Rt_contribution_to_Rs2.nc not a pinned release" in info["data_label_reason"]
+
+
+def test_huge_rh_values_are_dropped_counted_and_cannot_blow_up_the_map(tmp_path, grids, caplog):
+    # 40 of 200 rows at 1e6 g C m-2 yr-1 (a units slip): they inflate the SD so much that the
+    # 6-SD step alone keeps them, and the map then totals thousands of Pg C yr-1
+    table = synthetic_srdb(grids, n=200)
+    table.loc[10:49, "Rh_annual"] = 1e6
+    csv = tmp_path / "srdb.csv"
+    table.to_csv(csv, index=False)
+    with caplog.at_level(logging.WARNING, logger="rhbench.upscaling.srdb"):
+        metrics = run_upscaling(csv, tmp_path / "out", grids=grids, quick=True)
+    log = pd.read_csv(tmp_path / "out" / "filter_log.csv").set_index("step")
+    assert log.loc["Rh_annual <= 10000 g C m-2 yr-1 (physical ceiling)", "removed"] == 40
+    assert "40 row(s) with Rh_annual above 10000" in caplog.text and "data row 11: 1e+06" in caplog.text
+    oof = pd.read_csv(tmp_path / "out" / "oof_predictions.csv")
+    assert oof["observed"].max() < 2000.0
+    assert metrics["rmse"] < 200.0

@@ -53,9 +53,9 @@ def _rows(**overrides) -> pd.DataFrame:
 @pytest.mark.shared_data
 def test_real_srdb_filter_steps_leave_644_then_641_rows():
     rows, log = load_srdb(_require_srdb())
-    assert log["rows_left"].tolist() == [10366, 1048, 1037, 766, 689, 689, 689, 679, 678, 644, 641]
+    assert log["rows_left"].tolist() == [10366, 1048, 1037, 766, 689, 689, 689, 679, 678, 644, 644, 641]
     # flags: 2 Q10, 3 "Q1,Q10", 5 Q11; 1 Duplicate_record; 34 exact repeats (e.g. 10 of one study's 11 plots)
-    assert log["removed"].tolist() == [0, 9318, 11, 271, 77, 0, 0, 10, 1, 34, 3]
+    assert log["removed"].tolist() == [0, 9318, 11, 271, 77, 0, 0, 10, 1, 34, 0, 3]
     assert len(rows) == 641
     assert rows["zone"].value_counts().to_dict() == {"temperate": 496, "boreal": 80, "tropical": 65}
     assert not quality_flags(rows).map(lambda codes: bool(codes & PROBLEM_FLAGS.keys())).any()
@@ -99,7 +99,7 @@ def test_filters_drop_alkali_soda_lime_short_records_and_missing_coordinates():
     table.loc[3, "Study_midyear"] = np.nan
     table.loc[4, "Rh_annual"] = 0.0
     rows, log = filter_srdb(table)
-    assert log["removed"].tolist() == [0, 1, 1, 0, 2, 1, 0, 0, 0, 0, 0]
+    assert log["removed"].tolist() == [0, 1, 1, 0, 2, 1, 0, 0, 0, 0, 0, 0]
     assert len(rows) == 3
 
 

@@ -17,10 +17,16 @@ kept (He et al., section "Site data"), in this order:
 8. not a known duplicate of another study's record (``Duplicate_record`` empty or blank);
 9. not an exact repeat of an earlier record's ``Latitude``, ``Longitude``,
    ``Study_midyear`` and ``Rh_annual`` (the first is kept);
-10. ``Rh_annual`` within 6 standard deviations of the mean (one pass, sample SD; a
+10. ``Rh_annual`` at most :data:`RH_MAX` (10,000 g C m-2 yr-1): a physical ceiling, more
+   than twice SRDB v5's largest value (4,150) and well above the largest annual GPP of
+   any ecosystem (~4,000); a larger value is a typo or a units slip (e.g. mg instead of g).
+   Dropped rows are counted and named in a warning. Without this step a few 1e6 values
+   inflate the SD of step 11 so much that they pass it and the map totals thousands of
+   Pg C yr-1;
+11. ``Rh_annual`` within 6 standard deviations of the mean (one pass, sample SD; a
    single row is kept).
 
-Steps 6-9 are rhbench's data-quality additions, not in the paper: SRDB's maintainers ask
+Steps 6-10 are rhbench's data-quality additions, not in the paper: SRDB's maintainers ask
 users to heed ``Quality_flag`` (README of github.com/bpbond/srdb, "How to use these data";
 flag meanings in its ``expanded_field_notes.txt``). Q10-Q14 mark potential, suspected or
 known problems, a suspected duplicate or an inconsistency; Q01-Q04 (value read from a
@@ -88,6 +94,8 @@ PROBLEM_FLAGS: dict[int, str] = {
 REPEAT_KEY = ("Latitude", "Longitude", "Study_midyear", "Rh_annual")
 
 OUTLIER_SD = 6.0
+#: Physical ceiling of annual Rh, g C m-2 yr-1 (step 10).
+RH_MAX = 10_000.0
 TROPICAL_MAX_ABS_LAT = 23.5
 BOREAL_MIN_ABS_LAT = 50.0
 ZONES = ("tropical", "temperate", "boreal")
@@ -254,6 +262,22 @@ def _measured_method(rows: pd.DataFrame) -> pd.Series:
     return ~method.map(lambda text: any(word in text for word in EXCLUDED_METHODS)).astype(bool)
 
 
+def _below_ceiling(rows: pd.DataFrame) -> pd.Series:
+    """True where ``Rh_annual`` <= :data:`RH_MAX`; a warning names the rows above it."""
+    keep = rows["Rh_annual"].le(RH_MAX)
+    if not keep.all():
+        above = rows.loc[~keep, "Rh_annual"]
+        shown = ", ".join(f"data row {int(label) + 1}: {value:g}" for label, value in above.head(5).items())
+        logger.warning(
+            "SRDB: %d row(s) with Rh_annual above %g g C m-2 yr-1 dropped (%s%s; a typo or units slip?)",
+            len(above),
+            RH_MAX,
+            shown,
+            ", ..." if len(above) > 5 else "",
+        )
+    return keep
+
+
 def _within_outlier_sd(rows: pd.DataFrame) -> pd.Series:
     rh = rows["Rh_annual"]
     spread = rh.std() if len(rh) > 1 else 0.0
@@ -277,6 +301,7 @@ FILTER_STEPS: tuple[tuple[str, Callable[[pd.DataFrame], pd.Series]], ...] = (
         f"not an exact repeat of ({', '.join(REPEAT_KEY)})",
         lambda rows: ~rows.duplicated(list(REPEAT_KEY), keep="first"),
     ),
+    (f"Rh_annual <= {RH_MAX:g} g C m-2 yr-1 (physical ceiling)", _below_ceiling),
     (f"Rh_annual within {OUTLIER_SD:g} SD of the mean", _within_outlier_sd),
 )
 
