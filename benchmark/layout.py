@@ -64,6 +64,16 @@ def fill_values(ds: xr.Dataset, name: str, *, file: str | None = None) -> tuple[
     return ds.assign({name: xr.Variable(var.dims, var.data, attrs, var.encoding)}), fills
 
 
+def packing_step(var: xr.DataArray) -> float | None:
+    """The decoding step ``|scale_factor|`` of a packed variable, in the file's units (1 with an
+    ``add_offset`` alone); None when the variable is not packed. Rounding to the nearest packed
+    integer moves a value by at most half this step (a stored 0 may decode slightly negative)."""
+    for where in (var.attrs, var.encoding):  # raw attributes, or xarray's encoding once decoded
+        if "scale_factor" in where or "add_offset" in where:
+            return abs(float(np.ravel(where.get("scale_factor", 1.0))[0]))
+    return None
+
+
 def time_dim(data: xr.DataArray | xr.Dataset) -> str | None:
     """The name of ``data``'s time dimension (:data:`rhbench.timeaxis.TIME_NAMES`), or None."""
     return next((name for name in timeaxis.TIME_NAMES if name in data.dims), None)

@@ -117,10 +117,25 @@ def concat_files(datasets: Sequence[xr.Dataset], paths: Sequence[Path], name: st
             found=sorted(time_units),
             expected="one time units string",
         )
-    bounds = {layout.bounds_name(datasets[i], tdim) for i in order}
-    keep = [name, *bounds] if len(bounds) == 1 and None not in bounds else [name]  # time bounds label the steps
-    parts = [datasets[i][keep] for i in order]
+    parts = [_labelled_by_bounds(datasets[i], name, tdim) for i in order]
     return xr.concat(parts, dim=tdim, data_vars="minimal", coords="minimal", compat="override", join="override")
+
+
+def _labelled_by_bounds(ds: xr.Dataset, name: str, tdim: str) -> xr.Dataset:
+    """``ds[[name]]`` with each time stamp replaced by the value that labels its step
+    (:func:`rhbench.layout.time_values`: the middle of the file's CF bounds, whatever the
+    bounds variable is called), in the file's time units; the bounds are dropped.
+
+    Done per file, so the files of a series may name their bounds differently
+    (``time_bnds``, ``time_bounds``) or not all have them.
+    """
+    bounds = layout.bounds_name(ds, tdim)
+    part = ds[[name]].drop_vars([bounds] if bounds in ds[[name]].variables else [])
+    if bounds is None:
+        return part
+    labels = layout.time_values(ds, tdim)
+    attrs = {k: v for k, v in ds[tdim].attrs.items() if k != "bounds"}
+    return part.assign_coords({tdim: (tdim, np.asarray(labels.values), {**attrs, "labelled_by": bounds})})
 
 
 def _unit_factor(data: xr.DataArray, variable: str, declared: str, *, source: str, file: str) -> float | None:
@@ -135,6 +150,12 @@ def _unit_factor(data: xr.DataArray, variable: str, declared: str, *, source: st
         probe, units.canonical_units(variable), declared=declared, source=source, file=file
     ).values
     return float(one) if zero == 0.0 else None
+
+
+def _canonical_step(step: float, raw: xr.DataArray, declared: str, where: dict) -> float | None:
+    """A packing ``step`` in the file's units converted to ``raw``'s canonical units (None for offset units)."""
+    factor = _unit_factor(raw, str(raw.name), declared, **where)
+    return None if factor is None else step * abs(factor)
 
 
 def _converted(
@@ -174,6 +195,7 @@ def open_variable(source: Source, variable: str, path: Path | Sequence[Path], *,
     try:
         datasets = [_open_one(source, spec.file_name, p) for p in paths]
         ds = datasets[0] if len(datasets) == 1 else concat_files(datasets, paths, spec.file_name)
+        step = layout.packing_step(ds[spec.file_name])  # before decoding moves it to the encoding
         ds, fills = layout.fill_values(ds, spec.file_name, file=file)
         sample = valuecheck.read_sample(ds[spec.file_name], **where)
         grid.rename_coordinates(ds, **where)  # fail early, before any work
@@ -181,7 +203,8 @@ def open_variable(source: Source, variable: str, path: Path | Sequence[Path], *,
         raw.attrs = dict(ds[spec.file_name].attrs)
         raw = layout.label_time(raw, ds, file=file)
         converted, sample = _converted(raw, sample, spec.units, fills, annual, where)
-        valuecheck.check_values(sample.values, variable, **where)
+        step = None if step is None else _canonical_step(step, raw, spec.units, where)
+        valuecheck.check_values(sample.values, variable, packing_step=step, **where)
         converted = _normalized(converted, **where)
         if annual and "time" in converted.dims:
             share = kernels.month_shares(converted)

@@ -31,9 +31,9 @@ PLAUSIBLE_MEDIAN: dict[str, tuple[float, float]] = {
     "pr": (10.0, 10000.0),
 }
 #: Variables that cannot be negative. A value is negative when below -1e-6 times the median
-#: absolute value, or -1e-4 times the 99th percentile of absolute values, whichever is larger
-#: (rounding noise passes: int16 packing stores a zero to within half a step, (max - min) /
-#: 65535 ~ 1.5e-5 of the range); more than 1 % negative values is an error.
+#: absolute value, or, for packed data (scale_factor/add_offset), below minus half the packing
+#: step (a stored zero decodes to within half a step of 0); more than 1 % negative values is
+#: an error.
 NON_NEGATIVE = (
     *("rh", "gpp", "fVegLitter", "cSoil", "cLitter", "cVeg", "pr", "landCoverFrac"),
     *("sftlf", "areacella", "landArea"),
@@ -50,7 +50,6 @@ FRACTION_REFUSED_ABOVE = 1.5
 #: about as a regridding overshoot; the cell measures clip it to 1.
 FRACTION_OVERSHOOT = 1e-3
 NEGATIVE_TOLERANCE = 1e-6
-NEGATIVE_TOLERANCE_OF_LARGE = 1e-4
 NEGATIVE_SHARE_MAX = 0.01
 
 
@@ -79,8 +78,18 @@ def read_sample(data: xr.DataArray, *, source: str, file: str) -> xr.DataArray:
     return xr.DataArray(values, dims="sample", name=data.name, attrs=data.attrs)
 
 
-def check_values(sample: np.ndarray, variable: str, *, source: str | None = None, file: str | None = None) -> None:
+def check_values(
+    sample: np.ndarray,
+    variable: str,
+    *,
+    source: str | None = None,
+    file: str | None = None,
+    packing_step: float | None = None,
+) -> None:
     """Check sampled values of a variable, in canonical units, for impossible or odd values.
+
+    ``packing_step``: the decoding step (``|scale_factor|``) of packed data in canonical
+    units; negatives down to half of it are rounding, not values.
 
     Raises :class:`ValueRangeError` when every value is missing, every value of a
     :data:`NEVER_ALL_ZERO` variable is zero, or when more than
@@ -109,8 +118,7 @@ def check_values(sample: np.ndarray, variable: str, *, source: str | None = None
         )
     scale = float(np.median(np.abs(nonzero))) if nonzero.size else 0.0
     if variable in NON_NEGATIVE:
-        large = float(np.percentile(np.abs(finite), 99))
-        noise = max(NEGATIVE_TOLERANCE * scale, NEGATIVE_TOLERANCE_OF_LARGE * large)
+        noise = max(NEGATIVE_TOLERANCE * scale, 0.5 * packing_step if packing_step else 0.0)
         share = float(np.mean(finite < -noise))
         if share > NEGATIVE_SHARE_MAX:
             raise ValueRangeError(

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import cftime
 import numpy as np
 import pytest
+import xarray as xr
 
-from rhbench import cmip6, harmonize, pipeline, valuecheck
+from rhbench import cmip6, harmonize, layout, loader, pipeline, valuecheck
 from rhbench.errors import DataError, ValueRangeError
 from rhbench.results import Failures
 from rhbench.sources import Source, Var
@@ -72,3 +74,71 @@ def test_a_land_fraction_off_by_100_either_way_is_refused(top, why):
     with pytest.raises(ValueRangeError) as info:
         valuecheck.check_values(np.linspace(0.0, top, 50), "sftlf", source="M", file="sftlf.nc")
     assert why in str(info.value) and "sftlf.nc" in str(info.value) and f"max {top:.4g}" in str(info.value)
+
+
+def _packed_csoil(path: Path, raw: np.ndarray, scale: float, offset: float) -> Path:
+    """A cSoil file (g m-2) of int16 ``raw`` packed with ``scale``/``offset``, 3 monthly steps."""
+    import netCDF4
+
+    with netCDF4.Dataset(path, "w") as nc:
+        for dim, size in (("time", 3), ("lat", raw.shape[0]), ("lon", raw.shape[1])):
+            nc.createDimension(dim, size)
+        time = nc.createVariable("time", "f8", ("time",))
+        time[:], time.units, time.calendar = [15.0, 45.0, 74.0], "days since 2000-01-01", "noleap"
+        for dim, size in (("lat", raw.shape[0]), ("lon", raw.shape[1])):
+            nc.createVariable(dim, "f8", (dim,))[:] = np.arange(size) * 10.0 + 5.0 - (90.0 if dim == "lat" else 0.0)
+        var = nc.createVariable("cSoil", "i2", ("time", "lat", "lon"))
+        var.set_auto_maskandscale(False)
+        var[:] = np.broadcast_to(raw, (3, *raw.shape))
+        var.scale_factor, var.add_offset, var.units = scale, offset, "g m-2"
+    return path
+
+
+def test_packed_zeros_decoding_to_minus_0_27_within_half_a_packing_step_are_accepted(tmp_path):
+    """Review item 6: int16 packing of 0..60000 g m-2 (step 0.92 g m-2): 30 % of the cells are
+    stored zeros that decode to -0.27 g m-2. The tolerance was 1e-4 x the 99th percentile (0.08
+    g m-2 here, most cells being 100-200): refused. Now: half the packing step, in kg m-2."""
+    scale = 60000.27 / 65534
+    offset = -0.27 + 32767 * scale  # raw -32767 decodes to -0.27, raw 32767 to 60000
+    values = np.concatenate([np.full(30, -0.27), np.linspace(100.0, 200.0, 69), [60000.0]])
+    raw = np.round((values - offset) / scale).astype("int16").reshape(10, 10)
+    path = _packed_csoil(tmp_path / "cSoil.nc", raw, scale, offset)
+    source = Source(
+        name="PACKED", kind="dgvm", catalog_entry="x.y", variables={"cSoil": Var("cSoil", "g m-2")}, citation="-"
+    )
+    data = loader.open_variable(source, "cSoil", path).load()
+    assert float(data.min()) == pytest.approx(-0.27e-3, abs=1e-7)  # kg m-2, as packed; not clipped
+    assert float(data.max()) == pytest.approx(60.0, rel=1e-6)
+
+
+def test_unpacked_real_negatives_are_refused_however_large_the_largest_values():
+    """Review item 6: 5 % of the cells at -0.1 in unpacked data whose 99th percentile is large
+    passed the percentile tolerance. Unpacked data are held to 1e-6 x the median magnitude."""
+    values = np.concatenate([np.full(5, -0.1), np.linspace(100.0, 200.0, 93), [6e4, 6e4]])
+    with pytest.raises(ValueRangeError) as info:
+        valuecheck.check_values(values, "cSoil", source="M", file="cSoil.nc")
+    assert "negative" in str(info.value) and "5.0%" in str(info.value) and "cSoil.nc" in str(info.value)
+    valuecheck.check_values(values, "cSoil", source="M", file="cSoil.nc", packing_step=0.3)  # packed: rounding
+
+
+def _yearly_end_stamped(years: range, bounds: str) -> xr.Dataset:
+    """Yearly cSoil stamped at the end of each year (1 Jan of the next), with CF bounds named ``bounds``."""
+    units = "days since 1850-01-01"
+    start = cftime.date2num([cftime.DatetimeNoLeap(y, 1, 1) for y in years], units, "noleap")
+    end = cftime.date2num([cftime.DatetimeNoLeap(y + 1, 1, 1) for y in years], units, "noleap")
+    time = ("time", end, {"units": units, "calendar": "noleap", "bounds": bounds})
+    ds = xr.Dataset(
+        {"cSoil": (("time", "lat", "lon"), np.ones((len(years), 2, 2)))},
+        coords={"time": time, "lat": [0.0, 1.0], "lon": [0.0, 1.0]},
+    )
+    return ds.assign({bounds: (("time", "bnds"), np.stack([start, end], 1))})
+
+
+@pytest.mark.parametrize("second", ["time_bnds", "time_bounds"])
+def test_period_files_naming_their_time_bounds_differently_are_labelled_by_their_bounds(second):
+    """Review item 7: yearly files stamped at the end of each year, one with ``time_bnds`` and
+    one with ``time_bounds``: the bounds were dropped and the series read as 2001-2015."""
+    files = [_yearly_end_stamped(range(2000, 2007), "time_bnds"), _yearly_end_stamped(range(2007, 2015), second)]
+    ds = loader.concat_files(files, [Path("a.nc"), Path("b.nc")], "cSoil")
+    years = layout.label_time(ds["cSoil"], ds, file="a.nc+b.nc").year.values
+    assert years.tolist() == list(range(2000, 2015))
