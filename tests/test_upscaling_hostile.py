@@ -86,3 +86,36 @@ def test_huge_rh_values_are_dropped_counted_and_cannot_blow_up_the_map(tmp_path,
     oof = pd.read_csv(tmp_path / "out" / "oof_predictions.csv")
     assert oof["observed"].max() < 2000.0
     assert metrics["rmse"] < 200.0
+
+
+def test_a_land_fraction_covering_half_the_globe_is_refused_not_counted_as_sea():
+    import xarray as xr
+
+    from rhbench.errors import CoordinateError
+    from rhbench.grid import cell_area
+    from rhbench.upscaling.rhmap import land_area
+
+    lat, lon = np.arange(-87.5, 90, 5.0), np.arange(-177.5, 180, 5.0)
+    full = xr.DataArray(np.full((lat.size, lon.size), 0.5), dims=("lat", "lon"), coords={"lat": lat, "lon": lon})
+    np.testing.assert_allclose(land_area(lat, lon, full).values, 0.5 * cell_area(lat, lon).values, rtol=1e-12)
+    # before: the southern cells got fraction 0 and the global total halved, silently
+    north = full.where(full.lat > 0, drop=True)
+    with pytest.raises(CoordinateError, match=r"does not cover the predictor grid.*lat 0\.\.90.*18 grid centres"):
+        land_area(lat, lon, north, source="my.nc")
+
+
+def test_a_land_fraction_on_a_coarser_grid_is_matched_by_nearest_neighbour_with_a_warning(caplog):
+    import xarray as xr
+
+    from rhbench.grid import cell_area
+    from rhbench.upscaling.rhmap import land_area
+
+    lat, lon = np.arange(-88.75, 90, 2.5), np.arange(-178.75, 180, 2.5)
+    coarse_lat, coarse_lon = np.arange(-87.5, 90, 5.0), np.arange(-177.5, 180, 5.0)
+    frac = np.where(coarse_lat[:, None] > 0, 1.0, 0.25) * np.ones(coarse_lon.size)
+    coarse = xr.DataArray(frac, dims=("lat", "lon"), coords={"lat": coarse_lat, "lon": coarse_lon})
+    with caplog.at_level(logging.WARNING, logger="rhbench.upscaling.rhmap"):
+        area = land_area(lat, lon, coarse, source="coarse.nc")
+    expected = np.where(lat[:, None] > 0, 1.0, 0.25) * cell_area(lat, lon).values
+    np.testing.assert_allclose(area.values, expected, rtol=1e-12)
+    assert "coarse.nc is on another grid" in caplog.text

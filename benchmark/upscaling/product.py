@@ -98,7 +98,7 @@ def _map_product(
     table, ilat, ilon = grid_table(stack)
     members = forest.ensemble_predictions(tuning.models, table)
     maps = rhmap.member_maps(members, ilat, ilon, (stack.lat.size, stack.lon.size))
-    area = rhmap.land_area(stack.lat, stack.lon, land_fraction)
+    area = rhmap.land_area(stack.lat, stack.lon, land_fraction, source=land_fraction_note or "land fraction")
     totals = rhmap.regional_totals(maps, area, rhmap.region_masks(stack, classes))
     note = land_fraction_note if land_fraction is not None else NO_LAND_FRACTION
     product = rhmap.product_dataset(maps, stack, area, note, totals, attrs)

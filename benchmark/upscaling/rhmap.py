@@ -13,17 +13,21 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from rhbench.errors import CoordinateError
 from rhbench.grid import cell_area
 from rhbench.metrics.totals import GRAMS_PER_PETAGRAM
 from rhbench.upscaling.srdb import BOREAL_MIN_ABS_LAT, TROPICAL_MAX_ABS_LAT
 from rhbench.upscaling.stack import PredictorStack, grid_class_names
 from rhbench.vegclass import CLASS_NAMES
+
+logger = logging.getLogger(__name__)
 
 RH_UNITS_CF = "g m-2 yr-1"
 RH_ATTRS = {
@@ -44,19 +48,49 @@ def member_maps(member_values: np.ndarray, ilat: np.ndarray, ilon: np.ndarray, s
     return maps
 
 
-def land_area(lat: np.ndarray, lon: np.ndarray, land_fraction: xr.DataArray | None) -> xr.DataArray:
+def land_area(
+    lat: np.ndarray, lon: np.ndarray, land_fraction: xr.DataArray | None, source: str = "land fraction"
+) -> xr.DataArray:
     """Land area of each cell, m2: sphere cell area x land fraction (0-1).
 
     ``land_fraction`` (lat, lon) is matched to the grid by nearest neighbour; missing
-    values count as 0. Without it every cell counts fully (fraction 1).
+    values count as 0. Without it every cell counts fully (fraction 1). A land fraction on
+    another grid is matched by nearest neighbour with a warning; one that does not reach
+    every cell centre of the grid (``lat``, ``lon``, degrees) is refused (its missing
+    cells would silently count as sea). ``source`` names the file in messages.
+
+    Raises
+    ------
+    CoordinateError
+        When the land fraction's grid does not cover the grid's latitudes or longitudes.
     """
     area = cell_area(lat, lon)
     if land_fraction is None:
         return area
+    for axis, centres in (("lat", np.asarray(lat, float)), ("lon", np.asarray(lon, float))):
+        _require_cover(np.asarray(land_fraction[axis].values, float), centres, axis, source)
     frac = land_fraction.reindex(lat=area["lat"], lon=area["lon"], method="nearest", tolerance=1e-3)
     if bool(frac.isnull().all()):
+        logger.warning("%s is on another grid than the predictor stack: matched by nearest neighbour", source)
         frac = land_fraction.sel(lat=area["lat"], lon=area["lon"], method="nearest")
     return area * frac.fillna(0.0).clip(0.0, 1.0).values
+
+
+def _require_cover(grid: np.ndarray, centres: np.ndarray, axis: str, source: str) -> None:
+    """Raise :class:`CoordinateError` when ``centres`` (degrees) reach beyond half a cell
+    of the land-fraction ``grid``'s first or last centre."""
+    half = float(np.median(np.abs(np.diff(np.sort(grid))))) / 2 if grid.size > 1 else 0.0
+    low, high = float(grid.min()) - half - 1e-6, float(grid.max()) + half + 1e-6
+    outside = (centres < low) | (centres > high)
+    if outside.any():
+        raise CoordinateError(
+            "land fraction does not cover the predictor grid (missing cells would count as sea)",
+            source=source,
+            variable=axis,
+            found=f"{axis} {low + 1e-6:g}..{high - 1e-6:g}; {int(outside.sum())} grid centres outside, "
+            f"e.g. {float(centres[outside][0]):g}",
+            expected=f"a land fraction spanning {axis} {float(centres.min()):g}..{float(centres.max()):g}",
+        )
 
 
 def region_masks(stack: PredictorStack, classes: xr.DataArray | None = None) -> list[tuple[str, str, np.ndarray]]:
