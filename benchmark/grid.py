@@ -18,6 +18,35 @@ EARTH_RADIUS_M = 6371007.181
 #: Names of a latitude / longitude coordinate or dimension, renamed to ``lat``/``lon``.
 LAT_NAMES = ("lat", "latitude", "y", "nav_lat", "lat_FULL")
 LON_NAMES = ("lon", "longitude", "x", "nav_lon", "lon_FULL")
+#: Two grids are the same when their coordinates differ by at most this share of the grid
+#: spacing (one grid written in float32 and in float64 differs by ~1e-7 of a coordinate).
+GRID_MATCH_TOLERANCE = 1e-3
+
+
+def grid_mismatch(data: xr.DataArray | xr.Dataset, like: xr.DataArray | xr.Dataset) -> str | None:
+    """Why ``data``'s lat/lon are not ``like``'s, or None when they are the same grid.
+
+    The one rule for "same grid" in rhbench: equal sizes and every coordinate within
+    :data:`GRID_MATCH_TOLERANCE` of the grid spacing (degrees; 1 degree for a one-value
+    axis), so float32 rounding passes and a real offset does not. A NaN coordinate never
+    matches.
+    """
+    for dim in ("lat", "lon"):
+        if dim not in data.coords or dim not in like.coords:
+            return f"no {dim} coordinate (found {sorted(map(str, data.coords))})"
+        mine, theirs = np.asarray(data[dim].values, float), np.asarray(like[dim].values, float)
+        if mine.shape != theirs.shape:
+            return f"{mine.size} {dim} values, expected {theirs.size}"
+        step = float(np.min(np.abs(np.diff(theirs)))) if theirs.size > 1 else 1.0
+        worst = float(np.max(np.abs(mine - theirs))) if mine.size else 0.0
+        if not worst <= GRID_MATCH_TOLERANCE * step:  # NaN compares False: refused
+            return f"{dim} differs by up to {worst:.4g} degrees (allowed {GRID_MATCH_TOLERANCE:g} of the spacing)"
+    return None
+
+
+def same_grid(data: xr.DataArray | xr.Dataset, like: xr.DataArray | xr.Dataset) -> bool:
+    """True when ``data`` is on ``like``'s lat/lon grid (:func:`grid_mismatch`)."""
+    return grid_mismatch(data, like) is None
 
 
 def common_grid(resolution: float = 0.5) -> xr.Dataset:

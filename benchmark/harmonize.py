@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
-from rhbench import catalog, kernels, landfrac, loader, products
+from rhbench import catalog, grid, kernels, landfrac, loader, products
 from rhbench.errors import CoordinateError, DataError, MissingVariableError, RhbenchError
 from rhbench.sources import Source
 
@@ -95,13 +94,14 @@ def load_native(
         raise MissingVariableError("no benchmark variable", source=source.name, found=sorted(files))
     like = next(iter(variables.values()))
     for name, data in variables.items():
-        if not on_grid(data, like.to_dataset(name="like")):
+        why = grid.grid_mismatch(data, like)
+        if why is not None:
             raise CoordinateError(
                 "the variables of a source are on different grids",
                 source=source.name,
                 file=str(files[name][0]),
                 variable=name,
-                found=f"{data.sizes['lat']} x {data.sizes['lon']}",
+                found=f"{data.sizes['lat']} x {data.sizes['lon']}: {why}",
                 expected=f"{like.sizes['lat']} x {like.sizes['lon']} like {next(iter(variables))}",
             )
         variables[name] = data.assign_coords(lat=like["lat"].values, lon=like["lon"].values)
@@ -168,7 +168,7 @@ def load_source(
         if name in landfrac.CELL_MEASURES:
             continue
         data = loader.open_variable(source, name, paths, annual=True)
-        if on_grid(data, target):  # exact target coordinates, so xarray aligns them
+        if grid.same_grid(data, target):  # target coordinates, so xarray aligns them
             data = data.assign_coords(lat=target["lat"].values, lon=target["lon"].values)
         else:
             data = products.to_common_grid(data, target, source=source.name)
@@ -178,14 +178,6 @@ def load_source(
     ds = xr.Dataset(variables)
     ds.attrs.update(source=source.name, kind=source.kind, citation=source.citation)
     return ds
-
-
-def on_grid(data: xr.DataArray | xr.Dataset, target: xr.Dataset) -> bool:
-    """True when ``data`` already has ``target``'s lat/lon (regridding would be a costly copy)."""
-    return all(
-        data[dim].shape == target[dim].shape and np.allclose(data[dim].values, target[dim].values)
-        for dim in ("lat", "lon")
-    )
 
 
 def _soil_with_litter(source: Source, variables: dict[str, xr.DataArray]) -> xr.DataArray:

@@ -27,7 +27,7 @@ import numpy as np
 import xarray as xr
 
 from rhbench.errors import MissingVariableError
-from rhbench.grid import regrid_nearest
+from rhbench.grid import regrid_nearest, same_grid
 from rhbench.harmonize import period_mean
 from rhbench.landfrac import CellMeasures
 from rhbench.metrics.coverage import years_used
@@ -227,14 +227,6 @@ def _sampled(mask: xr.DataArray | None, like: xr.DataArray) -> xr.DataArray | No
         return None
     target = xr.Dataset(coords={"lat": like["lat"].values, "lon": like["lon"].values})
     return regrid_nearest(mask.astype("float64"), target).fillna(0.0) > 0.5
-
-
-def same_grid(data: xr.Dataset, target: xr.Dataset) -> bool:
-    """True when ``data`` has ``target``'s lat/lon already."""
-    return all(
-        data.sizes[dim] == target.sizes[dim] and np.allclose(data[dim].values, target[dim].values)
-        for dim in ("lat", "lon")
-    )
 
 
 def partition_totals(annual: xr.Dataset, area: xr.DataArray, parts: Partition) -> xr.Dataset:

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from rhbench import cmip6, harmonize, layout, loader, pipeline, valuecheck
-from rhbench.errors import DataError, ValueRangeError
+from rhbench import cmip6, grid, harmonize, landfrac, layout, loader, pipeline, valuecheck
+from rhbench.errors import CoordinateError, DataError, ValueRangeError
+from rhbench.metrics.reference import check_grid
 from rhbench.results import Failures
 from rhbench.sources import Source, Var
 
@@ -142,3 +143,51 @@ def test_period_files_naming_their_time_bounds_differently_are_labelled_by_their
     ds = loader.concat_files(files, [Path("a.nc"), Path("b.nc")], "cSoil")
     years = layout.label_time(ds["cSoil"], ds, file="a.nc+b.nc").year.values
     assert years.tolist() == list(range(2000, 2015))
+
+
+def _monthly(path: Path, name: str, units: str, lat: np.ndarray) -> Path:
+    """A 12-month ``name`` file on a 10-degree grid with latitudes ``lat`` (values 1)."""
+    lon = np.arange(-175.0, 180.0, 10.0)
+    time = ("time", np.arange(12) * 30.0 + 15.0, {"units": "days since 2000-01-01", "calendar": "360_day"})
+    data = np.ones((12, lat.size, lon.size))
+    xr.Dataset(
+        {name: (("time", "lat", "lon"), data, {"units": units})}, coords={"time": time, "lat": lat, "lon": lon}
+    ).to_netcdf(path)
+    return path
+
+
+LAT = np.arange(-80.0, 90.0, 10.0)  # an equator row: np.allclose allows it only 1e-8
+
+
+@pytest.mark.parametrize(("offset", "accepted"), [(1e-5, True), (5.0, False)])
+def test_a_second_variable_of_a_source_is_on_its_grid_by_the_spacing_relative_rule(tmp_path, offset, accepted):
+    """Review item 8: a cSoil file whose latitudes differ from rh's by 1e-5 degree (float32
+    rounding) failed 'different grids' (np.allclose, absolute 1e-8 near the equator) while
+    the same offset in areacella was accepted. A half-cell offset stays refused."""
+    files = {
+        "rh": [_monthly(tmp_path / "rh.nc", "rh", "kg m-2 s-1", LAT)],
+        "cSoil": [_monthly(tmp_path / "cSoil.nc", "cSoil", "kg m-2", LAT + offset)],
+    }
+    variables = {"rh": Var("rh", "kg m-2 s-1"), "cSoil": Var("cSoil", "kg m-2")}
+    source = Source(name="M", kind="esm", catalog_entry="x.y", variables=variables, citation="-", files=files)
+    if accepted:
+        annual, _ = harmonize.load_native(source, None)
+        assert annual["cSoil"].notnull().all() and np.array_equal(annual["cSoil"]["lat"], annual["rh"]["lat"])
+        return
+    with pytest.raises(CoordinateError) as info:
+        harmonize.load_native(source, None)
+    text = str(info.value)
+    assert "different grids" in text and "cSoil.nc" in text and "lat differs by up to 5 degrees" in text
+
+
+def test_a_nan_coordinate_is_never_the_same_grid():
+    """Review item 8: ``worst > tol`` is False for NaN, so a NaN latitude matched any grid."""
+    like = xr.DataArray(np.zeros((LAT.size, 2)), coords={"lat": LAT, "lon": [0.0, 10.0]}, dims=("lat", "lon"))
+    broken = like.assign_coords(lat=np.where(LAT == 0.0, np.nan, LAT))
+    assert grid.same_grid(like, like) and not grid.same_grid(broken, like) and not grid.same_grid(like, broken)
+    with pytest.raises(CoordinateError, match="not on the reference grid"):
+        check_grid(broken, like, source="M", variable="rh")
+    with pytest.raises(ValueError, match="areacella not on the data's grid"):
+        landfrac.measures(like, areacella=broken.rename("areacella") + 1.0)
+    snapped = check_grid(like.assign_coords(lat=LAT + 1e-5), like, source="M", variable="rh")
+    assert np.array_equal(snapped["lat"], like["lat"])  # exactly the reference's labels: xarray aligns them

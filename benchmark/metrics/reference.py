@@ -7,10 +7,10 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-import numpy as np
 import xarray as xr
 
 from rhbench.errors import CoordinateError
+from rhbench.grid import grid_mismatch
 from rhbench.metrics.definitions import METRIC_TABLE
 from rhbench.metrics.rows import regional_rows, row
 from rhbench.metrics.taylor import taylor_statistics
@@ -73,7 +73,7 @@ class Reference:
         for label in ("csoil_products", "area", "vegclass", "land", "rh_sd"):
             value = getattr(self, label)
             if value is not None:
-                check_grid(value, self.rh, source=self.name, variable=label)
+                setattr(self, label, check_grid(value, self.rh, source=self.name, variable=label))
 
     @cached_property
     def land_mask(self) -> xr.DataArray:
@@ -120,8 +120,14 @@ class Reference:
         return stack_masks(masks) & self.land_mask
 
 
-def check_grid(data: xr.DataArray | xr.Dataset, like: xr.DataArray, *, source: str, variable: str) -> None:
-    """Raise :class:`CoordinateError` unless ``data`` has exactly ``like``'s lat/lon coordinates."""
+def check_grid(
+    data: xr.DataArray | xr.Dataset, like: xr.DataArray, *, source: str, variable: str
+) -> xr.DataArray | xr.Dataset:
+    """``data`` with ``like``'s lat/lon coordinates, checked to be on its grid (:func:`rhbench.grid.grid_mismatch`:
+    float32 rounding passes, a real offset or a NaN coordinate does not).
+
+    Raises :class:`CoordinateError` naming the source, the variable and the mismatch.
+    """
     for coord in ("lat", "lon"):
         if coord not in data.coords:
             raise CoordinateError(
@@ -131,15 +137,16 @@ def check_grid(data: xr.DataArray | xr.Dataset, like: xr.DataArray, *, source: s
                 found=sorted(map(str, data.coords)),
                 expected=coord,
             )
-        ours, theirs = data[coord].values, like[coord].values
-        if ours.shape != theirs.shape or not np.allclose(ours, theirs):
-            raise CoordinateError(
-                "input is not on the reference grid",
-                source=source,
-                variable=variable,
-                found=f"{coord} {ours.size} values {ours.min():g}..{ours.max():g}",
-                expected=f"{coord} {theirs.size} values {theirs.min():g}..{theirs.max():g}",
-            )
+    why = grid_mismatch(data, like)
+    if why is not None:
+        raise CoordinateError(
+            "input is not on the reference grid",
+            source=source,
+            variable=variable,
+            found=why,
+            expected=f"{like.sizes['lat']} x {like.sizes['lon']} cells of the reference grid",
+        )
+    return data.assign_coords(lat=like["lat"].values, lon=like["lon"].values)
 
 
 def reference_rows(ref: Reference, tau_sd: float) -> list[ScoreRow]:

@@ -162,7 +162,7 @@ def _period_fields(
 ) -> tuple[dict[str, xr.DataArray], dict[str, str]]:
     """Period-mean (lat, lon) fields on land, computed, and reasons for the missing ones."""
     ds = data.to_dataset(name="rh") if isinstance(data, xr.DataArray) else data
-    check_grid(ds, ref.rh, source=name, variable=", ".join(map(str, ds.data_vars)))
+    ds = check_grid(ds, ref.rh, source=name, variable=", ".join(map(str, ds.data_vars)))
     lazy: dict[str, xr.DataArray] = {}
     missing: dict[str, str] = {}
     for var, key in (("rh", "rh"), ("cSoil", "csoil"), ("cVeg", "cveg")):
