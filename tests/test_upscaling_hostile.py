@@ -119,3 +119,28 @@ def test_a_land_fraction_on_a_coarser_grid_is_matched_by_nearest_neighbour_with_
     expected = np.where(lat[:, None] > 0, 1.0, 0.25) * cell_area(lat, lon).values
     np.testing.assert_allclose(area.values, expected, rtol=1e-12)
     assert "coarse.nc is on another grid" in caplog.text
+
+
+def test_force_never_replaces_a_users_file_of_an_output_name(tmp_path, grids):
+    import argparse
+
+    from rhbench.commands import upscale
+
+    def run(out):
+        parser = argparse.ArgumentParser()
+        upscale.add_parser(parser.add_subparsers())
+        argv = ["upscale", "--srdb", str(csv), "--out", str(out), "--quick", "--force"]
+        return upscale.run(parser.parse_args(argv))
+
+    csv = tmp_path / "srdb.csv"
+    synthetic_srdb(grids, n=60).to_csv(csv, index=False)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "importance.csv").write_text("my own table\n")
+    (mine / "notes.txt").write_text("mine\n")
+    assert run(mine) == 2  # before: exit 0 and the user's importance.csv overwritten
+    assert (mine / "importance.csv").read_text() == "my own table\n"
+    assert sorted(p.name for p in mine.iterdir()) == ["importance.csv", "notes.txt"]
+    (mine / "importance.csv").unlink()
+    assert run(mine) == 0 and (mine / "notes.txt").read_text() == "mine\n"
+    assert run(mine) == 0  # the folder of an earlier upscale: replaced with --force

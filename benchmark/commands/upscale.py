@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from rhbench.errors import ConfigError, RhbenchError, SiteDataError
+from rhbench.errors import ConfigError, OutputError, OutputExistsError, RhbenchError, SiteDataError
 from rhbench.fileops import refuse_to_overwrite
 from rhbench.progress import progress_callback
 
@@ -37,7 +37,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--data-root", type=Path, metavar="DIR", help="data root with fetched files (or RHBENCH_DATA)")
     parser.add_argument("--quick", action="store_true", help="tiny tuning grid (1 configuration, 50 trees, 5 folds)")
     parser.add_argument("--seed", type=int, default=0, help="seed of folds and forests")
-    parser.add_argument("--force", action="store_true", help="write into an existing non-empty output folder")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write into an existing non-empty output folder (files of the outputs' names are replaced "
+        "only in a folder an earlier rhbench upscale wrote)",
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -78,16 +83,43 @@ def _inputs(args: argparse.Namespace):
     return Path(srdb), stack, fraction, note, versions
 
 
+#: Written into every ``rhbench upscale`` output folder: its output files are rhbench's.
+UPSCALE_MARKER = ".rhbench-upscale"
+
+
 def _refuse_out(args: argparse.Namespace) -> None:
     """Refuse an ``--out`` among the inputs (data root, a folder it links to, the cache), even
-    with ``--force``, or a non-empty one without ``--force``."""
+    with ``--force``, or a non-empty one without ``--force``. With ``--force`` the outputs are
+    written beside the folder's other files, but a file of an output's name is replaced only
+    in a folder an earlier ``rhbench upscale`` wrote (it holds :data:`UPSCALE_MARKER`, see
+    :func:`_claim_out`)."""
     from rhbench import catalog
     from rhbench.fileops import cache_dir
     from rhbench.outdir import protected_folders, refuse_overlap
+    from rhbench.upscaling.product import MAP_FILES, OUTPUT_FILES
 
+    out = Path(args.out)
     root = catalog.resolve_data_root(args.data_root)
-    refuse_overlap(Path(args.out), {**protected_folders(root), "cache": cache_dir()})
-    refuse_to_overwrite(args.out, args.force)
+    refuse_overlap(out, {**protected_folders(root), "cache": cache_dir()})
+    refuse_to_overwrite(out, args.force)
+    clashes = [name for name in OUTPUT_FILES + MAP_FILES if (out / name).exists()]
+    if clashes and not (out / UPSCALE_MARKER).is_file():
+        raise OutputExistsError(
+            "--force would replace files rhbench upscale did not write",
+            file=str(out),
+            found=clashes,
+            expected=f"another --out, or a folder of an earlier rhbench upscale (with {UPSCALE_MARKER})",
+        )
+
+
+def _claim_out(out: Path) -> None:
+    """Create ``out`` and write :data:`UPSCALE_MARKER` (after the inputs were read: bad
+    inputs leave no folder)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / UPSCALE_MARKER).write_text("written by rhbench upscale\n")
+    except OSError as err:
+        raise OutputError("cannot write the output folder", file=str(out), found=str(err)) from err
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         _refuse_out(args)
         srdb, stack, fraction, note, versions = _inputs(args)
+        _claim_out(Path(args.out))
         settings = QUICK_GRID if args.quick else FULL_GRID
         fits = len(settings["max_features"]) * settings["n_splits"]
         with progress_callback("tuning Random Forest", total=fits, quiet=getattr(args, "quiet", False)) as step:
