@@ -12,8 +12,8 @@ import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rhbench import catalog, fileops
-from rhbench.errors import DataError, RhbenchError
+from rhbench import catalog, fileops, varnames
+from rhbench.errors import DataError, MissingVariableError, RhbenchError
 from rhbench.fetch import download_specs, hash_matches, not_downloadable_reason
 from rhbench.readers.geotiff import is_geotiff
 from rhbench.registry import Registry
@@ -63,16 +63,24 @@ DISCOVERED = "discovered CMIP6 file (--cmip6 / config cmip6): not fetched by rhb
 
 
 def _header_units(path: Path, name: str) -> str | None:
-    """The units attribute of ``name`` in a netCDF file; "missing variable" when it is absent."""
+    """The units attribute of ``name`` in a netCDF file; "missing variable" when it is absent.
+
+    The name is looked up as the loader does (:func:`rhbench.varnames.find_variable`: ``RH``
+    is read as ``rh``); several names differing only in case are reported as such.
+    """
     if path.suffix not in (".nc", ".nc4") or not path.is_file():
         return None
     import netCDF4  # deferred: listing must not pay for it when no file is present
 
     try:
         with netCDF4.Dataset(path) as nc:
-            if name not in nc.variables:
+            try:
+                found = varnames.find_variable(nc.variables, name, file=str(path))
+            except MissingVariableError as exc:
+                return f"ambiguous variable: {', '.join(exc.found)} differ only in case"
+            if found is None:
                 return "missing variable"
-            return str(getattr(nc.variables[name], "units", "")) or None
+            return str(getattr(nc.variables[found], "units", "")) or None
     except OSError as exc:
         log.warning("cannot read the header of %s: %s", path, exc)
         return None

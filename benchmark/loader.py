@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from rhbench import grid, kernels, layout, readers, timeaxis, units, valuecheck
+from rhbench import grid, kernels, layout, readers, timeaxis, units, valuecheck, varnames
 from rhbench.errors import DataError, MissingVariableError, PluginError, RhbenchError, TimeAxisError
 from rhbench.fileops import CACHE_ENV, cache_dir  # noqa: F401  (re-exported; the cache folder is fileops' fact)
 from rhbench.readers.netcdf import TIME_CHUNK
@@ -53,8 +53,9 @@ def _open_one(source: Source, file_name: str, path: Path) -> xr.Dataset:
                 found=type(ds).__name__,
                 expected="xarray.Dataset",
             )
-    if file_name not in ds.variables:
-        ds = _case_insensitive(ds, file_name, path)
+    if file_name not in ds.variables:  # ``RH`` for ``rh``: read with a warning (:mod:`rhbench.varnames`)
+        found = varnames.find_variable(ds.data_vars, file_name, file=str(path), source=source.name)
+        ds = ds if found is None else ds.rename({found: file_name})
     if file_name not in ds.variables:
         raise MissingVariableError(
             "variable not in file",
@@ -65,16 +66,6 @@ def _open_one(source: Source, file_name: str, path: Path) -> xr.Dataset:
             expected=file_name,
         )
     return ds
-
-
-def _case_insensitive(ds: xr.Dataset, file_name: str, path: Path) -> xr.Dataset:
-    """``ds`` with the one data variable whose name differs from ``file_name`` only in case
-    (``RH``, ``Rh`` for ``rh``) renamed to it; unchanged when there is none or several."""
-    matches = [str(n) for n in ds.data_vars if str(n).lower() == file_name.lower()]
-    if len(matches) != 1:
-        return ds
-    log.info("%s: reading variable %r as %r (names differ only in case)", path, matches[0], file_name)
-    return ds.rename({matches[0]: file_name})
 
 
 def _time_span(ds: xr.Dataset, name: str, path: Path) -> tuple[int, int, int]:

@@ -11,7 +11,7 @@ import pytest
 import xarray as xr
 
 from rhbench import cmip6, grid, harmonize, landfrac, layout, loader, pipeline, valuecheck
-from rhbench.errors import CoordinateError, DataError, ValueRangeError
+from rhbench.errors import CoordinateError, DataError, MissingVariableError, ValueRangeError
 from rhbench.metrics.reference import check_grid
 from rhbench.results import Failures
 from rhbench.sources import Source, Var
@@ -191,3 +191,48 @@ def test_a_nan_coordinate_is_never_the_same_grid():
         landfrac.measures(like, areacella=broken.rename("areacella") + 1.0)
     snapped = check_grid(like.assign_coords(lat=LAT + 1e-5), like, source="M", variable="rh")
     assert np.array_equal(snapped["lat"], like["lat"])  # exactly the reference's labels: xarray aligns them
+
+
+def _rh_named(path: Path, *names: str) -> Path:
+    """A 12-month rh file (kg m-2 s-1) holding the same field under each of ``names``."""
+    lon = np.arange(-175.0, 180.0, 10.0)
+    time = ("time", np.arange(12) * 30.0 + 15.0, {"units": "days since 2000-01-01", "calendar": "360_day"})
+    field = (("time", "lat", "lon"), np.full((12, LAT.size, lon.size), 1e-8), {"units": "kg m-2 s-1"})
+    xr.Dataset(dict.fromkeys(names, field), coords={"time": time, "lat": LAT, "lon": lon}).to_netcdf(path)
+    return path
+
+
+def _rh_family(path: Path) -> Source:
+    variables = {"rh": Var("rh", "kg m-2 s-1")}
+    return Source(name="CASE", kind="esm", catalog_entry="x.y", variables=variables, citation="-", files={"rh": [path]})
+
+
+def test_rh_stored_as_RH_is_found_by_rhbench_data_as_by_the_loader_with_a_warning(tmp_path, caplog):
+    """Review item 9: ``rhbench data`` reported 'missing variable' for a file the loader reads
+    (``RH`` for ``rh``); the loader's rename was logged at INFO, hidden by ``-q``."""
+    from rhbench.inventory import inventory
+    from rhbench.registry import Registry
+
+    source = _rh_family(_rh_named(tmp_path / "rh.nc", "RH"))
+    (row,) = inventory(Registry(sources={"CASE": source}), tmp_path, verify=False)
+    assert row.present and row.found_units == "kg m-2 s-1"
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="rhbench"):
+        loader.open_variable(source, "rh", tmp_path / "rh.nc")
+    (message,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "case" in r.getMessage()]
+    assert str(tmp_path / "rh.nc") in message and "'RH'" in message and "'rh'" in message
+
+
+def test_two_case_variants_and_no_exact_name_are_refused_naming_both(tmp_path):
+    """Review item 9: ``RH`` and ``Rh`` without ``rh`` said 'variable not in file' without
+    saying that two candidates were found; ``rhbench data`` said 'missing variable'."""
+    from rhbench.inventory import inventory
+    from rhbench.registry import Registry
+
+    source = _rh_family(_rh_named(tmp_path / "rh.nc", "RH", "Rh"))
+    with pytest.raises(MissingVariableError) as info:
+        loader.open_variable(source, "rh", tmp_path / "rh.nc")
+    text = str(info.value)
+    assert "only in case" in text and "'RH'" in text and "'Rh'" in text and "rh.nc" in text
+    (row,) = inventory(Registry(sources={"CASE": source}), tmp_path, verify=False)
+    assert "RH, Rh" in row.found_units
