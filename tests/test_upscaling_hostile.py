@@ -144,3 +144,21 @@ def test_force_never_replaces_a_users_file_of_an_output_name(tmp_path, grids):
     (mine / "importance.csv").unlink()
     assert run(mine) == 0 and (mine / "notes.txt").read_text() == "mine\n"
     assert run(mine) == 0  # the folder of an earlier upscale: replaced with --force
+
+
+def test_a_jian_stack_resaved_with_lat_lon_coordinates_reads_the_same(tmp_path):
+    import xarray as xr
+
+    from rhbench.registry import build_registry
+    from rhbench.upscaling.inputs import open_predictors
+    from tests.test_upscaling_stack import tiny_file
+
+    quirky, proper = tmp_path / "quirky.nc", tmp_path / "proper.nc"
+    tiny_file(quirky)
+    with xr.open_dataset(quirky) as ds:  # helper variables made coordinates (e.g. re-saved by CDO)
+        resaved = ds.load().set_coords(["latitude", "longitude"])
+    resaved = resaved.assign_coords(lat=resaved["latitude"].values, lon=resaved["longitude"].values)
+    resaved.drop_vars(["latitude", "longitude"]).to_netcdf(proper)
+    registry = build_registry()
+    a, b = open_predictors(registry, quirky), open_predictors(registry, proper)
+    xr.testing.assert_identical(a.layers, b.layers)  # before: "No variable named 'latitude'"

@@ -51,10 +51,15 @@ VARIABLES = {
 
 
 def preprocess(ds: xr.Dataset) -> xr.Dataset:
-    """Coordinates from the helper variables, ``(lat, lon)`` order, fill and scale repaired."""
-    lat = np.asarray(ds["latitude"].values, dtype=float)
-    lon = np.asarray(ds["longitude"].values, dtype=float)
-    ds = ds.drop_vars(["latitude", "longitude", *[v for v in PRODUCT_OUTPUTS if v in ds]])
+    """Coordinates from the helper variables, ``(lat, lon)`` order, fill and scale repaired.
+
+    A copy whose ``lat``/``lon`` are already coordinate variables (no ``latitude`` /
+    ``longitude`` helpers, e.g. re-saved by another tool) is read from those.
+    """
+    lat = np.asarray((ds["latitude"] if "latitude" in ds else ds["lat"]).values, dtype=float)
+    lon = np.asarray((ds["longitude"] if "longitude" in ds else ds["lon"]).values, dtype=float)
+    helpers = [v for v in ("latitude", "longitude", "lat", "lon", *PRODUCT_OUTPUTS) if v in ds.variables]
+    ds = ds.drop_vars(helpers)
     ds = ds.assign_coords(
         lat=("lat", lat, {"units": "degrees_north", "standard_name": "latitude"}),
         lon=("lon", lon, {"units": "degrees_east", "standard_name": "longitude"}),
