@@ -162,3 +162,19 @@ def test_a_jian_stack_resaved_with_lat_lon_coordinates_reads_the_same(tmp_path):
     registry = build_registry()
     a, b = open_predictors(registry, quirky), open_predictors(registry, proper)
     xr.testing.assert_identical(a.layers, b.layers)  # before: "No variable named 'latitude'"
+
+
+def test_an_uncovering_land_fraction_fails_before_any_output_is_written(tmp_path, grids):
+    from rhbench.errors import CoordinateError
+
+    csv = tmp_path / "srdb.csv"
+    synthetic_srdb(grids, n=60).to_csv(csv, index=False)
+    north = xr_fraction(grids).where(grids.lat > 0, drop=True)
+    with pytest.raises(CoordinateError):
+        run_upscaling(csv, tmp_path / "out", grids=grids, land_fraction=north, land_fraction_note="north.nc")
+    assert not any((tmp_path / "out").glob("*.csv"))  # before: the CV tables were written, then it failed
+
+
+def xr_fraction(grids):
+    """A land fraction of 1 on ``grids``' cells."""
+    return grids["tas"].notnull().astype(float).rename("sftlf")

@@ -155,6 +155,8 @@ def run_upscaling(
     out_dir.mkdir(parents=True, exist_ok=True)
     if stack is None and grids is not None:
         stack = stack_from_grids(grids)
+    if stack is not None and land_fraction is not None:  # refuse an unusable land fraction before any output
+        rhmap.land_area(stack.lat, stack.lon, land_fraction, source=land_fraction_note or "land fraction")
     rows, filter_log = load_srdb(srdb_csv)
     site = build_site_predictors(rows, stack)
     y = site.sites["Rh_annual"].to_numpy(dtype=float)
