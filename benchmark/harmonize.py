@@ -181,9 +181,21 @@ def load_source(
 
 
 def _soil_with_litter(source: Source, variables: dict[str, xr.DataArray]) -> xr.DataArray:
+    """cSoil + cLitter (kg m-2), unless cSoil already includes the litter: the source's
+    ``litter_in_soil`` quirk, or cSoil summed over pools labelled as litter or CWD
+    (``litter_pools`` attribute, :func:`rhbench.loader.open_variable`), warned about when
+    the source also gives a cLitter (it is then not added: counted once)."""
     soil = variables["cSoil"]
-    if source.litter_in_soil or "cLitter" not in variables:
-        return soil.assign_attrs(includes_litter=int(source.litter_in_soil))
+    pools = soil.attrs.get("litter_pools")
+    if pools and "cLitter" in variables and not source.litter_in_soil:
+        log.warning(
+            "%s: cSoil is summed over pools that include litter (%s): cLitter is not added to it "
+            "(it would be counted twice)",
+            source.name,
+            pools,
+        )
+    if source.litter_in_soil or pools or "cLitter" not in variables:
+        return soil.assign_attrs(includes_litter=int(bool(source.litter_in_soil or pools)))
     total = soil + variables["cLitter"]
     total.attrs = {**soil.attrs, "includes_litter": 1, "long_name": "soil + litter carbon"}
     return total.rename("cSoil")

@@ -16,6 +16,7 @@ The loader (:mod:`rhbench.loader`) calls these on each opened file:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import numpy as np
 import xarray as xr
@@ -32,6 +33,10 @@ LAYERED_SUMS = ("rh", "cSoil", "cLitter")
 EXTRA_DIM_ALLOWED = ("landCoverFrac", "tas", "pr", "ndvi")
 #: A dimension name that means soil or litter layers (matched case-insensitively).
 LAYER_DIM = re.compile(r"depth|lev|layer|solay|soil|horizon", re.IGNORECASE)
+#: A pool label or description that names litter or coarse woody debris.
+_LITTER_WORDS = re.compile(r"litr|litter|cwd|coarse[ _-]?woody", re.IGNORECASE)
+#: A phrase that names litter to exclude it ("Excluding Litter Pools", "without litter").
+_NEGATED_LITTER = re.compile(r"\b(exclud\w*|without|no|not including)\b[^,;.)]*", re.IGNORECASE)
 
 
 def fill_values(ds: xr.Dataset, name: str, *, file: str | None = None) -> tuple[xr.Dataset, tuple[float, ...]]:
@@ -131,6 +136,40 @@ def label_time(data: xr.DataArray, ds: xr.Dataset, *, file: str) -> xr.DataArray
     ).assign_attrs(calendar=labels.calendar)
 
 
+def summed_layers(data: xr.DataArray, variable: str, axes: Iterable[str] = ("time", "year", "lat", "lon")) -> list[str]:
+    """The dims of ``data`` that are soil or litter layers (pools) summed into ``variable``'s column
+    total: the one rule, used by :func:`arrange` and by the value check's sample.
+
+    ``axes`` are the time and grid dims (those of a raw file when the sample is read). The
+    layers are summed when ``variable`` is a :data:`LAYERED_SUMS` variable and every other
+    dim longer than 1 matches :data:`LAYER_DIM`; otherwise none are (empty list).
+    """
+    extra = [d for d in data.dims if d not in axes and data.sizes[d] > 1]
+    layers = [d for d in extra if LAYER_DIM.search(str(d))]
+    return [str(d) for d in layers] if extra and variable in LAYERED_SUMS and layers == extra else []
+
+
+def litter_pools(ds: xr.Dataset, layers: Iterable[str]) -> list[str]:
+    """The labels of ``ds``'s pools along the ``layers`` dims that name litter or coarse woody debris.
+
+    Read from the string values and string attributes of the variables along each layer dim
+    (pool labels such as ``litr1``, ``cwd``); phrases like "excluding litter" do not count.
+    A soil-carbon variable summed over such pools already includes the litter.
+    """
+    found = []
+    for dim in layers:
+        for var in ds.variables.values():
+            if var.dims[:1] != (dim,):
+                continue
+            values = np.ravel(var.values) if var.dtype.kind in "USO" else []
+            texts = [v.decode(errors="replace") if isinstance(v, bytes) else str(v) for v in values]
+            texts += [f"{key}: {value}" for key, value in var.attrs.items() if isinstance(value, str)]
+            for text in texts:
+                if _LITTER_WORDS.search(_NEGATED_LITTER.sub("", text)):
+                    found.append(text.strip())
+    return found
+
+
 def drop_scalar_dims(data: xr.DataArray) -> xr.DataArray:
     """``data`` without its length-1 dimensions other than time, lat and lon (kept as scalars)."""
     scalar = [d for d in data.dims if data.sizes[d] == 1 and d not in ("time", "year", "lat", "lon")]
@@ -152,8 +191,8 @@ def arrange(data: xr.DataArray, variable: str, *, file: str | None = None) -> xr
     data = drop_scalar_dims(data)
     first = [d for d in ("time", "year") if d in data.dims]
     extra = [d for d in data.dims if d not in (*first, "lat", "lon")]
-    layers = [d for d in extra if LAYER_DIM.search(str(d))]
-    if extra and variable in LAYERED_SUMS and layers == extra:
+    layers = summed_layers(data, variable)
+    if layers:
         summed = data.sum(layers, min_count=1, keep_attrs=True)
         data = summed.assign_attrs(summed_layers=", ".join(map(str, layers)))
         extra = []

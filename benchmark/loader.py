@@ -143,6 +143,16 @@ def _unit_factor(data: xr.DataArray, variable: str, declared: str, *, source: st
     return float(one) if zero == 0.0 else None
 
 
+def _pool_notes(ds: xr.Dataset, name: str, variable: str) -> dict[str, str]:
+    """``{"litter_pools": labels}`` when ``variable`` is cSoil summed over pools of which some are
+    litter or coarse woody debris (:func:`rhbench.layout.litter_pools`): such a cSoil already
+    includes the litter (:func:`rhbench.harmonize.load_source` then adds no cLitter); else empty."""
+    if variable != "cSoil":
+        return {}
+    pools = layout.litter_pools(ds, layout.summed_layers(ds[name], variable, axes=valuecheck.FILE_AXES))
+    return {"litter_pools": "; ".join(pools)} if pools else {}
+
+
 def _canonical_step(step: float, raw: xr.DataArray, declared: str, where: dict) -> float | None:
     """A packing ``step`` in the file's units converted to ``raw``'s canonical units (None for offset units)."""
     factor = _unit_factor(raw, str(raw.name), declared, **where)
@@ -188,19 +198,21 @@ def open_variable(source: Source, variable: str, path: Path | Sequence[Path], *,
         ds = datasets[0] if len(datasets) == 1 else concat_files(datasets, paths, spec.file_name)
         step = layout.packing_step(ds[spec.file_name])  # before decoding moves it to the encoding
         ds, fills = layout.fill_values(ds, spec.file_name, file=file)
-        sample = valuecheck.read_sample(ds[spec.file_name], **where)
+        sample = valuecheck.read_sample(ds[spec.file_name], variable=variable, **where)
         grid.rename_coordinates(ds, **where)  # fail early, before any work
         raw = ds[spec.file_name].rename(variable)
         raw.attrs = dict(ds[spec.file_name].attrs)
         raw = layout.label_time(raw, ds, file=file)
         converted, sample = _converted(raw, sample, spec.units, fills, annual, where)
-        step = None if step is None else _canonical_step(step, raw, spec.units, where)
-        valuecheck.check_values(sample.values, variable, packing_step=step, **where)
+        step = None if step is None else _canonical_step(step, raw, spec.units, where) * sample.sizes.get("layer", 1)
+        valuecheck.check_values(valuecheck.column_values(sample), variable, packing_step=step, **where)
         converted = _normalized(converted, **where)
         if annual and "time" in converted.dims:
             share = kernels.month_shares(converted)
             converted = kernels.year_means(converted, share) if share is not None else kernels.yearly(converted)
-        converted = layout.arrange(converted, variable, file=file)
+        converted = layout.arrange(converted, variable, file=file).assign_attrs(
+            _pool_notes(ds, spec.file_name, variable)
+        )
     except RhbenchError as exc:
         raise exc.add_context(source=source.name, file=file, variable=variable) from None
     except Exception as exc:  # a plugin's preprocess or an odd file

@@ -12,7 +12,7 @@ import logging
 import numpy as np
 import xarray as xr
 
-from rhbench import grid, units
+from rhbench import grid, layout, units
 from rhbench.errors import DataError, ValueRangeError
 from rhbench.timeaxis import TIME_NAMES
 
@@ -53,19 +53,31 @@ NEGATIVE_TOLERANCE = 1e-6
 NEGATIVE_SHARE_MAX = 0.01
 
 
-def read_sample(data: xr.DataArray, *, source: str, file: str) -> xr.DataArray:
-    """The first, middle and last time steps of ``data`` (first index of other non-grid dims).
+#: The time and grid dims of a raw file.
+FILE_AXES = (*TIME_NAMES, *grid.LAT_NAMES, *grid.LON_NAMES)
 
-    Each step is read as one integer slice of the freshly opened variable, so only those
-    steps leave the disk. Raises :class:`DataError` when the values cannot be read
-    (e.g. a truncated file).
+
+def read_sample(data: xr.DataArray, *, source: str, file: str, variable: str | None = None) -> xr.DataArray:
+    """The first, middle and last time steps of ``data``, dims ``("sample"[, "layer"])``.
+
+    The soil layers or pools that the loader sums into ``variable``'s column total
+    (:func:`rhbench.layout.summed_layers`) are kept as the ``layer`` dim, for
+    :func:`column_values` to sum once the values are masked and converted; any other
+    non-grid dim is read at its first index. Each step is read as one integer slice of
+    the freshly opened variable, so only those steps leave the disk. Raises
+    :class:`DataError` when the values cannot be read (e.g. a truncated file).
     """
-    spatial = set(grid.LAT_NAMES) | set(grid.LON_NAMES)
-    fixed = {dim: 0 for dim in data.dims if dim not in spatial and dim not in TIME_NAMES}
+    layers = layout.summed_layers(data, variable, axes=FILE_AXES) if variable else []
+    fixed = {dim: 0 for dim in data.dims if dim not in FILE_AXES and dim not in layers}
     time_dim = next((dim for dim in data.dims if dim in TIME_NAMES), None)
     steps = sorted({0, data.sizes[time_dim] // 2, data.sizes[time_dim] - 1}) if time_dim else [None]
+    width = int(np.prod([data.sizes[d] for d in layers]))
     try:
-        slices = [data.isel(fixed if step is None else {**fixed, time_dim: step}).values for step in steps if data.size]
+        slices = [
+            data.isel(fixed if step is None else {**fixed, time_dim: step}).transpose(..., *layers).values
+            for step in steps
+            if data.size
+        ]
     except Exception as exc:  # netCDF/HDF5 raise assorted errors on truncated data
         raise DataError(
             f"cannot read data values ({type(exc).__name__}: {exc})",
@@ -74,8 +86,17 @@ def read_sample(data: xr.DataArray, *, source: str, file: str) -> xr.DataArray:
             variable=str(data.name),
             expected="a complete netCDF file",
         ) from exc
+    if layers:
+        values = np.concatenate([s.reshape(-1, width) for s in slices]) if slices else np.empty((0, width))
+        return xr.DataArray(values, dims=("sample", "layer"), name=data.name, attrs=data.attrs)
     values = np.concatenate([np.ravel(s) for s in slices]) if slices else np.array([])
     return xr.DataArray(values, dims="sample", name=data.name, attrs=data.attrs)
+
+
+def column_values(sample: xr.DataArray) -> np.ndarray:
+    """A masked, converted sample of :func:`read_sample` as column totals: its ``layer`` dim
+    summed (NaN only where every layer is), in the sample's units."""
+    return sample.sum("layer", min_count=1).values if "layer" in sample.dims else sample.values
 
 
 def check_values(

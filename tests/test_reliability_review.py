@@ -236,3 +236,65 @@ def test_two_case_variants_and_no_exact_name_are_refused_naming_both(tmp_path):
     assert "only in case" in text and "'RH'" in text and "'Rh'" in text and "rh.nc" in text
     (row,) = inventory(Registry(sources={"CASE": source}), tmp_path, verify=False)
     assert "RH, Rh" in row.found_units
+
+
+def _pools_file(path: Path, pools: list[float], labels: list[str] | None = None) -> Path:
+    """A 12-month cSoilPools file (kg m-2), one constant per pool along ``soilpools``."""
+    lon = np.arange(-175.0, 180.0, 10.0)
+    time = ("time", np.arange(12) * 30.0 + 15.0, {"units": "days since 2000-01-01", "calendar": "360_day"})
+    data = np.broadcast_to(np.asarray(pools)[None, :, None, None], (12, len(pools), LAT.size, lon.size))
+    coords = {"time": time, "lat": LAT, "lon": lon}
+    if labels is not None:
+        coords["soilpools"] = ("soilpools", labels)
+    variables = {"cSoilPools": (("time", "soilpools", "lat", "lon"), data.copy(), {"units": "kg m-2"})}
+    xr.Dataset(variables, coords=coords).to_netcdf(path)
+    return path
+
+
+def test_soil_pools_whose_first_pool_is_empty_pass_the_value_check_on_their_sum(tmp_path):
+    """Review item 4: pools 0, 8 and 4 kg m-2 failed 'every sampled value is zero' (the sample
+    read the first pool only) though cSoil is 12 kg m-2."""
+    path = _pools_file(tmp_path / "cSoilPools.nc", [0.0, 8.0, 4.0])
+    source = Source(
+        name="POOLS", kind="dgvm", catalog_entry="x.y", variables={"cSoil": Var("cSoilPools", "kg m-2")}, citation="-"
+    )
+    data = loader.open_variable(source, "cSoil", path, annual=True).load()
+    np.testing.assert_allclose(data.values, 12.0)
+
+
+def test_a_layer_sum_that_is_negative_is_refused_though_the_first_layer_is_not(tmp_path):
+    """Review item 4: the check saw only the first pool (5 kg m-2) and passed pools summing to -5."""
+    path = _pools_file(tmp_path / "cSoilPools.nc", [5.0, -10.0])
+    source = Source(
+        name="POOLS", kind="dgvm", catalog_entry="x.y", variables={"cSoil": Var("cSoilPools", "kg m-2")}, citation="-"
+    )
+    with pytest.raises(ValueRangeError, match="negative"):
+        loader.open_variable(source, "cSoil", path, annual=True)
+
+
+@pytest.mark.parametrize(
+    ("labels", "litter_added"), [(["litr1", "soil1", "soil2"], False), (["soil1", "soil2", "soil3"], True)]
+)
+def test_soil_pools_labelled_as_litter_are_not_added_to_the_litter_again(tmp_path, caplog, labels, litter_added):
+    """Review item 4: cSoil summed over pools that include litter (CLM's ``litr1``) had cLitter
+    added on top, counting the litter twice. Such a cSoil is kept as is, with a warning."""
+    files = {
+        "cSoil": [_pools_file(tmp_path / "cSoilPools.nc", [1.0, 8.0, 4.0], labels)],
+        "cLitter": [_monthly(tmp_path / "cLitter.nc", "cLitter", "kg m-2", LAT)],  # 1 kg m-2
+    }
+    variables = {"cSoil": Var("cSoilPools", "kg m-2"), "cLitter": Var("cLitter", "kg m-2")}
+    source = Source(name="POOLS", kind="dgvm", catalog_entry="x.y", variables=variables, citation="-", files=files)
+    with caplog.at_level("WARNING", logger="rhbench.harmonize"):
+        annual, _ = harmonize.load_native(source, None)
+    np.testing.assert_allclose(annual["cSoil"].values, 14.0 if litter_added else 13.0)
+    assert annual["cSoil"].attrs["includes_litter"] == 1
+    warned = [r.getMessage() for r in caplog.records if "counted twice" in r.getMessage()]
+    assert (not warned) if litter_added else ("POOLS" in warned[0] and "litr1" in warned[0])
+
+
+def test_a_pool_description_that_excludes_litter_is_not_litter():
+    """CMIP6's own wording ('Excluding Litter Pools') must not mark the pools as litter."""
+    ds = xr.Dataset(coords={"soilpools": ("soilpools", [0, 1], {"long_name": "soil pools (excluding litter)"})})
+    assert layout.litter_pools(ds, ["soilpools"]) == []
+    labelled = ds.assign_coords(soilpools=("soilpools", ["cwd", "soil1"]))
+    assert layout.litter_pools(labelled, ["soilpools"]) == ["cwd"]
