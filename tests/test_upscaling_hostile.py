@@ -178,3 +178,21 @@ def test_an_uncovering_land_fraction_fails_before_any_output_is_written(tmp_path
 def xr_fraction(grids):
     """A land fraction of 1 on ``grids``' cells."""
     return grids["tas"].notnull().astype(float).rename("sftlf")
+
+
+def test_sites_with_swapped_coordinates_are_counted_and_warned(tmp_path, grids, caplog):
+    # longitudes within +-90 swapped with latitudes: most sites land in the ocean strip or
+    # off their cell; the drops are counted in filter_log.csv and a warning names the suspicion
+    table = synthetic_srdb(grids, n=200)
+    table = table.loc[table["Longitude"].abs() <= 90].copy()
+    table["Latitude"], table["Longitude"] = table["Longitude"].to_numpy(), table["Latitude"].to_numpy()
+    ocean = synthetic_grids(res=4.0)
+    ocean["tas"] = ocean["tas"].where(np.abs(ocean.lat) < 60)  # no land poleward of 60 degrees
+    csv = tmp_path / "srdb.csv"
+    table.to_csv(csv, index=False)
+    with caplog.at_level(logging.WARNING, logger="rhbench.upscaling.predictors"):
+        try:
+            run_upscaling(csv, tmp_path / "out", grids=ocean, quick=True)
+        except SiteDataError:
+            pass  # too few sites left is also a clear outcome; the warning must come first
+    assert "Latitude and Longitude swapped" in caplog.text

@@ -16,6 +16,7 @@ Two modes:
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import NamedTuple
 
@@ -27,6 +28,11 @@ from rhbench.upscaling.srdb import FILTER_LOG_COLUMNS, text_column
 from rhbench.upscaling.stack import PredictorStack, design_matrix
 from rhbench.vegclass import CLASS_NAMES, TUNDRA_FROM, TUNDRA_MIN_LAT
 
+logger = logging.getLogger(__name__)
+
+#: Share of sites without a valid predictor cell above which a warning asks whether the
+#: coordinates are swapped (SRDB v5 with the real stack: 7 of 641, 1 %).
+MAX_DROPPED_SHARE = 0.2
 VEG_CLASSES = CLASS_NAMES
 CLIMATE_COLUMNS = ("MAT", "MAP")
 VEG_COLUMNS = tuple(f"veg_{name}" for name in VEG_CLASSES)
@@ -190,6 +196,14 @@ def _from_stack(sites: pd.DataFrame, stack: PredictorStack) -> SitePredictors:
     sites = sites.loc[kept].reset_index(drop=True)
     X = design_matrix(values, sites["Latitude"].to_numpy(), stack)
     radius = f"{summary['search_radius_km']:g} km"
+    if summary["dropped"] > MAX_DROPPED_SHARE * max(len(cells.status), 1):
+        logger.warning(
+            "%d of %d sites have no valid predictor cell within %s (SRDB v5 with the real stack: 7 of 641): "
+            "Latitude and Longitude swapped, or a stack covering only part of the globe?",
+            summary["dropped"],
+            len(cells.status),
+            radius,
+        )
     log = [
         ("site's own predictor cell valid", len(sites) + summary["dropped"], 0, summary["own_cell"]),
         (f"moved to the nearest valid cell within {radius}", len(sites) + summary["dropped"], 0, summary["moved"]),
