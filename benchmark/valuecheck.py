@@ -140,14 +140,7 @@ def check_values(
     scale = float(np.median(np.abs(nonzero))) if nonzero.size else 0.0
     if variable in NON_NEGATIVE:
         noise = max(NEGATIVE_TOLERANCE * scale, 0.5 * packing_step if packing_step else 0.0)
-        share = float(np.mean(finite < -noise))
-        if share > NEGATIVE_SHARE_MAX:
-            raise ValueRangeError(
-                "negative values in a variable that cannot be negative",
-                found=f"{share:.1%} of values negative (min {finite.min():.4g} {target})",
-                expected=f"values >= 0 (at most {NEGATIVE_SHARE_MAX:.0%} negative)",
-                **where,
-            )
+        _check_non_negative(finite, noise, target, where)
     if variable in FRACTIONS:
         _check_fraction(finite, where)
     low, high = PLAUSIBLE_MEDIAN.get(variable, (0.0, np.inf))
@@ -161,6 +154,19 @@ def check_values(
                 expected=f"median in {low:g}..{high:g} {target}",
                 **where,
             ),
+        )
+
+
+def _check_non_negative(finite: np.ndarray, noise: float, target: str, where: dict) -> None:
+    """Raise :class:`ValueRangeError` when more than :data:`NEGATIVE_SHARE_MAX` of the values
+    are below ``-noise`` (the rounding tolerated, in ``target`` units)."""
+    share = float(np.mean(finite < -noise))
+    if share > NEGATIVE_SHARE_MAX:
+        raise ValueRangeError(
+            "negative values in a variable that cannot be negative",
+            found=f"{share:.1%} of values negative (min {finite.min():.4g} {target})",
+            expected=f"values >= 0 (at most {NEGATIVE_SHARE_MAX:.0%} negative; rounding to -{noise:.3g} tolerated)",
+            **where,
         )
 
 
