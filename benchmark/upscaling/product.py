@@ -153,10 +153,7 @@ def run_upscaling(
     start = time.perf_counter()
     srdb_csv, out_dir = Path(srdb_csv), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if stack is None and grids is not None:
-        stack = stack_from_grids(grids)
-    if stack is not None and land_fraction is not None:  # refuse an unusable land fraction before any output
-        rhmap.land_area(stack.lat, stack.lon, land_fraction, source=land_fraction_note or "land fraction")
+    stack = _checked_stack(stack, grids, land_fraction, land_fraction_note)
     rows, filter_log = load_srdb(srdb_csv)
     site = build_site_predictors(rows, stack)
     y = site.sites["Rh_annual"].to_numpy(dtype=float)
@@ -175,6 +172,18 @@ def run_upscaling(
     write_atomic(out_dir / "cv_metrics.json", lambda tmp: tmp.write_text(json.dumps(metrics, indent=2) + "\n"))
     _log_done(metrics)
     return metrics
+
+
+def _checked_stack(
+    stack: PredictorStack | None, grids: xr.Dataset | None, land_fraction: xr.DataArray | None, note: str
+) -> PredictorStack | None:
+    """``stack``, else one from the demo ``grids``; an unusable land fraction is refused here,
+    before any output (see :func:`rhmap.land_area`)."""
+    if stack is None and grids is not None:
+        stack = stack_from_grids(grids)
+    if stack is not None and land_fraction is not None:
+        rhmap.land_area(stack.lat, stack.lon, land_fraction, source=note or "land fraction")
+    return stack
 
 
 def require_sites(log: pd.DataFrame, n_splits: int, srdb_csv: Path) -> None:
