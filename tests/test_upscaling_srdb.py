@@ -255,3 +255,19 @@ def test_blank_duplicate_record_cell_is_not_a_duplicate(tmp_path):
     rows, log = load_srdb(csv)
     assert rows["Latitude"].tolist() == [45.0]
     assert log.set_index("step")["removed"]["not a known duplicate (Duplicate_record empty)"] == 1
+
+
+def test_na_in_a_numeric_column_is_missing_and_other_text_an_error(tmp_path):
+    # an SRDB re-exported by R writes NA for an empty cell: read as missing, dropped and counted
+    csv = tmp_path / "srdb.csv"
+    table = _rows().astype(object)
+    table.loc[0, "Rh_annual"] = "NA"
+    table.loc[1, "MAT"] = " NaN"
+    table.to_csv(csv, index=False)
+    rows, log = filter_srdb(read_srdb(csv))
+    assert len(rows) == 1 and np.isnan(rows.loc[0, "MAT"])
+    assert log.set_index("step").loc["Rh_annual present and > 0", "removed"] == 1
+    table.loc[0, "Rh_annual"] = "n.d."
+    table.to_csv(csv, index=False)
+    with pytest.raises(SiteDataError, match="'n.d.'"):
+        read_srdb(csv)

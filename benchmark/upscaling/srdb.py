@@ -110,12 +110,16 @@ _BIOME_ZONE = {
 }
 
 FILTER_LOG_COLUMNS = ["step", "rows_left", "removed", "filled"]
+#: Spellings of a missing number besides an empty cell (R's ``write.csv`` writes ``NA``);
+#: ambiguous marks such as ``-`` or ``n.d.`` stay errors.
+MISSING_NUMBERS = ("NA", "NaN", "nan")
 
 
 def read_srdb(path: Path) -> pd.DataFrame:
     """Read ``srdb-data.csv`` and check its required columns and numeric values.
 
-    ``Manipulation`` keeps the string ``"None"`` (only empty cells are missing).
+    ``Manipulation`` keeps the string ``"None"`` (only empty cells are missing); in numeric
+    columns ``NA``/``NaN`` are missing too (:data:`MISSING_NUMBERS`).
 
     Raises
     ------
@@ -184,6 +188,9 @@ def _warn_about_quality_columns(table: pd.DataFrame, path: Path) -> None:
 
 
 def _to_numeric(column: pd.Series, path: Path) -> pd.Series:
+    """``column`` as floats; :data:`MISSING_NUMBERS` are missing, any other text an error."""
+    text = column.astype("string").str.strip()
+    column = column.mask(text.isin(MISSING_NUMBERS))
     values = pd.to_numeric(column, errors="coerce")
     bad = values.isna() & column.notna()
     if bad.any():
