@@ -196,3 +196,14 @@ def test_sites_with_swapped_coordinates_are_counted_and_warned(tmp_path, grids, 
         except SiteDataError:
             pass  # too few sites left is also a clear outcome; the warning must come first
     assert "Latitude and Longitude swapped" in caplog.text
+
+
+def test_sites_from_one_zone_only_are_mapped_with_a_warning_naming_the_missing_zones(tmp_path, grids, caplog):
+    table = synthetic_srdb(grids, n=300)
+    table = table.loc[table["Biome"] == "Boreal"]
+    csv = tmp_path / "srdb.csv"
+    table.to_csv(csv, index=False)
+    with caplog.at_level(logging.WARNING, logger="rhbench.upscaling.product"):
+        metrics = run_upscaling(csv, tmp_path / "out", grids=grids, quick=True)
+    assert metrics["n_by_zone"]["tropical"] == 0
+    assert "no tropical or temperate sites" in caplog.text

@@ -159,7 +159,7 @@ def run_upscaling(
     y = site.sites["Rh_annual"].to_numpy(dtype=float)
     zones = site.sites["zone"].to_numpy()
     settings = forest.QUICK_GRID if quick else forest.FULL_GRID
-    require_sites(pd.concat([filter_log, site.log], ignore_index=True), settings["n_splits"], srdb_csv)
+    require_sites(pd.concat([filter_log, site.log], ignore_index=True), settings["n_splits"], srdb_csv, zones)
     tuning = forest.tune_forest(site.X, y, zones, seed=seed, progress=progress, **settings)
     tuning_seconds = time.perf_counter() - start
     oof = _diagnose(site, y, tuning, stack, seed, out_dir)
@@ -186,13 +186,18 @@ def _checked_stack(
     return stack
 
 
-def require_sites(log: pd.DataFrame, n_splits: int, srdb_csv: Path) -> None:
+def require_sites(log: pd.DataFrame, n_splits: int, srdb_csv: Path, zones: np.ndarray | None = None) -> None:
     """Raise :class:`SiteDataError` when fewer sites are left than CV folds (``n_splits``).
 
     ``log`` is the filter log (``step``, ``rows_left``, ``removed``); the message names the
-    steps that removed rows, so an empty table says which filter emptied it.
+    steps that removed rows, so an empty table says which filter emptied it. ``zones``: the
+    climate zone of each site; a zone without any site is named in a warning (the map
+    extrapolates there).
     """
     left = int(log["rows_left"].iloc[-1])
+    absent = [z for z in ZONES if zones is not None and left and z not in set(zones)]
+    if absent:
+        logger.warning("no %s sites in %s: the map extrapolates to those zones", " or ".join(absent), srdb_csv)
     if left >= n_splits:
         return
     removed = log.loc[log["removed"] > 0, ["step", "removed", "rows_left"]].values
