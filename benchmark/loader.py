@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 
 from rhbench import grid, kernels, layout, readers, timeaxis, units, valuecheck, varnames
-from rhbench.errors import DataError, MissingVariableError, PluginError, RhbenchError, TimeAxisError
+from rhbench.errors import CoordinateError, DataError, MissingVariableError, PluginError, RhbenchError, TimeAxisError
 from rhbench.fileops import CACHE_ENV, cache_dir  # noqa: F401  (re-exported; the cache folder is fileops' fact)
 from rhbench.readers.netcdf import TIME_CHUNK
 from rhbench.sources import Source
@@ -83,7 +83,8 @@ def concat_files(datasets: Sequence[xr.Dataset], paths: Sequence[Path], name: st
     """Period files of one variable joined in time order; a gap or overlap is a :class:`TimeAxisError`.
 
     Files are ordered by their first time step; each must start one step (month or
-    year) after the previous one ends. Time coordinates must share their units.
+    year) after the previous one ends. Time coordinates must share their units. Each
+    file's lat/lon are normalised and must be the first file's grid (:func:`_on_one_grid`).
     """
     spans = [_time_span(ds, name, path) for ds, path in zip(datasets, paths, strict=True)]
     order = sorted(range(len(datasets)), key=lambda i: spans[i][0])
@@ -108,8 +109,30 @@ def concat_files(datasets: Sequence[xr.Dataset], paths: Sequence[Path], name: st
             found=sorted(time_units),
             expected="one time units string",
         )
-    parts = [_labelled_by_bounds(datasets[i], name, tdim) for i in order]
+    parts = _on_one_grid([_labelled_by_bounds(datasets[i], name, tdim) for i in order], [paths[i] for i in order])
     return xr.concat(parts, dim=tdim, data_vars="minimal", coords="minimal", compat="override", join="override")
+
+
+def _on_one_grid(parts: list[xr.Dataset], paths: list[Path]) -> list[xr.Dataset]:
+    """``parts`` on rhbench's coordinate conventions (:func:`rhbench.grid.normalize_coordinates`),
+    each checked against the first by the one grid rule (:func:`rhbench.grid.grid_mismatch`) and
+    then given the first's exact ``lat``/``lon`` (so float32 rounding cannot misalign the join).
+
+    A part on another grid (shifted, other resolution) is a :class:`CoordinateError` naming both
+    files; a part stored north-to-south or in 0..360 longitudes is reordered, not mirrored.
+    """
+    normal = [grid.normalize_coordinates(part, file=str(path)) for part, path in zip(parts, paths, strict=True)]
+    first = normal[0]
+    for part, path in zip(normal[1:], paths[1:], strict=True):
+        why = grid.grid_mismatch(part, first)
+        if why is not None:
+            raise CoordinateError(
+                "files of a series are on different grids",
+                file=f"{paths[0]} and {path}",
+                found=f"{path}: {why}",
+                expected=f"the lat/lon grid of {paths[0]}",
+            )
+    return [first] + [part.assign_coords(lat=first["lat"], lon=first["lon"]) for part in normal[1:]]
 
 
 def _labelled_by_bounds(ds: xr.Dataset, name: str, tdim: str) -> xr.Dataset:

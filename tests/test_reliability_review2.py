@@ -1,0 +1,83 @@
+"""Second review of the trust changes: each test failed before its fix (docs/trust-cases.md, S rows)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from rhbench import layout, loader
+from rhbench.errors import CoordinateError, ValueRangeError
+from rhbench.sources import Source, Var
+
+
+def _source(name: str = "M", variable: str = "rh", units: str = "kg m-2 s-1") -> Source:
+    return Source(name=name, kind="dgvm", catalog_entry="x.y", variables={variable: Var(variable, units)}, citation="-")
+
+
+def _float_rh_with_packing_attrs(path: Path) -> Path:
+    """A float32 rh file carrying scale_factor=1, add_offset=0 (as every variable of the real
+    Jian stack does), half its cells at -5e-8 kg m-2 s-1 (-1578 g C m-2 yr-1)."""
+    import netCDF4
+
+    with netCDF4.Dataset(path, "w") as nc:
+        for dim, size in (("time", 3), ("lat", 18), ("lon", 36)):
+            nc.createDimension(dim, size)
+        time = nc.createVariable("time", "f8", ("time",))
+        time[:], time.units, time.calendar = [15.0, 45.0, 74.0], "days since 2000-01-01", "noleap"
+        nc.createVariable("lat", "f8", ("lat",))[:] = np.arange(18) * 10 - 85.0
+        nc.createVariable("lon", "f8", ("lon",))[:] = np.arange(36) * 10 - 175.0
+        var = nc.createVariable("rh", "f4", ("time", "lat", "lon"))
+        var.scale_factor, var.add_offset, var.units = np.float32(1.0), np.float32(0.0), "kg m-2 s-1"
+        values = np.full((3, 18, 36), 1e-8, "f4")
+        values[:, :9, :] = -5e-8
+        var[:] = values
+    return path
+
+
+def test_float_data_with_unit_scale_factor_attributes_is_not_treated_as_packed(tmp_path):
+    """Review 2 item 1: any scale_factor/add_offset counted as integer packing with a step of 1,
+    which switched off the negative check for float data: half the cells negative was accepted."""
+    path = _float_rh_with_packing_attrs(tmp_path / "rh.nc")
+    with pytest.raises(ValueRangeError) as info:
+        loader.open_variable(_source("M"), "rh", path)
+    assert "negative" in str(info.value) and "50.0%" in str(info.value) and "rh.nc" in str(info.value)
+    with xr.open_dataset(path) as ds:
+        assert layout.packing_step(ds["rh"]) is None
+    with xr.open_dataset(path, mask_and_scale=False) as ds:
+        assert layout.packing_step(ds["rh"]) is None
+
+
+def _rh_year(path: Path, year: int, lat: np.ndarray, by_lat: np.ndarray) -> Path:
+    """One year (360_day, 12 months) of rh (kg m-2 s-1) on 2 x 4 cells, valued by latitude row."""
+    time = ("time", np.arange(12) * 30.0 + 15 + 360 * year, {"units": "days since 2000-01-01", "calendar": "360_day"})
+    values = np.broadcast_to(by_lat[None, :, None], (12, lat.size, 4)).astype("f4")
+    coords = {"time": time, "lat": lat, "lon": np.array([-135.0, -45.0, 45.0, 135.0])}
+    xr.Dataset({"rh": (("time", "lat", "lon"), values, {"units": "kg m-2 s-1"})}, coords=coords).to_netcdf(path)
+    return path
+
+
+def test_a_period_file_stored_north_to_south_is_reordered_not_mirrored(tmp_path):
+    """Review 2 item 2: the files of a series were joined with join="override": a second file
+    stored north-to-south took the first file's labels, so its year was mirrored."""
+    lat = np.array([-45.0, 45.0])
+    first = _rh_year(tmp_path / "rh_2000.nc", 0, lat, np.array([1e-8, 5e-8]))  # south 1e-8, north 5e-8
+    second = _rh_year(tmp_path / "rh_2001.nc", 1, lat[::-1], np.array([5e-8, 1e-8]))  # same field, north first
+    data = loader.open_variable(_source(), "rh", [first, second], annual=True).load()
+    per_year = 1e-8 * 1000 * 86400 * 365.25  # kg m-2 s-1 -> g C m-2 yr-1 for 1e-8
+    south, north = data.sel(lat=-45.0).values, data.sel(lat=45.0).values
+    np.testing.assert_allclose(south, per_year, rtol=1e-5)
+    np.testing.assert_allclose(north, 5 * per_year, rtol=1e-5)
+
+
+def test_a_period_file_on_a_half_cell_shifted_grid_is_refused_naming_both_files(tmp_path):
+    """Review 2 item 2: a second file shifted by half a cell silently took the first's labels."""
+    first = _rh_year(tmp_path / "rh_2000.nc", 0, np.array([-45.0, 45.0]), np.array([1e-8, 5e-8]))
+    second = _rh_year(tmp_path / "rh_2001.nc", 1, np.array([0.0, 90.0]), np.array([1e-8, 5e-8]))
+    with pytest.raises(CoordinateError) as info:
+        loader.open_variable(_source(), "rh", [first, second], annual=True)
+    message = str(info.value)
+    assert "different grids" in message and "rh_2000.nc" in message and "rh_2001.nc" in message
+    assert "lat differs by up to 45" in message
