@@ -70,11 +70,18 @@ def fill_values(ds: xr.Dataset, name: str, *, file: str | None = None) -> tuple[
 
 
 def packing_step(var: xr.DataArray) -> float | None:
-    """The decoding step ``|scale_factor|`` of a packed variable, in the file's units (1 with an
-    ``add_offset`` alone); None when the variable is not packed. Rounding to the nearest packed
-    integer moves a value by at most half this step (a stored 0 may decode slightly negative)."""
+    """The decoding step ``|scale_factor|`` of an integer-packed variable, in the file's units (1
+    with an ``add_offset`` alone); None when the variable is not packed. Rounding to the nearest
+    packed integer moves a value by at most half this step (a stored 0 may decode slightly negative).
+
+    Only integers are packed: float data carrying ``scale_factor``/``add_offset`` (often 1 and 0)
+    are not rounded, so they get None and the tight unpacked tolerance of the value check.
+    """
     for where in (var.attrs, var.encoding):  # raw attributes, or xarray's encoding once decoded
         if "scale_factor" in where or "add_offset" in where:
+            stored = np.dtype(var.encoding.get("dtype", var.dtype)) if where is var.encoding else var.dtype
+            if np.dtype(stored).kind not in "iu":
+                return None
             return abs(float(np.ravel(where.get("scale_factor", 1.0))[0]))
     return None
 
