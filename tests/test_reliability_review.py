@@ -298,3 +298,56 @@ def test_a_pool_description_that_excludes_litter_is_not_litter():
     assert layout.litter_pools(ds, ["soilpools"]) == []
     labelled = ds.assign_coords(soilpools=("soilpools", ["cwd", "soil1"]))
     assert layout.litter_pools(labelled, ["soilpools"]) == ["cwd"]
+
+
+def test_free_text_that_mentions_litter_never_marks_pools_as_litter():
+    """Only pool labels and flag_meanings count: descriptions and depth axes mentioning
+    litter ("litter is in cLitter", "below the litter layer") are not litter pools."""
+    described = xr.Dataset(
+        coords={"soilpools": ("soilpools", [0, 1], {"comment": "soil pools only. Litter is in cLitter"})}
+    )
+    depth = xr.Dataset(
+        coords={"depth": ("depth", [0.1, 0.5], {"long_name": "depth of soil layer centre below the litter layer"})}
+    )
+    assert layout.litter_pools(described, ["soilpools"]) == []
+    assert layout.litter_pools(depth, ["depth"]) == []
+    flagged = described.assign_coords(
+        soilpools=("soilpools", [1, 2], {"flag_values": [1, 2], "flag_meanings": "soil_fast cwd"})
+    )
+    assert layout.litter_pools(flagged, ["soilpools"]) == ["cwd"]
+
+
+# Review 2 (fourth audit's review): each test failed before its fix (docs/trust-cases.md).
+
+
+def _float_rh_with_packing_attrs(path: Path) -> Path:
+    """A float32 rh file carrying scale_factor=1, add_offset=0 (as every variable of the real
+    Jian stack does), half its cells at -5e-8 kg m-2 s-1 (-1578 g C m-2 yr-1)."""
+    import netCDF4
+
+    with netCDF4.Dataset(path, "w") as nc:
+        for dim, size in (("time", 3), ("lat", 18), ("lon", 36)):
+            nc.createDimension(dim, size)
+        time = nc.createVariable("time", "f8", ("time",))
+        time[:], time.units, time.calendar = [15.0, 45.0, 74.0], "days since 2000-01-01", "noleap"
+        nc.createVariable("lat", "f8", ("lat",))[:] = np.arange(18) * 10 - 85.0
+        nc.createVariable("lon", "f8", ("lon",))[:] = np.arange(36) * 10 - 175.0
+        var = nc.createVariable("rh", "f4", ("time", "lat", "lon"))
+        var.scale_factor, var.add_offset, var.units = np.float32(1.0), np.float32(0.0), "kg m-2 s-1"
+        values = np.full((3, 18, 36), 1e-8, "f4")
+        values[:, :9, :] = -5e-8
+        var[:] = values
+    return path
+
+
+def test_float_data_with_unit_scale_factor_attributes_is_not_treated_as_packed(tmp_path):
+    """Review 2 item 1: any scale_factor/add_offset counted as integer packing with a step of 1,
+    which switched off the negative check for float data: half the cells negative was accepted."""
+    path = _float_rh_with_packing_attrs(tmp_path / "rh.nc")
+    with pytest.raises(ValueRangeError) as info:
+        loader.open_variable(_source("M"), "rh", path)
+    assert "negative" in str(info.value) and "50.0%" in str(info.value) and "rh.nc" in str(info.value)
+    with xr.open_dataset(path) as ds:
+        assert layout.packing_step(ds["rh"]) is None
+    with xr.open_dataset(path, mask_and_scale=False) as ds:
+        assert layout.packing_step(ds["rh"]) is None

@@ -114,3 +114,26 @@ def test_vegetation_class_totals_come_from_a_class_map_when_the_stack_has_none()
     assert totals.loc["ENF", "total_PgC_per_yr"] == pytest.approx(np.mean(enf), rel=1e-12)
     assert totals.loc["Crop", "sd_PgC_per_yr"] == pytest.approx(np.std(crop, ddof=1), rel=1e-12)
     assert "none" not in totals.index and totals.loc["EBF", "n_cells"] == 0
+
+
+def test_a_land_fraction_on_another_grid_is_matched_for_every_cell_never_partly(caplog):
+    """A 1.5 degree land fraction under a 0.5 degree stack: every cell takes its nearest
+    land-fraction cell (all land here), never sea for the cells a tolerance match missed."""
+    lat, lon = np.arange(-89.75, 90.0, 0.5), np.arange(-179.75, 180.0, 0.5)
+    coarse_lon = np.arange(-179.25, 180.0, 1.5)  # every third 0.5 degree centre
+    fraction = xr.DataArray(
+        np.ones((lat.size, coarse_lon.size)), dims=("lat", "lon"), coords={"lat": lat, "lon": coarse_lon}
+    )
+    with caplog.at_level("WARNING"):
+        area = rhmap.land_area(lat, lon, fraction, source="lf.nc")
+    sphere = rhmap.land_area(lat, lon, None)
+    np.testing.assert_allclose(area.values, sphere.values, rtol=1e-12)  # was one third of the land
+    assert "lf.nc is on another grid" in caplog.text and "720 lon values, expected" not in caplog.text
+
+
+def test_a_descending_land_fraction_on_the_same_grid_is_used_cell_for_cell():
+    lat, lon = np.array([-45.0, 45.0]), np.array([-90.0, 90.0])
+    values = np.array([[0.25, 0.5], [0.75, 1.0]])  # rows south, north
+    fraction = xr.DataArray(values[::-1], dims=("lat", "lon"), coords={"lat": lat[::-1], "lon": lon})
+    area = rhmap.land_area(lat, lon, fraction)
+    np.testing.assert_allclose(area.values, rhmap.land_area(lat, lon, None).values * values, rtol=1e-12)

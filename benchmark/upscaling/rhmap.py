@@ -21,7 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from rhbench.errors import CoordinateError
-from rhbench.grid import cell_area
+from rhbench.grid import cell_area, grid_mismatch
 from rhbench.metrics.totals import GRAMS_PER_PETAGRAM
 from rhbench.upscaling.srdb import BOREAL_MIN_ABS_LAT, TROPICAL_MAX_ABS_LAT
 from rhbench.upscaling.stack import PredictorStack, grid_class_names
@@ -53,8 +53,8 @@ def land_area(
 ) -> xr.DataArray:
     """Land area of each cell, m2: sphere cell area x land fraction (0-1).
 
-    ``land_fraction`` (lat, lon) is matched to the grid by nearest neighbour; missing
-    values count as 0. Without it every cell counts fully (fraction 1). A land fraction on
+    ``land_fraction`` (lat, lon) on the same grid (:func:`rhbench.grid.grid_mismatch`) is
+    used cell for cell; missing values count as 0. Without it every cell counts fully (fraction 1). A land fraction on
     another grid is matched by nearest neighbour with a warning; one that does not reach
     every cell centre of the grid (``lat``, ``lon``, degrees) is refused (its missing
     cells would silently count as sea). ``source`` names the file in messages.
@@ -69,10 +69,15 @@ def land_area(
         return area
     for axis, centres in (("lat", np.asarray(lat, float)), ("lon", np.asarray(lon, float))):
         _require_cover(np.asarray(land_fraction[axis].values, float), centres, axis, source)
-    frac = land_fraction.reindex(lat=area["lat"], lon=area["lon"], method="nearest", tolerance=1e-3)
-    if bool(frac.isnull().all()):
-        logger.warning("%s is on another grid than the predictor stack: matched by nearest neighbour", source)
-        frac = land_fraction.sel(lat=area["lat"], lon=area["lon"], method="nearest")
+    frac = land_fraction.transpose("lat", "lon").sortby("lat").sortby("lon")
+    mismatch = grid_mismatch(frac, area)
+    if mismatch is None:  # the one "same grid" rule: cell for cell
+        frac = frac.assign_coords(lat=area["lat"], lon=area["lon"])
+    else:  # never a partial match: every cell takes its nearest land-fraction cell
+        logger.warning(
+            "%s is on another grid than the predictor stack (%s): matched by nearest neighbour", source, mismatch
+        )
+        frac = frac.sel(lat=area["lat"], lon=area["lon"], method="nearest")
     return area * frac.fillna(0.0).clip(0.0, 1.0).values
 
 
