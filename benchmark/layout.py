@@ -159,9 +159,11 @@ def summed_layers(data: xr.DataArray, variable: str, axes: Iterable[str] = ("tim
 def litter_pools(ds: xr.Dataset, layers: Iterable[str]) -> list[str]:
     """The labels of ``ds``'s pools along the ``layers`` dims that name litter or coarse woody debris.
 
-    Read from the string values and string attributes of the variables along each layer dim
-    (pool labels such as ``litr1``, ``cwd``); phrases like "excluding litter" do not count.
-    A soil-carbon variable summed over such pools already includes the litter.
+    Read from pool labels only: the string values of the variables along each layer dim
+    (``litr1``, ``cwd``) and the words of their ``flag_meanings``. Free text (``long_name``,
+    ``comment``: "soil pools only, litter is in cLitter", "depth below the litter layer")
+    is not read, nor are numeric depth axes. A soil-carbon variable summed over such pools
+    already includes the litter.
     """
     found = []
     for dim in layers:
@@ -169,11 +171,10 @@ def litter_pools(ds: xr.Dataset, layers: Iterable[str]) -> list[str]:
             if var.dims[:1] != (dim,):
                 continue
             values = np.ravel(var.values) if var.dtype.kind in "USO" else []
-            texts = [v.decode(errors="replace") if isinstance(v, bytes) else str(v) for v in values]
-            texts += [f"{key}: {value}" for key, value in var.attrs.items() if isinstance(value, str)]
-            for text in texts:
-                if _LITTER_WORDS.search(_NEGATED_LITTER.sub("", text)):
-                    found.append(text.strip())
+            labels = [v.decode(errors="replace") if isinstance(v, bytes) else str(v) for v in values]
+            meanings = var.attrs.get("flag_meanings")
+            labels += str(meanings).split() if isinstance(meanings, str) else []
+            found += [label.strip() for label in labels if _LITTER_WORDS.search(_NEGATED_LITTER.sub("", label))]
     return found
 
 

@@ -298,3 +298,20 @@ def test_a_pool_description_that_excludes_litter_is_not_litter():
     assert layout.litter_pools(ds, ["soilpools"]) == []
     labelled = ds.assign_coords(soilpools=("soilpools", ["cwd", "soil1"]))
     assert layout.litter_pools(labelled, ["soilpools"]) == ["cwd"]
+
+
+def test_free_text_that_mentions_litter_never_marks_pools_as_litter():
+    """Only pool labels and flag_meanings count: descriptions and depth axes mentioning
+    litter ("litter is in cLitter", "below the litter layer") are not litter pools."""
+    described = xr.Dataset(
+        coords={"soilpools": ("soilpools", [0, 1], {"comment": "soil pools only. Litter is in cLitter"})}
+    )
+    depth = xr.Dataset(
+        coords={"depth": ("depth", [0.1, 0.5], {"long_name": "depth of soil layer centre below the litter layer"})}
+    )
+    assert layout.litter_pools(described, ["soilpools"]) == []
+    assert layout.litter_pools(depth, ["depth"]) == []
+    flagged = described.assign_coords(
+        soilpools=("soilpools", [1, 2], {"flag_values": [1, 2], "flag_meanings": "soil_fast cwd"})
+    )
+    assert layout.litter_pools(flagged, ["soilpools"]) == ["cwd"]

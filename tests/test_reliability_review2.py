@@ -1,4 +1,4 @@
-"""Second review of the trust changes: each test failed before its fix (docs/trust-cases.md, S rows)."""
+"""Second review of the trust changes: each test failed before its fix (docs/trust-cases.md, R2 rows)."""
 
 from __future__ import annotations
 

@@ -207,3 +207,24 @@ def test_sites_from_one_zone_only_are_mapped_with_a_warning_naming_the_missing_z
         metrics = run_upscaling(csv, tmp_path / "out", grids=grids, quick=True)
     assert metrics["n_by_zone"]["tropical"] == 0
     assert "no tropical or temperate sites" in caplog.text
+
+
+@pytest.mark.parametrize(("layer", "factor", "variable"), [("EVI", 1e4, "evi"), ("MAT", 30.0, "tas")])
+def test_a_stack_layer_outside_its_physical_range_is_a_value_range_error(tmp_path, layer, factor, variable):
+    # EVI stored unscaled (a newer release) is multiplied by 1e4 again: EVI 4800; before, the
+    # map was unchanged (same splits) but importance and partial dependence reported EVI 4800
+    import xarray as xr
+
+    from rhbench.errors import ValueRangeError
+    from rhbench.registry import build_registry
+    from rhbench.upscaling.inputs import open_predictors
+    from tests.test_upscaling_stack import tiny_file
+
+    path, edited = tmp_path / "tiny.nc", tmp_path / "edited.nc"
+    tiny_file(path)
+    with xr.open_dataset(path, mask_and_scale=False) as ds:
+        ds = ds.load()
+    ds[layer] = ds[layer].where(ds[layer] == -9999.0, ds[layer] * factor)
+    ds.to_netcdf(edited)
+    with pytest.raises(ValueRangeError, match=rf"edited.nc; variable: {variable}; found: .*expected"):
+        open_predictors(build_registry(), edited)

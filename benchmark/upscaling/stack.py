@@ -28,7 +28,7 @@ import pandas as pd
 import xarray as xr
 
 from rhbench import catalog, loader
-from rhbench.errors import DataError, MissingVariableError, UnitsError
+from rhbench.errors import DataError, MissingVariableError, UnitsError, ValueRangeError
 from rhbench.fileops import sha256_of
 from rhbench.grid import normalize_coordinates
 from rhbench.sources import Source
@@ -52,6 +52,25 @@ PREDICTOR_INFO: dict[str, tuple[str, str, str]] = {
     "ecm_share": ("EcM", "soil biotic", "percent"),
     "erm_share": ("ErM", "soil biotic", "percent"),
     "nm_share": ("NM", "soil biotic", "percent"),
+}
+#: Physically possible range of each continuous layer in its canonical units (above): a
+#: value outside is a scaling or units slip in the file (e.g. EVI stored unscaled, MAT in K).
+#: The forest alone would not notice (a layer shifted or scaled alike at the sites and the
+#: cells gives the same splits), but importance and partial dependence would report it.
+PLAUSIBLE_RANGE: dict[str, tuple[float, float]] = {
+    "tas": (-70.0, 50.0),
+    "pr": (0.0, 15000.0),
+    "ndep": (0.0, 20.0),
+    "agb_carbon": (0.0, 100.0),
+    "bgb_carbon": (0.0, 100.0),
+    "evi": (-1.0, 1.0),
+    "bulk_density": (0.0, 2.7),
+    "clay": (0.0, 100.0),
+    "soc_stock": (0.0, 200.0),
+    "am_share": (0.0, 100.0),
+    "ecm_share": (0.0, 100.0),
+    "erm_share": (0.0, 100.0),
+    "nm_share": (0.0, 100.0),
 }
 _TAS_UNITS = {"degc", "deg c", "degree_celsius", "degrees_celsius", "celsius", "c"}
 _PR_UNITS = {"mm yr-1", "mm/yr", "mm year-1", "mm a-1", "mm yr^-1"}
@@ -167,6 +186,7 @@ def load_stack(source: Source, path: Path) -> PredictorStack:
                 expected=sorted(PREDICTOR_INFO),
             )
         data = loader.open_variable(source, name, path).compute()
+        _check_range(data, name, source.name, path)
         layers[name] = data.drop_vars([c for c in data.coords if c not in ("lat", "lon")])
     meta = catalog.entry_for(source).metadata
     categories = {
@@ -183,6 +203,23 @@ def load_stack(source: Source, path: Path) -> PredictorStack:
         "synthetic": "false",
     }
     return PredictorStack(xr.Dataset(layers), categories, provenance)
+
+
+def _check_range(data: xr.DataArray, name: str, source: str, path: Path) -> None:
+    """Raise :class:`ValueRangeError` when a layer leaves :data:`PLAUSIBLE_RANGE`."""
+    if name not in PLAUSIBLE_RANGE or not bool(data.notnull().any()):
+        return
+    low, high = PLAUSIBLE_RANGE[name]
+    found_low, found_high = float(data.min()), float(data.max())
+    if found_low < low or found_high > high:
+        raise ValueRangeError(
+            "predictor layer outside its physical range (scaling or units slip?)",
+            source=source,
+            file=str(path),
+            variable=name,
+            found=f"{found_low:g}..{found_high:g} {PREDICTOR_INFO[name][2]}",
+            expected=f"{low:g}..{high:g} {PREDICTOR_INFO[name][2]}",
+        )
 
 
 def stack_from_grids(grids: xr.Dataset) -> PredictorStack:
