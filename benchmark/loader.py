@@ -182,6 +182,15 @@ def _canonical_step(step: float, raw: xr.DataArray, declared: str, where: dict) 
     return None if factor is None else step * abs(factor)
 
 
+def _layers_step(
+    step: float | None, raw: xr.DataArray, sample: xr.DataArray, declared: str, where: dict
+) -> float | None:
+    """The packing ``step`` in canonical units times the layers summed in ``sample``; None when
+    not packed or when the units conversion has an offset (K -> degC: no step to compare)."""
+    canonical = None if step is None else _canonical_step(step, raw, declared, where)
+    return None if canonical is None else canonical * sample.sizes.get("layer", 1)
+
+
 def _converted(
     raw: xr.DataArray, sample: xr.DataArray, declared: str, fills: tuple[float, ...], annual: bool, where: dict
 ) -> tuple[xr.DataArray, xr.DataArray]:
@@ -227,7 +236,7 @@ def open_variable(source: Source, variable: str, path: Path | Sequence[Path], *,
         raw.attrs = dict(ds[spec.file_name].attrs)
         raw = layout.label_time(raw, ds, file=file)
         converted, sample = _converted(raw, sample, spec.units, fills, annual, where)
-        step = None if step is None else _canonical_step(step, raw, spec.units, where) * sample.sizes.get("layer", 1)
+        step = _layers_step(step, raw, sample, spec.units, where)
         valuecheck.check_values(valuecheck.column_values(sample), variable, packing_step=step, **where)
         converted = _normalized(converted, **where)
         if annual and "time" in converted.dims:

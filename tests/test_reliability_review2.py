@@ -81,3 +81,24 @@ def test_a_period_file_on_a_half_cell_shifted_grid_is_refused_naming_both_files(
     message = str(info.value)
     assert "different grids" in message and "rh_2000.nc" in message and "rh_2001.nc" in message
     assert "lat differs by up to 45" in message
+
+
+def test_int16_tas_packed_in_kelvin_is_read_in_degc(tmp_path):
+    """Review 2 item 3: the packing step of offset units (K -> degC) is None, and ``None * 1``
+    failed: int16 tas (scale 0.01, offset 273.15, K) was "cannot interpret file (TypeError ...)"."""
+    import netCDF4
+
+    path = tmp_path / "tas.nc"
+    with netCDF4.Dataset(path, "w") as nc:
+        for dim, size in (("time", 12), ("lat", 18), ("lon", 36)):
+            nc.createDimension(dim, size)
+        time = nc.createVariable("time", "f8", ("time",))
+        time[:], time.units, time.calendar = np.arange(12) * 30 + 15.0, "days since 2000-01-01", "360_day"
+        nc.createVariable("lat", "f8", ("lat",))[:] = np.arange(18) * 10 - 85.0
+        nc.createVariable("lon", "f8", ("lon",))[:] = np.arange(36) * 10 - 175.0
+        var = nc.createVariable("tas", "i2", ("time", "lat", "lon"))
+        var.scale_factor, var.add_offset, var.units = 0.01, 273.15, "K"
+        var[:] = 288.0
+    data = loader.open_variable(_source("CLIM", "tas", "K"), "tas", path).load()
+    assert data.attrs["units"] == "degC"
+    np.testing.assert_allclose(data.values, 288.0 - 273.15, atol=0.006)  # half a packing step
