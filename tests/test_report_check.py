@@ -387,3 +387,16 @@ def test_a_metric_override_keeps_a_coverage_gated_on_its_drop_only(tmp_path, cap
     fallen = [*BASELINE, ("A", "rh_coverage", 0.6, "ok")]
     assert _run(tmp_path, fallen, "--metric", override, baseline=baseline) == 1
     assert "REGRESSED" in capsys.readouterr().out
+
+
+def test_a_coverage_named_bare_in_the_api_is_gated_on_its_drop_only(tmp_path):
+    """Review 2 item 5: ``compare_scorecards(metrics=["rh_coverage"])`` built a two-sided
+    tolerance (not through the rule ``--metric`` uses), so a coverage rise failed the gate."""
+    baseline = [*BASELINE, ("A", "rh_coverage", 0.8, "ok")]
+    base = read_scorecard(_write(tmp_path / "b.json", baseline))
+    risen = read_scorecard(_write(tmp_path / "r.json", [*BASELINE, ("A", "rh_coverage", 1.0, "ok")]))
+    fallen = read_scorecard(_write(tmp_path / "f.json", [*BASELINE, ("A", "rh_coverage", 0.6, "ok")]))
+    options = {"metrics": ["rh_coverage"], "metric_tolerance": 0.05, "defaults": False}
+    assert compare_scorecards(risen, base, **options).passed
+    report = compare_scorecards(fallen, base, **options)
+    assert [(row.source, row.metric) for row in report.failures] == [("A", "rh_coverage")]

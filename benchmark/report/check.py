@@ -46,6 +46,7 @@ from rhbench.report.gate_rules import (
     is_score,
     setup_differences,
 )
+from rhbench.report.gate_rules import metric_tolerance as tolerance_of
 from rhbench.report.tables import is_available
 
 KEY = ("source", "metric", "region")
@@ -129,13 +130,14 @@ def gate_tolerances(
     """The non-score gated metrics: the defaults (unless ``defaults=False``) updated by ``metrics``.
 
     ``metrics`` maps a name to its :class:`Tolerance`; a bare name gets a relative
-    tolerance ``metric_tolerance``.
+    tolerance ``metric_tolerance`` by the one rule (:func:`~rhbench.report.gate_rules.metric_tolerance`:
+    a coverage stays gated on its drop).
     """
     chosen = default_tolerances() if defaults else {}
     if isinstance(metrics, Mapping):
         chosen.update(metrics)
     else:
-        chosen.update({name: Tolerance(relative=metric_tolerance) for name in metrics})
+        chosen.update({name: tolerance_of(name, metric_tolerance) for name in metrics})
     return chosen
 
 

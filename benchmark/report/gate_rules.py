@@ -74,9 +74,15 @@ class Tolerance:
 #: is about 40-70 Pg C yr-1 and mean Rh of vegetated cells about 400-700 g C m-2 yr-1, so
 #: a 25 % drop of a model's Rh moves rh_global by 2.5x and rh_taylor_bias by 5x the allowed
 #: change.
+def metric_tolerance(name: str, relative: float, absolute: float = 0.0) -> Tolerance:
+    """The tolerance of gated metric ``name``: ``relative`` (fraction of ``|baseline|``) plus
+    ``absolute`` (the metric's units). The one rule for every gated metric: a metric gated on
+    its drop (the coverages, :func:`rhbench.metrics.definitions.gated_on_drop`) stays so."""
+    return Tolerance(relative=relative, absolute=absolute, higher_is_better=name in gated_on_drop())
+
+
 DEFAULT_TOLERANCES: dict[str, Tolerance] = {
-    name: Tolerance(relative=relative, absolute=absolute, higher_is_better=name in gated_on_drop())
-    for name, (relative, absolute) in default_gate().items()
+    name: metric_tolerance(name, relative, absolute) for name, (relative, absolute) in default_gate().items()
 }  # the ``gate`` column of the metric table (:mod:`rhbench.metrics.definitions`); coverages on their drop
 
 
@@ -116,15 +122,14 @@ def parse_metric_option(text: str, default_relative: float) -> tuple[str, Tolera
     name = name.strip()
     if not name or any(c.isspace() for c in name):
         raise ValueError(f"--metric needs a metric name, got {text!r}")
-    drop_only = name in gated_on_drop()
     if not spec:
-        return name, Tolerance(relative=default_relative, higher_is_better=drop_only)
+        return name, metric_tolerance(name, default_relative)
     parts = spec.split(",")
     if len(parts) > 2:
         raise ValueError(f"--metric {name}= takes REL[,ABS], got {spec!r}")
     relative = finite_non_negative(parts[0], f"relative tolerance of {name}")
     absolute = finite_non_negative(parts[1], f"absolute tolerance of {name}") if len(parts) == 2 else 0.0
-    return name, Tolerance(relative=relative, absolute=absolute, higher_is_better=drop_only)
+    return name, metric_tolerance(name, relative, absolute)
 
 
 def setup_differences(current: dict | None, baseline: dict | None) -> tuple[list[str], bool]:
