@@ -44,6 +44,9 @@ NEVER_ALL_ZERO = ("rh", "npp", "gpp", "fVegLitter", "cSoil", "cLitter", "cVeg")
 #: labelled as a fraction; above 0 but never above 1 % is a 0-1 fraction labelled % (every
 #: global grid has cells fully land and fully ocean). Either is an error, not a guess.
 FRACTIONS = ("sftlf", "oceanCoverFrac")
+#: Fractions that are an ocean share: 0 everywhere is a land-only grid, accepted. A land
+#: fraction (sftlf) 0 everywhere would give no land at all: refused like a max <= 1 %.
+OCEAN_FRACTIONS = ("oceanCoverFrac",)
 #: A fraction's maximum above this is a % field labelled '1' (its maximum is near 100).
 FRACTION_REFUSED_ABOVE = 1.5
 #: A fraction's maximum above 1 + this (and at most :data:`FRACTION_REFUSED_ABOVE`) is warned
@@ -176,8 +179,8 @@ def _check_fraction(finite: np.ndarray, where: dict) -> None:
     Raises :class:`ValueRangeError` when its maximum exceeds :data:`FRACTION_REFUSED_ABOVE`
     (a % field labelled '1' has a maximum near 100) or lies in (0, 0.01] (a 0-1 field
     labelled '%'); warns when it is in (1.001, 1.5] (a regridding overshoot, clipped to 1
-    by :func:`rhbench.landfrac.measures`). A fraction that is 0 everywhere (a land-only
-    grid's ocean fraction) passes.
+    by :func:`rhbench.landfrac.measures`). An ocean fraction (:data:`OCEAN_FRACTIONS`) that
+    is 0 everywhere (a land-only grid) passes; a land fraction 0 everywhere is refused.
     """
     top = float(finite.max())
     found = f"max {top:.4g} after converting the file's units to 0-1"
@@ -198,9 +201,10 @@ def _check_fraction(finite: np.ndarray, where: dict) -> None:
                 **where,
             ),
         )
-    if 0.0 < top <= 0.01 * (1 + 1e-6):
+    lowest = 0.0 if where.get("variable") in OCEAN_FRACTIONS else -np.inf  # an all-0 ocean share: land-only grid
+    if lowest < top <= 0.01 * (1 + 1e-6):
         raise ValueRangeError(
-            "a cell fraction never above 1 %: a 0-1 fraction labelled '%'?",
+            "a cell fraction never above 1 %: a 0-1 fraction labelled '%', or no land at all?",
             found=found,
             expected="some cells fully land or fully ocean (max near 1, i.e. 100 %)",
             **where,

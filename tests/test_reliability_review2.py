@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from rhbench import layout, loader
+from rhbench import layout, loader, valuecheck
 from rhbench.errors import CoordinateError, ValueRangeError
 from rhbench.sources import Source, Var
 
@@ -102,3 +102,15 @@ def test_int16_tas_packed_in_kelvin_is_read_in_degc(tmp_path):
     data = loader.open_variable(_source("CLIM", "tas", "K"), "tas", path).load()
     assert data.attrs["units"] == "degC"
     np.testing.assert_allclose(data.values, 288.0 - 273.15, atol=0.006)  # half a packing step
+
+
+def test_a_land_fraction_that_is_zero_everywhere_is_refused_naming_the_file():
+    """Review 2 item 4: the all-zero exemption meant for a land-only grid's ocean fraction also
+    covered sftlf: an all-zero sftlf gave zero land weights and failed later without naming it."""
+    with pytest.raises(ValueRangeError) as info:
+        valuecheck.check_values(np.zeros(50), "sftlf", source="M", file="sftlf_fx.nc")
+    message = str(info.value)
+    assert "sftlf_fx.nc" in message and "variable: sftlf" in message and "found: max 0 " in message
+    assert "expected: some cells fully land" in message
+    valuecheck.check_values(np.zeros(50), "oceanCoverFrac", source="M", file="ocean.nc")  # land-only grid
+    valuecheck.check_values(np.array([0.0, 0.3, 1.0]), "sftlf", source="M", file="sftlf_fx.nc")
