@@ -228,3 +228,27 @@ def test_a_stack_layer_outside_its_physical_range_is_a_value_range_error(tmp_pat
     ds.to_netcdf(edited)
     with pytest.raises(ValueRangeError, match=rf"edited.nc; variable: {variable}; found: .*expected"):
         open_predictors(build_registry(), edited)
+
+
+def test_the_land_fraction_is_read_with_the_declaration_of_the_source_whose_file_it_is(tmp_path, monkeypatch):
+    """Two landfrac plugins, only the second with a file: its own variable name and units
+    are used (the first one's were)."""
+    import numpy as np
+    import xarray as xr
+
+    from rhbench.registry import Registry
+    from rhbench.sources import Source, Var
+    from rhbench.upscaling import inputs
+
+    values = np.array([[0.25, 0.5], [0.75, 1.0]])
+    coords = {"lat": [-45.0, 45.0], "lon": [-90.0, 90.0]}
+    xr.Dataset({"landmask": (("lat", "lon"), values, {"units": "1"})}, coords=coords).to_netcdf(tmp_path / "b.nc")
+    first = Source(name="A", kind="landfrac", catalog_entry="x.a", variables={"sftlf": Var("sftlf", "%")}, citation="-")
+    second = Source(
+        name="B", kind="landfrac", catalog_entry="x.b", variables={"sftlf": Var("landmask", "1")}, citation="-"
+    )
+    registry = Registry(sources={"A": first, "B": second})
+    monkeypatch.setattr(inputs, "_first_file", lambda source, root: tmp_path / "b.nc" if source.name == "B" else None)
+    data, note = inputs.land_fraction(registry, tmp_path)
+    np.testing.assert_allclose(data.transpose("lat", "lon").values, values)
+    assert note.startswith("B (b.nc, sha256 ")

@@ -71,25 +71,34 @@ def fetched_sites(registry: Registry, root: Path | None) -> Path | None:
     return None
 
 
-def land_fraction_file(registry: Registry, root: Path | None, path: Path | None = None) -> Path | None:
-    """The land-fraction file :func:`land_fraction` reads: ``path``, else the first
-    ``landfrac`` source's file under the data root, else None."""
+def _land_fraction_source(registry: Registry, root: Path | None, path: Path | None) -> tuple[Source, Path] | None:
+    """The ``landfrac`` source and file :func:`land_fraction` reads: ``path`` (read with the
+    first ``landfrac`` source's declaration), else the first such source with a file under
+    the data root."""
     for source in registry.of_kind("landfrac"):
         file = path if path is not None else (_first_file(source, root) if root is not None else None)
         if file is not None:
-            return Path(file)
+            return source, Path(file)
     return None
+
+
+def land_fraction_file(registry: Registry, root: Path | None, path: Path | None = None) -> Path | None:
+    """The land-fraction file :func:`land_fraction` reads: ``path``, else the first
+    ``landfrac`` source's file under the data root, else None."""
+    found = _land_fraction_source(registry, root, path)
+    return found[1] if found else None
 
 
 def land_fraction(registry: Registry, root: Path | None, path: Path | None = None) -> tuple[xr.DataArray | None, str]:
     """Land fraction (0-1) from ``path`` or the first ``landfrac`` source under the data root,
-    and a note naming it; ``(None, reason)`` when there is none."""
-    file = land_fraction_file(registry, root, path)
-    sources = registry.of_kind("landfrac")
-    if file is None or not sources:
+    read with that source's own declaration, and a note naming it; ``(None, reason)`` when
+    there is none."""
+    found = _land_fraction_source(registry, root, path)
+    if found is None:
         return None, "no land fraction found: every valid cell counted fully"
-    data = loader.open_variable(sources[0], "sftlf", file).compute()
-    return data, f"{sources[0].name} ({file.name}, sha256 {sha256_of(file)})"
+    source, file = found
+    data = loader.open_variable(source, "sftlf", file).compute()
+    return data, f"{source.name} ({file.name}, sha256 {sha256_of(file)})"
 
 
 def open_predictors(registry: Registry, path: Path) -> PredictorStack:

@@ -198,10 +198,12 @@ def _from_stack(sites: pd.DataFrame, stack: PredictorStack) -> SitePredictors:
     radius = f"{summary['search_radius_km']:g} km"
     if summary["dropped"] > MAX_DROPPED_SHARE * max(len(cells.status), 1):
         logger.warning(
-            "%d of %d sites have no valid predictor cell within %s (SRDB v5 with the real stack: 7 of 641): "
-            "Latitude and Longitude swapped, or a stack covering only part of the globe?",
+            "%d of %d sites have no valid predictor cell of %s within %s (SRDB v5 with the real stack: "
+            "7 of 641): Latitude and Longitude swapped in the site table, or a stack covering only part "
+            "of the globe?",
             summary["dropped"],
             len(cells.status),
+            stack.provenance.get("file", "the predictor stack"),
             radius,
         )
     log = [
