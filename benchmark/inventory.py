@@ -34,11 +34,13 @@ class ExpectedFile:
         variables: its band, e.g. ``band 1 (GeoTIFF; read as SOCS)``); units: its declared units.
     present: the file exists.
     found_units: the ``units`` attribute of ``file_variable`` in a present netCDF file;
-        None when absent, not netCDF, or the variable has no units; "missing variable"
-        when the file lacks ``file_variable``.
+        None when absent, not netCDF, the variable has no units or cannot be found (see
+        ``problem``).
     verified: the file's hash matches the catalog pin (None when there is no pin or no file).
     fetchable: the catalog pins a public download for it.
     get: the exact command to fetch it, or what to do instead.
+    problem: why a present netCDF file cannot give ``file_variable`` ("missing variable",
+        or "ambiguous variable: RH, Rh differ only in case"); "" when it can.
     """
 
     source: str
@@ -52,6 +54,7 @@ class ExpectedFile:
     verified: bool | None
     fetchable: bool
     get: str
+    problem: str = ""
 
     def to_dict(self) -> dict:
         """A JSON-ready mapping."""
@@ -62,14 +65,15 @@ class ExpectedFile:
 DISCOVERED = "discovered CMIP6 file (--cmip6 / config cmip6): not fetched by rhbench"
 
 
-def _header_units(path: Path, name: str) -> str | None:
-    """The units attribute of ``name`` in a netCDF file; "missing variable" when it is absent.
+def _header_units(path: Path, name: str) -> tuple[str | None, str]:
+    """(the units attribute of ``name`` in a netCDF file or None, the problem finding it or "").
 
     The name is looked up as the loader does (:func:`rhbench.varnames.find_variable`: ``RH``
-    is read as ``rh``); several names differing only in case are reported as such.
+    is read as ``rh``); the problem is "missing variable", or "ambiguous variable: ..." for
+    several names differing only in case.
     """
     if path.suffix not in (".nc", ".nc4") or not path.is_file():
-        return None
+        return None, ""
     import netCDF4  # deferred: listing must not pay for it when no file is present
 
     try:
@@ -77,13 +81,13 @@ def _header_units(path: Path, name: str) -> str | None:
             try:
                 found = varnames.find_variable(nc.variables, name, file=str(path))
             except MissingVariableError as exc:
-                return f"ambiguous variable: {', '.join(exc.found)} differ only in case"
+                return None, f"ambiguous variable: {', '.join(exc.found)} differ only in case"
             if found is None:
-                return "missing variable"
-            return str(getattr(nc.variables[found], "units", "")) or None
+                return None, "missing variable"
+            return str(getattr(nc.variables[found], "units", "")) or None, ""
     except OSError as exc:
         log.warning("cannot read the header of %s: %s", path, exc)
-        return None
+        return None, ""
 
 
 def _fetch_command(source: str, data_root: Path, ilamb_root: Path | None) -> str:
@@ -149,6 +153,7 @@ def _file_row(
     """The row of one expected file: whether it is present and, if so, the units its header gives."""
     present = path.is_file()  # False for a looping or broken link too
     file_variable = f"band 1 (GeoTIFF; read as {spec.file_name})" if is_geotiff(path) else spec.file_name
+    found_units, problem = _header_units(path, spec.file_name) if present else (None, "")
     return ExpectedFile(
         source=source.name,
         kind=source.kind,
@@ -157,10 +162,11 @@ def _file_row(
         file_variable=file_variable,
         units=spec.units,
         present=present,
-        found_units=_header_units(path, spec.file_name) if present else None,
+        found_units=found_units,
         verified=verified,
         fetchable=fetchable,
         get=get,
+        problem=problem,
     )
 
 

@@ -80,7 +80,7 @@ def test_a_present_file_missing_its_variable_is_reported(registry, tmp_path: Pat
     path.parent.mkdir(parents=True)
     xr.Dataset({"SOC": (("lat",), np.ones(2), {"units": "t ha-1"})}, coords={"lat": [0.0, 1.0]}).to_netcdf(path)
     hwsd = _rows(registry, tmp_path)[("HWSD", "cSoil")]
-    assert hwsd.present and hwsd.found_units == "missing variable"
+    assert hwsd.present and hwsd.problem == "missing variable" and hwsd.found_units is None
     assert hwsd.verified is False  # not ILAMB's file: the sha1 pin does not match
 
 

@@ -150,3 +150,32 @@ def test_real_access_gpp_noise_negatives_raise_no_warning(caplog):
         assert 0.005 < float(np.mean(values[np.isfinite(values)] < 0)) <= 0.01  # the noise is there
         valuecheck.check_values(values, "gpp", source="ACCESS-ESM1-5", file=str(path))
     assert _large_negative_warnings(caplog) == []
+
+
+def test_an_ambiguous_variable_is_reported_as_a_problem_not_as_units(tmp_path):
+    """Review 2 item 7: "ambiguous variable: RH, Rh ..." was put in ``found_units``, so
+    ``rhbench data`` showed it as "file says <units>". It is now the row's ``problem``."""
+    from rich.console import Console
+
+    from rhbench.commands import data as data_command
+    from rhbench.inventory import inventory
+    from rhbench.registry import Registry
+
+    path = tmp_path / "rh.nc"
+    variables = {name: (("lat",), np.ones(2), {"units": "kg m-2 s-1"}) for name in ("RH", "Rh")}
+    xr.Dataset(variables, coords={"lat": [0.0, 1.0]}).to_netcdf(path)
+    source = Source(
+        name="CASE",
+        kind="esm",
+        catalog_entry="x.y",
+        variables={"rh": Var("rh", "kg m-2 s-1")},
+        citation="-",
+        files={"rh": [path]},
+    )
+    (row,) = inventory(Registry(sources={"CASE": source}), tmp_path, verify=False)
+    assert row.problem == "ambiguous variable: RH, Rh differ only in case" and row.found_units is None
+    assert row.to_dict()["problem"] == row.problem
+    console = Console(width=300, record=True)
+    console.print(data_command._table([row]))
+    text = console.export_text()
+    assert "PROBLEM: ambiguous variable: RH, Rh" in text and "file says" not in text

@@ -43,6 +43,7 @@ def _table(rows: list) -> Table:
         table.add_column(column, overflow="fold")
     for row in rows:
         found = f"\nfile says {row.found_units}" if row.found_units and row.found_units != row.units else ""
+        found += f"\nPROBLEM: {row.problem}" if row.problem else ""
         table.add_row(
             row.source,
             row.kind,
