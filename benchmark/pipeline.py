@@ -29,7 +29,7 @@ from rhbench.fileops import cache_dir
 from rhbench.metrics import coverage, ensemble
 from rhbench.metrics.definitions import METRIC_TABLE
 from rhbench.metrics.reference import NO_OBSERVED_CSOIL
-from rhbench.metrics.suite import evaluate
+from rhbench.metrics.suite import evaluate, say_no_observed_csoil
 from rhbench.registry import Registry, build_registry
 from rhbench.results import Failures, Results, ScoreRow, is_synthetic
 from rhbench.sources import Source
@@ -108,7 +108,10 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
             native={n: p.regions for n, p in models.items() if p.regions is not None} | obs.prior_totals,
         )
         implausible = _fail_implausible(results, failures)
-        results.extend(ensemble.summarize(results, obs.reference))
+        summary = ensemble.summarize(results, obs.reference)
+        if not obs.reference.has_csoil:  # every ensemble comparison with the observed cSoil: say why
+            summary.rows = say_no_observed_csoil(summary.rows)
+        results.extend(summary)
         usable = {name: p.totals for name, p in models.items() if name not in implausible}
         twobox = _constrain(config, usable, parts, obs, results)
         twobox.rows = coverage.gate_sources(twobox.rows, results.rows)  # a partial model's uptake is no global total

@@ -233,3 +233,40 @@ def test_observed_tau_sd_without_csoil_on_land_is_nan_as_the_full_computation(n_
     assert not ref.has_csoil
     full = observed_tau_soil(ref.csoil_products.where(ref.land_mask), ref.rh_land, ref.area).global_sd
     assert np.isnan(full) and np.isnan(_observed_tau_sd(ref))
+
+
+def test_without_observed_csoil_every_row_that_needs_it_says_so():
+    """Fresh-user walkthrough: without a cSoil product, rows comparing with the observed cSoil
+    said "the reference map has no spatial variance", "no cell where the score is defined" or
+    "no valid cells"; each now gives the README's reason. A DGVM's own values stay ok, and a
+    DGVM lacking a field of its own keeps its own reason."""
+    from rhbench.metrics import ensemble
+    from rhbench.metrics.reference import NO_OBSERVED_CSOIL
+    from rhbench.metrics.suite import say_no_observed_csoil
+
+    base = _reference()
+    ocean_only = _grid(15.0).where(~LAND.transpose("lat", "lon"))
+    ref = Reference(
+        rh=base.rh, csoil_products=xr.concat([ocean_only] * 2, dim="product"), area=base.area,
+        vegclass=base.vegclass, land=base.land, rh_global_sd=0.9,
+    )  # fmt: skip
+    assert not ref.has_csoil
+    results = evaluate(ref, _ensemble(), {"Map": 0.9 * REF_RH})
+    summary = ensemble.summarize(results, ref)
+    rows = results.rows + say_no_observed_csoil(summary.rows)  # as rhbench.pipeline.run does
+    by_key = {(r.source, r.metric): r for r in rows if r.region == "global"}
+    needs_observed = [
+        ("observations", "tau_soil_global"), ("observations", "tau_soil_global_sd"),
+        ("observations", "csoil_global_sd"), ("Full", "csoil_bias_score"),
+        ("Full", "csoil_spatial_distribution_score"), ("Full", "csoil_overall_score"),
+        ("Full", "tau_soil_bias_score"), ("Full", "tau_soil_spatial_distribution_score"),
+        ("Full", "tau_soil_taylor_score"), ("Full", "tau_bias_pct"), ("Map", "tau_soil_global"),
+        ("ensemble_mean", "tau_bias_pct"), ("ensemble_mean", "corr_rh_dev_tau_dev"),
+    ]  # fmt: skip
+    for key in needs_observed:
+        assert by_key[key].status == "skipped" and by_key[key].reason == NO_OBSERVED_CSOIL, (key, by_key[key].reason)
+    assert by_key[("Full", "tau_soil_global")].status == "ok"  # the model's own cSoil / Rh
+    assert by_key[("Full", "csoil_global")].status == "ok"
+    lacking = by_key[("NoRh", "tau_soil_bias_score")]  # no Rh of its own: that is its reason
+    assert lacking.status == "skipped" and lacking.reason != NO_OBSERVED_CSOIL
+    assert by_key[("Full", "rh_taylor_score")].status == "ok"

@@ -87,7 +87,13 @@ def test_an_rh_reference_without_csoil_benchmarks_rh_and_skips_turnover_with_rea
     model = MODELS[0]
     assert rows[(model, "rh_global")]["status"] == "ok" and rows[(model, "rh_taylor_score")]["status"] == "ok"
     assert rows[("observations", "rh_global")]["status"] == "ok"
-    for key in [("observations", "tau_soil_global"), ("Konings2019", "tau_soil_global"), (model, "tau_bias_pct")]:
+    needs_observed_csoil = [
+        ("observations", "tau_soil_global"), ("observations", "tau_soil_global_sd"),
+        ("Konings2019", "tau_soil_global"), (model, "tau_bias_pct"), (model, "csoil_bias_score"),
+        (model, "csoil_spatial_distribution_score"), (model, "tau_soil_spatial_distribution_score"),
+        (model, "tau_soil_bias_score"), (model, "tau_soil_overall_score"),
+    ]  # fmt: skip
+    for key in needs_observed_csoil:
         assert rows[key]["status"] == "skipped" and "no observed cSoil product" in rows[key]["reason"], key
     assert rows[(model, "dcTotal_constrained")]["status"] == "skipped"
     assert not [r for r in rows.values() if r["status"] == "failed"]

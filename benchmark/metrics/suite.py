@@ -92,7 +92,8 @@ def evaluate(
     (source, lat).
     """
     results = Results()
-    results.rows.extend(reference_rows(reference, _observed_tau_sd(reference)))
+    own = reference_rows(reference, _observed_tau_sd(reference))
+    results.rows.extend(own if reference.has_csoil else say_no_observed_csoil(own))
     fields = {reference.name: {"rh": reference.rh_land, "csoil": reference.csoil}}
     kinds = {reference.name: "reference"}
     attributions: dict[str, TauBiasAttribution] = {}
@@ -123,6 +124,42 @@ def evaluate(
     return results
 
 
+#: A benchmarked source's (or the ensemble's) own values, defined without observed cSoil.
+_OWN_VALUES = frozenset({"tau_soil_global", "tau_soil", "csoil_global", "tau_soil_taylor_sd"})
+
+
+def needs_observed_csoil(metric: str, kind: str) -> bool:
+    """True when row ``metric`` of a source of ``kind`` is defined only with an observed cSoil
+    product: every cSoil / turnover row of the reference (and the SDs over its products), an Rh
+    product's turnover rows (they use the observed cSoil), and every comparison of a DGVM or
+    the ensemble with the observed cSoil or tau_soil (scores, Taylor statistics, attribution)."""
+    spec = METRICS.get(metric)
+    if spec is None:
+        return False
+    if kind == "reference":
+        return "csoil" in spec.needs or metric in ("csoil_global_sd", "tau_soil_global_sd")
+    if kind == "rh":
+        return "csoil" in spec.needs
+    return "csoil" in spec.needs and metric not in _OWN_VALUES
+
+
+def say_no_observed_csoil(rows: list[ScoreRow], found: frozenset[str] | None = None) -> list[ScoreRow]:
+    """``rows`` with every skipped row that needs the observed cSoil (:func:`needs_observed_csoil`)
+    giving :data:`NO_OBSERVED_CSOIL` as its reason (for a run whose data root has no cSoil
+    product: "no valid cells" or "no spatial variance" would hide the cause). With ``found``
+    (the fields a DGVM has), a DGVM row needing a field of its own it lacks keeps its reason."""
+
+    def lacks_own(r: ScoreRow) -> bool:
+        return found is not None and r.kind == "dgvm" and not set(METRICS[r.metric].needs) <= found
+
+    return [
+        replace(r, reason=NO_OBSERVED_CSOIL)
+        if r.status == "skipped" and needs_observed_csoil(r.metric, r.kind) and not lacks_own(r)
+        else r
+        for r in rows
+    ]
+
+
 def _observed_tau_sd(ref: Reference) -> float:
     """SD of the observed global tau_soil over the cSoil products, yr (NaN without cSoil on land)."""
     if not ref.has_csoil:  # no product has a value on land: every product's ratio of totals is NaN
@@ -145,6 +182,7 @@ def _with_coverage(
     checks = coverage_rows(name, kind, xr.Dataset(attrs=record), found.get("rh"), ref.land_mask, ref.area)
     if not ref.has_csoil:  # comparisons with the observed tau_soil are undefined: say why
         rows = [replace(r, reason=NO_OBSERVED_CSOIL) if r.reason == UNDEFINED else r for r in rows]
+        rows = say_no_observed_csoil(rows, found=frozenset(found))
     return gate(rows, checks) + checks
 
 
