@@ -137,7 +137,9 @@ def _dask_client(scheduler: str | None, workers: int | None):
 
 
 def _summary(outcome) -> None:
-    label = " (SYNTHETIC demo data: not a scientific result)" if outcome.synthetic else ""
+    from rhbench import datalabel
+
+    label = " (SYNTHETIC demo data: not a scientific result)" if outcome.synthetic else " (REAL data)"
     table = Table(title=f"global Rh 1982-2018 and tau_soil{label}")
     for column in ("source", "kind", "Rh (Pg C/yr)", "tau_soil (yr)", "dcTotal constrained (Pg C)"):
         table.add_column(column)
@@ -158,6 +160,7 @@ def _summary(outcome) -> None:
                 for m in ("rh_global", "tau_soil_global", "dcTotal_constrained")
             ),
         )
+    table.caption = datalabel.summary(outcome.data)  # the label and the data versions, e.g. the SRDB release
     Console(stderr=True).print(table)
 
 
