@@ -31,7 +31,7 @@ def _five_places(outcome, capsys) -> dict[str, str]:
     with netCDF4.Dataset(out / "results.nc") as nc:
         attrs = {k: str(nc.getncattr(k)) for k in nc.ncattrs()}
     capsys.readouterr()
-    _summary(outcome)
+    _summary(outcome, (1982, 2018))
     return {
         "scorecard.json": json.dumps(scorecard["meta"]["data"]),
         "run.json": json.dumps(run_json["data"]),

@@ -136,11 +136,11 @@ def _dask_client(scheduler: str | None, workers: int | None):
             yield client
 
 
-def _summary(outcome) -> None:
+def _summary(outcome, period: tuple[int, int]) -> None:
     from rhbench import datalabel
 
     label = " (SYNTHETIC demo data: not a scientific result)" if outcome.synthetic else " (REAL data)"
-    table = Table(title=f"global Rh 1982-2018 and tau_soil{label}")
+    table = Table(title=f"global Rh {period[0]}-{period[1]} and tau_soil{label}")
     for column in ("source", "kind", "Rh (Pg C/yr)", "tau_soil (yr)", "dcTotal constrained (Pg C)"):
         table.add_column(column)
     values: dict[str, dict[str, float]] = {}
@@ -160,7 +160,8 @@ def _summary(outcome) -> None:
                 for m in ("rh_global", "tau_soil_global", "dcTotal_constrained")
             ),
         )
-    table.caption = datalabel.summary(outcome.data)  # the label and the data versions, e.g. the SRDB release
+    data = getattr(outcome, "data", None) or {"data_label": "SYNTHETIC" if outcome.synthetic else "REAL"}
+    table.caption = datalabel.summary(data)  # the label and the data versions, e.g. the SRDB release
     Console(stderr=True).print(table)
 
 
@@ -233,7 +234,7 @@ def _run(args: argparse.Namespace, workers) -> int:
     ):
         outcome = run_pipeline(config, registry=registry, progress=step)
     if not args.quiet:
-        _summary(outcome)
+        _summary(outcome, config.period)
     _failure_summary(outcome)
     log.info("results written to %s%s", outcome.out_dir, " (SYNTHETIC demo data)" if outcome.synthetic else "")
     return outcome.exit_code
