@@ -23,6 +23,7 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from rhbench.constraint import REFERENCE_PERIOD
 from rhbench.errors import ConfigError
 
 #: Environment variable naming the data root when neither the command line nor the config does.
@@ -56,7 +57,7 @@ class RunConfig:
     csoil_products: tuple[str, ...] | None = None
     products: tuple[str, ...] | None = None
     resolution: float = 0.5
-    period: tuple[int, int] = (1982, 2018)
+    period: tuple[int, int] = REFERENCE_PERIOD
     seed: int = 0
     n_draws: int = 100
     quick_upscaling: bool = False

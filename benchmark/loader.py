@@ -191,6 +191,25 @@ def _layers_step(
     return None if canonical is None else canonical * sample.sizes.get("layer", 1)
 
 
+def _say_units_differ(raw: xr.DataArray, declared: str, where: dict) -> None:
+    """Log a WARNING when the file's ``units`` differ from the plugin's ``declared`` units but
+    are convertible (same dimension, e.g. g m-2 vs kg m-2): the file's units win (a different
+    dimension was already refused by :func:`rhbench.units.check_units`)."""
+    found = str(raw.attrs.get("units") or "").strip()
+    if not found or not declared or units.normalize_units(found) == units.normalize_units(declared):
+        return
+    try:
+        same = units.conversion_factor(found, declared) == 1.0
+    except RhbenchError:  # offset units (degC vs K): no factor, still a difference worth naming
+        same = False
+    if not same:
+        log.warning(
+            "%s: %s in %s has units %r, the plugin declares %r: read in the file's units "
+            "(converted to %s)", where.get("source"), raw.name, where.get("file"), found, declared,
+            units.canonical_units(str(raw.name)),
+        )  # fmt: skip
+
+
 def _converted(
     raw: xr.DataArray, sample: xr.DataArray, declared: str, fills: tuple[float, ...], annual: bool, where: dict
 ) -> tuple[xr.DataArray, xr.DataArray]:
@@ -198,6 +217,7 @@ def _converted(
     variable = str(raw.name)
     target = units.canonical_units(variable)
     factor = _unit_factor(raw, variable, declared, **where)
+    _say_units_differ(raw, declared, where)
     share = kernels.month_shares(raw) if annual and "time" in raw.dims else None
     if factor is None:  # offset units (degC <-> K): masked here, converted through pint
         converted = units.convert(kernels.clean(raw, None, fills), target, declared=declared, **where)

@@ -85,3 +85,19 @@ def test_importing_the_units_registry_prints_nothing_under_quiet():
     script = "from rhbench.cli import _configure_logging; _configure_logging(True, False); import rhbench.units"
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert "Redefining" not in done.stderr
+
+
+def test_the_results_table_title_names_the_runs_configured_period(capsys):
+    from types import SimpleNamespace
+
+    from rhbench.commands import run as run_command
+    from rhbench.config import RunConfig
+    from rhbench.constraint import REFERENCE_PERIOD
+    from rhbench.results import ScoreRow
+
+    row = ScoreRow(source="M", kind="dgvm", metric="rh_global", region="global", value=50.0, units="Pg C/yr")
+    outcome = SimpleNamespace(synthetic=False, results=SimpleNamespace(rows=[row]))
+    run_command._summary(outcome, (2000, 2014))
+    err = capsys.readouterr().err
+    assert "global Rh 2000-2014 and tau_soil" in err and "1982-2018" not in err
+    assert RunConfig().period == REFERENCE_PERIOD == (1982, 2018)  # one place for the default period

@@ -64,3 +64,15 @@ def test_new_plugin_tells_users_to_install_a_path_not_a_package_name(tmp_path, m
     monkeypatch.chdir(tmp_path)
     assert install_command(Path(folder)) == f"pip install ./{folder}"
     assert install_command(tmp_path.parent / "x").startswith("pip install ../")
+
+
+def test_readme_states_the_demo_generators_targets_as_world_py_has_them():
+    """The README separates the demo generator's targets from what a run reports; the targets
+    must be those of benchmark/demo/world.py (the run's numbers need a 2-deg demo run, not
+    done in the test session: they were read from scorecard.json by hand)."""
+    from rhbench.demo import world
+
+    text = README.replace("\n> ", " ")  # the note is a block quote
+    targets = re.search(r"generator's targets .{0,40}? are\s+observed Rh ([\d.]+) Pg C/yr and tau_soil ([\d.]+) yr", text)
+    assert targets, "the README no longer states the demo generator's targets"
+    assert (float(targets[1]), float(targets[2])) == (world.OBS_RH_PG, world.OBS_TAU_SOIL)

@@ -56,5 +56,6 @@ def test_gate_fails_a_model_whose_rh_drops_25_percent(demo_root, tmp_path, capsy
                  "--junit", str(junit)])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 1, out
-    assert "REGRESSED" in out and "-25.00%" in out
+    assert "-25.00%" in out
+    assert "CHANGED" in next(line for line in out.splitlines() if "CLM5.0" in line and " rh_global " in line)
     assert 'classname="CLM5.0" name="rh_global"' in junit.read_text()

@@ -157,7 +157,7 @@ def test_synthetic_scorecards_are_labelled_in_the_summary(tmp_path):
     assert report.synthetic and report.passed
     assert report.setup_changes == ["demo: baseline True, current False", "synthetic: baseline True, current False"]
     assert [row.outcome for row in report.rows] == [
-        "changed",
+        "within_tolerance",
         "unchanged",
         "unchanged",
         "unchanged",
@@ -244,8 +244,8 @@ def test_default_tolerances_are_two_sided_and_per_metric(metric, change):
     rule = DEFAULT_TOLERANCES[metric]
     baseline = {"rh_global": 60.0, "rh_taylor_bias": 10.0, "tau_soil_global": 30.0}[metric]
     outcome, _ = compare_values(baseline * (1 + change) if metric == "rh_global" else baseline + change, baseline, rule)
-    assert outcome == "regressed"
-    assert compare_values(baseline * 1.05, baseline, rule)[0] == "changed"  # 5 %: within every default
+    assert outcome == "changed"  # two-sided: a move beyond tolerance, not called a regression
+    assert compare_values(baseline * 1.05, baseline, rule)[0] == "within_tolerance"  # 5 %: within every default
 
 
 @pytest.mark.parametrize("metric", ["rh_taylor_score", "rh_global"])
@@ -261,7 +261,7 @@ def test_numeric_noise_is_unchanged(tmp_path, metric):
     report = compare_scorecards(
         read_scorecard(_write(tmp_path / "c.json", cur)), read_scorecard(_write(tmp_path / "b.json", base))
     )
-    assert report.rows[0].outcome in ("improved", "changed")
+    assert report.rows[0].outcome in ("improved", "within_tolerance")
 
 
 @pytest.mark.parametrize(
@@ -373,7 +373,7 @@ def test_a_model_whose_time_axis_moved_a_year_fails_the_gate_on_its_first_and_la
     shifted = [*BASELINE, ("A", "first_year", 1902.0, "ok"), ("A", "last_year", 2019.0, "ok")]
     assert _run(tmp_path, shifted, baseline=baseline) == 1
     out = capsys.readouterr().out
-    assert "first_year" in out and "last_year" in out and "REGRESSED" in out
+    assert "first_year" in out and "last_year" in out and "CHANGED" in out
     assert _run(tmp_path, baseline, baseline=baseline) == 0
 
 
@@ -400,3 +400,26 @@ def test_a_coverage_named_bare_in_the_api_is_gated_on_its_drop_only(tmp_path):
     assert compare_scorecards(risen, base, **options).passed
     report = compare_scorecards(fallen, base, **options)
     assert [(row.source, row.metric) for row in report.failures] == [("A", "rh_coverage")]
+
+
+def test_a_two_sided_metric_beyond_tolerance_is_changed_and_a_falling_score_regressed(tmp_path):
+    """A bias from +101.6 to -45.9 may have improved: it is CHANGED (still failing the gate);
+    a score or a coverage that fell is REGRESSED. Console, Markdown and JUnit say the same."""
+    base = [("A", "rh_taylor_bias", 101.6, "ok"), ("A", "rh_taylor_score", 0.8, "ok"), ("A", "rh_coverage", 1.0, "ok")]
+    cur = [("A", "rh_taylor_bias", -45.9, "ok"), ("A", "rh_taylor_score", 0.7, "ok"), ("A", "rh_coverage", 0.9, "ok")]
+    report = compare_scorecards(
+        read_scorecard(_write(tmp_path / "c.json", cur)), read_scorecard(_write(tmp_path / "b.json", base))
+    )
+    outcomes = {row.metric: row.outcome for row in report.rows}
+    assert outcomes == {"rh_taylor_bias": "changed", "rh_taylor_score": "regressed", "rh_coverage": "regressed"}
+    assert not report.passed and len(report.failures) == 3
+    from rhbench.report.check_render import format_text, junit_xml, markdown_summary
+
+    assert "| A | rh_taylor_bias | global | 101.6 | -45.9 | -147.5 | **CHANGED** |" in markdown_summary(report)
+    assert "| A | rh_taylor_score | global | 0.8 | 0.7 | -0.1 | **REGRESSED** |" in markdown_summary(report)
+    cases = ET.fromstring(junit_xml(report)).iter("testcase")
+    failures = {
+        case.get("name"): case.find("failure").get("type") for case in cases if case.find("failure") is not None
+    }
+    assert failures == {"rh_taylor_bias": "changed", "rh_taylor_score": "regressed", "rh_coverage": "regressed"}
+    assert "1 regressed" not in format_text(report) and "2 regressed, 1 changed" in format_text(report)

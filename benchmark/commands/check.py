@@ -1,6 +1,6 @@
 """``rhbench check``: the CI gate comparing a scorecard with a baseline.
 
-Exit codes: 0 nothing regressed; 1 a gated row regressed, fell below the floor or is
+Exit codes: 0 nothing failed; 1 a gated row regressed, changed beyond its tolerance, fell below the floor or is
 missing, or the current scorecard is empty; 2 unusable input (missing or corrupt
 scorecard, bad option, runs with different settings, unwritable output).
 """
@@ -32,7 +32,8 @@ rules:
   Scores (metrics ending in "_score", 0..1) fail when they drop by more than
   --tolerance (absolute, default {rules.DEFAULT_SCORE_TOLERANCE}); --fail-under X fails any score below X.
   These metrics are gated by default (tolerance = ABS + REL x |baseline|, either way;
-  --no-default-metrics turns them off):
+  --no-default-metrics turns them off); one that moves beyond its tolerance, either
+  way, is CHANGED and fails (REGRESSED is for scores and coverages that fell):
 {defaults}
   --metric NAME[=REL[,ABS]] gates another metric or overrides a tolerance (a bare
   NAME gets REL = --metric-tolerance, default {rules.DEFAULT_METRIC_TOLERANCE}).
@@ -43,7 +44,7 @@ rules:
   Scorecards of runs with different resolution, period, reference, products, seed,
   Monte Carlo draws or upscaling mode are refused (exit 2) unless --allow-setup-change.
 
-exit codes: 0 passed, 1 regression, missing row or empty scorecard, 2 unusable input
+exit codes: 0 passed, 1 regression, change beyond tolerance, missing row or empty scorecard, 2 unusable input
   or option (e.g. --fail-under nan, a non-numeric score, different run settings).
 """
 

@@ -136,9 +136,9 @@ def _dask_client(scheduler: str | None, workers: int | None):
             yield client
 
 
-def _summary(outcome) -> None:
+def _summary(outcome, period: tuple[int, int]) -> None:
     label = " (SYNTHETIC demo data: not a scientific result)" if outcome.synthetic else ""
-    table = Table(title=f"global Rh 1982-2018 and tau_soil{label}")
+    table = Table(title=f"global Rh {period[0]}-{period[1]} and tau_soil{label}")
     for column in ("source", "kind", "Rh (Pg C/yr)", "tau_soil (yr)", "dcTotal constrained (Pg C)"):
         table.add_column(column)
     values: dict[str, dict[str, float]] = {}
@@ -230,7 +230,7 @@ def _run(args: argparse.Namespace, workers) -> int:
     ):
         outcome = run_pipeline(config, registry=registry, progress=step)
     if not args.quiet:
-        _summary(outcome)
+        _summary(outcome, config.period)
     _failure_summary(outcome)
     log.info("results written to %s%s", outcome.out_dir, " (SYNTHETIC demo data)" if outcome.synthetic else "")
     return outcome.exit_code

@@ -8,8 +8,12 @@ Rows are matched on the key (source, metric, region). The rules (tolerances in
   in ``metrics``. Other rows are ignored.
 * **Scores** regress when they drop by more than ``tolerance`` (absolute). With
   ``fail_under``, any current score below it fails, in the baseline or not.
-* **Other gated metrics** regress when ``|current - baseline|`` exceeds their tolerance
-  ``absolute + relative * |baseline|``, in either direction.
+* **Other gated metrics** (two-sided: totals, biases, turnover times) are ``changed`` and
+  fail when ``|current - baseline|`` exceeds their tolerance ``absolute + relative *
+  |baseline|``, in either direction: a move of a two-sided metric is not called a regression
+  (a bias from +101.6 to -45.9 may be an improvement), but it still fails the gate. A move
+  within the tolerance is ``within_tolerance``. A metric gated on one direction only (a
+  coverage) ``regressed`` when it fell beyond its tolerance.
 * **Noise**: a change at or below 1e-9 of the larger magnitude is ``unchanged``.
 * **Status**: a row ``ok`` in the baseline and ``failed``/``skipped`` now regresses; the
   reverse is ``fixed``.
@@ -53,9 +57,11 @@ KEY = ("source", "metric", "region")
 # Kept for callers of the previous API.
 DEFAULT_TOLERANCE = DEFAULT_SCORE_TOLERANCE
 
-#: Outcomes of one compared row; the first three fail the gate.
-FAILING = ("regressed", "below_floor", "missing")
-OUTCOMES = FAILING + ("unchanged", "improved", "changed", "fixed", "unavailable", "new", "missing_allowed")
+#: Outcomes of one compared row; the first four fail the gate. ``regressed``: a one-directional
+#: row (a score, a coverage) moved the bad way, or an ok row is no longer ok; ``changed``: a
+#: two-sided row (a total, a bias) moved beyond its tolerance, in either direction.
+FAILING = ("regressed", "changed", "below_floor", "missing")
+OUTCOMES = FAILING + ("unchanged", "improved", "within_tolerance", "fixed", "unavailable", "new", "missing_allowed")
 
 
 @dataclass(frozen=True)
@@ -300,7 +306,7 @@ def _compare_row(key, cur, base, tolerance, fail_under, tolerances, allow_missin
         outcome, message = "unavailable", f"{cur['status']} in both: {cur['reason']}".rstrip(": ")
     else:
         outcome, message = compare_values(cur_value, base_value, rule)
-        if below and outcome != "regressed":
+        if below and outcome not in FAILING:
             outcome, message = "below_floor", floor_msg
         elif below:
             message = f"{message}; {floor_msg}"
@@ -337,5 +343,5 @@ def compare_values(current: float, baseline: float, rule: Tolerance) -> tuple[st
             return "improved", f"rose by {change:.4g}"
         return "unchanged", f"fell by {-change:.4g}, within tolerance {allowed:.4g}"
     if abs(change) > allowed:
-        return "regressed", f"changed by {change:+.4g}{relative}, tolerance ±{allowed:.4g} ({rule.describe()})"
-    return "changed", f"changed by {change:+.4g}{relative}, within ±{allowed:.4g}"
+        return "changed", f"changed by {change:+.4g}{relative}, tolerance ±{allowed:.4g} ({rule.describe()})"
+    return "within_tolerance", f"changed by {change:+.4g}{relative}, within ±{allowed:.4g}"

@@ -162,7 +162,8 @@ def markdown_summary(report: CheckReport) -> str:
     gated = ", ".join(f"{name} {rule.describe()}" for name, rule in sorted(report.tolerances.items()))
     lines += [
         f"Scores: tolerance {report.tolerance:g} (absolute drop), floor {floor}. "
-        f"Other gated metrics (tolerance = absolute + relative × |baseline|): {gated or 'none'}.",
+        f"Other gated metrics (tolerance = absolute + relative × |baseline|; beyond it, CHANGED fails): "
+        f"{gated or 'none'}.",
         "",
     ]
     rows = changed_rows(report)

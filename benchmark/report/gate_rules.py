@@ -6,7 +6,7 @@ One place for the gate's rules:
   absolute tolerance (``--tolerance``, default :data:`DEFAULT_SCORE_TOLERANCE`);
 * the metrics of :data:`DEFAULT_TOLERANCES` (global totals, biases, turnover times, the
   constrained carbon change) are gated by default on their **change in either direction**:
-  a row regresses when ``|current - baseline| > absolute + relative * |baseline|``
+  a row is ``changed`` (and fails) when ``|current - baseline| > absolute + relative * |baseline|``
   (the numpy ``isclose`` rule). A model whose Rh drops 25 % fails on ``rh_global`` even if
   its Taylor score happens to rise;
 * ``rh_coverage`` and ``period_coverage`` are gated on any **drop** (land or years lost:
