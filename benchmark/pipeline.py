@@ -53,6 +53,8 @@ class Outcome:
     out_dir: Path | None
     synthetic: bool
     failures: dict[str, str] = field(default_factory=dict)
+    #: What data the run was made of (:func:`rhbench.datalabel.describe`): label, reason, versions.
+    data: dict = field(default_factory=dict)
 
     @property
     def failed_rows(self) -> list:
@@ -115,7 +117,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
         twobox.rows = coverage.gate_sources(twobox.rows, results.rows)  # a partial model's uptake is no global total
         results.extend(twobox)
         _record_failures(results, failures, registry)
-        outputs.write_all(
+        written = outputs.write_all(
             staging,
             results,
             registry=registry,
@@ -124,7 +126,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
             synthetic=synthetic,
             seconds=time.time() - started,
         )
-    return Outcome(results, out_dir, synthetic, failures.reasons)
+    return Outcome(results, out_dir, written.synthetic, failures.reasons, written.provenance["data"])
 
 
 def _constrain(
