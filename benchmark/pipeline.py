@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import dask
@@ -79,6 +79,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     heavy = dask.config.get("scheduler", None)
     registry = registry or build_registry()
     discovered = cmip6.register(registry, config.cmip6)
+    config = _cmip6_models(config, discovered)
     _check_models(config, registry)
     _check_products(config, registry)
     failures = Failures({b.name: f"broken plugin: {b.reason}" for b in registry.broken})
@@ -154,6 +155,27 @@ def _constrain(
         n_draws=config.n_draws,
         seed=config.seed,
     )
+
+
+def _cmip6_models(config: RunConfig, discovered: list[Source]) -> RunConfig:
+    """With CMIP6 folders or catalogs and no ``models`` selection, the models are the CMIP6
+    ones found (not also every TRENDY plugin, whose files a CMIP6 user does not have).
+
+    Raises
+    ------
+    ConfigError
+        When the folders and catalogs hold no model with a variable rhbench benchmarks.
+    """
+    if not config.cmip6:
+        return config
+    if not discovered:
+        raise ConfigError(
+            "no CMIP6 model with a benchmarked variable found (the log names what each folder holds)",
+            variable="cmip6",
+            found=[str(p) for p in config.cmip6],
+            expected=f"CMOR-named files of at least one of {', '.join(cmip6.VARIABLES)}",
+        )
+    return config if config.models is not None else replace(config, models=tuple(s.name for s in discovered))
 
 
 def _check_models(config: RunConfig, registry: Registry) -> None:
