@@ -77,10 +77,11 @@ def assemble(
     reference, used = _reference(config, registry, root, target, staging, failures)
     regions = vegclass.class_masks(reference.vegclass) if reference.vegclass is not None else {}
     native = NativeReader(root, config.period, land_mask, reference.vegclass, failures)
-    # None: totals of the common-grid maps — without cSoil, or when a regional cSoil product is
-    # combined with the global ones (its replace/blend exists only on the common grid)
-    natively = reference.has_csoil and not used.get("regional")
-    reference.totals = native.observed(used) if natively else None
+    # None: totals of the common-grid maps when a regional cSoil product is combined with the
+    # global ones (its replace/blend exists only on the common grid); without cSoil the
+    # reference Rh is still totalled on its own grid (cSoil and turnover NaN, skipped)
+    natively = not used.get("regional")
+    reference.totals = native.observed(used, with_csoil=reference.has_csoil) if natively else None
     priors = _priors(config, registry, root, target, failures)
     prior_totals = {}
     for source in registry.of_kind("rh"):

@@ -13,7 +13,7 @@ import importlib
 import logging
 from pathlib import Path
 
-from rhbench import provenance
+from rhbench import datalabel, provenance
 from rhbench.fileops import file_checksum
 from rhbench.outdir import claim_output_dir, protected_folders, staging_dir
 from rhbench.registry import Registry
@@ -46,10 +46,18 @@ def writer(spec: str):
 def write_all(
     staging: Path, results: Results, *, registry: Registry, config, data_root: Path, synthetic: bool, seconds: float
 ) -> RunRecord:
-    """Run every writer of :data:`WRITERS` into ``staging``; returns what they were given."""
+    """Run every writer of :data:`WRITERS` into ``staging``; returns what they were given.
+
+    ``synthetic``: the data root is the SYNTHETIC demo. The run's data description
+    (:func:`rhbench.datalabel.describe`, ``run.json["data"]``) is built here, once; a run whose
+    description is not ``REAL`` (e.g. real observations with a SYNTHETIC upscaled reference) is
+    SYNTHETIC for every writer.
+    """
     record = provenance.record(
         results, registry=registry, config=config, data_root=data_root, synthetic=synthetic, seconds=seconds
     )
+    record["data"] = datalabel.describe(record, registry, data_root, staging, demo_root=synthetic)
+    synthetic = record["synthetic"] = record["data"]["data_label"] != datalabel.REAL
     run = RunRecord(staging, results, record, synthetic)
     unfinished = [finish for spec in WRITERS if callable(finish := writer(spec)(run))]
     for finish in unfinished:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import dask
@@ -53,6 +53,8 @@ class Outcome:
     out_dir: Path | None
     synthetic: bool
     failures: dict[str, str] = field(default_factory=dict)
+    #: What data the run was made of (:func:`rhbench.datalabel.describe`): label, reason, versions.
+    data: dict = field(default_factory=dict)
 
     @property
     def failed_rows(self) -> list:
@@ -77,6 +79,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     heavy = dask.config.get("scheduler", None)
     registry = registry or build_registry()
     discovered = cmip6.register(registry, config.cmip6)
+    config = _cmip6_models(config, discovered)
     _check_models(config, registry)
     _check_products(config, registry)
     failures = Failures({b.name: f"broken plugin: {b.reason}" for b in registry.broken})
@@ -117,7 +120,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
         twobox.rows = coverage.gate_sources(twobox.rows, results.rows)  # a partial model's uptake is no global total
         results.extend(twobox)
         _record_failures(results, failures, registry)
-        outputs.write_all(
+        written = outputs.write_all(
             staging,
             results,
             registry=registry,
@@ -126,7 +129,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
             synthetic=synthetic,
             seconds=time.time() - started,
         )
-    return Outcome(results, out_dir, synthetic, failures.reasons)
+    return Outcome(results, out_dir, written.synthetic, failures.reasons, written.provenance["data"])
 
 
 def _constrain(
@@ -155,6 +158,27 @@ def _constrain(
         n_draws=config.n_draws,
         seed=config.seed,
     )
+
+
+def _cmip6_models(config: RunConfig, discovered: list[Source]) -> RunConfig:
+    """With CMIP6 folders or catalogs and no ``models`` selection, the models are the CMIP6
+    ones found (not also every TRENDY plugin, whose files a CMIP6 user does not have).
+
+    Raises
+    ------
+    ConfigError
+        When the folders and catalogs hold no model with a variable rhbench benchmarks.
+    """
+    if not config.cmip6:
+        return config
+    if not discovered:
+        raise ConfigError(
+            "no CMIP6 model with a benchmarked variable found (the log names what each folder holds)",
+            variable="cmip6",
+            found=[str(p) for p in config.cmip6],
+            expected=f"CMOR-named files of at least one of {', '.join(cmip6.VARIABLES)}",
+        )
+    return config if config.models is not None else replace(config, models=tuple(s.name for s in discovered))
 
 
 def _check_models(config: RunConfig, registry: Registry) -> None:

@@ -135,3 +135,8 @@ class RunRecord:
     def config(self) -> dict:
         """The run configuration as recorded (JSON-ready)."""
         return self.provenance.get("config", {})
+
+    @property
+    def data(self) -> dict:
+        """What data the run was made of (:func:`rhbench.datalabel.describe`): label, reason, versions."""
+        return self.provenance.get("data") or {"data_label": "SYNTHETIC" if self.synthetic else "REAL"}

@@ -347,3 +347,30 @@ def test_a_time_axis_read_one_year_late_shows_in_the_first_and_last_year_rows(tm
     rows = {r.metric: r for r in coverage_rows(source.name, "dgvm", xr.Dataset(attrs=attrs), None, None, None)}
     assert (rows["first_year"].value, rows["last_year"].value) == (2001.0, 2015.0)
     assert rows["period_coverage"].value == pytest.approx(14 / 15)
+
+
+@pytest.mark.shared_data
+def test_a_cmip6_folder_without_a_benchmarked_model_is_refused_not_replaced_by_the_trendy_plugins(tmp_path, demo_root):
+    """``--cmip6`` on the real sample (gpp, tas, pr, fx only): the run fell back to the 17
+    TRENDY plugins and failed each (exit 3, 18 errors). It is a configuration error naming
+    the folder and what is expected (exit 2)."""
+    from rhbench.cli import main
+
+    sample = shared_data_path("cmip6-sample")
+    code = main(["-q", "run", "--data-root", str(demo_root), "--cmip6", str(sample), "--out", str(tmp_path / "o")])
+    assert code == 2 and not (tmp_path / "o").exists()
+
+
+def test_without_a_models_selection_a_cmip6_run_benchmarks_the_cmip6_models_found(tmp_path):
+    """Pointing at CMIP6 files benchmarks those models, not also every TRENDY plugin; an
+    explicit ``models`` selection is kept as given."""
+    from rhbench.config import RunConfig
+    from rhbench.pipeline import _cmip6_models
+
+    folder = _folder(tmp_path, _rh())
+    found = cmip6.discover(folder)
+    config = _cmip6_models(RunConfig(cmip6=(folder,)), found)
+    assert config.models == tuple(s.name for s in found) and len(found) == 1
+    chosen = RunConfig(cmip6=(folder,), models=("CLM5.0",))
+    assert _cmip6_models(chosen, found).models == ("CLM5.0",)
+    assert _cmip6_models(RunConfig(), []).models is None  # no CMIP6: unchanged

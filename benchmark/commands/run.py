@@ -137,7 +137,9 @@ def _dask_client(scheduler: str | None, workers: int | None):
 
 
 def _summary(outcome, period: tuple[int, int]) -> None:
-    label = " (SYNTHETIC demo data: not a scientific result)" if outcome.synthetic else ""
+    from rhbench import datalabel
+
+    label = " (SYNTHETIC demo data: not a scientific result)" if outcome.synthetic else " (REAL data)"
     table = Table(title=f"global Rh {period[0]}-{period[1]} and tau_soil{label}")
     for column in ("source", "kind", "Rh (Pg C/yr)", "tau_soil (yr)", "dcTotal constrained (Pg C)"):
         table.add_column(column)
@@ -158,6 +160,8 @@ def _summary(outcome, period: tuple[int, int]) -> None:
                 for m in ("rh_global", "tau_soil_global", "dcTotal_constrained")
             ),
         )
+    data = getattr(outcome, "data", None) or {"data_label": "SYNTHETIC" if outcome.synthetic else "REAL"}
+    table.caption = datalabel.summary(data)  # the label and the data versions, e.g. the SRDB release
     Console(stderr=True).print(table)
 
 

@@ -53,7 +53,11 @@ class ObservedTotals:
 
     @property
     def csoil(self) -> xr.DataArray:
-        """(region) observed cSoil + cLitter: mean of the products' native totals, Pg C."""
+        """(region) observed cSoil + cLitter: mean of the products' native totals, Pg C (NaN
+        without a cSoil product)."""
+        if self.csoil_products.sizes["product"] == 0:
+            regions = self.csoil_products["region"].values
+            return xr.DataArray(np.full(regions.size, np.nan), dims=("region",), coords={"region": regions})
         return self.csoil_products.mean("product")
 
     @property
@@ -145,12 +149,21 @@ class NativeReader:
             notes[source.name] = note
         return totals
 
-    def observed(self, used: dict[str, list[Source]]) -> ObservedTotals:
-        """The reference's, the global cSoil products' and the litter product's native totals."""
+    def observed(self, used: dict[str, list[Source]], *, with_csoil: bool = True) -> ObservedTotals:
+        """The reference's, the global cSoil products' and the litter product's native totals.
+
+        ``with_csoil`` False (a run without a cSoil product): the reference Rh alone, its
+        cSoil and turnover times NaN, so its totals are still value x cell area x land
+        fraction on its own grid, as every model's are.
+        """
         notes: dict[str, str] = {}
         rh = self.totals(used["rh"][0], "rh", notes)
         if rh is None:
             raise ConfigError("the reference Rh cannot be read on its native grid", source=used["rh"][0].name)
+        if not with_csoil:
+            none = np.empty((0, rh.sizes["region"]))
+            coords = {"product": [], "region": rh["region"].values}
+            return ObservedTotals(rh, xr.DataArray(none, dims=("product", "region"), coords=coords), notes)
         litter = next((t for s in used["clitter"] if (t := self.totals(s, "cLitter", notes)) is not None), None)
         soils = {s.name: t["csoil_total"] for s in used["csoil"] if (t := self.totals(s, "cSoil", notes)) is not None}
         if not soils:

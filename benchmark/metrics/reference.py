@@ -189,13 +189,19 @@ def reference_rows(ref: Reference, tau_sd: float) -> list[ScoreRow]:
     for prefix, field_map in (("rh", rh), ("tau_soil", tau_map(ref.csoil, rh))):
         stats = taylor_statistics(field_map.where(veg), field_map.where(veg), ref.area)
         rows.append(row(name, kind, f"{prefix}_taylor_sd", "global", stats["sd_ref"]))
-    if not ref.has_csoil:  # Rh alone: every cSoil and turnover row of the reference is skipped, saying why
-        needs_csoil = {m.name for m in METRIC_TABLE if "csoil" in m.needs or m.name == "csoil_global_sd"}
-        rows = [
-            replace(r, value=float("nan"), status="skipped", reason=NO_OBSERVED_CSOIL) if r.metric in needs_csoil else r
-            for r in rows
-        ]
-    return rows
+    return _without_csoil(ref, rows)
+
+
+def _without_csoil(ref: Reference, rows: list[ScoreRow]) -> list[ScoreRow]:
+    """``rows``, with every cSoil and turnover row skipped, saying why, when the run has no
+    observed cSoil (Rh alone)."""
+    if ref.has_csoil:
+        return rows
+    needs_csoil = {m.name for m in METRIC_TABLE if "csoil" in m.needs or m.name == "csoil_global_sd"}
+    return [
+        replace(r, value=float("nan"), status="skipped", reason=NO_OBSERVED_CSOIL) if r.metric in needs_csoil else r
+        for r in rows
+    ]
 
 
 def native_reference_rows(ref: Reference) -> list[ScoreRow]:
@@ -226,7 +232,7 @@ def native_reference_rows(ref: Reference) -> list[ScoreRow]:
     for prefix, field_map in (("rh", rh), ("tau_soil", tau_map(ref.csoil, rh))):
         stats = taylor_statistics(field_map.where(veg), field_map.where(veg), ref.area)
         rows.append(row(name, kind, f"{prefix}_taylor_sd", "global", stats["sd_ref"]))
-    return rows
+    return _without_csoil(ref, rows)
 
 
 def _with_reason(score: ScoreRow, reason: str) -> ScoreRow:

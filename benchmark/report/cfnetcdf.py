@@ -25,6 +25,7 @@ import numpy as np
 import xarray as xr
 
 import rhbench
+from rhbench import datalabel
 from rhbench.fileops import write_atomic
 from rhbench.importcost import no_distributed_probe
 from rhbench.results import RunRecord
@@ -143,8 +144,9 @@ def _encoding(ds: xr.Dataset) -> dict[str, dict]:
     return encoding
 
 
-def global_attributes(*, synthetic: bool, title: str | None = None) -> dict[str, str]:
-    """Root-group attributes of results.nc (CF 2.6)."""
+def global_attributes(*, synthetic: bool, title: str | None = None, data: dict | None = None) -> dict[str, str]:
+    """Root-group attributes of results.nc (CF 2.6); ``data``: the run's data description
+    (:func:`rhbench.datalabel.describe`), written as text attributes (label, reason, versions)."""
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     label = "SYNTHETIC demo data, not a scientific result" if synthetic else "benchmark run"
     return {
@@ -155,16 +157,19 @@ def global_attributes(*, synthetic: bool, title: str | None = None) -> dict[str,
         "synthetic": "true" if synthetic else "false",
         "rhbench_version": rhbench.__version__,
         "comment": "groups: maps (source, lat, lon), zonal (source, lat), twobox (region, source, year)",
+        **datalabel.attributes(data or {"data_label": "SYNTHETIC" if synthetic else "REAL"}),
     }
 
 
-def write_results_nc(path: Path, datasets: Mapping[str, xr.Dataset], *, synthetic: bool) -> Path | None:
+def write_results_nc(
+    path: Path, datasets: Mapping[str, xr.Dataset], *, synthetic: bool, data: dict | None = None
+) -> Path | None:
     """Write ``datasets`` as groups of a CF netCDF-4 file at ``path`` (atomically); None when empty."""
     if not datasets:
         return None
 
     def write(temp: Path) -> None:
-        xr.Dataset(attrs=global_attributes(synthetic=synthetic)).to_netcdf(temp, mode="w", engine="netcdf4")
+        xr.Dataset(attrs=global_attributes(synthetic=synthetic, data=data)).to_netcdf(temp, mode="w", engine="netcdf4")
         for name, ds in datasets.items():
             cf = cf_dataset(name, ds)
             cf.attrs = {}
@@ -177,4 +182,4 @@ def write_results_nc(path: Path, datasets: Mapping[str, xr.Dataset], *, syntheti
 
 def write_run(run: RunRecord) -> None:
     """Writer of ``results.nc`` (:data:`rhbench.outputs.WRITERS`)."""
-    write_results_nc(run.staging / RESULTS_NC, run.results.datasets, synthetic=run.synthetic)
+    write_results_nc(run.staging / RESULTS_NC, run.results.datasets, synthetic=run.synthetic, data=run.data)

@@ -24,8 +24,9 @@ Rows are matched on the key (source, metric, region). The rules (tolerances in
   are ``new``.
 * **Nothing to compare**: a current scorecard without any usable row, or a comparison
   without any gated row, fails.
-* **Setup**: scorecards whose runs differ in resolution, period, reference, products or
-  synthetic-ness are refused (:class:`~rhbench.errors.ConfigError`) unless
+* **Setup**: scorecards whose runs differ in resolution, period, reference, products,
+  synthetic-ness or data versions (``meta.data``: SRDB release, predictor stack; a version
+  recorded by one scorecard only is no difference) are refused (:class:`~rhbench.errors.ConfigError`) unless
   ``allow_setup_change``, in which case the report lists the differences loudly.
 
 The gate fails (exit code 1) when any row fails or a problem is listed.
@@ -46,6 +47,7 @@ from rhbench.report.gate_rules import (
     DEFAULT_SCORE_TOLERANCE,
     NOISE_RELATIVE,
     Tolerance,
+    data_differences,
     default_tolerances,
     is_score,
     setup_differences,
@@ -241,6 +243,7 @@ def _compare_rows(current, baseline, tolerances, tolerance, fail_under, allow_mi
 def _setup_changes(current: pd.DataFrame, baseline: pd.DataFrame) -> tuple[list[str], bool]:
     config = [(frame.attrs.get("meta") or {}).get("config") for frame in (current, baseline)]
     changes, known = setup_differences(*config)
+    changes += data_differences(*[(frame.attrs.get("meta") or {}).get("data") for frame in (current, baseline)])
     synthetic = [frame.attrs.get("synthetic") for frame in (current, baseline)]
     if None not in synthetic and bool(synthetic[0]) != bool(synthetic[1]):
         changes.append(f"synthetic: baseline {bool(synthetic[1])}, current {bool(synthetic[0])}")

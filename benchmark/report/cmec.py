@@ -11,8 +11,10 @@ Output Format"), as implemented by the CMIP Rapid Evaluation Framework's
   row is not ``ok``; every source holds every region (possibly empty), as the standard
   requires; ``attributes`` at a (source, region) level give status and reason of the rows
   that are not ``ok``.
-- ``PROVENANCE`` has the rhbench version and the ``synthetic`` flag; ``DISCLAIMER`` says so
-  for synthetic demo numbers.
+- ``PROVENANCE`` has the rhbench version, the ``synthetic`` flag, ``data_label`` (REAL or
+  SYNTHETIC) and ``data``: the run's data description (:mod:`rhbench.datalabel`: reason,
+  SRDB / predictor versions, each observation product's version and SHA-256); ``DISCLAIMER``
+  says so for synthetic demo numbers.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ def cmec_bundle(
     synthetic: bool,
     version: str | None = None,
     undocumented: str | None = None,
+    data: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The CMEC metric bundle of scorecard ``rows`` (see module doc).
 
@@ -75,6 +78,8 @@ def cmec_bundle(
     version: the rhbench version (default: the installed one).
     undocumented: definition text for metrics missing from ``definitions`` (a warning is
         logged); None makes a missing definition an error.
+    data: the run's data description (:func:`rhbench.datalabel.describe`), copied into
+        ``PROVENANCE``: ``data_label`` (REAL/SYNTHETIC) and ``data`` (reason, versions).
 
     Raises
     ------
@@ -100,7 +105,12 @@ def cmec_bundle(
             "metric": _metric_dimension(frame, definitions, undocumented),
         },
         "RESULTS": results,
-        "PROVENANCE": {"rhbench_version": version or rhbench.__version__, "synthetic": bool(synthetic)},
+        "PROVENANCE": {
+            "rhbench_version": version or rhbench.__version__,
+            "synthetic": bool(synthetic),
+            "data_label": str((data or {}).get("data_label", "SYNTHETIC" if synthetic else "REAL")),
+            **({"data": dict(data)} if data else {}),
+        },
     }
     if synthetic:
         bundle["DISCLAIMER"] = {"synthetic": SYNTHETIC_DISCLAIMER}
@@ -114,10 +124,11 @@ def write_cmec(
     *,
     synthetic: bool,
     undocumented: str | None = None,
+    data: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write :func:`cmec_bundle` to ``out_dir/cmec.json`` (atomically) and return its path."""
     path = Path(out_dir) / CMEC_JSON
-    bundle = cmec_bundle(rows, definitions, synthetic=synthetic, undocumented=undocumented)
+    bundle = cmec_bundle(rows, definitions, synthetic=synthetic, undocumented=undocumented, data=data)
     write_text_atomic(path, json.dumps(bundle, indent=2, allow_nan=False))
     return path
 
@@ -133,5 +144,6 @@ def write_run(run: RunRecord) -> None:
         scorecard,
         definitions(),
         synthetic=run.synthetic,
+        data=run.data,
         undocumented="no definition in the metric table yet",
     )

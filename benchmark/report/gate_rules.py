@@ -150,6 +150,27 @@ def setup_differences(current: dict | None, baseline: dict | None) -> tuple[list
     return differences, True
 
 
+#: The data versions (``meta.data`` of a scorecard, :mod:`rhbench.datalabel`) that make two runs
+#: different setups: another SRDB release or predictor stack is another reference. The file
+#: checksums of the observation products are not compared (``run.json`` keeps them).
+DATA_VERSION_KEYS = ("srdb_version", "predictors_version")
+
+
+def data_differences(current: dict | None, baseline: dict | None) -> list[str]:
+    """Data versions that differ between two scorecards' ``meta.data`` mappings.
+
+    A version recorded in only one of them (a baseline written before ``meta.data`` existed,
+    or a run without the upscaling) is not a difference: nothing says it changed.
+    """
+    if not isinstance(current, dict) or not isinstance(baseline, dict):
+        return []
+    return [
+        f"{key}: baseline {baseline[key]!r}, current {current[key]!r}"
+        for key in DATA_VERSION_KEYS
+        if key in current and key in baseline and current[key] != baseline[key]
+    ]
+
+
 def _normal(value: object) -> object:
     """Lists and tuples compare equal (JSON has no tuples); numbers by value."""
     if isinstance(value, list | tuple):

@@ -188,4 +188,4 @@ def is_available(status: str, value: float) -> bool:
 
 def write_run(run: RunRecord) -> None:
     """Writer of ``scorecard.json`` and ``scores.csv`` (:data:`rhbench.outputs.WRITERS`)."""
-    write_scorecard(run.results, run.staging, synthetic=run.synthetic, meta={"config": run.config})
+    write_scorecard(run.results, run.staging, synthetic=run.synthetic, meta={"config": run.config, "data": run.data})

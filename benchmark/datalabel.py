@@ -1,0 +1,146 @@
+"""What data a run was made of: the one description every output writes (``run.json["data"]``).
+
+A run is ``REAL`` only when its data root is not a demo root (:func:`rhbench.results.is_synthetic`),
+no observation file it read says it is synthetic (the global ``synthetic`` attribute every
+``rhbench demo`` file carries), and, when the reference Rh was built by the Random Forest
+upscaling, the upscaling itself was labelled ``REAL`` (:func:`rhbench.upscaling.inputs.provenance`:
+pinned SRDB release, real pinned predictor grids). Anything else is ``SYNTHETIC``, with the
+reason. The versions are gathered from what the run already computed (the input checksums of
+``run.json``, the upscaling's ``cv_metrics.json``): nothing is hashed twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from rhbench import catalog
+from rhbench.errors import RhbenchError
+from rhbench.provenance import input_files
+from rhbench.registry import Registry
+from rhbench.results import UPSCALING_DIR
+
+log = logging.getLogger(__name__)
+
+REAL = "REAL"
+SYNTHETIC = "SYNTHETIC"
+#: The upscaling provenance keys copied from ``upscaling/cv_metrics.json``.
+UPSCALING_KEYS = (
+    "srdb_version",
+    "srdb_file",
+    "srdb_sha256",
+    "predictors_source",
+    "predictors_version",
+    "predictors_file",
+    "predictors_sha256",
+    "land_fraction",
+)
+
+
+def describe(provenance: dict, registry: Registry, data_root: Path, staging: Path, *, demo_root: bool) -> dict:
+    """The data description of a run: ``data_label`` (REAL/SYNTHETIC), ``data_label_reason``,
+    the upscaling's data versions (SRDB, predictor stack, land fraction; when it ran) and
+    ``observations``: each observation product read, with its catalog version and file SHA-256.
+
+    ``provenance``: the run record (:func:`rhbench.provenance.record`, its ``inputs`` checksums
+    reused); ``data_root``: where the inputs were read; ``staging``: the run's output folder
+    (its ``upscaling/cv_metrics.json``);
+    ``demo_root``: the data root is a SYNTHETIC demo root (or the run is the demo).
+    """
+    upscaling = _upscaling(staging / UPSCALING_DIR / "cv_metrics.json")
+    files = input_files(registry, data_root)
+    products = observation_products(provenance.get("inputs", {}), files, registry)
+    reasons = []
+    if demo_root:
+        reasons.append("the data root is the SYNTHETIC demo (rhbench demo)")
+    if upscaling and upscaling.get("data_label") != REAL:
+        reasons.append(f"the reference Rh upscaling is SYNTHETIC ({upscaling.get('data_label_reason', 'unlabelled')})")
+    marked = [name for name, info in products.items() if info.get("synthetic")]
+    if marked and not demo_root:
+        reasons.append(f"observation file(s) marked synthetic: {', '.join(marked)}")
+    data: dict = {
+        "data_label": SYNTHETIC if reasons else REAL,
+        "data_label_reason": "; ".join(reasons) or _real_reason(upscaling),
+    }
+    data.update({k: upscaling[k] for k in UPSCALING_KEYS if k in upscaling})
+    data["observations"] = {
+        name: {k: v for k, v in info.items() if k != "synthetic"} for name, info in products.items()
+    }
+    return data
+
+
+def _real_reason(upscaling: dict) -> str:
+    if upscaling:
+        return (
+            f"not a demo root; reference Rh upscaled from real pinned data ({upscaling.get('data_label_reason', '')})"
+        )
+    return "not a demo root; no observation file is marked synthetic"
+
+
+def _upscaling(path: Path) -> dict:
+    """The upscaling's provenance from its ``cv_metrics.json``, or {} when the run built none."""
+    if not path.is_file():
+        return {}
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # written by this run: unreadable means no label, i.e. not REAL
+        log.warning("cannot read the upscaling provenance %s: %s", path, exc)
+        return {"data_label": SYNTHETIC, "data_label_reason": f"unreadable {path.name}"}
+    return metrics if isinstance(metrics, dict) else {}
+
+
+def observation_products(inputs: dict, files: dict, registry: Registry) -> dict[str, dict]:
+    """Each observation product read (its files present): catalog version, file SHA-256 (from
+    ``inputs``, the run's checksums; ``files``: :func:`rhbench.provenance.input_files`), ``pinned``
+    (the SHA-256 is the catalog's) and ``synthetic``."""
+    from rhbench.upscaling.inputs import marked_synthetic  # the one "file says synthetic" rule
+
+    products: dict[str, dict] = {}
+    for name, source in sorted(registry.sources.items()):
+        sums = inputs.get(name, {})
+        if source.kind == "dgvm" or not sums:
+            continue
+        present = {v: s for v, s in sums.items() if isinstance(s, str) and s.startswith(("sha256:", "fingerprint:"))}
+        if not present:
+            continue
+        sums_ = set(present.values())  # one file for every variable: one checksum
+        info: dict = {"kind": source.kind, "sha256": sums_.pop() if len(sums_) == 1 else present}
+        try:
+            entry = catalog.entry_for(source)
+        except RhbenchError:
+            entry = None
+        if entry is not None:
+            if entry.metadata.get("version"):
+                info["version"] = str(entry.metadata["version"])
+            pinned = str(entry.metadata.get("sha256", "")).lower()
+            if pinned and all(s.startswith("sha256:") for s in present.values()):  # a fingerprint cannot tell
+                info["pinned"] = f"sha256:{pinned}" in set(present.values())
+        paths = [p for v in present for p in (files.get(name, {}).get(v) or []) if not isinstance(p, str)]
+        info["synthetic"] = any(marked_synthetic(p) for p in paths)
+        products[name] = info
+    return products
+
+
+def summary(data: dict) -> str:
+    """One line naming the label and the versions, e.g. ``REAL data: SRDB-V5 v20200511, Jian2020 c0072c0``."""
+    label = data.get("data_label", SYNTHETIC)
+    if label != REAL:
+        return f"SYNTHETIC data, not a scientific result: {data.get('data_label_reason', 'unlabelled')}"
+    parts = [str(data["srdb_version"])] if data.get("srdb_version") else []
+    if data.get("predictors_source"):
+        parts.append(f"{data['predictors_source']} {str(data.get('predictors_version', ''))[:7]}".strip())
+    others = [f"{n} {i['version']}" for n, i in data.get("observations", {}).items() if i.get("version")]
+    parts += [o for o in others if o.split()[0] not in " ".join(parts)]
+    return "REAL data: " + (", ".join(parts) if parts else "versions not recorded")
+
+
+def attributes(data: dict) -> dict[str, str]:
+    """The description as text attributes (netCDF global attributes; CF allows any text attribute)."""
+    attrs = {
+        "data_label": str(data.get("data_label", SYNTHETIC)),
+        "data_label_reason": str(data.get("data_label_reason", "")),
+    }
+    attrs.update({k: str(data[k]) for k in UPSCALING_KEYS if k in data})
+    attrs["data_versions"] = summary(data)
+    return attrs
