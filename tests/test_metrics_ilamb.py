@@ -91,7 +91,7 @@ def test_rmse_score_is_not_appropriate_for_short_or_static_inputs():
     ref = _series(np.ones((MIN_RMSE_STEPS - 1, 2, 2)))
     with pytest.raises(NotAppropriate, match="at least 24"):
         rmse_score(ref, ref, AREA)
-    with pytest.raises(NotAppropriate, match="has 0"):
+    with pytest.raises(NotAppropriate, match="the reference has no time axis \\(a static map\\)"):
         rmse_score(_map(np.ones((2, 2))), _map(np.ones((2, 2))), AREA)
 
 

@@ -144,9 +144,9 @@ def rmse_score_map(
     for label, da in (("reference", reference), ("model", model)):
         steps = da.sizes.get(time_dim, 0)
         if steps < MIN_RMSE_STEPS:
+            found = f"{steps} along {time_dim!r}" if time_dim in da.dims else "no time axis (a static map)"
             raise NotAppropriate(
-                f"ilamb3's RMSE score needs time series of at least {MIN_RMSE_STEPS} steps; "
-                f"the {label} has {steps} along {time_dim!r}"
+                f"ilamb3's RMSE score needs time series of at least {MIN_RMSE_STEPS} steps; the {label} has {found}"
             )
     reference, model = _aligned(reference, model)
     ref_anom = reference - _time_mean(reference, time_dim, time_weights)

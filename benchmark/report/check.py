@@ -185,7 +185,7 @@ def compare_scorecards(
             "the scorecards come from runs with different settings; pass --allow-setup-change to compare anyway",
             file=str(current.attrs.get("path", "")) or None,
             found="; ".join(changes),
-            expected="the baseline's resolution, period, reference and products",
+            expected="the baseline's resolution, period, reference, products and data versions (SRDB, predictors)",
         )
     _refuse_unknown_metrics(metrics, current, baseline)
     tolerances = gate_tolerances(metrics, metric_tolerance=metric_tolerance, defaults=defaults)
