@@ -85,13 +85,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     failures = Failures({b.name: f"broken plugin: {b.reason}" for b in registry.broken})
     root = _data_root(config)
     synthetic = config.demo or is_synthetic(root)
-    protected = {
-        **outputs.protected_folders(None if config.demo else root),
-        "cache": cache_dir(),
-        "ILAMB root": config.ilamb_root,
-        **cmip6.protected_inputs(config.cmip6, discovered),  # --force must never delete model files
-    }
-    out_dir = outputs.claim_output_dir(config.out, force=config.force, protected=protected)
+    out_dir = _claim_output(config, root, discovered)
     provenance.prefetch_input_checksums(registry, root)  # hashed on another core meanwhile, for run.json
     target = grid.common_grid(config.resolution)
     with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler=LOCAL_THREADS):
@@ -130,6 +124,19 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
             seconds=time.time() - started,
         )
     return Outcome(results, out_dir, written.synthetic, failures.reasons, written.provenance["data"])
+
+
+def _claim_output(config: RunConfig, root: Path, discovered: list[Source]) -> Path:
+    """The run's output folder, claimed (:func:`rhbench.outputs.claim_output_dir`); never one
+    holding or inside the data root, the cache, the ILAMB root or any CMIP6 input (--force
+    must never delete a user's files)."""
+    protected = {
+        **outputs.protected_folders(None if config.demo else root),
+        "cache": cache_dir(),
+        "ILAMB root": config.ilamb_root,
+        **cmip6.protected_inputs(config.cmip6, discovered),
+    }
+    return outputs.claim_output_dir(config.out, force=config.force, protected=protected)
 
 
 def _constrain(
