@@ -23,9 +23,11 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from rhbench.constraint import REFERENCE_PERIOD
 from rhbench.errors import ConfigError
 
+#: The benchmark period and the years whose mean turnover time the 2-box constraint matches to
+#: the observation (inclusive; the paper's 1982-2018).
+REFERENCE_PERIOD: tuple[int, int] = (1982, 2018)
 #: Environment variable naming the data root when neither the command line nor the config does.
 DATA_ROOT_ENV = "RHBENCH_DATA"
 #: The default reference Rh product (an rh plugin).

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rhbench.config import REFERENCE_PERIOD
 from rhbench.errors import ValueRangeError
 from rhbench.results import ScoreRow
 
@@ -35,8 +36,6 @@ from rhbench.results import ScoreRow
 TAU_VEG_OBS: tuple[float, float] = (10.3, 1.4)
 #: Observed global soil turnover time (mean, SD) in yr (this paper, Eq. 2).
 TAU_SOIL_OBS: tuple[float, float] = (38.3, 11.0)
-#: Years whose mean turnover time is matched to the observation (inclusive).
-REFERENCE_PERIOD: tuple[int, int] = (1982, 2018)
 #: Smallest turnover time (yr) the annual explicit step accepts; smaller values are clipped.
 TAU_FLOOR = 1.0
 

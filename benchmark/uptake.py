@@ -7,7 +7,7 @@ model, metric and region, plus the multi-model ``ensemble_mean`` and ``ensemble_
 
 Independence: each model is constrained on its own years, alone; another model's time
 axis never changes its numbers. A model's turnover times are matched to the observation over the
-reference period (:data:`rhbench.constraint.REFERENCE_PERIOD`) cut to its years
+reference period (:data:`rhbench.config.REFERENCE_PERIOD`) cut to its years
 (:func:`reference_window`: a CMIP6 ``historical`` run, 1850-2014, over 1982-2014, its rows
 saying so); a model covering less than :data:`REFERENCE_SHARE_MIN` of the period, or with
 a gap in it, cannot be corrected and gets failed rows that say so. The ensemble is formed
@@ -72,7 +72,7 @@ def _status_rows(source: str, region: str, status: str, reason: str, metrics=MET
 def reference_window(years: np.ndarray) -> tuple[int, int]:
     """The years whose mean turnover time is matched to the observation, for a model with ``years``.
 
-    The reference period (:data:`rhbench.constraint.REFERENCE_PERIOD`, 1982-2018) cut to the
+    The reference period (:data:`rhbench.config.REFERENCE_PERIOD`, 1982-2018) cut to the
     model's first and last year: a CMIP6 ``historical`` run ending in 2014 is matched over
     1982-2014. Raises :class:`ValueRangeError` when a year inside the window is missing, or
     when the window holds less than :data:`REFERENCE_SHARE_MIN` of the reference period.
