@@ -285,6 +285,7 @@ def confront(args: dict) -> dict:
     the clock starts, as for :func:`raw_read`; nothing is written (``outputs.write_all`` is
     replaced by a no-op, the output folder is only claimed)."""
     import dataclasses
+    from types import SimpleNamespace
     from unittest import mock
 
     import xarray as xr
@@ -297,7 +298,8 @@ def confront(args: dict) -> dict:
     started = time.perf_counter()
     config = dataclasses.replace(load_config(Path(args["config"])), out=Path(args["out"]), force=True)
     try:
-        with mock.patch.object(outputs, "write_all", lambda *a, **k: None):
+        written = SimpleNamespace(synthetic=True, provenance={"data": {}})  # what the pipeline reads back
+        with mock.patch.object(outputs, "write_all", lambda *a, **k: written):
             outcome = pipeline.run(config)
     except RhbenchError as exc:  # reported in the table, not raised: the other cases go on
         return {"seconds": None, "error": f"{type(exc).__name__}: {exc}"}
