@@ -102,3 +102,14 @@ def test_best_of_keeps_the_fastest_run_and_the_largest_peak_rss():
     assert best == {"seconds": 1.0, "peak_rss_bytes": 10, "repeats": 2}
     failing = iter([{"seconds": None, "error": "exit 2", "peak_rss_bytes": 1}, {"seconds": 1.0}])
     assert ilamb3_bench.best_of(lambda: next(failing), 3, "seconds")["seconds"] is None  # not retried
+
+
+def test_the_confrontation_stage_runs_the_pipeline_on_the_benchmark_files(tmp_path):
+    """The stage the side by side times (the pipeline with its writers stubbed) still runs:
+    a change in what the pipeline reads back from its writers broke it unnoticed once."""
+    files = write_files(tmp_path / "data", 1, monthly=False, resolution=6.0)
+    models = list(files["models"])
+    config = ilamb3_bench.write_config(tmp_path / "annual-1.toml", tmp_path / "data", models)
+    result = ilamb3_bench.confront({"config": str(config), "out": str(tmp_path / "out"), "models": models})
+    assert "error" not in result, result
+    assert result["seconds"] > 0 and result["ok_rows"] > 0

@@ -73,6 +73,7 @@ def test_readme_states_the_demo_generators_targets_as_world_py_has_them():
     from rhbench.demo import world
 
     text = README.replace("\n> ", " ")  # the note is a block quote
-    targets = re.search(r"generator's targets .{0,40}? are\s+observed Rh ([\d.]+) Pg C/yr and tau_soil ([\d.]+) yr", text)
+    pattern = r"generator's targets .{0,40}? are\s+observed Rh ([\d.]+) Pg C/yr and tau_soil ([\d.]+) yr"
+    targets = re.search(pattern, text)
     assert targets, "the README no longer states the demo generator's targets"
     assert (float(targets[1]), float(targets[2])) == (world.OBS_RH_PG, world.OBS_TAU_SOIL)
