@@ -17,7 +17,6 @@ from pathlib import Path
 
 from rhbench import catalog
 from rhbench.errors import RhbenchError
-from rhbench.provenance import input_files
 from rhbench.registry import Registry
 from rhbench.results import UPSCALING_DIR
 
@@ -38,18 +37,18 @@ UPSCALING_KEYS = (
 )
 
 
-def describe(provenance: dict, registry: Registry, data_root: Path, staging: Path, *, demo_root: bool) -> dict:
+def describe(provenance: dict, files: dict[str, dict], registry: Registry, staging: Path, *, demo_root: bool) -> dict:
     """The data description of a run: ``data_label`` (REAL/SYNTHETIC), ``data_label_reason``,
     the upscaling's data versions (SRDB, predictor stack, land fraction; when it ran) and
     ``observations``: each observation product read, with its catalog version and file SHA-256.
 
     ``provenance``: the run record (:func:`rhbench.provenance.record`, its ``inputs`` checksums
-    reused); ``data_root``: where the inputs were read; ``staging``: the run's output folder
+    reused); ``files``: the run's input files (:func:`rhbench.provenance.input_files`, the
+    ones hashed there); ``staging``: the run's output folder
     (its ``upscaling/cv_metrics.json``);
     ``demo_root``: the data root is a SYNTHETIC demo root (or the run is the demo).
     """
     upscaling = _upscaling(staging / UPSCALING_DIR / "cv_metrics.json")
-    files = input_files(registry, data_root)
     products = observation_products(provenance.get("inputs", {}), files, registry)
     reasons = []
     if demo_root:

@@ -53,10 +53,17 @@ def write_all(
     description is not ``REAL`` (e.g. real observations with a SYNTHETIC upscaled reference) is
     SYNTHETIC for every writer.
     """
+    files = provenance.input_files(registry, data_root)  # once: hashed for run.json, read by the data label
     record = provenance.record(
-        results, registry=registry, config=config, data_root=data_root, synthetic=synthetic, seconds=seconds
+        results,
+        registry=registry,
+        config=config,
+        data_root=data_root,
+        files=files,
+        synthetic=synthetic,
+        seconds=seconds,
     )
-    record["data"] = datalabel.describe(record, registry, data_root, staging, demo_root=synthetic)
+    record["data"] = datalabel.describe(record, files, registry, staging, demo_root=synthetic)
     synthetic = record["synthetic"] = record["data"]["data_label"] != datalabel.REAL
     run = RunRecord(staging, results, record, synthetic)
     unfinished = [finish for spec in WRITERS if callable(finish := writer(spec)(run))]

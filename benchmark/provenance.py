@@ -44,10 +44,16 @@ def input_files(registry: Registry, data_root: Path) -> dict[str, dict[str, list
 
 
 def input_checksums(registry: Registry, data_root: Path) -> dict[str, dict[str, str | list[str]]]:
+    """:func:`checksums_of` the run's :func:`input_files`."""
+    return checksums_of(input_files(registry, data_root))
+
+
+def checksums_of(files_of: dict[str, dict[str, list[Path] | str]]) -> dict[str, dict[str, str | list[str]]]:
     """Source -> variable -> checksum of its file (:func:`rhbench.fileops.file_checksum`), ``missing``
-    or the error; a list of checksums, in time order, for a variable read from several files."""
+    or the error, for :func:`input_files`' answer; a list of checksums, in time order, for a
+    variable read from several files."""
     inputs: dict[str, dict[str, str | list[str]]] = {}
-    for name, files in input_files(registry, data_root).items():
+    for name, files in files_of.items():
         for variable, paths in files.items():
             if isinstance(paths, str):
                 inputs.setdefault(name, {})[variable] = paths
@@ -69,8 +75,18 @@ def prefetch_input_checksums(registry: Registry, data_root: Path) -> None:
     prefetch_checksums([p for p in paths if p.is_file()])
 
 
-def record(results: Results, *, registry: Registry, config, data_root: Path, synthetic: bool, seconds: float) -> dict:
-    """The provenance of a run as a JSON-ready mapping (``seconds``: wall time so far)."""
+def record(
+    results: Results,
+    *,
+    registry: Registry,
+    config,
+    data_root: Path,
+    files: dict[str, dict[str, list[Path] | str]],
+    synthetic: bool,
+    seconds: float,
+) -> dict:
+    """The provenance of a run as a JSON-ready mapping (``files``: the run's
+    :func:`input_files`, hashed; ``seconds``: wall time so far)."""
     return {
         "rhbench_version": __version__,
         "python": platform.python_version(),
@@ -85,7 +101,7 @@ def record(results: Results, *, registry: Registry, config, data_root: Path, syn
         },
         "broken_plugins": [asdict(b) for b in registry.broken],
         "failures": results.failures,
-        "inputs": input_checksums(registry, data_root),
+        "inputs": checksums_of(files),
     }
 
 
