@@ -49,37 +49,36 @@ def source_files(source: Source, root: Path) -> list[Path]:
     return [catalog.resolve_file(root, rel, source=source.name) for rel in entry.files.values()]
 
 
-def fetched_stack(registry: Registry, root: Path | None) -> tuple[Source, Path] | None:
-    """The first stack source whose file is present under the data root, with its path."""
+def _first_present(sources: Sequence[Source], root: Path | None) -> tuple[Source, Path] | None:
+    """The first of ``sources`` whose file is present under the data root, with its path."""
     if root is None:
         return None
-    for source in stack_sources(registry):
+    for source in sources:
         path = _first_file(source, root)
         if path is not None:
             return source, path
     return None
 
 
+def fetched_stack(registry: Registry, root: Path | None) -> tuple[Source, Path] | None:
+    """The first stack source whose file is present under the data root, with its path."""
+    return _first_present(stack_sources(registry), root)
+
+
 def fetched_sites(registry: Registry, root: Path | None) -> Path | None:
     """The first ``sites`` source's table under the data root, when present."""
-    if root is None:
-        return None
-    for source in registry.of_kind("sites"):
-        path = _first_file(source, root)
-        if path is not None:
-            return path
-    return None
+    found = _first_present(registry.of_kind("sites"), root)
+    return found[1] if found else None
 
 
 def _land_fraction_source(registry: Registry, root: Path | None, path: Path | None) -> tuple[Source, Path] | None:
     """The ``landfrac`` source and file :func:`land_fraction` reads: ``path`` (read with the
     first ``landfrac`` source's declaration), else the first such source with a file under
     the data root."""
-    for source in registry.of_kind("landfrac"):
-        file = path if path is not None else (_first_file(source, root) if root is not None else None)
-        if file is not None:
-            return source, Path(file)
-    return None
+    sources = registry.of_kind("landfrac")
+    if path is not None:
+        return (sources[0], Path(path)) if sources else None
+    return _first_present(sources, root)
 
 
 def land_fraction_file(registry: Registry, root: Path | None, path: Path | None = None) -> Path | None:
