@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from rhbench.errors import ConfigError, OutputError, OutputExistsError, RhbenchError, SiteDataError
-from rhbench.fileops import refuse_to_overwrite
+from rhbench.fileops import refuse_to_overwrite, respect_umask
 from rhbench.progress import progress_callback
 
 logger = logging.getLogger(__name__)
@@ -92,7 +97,7 @@ def _refuse_out(args: argparse.Namespace) -> None:
     with ``--force``, or a non-empty one without ``--force``. With ``--force`` the outputs are
     written beside the folder's other files, but a file of an output's name is replaced only
     in a folder an earlier ``rhbench upscale`` wrote (it holds :data:`UPSCALE_MARKER`, see
-    :func:`_claim_out`)."""
+    :func:`_publish`)."""
     from rhbench import catalog
     from rhbench.fileops import cache_dir
     from rhbench.outdir import protected_folders, refuse_overlap
@@ -112,14 +117,43 @@ def _refuse_out(args: argparse.Namespace) -> None:
         )
 
 
-def _claim_out(out: Path) -> None:
-    """Create ``out`` and write :data:`UPSCALE_MARKER` (after the inputs were read: bad
-    inputs leave no folder)."""
+@contextlib.contextmanager
+def _staged(out: Path) -> Iterator[Path]:
+    """A hidden folder beside ``out`` to write the product into, published by :func:`_publish`
+    only when the block succeeds. On any failure (an error after the CV, Ctrl-C) the staging
+    folder and the parent folders this run created are removed: ``out`` is left as it was."""
+    created = [p for p in (out.parent, *out.parent.parents) if not p.exists()]
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / UPSCALE_MARKER).write_text("written by rhbench upscale\n")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.upscale-partial-", dir=out.parent))
+        respect_umask(staging, folder=True)
     except OSError as err:
         raise OutputError("cannot write the output folder", file=str(out), found=str(err)) from err
+    try:
+        yield staging
+        _publish(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for folder in created:  # deepest first; only empty folders this run made
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _publish(staging: Path, out: Path) -> None:
+    """Move the staged product into ``out``: the whole folder when ``out`` does not exist,
+    else file by file (``--force``: the folder's other files stay)."""
+    (staging / UPSCALE_MARKER).write_text("written by rhbench upscale\n")
+    respect_umask(staging / UPSCALE_MARKER)
+    try:
+        if not out.exists():
+            os.rename(staging, out)
+            return
+        for item in sorted(staging.iterdir()):
+            os.replace(item, out / item.name)
+        staging.rmdir()
+    except OSError as err:
+        raise OutputError("cannot move the product into the output folder", file=str(out), found=str(err)) from err
 
 
 def run(args: argparse.Namespace) -> int:
@@ -130,13 +164,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         _refuse_out(args)
         srdb, stack, fraction, note, versions = _inputs(args)
-        _claim_out(Path(args.out))
         settings = QUICK_GRID if args.quick else FULL_GRID
         fits = len(settings["max_features"]) * settings["n_splits"]
-        with progress_callback("tuning Random Forest", total=fits, quiet=getattr(args, "quiet", False)) as step:
+        quiet = getattr(args, "quiet", False)
+        with (
+            _staged(Path(args.out)) as staging,
+            progress_callback("tuning Random Forest", total=fits, quiet=quiet) as step,
+        ):
             metrics = run_upscaling(
                 srdb,
-                args.out,
+                staging,
                 stack=stack,
                 land_fraction=fraction,
                 land_fraction_note=note,

@@ -6,6 +6,9 @@ the fold forests), group importance and partial dependence, and, with a stack, m
 with the fold-forest ensemble (mean = product, SD = uncertainty) and totals it. Every file
 is written atomically (temporary name in the output folder, then ``os.replace``).
 
+The same inputs and seed give byte-identical files: no wall-clock time is written into any
+of them (the run's time and date go to ``run_log.json`` alone; :func:`history`).
+
 Outputs carry ``data_label`` (``REAL`` or ``SYNTHETIC``) and the data versions (SRDB file
 and SHA-256, predictor source, file, SHA-256 and version, land fraction) in
 ``cv_metrics.json`` and in the attributes of ``rh_rf.nc``.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -48,7 +52,11 @@ OUTPUT_FILES = (
     "group_importance.csv",
     "partial_dependence.csv",
     "oof_predictions.csv",
+    "run_log.json",
 )
+#: Wall-clock facts of a run: written to ``run_log.json`` only, so that every product file is
+#: byte-identical for the same inputs and seed.
+RUN_LOG_KEYS = ("seconds", "tuning_seconds", "date_utc")
 MAP_FILES = ("rh_rf.nc", "totals.csv", "site_cells.csv")
 NO_LAND_FRACTION = "none given: every valid cell counted as fully land (cell area x 1)"
 
@@ -148,7 +156,9 @@ def run_upscaling(
     progress: called once per forest fitted during tuning (:func:`forest.tune_forest`).
 
     Returns the content of ``cv_metrics.json``: n_obs, n_by_zone, r2, nse, rmse (g C m-2
-    yr-1), best, grid, sampling, totals, seconds, label and provenance.
+    yr-1), best, grid, sampling, totals, label and provenance; plus the run's wall-clock
+    facts (:data:`RUN_LOG_KEYS`: seconds, tuning_seconds, date_utc), which are written to
+    ``run_log.json`` only.
     """
     start = time.perf_counter()
     srdb_csv, out_dir = Path(srdb_csv), Path(out_dir)
@@ -169,7 +179,11 @@ def run_upscaling(
     if stack is not None:
         _add_map(metrics, site, oof, tuning, stack, (land_fraction, land_fraction_note, classes), out_dir)
     metrics["seconds"] = time.perf_counter() - start
-    write_atomic(out_dir / "cv_metrics.json", lambda tmp: tmp.write_text(json.dumps(metrics, indent=2) + "\n"))
+    metrics["date_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    product = {k: v for k, v in metrics.items() if k not in RUN_LOG_KEYS}
+    run_log = {"rhbench_version": rhbench.__version__, **{k: metrics[k] for k in RUN_LOG_KEYS}}
+    write_atomic(out_dir / "cv_metrics.json", lambda tmp: tmp.write_text(json.dumps(product, indent=2) + "\n"))
+    write_atomic(out_dir / "run_log.json", lambda tmp: tmp.write_text(json.dumps(run_log, indent=2) + "\n"))
     _log_done(metrics)
     return metrics
 
@@ -290,6 +304,17 @@ def _diagnose(
     return oof
 
 
+def history(command: str) -> str:
+    """CF ``history`` of a product: ``rhbench <version> <command>``, dated only by
+    ``SOURCE_DATE_EPOCH`` (seconds since 1970, UTC) when set: no wall-clock time, so the
+    same inputs and seed give the same bytes (the run's time is in ``run_log.json``)."""
+    text = f"rhbench {rhbench.__version__} {command}"
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        text = f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(int(epoch)))} {text}"
+    return text
+
+
 def _netcdf_attrs(metrics: dict) -> dict:
     """Global attributes of ``rh_rf.nc``: labels, provenance and CV metrics (netCDF types)."""
     label = metrics["data_label"]
@@ -297,7 +322,7 @@ def _netcdf_attrs(metrics: dict) -> dict:
         "title": f"Observation-based soil heterotrophic respiration ({label}): Random Forest upscaling of SRDB site Rh",
         "institution": "rhbench",
         "source": metrics["source"],
-        "history": f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} rhbench {rhbench.__version__} upscale",
+        "history": history("upscale"),
         "references": "He et al., Global Change Biology (manuscript); Jian et al. 2021 ESSD 13, 255-267 (SRDB v5)",
         "synthetic": int(metrics["synthetic"]),
         "seed": metrics["seed"],

@@ -234,6 +234,12 @@ def ensemble_total_sd(path: Path) -> float | None:
     totals, Pg C yr-1), or None when the file does not record one."""
     # engine named: an open without one makes xarray load every installed backend first
     # (rioxarray's imports rasterio and boto3, ~1 s of a run)
-    with xr.open_dataset(path, engine="netcdf4") as ds:
-        value = ds.attrs.get("global_total_sd_PgC_per_yr")
+    # only the global attributes are read: nothing decoded (a reference whose time units
+    # cftime cannot decode, e.g. ``years since AD 1700-Jan-1st``, is read by the loader);
+    # a file netCDF cannot open (a GeoTIFF product) records no SD
+    try:
+        with xr.open_dataset(path, engine="netcdf4", decode_cf=False) as ds:
+            value = ds.attrs.get("global_total_sd_PgC_per_yr")
+    except (OSError, ValueError):
+        return None
     return None if value is None else float(value)
