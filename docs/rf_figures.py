@@ -37,21 +37,27 @@ def _map(rh: xr.DataArray, title: str, path: Path) -> None:
     plt.close(fig)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> list[Path]:
+    """Draw both figures; print and return the paths written."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, help="output folder of rhbench upscale (with rh_rf.nc)")
     parser.add_argument("--dest", type=Path, default=Path(__file__).resolve().parent)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     metrics = json.loads((args.folder / "cv_metrics.json").read_text())
     label = metrics["data_label"]
     with xr.open_dataset(args.folder / "rh_rf.nc") as product:
         rh = product["rh"].load()
     total = f"{metrics['global_total_PgC_per_yr']:.1f} +- {metrics['global_total_sd_PgC_per_yr']:.1f} Pg C/yr"
     title = f"{label}: Random Forest Rh (SRDB v5 + Jian et al. 2020 predictors), global {total}"
-    _map(rh, title, args.dest / "rf_real_map.png")
+    written = [args.dest / "rf_real_map.png", args.dest / "rf_real_cv_scatter.png"]
+    _map(rh, title, written[0])
     oof = pd.read_csv(args.folder / "oof_predictions.csv")
     scores = {k: metrics[k] for k in ("n_obs", "r2", "nse", "rmse")}
-    plots.write_png(plots.rf_scatter(oof, metrics=scores), args.dest / "rf_real_cv_scatter.png")
+    plots.write_png(plots.rf_scatter(oof, metrics=scores), written[1])
+    print(f"{label} figures of {args.folder} written:")  # a script: the user is told what it wrote
+    print(f"  {written[0]}  (Rh map, g C m-2 yr-1; global {total})")
+    print(f"  {written[1]}  (CV scatter: R2 {scores['r2']:.3f}, NSE {scores['nse']:.3f}, n {scores['n_obs']})")
+    return written
 
 
 if __name__ == "__main__":

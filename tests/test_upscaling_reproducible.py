@@ -127,3 +127,29 @@ def test_real_files_give_byte_identical_products(tmp_path, monkeypatch):
     assert "rh_rf.nc" in first and "totals.csv" in first
     assert sorted(name for name in first if first[name] != second[name]) in ([], [RUN_LOG])
     assert json.loads((tmp_path / "a" / "cv_metrics.json").read_text())["data_label"] == "REAL"
+
+
+def test_rf_figures_script_says_what_it_wrote_and_where(inputs, tmp_path, capsys):
+    """``python docs/rf_figures.py DIR`` printed nothing."""
+    import runpy
+
+    assert _upscale(inputs, tmp_path / "product") == 0
+    script = runpy.run_path(str(Path(__file__).parents[1] / "docs" / "rf_figures.py"))
+    capsys.readouterr()
+    written = script["main"]([str(tmp_path / "product"), "--dest", str(tmp_path)])
+    said = capsys.readouterr().out
+    assert [p.name for p in written] == ["rf_real_map.png", "rf_real_cv_scatter.png"]
+    for path in written:
+        assert path.stat().st_size > 1000 and str(path) in said
+    assert said.startswith("SYNTHETIC figures of") and "R2 " in said
+
+
+def test_plugins_says_the_rf_product_is_built_not_missing(tmp_path):
+    """``rhbench plugins`` showed the RF-Rh product as "missing: rh" on every data root."""
+    from rhbench.commands import plugins
+
+    rows = {s["name"]: s for s in plugins.listing(str(tmp_path))["sources"]}
+    built = [name for name, s in rows.items() if s["data"] == plugins.BUILT_BY_UPSCALING]
+    assert built == ["RF-Rh"]
+    assert "rhbench upscale" in rows["RF-Rh"]["data"]
+    assert rows["Hashimoto2015"]["data"] == "missing: rh"  # a product to fetch still says missing

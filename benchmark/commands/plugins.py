@@ -25,6 +25,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
+#: The data column of a product rhbench builds (catalog ``built_by: upscaling``) whose file is absent.
+BUILT_BY_UPSCALING = "built by `rhbench upscale` (and by `rhbench run`) from the site table and predictors"
+
+
 def _availability(source, data_root) -> str:
     if source.files is not None:  # a source family (CMIP6): its own file list
         paths = [Path(p) for files in source.files.values() for p in files]
@@ -33,10 +37,12 @@ def _availability(source, data_root) -> str:
     if data_root is None:
         return "no data root"
     try:
-        files = catalog.entry_for(source).files
-        missing = [v for v, rel in files.items() if not catalog.resolve_file(data_root, rel).exists()]
+        entry = catalog.entry_for(source)
+        missing = [v for v, rel in entry.files.items() if not catalog.resolve_file(data_root, rel).exists()]
     except RhbenchError as exc:
         return f"catalog error: {exc}"
+    if missing and entry.built_by == "upscaling":  # a product rhbench makes, not a file to find
+        return BUILT_BY_UPSCALING
     return "available" if not missing else f"missing: {', '.join(missing)}"
 
 
