@@ -28,3 +28,55 @@ def test_the_reference_sd_attribute_is_read_without_decoding_the_time_axis(tmp_p
     assert ensemble_total_sd(tmp_path / "plain.nc") is None
     (tmp_path / "map.tif").write_bytes(b"II*\x00not a netCDF file")
     assert ensemble_total_sd(tmp_path / "map.tif") is None
+
+
+def _twobox_rows(models: dict, n_draws: int = 3) -> dict:
+    from rhbench.uptake import twobox_results
+    from tests.test_twobox import AREA
+
+    results = twobox_results(models, AREA, n_draws=n_draws)
+    return {(r.source, r.metric): r for r in results.rows if r.region == "global"}
+
+
+def test_a_model_at_steady_state_has_no_underestimation_and_does_not_crash_the_run() -> None:
+    """A6-3: constant NPP and turnover times (a spun-up control run) crashed the run with a
+    ZeroDivisionError (constrained change exactly 0) or reported underestimation_pct = 100 %
+    from a constrained change of 4.5e-15 Pg C (rounding)."""
+    from tests.test_twobox import _dgvm
+
+    steady = _dgvm(np.full(118, 50.0), 10.0, 30.0)
+    shifted = steady.copy()
+    shifted["cSoil"] = steady["cSoil"] * (1 + 1e-15)  # rounding-size difference in the pools
+    for model in (steady, shifted):
+        rows = _twobox_rows({"S": model})
+        row = rows[("S", "underestimation_pct")]
+        assert row.status == "skipped" and np.isnan(row.value)
+        assert "constrained change in cVeg + cSoil is 0" in row.reason
+        assert rows[("S", "emulation_r2")].status == "skipped"
+        assert abs(rows[("S", "dcTotal_constrained")].value) < 1e-9
+        assert rows[("S", "dcTotal_unconstrained")].status == "ok"
+
+
+def test_a_models_own_turnover_below_one_year_is_said_on_its_rows() -> None:
+    """A6-4: a model whose own tau_soil is below 1 yr is emulated with tau clipped to 1 yr;
+    its unconstrained rows were `ok` with no word of it (a log line only)."""
+    from tests.test_twobox import NPP, _dgvm
+
+    model = _dgvm(NPP, 10.0, 30.0)
+    model["cSoil"] = model["cSoil"] / 100.0  # tau_soil 0.3 yr
+    rows = _twobox_rows({"T": model})
+    assert "clipped to 1 yr in its emulation" in rows[("T", "dcSoil_unconstrained")].reason
+    normal = _twobox_rows({"N": _dgvm(NPP, 10.0, 30.0)})
+    assert "clipped" not in normal[("N", "dcSoil_unconstrained")].reason
+
+
+def test_a_gap_in_the_years_of_the_2box_names_the_missing_years() -> None:
+    """A6-5: a model missing one year failed 'found: 113 years' without saying which."""
+    from rhbench.errors import ValueRangeError
+    from rhbench.twobox import global_turnover
+    from tests.test_twobox import AREA, NPP, _dgvm
+
+    model = _dgvm(NPP, 10.0, 30.0)
+    gap = model.sel(year=model["year"] != 1990)
+    with pytest.raises(ValueRangeError, match="1901-2018 without 1990"):
+        global_turnover(gap, AREA)
