@@ -30,7 +30,8 @@ from rhbench import constraint
 from rhbench.errors import RhbenchError, ValueRangeError
 from rhbench.metrics import definitions
 from rhbench.metrics.totals import stack_masks
-from rhbench.results import Results, ScoreRow
+from rhbench.results import ENSEMBLE_MEAN as ENSEMBLE
+from rhbench.results import ENSEMBLE_SD, Results, ScoreRow
 from rhbench.twobox import REQUIRED, emulation_skill, fill_first_year, global_turnover, r2_score, rmse
 
 #: Smallest share of the reference period a model's years must cover for the 2-box constraint
@@ -41,8 +42,6 @@ logger = logging.getLogger(__name__)
 
 #: Vegetation classes left out of the per-class constraint (land use is fixed in TRENDY S2).
 EXCLUDED_CLASSES = ("crop",)
-ENSEMBLE = "ensemble_mean"
-ENSEMBLE_SD = "ensemble_sd"
 POOLS = ("dcVeg", "dcSoil", "dcTotal")
 #: The 2-box metrics (name -> units), from the one table (:mod:`rhbench.metrics.definitions`).
 METRICS: dict[str, str] = {m.name: m.units for m in definitions.of_group("twobox")}

@@ -80,3 +80,68 @@ def test_a_gap_in_the_years_of_the_2box_names_the_missing_years() -> None:
     gap = model.sel(year=model["year"] != 1990)
     with pytest.raises(ValueRangeError, match="1901-2018 without 1990"):
         global_turnover(gap, AREA)
+
+
+def _scorecard(rows: list[tuple]) -> object:
+    """A score table as read by read_scorecard: rows (source, metric, value, status[, units])."""
+    import pandas as pd
+
+    records = [
+        {
+            "source": r[0],
+            "kind": "ensemble" if r[0].startswith("ensemble") else "dgvm",
+            "metric": r[1],
+            "region": "global",
+            "units": r[4] if len(r) > 4 else ("1" if r[1].endswith("_score") else "Pg C yr-1"),
+            "value": r[2] if r[3] == "ok" else float("nan"),
+            "status": r[3],
+            "reason": "" if r[3] == "ok" else "the 2-box constraint needs more years",
+        }
+        for r in rows
+    ]
+    return pd.DataFrame(records)
+
+
+def _outcomes(current: list[tuple], baseline: list[tuple]) -> dict:
+    from rhbench.report.check import compare_scorecards
+
+    report = compare_scorecards(_scorecard(current), _scorecard(baseline))
+    return {(r.source, r.metric): r for r in report.rows}
+
+
+def test_an_ensemble_sd_of_zero_is_gated_on_the_ensemble_means_scale() -> None:
+    """A6-10 (gate leftover): two identical models give ensemble_sd 0; a rerun at 2e-4 failed
+    'tolerance ±0' (a relative-only tolerance of a zero baseline allows no change)."""
+    base = [("ensemble_mean", "rh_global", 60.0, "ok"), ("ensemble_sd", "rh_global", 0.0, "ok")]
+    rows = _outcomes([("ensemble_mean", "rh_global", 60.0, "ok"), ("ensemble_sd", "rh_global", 2e-4, "ok")], base)
+    assert rows[("ensemble_sd", "rh_global")].outcome == "within_tolerance"
+    assert "ensemble mean" in rows[("ensemble_sd", "rh_global")].message
+    moved = _outcomes([("ensemble_mean", "rh_global", 60.0, "ok"), ("ensemble_sd", "rh_global", 7.0, "ok")], base)
+    assert moved[("ensemble_sd", "rh_global")].outcome == "changed"  # beyond 10 % of the mean's 60
+
+
+def test_a_zero_baseline_under_a_relative_tolerance_says_why_it_fails() -> None:
+    """A6-10b: any other row with a zero baseline and a relative-only tolerance fails with the
+    reason and what to do (it said 'tolerance ±0' only)."""
+    rows = _outcomes([("M", "cveg_global", 1e-3, "ok", "Pg C")], [("M", "cveg_global", 0.0, "ok", "Pg C")])
+    row = rows[("M", "cveg_global")]
+    assert row.outcome == "changed" and "the baseline is 0" in row.message and "--metric" in row.message
+
+
+def test_a_row_whose_units_changed_fails_instead_of_comparing_numbers() -> None:
+    """A6-11: a current row in other units (Tg C vs Pg C) with the same number passed silently."""
+    rows = _outcomes([("M", "csoil_global", 1500.0, "ok", "Tg C")], [("M", "csoil_global", 1500.0, "ok", "Pg C")])
+    row = rows[("M", "csoil_global")]
+    assert row.failed and "units changed" in row.message and "'Pg C'" in row.message
+
+
+def test_a_row_lost_by_a_source_with_other_failed_rows_is_missing_not_blamed_on_them() -> None:
+    """A6-12: a model whose 2-box rows fail (too few years) and whose rh_global row vanished
+    was reported 'was ok, now absent: the source failed: <the 2-box reason>'."""
+    failed_2box = ("M", "dcTotal_constrained", float("nan"), "failed")
+    base = [("M", "rh_global", 60.0, "ok"), ("M", "rh_taylor_score", 0.8, "ok"), failed_2box]
+    rows = _outcomes([("M", "rh_taylor_score", 0.8, "ok"), failed_2box], base)
+    row = rows[("M", "rh_global")]
+    assert row.outcome == "missing" and "2-box" not in row.message
+    gone = _outcomes([("M", "load", float("nan"), "failed")], [("M", "rh_taylor_score", 0.8, "ok")])
+    assert "the source failed" in gone[("M", "rh_taylor_score")].message  # failed as a whole: still said
