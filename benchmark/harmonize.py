@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import xarray as xr
@@ -67,24 +68,15 @@ def source_files(source: Source, data_root: Path | None) -> dict[str, list[Path]
     return {name: [catalog.resolve_file(data_root, entry.files[name], source=source.name)] for name in source.variables}
 
 
-def load_native(
-    source: Source, data_root: Path | None, *, land_mask: xr.DataArray | None = None
-) -> tuple[xr.Dataset, landfrac.CellMeasures]:
-    """Every variable of ``source`` as annual means on its own grid, and that grid's cell measures.
+def open_annual(source: Source, data_root: Path | None) -> dict[str, xr.DataArray]:
+    """Every benchmark variable of ``source`` (not its cell measures) as annual means on its own grid, lazily.
 
-    Cell measures (``areacella``, ``sftlf``, ``oceanCoverFrac``, ``landArea``) declared by the source are
-    read as such, not as benchmark variables; ``land_mask`` (0-1, any regular grid) is the
-    documented land mask used when the source has no land fraction
-    (:func:`rhbench.landfrac.measures`). ``cSoil`` becomes cSoil + cLitter as in
-    :func:`load_source`. Raises a :class:`~rhbench.errors.RhbenchError` naming the file when
-    the fields are not all on one grid.
+    Each is opened, checked and converted once (:func:`rhbench.loader.open_variable`); all
+    are given the first's exact ``lat``/``lon``. Raises :class:`MissingVariableError` when
+    the source declares no benchmark variable and :class:`CoordinateError` naming the file
+    when the variables are not all on one grid.
     """
     files = source_files(source, data_root)
-    fixed = {
-        name: loader.open_variable(source, name, paths)
-        for name, paths in files.items()
-        if name in landfrac.CELL_MEASURES
-    }
     variables = {
         name: loader.open_variable(source, name, paths, annual=True)
         for name, paths in files.items()
@@ -105,6 +97,34 @@ def load_native(
                 expected=f"{like.sizes['lat']} x {like.sizes['lon']} like {next(iter(variables))}",
             )
         variables[name] = data.assign_coords(lat=like["lat"].values, lon=like["lon"].values)
+    return variables
+
+
+def load_native(
+    source: Source,
+    data_root: Path | None,
+    *,
+    land_mask: xr.DataArray | None = None,
+    opened: dict[str, xr.DataArray] | None = None,
+) -> tuple[xr.Dataset, landfrac.CellMeasures]:
+    """Every variable of ``source`` as annual means on its own grid, and that grid's cell measures.
+
+    Cell measures (``areacella``, ``sftlf``, ``oceanCoverFrac``, ``landArea``) declared by the source are
+    read as such, not as benchmark variables; ``land_mask`` (0-1, any regular grid) is the
+    documented land mask used when the source has no land fraction
+    (:func:`rhbench.landfrac.measures`). ``opened``: the variables already opened by
+    :func:`open_annual` (not read again; the dict is not modified). ``cSoil`` becomes
+    cSoil + cLitter as in :func:`load_source`. Raises a :class:`~rhbench.errors.RhbenchError`
+    naming the file when the fields are not all on one grid.
+    """
+    files = source_files(source, data_root)
+    fixed = {
+        name: loader.open_variable(source, name, paths)
+        for name, paths in files.items()
+        if name in landfrac.CELL_MEASURES
+    }
+    variables = dict(open_annual(source, data_root) if opened is None else opened)
+    like = next(iter(variables.values()))
     try:
         cells = landfrac.measures(
             like,
@@ -167,17 +187,57 @@ def load_source(
     for name, paths in source_files(source, data_root).items():
         if name in landfrac.CELL_MEASURES:
             continue
-        data = loader.open_variable(source, name, paths, annual=True)
-        if grid.same_grid(data, target):  # target coordinates, so xarray aligns them
-            data = data.assign_coords(lat=target["lat"].values, lon=target["lon"].values)
-        else:
-            data = products.to_common_grid(data, target, source=source.name)
+        data = on_grid_of(loader.open_variable(source, name, paths, annual=True), target, source=source.name)
         variables[name] = select_period(data, period)
     if source.kind == "dgvm" and "cSoil" in variables:
         variables["cSoil"] = _soil_with_litter(source, variables)
     ds = xr.Dataset(variables)
     ds.attrs.update(source=source.name, kind=source.kind, citation=source.citation)
     return ds
+
+
+def on_grid_of(data: xr.DataArray, target: xr.Dataset, *, source: str | None = None) -> xr.DataArray:
+    """``data`` on ``target``'s grid: on the same grid, given ``target``'s coordinates (so xarray
+    aligns them); else remapped by :func:`rhbench.products.to_common_grid`. Units unchanged."""
+    if grid.same_grid(data, target):
+        return data.assign_coords(lat=target["lat"].values, lon=target["lon"].values)
+    return products.to_common_grid(data, target, source=source)
+
+
+@dataclass(frozen=True)
+class NativeMean:
+    """A source read once for both its common-grid map and its native-grid totals.
+
+    ``opened``: its variables from :func:`open_annual` (lazy annual means, checked once; pass
+    to :func:`load_native`); ``variable``: the name averaged; ``mean``: that variable's period
+    mean on the source's own grid, float64, computed (units of the variable).
+    """
+
+    opened: dict[str, xr.DataArray]
+    variable: str
+    mean: xr.DataArray
+
+
+def period_means_once(
+    source: Source, data_root: Path | None, target: xr.Dataset, variable: str, period: tuple[int, int]
+) -> tuple[xr.DataArray, NativeMean]:
+    """``variable``'s period mean on ``target``'s grid (computed), and the same read on its own grid.
+
+    The same numbers as ``period_mean(load_source(...)[variable], period).compute()`` and as
+    the native period mean of :func:`rhbench.metrics.observed.source_totals`, from one open,
+    one value check and, when the source is on ``target``'s grid, one computation (the common
+    map is then the native mean in the variable's dtype with ``target``'s coordinates; a
+    float64 copy of a mean taken in float32 casts back exactly). On another grid the common
+    map is the remapped annual means averaged, as :func:`load_source` does.
+    """
+    opened = open_annual(source, data_root)
+    annual = opened[variable]
+    mean = period_mean(annual, period, source=source.name).astype("float64").compute()
+    if grid.same_grid(mean, target):
+        common = on_grid_of(mean.astype(annual.dtype), target, source=source.name)
+    else:
+        common = period_mean(on_grid_of(annual, target, source=source.name), period, source=source.name).compute()
+    return common, NativeMean(opened, variable, mean)
 
 
 def _soil_with_litter(source: Source, variables: dict[str, xr.DataArray]) -> xr.DataArray:

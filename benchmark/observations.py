@@ -1,7 +1,9 @@
 """Assemble the observations of a run: the reference, the observed soil carbon, vegetation classes, prior Rh.
 
 Every product, the reference included, is read through the one loader
-(:func:`rhbench.harmonize.load_source`) and put on the common grid by the same route. A
+(:func:`rhbench.harmonize.load_source`; the reference's Rh by
+:func:`rhbench.harmonize.period_means_once`, one read for its map and its native totals) and
+put on the common grid by the same route. A
 product whose catalog entry says ``built_by: upscaling`` and whose file is absent is
 built by the Random Forest upscaling (:mod:`rhbench.upscaling`) into the run's staging
 folder, then read from there like any other file. Nothing here names a product.
@@ -74,9 +76,9 @@ def assemble(
     """Load (or build) every observation product of the run on ``target``'s grid, and total
     each on its own grid (:mod:`rhbench.metrics.observed`; ``land_mask``: the documented
     0-1 land mask used for products without a land fraction)."""
-    reference, used = _reference(config, registry, root, target, staging, failures)
+    reference, used, read = _reference(config, registry, root, target, staging, failures)
     regions = vegclass.class_masks(reference.vegclass) if reference.vegclass is not None else {}
-    native = NativeReader(root, config.period, land_mask, reference.vegclass, failures)
+    native = NativeReader(root, config.period, land_mask, reference.vegclass, failures, {used["rh"][0].name: read})
     # None: totals of the common-grid maps when a regional cSoil product is combined with the
     # global ones (its replace/blend exists only on the common grid); without cSoil the
     # reference Rh is still totalled on its own grid (cSoil and turnover NaN, skipped)
@@ -288,25 +290,26 @@ def _reference_sd(source: Source, root: Path, target: xr.Dataset) -> xr.DataArra
 
 def _reference(
     config: RunConfig, registry: Registry, root: Path, target: xr.Dataset, staging: Path, failures: Failures
-) -> tuple[Reference, dict[str, list[Source]]]:
-    """The reference on the common grid, and the sources it was made of (``rh``, ``csoil``
-    (global products), ``regional``, ``clitter``)."""
+) -> tuple[Reference, dict[str, list[Source]], harmonize.NativeMean]:
+    """The reference on the common grid, the sources it was made of (``rh``, ``csoil``
+    (global products), ``regional``, ``clitter``), and its Rh as read (one read serves the
+    common-grid map and the native totals, :func:`rhbench.harmonize.period_means_once`)."""
     classes = _vegetation(registry, root, target, failures, config.products)
     source = _reference_source(config, registry)
     source = _built_if_absent(source, config, registry, root, target, classes, staging, failures)
-    rh = harmonize.load_source(source, root, target)["rh"]
+    rh, read = harmonize.period_means_once(source, root, target, "rh", config.period)
     rh_sd = _reference_sd(source, root, target)
     used: dict[str, list[Source]] = {"rh": [source]}
     reference = Reference(
         rh_global_sd=_ensemble_total_sd(source, root),
-        rh=harmonize.period_mean(rh, config.period, source=source.name).compute(),
+        rh=rh,
         csoil_products=_observed_soils(config, registry, root, target, failures, used),
         area=grid.cell_area(target.lat, target.lon),
         vegclass=classes,
         rh_sd=None if rh_sd is None else rh_sd.compute(),
         name="observations",
     )
-    return reference, used
+    return reference, used, read
 
 
 def _period_mean_of(

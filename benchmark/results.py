@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 #: metric needs a variable the source does not provide; the observation product is not used
 #: by this run (not selected, or its files are not in the data root): not a failure.
 STATUSES = ("ok", "failed", "skipped", "absent")
+#: Sources of the multi-model mean and spread (SD, ddof=1) across DGVMs.
+ENSEMBLE_MEAN, ENSEMBLE_SD = "ensemble_mean", "ensemble_sd"
 #: File ``rhbench demo`` leaves in every data root it writes (``{"synthetic": true, ...}``): a
 #: run on such a root is SYNTHETIC and labelled so in every output.
 SYNTHETIC_MARKER = "demo.json"

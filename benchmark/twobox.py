@@ -237,10 +237,11 @@ def global_turnover(annual: xr.Dataset, area: xr.DataArray, regions: xr.DataArra
         )
     years = annual["year"].values
     if years.size < 2 or np.any(np.diff(years) != 1):
+        gaps = sorted(set(range(int(years.min()), int(years.max()) + 1)) - set(years.tolist())) if years.size else []
         raise ValueRangeError(
             "2-box turnover needs consecutive years",
             variable="year",
-            found=f"{years.size} years",
+            found=f"{years.size} years" + (f", {years.min()}-{years.max()} without {_listed(gaps)}" if gaps else ""),
             expected="consecutive annual steps",
         )
     fields = {v: annual[v] for v in REQUIRED}
@@ -259,6 +260,11 @@ def global_turnover(annual: xr.Dataset, area: xr.DataArray, regions: xr.DataArra
         out[v].attrs["units"] = "yr" if v.startswith("tau") else "Pg C" if v[0] == "c" else "Pg C yr-1"
     out.attrs["litterfall"] = "fVegLitter" if "fVegLitter" in annual else "npp - dcVeg/dt"
     return out.compute()
+
+
+def _listed(years: list[int], most: int = 5) -> str:
+    """``years`` as text, the first ``most`` of them."""
+    return ", ".join(map(str, years[:most])) + (f" ... ({len(years)} years)" if len(years) > most else "")
 
 
 def r2_score(model: np.ndarray, reference: np.ndarray) -> float:

@@ -30,7 +30,8 @@ from rhbench import constraint
 from rhbench.errors import RhbenchError, ValueRangeError
 from rhbench.metrics import definitions
 from rhbench.metrics.totals import stack_masks
-from rhbench.results import Results, ScoreRow
+from rhbench.results import ENSEMBLE_MEAN as ENSEMBLE
+from rhbench.results import ENSEMBLE_SD, Results, ScoreRow
 from rhbench.twobox import REQUIRED, emulation_skill, fill_first_year, global_turnover, r2_score, rmse
 
 #: Smallest share of the reference period a model's years must cover for the 2-box constraint
@@ -41,8 +42,6 @@ logger = logging.getLogger(__name__)
 
 #: Vegetation classes left out of the per-class constraint (land use is fixed in TRENDY S2).
 EXCLUDED_CLASSES = ("crop",)
-ENSEMBLE = "ensemble_mean"
-ENSEMBLE_SD = "ensemble_sd"
 POOLS = ("dcVeg", "dcSoil", "dcTotal")
 #: The 2-box metrics (name -> units), from the one table (:mod:`rhbench.metrics.definitions`).
 METRICS: dict[str, str] = {m.name: m.units for m in definitions.of_group("twobox")}
@@ -137,7 +136,11 @@ def _values(series: xr.Dataset) -> dict[str, float]:
     """The row values of one source's series (dims year): changes first to last year."""
     values = {k: float(series[k][-1]) for k in series.data_vars if k in METRICS and "year" in series[k].dims}
     new, old = values["dcTotal_constrained"], values["dcTotal_unconstrained"]
-    values["underestimation_pct"] = (new - old) / new * 100.0
+    # a model at steady state (constant NPP and turnover) has no change to underestimate: its
+    # constrained change is 0 up to rounding (1e-15 Pg C gave "100 %"), judged against its pools
+    pools = abs(float(series["cTotal_constrained"][0]))
+    changed = abs(new) > STEADY_RELATIVE * pools
+    values["underestimation_pct"] = (new - old) / new * 100.0 if changed else float("nan")
     emulated, own = series["dcTotal_unconstrained"].values, series["dcTotal_dgvm"].values
     values["emulation_r2"] = r2_score(emulated, own)
     values["emulation_rmse"] = rmse(emulated, own)
@@ -145,8 +148,32 @@ def _values(series: xr.Dataset) -> dict[str, float]:
     return values
 
 
+#: Reason on the rows of a model whose own turnover times fell below the 2-box floor.
+EMULATION_CLIPPED = (
+    "the model's own turnover times fell below 1 yr in some year and were clipped to 1 yr in its "
+    "emulation (the unconstrained and emulation rows)"
+)
+#: A constrained change in cVeg + cSoil at most this share of the pools' size is no change
+#: (rounding of a steady state): its underestimation_pct is undefined.
+STEADY_RELATIVE = 1e-9
+#: Why a 2-box row has no finite value (a model at steady state: nothing changes).
+UNDEFINED_REASONS = {
+    "underestimation_pct": "undefined: the constrained change in cVeg + cSoil is 0",
+    "emulation_r2": "undefined: the DGVM's own cVeg + cSoil does not change",
+}
+
+
 def _rows(source: str, region: str, values: dict[str, float], reason: str = "", metrics=METRICS) -> list[ScoreRow]:
-    return [ScoreRow(source, _kind(source), m, region, METRICS[m], values[m], "ok", reason) for m in metrics]
+    """``ok`` rows of ``values``; a value that is not finite gives a ``skipped`` row saying why."""
+    out = []
+    for m in metrics:
+        value = float(values[m])
+        if np.isfinite(value):
+            out.append(ScoreRow(source, _kind(source), m, region, METRICS[m], value, "ok", reason))
+            continue
+        why = "; ".join(filter(None, [UNDEFINED_REASONS.get(m, "undefined"), reason]))
+        out.append(ScoreRow(source, _kind(source), m, region, METRICS[m], float("nan"), "skipped", why))
+    return out
 
 
 def _span(series: xr.Dataset) -> tuple[int, int]:
@@ -206,7 +233,8 @@ def _constrain_region(
             continue
         members[name] = (turnover, skill)
         first, last = _span(per_model[name])
-        reason = "; ".join(filter(None, [f"changes {first}-{last}", _window_note(window), note]))
+        own_clipped = EMULATION_CLIPPED if skill.attrs.get("tau_clipped") else ""
+        reason = "; ".join(filter(None, [f"changes {first}-{last}", _window_note(window), own_clipped, note]))
         rows += _rows(name, region, _values(per_model[name]), reason)
     ens_rows, ens = _ensemble(region, members, per_model, draws, note)
     frames = [per_model[n].expand_dims(source=[n]) for n in members] + ([ens] if ens is not None else [])

@@ -28,3 +28,120 @@ def test_the_reference_sd_attribute_is_read_without_decoding_the_time_axis(tmp_p
     assert ensemble_total_sd(tmp_path / "plain.nc") is None
     (tmp_path / "map.tif").write_bytes(b"II*\x00not a netCDF file")
     assert ensemble_total_sd(tmp_path / "map.tif") is None
+
+
+def _twobox_rows(models: dict, n_draws: int = 3) -> dict:
+    from rhbench.uptake import twobox_results
+    from tests.test_twobox import AREA
+
+    results = twobox_results(models, AREA, n_draws=n_draws)
+    return {(r.source, r.metric): r for r in results.rows if r.region == "global"}
+
+
+def test_a_model_at_steady_state_has_no_underestimation_and_does_not_crash_the_run() -> None:
+    """A6-3: constant NPP and turnover times (a spun-up control run) crashed the run with a
+    ZeroDivisionError (constrained change exactly 0) or reported underestimation_pct = 100 %
+    from a constrained change of 4.5e-15 Pg C (rounding)."""
+    from tests.test_twobox import _dgvm
+
+    steady = _dgvm(np.full(118, 50.0), 10.0, 30.0)
+    shifted = steady.copy()
+    shifted["cSoil"] = steady["cSoil"] * (1 + 1e-15)  # rounding-size difference in the pools
+    for model in (steady, shifted):
+        rows = _twobox_rows({"S": model})
+        row = rows[("S", "underestimation_pct")]
+        assert row.status == "skipped" and np.isnan(row.value)
+        assert "constrained change in cVeg + cSoil is 0" in row.reason
+        assert rows[("S", "emulation_r2")].status == "skipped"
+        assert abs(rows[("S", "dcTotal_constrained")].value) < 1e-9
+        assert rows[("S", "dcTotal_unconstrained")].status == "ok"
+
+
+def test_a_models_own_turnover_below_one_year_is_said_on_its_rows() -> None:
+    """A6-4: a model whose own tau_soil is below 1 yr is emulated with tau clipped to 1 yr;
+    its unconstrained rows were `ok` with no word of it (a log line only)."""
+    from tests.test_twobox import NPP, _dgvm
+
+    model = _dgvm(NPP, 10.0, 30.0)
+    model["cSoil"] = model["cSoil"] / 100.0  # tau_soil 0.3 yr
+    rows = _twobox_rows({"T": model})
+    assert "clipped to 1 yr in its emulation" in rows[("T", "dcSoil_unconstrained")].reason
+    normal = _twobox_rows({"N": _dgvm(NPP, 10.0, 30.0)})
+    assert "clipped" not in normal[("N", "dcSoil_unconstrained")].reason
+
+
+def test_a_gap_in_the_years_of_the_2box_names_the_missing_years() -> None:
+    """A6-5: a model missing one year failed 'found: 113 years' without saying which."""
+    from rhbench.errors import ValueRangeError
+    from rhbench.twobox import global_turnover
+    from tests.test_twobox import AREA, NPP, _dgvm
+
+    model = _dgvm(NPP, 10.0, 30.0)
+    gap = model.sel(year=model["year"] != 1990)
+    with pytest.raises(ValueRangeError, match="1901-2018 without 1990"):
+        global_turnover(gap, AREA)
+
+
+def _scorecard(rows: list[tuple]) -> object:
+    """A score table as read by read_scorecard: rows (source, metric, value, status[, units])."""
+    import pandas as pd
+
+    records = [
+        {
+            "source": r[0],
+            "kind": "ensemble" if r[0].startswith("ensemble") else "dgvm",
+            "metric": r[1],
+            "region": "global",
+            "units": r[4] if len(r) > 4 else ("1" if r[1].endswith("_score") else "Pg C yr-1"),
+            "value": r[2] if r[3] == "ok" else float("nan"),
+            "status": r[3],
+            "reason": "" if r[3] == "ok" else "the 2-box constraint needs more years",
+        }
+        for r in rows
+    ]
+    return pd.DataFrame(records)
+
+
+def _outcomes(current: list[tuple], baseline: list[tuple]) -> dict:
+    from rhbench.report.check import compare_scorecards
+
+    report = compare_scorecards(_scorecard(current), _scorecard(baseline))
+    return {(r.source, r.metric): r for r in report.rows}
+
+
+def test_an_ensemble_sd_of_zero_is_gated_on_the_ensemble_means_scale() -> None:
+    """A6-10 (gate leftover): two identical models give ensemble_sd 0; a rerun at 2e-4 failed
+    'tolerance ±0' (a relative-only tolerance of a zero baseline allows no change)."""
+    base = [("ensemble_mean", "rh_global", 60.0, "ok"), ("ensemble_sd", "rh_global", 0.0, "ok")]
+    rows = _outcomes([("ensemble_mean", "rh_global", 60.0, "ok"), ("ensemble_sd", "rh_global", 2e-4, "ok")], base)
+    assert rows[("ensemble_sd", "rh_global")].outcome == "within_tolerance"
+    assert "ensemble mean" in rows[("ensemble_sd", "rh_global")].message
+    moved = _outcomes([("ensemble_mean", "rh_global", 60.0, "ok"), ("ensemble_sd", "rh_global", 7.0, "ok")], base)
+    assert moved[("ensemble_sd", "rh_global")].outcome == "changed"  # beyond 10 % of the mean's 60
+
+
+def test_a_zero_baseline_under_a_relative_tolerance_says_why_it_fails() -> None:
+    """A6-10b: any other row with a zero baseline and a relative-only tolerance fails with the
+    reason and what to do (it said 'tolerance ±0' only)."""
+    rows = _outcomes([("M", "cveg_global", 1e-3, "ok", "Pg C")], [("M", "cveg_global", 0.0, "ok", "Pg C")])
+    row = rows[("M", "cveg_global")]
+    assert row.outcome == "changed" and "the baseline is 0" in row.message and "--metric" in row.message
+
+
+def test_a_row_whose_units_changed_fails_instead_of_comparing_numbers() -> None:
+    """A6-11: a current row in other units (Tg C vs Pg C) with the same number passed silently."""
+    rows = _outcomes([("M", "csoil_global", 1500.0, "ok", "Tg C")], [("M", "csoil_global", 1500.0, "ok", "Pg C")])
+    row = rows[("M", "csoil_global")]
+    assert row.failed and "units changed" in row.message and "'Pg C'" in row.message
+
+
+def test_a_row_lost_by_a_source_with_other_failed_rows_is_missing_not_blamed_on_them() -> None:
+    """A6-12: a model whose 2-box rows fail (too few years) and whose rh_global row vanished
+    was reported 'was ok, now absent: the source failed: <the 2-box reason>'."""
+    failed_2box = ("M", "dcTotal_constrained", float("nan"), "failed")
+    base = [("M", "rh_global", 60.0, "ok"), ("M", "rh_taylor_score", 0.8, "ok"), failed_2box]
+    rows = _outcomes([("M", "rh_taylor_score", 0.8, "ok"), failed_2box], base)
+    row = rows[("M", "rh_global")]
+    assert row.outcome == "missing" and "2-box" not in row.message
+    gone = _outcomes([("M", "load", float("nan"), "failed")], [("M", "rh_taylor_score", 0.8, "ok")])
+    assert "the source failed" in gone[("M", "rh_taylor_score")].message  # failed as a whole: still said

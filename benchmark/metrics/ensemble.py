@@ -24,7 +24,8 @@ import xarray as xr
 
 from rhbench.metrics.totals import GRAMS_PER_KILOGRAM
 from rhbench.metrics.turnover import RH_DOMINATED, attribute_tau_bias, tau_map
-from rhbench.results import Results, ScoreRow
+from rhbench.results import ENSEMBLE_MEAN as ENSEMBLE
+from rhbench.results import ENSEMBLE_SD, Results, ScoreRow
 
 
 class ReferenceLike(Protocol):
@@ -39,8 +40,6 @@ class ReferenceLike(Protocol):
     rh_sd: xr.DataArray | None
 
 
-ENSEMBLE = "ensemble_mean"
-ENSEMBLE_SD = "ensemble_sd"
 #: Benchmark metrics summarised across the DGVMs.
 ENSEMBLE_METRICS = (
     "rh_global",

@@ -22,6 +22,8 @@ the common grid.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,15 +102,22 @@ def source_totals(
     land_mask: xr.DataArray | None,
     vegclass: xr.DataArray | None,
     band_width: float = 10.0,
+    read: harmonize.NativeMean | None = None,
 ) -> tuple[xr.Dataset, str]:
     """:func:`~rhbench.metrics.native.native_totals` of one product's ``variable`` on its own grid.
 
     ``variable`` is a canonical name (``rh`` in g C m-2 yr-1; ``cSoil`` or ``cLitter`` in
-    kg C m-2, both reported as ``csoil_total``, Pg C). Returns the totals and a note on the
-    grid and the cell measures. Raises the loader's :class:`~rhbench.errors.RhbenchError`.
+    kg C m-2, both reported as ``csoil_total``, Pg C). ``read``: the product already read
+    (:func:`rhbench.harmonize.period_means_once` over ``period``): its variables and period
+    mean are used, not read again. Returns the totals and a note on the grid and the cell
+    measures. Raises the loader's :class:`~rhbench.errors.RhbenchError`.
     """
-    annual, cells = harmonize.load_native(source, root, land_mask=land_mask)
-    field = harmonize.period_mean(annual[variable], period, source=source.name).astype("float64").compute()
+    opened = None if read is None else read.opened
+    annual, cells = harmonize.load_native(source, root, land_mask=land_mask, opened=opened)
+    if read is not None and read.variable == variable:
+        field = read.mean
+    else:
+        field = harmonize.period_mean(annual[variable], period, source=source.name).astype("float64").compute()
     cells = cells.resolved(field.to_dataset(name=variable))
     regions = native_regions(field, vegclass=vegclass, band_width=band_width)
     name = "rh" if variable == "rh" else "cSoil"
@@ -128,6 +137,8 @@ class NativeReader:
 
     ``root`` the data root, ``period`` the benchmark years, ``land_mask`` the documented
     0-1 land mask, ``vegclass`` the reference's class map; a failure is recorded in ``failures``.
+    ``read``: source name -> that product already read over ``period``
+    (:func:`rhbench.harmonize.period_means_once`; the reference: not read again).
     """
 
     root: Path | None
@@ -135,12 +146,19 @@ class NativeReader:
     land_mask: xr.DataArray | None
     vegclass: xr.DataArray | None
     failures: Failures
+    read: Mapping[str, harmonize.NativeMean] = dataclasses.field(default_factory=dict)
 
     def totals(self, source: Source, variable: str, notes: dict[str, str] | None = None) -> xr.Dataset | None:
         """``source``'s native totals of ``variable``; None (recorded) on failure."""
         try:
             totals, note = source_totals(
-                source, variable, self.root, self.period, land_mask=self.land_mask, vegclass=self.vegclass
+                source,
+                variable,
+                self.root,
+                self.period,
+                land_mask=self.land_mask,
+                vegclass=self.vegclass,
+                read=self.read.get(source.name),
             )
         except RhbenchError as exc:
             self.failures.record(source.name, exc)

@@ -54,8 +54,13 @@ from rhbench.report.gate_rules import (
 )
 from rhbench.report.gate_rules import metric_tolerance as tolerance_of
 from rhbench.report.tables import is_available
+from rhbench.results import ENSEMBLE_MEAN, ENSEMBLE_SD
 
 KEY = ("source", "metric", "region")
+#: Said when a relative-only tolerance meets a baseline of 0 (it then allows no change).
+ZERO_BASELINE_HINT = (
+    "; the baseline is 0, so a relative tolerance allows no change: give an absolute one (--metric NAME=REL,ABS)"
+)
 # Kept for callers of the previous API.
 DEFAULT_TOLERANCE = DEFAULT_SCORE_TOLERANCE
 
@@ -237,6 +242,7 @@ def _compare_rows(current, baseline, tolerances, tolerance, fail_under, allow_mi
         _compare_row(key, cur.get(key), base.get(key), tolerance, fail_under, tolerances, key[0] in absent)
         for key in sorted(set(cur) | set(base))
     ]
+    rows = [_with_spread_scale(row, base, tolerances) for row in rows]
     return [_explain_missing(row, source_failures) for row in rows]
 
 
@@ -261,8 +267,12 @@ def _problems(current: pd.DataFrame, rows: list[RowComparison]) -> list[str]:
 
 
 def _source_failures(frame: pd.DataFrame) -> dict[str, str]:
-    """Source -> reason of its first failed row (e.g. its ``load`` row)."""
-    failed = frame[frame["status"] == "failed"]
+    """Source -> reason of its first failed row (e.g. its ``load`` row), for the sources that
+    failed as a whole: no usable row at all. A source with usable rows and some failed ones
+    (its 2-box rows) did not fail: a row it lost is ``missing``, not blamed on those."""
+    columns = zip(frame["source"], frame["status"], frame["value"], strict=True)
+    usable = {source for source, status, value in columns if is_available(status, value)}
+    failed = frame[(frame["status"] == "failed") & ~frame["source"].isin(usable)]
     return {s: r for s, r in zip(failed["source"], failed["reason"], strict=True) if r}
 
 
@@ -300,6 +310,9 @@ def _compare_row(key, cur, base, tolerance, fail_under, tolerances, allow_missin
         message = "row absent from the current scorecard"
     elif base is None:
         outcome, message = ("below_floor", floor_msg) if below else ("new", "row not in baseline")
+    elif str(cur["units"]).strip() != str(base["units"]).strip():
+        outcome = "changed"
+        message = f"units changed: baseline {base['units']!r}, current {cur['units']!r}: the values cannot be compared"
     elif base_ok and not cur_ok:
         reason = cur["reason"] or "no value"
         outcome, message = "regressed", f"was ok, now {cur['status']}: {reason}"
@@ -327,17 +340,35 @@ def _compare_row(key, cur, base, tolerance, fail_under, tolerances, allow_missin
     )
 
 
+def _with_spread_scale(row: RowComparison, base: dict[tuple, dict], tolerances) -> RowComparison:
+    """An ``ensemble_sd`` row judged on the scale of its ensemble mean.
+
+    A spread across models is 0 for identical models, and a relative tolerance of 0 allows no
+    change at all; the relative part of such a row's tolerance is therefore taken of the
+    baseline ``ensemble_mean`` of the same metric and region (the members' own rows are gated
+    on their own values)."""
+    mean = base.get((ENSEMBLE_MEAN, row.metric, row.region))
+    if row.source != ENSEMBLE_SD or row.outcome not in ("changed", "within_tolerance") or mean is None:
+        return row
+    if not is_available(mean["status"], mean["value"]):
+        return row
+    rule = tolerances[row.metric]
+    outcome, message = compare_values(row.current, row.baseline, rule, scale=float(mean["value"]))
+    return replace(row, outcome=outcome, message=f"{message} (relative part of the ensemble mean's baseline)")
+
+
 def is_noise(current: float, baseline: float) -> bool:
     """True when two values differ by at most :data:`NOISE_RELATIVE` of the larger magnitude."""
     return abs(current - baseline) <= NOISE_RELATIVE * max(abs(current), abs(baseline))
 
 
-def compare_values(current: float, baseline: float, rule: Tolerance) -> tuple[str, str]:
-    """Outcome and message of two finite values of one gated row under ``rule``."""
+def compare_values(current: float, baseline: float, rule: Tolerance, *, scale: float | None = None) -> tuple[str, str]:
+    """Outcome and message of two finite values of one gated row under ``rule``; the relative
+    part of the tolerance is taken of ``scale`` when given, else of ``baseline``."""
     if is_noise(current, baseline):
         return "unchanged", ""
     change = current - baseline
-    allowed = rule.allowed(baseline)
+    allowed = rule.allowed(baseline if scale is None else scale)
     relative = f" ({change / abs(baseline):+.2%})" if baseline else ""
     if rule.higher_is_better:
         if -change > allowed:
@@ -346,5 +377,6 @@ def compare_values(current: float, baseline: float, rule: Tolerance) -> tuple[st
             return "improved", f"rose by {change:.4g}"
         return "unchanged", f"fell by {-change:.4g}, within tolerance {allowed:.4g}"
     if abs(change) > allowed:
-        return "changed", f"changed by {change:+.4g}{relative}, tolerance ±{allowed:.4g} ({rule.describe()})"
+        hint = ZERO_BASELINE_HINT if allowed == 0 and baseline == 0 and rule.relative > 0 else ""
+        return "changed", f"changed by {change:+.4g}{relative}, tolerance ±{allowed:.4g} ({rule.describe()}){hint}"
     return "within_tolerance", f"changed by {change:+.4g}{relative}, within ±{allowed:.4g}"

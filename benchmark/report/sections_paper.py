@@ -11,9 +11,10 @@ import xarray as xr
 from rhbench.constraint import TAU_VEG_OBS
 from rhbench.report import plots
 from rhbench.report.sections import Page, has_values, img, missing, source_kinds
+from rhbench.results import ENSEMBLE_MEAN as ENSEMBLE
+from rhbench.results import ENSEMBLE_SD
 from rhbench.vegclass import CLASS_NAMES
 
-ENSEMBLE, ENSEMBLE_SD = "ensemble_mean", "ensemble_sd"
 ZONES = ("tropical", "temperate", "boreal")
 ATTRIBUTION_CATEGORIES = {1: "Rh bias dominates", 2: "cSoil bias dominates"}
 
