@@ -166,6 +166,10 @@ def measures(
     return CellMeasures(area.rename("cell_area").load(), land, "; ".join(origin), error)
 
 
+#: Wanted centres compared at a time by :func:`_aligned` (a block x file centres array).
+_ALIGN_BLOCK = 256
+
+
 def file_bounds(path: str | Path, like: xr.DataArray) -> tuple[np.ndarray, np.ndarray] | None:
     """The (lat (n, 2), lon (m, 2)) cell bounds in ``path`` (degrees), in the order of ``like``'s
     ascending lat / [-180, 180) lon; None when the file has none or they do not match its centres.
@@ -199,12 +203,18 @@ def file_bounds(path: str | Path, like: xr.DataArray) -> tuple[np.ndarray, np.nd
 
 
 def _aligned(centres: np.ndarray, bounds: np.ndarray, wanted: np.ndarray, periodic: bool) -> np.ndarray | None:
-    """Rows of ``bounds`` for each of ``wanted`` (the file's ``centres`` reordered, lon modulo 360)."""
-    rows = []
-    for value in wanted:
-        diff = (centres - value + 180.0) % 360.0 - 180.0 if periodic else centres - value
-        index = int(np.argmin(np.abs(diff)))
-        if abs(diff[index]) > 1e-6:
+    """Rows of ``bounds`` for each of ``wanted`` (the file's ``centres`` reordered, lon modulo 360).
+
+    Each wanted centre takes the row of the nearest file centre (the first of equals), and
+    None is returned when one is more than 1e-6 degree from every file centre. Compared in
+    blocks of :data:`_ALIGN_BLOCK` wanted centres at a time (bounded memory on fine grids).
+    """
+    index = np.empty(wanted.size, dtype=np.intp)
+    for start in range(0, wanted.size, _ALIGN_BLOCK):
+        block = wanted[start : start + _ALIGN_BLOCK, None]
+        diff = (centres - block + 180.0) % 360.0 - 180.0 if periodic else centres - block
+        nearest = np.argmin(np.abs(diff), axis=1)
+        if np.any(np.abs(np.take_along_axis(diff, nearest[:, None], axis=1)) > 1e-6):
             return None
-        rows.append(bounds[index])
-    return np.asarray(rows, dtype=float)
+        index[start : start + _ALIGN_BLOCK] = nearest
+    return np.asarray(bounds[index], dtype=float) if wanted.size else np.asarray([], dtype=float)

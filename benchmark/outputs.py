@@ -44,17 +44,27 @@ def writer(spec: str):
 
 
 def write_all(
-    staging: Path, results: Results, *, registry: Registry, config, data_root: Path, synthetic: bool, seconds: float
+    staging: Path,
+    results: Results,
+    *,
+    registry: Registry,
+    config,
+    data_root: Path,
+    synthetic: bool,
+    seconds: float,
+    files: dict[str, dict[str, list[Path] | str]] | None = None,
 ) -> RunRecord:
     """Run every writer of :data:`WRITERS` into ``staging``; returns what they were given.
 
-    ``synthetic``: the data root is the SYNTHETIC demo. The run's data description
+    ``synthetic``: the data root is the SYNTHETIC demo; ``files``: the run's input files
+    (:func:`rhbench.provenance.input_files`, resolved at the start of the run; else here). The run's data description
     (:func:`rhbench.datalabel.describe`, ``run.json["data"]``) is built here, once; a run whose
     description is ``SYNTHETIC`` (e.g. real observations with a SYNTHETIC upscaled reference) is
     synthetic for every writer; every writer shows a label other than ``REAL``
     (``run.data["data_label"]``, :func:`rhbench.datalabel.headline`).
     """
-    files = provenance.input_files(registry, data_root)  # once: hashed for run.json, read by the data label
+    if files is None:  # once: hashed for run.json, read by the data label
+        files = provenance.input_files(registry, data_root)
     record = provenance.record(
         results,
         registry=registry,

@@ -86,7 +86,8 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     root = _data_root(config)
     synthetic = config.demo or is_synthetic(root)
     out_dir = _claim_output(config, root, discovered)
-    provenance.prefetch_input_checksums(registry, root)  # hashed on another core meanwhile, for run.json
+    files = provenance.input_files(registry, root)  # once: run.json's checksums and the data label
+    provenance.prefetch_input_checksums(files)  # hashed on another core meanwhile, for run.json
     target = grid.common_grid(config.resolution)
     with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler=LOCAL_THREADS):
         mask = _land_mask(registry, root, synthetic)
@@ -122,6 +123,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
             data_root=root,
             synthetic=synthetic,
             seconds=time.time() - started,
+            files=files,
         )
     return Outcome(results, out_dir, written.synthetic, failures.reasons, written.provenance["data"])
 

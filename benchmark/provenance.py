@@ -63,15 +63,10 @@ def checksums_of(files_of: dict[str, dict[str, list[Path] | str]]) -> dict[str, 
     return inputs
 
 
-def prefetch_input_checksums(registry: Registry, data_root: Path) -> None:
-    """Start hashing the run's input files in the background (:func:`rhbench.fileops.prefetch_checksums`)."""
-    paths = [
-        p
-        for files in input_files(registry, data_root).values()
-        for v in files.values()
-        if not isinstance(v, str)
-        for p in v
-    ]
+def prefetch_input_checksums(files_of: dict[str, dict[str, list[Path] | str]]) -> None:
+    """Start hashing the run's input files (:func:`input_files`' answer) in the background
+    (:func:`rhbench.fileops.prefetch_checksums`)."""
+    paths = [p for files in files_of.values() for v in files.values() if not isinstance(v, str) for p in v]
     prefetch_checksums([p for p in paths if p.is_file()])
 
 

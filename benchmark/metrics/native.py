@@ -118,7 +118,7 @@ def native_totals(period: xr.Dataset, land_area: xr.DataArray, regions: xr.DataA
     """
     out: dict[str, xr.DataArray] = {}
     names = [str(r) for r in regions["region"].values]
-    regions = regions.astype(bool).astype("float64")  # once: every sum below is a product with it
+    regions = regions.astype(bool, copy=False).astype("float64")  # once: every sum below is a product with it
     all_land = region_sums(land_area, regions)
     out["land_area"] = all_land.assign_attrs(units="m2")
     for name, (total, grams) in TOTALS.items():

@@ -38,9 +38,21 @@ def status_rows(
 
 
 def regional_rows(source: str, kind: str, metric: str, values: xr.DataArray) -> list[ScoreRow]:
-    """One row per region of ``values`` (dim ``region``) other than ``global``."""
+    """One row per region of ``values`` (dim ``region``) other than ``global``.
+
+    A 1-D ``values`` over unique regions is read in one step (the same numbers as selecting
+    each region); anything else region by region.
+    """
+    regions = values["region"].values
+    if values.dims != ("region",) or len(set(regions.tolist())) != regions.size:
+        return [
+            row(source, kind, metric, str(region), float(values.sel(region=region)))
+            for region in regions
+            if region != "global"
+        ]
+    numbers = values.values
     return [
-        row(source, kind, metric, str(region), float(values.sel(region=region)))
-        for region in values["region"].values
+        row(source, kind, metric, str(region), float(number))
+        for region, number in zip(regions, numbers, strict=True)
         if region != "global"
     ]

@@ -1,0 +1,117 @@
+"""Cuts of a run's fixed work (issue 18): each gives exactly what the code it replaced gave."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from benchmarks import ilamb3_bench
+from benchmarks.ilamb3_data import write_files
+from rhbench import landfrac, pipeline, provenance
+from rhbench.config import load_config
+from rhbench.metrics.rows import UNDEFINED, regional_rows, row
+
+
+def _aligned_one_by_one(centres, bounds, wanted, periodic):
+    """The former :func:`rhbench.landfrac._aligned`: one wanted centre at a time."""
+    rows = []
+    for value in wanted:
+        diff = (centres - value + 180.0) % 360.0 - 180.0 if periodic else centres - value
+        index = int(np.argmin(np.abs(diff)))
+        if abs(diff[index]) > 1e-6:
+            return None
+        rows.append(bounds[index])
+    return np.asarray(rows, dtype=float)
+
+
+def _cells(step: float, start: float, dtype=np.float64):
+    centres = np.arange(start + step / 2, start + 360.0, step).astype(dtype)
+    bounds = np.stack([centres - step / 2, centres + step / 2], axis=1).astype(dtype)
+    return centres, bounds
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("step", [0.5, 7.5, 0.25])  # 0.25: more wanted centres than one block
+def test_bounds_aligned_in_blocks_are_those_aligned_one_by_one(step, dtype):
+    centres, bounds = _cells(step, 0.0, dtype)  # a file in 0..360 longitudes
+    wanted = np.sort(((centres.astype(float) + 180.0) % 360.0) - 180.0)  # rhbench's [-180, 180) order
+    rng = np.random.default_rng(1)
+    shuffled = rng.permutation(centres.size)
+    for file_centres, file_bounds in ((centres, bounds), (centres[shuffled], bounds[shuffled])):
+        got = landfrac._aligned(file_centres, file_bounds, wanted, True)
+        expected = _aligned_one_by_one(file_centres, file_bounds, wanted, True)
+        assert got.dtype == expected.dtype == np.float64
+        np.testing.assert_array_equal(got, expected)
+        assert got.shape == (wanted.size, 2)
+    lat_centres, lat_bounds = centres[: centres.size // 2] - 90.0, bounds[: centres.size // 2] - 90.0
+    got = landfrac._aligned(lat_centres[::-1], lat_bounds[::-1], lat_centres, False)  # a north-to-south file
+    np.testing.assert_array_equal(got, _aligned_one_by_one(lat_centres[::-1], lat_bounds[::-1], lat_centres, False))
+
+
+def test_bounds_of_other_centres_are_refused_as_before():
+    centres, bounds = _cells(0.5, -180.0)  # 720 centres: three blocks
+    shifted = centres + 0.01  # a wanted grid whose centres are not the file's
+    assert landfrac._aligned(centres, bounds, shifted, True) is None
+    assert _aligned_one_by_one(centres, bounds, shifted, True) is None
+    one_off = centres.copy()
+    one_off[400] += 1e-3  # a single centre off, in the second block
+    assert landfrac._aligned(centres, bounds, one_off, True) is None
+    assert landfrac._aligned(centres, bounds, np.array([]), True).shape == (0,)
+
+
+def _rows_one_by_one(values: xr.DataArray) -> list[str]:
+    """The former :func:`rhbench.metrics.rows.regional_rows`: one ``sel`` per region (as reprs:
+    a float's repr gives it back exactly, and NaN equals NaN)."""
+    return [
+        repr(row("M", "dgvm", "rh_total", str(region), float(values.sel(region=region))))
+        for region in values["region"].values
+        if region != "global"
+    ]
+
+
+def _reprs(rows: list) -> list[str]:
+    return [repr(r) for r in rows]
+
+
+def test_regional_rows_read_at_once_are_the_rows_selected_one_by_one():
+    regions = ["global", "90S-80S", "EQ-10N", "tropical", "forest"]
+    values = xr.DataArray([52.0, np.nan, 1.0 / 3.0, 1e-300, -np.inf], dims="region", coords={"region": regions})
+    rows = regional_rows("M", "dgvm", "rh_total", values)
+    assert _reprs(rows) == _rows_one_by_one(values)
+    assert [r.region for r in rows] == regions[1:]
+    assert rows[0].status == "skipped" and rows[0].reason == UNDEFINED and rows[1].value == 1.0 / 3.0
+    assert rows[3].status == "skipped"  # -inf is not a value
+    float32 = values.astype("float32")
+    assert _reprs(regional_rows("M", "dgvm", "rh_total", float32)) == _rows_one_by_one(float32)
+    with_extra = values.assign_coords(units="Pg")  # a scalar coordinate does not matter
+    assert _reprs(regional_rows("M", "dgvm", "rh_total", with_extra)) == _rows_one_by_one(values)
+
+
+def test_regional_rows_of_a_2d_or_repeated_region_array_fall_back_to_selection():
+    square = xr.DataArray([[1.0], [2.0]], dims=("region", "x"), coords={"region": ["global", "a"]})
+    for rows_of in (_rows_one_by_one, lambda v: regional_rows("M", "dgvm", "rh_total", v)):
+        with pytest.raises(TypeError):  # as before: a region's values are no one number
+            rows_of(square)
+    repeated = xr.DataArray([1.0, 2.0, 3.0], dims="region", coords={"region": ["global", "a", "a"]})
+    with pytest.raises(TypeError):  # as before: a region named twice has no one value
+        regional_rows("M", "dgvm", "rh_total", repeated)
+
+
+def test_a_run_resolves_its_input_files_once(tmp_path, monkeypatch):
+    """The run start (hashing in the background) and the end (run.json, the data label) share one answer."""
+    files = write_files(tmp_path / "data", 1, monthly=False, resolution=6.0)
+    models = list(files["models"])
+    path = ilamb3_bench.write_config(tmp_path / "annual-1.toml", tmp_path / "data", models)
+    config = dataclasses.replace(load_config(path), out=tmp_path / "out", force=True)
+    calls = []
+    real = provenance.input_files
+    monkeypatch.setattr(provenance, "input_files", lambda *a, **k: calls.append(a) or real(*a, **k))
+    outcome = pipeline.run(config)
+    assert len(calls) == 1
+    run = json.loads((outcome.out_dir / "run.json").read_text())
+    expected = provenance.checksums_of(real(*calls[0]))
+    assert run["inputs"] == expected and run["inputs"]["Konings2019"]["rh"].startswith("sha256:")
