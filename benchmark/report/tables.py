@@ -4,7 +4,9 @@
 "rows_sha256": str, "rows": [row, ...]}`` where each row is :meth:`rhbench.results.ScoreRow.to_dict`
 (``value`` is null when the row is not ``ok``) and ``rows_sha256`` the digest of the rows
 (:func:`rows_digest`), so that ``rhbench check`` can tell a scorecard edited by hand.
-``scores.csv`` holds the same rows with the columns of :data:`SCORE_COLUMNS`, in that order.
+``scores.csv`` holds the same rows with the columns of :data:`SCORE_COLUMNS`, in that order,
+then ``data_label`` (REAL, UNVERIFIED or SYNTHETIC, :mod:`rhbench.datalabel`, the same on every
+row: a CSV read with plain ``pandas.read_csv`` keeps the label with the numbers).
 Both files are written atomically (a temporary file in the same folder, then :func:`os.replace`).
 """
 
@@ -18,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 import rhbench
+from rhbench import datalabel
 from rhbench.errors import ConfigError
 from rhbench.fileops import write_text_atomic
 from rhbench.results import STATUSES, Results, RunRecord
@@ -26,6 +29,8 @@ from rhbench.results import STATUSES, Results, RunRecord
 SCORE_COLUMNS = ("source", "kind", "metric", "region", "units", "value", "status", "reason")
 SCORECARD_JSON = "scorecard.json"
 SCORES_CSV = "scores.csv"
+#: The column of ``scores.csv`` after :data:`SCORE_COLUMNS`: the run's data label.
+LABEL_COLUMN = "data_label"
 #: Key of the rows' digest in ``scorecard.json``.
 ROWS_DIGEST = "rows_sha256"
 #: What :func:`read_scorecard` says of a scorecard's digest (``frame.attrs["rows_digest"]``).
@@ -56,8 +61,9 @@ def write_scorecard(results: Results, out_dir: Path, *, synthetic: bool, meta: d
     results: the run's results; one file row per :class:`~rhbench.results.ScoreRow`,
         values in each row's own ``units``.
     out_dir: output folder (created if needed).
-    synthetic: True when the numbers come from synthetic demo data.
-    meta: extra JSON-serialisable provenance; ``rhbench_version`` (default: the
+    synthetic: True when the numbers come from synthetic data.
+    meta: extra JSON-serialisable provenance (``data``: the run's data description, whose
+        ``data_label`` fills the CSV's ``data_label`` column); ``rhbench_version`` (default: the
         installed version) goes to the top level, everything else under ``"meta"``.
     """
     out_dir = Path(out_dir)
@@ -74,6 +80,7 @@ def write_scorecard(results: Results, out_dir: Path, *, synthetic: bool, meta: d
     document["rows"] = rows
     write_text_atomic(out_dir / SCORECARD_JSON, json.dumps(document, indent=2, allow_nan=False))
     frame = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
+    frame[LABEL_COLUMN] = datalabel.of(extra.get("data"), synthetic)["data_label"]
     write_text_atomic(out_dir / SCORES_CSV, frame.to_csv(index=False, lineterminator="\n"))
 
 
