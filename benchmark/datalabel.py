@@ -1,11 +1,17 @@
 """What data a run was made of: the one description every output writes (``run.json["data"]``).
 
-A run is ``REAL`` only when its data root is not a demo root (:func:`rhbench.results.is_synthetic`),
-no observation file it read says it is synthetic (the global ``synthetic`` attribute every
-``rhbench demo`` file carries), and, when the reference Rh was built by the Random Forest
-upscaling, the upscaling itself was labelled ``REAL`` (:func:`rhbench.upscaling.inputs.provenance`:
-pinned SRDB release, real pinned predictor grids). Anything else is ``SYNTHETIC``, with the
-reason. The versions are gathered from what the run already computed (the input checksums of
+Three labels, decided by one rule (:func:`decide`), for a run and for an Rh upscaling alike:
+
+- ``SYNTHETIC``: an input says it is synthetic: the data root is a demo root
+  (:func:`rhbench.results.is_synthetic`), an observation or predictor file carries the global
+  ``synthetic`` attribute every ``rhbench demo`` file carries, or a site table has a true
+  ``synthetic`` column (the demo's does); for a run, also a SYNTHETIC upscaled reference.
+- ``UNVERIFIED``: nothing says synthetic, but an input is not the pinned release (its SHA-256
+  is not the catalog's: an edited SRDB, a regridded or re-downloaded stack): real-looking data
+  that rhbench cannot vouch for; the reason names the files.
+- ``REAL``: every input the label rests on is a pinned release.
+
+The versions are gathered from what the run already computed (the input checksums of
 ``run.json``, the upscaling's ``cv_metrics.json``): nothing is hashed twice.
 """
 
@@ -23,7 +29,49 @@ from rhbench.results import UPSCALING_DIR
 log = logging.getLogger(__name__)
 
 REAL = "REAL"
+UNVERIFIED = "UNVERIFIED"
 SYNTHETIC = "SYNTHETIC"
+#: The reason a run on a ``rhbench demo`` root gives (and :func:`headline` recognises).
+DEMO_REASON = "the data root is the SYNTHETIC demo (rhbench demo)"
+#: What each label tells a reader, after the label itself (:func:`headline`).
+MEANING = {
+    REAL: "pinned releases of real data",
+    UNVERIFIED: "real-looking inputs that are not the pinned releases; not a verified result",
+    SYNTHETIC: "not a scientific result",
+}
+
+
+def decide(synthetic: list[str], unverified: list[str], real_reason: str) -> tuple[str, str]:
+    """The one labelling rule: ``(label, reason)`` from the reasons found. Any ``synthetic``
+    reason makes ``SYNTHETIC``; else any ``unverified`` reason ``UNVERIFIED``; else ``REAL``
+    with ``real_reason``. The reason lists every reason found, synthetic ones first."""
+    reasons = [*synthetic, *unverified]
+    label = SYNTHETIC if synthetic else UNVERIFIED if unverified else REAL
+    return label, "; ".join(reasons) or real_reason
+
+
+def of(data: dict | None, synthetic: bool) -> dict:
+    """``data`` (a run's description), or for a caller without one the label its ``synthetic``
+    flag implies (SYNTHETIC or REAL)."""
+    return dict(data) if data else {"data_label": SYNTHETIC if synthetic else REAL}
+
+
+def short(data: dict | None) -> str:
+    """The label named by what the data is: ``SYNTHETIC demo data`` (a demo root),
+    ``SYNTHETIC data`` (other synthetic inputs), ``UNVERIFIED data``, ``REAL data``."""
+    label = str((data or {}).get("data_label", SYNTHETIC))
+    label = label if label in MEANING else SYNTHETIC
+    demo = " demo" if label == SYNTHETIC and DEMO_REASON in str((data or {}).get("data_label_reason", "")) else ""
+    return f"{label}{demo} data"
+
+
+def headline(data: dict | None) -> str:
+    """:func:`short` and what it means, e.g. ``SYNTHETIC demo data: not a scientific result``
+    (``REAL data`` alone)."""
+    label = str((data or {}).get("data_label", SYNTHETIC))
+    return short(data) if label == REAL else f"{short(data)}: {MEANING.get(label, MEANING[SYNTHETIC])}"
+
+
 #: The upscaling provenance keys copied from ``upscaling/cv_metrics.json``.
 UPSCALING_KEYS = (
     "srdb_version",
@@ -38,7 +86,7 @@ UPSCALING_KEYS = (
 
 
 def describe(provenance: dict, files: dict[str, dict], registry: Registry, staging: Path, *, demo_root: bool) -> dict:
-    """The data description of a run: ``data_label`` (REAL/SYNTHETIC), ``data_label_reason``,
+    """The data description of a run: ``data_label`` (:func:`decide`), ``data_label_reason``,
     the upscaling's data versions (SRDB, predictor stack, land fraction; when it ran) and
     ``observations``: each observation product read, with its catalog version and file SHA-256.
 
@@ -50,18 +98,16 @@ def describe(provenance: dict, files: dict[str, dict], registry: Registry, stagi
     """
     upscaling = _upscaling(staging / UPSCALING_DIR / "cv_metrics.json")
     products = observation_products(provenance.get("inputs", {}), files, registry)
-    reasons = []
-    if demo_root:
-        reasons.append("the data root is the SYNTHETIC demo (rhbench demo)")
-    if upscaling and upscaling.get("data_label") != REAL:
-        reasons.append(f"the reference Rh upscaling is SYNTHETIC ({upscaling.get('data_label_reason', 'unlabelled')})")
+    synthetic, unverified = [DEMO_REASON] if demo_root else [], []
+    made = upscaling.get("data_label", SYNTHETIC)
+    if upscaling and made != REAL:
+        why = f"the reference Rh upscaling is {made} ({upscaling.get('data_label_reason', 'unlabelled')})"
+        (unverified if made == UNVERIFIED else synthetic).append(why)
     marked = [name for name, info in products.items() if info.get("synthetic")]
     if marked and not demo_root:
-        reasons.append(f"observation file(s) marked synthetic: {', '.join(marked)}")
-    data: dict = {
-        "data_label": SYNTHETIC if reasons else REAL,
-        "data_label_reason": "; ".join(reasons) or _real_reason(upscaling),
-    }
+        synthetic.append(f"observation file(s) marked synthetic: {', '.join(marked)}")
+    label, reason = decide(synthetic, unverified, _real_reason(upscaling))
+    data: dict = {"data_label": label, "data_label_reason": reason}
     data.update({k: upscaling[k] for k in UPSCALING_KEYS if k in upscaling})
     data["observations"] = {
         name: {k: v for k, v in info.items() if k != "synthetic"} for name, info in products.items()
@@ -123,15 +169,14 @@ def observation_products(inputs: dict, files: dict, registry: Registry) -> dict[
 
 def summary(data: dict) -> str:
     """One line naming the label and the versions, e.g. ``REAL data: SRDB-V5 v20200511, Jian2020 c0072c0``."""
-    label = data.get("data_label", SYNTHETIC)
-    if label != REAL:
-        return f"SYNTHETIC data, not a scientific result: {data.get('data_label_reason', 'unlabelled')}"
+    if data.get("data_label", SYNTHETIC) != REAL:
+        return f"{headline(data)}: {data.get('data_label_reason', 'unlabelled')}"
     parts = [str(data["srdb_version"])] if data.get("srdb_version") else []
     if data.get("predictors_source"):
         parts.append(f"{data['predictors_source']} {str(data.get('predictors_version', ''))[:7]}".strip())
     others = [f"{n} {i['version']}" for n, i in data.get("observations", {}).items() if i.get("version")]
     parts += [o for o in others if o.split()[0] not in " ".join(parts)]
-    return "REAL data: " + (", ".join(parts) if parts else "versions not recorded")
+    return f"{headline(data)}: " + (", ".join(parts) if parts else "versions not recorded")
 
 
 def attributes(data: dict) -> dict[str, str]:

@@ -59,8 +59,9 @@ def write_all(
     ``synthetic``: the data root is the SYNTHETIC demo; ``files``: the run's input files
     (:func:`rhbench.provenance.input_files`, resolved at the start of the run; else here). The run's data description
     (:func:`rhbench.datalabel.describe`, ``run.json["data"]``) is built here, once; a run whose
-    description is not ``REAL`` (e.g. real observations with a SYNTHETIC upscaled reference) is
-    SYNTHETIC for every writer.
+    description is ``SYNTHETIC`` (e.g. real observations with a SYNTHETIC upscaled reference) is
+    synthetic for every writer; every writer shows a label other than ``REAL``
+    (``run.data["data_label"]``, :func:`rhbench.datalabel.headline`).
     """
     if files is None:  # once: hashed for run.json, read by the data label
         files = provenance.input_files(registry, data_root)
@@ -74,7 +75,7 @@ def write_all(
         seconds=seconds,
     )
     record["data"] = datalabel.describe(record, files, registry, staging, demo_root=synthetic)
-    synthetic = record["synthetic"] = record["data"]["data_label"] != datalabel.REAL
+    synthetic = record["synthetic"] = record["data"]["data_label"] == datalabel.SYNTHETIC
     run = RunRecord(staging, results, record, synthetic)
     unfinished = [finish for spec in WRITERS if callable(finish := writer(spec)(run))]
     for finish in unfinished:

@@ -125,7 +125,8 @@ class RunRecord:
 
     ``staging`` is the folder to write into; ``provenance`` the run record of ``run.json``
     (versions, config, plugins, input checksums, failures); ``synthetic`` says the inputs
-    are the SYNTHETIC demo, which every writer must label.
+    are SYNTHETIC; every writer labels data that are not REAL (:attr:`data`: SYNTHETIC or
+    UNVERIFIED, :func:`rhbench.datalabel.headline`).
     """
 
     staging: Path
@@ -141,4 +142,6 @@ class RunRecord:
     @property
     def data(self) -> dict:
         """What data the run was made of (:func:`rhbench.datalabel.describe`): label, reason, versions."""
-        return self.provenance.get("data") or {"data_label": "SYNTHETIC" if self.synthetic else "REAL"}
+        from rhbench import datalabel
+
+        return datalabel.of(self.provenance.get("data"), self.synthetic)

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import netCDF4
+import pandas as pd
 import pytest
 from conftest import shared_data_path
 
@@ -55,7 +56,7 @@ def test_a_demo_run_is_labelled_synthetic_with_its_reason_in_each_place(small_de
     for place, text in texts.items():
         assert "SYNTHETIC" in text, place
     assert "(SYNTHETIC demo data: not a scientific result)" in texts["cli"]
-    assert "SYNTHETIC data, not a scientific result: the data root is the SYNTHETIC demo" in texts["cli"]
+    assert "SYNTHETIC demo data: not a scientific result: the data root is the SYNTHETIC demo" in texts["cli"]
     assert "REAL data" not in texts["cli"]
     # the observation products read are listed with their file checksums (run.json's, not hashed again)
     run_json = json.loads((Path(outcome.out_dir) / "run.json").read_text())
@@ -96,7 +97,8 @@ def test_a_run_on_the_real_pinned_data_is_labelled_real_with_the_srdb_version_in
 @pytest.mark.slow
 def test_real_observations_with_an_unpinned_site_table_are_not_real(tmp_path):
     """Not a demo root, the real pinned predictor stack and land fraction, but an edited
-    SRDB table: the upscaled reference is SYNTHETIC, so the whole run is SYNTHETIC."""
+    SRDB table: the upscaled reference is UNVERIFIED (it was SYNTHETIC), so the whole run is
+    UNVERIFIED, said in every output, scores.csv included."""
     from rhbench.config import RunConfig
     from rhbench.pipeline import run
 
@@ -110,11 +112,14 @@ def test_real_observations_with_an_unpinned_site_table_are_not_real(tmp_path):
     lines = srdb.read_text(encoding="utf-8", errors="surrogateescape").splitlines(keepends=True)
     (root / "srdb" / "srdb-data.csv").write_text("".join(lines[:-1]), encoding="utf-8", errors="surrogateescape")
     outcome = run(RunConfig(data_root=root, out=tmp_path / "out", resolution=4.0, quick_upscaling=True, n_draws=10))
-    assert outcome.synthetic and outcome.data["data_label"] == "SYNTHETIC"
+    assert not outcome.synthetic and outcome.data["data_label"] == "UNVERIFIED"
     assert "site table srdb-data.csv is not a pinned release" in outcome.data["data_label_reason"]
     run_json = json.loads((tmp_path / "out" / "run.json").read_text())
-    assert run_json["synthetic"] is True and run_json["data"]["data_label"] == "SYNTHETIC"
-    assert "DISCLAIMER" in json.loads((tmp_path / "out" / "cmec.json").read_text())
+    assert run_json["synthetic"] is False and run_json["data"]["data_label"] == "UNVERIFIED"
+    cmec = json.loads((tmp_path / "out" / "cmec.json").read_text())
+    assert cmec["DISCLAIMER"]["unverified"].startswith("UNVERIFIED data: real-looking inputs")
+    assert set(pd.read_csv(tmp_path / "out" / "scores.csv")["data_label"]) == {"UNVERIFIED"}
+    assert "UNVERIFIED DATA" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
 
 
 def _scorecard(path: Path, data: dict | None) -> Path:

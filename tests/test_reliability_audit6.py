@@ -145,3 +145,74 @@ def test_a_row_lost_by_a_source_with_other_failed_rows_is_missing_not_blamed_on_
     assert row.outcome == "missing" and "2-box" not in row.message
     gone = _outcomes([("M", "load", float("nan"), "failed")], [("M", "rh_taylor_score", 0.8, "ok")])
     assert "the source failed" in gone[("M", "rh_taylor_score")].message  # failed as a whole: still said
+
+
+def _written_scorecard(folder: Path) -> Path:
+    from rhbench.report.tables import write_scorecard
+    from rhbench.results import Results, ScoreRow
+
+    results = Results()
+    results.rows += [
+        ScoreRow("M", "dgvm", "rh_global", "global", "Pg C yr-1", 60.0),
+        ScoreRow("M", "dgvm", "rh_taylor_score", "global", "1", 0.8),
+        ScoreRow("N", "dgvm", "rh_global", "global", "Pg C yr-1", 50.0),
+    ]
+    folder.mkdir()
+    write_scorecard(results, folder, synthetic=True, meta={"config": {"resolution": 4}})
+    return folder / "scorecard.json"
+
+
+def _check(current: Path, baseline: Path, *options: str) -> int:
+    from rhbench.cli import main
+
+    return main(["check", str(current), "--baseline", str(baseline), *options])
+
+
+def test_a_baseline_edited_by_hand_to_pass_fails_the_gate(tmp_path: Path, capsys) -> None:
+    """A6-16: a baseline edited to the broken current value (or with the broken model's rows
+    deleted, or a row's status set to failed) made a regression pass: exit 0."""
+    import json
+
+    good = _written_scorecard(tmp_path / "good")
+    current = json.loads(good.read_text())
+    current["rows"][0]["value"] = 30.0  # M's Rh halved: the run that the gate must stop
+    cur = tmp_path / "cur.json"
+    cur.write_text(json.dumps(current))
+    assert _check(cur, good) == 1  # untouched baseline (the current is edited too here)
+    for edit in ("value", "deleted", "status"):
+        base = json.loads(good.read_text())
+        if edit == "value":
+            base["rows"][0]["value"] = 30.0
+        elif edit == "deleted":
+            base["rows"] = base["rows"][1:]
+        else:
+            base["rows"][0].update(status="failed", value=None)
+        path = tmp_path / f"base_{edit}.json"
+        path.write_text(json.dumps(base))
+        capsys.readouterr()
+        assert _check(cur, path, "--allow-edited") == 0, edit  # the edits pass when accepted knowingly
+        assert "WARNING: the baseline's rows are not those rhbench wrote" in capsys.readouterr().out
+        assert _check(cur, path) == 1, edit
+        assert "FAILED: the baseline's rows are not those rhbench wrote" in capsys.readouterr().out
+
+
+def test_the_rows_digest_ignores_row_order_and_formatting_and_is_absent_from_old_scorecards(tmp_path, capsys) -> None:
+    """A6-16b: reordered or re-indented rows are the same scorecard; a scorecard without a
+    digest (an older rhbench, a CSV) passes with a warning that edits cannot be seen."""
+    import json
+
+    from rhbench.report.tables import read_scorecard
+
+    good = _written_scorecard(tmp_path / "good")
+    document = json.loads(good.read_text())
+    document["rows"].reverse()
+    shuffled = tmp_path / "shuffled.json"
+    shuffled.write_text(json.dumps(document, indent=7, sort_keys=True))
+    assert read_scorecard(shuffled).attrs["rows_digest"] == "ok"
+    assert _check(shuffled, good) == 0
+    del document["rows_sha256"]
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(document))
+    capsys.readouterr()
+    assert _check(good, old) == 0
+    assert "the baseline records no rows_sha256" in capsys.readouterr().out

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from rhbench.report.html import SYNTHETIC_BANNER, taylor_points, write_index_html
+from rhbench.report.html import taylor_points, write_index_html
 
 CHROMIUM = Path("/usr/bin/chromium")
 REF = "observations"
@@ -202,11 +202,38 @@ def test_page_has_every_section_with_its_figures(full_page):
 
 def test_page_shows_the_synthetic_banner_and_provenance(full_page):
     text = full_page.read_text()
-    assert f'<div class="banner">{SYNTHETIC_BANNER}</div>' in text
-    assert "<title>rhbench scorecard (SYNTHETIC demo data)</title>" in text
+    # no data description: the synthetic flag labels it; not a demo root, so not "demo data"
+    assert '<div class="banner">SYNTHETIC DATA — not a scientific result</div>' in text
+    assert "<title>rhbench scorecard (SYNTHETIC data)</title>" in text
     footer = _sections(text)["provenance"]
     assert "<dt>rhbench_version</dt><dd>0.1.0</dd>" in footer
     assert "sha256:abc" in footer and "<dt>generated</dt>" in footer
+
+
+@pytest.mark.parametrize(
+    ("data", "banner", "title"),
+    [
+        (
+            {"data_label": "SYNTHETIC", "data_label_reason": "the data root is the SYNTHETIC demo (rhbench demo)"},
+            "SYNTHETIC DEMO DATA — not a scientific result",
+            "(SYNTHETIC demo data)",
+        ),
+        (
+            {"data_label": "UNVERIFIED", "data_label_reason": "site table x.csv is not a pinned release"},
+            "UNVERIFIED DATA — real-looking inputs that are not the pinned releases; not a verified result",
+            "(UNVERIFIED data)",
+        ),
+        ({"data_label": "REAL", "data_label_reason": "pinned"}, None, ""),
+    ],
+)
+def test_page_words_the_label_by_what_the_data_is(tmp_path, data, banner, title):
+    """Every non-demo SYNTHETIC page said "SYNTHETIC demo data"; an unpinned real input was
+    labelled SYNTHETIC (there was no UNVERIFIED label)."""
+    scores = synthetic_scorecard(2)
+    path = write_index_html(tmp_path, scores, {}, synthetic=False, provenance={"data": data})
+    text = path.read_text()
+    assert f"<title>rhbench scorecard{' ' + title if title else ''}</title>" in text
+    assert (f'<div class="banner">{banner}</div>' in text) if banner else ('class="banner"' not in text)
 
 
 def test_summary_grid_colours_scores_and_greys_skipped_rows(full_page):

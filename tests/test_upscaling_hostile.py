@@ -61,13 +61,13 @@ def test_an_edited_copy_of_the_real_stack_or_land_fraction_is_never_labelled_rea
     srdb = shared_data_path("srdb", "srdb-data.csv")
     stack_file = shared_data_path("jian2020", "global_Rt_contribution_to_Rs2.nc")
     land = shared_data_path("srdb", "fractional_land.0.5-deg.nc")
-    assert inputs.provenance(registry, srdb, None, [stack_file, land])["synthetic"] is False
-    # an unmarked grid that is not the pinned file (a regridded / flipped / edited copy)
+    assert inputs.provenance(registry, srdb, None, [stack_file, land])["data_label"] == "REAL"
+    # an unmarked grid that is not the pinned file (a regridded / flipped / edited copy): UNVERIFIED
     edited = tmp_path / "global_Rt_contribution_to_Rs2.nc"
     xr.Dataset({"MAT": (("lat", "lon"), np.ones((2, 2)))}).to_netcdf(edited)
     for files in ([edited, land], [stack_file, edited]):
         info = inputs.provenance(registry, srdb, None, files)
-        assert info["synthetic"] is True
+        assert info["data_label"] == "UNVERIFIED" and info["synthetic"] is False
         assert "global_Rt_contribution_to_Rs2.nc not a pinned release" in info["data_label_reason"]
 
 

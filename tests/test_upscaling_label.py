@@ -1,4 +1,4 @@
-"""REAL vs SYNTHETIC for an Rh upscaling: one rule (``upscaling.inputs.provenance``), decided
+"""REAL, UNVERIFIED or SYNTHETIC for an Rh upscaling: one rule (``upscaling.inputs.provenance``), decided
 from the inputs, the same from ``rhbench upscale`` and from a run's reference stage.
 
 REAL only when the site table is the pinned SRDB release and no predictor grid is synthetic;
@@ -49,19 +49,26 @@ def test_the_rule_needs_a_pinned_site_table_and_real_grids(demo_root, site, grid
     srdb = shared_data_path("srdb", "srdb-data.csv") if site == "real" else demo_root / "srdb" / "srdb-data.csv"
     files = [shared_data_path(*JIAN)] if grids == "real" else [demo_root / "obs/predictors/CRU-TS4_tas.nc"]
     info = inputs.provenance(registry, srdb, _stack(False), files)
-    assert ("SYNTHETIC" if info["synthetic"] else "REAL") == label, info["data_label_reason"]
+    assert info["data_label"] == label, info["data_label_reason"]
+    assert info["synthetic"] is (label == "SYNTHETIC")
     assert info["srdb_checksum"] == ("pinned" if site == "real" else "not pinned")
 
 
-def test_a_stack_flagged_synthetic_or_an_unpinned_table_is_synthetic_whatever_the_root(demo_root, tmp_path):
+def test_a_stack_flagged_synthetic_is_synthetic_and_an_unpinned_table_unverified(demo_root, tmp_path):
+    """An edited real SRDB was labelled SYNTHETIC: it is UNVERIFIED (real-looking, not the
+    pinned release), with the reason; a table or stack that says it is synthetic stays SYNTHETIC."""
     registry = build_registry()
     real = shared_data_path("srdb", "srdb-data.csv")
-    assert inputs.provenance(registry, real, None)["synthetic"] is False  # CV report: the table decides
-    assert inputs.provenance(registry, real, _stack(True))["synthetic"] is True
+    assert inputs.provenance(registry, real, None)["data_label"] == "REAL"  # CV report: the table decides
+    assert inputs.provenance(registry, real, _stack(True))["data_label"] == "SYNTHETIC"
     edited = tmp_path / "srdb-data.csv"
     edited.write_bytes(real.read_bytes() + b"\n")  # one byte more: not the pinned release
     info = inputs.provenance(registry, edited, _stack(False), [shared_data_path(*JIAN)])
-    assert info["synthetic"] is True and "not a pinned release" in info["data_label_reason"]
+    assert info["data_label"] == "UNVERIFIED" and info["synthetic"] is False
+    assert info["data_label_reason"] == "site table srdb-data.csv is not a pinned release (SHA-256 differs)"
+    demo_table = demo_root / "srdb" / "srdb-data.csv"  # the demo's table says it is synthetic (a column)
+    info = inputs.provenance(registry, demo_table, _stack(False), [shared_data_path(*JIAN)])
+    assert info["data_label"] == "SYNTHETIC" and "marked synthetic" in info["data_label_reason"]
 
 
 def _root(tmp_path: Path, demo_root: Path, *, real_srdb: bool, real_stack: bool) -> Path:

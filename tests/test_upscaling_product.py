@@ -279,11 +279,17 @@ def test_cli_refuses_an_out_inside_a_folder_the_data_root_links_to(tmp_path, gri
     assert [p.name for p in shared.iterdir()] == ["srdb-data.csv"]
 
 
-def test_cli_labels_an_upscaling_on_a_demo_root_synthetic(tmp_path, grids):
+def test_cli_labels_an_upscaling_from_its_inputs_not_from_the_demo_marker(tmp_path, grids):
+    """A demo root's site table says it is synthetic (its ``synthetic`` column, as the demo
+    writes it): SYNTHETIC. The same table unmarked is real-looking and unpinned: UNVERIFIED."""
     root = _data_root_with_srdb(tmp_path, grids)
     (root / "demo.json").write_text('{"synthetic": true}')
+    table = root / "srdb" / "srdb-data.csv"
     assert upscale.run(_args(["upscale", "--data-root", str(root), "--out", str(tmp_path / "o"), "--quick"])) == 0
-    assert json.loads((tmp_path / "o" / "cv_metrics.json").read_text())["data_label"] == "SYNTHETIC"
+    assert json.loads((tmp_path / "o" / "cv_metrics.json").read_text())["data_label"] == "UNVERIFIED"
+    pd.read_csv(table, dtype=str, keep_default_na=False).assign(synthetic=1).to_csv(table, index=False)
+    assert upscale.run(_args(["upscale", "--data-root", str(root), "--out", str(tmp_path / "m"), "--quick"])) == 0
+    assert json.loads((tmp_path / "m" / "cv_metrics.json").read_text())["data_label"] == "SYNTHETIC"
 
 
 def test_cli_reports_scores_and_the_global_total_once(tmp_path, grids, caplog):

@@ -43,6 +43,9 @@ rules:
   An empty current scorecard, or nothing gated to compare, fails.
   Scorecards of runs with different resolution, period, reference, products, seed,
   Monte Carlo draws or upscaling mode are refused (exit 2) unless --allow-setup-change.
+  A scorecard whose rows differ from the rows_sha256 rhbench wrote with them (edited by
+  hand: a value, status, unit or row changed, added or removed) fails unless --allow-edited.
+  A row whose units differ between the two scorecards fails.
 
 exit codes: 0 passed, 1 regression, change beyond tolerance, missing row or empty scorecard, 2 unusable input
   or option (e.g. --fail-under nan, a non-numeric score, different run settings).
@@ -108,6 +111,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         action="store_true",
         help="compare runs with different resolution/period/reference/products (listed as a warning)",
     )
+    parser.add_argument(
+        "--allow-edited",
+        action="store_true",
+        help="accept a scorecard whose rows were edited after rhbench wrote them (listed as a warning)",
+    )
     parser.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML here")
     parser.add_argument(
         "--markdown",
@@ -142,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
             defaults=args.defaults,
             allow_missing=args.allow_missing,
             allow_setup_change=args.allow_setup_change,
+            allow_edited=args.allow_edited,
         )
     except ConfigError as exc:
         print(f"rhbench check: error: {exc}", file=sys.stderr)

@@ -139,8 +139,8 @@ def _dask_client(scheduler: str | None, workers: int | None):
 def _summary(outcome, period: tuple[int, int]) -> None:
     from rhbench import datalabel
 
-    label = " (SYNTHETIC demo data: not a scientific result)" if outcome.synthetic else " (REAL data)"
-    table = Table(title=f"global Rh {period[0]}-{period[1]} and tau_soil{label}")
+    data = datalabel.of(getattr(outcome, "data", None), outcome.synthetic)
+    table = Table(title=f"global Rh {period[0]}-{period[1]} and tau_soil ({datalabel.headline(data)})")
     for column in ("source", "kind", "Rh (Pg C/yr)", "tau_soil (yr)", "dcTotal constrained (Pg C)"):
         table.add_column(column)
     values: dict[str, dict[str, float]] = {}
@@ -160,7 +160,6 @@ def _summary(outcome, period: tuple[int, int]) -> None:
                 for m in ("rh_global", "tau_soil_global", "dcTotal_constrained")
             ),
         )
-    data = getattr(outcome, "data", None) or {"data_label": "SYNTHETIC" if outcome.synthetic else "REAL"}
     table.caption = datalabel.summary(data)  # the label and the data versions, e.g. the SRDB release
     Console(stderr=True).print(table)
 
@@ -236,5 +235,8 @@ def _run(args: argparse.Namespace, workers) -> int:
     if not args.quiet:
         _summary(outcome, config.period)
     _failure_summary(outcome)
-    log.info("results written to %s%s", outcome.out_dir, " (SYNTHETIC demo data)" if outcome.synthetic else "")
+    from rhbench import datalabel
+
+    data = datalabel.of(getattr(outcome, "data", None), outcome.synthetic)
+    log.info("results written to %s (%s)", outcome.out_dir, datalabel.short(data))
     return outcome.exit_code

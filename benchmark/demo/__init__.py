@@ -36,8 +36,9 @@ MARKER_FILE = SYNTHETIC_MARKER  # rhbench.results: a run on this root is labelle
 DGVM_LITTER_SHARE = 0.08
 #: Bumped whenever the generator's output changes, so cached demos are regenerated.
 #: 4: HWSD in ILAMB layout (ILAMB/DATA/cSoil/HWSD); 5: Sanderman2017 as its GeoTIFF; 6: the SRDB
-#: table has a Duplicate_record column (an older demo warned that the quality step cannot apply).
-DEMO_FORMAT = 6
+#: table has a Duplicate_record column (an older demo warned that the quality step cannot apply);
+#: 7: the SRDB table has a ``synthetic`` column (the upscaling labels it SYNTHETIC, not UNVERIFIED).
+DEMO_FORMAT = 7
 
 
 def _write_dgvm(root: Path, source: Source, world: w.World, monthly: bool) -> dict[str, float]:

@@ -77,6 +77,7 @@ def synthetic_srdb(world: World, n_sites: int = 720, seed: int = 0) -> pd.DataFr
             "Partition_method": "Root exclusion",
             "Quality_flag": "",
             "Duplicate_record": "",
+            "synthetic": 1,  # a CSV has no global attributes: the column says it (upscaling.inputs)
         }
     )
     missing = rng.random(n_sites) < 0.02

@@ -148,7 +148,8 @@ def global_attributes(*, synthetic: bool, title: str | None = None, data: dict |
     """Root-group attributes of results.nc (CF 2.6); ``data``: the run's data description
     (:func:`rhbench.datalabel.describe`), written as text attributes (label, reason, versions)."""
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    label = "SYNTHETIC demo data, not a scientific result" if synthetic else "benchmark run"
+    data = datalabel.of(data, synthetic)
+    label = datalabel.headline(data) if data["data_label"] != datalabel.REAL else "benchmark run"
     return {
         "Conventions": CONVENTIONS,
         "title": title or f"rhbench results: soil heterotrophic respiration, soil carbon and turnover ({label})",
@@ -157,7 +158,7 @@ def global_attributes(*, synthetic: bool, title: str | None = None, data: dict |
         "synthetic": "true" if synthetic else "false",
         "rhbench_version": rhbench.__version__,
         "comment": "groups: maps (source, lat, lon), zonal (source, lat), twobox (region, source, year)",
-        **datalabel.attributes(data or {"data_label": "SYNTHETIC" if synthetic else "REAL"}),
+        **datalabel.attributes(data),
     }
 
 

@@ -49,6 +49,7 @@ from rhbench.report.gate_rules import (
     Tolerance,
     data_differences,
     default_tolerances,
+    integrity,
     is_score,
     setup_differences,
 )
@@ -113,6 +114,7 @@ class CheckReport:
     missing_sources: list[str] = field(default_factory=list)
     synthetic: bool = False
     version_change: str = ""
+    integrity_warnings: list[str] = field(default_factory=list)
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -165,6 +167,7 @@ def compare_scorecards(
     defaults: bool = True,
     allow_missing: bool = False,
     allow_setup_change: bool = False,
+    allow_edited: bool = False,
 ) -> CheckReport:
     """Compare two scorecards (as read by :func:`~rhbench.report.tables.read_scorecard`).
 
@@ -179,6 +182,8 @@ def compare_scorecards(
     defaults: also gate the default set of :mod:`rhbench.report.gate_rules`.
     allow_missing: rows of sources absent from ``current`` are reported, not failures.
     allow_setup_change: compare runs with different settings, listing the differences.
+    allow_edited: a scorecard whose rows were edited after rhbench wrote them (their
+        ``rows_sha256`` differs) is a warning, not a failure.
 
     Raises
     ------
@@ -196,13 +201,15 @@ def compare_scorecards(
     tolerances = gate_tolerances(metrics, metric_tolerance=metric_tolerance, defaults=defaults)
     rows = _compare_rows(current, baseline, tolerances, tolerance, fail_under, allow_missing)
     cur_sources, base_sources = set(current["source"]), set(baseline["source"])
+    edited, unverified = integrity(current.attrs, baseline.attrs, allow_edited=allow_edited)
     return CheckReport(
         rows=rows,
         tolerance=tolerance,
         fail_under=fail_under,
         tolerances=tolerances,
         allow_missing=allow_missing,
-        problems=_problems(current, rows),
+        problems=_problems(current, rows) + edited,
+        integrity_warnings=unverified,
         setup_changes=changes,
         setup_known=known,
         new_sources=sorted(cur_sources - base_sources),

@@ -57,6 +57,7 @@ def warning_lines(report: CheckReport) -> list[str]:
             "WARNING: a scorecard records no run settings (a CSV?): resolution, period and reference "
             "could not be checked; compare scorecard.json files"
         )
+    lines += [f"WARNING: {text}" for text in report.integrity_warnings]
     if report.version_change:
         lines.append(
             f"WARNING: the scorecards were written by different rhbench versions ({report.version_change}): "

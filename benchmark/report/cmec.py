@@ -11,10 +11,10 @@ Output Format"), as implemented by the CMIP Rapid Evaluation Framework's
   row is not ``ok``; every source holds every region (possibly empty), as the standard
   requires; ``attributes`` at a (source, region) level give status and reason of the rows
   that are not ``ok``.
-- ``PROVENANCE`` has the rhbench version, the ``synthetic`` flag, ``data_label`` (REAL or
-  SYNTHETIC) and ``data``: the run's data description (:mod:`rhbench.datalabel`: reason,
-  SRDB / predictor versions, each observation product's version and SHA-256); ``DISCLAIMER``
-  says so for synthetic demo numbers.
+- ``PROVENANCE`` has the rhbench version, the ``synthetic`` flag, ``data_label`` (REAL,
+  UNVERIFIED or SYNTHETIC) and ``data``: the run's data description (:mod:`rhbench.datalabel`:
+  reason, SRDB / predictor versions, each observation product's version and SHA-256);
+  ``DISCLAIMER`` says what non-REAL numbers are (:func:`rhbench.datalabel.headline`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 import rhbench
+from rhbench import datalabel
 from rhbench.errors import ConfigError
 from rhbench.fileops import write_text_atomic
 from rhbench.results import RunRecord
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 CMEC_JSON = "cmec.json"
 JSON_STRUCTURE = ("source", "region", "metric")
-SYNTHETIC_DISCLAIMER = "SYNTHETIC demo data: these numbers test the software and are not a scientific result."
 
 
 def _metric_dimension(
@@ -74,17 +74,20 @@ def cmec_bundle(
     rows: score rows with ``source``, ``kind``, ``metric``, ``region``, ``units``,
         ``value``, ``status``, ``reason`` (a scorecard table or dicts).
     definitions: metric name -> one-line definition; every metric in ``rows`` needs one.
-    synthetic: True when the numbers come from synthetic demo data.
+    synthetic: True when the numbers come from synthetic data (used when ``data`` is None).
     version: the rhbench version (default: the installed one).
     undocumented: definition text for metrics missing from ``definitions`` (a warning is
         logged); None makes a missing definition an error.
     data: the run's data description (:func:`rhbench.datalabel.describe`), copied into
-        ``PROVENANCE``: ``data_label`` (REAL/SYNTHETIC) and ``data`` (reason, versions).
+        ``PROVENANCE``: ``data_label`` (REAL/UNVERIFIED/SYNTHETIC) and ``data`` (reason,
+        versions); a label other than REAL adds ``DISCLAIMER`` in the label's words.
 
     Raises
     ------
     ConfigError: a metric without a definition, or with rows in several units.
     """
+    described = datalabel.of(data, synthetic)
+    label = str(described["data_label"])
     frame = pd.DataFrame(list(rows) if not isinstance(rows, pd.DataFrame) else rows)
     sources = {str(s): {"kind": str(k)} for s, k in frame[["source", "kind"]].drop_duplicates("source").values}
     regions = {str(r): {"LongName": str(r)} for r in sorted(frame["region"].astype(str).unique())}
@@ -108,12 +111,12 @@ def cmec_bundle(
         "PROVENANCE": {
             "rhbench_version": version or rhbench.__version__,
             "synthetic": bool(synthetic),
-            "data_label": str((data or {}).get("data_label", "SYNTHETIC" if synthetic else "REAL")),
+            "data_label": label,
             **({"data": dict(data)} if data else {}),
         },
     }
-    if synthetic:
-        bundle["DISCLAIMER"] = {"synthetic": SYNTHETIC_DISCLAIMER}
+    if label != datalabel.REAL:  # e.g. {"synthetic": "SYNTHETIC demo data: not a scientific result"}
+        bundle["DISCLAIMER"] = {label.lower(): datalabel.headline(described)}
     return bundle
 
 

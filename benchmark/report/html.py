@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
+from rhbench import datalabel
 from rhbench.fileops import write_text_atomic
 from rhbench.report import page_sections, workers
 from rhbench.report.page_assets import CSS, JS
@@ -37,7 +38,6 @@ from rhbench.results import UPSCALING_DIR, RunRecord
 log = logging.getLogger(__name__)
 
 INDEX_HTML = "index.html"
-SYNTHETIC_BANNER = "SYNTHETIC DEMO DATA — not a scientific result"
 
 
 def __getattr__(name: str):
@@ -68,13 +68,15 @@ def write_index_html(
         (columns source, kind, metric, region, units, value, status, reason).
     datasets: named datasets of the run (``maps``, ``zonal``, ``twobox``, ``observations``);
         any may be absent.
-    synthetic: show the synthetic-data banner and label every figure as SYNTHETIC.
+    synthetic: the data are SYNTHETIC (used when ``provenance`` has no ``data``); data that are
+        not REAL get a banner and every figure their label (SYNTHETIC or UNVERIFIED).
     provenance: run record (versions, plugins, inputs, config...) shown in the footer.
     upscaling_dir: output folder of ``rhbench upscale`` for the RF diagnostics, or None.
     observations: metric -> (observed value, 1-SD uncertainty) for the bar charts, in the
         metric's units; default: the scorecard's reference rows.
     """
-    inputs = PageInputs(scorecard, dict(datasets), synthetic, observations, upscaling_dir)
+    label = datalabel.of(provenance.get("data"), synthetic)["data_label"]
+    inputs = PageInputs(scorecard, dict(datasets), synthetic, observations, upscaling_dir, label)
     built = {anchor: page_sections.build(inputs, anchor) for anchor, _ in page_sections.SECTIONS}
     return _write_page(out_dir, built, provenance, synthetic)
 
@@ -100,7 +102,8 @@ def start_page(
     """:func:`write_index_html` with the figures drawn by the page workers when they run
     (:mod:`rhbench.report.workers`): starts them and returns the function that waits for
     the sections and writes the page (in process, the page is drawn by that function)."""
-    inputs = PageInputs(scorecard, dict(datasets), synthetic, None, upscaling_dir)
+    label = datalabel.of(provenance.get("data"), synthetic)["data_label"]
+    inputs = PageInputs(scorecard, dict(datasets), synthetic, None, upscaling_dir, label)
     pool = workers.take()
     if pool is None:
         return lambda: write_index_html(
@@ -121,9 +124,18 @@ def _toc(body: list[tuple[str, str, str]]) -> str:
     return f'<nav class="toc" id="toc"><strong>Contents</strong><ol>{"".join(items)}</ol></nav>'
 
 
+def banner(data: Mapping) -> str:
+    """The page's warning banner for data that are not REAL (e.g. ``SYNTHETIC DEMO DATA — not
+    a scientific result``), '' for REAL data."""
+    if data.get("data_label") == datalabel.REAL:
+        return ""
+    meaning = datalabel.headline(dict(data)).partition(": ")[2]
+    return f'<div class="banner">{html.escape(datalabel.short(dict(data)).upper())} — {html.escape(meaning)}</div>'
+
+
 def _document(body: list[tuple[str, str, str]], provenance: Mapping, synthetic: bool) -> str:
-    title = "rhbench scorecard" + (" (SYNTHETIC demo data)" if synthetic else "")
-    banner = f'<div class="banner">{SYNTHETIC_BANNER}</div>' if synthetic else ""
+    data = datalabel.of(provenance.get("data"), synthetic)
+    title = "rhbench scorecard" + (f" ({datalabel.short(data)})" if data["data_label"] != datalabel.REAL else "")
     sections = "\n".join(content for _, _, content in body)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -131,7 +143,7 @@ def _document(body: list[tuple[str, str, str]], provenance: Mapping, synthetic: 
 <title>{html.escape(title)}</title>
 <style>{CSS}</style></head>
 <body>
-{banner}
+{banner(data)}
 <header><h1>{html.escape(title)}</h1>{_toc(body)}</header>
 <main>
 {sections}

@@ -61,6 +61,8 @@ class PageInputs:
     synthetic: bool
     observations: dict | None = None
     upscaling_dir: Path | None = None
+    #: REAL, UNVERIFIED or SYNTHETIC (:mod:`rhbench.datalabel`); '' means: from ``synthetic``.
+    data_label: str = ""
 
 
 def _builders(inputs: PageInputs) -> dict:
@@ -68,7 +70,13 @@ def _builders(inputs: PageInputs) -> dict:
     from rhbench.report.sections import Page
     from rhbench.report.sections_paper import PaperSections
 
-    page = Page(inputs.scorecard, inputs.datasets, synthetic=inputs.synthetic, observations=inputs.observations)
+    page = Page(
+        inputs.scorecard,
+        inputs.datasets,
+        synthetic=inputs.synthetic,
+        observations=inputs.observations,
+        data_label=inputs.data_label,
+    )
     paper = PaperSections(page)
     return {
         "summary": page.summary_grid,

@@ -1,4 +1,4 @@
-"""The page's Random Forest section: REAL/SYNTHETIC label and data versions, CV scores, the
+"""The page's Random Forest section: REAL/UNVERIFIED/SYNTHETIC label and data versions, CV scores, the
 product map, CV scatter, importance, partial dependence and the site map (Fig. S2), read
 from an ``rhbench upscale`` output folder."""
 
@@ -51,13 +51,13 @@ def rf_section(upscaling_dir: Path | None, page: Page) -> str:
     absent = [name for name in UPSCALING_FILES if not (folder / name).is_file()]
     if absent:
         parts.append(missing(f"Missing from {folder}: {', '.join(absent)}"))
-    if page.synthetic:
-        parts.insert(0, '<p class="synthetic-note">SYNTHETIC demo data.</p>')
+    if page.data_label != "REAL":
+        parts.insert(0, f'<p class="synthetic-note">{html.escape(page.data_label)} data.</p>')
     return "\n".join(parts)
 
 
 def _rf_label(metrics: Mapping) -> str:
-    """REAL/SYNTHETIC label of the RF product with its data versions (cv_metrics.json keys)."""
+    """REAL/UNVERIFIED/SYNTHETIC label of the RF product with its data versions (cv_metrics.json keys)."""
     label = str(metrics.get("data_label", "SYNTHETIC" if metrics.get("synthetic") else "unlabelled"))
     versions = [
         f"SRDB: {metrics.get('srdb_version', metrics.get('srdb_file', '?'))}",

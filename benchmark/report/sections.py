@@ -94,15 +94,18 @@ class Page:
         *,
         synthetic: bool,
         observations: Mapping | None = None,
+        data_label: str = "",
     ) -> None:
         self.scores = scorecard
         self.datasets = datasets
         self.synthetic = synthetic
         self.observations = observations
+        #: REAL, UNVERIFIED or SYNTHETIC (:mod:`rhbench.datalabel`): from ``synthetic`` when not given
+        self.data_label = data_label or ("SYNTHETIC" if synthetic else "REAL")
 
     def label(self, title: str) -> str:
-        """A figure title, marked synthetic when the data are."""
-        return f"{title} (SYNTHETIC)" if self.synthetic else title
+        """A figure title, marked with the data label when the data are not REAL."""
+        return title if self.data_label == "REAL" else f"{title} ({self.data_label})"
 
     def observation(self, metric: str) -> tuple[float | None, float | None]:
         """(observed value, 1-SD) of a global metric from the reference rows (or the override)."""

@@ -1,10 +1,13 @@
 """The scorecard on disk: ``scorecard.json`` and ``scores.csv``, written and read back.
 
 ``scorecard.json`` is ``{"synthetic": bool, "rhbench_version": str, "meta": {...},
-"rows": [row, ...]}`` where each row is :meth:`rhbench.results.ScoreRow.to_dict`
-(``value`` is null when the row is not ``ok``). ``scores.csv`` holds the same rows with
-the columns of :data:`SCORE_COLUMNS`, in that order. Both files are written atomically
-(a temporary file in the same folder, then :func:`os.replace`).
+"rows_sha256": str, "rows": [row, ...]}`` where each row is :meth:`rhbench.results.ScoreRow.to_dict`
+(``value`` is null when the row is not ``ok``) and ``rows_sha256`` the digest of the rows
+(:func:`rows_digest`), so that ``rhbench check`` can tell a scorecard edited by hand.
+``scores.csv`` holds the same rows with the columns of :data:`SCORE_COLUMNS`, in that order,
+then ``data_label`` (REAL, UNVERIFIED or SYNTHETIC, :mod:`rhbench.datalabel`, the same on every
+row: a CSV read with plain ``pandas.read_csv`` keeps the label with the numbers).
+Both files are written atomically (a temporary file in the same folder, then :func:`os.replace`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 import rhbench
+from rhbench import datalabel
 from rhbench.errors import ConfigError
 from rhbench.fileops import write_text_atomic
 from rhbench.results import STATUSES, Results, RunRecord
@@ -25,6 +29,28 @@ from rhbench.results import STATUSES, Results, RunRecord
 SCORE_COLUMNS = ("source", "kind", "metric", "region", "units", "value", "status", "reason")
 SCORECARD_JSON = "scorecard.json"
 SCORES_CSV = "scores.csv"
+#: The column of ``scores.csv`` after :data:`SCORE_COLUMNS`: the run's data label.
+LABEL_COLUMN = "data_label"
+#: Key of the rows' digest in ``scorecard.json``.
+ROWS_DIGEST = "rows_sha256"
+#: What :func:`read_scorecard` says of a scorecard's digest (``frame.attrs["rows_digest"]``).
+DIGEST_OK, DIGEST_EDITED, DIGEST_ABSENT = "ok", "edited", "absent"
+
+
+def rows_digest(rows: list) -> str:
+    """SHA-256 (hex) of the scorecard rows as canonical JSON (sorted keys, no spaces).
+
+    The rows as written and as read back give the same digest (JSON numbers round-trip
+    exactly), in any order (the gate matches rows by key, so their order means nothing);
+    any edit of a value, status, unit, name or reason, or a row added or removed, changes it.
+    It tells a hand edit, it is not a signature: whoever edits the rows can recompute it.
+    """
+    import hashlib
+
+    lines = sorted(
+        json.dumps(row, sort_keys=True, separators=(",", ":"), allow_nan=False, ensure_ascii=True) for row in rows
+    )
+    return hashlib.sha256("\n".join(lines).encode("ascii")).hexdigest()
 
 
 def write_scorecard(results: Results, out_dir: Path, *, synthetic: bool, meta: dict) -> None:
@@ -35,8 +61,9 @@ def write_scorecard(results: Results, out_dir: Path, *, synthetic: bool, meta: d
     results: the run's results; one file row per :class:`~rhbench.results.ScoreRow`,
         values in each row's own ``units``.
     out_dir: output folder (created if needed).
-    synthetic: True when the numbers come from synthetic demo data.
-    meta: extra JSON-serialisable provenance; ``rhbench_version`` (default: the
+    synthetic: True when the numbers come from synthetic data.
+    meta: extra JSON-serialisable provenance (``data``: the run's data description, whose
+        ``data_label`` fills the CSV's ``data_label`` column); ``rhbench_version`` (default: the
         installed version) goes to the top level, everything else under ``"meta"``.
     """
     out_dir = Path(out_dir)
@@ -49,9 +76,11 @@ def write_scorecard(results: Results, out_dir: Path, *, synthetic: bool, meta: d
         elif row["value"] is not None:
             row["value"] = float(row["value"])
     document = {"synthetic": bool(synthetic), "rhbench_version": version, "meta": extra}
+    document[ROWS_DIGEST] = rows_digest(rows)
     document["rows"] = rows
     write_text_atomic(out_dir / SCORECARD_JSON, json.dumps(document, indent=2, allow_nan=False))
     frame = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
+    frame[LABEL_COLUMN] = datalabel.of(extra.get("data"), synthetic)["data_label"]
     write_text_atomic(out_dir / SCORES_CSV, frame.to_csv(index=False, lineterminator="\n"))
 
 
@@ -66,7 +95,9 @@ def read_scorecard(path: Path | str) -> pd.DataFrame:
     -------
     DataFrame with the columns of :data:`SCORE_COLUMNS`; ``value`` is float (NaN when
     missing). ``frame.attrs`` holds ``synthetic`` (bool, or None for a CSV),
-    ``rhbench_version``, ``meta`` (the run settings; empty for a CSV) and ``path``.
+    ``rhbench_version``, ``meta`` (the run settings; empty for a CSV), ``path`` and
+    ``rows_digest`` (:data:`DIGEST_OK`, :data:`DIGEST_EDITED` or :data:`DIGEST_ABSENT`, see
+    :func:`rows_digest`).
 
     Raises
     ------
@@ -84,6 +115,7 @@ def read_scorecard(path: Path | str) -> pd.DataFrame:
     else:
         frame, attrs = _read_csv(path), {"synthetic": None, "rhbench_version": None}
     frame = _validate(frame, path)
+    attrs.setdefault("rows_digest", DIGEST_ABSENT)
     frame.attrs.update(attrs, path=str(path))
     return frame
 
@@ -109,8 +141,18 @@ def _read_json(path: Path) -> tuple[pd.DataFrame, dict]:
         "synthetic": bool(synthetic) if synthetic is not None else None,
         "rhbench_version": document.get("rhbench_version"),
         "meta": meta if isinstance(meta, dict) else {},
+        "rows_digest": _digest_state(document),
     }
     return frame, attrs
+
+
+def _digest_state(document: dict) -> str:
+    """:data:`DIGEST_OK` when the rows match the recorded digest, :data:`DIGEST_EDITED` when they
+    do not, :data:`DIGEST_ABSENT` when the scorecard records none (written before rhbench kept one)."""
+    recorded = document.get(ROWS_DIGEST)
+    if recorded is None:
+        return DIGEST_ABSENT
+    return DIGEST_OK if recorded == rows_digest(document["rows"]) else DIGEST_EDITED
 
 
 def _refuse_constant(name: str) -> float:

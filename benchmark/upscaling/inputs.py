@@ -1,22 +1,24 @@
 """Find the upscaling's inputs among the registered plugins: predictor stack, land fraction,
 site table, and the data versions that label the product.
 
-Used by ``rhbench upscale`` and by the run's reference stage. :func:`provenance` is the one
-rule that labels a product REAL or SYNTHETIC, from its inputs (never from the data root's
-name or marker). No plugin is named here:
+Used by ``rhbench upscale`` and by the run's reference stage. :func:`provenance` labels a
+product REAL, UNVERIFIED or SYNTHETIC by the one rule (:func:`rhbench.datalabel.decide`),
+from its inputs (never from the data root's name or marker). No plugin is named here:
 a ``predictors`` plugin whose layers go beyond the demo's ``tas``/``pr`` climate grids is
 a *stack*; a ``landfrac`` plugin gives the land fraction; a ``sites`` plugin the site table.
 """
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
 import xarray as xr
 
-from rhbench import catalog, loader
+from rhbench import catalog, datalabel, loader
 from rhbench.errors import DataError, RhbenchError
 from rhbench.fileops import sha256_of
 from rhbench.registry import Registry
@@ -149,41 +151,55 @@ def marked_synthetic(path: Path) -> bool:
     return str(flag).strip().lower() in ("1", "true", "yes")
 
 
+def table_marked_synthetic(path: Path) -> bool:
+    """True when the site table ``path`` says it is synthetic: a ``synthetic`` column true on
+    any row (the demo's table carries one; a CSV has no global attributes)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            if "synthetic" not in next(csv.reader(handle), []):
+                return False
+        flags = pd.read_csv(path, usecols=["synthetic"], dtype=str, encoding_errors="replace")["synthetic"]
+    except (OSError, ValueError, csv.Error):
+        return False
+    return bool(flags.fillna("").str.strip().str.lower().isin(("1", "true", "yes")).any())
+
+
 def provenance(
     registry: Registry, srdb: Path, stack: PredictorStack | None, predictor_files: Sequence[Path] = ()
 ) -> dict[str, str | bool]:
-    """Data versions and the REAL/SYNTHETIC label of an upscaling: the one rule, used by
-    ``rhbench upscale`` and by a run's reference stage.
+    """Data versions and the label (:func:`rhbench.datalabel.decide`) of an upscaling: used by
+    ``rhbench upscale`` and by a run's reference stage, decided from the inputs alone.
 
-    REAL only when the site table is a pinned release (its SHA-256 is a ``sites`` entry's
-    ``sha256``: a CSV carries no other provenance), no predictor grid is synthetic (the
-    stack's provenance, and the global ``synthetic`` attribute of every file in
-    ``predictor_files``) and every file in ``predictor_files`` (the stack, the land
-    fraction) is a pinned release too (its SHA-256 is a ``predictors`` or ``landfrac``
-    entry's ``sha256``: a regridded, flipped or edited copy of the real stack is not the
-    real data). Anything else is SYNTHETIC, whatever the data root is called.
+    SYNTHETIC when an input says so: the site table (a true ``synthetic`` column), the stack
+    (its provenance) or a file in ``predictor_files`` (global attribute ``synthetic``).
+    Else UNVERIFIED when the site table is not a pinned release (its SHA-256 is not a
+    ``sites`` entry's ``sha256``: a CSV carries no other provenance) or a file in
+    ``predictor_files`` (the stack, the land fraction) is not (its SHA-256 is no
+    ``predictors``/``landfrac`` entry's: a regridded, flipped or edited copy of the real
+    stack is not the pinned data). Else REAL, whatever the data root is called.
     Without a stack (CV report on site columns) the site table alone decides.
 
-    Returns ``srdb_version``, ``srdb_checksum``, ``synthetic`` (bool) and
-    ``data_label_reason`` (why the label, for the product's attributes and the log).
+    Returns ``srdb_version``, ``srdb_checksum``, ``data_label``, ``synthetic`` (the label is
+    SYNTHETIC) and ``data_label_reason`` (why the label, for the product and the log).
     """
     info: dict[str, str | bool] = dict(srdb_versions(registry, Path(srdb)))
-    reasons = []
-    if info["srdb_checksum"] != "pinned":
-        reasons.append(f"site table {Path(srdb).name} is not a pinned release")
+    synthetic, unverified = [], []
+    if table_marked_synthetic(Path(srdb)):
+        synthetic.append(f"site table {Path(srdb).name} is marked synthetic (its synthetic column)")
+    elif info["srdb_checksum"] != "pinned":
+        unverified.append(f"site table {Path(srdb).name} is not a pinned release (SHA-256 differs)")
     marked = [Path(p).name for p in predictor_files if marked_synthetic(Path(p))]
     if marked or (stack is not None and stack.synthetic):
-        reasons.append(f"predictor grids are synthetic ({', '.join(marked) or stack.provenance.get('source', '')})")
+        synthetic.append(f"predictor grids are synthetic ({', '.join(marked) or stack.provenance.get('source', '')})")
     pinned = pinned_digests(registry)
     unpinned = [Path(p).name for p in predictor_files if Path(p).name not in marked and sha256_of(p) not in pinned]
     if unpinned:
-        reasons.append(f"grid file(s) {', '.join(unpinned)} not a pinned release (SHA-256 differs)")
-    info["synthetic"] = bool(reasons)
-    info["data_label_reason"] = "; ".join(reasons) or (
-        "pinned site table" + (" and real predictor grids" if stack is not None else " (no predictor grids)")
-    )
-    if reasons:
-        logger.info("upscaling labelled SYNTHETIC: %s", info["data_label_reason"])
+        unverified.append(f"grid file(s) {', '.join(unpinned)} not a pinned release (SHA-256 differs)")
+    real = "pinned site table" + (" and real predictor grids" if stack is not None else " (no predictor grids)")
+    label, reason = datalabel.decide(synthetic, unverified, real)
+    info.update(data_label=label, synthetic=label == datalabel.SYNTHETIC, data_label_reason=reason)
+    if label != datalabel.REAL:
+        logger.info("upscaling labelled %s: %s", label, reason)
     return info
 
 

@@ -9,7 +9,7 @@ is written atomically (temporary name in the output folder, then ``os.replace``)
 The same inputs and seed give byte-identical files: no wall-clock time is written into any
 of them (the run's time and date go to ``run_log.json`` alone; :func:`history`).
 
-Outputs carry ``data_label`` (``REAL`` or ``SYNTHETIC``) and the data versions (SRDB file
+Outputs carry ``data_label`` (``REAL``, ``UNVERIFIED`` or ``SYNTHETIC``) and the data versions (SRDB file
 and SHA-256, predictor source, file, SHA-256 and version, land fraction) in
 ``cv_metrics.json`` and in the attributes of ``rh_rf.nc``.
 """
@@ -79,10 +79,10 @@ def _groups(columns: list[str], stack: PredictorStack | None) -> tuple[dict, dic
     return continuous, onehot
 
 
-def _provenance(srdb_csv: Path, stack: PredictorStack | None, synthetic: bool, versions: dict | None) -> dict:
+def _provenance(srdb_csv: Path, stack: PredictorStack | None, label: str, versions: dict | None) -> dict:
     info = {
-        "data_label": "SYNTHETIC" if synthetic else "REAL",
-        "synthetic": synthetic,
+        "data_label": label,
+        "synthetic": label == "SYNTHETIC",
         "srdb_file": srdb_csv.name,
         "srdb_sha256": sha256_of(srdb_csv),
         "rhbench_version": rhbench.__version__,
@@ -150,7 +150,7 @@ def run_upscaling(
         ``land_fraction_note`` says where it came from.
     classes: vegetation-class map (CF flags) for per-class totals when the stack has none.
     versions: data versions and label from :func:`rhbench.upscaling.inputs.provenance`; its
-        ``synthetic`` decides REAL vs SYNTHETIC (without it the product is SYNTHETIC).
+        ``data_label`` is the product's (without it the product is SYNTHETIC).
     quick: tiny tuning grid (one configuration, 50 trees, 5 folds) for demos and tests.
     seed: seed of the fold split and of every forest.
     progress: called once per forest fitted during tuning (:func:`forest.tune_forest`).
@@ -180,12 +180,18 @@ def run_upscaling(
         _add_map(metrics, site, oof, tuning, stack, (land_fraction, land_fraction_note, classes), out_dir)
     metrics["seconds"] = time.perf_counter() - start
     metrics["date_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    _write_report(metrics, out_dir)
+    _log_done(metrics)
+    return metrics
+
+
+def _write_report(metrics: dict, out_dir: Path) -> None:
+    """``cv_metrics.json`` (the same bytes for the same inputs and seed) and ``run_log.json``
+    (:data:`RUN_LOG_KEYS`: the run's wall-clock time and date)."""
     product = {k: v for k, v in metrics.items() if k not in RUN_LOG_KEYS}
     run_log = {"rhbench_version": rhbench.__version__, **{k: metrics[k] for k in RUN_LOG_KEYS}}
     write_atomic(out_dir / "cv_metrics.json", lambda tmp: tmp.write_text(json.dumps(product, indent=2) + "\n"))
     write_atomic(out_dir / "run_log.json", lambda tmp: tmp.write_text(json.dumps(run_log, indent=2) + "\n"))
-    _log_done(metrics)
-    return metrics
 
 
 def _checked_stack(
@@ -235,9 +241,9 @@ def _log_done(metrics: dict) -> None:
 def _base_metrics(srdb_csv, stack, versions, site, y, zones, tuning, oof, settings, quick, seed) -> dict:
     """Provenance, label and CV content of ``cv_metrics.json``."""
     # the label is decided once, from the inputs, by upscaling.inputs.provenance: unlabelled is SYNTHETIC
-    synthetic = bool((versions or {}).get("synthetic", True))
+    label = str((versions or {}).get("data_label", "SYNTHETIC"))
     return {
-        **_provenance(srdb_csv, stack, synthetic, versions),
+        **_provenance(srdb_csv, stack, label, versions),
         "n_obs": int(len(y)),
         "n_by_zone": {z: int((zones == z).sum()) for z in ZONES},
         **tuning.scores,

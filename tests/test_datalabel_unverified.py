@@ -1,0 +1,120 @@
+"""The third data label, UNVERIFIED (real-looking inputs that are not the pinned releases),
+the label worded by what the data is, and scores.csv's ``data_label`` column (fifth audit)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import netCDF4
+import pandas as pd
+import pytest
+
+from rhbench import datalabel
+from rhbench.commands import upscale
+from rhbench.registry import build_registry
+from rhbench.report.cmec import cmec_bundle
+from rhbench.report.tables import SCORE_COLUMNS, read_scorecard, write_scorecard
+from rhbench.results import Results, ScoreRow
+from rhbench.upscaling import inputs
+from tests.test_upscaling_product import synthetic_grids, synthetic_srdb
+
+
+@pytest.mark.parametrize(
+    ("synthetic", "unverified", "label"),
+    [([], [], "REAL"), ([], ["b"], "UNVERIFIED"), (["a"], ["b"], "SYNTHETIC"), (["a"], [], "SYNTHETIC")],
+)
+def test_the_one_rule(synthetic, unverified, label):
+    got, reason = datalabel.decide(synthetic, unverified, "all pinned")
+    assert got == label
+    assert reason == ("; ".join(synthetic + unverified) or "all pinned")
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ({"data_label": "SYNTHETIC", "data_label_reason": datalabel.DEMO_REASON}, "SYNTHETIC demo data"),
+        ({"data_label": "SYNTHETIC", "data_label_reason": "predictor grids are synthetic (x.nc)"}, "SYNTHETIC data"),
+        ({"data_label": "UNVERIFIED", "data_label_reason": "site table is not a pinned release"}, "UNVERIFIED data"),
+        ({"data_label": "REAL"}, "REAL data"),
+        (None, "SYNTHETIC data"),  # no description: never REAL
+    ],
+)
+def test_the_label_is_worded_by_what_the_data_is(data, words):
+    """A run on synthetic files that are not the demo was called "SYNTHETIC demo data"."""
+    assert datalabel.short(data) == words
+    assert datalabel.headline(data).startswith(words)
+
+
+def _upscale(tmp_path, table: pd.DataFrame, grids_synthetic: bool) -> dict:
+    grids = synthetic_grids()
+    if not grids_synthetic:
+        grids.attrs = {}
+    tmp_path.mkdir()
+    csv, nc = tmp_path / "srdb.csv", tmp_path / "grids.nc"
+    table.to_csv(csv, index=False)
+    grids.to_netcdf(nc)
+    out = tmp_path / "out"
+    parser = argparse.ArgumentParser()
+    upscale.add_parser(parser.add_subparsers())
+    argv = ["upscale", "--srdb", str(csv), "--predictors", str(nc), "--out", str(out), "--quick"]
+    assert upscale.run(parser.parse_args(argv)) == 0
+    with netCDF4.Dataset(out / "rh_rf.nc") as product:
+        assert product.getncattr("data_label") in product.getncattr("title")
+        attrs = {k: product.getncattr(k) for k in ("data_label", "data_label_reason", "synthetic")}
+    metrics = json.loads((out / "cv_metrics.json").read_text())
+    assert metrics["data_label"] == attrs["data_label"] and metrics["synthetic"] == bool(attrs["synthetic"])
+    return metrics
+
+
+def test_unmarked_unpinned_inputs_are_unverified_and_marked_ones_synthetic(tmp_path):
+    """Real-looking but unpinned inputs were labelled SYNTHETIC; now UNVERIFIED, saying why."""
+    table = synthetic_srdb(synthetic_grids(), n=120)
+    unmarked = _upscale(tmp_path / "a", table, grids_synthetic=False)
+    assert unmarked["data_label"] == "UNVERIFIED" and unmarked["synthetic"] is False
+    assert "site table srdb.csv is not a pinned release" in unmarked["data_label_reason"]
+    assert "grid file(s) grids.nc not a pinned release" in unmarked["data_label_reason"]
+    marked_grids = _upscale(tmp_path / "b", table, grids_synthetic=True)
+    assert (
+        marked_grids["data_label"] == "SYNTHETIC"
+        and "predictor grids are synthetic" in (marked_grids["data_label_reason"])
+    )
+    marked_table = _upscale(tmp_path / "c", table.assign(synthetic=1), grids_synthetic=False)
+    assert marked_table["data_label"] == "SYNTHETIC"
+    assert "srdb.csv is marked synthetic" in marked_table["data_label_reason"]
+
+
+@pytest.mark.parametrize("flag", ["0", "false", ""])
+def test_a_false_synthetic_column_does_not_mark_the_table(tmp_path, flag):
+    csv = tmp_path / "t.csv"
+    csv.write_text(f"Rh_annual,synthetic\n1,{flag}\n2,{flag}\n")
+    assert inputs.table_marked_synthetic(csv) is False
+    csv.write_text("Rh_annual,synthetic\n1,0\n2,1\n")
+    assert inputs.table_marked_synthetic(csv) is True
+    info = inputs.provenance(build_registry(), csv, None)
+    assert info["data_label"] == "SYNTHETIC"
+
+
+def _results() -> Results:
+    return Results(rows=[ScoreRow("M", "dgvm", "rh_global", "global", "Pg C yr-1", 50.0)])
+
+
+@pytest.mark.parametrize("label", ["REAL", "UNVERIFIED", "SYNTHETIC"])
+def test_scores_csv_carries_the_data_label_readable_by_plain_read_csv(tmp_path, label):
+    """scores.csv carried no data label: a CSV passed on lost the SYNTHETIC warning."""
+    data = {"data_label": label, "data_label_reason": "test"}
+    write_scorecard(_results(), tmp_path, synthetic=label == "SYNTHETIC", meta={"data": data})
+    frame = pd.read_csv(tmp_path / "scores.csv")
+    assert list(frame.columns) == [*SCORE_COLUMNS, "data_label"]
+    assert frame["data_label"].tolist() == [label] and frame["value"].tolist() == [50.0]
+    assert list(read_scorecard(tmp_path / "scores.csv").columns) == list(SCORE_COLUMNS)  # the gate reads it
+
+
+def test_cmec_disclaimer_words_an_unverified_run():
+    rows = [{"source": "M", "kind": "dgvm", "metric": "m", "region": "global", "units": "1", "value": 1.0}]
+    rows[0].update(status="ok", reason="")
+    data = {"data_label": "UNVERIFIED", "data_label_reason": "grid file x.nc not a pinned release"}
+    bundle = cmec_bundle(rows, {"m": "a metric"}, synthetic=False, data=data)
+    assert bundle["PROVENANCE"]["data_label"] == "UNVERIFIED" and bundle["PROVENANCE"]["synthetic"] is False
+    assert bundle["DISCLAIMER"] == {"unverified": datalabel.headline(data)}
+    assert "DISCLAIMER" not in cmec_bundle(rows, {"m": "a metric"}, synthetic=False, data={"data_label": "REAL"})
