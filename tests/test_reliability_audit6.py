@@ -147,7 +147,7 @@ def test_a_row_lost_by_a_source_with_other_failed_rows_is_missing_not_blamed_on_
     assert "the source failed" in gone[("M", "rh_taylor_score")].message  # failed as a whole: still said
 
 
-def _written_scorecard(folder: Path) -> Path:
+def _written_scorecard(folder: Path, resolution: float = 4) -> Path:
     from rhbench.report.tables import write_scorecard
     from rhbench.results import Results, ScoreRow
 
@@ -158,7 +158,7 @@ def _written_scorecard(folder: Path) -> Path:
         ScoreRow("N", "dgvm", "rh_global", "global", "Pg C yr-1", 50.0),
     ]
     folder.mkdir()
-    write_scorecard(results, folder, synthetic=True, meta={"config": {"resolution": 4}})
+    write_scorecard(results, folder, synthetic=True, meta={"config": {"resolution": resolution}})
     return folder / "scorecard.json"
 
 
@@ -179,24 +179,27 @@ def test_a_baseline_edited_by_hand_to_pass_fails_the_gate(tmp_path: Path, capsys
     cur = tmp_path / "cur.json"
     cur.write_text(json.dumps(current))
     assert _check(cur, good) == 1  # untouched baseline (the current is edited too here)
-    for edit in ("value", "deleted", "status"):
+    for edit in ("value", "deleted", "status", "setting"):
         base = json.loads(good.read_text())
         if edit == "value":
             base["rows"][0]["value"] = 30.0
         elif edit == "deleted":
             base["rows"] = base["rows"][1:]
-        else:
+        elif edit == "status":
             base["rows"][0].update(status="failed", value=None)
+        else:  # an untouched run at another resolution; the baseline's settings edited to match it
+            base["meta"]["config"]["resolution"] = 0.5
+        compared = _written_scorecard(tmp_path / "other_setup", resolution=0.5) if edit == "setting" else cur
         path = tmp_path / f"base_{edit}.json"
         path.write_text(json.dumps(base))
         capsys.readouterr()
-        assert _check(cur, path, "--allow-edited") == 0, edit  # the edits pass when accepted knowingly
-        assert "WARNING: the baseline's rows are not those rhbench wrote" in capsys.readouterr().out
-        assert _check(cur, path) == 1, edit
-        assert "FAILED: the baseline's rows are not those rhbench wrote" in capsys.readouterr().out
+        assert _check(compared, path, "--allow-edited") == 0, edit  # the edits pass when accepted knowingly
+        assert "WARNING: the baseline is not the file rhbench wrote" in capsys.readouterr().out
+        assert _check(compared, path) == 1, edit
+        assert "FAILED: the baseline is not the file rhbench wrote" in capsys.readouterr().out
 
 
-def test_the_rows_digest_ignores_row_order_and_formatting_and_is_absent_from_old_scorecards(tmp_path, capsys) -> None:
+def test_the_digest_ignores_row_order_and_formatting_and_is_absent_from_old_scorecards(tmp_path, capsys) -> None:
     """A6-16b: reordered or re-indented rows are the same scorecard; a scorecard without a
     digest (an older rhbench, a CSV) passes with a warning that edits cannot be seen."""
     import json
@@ -208,14 +211,14 @@ def test_the_rows_digest_ignores_row_order_and_formatting_and_is_absent_from_old
     document["rows"].reverse()
     shuffled = tmp_path / "shuffled.json"
     shuffled.write_text(json.dumps(document, indent=7, sort_keys=True))
-    assert read_scorecard(shuffled).attrs["rows_digest"] == "ok"
+    assert read_scorecard(shuffled).attrs["digest"] == "ok"
     assert _check(shuffled, good) == 0
-    del document["rows_sha256"]
+    del document["sha256"]
     old = tmp_path / "old.json"
     old.write_text(json.dumps(document))
     capsys.readouterr()
     assert _check(good, old) == 0
-    assert "the baseline records no rows_sha256" in capsys.readouterr().out
+    assert "the baseline records no sha256" in capsys.readouterr().out
 
 
 def test_cells_left_out_of_the_2box_totals_are_said_and_too_many_fail_the_rows() -> None:
