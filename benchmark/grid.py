@@ -299,8 +299,11 @@ def regrid_nearest(data: xr.Dataset | xr.DataArray, target: xr.Dataset) -> xr.Da
     Both grids must follow rhbench's conventions (see :func:`normalize_coordinates`).
     Longitude is treated as periodic: a target cell near the seam takes the nearest
     source cell across it. Target cells whose centre lies outside the source grid's cells
-    (a regional product) are missing, not copied from the nearest edge cell.
+    (a regional product) are missing, not copied from the nearest edge cell. A DataArray
+    already on ``target``'s centres is copied with them (each cell is its own nearest).
     """
+    if _on_target_centres(data, target):
+        return data.copy().assign_coords(lat=target["lat"].values, lon=target["lon"].values)
     lon = data["lon"].values
     padded = data
     lon_spacing = float(np.median(np.diff(lon))) if lon.size > 1 else 360.0
@@ -325,6 +328,15 @@ def regrid_nearest(data: xr.Dataset | xr.DataArray, target: xr.Dataset) -> xr.Da
     if inside.all():
         return out
     return out.where(xr.DataArray(inside, dims=("lat", "lon"), coords={"lat": out.lat, "lon": out.lon}))
+
+
+def _on_target_centres(data: xr.Dataset | xr.DataArray, target: xr.Dataset) -> bool:
+    """True for a DataArray with only ``lat``/``lon`` coordinates, each equal to ``target``'s."""
+    if not isinstance(data, xr.DataArray) or set(data.coords) != {"lat", "lon"}:
+        return False
+    return all(
+        data[dim].dims == (dim,) and np.array_equal(data[dim].values, target[dim].values) for dim in ("lat", "lon")
+    )
 
 
 def _inside_extent(source: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -216,3 +216,48 @@ def test_the_rows_digest_ignores_row_order_and_formatting_and_is_absent_from_old
     capsys.readouterr()
     assert _check(good, old) == 0
     assert "the baseline records no rows_sha256" in capsys.readouterr().out
+
+
+def test_cells_left_out_of_the_2box_totals_are_said_and_too_many_fail_the_rows() -> None:
+    """A6-9: a cVeg value missing in one year drops its cell from every year of the 2-box
+    (documented), but the rows said nothing (dcTotal_dgvm 11 % lower, status ok); past
+    the coverage threshold (80 % of the land) the rows now fail."""
+    from rhbench import reduce
+    from rhbench.uptake import twobox_results
+    from tests.test_twobox import AREA, NPP, _dgvm
+
+    parts = reduce.partition({}, AREA)
+    rows = {}
+    for label, cell in (("whole", None), ("10%", (0, 0)), ("40%", (1, 1))):
+        model = _dgvm(NPP, 8.0, 15.0)
+        if cell is not None:
+            model["cVeg"][50, cell[0], cell[1]] = np.nan
+        totals = reduce.partition_totals(model, AREA, parts)
+        result = twobox_results({"A": totals}, parts.area, n_draws=2)
+        rows[label] = {r.metric: r for r in result.rows if r.source == "A" and r.region == "global"}
+    assert "left out" not in rows["whole"]["dcTotal_dgvm"].reason
+    assert rows["10%"]["dcTotal_dgvm"].status == "ok"
+    assert "sum 90.0% of its land in global" in rows["10%"]["dcTotal_dgvm"].reason
+    assert rows["10%"]["dcTotal_dgvm"].value == pytest.approx(0.9 * rows["whole"]["dcTotal_dgvm"].value, rel=1e-9)
+    assert rows["40%"]["dcTotal_dgvm"].status == "failed"
+    assert "60.0% of its land" in rows["40%"]["dcTotal_dgvm"].reason
+
+
+def test_an_undefined_turnover_time_names_its_years_and_cause() -> None:
+    """A6-17: global NPP negative in two years (litterfall = npp - dcVeg/dt negative) or a year
+    of zero Rh failed the 2-box rows with '2-box forcing must be finite ... found: 2 missing
+    values' (which years? why?)."""
+    from tests.test_twobox import NPP, _dgvm
+
+    model = _dgvm(NPP, 10.0, 30.0).drop_vars("fVegLitter")
+    model["npp"][60:62] = -3 * model["npp"][60:62]
+    row = _twobox_rows({"M": model})[("M", "dcTotal_constrained")]
+    assert row.status == "failed"
+    assert "litterfall (npp - dcVeg/dt) <= 0 or missing in 1961, 1962" in row.reason
+    model = _dgvm(NPP, 10.0, 30.0)
+    model["rh"][70] = 0.0
+    row = _twobox_rows({"M": model})[("M", "dcTotal_constrained")]
+    assert row.status == "failed" and "rh <= 0 or missing in 1971" in row.reason
+    model = _dgvm(NPP, 10.0, 30.0)
+    model["rh"][0] = 0.0  # the first year's turnover is replaced by the second's (paper): no failure
+    assert _twobox_rows({"M": model})[("M", "dcTotal_constrained")].status == "ok"

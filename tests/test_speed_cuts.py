@@ -11,7 +11,7 @@ import xarray as xr
 
 from benchmarks import ilamb3_bench
 from benchmarks.ilamb3_data import write_files
-from rhbench import landfrac, pipeline, provenance
+from rhbench import grid, landfrac, pipeline, provenance
 from rhbench.config import load_config
 from rhbench.metrics.rows import UNDEFINED, regional_rows, row
 
@@ -115,3 +115,76 @@ def test_a_run_resolves_its_input_files_once(tmp_path, monkeypatch):
     run = json.loads((outcome.out_dir / "run.json").read_text())
     expected = provenance.checksums_of(real(*calls[0]))
     assert run["inputs"] == expected and run["inputs"]["Konings2019"]["rh"].startswith("sha256:")
+
+
+def _nearest_by_selection(data: xr.DataArray, target: xr.Dataset) -> xr.DataArray:
+    """:func:`rhbench.grid.regrid_nearest` without its shortcut for data already on the target's centres."""
+    from unittest import mock
+
+    with mock.patch.object(grid, "_on_target_centres", lambda *a: False):
+        return grid.regrid_nearest(data, target)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "bool"])
+def test_nearest_regrid_onto_the_same_centres_is_the_selection_it_replaces(dtype):
+    target = grid.common_grid(2.0)
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(target.sizes["lat"], target.sizes["lon"]))
+    values[values > 1.0] = np.nan
+    data = xr.DataArray(values.astype(dtype) if dtype != "bool" else values > 0, dims=("lat", "lon"), name="rh")
+    data = data.assign_coords(lat=target["lat"].values.copy(), lon=target["lon"].values.copy())
+    data.attrs["units"] = "g C m-2 yr-1"
+    got = grid.regrid_nearest(data, target)
+    xr.testing.assert_identical(got, _nearest_by_selection(data, target))
+    assert got.dtype == data.dtype and not np.shares_memory(got.values, data.values)
+    regional = data.isel(lon=slice(10, 40))  # another extent: no shortcut, cells outside missing
+    regional_target = xr.Dataset(coords={"lat": target["lat"].values, "lon": regional["lon"].values})
+    xr.testing.assert_identical(
+        grid.regrid_nearest(regional, regional_target), _nearest_by_selection(regional, regional_target)
+    )
+    shifted = data.assign_coords(lon=data["lon"].values + 1e-9)  # centres not equal: selection
+    xr.testing.assert_identical(grid.regrid_nearest(shifted, target), _nearest_by_selection(shifted, target))
+    stamped = data.assign_coords(year=2000)  # another coordinate: selection, as before
+    xr.testing.assert_identical(grid.regrid_nearest(stamped, target), _nearest_by_selection(stamped, target))
+
+
+def _native_totals_before(period: xr.Dataset, land_area: xr.DataArray, regions: xr.DataArray) -> xr.Dataset:
+    """The former :func:`rhbench.metrics.native.native_totals` (rh's sum taken twice, coverage's area twice)."""
+    from rhbench.metrics.native import TOTALS
+    from rhbench.metrics.totals import region_sums, regional_means, regional_totals
+    from rhbench.metrics.turnover import ratio_of_totals
+
+    out = {}
+    names = [str(r) for r in regions["region"].values]
+    regions = regions.astype(bool).astype("float64")
+    all_land = region_sums(land_area, regions)
+    out["land_area"] = all_land.assign_attrs(units="m2")
+    for name, (total, grams) in TOTALS.items():
+        if name in period:
+            out[total] = regional_totals(period[name].where(land_area > 0), land_area, regions, grams_per_unit=grams)
+    rh = period["rh"].where(land_area > 0)
+    out["rh_mean"] = regional_means(rh, land_area, regions)
+    covered = region_sums(land_area.where(rh.notnull(), 0.0), regions)
+    out["coverage"] = (covered / all_land.where(all_land > 0)).assign_attrs(units="1")
+    out["tau_soil"] = ratio_of_totals(period["cSoil"], period["rh"], land_area, regions)
+    ds = xr.Dataset({k: v.drop_vars([c for c in v.coords if c != "region"]) for k, v in out.items()})
+    return ds.assign_coords(region=names)
+
+
+def test_native_totals_with_shared_sums_are_those_summed_twice():
+    from rhbench.metrics.native import native_regions, native_totals
+
+    target = grid.common_grid(1.0)
+    rng = np.random.default_rng(5)
+    shape = (target.sizes["lat"], target.sizes["lon"])
+    coords = {"lat": target["lat"].values, "lon": target["lon"].values}
+    rh = rng.gamma(2.0, 300.0, shape)
+    rh[rng.random(shape) < 0.4] = np.nan
+    soil = rng.gamma(2.0, 10.0, shape)
+    period = xr.Dataset({"rh": (("lat", "lon"), rh), "cSoil": (("lat", "lon"), soil)}, coords=coords)
+    land = xr.DataArray(rng.random(shape) * 1e9, dims=("lat", "lon"), coords=coords)
+    land = land.where(rng.random(shape) > 0.2, 0.0)
+    regions = native_regions(period["rh"])
+    got = native_totals(period, land, regions)
+    xr.testing.assert_identical(got, _native_totals_before(period, land, regions))
+    assert list(got.data_vars) == list(_native_totals_before(period, land, regions).data_vars)

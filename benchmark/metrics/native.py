@@ -30,10 +30,10 @@ from rhbench.metrics.totals import (
     GRAMS_PER_KILOGRAM,
     climate_zone_masks,
     latitude_band_masks,
+    means_of_sums,
     region_sums,
-    regional_means,
-    regional_totals,
     stack_masks,
+    totals_of_sums,
 )
 from rhbench.metrics.turnover import ratio_of_totals
 from rhbench.vegclass import class_masks
@@ -121,14 +121,15 @@ def native_totals(period: xr.Dataset, land_area: xr.DataArray, regions: xr.DataA
     regions = regions.astype(bool, copy=False).astype("float64")  # once: every sum below is a product with it
     all_land = region_sums(land_area, regions)
     out["land_area"] = all_land.assign_attrs(units="m2")
+    fields, sums = {}, {}  # value x land area summed per region: each total, and rh's mean (one sum, not two)
     for name, (total, grams) in TOTALS.items():
         if name in period:
-            field = period[name].where(land_area > 0)
-            out[total] = regional_totals(field, land_area, regions, grams_per_unit=grams)
+            fields[name] = period[name].where(land_area > 0)
+            sums[name] = region_sums(fields[name] * land_area, regions)
+            out[total] = totals_of_sums(sums[name], grams)  # regional_totals
     if "rh" in period:
-        rh = period["rh"].where(land_area > 0)
-        out["rh_mean"] = regional_means(rh, land_area, regions)
-        covered = region_sums(land_area.where(rh.notnull(), 0.0), regions)
+        covered = region_sums(land_area.where(fields["rh"].notnull(), 0.0), regions)
+        out["rh_mean"] = means_of_sums(sums["rh"], covered)  # regional_means, with the coverage's area
         out["coverage"] = (covered / all_land.where(all_land > 0)).assign_attrs(units="1")
     if "rh" in period and "cSoil" in period:
         out["tau_soil"] = ratio_of_totals(period["cSoil"], period["rh"], land_area, regions)

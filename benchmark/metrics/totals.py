@@ -142,7 +142,12 @@ def regional_totals(
     Units as :func:`global_total`: Pg C yr-1 for a flux in g C m-2 yr-1, Pg C for a stock
     in kg C m-2 with ``grams_per_unit=1000``. Missing cells count as zero.
     """
-    return region_sums(field * area, regions) * grams_per_unit / GRAMS_PER_PETAGRAM
+    return totals_of_sums(region_sums(field * area, regions), grams_per_unit)
+
+
+def totals_of_sums(summed: xr.DataArray, grams_per_unit: float = 1.0) -> xr.DataArray:
+    """Sums of ``value x area`` (value units x m2) as Pg C (yr-1) (see :func:`regional_totals`)."""
+    return summed * grams_per_unit / GRAMS_PER_PETAGRAM
 
 
 def regional_means(field: xr.DataArray, area: xr.DataArray, regions: xr.DataArray) -> xr.DataArray:
@@ -152,6 +157,12 @@ def regional_means(field: xr.DataArray, area: xr.DataArray, regions: xr.DataArra
     """
     total_weight = region_sums(area.where(field.notnull(), 0.0), regions)
     summed = region_sums(field * area, regions)
+    return means_of_sums(summed, total_weight)
+
+
+def means_of_sums(summed: xr.DataArray, total_weight: xr.DataArray) -> xr.DataArray:
+    """Sums of ``value x area`` over the summed area of the cells with a value (NaN where none):
+    the means of :func:`regional_means`, units of the value."""
     return (summed / total_weight).where(total_weight > 0)
 
 
