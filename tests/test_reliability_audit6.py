@@ -264,3 +264,24 @@ def test_an_undefined_turnover_time_names_its_years_and_cause() -> None:
     model = _dgvm(NPP, 10.0, 30.0)
     model["rh"][0] = 0.0  # the first year's turnover is replaced by the second's (paper): no failure
     assert _twobox_rows({"M": model})[("M", "dcTotal_constrained")].status == "ok"
+
+
+def test_an_ok_row_without_a_finite_value_is_written_as_skipped(tmp_path: Path) -> None:
+    """A6-18: the scorecard wrote an `ok` row whose value was NaN as {"status": "ok", "value":
+    null} (the 2-box emulation_r2 of A6-3 did): the gate then said 'was ok, now ok: no value'
+    and a consumer reading status alone took it for a number."""
+    import json
+
+    from rhbench.report.tables import write_scorecard
+    from rhbench.results import Results, ScoreRow
+
+    results = Results()
+    results.rows += [
+        ScoreRow("M", "dgvm", "emulation_r2", "global", "1", float("nan"), "ok", "changes 1901-2018"),
+        ScoreRow("M", "dgvm", "rh_global", "global", "Pg C yr-1", 60.0),
+    ]
+    write_scorecard(results, tmp_path, synthetic=True, meta={})
+    rows = {r["metric"]: r for r in json.loads((tmp_path / "scorecard.json").read_text())["rows"]}
+    assert rows["emulation_r2"]["status"] == "skipped" and rows["emulation_r2"]["value"] is None
+    assert rows["emulation_r2"]["reason"].startswith("undefined") and "1901-2018" in rows["emulation_r2"]["reason"]
+    assert rows["rh_global"]["status"] == "ok" and rows["rh_global"]["value"] == 60.0

@@ -13,6 +13,7 @@ Both files are written atomically (a temporary file in the same folder, then :fu
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 
@@ -27,6 +28,9 @@ from rhbench.results import STATUSES, Results, RunRecord
 
 #: Columns of a scorecard table, in file order.
 SCORE_COLUMNS = ("source", "kind", "metric", "region", "units", "value", "status", "reason")
+log = logging.getLogger(__name__)
+#: Reason of a row computed as ok whose value is not a finite number (never written as ok).
+UNDEFINED_VALUE = "undefined: the value is not a finite number"
 SCORECARD_JSON = "scorecard.json"
 SCORES_CSV = "scores.csv"
 #: The column of ``scores.csv`` after :data:`SCORE_COLUMNS`: the run's data label.
@@ -80,6 +84,14 @@ def write_scorecard(results: Results, out_dir: Path, *, synthetic: bool, meta: d
             row["value"] = None
         elif row["value"] is not None:
             row["value"] = float(row["value"])
+        if row["status"] == "ok" and row["value"] is None:  # "ok" always carries a number
+            log.warning(
+                "scorecard row %s / %s / %s is ok without a finite value: written as skipped",
+                row["source"],
+                row["metric"],
+                row["region"],
+            )
+            row.update(status="skipped", reason="; ".join(filter(None, [UNDEFINED_VALUE, row.get("reason")])))
     document = {"synthetic": bool(synthetic), "rhbench_version": version, "meta": extra, "rows": rows}
     document = {
         **{k: v for k, v in document.items() if k != "rows"},
