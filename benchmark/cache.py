@@ -49,7 +49,7 @@ from rhbench.sources import Source
 log = logging.getLogger(__name__)
 
 #: Bump when the content of the cached products changes for the same inputs.
-CACHE_VERSION = 4  # 4: steps labelled by their time bounds; first_year/last_year recorded
+CACHE_VERSION = 5  # 4: steps labelled by their time bounds; first_year/last_year recorded; 5: 2-box land areas
 #: Sub-folder of :func:`rhbench.fileops.cache_dir` holding the products.
 FOLDER = "products"
 _GROUPS = ("period", "totals", "regions")

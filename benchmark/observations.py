@@ -9,8 +9,8 @@ built by the Random Forest upscaling (:mod:`rhbench.upscaling`) into the run's s
 folder, then read from there like any other file. Nothing here names a product.
 
 A source that fails to load is recorded in the run's :class:`rhbench.results.Failures`;
-the reference and the observed cSoil are required, so their absence is a
-:class:`rhbench.errors.ConfigError`.
+a run without any reference is a :class:`rhbench.errors.ConfigError`, while a reference
+present but unusable fails only the rows that need it (:mod:`rhbench.failed_reference`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from rhbench import catalog, fileops, grid, harmonize, vegclass
+from rhbench import catalog, failed_reference, fileops, grid, harmonize, vegclass
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, DataError, MissingVariableError, RhbenchError
 from rhbench.metrics import soil_products
@@ -78,11 +78,13 @@ def assemble(
     0-1 land mask used for products without a land fraction)."""
     reference, used, read = _reference(config, registry, root, target, staging, failures)
     regions = vegclass.class_masks(reference.vegclass) if reference.vegclass is not None else {}
-    native = NativeReader(root, config.period, land_mask, reference.vegclass, failures, {used["rh"][0].name: read})
+    reads = {used["rh"][0].name: read} if read is not None else {}
+    native = NativeReader(root, config.period, land_mask, reference.vegclass, failures, reads)
     # None: totals of the common-grid maps when a regional cSoil product is combined with the
     # global ones (its replace/blend exists only on the common grid); without cSoil the
-    # reference Rh is still totalled on its own grid (cSoil and turnover NaN, skipped)
-    natively = not used.get("regional")
+    # reference Rh is still totalled on its own grid (cSoil and turnover NaN, skipped);
+    # a failed reference has no totals (its rows fail)
+    natively = not used.get("regional") and reference.failed is None
     reference.totals = native.observed(used, with_csoil=reference.has_csoil) if natively else None
     priors = _priors(config, registry, root, target, failures)
     prior_totals = {}
@@ -91,6 +93,8 @@ def assemble(
             totals = native.totals(source, "rh")
             if totals is not None and reference.totals is not None:
                 prior_totals[source.name] = reference.totals.prior(totals)
+            elif totals is not None and reference.failed is not None:  # its own Rh totals still stand
+                prior_totals[source.name] = totals
     return Observations(reference, priors, regions, prior_totals)
 
 
@@ -252,7 +256,9 @@ def _upscaled(
         failures.record(name, "cannot build the RF product: needs a predictor stack, or climate grids and land cover")
         return None
     climate = load(predictors[0], root, target, failures, config.period, config.products)
-    if climate is None:
+    if climate is None:  # the reference's reason names the grid file and what was wrong with it
+        why = failures.get(predictors[0].name) or failures.absent.get(predictors[0].name)
+        failures.record(name, f"cannot build the RF product from {predictors[0].name}: {why}")
         return None
     grids = xr.Dataset(
         {
@@ -290,25 +296,25 @@ def _reference_sd(source: Source, root: Path, target: xr.Dataset) -> xr.DataArra
 
 def _reference(
     config: RunConfig, registry: Registry, root: Path, target: xr.Dataset, staging: Path, failures: Failures
-) -> tuple[Reference, dict[str, list[Source]], harmonize.NativeMean]:
+) -> tuple[Reference, dict[str, list[Source]], harmonize.NativeMean | None]:
     """The reference on the common grid, the sources it was made of (``rh``, ``csoil``
     (global products), ``regional``, ``clitter``), and its Rh as read (one read serves the
     common-grid map and the native totals, :func:`rhbench.harmonize.period_means_once`)."""
     classes = _vegetation(registry, root, target, failures, config.products)
     source = _reference_source(config, registry)
-    source = _built_if_absent(source, config, registry, root, target, classes, staging, failures)
-    rh, read = harmonize.period_means_once(source, root, target, "rh", config.period)
-    rh_sd = _reference_sd(source, root, target)
+    failed_reference.refuse_absent(source, registry, root)  # no reference at all: exit 2
+    rh_sd = rh_global_sd = read = broken = None
+    try:
+        source = _built_if_absent(source, config, registry, root, target, classes, staging, failures)
+        rh, read = harmonize.period_means_once(source, root, target, "rh", config.period)
+        rh_sd, rh_global_sd = _reference_sd(source, root, target), _ensemble_total_sd(source, root)
+        rh_sd = None if rh_sd is None else rh_sd.compute()
+    except (RhbenchError, OSError, ValueError) as exc:  # present but unusable: its rows fail, the run goes on
+        rh, broken = failed_reference.record(exc, source, target, failures, partial=staging / UPSCALING_DIR)
     used: dict[str, list[Source]] = {"rh": [source]}
-    reference = Reference(
-        rh_global_sd=_ensemble_total_sd(source, root),
-        rh=rh,
-        csoil_products=_observed_soils(config, registry, root, target, failures, used),
-        area=grid.cell_area(target.lat, target.lon),
-        vegclass=classes,
-        rh_sd=None if rh_sd is None else rh_sd.compute(),
-        name="observations",
-    )
+    csoil = _observed_soils(config, registry, root, target, failures, used)
+    area = grid.cell_area(target.lat, target.lon)
+    reference = Reference(rh, csoil, area, classes, rh_sd=rh_sd, rh_global_sd=rh_global_sd, failed=broken)
     return reference, used, read
 
 

@@ -22,7 +22,19 @@ import dask
 import dask.threaded
 import xarray as xr
 
-from rhbench import cache, cmip6, constraint, grid, harmonize, observations, outputs, plausibility, provenance, reduce
+from rhbench import (
+    cache,
+    cmip6,
+    constraint,
+    failed_reference,
+    grid,
+    harmonize,
+    observations,
+    outputs,
+    plausibility,
+    provenance,
+    reduce,
+)
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, DataError, RhbenchError
 from rhbench.fileops import cache_dir
@@ -114,6 +126,8 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
         twobox = _constrain(config, usable, parts, obs, results)
         twobox.rows = coverage.gate_sources(twobox.rows, results.rows)  # a partial model's uptake is no global total
         results.extend(twobox)
+        if obs.reference.failed is not None:  # the rows that need the reference fail with its reason
+            results.rows = failed_reference.fail_rows_needing_it(results.rows, obs.reference.failed)
         _record_failures(results, failures, registry)
         written = outputs.write_all(
             staging,

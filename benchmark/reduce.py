@@ -230,7 +230,12 @@ def _sampled(mask: xr.DataArray | None, like: xr.DataArray) -> xr.DataArray | No
 
 
 def partition_totals(annual: xr.Dataset, area: xr.DataArray, parts: Partition) -> xr.Dataset:
-    """Sums of value x area over the valid cells of each part, per year (float64)."""
+    """Sums of value x area over the valid cells of each part, per year (float64).
+
+    Also, per part (no year): ``land_area``, the area of all its cells, and ``valid_land_area``,
+    that of its valid cells (m2), so that the 2-box rows can say how much land they sum
+    (:func:`rhbench.uptake.valid_share`).
+    """
     names = [v for v in (*REQUIRED, "fVegLitter") if v in annual]
     valid = np.ones(area.shape, dtype=bool)
     for name in names:
@@ -249,5 +254,12 @@ def partition_totals(annual: xr.Dataset, area: xr.DataArray, parts: Partition) -
             (values.astype("float64") @ onehot)[..., None],
             dict(annual[name].attrs),
         )
+    all_area = np.nan_to_num(np.asarray(area.values, dtype="float64").ravel())
+    shares = {
+        "land_area": np.bincount(parts.index.ravel(), weights=all_area, minlength=len(parts.names)),
+        "valid_land_area": onehot.sum(axis=0),
+    }
+    for name, values in shares.items():
+        totals[name] = (("lat", "lon"), values[:, None], {"units": "m2"})
     coords = {"year": years, "lat": parts.area["lat"].values, "lon": parts.area["lon"].values}
     return xr.Dataset(totals, coords=coords, attrs=annual.attrs)

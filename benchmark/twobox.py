@@ -262,6 +262,23 @@ def global_turnover(annual: xr.Dataset, area: xr.DataArray, regions: xr.DataArra
     return out.compute()
 
 
+def _refuse_undefined_turnover(turnover: xr.Dataset) -> None:
+    """Raise ValueRangeError naming the years whose turnover time is undefined (its flux not
+    positive or missing); the first year is replaced by the second (:func:`fill_first_year`)."""
+    years = turnover["year"].values
+    litter = "litterfall (" + str(turnover.attrs.get("litterfall", "fVegLitter")) + ")"
+    for tau, flux in (("tau_veg", litter), ("tau_soil", "rh")):
+        undefined = ~np.isfinite(turnover[tau].values)
+        undefined[0] = False if years.size < 2 else undefined[1]
+        if undefined.any():
+            raise ValueRangeError(
+                f"{tau} is undefined in some years: the model's total {flux} is not positive there",
+                variable=tau,
+                found=f"{flux} <= 0 or missing in {_listed(years[undefined].tolist())}",
+                expected=f"a positive total {flux} in every year",
+            )
+
+
 def _listed(years: list[int], most: int = 5) -> str:
     """``years`` as text, the first ``most`` of them."""
     return ", ".join(map(str, years[:most])) + (f" ... ({len(years)} years)" if len(years) > most else "")
@@ -295,6 +312,7 @@ def emulation_skill(turnover: xr.Dataset) -> xr.Dataset:
     ``emulation_rmse`` (Pg C) of the emulated against the DGVM's dcTotal series (Fig. 4a).
     Turnover times below 1 yr are clipped (``attrs['tau_clipped']`` is 1; the caller reports it once).
     """
+    _refuse_undefined_turnover(turnover)
     tv, low_v = constraint.floor_turnover(fill_first_year(turnover["tau_veg"].values))
     ts, low_s = constraint.floor_turnover(fill_first_year(turnover["tau_soil"].values))
     if low_v or low_s:

@@ -29,7 +29,8 @@ import xarray as xr
 from rhbench import constraint
 from rhbench.errors import RhbenchError, ValueRangeError
 from rhbench.metrics import definitions
-from rhbench.metrics.totals import stack_masks
+from rhbench.metrics.native import COVERAGE_MIN
+from rhbench.metrics.totals import region_sums, stack_masks
 from rhbench.results import ENSEMBLE_MEAN as ENSEMBLE
 from rhbench.results import ENSEMBLE_SD, Results, ScoreRow
 from rhbench.twobox import REQUIRED, emulation_skill, fill_first_year, global_turnover, r2_score, rmse
@@ -148,6 +149,8 @@ def _values(series: xr.Dataset) -> dict[str, float]:
     return values
 
 
+#: Below this share of a model's land with every variable in every year, its 2-box rows say so.
+VALID_SHARE_NOTE = 0.999
 #: Reason on the rows of a model whose own turnover times fell below the 2-box floor.
 EMULATION_CLIPPED = (
     "the model's own turnover times fell below 1 yr in some year and were clipped to 1 yr in its "
@@ -224,6 +227,7 @@ def _constrain_region(
     for name, turnover in turnovers.items():
         try:
             window = reference_window(turnover["year"].values)
+            coverage = _coverage_note(turnover, region)
             skill = emulation_skill(turnover)
             if skill.attrs.get("tau_clipped"):
                 clipped.append(f"{name} ({region})")
@@ -234,7 +238,7 @@ def _constrain_region(
         members[name] = (turnover, skill)
         first, last = _span(per_model[name])
         own_clipped = EMULATION_CLIPPED if skill.attrs.get("tau_clipped") else ""
-        reason = "; ".join(filter(None, [f"changes {first}-{last}", _window_note(window), own_clipped, note]))
+        reason = "; ".join(filter(None, [f"changes {first}-{last}", _window_note(window), coverage, own_clipped, note]))
         rows += _rows(name, region, _values(per_model[name]), reason)
     ens_rows, ens = _ensemble(region, members, per_model, draws, note)
     frames = [per_model[n].expand_dims(source=[n]) for n in members] + ([ens] if ens is not None else [])
@@ -261,12 +265,44 @@ def _turnovers(
         else:
             try:
                 turnovers[name] = global_turnover(annual, area, masks)
+                share = valid_share(annual, masks)
+                if share is not None:
+                    turnovers[name]["valid_share"] = share
                 continue
             except RhbenchError as err:
                 status, reason = "failed", str(err)
         for region in masks["region"].values.tolist():
             rows += _status_rows(name, region, status, reason)
     return turnovers, rows
+
+
+def valid_share(annual: xr.Dataset, masks: xr.DataArray) -> xr.DataArray | None:
+    """Per region, the share (1) of a model's land area that its 2-box totals sum: the cells with
+    every variable in every year (:func:`rhbench.reduce.partition_totals`); None when unknown."""
+    if "land_area" not in annual or "valid_land_area" not in annual:
+        return None
+    total = region_sums(annual["land_area"], masks)
+    return region_sums(annual["valid_land_area"], masks) / total.where(total > 0)
+
+
+def _coverage_note(turnover: xr.Dataset, region: str) -> str:
+    """The rows' note on the land a model's 2-box totals leave out; raises ValueRangeError below
+    :data:`rhbench.metrics.native.COVERAGE_MIN` (as the totals of a model covering too little land)."""
+    share = float(turnover["valid_share"]) if "valid_share" in turnover else 1.0
+    if not share < VALID_SHARE_NOTE:  # NaN (a region without land) included
+        return ""
+    what = (
+        f"its 2-box totals sum {share:.1%} of its land in {region}: "
+        "cells lacking npp, rh, cVeg or cSoil in some year are left out"
+    )
+    if share < COVERAGE_MIN:
+        raise ValueRangeError(
+            "too little land for the 2-box totals",
+            variable="npp, rh, cVeg, cSoil",
+            found=what,
+            expected=f"at least {COVERAGE_MIN:.0%} of its land with every variable in every year",
+        )
+    return what
 
 
 def twobox_results(

@@ -147,7 +147,7 @@ def test_a_row_lost_by_a_source_with_other_failed_rows_is_missing_not_blamed_on_
     assert "the source failed" in gone[("M", "rh_taylor_score")].message  # failed as a whole: still said
 
 
-def _written_scorecard(folder: Path) -> Path:
+def _written_scorecard(folder: Path, resolution: float = 4) -> Path:
     from rhbench.report.tables import write_scorecard
     from rhbench.results import Results, ScoreRow
 
@@ -158,7 +158,7 @@ def _written_scorecard(folder: Path) -> Path:
         ScoreRow("N", "dgvm", "rh_global", "global", "Pg C yr-1", 50.0),
     ]
     folder.mkdir()
-    write_scorecard(results, folder, synthetic=True, meta={"config": {"resolution": 4}})
+    write_scorecard(results, folder, synthetic=True, meta={"config": {"resolution": resolution}})
     return folder / "scorecard.json"
 
 
@@ -179,24 +179,27 @@ def test_a_baseline_edited_by_hand_to_pass_fails_the_gate(tmp_path: Path, capsys
     cur = tmp_path / "cur.json"
     cur.write_text(json.dumps(current))
     assert _check(cur, good) == 1  # untouched baseline (the current is edited too here)
-    for edit in ("value", "deleted", "status"):
+    for edit in ("value", "deleted", "status", "setting"):
         base = json.loads(good.read_text())
         if edit == "value":
             base["rows"][0]["value"] = 30.0
         elif edit == "deleted":
             base["rows"] = base["rows"][1:]
-        else:
+        elif edit == "status":
             base["rows"][0].update(status="failed", value=None)
+        else:  # an untouched run at another resolution; the baseline's settings edited to match it
+            base["meta"]["config"]["resolution"] = 0.5
+        compared = _written_scorecard(tmp_path / "other_setup", resolution=0.5) if edit == "setting" else cur
         path = tmp_path / f"base_{edit}.json"
         path.write_text(json.dumps(base))
         capsys.readouterr()
-        assert _check(cur, path, "--allow-edited") == 0, edit  # the edits pass when accepted knowingly
-        assert "WARNING: the baseline's rows are not those rhbench wrote" in capsys.readouterr().out
-        assert _check(cur, path) == 1, edit
-        assert "FAILED: the baseline's rows are not those rhbench wrote" in capsys.readouterr().out
+        assert _check(compared, path, "--allow-edited") == 0, edit  # the edits pass when accepted knowingly
+        assert "WARNING: the baseline is not the file rhbench wrote" in capsys.readouterr().out
+        assert _check(compared, path) == 1, edit
+        assert "FAILED: the baseline is not the file rhbench wrote" in capsys.readouterr().out
 
 
-def test_the_rows_digest_ignores_row_order_and_formatting_and_is_absent_from_old_scorecards(tmp_path, capsys) -> None:
+def test_the_digest_ignores_row_order_and_formatting_and_is_absent_from_old_scorecards(tmp_path, capsys) -> None:
     """A6-16b: reordered or re-indented rows are the same scorecard; a scorecard without a
     digest (an older rhbench, a CSV) passes with a warning that edits cannot be seen."""
     import json
@@ -208,11 +211,77 @@ def test_the_rows_digest_ignores_row_order_and_formatting_and_is_absent_from_old
     document["rows"].reverse()
     shuffled = tmp_path / "shuffled.json"
     shuffled.write_text(json.dumps(document, indent=7, sort_keys=True))
-    assert read_scorecard(shuffled).attrs["rows_digest"] == "ok"
+    assert read_scorecard(shuffled).attrs["digest"] == "ok"
     assert _check(shuffled, good) == 0
-    del document["rows_sha256"]
+    del document["sha256"]
     old = tmp_path / "old.json"
     old.write_text(json.dumps(document))
     capsys.readouterr()
     assert _check(good, old) == 0
-    assert "the baseline records no rows_sha256" in capsys.readouterr().out
+    assert "the baseline records no sha256" in capsys.readouterr().out
+
+
+def test_cells_left_out_of_the_2box_totals_are_said_and_too_many_fail_the_rows() -> None:
+    """A6-9: a cVeg value missing in one year drops its cell from every year of the 2-box
+    (documented), but the rows said nothing (dcTotal_dgvm 11 % lower, status ok); past
+    the coverage threshold (80 % of the land) the rows now fail."""
+    from rhbench import reduce
+    from rhbench.uptake import twobox_results
+    from tests.test_twobox import AREA, NPP, _dgvm
+
+    parts = reduce.partition({}, AREA)
+    rows = {}
+    for label, cell in (("whole", None), ("10%", (0, 0)), ("40%", (1, 1))):
+        model = _dgvm(NPP, 8.0, 15.0)
+        if cell is not None:
+            model["cVeg"][50, cell[0], cell[1]] = np.nan
+        totals = reduce.partition_totals(model, AREA, parts)
+        result = twobox_results({"A": totals}, parts.area, n_draws=2)
+        rows[label] = {r.metric: r for r in result.rows if r.source == "A" and r.region == "global"}
+    assert "left out" not in rows["whole"]["dcTotal_dgvm"].reason
+    assert rows["10%"]["dcTotal_dgvm"].status == "ok"
+    assert "sum 90.0% of its land in global" in rows["10%"]["dcTotal_dgvm"].reason
+    assert rows["10%"]["dcTotal_dgvm"].value == pytest.approx(0.9 * rows["whole"]["dcTotal_dgvm"].value, rel=1e-9)
+    assert rows["40%"]["dcTotal_dgvm"].status == "failed"
+    assert "60.0% of its land" in rows["40%"]["dcTotal_dgvm"].reason
+
+
+def test_an_undefined_turnover_time_names_its_years_and_cause() -> None:
+    """A6-17: global NPP negative in two years (litterfall = npp - dcVeg/dt negative) or a year
+    of zero Rh failed the 2-box rows with '2-box forcing must be finite ... found: 2 missing
+    values' (which years? why?)."""
+    from tests.test_twobox import NPP, _dgvm
+
+    model = _dgvm(NPP, 10.0, 30.0).drop_vars("fVegLitter")
+    model["npp"][60:62] = -3 * model["npp"][60:62]
+    row = _twobox_rows({"M": model})[("M", "dcTotal_constrained")]
+    assert row.status == "failed"
+    assert "litterfall (npp - dcVeg/dt) <= 0 or missing in 1961, 1962" in row.reason
+    model = _dgvm(NPP, 10.0, 30.0)
+    model["rh"][70] = 0.0
+    row = _twobox_rows({"M": model})[("M", "dcTotal_constrained")]
+    assert row.status == "failed" and "rh <= 0 or missing in 1971" in row.reason
+    model = _dgvm(NPP, 10.0, 30.0)
+    model["rh"][0] = 0.0  # the first year's turnover is replaced by the second's (paper): no failure
+    assert _twobox_rows({"M": model})[("M", "dcTotal_constrained")].status == "ok"
+
+
+def test_an_ok_row_without_a_finite_value_is_written_as_skipped(tmp_path: Path) -> None:
+    """A6-18: the scorecard wrote an `ok` row whose value was NaN as {"status": "ok", "value":
+    null} (the 2-box emulation_r2 of A6-3 did): the gate then said 'was ok, now ok: no value'
+    and a consumer reading status alone took it for a number."""
+    import json
+
+    from rhbench.report.tables import write_scorecard
+    from rhbench.results import Results, ScoreRow
+
+    results = Results()
+    results.rows += [
+        ScoreRow("M", "dgvm", "emulation_r2", "global", "1", float("nan"), "ok", "changes 1901-2018"),
+        ScoreRow("M", "dgvm", "rh_global", "global", "Pg C yr-1", 60.0),
+    ]
+    write_scorecard(results, tmp_path, synthetic=True, meta={})
+    rows = {r["metric"]: r for r in json.loads((tmp_path / "scorecard.json").read_text())["rows"]}
+    assert rows["emulation_r2"]["status"] == "skipped" and rows["emulation_r2"]["value"] is None
+    assert rows["emulation_r2"]["reason"].startswith("undefined") and "1901-2018" in rows["emulation_r2"]["reason"]
+    assert rows["rh_global"]["status"] == "ok" and rows["rh_global"]["value"] == 60.0

@@ -43,8 +43,8 @@ rules:
   An empty current scorecard, or nothing gated to compare, fails.
   Scorecards of runs with different resolution, period, reference, products, seed,
   Monte Carlo draws or upscaling mode are refused (exit 2) unless --allow-setup-change.
-  A scorecard whose rows differ from the rows_sha256 rhbench wrote with them (edited by
-  hand: a value, status, unit or row changed, added or removed) fails unless --allow-edited.
+  A scorecard that differs from the sha256 rhbench wrote in it (edited by hand: a value,
+  status, unit, setting or row changed, added or removed) fails unless --allow-edited.
   A row whose units differ between the two scorecards fails.
 
 exit codes: 0 passed, 1 regression, change beyond tolerance, missing row or empty scorecard, 2 unusable input

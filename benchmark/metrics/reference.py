@@ -55,6 +55,8 @@ class Reference:
     totals: the products' totals on their native grids (:mod:`rhbench.metrics.observed`);
         when given, the reference's totals and turnover times come from there, else from
         the maps on this grid.
+    failed: why the reference Rh is unusable (``rh`` is then all missing, and every row
+        that needs it fails with this reason: :mod:`rhbench.failed_reference`), or None.
     """
 
     rh: xr.DataArray
@@ -68,6 +70,7 @@ class Reference:
     band_width: float = 10.0
     product_dim: str = "product"
     totals: ObservedTotals | None = None
+    failed: str | None = None
 
     def __post_init__(self) -> None:
         for label in ("csoil_products", "area", "vegclass", "land", "rh_sd"):

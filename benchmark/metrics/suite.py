@@ -25,6 +25,7 @@ from dataclasses import replace
 import xarray as xr
 
 from rhbench.errors import MissingVariableError, RhbenchError
+from rhbench.failed_reference import fail_rows_needing_it
 from rhbench.harmonize import period_mean
 from rhbench.metrics import ilamb
 from rhbench.metrics.coverage import coverage_rows, gate, years_used
@@ -93,7 +94,8 @@ def evaluate(
     """
     results = Results()
     own = reference_rows(reference, _observed_tau_sd(reference))
-    results.rows.extend(own if reference.has_csoil else say_no_observed_csoil(own))
+    own = own if reference.has_csoil else say_no_observed_csoil(own)
+    results.rows.extend(own if reference.failed is None else fail_rows_needing_it(own, reference.failed))
     fields = {reference.name: {"rh": reference.rh_land, "csoil": reference.csoil}}
     kinds = {reference.name: "reference"}
     attributions: dict[str, TauBiasAttribution] = {}
@@ -180,6 +182,8 @@ def _with_coverage(
     """``rows`` failed where the source's spatial or period coverage is too low, then the coverage rows."""
     record = data.attrs if "year" not in data.dims else years_used(data["year"].values, period)
     checks = coverage_rows(name, kind, xr.Dataset(attrs=record), found.get("rh"), ref.land_mask, ref.area)
+    if ref.failed is not None:  # no reference land to cover: rh_coverage fails with the reference, gating nothing
+        return gate(rows, [c for c in checks if c.metric != "rh_coverage"]) + checks
     if not ref.has_csoil:  # comparisons with the observed tau_soil are undefined: say why
         rows = [replace(r, reason=NO_OBSERVED_CSOIL) if r.reason == UNDEFINED else r for r in rows]
         rows = say_no_observed_csoil(rows, found=frozenset(found))

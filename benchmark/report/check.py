@@ -183,7 +183,7 @@ def compare_scorecards(
     allow_missing: rows of sources absent from ``current`` are reported, not failures.
     allow_setup_change: compare runs with different settings, listing the differences.
     allow_edited: a scorecard whose rows were edited after rhbench wrote them (their
-        ``rows_sha256`` differs) is a warning, not a failure.
+        ``sha256`` differs) is a warning, not a failure.
 
     Raises
     ------

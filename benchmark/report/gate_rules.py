@@ -174,18 +174,18 @@ def data_differences(current: dict | None, baseline: dict | None) -> list[str]:
 def integrity(current: dict, baseline: dict, *, allow_edited: bool = False) -> tuple[list[str], list[str]]:
     """Problems and warnings about scorecards whose rows are not those rhbench wrote.
 
-    ``current`` and ``baseline`` are the ``attrs`` of the read scorecards (``rows_digest``, see
-    :func:`rhbench.report.tables.rows_digest`). A scorecard edited after it was written (a
-    value, status, unit or row changed, removed or added) is a problem (the gate fails) unless
+    ``current`` and ``baseline`` are the ``attrs`` of the read scorecards (``digest``, see
+    :func:`rhbench.report.tables.scorecard_digest`). A scorecard edited after it was written (a
+    value, status, unit, setting or row changed, removed or added) is a problem (the gate fails) unless
     ``allow_edited``, then a warning; a scorecard without a digest (a CSV, or written by an
     older rhbench) is a warning: its edits cannot be seen.
     """
     problems, warnings = [], []
     for name, attrs in (("baseline", baseline), ("current scorecard", current)):
-        state, path = attrs.get("rows_digest", "absent"), attrs.get("path", "")
+        state, path = attrs.get("digest", "absent"), attrs.get("path", "")
         if state == "edited":
             text = (
-                f"the {name}'s rows are not those rhbench wrote (rows_sha256 differs: edited by hand?): {path}; "
+                f"the {name} is not the file rhbench wrote (its sha256 differs: edited by hand?): {path}; "
                 "regenerate it with rhbench run"
             )
             (warnings if allow_edited else problems).append(
@@ -193,7 +193,7 @@ def integrity(current: dict, baseline: dict, *, allow_edited: bool = False) -> t
             )
         elif state == "absent":
             warnings.append(
-                f"the {name} records no rows_sha256 (a CSV, or an older rhbench): hand edits cannot be detected: {path}"
+                f"the {name} records no sha256 (a CSV, or an older rhbench): hand edits cannot be detected: {path}"
             )
     return problems, warnings
 

@@ -1,9 +1,9 @@
 """The scorecard on disk: ``scorecard.json`` and ``scores.csv``, written and read back.
 
 ``scorecard.json`` is ``{"synthetic": bool, "rhbench_version": str, "meta": {...},
-"rows_sha256": str, "rows": [row, ...]}`` where each row is :meth:`rhbench.results.ScoreRow.to_dict`
-(``value`` is null when the row is not ``ok``) and ``rows_sha256`` the digest of the rows
-(:func:`rows_digest`), so that ``rhbench check`` can tell a scorecard edited by hand.
+"sha256": str, "rows": [row, ...]}`` where each row is :meth:`rhbench.results.ScoreRow.to_dict`
+(``value`` is null when the row is not ``ok``) and ``sha256`` the digest of everything else in
+the file (:func:`scorecard_digest`), so that ``rhbench check`` can tell a scorecard edited by hand.
 ``scores.csv`` holds the same rows with the columns of :data:`SCORE_COLUMNS`, in that order,
 then ``data_label`` (REAL, UNVERIFIED or SYNTHETIC, :mod:`rhbench.datalabel`, the same on every
 row: a CSV read with plain ``pandas.read_csv`` keeps the label with the numbers).
@@ -13,6 +13,7 @@ Both files are written atomically (a temporary file in the same folder, then :fu
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 
@@ -27,29 +28,37 @@ from rhbench.results import STATUSES, Results, RunRecord
 
 #: Columns of a scorecard table, in file order.
 SCORE_COLUMNS = ("source", "kind", "metric", "region", "units", "value", "status", "reason")
+log = logging.getLogger(__name__)
+#: Reason of a row computed as ok whose value is not a finite number (never written as ok).
+UNDEFINED_VALUE = "undefined: the value is not a finite number"
 SCORECARD_JSON = "scorecard.json"
 SCORES_CSV = "scores.csv"
 #: The column of ``scores.csv`` after :data:`SCORE_COLUMNS`: the run's data label.
 LABEL_COLUMN = "data_label"
-#: Key of the rows' digest in ``scorecard.json``.
-ROWS_DIGEST = "rows_sha256"
-#: What :func:`read_scorecard` says of a scorecard's digest (``frame.attrs["rows_digest"]``).
+#: Key of the digest in ``scorecard.json`` (:func:`scorecard_digest`).
+DIGEST_KEY = "sha256"
+#: What :func:`read_scorecard` says of a scorecard's digest (``frame.attrs["digest"]``).
 DIGEST_OK, DIGEST_EDITED, DIGEST_ABSENT = "ok", "edited", "absent"
 
 
-def rows_digest(rows: list) -> str:
-    """SHA-256 (hex) of the scorecard rows as canonical JSON (sorted keys, no spaces).
+def scorecard_digest(document: dict) -> str:
+    """SHA-256 (hex) of a scorecard document without its own digest: ``synthetic``,
+    ``rhbench_version``, ``meta`` (the run settings the gate compares) and the rows, each as
+    canonical JSON (sorted keys, no spaces), the rows in sorted order.
 
-    The rows as written and as read back give the same digest (JSON numbers round-trip
-    exactly), in any order (the gate matches rows by key, so their order means nothing);
-    any edit of a value, status, unit, name or reason, or a row added or removed, changes it.
-    It tells a hand edit, it is not a signature: whoever edits the rows can recompute it.
+    The document as written and as read back gives the same digest (JSON numbers round-trip
+    exactly), whatever the formatting and the order of the rows (the gate matches rows by
+    key); any edit of a value, status, unit, name, reason or setting, or a row added or
+    removed, changes it. It tells a hand edit, it is not a signature: whoever edits the file
+    can recompute it.
     """
     import hashlib
 
-    lines = sorted(
-        json.dumps(row, sort_keys=True, separators=(",", ":"), allow_nan=False, ensure_ascii=True) for row in rows
-    )
+    def canonical(value: object) -> str:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False, ensure_ascii=True)
+
+    rest = {key: value for key, value in document.items() if key not in (DIGEST_KEY, "rows")}
+    lines = [canonical(rest), *sorted(canonical(row) for row in document.get("rows", []))]
     return hashlib.sha256("\n".join(lines).encode("ascii")).hexdigest()
 
 
@@ -75,9 +84,20 @@ def write_scorecard(results: Results, out_dir: Path, *, synthetic: bool, meta: d
             row["value"] = None
         elif row["value"] is not None:
             row["value"] = float(row["value"])
-    document = {"synthetic": bool(synthetic), "rhbench_version": version, "meta": extra}
-    document[ROWS_DIGEST] = rows_digest(rows)
-    document["rows"] = rows
+        if row["status"] == "ok" and row["value"] is None:  # "ok" always carries a number
+            log.warning(
+                "scorecard row %s / %s / %s is ok without a finite value: written as skipped",
+                row["source"],
+                row["metric"],
+                row["region"],
+            )
+            row.update(status="skipped", reason="; ".join(filter(None, [UNDEFINED_VALUE, row.get("reason")])))
+    document = {"synthetic": bool(synthetic), "rhbench_version": version, "meta": extra, "rows": rows}
+    document = {
+        **{k: v for k, v in document.items() if k != "rows"},
+        DIGEST_KEY: scorecard_digest(document),
+        "rows": rows,
+    }
     write_text_atomic(out_dir / SCORECARD_JSON, json.dumps(document, indent=2, allow_nan=False))
     frame = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
     frame[LABEL_COLUMN] = datalabel.of(extra.get("data"), synthetic)["data_label"]
@@ -96,8 +116,8 @@ def read_scorecard(path: Path | str) -> pd.DataFrame:
     DataFrame with the columns of :data:`SCORE_COLUMNS`; ``value`` is float (NaN when
     missing). ``frame.attrs`` holds ``synthetic`` (bool, or None for a CSV),
     ``rhbench_version``, ``meta`` (the run settings; empty for a CSV), ``path`` and
-    ``rows_digest`` (:data:`DIGEST_OK`, :data:`DIGEST_EDITED` or :data:`DIGEST_ABSENT`, see
-    :func:`rows_digest`).
+    ``digest`` (:data:`DIGEST_OK`, :data:`DIGEST_EDITED` or :data:`DIGEST_ABSENT`, see
+    :func:`scorecard_digest`).
 
     Raises
     ------
@@ -115,7 +135,7 @@ def read_scorecard(path: Path | str) -> pd.DataFrame:
     else:
         frame, attrs = _read_csv(path), {"synthetic": None, "rhbench_version": None}
     frame = _validate(frame, path)
-    attrs.setdefault("rows_digest", DIGEST_ABSENT)
+    attrs.setdefault("digest", DIGEST_ABSENT)
     frame.attrs.update(attrs, path=str(path))
     return frame
 
@@ -141,18 +161,21 @@ def _read_json(path: Path) -> tuple[pd.DataFrame, dict]:
         "synthetic": bool(synthetic) if synthetic is not None else None,
         "rhbench_version": document.get("rhbench_version"),
         "meta": meta if isinstance(meta, dict) else {},
-        "rows_digest": _digest_state(document),
+        "digest": _digest_state(document),
     }
     return frame, attrs
 
 
 def _digest_state(document: dict) -> str:
-    """:data:`DIGEST_OK` when the rows match the recorded digest, :data:`DIGEST_EDITED` when they
-    do not, :data:`DIGEST_ABSENT` when the scorecard records none (written before rhbench kept one)."""
-    recorded = document.get(ROWS_DIGEST)
+    """:data:`DIGEST_OK` when the document matches its recorded digest, :data:`DIGEST_EDITED` when
+    it does not, :data:`DIGEST_ABSENT` when it records none (written before rhbench kept one)."""
+    recorded = document.get(DIGEST_KEY)
     if recorded is None:
         return DIGEST_ABSENT
-    return DIGEST_OK if recorded == rows_digest(document["rows"]) else DIGEST_EDITED
+    try:
+        return DIGEST_OK if recorded == scorecard_digest(document) else DIGEST_EDITED
+    except (TypeError, ValueError):  # a value JSON cannot write back: not what rhbench wrote
+        return DIGEST_EDITED
 
 
 def _refuse_constant(name: str) -> float:

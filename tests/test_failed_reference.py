@@ -1,0 +1,96 @@
+"""An unusable reference input (a corrupt SRDB table, a broken predictor grid) fails the
+reference and the rows that need it, not the run (fifth audit, issue 12).
+
+Before: ``rhbench run`` stopped with exit 2 and wrote nothing, so one broken observation
+file sank every model's numbers. Now the run exits 3, the reference's rows and every row
+that needs it fail with the reason (file, variable, what was found and expected), and each
+model's own rows (totals, turnover times, regional means on its own grid, period coverage)
+are bit-identical to a run on the good files.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rhbench.config import RunConfig
+from rhbench.errors import ConfigError
+from rhbench.failed_reference import NEEDS_REFERENCE
+from rhbench.pipeline import run
+from tests.conftest import RELIABILITY_MODELS, SMALL_DEMO_RESOLUTION
+
+#: Rows a DGVM computes from its own files alone: they must survive a failed reference.
+OWN_METRICS = ("rh_global", "csoil_global", "cveg_global", "tau_soil_global", "tau_veg_global", "period_coverage")
+
+
+def _run(root: Path, out: Path):
+    config = RunConfig(
+        data_root=root,
+        out=out,
+        resolution=SMALL_DEMO_RESOLUTION,
+        quick_upscaling=True,
+        demo=False,
+        n_draws=30,
+        models=RELIABILITY_MODELS,
+    )
+    outcome = run(config)
+    rows = json.loads((out / "scorecard.json").read_text())["rows"]
+    return outcome, {(r["source"], r["metric"], r["region"]): r for r in rows}
+
+
+@pytest.fixture(scope="module")
+def good(demo_root, tmp_path_factory):
+    return _run(demo_root, tmp_path_factory.mktemp("good") / "out")
+
+
+def _broken_root(demo_root: Path, tmp_path: Path, case: str) -> tuple[Path, str]:
+    """A copy of the demo root with one reference input broken; returns it and the file's name."""
+    root = tmp_path / "root"
+    shutil.copytree(demo_root, root, symlinks=True)
+    if case == "binary":
+        broken = root / "srdb" / "srdb-data.csv"
+        broken.write_bytes(b"\x00\x01 not a table \xff" * 20)
+    elif case == "columns":
+        broken = root / "srdb" / "srdb-data.csv"
+        broken.write_text("Site,Value\nA,1\n")
+    else:  # the climate grid the demo's reference is built from
+        broken = root / "obs" / "predictors" / "CRU-TS4_tas.nc"
+        broken.write_bytes(b"CDF\x01 truncated")
+    return root, broken.name
+
+
+@pytest.mark.parametrize("case", ["binary", "columns", "predictors"])
+def test_a_broken_reference_input_fails_its_rows_and_keeps_every_model_row(demo_root, tmp_path, good, case):
+    root, name = _broken_root(demo_root, tmp_path, case)
+    good_outcome, good_rows = good
+    outcome, rows = _run(root, tmp_path / "out")
+    assert good_outcome.exit_code == 0 and outcome.exit_code == 3  # README: a source the run uses failed
+    load = rows[("RF-Rh", "load", "global")]
+    assert load["status"] == "failed" and name in load["reason"], load
+    assert "found:" in load["reason"] or "variable:" in load["reason"], load["reason"]
+    # each model's own rows: produced, and the same numbers as the good run's, bit for bit
+    for model in RELIABILITY_MODELS:
+        for metric in OWN_METRICS:
+            key = (model, metric, "global")
+            assert rows[key]["status"] == "ok" and rows[key]["value"] == good_rows[key]["value"], key
+    kept = [k for k, r in rows.items() if r["status"] == "ok"]
+    assert len(kept) > 100 and all(rows[k]["value"] == good_rows[k]["value"] for k in kept)
+    assert any(k[1] == "rh_total" and k[0] in RELIABILITY_MODELS for k in kept)  # regional, own grid
+    # the reference's rows and every row that needs it fail with the reason naming the file
+    reference = [r for k, r in rows.items() if r["kind"] == "reference"]
+    assert reference and all(r["status"] == "failed" for r in reference)
+    needing = [r for r in rows.values() if r["status"] != "ok" and r["metric"] != "load"]
+    assert needing and all(r["reason"].startswith(NEEDS_REFERENCE) and name in r["reason"] for r in needing)
+    assert rows[(RELIABILITY_MODELS[0], "rh_taylor_score", "global")]["status"] == "failed"
+    assert not (tmp_path / "out" / "upscaling").exists()  # no half-built product in the output
+
+
+def test_a_data_root_without_any_reference_is_still_a_configuration_error(demo_root, tmp_path):
+    root, _ = _broken_root(demo_root, tmp_path, "binary")
+    (root / "srdb" / "srdb-data.csv").unlink()
+    with pytest.raises(ConfigError, match="no reference Rh in the data root"):
+        run(RunConfig(data_root=root, out=tmp_path / "out", resolution=SMALL_DEMO_RESOLUTION, quick_upscaling=True))
+    assert not (tmp_path / "out").exists()
