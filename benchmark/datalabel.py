@@ -56,6 +56,15 @@ def of(data: dict | None, synthetic: bool) -> dict:
     return dict(data) if data else {"data_label": SYNTHETIC if synthetic else REAL}
 
 
+def weakest(descriptions: list[dict | None], synthetic: bool = False) -> dict:
+    """The least verified of several data descriptions (SYNTHETIC, then UNVERIFIED, then REAL):
+    e.g. of a gate's baseline and current scorecards. Without any description (CSV
+    scorecards, older rhbench), the label ``synthetic`` implies (:func:`of`)."""
+    found = [d for d in descriptions if d and d.get("data_label") in MEANING]
+    order = (SYNTHETIC, UNVERIFIED, REAL)
+    return min(found, key=lambda d: order.index(d["data_label"])) if found else of(None, synthetic)
+
+
 def short(data: dict | None) -> str:
     """The label named by what the data is: ``SYNTHETIC demo data`` (a demo root),
     ``SYNTHETIC data`` (other synthetic inputs), ``UNVERIFIED data``, ``REAL data``."""
