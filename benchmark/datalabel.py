@@ -179,7 +179,8 @@ def observation_products(inputs: dict, files: dict, registry: Registry) -> dict[
 def summary(data: dict) -> str:
     """One line naming the label and the versions, e.g. ``REAL data: SRDB-V5 v20200511, Jian2020 c0072c0``."""
     if data.get("data_label", SYNTHETIC) != REAL:
-        return f"{headline(data)}: {data.get('data_label_reason', 'unlabelled')}"
+        meaning = MEANING.get(str(data.get("data_label")), MEANING[SYNTHETIC])
+        return f"{short(data)}, {meaning}: {data.get('data_label_reason', 'unlabelled')}"
     parts = [str(data["srdb_version"])] if data.get("srdb_version") else []
     if data.get("predictors_source"):
         parts.append(f"{data['predictors_source']} {str(data.get('predictors_version', ''))[:7]}".strip())

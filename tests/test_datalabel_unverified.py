@@ -148,3 +148,14 @@ def test_the_gate_words_the_least_verified_label_of_its_scorecards(tmp_path, cur
         assert "data)" not in line and "not a scientific result" not in markdown
     else:
         assert f"({words})" in line and datalabel.headline(current) in markdown
+
+
+def test_the_summary_line_names_the_label_its_meaning_and_the_reason():
+    unverified = {"data_label": "UNVERIFIED", "data_label_reason": "grid file x.nc not a pinned release"}
+    assert datalabel.summary(unverified) == (
+        "UNVERIFIED data, real-looking inputs that are not the pinned releases; not a verified result: "
+        "grid file x.nc not a pinned release"
+    )
+    demo = {"data_label": "SYNTHETIC", "data_label_reason": datalabel.DEMO_REASON}
+    assert datalabel.summary(demo).startswith("SYNTHETIC demo data, not a scientific result: the data root")
+    assert datalabel.summary({"data_label": "REAL", "srdb_version": "SRDB-V5 v1"}) == "REAL data: SRDB-V5 v1"
