@@ -56,6 +56,15 @@ def of(data: dict | None, synthetic: bool) -> dict:
     return dict(data) if data else {"data_label": SYNTHETIC if synthetic else REAL}
 
 
+def weakest(descriptions: list[dict | None], synthetic: bool = False) -> dict:
+    """The least verified of several data descriptions (SYNTHETIC, then UNVERIFIED, then REAL):
+    e.g. of a gate's baseline and current scorecards. Without any description (CSV
+    scorecards, older rhbench), the label ``synthetic`` implies (:func:`of`)."""
+    found = [d for d in descriptions if d and d.get("data_label") in MEANING]
+    order = (SYNTHETIC, UNVERIFIED, REAL)
+    return min(found, key=lambda d: order.index(d["data_label"])) if found else of(None, synthetic)
+
+
 def short(data: dict | None) -> str:
     """The label named by what the data is: ``SYNTHETIC demo data`` (a demo root),
     ``SYNTHETIC data`` (other synthetic inputs), ``UNVERIFIED data``, ``REAL data``."""
@@ -170,7 +179,8 @@ def observation_products(inputs: dict, files: dict, registry: Registry) -> dict[
 def summary(data: dict) -> str:
     """One line naming the label and the versions, e.g. ``REAL data: SRDB-V5 v20200511, Jian2020 c0072c0``."""
     if data.get("data_label", SYNTHETIC) != REAL:
-        return f"{headline(data)}: {data.get('data_label_reason', 'unlabelled')}"
+        meaning = MEANING.get(str(data.get("data_label")), MEANING[SYNTHETIC])
+        return f"{short(data)}, {meaning}: {data.get('data_label_reason', 'unlabelled')}"
     parts = [str(data["srdb_version"])] if data.get("srdb_version") else []
     if data.get("predictors_source"):
         parts.append(f"{data['predictors_source']} {str(data.get('predictors_version', ''))[:7]}".strip())

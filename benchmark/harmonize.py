@@ -231,12 +231,13 @@ def period_means_once(
     map is the remapped annual means averaged, as :func:`load_source` does.
     """
     opened = open_annual(source, data_root)
-    annual = opened[variable]
+    annual = xr.Dataset(opened)[variable]  # aligned with the source's other variables, as both reads were
     mean = period_mean(annual, period, source=source.name).astype("float64").compute()
     if grid.same_grid(mean, target):
         common = on_grid_of(mean.astype(annual.dtype), target, source=source.name)
     else:
-        common = period_mean(on_grid_of(annual, target, source=source.name), period, source=source.name).compute()
+        remapped = xr.Dataset({name: on_grid_of(data, target, source=source.name) for name, data in opened.items()})
+        common = period_mean(remapped[variable], period, source=source.name).compute()
     return common, NativeMean(opened, variable, mean)
 
 

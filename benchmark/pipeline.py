@@ -98,8 +98,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     root = _data_root(config)
     synthetic = config.demo or is_synthetic(root)
     out_dir = _claim_output(config, root, discovered)
-    files = provenance.input_files(registry, root)  # once: run.json's checksums and the data label
-    provenance.prefetch_input_checksums(files)  # hashed on another core meanwhile, for run.json
+    files = provenance.prefetch_input_checksums(registry, root)  # resolved once; hashed on another core meanwhile
     target = grid.common_grid(config.resolution)
     with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler=LOCAL_THREADS):
         mask = _land_mask(registry, root, synthetic)

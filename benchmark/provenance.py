@@ -63,11 +63,14 @@ def checksums_of(files_of: dict[str, dict[str, list[Path] | str]]) -> dict[str, 
     return inputs
 
 
-def prefetch_input_checksums(files_of: dict[str, dict[str, list[Path] | str]]) -> None:
-    """Start hashing the run's input files (:func:`input_files`' answer) in the background
-    (:func:`rhbench.fileops.prefetch_checksums`)."""
+def prefetch_input_checksums(registry: Registry, data_root: Path) -> dict[str, dict[str, list[Path] | str]]:
+    """Resolve the run's :func:`input_files` and start hashing them in the background
+    (:func:`rhbench.fileops.prefetch_checksums`); returns the files (for run.json and the data
+    label, :func:`rhbench.outputs.write_all`: resolved once per run)."""
+    files_of = input_files(registry, data_root)
     paths = [p for files in files_of.values() for v in files.values() if not isinstance(v, str) for p in v]
     prefetch_checksums([p for p in paths if p.is_file()])
+    return files_of
 
 
 def record(

@@ -56,7 +56,7 @@ def test_a_demo_run_is_labelled_synthetic_with_its_reason_in_each_place(small_de
     for place, text in texts.items():
         assert "SYNTHETIC" in text, place
     assert "(SYNTHETIC demo data: not a scientific result)" in texts["cli"]
-    assert "SYNTHETIC demo data: not a scientific result: the data root is the SYNTHETIC demo" in texts["cli"]
+    assert "SYNTHETIC demo data, not a scientific result: the data root is the SYNTHETIC demo" in texts["cli"]
     assert "REAL data" not in texts["cli"]
     # the observation products read are listed with their file checksums (run.json's, not hashed again)
     run_json = json.loads((Path(outcome.out_dir) / "run.json").read_text())

@@ -118,3 +118,44 @@ def test_cmec_disclaimer_words_an_unverified_run():
     assert bundle["PROVENANCE"]["data_label"] == "UNVERIFIED" and bundle["PROVENANCE"]["synthetic"] is False
     assert bundle["DISCLAIMER"] == {"unverified": datalabel.headline(data)}
     assert "DISCLAIMER" not in cmec_bundle(rows, {"m": "a metric"}, synthetic=False, data={"data_label": "REAL"})
+
+
+@pytest.mark.parametrize(
+    ("current", "words"),
+    [
+        ({"data_label": "REAL"}, None),
+        (
+            {"data_label": "UNVERIFIED", "data_label_reason": "site table x.csv is not a pinned release"},
+            "UNVERIFIED data",
+        ),
+        ({"data_label": "SYNTHETIC", "data_label_reason": datalabel.DEMO_REASON}, "SYNTHETIC demo data"),
+    ],
+)
+def test_the_gate_words_the_least_verified_label_of_its_scorecards(tmp_path, current, words):
+    """The gate said "(synthetic data)" / "Synthetic demo data" from the synthetic flag alone:
+    an UNVERIFIED pair passed unlabelled and a non-demo SYNTHETIC one was called demo data."""
+    from rhbench.report.check import compare_scorecards
+    from rhbench.report.check_render import markdown_summary, summary_line
+
+    def scorecard(name: str, data: dict) -> pd.DataFrame:
+        write_scorecard(_results(), tmp_path / name, synthetic=data["data_label"] == "SYNTHETIC", meta={"data": data})
+        return read_scorecard(tmp_path / name / "scorecard.json")
+
+    base = current if current["data_label"] == "SYNTHETIC" else {"data_label": "REAL"}  # synthetic-ness must match
+    report = compare_scorecards(scorecard("cur", current), scorecard("base", base))
+    line, markdown = summary_line(report), markdown_summary(report)
+    if words is None:
+        assert "data)" not in line and "not a scientific result" not in markdown
+    else:
+        assert f"({words})" in line and datalabel.headline(current) in markdown
+
+
+def test_the_summary_line_names_the_label_its_meaning_and_the_reason():
+    unverified = {"data_label": "UNVERIFIED", "data_label_reason": "grid file x.nc not a pinned release"}
+    assert datalabel.summary(unverified) == (
+        "UNVERIFIED data, real-looking inputs that are not the pinned releases; not a verified result: "
+        "grid file x.nc not a pinned release"
+    )
+    demo = {"data_label": "SYNTHETIC", "data_label_reason": datalabel.DEMO_REASON}
+    assert datalabel.summary(demo).startswith("SYNTHETIC demo data, not a scientific result: the data root")
+    assert datalabel.summary({"data_label": "REAL", "srdb_version": "SRDB-V5 v1"}) == "REAL data: SRDB-V5 v1"

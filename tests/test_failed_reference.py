@@ -94,3 +94,20 @@ def test_a_data_root_without_any_reference_is_still_a_configuration_error(demo_r
     with pytest.raises(ConfigError, match="no reference Rh in the data root"):
         run(RunConfig(data_root=root, out=tmp_path / "out", resolution=SMALL_DEMO_RESOLUTION, quick_upscaling=True))
     assert not (tmp_path / "out").exists()
+
+
+def test_a_reference_build_failing_after_the_cv_leaves_no_half_product_in_the_run(demo_root, tmp_path, monkeypatch):
+    """The run builds the reference into its own output: a failure after the CV tables were
+    written (here the map stage) fails the reference and removes what it had written."""
+    from rhbench.errors import DataError
+    from rhbench.upscaling import rhmap
+
+    def broken(*args, **kwargs):
+        raise DataError("map stage failed (test)", file="rh_rf.nc")
+
+    monkeypatch.setattr(rhmap, "product_dataset", broken)
+    outcome, rows = _run(demo_root, tmp_path / "out")
+    assert outcome.exit_code == 3
+    assert "map stage failed (test)" in rows[("RF-Rh", "load", "global")]["reason"]
+    assert rows[(RELIABILITY_MODELS[0], "rh_global", "global")]["status"] == "ok"
+    assert not (tmp_path / "out" / "upscaling").exists()

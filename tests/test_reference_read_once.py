@@ -87,3 +87,41 @@ def test_a_run_opens_the_reference_rh_file_once(tmp_path, monkeypatch):
     assert "error" not in result, result
     assert opened.count(("Konings2019", "rh")) == 1, opened
     assert opened.count((models[0], "rh")) == 1, opened  # each model once too
+
+
+def test_a_product_with_two_variables_of_other_years_reads_as_before(tmp_path):
+    """Both former reads aligned a variable with the product's others (their years joined):
+    the one read does too, on the common grid and on another."""
+    import numpy as np
+
+    lat, lon = np.arange(-87.0, 90.0, 6.0), np.arange(-177.0, 180.0, 6.0)
+    rng = np.random.default_rng(7)
+
+    def write(name: str, years: range, units: str) -> str:
+        values = rng.gamma(2.0, 50.0, (len(years), lat.size, lon.size)).astype("float32")
+        values[:, :5] = np.nan
+        time = xr.DataArray([f"{y}-07-01" for y in years], dims="time").astype("datetime64[ns]")
+        ds = xr.Dataset({name: (("time", "lat", "lon"), values, {"units": units})}, coords={"time": time})
+        ds = ds.assign_coords(lat=("lat", lat, {"units": "degrees_north"}), lon=("lon", lon, {"units": "degrees_east"}))
+        path = tmp_path / f"{name}.nc"
+        ds.to_netcdf(path)
+        return str(path)
+
+    source = Source(
+        name="Two",
+        kind="rh",
+        catalog_entry="test.none",
+        variables={"rh": Var("rh", "g C m-2 yr-1"), "cSoil": Var("cSoil", "kg C m-2")},
+        citation="test",
+        files={
+            "rh": (write("rh", range(1990, 2011), "g C m-2 yr-1"),),
+            "cSoil": (write("cSoil", range(1982, 2019), "kg C m-2"),),
+        },
+    )
+    for resolution in (6.0, 12.0):
+        target = grid.common_grid(resolution)
+        common, read = harmonize.period_means_once(source, None, target, "rh", (1982, 2018))
+        two_reads = harmonize.period_mean(harmonize.load_source(source, None, target)["rh"], (1982, 2018)).compute()
+        xr.testing.assert_identical(common, two_reads)
+        native = harmonize.load_native(source, None)[0]["rh"]
+        xr.testing.assert_identical(read.mean, harmonize.period_mean(native, (1982, 2018)).astype("float64").compute())

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from rhbench import datalabel
 from rhbench.errors import ConfigError
 from rhbench.report.gate_rules import (
     DEFAULT_METRIC_TOLERANCE,
@@ -113,6 +114,8 @@ class CheckReport:
     new_sources: list[str] = field(default_factory=list)
     missing_sources: list[str] = field(default_factory=list)
     synthetic: bool = False
+    #: the least verified data description of the two scorecards (:func:`rhbench.datalabel.weakest`)
+    data: dict = field(default_factory=dict)
     version_change: str = ""
     integrity_warnings: list[str] = field(default_factory=list)
 
@@ -215,6 +218,10 @@ def compare_scorecards(
         new_sources=sorted(cur_sources - base_sources),
         missing_sources=sorted(base_sources - cur_sources),
         synthetic=bool(current.attrs.get("synthetic")) or bool(baseline.attrs.get("synthetic")),
+        data=datalabel.weakest(
+            [(f.attrs.get("meta") or {}).get("data") for f in (current, baseline)],
+            synthetic=bool(current.attrs.get("synthetic")) or bool(baseline.attrs.get("synthetic")),
+        ),
         version_change=_version_change(current, baseline),
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from rhbench import datalabel
 from rhbench.report.check import OUTCOMES, CheckReport, RowComparison
 
 _TABLE_HEADER = ("source", "metric", "region", "baseline", "current", "change", "outcome", "note")
@@ -41,7 +42,8 @@ def summary_line(report: CheckReport) -> str:
     """One line: verdict and counts."""
     verdict = "PASSED" if report.passed else "FAILED"
     counts = ", ".join(f"{report.count(outcome)} {outcome}" for outcome in OUTCOMES if report.count(outcome))
-    label = " (synthetic data)" if report.synthetic else ""
+    described = report.data or datalabel.of(None, report.synthetic)
+    label = "" if described.get("data_label") == datalabel.REAL else f" ({datalabel.short(described)})"
     problems = f"; {len(report.problems)} problem(s)" if report.problems else ""
     return f"rhbench check {verdict}{label}: {len(report.rows)} gated rows; {counts or 'none'}{problems}"
 
@@ -154,8 +156,9 @@ def markdown_summary(report: CheckReport) -> str:
     """A Markdown summary for a merge-request comment: verdict, warnings, changes, source lists."""
     icon = "✅" if report.passed else "❌"
     lines = [f"### {icon} {_md_escape(summary_line(report))}", ""]
-    if report.synthetic:
-        lines += ["> **Synthetic demo data — not a scientific result.**", ""]
+    described = report.data or datalabel.of(None, report.synthetic)
+    if described.get("data_label") != datalabel.REAL:  # e.g. SYNTHETIC demo data: not a scientific result
+        lines += [f"> **{_md_escape(datalabel.headline(described))}.**", ""]
     warnings = warning_lines(report)
     if warnings:
         lines += [f"> **{_md_escape(line.strip())}**" for line in warnings] + [""]
