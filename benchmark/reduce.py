@@ -232,14 +232,15 @@ def _sampled(mask: xr.DataArray | None, like: xr.DataArray) -> xr.DataArray | No
 def partition_totals(annual: xr.Dataset, area: xr.DataArray, parts: Partition) -> xr.Dataset:
     """Sums of value x area over the valid cells of each part, per year (float64).
 
-    Also, per part (no year): ``land_area``, the area of all its cells, and ``valid_land_area``,
-    that of its valid cells (m2), so that the 2-box rows can say how much land they sum
-    (:func:`rhbench.uptake.valid_share`).
+    Also, per part (no year): ``land_area``, the area of the cells where the model has some
+    value (its land), and ``valid_land_area``, that of its valid cells (m2), so that the 2-box
+    rows can say how much of its land they sum (:func:`rhbench.uptake.valid_share`).
     """
     names = [v for v in (*REQUIRED, "fVegLitter") if v in annual]
-    valid = np.ones(area.shape, dtype=bool)
+    valid, present = np.ones(area.shape, dtype=bool), np.zeros(area.shape, dtype=bool)
     for name in names:
         valid &= np.asarray(annual[name].notnull().all("year").values)
+        present |= np.asarray(annual[name].notnull().any("year").values)
     cells = np.flatnonzero(valid.ravel())
     weights = np.asarray(area.values, dtype="float64").ravel()[cells]
     onehot = np.zeros((cells.size, len(parts.names)))
@@ -254,9 +255,10 @@ def partition_totals(annual: xr.Dataset, area: xr.DataArray, parts: Partition) -
             (values.astype("float64") @ onehot)[..., None],
             dict(annual[name].attrs),
         )
-    all_area = np.nan_to_num(np.asarray(area.values, dtype="float64").ravel())
+    # the model's land: cells where it has some value (a cell without any is not its land)
+    its_land = np.where(present, np.nan_to_num(np.asarray(area.values, dtype="float64")), 0.0).ravel()
     shares = {
-        "land_area": np.bincount(parts.index.ravel(), weights=all_area, minlength=len(parts.names)),
+        "land_area": np.bincount(parts.index.ravel(), weights=its_land, minlength=len(parts.names)),
         "valid_land_area": onehot.sum(axis=0),
     }
     for name, values in shares.items():

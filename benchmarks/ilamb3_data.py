@@ -13,6 +13,8 @@ when annual) that rhbench's CMIP6 source family (:mod:`rhbench.cmip6`) turns int
 skips the turnover times with their reasons, as ilamb3's side compares Rh only. The fields
 are smooth latitude patterns, scaled and perturbed per model, with a seasonal cycle in the
 monthly files; they are deterministic (seeded) and reused while ``rh_files.json`` matches.
+Every file carries the global attribute ``synthetic = 1``, so that rhbench labels a run on
+them SYNTHETIC (the reference file decides the run's label).
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ def _create(path: Path, lat: np.ndarray, lon: np.ndarray, monthly: bool, title: 
     rh.setncatts({"units": "g m-2 d-1", "standard_name": "heterotrophic_respiration_carbon_flux"})
     rh.long_name = "heterotrophic respiration (SYNTHETIC)"
     nc.title = f"SYNTHETIC Rh for the rhbench vs ilamb3 benchmark: {title}"
+    nc.synthetic = 1  # rhbench labels a run on these files SYNTHETIC (rhbench.upscaling.inputs.marked_synthetic)
     return nc
 
 
@@ -132,6 +135,7 @@ def write_files(root: Path, n_models: int, monthly: bool, resolution: float = RE
     marker = root / "rh_files.json"
     wanted = {"units": "g m-2 d-1", "monthly": monthly, "models": sorted(models), "years": list(YEARS)}
     wanted["resolution"] = resolution
+    wanted["synthetic"] = 1  # files written before they carried the attribute are written again
     present = [ref, *models.values()]
     if marker.is_file() and json.loads(marker.read_text()) == wanted and all(p.is_file() for p in present):
         return files

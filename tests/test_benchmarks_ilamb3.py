@@ -113,3 +113,19 @@ def test_the_confrontation_stage_runs_the_pipeline_on_the_benchmark_files(tmp_pa
     result = ilamb3_bench.confront({"config": str(config), "out": str(tmp_path / "out"), "models": models})
     assert "error" not in result, result
     assert result["seconds"] > 0 and result["ok_rows"] > 0
+
+
+def test_a_run_on_the_benchmark_files_is_labelled_synthetic(tmp_path):
+    """The files are SYNTHETIC: each says so, and so does the data label of a run on them."""
+    from rhbench import datalabel, provenance
+    from rhbench.registry import build_registry
+    from rhbench.upscaling.inputs import marked_synthetic
+
+    files = write_files(tmp_path / "data", 1, monthly=False, resolution=6.0)
+    assert marked_synthetic(files["reference"]) and all(marked_synthetic(p) for p in files["models"].values())
+    registry = build_registry()
+    inputs = provenance.input_files(registry, tmp_path / "data")
+    record = {"inputs": provenance.checksums_of(inputs)}
+    data = datalabel.describe(record, inputs, registry, tmp_path / "staging", demo_root=False)
+    assert data["data_label"] == datalabel.SYNTHETIC, data
+    assert "Konings2019" in data["data_label_reason"]

@@ -285,3 +285,22 @@ def test_an_ok_row_without_a_finite_value_is_written_as_skipped(tmp_path: Path) 
     assert rows["emulation_r2"]["status"] == "skipped" and rows["emulation_r2"]["value"] is None
     assert rows["emulation_r2"]["reason"].startswith("undefined") and "1901-2018" in rows["emulation_r2"]["reason"]
     assert rows["rh_global"]["status"] == "ok" and rows["rh_global"]["value"] == 60.0
+
+
+def test_the_skipped_rmse_rows_say_that_period_means_are_scored() -> None:
+    """A6-19: with a yearly reference (Tang2020, 1982-2016) the RMSE rows said 'the reference has
+    no time axis (a static map)', which the user's file contradicts: the suite scores period means."""
+    from rhbench.metrics.suite import PERIOD_MEAN_RMSE, Reference, _ilamb_rows
+
+    lat, lon = np.arange(-60.0, 61.0, 20.0), np.arange(-170.0, 180.0, 20.0)
+    coords = {"lat": lat, "lon": lon}
+    rh = xr.DataArray(
+        np.random.default_rng(0).uniform(100, 900, (lat.size, lon.size)), dims=("lat", "lon"), coords=coords
+    )
+    from rhbench.grid import cell_area
+
+    ref = Reference(rh=rh, csoil_products=(rh * 0 + 10).expand_dims(product=["P"]), area=cell_area(lat, lon))
+    rows = {r.metric: r for r in _ilamb_rows("M", "dgvm", "rh", ref.rh_land, rh * 1.1, ref)}
+    assert rows["rh_rmse_score"].status == "skipped" and rows["rh_rmse_score"].reason == PERIOD_MEAN_RMSE
+    assert "static map" not in rows["rh_rmse_score"].reason
+    assert rows["rh_bias_score"].status == "ok"

@@ -188,3 +188,36 @@ def test_native_totals_with_shared_sums_are_those_summed_twice():
     got = native_totals(period, land, regions)
     xr.testing.assert_identical(got, _native_totals_before(period, land, regions))
     assert list(got.data_vars) == list(_native_totals_before(period, land, regions).data_vars)
+
+
+def test_summary_grid_scales_in_one_pass_are_those_taken_metric_by_metric(monkeypatch):
+    import pandas as pd
+
+    from rhbench.report import summary_grid
+
+    nan = float("nan")
+    records = [
+        ("observations", "reference", "rh_global", "global", "Pg C yr-1", 52.5, "ok", ""),
+        ("A", "dgvm", "rh_global", "global", "Pg C yr-1", -61.25, "ok", ""),
+        ("B", "dgvm", "rh_global", "global", "Pg C yr-1", 99.0, "failed", "too little land"),
+        ("A", "dgvm", "rh_taylor_bias", "global", "g C m-2 yr-1", nan, "skipped", "undefined"),
+        ("B", "dgvm", "rh_taylor_bias", "global", "g C m-2 yr-1", nan, "ok", ""),
+        ("A", "dgvm", "tau_bias_pct", "global", "%", -3.5, "ok", ""),
+        ("B", "dgvm", "tau_bias_pct", "global", "%", 2.25, "ok", ""),
+        ("A", "dgvm", "tau_bias_pct", "EQ-10N", "%", 80.0, "ok", ""),
+        ("ensemble_mean", "ensemble", "rh_taylor_score", "global", "1", 0.75, "ok", ""),
+        ("A", "dgvm", "csoil_global", "global", "Pg C", nan, "skipped", "no cSoil"),
+    ]
+    columns = ["source", "kind", "metric", "region", "units", "value", "status", "reason"]
+    scores = pd.DataFrame.from_records(records, columns=columns)
+    rows = scores[scores["region"] == "global"]
+    metrics = [m for m in summary_grid.SUMMARY_COLUMNS if m in set(rows["metric"])]
+
+    def one_by_one(rows, metrics):  # the former expression
+        return {m: rows.loc[(rows["metric"] == m) & (rows["status"] == "ok"), "value"].abs().max() for m in metrics}
+
+    got, expected = summary_grid._largest_magnitudes(rows, metrics), one_by_one(rows, metrics)
+    assert list(got) == list(expected) == metrics and repr(got) == repr(expected)  # NaN where no ok value
+    html = summary_grid.summary_table(scores)
+    monkeypatch.setattr(summary_grid, "_largest_magnitudes", one_by_one)
+    assert summary_grid.summary_table(scores) == html

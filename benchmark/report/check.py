@@ -48,11 +48,10 @@ from rhbench.report.gate_rules import (
     DEFAULT_SCORE_TOLERANCE,
     NOISE_RELATIVE,
     Tolerance,
-    data_differences,
+    comparable_setups,
     default_tolerances,
     integrity,
     is_score,
-    setup_differences,
 )
 from rhbench.report.gate_rules import metric_tolerance as tolerance_of
 from rhbench.report.tables import is_available
@@ -192,14 +191,7 @@ def compare_scorecards(
     ------
     ConfigError: the runs' settings differ and ``allow_setup_change`` is False.
     """
-    changes, known = _setup_changes(current, baseline)
-    if changes and not allow_setup_change:
-        raise ConfigError(
-            "the scorecards come from runs with different settings; pass --allow-setup-change to compare anyway",
-            file=str(current.attrs.get("path", "")) or None,
-            found="; ".join(changes),
-            expected="the baseline's resolution, period, reference, products and data versions (SRDB, predictors)",
-        )
+    changes, known = comparable_setups(current.attrs, baseline.attrs, allow_change=allow_setup_change)
     _refuse_unknown_metrics(metrics, current, baseline)
     tolerances = gate_tolerances(metrics, metric_tolerance=metric_tolerance, defaults=defaults)
     rows = _compare_rows(current, baseline, tolerances, tolerance, fail_under, allow_missing)
@@ -254,16 +246,6 @@ def _compare_rows(current, baseline, tolerances, tolerance, fail_under, allow_mi
     ]
     rows = [_with_spread_scale(row, base, tolerances) for row in rows]
     return [_explain_missing(row, source_failures) for row in rows]
-
-
-def _setup_changes(current: pd.DataFrame, baseline: pd.DataFrame) -> tuple[list[str], bool]:
-    config = [(frame.attrs.get("meta") or {}).get("config") for frame in (current, baseline)]
-    changes, known = setup_differences(*config)
-    changes += data_differences(*[(frame.attrs.get("meta") or {}).get("data") for frame in (current, baseline)])
-    synthetic = [frame.attrs.get("synthetic") for frame in (current, baseline)]
-    if None not in synthetic and bool(synthetic[0]) != bool(synthetic[1]):
-        changes.append(f"synthetic: baseline {bool(synthetic[1])}, current {bool(synthetic[0])}")
-    return changes, known
 
 
 def _problems(current: pd.DataFrame, rows: list[RowComparison]) -> list[str]:

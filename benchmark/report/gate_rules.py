@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from rhbench.errors import ConfigError
 from rhbench.metrics.definitions import default_gate, gated_on_drop
 
 #: Allowed absolute drop of a ``*_score`` (dimensionless, scores are 0..1).
@@ -169,6 +170,28 @@ def data_differences(current: dict | None, baseline: dict | None) -> list[str]:
         for key in DATA_VERSION_KEYS
         if key in current and key in baseline and current[key] != baseline[key]
     ]
+
+
+def comparable_setups(current: dict, baseline: dict, *, allow_change: bool = False) -> tuple[list[str], bool]:
+    """The setup differences of two scorecards (their ``attrs``: ``meta.config``, ``meta.data``,
+    ``synthetic``) and whether their setups are known (False for a CSV).
+
+    Raises :class:`~rhbench.errors.ConfigError` on a difference unless ``allow_change``.
+    """
+    config = [(attrs.get("meta") or {}).get("config") for attrs in (current, baseline)]
+    changes, known = setup_differences(*config)
+    changes += data_differences(*[(attrs.get("meta") or {}).get("data") for attrs in (current, baseline)])
+    synthetic = [attrs.get("synthetic") for attrs in (current, baseline)]
+    if None not in synthetic and bool(synthetic[0]) != bool(synthetic[1]):
+        changes.append(f"synthetic: baseline {bool(synthetic[1])}, current {bool(synthetic[0])}")
+    if changes and not allow_change:
+        raise ConfigError(
+            "the scorecards come from runs with different settings; pass --allow-setup-change to compare anyway",
+            file=str(current.get("path", "")) or None,
+            found="; ".join(changes),
+            expected="the baseline's resolution, period, reference, products and data versions (SRDB, predictors)",
+        )
+    return changes, known
 
 
 def integrity(current: dict, baseline: dict, *, allow_edited: bool = False) -> tuple[list[str], list[str]]:

@@ -100,11 +100,12 @@ def summary_table(scorecard: pd.DataFrame, columns: dict[str, str] | None = None
     """
     rows = scorecard[scorecard["region"] == "global"]
     wanted = columns or SUMMARY_COLUMNS
-    metrics = [m for m in wanted if m in set(rows["metric"])]
+    present = set(rows["metric"])
+    metrics = [m for m in wanted if m in present]
     kinds = rows.drop_duplicates("source").set_index("source")["kind"]
     cells = {(r.source, r.metric): r for r in rows.itertuples(index=False)}
     units = rows.drop_duplicates("metric").set_index("metric")["units"]
-    scales = {m: rows.loc[(rows["metric"] == m) & (rows["status"] == "ok"), "value"].abs().max() for m in metrics}
+    scales = _largest_magnitudes(rows, metrics)
     head = "".join(
         f'<th title="{html.escape(m)}">{html.escape(label(m))}<br><small>{html.escape(_unit(units[m]))}</small></th>'
         for m in metrics
@@ -119,6 +120,13 @@ def summary_table(scorecard: pd.DataFrame, columns: dict[str, str] | None = None
         )
     lines.append("</tbody></table>")
     return "\n".join(lines)
+
+
+def _largest_magnitudes(rows: pd.DataFrame, metrics: list[str]) -> dict[str, float]:
+    """Each metric's largest |value| over its ``ok`` rows (NaN when it has none), in one pass."""
+    ok = rows[rows["status"] == "ok"]
+    largest = ok["value"].abs().groupby(ok["metric"]).max()
+    return {m: largest.get(m, float("nan")) for m in metrics}
 
 
 def _unit(units: str) -> str:
