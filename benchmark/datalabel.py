@@ -56,13 +56,22 @@ def of(data: dict | None, synthetic: bool) -> dict:
     return dict(data) if data else {"data_label": SYNTHETIC if synthetic else REAL}
 
 
-def weakest(descriptions: list[dict | None], synthetic: bool = False) -> dict:
-    """The least verified of several data descriptions (SYNTHETIC, then UNVERIFIED, then REAL):
-    e.g. of a gate's baseline and current scorecards. Without any description (CSV
-    scorecards, older rhbench), the label ``synthetic`` implies (:func:`of`)."""
+def weakest(descriptions: list[dict | None]) -> dict:
+    """The least verified of several data descriptions (SYNTHETIC, then UNVERIFIED, then REAL),
+    e.g. of a gate's baseline and current scorecards; {} when none has a label (CSV
+    scorecards, older rhbench: the caller's ``synthetic`` flag then decides, :func:`of`)."""
     found = [d for d in descriptions if d and d.get("data_label") in MEANING]
     order = (SYNTHETIC, UNVERIFIED, REAL)
-    return min(found, key=lambda d: order.index(d["data_label"])) if found else of(None, synthetic)
+    return min(found, key=lambda d: order.index(d["data_label"])) if found else {}
+
+
+def of_scorecards(*attrs: dict) -> dict:
+    """``synthetic`` (any scorecard's flag) and ``data`` (:func:`weakest` of their ``meta.data``)
+    of scorecards read by :func:`rhbench.report.tables.read_scorecard` (their ``attrs``)."""
+    return {
+        "synthetic": any(bool(a.get("synthetic")) for a in attrs),
+        "data": weakest([(a.get("meta") or {}).get("data") for a in attrs]),
+    }
 
 
 def short(data: dict | None) -> str:

@@ -260,14 +260,8 @@ def _upscaled(
         why = failures.get(predictors[0].name) or failures.absent.get(predictors[0].name)
         failures.record(name, f"cannot build the RF product from {predictors[0].name}: {why}")
         return None
-    grids = xr.Dataset(
-        {
-            "tas": harmonize.period_mean(climate["tas"], config.period, source=predictors[0].name).compute(),
-            "pr": harmonize.period_mean(climate["pr"], config.period, source=predictors[0].name).compute(),
-            "vegclass": classes,
-        }
-    )
-    stack = stack_from_grids(grids)
+    means = {v: harmonize.period_mean(climate[v], config.period, source=predictors[0].name) for v in ("tas", "pr")}
+    stack = stack_from_grids(xr.Dataset({**{v: m.compute() for v, m in means.items()}, "vegclass": classes}))
     versions = inputs.provenance(registry, srdb, stack, inputs.source_files(predictors[0], root))
     run_upscaling(srdb, out, stack=stack, versions=versions, quick=config.quick_upscaling, seed=config.seed)
     return out / UPSCALED_FILE

@@ -154,3 +154,15 @@ def test_fold_importance_is_the_mean_and_sd_of_the_fold_forests():
     assert table.loc["MAT", "importance_percent"] == pytest.approx(shares[:, 0].mean())
     assert table.loc["MAT", "importance_sd"] == pytest.approx(shares[:, 0].std(ddof=1))
     assert table["importance_percent"].sum() == pytest.approx(100.0)
+
+
+def test_group_importance_cv_r2_is_the_same_bits_every_time():
+    """The group forest's held-out predictions came from ``forest.predict``, which adds the
+    trees as its threads finish (float sums in varying order): ``group_pca_r2`` in
+    cv_metrics.json differed in its last digits between two same-seed runs."""
+    X, y, zones = _signal()
+    folds = forest.zone_folds(zones, 5, 0)
+    groups = {"climate": ["MAT", "MAP"], "noise": ["noise1", "noise2"]}
+    best = {"n_estimators": 100, "max_features": 2}
+    scores = {forest.group_importance(X, y, groups, folds, best, seed=0)[1] for _ in range(6)}
+    assert len(scores) == 1, scores

@@ -99,9 +99,7 @@ def evaluate(
     (source, lat).
     """
     results = Results()
-    own = reference_rows(reference, _observed_tau_sd(reference))
-    own = own if reference.has_csoil else say_no_observed_csoil(own)
-    results.rows.extend(own if reference.failed is None else fail_rows_needing_it(own, reference.failed))
+    results.rows.extend(_reference_own_rows(reference))
     fields = {reference.name: {"rh": reference.rh_land, "csoil": reference.csoil}}
     kinds = {reference.name: "reference"}
     attributions: dict[str, TauBiasAttribution] = {}
@@ -166,6 +164,14 @@ def say_no_observed_csoil(rows: list[ScoreRow], found: frozenset[str] | None = N
         else r
         for r in rows
     ]
+
+
+def _reference_own_rows(reference: Reference) -> list[ScoreRow]:
+    """The reference's rows: without cSoil its turnover rows say why; a failed reference's rows
+    fail with its reason (:mod:`rhbench.failed_reference`)."""
+    own = reference_rows(reference, _observed_tau_sd(reference))
+    own = own if reference.has_csoil else say_no_observed_csoil(own)
+    return own if reference.failed is None else fail_rows_needing_it(own, reference.failed)
 
 
 def _observed_tau_sd(ref: Reference) -> float:

@@ -209,11 +209,7 @@ def compare_scorecards(
         setup_known=known,
         new_sources=sorted(cur_sources - base_sources),
         missing_sources=sorted(base_sources - cur_sources),
-        synthetic=bool(current.attrs.get("synthetic")) or bool(baseline.attrs.get("synthetic")),
-        data=datalabel.weakest(
-            [(f.attrs.get("meta") or {}).get("data") for f in (current, baseline)],
-            synthetic=bool(current.attrs.get("synthetic")) or bool(baseline.attrs.get("synthetic")),
-        ),
+        **datalabel.of_scorecards(current.attrs, baseline.attrs),
         version_change=_version_change(current, baseline),
     )
 

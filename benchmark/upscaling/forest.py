@@ -260,7 +260,8 @@ def group_importance(
     for k in np.unique(folds):
         test = folds == k
         fold_forest = fit_forest(pcs[~test], np.asarray(y)[~test], config, seed + int(k))
-        oof[test] = fold_forest.predict(pcs[test].to_numpy(dtype=np.float32))
+        # trees averaged in a fixed order: forest.predict adds them as its threads finish
+        oof[test] = _tree_predictions(fold_forest, pcs[test].to_numpy(dtype=np.float32)).mean(axis=0)
     return table, cv_scores(y, oof)["r2"]
 
 

@@ -178,16 +178,17 @@ def run_upscaling(
     metrics["tuning_seconds"] = tuning_seconds
     if stack is not None:
         _add_map(metrics, site, oof, tuning, stack, (land_fraction, land_fraction_note, classes), out_dir)
-    metrics["seconds"] = time.perf_counter() - start
-    metrics["date_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    _write_report(metrics, out_dir)
+    _write_report(metrics, out_dir, start)
     _log_done(metrics)
     return metrics
 
 
-def _write_report(metrics: dict, out_dir: Path) -> None:
+def _write_report(metrics: dict, out_dir: Path, start: float) -> None:
     """``cv_metrics.json`` (the same bytes for the same inputs and seed) and ``run_log.json``
-    (:data:`RUN_LOG_KEYS`: the run's wall-clock time and date)."""
+    (:data:`RUN_LOG_KEYS`: the run's wall-clock time since ``start`` and date, also added to
+    ``metrics``)."""
+    metrics["seconds"] = time.perf_counter() - start
+    metrics["date_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     product = {k: v for k, v in metrics.items() if k not in RUN_LOG_KEYS}
     run_log = {"rhbench_version": rhbench.__version__, **{k: metrics[k] for k in RUN_LOG_KEYS}}
     write_atomic(out_dir / "cv_metrics.json", lambda tmp: tmp.write_text(json.dumps(product, indent=2) + "\n"))
