@@ -221,3 +221,47 @@ def test_summary_grid_scales_in_one_pass_are_those_taken_metric_by_metric(monkey
     html = summary_grid.summary_table(scores)
     monkeypatch.setattr(summary_grid, "_largest_magnitudes", one_by_one)
     assert summary_grid.summary_table(scores) == html
+
+
+def test_the_page_is_drawn_from_the_scorecard_without_its_attrs(tmp_path, monkeypatch):
+    """pandas deep-copies a frame's attrs on every operation: the page gets the rows alone,
+    and the page is the same as from the frame with its attrs (run settings, data label)."""
+    from rhbench import outputs
+    from rhbench.config import RunConfig
+    from rhbench.registry import Registry
+    from rhbench.report import html
+    from rhbench.report.tables import read_scorecard
+    from rhbench.results import Results, ScoreRow
+
+    given = []
+    real_start = html.start_page
+    monkeypatch.setattr(
+        html,
+        "start_page",
+        lambda out, scorecard, *a, **k: given.append(scorecard) or real_start(out, scorecard, *a, **k),
+    )
+    rows = [
+        ScoreRow("A", "dgvm", "rh_global", "global", "Pg C yr-1", 50.0),
+        ScoreRow("A", "dgvm", "rh_taylor_score", "global", "1", 0.5),
+    ]
+    staging = tmp_path / "out"
+    staging.mkdir()
+    run = outputs.write_all(
+        staging,
+        Results(rows=rows),
+        registry=Registry(),
+        config=RunConfig(),
+        data_root=tmp_path,
+        synthetic=True,
+        seconds=1.0,
+    )
+    assert len(given) == 1 and given[0].attrs == {}
+    with_attrs = read_scorecard(staging / "scorecard.json")
+    assert with_attrs.attrs  # what the page no longer carries
+    provenance = {**run.provenance, "generated": "fixed"}
+    pages = []
+    for frame in (with_attrs, given[0]):
+        folder = tmp_path / f"page{len(pages)}"
+        html.write_index_html(folder, frame, run.results.datasets, synthetic=True, provenance=provenance)
+        pages.append((folder / "index.html").read_text())
+    assert pages[0] == pages[1]

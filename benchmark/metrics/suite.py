@@ -55,7 +55,7 @@ GROUPS = ("rh", "tau_soil", "csoil", "cveg", "tau_veg", "attribution")
 #: may well have years, e.g. Tang2020's 1982-2016).
 PERIOD_MEAN_RMSE = (
     "ilamb3's RMSE score needs time series of at least 24 steps; rhbench scores period-mean maps "
-    "(every source averaged over the benchmark period first), so it is not computed"
+    "(the reference and every source averaged over the benchmark period first), so it is not computed"
 )
 #: Taylor statistic of the table -> key of :func:`rhbench.metrics.taylor.taylor_statistics`.
 _TAYLOR_KEYS = {"sd": "sd_model"}

@@ -178,9 +178,11 @@ def write_run(run: RunRecord) -> Callable[[], Path]:
     from rhbench.report.tables import SCORECARD_JSON, read_scorecard
 
     upscaling = run.staging / UPSCALING_DIR
+    scorecard = read_scorecard(run.staging / SCORECARD_JSON)
+    scorecard.attrs = {}  # unused by the page (it shows run.provenance), and pandas copies attrs on every operation
     return start_page(
         run.staging,
-        read_scorecard(run.staging / SCORECARD_JSON),
+        scorecard,
         run.results.datasets,
         synthetic=run.synthetic,
         provenance=run.provenance,
