@@ -121,15 +121,21 @@ def describe(provenance: dict, files: dict[str, dict], registry: Registry, stagi
     if upscaling and made != REAL:
         why = f"the reference Rh upscaling is {made} ({upscaling.get('data_label_reason', 'unlabelled')})"
         (unverified if made == UNVERIFIED else synthetic).append(why)
-    marked = [name for name, info in products.items() if info.get("synthetic")]
+    marked = [name for name, info in products.items() if info.get("stated") == SYNTHETIC]
     if marked and not demo_root:
         synthetic.append(f"observation file(s) marked synthetic: {', '.join(marked)}")
+    stated = [name for name, info in products.items() if info.get("stated") == UNVERIFIED]
+    if stated and not demo_root:
+        unverified.append(f"observation file(s) labelled UNVERIFIED in their own attributes: {', '.join(stated)}")
+    unpinned = [name for name, info in products.items() if info.get("pinned") is False]
+    if unpinned and not demo_root:  # e.g. a corrupt or edited SRDB table whose reference failed
+        unverified.append(
+            f"observation file(s) not the pinned release (SHA-256 not the catalog's): {', '.join(unpinned)}"
+        )
     label, reason = decide(synthetic, unverified, _real_reason(upscaling))
     data: dict = {"data_label": label, "data_label_reason": reason}
     data.update({k: upscaling[k] for k in UPSCALING_KEYS if k in upscaling})
-    data["observations"] = {
-        name: {k: v for k, v in info.items() if k != "synthetic"} for name, info in products.items()
-    }
+    data["observations"] = {name: {k: v for k, v in info.items() if k != "stated"} for name, info in products.items()}
     return data
 
 
@@ -156,8 +162,9 @@ def _upscaling(path: Path) -> dict:
 def observation_products(inputs: dict, files: dict, registry: Registry) -> dict[str, dict]:
     """Each observation product read (its files present): catalog version, file SHA-256 (from
     ``inputs``, the run's checksums; ``files``: :func:`rhbench.provenance.input_files`), ``pinned``
-    (the SHA-256 is the catalog's) and ``synthetic``."""
-    from rhbench.upscaling.inputs import marked_synthetic  # the one "file says synthetic" rule
+    (the SHA-256 is the catalog's) and ``stated``: the label its files state of themselves
+    (:func:`rhbench.upscaling.inputs.stated_label`; SYNTHETIC, UNVERIFIED or "")."""
+    from rhbench.upscaling.inputs import stated_label  # the one "file says what it is" rule
 
     products: dict[str, dict] = {}
     for name, source in sorted(registry.sources.items()):
@@ -180,7 +187,8 @@ def observation_products(inputs: dict, files: dict, registry: Registry) -> dict[
             if pinned and all(s.startswith("sha256:") for s in present.values()):  # a fingerprint cannot tell
                 info["pinned"] = f"sha256:{pinned}" in set(present.values())
         paths = [p for v in present for p in (files.get(name, {}).get(v) or []) if not isinstance(p, str)]
-        info["synthetic"] = any(marked_synthetic(p) for p in paths)
+        labels = {stated_label(p) for p in paths}
+        info["stated"] = SYNTHETIC if SYNTHETIC in labels else UNVERIFIED if UNVERIFIED in labels else ""
         products[name] = info
     return products
 

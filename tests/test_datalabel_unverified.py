@@ -159,3 +159,40 @@ def test_the_summary_line_names_the_label_its_meaning_and_the_reason():
     demo = {"data_label": "SYNTHETIC", "data_label_reason": datalabel.DEMO_REASON}
     assert datalabel.summary(demo).startswith("SYNTHETIC demo data, not a scientific result: the data root")
     assert datalabel.summary({"data_label": "REAL", "srdb_version": "SRDB-V5 v1"}) == "REAL data: SRDB-V5 v1"
+
+
+def _describe(tmp_path, name: str, path, sha: str = "sha256:" + "0" * 64) -> dict:
+    """A run's data description with one observation product read (no upscaling in the run)."""
+    return datalabel.describe(
+        {"inputs": {name: {"rh": sha}}}, {name: {"rh": [path]}}, build_registry(), tmp_path, demo_root=False
+    )
+
+
+def test_a_run_whose_site_table_is_not_the_pinned_release_is_not_real_even_when_the_reference_failed(tmp_path):
+    """Review: a corrupt SRDB table fails the reference (no upscaling, so no upscaling label);
+    run.json recorded SRDB-V5 ``pinned: false`` but the run was labelled REAL."""
+    table = tmp_path / "srdb-data.csv"
+    table.write_text('garbage\n"')
+    data = _describe(tmp_path, "SRDB-V5", table)
+    assert data["observations"]["SRDB-V5"]["pinned"] is False
+    assert data["data_label"] == "UNVERIFIED"
+    assert "not the pinned release" in data["data_label_reason"] and "SRDB-V5" in data["data_label_reason"]
+    assert "stated" not in data["observations"]["SRDB-V5"]
+
+
+@pytest.mark.parametrize(("stated", "label"), [("UNVERIFIED", "UNVERIFIED"), ("SYNTHETIC", "SYNTHETIC"), ("", "REAL")])
+def test_a_prebuilt_product_keeps_the_label_it_states(tmp_path, stated, label):
+    """Review: an rh_rf.nc made by ``rhbench upscale`` from an edited SRDB (data_label UNVERIFIED,
+    synthetic = 0) copied into the data root gave a REAL run."""
+    import numpy as np
+    import xarray as xr
+
+    nc = tmp_path / "rh_rf.nc"
+    attrs = {"data_label": stated, "synthetic": int(stated == "SYNTHETIC")} if stated else {}
+    xr.Dataset(
+        {"rh": (("lat", "lon"), np.ones((2, 2)))}, coords={"lat": [0.0, 1.0], "lon": [0.0, 1.0]}, attrs=attrs
+    ).to_netcdf(nc)
+    data = _describe(tmp_path, "RF-Rh", nc)
+    assert data["data_label"] == label
+    if stated:
+        assert "RF-Rh" in data["data_label_reason"]

@@ -151,6 +151,20 @@ def marked_synthetic(path: Path) -> bool:
     return str(flag).strip().lower() in ("1", "true", "yes")
 
 
+def stated_label(path: Path) -> str:
+    """The label the data file ``path`` states of itself: ``SYNTHETIC`` when it is
+    :func:`marked_synthetic`, else its global attribute ``data_label`` when that is ``UNVERIFIED``
+    or ``SYNTHETIC`` (an ``rh_rf.nc`` of ``rhbench upscale`` carries one), else "" (nothing stated)."""
+    if marked_synthetic(path):
+        return datalabel.SYNTHETIC
+    try:
+        with loader.open_dataset(Path(path)) as ds:
+            stated = str(ds.attrs.get("data_label", "")).strip().upper()
+    except (RhbenchError, OSError, ValueError):
+        return ""
+    return stated if stated in (datalabel.UNVERIFIED, datalabel.SYNTHETIC) else ""
+
+
 def table_marked_synthetic(path: Path) -> bool:
     """True when the site table ``path`` says it is synthetic: a ``synthetic`` column true on
     any row (the demo's table carries one; a CSV has no global attributes)."""
