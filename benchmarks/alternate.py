@@ -14,7 +14,8 @@ first swapped every round, each in a fresh process:
   the pipeline without its writers, after imports and xarray's backend discovery), wall and
   CPU seconds (user + system of the process and its threads);
 - ``run``: ``rhbench -q run --config CASE.toml --out DIR --force`` end to end (the console
-  script's entry point), wall and CPU seconds of the child.
+  script's entry point, ``rhbench.cli:console``: revisions from session 4 on have it), wall
+  and CPU seconds of the child.
 
 CPU time moves less than wall time when other work shares the cores. Prints one line per
 measurement and side (median, min, max) with the load average and the UTC time, and writes
