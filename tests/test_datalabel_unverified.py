@@ -196,3 +196,30 @@ def test_a_prebuilt_product_keeps_the_label_it_states(tmp_path, stated, label):
     assert data["data_label"] == label
     if stated:
         assert "RF-Rh" in data["data_label_reason"]
+
+
+def test_the_gate_reads_the_label_of_a_scores_csv(tmp_path):
+    """Review: scores.csv carries data_label, but the gate read a CSV as unlabelled: a SYNTHETIC
+    scores.csv passed against a REAL one with no label in the verdict and no setup refusal."""
+    from rhbench.errors import ConfigError
+    from rhbench.report.check import compare_scorecards
+    from rhbench.report.check_render import summary_line
+
+    def csv(name: str, label: str) -> pd.DataFrame:
+        data = {"data_label": label, "data_label_reason": datalabel.DEMO_REASON if label == "SYNTHETIC" else ""}
+        write_scorecard(_results(), tmp_path / name, synthetic=label == "SYNTHETIC", meta={"data": data})
+        return read_scorecard(tmp_path / name / "scores.csv")
+
+    demo = csv("demo", "SYNTHETIC")
+    assert demo.attrs["synthetic"] is True and demo.attrs["meta"]["data"]["data_label"] == "SYNTHETIC"
+    assert "(SYNTHETIC data)" in summary_line(compare_scorecards(demo, csv("demo2", "SYNTHETIC")))
+    with pytest.raises(ConfigError, match="synthetic: baseline False, current True"):
+        compare_scorecards(demo, csv("real", "REAL"))
+    # a CSV of an older rhbench (no column) stays unlabelled; a mixed or unknown label is refused
+    path = tmp_path / "demo" / "scores.csv"
+    frame = pd.read_csv(path)
+    frame.drop(columns="data_label").to_csv(tmp_path / "old.csv", index=False)
+    assert read_scorecard(tmp_path / "old.csv").attrs["synthetic"] is None
+    frame.assign(data_label="REALISH").to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(ConfigError, match="data_label"):
+        read_scorecard(tmp_path / "bad.csv")

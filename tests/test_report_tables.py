@@ -40,7 +40,7 @@ def test_write_then_read_json_and_csv_give_the_same_rows(tmp_path):
     assert math.isnan(from_json["value"].iloc[2])
     assert from_json["reason"].tolist() == ["", "", "no variable rh"]
     assert from_json.attrs["synthetic"] is True and from_json.attrs["rhbench_version"] == "9.9"
-    assert from_csv.attrs["synthetic"] is None
+    assert from_csv.attrs["synthetic"] is True  # from its data_label column (SYNTHETIC)
     assert from_csv.drop(columns="value").equals(from_json.drop(columns="value"))
     assert from_csv["value"].fillna(-1).tolist() == [61.25, 0.625, -1]
 

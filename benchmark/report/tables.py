@@ -114,7 +114,7 @@ def read_scorecard(path: Path | str) -> pd.DataFrame:
     Returns
     -------
     DataFrame with the columns of :data:`SCORE_COLUMNS`; ``value`` is float (NaN when
-    missing). ``frame.attrs`` holds ``synthetic`` (bool, or None for a CSV),
+    missing). ``frame.attrs`` holds ``synthetic`` (bool; for a CSV from its ``data_label`` column, None without one),
     ``rhbench_version``, ``meta`` (the run settings; empty for a CSV), ``path`` and
     ``digest`` (:data:`DIGEST_OK`, :data:`DIGEST_EDITED` or :data:`DIGEST_ABSENT`, see
     :func:`scorecard_digest`).
@@ -133,7 +133,8 @@ def read_scorecard(path: Path | str) -> pd.DataFrame:
     if path.suffix.lower() == ".json":
         frame, attrs = _read_json(path)
     else:
-        frame, attrs = _read_csv(path), {"synthetic": None, "rhbench_version": None}
+        frame = _read_csv(path)
+        attrs = {"synthetic": None, "rhbench_version": None, **_csv_label(frame, path)}
     frame = _validate(frame, path)
     attrs.setdefault("digest", DIGEST_ABSENT)
     frame.attrs.update(attrs, path=str(path))
@@ -204,6 +205,23 @@ def _read_csv(path: Path) -> pd.DataFrame:
         return pd.read_csv(path, dtype={"reason": str, "value": str}, keep_default_na=True)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ConfigError(f"unreadable scores CSV ({exc})", file=str(path)) from exc
+
+
+def _csv_label(frame: pd.DataFrame, path: Path) -> dict:
+    """``synthetic`` and ``meta.data`` (its ``data_label``) of a ``scores.csv`` from its
+    :data:`LABEL_COLUMN` (the same label on every row), so that the gate words the label and
+    refuses to compare a SYNTHETIC run with a REAL one; {} for a CSV without the column."""
+    if LABEL_COLUMN not in frame.columns or not len(frame):
+        return {}
+    labels = sorted(set(frame[LABEL_COLUMN].fillna("").astype(str).str.strip()))
+    if len(labels) != 1 or labels[0] not in datalabel.MEANING:
+        raise ConfigError(
+            f"unreadable {LABEL_COLUMN} column",
+            file=str(path),
+            found=labels[:5],
+            expected=f"one of {', '.join(datalabel.MEANING)} on every row",
+        )
+    return {"synthetic": labels[0] == datalabel.SYNTHETIC, "meta": {"data": {"data_label": labels[0]}}}
 
 
 def _validate(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
