@@ -153,3 +153,24 @@ def test_plugins_says_the_rf_product_is_built_not_missing(tmp_path):
     assert built == ["RF-Rh"]
     assert "rhbench upscale" in rows["RF-Rh"]["data"]
     assert rows["Hashimoto2015"]["data"] == "missing: rh"  # a product to fetch still says missing
+
+
+def test_force_removes_an_earlier_products_files_the_new_run_does_not_write(inputs, tmp_path, monkeypatch):
+    """Review: a CV-only run (no predictor stack) with --force into the folder of an earlier
+    mapped product left that product's rh_rf.nc and totals.csv beside the new cv_metrics.json
+    (whose totals are null): one folder held two products."""
+    out = tmp_path / "out"
+    assert _upscale(inputs, out) == 0
+    assert (out / "rh_rf.nc").is_file() and (out / "totals.csv").is_file()
+    (out / "notes.txt").write_text("my notes")
+    monkeypatch.delenv("RHBENCH_DATA", raising=False)
+    empty = tmp_path / "empty-root"
+    empty.mkdir()
+    argv = ["upscale", "--srdb", str(inputs[0]), "--data-root", str(empty), "--out", str(out), "--quick", "--force"]
+    parser = argparse.ArgumentParser()
+    upscale.add_parser(parser.add_subparsers())
+    assert upscale.run(parser.parse_args(argv)) == 0
+    assert json.loads((out / "cv_metrics.json").read_text()).get("totals") is None
+    for name in MAP_FILES:
+        assert not (out / name).exists(), name
+    assert (out / "notes.txt").read_text() == "my notes"  # the user's own files stay

@@ -142,15 +142,23 @@ def _staged(out: Path) -> Iterator[Path]:
 
 def _publish(staging: Path, out: Path) -> None:
     """Move the staged product into ``out``: the whole folder when ``out`` does not exist,
-    else file by file (``--force``: the folder's other files stay)."""
+    else file by file (``--force``: the folder's other files stay, but an earlier product's
+    files this run did not write again, e.g. its map after a CV-only run, are removed: one
+    folder holds one product)."""
+    from rhbench.upscaling.product import MAP_FILES, OUTPUT_FILES
+
     (staging / UPSCALE_MARKER).write_text("written by rhbench upscale\n")
     respect_umask(staging / UPSCALE_MARKER)
     try:
         if not out.exists():
             os.rename(staging, out)
             return
-        for item in sorted(staging.iterdir()):
+        written = sorted(staging.iterdir())
+        for item in written:
             os.replace(item, out / item.name)
+        for name in set(OUTPUT_FILES + MAP_FILES) - {item.name for item in written}:  # _refuse_out: ours
+            if (out / name).is_file():
+                (out / name).unlink()
         staging.rmdir()
     except OSError as err:
         raise OutputError("cannot move the product into the output folder", file=str(out), found=str(err)) from err
