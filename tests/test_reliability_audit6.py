@@ -221,6 +221,38 @@ def test_the_digest_ignores_row_order_and_formatting_and_is_absent_from_old_scor
     assert "the baseline records no sha256" in capsys.readouterr().out
 
 
+def test_a_baseline_reformatted_by_jq_is_not_an_edit(tmp_path, capsys) -> None:
+    """Review: ``jq . scorecard.json`` writes 60.0 as 60; the digest told int from float, so an
+    honest baseline pretty-printed with jq failed the gate as "edited by hand" (README: JSON
+    formatting does not matter). A digest of the first form (exact numbers) is still accepted;
+    a changed value still is an edit."""
+    import json
+
+    from rhbench.report.tables import read_scorecard, scorecard_digest
+
+    def as_jq(value):  # what jq does to integral floats
+        if isinstance(value, dict):
+            return {k: as_jq(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [as_jq(v) for v in value]
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+
+    good = _written_scorecard(tmp_path / "good")
+    document = json.loads(good.read_text())
+    jq = tmp_path / "jq.json"
+    jq.write_text(json.dumps(as_jq(document), indent=2))
+    assert '"value": 60,' in jq.read_text()
+    assert read_scorecard(jq).attrs["digest"] == "ok"
+    assert _check(good, jq) == 0
+    first = tmp_path / "first.json"  # written with the first digest form
+    first.write_text(json.dumps({**document, "sha256": scorecard_digest(document, exact_numbers=True)}))
+    assert read_scorecard(first).attrs["digest"] == "ok"
+    edited = as_jq(document)
+    edited["rows"][0]["value"] = 61
+    jq.write_text(json.dumps(edited))
+    assert read_scorecard(jq).attrs["digest"] == "edited"
+
+
 def test_cells_left_out_of_the_2box_totals_are_said_and_too_many_fail_the_rows() -> None:
     """A6-9: a cVeg value missing in one year drops its cell from every year of the 2-box
     (documented), but the rows said nothing (dcTotal_dgvm 11 % lower, status ok); past

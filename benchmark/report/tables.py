@@ -41,25 +41,39 @@ DIGEST_KEY = "sha256"
 DIGEST_OK, DIGEST_EDITED, DIGEST_ABSENT = "ok", "edited", "absent"
 
 
-def scorecard_digest(document: dict) -> str:
+def scorecard_digest(document: dict, *, exact_numbers: bool = False) -> str:
     """SHA-256 (hex) of a scorecard document without its own digest: ``synthetic``,
     ``rhbench_version``, ``meta`` (the run settings the gate compares) and the rows, each as
-    canonical JSON (sorted keys, no spaces), the rows in sorted order.
+    canonical JSON (sorted keys, no spaces, every number as a float), the rows in sorted order.
 
     The document as written and as read back gives the same digest (JSON numbers round-trip
     exactly), whatever the formatting and the order of the rows (the gate matches rows by
-    key); any edit of a value, status, unit, name, reason or setting, or a row added or
-    removed, changes it. It tells a hand edit, it is not a signature: whoever edits the file
-    can recompute it.
+    key), and whether a number is written ``48.0`` or ``48`` (``jq`` writes the latter); any
+    edit of a value, status, unit, name, reason or setting, or a row added or removed,
+    changes it. It tells a hand edit, it is not a signature: whoever edits the file can
+    recompute it. ``exact_numbers``: the digest of the first scorecards that carried one
+    (integers and floats kept apart), still accepted by :func:`read_scorecard`.
     """
     import hashlib
 
     def canonical(value: object) -> str:
+        value = value if exact_numbers else _floats(value)
         return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False, ensure_ascii=True)
 
     rest = {key: value for key, value in document.items() if key not in (DIGEST_KEY, "rows")}
     lines = [canonical(rest), *sorted(canonical(row) for row in document.get("rows", []))]
     return hashlib.sha256("\n".join(lines).encode("ascii")).hexdigest()
+
+
+def _floats(value: object) -> object:
+    """``value`` with every JSON number (not a bool) as a float, in nested dicts and lists."""
+    if isinstance(value, bool) or not isinstance(value, int | float | dict | list | tuple):
+        return value
+    if isinstance(value, dict):
+        return {key: _floats(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_floats(item) for item in value]
+    return float(value)
 
 
 def write_scorecard(results: Results, out_dir: Path, *, synthetic: bool, meta: dict) -> None:
@@ -174,9 +188,10 @@ def _digest_state(document: dict) -> str:
     if recorded is None:
         return DIGEST_ABSENT
     try:
-        return DIGEST_OK if recorded == scorecard_digest(document) else DIGEST_EDITED
-    except (TypeError, ValueError):  # a value JSON cannot write back: not what rhbench wrote
+        digests = (scorecard_digest(document), scorecard_digest(document, exact_numbers=True))
+    except (TypeError, ValueError, OverflowError):  # a value JSON cannot write back: not what rhbench wrote
         return DIGEST_EDITED
+    return DIGEST_OK if recorded in digests else DIGEST_EDITED
 
 
 def _refuse_constant(name: str) -> float:
