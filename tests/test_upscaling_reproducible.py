@@ -148,11 +148,23 @@ def test_plugins_says_the_rf_product_is_built_not_missing(tmp_path):
     """``rhbench plugins`` showed the RF-Rh product as "missing: rh" on every data root."""
     from rhbench.commands import plugins
 
+    (tmp_path / "srdb").mkdir()
+    (tmp_path / "srdb" / "srdb-data.csv").write_text("Record_number\n")
     rows = {s["name"]: s for s in plugins.listing(str(tmp_path))["sources"]}
     built = [name for name, s in rows.items() if s["data"] == plugins.BUILT_BY_UPSCALING]
     assert built == ["RF-Rh"]
     assert "rhbench upscale" in rows["RF-Rh"]["data"]
     assert rows["Hashimoto2015"]["data"] == "missing: rh"  # a product to fetch still says missing
+
+
+def test_plugins_says_the_rf_product_is_missing_without_a_site_table(tmp_path):
+    """Review: on a data root without the SRDB table, RF-Rh still said "built by rhbench
+    upscale (and by rhbench run)", while a run there exits 2 (no reference at all)."""
+    from rhbench.commands import plugins
+
+    rows = {s["name"]: s for s in plugins.listing(str(tmp_path))["sources"]}
+    assert rows["SRDB-V5"]["data"] == "missing: rh"
+    assert rows["RF-Rh"]["data"].startswith("missing: rh, and so is the site table it is built from (SRDB-V5)")
 
 
 def test_force_removes_an_earlier_products_files_the_new_run_does_not_write(inputs, tmp_path, monkeypatch):

@@ -70,7 +70,21 @@ def listing(data_root=None, registry: Registry | None = None, config_root: str |
         for s in sorted(registry.sources.values(), key=lambda s: (s.kind, s.name))
     ]
     broken = [{"name": b.name, "package": b.package, "reason": b.reason} for b in registry.broken]
-    return {"sources": sources, "broken": broken}
+    return {"sources": _without_sites_said(sources), "broken": broken}
+
+
+def _without_sites_said(sources: list[dict]) -> list[dict]:
+    """``sources`` with a product built by the upscaling said missing when no site table is
+    available either (a run then has no reference: exit 2)."""
+    sites = [s["name"] for s in sources if s["kind"] == "sites"]
+    if any(s["data"] == "available" for s in sources if s["kind"] == "sites"):
+        return sources
+    for s in sources:
+        if s["data"] == BUILT_BY_UPSCALING:
+            s["data"] = (
+                f"missing: {', '.join(s['variables'])}, and so is the site table it is built from ({', '.join(sites)})"
+            )
+    return sources
 
 
 def run(args: argparse.Namespace) -> int:
