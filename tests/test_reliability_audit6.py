@@ -120,6 +120,26 @@ def test_an_ensemble_sd_of_zero_is_gated_on_the_ensemble_means_scale() -> None:
     assert moved[("ensemble_sd", "rh_global")].outcome == "changed"  # beyond 10 % of the mean's 60
 
 
+def test_the_spread_of_a_score_has_no_floor_and_is_gated_either_way() -> None:
+    """Review: an ``ensemble_sd`` score row (the models' spread, ~0.05) was gated as a score: any
+    ``--fail-under`` above it failed every multi-model run (below_floor), and models agreeing
+    more (a smaller spread) REGRESSED while a wider spread improved."""
+    from rhbench.report.check import compare_scorecards
+
+    def rows(sd: float, score: float = 0.8) -> list[tuple]:
+        return [("A", "rh_taylor_score", score, "ok"), ("ensemble_sd", "rh_taylor_score", sd, "ok")]
+
+    report = compare_scorecards(_scorecard(rows(0.05)), _scorecard(rows(0.05)), fail_under=0.3)
+    assert {(r.source, r.outcome) for r in report.rows} == {("A", "unchanged"), ("ensemble_sd", "unchanged")}
+    assert report.passed
+    below = compare_scorecards(_scorecard(rows(0.05, 0.2)), _scorecard(rows(0.05, 0.2)), fail_under=0.3)
+    assert {(r.source, r.outcome) for r in below.rows} == {("A", "below_floor"), ("ensemble_sd", "unchanged")}
+    narrower = _outcomes(rows(0.01), rows(0.05))[("ensemble_sd", "rh_taylor_score")]
+    wider = _outcomes(rows(0.09), rows(0.05))[("ensemble_sd", "rh_taylor_score")]
+    assert narrower.outcome == wider.outcome == "changed"  # beyond the score tolerance 0.02, either way
+    assert _outcomes(rows(0.06), rows(0.05))[("ensemble_sd", "rh_taylor_score")].outcome == "within_tolerance"
+
+
 def test_a_zero_baseline_under_a_relative_tolerance_says_why_it_fails() -> None:
     """A6-10b: any other row with a zero baseline and a relative-only tolerance fails with the
     reason and what to do (it said 'tolerance ±0' only)."""

@@ -292,10 +292,10 @@ def _compare_row(key, cur, base, tolerance, fail_under, tolerances, allow_missin
     base_value = base["value"] if base is not None else math.nan
     cur_ok = cur is not None and is_available(cur["status"], cur_value)
     base_ok = base is not None and is_available(base["status"], base_value)
-    score = is_score(metric)
-    below = score and fail_under is not None and cur_ok and cur_value < fail_under
+    score, spread = is_score(metric), source == ENSEMBLE_SD  # the spread of a score is no score: no floor, either way
+    below = score and not spread and fail_under is not None and cur_ok and cur_value < fail_under
     floor_msg = f"{cur_value:.4g} is below the floor {fail_under:g}" if below else ""
-    rule = Tolerance(absolute=tolerance, higher_is_better=True) if score else tolerances[metric]
+    rule = Tolerance(absolute=tolerance, higher_is_better=not spread) if score else tolerances[metric]
 
     if cur is None:
         outcome = "missing_allowed" if allow_missing else "missing"
@@ -344,7 +344,9 @@ def _with_spread_scale(row: RowComparison, base: dict[tuple, dict], tolerances) 
         return row
     if not is_available(mean["status"], mean["value"]):
         return row
-    rule = tolerances[row.metric]
+    rule = tolerances.get(row.metric)
+    if rule is None:  # a score's spread: its absolute tolerance has no relative part to rescale
+        return row
     outcome, message = compare_values(row.current, row.baseline, rule, scale=float(mean["value"]))
     return replace(row, outcome=outcome, message=f"{message} (relative part of the ensemble mean's baseline)")
 
