@@ -31,6 +31,7 @@ rules:
   Rows are matched on (source, metric, region).
   Scores (metrics ending in "_score", 0..1) fail when they drop by more than
   --tolerance (absolute, default {rules.DEFAULT_SCORE_TOLERANCE}); --fail-under X fails any score below X.
+  An ensemble_sd score row (the models' spread) has no floor and fails a move either way.
   These metrics are gated by default (tolerance = ABS + REL x |baseline|, either way;
   --no-default-metrics turns them off); one that moves beyond its tolerance, either
   way, is CHANGED and fails (REGRESSED is for scores and coverages that fell):
