@@ -143,26 +143,22 @@ def marked_synthetic(path: Path) -> bool:
     """True when the data file ``path`` says it is synthetic: its global attribute ``synthetic``
     is true (every file ``rhbench demo`` writes carries ``synthetic = 1``). A file that cannot
     be opened is not marked (reading it later fails with its own error)."""
-    try:
-        with loader.open_dataset(Path(path)) as ds:
-            flag = ds.attrs.get("synthetic", 0)
-    except (RhbenchError, OSError, ValueError):
-        return False
-    return str(flag).strip().lower() in ("1", "true", "yes")
+    return stated_label(path) == datalabel.SYNTHETIC
 
 
 def stated_label(path: Path) -> str:
-    """The label the data file ``path`` states of itself: ``SYNTHETIC`` when it is
-    :func:`marked_synthetic`, else its global attribute ``data_label`` when that is ``UNVERIFIED``
-    or ``SYNTHETIC`` (an ``rh_rf.nc`` of ``rhbench upscale`` carries one), else "" (nothing stated)."""
-    if marked_synthetic(path):
-        return datalabel.SYNTHETIC
+    """The label the data file ``path`` states of itself (one open): ``SYNTHETIC`` when its
+    global attribute ``synthetic`` is true, else its attribute ``data_label`` when that is
+    ``UNVERIFIED`` (an ``rh_rf.nc`` of ``rhbench upscale`` carries one), else "" (nothing
+    stated, or a file that cannot be opened: reading it later fails with its own error)."""
     try:
         with loader.open_dataset(Path(path)) as ds:
-            stated = str(ds.attrs.get("data_label", "")).strip().upper()
+            flag, stated = ds.attrs.get("synthetic", 0), str(ds.attrs.get("data_label", "")).strip().upper()
     except (RhbenchError, OSError, ValueError):
         return ""
-    return stated if stated in (datalabel.UNVERIFIED, datalabel.SYNTHETIC) else ""
+    if str(flag).strip().lower() in ("1", "true", "yes"):
+        return datalabel.SYNTHETIC
+    return datalabel.UNVERIFIED if stated == datalabel.UNVERIFIED else ""
 
 
 def table_marked_synthetic(path: Path) -> bool:
