@@ -46,7 +46,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--force",
         action="store_true",
         help="write into an existing non-empty output folder (files of the outputs' names are replaced "
-        "only in a folder an earlier rhbench upscale wrote)",
+        "only in a folder an earlier rhbench upscale wrote; there the earlier product's files this run "
+        "does not write are removed)",
     )
     parser.set_defaults(func=run)
     return parser
