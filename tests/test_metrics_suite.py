@@ -270,3 +270,28 @@ def test_without_observed_csoil_every_row_that_needs_it_says_so():
     lacking = by_key[("NoRh", "tau_soil_bias_score")]  # no Rh of its own: that is its reason
     assert lacking.status == "skipped" and lacking.reason != NO_OBSERVED_CSOIL
     assert by_key[("Full", "rh_taylor_score")].status == "ok"
+
+
+def _tau_soil_rows(rh_cell: float) -> pd.DataFrame:
+    """tau_soil rows of model "Full" whose Rh in one vegetated cell (lat 2.5, lon 2.5) is ``rh_cell``."""
+    model = _ensemble()["Full"].compute()
+    model["rh"].loc[{"lat": 2.5, "lon": 2.5}] = rh_cell
+    if np.isnan(rh_cell):
+        model["cSoil"].loc[{"lat": 2.5, "lon": 2.5}] = np.nan
+    df = pd.DataFrame([r.to_dict() for r in evaluate(_reference(), {"Full": model}, {}).rows])
+    return df[(df["source"] == "Full") & df["metric"].str.startswith("tau_soil_")].set_index("metric")
+
+
+def test_one_near_zero_rh_cell_no_longer_moves_the_per_cell_tau_rows_and_is_said():
+    """A6-c2: a vegetated cell with Rh 1e-3 g C m-2 yr-1 (tau 1.2e7 yr before the floor) gives the
+    tau_soil Taylor and ILAMB rows of the same input without that cell, and their reason says so."""
+    near_zero, without = _tau_soil_rows(1e-3), _tau_soil_rows(np.nan)
+    per_cell = [m for m in near_zero.index if "taylor" in m or m.endswith("_score")]
+    assert "tau_soil_taylor_sd" in per_cell and "tau_soil_spatial_distribution_score" in per_cell
+    for metric in per_cell:
+        if near_zero.loc[metric, "status"] == "ok":
+            assert near_zero.loc[metric, "value"] == pytest.approx(without.loc[metric, "value"], rel=1e-9), metric
+            reason = near_zero.loc[metric, "reason"]
+            assert reason.startswith("tau undefined where rh < 1 g C m-2 yr-1: 1 cell ("), metric
+    assert near_zero.loc["tau_soil_taylor_sd", "value"] < 100.0  # 12 kg / (1.2 x 400-600 g): 17-25 yr
+    assert without.loc["tau_soil_taylor_sd", "reason"] == ""

@@ -8,10 +8,12 @@ from rhbench.errors import MissingVariableError
 from rhbench.metrics.turnover import (
     CSOIL_DOMINATED,
     RH_DOMINATED,
+    RH_FLOOR_FOR_TAU,
     attribute_tau_bias,
     litterfall,
     observed_tau_soil,
     ratio_of_totals,
+    tau_floor_note,
     tau_map,
     time_derivative,
 )
@@ -33,6 +35,23 @@ def test_tau_map_converts_kg_over_g_to_years_and_masks_nonpositive_flux():
     assert tau.values[0, 0] == pytest.approx(20.0)
     assert np.isnan(tau.values[0, 1:]).all()
     assert tau.attrs["units"] == "yr"
+
+
+def test_tau_map_is_undefined_below_the_rh_floor_and_kept_from_it_on():
+    """A6-c2: Rh 0.5 g C m-2 yr-1 (and 1e-3) gives no per-cell tau; Rh 1 and above does."""
+    assert RH_FLOOR_FOR_TAU == 1.0
+    tau = tau_map(_row([10, 10, 10, 10]), _row([0.5, 1e-3, 1.0, 2.0]))
+    assert np.isnan(tau.values[0, :2]).all()
+    assert tau.values[0, 2:] == pytest.approx([10_000.0, 5_000.0])
+
+
+def test_the_floor_note_counts_the_compared_cells_left_out_and_their_area_share():
+    compared = _row([1, 1, 1, 0]).astype(bool)
+    area = _row([1, 2, 3, 4])
+    # cell 1 is below the floor in the model, cell 3 in the observation but not compared
+    note = tau_floor_note(compared, area, _row([50, 50, 50, 0.1]), _row([50, 0.5, 50, 50]))
+    assert note == "tau undefined where rh < 1 g C m-2 yr-1: 1 cell (33 % of the area) left out"
+    assert tau_floor_note(compared, area, _row([50, 50, 50, 0.1])) == ""
 
 
 def test_global_tau_is_ratio_of_totals_over_cells_with_both():

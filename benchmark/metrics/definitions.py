@@ -65,7 +65,7 @@ ILAMB_SCORES = ("bias_score", "rmse_score", "spatial_distribution_score", "overa
 ILAMB_VARIABLES = {
     "rh": "period-mean Rh map",
     "csoil": "period-mean cSoil + cLitter map",
-    "tau_soil": "tau_soil map (cSoil + cLitter over Rh)",
+    "tau_soil": "tau_soil map (cSoil + cLitter over Rh; undefined where Rh < 1 g C m-2 yr-1)",
 }
 _ILAMB = {
     "bias_score": "ilamb3 Bias score: area-weighted mean of exp(-|model - ref| / |ref|) (reference without time axis)",
@@ -130,7 +130,7 @@ METRIC_TABLE: tuple[Metric, ...] = (
         "regions",
         "tau_soil",
     ),
-    *_taylor("tau_soil", "yr", "tau_soil map, vegetated cells", ("rh", "csoil"), "tau_soil"),
+    *_taylor("tau_soil", "yr", "tau_soil map, vegetated cells with Rh >= 1 g C m-2 yr-1", ("rh", "csoil"), "tau_soil"),
     *_ilamb("tau_soil", _BENCHMARKED, ("rh", "csoil"), "tau_soil"),
     *_ilamb("csoil", ("dgvm",), ("csoil",), "csoil"),
     Metric(

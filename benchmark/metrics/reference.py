@@ -23,7 +23,7 @@ from rhbench.metrics.totals import (
     regional_totals,
     stack_masks,
 )
-from rhbench.metrics.turnover import ratio_of_totals, tau_map
+from rhbench.metrics.turnover import ratio_of_totals, tau_floor_note, tau_map
 from rhbench.results import ScoreRow
 from rhbench.vegclass import class_masks, vegetated
 
@@ -188,10 +188,7 @@ def reference_rows(ref: Reference, tau_sd: float) -> list[ScoreRow]:
     rows += regional_rows(name, kind, "rh_total", rh_totals)
     rows += regional_rows(name, kind, "rh_mean", regional_means(rh, ref.area, regions))
     rows += regional_rows(name, kind, "tau_soil", tau)
-    veg = ref.vegetated_mask
-    for prefix, field_map in (("rh", rh), ("tau_soil", tau_map(ref.csoil, rh))):
-        stats = taylor_statistics(field_map.where(veg), field_map.where(veg), ref.area)
-        rows.append(row(name, kind, f"{prefix}_taylor_sd", "global", stats["sd_ref"]))
+    rows += _map_sd_rows(ref, rh)
     return _without_csoil(ref, rows)
 
 
@@ -231,11 +228,20 @@ def native_reference_rows(ref: Reference) -> list[ScoreRow]:
         rows += regional_rows(name, kind, metric, values.reindex(region=regions))
     rows = [_with_reason(r, reason) if r.region == "global" else r for r in rows]
     rh = ref.rh.where(ref.land_mask)
-    veg = ref.vegetated_mask
+    rows += _map_sd_rows(ref, rh)
+    return _without_csoil(ref, rows)
+
+
+def _map_sd_rows(ref: Reference, rh: xr.DataArray) -> list[ScoreRow]:
+    """The SDs of the reference's Rh and per-cell tau_soil maps over the vegetated cells; the
+    tau_soil one says how many cells the Rh floor of :func:`tau_map` left out, if any."""
+    name, kind, veg = ref.name, "reference", ref.vegetated_mask
+    rows = []
     for prefix, field_map in (("rh", rh), ("tau_soil", tau_map(ref.csoil, rh))):
         stats = taylor_statistics(field_map.where(veg), field_map.where(veg), ref.area)
         rows.append(row(name, kind, f"{prefix}_taylor_sd", "global", stats["sd_ref"]))
-    return _without_csoil(ref, rows)
+    note = tau_floor_note(veg.astype(bool) & ref.csoil.notnull() & rh.notnull(), ref.area, rh)
+    return [_with_reason(r, note) if note and r.metric == "tau_soil_taylor_sd" else r for r in rows]
 
 
 def _with_reason(score: ScoreRow, reason: str) -> ScoreRow:

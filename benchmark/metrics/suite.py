@@ -41,6 +41,7 @@ from rhbench.metrics.turnover import (
     litterfall,
     observed_tau_soil,
     ratio_of_totals,
+    tau_floor_note,
     tau_map,
 )
 from rhbench.results import Results, ScoreRow
@@ -291,11 +292,14 @@ def _group_rows(
         ]
     if group == "tau_soil":
         tau_cells = tau_map(found["csoil"], found["rh"])
+        per_cell = [
+            *_taylor_rows(source, kind, "tau_soil", ref.tau_soil, tau_cells, ref),
+            *_ilamb_rows(source, kind, "tau_soil", ref.tau_soil, tau_cells, ref),
+        ]
         return [
             row(source, kind, "tau_soil_global", "global", float(totals["tau_soil"].sel(region="global"))),
             *regional_rows(source, kind, "tau_soil", totals["tau_soil"]),
-            *_taylor_rows(source, kind, "tau_soil", ref.tau_soil, tau_cells, ref),
-            *_ilamb_rows(source, kind, "tau_soil", ref.tau_soil, tau_cells, ref),
+            *_with_floor_note(per_cell, found, ref),
         ]
     if group == "csoil":
         total = float(totals["csoil_total"].sel(region="global"))
@@ -311,10 +315,22 @@ def _group_rows(
             *regional_rows(source, kind, "tau_veg", totals["tau_veg"]),
         ]
     if group == "attribution" and attribution is not None:
-        return [
+        rows = [
             row(source, kind, metric, "global", attribution.summary[key]) for metric, key in _ATTRIBUTION_KEYS.items()
         ]
+        return _with_floor_note(rows, found, ref)
     return []
+
+
+def _with_floor_note(rows: list[ScoreRow], found: dict[str, xr.DataArray], ref: Reference) -> list[ScoreRow]:
+    """``rows`` (statistics of per-cell tau_soil over the vegetated cells), their ``ok`` ones
+    saying how many compared cells the Rh floor of :func:`tau_map` left out, if any."""
+    compared = ref.vegetated_mask.astype(bool) & ref.csoil.notnull() & ref.rh_land.notnull()
+    compared = compared & found["csoil"].notnull() & found["rh"].notnull()
+    note = tau_floor_note(compared, ref.area, ref.rh_land, found["rh"])
+    if not note:
+        return rows
+    return [replace(r, reason=note) if r.status == "ok" and not r.reason else r for r in rows]
 
 
 def _map_totals(found: dict[str, xr.DataArray], ref: Reference) -> xr.Dataset:

@@ -4,7 +4,9 @@ First-order, non-steady-state turnover times (SCIENCE.md section 3)::
 
     tau_soil = (cSoil + cLitter) / Rh        tau_veg = cVeg / litterfall
 
-in yr, from stocks in kg C m-2 and fluxes in g C m-2 yr-1 (factor 1000). Litterfall is
+in yr, from stocks in kg C m-2 and fluxes in g C m-2 yr-1 (factor 1000). A per-cell
+turnover time (:func:`tau_map`) is undefined where the flux is below ``RH_FLOOR_FOR_TAU``
+(1 g C m-2 yr-1); global and regional ones stay ratios of totals over every cell. Litterfall is
 ``fVegLitter`` when a model reports it, else ``NPP - dcVeg/dt``. A global (or regional)
 turnover time is the ratio of the area-weighted totals, over the cells where both the
 stock and the flux are present.
@@ -32,6 +34,13 @@ from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, region_sums
 #: Codes of the attribution class map.
 RH_DOMINATED = 1
 CSOIL_DOMINATED = 2
+#: Flux below which a per-cell turnover time is undefined, g C m-2 yr-1 (Rh for tau_soil; the
+#: same floor would hold for litterfall). Below it ``stock / flux`` is a ratio of two near-zero
+#: quantities dominated by rounding and by cells a model treats as bare: one vegetated cell with
+#: Rh 1e-3 gives tau 1e7 yr and alone sets a map's Taylor SD and ILAMB scores. The global mean Rh
+#: is ~380 g C m-2 yr-1 and observed vegetated cells have tens or more, so the floor removes no
+#: real signal. Global and regional turnover times (:func:`ratio_of_totals`) use every cell.
+RH_FLOOR_FOR_TAU = 1.0
 
 
 def tau_map(stock: xr.DataArray, flux: xr.DataArray) -> xr.DataArray:
@@ -40,10 +49,32 @@ def tau_map(stock: xr.DataArray, flux: xr.DataArray) -> xr.DataArray:
     Parameters
     ----------
     stock: kg C m-2.
-    flux: g C m-2 yr-1; cells with flux <= 0 or missing give NaN.
+    flux: g C m-2 yr-1; cells with flux below ``RH_FLOOR_FOR_TAU`` (1 g C m-2 yr-1) or
+        missing give NaN.
     """
-    tau = stock * GRAMS_PER_KILOGRAM / flux.where(flux > 0)
+    tau = stock * GRAMS_PER_KILOGRAM / flux.where(flux >= RH_FLOOR_FOR_TAU)
     return tau.rename("tau").assign_attrs(units="yr")
+
+
+def tau_floor_note(compared: xr.DataArray, area: xr.DataArray, *fluxes: xr.DataArray, flux_name: str = "rh") -> str:
+    """Words for a row's reason: the cells of ``compared`` the floor of :func:`tau_map` left out.
+
+    ``compared`` (boolean, lat, lon) are the cells the statistic would compare without the
+    floor; a cell is left out when any of ``fluxes`` (g C m-2 yr-1) is below
+    ``RH_FLOOR_FOR_TAU`` there. ``area`` in m2. Returns "" when no cell is left out.
+    """
+    below = xr.zeros_like(compared, dtype=bool)
+    for flux in fluxes:
+        below = below | (flux < RH_FLOOR_FOR_TAU)
+    left_out = compared.astype(bool) & below
+    cells = int(left_out.sum())
+    if cells == 0:
+        return ""
+    share = 100.0 * float(area.where(left_out, 0.0).sum()) / float(area.where(compared.astype(bool), 0.0).sum())
+    return (
+        f"tau undefined where {flux_name} < {RH_FLOOR_FOR_TAU:g} g C m-2 yr-1: "
+        f"{cells} cell{'s' if cells != 1 else ''} ({share:.2g} % of the area) left out"
+    )
 
 
 def ratio_of_totals(
@@ -180,7 +211,8 @@ def attribute_tau_bias(
     rh_mod, rh_obs: Rh, g C m-2 yr-1 (lat, lon).
     area: m2.
     mask: cells to consider (e.g. the vegetated area); cells also need all four inputs
-        present, both Rh > 0 and cSoil_obs > 0.
+        present, both Rh >= ``RH_FLOOR_FOR_TAU`` (where :func:`tau_map` is defined) and
+        cSoil_obs > 0.
 
     Notes
     -----
@@ -190,7 +222,7 @@ def attribute_tau_bias(
     cells used between the relative deviations ``100 (Rh_mod / Rh_obs - 1)`` and
     ``100 (tau_mod / tau_obs - 1)``.
     """
-    used = (rh_obs > 0) & (rh_mod > 0) & (csoil_obs > 0) & csoil_mod.notnull()
+    used = (rh_obs >= RH_FLOOR_FOR_TAU) & (rh_mod >= RH_FLOOR_FOR_TAU) & (csoil_obs > 0) & csoil_mod.notnull()
     if mask is not None:
         used = used & mask.astype(bool)
     tau_obs = tau_map(csoil_obs, rh_obs).where(used)
