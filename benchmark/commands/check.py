@@ -13,8 +13,9 @@ import os
 import sys
 from pathlib import Path
 
-from rhbench.errors import ConfigError
+from rhbench.errors import ConfigError, OutputExistsError
 from rhbench.report import check as gate
+from rhbench.report import check_outputs
 from rhbench.report import check_render as render
 from rhbench.report import gate_rules as rules
 from rhbench.report.tables import read_scorecard
@@ -117,12 +118,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         action="store_true",
         help="accept a scorecard whose rows were edited after rhbench wrote them (listed as a warning)",
     )
-    parser.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML here")
+    parser.add_argument(
+        "--junit", type=Path, metavar="FILE", help="write JUnit XML here (a new file, or one an earlier check wrote)"
+    )
     parser.add_argument(
         "--markdown",
         type=Path,
         metavar="FILE",
-        help="write a Markdown summary (merge-request comment) here",
+        help="write a Markdown summary (merge-request comment) here (a new file, or one an earlier check wrote)",
     )
     parser.set_defaults(func=run)
     return parser
@@ -137,6 +140,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         metrics = _metric_tolerances(args.metric, args.metric_tolerance)
     except ValueError as exc:
+        print(f"rhbench check: error: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    reports = {"junit": args.junit, "markdown": args.markdown}
+    try:
+        check_outputs.refuse_unsafe_report_paths(reports, {"scorecard": args.scorecard, "baseline": args.baseline})
+    except OutputExistsError as exc:
         print(f"rhbench check: error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     try:
@@ -157,8 +166,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"rhbench check: error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     try:
-        _write(args.junit, render.junit_xml(report))
-        _write(args.markdown, render.markdown_summary(report))
+        check_outputs.write_report(args.junit, render.junit_xml(report))
+        check_outputs.write_report(args.markdown, render.markdown_summary(report))
     except OSError as exc:
         print(f"rhbench check: error: cannot write output ({exc})", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -167,12 +176,6 @@ def run(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # e.g. `rhbench check ... | head`: the verdict, not the pipe, sets the exit code
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_OK if report.passed else EXIT_REGRESSED
-
-
-def _write(path: Path | None, text: str) -> None:
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
 
 
 def _print_report(report: gate.CheckReport) -> None:
