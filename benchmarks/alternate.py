@@ -38,9 +38,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.workdir import claim_report_file
+
 _REPO = Path(__file__).resolve().parent.parent
 #: The package folders of the repository and where the installed package has them.
 _LAYOUT = {"benchmark": "rhbench", "plugins": "rhbench/plugins", "catalogs": "rhbench/catalogs"}
+#: Key marking a --json file as samples this script wrote (it may replace only such a file).
+REPORT_MARKER = "rhbench_alternate"
 _CONSOLE = "import sys; from rhbench.cli import console; sys.argv[0] = 'rhbench'; console()"
 
 
@@ -139,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.task:
         print(json.dumps(confront_task(*args.task)))
         return 0
+    if args.json:  # checked before the rounds: a user's file is never replaced
+        claim_report_file(args.json, REPORT_MARKER)
     with tempfile.TemporaryDirectory(prefix="rhbench-alternate-") as tmp:
         old_path = export_tree(args.old, Path(tmp) / "old") if args.old else None
         compileall.compile_dir(str(_REPO / "benchmark"), quiet=2)
@@ -147,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"end {dt.datetime.now(dt.UTC):%H:%M:%S} UTC, load {os.getloadavg()[0]:.2f} (SYNTHETIC files)")
     print("\n".join(summary(samples, args.config)))
     if args.json:
-        args.json.write_text(json.dumps(samples, indent=1))
+        args.json.write_text(json.dumps({REPORT_MARKER: True, **samples}, indent=1))
     return 0
 
 

@@ -58,6 +58,7 @@ import time
 from pathlib import Path
 
 from benchmarks.treemem import TreeMemory
+from benchmarks.workdir import claim_workdir
 
 #: Where ilamb3's interpreter is looked for (override with RHBENCH_ILAMB3_PYTHON).
 DEFAULT_ILAMB3_PYTHON = Path("/tmp/ilamb3-venv/bin/python")
@@ -386,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
             "  python3 -m venv /tmp/ilamb3-venv && /tmp/ilamb3-venv/bin/pip install ilamb3\n"
             "(or pass --ilamb3-python / set RHBENCH_ILAMB3_PYTHON)."
         )
-    args.out.mkdir(parents=True, exist_ok=True)
+    claim_workdir(args.out)  # never a user's folder: its files are written over
     counts = [int(n) for n in args.models.split(",")]
     report = run_all(args.out, counts, args.freq.split(","), ilamb3, args.repeats)
     print(table(report["cases"]))

@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 from benchmarks.stream_bench import evict, measure, model_files
+from benchmarks.workdir import claim_workdir
 
 #: The targets of issues 8 and 18 (this 2-core machine); the ilamb3 side by side has its own
 #: (:data:`benchmarks.ilamb3_bench.TARGETS`).
@@ -262,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     resolution = 2.0 if args.quick else 0.5
+    claim_workdir(args.out)  # never a user's folder: demo() clears out/demo-cache
     root = args.out / ("data-quick" if args.quick else "data")
     names = dgvm_names(args.models)
     report: dict = {

@@ -220,7 +220,14 @@ def demo_is_current(root: Path, *, resolution: float, monthly: bool, registry: R
     marker = Path(root) / MARKER_FILE
     if not marker.is_file():
         return False
-    meta = json.loads(marker.read_text())
+    try:
+        meta = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # damaged: the demo is written again over it
+        log.warning("demo marker %s unreadable (%s): the demo is generated again", marker, exc)
+        return False
+    if not isinstance(meta, dict):
+        log.warning("demo marker %s is not a JSON object: the demo is generated again", marker)
+        return False
     return (
         meta.get("rhbench_version") == __version__
         and meta.get("demo_format") == DEMO_FORMAT
