@@ -136,6 +136,12 @@ def _lock(out_dir: Path) -> Iterator[None]:
     import fcntl
 
     lock_path = out_dir.with_name(f".{out_dir.name}.lock")
+    if lock_path.is_symlink() or (lock_path.exists() and (not lock_path.is_file() or lock_path.stat().st_size)):
+        raise OutputExistsError(  # a lock rhbench made is an empty file; this one is removed at the end
+            "the run's lock file name is taken by a file rhbench did not write",
+            file=str(lock_path),
+            expected="no such file, or an empty lock file left by an earlier run",
+        )
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         handle = open(lock_path, "a+")  # noqa: SIM115 - held for the whole block

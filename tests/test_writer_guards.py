@@ -106,3 +106,49 @@ def test_a_damaged_demo_marker_in_the_cache_is_rebuilt_not_a_traceback(tmp_path:
     (root / "neighbour.txt").write_text("mine")
     assert demo_is_current(root, resolution=2.0, monthly=False, registry=build_registry()) is False
     assert (root / "neighbour.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "append"])
+def test_a_damaged_gunzip_cache_copy_is_rebuilt_and_its_neighbours_kept(tmp_path: Path, monkeypatch, damage) -> None:
+    import gzip
+
+    import numpy as np
+    import xarray as xr
+
+    from rhbench.readers import netcdf
+
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
+    plain = tmp_path / "rh.nc"
+    xr.Dataset({"rh": ("x", np.arange(5.0))}).to_netcdf(plain)
+    packed = tmp_path / "rh.nc.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    copy = netcdf._gunzipped(packed)
+    (copy.parent / "neighbour.txt").write_text("mine")
+    size = copy.stat().st_size
+    if damage == "truncate":
+        copy.write_bytes(copy.read_bytes()[: size // 2])
+    else:
+        copy.write_bytes(copy.read_bytes() + b"junk")
+    assert netcdf._gunzipped(packed) == copy
+    assert copy.read_bytes() == plain.read_bytes()
+    with xr.open_dataset(copy) as ds:
+        np.testing.assert_array_equal(ds["rh"].values, np.arange(5.0))
+    assert (copy.parent / "neighbour.txt").read_text() == "mine"
+
+
+def test_a_users_file_named_like_the_run_lock_is_refused_and_kept(tmp_path: Path) -> None:
+    from rhbench import outdir
+
+    out = tmp_path / "run"
+    lock = tmp_path / ".run.lock"
+    lock.write_text("mine")
+    with pytest.raises(OutputExistsError, match="lock file name is taken") as err:
+        with outdir.staging_dir(out):
+            pass
+    assert err.value.file == str(lock)
+    assert lock.read_text() == "mine"
+    lock.write_text("")  # an empty lock left by a killed run is reused, then removed
+    with outdir.staging_dir(out) as staging:
+        (staging / "x").write_text("1")
+    assert (out / "x").read_text() == "1"
+    assert not lock.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
@@ -17,6 +18,8 @@ from rhbench.fileops import cache_dir
 from rhbench.grid import LAT_NAMES, LON_NAMES
 from rhbench.readers.base import Reader
 from rhbench.timeaxis import TIME_NAMES
+
+log = logging.getLogger(__name__)
 
 #: Time steps per dask chunk, set when a file is opened (lat/lon are never split).
 #: Why 24: a multiple of 12, so a chunk of monthly data holds whole years and annual means
@@ -39,12 +42,29 @@ def accepts(path: Path) -> bool:
     return True
 
 
+def _complete_copy(path: Path, copy: Path) -> bool:
+    """True when ``copy`` exists with the size ``path``'s gzip trailer records (ISIZE: size mod 2**32).
+
+    A truncated or appended-to cache copy (a full disk, a user's edit) is then rebuilt
+    rather than failing its source on every run; a same-size edit is not detected.
+    """
+    try:
+        with path.open("rb") as src:
+            src.seek(-4, os.SEEK_END)
+            recorded = int.from_bytes(src.read(4), "little")
+        return copy.is_file() and copy.stat().st_size % 2**32 == recorded
+    except OSError:
+        return False
+
+
 def _gunzipped(path: Path) -> Path:
     """A decompressed copy of a ``.nc.gz`` file, cached by path, size and modification time."""
     stat = path.stat()
     key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:20]
     target = cache_dir() / "gunzip" / f"{key}.nc"
-    if not target.exists():
+    if target.exists() and not _complete_copy(path, target):
+        log.warning("cached decompressed copy %s of %s is damaged (wrong size): decompressed again", target, path)
+    if not _complete_copy(path, target):
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(dir=target.parent, suffix=".part")
         try:
