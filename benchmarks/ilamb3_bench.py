@@ -9,8 +9,7 @@ ilamb3 runs in its own environment (it pins its own xarray/pandas stack)::
 
     python3 -m venv /tmp/ilamb3-venv && /tmp/ilamb3-venv/bin/pip install ilamb3
 
-(``--ilamb3-python`` or ``RHBENCH_ILAMB3_PYTHON`` point elsewhere). Without it the ilamb3
-cases are skipped with a message and only rhbench is measured.
+(``--ilamb3-python`` or ``RHBENCH_ILAMB3_PYTHON`` point elsewhere; without it only rhbench is measured).
 
 For every frequency (annual, monthly) and model count (1, 2, 4) on files from
 :mod:`benchmarks.ilamb3_data` (a reference at Konings2019's path, rh-only models as

@@ -118,15 +118,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         action="store_true",
         help="accept a scorecard whose rows were edited after rhbench wrote them (listed as a warning)",
     )
-    parser.add_argument(
-        "--junit", type=Path, metavar="FILE", help="write JUnit XML here (a new file, or one an earlier check wrote)"
-    )
-    parser.add_argument(
-        "--markdown",
-        type=Path,
-        metavar="FILE",
-        help="write a Markdown summary (merge-request comment) here (a new file, or one an earlier check wrote)",
-    )
+    reports = {"--junit": "JUnit XML", "--markdown": "a Markdown summary (merge-request comment)"}
+    for option, what in reports.items():
+        parser.add_argument(option, type=Path, metavar="FILE", help=f"write {what} here (new, or one check wrote)")
     parser.set_defaults(func=run)
     return parser
 
