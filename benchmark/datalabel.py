@@ -31,6 +31,15 @@ log = logging.getLogger(__name__)
 REAL = "REAL"
 UNVERIFIED = "UNVERIFIED"
 SYNTHETIC = "SYNTHETIC"
+#: The words a ``synthetic`` flag (netCDF attribute, CSV column, provenance text) uses for true.
+TRUE_WORDS = ("1", "true", "yes")
+
+
+def says_true(flag: object) -> bool:
+    """Whether a ``synthetic`` flag says true (:data:`TRUE_WORDS`, any case, spaces ignored)."""
+    return str(flag).strip().lower() in TRUE_WORDS
+
+
 #: The reason a run on a ``rhbench demo`` root gives (and :func:`headline` recognises).
 DEMO_REASON = "the data root is the SYNTHETIC demo (rhbench demo)"
 #: What each label tells a reader, after the label itself (:func:`headline`).

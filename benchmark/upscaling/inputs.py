@@ -156,7 +156,7 @@ def stated_label(path: Path) -> str:
             flag, stated = ds.attrs.get("synthetic", 0), str(ds.attrs.get("data_label", "")).strip().upper()
     except (RhbenchError, OSError, ValueError):
         return ""
-    if str(flag).strip().lower() in ("1", "true", "yes"):
+    if datalabel.says_true(flag):
         return datalabel.SYNTHETIC
     return datalabel.UNVERIFIED if stated == datalabel.UNVERIFIED else ""
 
@@ -171,7 +171,7 @@ def table_marked_synthetic(path: Path) -> bool:
         flags = pd.read_csv(path, usecols=["synthetic"], dtype=str, encoding_errors="replace")["synthetic"]
     except (OSError, ValueError, csv.Error):
         return False
-    return bool(flags.fillna("").str.strip().str.lower().isin(("1", "true", "yes")).any())
+    return bool(flags.fillna("").str.strip().str.lower().isin(datalabel.TRUE_WORDS).any())
 
 
 def provenance(

@@ -28,6 +28,7 @@ import pandas as pd
 import xarray as xr
 
 from rhbench import catalog, loader
+from rhbench.datalabel import says_true
 from rhbench.errors import DataError, MissingVariableError, UnitsError, ValueRangeError
 from rhbench.fileops import sha256_of
 from rhbench.grid import normalize_coordinates
@@ -94,7 +95,7 @@ class PredictorStack:
     @property
     def synthetic(self) -> bool:
         """True when the layers are synthetic (demo) data."""
-        return str(self.provenance.get("synthetic", "false")).lower() in ("1", "true", "yes")
+        return says_true(self.provenance.get("synthetic", "false"))
 
     @property
     def lat(self) -> np.ndarray:
@@ -258,7 +259,7 @@ def stack_from_grids(grids: xr.Dataset) -> PredictorStack:
     classes = {c: by_lower[n.lower()] for c, n in grid_class_names(grids["vegclass"]).items() if n.lower() in by_lower}
     grids = normalize_coordinates(grids[["tas", "pr", "vegclass"]], source="predictors")
     layers = xr.Dataset({n: grids[n].transpose("lat", "lon").astype(float) for n in ("tas", "pr", "vegclass")})
-    synthetic = str(grids.attrs.get("synthetic", "false")).lower() in ("1", "true", "yes")
+    synthetic = says_true(grids.attrs.get("synthetic", "false"))
     provenance = {"source": "climate grids (tas, pr) and vegetation classes", "synthetic": str(synthetic).lower()}
     return PredictorStack(layers, {"vegclass": classes}, provenance)
 
