@@ -15,15 +15,18 @@ The loader (:mod:`rhbench.loader`) calls these on each opened file:
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 
 import numpy as np
 import xarray as xr
 
-from rhbench import timeaxis
+from rhbench import stamps, timeaxis
 from rhbench.errors import CoordinateError, DataError
 from rhbench.kernels import FILL_MAGNITUDE, FILL_VALUES
+
+log = logging.getLogger(__name__)
 
 #: Attributes of packed or unsigned data: such a variable is decoded by xarray, not by the loader.
 _PACKING_ATTRS = ("scale_factor", "add_offset", "_Unsigned")
@@ -118,15 +121,26 @@ def time_values(ds: xr.Dataset, name: str) -> xr.DataArray:
     low, high = edges.min(axis=1), edges.max(axis=1)
     if not (np.all(np.isfinite(edges)) and np.all(high > low) and np.all((low <= values) & (values <= high))):
         return stamps
-    return xr.DataArray((low + high) / 2, dims=stamps.dims, attrs=stamps.attrs)
+    return xr.DataArray((low + high) / 2, dims=stamps.dims, attrs={**stamps.attrs, "labelled_by": bounds})
 
 
-def label_time(data: xr.DataArray, ds: xr.Dataset, *, file: str) -> xr.DataArray:
+def label_time(
+    data: xr.DataArray,
+    ds: xr.Dataset,
+    *,
+    file: str,
+    period: tuple[int, int] | None = None,
+    named: tuple[int, int] | None = None,
+) -> xr.DataArray:
     """``data`` with its time dim named ``time``, indexed 0..n-1, with ``year``/``month`` labels.
 
     The labels come from the raw time coordinate of ``ds``
-    (:func:`rhbench.timeaxis.decode_time`); the ``calendar`` attribute records the
-    calendar. Data without a time dim is returned unchanged.
+    (:func:`rhbench.timeaxis.decode_time`): the middle of its CF bounds when it has them,
+    else its stamps, read as :func:`rhbench.stamps.read` decides from ``period`` (the years
+    the plugin declares) and ``named`` (the years in the file names) when they sit at 00:00
+    on the 1st of a month; that decision is logged and kept in the ``time_stamps``
+    attribute. The ``calendar`` attribute records the calendar. Data without a time dim is
+    returned unchanged.
     """
     name = time_dim(data)
     if name is None:
@@ -135,12 +149,19 @@ def label_time(data: xr.DataArray, ds: xr.Dataset, *, file: str) -> xr.DataArray
         data = data.rename({name: "time"})
     raw_time = time_values(ds, name) if name in ds.variables else data["time"]
     labels = timeaxis.decode_time(raw_time, file=file, variable=str(data.name))
+    note = ""
+    if "labelled_by" not in raw_time.attrs:
+        reading = stamps.read(labels, period=period, named=named, file=file, variable=str(data.name))
+        labels, note = stamps.shifted(labels, reading), reading.note
+        if note:
+            log.log(logging.WARNING if reading.shift else logging.INFO, "%s (%s): %s", file, data.name, note)
     timeaxis.check_monotonic(labels, file=file, variable=str(data.name))
-    return data.assign_coords(
+    labelled = data.assign_coords(
         time=np.arange(data.sizes["time"]),
         year=("time", labels.year),
         month=("time", labels.month),
     ).assign_attrs(calendar=labels.calendar)
+    return labelled.assign_attrs(time_stamps=note) if note else labelled
 
 
 def summed_layers(data: xr.DataArray, variable: str, axes: Iterable[str] = ("time", "year", "lat", "lon")) -> list[str]:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from rhbench import grid, kernels, layout, readers, timeaxis, units, valuecheck, varnames
+from rhbench import grid, kernels, layout, readers, stamps, timeaxis, units, valuecheck, varnames
 from rhbench.errors import CoordinateError, DataError, MissingVariableError, PluginError, RhbenchError, TimeAxisError
 from rhbench.fileops import CACHE_ENV, cache_dir  # noqa: F401  (re-exported; the cache folder is fileops' fact)
 from rhbench.readers.netcdf import TIME_CHUNK
@@ -254,7 +254,7 @@ def open_variable(source: Source, variable: str, path: Path | Sequence[Path], *,
         grid.rename_coordinates(ds, **where)  # fail early, before any work
         raw = ds[spec.file_name].rename(variable)
         raw.attrs = dict(ds[spec.file_name].attrs)
-        raw = layout.label_time(raw, ds, file=file)
+        raw = layout.label_time(raw, ds, file=file, period=source.period, named=stamps.file_years(paths))
         converted, sample = _converted(raw, sample, spec.units, fills, annual, where)
         step = _layers_step(step, raw, sample, spec.units, where)
         valuecheck.check_values(valuecheck.column_values(sample), variable, packing_step=step, **where)

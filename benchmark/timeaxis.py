@@ -53,11 +53,17 @@ _DAY_FACTORS = {
 
 @dataclass(frozen=True)
 class TimeLabels:
-    """Calendar year and month (1-12) of every time step, with the file's calendar."""
+    """Calendar year and month (1-12) of every time step, with the file's calendar.
+
+    ``boundary``: where a step's value sits at 00:00 on the 1st of its month (to the minute),
+    the stamps that may start their step or end the one before (:mod:`rhbench.stamps`);
+    None when not known.
+    """
 
     year: np.ndarray
     month: np.ndarray
     calendar: str
+    boundary: np.ndarray | None = None
 
 
 def _parse_since(units: str) -> tuple[str, int, int, int]:
@@ -100,10 +106,11 @@ def decode_time(time: xr.DataArray, *, file: str | None = None, variable: str | 
         whole = np.floor(values + 1e-9)
         months_into = np.floor((values - whole) * 12 + 1e-6)
         total = (ref_month - 1) + months_into.astype(int)
-        return TimeLabels(ref_year + whole.astype(int) + total // 12, total % 12 + 1, calendar)
+        boundary = _on_whole(values * 12) & (ref_day == 1)
+        return TimeLabels(ref_year + whole.astype(int) + total // 12, total % 12 + 1, calendar, boundary)
     if unit in ("months", "month"):
         total = (ref_month - 1) + np.floor(values + 1e-6).astype(int)
-        return TimeLabels(ref_year + total // 12, total % 12 + 1, calendar)
+        return TimeLabels(ref_year + total // 12, total % 12 + 1, calendar, _on_whole(values) & (ref_day == 1))
     if unit not in _DAY_FACTORS:
         raise TimeAxisError("unsupported time unit", found=unit, expected="days/hours/months/years", **where)
     days = values * _DAY_FACTORS[unit]
@@ -112,7 +119,21 @@ def decode_time(time: xr.DataArray, *, file: str | None = None, variable: str | 
     except (ValueError, TypeError) as exc:
         raise TimeAxisError("cftime could not decode the time axis", found=f"{units} ({calendar})", **where) from exc
     dates = np.atleast_1d(dates)
-    return TimeLabels(np.array([d.year for d in dates]), np.array([d.month for d in dates]), calendar)
+    years, months = np.array([d.year for d in dates]), np.array([d.month for d in dates])
+    return TimeLabels(years, months, calendar, _month_starts(days, ref_year, ref_month, ref_day, calendar))
+
+
+def _on_whole(values: np.ndarray) -> np.ndarray:
+    """Where ``values`` (months or years counted from a 1st-of-month 00:00 reference) are whole numbers."""
+    return np.abs(values - np.round(values)) < 1e-6
+
+
+def _month_starts(days: np.ndarray, ref_year: int, ref_month: int, ref_day: int, calendar: str) -> np.ndarray:
+    """Where ``days`` (days since the reference date) fall at 00:00 on the 1st of a month, to the minute."""
+    minutes = np.round(np.asarray(days, dtype=float) * 1440.0) / 1440.0
+    units = f"days since {ref_year:04d}-{ref_month:02d}-{ref_day:02d}"
+    dates = np.atleast_1d(cftime.num2date(minutes, units, calendar))
+    return np.array([d.day == 1 and d.hour == 0 and d.minute == 0 for d in dates], dtype=bool)
 
 
 def check_monotonic(labels: TimeLabels, *, file: str | None = None, variable: str | None = None) -> None:

@@ -63,12 +63,28 @@ def years_used(years, period: tuple[int, int]) -> dict:
     return record
 
 
+def stamp_notes(data: xr.Dataset | xr.DataArray) -> dict:
+    """``{"time_stamps": notes}``: how the time stamps of ``data``'s variables were read when that was
+    decided (:mod:`rhbench.stamps`, the ``time_stamps`` attribute), each note once; else empty."""
+    found = [data.attrs.get("time_stamps")]
+    if isinstance(data, xr.Dataset):
+        found += [
+            f"{name}: {var.attrs['time_stamps']}"
+            for name, var in data.data_vars.items()
+            if var.attrs.get("time_stamps")
+        ]
+    notes = list(dict.fromkeys(str(note) for note in found if note))
+    return {"time_stamps": "; ".join(notes)} if notes else {}
+
+
 def coverage_rows(
     source: str, kind: str, data: xr.Dataset, rh: xr.DataArray | None, land: xr.DataArray, area: xr.DataArray
 ) -> list[ScoreRow]:
     """``period_coverage``, ``first_year``, ``last_year`` and ``rh_coverage`` rows of one source.
 
-    ``data.attrs`` holds the years used (:func:`rhbench.reduce.period_means`); ``rh`` is
+    ``data.attrs`` holds the years used (:func:`rhbench.reduce.period_means`) and how the
+    time stamps were read when that was decided (``time_stamps``, in the first_year and
+    last_year rows' reasons); ``rh`` is
     the source's period-mean Rh map on the common grid (None: no Rh); ``land`` the
     reference's boolean land mask and ``area`` the cell areas (m2).
     """
@@ -79,10 +95,12 @@ def coverage_rows(
         ok = share >= PERIOD_COVERAGE_MIN or kind != "dgvm"  # observation products are what they are
         reason = years if ok else f"{years}: below {PERIOD_COVERAGE_MIN:.0%} of the benchmark period"
         rows.append(ScoreRow(source, kind, "period_coverage", "global", "1", share, "ok" if ok else "failed", reason))
+    stamped = f"; {data.attrs['time_stamps']}" if data.attrs.get("time_stamps") else ""
     for metric in ("first_year", "last_year"):
         if metric in data.attrs:
             value = float(data.attrs[metric])
-            rows.append(ScoreRow(source, kind, metric, "global", "year", value, "ok", "all the source's years"))
+            reason = f"all the source's years{stamped}"
+            rows.append(ScoreRow(source, kind, metric, "global", "year", value, "ok", reason))
     if rh is not None:
         land_area = float(area.where(land, 0.0).sum())
         share = float(area.where(land & rh.notnull(), 0.0).sum()) / land_area if land_area > 0 else 0.0
