@@ -43,7 +43,7 @@ from rhbench.metrics.definitions import METRIC_TABLE
 from rhbench.metrics.reference import NO_OBSERVED_CSOIL
 from rhbench.metrics.suite import evaluate, say_no_observed_csoil
 from rhbench.registry import Registry, build_registry
-from rhbench.results import Failures, Results, ScoreRow, is_synthetic
+from rhbench.results import OBSERVED_CSOIL, REFERENCE_RH, Failures, Results, ScoreRow, is_synthetic
 from rhbench.sources import Source
 from rhbench.uptake import twobox_results
 
@@ -164,9 +164,10 @@ def _constrain(
     """
     if not obs.reference.has_csoil:
         metrics = [m for m in METRIC_TABLE if m.group == "twobox"]
+        needs = frozenset({REFERENCE_RH, OBSERVED_CSOIL})
         return Results(
             rows=[
-                ScoreRow(name, "dgvm", m.name, "global", m.units, float("nan"), "skipped", NO_OBSERVED_CSOIL)
+                ScoreRow(name, "dgvm", m.name, "global", m.units, float("nan"), "skipped", NO_OBSERVED_CSOIL, needs)
                 for name in totals
                 for m in metrics
             ]

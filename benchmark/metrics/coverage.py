@@ -23,7 +23,7 @@ from dataclasses import replace
 import xarray as xr
 
 from rhbench.metrics.native import COVERAGE_MIN
-from rhbench.results import ScoreRow
+from rhbench.results import REFERENCE_RH, ScoreRow
 
 #: Minimum share of the benchmark period's years a source must cover (see module doc).
 PERIOD_COVERAGE_MIN = 0.8
@@ -102,12 +102,23 @@ def coverage_rows(
             reason = f"all the source's years{stamped}"
             rows.append(ScoreRow(source, kind, metric, "global", "year", value, "ok", reason))
     if rh is not None:
-        land_area = float(area.where(land, 0.0).sum())
-        share = float(area.where(land & rh.notnull(), 0.0).sum()) / land_area if land_area > 0 else 0.0
-        ok = share >= COVERAGE_MIN
-        reason = "" if ok else f"Rh covers {share:.0%} of the reference's land area: below {COVERAGE_MIN:.0%}"
-        rows.append(ScoreRow(source, kind, "rh_coverage", "global", "1", share, "ok" if ok else "failed", reason))
+        rows.append(_rh_coverage_row(source, kind, rh, land, area))
     return rows
+
+
+def _rh_coverage_row(source: str, kind: str, rh: xr.DataArray, land: xr.DataArray, area: xr.DataArray) -> ScoreRow:
+    """``rh_coverage`` (1): the share of the reference's land area (m2) where ``rh`` has values;
+    failed below :data:`COVERAGE_MIN`; undefined (skipped) when the reference has no land (a failed
+    reference). Computed on the reference's land: it needs it (:attr:`ScoreRow.needs`)."""
+    needs = frozenset({REFERENCE_RH})
+    land_area = float(area.where(land, 0.0).sum())
+    if not land_area > 0:
+        why = "undefined: the reference has no land cells"
+        return ScoreRow(source, kind, "rh_coverage", "global", "1", float("nan"), "skipped", why, needs)
+    share = float(area.where(land & rh.notnull(), 0.0).sum()) / land_area
+    ok = share >= COVERAGE_MIN
+    reason = "" if ok else f"Rh covers {share:.0%} of the reference's land area: below {COVERAGE_MIN:.0%}"
+    return ScoreRow(source, kind, "rh_coverage", "global", "1", share, "ok" if ok else "failed", reason, needs)
 
 
 def gate(rows: list[ScoreRow], checks: list[ScoreRow]) -> list[ScoreRow]:
