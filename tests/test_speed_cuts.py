@@ -333,3 +333,115 @@ def test_the_page_is_drawn_from_the_scorecard_without_its_attrs(tmp_path, monkey
         html.write_index_html(folder, frame, run.results.datasets, synthetic=True, provenance=provenance)
         pages.append((folder / "index.html").read_text())
     assert pages[0] == pages[1]
+
+
+def _attribute_tau_bias_xarray(csoil_mod, rh_mod, csoil_obs, rh_obs, area, mask=None):
+    """The former :func:`rhbench.metrics.turnover.attribute_tau_bias` (maps, summary), with xarray operations."""
+    from rhbench.metrics.taylor import taylor_statistics
+    from rhbench.metrics.turnover import CSOIL_DOMINATED, RH_DOMINATED, RH_FLOOR_FOR_TAU, tau_map
+
+    used = (rh_obs >= RH_FLOOR_FOR_TAU) & (rh_mod >= RH_FLOOR_FOR_TAU) & (csoil_obs > 0) & csoil_mod.notnull()
+    if mask is not None:
+        used = used & mask.astype(bool)
+    tau_obs = tau_map(csoil_obs, rh_obs).where(used)
+    from_rh = 100.0 * (rh_obs / rh_mod - 1.0)
+    from_csoil = 100.0 * (csoil_mod / csoil_obs - 1.0)
+    tau_bias = 100.0 * (tau_map(csoil_mod, rh_mod) / tau_obs - 1.0)
+    rh_bias = 100.0 * (rh_mod / rh_obs - 1.0)
+    dominated = np.abs(from_rh) > np.abs(from_csoil)
+    attribution = xr.where(dominated, float(RH_DOMINATED), float(CSOIL_DOMINATED)).where(used)
+    maps = xr.Dataset(
+        {
+            "tau_bias_pct": tau_bias.where(used),
+            "bias_from_rh_pct": from_rh.where(used),
+            "bias_from_csoil_pct": from_csoil.where(used),
+            "rh_bias_pct": rh_bias.where(used),
+            "attribution": attribution,
+        }
+    )
+    weight = area.where(used, 0.0)
+    used_area = float(weight.sum())
+
+    def total(field):
+        return float((field.where(used, 0.0) * weight).sum())
+
+    if used_area == 0:
+        keys = ("rh_dominated_area_pct", "tau_bias_pct", "bias_from_rh_pct", "bias_from_csoil_pct")
+        return maps, dict.fromkeys((*keys, "corr_rh_dev_tau_dev"), float("nan")) | {"area_m2": 0.0}
+    dominated_area = float(weight.where(maps["attribution"] == RH_DOMINATED, 0.0).sum())
+    rh_ratio = total(rh_obs) / total(rh_mod)
+    csoil_ratio = total(csoil_mod) / total(csoil_obs)
+    corr = taylor_statistics(maps["rh_bias_pct"], maps["tau_bias_pct"], weights=area)["r"]
+    return maps, {
+        "rh_dominated_area_pct": 100.0 * dominated_area / used_area,
+        "tau_bias_pct": 100.0 * (csoil_ratio * rh_ratio - 1.0),
+        "bias_from_rh_pct": 100.0 * (rh_ratio - 1.0),
+        "bias_from_csoil_pct": 100.0 * (csoil_ratio - 1.0),
+        "corr_rh_dev_tau_dev": corr,
+        "area_m2": used_area,
+    }
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("step", [0.5, 2.0])
+def test_tau_bias_attribution_on_arrays_is_the_xarray_one(step, dtype):
+    """Maps bit for bit (the attribution map without attributes, as before; the others in %)
+    and the summary's floats exactly, with and without the vegetated mask, with Rh below the
+    floor, missing cells and no cell used at all."""
+    from rhbench.metrics.turnover import attribute_tau_bias
+
+    target = grid.common_grid(step)
+    rng = np.random.default_rng(23)
+    shape = (target.sizes["lat"], target.sizes["lon"])
+    coords = {"lat": target["lat"].values, "lon": target["lon"].values}
+
+    def field(scale: float) -> xr.DataArray:
+        values = rng.gamma(2.0, scale, shape).astype(dtype)
+        values[rng.random(shape) < 0.2] = np.nan
+        values[rng.random(shape) < 0.05] = 0.5  # below the floor of a per-cell tau
+        return xr.DataArray(values, dims=("lat", "lon"), coords=coords, attrs={"units": "x"})
+
+    inputs = [field(10.0), field(300.0), field(12.0), field(280.0)]
+    area = grid.cell_area(target["lat"], target["lon"])
+    vegetated = xr.DataArray(rng.random(shape) > 0.3, dims=("lat", "lon"), coords=coords)
+    nothing_used = [inputs[0], inputs[1], inputs[2] * np.nan, inputs[3]]
+    for given, mask in ((inputs, None), (inputs, vegetated), (nothing_used, vegetated)):
+        got = attribute_tau_bias(*given, area, mask)
+        maps, summary = _attribute_tau_bias_xarray(*given, area, mask)
+        assert repr(got.summary) == repr(summary)
+        xr.testing.assert_equal(got.maps, maps)
+        for name in maps.data_vars:
+            assert got.maps[name].dtype == maps[name].dtype
+            assert np.array_equal(got.maps[name].values, maps[name].values, equal_nan=True), name
+        assert got.maps["attribution"].attrs == maps["attribution"].attrs == {}
+        assert (got.summary["area_m2"] > 0) == (given is inputs)
+
+
+def _zonal_profile_xarray(field: xr.DataArray, area: xr.DataArray) -> xr.DataArray:
+    """The former :func:`rhbench.metrics.totals.zonal_profile`."""
+    weights = area.where(field.notnull(), 0.0)
+    total_weight = weights.sum("lon")
+    return ((field * area).fillna(0.0).sum("lon") / total_weight).where(total_weight > 0)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_zonal_profiles_on_arrays_are_the_xarray_ones(dtype):
+    """Bit for bit, with missing cells, rows without any value, NaN cell areas and another
+    dimension order; a field with a further dimension takes xarray's way, as before."""
+    from rhbench.metrics.totals import zonal_profile
+
+    target = grid.common_grid(0.5)
+    rng = np.random.default_rng(31)
+    shape = (target.sizes["lat"], target.sizes["lon"])
+    coords = {"lat": target["lat"].values, "lon": target["lon"].values}
+    values = rng.gamma(2.0, 300.0, shape).astype(dtype)
+    values[rng.random(shape) < 0.3] = np.nan
+    values[:40] = np.nan  # rows without a value
+    field = xr.DataArray(values, dims=("lat", "lon"), coords=coords, name="rh")
+    area = grid.cell_area(target["lat"], target["lon"]).where(rng.random(shape) > 0.01)
+    for given in (field, field.transpose("lon", "lat")):
+        got, expected = zonal_profile(given, area), _zonal_profile_xarray(given, area)
+        xr.testing.assert_equal(got, expected)
+        assert got.dtype == expected.dtype and np.array_equal(got.values, expected.values, equal_nan=True)
+    stacked = xr.concat([field, field * 2.0], dim="source")
+    xr.testing.assert_identical(zonal_profile(stacked, area), _zonal_profile_xarray(stacked, area))

@@ -171,3 +171,8 @@ def _with_turnover(
             tau = ratio_of_totals(fields[stock], fields[flux], land_area, weights)
             ds[name] = ("region", np.asarray(tau.transpose("region").values), {"units": "yr"})
     return ds
+
+
+def global_total(field: xr.DataArray, land_area: xr.DataArray, *, grams_per_unit: float = 1.0) -> float:
+    """Sum of ``field x land_area`` over every native cell, Pg C (yr-1); NaN cells count as 0."""
+    return float(np.nansum((field * land_area).values)) * grams_per_unit / 1e15
