@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from rhbench import grid, kernels, layout, readers, stamps, timeaxis, units, valuecheck, varnames
+from rhbench import datalabel, grid, kernels, layout, readers, stamps, timeaxis, units, valuecheck, varnames
 from rhbench.errors import CoordinateError, DataError, MissingVariableError, PluginError, RhbenchError, TimeAxisError
 from rhbench.fileops import CACHE_ENV, cache_dir  # noqa: F401  (re-exported; the cache folder is fileops' fact)
 from rhbench.readers.netcdf import TIME_CHUNK
@@ -237,9 +237,10 @@ def open_variable(source: Source, variable: str, path: Path | Sequence[Path], *,
     Returns a DataArray named ``variable`` in canonical units with ``lat`` ascending and
     ``lon`` in [-180, 180). With ``annual``, monthly data become calendar-year means
     (weighted by days per month, dims ``(year, ...)``) computed in the same pass over each
-    chunk as the masking and the units conversion. Raises a
-    :class:`~rhbench.errors.RhbenchError` subclass whose message names the source, file
-    and variable.
+    chunk as the masking and the units conversion. The attribute
+    :data:`rhbench.datalabel.STATED_ATTR` holds the label the files state of themselves, when
+    they state one (:func:`_stated`). Raises a :class:`~rhbench.errors.RhbenchError` subclass
+    whose message names the source, file and variable.
     """
     paths = [Path(path)] if isinstance(path, (str, os.PathLike)) else [Path(p) for p in path]
     spec = source.variables[variable]
@@ -263,7 +264,7 @@ def open_variable(source: Source, variable: str, path: Path | Sequence[Path], *,
             share = kernels.month_shares(converted)
             converted = kernels.year_means(converted, share) if share is not None else kernels.yearly(converted)
         converted = layout.arrange(converted, variable, file=file).assign_attrs(
-            _pool_notes(ds, spec.file_name, variable)
+            _pool_notes(ds, spec.file_name, variable), **_stated(datasets)
         )
     except RhbenchError as exc:
         raise exc.add_context(source=source.name, file=file, variable=variable) from None
@@ -274,6 +275,14 @@ def open_variable(source: Source, variable: str, path: Path | Sequence[Path], *,
     if "time" in converted.dims:
         converted = converted.chunk({"time": TIME_CHUNK})
     return converted
+
+
+def _stated(datasets: Sequence[xr.Dataset]) -> dict[str, str]:
+    """``{STATED_ATTR: label}`` when the files state a label of themselves in their global attributes
+    (:func:`rhbench.datalabel.stated_by`, the least verified of the files'), else empty: so a run
+    knows what each input said of itself without opening it again."""
+    label = datalabel.strongest(datalabel.stated_by(ds.attrs) for ds in datasets)
+    return {datalabel.STATED_ATTR: label} if label else {}
 
 
 def _normalized(data: xr.DataArray, *, source: str, file: str) -> xr.DataArray:
