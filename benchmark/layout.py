@@ -156,6 +156,8 @@ def label_time(
         if note:
             log.log(logging.WARNING if reading.shift else logging.INFO, "%s (%s): %s", file, data.name, note)
     timeaxis.check_monotonic(labels, file=file, variable=str(data.name))
+    units = str(raw_time.attrs.get("units", ""))
+    timeaxis.check_even_steps(raw_time.values, labels, units=units, file=file, variable=str(data.name))
     labelled = data.assign_coords(
         time=np.arange(data.sizes["time"]),
         year=("time", labels.year),

@@ -30,7 +30,7 @@ from rhbench.errors import MissingVariableError
 from rhbench.grid import regrid_nearest, same_grid
 from rhbench.harmonize import period_mean
 from rhbench.landfrac import CellMeasures
-from rhbench.metrics.coverage import stamp_notes, years_used
+from rhbench.metrics.coverage import years_record
 from rhbench.metrics.native import native_regions, native_totals
 from rhbench.metrics.turnover import litterfall
 from rhbench.products import to_common_grid
@@ -181,11 +181,11 @@ def reduce_native(
 def period_means(annual: xr.Dataset, period: tuple[int, int]) -> xr.Dataset:
     """Period means (float64) of every variable, with litterfall as ``fVegLitter``.
 
-    The attributes record the years used (:func:`rhbench.metrics.coverage.years_used`) and how
-    the time stamps were read when that was decided (:func:`rhbench.metrics.coverage.stamp_notes`).
+    The attributes record the years used, those with a value (:func:`rhbench.metrics.coverage.years_record`),
+    and how the time stamps were read when that was decided.
     """
     window = annual.sel(year=slice(*period))
-    coverage = {**years_used(annual["year"].values, period), **stamp_notes(annual)}
+    coverage = years_record(annual, period)
     if window.sizes["year"] == 0:
         return window.assign_attrs(coverage)
     means = {name: nanmean_years(window[name]) for name in annual.data_vars}

@@ -152,6 +152,31 @@ def check_monotonic(labels: TimeLabels, *, file: str | None = None, variable: st
         )
 
 
+def check_even_steps(
+    values: np.ndarray, labels: TimeLabels, *, units: str = "", file: str | None = None, variable: str | None = None
+) -> None:
+    """Raise :class:`TimeAxisError` when evenly spaced time values give steps of different lengths
+    in months: the spacing does not fit the calendar (365-day years labelled ``360_day`` skip a
+    year every 72 years; the numbers would be silently shifted). A real gap gives uneven values.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.size < 3:
+        return
+    spacing = np.diff(values)
+    months = np.diff(labels.year * 12 + labels.month)
+    if not np.allclose(spacing, spacing[0], rtol=1e-9, atol=0) or np.all(months == months[0]):
+        return
+    odd = int(np.argmax(months != np.bincount(months[months > 0]).argmax())) + 1
+    raise TimeAxisError(
+        "evenly spaced time steps do not fit the calendar",
+        file=file,
+        variable=variable,
+        found=f"steps of {spacing[0]:g} ({units}) in a {labels.calendar} calendar: step {odd} goes from "
+        f"{labels.year[odd - 1]}-{labels.month[odd - 1]:02d} to {labels.year[odd]}-{labels.month[odd]:02d}",
+        expected="the calendar the time values were written in (e.g. noleap for 365-day years)",
+    )
+
+
 def days_in_month(year: np.ndarray, month: np.ndarray, calendar: str) -> np.ndarray:
     """Number of days of each (year, month) in ``calendar``."""
     if calendar == "360_day":
