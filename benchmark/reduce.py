@@ -239,9 +239,13 @@ def partition_totals(annual: xr.Dataset, area: xr.DataArray, parts: Partition) -
     """
     names = [v for v in (*REQUIRED, "fVegLitter") if v in annual]
     valid, present = np.ones(area.shape, dtype=bool), np.zeros(area.shape, dtype=bool)
-    for name in names:
-        valid &= np.asarray(annual[name].notnull().all("year").values)
-        present |= np.asarray(annual[name].notnull().any("year").values)
+    for name in names:  # one isnan pass per variable serves both reductions over the years
+        data = annual[name]
+        values = np.asarray(data.values)
+        missing = np.isnan(values) if values.dtype.kind in "fc" else np.zeros(values.shape, dtype=bool)
+        axis = data.get_axis_num("year")
+        valid &= ~missing.any(axis=axis)
+        present |= ~missing.all(axis=axis)
     cells = np.flatnonzero(valid.ravel())
     weights = np.asarray(area.values, dtype="float64").ravel()[cells]
     onehot = np.zeros((cells.size, len(parts.names)))

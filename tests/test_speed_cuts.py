@@ -445,3 +445,161 @@ def test_zonal_profiles_on_arrays_are_the_xarray_ones(dtype):
         assert got.dtype == expected.dtype and np.array_equal(got.values, expected.values, equal_nan=True)
     stacked = xr.concat([field, field * 2.0], dim="source")
     xr.testing.assert_identical(zonal_profile(stacked, area), _zonal_profile_xarray(stacked, area))
+
+
+def _file_bounds_by_xarray(path, like):
+    """The former :func:`rhbench.landfrac.file_bounds`: every file opened and decoded by xarray."""
+    from pathlib import Path
+
+    from rhbench.errors import DataError
+    from rhbench.readers import geotiff, netcdf
+
+    if geotiff.is_geotiff(Path(path)):
+        return None
+    found = []
+    try:
+        with netcdf.open_file(Path(path)) as ds:
+            for dim, names in (("lat", ("lat", "latitude")), ("lon", ("lon", "longitude"))):
+                name = next((n for n in names if n in ds.variables), None)
+                if name is None:
+                    return None
+                bnds = ds[name].attrs.get("bounds", f"{name}_bnds")
+                if bnds not in ds.variables or ds[bnds].ndim != 2:
+                    return None
+                found.append(landfrac._aligned(ds[name].values, ds[bnds].values, like[dim].values, dim == "lon"))
+    except (OSError, ValueError, DataError):
+        return None
+    if any(b is None for b in found):
+        return None
+    return found[0], found[1]
+
+
+def _bounded_file(path, *, lat="lat", dtype="float64", fill=False, scale=False, named=True, gz=False):
+    """A small netCDF file with cell bounds (north-to-south, 0..360 longitudes)."""
+    import gzip
+    import shutil
+
+    lat_c = np.arange(88.0, -90.0, -4.0).astype(dtype)
+    lon_c = np.arange(2.5, 360.0, 5.0).astype(dtype)
+    lat_b = np.stack([lat_c + 2.0, lat_c - 2.0], axis=1)
+    lon_b = np.stack([lon_c - 2.5, lon_c + 2.5], axis=1)
+    bounds_name = f"{lat}_bnds" if named else "edges"
+    ds = xr.Dataset(
+        {
+            "rh": ((lat, "lon"), np.ones((lat_c.size, lon_c.size), dtype="float32")),
+            bounds_name: ((lat, "nv"), lat_b),
+            "lon_bnds": (("lon", "nv"), lon_b),
+        },
+        coords={lat: (lat, lat_c, {"bounds": bounds_name} if not named else {}), "lon": lon_c},
+    )
+    encoding = {name: {"_FillValue": None} for name in ds.variables}
+    if fill:
+        encoding[bounds_name] = {"_FillValue": lat_b[0, 0]}  # xarray masks it: the first bound becomes NaN
+    if scale:
+        encoding["lon_bnds"] = {"dtype": "int16", "scale_factor": 0.5, "_FillValue": -999}
+    target = path.with_suffix(".nc")
+    ds.to_netcdf(target, encoding=encoding)
+    if gz:
+        with open(target, "rb") as src, gzip.open(path.with_suffix(".nc.gz"), "wb") as out:
+            shutil.copyfileobj(src, out)
+        return path.with_suffix(".nc.gz")
+    return target
+
+
+def test_bounds_read_as_stored_are_those_xarray_decodes(tmp_path, monkeypatch):
+    """netCDF4 alone for bounds stored plainly, xarray's decoding (fill values, scales) otherwise:
+    the same arrays as every file opened by xarray, for every kind of file below."""
+    from rhbench.readers import netcdf
+
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))  # gunzipped copies
+    like = xr.DataArray(np.zeros((45, 72)), dims=("lat", "lon"))
+    like = like.assign_coords(lat=np.arange(-88.0, 90.0, 4.0), lon=np.arange(-177.5, 180.0, 5.0))
+    cases = {
+        "plain": {},
+        "float32": {"dtype": "float32"},
+        "latitude": {"lat": "latitude"},
+        "attribute": {"named": False},
+        "fill": {"fill": True},
+        "scaled": {"scale": True},
+        "gzipped": {"gz": True},
+    }
+    opened = []
+    real = netcdf.open_file
+    monkeypatch.setattr(netcdf, "open_file", lambda *a, **k: opened.append(a[0]) or real(*a, **k))
+    for name, options in cases.items():
+        path = _bounded_file(tmp_path / name, **options)
+        opened.clear()
+        got = landfrac.file_bounds(path, like)
+        assert bool(opened) == (name in ("fill", "scaled")), name  # xarray opened it only to decode
+        expected = _file_bounds_by_xarray(path, like)
+        assert got is not None and expected is not None, name
+        if expected is not None:
+            for a, b in zip(got, expected, strict=True):
+                assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), name
+    assert np.isnan(landfrac.file_bounds(_bounded_file(tmp_path / "f2", fill=True), like)[0]).any()
+    other = like.assign_coords(lat=like["lat"].values + 1.0)  # other centres: no bounds, as before
+    assert landfrac.file_bounds(_bounded_file(tmp_path / "p2"), other) is None
+    (tmp_path / "text.nc").write_text("not netCDF")
+    assert (
+        landfrac.file_bounds(tmp_path / "text.nc", like) is None is _file_bounds_by_xarray(tmp_path / "text.nc", like)
+    )
+
+
+def _partition_totals_xarray(annual, area, parts):
+    """The former :func:`rhbench.reduce.partition_totals` (valid and present cells from xarray's
+    ``notnull().all/any("year")``, two passes per variable)."""
+    from rhbench.reduce import REQUIRED
+
+    names = [v for v in (*REQUIRED, "fVegLitter") if v in annual]
+    valid, present = np.ones(area.shape, dtype=bool), np.zeros(area.shape, dtype=bool)
+    for name in names:
+        valid &= np.asarray(annual[name].notnull().all("year").values)
+        present |= np.asarray(annual[name].notnull().any("year").values)
+    cells = np.flatnonzero(valid.ravel())
+    weights = np.asarray(area.values, dtype="float64").ravel()[cells]
+    onehot = np.zeros((cells.size, len(parts.names)))
+    onehot[np.arange(cells.size), parts.index.ravel()[cells]] = 1.0
+    onehot *= weights[:, None]
+    years = annual["year"].values
+    totals = {}
+    for name in names:
+        values = np.asarray(annual[name].values).reshape(years.size, -1)[:, cells]
+        totals[name] = (
+            ("year", "lat", "lon"),
+            (values.astype("float64") @ onehot)[..., None],
+            dict(annual[name].attrs),
+        )
+    its_land = np.where(present, np.nan_to_num(np.asarray(area.values, dtype="float64")), 0.0).ravel()
+    shares = {
+        "land_area": np.bincount(parts.index.ravel(), weights=its_land, minlength=len(parts.names)),
+        "valid_land_area": onehot.sum(axis=0),
+    }
+    for name, values in shares.items():
+        totals[name] = (("lat", "lon"), values[:, None], {"units": "m2"})
+    coords = {"year": years, "lat": parts.area["lat"].values, "lon": parts.area["lon"].values}
+    return xr.Dataset(totals, coords=coords, attrs=annual.attrs)
+
+
+def test_partition_totals_with_one_isnan_pass_are_those_of_two_reductions():
+    from rhbench import reduce
+    from rhbench.vegclass import CLASS_NAMES
+
+    target = grid.common_grid(2.0)
+    rng = np.random.default_rng(41)
+    shape = (target.sizes["lat"], target.sizes["lon"])
+    coords = {"year": np.arange(2000, 2010), "lat": target["lat"].values, "lon": target["lon"].values}
+    fields = {}
+    for name in ("rh", "npp", "cSoil", "cVeg"):
+        values = rng.gamma(2.0, 100.0, (10, *shape)).astype("float32")
+        values[rng.random(values.shape) < 0.02] = np.nan  # a missing year here and there
+        values[:, rng.random(shape) < 0.3] = np.nan  # cells without any value
+        fields[name] = (("year", "lat", "lon"), values, {"units": "x"})
+    annual = xr.Dataset(fields, coords=coords, attrs={"source": "M"})
+    area = grid.cell_area(target["lat"], target["lon"])
+    codes = rng.integers(0, len(CLASS_NAMES) + 1, shape).astype(float)
+    classes = xr.DataArray(codes, dims=("lat", "lon"), coords={k: coords[k] for k in ("lat", "lon")})
+    parts = reduce.partition({n: classes == i + 1 for i, n in enumerate(CLASS_NAMES)}, area)
+    for given in (annual, annual[["rh"]], annual.transpose("lat", "year", "lon")):
+        xr.testing.assert_identical(
+            reduce.partition_totals(given, area, parts), _partition_totals_xarray(given, area, parts)
+        )
