@@ -66,6 +66,22 @@ class TimeLabels:
     boundary: np.ndarray | None = None
 
 
+#: Calendar names that count the same days (after 1582 for the Gregorian ones).
+_SAME_DAYS = {"gregorian": "standard", "proleptic_gregorian": "standard", "365_day": "noleap", "366_day": "all_leap"}
+
+
+def calendar_name(attrs: dict) -> str:
+    """The ``calendar`` attribute of a time coordinate's ``attrs`` as written (trimmed, lower case;
+    ``standard`` when absent)."""
+    return str(attrs.get("calendar", "standard")).strip().strip("\x00").strip().lower()
+
+
+def same_calendar(attrs: dict) -> str:
+    """:func:`calendar_name`, with names that count the same days made one (``365_day`` is ``noleap``)."""
+    name = calendar_name(attrs)
+    return _SAME_DAYS.get(name, name)
+
+
 def _parse_since(units: str) -> tuple[str, int, int, int]:
     match = _SINCE.match(units)
     if not match:
@@ -92,7 +108,7 @@ def decode_time(time: xr.DataArray, *, file: str | None = None, variable: str | 
     units = time.attrs.get("units")
     if units is None:
         raise TimeAxisError("time coordinate has no units", expected="'<unit> since <date>'", **where)
-    calendar = str(time.attrs.get("calendar", "standard")).strip().strip("\x00").strip().lower()
+    calendar = calendar_name(time.attrs)
     if calendar not in _CALENDARS:
         raise TimeAxisError("unknown calendar", found=calendar, expected=sorted(_CALENDARS), **where)
     values = np.asarray(time.values, dtype=float)

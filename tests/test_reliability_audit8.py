@@ -8,6 +8,7 @@ shifted numbers); a longitude grid with cartopy's cyclic column (2 .. 358, 362) 
 
 from __future__ import annotations
 
+import cftime
 import numpy as np
 import pytest
 import xarray as xr
@@ -106,3 +107,74 @@ def test_a_longitude_grid_with_a_repeated_cyclic_column_reads_as_without_it(tmp_
     plain, cyclic = reads
     assert cyclic["lon"].values.tolist() == [-135.0, -45.0, 45.0, 135.0]
     xr.testing.assert_identical(plain, cyclic)
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [
+        {"valid_min": 0.0},
+        {"valid_range": np.array([0.0, 1e-6])},
+        {"valid_max": 1e-6},
+        {"valid_min": 0.0, "valid_max": 1e-6},
+    ],
+)
+def test_values_outside_the_cf_valid_range_are_missing(tmp_path, attrs):
+    """An ocean of -1 (or 9e9) declared invalid by valid_min / valid_range / valid_max: before, read as
+    values (64 % negative Rh, a failed model; or 9e9 kg m-2 s-1 summed into the total)."""
+    ocean = -1.0 if "valid_min" in attrs or "valid_range" in attrs else 9e9
+    values = np.array([[[2e-8, ocean], [4e-8, 6e-8]]] * 3)
+    time = xr.DataArray(
+        [182.0, 547.0, 912.0], dims="time", attrs={"units": "days since 2000-01-01", "calendar": "noleap"}
+    )
+    field = xr.DataArray(values, dims=("time", "lat", "lon"), attrs={"units": "kg m-2 s-1", **attrs})
+    xr.Dataset({"rh": field}, coords={"time": time, "lat": [-45.0, 45.0], "lon": [-90.0, 90.0]}).to_netcdf(
+        tmp_path / "rh.nc"
+    )
+    source = Source("M", "dgvm", "test.M", {"rh": Var("rh", "kg m-2 s-1")}, "test", period=(2000, 2002))
+    read = loader.open_variable(source, "rh", tmp_path / "rh.nc", annual=True).load()
+    per_year = 1e3 * 365.25 * 86400  # kg m-2 s-1 -> g m-2 yr-1
+    expected = np.where(values == ocean, np.nan, values) * per_year
+    np.testing.assert_allclose(read.values, expected, rtol=1e-12)
+
+
+def test_a_valid_range_that_is_not_a_number_names_the_file(tmp_path):
+    from rhbench.errors import DataError
+
+    field = xr.DataArray(
+        np.ones((2, 2)) * 1e-8, dims=("lat", "lon"), attrs={"units": "kg m-2 s-1", "valid_min": "zero"}
+    )
+    xr.Dataset({"rh": field}, coords={"lat": [-45.0, 45.0], "lon": [-90.0, 90.0]}).to_netcdf(tmp_path / "rh.nc")
+    source = Source("M", "dgvm", "test.M", {"rh": Var("rh", "kg m-2 s-1")}, "test")
+    with pytest.raises(DataError, match="valid range attribute is not a number") as info:
+        loader.open_variable(source, "rh", tmp_path / "rh.nc")
+    assert "rh.nc" in str(info.value) and "'zero'" in str(info.value)
+
+
+def test_files_of_a_series_in_different_calendars_are_refused_naming_them(tmp_path):
+    """2000-2001 in noleap, 2002-2003 in standard (each stamped right in its own): the second file's
+    values were decoded in the first's calendar, 'incomplete years ... 2002 has 11' without the cause."""
+    source = Source("M", "dgvm", "test.M", {"rh": Var("rh", "kg m-2 s-1")}, "test", period=(2000, 2003))
+    paths = []
+    for first, cal in ((2000, "noleap"), (2002, "standard")):
+        dates = [cftime.datetime(first + i // 12, i % 12 + 1, 15, calendar=cal) for i in range(24)]
+        time = xr.DataArray(
+            cftime.date2num(dates, "days since 1850-01-01", cal),
+            dims="time",
+            attrs={"units": "days since 1850-01-01", "calendar": cal},
+        )
+        field = xr.DataArray(np.ones((24, 2, 2)) * 1e-8, dims=("time", "lat", "lon"), attrs={"units": "kg m-2 s-1"})
+        paths.append(tmp_path / f"rh_{first}.nc")
+        xr.Dataset({"rh": field}, coords={"time": time, "lat": [-45.0, 45.0], "lon": [-90.0, 90.0]}).to_netcdf(
+            paths[-1]
+        )
+    with pytest.raises(TimeAxisError, match="different time calendars") as info:
+        loader.open_variable(source, "rh", paths, annual=True)
+    assert "rh_2000.nc" in str(info.value) and "'noleap', 'standard'" in str(info.value)
+    # names that count the same days are one calendar
+    assert timeaxis_same("365_day") == timeaxis_same("noleap") and timeaxis_same("GREGORIAN") == "standard"
+
+
+def timeaxis_same(name: str) -> str:
+    from rhbench.timeaxis import same_calendar
+
+    return same_calendar({"calendar": name})
