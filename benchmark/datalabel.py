@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from rhbench import catalog
@@ -38,6 +39,26 @@ TRUE_WORDS = ("1", "true", "yes")
 def says_true(flag: object) -> bool:
     """Whether a ``synthetic`` flag says true (:data:`TRUE_WORDS`, any case, spaces ignored)."""
     return str(flag).strip().lower() in TRUE_WORDS
+
+
+#: The attribute the loader gives each variable it read from a file that states a label of itself.
+STATED_ATTR = "stated_label"
+
+
+def stated_by(attrs: Mapping) -> str:
+    """The label a data file's global attributes ``attrs`` state of the file: ``SYNTHETIC`` when
+    ``synthetic`` is true, else ``UNVERIFIED`` when ``data_label`` says so (an ``rh_rf.nc`` of
+    ``rhbench upscale`` carries one), else "" (nothing stated)."""
+    if says_true(attrs.get("synthetic", 0)):
+        return SYNTHETIC
+    return UNVERIFIED if str(attrs.get("data_label", "")).strip().upper() == UNVERIFIED else ""
+
+
+def strongest(labels: Iterable[str | None]) -> str | None:
+    """The least verified of the labels files stated: SYNTHETIC, then UNVERIFIED, then None (one
+    read did not learn it), then "" (nothing stated); None when there is none."""
+    found = list(labels)
+    return next((label for label in (SYNTHETIC, UNVERIFIED, None, "") if label in found), None)
 
 
 #: The reason a run on a ``rhbench demo`` root gives (and :func:`headline` recognises).
@@ -112,7 +133,15 @@ UPSCALING_KEYS = (
 )
 
 
-def describe(provenance: dict, files: dict[str, dict], registry: Registry, staging: Path, *, demo_root: bool) -> dict:
+def describe(
+    provenance: dict,
+    files: dict[str, dict],
+    registry: Registry,
+    staging: Path,
+    *,
+    demo_root: bool,
+    read: Mapping[str, list[str | None]] | None = None,
+) -> dict:
     """The data description of a run: ``data_label`` (:func:`decide`), ``data_label_reason``,
     the upscaling's data versions (SRDB, predictor stack, land fraction; when it ran) and
     ``observations``: each observation product read, with its catalog version and file SHA-256.
@@ -121,10 +150,14 @@ def describe(provenance: dict, files: dict[str, dict], registry: Registry, stagi
     reused); ``files``: the run's input files (:func:`rhbench.provenance.input_files`, the
     ones hashed there); ``staging``: the run's output folder
     (its ``upscaling/cv_metrics.json``);
-    ``demo_root``: the data root is a SYNTHETIC demo root (or the run is the demo).
+    ``demo_root``: the data root is a SYNTHETIC demo root (or the run is the demo); ``read``:
+    the observation products the run read, each with the label its files stated when read
+    (:attr:`rhbench.results.Failures.read`; None: not known, the file is opened): only these count,
+    so a damaged product the run never read leaves the label as it is. Without ``read`` every
+    product present in the data root counts (the cautious rule).
     """
     upscaling = _upscaling(staging / UPSCALING_DIR / "cv_metrics.json")
-    products = observation_products(provenance.get("inputs", {}), files, registry)
+    products = observation_products(provenance.get("inputs", {}), files, registry, read)
     synthetic, unverified = [DEMO_REASON] if demo_root else [], []
     made = upscaling.get("data_label", SYNTHETIC)
     if upscaling and made != REAL:
@@ -168,17 +201,18 @@ def _upscaling(path: Path) -> dict:
     return metrics if isinstance(metrics, dict) else {}
 
 
-def observation_products(inputs: dict, files: dict, registry: Registry) -> dict[str, dict]:
-    """Each observation product read (its files present): catalog version, file SHA-256 (from
-    ``inputs``, the run's checksums; ``files``: :func:`rhbench.provenance.input_files`), ``pinned``
-    (the SHA-256 is the catalog's) and ``stated``: the label its files state of themselves
-    (:func:`rhbench.upscaling.inputs.stated_label`; SYNTHETIC, UNVERIFIED or "")."""
-    from rhbench.upscaling.inputs import stated_label  # the one "file says what it is" rule
-
+def observation_products(
+    inputs: dict, files: dict, registry: Registry, read: Mapping[str, list[str | None]] | None = None
+) -> dict[str, dict]:
+    """Each observation product read (its files present; with ``read``, only those it names):
+    catalog version, file SHA-256 (from ``inputs``, the run's checksums; ``files``:
+    :func:`rhbench.provenance.input_files`), ``pinned`` (the SHA-256 is the catalog's) and
+    ``stated``: the label its files state of themselves, as ``read`` recorded it, else
+    :func:`rhbench.upscaling.inputs.stated_label` (one open; SYNTHETIC, UNVERIFIED or "")."""
     products: dict[str, dict] = {}
     for name, source in sorted(registry.sources.items()):
         sums = inputs.get(name, {})
-        if source.kind == "dgvm" or not sums:
+        if source.kind == "dgvm" or not sums or (read is not None and name not in read):
             continue
         present = {v: s for v, s in sums.items() if isinstance(s, str) and s.startswith(("sha256:", "fingerprint:"))}
         if not present:
@@ -195,11 +229,19 @@ def observation_products(inputs: dict, files: dict, registry: Registry) -> dict[
             pinned = str(entry.metadata.get("sha256", "")).lower()
             if pinned and all(s.startswith("sha256:") for s in present.values()):  # a fingerprint cannot tell
                 info["pinned"] = f"sha256:{pinned}" in set(present.values())
-        paths = [p for v in present for p in (files.get(name, {}).get(v) or []) if not isinstance(p, str)]
-        labels = {stated_label(p) for p in paths}
-        info["stated"] = SYNTHETIC if SYNTHETIC in labels else UNVERIFIED if UNVERIFIED in labels else ""
+        known = None if read is None else strongest(read[name])
+        info["stated"] = known if known is not None else _stated(name, present, files)
         products[name] = info
     return products
+
+
+def _stated(name: str, present: dict, files: dict) -> str:
+    """The label the files of product ``name`` state of themselves, each opened once
+    (:func:`rhbench.upscaling.inputs.stated_label`): for a product the run did not learn it from."""
+    from rhbench.upscaling import inputs  # the one "file says what it is" rule
+
+    paths = [p for v in present for p in (files.get(name, {}).get(v) or []) if not isinstance(p, str)]
+    return strongest([inputs.stated_label(p) for p in paths]) or ""
 
 
 def summary(data: dict) -> str:

@@ -14,7 +14,6 @@ still a configuration error (exit 2, nothing written).
 from __future__ import annotations
 
 import logging
-import math
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -24,10 +23,8 @@ import xarray as xr
 
 from rhbench import catalog
 from rhbench.errors import ConfigError, DataError, RhbenchError
-from rhbench.metrics.reference import NO_OBSERVED_CSOIL
-from rhbench.metrics.rows import UNDEFINED
 from rhbench.registry import Registry
-from rhbench.results import Failures, ScoreRow
+from rhbench.results import REFERENCE_RH, Failures, ScoreRow
 from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
@@ -74,29 +71,20 @@ def record(
 
 
 def fail_rows_needing_it(rows: list[ScoreRow], reason: str) -> list[ScoreRow]:
-    """``rows`` with every row that needs the failed reference ``failed`` with ``reason``.
+    """``rows`` with every ``ok`` or ``skipped`` row that needs the failed reference ``failed``
+    with ``reason``.
 
-    A row needs it unless a source computed it on its own: an ``ok`` row with a number that
-    is not the reference's (a model's totals, turnover times and regional means on its own
-    grid, its period coverage), or a row skipped for the source's own reason (a variable it
-    lacks). The reference's own rows, every comparison with it, every value on its land
-    mask and every constraint by the observed turnover time need it. ``load`` rows (each
-    source's own failure) are kept.
+    A row needs it when it was built from the reference Rh (:data:`rhbench.results.REFERENCE_RH`
+    in its :attr:`~rhbench.results.ScoreRow.needs`, set where the row is built): the reference's
+    own rows, every comparison with it, every value on its land mask and every constraint by
+    the observed turnover time. A source's rows computed from its own files (its totals,
+    turnover times and regional means on its own grid, its period coverage), rows skipped for
+    its own reason (a variable it lacks), rows already failed and ``load`` rows are kept: their
+    reasons' wording plays no part.
     """
     why = f"{NEEDS_REFERENCE}: {reason}"
 
     def needs(r: ScoreRow) -> bool:
-        if r.metric == "load":
-            return False
-        if r.kind == "reference" or r.metric == "rh_coverage":  # its own rows; a model's share of its land
-            return True
-        if r.status == "ok":
-            return not math.isfinite(r.value)
-        return r.status == "skipped" and any(mark in r.reason for mark in _REFERENCE_REASONS)
+        return r.metric != "load" and r.status in ("ok", "skipped") and REFERENCE_RH in r.needs
 
     return [replace(r, value=float("nan"), status="failed", reason=why) if needs(r) else r for r in rows]
-
-
-#: Parts of the reasons of rows skipped only because the reference has no values (all
-#: missing): they need the reference.
-_REFERENCE_REASONS = (NO_OBSERVED_CSOIL, UNDEFINED, "undefined", "reference", "no valid cells", "spatial variance")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from rhbench import catalog, grid, kernels, landfrac, loader, products
+from rhbench import catalog, datalabel, grid, kernels, landfrac, loader, products
 from rhbench.errors import CoordinateError, DataError, MissingVariableError, RhbenchError
 from rhbench.sources import Source
 
@@ -151,6 +151,7 @@ def load_native(
 
 def land_mask(sources: list[Source], data_root: Path | None) -> xr.DataArray | None:
     """The documented land mask (the first ``landfrac`` source whose file is present), 0-1; else None.
+    Its ``rhbench_source`` attribute names the source.
 
     Its absence is not an error: :func:`rhbench.landfrac.measures` then counts every cell
     with data as land, and says so.
@@ -163,7 +164,7 @@ def land_mask(sources: list[Source], data_root: Path | None) -> xr.DataArray | N
             continue
         paths = files.get("sftlf", [])
         if paths and all(p.is_file() for p in paths):
-            return loader.open_variable(source, "sftlf", paths).load()
+            return loader.open_variable(source, "sftlf", paths).load().assign_attrs(rhbench_source=source.name)
         log.info("land mask %s not present under %s (rhbench fetch %s)", source.name, data_root, source.name)
     return None
 
@@ -181,19 +182,30 @@ def load_source(
     coarser one sampled by nearest neighbour (:func:`rhbench.products.to_common_grid`).
 
     For a DGVM whose litter is a separate pool, ``cSoil`` becomes cSoil + cLitter (once;
-    ``cSoil.attrs['includes_litter']`` records it) and cLitter is kept as is.
+    ``cSoil.attrs['includes_litter']`` records it) and cLitter is kept as is. The Dataset's
+    :data:`STATED` attribute is the label its files stated of themselves (:func:`stated`).
     """
-    variables = {}
+    variables, opened = {}, []
     for name, paths in source_files(source, data_root).items():
         if name in landfrac.CELL_MEASURES:
             continue
-        data = on_grid_of(loader.open_variable(source, name, paths, annual=True), target, source=source.name)
-        variables[name] = select_period(data, period)
+        opened.append(loader.open_variable(source, name, paths, annual=True))
+        variables[name] = select_period(on_grid_of(opened[-1], target, source=source.name), period)
     if source.kind == "dgvm" and "cSoil" in variables:
         variables["cSoil"] = _soil_with_litter(source, variables)
     ds = xr.Dataset(variables)
-    ds.attrs.update(source=source.name, kind=source.kind, citation=source.citation)
+    ds.attrs.update(source=source.name, kind=source.kind, citation=source.citation, **{STATED: stated(opened)})
     return ds
+
+
+#: The attribute of a loaded source (:func:`load_source`) holding what its files stated of themselves.
+STATED = datalabel.STATED_ATTR
+
+
+def stated(opened) -> str:
+    """The least verified label the files of variables ``opened`` (as the loader returned them,
+    before any regridding) state of themselves (:func:`rhbench.datalabel.stated_by`), or ""."""
+    return datalabel.strongest(data.attrs.get(STATED, "") for data in opened) or ""
 
 
 def on_grid_of(data: xr.DataArray, target: xr.Dataset, *, source: str | None = None) -> xr.DataArray:

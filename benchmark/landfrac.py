@@ -182,24 +182,43 @@ def file_bounds(path: str | Path, like: xr.DataArray) -> tuple[np.ndarray, np.nd
     """
     if geotiff.is_geotiff(Path(path)):  # a raster: regular cells, bounds are the midpoints
         return None
-    found = []
     try:
-        with netcdf.open_file(Path(path)) as ds:  # plain or gzipped netCDF
-            for dim, names in (("lat", ("lat", "latitude")), ("lon", ("lon", "longitude"))):
-                name = next((n for n in names if n in ds.variables), None)
-                if name is None:
-                    return None
-                bnds = ds[name].attrs.get("bounds", f"{name}_bnds")
-                if bnds not in ds.variables or ds[bnds].ndim != 2:
-                    return None
-                found.append(_aligned(ds[name].values, ds[bnds].values, like[dim].values, dim == "lon"))
-    except (OSError, ValueError, DataError) as exc:
+        try:  # as stored, with netCDF4 alone (the same numbers for bounds without fill values or scales)
+            with netcdf.open_stored(Path(path)) as ds:
+                found = _bounds_in(ds.variables, lambda v: {a: v.getncattr(a) for a in v.ncattrs()}, like)
+        except netcdf.NeedsDecoding:
+            with netcdf.open_file(Path(path)) as ds:  # plain or gzipped netCDF, decoded by xarray
+                found = _bounds_in(ds.variables, lambda v: v.attrs, like)
+    except (OSError, ValueError, RuntimeError, DataError) as exc:  # netCDF4's read errors are RuntimeErrors
         log.info("no cell bounds read from %s: %s", path, exc)
+        return None
+    if found is None:
         return None
     if any(b is None for b in found):
         log.info("cell bounds of %s do not match its centres: cell areas from midpoints", path)
         return None
     return found[0], found[1]
+
+
+def _bounds_in(variables, attrs, like: xr.DataArray) -> list[np.ndarray | None] | None:
+    """:func:`file_bounds`' (lat, lon) bounds among ``variables`` (a file's, netCDF4's or xarray's,
+    ``attrs(variable)`` their attributes), each None when not matching its centres; None without bounds."""
+    found = []
+    for dim, names in (("lat", ("lat", "latitude")), ("lon", ("lon", "longitude"))):
+        name = next((n for n in names if n in variables), None)
+        if name is None:
+            return None
+        bnds = attrs(variables[name]).get("bounds", f"{name}_bnds")
+        if bnds not in variables or variables[bnds].ndim != 2:
+            return None
+        centres, bounds = (_values(variables[n]) for n in (name, bnds))
+        found.append(_aligned(centres, bounds, like[dim].values, dim == "lon"))
+    return found
+
+
+def _values(variable) -> np.ndarray:
+    """An xarray variable's values, or a netCDF4 variable's as stored (:func:`rhbench.readers.netcdf.stored_values`)."""
+    return np.asarray(variable.values if isinstance(variable, xr.Variable) else netcdf.stored_values(variable))
 
 
 def _aligned(centres: np.ndarray, bounds: np.ndarray, wanted: np.ndarray, periodic: bool) -> np.ndarray | None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from rhbench import grid, kernels, layout, readers, timeaxis, units, valuecheck, varnames
+from rhbench import datalabel, grid, kernels, layout, readers, stamps, timeaxis, units, valuecheck, varnames
 from rhbench.errors import CoordinateError, DataError, MissingVariableError, PluginError, RhbenchError, TimeAxisError
 from rhbench.fileops import CACHE_ENV, cache_dir  # noqa: F401  (re-exported; the cache folder is fileops' fact)
 from rhbench.readers.netcdf import TIME_CHUNK
@@ -100,15 +100,17 @@ def concat_files(datasets: Sequence[xr.Dataset], paths: Sequence[Path], name: st
                 expected="each file to start one step after the previous one ends",
             )
     tdim = layout.time_dim(datasets[0][name])
-    time_units = {str(datasets[i][tdim].attrs.get("units")) for i in order}
-    if len(time_units) > 1:
-        raise TimeAxisError(
-            "files of a series have different time units",
-            file=", ".join(str(p) for p in paths),
-            variable=name,
-            found=sorted(time_units),
-            expected="one time units string",
-        )
+    read = {"units": lambda attrs: str(attrs.get("units")), "calendars": timeaxis.same_calendar}
+    for what, of in read.items():  # each file's values are read with the first file's units and calendar
+        found = {of(datasets[i][tdim].attrs) for i in order}
+        if len(found) > 1:
+            raise TimeAxisError(
+                f"files of a series have different time {what}",
+                file=", ".join(str(p) for p in paths),
+                variable=name,
+                found=sorted(found),
+                expected=f"one time {what[:-1] if what.endswith('s') else what} for every file",
+            )
     parts = _on_one_grid([_labelled_by_bounds(datasets[i], name, tdim) for i in order], [paths[i] for i in order])
     return xr.concat(parts, dim=tdim, data_vars="minimal", coords="minimal", compat="override", join="override")
 
@@ -237,9 +239,10 @@ def open_variable(source: Source, variable: str, path: Path | Sequence[Path], *,
     Returns a DataArray named ``variable`` in canonical units with ``lat`` ascending and
     ``lon`` in [-180, 180). With ``annual``, monthly data become calendar-year means
     (weighted by days per month, dims ``(year, ...)``) computed in the same pass over each
-    chunk as the masking and the units conversion. Raises a
-    :class:`~rhbench.errors.RhbenchError` subclass whose message names the source, file
-    and variable.
+    chunk as the masking and the units conversion. The attribute
+    :data:`rhbench.datalabel.STATED_ATTR` holds the label the files state of themselves, when
+    they state one (:func:`_stated`). Raises a :class:`~rhbench.errors.RhbenchError` subclass
+    whose message names the source, file and variable.
     """
     paths = [Path(path)] if isinstance(path, (str, os.PathLike)) else [Path(p) for p in path]
     spec = source.variables[variable]
@@ -254,7 +257,7 @@ def open_variable(source: Source, variable: str, path: Path | Sequence[Path], *,
         grid.rename_coordinates(ds, **where)  # fail early, before any work
         raw = ds[spec.file_name].rename(variable)
         raw.attrs = dict(ds[spec.file_name].attrs)
-        raw = layout.label_time(raw, ds, file=file)
+        raw = layout.label_time(raw, ds, file=file, period=source.period, named=stamps.file_years(paths))
         converted, sample = _converted(raw, sample, spec.units, fills, annual, where)
         step = _layers_step(step, raw, sample, spec.units, where)
         valuecheck.check_values(valuecheck.column_values(sample), variable, packing_step=step, **where)
@@ -263,7 +266,7 @@ def open_variable(source: Source, variable: str, path: Path | Sequence[Path], *,
             share = kernels.month_shares(converted)
             converted = kernels.year_means(converted, share) if share is not None else kernels.yearly(converted)
         converted = layout.arrange(converted, variable, file=file).assign_attrs(
-            _pool_notes(ds, spec.file_name, variable)
+            _pool_notes(ds, spec.file_name, variable), **_stated(datasets)
         )
     except RhbenchError as exc:
         raise exc.add_context(source=source.name, file=file, variable=variable) from None
@@ -274,6 +277,14 @@ def open_variable(source: Source, variable: str, path: Path | Sequence[Path], *,
     if "time" in converted.dims:
         converted = converted.chunk({"time": TIME_CHUNK})
     return converted
+
+
+def _stated(datasets: Sequence[xr.Dataset]) -> dict[str, str]:
+    """``{STATED_ATTR: label}`` when the files state a label of themselves in their global attributes
+    (:func:`rhbench.datalabel.stated_by`, the least verified of the files'), else empty: so a run
+    knows what each input said of itself without opening it again."""
+    label = datalabel.strongest(datalabel.stated_by(ds.attrs) for ds in datasets)
+    return {datalabel.STATED_ATTR: label} if label else {}
 
 
 def _normalized(data: xr.DataArray, *, source: str, file: str) -> xr.DataArray:

@@ -110,7 +110,8 @@ def load(
 
     With ``products`` (the run's selection, :attr:`rhbench.config.RunConfig.products`), a
     product not selected is not read and is recorded ``absent``; without a selection, a
-    product whose files are not in the data root is recorded ``absent`` (not a failure).
+    product whose files are not in the data root is recorded ``absent`` (not a failure). A
+    product read, or tried, is recorded read with what its files stated (:meth:`Failures.record_read`).
     """
     try:
         reason = absence(source, root, products)
@@ -121,10 +122,13 @@ def load(
         failures.record_absent(source.name, reason)
         return None
     try:
-        return harmonize.load_source(source, root, target, period=period)
+        loaded = harmonize.load_source(source, root, target, period=period)
     except RhbenchError as exc:
         failures.record(source.name, exc)
+        failures.record_read(source.name, None)
         return None
+    failures.record_read(source.name, loaded.attrs.get(harmonize.STATED, ""))
+    return loaded
 
 
 def absence(source: Source, root: Path, products: tuple[str, ...] | None) -> str | None:
@@ -233,6 +237,9 @@ def _upscaled(
     srdb = catalog.resolve_file(root, catalog.entry_for(sites[0]).files["rh"], source=sites[0].name)
     out = staging / UPSCALING_DIR
     found = inputs.fetched_stack(registry, root)
+    # read by the upscaling, whose own label (cv_metrics.json) judges what they state of themselves
+    for used in [sites[0]] + ([found[0]] if found is not None else []):
+        failures.record_read(used.name, "")
     if found is not None:
         log.info("building %s from %s and the predictor stack %s (%s)", name, srdb.name, found[0].name, found[1])
         fraction, note = inputs.land_fraction(registry, root)
@@ -301,9 +308,11 @@ def _reference(
     try:
         source = _built_if_absent(source, config, registry, root, target, classes, staging, failures)
         rh, read = harmonize.period_means_once(source, root, target, "rh", config.period)
+        failures.record_read(source.name, harmonize.stated(read.opened.values()))
         rh_sd, rh_global_sd = _reference_sd(source, root, target), _ensemble_total_sd(source, root)
         rh_sd = None if rh_sd is None else rh_sd.compute()
     except (RhbenchError, OSError, ValueError) as exc:  # present but unusable: its rows fail, the run goes on
+        failures.record_read(source.name, None)
         rh, broken = failed_reference.record(exc, source, target, failures, partial=staging / UPSCALING_DIR)
     used: dict[str, list[Source]] = {"rh": [source]}
     csoil = _observed_soils(config, registry, root, target, failures, used)

@@ -53,11 +53,14 @@ def write_all(
     synthetic: bool,
     seconds: float,
     files: dict[str, dict[str, list[Path] | str]] | None = None,
+    read: dict[str, list[str | None]] | None = None,
 ) -> RunRecord:
     """Run every writer of :data:`WRITERS` into ``staging``; returns what they were given.
 
     ``synthetic``: the data root is the SYNTHETIC demo; ``files``: the run's input files
-    (:func:`rhbench.provenance.input_files`, resolved at the start of the run; else here). The run's data description
+    (:func:`rhbench.provenance.input_files`, resolved at the start of the run; else here); ``read``:
+    the observation products the run read and what their files stated
+    (:attr:`rhbench.results.Failures.read`; None: every product present counts). The run's data description
     (:func:`rhbench.datalabel.describe`, ``run.json["data"]``) is built here, once; a run whose
     description is ``SYNTHETIC`` (e.g. real observations with a SYNTHETIC upscaled reference) is
     synthetic for every writer; every writer shows a label other than ``REAL``
@@ -74,7 +77,7 @@ def write_all(
         synthetic=synthetic,
         seconds=seconds,
     )
-    record["data"] = datalabel.describe(record, files, registry, staging, demo_root=synthetic)
+    record["data"] = datalabel.describe(record, files, registry, staging, demo_root=synthetic, read=read)
     synthetic = record["synthetic"] = record["data"]["data_label"] == datalabel.SYNTHETIC
     run = RunRecord(staging, results, record, synthetic)
     unfinished = [finish for spec in WRITERS if callable(finish := writer(spec)(run))]

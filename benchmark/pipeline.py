@@ -43,7 +43,7 @@ from rhbench.metrics.definitions import METRIC_TABLE
 from rhbench.metrics.reference import NO_OBSERVED_CSOIL
 from rhbench.metrics.suite import evaluate, say_no_observed_csoil
 from rhbench.registry import Registry, build_registry
-from rhbench.results import Failures, Results, ScoreRow, is_synthetic
+from rhbench.results import OBSERVED_CSOIL, REFERENCE_RH, Failures, Results, ScoreRow, is_synthetic
 from rhbench.sources import Source
 from rhbench.uptake import twobox_results
 
@@ -101,7 +101,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     files = provenance.prefetch_input_checksums(registry, root)  # resolved once; hashed on another core meanwhile
     target = grid.common_grid(config.resolution)
     with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler=LOCAL_THREADS):
-        mask = _land_mask(registry, root, synthetic)
+        mask = _land_mask(registry, root, synthetic, failures=failures)
         obs = observations.assemble(config, registry, root, target, staging, failures, land_mask=mask)
         # the 2-box global domain: the cells of the observed tau_soil (both cSoil and Rh present)
         domain = obs.reference.csoil.notnull() & obs.reference.rh_land.notnull()
@@ -137,6 +137,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
             synthetic=synthetic,
             seconds=time.time() - started,
             files=files,
+            read=failures.read,
         )
     return Outcome(results, out_dir, written.synthetic, failures.reasons, written.provenance["data"])
 
@@ -164,9 +165,10 @@ def _constrain(
     """
     if not obs.reference.has_csoil:
         metrics = [m for m in METRIC_TABLE if m.group == "twobox"]
+        needs = frozenset({REFERENCE_RH, OBSERVED_CSOIL})
         return Results(
             rows=[
-                ScoreRow(name, "dgvm", m.name, "global", m.units, float("nan"), "skipped", NO_OBSERVED_CSOIL)
+                ScoreRow(name, "dgvm", m.name, "global", m.units, float("nan"), "skipped", NO_OBSERVED_CSOIL, needs)
                 for name in totals
                 for m in metrics
             ]
@@ -279,10 +281,15 @@ def _reduce_models(
     return reduced
 
 
-def _land_mask(registry: Registry, root: Path, synthetic: bool) -> xr.DataArray | None:
-    """The documented 0-1 land mask (:func:`rhbench.harmonize.land_mask`); its absence on real
-    data is warned about (totals of sources without their own land fraction run high at coasts)."""
+def _land_mask(
+    registry: Registry, root: Path, synthetic: bool, failures: Failures | None = None
+) -> xr.DataArray | None:
+    """The documented 0-1 land mask (:func:`rhbench.harmonize.land_mask`, recorded read in ``failures``);
+    its absence on real data is warned about (totals of sources without their own land fraction run
+    high at coasts)."""
     mask = harmonize.land_mask(registry.of_kind("landfrac"), root)
+    if mask is not None and failures is not None:
+        failures.record_read(mask.attrs["rhbench_source"], mask.attrs.get(harmonize.STATED, ""))
     if mask is None and not synthetic:
         log.warning(
             "no land fraction in the data root (rhbench fetch land-fraction): sources without their own "

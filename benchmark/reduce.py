@@ -30,7 +30,7 @@ from rhbench.errors import MissingVariableError
 from rhbench.grid import regrid_nearest, same_grid
 from rhbench.harmonize import period_mean
 from rhbench.landfrac import CellMeasures
-from rhbench.metrics.coverage import years_used
+from rhbench.metrics.coverage import years_record
 from rhbench.metrics.native import native_regions, native_totals
 from rhbench.metrics.turnover import litterfall
 from rhbench.products import to_common_grid
@@ -181,10 +181,11 @@ def reduce_native(
 def period_means(annual: xr.Dataset, period: tuple[int, int]) -> xr.Dataset:
     """Period means (float64) of every variable, with litterfall as ``fVegLitter``.
 
-    The attributes record the years used (:func:`rhbench.metrics.coverage.years_used`).
+    The attributes record the years used, those with a value (:func:`rhbench.metrics.coverage.years_record`),
+    and how the time stamps were read when that was decided.
     """
     window = annual.sel(year=slice(*period))
-    coverage = years_used(annual["year"].values, period)
+    coverage = years_record(annual, period)
     if window.sizes["year"] == 0:
         return window.assign_attrs(coverage)
     means = {name: nanmean_years(window[name]) for name in annual.data_vars}
@@ -238,9 +239,13 @@ def partition_totals(annual: xr.Dataset, area: xr.DataArray, parts: Partition) -
     """
     names = [v for v in (*REQUIRED, "fVegLitter") if v in annual]
     valid, present = np.ones(area.shape, dtype=bool), np.zeros(area.shape, dtype=bool)
-    for name in names:
-        valid &= np.asarray(annual[name].notnull().all("year").values)
-        present |= np.asarray(annual[name].notnull().any("year").values)
+    for name in names:  # one isnan pass per variable serves both reductions over the years
+        data = annual[name]
+        values = np.asarray(data.values)
+        missing = np.isnan(values) if values.dtype.kind in "fc" else np.zeros(values.shape, dtype=bool)
+        axis = data.get_axis_num("year")
+        valid &= ~missing.any(axis=axis)
+        present |= ~missing.all(axis=axis)
     cells = np.flatnonzero(valid.ravel())
     weights = np.asarray(area.values, dtype="float64").ravel()[cells]
     onehot = np.zeros((cells.size, len(parts.names)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import xarray as xr
@@ -16,6 +16,10 @@ log = logging.getLogger(__name__)
 #: metric needs a variable the source does not provide; the observation product is not used
 #: by this run (not selected, or its files are not in the data root): not a failure.
 STATUSES = ("ok", "failed", "skipped", "absent")
+#: The observations a row's number can rest on (:attr:`ScoreRow.needs`): the reference Rh (its
+#: map, land mask and regions: every comparison, every value on its land) and the observed cSoil
+#: (the products' mean and the observed turnover times).
+REFERENCE_RH, OBSERVED_CSOIL = "reference_rh", "observed_csoil"
 #: Sources of the multi-model mean and spread (SD, ddof=1) across DGVMs.
 ENSEMBLE_MEAN, ENSEMBLE_SD = "ensemble_mean", "ensemble_sd"
 #: File ``rhbench demo`` leaves in every data root it writes (``{"synthetic": true, ...}``): a
@@ -43,6 +47,10 @@ class ScoreRow:
     """One number of the scorecard: ``source`` x ``metric`` x ``region``.
 
     ``value`` is in ``units``; NaN when ``status`` is not ``ok`` (``reason`` says why).
+    ``needs``: the observations the number is computed from (:data:`REFERENCE_RH`,
+    :data:`OBSERVED_CSOIL`), set where the row is built (:func:`needing`); empty for a number a
+    source computes from its own files alone. A failed reference fails the rows that need it
+    (:func:`rhbench.failed_reference.fail_rows_needing_it`). Not written to the scorecard.
     """
 
     source: str
@@ -53,13 +61,21 @@ class ScoreRow:
     value: float
     status: str = "ok"
     reason: str = ""
+    needs: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     def to_dict(self) -> dict:
-        """A JSON-ready mapping (NaN becomes None)."""
+        """A JSON-ready mapping (NaN becomes None); ``needs`` is the run's business, not written."""
         row = asdict(self)
+        row.pop("needs")
         if isinstance(row["value"], float) and math.isnan(row["value"]):
             row["value"] = None
         return row
+
+
+def needing(rows: list[ScoreRow], *observations: str) -> list[ScoreRow]:
+    """``rows`` marked as computed from ``observations`` (:attr:`ScoreRow.needs`, added to any already set)."""
+    extra = frozenset(observations)
+    return [r if extra <= r.needs else replace(r, needs=r.needs | extra) for r in rows]
 
 
 @dataclass
@@ -87,6 +103,13 @@ class Failures:
         self.reasons: dict[str, str] = dict(reasons or {})
         #: Observation products the run does not use (not selected or not present), and why.
         self.absent: dict[str, str] = {}
+        #: Observation products the run read (or tried to), with the labels their files stated of
+        #: themselves at each read (:func:`rhbench.datalabel.stated_by`; None: not known, e.g. it failed).
+        self.read: dict[str, list[str | None]] = {}
+
+    def record_read(self, name: str, stated: str | None) -> None:
+        """Record that the run read observation product ``name`` whose files state ``stated``."""
+        self.read.setdefault(name, []).append(stated)
 
     def record_absent(self, name: str, reason: str) -> None:
         """Record that observation product ``name`` is not used by this run (not a failure)."""

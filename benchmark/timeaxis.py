@@ -53,11 +53,33 @@ _DAY_FACTORS = {
 
 @dataclass(frozen=True)
 class TimeLabels:
-    """Calendar year and month (1-12) of every time step, with the file's calendar."""
+    """Calendar year and month (1-12) of every time step, with the file's calendar.
+
+    ``boundary``: where a step's value sits at 00:00 on the 1st of its month (to the minute),
+    the stamps that may start their step or end the one before (:mod:`rhbench.stamps`);
+    None when not known.
+    """
 
     year: np.ndarray
     month: np.ndarray
     calendar: str
+    boundary: np.ndarray | None = None
+
+
+#: Calendar names that count the same days (after 1582 for the Gregorian ones).
+_SAME_DAYS = {"gregorian": "standard", "proleptic_gregorian": "standard", "365_day": "noleap", "366_day": "all_leap"}
+
+
+def calendar_name(attrs: dict) -> str:
+    """The ``calendar`` attribute of a time coordinate's ``attrs`` as written (trimmed, lower case;
+    ``standard`` when absent)."""
+    return str(attrs.get("calendar", "standard")).strip().strip("\x00").strip().lower()
+
+
+def same_calendar(attrs: dict) -> str:
+    """:func:`calendar_name`, with names that count the same days made one (``365_day`` is ``noleap``)."""
+    name = calendar_name(attrs)
+    return _SAME_DAYS.get(name, name)
 
 
 def _parse_since(units: str) -> tuple[str, int, int, int]:
@@ -86,7 +108,7 @@ def decode_time(time: xr.DataArray, *, file: str | None = None, variable: str | 
     units = time.attrs.get("units")
     if units is None:
         raise TimeAxisError("time coordinate has no units", expected="'<unit> since <date>'", **where)
-    calendar = str(time.attrs.get("calendar", "standard")).strip().strip("\x00").strip().lower()
+    calendar = calendar_name(time.attrs)
     if calendar not in _CALENDARS:
         raise TimeAxisError("unknown calendar", found=calendar, expected=sorted(_CALENDARS), **where)
     values = np.asarray(time.values, dtype=float)
@@ -100,10 +122,11 @@ def decode_time(time: xr.DataArray, *, file: str | None = None, variable: str | 
         whole = np.floor(values + 1e-9)
         months_into = np.floor((values - whole) * 12 + 1e-6)
         total = (ref_month - 1) + months_into.astype(int)
-        return TimeLabels(ref_year + whole.astype(int) + total // 12, total % 12 + 1, calendar)
+        boundary = _on_whole(values * 12) & (ref_day == 1)
+        return TimeLabels(ref_year + whole.astype(int) + total // 12, total % 12 + 1, calendar, boundary)
     if unit in ("months", "month"):
         total = (ref_month - 1) + np.floor(values + 1e-6).astype(int)
-        return TimeLabels(ref_year + total // 12, total % 12 + 1, calendar)
+        return TimeLabels(ref_year + total // 12, total % 12 + 1, calendar, _on_whole(values) & (ref_day == 1))
     if unit not in _DAY_FACTORS:
         raise TimeAxisError("unsupported time unit", found=unit, expected="days/hours/months/years", **where)
     days = values * _DAY_FACTORS[unit]
@@ -112,7 +135,21 @@ def decode_time(time: xr.DataArray, *, file: str | None = None, variable: str | 
     except (ValueError, TypeError) as exc:
         raise TimeAxisError("cftime could not decode the time axis", found=f"{units} ({calendar})", **where) from exc
     dates = np.atleast_1d(dates)
-    return TimeLabels(np.array([d.year for d in dates]), np.array([d.month for d in dates]), calendar)
+    years, months = np.array([d.year for d in dates]), np.array([d.month for d in dates])
+    return TimeLabels(years, months, calendar, _month_starts(days, ref_year, ref_month, ref_day, calendar))
+
+
+def _on_whole(values: np.ndarray) -> np.ndarray:
+    """Where ``values`` (months or years counted from a 1st-of-month 00:00 reference) are whole numbers."""
+    return np.abs(values - np.round(values)) < 1e-6
+
+
+def _month_starts(days: np.ndarray, ref_year: int, ref_month: int, ref_day: int, calendar: str) -> np.ndarray:
+    """Where ``days`` (days since the reference date) fall at 00:00 on the 1st of a month, to the minute."""
+    minutes = np.round(np.asarray(days, dtype=float) * 1440.0) / 1440.0
+    units = f"days since {ref_year:04d}-{ref_month:02d}-{ref_day:02d}"
+    dates = np.atleast_1d(cftime.num2date(minutes, units, calendar))
+    return np.array([d.day == 1 and d.hour == 0 and d.minute == 0 for d in dates], dtype=bool)
 
 
 def check_monotonic(labels: TimeLabels, *, file: str | None = None, variable: str | None = None) -> None:
@@ -129,6 +166,31 @@ def check_monotonic(labels: TimeLabels, *, file: str | None = None, variable: st
             found=f"{what} time at step {first} ({labels.year[first]}-{labels.month[first]:02d})",
             expected="strictly increasing monthly or yearly steps",
         )
+
+
+def check_even_steps(
+    values: np.ndarray, labels: TimeLabels, *, units: str = "", file: str | None = None, variable: str | None = None
+) -> None:
+    """Raise :class:`TimeAxisError` when evenly spaced time values give steps of different lengths
+    in months: the spacing does not fit the calendar (365-day years labelled ``360_day`` skip a
+    year every 72 years; the numbers would be silently shifted). A real gap gives uneven values.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.size < 3:
+        return
+    spacing = np.diff(values)
+    months = np.diff(labels.year * 12 + labels.month)
+    if not np.allclose(spacing, spacing[0], rtol=1e-9, atol=0) or np.all(months == months[0]):
+        return
+    odd = int(np.argmax(months != np.bincount(months[months > 0]).argmax())) + 1
+    raise TimeAxisError(
+        "evenly spaced time steps do not fit the calendar",
+        file=file,
+        variable=variable,
+        found=f"steps of {spacing[0]:g} ({units}) in a {labels.calendar} calendar: step {odd} goes from "
+        f"{labels.year[odd - 1]}-{labels.month[odd - 1]:02d} to {labels.year[odd]}-{labels.month[odd]:02d}",
+        expected="the calendar the time values were written in (e.g. noleap for 365-day years)",
+    )
 
 
 def days_in_month(year: np.ndarray, month: np.ndarray, calendar: str) -> np.ndarray:

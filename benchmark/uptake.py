@@ -32,7 +32,7 @@ from rhbench.metrics import definitions
 from rhbench.metrics.native import COVERAGE_MIN
 from rhbench.metrics.totals import region_sums, stack_masks
 from rhbench.results import ENSEMBLE_MEAN as ENSEMBLE
-from rhbench.results import ENSEMBLE_SD, Results, ScoreRow
+from rhbench.results import ENSEMBLE_SD, OBSERVED_CSOIL, REFERENCE_RH, Results, ScoreRow, needing
 from rhbench.twobox import REQUIRED, emulation_skill, fill_first_year, global_turnover, r2_score, rmse
 
 #: Smallest share of the reference period a model's years must cover for the 2-box constraint
@@ -362,4 +362,6 @@ def twobox_results(
         results.datasets["twobox"] = xr.concat(frames, dim="region", join="outer")
     if clipped:
         logger.warning("2-box emulation: DGVM turnover times below 1 yr clipped to 1 yr for %s", ", ".join(clipped))
+    # every 2-box row rests on the observed turnover times and their domain (reference Rh and cSoil)
+    results.rows = needing(results.rows, REFERENCE_RH, OBSERVED_CSOIL)
     return results

@@ -116,3 +116,49 @@ def test_a_reference_build_failing_after_the_cv_leaves_no_half_product_in_the_ru
     assert "map stage failed (test)" in rows[("RF-Rh", "load", "global")]["reason"]
     assert rows[(RELIABILITY_MODELS[0], "rh_global", "global")]["status"] == "ok"
     assert not (tmp_path / "out" / "upscaling").exists()
+
+
+def test_which_rows_need_the_reference_is_a_flag_set_where_the_row_is_built_not_its_wording(good):
+    """Before: rows were failed by substrings of their reasons ('undefined', 'reference', 'no valid
+    cells' ...), so rewording a reason changed which rows failed. Now each row carries the
+    observations it is computed from (ScoreRow.needs): the same rows fail whatever they say."""
+    from dataclasses import replace
+
+    from rhbench.failed_reference import fail_rows_needing_it
+    from rhbench.results import REFERENCE_RH
+
+    rows = good[0].results.rows
+
+    def failed(rows) -> set:
+        return {(r.source, r.metric, r.region) for r in fail_rows_needing_it(rows, "x") if r.status == "failed"}
+
+    before = {(r.source, r.metric, r.region) for r in rows if r.status == "failed"}
+    chosen = failed(rows) - before
+    for wording in ("", "undefined: no valid cells, needs the reference, no spatial variance", "fine"):
+        assert failed([replace(r, reason=wording) for r in rows]) - before == chosen
+    assert chosen == {(r.source, r.metric, r.region) for r in rows if REFERENCE_RH in r.needs} - before
+    model = RELIABILITY_MODELS[0]
+    assert (model, "rh_taylor_score", "global") in chosen and (model, "rh_coverage", "global") in chosen
+    assert all((model, metric, "global") not in chosen for metric in OWN_METRICS)  # its own files only
+    assert all(k in chosen for r in rows if r.kind == "reference" and (k := (r.source, r.metric, r.region)))
+    assert "needs" not in rows[0].to_dict()  # the run's business, never written to the scorecard
+
+
+def test_rows_fail_by_their_flag_and_status_only():
+    from rhbench.failed_reference import fail_rows_needing_it
+    from rhbench.results import OBSERVED_CSOIL, REFERENCE_RH, ScoreRow
+
+    ref = frozenset({REFERENCE_RH})
+    rows = [
+        ScoreRow("M", "dgvm", "rh_taylor_r", "global", "1", 0.9, needs=ref),  # ok, computed against it
+        ScoreRow("M", "dgvm", "tau_soil_taylor_r", "global", "1", float("nan"), "skipped", "no cSoil variable", ref),
+        ScoreRow("M", "dgvm", "rh_global", "global", "Pg C yr-1", 50.0),  # own files
+        ScoreRow("M", "dgvm", "rh_mean", "Tropics", "g", float("nan"), "skipped", "needs the reference: undefined"),
+        ScoreRow("M", "dgvm", "rh_global", "global", "Pg C yr-1", float("nan"), "failed", "its own error", ref),
+        ScoreRow("M", "dgvm", "load", "global", "", float("nan"), "failed", "x", ref),
+        ScoreRow("M", "dgvm", "dcTotal_constrained", "global", "Pg C", 1.0, needs=frozenset({OBSERVED_CSOIL})),
+    ]
+    out = fail_rows_needing_it(rows, "broken SRDB")
+    assert [r.status for r in out] == ["failed", "failed", "ok", "skipped", "failed", "failed", "ok"]
+    assert out[0].reason.startswith(NEEDS_REFERENCE) and "broken SRDB" in out[1].reason
+    assert out[4].reason == "its own error" and out[5].reason == "x"

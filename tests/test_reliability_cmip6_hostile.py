@@ -88,6 +88,16 @@ def _rh_global(folder: Path, period: tuple[int, int] = (2000, 2014)) -> tuple[fl
     return float(regions["rh_total"].sel(region="global")), str(regions.attrs["period_years"])
 
 
+def _annual_means() -> list[np.ndarray]:
+    """The sample's rh (gpp x 0.5) as day-weighted annual means of 2000-2014 (kg m-2 s-1), by hand."""
+    monthly = _rh()["rh"].values.astype(float)
+    annual = []
+    for i in range(15):
+        days = np.array([calendar.monthrange(2000 + i, m)[1] for m in range(1, 13)], float)
+        annual.append(np.tensordot(days / days.sum(), monthly[12 * i : 12 * i + 12], axes=1))
+    return annual
+
+
 def _time_axis(stamp: str) -> tuple[np.ndarray, np.ndarray]:
     """Monthly 2000-2014 time values (``stamp``: "end" of each month, or "mid") and bounds."""
     starts = [cftime.datetime(2000 + i // 12, i % 12 + 1, 1, calendar="standard") for i in range(181)]
@@ -136,11 +146,7 @@ def test_time_stamps_at_the_end_of_each_month_are_labelled_by_their_bounds(tmp_p
 def test_yearly_stamps_at_the_end_of_each_year_are_not_shifted_a_year_when_bounds_say_so(tmp_path):
     """Annual means stamped 2001-01-01 for the year 2000, with bounds. Before: silently read as
     2001-2015, so the 2000-2014 mean used 14 shifted years (exit 0, a different total)."""
-    monthly = _rh()["rh"].values.astype(float)
-    annual = []
-    for i in range(15):
-        days = np.array([calendar.monthrange(2000 + i, m)[1] for m in range(1, 13)], float)
-        annual.append(np.tensordot(days / days.sum(), monthly[12 * i : 12 * i + 12], axes=1))
+    annual = _annual_means()
     starts = cftime.date2num([cftime.datetime(2000 + i, 1, 1) for i in range(16)], TIME_UNITS, "standard")
     time = ("time", starts[1:], {"units": TIME_UNITS, "calendar": "standard", "bounds": "time_bnds"})
     rh = _rh().isel(time=slice(0, 15)).drop_vars(["time_bnds", "rh"]).assign_coords(time=time)
@@ -152,6 +158,36 @@ def test_yearly_stamps_at_the_end_of_each_year_are_not_shifted_a_year_when_bound
     hand = np.mean([np.nansum(a * area * land) for a in annual]) * SECONDS_PER_YEAR / 1e12
     total, years = _rh_global(folder)
     assert years == "2000-2014" and total == pytest.approx(hand, rel=1e-5)
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_yearly_stamps_at_the_end_of_each_year_without_bounds_are_read_by_the_years_the_file_names(tmp_path, named):
+    """T10: annual means stamped 2001-01-01 for 2000, NO bounds, file named _2000-2014 (CMOR's DRS). Before:
+    silently read as 2001-2015 (exit 0). Now the file name decides, and the decision is recorded; a file
+    whose name gives no years (and a CMIP6 source declares no period) fails naming the file."""
+    annual = _annual_means()
+    ends = cftime.date2num([cftime.datetime(2001 + i, 1, 1) for i in range(15)], TIME_UNITS, "standard")
+    time = ("time", ends, {"units": TIME_UNITS, "calendar": "standard"})
+    rh = _rh().isel(time=slice(0, 15)).drop_vars(["time_bnds", "rh"]).assign_coords(time=time)
+    rh["rh"] = (("time", "lat", "lon"), np.array(annual, dtype="float32"), {"units": "kg m-2 s-1"})
+    folder = _folder(tmp_path, rh)
+    _file(folder, "rh").rename(_file(folder, "rh", "Eyr", "2000-2014" if named else None))
+    if not named:
+        with pytest.raises(TimeAxisError, match="cannot tell whether each stamp starts its year") as info:
+            _rh_global(folder)
+        assert "rh_Eyr_HOSTILE-ESM" in str(info.value)
+        return
+    land, area = _measures()
+    hand = np.mean([np.nansum(a * area * land) for a in annual]) * SECONDS_PER_YEAR / 1e12
+    (source,) = cmip6.discover(folder)
+    loaded, cells = harmonize.load_native(source, None)
+    regions = reduce.reduce_native(loaded, cells, grid.common_grid(4.0), (2000, 2014)).regions
+    assert float(regions["rh_total"].sel(region="global")) == pytest.approx(hand, rel=1e-5)
+    assert regions.attrs["period_years"] == "2000-2014"
+    assert (
+        "END of each year" in regions.attrs["time_stamps"]
+        and "file name says 2000-2014" in regions.attrs["time_stamps"]
+    )
 
 
 @pytest.mark.parametrize(("units", "scale", "found"), [("1", 1.0, "max 100"), ("%", 0.01, "max 0.01")])

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
-from rhbench import __version__
+from rhbench import democache
 from rhbench.config import DEMO_RESOLUTION, RunConfig, resolve
+from rhbench.democache import demo_root
 from rhbench.errors import ConfigError
-from rhbench.fileops import cache_dir
 
 if TYPE_CHECKING:
     from rhbench.registry import Registry
@@ -29,14 +29,10 @@ FAILED_ROWS_SHOWN = 20
 __all__ = ["DEMO_RESOLUTION", "add_parser", "demo_root", "prepare_demo", "run"]
 
 
-def demo_root(resolution: float, monthly: bool, seed: int = 0) -> Path:
-    """The cache folder of the SYNTHETIC demo ensemble for these settings (the seed included)."""
-    suffix = "monthly" if monthly else "annual"
-    return cache_dir() / f"demo-{__version__}-{resolution:g}deg-{suffix}-seed{seed}"
-
-
 def prepare_demo(config: RunConfig, registry: Registry, progress=None) -> Path:
-    """Generate the SYNTHETIC demo once (cached) and return its data root."""
+    """Generate the SYNTHETIC demo once (cached) and return its data root. Using the cache's demo
+    root, the demo roots earlier rhbench versions left in the cache are removed
+    (:func:`rhbench.democache.prune`: only theirs, only those no run holds)."""
     from rhbench.demo import demo_is_current, generate_demo
 
     root = config.data_root or demo_root(config.resolution, config.demo_monthly, config.seed)
@@ -50,6 +46,8 @@ def prepare_demo(config: RunConfig, registry: Registry, progress=None) -> Path:
             registry=registry,
             progress=progress,
         )
+    if config.data_root is None:
+        democache.prune(keep=root)
     return root
 
 
@@ -216,6 +214,7 @@ def _run(args: argparse.Namespace, workers) -> int:
 
     config = resolve(args)
     registry = build_registry()
+    held = contextlib.nullcontext()  # the cache's demo root is held while the run reads it
     if config.demo:
         log.info("no data root given: running on the SYNTHETIC demo ensemble")
         from rhbench.demo import demo_is_current
@@ -224,9 +223,11 @@ def _run(args: argparse.Namespace, workers) -> int:
         cached = demo_is_current(root, resolution=config.resolution, monthly=config.demo_monthly, registry=registry)
         bar_off = args.quiet or cached  # no bar flashing over a cached demo
         with progress_callback("writing synthetic demo", total=len(registry.sources), quiet=bar_off) as step:
+            held = democache.holding(root) if config.data_root is None else held
             config = replace(config, data_root=prepare_demo(config, registry, step))
     models = [s for s in registry.of_kind("dgvm") if not config.models or s.name in config.models]
     with (
+        held,
         catalog.using_ilamb_root(config.ilamb_root),
         _dask_client(config.scheduler, args.workers),
         progress_callback("benchmarking DGVMs", total=len(models), quiet=args.quiet) as step,

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import xarray as xr
 
 from rhbench.metrics.native import COVERAGE_MIN
-from rhbench.results import ScoreRow
+from rhbench.results import REFERENCE_RH, ScoreRow
 
 #: Minimum share of the benchmark period's years a source must cover (see module doc).
 PERIOD_COVERAGE_MIN = 0.8
@@ -63,12 +64,63 @@ def years_used(years, period: tuple[int, int]) -> dict:
     return record
 
 
+def years_record(data: xr.Dataset | xr.DataArray, period: tuple[int, int]) -> dict:
+    """:func:`years_used` of the years of ``data`` (dim ``year``) in which some variable has a
+    value (a year written all missing is not a year of data: it counted as used, eighth audit),
+    with ``years_without_data`` naming each period year a variable has no value in, and the
+    variables (its period mean is over its other years: stated in the ``period_coverage``
+    row), and :func:`stamp_notes`."""
+    years = data["year"].values
+    fields = data.data_vars.items() if isinstance(data, xr.Dataset) else [(data.name, data)]
+    some = np.zeros(years.size, dtype=bool)
+    lacking: list[str] = []
+    for name, field in fields:
+        if "year" not in field.dims:
+            continue
+        other = [d for d in field.dims if d != "year"]
+        has = np.asarray(field.notnull().any(other).transpose("year").values, dtype=bool)
+        some |= has
+        empty = [int(y) for y in years[~has] if period[0] <= y <= period[1]]
+        lacking += [f"{name} in {_spans(empty)}"] if empty else []
+    record = years_used(years[some], period)
+    if lacking:
+        record["years_without_data"] = "; ".join(lacking)
+    return {**record, **stamp_notes(data)}
+
+
+def _spans(years: list[int]) -> str:
+    """Sorted years as runs: ``[1990, 1995, 1996, 1997]`` -> ``"1990, 1995-1997"``."""
+    runs: list[list[int]] = []
+    for year in sorted(years):
+        if runs and year == runs[-1][1] + 1:
+            runs[-1][1] = year
+        else:
+            runs.append([year, year])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
+def stamp_notes(data: xr.Dataset | xr.DataArray) -> dict:
+    """``{"time_stamps": notes}``: how the time stamps of ``data``'s variables were read when that was
+    decided (:mod:`rhbench.stamps`, the ``time_stamps`` attribute), each note once; else empty."""
+    found = [data.attrs.get("time_stamps")]
+    if isinstance(data, xr.Dataset):
+        found += [
+            f"{name}: {var.attrs['time_stamps']}"
+            for name, var in data.data_vars.items()
+            if var.attrs.get("time_stamps")
+        ]
+    notes = list(dict.fromkeys(str(note) for note in found if note))
+    return {"time_stamps": "; ".join(notes)} if notes else {}
+
+
 def coverage_rows(
     source: str, kind: str, data: xr.Dataset, rh: xr.DataArray | None, land: xr.DataArray, area: xr.DataArray
 ) -> list[ScoreRow]:
     """``period_coverage``, ``first_year``, ``last_year`` and ``rh_coverage`` rows of one source.
 
-    ``data.attrs`` holds the years used (:func:`rhbench.reduce.period_means`); ``rh`` is
+    ``data.attrs`` holds the years used (:func:`rhbench.reduce.period_means`) and how the
+    time stamps were read when that was decided (``time_stamps``, in the first_year and
+    last_year rows' reasons); ``rh`` is
     the source's period-mean Rh map on the common grid (None: no Rh); ``land`` the
     reference's boolean land mask and ``area`` the cell areas (m2).
     """
@@ -76,20 +128,35 @@ def coverage_rows(
     if "period_coverage" in data.attrs:
         share = float(data.attrs["period_coverage"])
         years = f"years used: {data.attrs.get('period_years')} ({data.attrs.get('period_years_used')} years)"
+        if data.attrs.get("years_without_data"):
+            years += f"; without any value: {data.attrs['years_without_data']}"
         ok = share >= PERIOD_COVERAGE_MIN or kind != "dgvm"  # observation products are what they are
         reason = years if ok else f"{years}: below {PERIOD_COVERAGE_MIN:.0%} of the benchmark period"
         rows.append(ScoreRow(source, kind, "period_coverage", "global", "1", share, "ok" if ok else "failed", reason))
+    stamped = f"; {data.attrs['time_stamps']}" if data.attrs.get("time_stamps") else ""
     for metric in ("first_year", "last_year"):
         if metric in data.attrs:
             value = float(data.attrs[metric])
-            rows.append(ScoreRow(source, kind, metric, "global", "year", value, "ok", "all the source's years"))
+            reason = f"all the source's years{stamped}"
+            rows.append(ScoreRow(source, kind, metric, "global", "year", value, "ok", reason))
     if rh is not None:
-        land_area = float(area.where(land, 0.0).sum())
-        share = float(area.where(land & rh.notnull(), 0.0).sum()) / land_area if land_area > 0 else 0.0
-        ok = share >= COVERAGE_MIN
-        reason = "" if ok else f"Rh covers {share:.0%} of the reference's land area: below {COVERAGE_MIN:.0%}"
-        rows.append(ScoreRow(source, kind, "rh_coverage", "global", "1", share, "ok" if ok else "failed", reason))
+        rows.append(_rh_coverage_row(source, kind, rh, land, area))
     return rows
+
+
+def _rh_coverage_row(source: str, kind: str, rh: xr.DataArray, land: xr.DataArray, area: xr.DataArray) -> ScoreRow:
+    """``rh_coverage`` (1): the share of the reference's land area (m2) where ``rh`` has values;
+    failed below :data:`COVERAGE_MIN`; undefined (skipped) when the reference has no land (a failed
+    reference). Computed on the reference's land: it needs it (:attr:`ScoreRow.needs`)."""
+    needs = frozenset({REFERENCE_RH})
+    land_area = float(area.where(land, 0.0).sum())
+    if not land_area > 0:
+        why = "undefined: the reference has no land cells"
+        return ScoreRow(source, kind, "rh_coverage", "global", "1", float("nan"), "skipped", why, needs)
+    share = float(area.where(land & rh.notnull(), 0.0).sum()) / land_area
+    ok = share >= COVERAGE_MIN
+    reason = "" if ok else f"Rh covers {share:.0%} of the reference's land area: below {COVERAGE_MIN:.0%}"
+    return ScoreRow(source, kind, "rh_coverage", "global", "1", share, "ok" if ok else "failed", reason, needs)
 
 
 def gate(rows: list[ScoreRow], checks: list[ScoreRow]) -> list[ScoreRow]:

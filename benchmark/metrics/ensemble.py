@@ -25,7 +25,7 @@ import xarray as xr
 from rhbench.metrics.totals import GRAMS_PER_KILOGRAM
 from rhbench.metrics.turnover import RH_DOMINATED, attribute_tau_bias, tau_map
 from rhbench.results import ENSEMBLE_MEAN as ENSEMBLE
-from rhbench.results import ENSEMBLE_SD, Results, ScoreRow
+from rhbench.results import ENSEMBLE_SD, OBSERVED_CSOIL, REFERENCE_RH, Results, ScoreRow, needing
 
 
 class ReferenceLike(Protocol):
@@ -73,6 +73,7 @@ def ensemble_rows(rows: list[ScoreRow], metrics: tuple[str, ...] = ENSEMBLE_METR
     """Mean and SD (ddof=1) across the DGVMs' ``ok`` rows of each metric and region.
 
     Units are those of the rows. A metric with fewer than two models gets a skipped SD row.
+    Each row needs the observations its members' rows need (:attr:`ScoreRow.needs`).
     """
     groups: dict[tuple[str, str], list[ScoreRow]] = {}
     for row in rows:
@@ -82,13 +83,17 @@ def ensemble_rows(rows: list[ScoreRow], metrics: tuple[str, ...] = ENSEMBLE_METR
     for (metric, region), members in groups.items():
         values = np.array([r.value for r in members])
         units, n = members[0].units, len(members)
-        out.append(ScoreRow(ENSEMBLE, "ensemble", metric, region, units, float(values.mean()), "ok", f"{n} DGVMs"))
+        needs = frozenset().union(*(r.needs for r in members))
+        mean = ScoreRow(ENSEMBLE, "ensemble", metric, region, units, float(values.mean()), "ok", f"{n} DGVMs", needs)
         if n > 1:
             sd = float(values.std(ddof=1))
-            out.append(ScoreRow(ENSEMBLE_SD, "ensemble", metric, region, units, sd, "ok", f"SD (ddof=1), {n} DGVMs"))
+            spread = ScoreRow(
+                ENSEMBLE_SD, "ensemble", metric, region, units, sd, "ok", f"SD (ddof=1), {n} DGVMs", needs
+            )
         else:
             reason = "needs at least two DGVMs"
-            out.append(ScoreRow(ENSEMBLE_SD, "ensemble", metric, region, units, float("nan"), "skipped", reason))
+            spread = ScoreRow(ENSEMBLE_SD, "ensemble", metric, region, units, float("nan"), "skipped", reason, needs)
+        out += [mean, spread]
     return out
 
 
@@ -155,7 +160,7 @@ def attribution_rows(summary: dict[str, float], units: dict[str, str]) -> list[S
                 "of the ensemble-mean Rh and cSoil fields" if ok else "undefined: no valid cells",
             )
         )
-    return rows
+    return needing(rows, REFERENCE_RH, OBSERVED_CSOIL)
 
 
 def rh_dominated_share(attribution: xr.DataArray, area: xr.DataArray) -> float:

@@ -28,12 +28,10 @@ import xarray as xr
 from rhbench import grid
 from rhbench.metrics.totals import (
     GRAMS_PER_KILOGRAM,
+    GRAMS_PER_PETAGRAM,
     climate_zone_masks,
     latitude_band_masks,
-    means_of_sums,
-    region_sums,
     stack_masks,
-    totals_of_sums,
 )
 from rhbench.metrics.turnover import ratio_of_totals
 from rhbench.vegclass import class_masks
@@ -114,29 +112,65 @@ def native_totals(period: xr.Dataset, land_area: xr.DataArray, regions: xr.DataA
     ``rh_mean`` (g C m-2 yr-1, per land area), ``csoil_total`` and ``cveg_total`` (Pg C),
     ``tau_soil`` (total cSoil / total Rh over cells with both, yr), ``tau_veg`` (total cVeg /
     total litterfall, yr), ``coverage`` (share of the land area with Rh values, 1) and
-    ``land_area`` (m2).
+    ``land_area`` (m2); each with its ``units``.
+
+    The fields, ``land_area`` and ``regions`` are aligned once (inner join on lat/lon, a no-op
+    for the pipeline's fields, which share one grid); the sums are then taken on their numpy
+    arrays, each region's as :func:`~rhbench.metrics.totals.region_sums` takes it (the same
+    matrix product over the 0/1 masks, missing values as zero), so the numbers are those of
+    the same expressions written with xarray.
     """
-    out: dict[str, xr.DataArray] = {}
-    names = [str(r) for r in regions["region"].values]
-    regions = regions.astype(bool, copy=False).astype("float64")  # once: every sum below is a product with it
-    all_land = region_sums(land_area, regions)
-    out["land_area"] = all_land.assign_attrs(units="m2")
-    fields, sums = {}, {}  # value x land area summed per region: each total, and rh's mean (one sum, not two)
-    for name, (total, grams) in TOTALS.items():
-        if name in period:
-            fields[name] = period[name].where(land_area > 0)
-            sums[name] = region_sums(fields[name] * land_area, regions)
-            out[total] = totals_of_sums(sums[name], grams)  # regional_totals
-    if "rh" in period:
-        covered = region_sums(land_area.where(fields["rh"].notnull(), 0.0), regions)
-        out["rh_mean"] = means_of_sums(sums["rh"], covered)  # regional_means, with the coverage's area
-        out["coverage"] = (covered / all_land.where(all_land > 0)).assign_attrs(units="1")
-    if "rh" in period and "cSoil" in period:
-        out["tau_soil"] = ratio_of_totals(period["cSoil"], period["rh"], land_area, regions)
-    if "cVeg" in period and "litterfall" in period:
-        out["tau_veg"] = ratio_of_totals(period["cVeg"], period["litterfall"], land_area, regions)
-    ds = xr.Dataset({k: v.drop_vars([c for c in v.coords if c != "region"]) for k, v in out.items()})
-    return ds.assign_coords(region=names)
+    fields = {name: period[name] for name in (*TOTALS, "litterfall") if name in period}
+    *arrays, land_area, regions = xr.align(*fields.values(), land_area, regions, join="inner", copy=False)
+    values = {name: _lat_lon(data) for name, data in zip(fields, arrays, strict=True)}
+    area = _lat_lon(land_area)
+    masks = np.asarray(regions.transpose("region", "lat", "lon").values).astype(bool, copy=False).astype("float64")
+    all_land = _sums(area, masks)
+    out = {"land_area": (all_land, "m2")}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sums = {}  # value x land area summed per region: each total, and rh's mean (one sum, not two)
+        for name, (total, grams) in TOTALS.items():
+            if name in values:
+                values[name] = np.where(area > 0, values[name], np.nan)
+                sums[name] = _sums(values[name] * area, masks)
+                out[total] = (sums[name] * grams / GRAMS_PER_PETAGRAM, _TOTAL_UNITS[grams])
+        if "rh" in values:
+            covered = _sums(np.where(np.isnan(values["rh"]), 0.0, area), masks)
+            out["rh_mean"] = (np.where(covered > 0, sums["rh"] / covered, np.nan), "g C m-2 yr-1")
+            out["coverage"] = (covered / np.where(all_land > 0, all_land, np.nan), "1")
+    ds = xr.Dataset(
+        {name: ("region", data, {"units": units}) for name, (data, units) in out.items()},
+        coords={"region": [str(r) for r in regions["region"].values]},
+    )
+    return _with_turnover(ds, fields, land_area, regions, masks)
+
+
+#: Units of a total by grams per (field unit x m2) (:data:`TOTALS`).
+_TOTAL_UNITS = {1.0: "Pg C yr-1", GRAMS_PER_KILOGRAM: "Pg C"}
+
+
+def _lat_lon(data: xr.DataArray) -> np.ndarray:
+    """``data``'s (lat, lon) values as a float64 array."""
+    return np.asarray(data.transpose("lat", "lon").values, dtype="float64")
+
+
+def _sums(values: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Sums of (lat, lon) ``values`` within each 0/1 (region, lat, lon) mask, missing values as
+    zero: the product :func:`~rhbench.metrics.totals.region_sums` takes (``xarray.dot``'s einsum)."""
+    return np.einsum("...ab,...cab->...c", np.where(np.isnan(values), 0.0, values), masks)
+
+
+def _with_turnover(
+    ds: xr.Dataset, fields: dict[str, xr.DataArray], land_area: xr.DataArray, regions: xr.DataArray, masks: np.ndarray
+) -> xr.Dataset:
+    """``ds`` with ``tau_soil`` (cSoil / Rh) and ``tau_veg`` (cVeg / litterfall) per region, yr,
+    where both fields are given (:func:`~rhbench.metrics.turnover.ratio_of_totals`)."""
+    weights = xr.DataArray(masks, dims=("region", "lat", "lon"), coords=regions.coords)
+    for name, stock, flux in (("tau_soil", "cSoil", "rh"), ("tau_veg", "cVeg", "litterfall")):
+        if stock in fields and flux in fields:
+            tau = ratio_of_totals(fields[stock], fields[flux], land_area, weights)
+            ds[name] = ("region", np.asarray(tau.transpose("region").values), {"units": "yr"})
+    return ds
 
 
 def global_total(field: xr.DataArray, land_area: xr.DataArray, *, grams_per_unit: float = 1.0) -> float:

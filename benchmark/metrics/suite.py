@@ -28,7 +28,7 @@ from rhbench.errors import MissingVariableError, RhbenchError
 from rhbench.failed_reference import fail_rows_needing_it
 from rhbench.harmonize import period_mean
 from rhbench.metrics import ilamb
-from rhbench.metrics.coverage import coverage_rows, gate, years_used
+from rhbench.metrics.coverage import coverage_rows, gate, years_record
 from rhbench.metrics.definitions import METRICS, TAYLOR_STATISTICS, reported_by
 from rhbench.metrics.fields import source_maps, zonal_profiles
 from rhbench.metrics.reference import NO_OBSERVED_CSOIL, Reference, check_grid, reference_rows
@@ -44,7 +44,7 @@ from rhbench.metrics.turnover import (
     tau_floor_note,
     tau_map,
 )
-from rhbench.results import Results, ScoreRow
+from rhbench.results import OBSERVED_CSOIL, REFERENCE_RH, Results, ScoreRow, needing
 
 __all__ = ["METRICS", "Reference", "evaluate"]
 
@@ -170,7 +170,7 @@ def say_no_observed_csoil(rows: list[ScoreRow], found: frozenset[str] | None = N
 def _reference_own_rows(reference: Reference) -> list[ScoreRow]:
     """The reference's rows: without cSoil its turnover rows say why; a failed reference's rows
     fail with its reason (:mod:`rhbench.failed_reference`)."""
-    own = reference_rows(reference, _observed_tau_sd(reference))
+    own = needing(reference_rows(reference, _observed_tau_sd(reference)), REFERENCE_RH)
     own = own if reference.has_csoil else say_no_observed_csoil(own)
     return own if reference.failed is None else fail_rows_needing_it(own, reference.failed)
 
@@ -193,7 +193,7 @@ def _with_coverage(
     ref: Reference,
 ) -> list[ScoreRow]:
     """``rows`` failed where the source's spatial or period coverage is too low, then the coverage rows."""
-    record = data.attrs if "year" not in data.dims else years_used(data["year"].values, period)
+    record = data.attrs if "year" not in data.dims else years_record(data, period)
     checks = coverage_rows(name, kind, xr.Dataset(attrs=record), found.get("rh"), ref.land_mask, ref.area)
     if ref.failed is not None:  # no reference land to cover: rh_coverage fails with the reference, gating nothing
         return gate(rows, [c for c in checks if c.metric != "rh_coverage"]) + checks
@@ -373,7 +373,28 @@ def _source_rows(
         needs = dict.fromkeys(need for metric in metrics for need in metric.needs)
         reasons = [missing[need] for need in needs if need in missing]
         if reasons:
-            rows += status_rows(source, kind, metrics, _region_names(ref), "skipped", "; ".join(reasons))
+            skipped = status_rows(source, kind, metrics, _region_names(ref), "skipped", "; ".join(reasons))
+            # an Rh product's cSoil is the observed one: its absence is the observations', not the product's
+            observed = kind == "rh" and "csoil" in missing and "csoil" in needs
+            rows += needing(skipped, REFERENCE_RH, OBSERVED_CSOIL) if observed else skipped
         else:
-            rows += _group_rows(group, source, kind, found, totals, ref, attribution)
+            built = _group_rows(group, source, kind, found, totals, ref, attribution)
+            rows += [needing([r], *_observations(r.metric, kind, native is not None))[0] for r in built]
     return rows
+
+
+#: Metrics a benchmarked source computes from its totals: from its own files alone when the
+#: totals are its native-grid ones (:func:`_source_rows`); every other row of a source is
+#: computed on the reference's land mask or against the observations.
+_FROM_TOTALS = frozenset(
+    {"rh_global", "rh_total", "rh_mean", "tau_soil_global", "tau_soil", "csoil_global", "cveg_global"}
+    | {"tau_veg_global", "tau_veg"}
+)
+
+
+def _observations(metric: str, kind: str, own_totals: bool) -> tuple[str, ...]:
+    """The observations row ``metric`` of a source of ``kind`` is computed from
+    (:attr:`rhbench.results.ScoreRow.needs`); ``own_totals``: its totals are its native-grid ones."""
+    if needs_observed_csoil(metric, kind):
+        return REFERENCE_RH, OBSERVED_CSOIL
+    return () if own_totals and metric in _FROM_TOTALS else (REFERENCE_RH,)

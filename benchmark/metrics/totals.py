@@ -167,10 +167,26 @@ def means_of_sums(summed: xr.DataArray, total_weight: xr.DataArray) -> xr.DataAr
 
 
 def zonal_profile(field: xr.DataArray, area: xr.DataArray) -> xr.DataArray:
-    """Area-weighted mean over longitude of each latitude row (units of ``field``)."""
-    weights = area.where(field.notnull(), 0.0)
-    total_weight = weights.sum("lon")
-    return ((field * area).fillna(0.0).sum("lon") / total_weight).where(total_weight > 0)
+    """Area-weighted mean over longitude of each latitude row (units of ``field``; NaN for a
+    row without values).
+
+    Two (lat, lon) maps (the usual case) are aligned once and averaged on their numpy arrays,
+    the same numbers as the xarray expression used otherwise (sums with missing values as zero).
+    """
+    field, area = xr.align(field, area, join="inner", copy=False)
+    if set(field.dims) != {"lat", "lon"} or set(area.dims) != {"lat", "lon"}:
+        weights = area.where(field.notnull(), 0.0)
+        total_weight = weights.sum("lon")
+        return ((field * area).fillna(0.0).sum("lon") / total_weight).where(total_weight > 0)
+    values, cells = (np.asarray(a.transpose("lat", "lon").values) for a in (field, area))
+    weights = np.where(np.isnan(values), 0.0, cells)
+    total_weight = np.sum(np.where(np.isnan(weights), 0.0, weights), axis=1)
+    product = values * cells
+    summed = np.sum(np.where(np.isnan(product), 0.0, product), axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        profile = np.where(total_weight > 0, summed / total_weight, np.nan)
+    coords = {name: c for name, c in (*field.coords.items(), *area.coords.items()) if "lon" not in c.dims}
+    return xr.DataArray(profile, dims=("lat",), coords=coords)
 
 
 def _plain_lat_lon(lat: xr.DataArray, lon) -> bool:

@@ -221,43 +221,69 @@ def attribute_tau_bias(
     the total. ``corr_rh_dev_tau_dev`` is the area-weighted Pearson correlation across the
     cells used between the relative deviations ``100 (Rh_mod / Rh_obs - 1)`` and
     ``100 (tau_mod / tau_obs - 1)``.
+
+    The maps are computed with numpy on the inputs' (lat, lon) arrays, aligned once (inner
+    join, as xarray's arithmetic), each expression as written above; the totals are sums
+    with missing values as zero, as xarray's ``sum``.
     """
-    used = (rh_obs >= RH_FLOOR_FOR_TAU) & (rh_mod >= RH_FLOOR_FOR_TAU) & (csoil_obs > 0) & csoil_mod.notnull()
+    given = (csoil_mod, rh_mod, csoil_obs, rh_obs, area, *([] if mask is None else [mask]))
+    arrays = xr.align(*given, join="inner", copy=False)
+    c_mod, r_mod, c_obs, r_obs, weights = (_lat_lon(a) for a in arrays[:5])
+    used = (r_obs >= RH_FLOOR_FOR_TAU) & (r_mod >= RH_FLOOR_FOR_TAU) & (c_obs > 0) & ~np.isnan(c_mod)
     if mask is not None:
-        used = used & mask.astype(bool)
-    tau_obs = tau_map(csoil_obs, rh_obs).where(used)
-    from_rh = 100.0 * (rh_obs / rh_mod - 1.0)
-    from_csoil = 100.0 * (csoil_mod / csoil_obs - 1.0)
-    tau_bias = 100.0 * (tau_map(csoil_mod, rh_mod) / tau_obs - 1.0)
-    rh_bias = 100.0 * (rh_mod / rh_obs - 1.0)
-    dominated = np.abs(from_rh) > np.abs(from_csoil)
-    attribution = xr.where(dominated, float(RH_DOMINATED), float(CSOIL_DOMINATED)).where(used)
-    maps = xr.Dataset(
-        {
-            "tau_bias_pct": tau_bias.where(used),
-            "bias_from_rh_pct": from_rh.where(used),
-            "bias_from_csoil_pct": from_csoil.where(used),
-            "rh_bias_pct": rh_bias.where(used),
-            "attribution": attribution,
-        }
+        used &= _lat_lon(arrays[5]).astype(bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau_obs = np.where(used, _tau_values(c_obs, r_obs), np.nan)
+        from_rh = 100.0 * (r_obs / r_mod - 1.0)
+        from_csoil = 100.0 * (c_mod / c_obs - 1.0)
+        tau_bias = 100.0 * (_tau_values(c_mod, r_mod) / tau_obs - 1.0)
+        rh_bias = 100.0 * (r_mod / r_obs - 1.0)
+        dominated = np.abs(from_rh) > np.abs(from_csoil)
+    maps = {
+        "tau_bias_pct": tau_bias,
+        "bias_from_rh_pct": from_rh,
+        "bias_from_csoil_pct": from_csoil,
+        "rh_bias_pct": rh_bias,
+        "attribution": np.where(dominated, float(RH_DOMINATED), float(CSOIL_DOMINATED)),
+    }
+    coords = {n: c for a in arrays[:4] for n, c in a.coords.items() if set(c.dims) <= {"lat", "lon"}}
+    attrs = dict.fromkeys(maps, {"units": "%"}) | {"attribution": {}}
+    dataset = xr.Dataset(
+        {name: (("lat", "lon"), np.where(used, values, np.nan), attrs[name]) for name, values in maps.items()},
+        coords=coords,
     )
-    return TauBiasAttribution(maps=maps, summary=_summary(maps, used, area, csoil_mod, rh_mod, csoil_obs, rh_obs))
+    inputs = (c_mod, r_mod, c_obs, r_obs)
+    return TauBiasAttribution(maps=dataset, summary=_summary(dataset, used, weights, inputs, arrays[4]))
+
+
+def _lat_lon(data: xr.DataArray) -> np.ndarray:
+    """``data``'s values in (lat, lon) order."""
+    return np.asarray(data.transpose("lat", "lon").values)
+
+
+def _tau_values(stock: np.ndarray, flux: np.ndarray) -> np.ndarray:
+    """:func:`tau_map` on arrays: ``stock`` (kg C m-2) x 1000 / ``flux`` (g C m-2 yr-1), yr;
+    NaN where the flux is below ``RH_FLOOR_FOR_TAU`` or missing."""
+    return stock * GRAMS_PER_KILOGRAM / np.where(flux >= RH_FLOOR_FOR_TAU, flux, np.nan)
+
+
+def _nansum(values: np.ndarray) -> float:
+    """Sum of ``values`` with missing values as zero (as xarray's ``sum``)."""
+    return float(np.sum(np.where(np.isnan(values), 0.0, values)))
 
 
 def _summary(
-    maps: xr.Dataset,
-    used: xr.DataArray,
-    area: xr.DataArray,
-    csoil_mod: xr.DataArray,
-    rh_mod: xr.DataArray,
-    csoil_obs: xr.DataArray,
-    rh_obs: xr.DataArray,
+    maps: xr.Dataset, used: np.ndarray, area: np.ndarray, inputs: tuple[np.ndarray, ...], like: xr.DataArray
 ) -> dict[str, float]:
-    weight = area.where(used, 0.0)
-    used_area = float(weight.sum())
+    """Area summary of :func:`attribute_tau_bias` (see :class:`TauBiasAttribution`); ``inputs``
+    are cSoil_mod, Rh_mod, cSoil_obs, Rh_obs as (lat, lon) arrays, ``area`` (m2) the same
+    shape and ``like`` the area as a DataArray (the weights of the correlation)."""
+    csoil_mod, rh_mod, csoil_obs, rh_obs = inputs
+    weight = np.where(used, area, 0.0)
+    used_area = _nansum(weight)
 
-    def total(field: xr.DataArray) -> float:
-        return float((field.where(used, 0.0) * weight).sum())
+    def total(field: np.ndarray) -> float:
+        return _nansum(np.where(used, field, 0.0) * weight)
 
     if used_area == 0:
         return dict.fromkeys(
@@ -270,10 +296,10 @@ def _summary(
             ),
             float("nan"),
         ) | {"area_m2": 0.0}
-    dominated_area = float(weight.where(maps["attribution"] == RH_DOMINATED, 0.0).sum())
+    dominated_area = _nansum(np.where(maps["attribution"].values == RH_DOMINATED, weight, 0.0))
     rh_ratio = total(rh_obs) / total(rh_mod)
     csoil_ratio = total(csoil_mod) / total(csoil_obs)
-    corr = taylor_statistics(maps["rh_bias_pct"], maps["tau_bias_pct"], weights=area)["r"]
+    corr = taylor_statistics(maps["rh_bias_pct"], maps["tau_bias_pct"], weights=like)["r"]
     return {
         "rh_dominated_area_pct": 100.0 * dominated_area / used_area,
         "tau_bias_pct": 100.0 * (csoil_ratio * rh_ratio - 1.0),

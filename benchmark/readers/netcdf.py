@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import logging
@@ -9,7 +10,9 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import xarray as xr
 
@@ -102,6 +105,36 @@ def open_file(
             file=str(path),
             expected="a netCDF-3/4 file",
         ) from exc
+
+
+#: Attributes by which xarray's CF decoding changes a variable's values (masks or scales them).
+DECODING_ATTRIBUTES = ("_FillValue", "missing_value", "scale_factor", "add_offset", "_Unsigned")
+
+
+class NeedsDecoding(Exception):
+    """A variable read with :func:`open_stored` has attributes that xarray would apply to its values."""
+
+
+@contextlib.contextmanager
+def open_stored(path: Path) -> Iterator[Any]:
+    """``path`` (plain or gzipped netCDF) opened with netCDF4 alone, for a few small variables
+    read as stored (no masking, no scaling): ~2x faster to open than :func:`open_file`, whose
+    values are those same numbers for every variable :func:`stored_values` accepts. Raises
+    OSError when the file is not readable as netCDF."""
+    import netCDF4
+
+    with netCDF4.Dataset(_gunzipped(path) if path.suffix == ".gz" else path) as ds:
+        ds.set_auto_maskandscale(False)
+        yield ds
+
+
+def stored_values(variable: Any) -> Any:
+    """The values of a variable of :func:`open_stored` (numpy array); raises :class:`NeedsDecoding`
+    when it has :data:`DECODING_ATTRIBUTES` (xarray would mask or scale them: read it with
+    :func:`open_file`)."""
+    if any(name in variable.ncattrs() for name in DECODING_ATTRIBUTES):
+        raise NeedsDecoding(variable.name)
+    return variable[...]
 
 
 #: This format's entry in :data:`rhbench.readers.READERS`.

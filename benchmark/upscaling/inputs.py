@@ -153,12 +153,9 @@ def stated_label(path: Path) -> str:
     stated, or a file that cannot be opened: reading it later fails with its own error)."""
     try:
         with loader.open_dataset(Path(path)) as ds:
-            flag, stated = ds.attrs.get("synthetic", 0), str(ds.attrs.get("data_label", "")).strip().upper()
+            return datalabel.stated_by(ds.attrs)
     except (RhbenchError, OSError, ValueError):
         return ""
-    if datalabel.says_true(flag):
-        return datalabel.SYNTHETIC
-    return datalabel.UNVERIFIED if stated == datalabel.UNVERIFIED else ""
 
 
 def table_marked_synthetic(path: Path) -> bool:
