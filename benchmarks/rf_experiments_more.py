@@ -23,7 +23,8 @@ location) may be in training, as in the paper; the ``grouped`` rows are a diagno
 keeps every location in one fold (``StratifiedGroupKFold`` on the zone), i.e. scores the
 prediction at locations the forest never saw.
 
-Usage: ``python benchmarks/rf_experiments_more.py [--seeds 0 1 2 3 4] [--only NAME ...]``.
+Usage: ``python benchmarks/rf_experiments_more.py [--seeds 0 1 2 3 4] [--only NAME ...]``;
+``--recall-baseline`` prints the forest-free recall baseline instead (:func:`recall_baseline`).
 """
 
 from __future__ import annotations
@@ -186,5 +187,31 @@ def more_variants() -> list[Variant]:
     ]
 
 
+def recall_baseline(seeds: tuple[int, ...] = (0, 1, 2, 3, 4)) -> None:
+    """Print the scores of a forest-free baseline on the product's folds: a held-out row is
+    predicted by the mean Rh of its location's rows in training, or by its zone's training
+    mean when its location has none (how much of the CV score pure recall of a location gives)."""
+    from rf_experiments import _folds, _site_table
+
+    from rhbench.upscaling.forest import cv_scores
+
+    _, sites = _site_table("product")
+    y, key, zone = sites["Rh_annual"].to_numpy(float), location_key(sites).to_numpy(), sites["zone"].to_numpy()
+    for seed in seeds:
+        folds, pred = _folds(sites, "", seed), np.empty(len(y))
+        for k in range(10):
+            train = pd.DataFrame({"y": y, "key": key, "zone": zone})[folds != k]
+            by_key, by_zone = train.groupby("key")["y"].mean(), train.groupby("zone")["y"].mean()
+            test = folds == k
+            pred[test] = pd.Series(key[test]).map(by_key).fillna(pd.Series(zone[test]).map(by_zone)).to_numpy()
+        s = cv_scores(y, pred)
+        print(f"seed {seed}: R2 {s['r2']:.3f} NSE {s['nse']:.3f} RMSE {s['rmse']:.1f}", flush=True)
+
+
 if __name__ == "__main__":
-    run_table(more_variants(), __doc__.splitlines()[0])
+    import sys
+
+    if "--recall-baseline" in sys.argv:
+        recall_baseline()
+    else:
+        run_table(more_variants(), __doc__.splitlines()[0])
