@@ -191,7 +191,8 @@ def normalize_coordinates(ds: xr.Dataset, *, source: str | None = None, file: st
     """Put a dataset on rhbench's conventions: ``lat`` ascending, ``lon`` in [-180, 180) ascending.
 
     Longitudes in 0..360 are wrapped (a rotation, undone by a roll); a duplicated seam
-    (both 0 and 360, or -180 and 180, as first and last column) keeps the first column.
+    (both 0 and 360, or -180 and 180, or any first column repeated 360 degrees on as the last,
+    e.g. 2 .. 358, 362) keeps the first column.
     Latitudes may be ascending or descending.
 
     Raises :class:`CoordinateError` naming the file for missing (NaN) coordinates, a
@@ -218,7 +219,8 @@ def normalize_coordinates(ds: xr.Dataset, *, source: str | None = None, file: st
                 **where,
             )
     lon = ds["lon"].values.astype(float)
-    if np.min(lon) < -180.0 or np.max(lon) > 360.0:
+    cyclic = lon.size > 1 and lon[-1] == lon[0] + 360.0  # a repeated first column (cartopy's cyclic point)
+    if np.min(lon) < -180.0 or np.max(lon[:-1] if cyclic else lon) > 360.0:
         raise CoordinateError(
             "longitudes outside -180..360",
             found=f"{np.min(lon)}..{np.max(lon)}",

@@ -28,6 +28,8 @@ from rhbench.kernels import FILL_MAGNITUDE, FILL_VALUES
 
 log = logging.getLogger(__name__)
 
+#: CF attributes bounding the valid values of a variable (values outside are missing).
+_VALID_ATTRS = ("valid_range", "valid_min", "valid_max")
 #: Attributes of packed or unsigned data: such a variable is decoded by xarray, not by the loader.
 _PACKING_ATTRS = ("scale_factor", "add_offset", "_Unsigned")
 #: Variables stored per unit ground area whose soil (or litter) layers add up to the column.
@@ -46,8 +48,11 @@ def fill_values(ds: xr.Dataset, name: str, *, file: str | None = None) -> tuple[
     """``ds`` with ``name``'s ``_FillValue``/``missing_value`` taken out of its attributes.
 
     Returns them (those :func:`rhbench.kernels.clean_values` does not mask anyway) for the
-    loader to mask. A packed variable (scale_factor, add_offset, _Unsigned) is decoded
-    lazily by xarray instead. Raises :class:`DataError` when a fill value is not a number.
+    loader to mask. Values outside the CF ``valid_range`` (or ``valid_min``/``valid_max``) are
+    masked here, lazily (eighth audit: an ocean of -1 under ``valid_min = 0`` read as negative
+    Rh). A packed variable (scale_factor, add_offset, _Unsigned) is decoded lazily by xarray
+    instead (its valid range, in packed units, is not applied). Raises :class:`DataError` when
+    a fill value or a valid range is not a number.
     """
     var = ds[name].variable
     if any(key in var.attrs for key in _PACKING_ATTRS):
@@ -69,7 +74,39 @@ def fill_values(ds: xr.Dataset, name: str, *, file: str | None = None) -> tuple[
                 expected=f"a numeric {key} (e.g. 1e20)",
             ) from exc
     fills = tuple(f for f in found if np.isfinite(f) and abs(f) < FILL_MAGNITUDE and f not in FILL_VALUES)
-    return ds.assign({name: xr.Variable(var.dims, var.data, attrs, var.encoding)}), fills
+    data = xr.Variable(var.dims, var.data, attrs, var.encoding)
+    valid = _valid_interval(attrs, name=name, file=file)
+    if valid is not None:  # CF: values outside valid_min/valid_max/valid_range are missing
+        log.info("%s: %s values outside its valid range %s..%s are read as missing (CF)", file, name, *valid)
+        inside = (data >= valid[0]) & (data <= valid[1])
+        data = data.astype("float64" if data.dtype.kind in "iu" else data.dtype).where(inside)
+        data.attrs, data.encoding = attrs, var.encoding
+    return ds.assign({name: data}), fills
+
+
+def _valid_interval(attrs: dict, *, name: str, file: str | None) -> tuple[float, float] | None:
+    """The CF valid interval of an unpacked variable from (and taken out of) ``attrs``'
+    ``valid_range`` or ``valid_min``/``valid_max`` (None when it has none). Raises
+    :class:`DataError` naming the file when one is not a number."""
+    raw = {key: attrs.pop(key) for key in _VALID_ATTRS if key in attrs}
+    if not raw:
+        return None
+    try:
+        numbers = {key: np.ravel(np.asarray(value, dtype=float)) for key, value in raw.items()}
+    except (TypeError, ValueError) as exc:
+        raise DataError(
+            "a valid range attribute is not a number",
+            file=file,
+            variable=name,
+            found=repr(raw),
+            expected="numeric valid_range (2 values), valid_min or valid_max",
+        ) from exc
+    low, high = -np.inf, np.inf
+    if "valid_range" in numbers and numbers["valid_range"].size == 2:
+        low, high = sorted(map(float, numbers["valid_range"]))
+    low = float(numbers["valid_min"][0]) if "valid_min" in numbers else low
+    high = float(numbers["valid_max"][0]) if "valid_max" in numbers else high
+    return low, high
 
 
 def packing_step(var: xr.DataArray) -> float | None:
@@ -156,6 +193,8 @@ def label_time(
         if note:
             log.log(logging.WARNING if reading.shift else logging.INFO, "%s (%s): %s", file, data.name, note)
     timeaxis.check_monotonic(labels, file=file, variable=str(data.name))
+    units = str(raw_time.attrs.get("units", ""))
+    timeaxis.check_even_steps(raw_time.values, labels, units=units, file=file, variable=str(data.name))
     labelled = data.assign_coords(
         time=np.arange(data.sizes["time"]),
         year=("time", labels.year),

@@ -100,15 +100,17 @@ def concat_files(datasets: Sequence[xr.Dataset], paths: Sequence[Path], name: st
                 expected="each file to start one step after the previous one ends",
             )
     tdim = layout.time_dim(datasets[0][name])
-    time_units = {str(datasets[i][tdim].attrs.get("units")) for i in order}
-    if len(time_units) > 1:
-        raise TimeAxisError(
-            "files of a series have different time units",
-            file=", ".join(str(p) for p in paths),
-            variable=name,
-            found=sorted(time_units),
-            expected="one time units string",
-        )
+    read = {"units": lambda attrs: str(attrs.get("units")), "calendars": timeaxis.same_calendar}
+    for what, of in read.items():  # each file's values are read with the first file's units and calendar
+        found = {of(datasets[i][tdim].attrs) for i in order}
+        if len(found) > 1:
+            raise TimeAxisError(
+                f"files of a series have different time {what}",
+                file=", ".join(str(p) for p in paths),
+                variable=name,
+                found=sorted(found),
+                expected=f"one time {what[:-1] if what.endswith('s') else what} for every file",
+            )
     parts = _on_one_grid([_labelled_by_bounds(datasets[i], name, tdim) for i in order], [paths[i] for i in order])
     return xr.concat(parts, dim=tdim, data_vars="minimal", coords="minimal", compat="override", join="override")
 

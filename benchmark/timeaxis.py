@@ -66,6 +66,22 @@ class TimeLabels:
     boundary: np.ndarray | None = None
 
 
+#: Calendar names that count the same days (after 1582 for the Gregorian ones).
+_SAME_DAYS = {"gregorian": "standard", "proleptic_gregorian": "standard", "365_day": "noleap", "366_day": "all_leap"}
+
+
+def calendar_name(attrs: dict) -> str:
+    """The ``calendar`` attribute of a time coordinate's ``attrs`` as written (trimmed, lower case;
+    ``standard`` when absent)."""
+    return str(attrs.get("calendar", "standard")).strip().strip("\x00").strip().lower()
+
+
+def same_calendar(attrs: dict) -> str:
+    """:func:`calendar_name`, with names that count the same days made one (``365_day`` is ``noleap``)."""
+    name = calendar_name(attrs)
+    return _SAME_DAYS.get(name, name)
+
+
 def _parse_since(units: str) -> tuple[str, int, int, int]:
     match = _SINCE.match(units)
     if not match:
@@ -92,7 +108,7 @@ def decode_time(time: xr.DataArray, *, file: str | None = None, variable: str | 
     units = time.attrs.get("units")
     if units is None:
         raise TimeAxisError("time coordinate has no units", expected="'<unit> since <date>'", **where)
-    calendar = str(time.attrs.get("calendar", "standard")).strip().strip("\x00").strip().lower()
+    calendar = calendar_name(time.attrs)
     if calendar not in _CALENDARS:
         raise TimeAxisError("unknown calendar", found=calendar, expected=sorted(_CALENDARS), **where)
     values = np.asarray(time.values, dtype=float)
@@ -150,6 +166,31 @@ def check_monotonic(labels: TimeLabels, *, file: str | None = None, variable: st
             found=f"{what} time at step {first} ({labels.year[first]}-{labels.month[first]:02d})",
             expected="strictly increasing monthly or yearly steps",
         )
+
+
+def check_even_steps(
+    values: np.ndarray, labels: TimeLabels, *, units: str = "", file: str | None = None, variable: str | None = None
+) -> None:
+    """Raise :class:`TimeAxisError` when evenly spaced time values give steps of different lengths
+    in months: the spacing does not fit the calendar (365-day years labelled ``360_day`` skip a
+    year every 72 years; the numbers would be silently shifted). A real gap gives uneven values.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.size < 3:
+        return
+    spacing = np.diff(values)
+    months = np.diff(labels.year * 12 + labels.month)
+    if not np.allclose(spacing, spacing[0], rtol=1e-9, atol=0) or np.all(months == months[0]):
+        return
+    odd = int(np.argmax(months != np.bincount(months[months > 0]).argmax())) + 1
+    raise TimeAxisError(
+        "evenly spaced time steps do not fit the calendar",
+        file=file,
+        variable=variable,
+        found=f"steps of {spacing[0]:g} ({units}) in a {labels.calendar} calendar: step {odd} goes from "
+        f"{labels.year[odd - 1]}-{labels.month[odd - 1]:02d} to {labels.year[odd]}-{labels.month[odd]:02d}",
+        expected="the calendar the time values were written in (e.g. noleap for 365-day years)",
+    )
 
 
 def days_in_month(year: np.ndarray, month: np.ndarray, calendar: str) -> np.ndarray:

@@ -19,6 +19,7 @@ Markdown table (variant, n obs, predictors, R2 mean and range, NSE mean, RMSE me
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,15 +49,21 @@ class Variant:
     grid_test: bool = False  # held-out rows predicted from their cell's values only (as on the map)
     base: str = "paper"
     ntree: tuple[int, ...] = NTREE
+    sqrt: bool = False  # sqrt(Rh) target, predictions squared back
+    weight: Callable[[pd.DataFrame], np.ndarray] | None = None  # training-row weights (scores stay unweighted)
+    max_samples: float | None = None  # bootstrap sample size as a share of the training rows
+    grouped: str = ""  # "location" / "cell": folds keep its rows together (diagnostic: not the paper's CV)
 
 
-def _cv(X: pd.DataFrame, y: np.ndarray, zones: np.ndarray, v: Variant, seed: int, X_grid=None) -> dict:
-    from rhbench.upscaling.forest import cv_scores, zone_folds
+def _cv(X: pd.DataFrame, y: np.ndarray, sites: pd.DataFrame, v: Variant, seed: int, X_grid=None) -> dict:
+    from rhbench.upscaling.forest import cv_scores
 
     values = X.to_numpy(dtype=np.float32)
     test_values = X_grid.to_numpy(dtype=np.float32) if v.grid_test else values
-    target = np.log(y) if v.log else y
-    folds = zone_folds(zones, 10, seed)
+    target = np.log(y) if v.log else np.sqrt(y) if v.sqrt else y
+    back = np.exp if v.log else np.square if v.sqrt else (lambda a: a)
+    weights = v.weight(sites) if v.weight else None
+    folds = _folds(sites, v.grouped, seed)
     best = None
     for mtry in sorted({min(m, X.shape[1]) for m in v.mtry(X.shape[1])}):
         oof = {k: np.empty(len(y)) for k in v.ntree}
@@ -67,18 +74,42 @@ def _cv(X: pd.DataFrame, y: np.ndarray, zones: np.ndarray, v: Variant, seed: int
                 max_features=mtry,
                 min_samples_split=v.split,
                 min_samples_leaf=v.leaf,
+                max_samples=v.max_samples,
                 random_state=seed + k,
                 n_jobs=2,
-            ).fit(values[~test], target[~test])
+            ).fit(values[~test], target[~test], sample_weight=None if weights is None else weights[~test])
             cum = np.cumsum(np.stack([t.predict(test_values[test]) for t in rf.estimators_]), axis=0)
             for n in v.ntree:
-                pred = cum[n - 1] / n
-                oof[n][test] = np.exp(pred) if v.log else pred
+                oof[n][test] = back(cum[n - 1] / n)
         for n in v.ntree:
             s = cv_scores(y, oof[n])
             if best is None or s["nse"] > best["nse"]:
                 best = {**s, "ntree": n, "mtry": mtry}
     return best
+
+
+def location_key(sites: pd.DataFrame, by: str = "location") -> pd.Series:
+    """One label per site location (latitude, longitude rounded to 1e-4 degree) or, with
+    ``by="cell"``, per predictor cell (the cell each site takes its predictors from)."""
+    lat, lon = ("Latitude", "Longitude") if by == "location" else ("cell_lat", "cell_lon")
+    return sites[lat].round(4).astype(str) + "|" + sites[lon].round(4).astype(str)
+
+
+def _folds(sites: pd.DataFrame, grouped: str, seed: int) -> np.ndarray:
+    """The product's zone-stratified folds, or (``grouped`` "location" / "cell") zone-stratified
+    folds that keep every row of one location / cell in one fold (``StratifiedGroupKFold``)."""
+    from rhbench.upscaling.forest import zone_folds
+
+    zones = sites["zone"].to_numpy()
+    if not grouped:
+        return zone_folds(zones, 10, seed)
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    folds = np.empty(len(sites), dtype=int)
+    splitter = StratifiedGroupKFold(n_splits=10, shuffle=True, random_state=seed)
+    for k, (_, test) in enumerate(splitter.split(np.zeros(len(zones)), zones, location_key(sites, grouped))):
+        folds[test] = k
+    return folds
 
 
 CONTEXT: dict = {}
@@ -316,8 +347,10 @@ def _within(s: pd.DataFrame, k: float) -> np.ndarray:
     return ((rh - rh.mean()).abs() <= k * rh.std()).to_numpy()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_table(all_variants: list[Variant], description: str) -> None:
+    """Parse ``--seeds``/``--only`` and print the Markdown table of ``all_variants``; each row's
+    per-seed R2 and NSE go to stderr (for paired comparisons with the product)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--only", nargs="*", help="substrings of variant names to run")
     args = parser.parse_args()
@@ -325,7 +358,7 @@ def main() -> None:
     tables = {base: _site_table(base) for base in ("paper", "product")}
     print("| variant | n obs | p | R2 mean (range) | NSE mean | RMSE mean | best mtry |")
     print("|---|---|---|---|---|---|---|")
-    for v in variants():
+    for v in all_variants:
         if args.only and not any(o in v.name for o in args.only):
             continue
         X0, sites0 = tables[v.base]
@@ -336,16 +369,20 @@ def main() -> None:
         if v.prep:
             X, sites = v.prep(X, sites)
         y = sites["Rh_annual"].to_numpy(float)
-        res = [
-            _cv(X, y, sites["zone"].to_numpy(), v, s, X_cells[X.columns] if v.grid_test else None) for s in args.seeds
-        ]
+        res = [_cv(X, y, sites, v, s, X_cells[X.columns] if v.grid_test else None) for s in args.seeds]
         r2 = [r["r2"] for r in res]
+        nse = [round(r["nse"], 4) for r in res]
+        print(f"{v.name}: R2 by seed {[round(x, 4) for x in r2]}, NSE {nse}", file=sys.stderr, flush=True)
         print(
             f"| {v.name} | {len(y)} | {X.shape[1]} | {np.mean(r2):.3f} ({min(r2):.3f}-{max(r2):.3f}) | "
             f"{np.mean([r['nse'] for r in res]):.3f} | {np.mean([r['rmse'] for r in res]):.1f} | "
             f"{sorted({r['mtry'] for r in res})} |",
             flush=True,
         )
+
+
+def main() -> None:
+    run_table(variants(), __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

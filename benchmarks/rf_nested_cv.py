@@ -12,7 +12,11 @@ held-out outer fold. The pooled outer predictions give R2 (squared Pearson r), N
 Usage: ``python benchmarks/rf_nested_cv.py [--seeds 0 1 2 3 4] [--setups split6 split2 ...]``
 (seeds 0-4 on the shared 2-core machine: about 6 min for the default two set-ups, 12 min for
 all four). Measured on SRDB v5 (634 rows): split6 vs split2 -> nested R2 0.499 (0.465-0.523),
-fully grown trees picked in 45 of 50 outer folds; all four -> 0.502 (0.466-0.518).
+fully grown trees picked in 45 of 50 outer folds; all four -> 0.502 (0.466-0.518). Session 6:
+split2 alone -> 0.502 (0.471-0.523); split2 vs split2-interp (continuous layers interpolated to
+the site coordinates, rf_experiments_more.py) -> 0.528 (0.501-0.547), interp picked 50 of 50;
+split2 vs split2-movedIDW -> 0.508 (0.478-0.525), picked 44 of 50. The inner CVs are row-level
+like the product's, so they share its recall of a location's other rows (README).
 """
 
 from __future__ import annotations
@@ -22,23 +26,21 @@ import warnings
 from collections import Counter
 
 import numpy as np
-import pandas as pd
-from rf_experiments import NTREE, PAPER_MTRY, _site_table
+from rf_experiments import NTREE, PAPER_MTRY, _no_koppen, _site_table
+from rf_experiments_more import interpolated, moved_idw
 from sklearn.ensemble import RandomForestRegressor
 
-#: set-up name -> (min_samples_split, drop the Koppen one-hot columns)
+#: set-up name -> (min_samples_split, predictor columns from the product's table and sites)
 SETUPS = {
-    "split6": (6, False),
-    "split2": (2, False),
-    "split6-noKoppen": (6, True),
-    "split2-noKoppen": (2, True),
+    "split6": (6, lambda X, s: X),
+    "split2": (2, lambda X, s: X),
+    "split6-noKoppen": (6, _no_koppen),
+    "split2-noKoppen": (2, _no_koppen),
+    "split2-interp": (2, interpolated),
+    "split6-interp": (6, interpolated),
+    "split2-movedIDW": (2, moved_idw),
 }
 INNER_SPLITS = 5
-
-
-def _columns(X: pd.DataFrame, drop_koppen: bool) -> np.ndarray:
-    keep = [c for c in X.columns if not (drop_koppen and c.startswith("koppen_"))]
-    return X[keep].to_numpy(dtype=np.float32)
 
 
 def _oof_by_config(values, y, zones, split, seed, n_splits):
@@ -65,8 +67,9 @@ def _forest(split: int, mtry: int, seed: int) -> RandomForestRegressor:
     )
 
 
-def nested(X: pd.DataFrame, y: np.ndarray, zones: np.ndarray, setups: list[str], seed: int) -> tuple[dict, Counter]:
-    """Pooled outer-fold scores of the nested choice, and how often each set-up was picked."""
+def nested(tables: dict[str, np.ndarray], y: np.ndarray, zones: np.ndarray, seed: int) -> tuple[dict, Counter]:
+    """Pooled outer-fold scores of the nested choice among the set-ups' predictor ``tables``
+    (name -> values), and how often each set-up was picked."""
     from rhbench.upscaling.forest import cv_scores, zone_folds
 
     outer = zone_folds(zones, 10, seed)
@@ -75,9 +78,8 @@ def nested(X: pd.DataFrame, y: np.ndarray, zones: np.ndarray, setups: list[str],
     for k in range(10):
         test = outer == k
         best = None
-        for name in setups:
-            split, drop = SETUPS[name]
-            values = _columns(X, drop)
+        for name, values in tables.items():
+            split = SETUPS[name][0]
             inner = _oof_by_config(values[~test], y[~test], zones[~test], split, seed + 100 + k, INNER_SPLITS)
             for (ntree, mtry), oof in inner.items():
                 nse = cv_scores(y[~test], oof)["nse"]
@@ -85,8 +87,7 @@ def nested(X: pd.DataFrame, y: np.ndarray, zones: np.ndarray, setups: list[str],
                     best = (nse, name, ntree, mtry)
         _, name, ntree, mtry = best
         picks[name] += 1
-        split, drop = SETUPS[name]
-        values = _columns(X, drop)
+        split, values = SETUPS[name][0], tables[name]
         rf = _forest(split, min(mtry, values.shape[1]), seed + k).fit(values[~test], y[~test])
         pred[test] = np.mean([t.predict(values[test]) for t in rf.estimators_[:ntree]], axis=0)
     return cv_scores(y, pred), picks
@@ -100,9 +101,10 @@ def main() -> None:
     warnings.filterwarnings("ignore", message=".*sklearn.utils.parallel.delayed.*")
     X, sites = _site_table()
     y, zones = sites["Rh_annual"].to_numpy(float), sites["zone"].to_numpy()
+    tables = {name: SETUPS[name][1](X, sites).to_numpy(dtype=np.float32) for name in args.setups}
     scores, picks = [], Counter()
     for seed in args.seeds:
-        s, p = nested(X, y, zones, args.setups, seed)
+        s, p = nested(tables, y, zones, seed)
         scores.append(s)
         picks += p
         print(f"seed {seed}: R2 {s['r2']:.3f} NSE {s['nse']:.3f} RMSE {s['rmse']:.1f} picks {dict(p)}", flush=True)

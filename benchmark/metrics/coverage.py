@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import xarray as xr
 
 from rhbench.metrics.native import COVERAGE_MIN
@@ -63,6 +64,41 @@ def years_used(years, period: tuple[int, int]) -> dict:
     return record
 
 
+def years_record(data: xr.Dataset | xr.DataArray, period: tuple[int, int]) -> dict:
+    """:func:`years_used` of the years of ``data`` (dim ``year``) in which some variable has a
+    value (a year written all missing is not a year of data: it counted as used, eighth audit),
+    with ``years_without_data`` naming each period year a variable has no value in, and the
+    variables (its period mean is over its other years: stated in the ``period_coverage``
+    row), and :func:`stamp_notes`."""
+    years = data["year"].values
+    fields = data.data_vars.items() if isinstance(data, xr.Dataset) else [(data.name, data)]
+    some = np.zeros(years.size, dtype=bool)
+    lacking: list[str] = []
+    for name, field in fields:
+        if "year" not in field.dims:
+            continue
+        other = [d for d in field.dims if d != "year"]
+        has = np.asarray(field.notnull().any(other).transpose("year").values, dtype=bool)
+        some |= has
+        empty = [int(y) for y in years[~has] if period[0] <= y <= period[1]]
+        lacking += [f"{name} in {_spans(empty)}"] if empty else []
+    record = years_used(years[some], period)
+    if lacking:
+        record["years_without_data"] = "; ".join(lacking)
+    return {**record, **stamp_notes(data)}
+
+
+def _spans(years: list[int]) -> str:
+    """Sorted years as runs: ``[1990, 1995, 1996, 1997]`` -> ``"1990, 1995-1997"``."""
+    runs: list[list[int]] = []
+    for year in sorted(years):
+        if runs and year == runs[-1][1] + 1:
+            runs[-1][1] = year
+        else:
+            runs.append([year, year])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
 def stamp_notes(data: xr.Dataset | xr.DataArray) -> dict:
     """``{"time_stamps": notes}``: how the time stamps of ``data``'s variables were read when that was
     decided (:mod:`rhbench.stamps`, the ``time_stamps`` attribute), each note once; else empty."""
@@ -92,6 +128,8 @@ def coverage_rows(
     if "period_coverage" in data.attrs:
         share = float(data.attrs["period_coverage"])
         years = f"years used: {data.attrs.get('period_years')} ({data.attrs.get('period_years_used')} years)"
+        if data.attrs.get("years_without_data"):
+            years += f"; without any value: {data.attrs['years_without_data']}"
         ok = share >= PERIOD_COVERAGE_MIN or kind != "dgvm"  # observation products are what they are
         reason = years if ok else f"{years}: below {PERIOD_COVERAGE_MIN:.0%} of the benchmark period"
         rows.append(ScoreRow(source, kind, "period_coverage", "global", "1", share, "ok" if ok else "failed", reason))

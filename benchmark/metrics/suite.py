@@ -28,7 +28,7 @@ from rhbench.errors import MissingVariableError, RhbenchError
 from rhbench.failed_reference import fail_rows_needing_it
 from rhbench.harmonize import period_mean
 from rhbench.metrics import ilamb
-from rhbench.metrics.coverage import coverage_rows, gate, stamp_notes, years_used
+from rhbench.metrics.coverage import coverage_rows, gate, years_record
 from rhbench.metrics.definitions import METRICS, TAYLOR_STATISTICS, reported_by
 from rhbench.metrics.fields import source_maps, zonal_profiles
 from rhbench.metrics.reference import NO_OBSERVED_CSOIL, Reference, check_grid, reference_rows
@@ -193,7 +193,7 @@ def _with_coverage(
     ref: Reference,
 ) -> list[ScoreRow]:
     """``rows`` failed where the source's spatial or period coverage is too low, then the coverage rows."""
-    record = data.attrs if "year" not in data.dims else {**years_used(data["year"].values, period), **stamp_notes(data)}
+    record = data.attrs if "year" not in data.dims else years_record(data, period)
     checks = coverage_rows(name, kind, xr.Dataset(attrs=record), found.get("rh"), ref.land_mask, ref.area)
     if ref.failed is not None:  # no reference land to cover: rh_coverage fails with the reference, gating nothing
         return gate(rows, [c for c in checks if c.metric != "rh_coverage"]) + checks
