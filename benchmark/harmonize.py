@@ -9,7 +9,7 @@ from pathlib import Path
 import xarray as xr
 
 from rhbench import catalog, datalabel, grid, kernels, landfrac, loader, products
-from rhbench.errors import CoordinateError, DataError, MissingVariableError, RhbenchError
+from rhbench.errors import CoordinateError, DataError, MissingVariableError, RhbenchError, TimeAxisError
 from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ def load_native(
             f"cell measures not usable: {exc}", source=source.name, file=measure_files, found=sorted(fixed)
         ) from exc
     if source.kind == "dgvm" and "cSoil" in variables:
-        variables["cSoil"] = _soil_with_litter(source, variables)
+        variables["cSoil"] = _soil_with_litter(source, variables, files)
     ds = xr.Dataset(variables)
     ds.attrs.update(source=source.name, kind=source.kind, citation=source.citation, cell_measures=cells.origin)
     return ds, cells
@@ -185,14 +185,14 @@ def load_source(
     ``cSoil.attrs['includes_litter']`` records it) and cLitter is kept as is. The Dataset's
     :data:`STATED` attribute is the label its files stated of themselves (:func:`stated`).
     """
-    variables, opened = {}, []
-    for name, paths in source_files(source, data_root).items():
+    variables, opened, files = {}, [], source_files(source, data_root)
+    for name, paths in files.items():
         if name in landfrac.CELL_MEASURES:
             continue
         opened.append(loader.open_variable(source, name, paths, annual=True))
         variables[name] = select_period(on_grid_of(opened[-1], target, source=source.name), period)
     if source.kind == "dgvm" and "cSoil" in variables:
-        variables["cSoil"] = _soil_with_litter(source, variables)
+        variables["cSoil"] = _soil_with_litter(source, variables, files)
     ds = xr.Dataset(variables)
     ds.attrs.update(source=source.name, kind=source.kind, citation=source.citation, **{STATED: stated(opened)})
     return ds
@@ -253,7 +253,9 @@ def period_means_once(
     return common, NativeMean(opened, variable, mean)
 
 
-def _soil_with_litter(source: Source, variables: dict[str, xr.DataArray]) -> xr.DataArray:
+def _soil_with_litter(
+    source: Source, variables: dict[str, xr.DataArray], files: dict[str, list[Path]] | None = None
+) -> xr.DataArray:
     """cSoil + cLitter (kg m-2), unless cSoil already includes the litter: the source's
     ``litter_in_soil`` quirk, or cSoil summed over pools labelled as litter or CWD
     (``litter_pools`` attribute, :func:`rhbench.loader.open_variable`), warned about when
@@ -269,6 +271,17 @@ def _soil_with_litter(source: Source, variables: dict[str, xr.DataArray]) -> xr.
         )
     if source.litter_in_soil or pools or "cLitter" not in variables:
         return soil.assign_attrs(includes_litter=int(bool(source.litter_in_soil or pools)))
-    total = soil + variables["cLitter"]
+    litter = variables["cLitter"]
+    if ("year" in soil.dims) != ("year" in litter.dims):  # a static map would be summed into a series
+        static = "cSoil" if "year" not in soil.dims else "cLitter"
+        raise TimeAxisError(
+            "cSoil and cLitter are not both series: one is a single map without a time axis",
+            source=source.name,
+            file=str((files or {}).get(static, ["?"])[0]),
+            variable=static,
+            found=f"{static} dims {tuple(map(str, variables[static].dims))}",
+            expected="yearly or monthly steps in both (the soil pool is cSoil + cLitter in every year)",
+        )
+    total = (soil + litter).transpose(*soil.dims)
     total.attrs = {**soil.attrs, "includes_litter": 1, "long_name": "soil + litter carbon"}
     return total.rename("cSoil")

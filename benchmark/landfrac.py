@@ -75,9 +75,9 @@ class CellMeasures:
         """``self``, or, without a land fraction, land = 1 where any of ``fields`` has a value."""
         if self.land is not None:
             return self
-        dims = [d for d in ("year", "time") if d in fields.dims]
         valid = xr.zeros_like(self.area, dtype=bool)
-        for var in fields.data_vars.values():
+        for var in fields.data_vars.values():  # each its own time dims: a static map beside series
+            dims = [d for d in ("year", "time") if d in var.dims]
             present = var.notnull().any(dims) if dims else var.notnull()
             valid = valid | present.transpose("lat", "lon").values
         land = valid.astype("float64").rename("land_fraction")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from rhbench.errors import MissingVariableError
+from rhbench.errors import MissingVariableError, TimeAxisError
 from rhbench.grid import regrid_nearest, same_grid
 from rhbench.harmonize import period_mean
 from rhbench.landfrac import CellMeasures
@@ -132,10 +132,30 @@ def reduce_model(annual: xr.Dataset, area: xr.DataArray, parts: Partition, perio
     ``area`` is the common grid's cell area in m2; ``period`` the inclusive years of the
     means. Units are those of ``annual`` (canonical: g C m-2 yr-1, kg C m-2).
     """
-    if "year" not in annual.dims:
-        annual = annual.expand_dims(year=np.array([], dtype=int)).isel(year=slice(0, 0))
-    fields = annual.astype(STORE_DTYPE).compute()
+    fields = _series(annual).astype(STORE_DTYPE).compute()
     return ModelProducts(period_means(fields, period), partition_totals(fields, area, parts))
+
+
+def _series(annual: xr.Dataset) -> xr.Dataset:
+    """``annual`` with an empty ``year`` dim when no variable has one (a model without any year).
+
+    Raises :class:`TimeAxisError` naming the variable when some variables are series and
+    another is a single map without a time axis (eighth audit: a ValueError deep in the
+    reduction, or a 2-box failure blaming the litterfall): a model's fluxes and pools are
+    series, and its period means and 2-box totals need every variable in every year.
+    """
+    if "year" not in annual.dims:
+        return annual.expand_dims(year=np.array([], dtype=int)).isel(year=slice(0, 0))
+    static = [str(name) for name, data in annual.data_vars.items() if "year" not in data.dims]
+    if static:
+        raise TimeAxisError(
+            "a model variable without a time axis beside variables with one",
+            source=annual.attrs.get("source"),
+            variable=", ".join(static),
+            found=f"{', '.join(static)}: one map (dims {tuple(map(str, annual[static[0]].dims))})",
+            expected="yearly or monthly steps in every variable of a model",
+        )
+    return annual
 
 
 def reduce_native(
@@ -157,9 +177,7 @@ def reduce_native(
     on ``target``'s grid and ``domain`` the 2-box domain there (boolean, see
     :func:`partition`); both are sampled at the native cell centres by nearest neighbour.
     """
-    if "year" not in annual.dims:
-        annual = annual.expand_dims(year=np.array([], dtype=int)).isel(year=slice(0, 0))
-    fields = annual.astype(STORE_DTYPE).compute()
+    fields = _series(annual).astype(STORE_DTYPE).compute()
     cells = cells.resolved(fields)
     means = period_means(fields, period)
     regions = native_regions(fields, vegclass=vegclass, band_width=band_width)

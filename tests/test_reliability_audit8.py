@@ -178,3 +178,48 @@ def timeaxis_same(name: str) -> str:
     from rhbench.timeaxis import same_calendar
 
     return same_calendar({"calendar": name})
+
+
+def _model(tmp_path, static: str, variables: tuple[str, ...]):
+    """A TRENDY-style model of 2x2 cells, 1901-1905 yearly, whose ``static`` variable is one map."""
+    from dataclasses import replace as with_files
+
+    from rhbench.sources import trendy_dgvm
+
+    coords = {"lat": [-45.0, 45.0], "lon": [-90.0, 90.0]}
+    time = xr.DataArray(
+        181.0 + 365.0 * np.arange(5), dims="time", attrs={"units": "days since 1901-01-01", "calendar": "noleap"}
+    )
+    files = {}
+    for name in variables:
+        units = "kg m-2 s-1" if name in ("rh", "npp") else "kg m-2"
+        series = xr.DataArray(np.full((5, 2, 2), 1e-8 if units.endswith("s-1") else 2.0), dims=("time", "lat", "lon"))
+        data = series.isel(time=0, drop=True) if name == static else series.assign_coords(time=time)
+        path = tmp_path / f"M_{name}.nc"
+        data.assign_attrs(units=units).to_dataset(name=name).assign_coords(coords).to_netcdf(path)
+        files[name] = (str(path),)
+    return with_files(trendy_dgvm("M", "test", variables=variables), files=files)
+
+
+def test_a_static_csoil_beside_a_yearly_clitter_is_refused_naming_its_file(tmp_path):
+    """A cSoil map without time plus a yearly cLitter was summed into a 'series' whose soil part
+    never changes (dims (lat, lon, year): the 2-box totals read it scrambled and failed blaming the
+    litterfall). Now a TimeAxisError naming cSoil and its file."""
+    from rhbench import harmonize
+
+    source = _model(tmp_path, "cSoil", ("rh", "npp", "cVeg", "cSoil", "cLitter"))
+    with pytest.raises(TimeAxisError, match="cSoil and cLitter are not both series") as info:
+        harmonize.load_native(source, None)
+    assert "M_cSoil.nc" in str(info.value) and "variable: cSoil" in str(info.value)
+
+
+def test_a_static_variable_beside_series_is_a_typed_error_not_a_traceback(tmp_path):
+    """rh as one map beside yearly pools: before, "ValueError: 'year' not found in array dimensions"
+    from deep in the reduction (a run said only 'cannot read data values')."""
+    from rhbench import grid, harmonize, reduce
+
+    annual, cells = harmonize.load_native(_model(tmp_path, "rh", ("rh", "npp", "cVeg", "cSoil")), None)
+    with pytest.raises(TimeAxisError, match="a model variable without a time axis") as info:
+        reduce.reduce_native(annual, cells, grid.common_grid(4.0), (1901, 1905))
+    assert "variable: rh" in str(info.value) and "expected: yearly or monthly steps" in str(info.value)
+    assert cells.resolved(annual).land is not None  # the land fraction from a map beside series
