@@ -239,3 +239,20 @@ def test_common_years_are_365_days(calendar):
     assert labels.year.tolist() == [d.year for d in dates] and labels.month.tolist() == [d.month for d in dates]
     if calendar == "noleap":
         assert labels.year.tolist() == [2000] * 12 + [2001] * 12 and labels.month.tolist() == list(range(1, 13)) * 2
+
+
+def test_a_plain_netcdf_file_named_gz_is_read_as_it_is(tmp_path, caplog):
+    """A decompressed LPJ-GUESS file kept under its archive's name (``rh.nc.gz``): before, the model
+    failed 'cannot decompress gzipped file: Not a gzipped file'. A file that is neither stays an error."""
+    from rhbench.errors import DataError
+
+    field = xr.DataArray(np.ones((2, 2)) * 1e-8, dims=("lat", "lon"), attrs={"units": "kg m-2 s-1"})
+    xr.Dataset({"rh": field}, coords={"lat": [-45.0, 45.0], "lon": [-90.0, 90.0]}).to_netcdf(tmp_path / "rh.nc.gz")
+    source = Source("M", "dgvm", "test.M", {"rh": Var("rh", "kg m-2 s-1")}, "test")
+    with caplog.at_level("WARNING"):
+        read = loader.open_variable(source, "rh", tmp_path / "rh.nc.gz").load()
+    assert float(read.mean()) == pytest.approx(1e-8 * 1e3 * 365.25 * 86400) and "plain netCDF" in caplog.text
+    (tmp_path / "bad.nc.gz").write_bytes(b"neither gzip nor netCDF" * 10)
+    with pytest.raises(DataError, match="cannot decompress gzipped file") as info:
+        loader.open_variable(source, "rh", tmp_path / "bad.nc.gz")
+    assert "bad.nc.gz" in str(info.value)
