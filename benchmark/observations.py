@@ -121,13 +121,12 @@ def load(
     if reason is not None:
         failures.record_absent(source.name, reason)
         return None
+    loaded = None
     try:
         loaded = harmonize.load_source(source, root, target, period=period)
     except RhbenchError as exc:
         failures.record(source.name, exc)
-        failures.record_read(source.name, None)
-        return None
-    failures.record_read(source.name, loaded.attrs.get(harmonize.STATED, ""))
+    failures.record_read(source.name, None if loaded is None else loaded.attrs.get(harmonize.STATED, ""))
     return loaded
 
 
@@ -237,8 +236,7 @@ def _upscaled(
     srdb = catalog.resolve_file(root, catalog.entry_for(sites[0]).files["rh"], source=sites[0].name)
     out = staging / UPSCALING_DIR
     found = inputs.fetched_stack(registry, root)
-    # read by the upscaling, whose own label (cv_metrics.json) judges what they state of themselves
-    for used in [sites[0]] + ([found[0]] if found is not None else []):
+    for used in [sites[0]] + ([found[0]] if found is not None else []):  # the upscaling's label judges them
         failures.record_read(used.name, "")
     if found is not None:
         log.info("building %s from %s and the predictor stack %s (%s)", name, srdb.name, found[0].name, found[1])

@@ -125,9 +125,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
         twobox = _constrain(config, usable, parts, obs, results)
         twobox.rows = coverage.gate_sources(twobox.rows, results.rows)  # a partial model's uptake is no global total
         results.extend(twobox)
-        if obs.reference.failed is not None:  # the rows that need the reference fail with its reason
-            results.rows = failed_reference.fail_rows_needing_it(results.rows, obs.reference.failed)
-        _record_failures(results, failures, registry)
+        _record_failures(results, failures, registry, obs.reference.failed)
         written = outputs.write_all(
             staging,
             results,
@@ -377,8 +375,14 @@ def _fail_implausible(results: Results, failures: Failures) -> set[str]:
     return set(suspects)
 
 
-def _record_failures(results: Results, failures: Failures, registry: Registry) -> None:
-    """Add one failed ``load`` row per failed source and the reasons to ``results``."""
+def _record_failures(
+    results: Results, failures: Failures, registry: Registry, reference_failed: str | None = None
+) -> None:
+    """Fail the rows that need a failed reference with its reason (``reference_failed``,
+    :func:`rhbench.failed_reference.fail_rows_needing_it`), then add one failed ``load`` row per
+    failed source and the reasons to ``results``."""
+    if reference_failed is not None:
+        results.rows = failed_reference.fail_rows_needing_it(results.rows, reference_failed)
     kinds = {name: source.kind for name, source in registry.sources.items()}
     results.rows.extend(failures.rows(kinds))
     results.failures.update(failures.reasons)

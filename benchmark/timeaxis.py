@@ -21,7 +21,7 @@ from rhbench.errors import TimeAxisError
 #: Names of a time dimension (CF, NEMO/ORCHIDEE ``time_counter``, upper-case variants).
 TIME_NAMES = ("time", "Time", "TIME", "t", "time_counter")
 _SINCE = re.compile(
-    r"^\s*(?P<unit>[a-zA-Z]+)\s+since\s+(?:AD\s+)?(?P<year>-?\d{1,4})"
+    r"^\s*(?P<unit>[a-zA-Z_]+)\s+since\s+(?:AD\s+)?(?P<year>-?\d{1,4})"
     r"(?:-(?P<month>\d{1,2}|[A-Za-z]{3})(?:-(?P<day>\d{1,2})(?:st|nd|rd|th)?)?)?",
 )
 _MONTHS = {
@@ -48,6 +48,8 @@ _DAY_FACTORS = {
     "minutes": 1 / 1440,
     "seconds": 1 / 86400,
     "s": 1 / 86400,
+    "common_years": 365.0,  # UDUNITS: exactly 365 days (not calendar years)
+    "common_year": 365.0,
 }
 
 
@@ -118,7 +120,7 @@ def decode_time(time: xr.DataArray, *, file: str | None = None, variable: str | 
         unit, ref_year, ref_month, ref_day = _parse_since(str(units))
     except TimeAxisError as exc:
         raise TimeAxisError("undecodable time units", found=exc.found, expected=exc.expected, **where) from exc
-    if unit in ("years", "year", "yr", "common_years"):
+    if unit in ("years", "year", "yr"):
         whole = np.floor(values + 1e-9)
         months_into = np.floor((values - whole) * 12 + 1e-6)
         total = (ref_month - 1) + months_into.astype(int)

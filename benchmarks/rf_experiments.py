@@ -95,18 +95,18 @@ def location_key(sites: pd.DataFrame, by: str = "location") -> pd.Series:
     return sites[lat].round(4).astype(str) + "|" + sites[lon].round(4).astype(str)
 
 
-def _folds(sites: pd.DataFrame, grouped: str, seed: int) -> np.ndarray:
+def _folds(sites: pd.DataFrame, grouped: str, seed: int, n_splits: int = 10) -> np.ndarray:
     """The product's zone-stratified folds, or (``grouped`` "location" / "cell") zone-stratified
     folds that keep every row of one location / cell in one fold (``StratifiedGroupKFold``)."""
     from rhbench.upscaling.forest import zone_folds
 
     zones = sites["zone"].to_numpy()
     if not grouped:
-        return zone_folds(zones, 10, seed)
+        return zone_folds(zones, n_splits, seed)
     from sklearn.model_selection import StratifiedGroupKFold
 
     folds = np.empty(len(sites), dtype=int)
-    splitter = StratifiedGroupKFold(n_splits=10, shuffle=True, random_state=seed)
+    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     for k, (_, test) in enumerate(splitter.split(np.zeros(len(zones)), zones, location_key(sites, grouped))):
         folds[test] = k
     return folds

@@ -127,6 +127,31 @@ def _per_location(s: pd.DataFrame) -> np.ndarray:
     return (1.0 / key.map(key.value_counts())).to_numpy(float)
 
 
+def _node_size_grouped() -> list[Variant]:
+    """Node sizes under grouped folds (diagnostics), alone and with interpolated layers."""
+    out = []
+    for by in ("cell", "location"):
+        out += [
+            Variant(f"product rows, split 6, {by}-grouped folds (diagnostic)", base="product", grouped=by),
+            Variant(
+                f"product rows, leaf 5 (split 10), {by}-grouped folds (diagnostic)",
+                base="product",
+                split=10,
+                leaf=5,
+                grouped=by,
+            ),
+            Variant(
+                f"product rows, leaf 5 + interpolated layers, {by}-grouped folds (diagnostic)",
+                base="product",
+                columns=interpolated,
+                split=10,
+                leaf=5,
+                grouped=by,
+            ),
+        ]
+    return out
+
+
 def more_variants() -> list[Variant]:
     """This module's variants, in the README table's order (all on the product rows, split 2)."""
 
@@ -156,6 +181,7 @@ def more_variants() -> list[Variant]:
             "product + signed latitude (site / cell centre)",
             columns=lambda X, s: X.assign(lat=s["Latitude"].to_numpy()),
         ),
+        Variant("product rows, leaf 5 (split 10)", base="product", split=10, leaf=5),
         product("product, location-grouped folds (diagnostic)", grouped="location"),
         product(
             "product + interpolated layers, location-grouped folds (diagnostic)",
@@ -171,14 +197,7 @@ def more_variants() -> list[Variant]:
             weight=_per_location,
             grouped="location",
         ),
-        Variant("product rows, split 6, location-grouped folds (diagnostic)", base="product", grouped="location"),
-        Variant(
-            "product rows, leaf 5 (split 10), location-grouped folds (diagnostic)",
-            base="product",
-            split=10,
-            leaf=5,
-            grouped="location",
-        ),
+        *_node_size_grouped(),
         product(
             "product + 5 derived predictors, location-grouped folds (diagnostic)",
             columns=lambda X, s: derived(X, ALL_DERIVED),

@@ -223,3 +223,36 @@ def test_a_static_variable_beside_series_is_a_typed_error_not_a_traceback(tmp_pa
         reduce.reduce_native(annual, cells, grid.common_grid(4.0), (1901, 1905))
     assert "variable: rh" in str(info.value) and "expected: yearly or monthly steps" in str(info.value)
     assert cells.resolved(annual).land is not None  # the land fraction from a map beside series
+
+
+@pytest.mark.parametrize("calendar", ["noleap", "standard"])
+def test_common_years_are_365_days(calendar):
+    """UDUNITS' common_year is exactly 365 days: 'common_years since 1850-01-01' was refused as
+    undecodable units (the underscore), and listed as calendar years."""
+    from rhbench.timeaxis import decode_time
+
+    values = 150 + (np.arange(24) + 0.5) / 12
+    labels = decode_time(
+        xr.DataArray(values, dims="time", attrs={"units": "common_years since 1850-01-01", "calendar": calendar})
+    )
+    dates = cftime.num2date(values * 365.0, "days since 1850-01-01", calendar)
+    assert labels.year.tolist() == [d.year for d in dates] and labels.month.tolist() == [d.month for d in dates]
+    if calendar == "noleap":
+        assert labels.year.tolist() == [2000] * 12 + [2001] * 12 and labels.month.tolist() == list(range(1, 13)) * 2
+
+
+def test_a_plain_netcdf_file_named_gz_is_read_as_it_is(tmp_path, caplog):
+    """A decompressed LPJ-GUESS file kept under its archive's name (``rh.nc.gz``): before, the model
+    failed 'cannot decompress gzipped file: Not a gzipped file'. A file that is neither stays an error."""
+    from rhbench.errors import DataError
+
+    field = xr.DataArray(np.ones((2, 2)) * 1e-8, dims=("lat", "lon"), attrs={"units": "kg m-2 s-1"})
+    xr.Dataset({"rh": field}, coords={"lat": [-45.0, 45.0], "lon": [-90.0, 90.0]}).to_netcdf(tmp_path / "rh.nc.gz")
+    source = Source("M", "dgvm", "test.M", {"rh": Var("rh", "kg m-2 s-1")}, "test")
+    with caplog.at_level("WARNING"):
+        read = loader.open_variable(source, "rh", tmp_path / "rh.nc.gz").load()
+    assert float(read.mean()) == pytest.approx(1e-8 * 1e3 * 365.25 * 86400) and "plain netCDF" in caplog.text
+    (tmp_path / "bad.nc.gz").write_bytes(b"neither gzip nor netCDF" * 10)
+    with pytest.raises(DataError, match="cannot decompress gzipped file") as info:
+        loader.open_variable(source, "rh", tmp_path / "bad.nc.gz")
+    assert "bad.nc.gz" in str(info.value)

@@ -60,6 +60,29 @@ def _complete_copy(path: Path, copy: Path) -> bool:
         return False
 
 
+#: The first bytes of a netCDF-3 (classic, 64-bit offset, CDF-5) and a netCDF-4 (HDF5) file.
+NETCDF_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF")
+
+
+def _plain_netcdf(path: Path) -> bool:
+    """True (with a warning) when a ``.gz`` file is not gzipped but a plain netCDF file (eighth
+    audit: a decompressed copy kept under the archive's name failed its model as 'not a gzipped file')."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        return False
+    plain = head in NETCDF_MAGIC
+    if plain:
+        log.warning("%s is named .gz but is a plain netCDF file: read as it is", path)
+    return plain
+
+
+def _readable(path: Path) -> Path:
+    """The file to open for ``path``: its decompressed copy when it is a gzipped ``.gz``, else itself."""
+    return _gunzipped(path) if path.suffix == ".gz" and not _plain_netcdf(path) else path
+
+
 def _gunzipped(path: Path) -> Path:
     """A decompressed copy of a ``.nc.gz`` file, cached by path, size and modification time."""
     stat = path.stat()
@@ -90,7 +113,7 @@ def open_file(
     pass instead of in an extra one. Raises :class:`DataError` naming the file when it
     is not readable as netCDF.
     """
-    readable = _gunzipped(path) if path.suffix == ".gz" else path
+    readable = _readable(path)
     try:
         mask_and_scale = {variable: False} if raw_values and variable else True
         with warnings.catch_warnings():  # a performance hint about the file's own chunks, not the user's concern
@@ -123,7 +146,7 @@ def open_stored(path: Path) -> Iterator[Any]:
     OSError when the file is not readable as netCDF."""
     import netCDF4
 
-    with netCDF4.Dataset(_gunzipped(path) if path.suffix == ".gz" else path) as ds:
+    with netCDF4.Dataset(_readable(path)) as ds:
         ds.set_auto_maskandscale(False)
         yield ds
 
