@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import RandomForestRegressor
 
+from rhbench.upscaling.grouped import grouped_folds, location_key
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared/data"
 SRDB = SHARED / "srdb/srdb-data.csv"
 STACK = SHARED / "jian2020/global_Rt_contribution_to_Rs2.nc"
@@ -88,28 +90,16 @@ def _cv(X: pd.DataFrame, y: np.ndarray, sites: pd.DataFrame, v: Variant, seed: i
     return best
 
 
-def location_key(sites: pd.DataFrame, by: str = "location") -> pd.Series:
-    """One label per site location (latitude, longitude rounded to 1e-4 degree) or, with
-    ``by="cell"``, per predictor cell (the cell each site takes its predictors from)."""
-    lat, lon = ("Latitude", "Longitude") if by == "location" else ("cell_lat", "cell_lon")
-    return sites[lat].round(4).astype(str) + "|" + sites[lon].round(4).astype(str)
-
-
 def _folds(sites: pd.DataFrame, grouped: str, seed: int, n_splits: int = 10) -> np.ndarray:
     """The product's zone-stratified folds, or (``grouped`` "location" / "cell") zone-stratified
-    folds that keep every row of one location / cell in one fold (``StratifiedGroupKFold``)."""
+    folds that keep every row of one location / cell in one fold (``StratifiedGroupKFold``;
+    the product's definitions, :mod:`rhbench.upscaling.grouped`)."""
     from rhbench.upscaling.forest import zone_folds
 
     zones = sites["zone"].to_numpy()
     if not grouped:
         return zone_folds(zones, n_splits, seed)
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    folds = np.empty(len(sites), dtype=int)
-    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    for k, (_, test) in enumerate(splitter.split(np.zeros(len(zones)), zones, location_key(sites, grouped))):
-        folds[test] = k
-    return folds
+    return grouped_folds(zones, location_key(sites, grouped).to_numpy(), n_splits, seed)
 
 
 CONTEXT: dict = {}

@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from rf_experiments import CONTEXT, Variant, location_key, run_table
+from rf_experiments import CONTEXT, Variant, run_table
+
+from rhbench.upscaling.grouped import location_key
 
 #: design-matrix columns of the continuous layers (interpolated at the sites).
 CONTINUOUS = ("MAT", "MAP", "AM", "EcM", "ErM", "NM", "BMa", "BMb", "Ndep", "BD", "Clay", "SOC", "EVI")

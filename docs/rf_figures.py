@@ -72,10 +72,14 @@ def main(argv: list[str] | None = None) -> list[Path]:
     _map(rh, title, written[0])
     oof = pd.read_csv(args.folder / "oof_predictions.csv")
     scores = {k: metrics[k] for k in ("n_obs", "r2", "nse", "rmse")}
-    plots.write_png(plots.rf_scatter(oof, metrics=scores), written[1])
+    unseen = {k: v for k, v in metrics.items() if k.startswith("location_grouped_")}  # absent: older product
+    plots.write_png(plots.rf_scatter(oof, metrics={**scores, **unseen}), written[1])
     print(f"{label} figures of {args.folder} written:")  # a script: the user is told what it wrote
     print(f"  {written[0]}  (Rh map, g C m-2 yr-1; global {total})")
     print(f"  {written[1]}  (CV scatter: R2 {scores['r2']:.3f}, NSE {scores['nse']:.3f}, n {scores['n_obs']})")
+    if unseen.get("location_grouped_r2") is not None:
+        r2, nse = unseen["location_grouped_r2"], unseen["location_grouped_nse"]
+        print(f"  at unseen locations (location-grouped CV): R2 {r2:.3f}, NSE {nse:.3f}")
     return written
 
 

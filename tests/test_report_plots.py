@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 from rhbench.report import plots
-from rhbench.report.fig_rf import cv_caption
+from rhbench.report.fig_rf import UNSEEN_SCORES, cv_caption
 from rhbench.report.figure import legend_width, styles
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -140,6 +140,10 @@ def test_cv_caption_shows_only_the_known_scores_never_a_raw_dict():
     metrics = {"r2": 0.6251, "nse": 0.63, "rmse": 152.94, "n_obs": 761, "best": {"ntree": 200}, "seed": 3}
     assert cv_caption(metrics) == "R² 0.625 · NSE 0.63 · RMSE 153 · n 761"
     assert cv_caption(None) == ""
+    unseen = metrics | {"location_grouped_r2": 0.2479, "location_grouped_nse": 0.226}
+    unseen["location_grouped_n_locations"] = 285
+    assert cv_caption(unseen, UNSEEN_SCORES) == "R² 0.248 · NSE 0.226 · locations 285"
+    assert cv_caption(metrics, UNSEEN_SCORES) == ""  # an older product: no second line
 
 
 def test_paper_figures_are_pngs():

@@ -10,12 +10,20 @@ from rhbench.report.figure import message_figure, new_figure, png, styles
 
 #: Cross-validation scores shown on the scatter, with their labels.
 CV_SCORES = {"r2": "R²", "nse": "NSE", "rmse": "RMSE", "n_obs": "n"}
+#: Scores of the location-grouped CV (``rhbench.upscaling.grouped``), with their labels.
+UNSEEN_SCORES = {
+    "location_grouped_r2": "R²",
+    "location_grouped_nse": "NSE",
+    "location_grouped_rmse": "RMSE",
+    "location_grouped_n_locations": "locations",
+}
 
 
-def cv_caption(metrics: dict | None) -> str:
-    """``R² 0.62 · NSE 0.63 · RMSE 153 · n 761`` from the known scalar CV scores only."""
+def cv_caption(metrics: dict | None, scores: dict[str, str] = CV_SCORES) -> str:
+    """``R² 0.62 · NSE 0.63 · RMSE 153 · n 761`` from the known scalar CV scores only
+    (``scores``: metric key -> label; :data:`UNSEEN_SCORES` for the location-grouped CV)."""
     parts = []
-    for key, label in CV_SCORES.items():
+    for key, label in scores.items():
         value = (metrics or {}).get(key)
         if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
             parts.append(f"{label} {value:.3g}" if isinstance(value, float) else f"{label} {value}")
@@ -28,7 +36,8 @@ def rf_scatter(oof: pd.DataFrame, *, metrics: dict | None = None, units: str = "
     Parameters
     ----------
     oof: columns ``observed``, ``predicted`` (``units``) and optionally ``zone``.
-    metrics: cross-validation scores; the known ones (:data:`CV_SCORES`) form the title.
+    metrics: cross-validation scores; the known ones (:data:`CV_SCORES`) form the title, and
+        the location-grouped CV's (:data:`UNSEEN_SCORES`), when given, its second line.
     units: axis units.
     """
     fig = new_figure(5.4, 3.9)
@@ -42,7 +51,11 @@ def rf_scatter(oof: pd.DataFrame, *, metrics: dict | None = None, units: str = "
     ax.set_xlabel(f"observed Rh ({units})")
     ax.set_ylabel(f"out-of-fold predicted Rh ({units})")
     caption = cv_caption(metrics)
-    ax.set_title(f"cross-validation: {caption}" if caption else "cross-validation", fontsize=9)
+    title = f"cross-validation: {caption}" if caption else "cross-validation"
+    unseen = cv_caption(metrics, UNSEEN_SCORES)
+    if unseen:  # the points are the paper-style CV's; the map's skill far from sites is this one
+        title += f"\nat unseen locations (location-grouped, not the paper's CV):\n{unseen}"
+    ax.set_title(title, fontsize=8 if unseen else 9)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     return png(fig)
 

@@ -13,6 +13,7 @@ import pandas as pd
 import xarray as xr
 
 from rhbench.report import plots
+from rhbench.report.fig_rf import UNSEEN_SCORES, cv_caption
 from rhbench.report.sections import Page, img, missing
 
 UPSCALING_FILES = ("cv_metrics.json", "importance.csv", "oof_predictions.csv", "partial_dependence.csv")
@@ -29,6 +30,7 @@ def rf_section(upscaling_dir: Path | None, page: Page) -> str:
     if (folder / "cv_metrics.json").is_file():
         metrics = json.loads((folder / "cv_metrics.json").read_text(encoding="utf-8"))
         parts.append(_rf_label(metrics))
+        parts.append(_unseen_skill(metrics))
         parts.append(_metrics_table(metrics))
     if (folder / "rh_rf.nc").is_file():
         parts.append(_rf_map(folder / "rh_rf.nc"))
@@ -77,6 +79,24 @@ def _rf_label(metrics: Mapping) -> str:
     return f'<p class="data-label"><strong>{html.escape(label)}</strong> data — {text}</p>'
 
 
+def _unseen_skill(metrics: Mapping) -> str:
+    """The product's skill at unseen locations (location-grouped CV) beside its paper-style
+    CV scores, or a note saying it was not computed (an older product, too few locations)."""
+    unseen = cv_caption(metrics, UNSEEN_SCORES) if metrics.get("location_grouped_r2") is not None else ""
+    paper = cv_caption(metrics)
+    if not unseen:
+        why = metrics.get("location_grouped_cv", "not in this product's cv_metrics.json")
+        return f'<p class="cv-unseen">skill at unseen locations (location-grouped CV): {html.escape(str(why))}</p>'
+    text = (
+        f"<strong>skill at unseen locations (location-grouped CV)</strong>: {html.escape(unseen)} "
+        f"(RMSE in g C m-2 yr-1; every row of one location in one fold). Paper-style CV (folds over rows, "
+        f"as in the paper, the headline score): {html.escape(paper)}. In the paper-style CV most held-out "
+        "rows have a row of their own location (same predictors) in training; the map predicts mostly "
+        "cells without any site, so its skill there is nearer the location-grouped score."
+    )
+    return f'<p class="cv-unseen">{text}</p>'
+
+
 def _rf_map(path: Path) -> str:
     """The RF product's mean and SD maps (g C m-2 yr-1), titled with its data label."""
     with xr.open_dataset(path, engine="netcdf4") as product:
@@ -103,7 +123,8 @@ def _metrics_table(metrics: Mapping) -> str:
         for k, v in metrics.items()
         if not isinstance(v, list | dict)
     )
-    return f'<table class="kv"><caption>cross-validation</caption>{rows}</table>'
+    caption = "cross-validation (r2, nse, rmse: paper-style, folds over rows; location_grouped_*: folds over locations)"
+    return f'<table class="kv"><caption>{caption}</caption>{rows}</table>'
 
 
 def _fmt(value) -> str:

@@ -30,7 +30,7 @@ import xarray as xr
 import rhbench
 from rhbench.errors import SiteDataError
 from rhbench.fileops import sha256_of, write_atomic
-from rhbench.upscaling import forest, rhmap
+from rhbench.upscaling import forest, grouped, rhmap
 from rhbench.upscaling.predictors import PREDICTOR_GROUPS, build_site_predictors
 from rhbench.upscaling.srdb import ZONES, load_srdb
 from rhbench.upscaling.stack import (
@@ -155,10 +155,10 @@ def run_upscaling(
     seed: seed of the fold split and of every forest.
     progress: called once per forest fitted during tuning (:func:`forest.tune_forest`).
 
-    Returns the content of ``cv_metrics.json``: n_obs, n_by_zone, r2, nse, rmse (g C m-2
-    yr-1), best, grid, sampling, totals, label and provenance; plus the run's wall-clock
-    facts (:data:`RUN_LOG_KEYS`: seconds, tuning_seconds, date_utc), which are written to
-    ``run_log.json`` only.
+    Returns the content of ``cv_metrics.json``: n_obs, n_by_zone, r2, nse, rmse (g C m-2 yr-1;
+    paper-style CV), best, grid, ``location_grouped_*`` (the best set-up's location-grouped CV,
+    :mod:`rhbench.upscaling.grouped`), sampling, totals, label and provenance; plus the run's
+    wall-clock facts (:data:`RUN_LOG_KEYS`), written to ``run_log.json`` only.
     """
     start = time.perf_counter()
     srdb_csv, out_dir = Path(srdb_csv), Path(out_dir)
@@ -172,10 +172,11 @@ def run_upscaling(
     require_sites(pd.concat([filter_log, site.log], ignore_index=True), settings["n_splits"], srdb_csv, zones)
     tuning = forest.tune_forest(site.X, y, zones, seed=seed, progress=progress, **settings)
     tuning_seconds = time.perf_counter() - start
-    oof = _diagnose(site, y, tuning, stack, seed, out_dir)
+    unseen = grouped.location_grouped_cv(site.X, y, site.sites, tuning.best, settings["n_splits"], seed)
+    oof = _diagnose(site, y, tuning, stack, seed, out_dir, unseen)
     _write_csv(pd.concat([filter_log, site.log], ignore_index=True), out_dir / "filter_log.csv")
     metrics = _base_metrics(srdb_csv, stack, versions, site, y, zones, tuning, oof, settings, quick, seed)
-    metrics["tuning_seconds"] = tuning_seconds
+    metrics |= {**grouped.grouped_metrics(unseen), "tuning_seconds": tuning_seconds}  # + unseen-location skill
     if stack is not None:
         _add_map(metrics, site, oof, tuning, stack, (land_fraction, land_fraction_note, classes), out_dir)
     _write_report(metrics, out_dir, start)
@@ -234,9 +235,18 @@ def require_sites(log: pd.DataFrame, n_splits: int, srdb_csv: Path, zones: np.nd
 
 
 def _log_done(metrics: dict) -> None:
-    """One INFO line with the data label, wall time and CV scores of a finished product."""
+    """One INFO line with the data label, wall time, paper-style CV scores and the skill at
+    unseen locations (location-grouped CV) of a finished product."""
     keys = ("data_label", "seconds", "r2", "nse", "rmse")
-    logger.info("upscaling (%s) done in %.1f s: R2 %.3f NSE %.3f RMSE %.1f %s", *(metrics[k] for k in keys), RH_UNITS)
+    text = "upscaling (%s) done in %.1f s: paper-style CV R2 %.3f NSE %.3f RMSE %.1f %s"
+    args = [metrics[k] for k in keys] + [RH_UNITS]
+    if metrics.get("location_grouped_r2") is None:
+        text += "; location-grouped CV %s"
+        args.append(metrics.get("location_grouped_cv", "not computed"))
+    else:
+        text += "; at unseen locations (location-grouped CV, %d locations) R2 %.3f NSE %.3f RMSE %.1f"
+        args += [metrics[f"location_grouped_{k}"] for k in ("n_locations", "r2", "nse", "rmse")]
+    logger.info(text, *args)
 
 
 def _base_metrics(srdb_csv, stack, versions, site, y, zones, tuning, oof, settings, quick, seed) -> dict:
@@ -285,11 +295,18 @@ def _add_map(
 
 
 def _diagnose(
-    site, y: np.ndarray, tuning: forest.TuningResult, stack: PredictorStack | None, seed: int, out_dir: Path
+    site,
+    y: np.ndarray,
+    tuning: forest.TuningResult,
+    stack: PredictorStack | None,
+    seed: int,
+    out_dir: Path,
+    unseen: grouped.GroupedCV,
 ) -> pd.DataFrame:
     """Importance (fold forests), group importance, partial dependence (top six) and the
-    out-of-fold table, written to ``out_dir``; returns the out-of-fold table (its
-    ``attrs["group_pca_r2"]`` holds the group forest's CV R2)."""
+    out-of-fold table (paper-style and location-grouped held-out predictions, g C m-2 yr-1),
+    written to ``out_dir``; returns the out-of-fold table (its ``attrs["group_pca_r2"]``
+    holds the group forest's CV R2)."""
     columns = list(site.X.columns)
     importance = forest.fold_importance(tuning.models, columns)
     owner = column_groups(columns) if stack is not None else {c: g for g, cs in PREDICTOR_GROUPS.items() for c in cs}
@@ -303,6 +320,7 @@ def _diagnose(
     keep = ["Record_number", "Study_number", "Latitude", "Longitude", "zone", "vegetation"]
     keep += ["cell_lat", "cell_lon", "cell_status", "cell_distance_km"] if stack is not None else []
     oof = site.sites.reindex(columns=keep).assign(fold=tuning.fold, observed=y, predicted=tuning.oof)
+    oof = oof.assign(location=unseen.location, location_fold=unseen.fold, predicted_location_grouped=unseen.oof)
     _write_csv(importance, out_dir / "importance.csv")
     _write_csv(groups, out_dir / "group_importance.csv")
     _write_csv(pdp, out_dir / "partial_dependence.csv")
@@ -343,6 +361,15 @@ def _netcdf_attrs(metrics: dict) -> dict:
         "ensemble": metrics["ensemble"],
         "predictors": ", ".join(metrics["predictors"]),
     }
+    unseen = {
+        "location_grouped_cv_r2": metrics.get("location_grouped_r2"),
+        "location_grouped_cv_nse": metrics.get("location_grouped_nse"),
+        "location_grouped_cv_rmse_g_m-2_yr-1": metrics.get("location_grouped_rmse"),
+        "location_grouped_cv_n_locations": metrics.get("location_grouped_n_locations"),
+        "location_grouped_cv_n_splits": metrics.get("location_grouped_n_splits"),
+        "location_grouped_cv": metrics.get("location_grouped_cv"),
+    }
+    attrs.update({k: v for k, v in unseen.items() if v is not None})  # None (not computed) is no netCDF type
     for key, value in metrics.items():
         if key.startswith(("srdb_", "predictors_", "data_label", "land_")) and isinstance(value, str | int | float):
             attrs[key] = value
