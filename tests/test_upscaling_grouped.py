@@ -121,11 +121,17 @@ def test_page_shows_the_skill_at_unseen_locations_beside_the_paper_style_cv(tmp_
     folder = write_upscaling(tmp_path / "up")
     metrics = json.loads((folder / "cv_metrics.json").read_text())
     metrics |= {"location_grouped_r2": 0.248, "location_grouped_nse": 0.226, "location_grouped_rmse": 228.3}
-    (folder / "cv_metrics.json").write_text(json.dumps(metrics | {"location_grouped_n_locations": 285}))
+    (folder / "cv_metrics.json").write_text(json.dumps(metrics | {"n_obs": 634, "location_grouped_n_locations": 285}))
     path = write_index_html(tmp_path, synthetic_scorecard(2), {}, synthetic=False, provenance={}, upscaling_dir=folder)
     rf = _sections(path.read_text())["rf"]
     assert "skill at unseen locations (location-grouped CV)</strong>: R² 0.248 · NSE 0.226" in rf
     assert "locations 285" in rf and "Paper-style CV" in rf and "R² 0.62 · NSE 0.63" in rf
+    assert "The 634 rows come from 285 locations" in rf
+    # one row per location (e.g. the demo's sites): no claim that rows share a location
+    (folder / "cv_metrics.json").write_text(json.dumps(metrics | {"n_obs": 285, "location_grouped_n_locations": 285}))
+    path = write_index_html(tmp_path, synthetic_scorecard(2), {}, synthetic=False, provenance={}, upscaling_dir=folder)
+    rf = _sections(path.read_text())["rf"]
+    assert "R² 0.248" in rf and "rows come from" not in rf
 
 
 def test_page_says_when_a_product_has_no_location_grouped_cv(tmp_path):

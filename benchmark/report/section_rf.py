@@ -90,10 +90,15 @@ def _unseen_skill(metrics: Mapping) -> str:
     text = (
         f"<strong>skill at unseen locations (location-grouped CV)</strong>: {html.escape(unseen)} "
         f"(RMSE in g C m-2 yr-1; every row of one location in one fold). Paper-style CV (folds over rows, "
-        f"as in the paper, the headline score): {html.escape(paper)}. In the paper-style CV most held-out "
-        "rows have a row of their own location (same predictors) in training; the map predicts mostly "
-        "cells without any site, so its skill there is nearer the location-grouped score."
+        f"as in the paper, the headline score): {html.escape(paper)}."
     )
+    n_obs, n_locations = metrics.get("n_obs"), metrics.get("location_grouped_n_locations")
+    if isinstance(n_obs, int) and isinstance(n_locations, int) and n_locations < n_obs:
+        text += (
+            f" The {n_obs} rows come from {n_locations} locations: in the paper-style CV a held-out row "
+            "can have a row of its own location (same predictors) in training; the map predicts mostly "
+            "cells without any site, so its skill there is nearer the location-grouped score."
+        )
     return f'<p class="cv-unseen">{text}</p>'
 
 

@@ -19,6 +19,10 @@ Choices (mirroring the paper's R ``randomForest`` set-up where scikit-learn allo
   per-tree predictions. The best configuration has the highest NSE (equivalently the
   lowest RMSE) of the pooled out-of-fold predictions. Tuning and scoring use the same CV,
   as in the paper, so the scores are slightly optimistic.
+- These folds are drawn over rows, and SRDB has several rows per location (same
+  predictors), so the scores mostly measure recall of a location's other rows;
+  :mod:`rhbench.upscaling.grouped` scores the best configuration with location-grouped
+  folds (skill at unseen locations; used neither for tuning nor for the map).
 - Scores of pooled out-of-fold predictions: ``r2`` = squared Pearson correlation of
   observed and predicted (the paper's R2), ``nse`` = 1 - SSE/SST (= sklearn
   ``r2_score``), ``rmse`` in g C m-2 yr-1.
