@@ -25,7 +25,9 @@ import errno
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -174,12 +176,7 @@ def staging_dir(out_dir: Path, *, force: bool = False) -> Iterator[Path]:
     ``out_dir`` may be replaced (``force`` as for :func:`claim_output_dir`).
     """
     with _lock(out_dir):
-        try:
-            staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
-            respect_umask(staging, folder=True)
-            _mark(staging)
-        except OSError as exc:
-            raise disk_error(exc, out_dir.parent) from exc
+        staging = _new_staging(out_dir)
         try:
             yield staging
         except OSError as exc:
@@ -190,7 +187,54 @@ def staging_dir(out_dir: Path, *, force: bool = False) -> Iterator[Path]:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        _publish(staging, out_dir, force)
+        with signals_deferred():
+            _publish(staging, out_dir, force)
+
+
+def _new_staging(out_dir: Path) -> Path:
+    """The marked staging folder beside ``out_dir``; removed again if marking it fails or is interrupted."""
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    except OSError as exc:
+        raise disk_error(exc, out_dir.parent) from exc
+    try:
+        respect_umask(staging, folder=True)
+        _mark(staging)
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise disk_error(exc, out_dir.parent) from exc
+        raise
+    return staging
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while an earlier output is swapped for the new one.
+
+    A Ctrl-C between moving the earlier folder aside and renaming the new one into place would
+    leave neither at ``--out``. While the block runs, a Python handler only records the signal
+    (blocking it with ``pthread_sigmask`` would not do: another thread of the run, e.g. dask's,
+    would take it); after the block the signal goes to the handler it would have reached. Outside
+    the main thread (where handlers cannot be set) nothing is held.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    held = [s for s in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(s) is not None]
+    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in held}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if caught:
+        handler = previous[caught[0]]
+        if callable(handler):
+            handler(caught[0], None)
+        elif handler == signal.SIG_DFL:
+            signal.raise_signal(caught[0])
 
 
 def _publish(staging: Path, out_dir: Path, force: bool) -> None:

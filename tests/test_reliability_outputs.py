@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rhbench import outputs
+from rhbench import outdir, outputs
 from rhbench.cli import main
 from rhbench.errors import OutputExistsError
 
@@ -48,6 +48,40 @@ def test_staging_is_removed_and_out_untouched_when_the_block_fails(tmp_path, err
         raise error
     assert (out / "scorecard.json").read_text() == "previous run"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_ctrl_c_while_marking_the_staging_folder_leaves_none(tmp_path, monkeypatch):
+    def interrupted(staging):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(outdir, "_mark", interrupted)
+    with pytest.raises(KeyboardInterrupt), outputs.staging_dir(tmp_path / "out"):
+        pass  # pragma: no cover - never entered
+    assert list(tmp_path.iterdir()) == []  # no .out.partial-* left behind (the lock is removed too)
+
+
+def test_ctrl_c_during_the_swap_is_held_until_the_new_output_is_in_place(tmp_path, monkeypatch):
+    """SIGINT between moving the earlier output aside and renaming the new one in would leave
+    neither at --out; it is held and delivered once the swap is done."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # even if pytest runs with SIGINT ignored
+    rename = os.rename
+
+    def interrupted_rename(src, dst):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C right after the earlier folder moved aside
+        rename(src, dst)
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    (out / ".rhbench-output").write_text("{}")
+    monkeypatch.setattr(outdir.os, "rename", interrupted_rename)
+    try:
+        with pytest.raises(KeyboardInterrupt), outputs.staging_dir(out, force=True) as staging:
+            (staging / "new.txt").write_text("new")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert (out / "new.txt").read_text() == "new" and not (out / "old.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # nothing left aside
 
 
 def test_staging_replaces_an_existing_folder_whole(tmp_path):
@@ -94,6 +128,11 @@ def test_run_into_an_existing_folder_exits_2_and_keeps_it(demo_root, tmp_path, m
 INTERRUPTED = {130, -signal.SIGINT}
 
 
+def _default_sigint() -> None:
+    """In the child before exec: SIGINT back to its default, as in a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt_mid_run(demo_root: Path, tmp_path: Path, signum: int) -> int:
     """Start ``rhbench run``, send ``signum`` once its staging folder exists, return its exit code."""
     env = {**os.environ, "RHBENCH_CACHE": str(tmp_path / "cache")}
@@ -112,6 +151,10 @@ def _interrupt_mid_run(demo_root: Path, tmp_path: Path, signum: int) -> int:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        # a test process started in the background (`pytest &`, some CI runners) ignores SIGINT,
+        # and a child inherits that: Python then never raises KeyboardInterrupt and the run
+        # finishes with exit 0. A user's Ctrl-C reaches a run whose SIGINT is the default.
+        preexec_fn=_default_sigint,
     )
     try:
         deadline = time.monotonic() + 120

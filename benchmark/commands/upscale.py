@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rhbench.errors import ConfigError, OutputError, OutputExistsError, RhbenchError, SiteDataError
 from rhbench.fileops import refuse_to_overwrite, respect_umask
+from rhbench.outdir import signals_deferred
 from rhbench.progress import progress_callback
 
 logger = logging.getLogger(__name__)
@@ -132,7 +133,8 @@ def _staged(out: Path) -> Iterator[Path]:
         raise OutputError("cannot write the output folder", file=str(out), found=str(err)) from err
     try:
         yield staging
-        _publish(staging, out)
+        with signals_deferred():  # a Ctrl-C mid-move would mix two products' files
+            _publish(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         for folder in created:  # deepest first; only empty folders this run made
