@@ -51,12 +51,16 @@ def fill_values(ds: xr.Dataset, name: str, *, file: str | None = None) -> tuple[
     loader to mask. Values outside the CF ``valid_range`` (or ``valid_min``/``valid_max``) are
     masked here, lazily (eighth audit: an ocean of -1 under ``valid_min = 0`` read as negative
     Rh). A packed variable (scale_factor, add_offset, _Unsigned) is decoded lazily by xarray
-    instead (its valid range, in packed units, is not applied). Raises :class:`DataError` when
-    a fill value or a valid range is not a number.
+    instead, its valid range applied to the decoded values (:func:`_unpacked_interval`: in
+    packed units when of the packed data's type, CF). Raises :class:`DataError` when a fill
+    value or a valid range is not a number.
     """
     var = ds[name].variable
     if any(key in var.attrs for key in _PACKING_ATTRS):
-        return ds.assign({name: xr.conventions.decode_cf_variable(name, var)}), ()
+        attrs = dict(var.attrs)
+        valid = _unpacked_interval(attrs, attrs, var.dtype, name=name, file=file)
+        decoded = xr.conventions.decode_cf_variable(name, xr.Variable(var.dims, var.data, attrs, var.encoding))
+        return ds.assign({name: _masked_outside(decoded, valid, name=name, file=file)}), ()
     attrs = dict(var.attrs)
     found = []
     for key in ("_FillValue", "missing_value"):
@@ -74,18 +78,53 @@ def fill_values(ds: xr.Dataset, name: str, *, file: str | None = None) -> tuple[
                 expected=f"a numeric {key} (e.g. 1e20)",
             ) from exc
     fills = tuple(f for f in found if np.isfinite(f) and abs(f) < FILL_MAGNITUDE and f not in FILL_VALUES)
-    data = xr.Variable(var.dims, var.data, attrs, var.encoding)
-    valid = _valid_interval(attrs, name=name, file=file)
-    if valid is not None:  # CF: values outside valid_min/valid_max/valid_range are missing
-        log.info("%s: %s values outside its valid range %s..%s are read as missing (CF)", file, name, *valid)
-        inside = (data >= valid[0]) & (data <= valid[1])
-        data = data.astype("float64" if data.dtype.kind in "iu" else data.dtype).where(inside)
-        data.attrs, data.encoding = attrs, var.encoding
+    stored = np.dtype(var.encoding.get("dtype", var.dtype))  # decoded on opening: its packing is in the encoding
+    valid = _unpacked_interval(attrs, var.encoding, stored, name=name, file=file)
+    data = _masked_outside(xr.Variable(var.dims, var.data, attrs, var.encoding), valid, name=name, file=file)
     return ds.assign({name: data}), fills
 
 
+def _masked_outside(
+    data: xr.Variable, valid: tuple[float, float] | None, *, name: str, file: str | None
+) -> xr.Variable:
+    """``data`` (lazily) with values outside ``valid`` (units of ``data``) missing (CF); as it is without one."""
+    if valid is None:
+        return data
+    log.info("%s: %s values outside its valid range %s..%s are read as missing (CF)", file, name, *valid)
+    inside = (data >= valid[0]) & (data <= valid[1])
+    masked = data.astype("float64" if data.dtype.kind in "iu" else data.dtype).where(inside)
+    masked.attrs, masked.encoding = data.attrs, data.encoding
+    return masked
+
+
+def _unpacked_interval(
+    attrs: dict, packing: dict, stored: np.dtype, *, name: str, file: str | None
+) -> tuple[float, float] | None:
+    """The CF valid interval (:func:`_valid_interval`, taken out of ``attrs``) in unpacked units.
+
+    CF (8.1): valid_range/valid_min/valid_max of the packed data's type (``stored``) are in
+    packed units, converted here with ``packing``'s scale_factor and add_offset (and
+    _Unsigned), widened by half a packing step for integer packing so that decoded values of
+    the stored integers at the limits stay inside; of another type, in unpacked units (as given).
+    """
+    types = {np.asarray(attrs[key]).dtype for key in _VALID_ATTRS if key in attrs}
+    valid = _valid_interval(attrs, name=name, file=file)
+    packed = any(key in packing for key in _PACKING_ATTRS)
+    if valid is None or not packed or stored not in types:
+        return valid
+    scale = float(np.ravel(packing.get("scale_factor", 1.0))[0])
+    offset = float(np.ravel(packing.get("add_offset", 0.0))[0])
+    low, high = valid
+    if stored.kind == "i" and str(packing.get("_Unsigned", "false")).strip().lower() == "true":
+        span = 2.0 ** (8 * stored.itemsize)  # signed limits of unsigned data: read as unsigned
+        low, high = sorted(v + span if v < 0 else v for v in (low, high))
+    ends = sorted(v * scale + offset for v in (low, high))
+    half = abs(scale) / 2 if stored.kind in "iu" else 0.0
+    return ends[0] - half, ends[1] + half
+
+
 def _valid_interval(attrs: dict, *, name: str, file: str | None) -> tuple[float, float] | None:
-    """The CF valid interval of an unpacked variable from (and taken out of) ``attrs``'
+    """The CF valid interval, as written, from (and taken out of) ``attrs``'
     ``valid_range`` or ``valid_min``/``valid_max`` (None when it has none). Raises
     :class:`DataError` naming the file when one is not a number."""
     raw = {key: attrs.pop(key) for key in _VALID_ATTRS if key in attrs}

@@ -36,3 +36,54 @@ def test_yearly_steps_that_skip_a_year_label_are_still_refused(tmp_path):
     source = _yearly(tmp_path / "rh.nc", "360_day", 182.5, 365.0, (1700, 2018))
     with pytest.raises(TimeAxisError, match="do not fit the calendar"):
         loader.open_variable(source, "rh", tmp_path / "rh.nc", annual=True)
+
+
+def _packed_file(path, valid: dict, unsigned: bool = False):
+    """A tiny int16-packed file: stored -5, 0, 50, 100, 101 (scale 0.5, offset 10: 7.5, 10, 35, 60, 60.5)."""
+    stored = np.array([-5, 0, 50, 100, 101], dtype="int16")
+    attrs = {"scale_factor": np.float32(0.5), "add_offset": np.float32(10.0), "_FillValue": np.int16(-999), **valid}
+    if unsigned:
+        attrs["_Unsigned"] = "true"
+    ds = xr.Dataset({"v": xr.Variable(("x",), stored, attrs)})
+    ds.to_netcdf(path, encoding={"v": {"dtype": "int16", "_FillValue": None}})
+    return path
+
+
+@pytest.mark.parametrize("raw", [True, False], ids=["read-raw", "decoded-on-opening"])
+@pytest.mark.parametrize(
+    ("valid", "expected"),
+    [
+        # of the packed type (int16): packed units, 0..100 stored -> 10..60 unpacked
+        ({"valid_range": np.array([0, 100], dtype="int16")}, [np.nan, 10.0, 35.0, 60.0, np.nan]),
+        ({"valid_min": np.int16(0)}, [np.nan, 10.0, 35.0, 60.0, 60.5]),
+        ({"valid_max": np.int16(100)}, [7.5, 10.0, 35.0, 60.0, np.nan]),
+        # of another type (float32): unpacked units
+        ({"valid_range": np.array([10.0, 40.0], dtype="float32")}, [np.nan, 10.0, 35.0, np.nan, np.nan]),
+    ],
+    ids=["packed-range", "packed-min", "packed-max", "unpacked-range"],
+)
+def test_a_packed_variables_valid_range_is_applied_in_the_units_cf_says(tmp_path, valid, expected, raw):
+    """Eighth audit's open item: a packed variable's valid range was not applied. Values outside
+    it (packed units when of the packed type, else unpacked) are missing; inside keep their value."""
+    from rhbench import layout
+    from rhbench.readers import netcdf
+
+    path = _packed_file(tmp_path / "p.nc", valid)
+    with netcdf.open_file(path, variable="v", raw_values=raw) as ds:
+        out, _ = layout.fill_values(ds, "v", file=str(path))
+        values = np.asarray(out["v"].values, dtype=float)
+    np.testing.assert_allclose(values, expected, rtol=1e-6, equal_nan=True)
+    assert not set(out["v"].attrs) & {"valid_range", "valid_min", "valid_max"}
+
+
+def test_an_unsigned_packed_variables_valid_range_reads_its_limits_as_unsigned(tmp_path):
+    """int16 with _Unsigned: stored -5 is 65531 (32775.5 unpacked); valid_range [0, -1] (int16) is
+    0..65535 unsigned, so every value is inside; [0, 100] keeps 0..100 only."""
+    from rhbench import layout
+    from rhbench.readers import netcdf
+
+    for limits, expected in (([0, -1], [32775.5, 10.0, 35.0, 60.0, 60.5]), ([0, 100], [np.nan, 10, 35, 60, np.nan])):
+        path = _packed_file(tmp_path / "u.nc", {"valid_range": np.array(limits, dtype="int16")}, unsigned=True)
+        with netcdf.open_file(path, variable="v", raw_values=True) as ds:
+            values = np.asarray(layout.fill_values(ds, "v", file=str(path))[0]["v"].values, dtype=float)
+        np.testing.assert_allclose(values, expected, rtol=1e-6, equal_nan=True)
