@@ -125,8 +125,9 @@ def _unpacked_interval(
 
 def _valid_interval(attrs: dict, *, name: str, file: str | None) -> tuple[float, float] | None:
     """The CF valid interval, as written, from (and taken out of) ``attrs``'
-    ``valid_range`` or ``valid_min``/``valid_max`` (None when it has none). Raises
-    :class:`DataError` naming the file when one is not a number."""
+    ``valid_range`` or ``valid_min``/``valid_max`` (None when it has none usable: a NaN limit or a
+    valid_range not of 2 values is ignored, warned about). Raises :class:`DataError` naming the
+    file when one is not a number."""
     raw = {key: attrs.pop(key) for key in _VALID_ATTRS if key in attrs}
     if not raw:
         return None
@@ -140,11 +141,17 @@ def _valid_interval(attrs: dict, *, name: str, file: str | None) -> tuple[float,
             found=repr(raw),
             expected="numeric valid_range (2 values), valid_min or valid_max",
         ) from exc
-    low, high = -np.inf, np.inf
-    if "valid_range" in numbers and numbers["valid_range"].size == 2:
-        low, high = sorted(map(float, numbers["valid_range"]))
-    low = float(numbers["valid_min"][0]) if "valid_min" in numbers else low
-    high = float(numbers["valid_max"][0]) if "valid_max" in numbers else high
+    usable = {k: v for k, v in numbers.items() if v.size == (2 if k == "valid_range" else 1) and not np.isnan(v).any()}
+    if len(usable) < len(numbers):  # a NaN limit masked every value (review 4); a wrong size was ignored silently
+        unusable = {k: raw[k] for k in numbers if k not in usable}
+        log.warning(
+            "%s: %s's %s ignored (expected: 2 numbers in valid_range, 1 in valid_min/valid_max)", file, name, unusable
+        )
+    if not usable:
+        return None
+    low, high = sorted(map(float, usable["valid_range"])) if "valid_range" in usable else (-np.inf, np.inf)
+    low = float(usable["valid_min"][0]) if "valid_min" in usable else low
+    high = float(usable["valid_max"][0]) if "valid_max" in usable else high
     return low, high
 
 

@@ -87,3 +87,22 @@ def test_an_unsigned_packed_variables_valid_range_reads_its_limits_as_unsigned(t
         with netcdf.open_file(path, variable="v", raw_values=True) as ds:
             values = np.asarray(layout.fill_values(ds, "v", file=str(path))[0]["v"].values, dtype=float)
         np.testing.assert_allclose(values, expected, rtol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    "valid",
+    [{"valid_min": np.float32("nan")}, {"valid_range": np.array([0.0, 1.0, 2.0])}, {"valid_max": np.array([])}],
+    ids=["nan-min", "range-of-3", "empty-max"],
+)
+def test_an_unusable_valid_limit_is_ignored_with_a_warning_not_applied(tmp_path, valid, caplog):
+    """A NaN valid_min compared false with every value and made the whole variable missing; an
+    empty valid_max was an IndexError traceback. They are ignored, with a warning naming the file."""
+    from rhbench import layout
+    from rhbench.readers import netcdf
+
+    stored = np.array([-5.0, 0.5, 3.0])
+    xr.Dataset({"v": xr.Variable(("x",), stored, valid)}).to_netcdf(tmp_path / "v.nc")
+    with caplog.at_level("WARNING"), netcdf.open_file(tmp_path / "v.nc", variable="v", raw_values=True) as ds:
+        values = np.asarray(layout.fill_values(ds, "v", file=str(tmp_path / "v.nc"))[0]["v"].values)
+    np.testing.assert_array_equal(values, stored)
+    assert "v.nc" in caplog.text and "ignored" in caplog.text
