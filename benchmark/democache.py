@@ -79,6 +79,9 @@ def prune(keep: Path, cache: Path | None = None) -> list[Path]:
         match = NAME.match(child.name)
         if match is None or match["version"] == __version__ or child.is_symlink() or not child.is_dir():
             continue
+        if not earlier(match["version"]):  # a newer rhbench's demo (review 4: it was removed too)
+            log.info("kept %s: not of an earlier rhbench version than %s", child, __version__)
+            continue
         if child.resolve() == Path(keep).resolve():
             continue
         why = not_ours(child, match)
@@ -90,6 +93,22 @@ def prune(keep: Path, cache: Path | None = None) -> list[Path]:
         else:
             log.info("kept %s: %s", child, why)
     return removed
+
+
+def _release(version: str) -> tuple[int, ...] | None:
+    """The release numbers of ``version`` (``0.1.0`` -> (0, 1, 0)); None unless it is such numbers
+    (a pre-, post- or dev-release suffix, or anything else, cannot be ordered here)."""
+    return tuple(int(part) for part in version.split(".")) if re.fullmatch(r"\d+(\.\d+)*", version) else None
+
+
+def earlier(version: str, current: str = __version__) -> bool:
+    """True when rhbench ``version`` is certainly earlier than ``current`` (both plain release
+    numbers, compared as numbers: 0.9.0 < 0.10.0); a version that cannot be ordered is not."""
+    found, now = _release(version), _release(current)
+    if found is None or now is None:
+        return False
+    width = max(len(found), len(now))
+    return found + (0,) * (width - len(found)) < now + (0,) * (width - len(now))
 
 
 def not_ours(folder: Path, match: re.Match) -> str | None:

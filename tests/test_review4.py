@@ -106,3 +106,18 @@ def test_an_unusable_valid_limit_is_ignored_with_a_warning_not_applied(tmp_path,
         values = np.asarray(layout.fill_values(ds, "v", file=str(tmp_path / "v.nc"))[0]["v"].values)
     np.testing.assert_array_equal(values, stored)
     assert "v.nc" in caplog.text and "ignored" in caplog.text
+
+
+def test_a_newer_rhbench_versions_demo_root_is_kept_by_an_older_one(tmp_path):
+    """democache.prune promised "only an earlier version's" demo roots but removed every other
+    version's: an older rhbench deleted a newer one's demo (regenerated at its next run)."""
+    from rhbench import __version__, democache
+    from tests.test_democache import _demo
+
+    cache = tmp_path / "cache"
+    current, older, newer = (_demo(cache, v) for v in (__version__, "0.0.1", "999.0.0"))
+    odd = _demo(cache, "0.1.0rc1")  # cannot be ordered by release numbers alone: kept
+    assert democache.prune(current, cache) == [older]
+    assert newer.is_dir() and odd.is_dir() and current.is_dir()
+    assert democache.earlier("0.9.0", "0.10.0") and not democache.earlier("0.10.0", "0.9.0")
+    assert not democache.earlier("0.1", "0.1.0")
