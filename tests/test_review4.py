@@ -121,3 +121,15 @@ def test_a_newer_rhbench_versions_demo_root_is_kept_by_an_older_one(tmp_path):
     assert newer.is_dir() and odd.is_dir() and current.is_dir()
     assert democache.earlier("0.9.0", "0.10.0") and not democache.earlier("0.10.0", "0.9.0")
     assert not democache.earlier("0.1", "0.1.0")
+
+
+def test_sites_either_side_of_the_equator_within_the_rounding_are_one_location():
+    """location_key rounds to 1e-4 degree, but -0.00001 rounded to "-0.0" and 0.00001 to "0.0":
+    two keys for one location (its rows could sit in different grouped folds)."""
+    import pandas as pd
+
+    from rhbench.upscaling.grouped import location_key
+
+    sites = pd.DataFrame({"Latitude": [-0.00001, 0.00001, 10.0], "Longitude": [-0.00002, 0.00003, 5.0]})
+    keys = location_key(sites).tolist()
+    assert keys[0] == keys[1] == "0.0|0.0" and keys[2] == "10.0|5.0"

@@ -43,7 +43,9 @@ def location_key(sites: pd.DataFrame, by: str = "location") -> pd.Series:
     if by not in KEY_COLUMNS:
         raise ValueError(f"location_key: by must be one of {sorted(KEY_COLUMNS)}, got {by!r}")
     lat, lon = KEY_COLUMNS[by]
-    return sites[lat].round(LOCATION_DECIMALS).astype(str) + "|" + sites[lon].round(LOCATION_DECIMALS).astype(str)
+    # + 0.0 makes a rounded -0.0 (e.g. -0.00001 degree) the 0.0 of its neighbour across the equator or meridian
+    rounded = [(sites[name].round(LOCATION_DECIMALS) + 0.0).astype(str) for name in (lat, lon)]
+    return rounded[0] + "|" + rounded[1]
 
 
 def grouped_folds(zones: np.ndarray, groups: np.ndarray, n_splits: int, seed: int) -> np.ndarray:
