@@ -183,7 +183,7 @@ def load_source(
 
     For a DGVM whose litter is a separate pool, ``cSoil`` becomes cSoil + cLitter (once;
     ``cSoil.attrs['includes_litter']`` records it) and cLitter is kept as is. The Dataset's
-    :data:`STATED` attribute is the label its files stated of themselves (:func:`stated`).
+    :data:`rhbench.datalabel.STATED_ATTR` attribute is the label its files stated of themselves (:func:`stated`).
     """
     variables, opened, files = {}, [], source_files(source, data_root)
     for name, paths in files.items():
@@ -194,18 +194,15 @@ def load_source(
     if source.kind == "dgvm" and "cSoil" in variables:
         variables["cSoil"] = _soil_with_litter(source, variables, files)
     ds = xr.Dataset(variables)
-    ds.attrs.update(source=source.name, kind=source.kind, citation=source.citation, **{STATED: stated(opened)})
+    ds.attrs.update(source=source.name, kind=source.kind, citation=source.citation)
+    ds.attrs[datalabel.STATED_ATTR] = stated(opened)
     return ds
-
-
-#: The attribute of a loaded source (:func:`load_source`) holding what its files stated of themselves.
-STATED = datalabel.STATED_ATTR
 
 
 def stated(opened) -> str:
     """The least verified label the files of variables ``opened`` (as the loader returned them,
     before any regridding) state of themselves (:func:`rhbench.datalabel.stated_by`), or ""."""
-    return datalabel.strongest(data.attrs.get(STATED, "") for data in opened) or ""
+    return datalabel.strongest(data.attrs.get(datalabel.STATED_ATTR, "") for data in opened) or ""
 
 
 def on_grid_of(data: xr.DataArray, target: xr.Dataset, *, source: str | None = None) -> xr.DataArray:

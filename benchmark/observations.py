@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from rhbench import catalog, failed_reference, fileops, grid, harmonize, vegclass
+from rhbench import catalog, datalabel, failed_reference, fileops, grid, harmonize, vegclass
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, DataError, MissingVariableError, RhbenchError
 from rhbench.metrics import soil_products
@@ -126,7 +126,7 @@ def load(
         loaded = harmonize.load_source(source, root, target, period=period)
     except RhbenchError as exc:
         failures.record(source.name, exc)
-    failures.record_read(source.name, None if loaded is None else loaded.attrs.get(harmonize.STATED, ""))
+    failures.record_read(source.name, None if loaded is None else loaded.attrs.get(datalabel.STATED_ATTR, ""))
     return loaded
 
 

@@ -26,6 +26,7 @@ from rhbench import (
     cache,
     cmip6,
     constraint,
+    datalabel,
     failed_reference,
     grid,
     harmonize,
@@ -287,7 +288,7 @@ def _land_mask(
     high at coasts)."""
     mask = harmonize.land_mask(registry.of_kind("landfrac"), root)
     if mask is not None and failures is not None:
-        failures.record_read(mask.attrs["rhbench_source"], mask.attrs.get(harmonize.STATED, ""))
+        failures.record_read(mask.attrs["rhbench_source"], mask.attrs.get(datalabel.STATED_ATTR, ""))
     if mask is None and not synthetic:
         log.warning(
             "no land fraction in the data root (rhbench fetch land-fraction): sources without their own "

@@ -30,6 +30,7 @@ from rhbench.metrics.totals import (
     GRAMS_PER_KILOGRAM,
     GRAMS_PER_PETAGRAM,
     climate_zone_masks,
+    lat_lon_values,
     latitude_band_masks,
     stack_masks,
 )
@@ -122,8 +123,8 @@ def native_totals(period: xr.Dataset, land_area: xr.DataArray, regions: xr.DataA
     """
     fields = {name: period[name] for name in (*TOTALS, "litterfall") if name in period}
     *arrays, land_area, regions = xr.align(*fields.values(), land_area, regions, join="inner", copy=False)
-    values = {name: _lat_lon(data) for name, data in zip(fields, arrays, strict=True)}
-    area = _lat_lon(land_area)
+    values = {name: lat_lon_values(data, "float64") for name, data in zip(fields, arrays, strict=True)}
+    area = lat_lon_values(land_area, "float64")
     masks = np.asarray(regions.transpose("region", "lat", "lon").values).astype(bool, copy=False).astype("float64")
     all_land = _sums(area, masks)
     out = {"land_area": (all_land, "m2")}
@@ -147,11 +148,6 @@ def native_totals(period: xr.Dataset, land_area: xr.DataArray, regions: xr.DataA
 
 #: Units of a total by grams per (field unit x m2) (:data:`TOTALS`).
 _TOTAL_UNITS = {1.0: "Pg C yr-1", GRAMS_PER_KILOGRAM: "Pg C"}
-
-
-def _lat_lon(data: xr.DataArray) -> np.ndarray:
-    """``data``'s (lat, lon) values as a float64 array."""
-    return np.asarray(data.transpose("lat", "lon").values, dtype="float64")
 
 
 def _sums(values: np.ndarray, masks: np.ndarray) -> np.ndarray:

@@ -166,6 +166,11 @@ def means_of_sums(summed: xr.DataArray, total_weight: xr.DataArray) -> xr.DataAr
     return (summed / total_weight).where(total_weight > 0)
 
 
+def lat_lon_values(data: xr.DataArray, dtype: str | None = None) -> np.ndarray:
+    """``data``'s values as a (lat, lon) numpy array, converted to ``dtype`` when given (else as stored)."""
+    return np.asarray(data.transpose("lat", "lon").values, dtype=dtype)
+
+
 def zonal_profile(field: xr.DataArray, area: xr.DataArray) -> xr.DataArray:
     """Area-weighted mean over longitude of each latitude row (units of ``field``; NaN for a
     row without values).
@@ -178,7 +183,7 @@ def zonal_profile(field: xr.DataArray, area: xr.DataArray) -> xr.DataArray:
         weights = area.where(field.notnull(), 0.0)
         total_weight = weights.sum("lon")
         return ((field * area).fillna(0.0).sum("lon") / total_weight).where(total_weight > 0)
-    values, cells = (np.asarray(a.transpose("lat", "lon").values) for a in (field, area))
+    values, cells = (lat_lon_values(a) for a in (field, area))
     weights = np.where(np.isnan(values), 0.0, cells)
     total_weight = np.sum(np.where(np.isnan(weights), 0.0, weights), axis=1)
     product = values * cells

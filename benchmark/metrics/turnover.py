@@ -29,7 +29,7 @@ import xarray as xr
 
 from rhbench.errors import MissingVariableError
 from rhbench.metrics.taylor import taylor_statistics
-from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, region_sums
+from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, lat_lon_values, region_sums
 
 #: Codes of the attribution class map.
 RH_DOMINATED = 1
@@ -228,10 +228,10 @@ def attribute_tau_bias(
     """
     given = (csoil_mod, rh_mod, csoil_obs, rh_obs, area, *([] if mask is None else [mask]))
     arrays = xr.align(*given, join="inner", copy=False)
-    c_mod, r_mod, c_obs, r_obs, weights = (_lat_lon(a) for a in arrays[:5])
+    c_mod, r_mod, c_obs, r_obs, weights = (lat_lon_values(a) for a in arrays[:5])
     used = (r_obs >= RH_FLOOR_FOR_TAU) & (r_mod >= RH_FLOOR_FOR_TAU) & (c_obs > 0) & ~np.isnan(c_mod)
     if mask is not None:
-        used &= _lat_lon(arrays[5]).astype(bool)
+        used &= lat_lon_values(arrays[5]).astype(bool)
     with np.errstate(invalid="ignore", divide="ignore"):
         tau_obs = np.where(used, _tau_values(c_obs, r_obs), np.nan)
         from_rh = 100.0 * (r_obs / r_mod - 1.0)
@@ -254,11 +254,6 @@ def attribute_tau_bias(
     )
     inputs = (c_mod, r_mod, c_obs, r_obs)
     return TauBiasAttribution(maps=dataset, summary=_summary(dataset, used, weights, inputs, arrays[4]))
-
-
-def _lat_lon(data: xr.DataArray) -> np.ndarray:
-    """``data``'s values in (lat, lon) order."""
-    return np.asarray(data.transpose("lat", "lon").values)
 
 
 def _tau_values(stock: np.ndarray, flux: np.ndarray) -> np.ndarray:

@@ -88,9 +88,10 @@ def _gunzipped(path: Path) -> Path:
     stat = path.stat()
     key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:20]
     target = cache_dir() / "gunzip" / f"{key}.nc"
-    if target.exists() and not _complete_copy(path, target):
+    complete = _complete_copy(path, target)
+    if target.exists() and not complete:
         log.warning("cached decompressed copy %s of %s is damaged (wrong size): decompressed again", target, path)
-    if not _complete_copy(path, target):
+    if not complete:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(dir=target.parent, suffix=".part")
         try:

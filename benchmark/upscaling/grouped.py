@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
-from rhbench.upscaling.forest import cv_scores, ensemble_predictions, make_forest
+from rhbench.upscaling.forest import cv_scores, ensemble_predictions, fit_forest
 
 logger = logging.getLogger(__name__)
 
@@ -104,12 +104,11 @@ def location_grouped_cv(
         empty = {"r2": None, "nse": None, "rmse": None}
         return GroupedCV(empty, n_locations, n_splits, np.full(len(y), np.nan), np.full(len(y), -1), location, note)
     folds = grouped_folds(sites["zone"].to_numpy(), location, n_splits, seed)
-    values = X.to_numpy(dtype=np.float32)
-    mtry = min(best["max_features"], X.shape[1])
+    mtry = min(best["max_features"], X.shape[1])  # as fit_forest takes it
     oof = np.empty(len(y))
     for k in range(n_splits):
         test = folds == k
-        model = make_forest(best["n_estimators"], mtry, seed + k).fit(values[~test], y[~test])
+        model = fit_forest(X[~test], y[~test], best, seed + k)
         oof[test] = ensemble_predictions([model], X[test])[0]  # trees averaged in a fixed order
     note = (
         f"zone-stratified {n_splits}-fold CV with every row of one location (lat, lon to 1e-4 deg) in one fold; "
