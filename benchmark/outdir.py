@@ -36,6 +36,9 @@ from rhbench.fileops import respect_umask
 
 #: File every run writes into its output folder; ``--force`` replaces only folders holding it.
 MARKER = ".rhbench-output"
+#: The manifest of the gated outputs a run writes last (:mod:`rhbench.report.manifest`); the
+#: marker names it, so that a run folder without it is known to be incomplete.
+MANIFEST_JSON = "manifest.json"
 #: errno values that mean "this disk cannot take the output".
 DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM}
 
@@ -164,7 +167,8 @@ def _lock(out_dir: Path) -> Iterator[None]:
 
 def _mark(staging: Path) -> None:
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    (staging / MARKER).write_text(json.dumps({"written_by": "rhbench", "date_utc": stamp}) + "\n")
+    marker = {"written_by": "rhbench", "date_utc": stamp, "manifest": MANIFEST_JSON}
+    (staging / MARKER).write_text(json.dumps(marker) + "\n")
     respect_umask(staging / MARKER)
 
 

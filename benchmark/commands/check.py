@@ -19,7 +19,7 @@ from rhbench.report import check as gate
 from rhbench.report import check_outputs, manifest
 from rhbench.report import check_render as render
 from rhbench.report import gate_rules as rules
-from rhbench.report.tables import read_scorecard
+from rhbench.report.tables import SCORECARD_JSON, read_scorecard
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,13 @@ def _unit_interval(text: str) -> float:
     return value
 
 
+def _score_tolerance(text: str) -> float:
+    value = _finite_non_negative(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"scores are 0..1, a tolerance of {text!r} lets every score drop")
+    return value
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``check`` on an ``argparse`` sub-parsers object and return its parser."""
     parser = subparsers.add_parser(
@@ -86,7 +93,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--baseline", type=Path, required=True, help="baseline scorecard.json or scores.csv")
     parser.add_argument(
         "--tolerance",
-        type=_finite_non_negative,
+        type=_score_tolerance,
         default=rules.DEFAULT_SCORE_TOLERANCE,
         help="allowed absolute drop of a *_score (default %(default)s)",
     )
@@ -149,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_UNUSABLE
     try:
         key = manifest.gate_key()
+        _refuse_one_file(args.scorecard, args.baseline)
         current = read_scorecard(args.scorecard)
         baseline = read_scorecard(args.baseline)
         report = gate.compare_scorecards(
@@ -177,6 +185,19 @@ def run(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # e.g. `rhbench check ... | head`: the verdict, not the pipe, sets the exit code
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_OK if report.passed else EXIT_REGRESSED
+
+
+def _refuse_one_file(scorecard: Path, baseline: Path) -> None:
+    """A baseline that is the scorecard itself (the same file, a folder holding it, a link or a hard
+    link to it) compares a run with itself: the gate could never fail."""
+    files = [path / SCORECARD_JSON if path.is_dir() else path for path in (scorecard, baseline)]
+    if all(path.is_file() for path in files) and os.path.samefile(*files):
+        raise ConfigError(
+            "the baseline is the scorecard being checked: the gate would compare a run with itself",
+            file=str(files[0]),
+            found=f"--baseline {baseline}",
+            expected="the committed baseline scorecard of an earlier run",
+        )
 
 
 def _verify_outputs(report: gate.CheckReport, frames: dict, key: bytes | None) -> None:

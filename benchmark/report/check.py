@@ -47,21 +47,34 @@ from rhbench.report.gate_rules import (
     DEFAULT_METRIC_TOLERANCE,
     DEFAULT_SCORE_TOLERANCE,
     NOISE_RELATIVE,
+    ZERO_BASELINE_HINT,
     Tolerance,
+    check_tolerances,
     comparable_setups,
+    compare_values,
     default_tolerances,
     integrity,
+    is_noise,
     is_score,
 )
 from rhbench.report.gate_rules import metric_tolerance as tolerance_of
 from rhbench.report.tables import is_available
 from rhbench.results import ENSEMBLE_MEAN, ENSEMBLE_SD
 
+__all__ = [  # compare_values, is_noise and the hint live in gate_rules (the rules), re-exported for callers
+    "FAILING",
+    "KEY",
+    "NOISE_RELATIVE",
+    "OUTCOMES",
+    "ZERO_BASELINE_HINT",
+    "CheckReport",
+    "RowComparison",
+    "compare_scorecards",
+    "compare_values",
+    "gate_tolerances",
+    "is_noise",
+]
 KEY = ("source", "metric", "region")
-#: Said when a relative-only tolerance meets a baseline of 0 (it then allows no change).
-ZERO_BASELINE_HINT = (
-    "; the baseline is 0, so a relative tolerance allows no change: give an absolute one (--metric NAME=REL,ABS)"
-)
 # Kept for callers of the previous API.
 DEFAULT_TOLERANCE = DEFAULT_SCORE_TOLERANCE
 
@@ -194,11 +207,13 @@ def compare_scorecards(
 
     Raises
     ------
-    ConfigError: the runs' settings differ and ``allow_setup_change`` is False.
+    ConfigError: the runs' settings differ and ``allow_setup_change`` is False, or a tolerance
+        cannot gate (:func:`~rhbench.report.gate_rules.check_tolerances`).
     """
     changes, known = comparable_setups(current.attrs, baseline.attrs, allow_change=allow_setup_change)
     _refuse_unknown_metrics(metrics, current, baseline)
     tolerances = gate_tolerances(metrics, metric_tolerance=metric_tolerance, defaults=defaults)
+    check_tolerances(tolerance, fail_under, tolerances)
     rows = _compare_rows(current, baseline, tolerances, tolerance, fail_under, allow_missing)
     cur_sources, base_sources = set(current["source"]), set(baseline["source"])
     edited, unverified = integrity(current.attrs, baseline.attrs, allow_edited=allow_edited)
@@ -260,7 +275,19 @@ def _problems(current: pd.DataFrame, rows: list[RowComparison]) -> list[str]:
         problems.append(f"the current scorecard has no usable row ({len(current)} rows, none ok with a value)")
     if not rows:
         problems.append("no gated row in either scorecard: nothing was compared")
+    elif not any(
+        is_available(r.baseline_status, r.baseline) and is_available(r.current_status, r.current) for r in rows
+    ):
+        problems.append(
+            f"no gated row has a value in both scorecards: nothing was compared ({len(rows)} gated rows, each new, "
+            "missing, fixed or unavailable): a renamed model, the wrong baseline, or a baseline whose rows all failed?"
+        )
     return problems
+
+
+def _compared(row: RowComparison) -> bool:
+    """True when the row has a usable value in both scorecards (its numbers were compared)."""
+    return is_available(row.baseline_status, row.baseline) and is_available(row.current_status, row.current)
 
 
 def _source_failures(frame: pd.DataFrame) -> dict[str, str]:
@@ -302,9 +329,13 @@ def _compare_row(key, cur, base, tolerance, fail_under, tolerances, allow_missin
     floor_msg = f"{cur_value:.4g} is below the floor {fail_under:g}" if below else ""
     rule = Tolerance(absolute=tolerance, higher_is_better=not spread) if score else tolerances[metric]
 
+    hollow = [name for name, row in (("baseline", base), ("current scorecard", cur)) if _hollow(row)]
     if cur is None:
         outcome = "missing_allowed" if allow_missing else "missing"
         message = "row absent from the current scorecard"
+    elif hollow:  # rhbench writes such a row as skipped (tables.UNDEFINED_VALUE): nothing to call unchanged
+        outcome = "regressed"
+        message = f"status ok without a value in the {' and '.join(hollow)}: not a row rhbench writes"
     elif base is None:
         outcome, message = ("below_floor", floor_msg) if below else ("new", "row not in baseline")
     elif str(cur["units"]).strip() != str(base["units"]).strip():
@@ -337,6 +368,11 @@ def _compare_row(key, cur, base, tolerance, fail_under, tolerances, allow_missin
     )
 
 
+def _hollow(row: dict | None) -> bool:
+    """A row claiming ``ok`` without a finite value (a CSV ``nan``, a JSON null)."""
+    return row is not None and row["status"] == "ok" and not math.isfinite(row["value"])
+
+
 def _with_spread_scale(row: RowComparison, base: dict[tuple, dict], tolerances) -> RowComparison:
     """An ``ensemble_sd`` row judged on the scale of its ensemble mean.
 
@@ -354,28 +390,3 @@ def _with_spread_scale(row: RowComparison, base: dict[tuple, dict], tolerances) 
         return row
     outcome, message = compare_values(row.current, row.baseline, rule, scale=float(mean["value"]))
     return replace(row, outcome=outcome, message=f"{message} (relative part of the ensemble mean's baseline)")
-
-
-def is_noise(current: float, baseline: float) -> bool:
-    """True when two values differ by at most :data:`NOISE_RELATIVE` of the larger magnitude."""
-    return abs(current - baseline) <= NOISE_RELATIVE * max(abs(current), abs(baseline))
-
-
-def compare_values(current: float, baseline: float, rule: Tolerance, *, scale: float | None = None) -> tuple[str, str]:
-    """Outcome and message of two finite values of one gated row under ``rule``; the relative
-    part of the tolerance is taken of ``scale`` when given, else of ``baseline``."""
-    if is_noise(current, baseline):
-        return "unchanged", ""
-    change = current - baseline
-    allowed = rule.allowed(baseline if scale is None else scale)
-    relative = f" ({change / abs(baseline):+.2%})" if baseline else ""
-    if rule.higher_is_better:
-        if -change > allowed:
-            return "regressed", f"fell by {-change:.4g} (tolerance {allowed:.4g})"
-        if change > 0:
-            return "improved", f"rose by {change:.4g}"
-        return "unchanged", f"fell by {-change:.4g}, within tolerance {allowed:.4g}"
-    if abs(change) > allowed:
-        hint = ZERO_BASELINE_HINT if allowed == 0 and baseline == 0 and rule.relative > 0 else ""
-        return "changed", f"changed by {change:+.4g}{relative}, tolerance ±{allowed:.4g} ({rule.describe()}){hint}"
-    return "within_tolerance", f"changed by {change:+.4g}{relative}, within ±{allowed:.4g}"

@@ -61,6 +61,11 @@ def warning_lines(report: CheckReport) -> list[str]:
             "could not be checked; compare scorecard.json files"
         )
     lines += [f"WARNING: {text}" for text in report.integrity_warnings]
+    if report.new_sources and report.missing_sources:
+        lines.append(
+            f"WARNING: sources absent now ({', '.join(report.missing_sources)}) and new sources "
+            f"({', '.join(report.new_sources)}): a renamed model? Their rows were not compared with the baseline"
+        )
     lines += [f"integrity: {text}" for text in report.integrity]
     if report.version_change:
         lines.append(

@@ -87,6 +87,12 @@ DEFAULT_TOLERANCES: dict[str, Tolerance] = {
 }  # the ``gate`` column of the metric table (:mod:`rhbench.metrics.definitions`); coverages on their drop
 
 
+#: Said when a relative-only tolerance meets a baseline of 0 (it then allows no change).
+ZERO_BASELINE_HINT = (
+    "; the baseline is 0, so a relative tolerance allows no change: give an absolute one (--metric NAME=REL,ABS)"
+)
+
+
 def is_score(metric: str) -> bool:
     """True for a skill score (name ends in ``_score``: 0..1, higher is better)."""
     return metric.endswith("_score")
@@ -109,6 +115,19 @@ def finite_non_negative(text: str, what: str = "value") -> float:
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{what} must be a finite number >= 0, got {text!r}")
     return value
+
+
+def check_tolerances(tolerance: float, fail_under: float | None, rules: dict[str, Tolerance]) -> None:
+    """Refuse (:class:`ConfigError`) a gate whose tolerances cannot gate: a score tolerance or a
+    floor that is not a number in 0..1, a metric tolerance that is negative, NaN or infinite (a NaN
+    tolerance passes every change: every comparison with NaN is false)."""
+    for what, value in (("score tolerance", tolerance), ("score floor", fail_under)):
+        if value is not None and not (isinstance(value, int | float) and 0 <= value <= 1):
+            raise ConfigError(f"the {what} must be a number in 0..1 (scores are 0..1)", found=repr(value))
+    for name, rule in rules.items():
+        for part in (rule.relative, rule.absolute):
+            if not (isinstance(part, int | float) and math.isfinite(part) and part >= 0):
+                raise ConfigError(f"the tolerance of {name} must be finite and >= 0", found=rule.describe())
 
 
 def parse_metric_option(text: str, default_relative: float) -> tuple[str, Tolerance]:
@@ -152,9 +171,10 @@ def setup_differences(current: dict | None, baseline: dict | None) -> tuple[list
 
 
 #: The data versions (``meta.data`` of a scorecard, :mod:`rhbench.datalabel`) that make two runs
-#: different setups: another SRDB release or predictor stack is another reference. The file
-#: checksums of the observation products are not compared (``run.json`` keeps them).
-DATA_VERSION_KEYS = ("srdb_version", "predictors_version")
+#: different setups: another SRDB release or predictor stack is another reference, and another
+#: data label (REAL, UNVERIFIED: a pinned input's checksum did not match, SYNTHETIC) other data.
+#: The file checksums of the observation products are not compared (``run.json`` keeps them).
+DATA_VERSION_KEYS = ("srdb_version", "predictors_version", "data_label")
 
 
 def data_differences(current: dict | None, baseline: dict | None) -> list[str]:
@@ -189,7 +209,8 @@ def comparable_setups(current: dict, baseline: dict, *, allow_change: bool = Fal
             "the scorecards come from runs with different settings; pass --allow-setup-change to compare anyway",
             file=str(current.get("path", "")) or None,
             found="; ".join(changes),
-            expected="the baseline's resolution, period, reference, products and data versions (SRDB, predictors)",
+            expected="the baseline's resolution, period, reference, products, data versions (SRDB, predictors) "
+            "and data label",
         )
     return changes, known
 
@@ -228,3 +249,28 @@ def _normal(value: object) -> object:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     return value
+
+
+def is_noise(current: float, baseline: float) -> bool:
+    """True when two values differ by at most :data:`NOISE_RELATIVE` of the larger magnitude."""
+    return abs(current - baseline) <= NOISE_RELATIVE * max(abs(current), abs(baseline))
+
+
+def compare_values(current: float, baseline: float, rule: Tolerance, *, scale: float | None = None) -> tuple[str, str]:
+    """Outcome and message of two finite values of one gated row under ``rule``; the relative
+    part of the tolerance is taken of ``scale`` when given, else of ``baseline``."""
+    if is_noise(current, baseline):
+        return "unchanged", ""
+    change = current - baseline
+    allowed = rule.allowed(baseline if scale is None else scale)
+    relative = f" ({change / abs(baseline):+.2%})" if baseline else ""
+    if rule.higher_is_better:
+        if -change > allowed:
+            return "regressed", f"fell by {-change:.4g} (tolerance {allowed:.4g})"
+        if change > 0:
+            return "improved", f"rose by {change:.4g}"
+        return "unchanged", f"fell by {-change:.4g}, within tolerance {allowed:.4g}"
+    if abs(change) > allowed:
+        hint = ZERO_BASELINE_HINT if allowed == 0 and baseline == 0 and rule.relative > 0 else ""
+        return "changed", f"changed by {change:+.4g}{relative}, tolerance ±{allowed:.4g} ({rule.describe()}){hint}"
+    return "within_tolerance", f"changed by {change:+.4g}{relative}, within ±{allowed:.4g}"

@@ -28,15 +28,15 @@ import hmac
 import json
 import os
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import rhbench
 from rhbench.errors import ConfigError
 from rhbench.fileops import write_text_atomic
+from rhbench.outdir import MANIFEST_JSON, MARKER
 from rhbench.report.tables import SCORECARD_JSON, SCORES_CSV
 
-MANIFEST_JSON = "manifest.json"
 #: The files of a run the gate trusts, in the order the run writes them; written by
 #: :mod:`rhbench.report.tables`, :mod:`rhbench.report.cfnetcdf`, :mod:`rhbench.report.cmec`
 #: and :mod:`rhbench.provenance` (whose file-name constants are these).
@@ -177,12 +177,13 @@ def verify(scorecard: Path, key: bytes | None, *, role: str = "current scorecard
     path = Path(scorecard)
     manifest_path = path.parent / MANIFEST_JSON
     if not manifest_path.is_file() or path.name not in GATED_OUTPUTS:
-        return _outside_a_run_folder(path, key, role)
+        verdict = _outside_a_run_folder(path, key, role)
+        return replace(verdict, problems=_incomplete(path, role) + verdict.problems)
     manifest, problem = _read_manifest(manifest_path)
     if problem:
         return Verdict([f"the {role}'s {problem}"], "not verified")
     files, signature = manifest["files"], manifest.get("signature")
-    problems = _coverage(path, files, role, manifest_path)
+    problems = _links(path.parent, role) + _coverage(path, files, role)
     if key is None or (role == "baseline" and not signature):  # an unsigned baseline: under review, not a run's
         problems += _digest_problems(path.parent, files, role)
         signer = f"{signature.get('key_id')!s:.16}" if signature else ""
@@ -232,7 +233,32 @@ def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
     return dict(pairs)
 
 
-def _coverage(path: Path, files: dict, role: str, manifest_path: Path) -> list[str]:
+def _incomplete(path: Path, role: str) -> list[str]:
+    """A run folder whose marker says a manifest is written last, without one: outputs lost or
+    partly copied after the run (the run itself moves its folder into place whole)."""
+    try:
+        marker = json.loads((path.parent / MARKER).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return []
+    if not isinstance(marker, dict) or marker.get("manifest") != MANIFEST_JSON or path.name not in GATED_OUTPUTS:
+        return []
+    return [
+        f"the {role}'s run folder lacks its {MANIFEST_JSON} (the run writes it last; its {MARKER} says so): "
+        f"outputs partly copied or removed after the run? {path.parent}"
+    ]
+
+
+def _links(folder: Path, role: str) -> list[str]:
+    """Gated outputs that are symbolic links: a run writes regular files."""
+    return [
+        f"the {role}'s {name} is a symbolic link (to {os.readlink(folder / name)}), not a file the run wrote: "
+        f"{folder / name}"
+        for name in (*GATED_OUTPUTS, MANIFEST_JSON)
+        if (folder / name).is_symlink()
+    ]
+
+
+def _coverage(path: Path, files: dict, role: str) -> list[str]:
     """The gated outputs in the folder that the manifest does not list (added after the run)."""
     present = [name for name in GATED_OUTPUTS if (path.parent / name).is_file() or name == path.name]
     return [

@@ -39,6 +39,10 @@ LABEL_COLUMN = "data_label"
 DIGEST_KEY = "sha256"
 #: What :func:`read_scorecard` says of a scorecard's digest (``frame.attrs["digest"]``).
 DIGEST_OK, DIGEST_EDITED, DIGEST_ABSENT = "ok", "edited", "absent"
+#: How far a ``*_score`` may stray outside 0..1 by rounding before it is refused.
+SCORE_SLACK = 1e-9
+#: Largest scorecard file read (bytes): a 0.5-degree run of 17 models writes about 2 MB.
+MAX_SCORECARD_BYTES = 256 * 2**20
 
 
 def scorecard_digest(document: dict, *, exact_numbers: bool = False) -> str:
@@ -156,8 +160,16 @@ def read_scorecard(path: Path | str) -> pd.DataFrame:
 
 
 def _read_json(path: Path) -> tuple[pd.DataFrame, dict]:
+    """The scorecard document: refused when larger than :data:`MAX_SCORECARD_BYTES`, nested
+    beyond Python's recursion limit, or holding a key twice in one object (JSON readers keep
+    the first or the last: a reviewer and the gate could read different values)."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
+        if path.stat().st_size > MAX_SCORECARD_BYTES:
+            raise ValueError(f"{path.stat().st_size} bytes, more than the {MAX_SCORECARD_BYTES} a scorecard may have")
+        text = path.read_text(encoding="utf-8")
+        document = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_refuse_duplicate_keys)
+    except RecursionError:
+        raise ConfigError("unreadable scorecard JSON (nested too deeply)", file=str(path)) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(f"unreadable scorecard JSON ({exc})", file=str(path)) from exc
     if not isinstance(document, dict) or not isinstance(document.get("rows"), list):
@@ -192,6 +204,15 @@ def _digest_state(document: dict) -> str:
     except (TypeError, ValueError, OverflowError):  # a value JSON cannot write back: not what rhbench wrote
         return DIGEST_EDITED
     return DIGEST_OK if recorded in digests else DIGEST_EDITED
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        seen.add(key)
+    return dict(pairs)
 
 
 def _refuse_constant(name: str) -> float:
@@ -251,7 +272,7 @@ def _validate(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     frame = frame.reindex(columns=list(SCORE_COLUMNS))
     try:
         frame["value"] = pd.to_numeric(frame["value"], errors="raise").astype(float)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ConfigError(f"non-numeric score value ({exc})", file=str(path)) from exc
     infinite = frame[np.isinf(frame["value"])]
     if len(infinite):
@@ -268,6 +289,7 @@ def _validate(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     bad = sorted(set(frame["status"]) - set(STATUSES))
     if bad:
         raise ConfigError("unknown row status", file=str(path), found=bad, expected=STATUSES)
+    _refuse_scores_outside_unit_interval(frame, path)
     duplicated = frame.duplicated(["source", "metric", "region"])
     if duplicated.any():
         first = frame[duplicated].iloc[0]
@@ -277,6 +299,20 @@ def _validate(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
             found=(first["source"], first["metric"], first["region"]),
         )
     return frame.reset_index(drop=True)
+
+
+def _refuse_scores_outside_unit_interval(frame: pd.DataFrame, path: Path) -> None:
+    """A ``*_score`` row is 0..1 (higher is better): 7.0 would pass the gate as an improvement."""
+    scores = frame[frame["metric"].str.endswith("_score") & frame["value"].notna()]
+    outside = scores[(scores["value"] < -SCORE_SLACK) | (scores["value"] > 1 + SCORE_SLACK)]
+    if len(outside):
+        first = outside.iloc[0]
+        raise ConfigError(
+            "a score outside 0..1",
+            file=str(path),
+            found=(first["source"], first["metric"], first["region"], float(first["value"])),
+            expected="every *_score between 0 and 1",
+        )
 
 
 def is_available(status: str, value: float) -> bool:
