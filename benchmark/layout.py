@@ -220,8 +220,8 @@ def label_time(
     The labels come from the raw time coordinate of ``ds``
     (:func:`rhbench.timeaxis.decode_time`): the middle of its CF bounds when it has them,
     else its stamps, read as :func:`rhbench.stamps.read` decides from ``period`` (the years
-    the plugin declares) and ``named`` (the years in the file names) when they sit at 00:00
-    on the 1st of a month; that decision is logged and kept in the ``time_stamps``
+    the plugin declares), ``named`` (the years in the file names) and whether the first stamp is the
+    time units' reference date, when they sit at 00:00 on the 1st of a month; that decision is logged and kept in the ``time_stamps``
     attribute. The ``calendar`` attribute records the calendar. Data without a time dim is
     returned unchanged.
     """
@@ -234,7 +234,11 @@ def label_time(
     labels = timeaxis.decode_time(raw_time, file=file, variable=str(data.name))
     note = ""
     if "labelled_by" not in raw_time.attrs:
-        reading = stamps.read(labels, period=period, named=named, file=file, variable=str(data.name))
+        first = np.asarray(raw_time.values, dtype=float)[:1]
+        at_reference = bool(first.size and first[0] == 0.0)  # the first stamp is the units' reference date
+        reading = stamps.read(
+            labels, period=period, named=named, at_reference=at_reference, file=file, variable=str(data.name)
+        )
         labels, note = stamps.shifted(labels, reading), reading.note
         if note:
             log.log(logging.WARNING if reading.shift else logging.INFO, "%s (%s): %s", file, data.name, note)

@@ -17,6 +17,7 @@ from rhbench import datalabel, provenance
 from rhbench.fileops import file_checksum
 from rhbench.outdir import claim_output_dir, protected_folders, staging_dir
 from rhbench.registry import Registry
+from rhbench.report import manifest
 from rhbench.results import Results, RunRecord
 
 log = logging.getLogger(__name__)
@@ -83,4 +84,5 @@ def write_all(
     unfinished = [finish for spec in WRITERS if callable(finish := writer(spec)(run))]
     for finish in unfinished:
         finish()
+    manifest.write_manifest(staging, manifest.gate_key())  # last: the gated outputs' digests, signed with a key
     return run

@@ -11,9 +11,10 @@ from pathlib import Path
 from rhbench import __version__, catalog
 from rhbench.fileops import file_checksum, prefetch_checksums, write_text_atomic
 from rhbench.registry import Registry
+from rhbench.report import manifest
 from rhbench.results import Results, RunRecord
 
-RUN_JSON = "run.json"
+RUN_JSON = manifest.RUN_JSON  # one of the gated outputs
 
 
 def input_files(registry: Registry, data_root: Path) -> dict[str, dict[str, list[Path] | str]]:

@@ -9,13 +9,20 @@ history files and some TRENDY files write). The evidence used:
 
 - monthly steps: the reading that gives whole calendar years (January..December) wins;
   stamps from 1 February to 1 January are the ends of the months of whole years;
-- yearly steps stamped at 1 January: the years the file says it covers, first from its
-  name (``..._2000-2014.nc``, CMIP6's DRS; ``_200001-201412``), then the period its
-  plugin declares (:attr:`rhbench.sources.Source.period`). Stamps one year after the
-  stated first and/or last year are year ends; stamps on them are year starts. When
-  neither tells, the source fails (:class:`~rhbench.errors.TimeAxisError` naming the
-  file): reading a year late would be a silent wrong number. A single yearly step with no
-  evidence is read as the start of its year, and the note says it was assumed.
+- yearly steps stamped at 1 January: first the years the file names
+  (``..._2000-2014.nc``, CMIP6's DRS; ``_200001-201412``): stamps one year after the named
+  first and/or last year are year ends, stamps on them year starts. Then the period its
+  plugin declares (:attr:`rhbench.sources.Source.period`), the years the model covers: the
+  reading under which the file covers the whole period, when only one does (1700-2018
+  stamps under 1901-2018 are starts: as ends the file would lack 2018); when neither does,
+  the edge the file shares with the period (stamps 1902-2010 under 1901-2018 are ends).
+  When both readings cover it (the file runs past the period: stamps 1901-2019 under
+  1901-2018 are 1901-2019 as starts or 1900-2018 as ends) the period cannot tell, and a
+  first stamp at the time units' reference date (value 0: the file counts from the start
+  of its first step) says year starts. Evidence that disagrees, or none, fails the source
+  (:class:`~rhbench.errors.TimeAxisError` naming the file): reading a year late would be a
+  silent wrong number. A single yearly step with no evidence is read as the start of its
+  year, and the note says it was assumed.
 
 Whatever is decided is stated (:attr:`Reading.note`): logged, and recorded on the data as
 the ``time_stamps`` attribute (in the source's ``first_year``/``last_year`` rows).
@@ -63,13 +70,15 @@ def read(
     *,
     period: tuple[int, int] | None = None,
     named: tuple[int, int] | None = None,
+    at_reference: bool = False,
     file: str | None = None,
     variable: str | None = None,
 ) -> Reading:
     """How to read ``labels`` decoded from stamps without usable bounds (see the module doc).
 
     ``period``: the years the plugin declares; ``named``: the years in the file names
-    (:func:`file_years`). Raises :class:`TimeAxisError` naming ``file`` and ``variable`` when
+    (:func:`file_years`); ``at_reference``: the first stamp is the time units' reference date
+    (value 0). Raises :class:`TimeAxisError` naming ``file`` and ``variable`` when
     several yearly stamps at 1 January 00:00 cannot be told to be year starts or year ends.
     """
     if labels.boundary is None or labels.year.size == 0 or not np.all(labels.boundary):
@@ -79,7 +88,7 @@ def read(
     if key.size > 1 and np.all(steps == 1):
         return _monthly(labels)
     if np.all(labels.month == 1) and np.all(steps > 0) and np.all(steps % 12 == 0):
-        return _yearly(labels, period=period, named=named, file=file, variable=variable)
+        return _yearly(labels, period=period, named=named, at_reference=at_reference, file=file, variable=variable)
     return Reading()
 
 
@@ -109,30 +118,66 @@ def _yearly(
     *,
     period: tuple[int, int] | None,
     named: tuple[int, int] | None,
+    at_reference: bool,
     file: str | None,
     variable: str | None,
 ) -> Reading:
-    """Yearly stamps at 1 January 00:00: year starts or year ends, by the years the file says it covers."""
+    """Yearly stamps at 1 January 00:00: year starts or year ends, by the evidence the module doc lists."""
     first, last = int(labels.year[0]), int(labels.year[-1])
     what = "yearly time stamps at 00:00 on 1 January and no time bounds"
-    for origin, years in (("its file name", named), ("its plugin's period", period)):
-        if years is None:
-            continue
-        ends = (first == years[0] + 1) + (last == years[1] + 1)
-        starts = (first == years[0]) + (last == years[1])
-        says = f"stamps {first}-{last}, {origin} says {years[0]}-{years[1]}"
-        if ends > starts:
-            return Reading(12, f"{what}: read as the END of each year ({first}-01-01 labels {first - 1}; {says})")
-        if starts > ends:
-            return Reading(0, f"{what}: read as the start of each year ({first}-01-01 labels {first}; {says})")
-    if labels.year.size == 1:
+    shift, says = _by_name(first, last, named)
+    if shift is None:
+        shift, says = _by_period(first, last, period)
+    reference = f"the first stamp is the time units' reference date ({first}-01-01)"
+    disagree = at_reference and shift == 12
+    if disagree:
+        shift, says = None, f"{says}; but {reference}: the evidence disagrees"
+    elif at_reference and shift is None:
+        shift, says = 0, "; ".join(filter(None, [says, reference]))
+    if shift == 12:
+        return Reading(12, f"{what}: read as the END of each year ({first}-01-01 labels {first - 1}; {says})")
+    if shift == 0:
+        return Reading(0, f"{what}: read as the start of each year ({first}-01-01 labels {first}; {says})")
+    if labels.year.size == 1 and not disagree:
         return Reading(0, f"{what}: one step, read as the start of {first} (assumed: no file-name years, no period)")
     raise TimeAxisError(
         f"{what}: cannot tell whether each stamp starts its year or ends the year before",
         file=file,
         variable=variable,
         found=f"{labels.year.size} stamps {first}-01-01 .. {last}-01-01; "
-        f"file-name years {named}, plugin period {period}",
-        expected="time bounds (a CF 'bounds' variable such as time_bnds), mid-year stamps, or the covered years in "
-        "the file name (_YYYY-YYYY.nc) or the plugin's period",
+        f"file-name years {named}, plugin period {period}" + (f" ({says})" if says else ""),
+        expected="time bounds (a CF 'bounds' variable such as time_bnds), mid-year stamps, the covered years in "
+        "the file name (_YYYY-YYYY.nc), or time values counted from the start of the first year",
     )
+
+
+def _by_name(first: int, last: int, named: tuple[int, int] | None) -> tuple[int | None, str]:
+    """(shift, why) from the years the file names: the reading whose years share more edges with them."""
+    if named is None:
+        return None, ""
+    ends = (first == named[0] + 1) + (last == named[1] + 1)
+    starts = (first == named[0]) + (last == named[1])
+    says = f"stamps {first}-{last}, its file name says {named[0]}-{named[1]}"
+    return (12 if ends > starts else 0 if starts > ends else None), says
+
+
+def _by_period(first: int, last: int, period: tuple[int, int] | None) -> tuple[int | None, str]:
+    """(shift, why) from the plugin's period: the only reading that covers it, else the edge shared with it.
+
+    A file that covers the period either way (it runs past the period's end as year starts)
+    is not decided here (shift None, with the reason)."""
+    if period is None:
+        return None, ""
+    says = f"stamps {first}-{last}, its plugin's period says {period[0]}-{period[1]}"
+    as_starts = first <= period[0] and last >= period[1]
+    as_ends = first - 1 <= period[0] and last - 1 >= period[1]
+    if as_starts and as_ends:
+        return None, (
+            f"{says}: the file covers the period read either way ({first}-{last} as year starts, "
+            f"{first - 1}-{last - 1} as year ends)"
+        )
+    if as_starts != as_ends:
+        return (0 if as_starts else 12), f"{says}: only this reading covers the period"
+    ends = (first == period[0] + 1) + (last == period[1] + 1)
+    starts = (first == period[0]) + (last == period[1])
+    return (12 if ends > starts else 0 if starts > ends else None), says

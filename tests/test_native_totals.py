@@ -107,6 +107,55 @@ def test_a_historical_run_ending_in_2014_is_evaluated_on_its_years_and_says_so()
     assert rows[("rh_global", "global")].status == "ok"
 
 
+def _rh_from_1985(annual: xr.Dataset) -> xr.Dataset:
+    """``annual`` with rh missing (written as NaN) in 1982-1984 while cSoil keeps every year."""
+    return annual.assign(rh=annual["rh"].where(annual["year"] >= 1985))
+
+
+def test_a_period_year_one_variable_lacks_is_not_counted_as_used() -> None:
+    """Session 7, item 2: cSoil covers 1982-2018 but rh only 1985-2018. Before: 'years used:
+    1982-2018 (37 years)', period_coverage 1.0, first_year 1982. Now the years every variable has:
+    34 of 37, first year 1985, the missing years named per variable; rh's mean is over its years."""
+    rows = _rows(_reference(_field(1.0) > 0), _products(_rh_from_1985(_model(400.0))))
+    period = rows[("period_coverage", "global")]
+    assert period.value == pytest.approx(34 / 37) and period.status == "ok"  # above 80 %: evaluated
+    assert period.reason.startswith("years used: 1985-2018 (34 years); without any value: rh in 1982-1984")
+    assert (rows[("first_year", "global")].value, rows[("last_year", "global")].value) == (1985.0, 2018.0)
+    sphere = 4 * np.pi * grid.EARTH_RADIUS_M**2
+    assert rows[("rh_global", "global")].value == pytest.approx(400.0 * sphere / 1e15, rel=1e-9)
+
+
+def test_a_variable_lacking_most_of_the_period_fails_the_model_and_the_gate(tmp_path) -> None:
+    """rh only in 2010-2018 beside a full cSoil: 9 of 37 years every variable has, below 80 %, so the
+    model's rows fail (before: coverage 1.0, all ok); against the full model's scorecard the gate
+    (``rhbench check``) fails its period_coverage (a drop) and first_year (a change) rows."""
+    import json
+
+    from rhbench.report.check import compare_scorecards
+    from rhbench.report.tables import read_scorecard
+
+    short = _model(400.0)
+    short = short.assign(rh=short["rh"].where(short["year"] >= 2010))
+    rows = _rows(_reference(_field(1.0) > 0), _products(short))
+    assert rows[("period_coverage", "global")].value == pytest.approx(9 / 37)
+    assert rows[("period_coverage", "global")].status == "failed"
+    assert rows[("rh_global", "global")].status == "failed"
+    assert rows[("first_year", "global")].value == 2010.0
+    cards = []
+    for name, annual in (("base", _model(400.0)), ("now", short)):
+        found = _rows(_reference(_field(1.0) > 0), _products(annual)).values()
+        kept = [r for r in found if r.metric in ("period_coverage", "first_year", "last_year")]
+        document = {"synthetic": True, "meta": {"config": {"period": [1982, 2018]}}, "rows": []}
+        for r in kept:  # the status the row had before coverage gated the model: the gate compares values
+            row = {"source": r.source, "kind": r.kind, "metric": r.metric, "region": r.region, "units": r.units}
+            document["rows"].append({**row, "value": r.value, "status": "ok", "reason": r.reason})
+        (tmp_path / f"{name}.json").write_text(json.dumps(document))
+        cards.append(read_scorecard(tmp_path / f"{name}.json"))
+    report = compare_scorecards(cards[1], cards[0])
+    failed = {row.metric for row in report.rows if row.failed}
+    assert not report.passed and failed == {"period_coverage", "first_year"}
+
+
 def test_native_regions_sample_the_reference_classes_at_native_centres() -> None:
     native = xr.DataArray(np.ones((2, 2)), dims=("lat", "lon"), coords={"lat": [-45.0, 45.0], "lon": [-90.0, 90.0]})
     classes = xr.where(GRID.lat > 0, 1, 2) * xr.ones_like(GRID.lon)

@@ -51,17 +51,19 @@ def test_a_year_written_all_missing_is_not_counted_as_a_year_used(tmp_path, inde
 
 
 def test_a_year_one_variable_lacks_is_stated_in_the_period_coverage_row():
-    """rh missing in 2001 while cSoil has it: the year has data, but rh's mean is over its other years."""
+    """rh missing in 2001 while cSoil has it: stated, and (session 7) not a year used: only the years
+    every variable has count (before: 3 years used, coverage 1.0)."""
     grid = {"lat": [0.0], "lon": [0.0]}
     rh = xr.DataArray(
         [[[1.0]], [[np.nan]], [[3.0]]], dims=("year", "lat", "lon"), coords={"year": [2000, 2001, 2002], **grid}
     )
     data = xr.Dataset({"rh": rh, "cSoil": rh.fillna(2.0)})
     record = years_record(data, (2000, 2002))
-    assert record["period_years_used"] == 3 and record["years_without_data"] == "rh in 2001"
+    assert record["period_years_used"] == 2 and record["years_without_data"] == "rh in 2001"
+    assert record["period_years"] == "2000-2002" and record["period_coverage"] == pytest.approx(2 / 3)
     land = xr.DataArray([[True]], dims=("lat", "lon"), coords=grid)
     (row, *_) = coverage_rows("M", "dgvm", xr.Dataset(attrs=record), None, land, land.astype(float))
-    assert row.metric == "period_coverage" and row.reason.endswith("without any value: rh in 2001")
+    assert row.metric == "period_coverage" and "without any value: rh in 2001 (not counted as used" in row.reason
     assert years_record(data.where(data["year"] != 2001), (2000, 2002))["period_years_used"] == 2
 
 

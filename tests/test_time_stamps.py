@@ -35,14 +35,21 @@ def _source(period: tuple[int, int] | None) -> Source:
     )
 
 
-def _write(path: Path, dates: list, values: np.ndarray, bounds: list | None = None, calendar: str = "standard") -> Path:
-    """rh(time, lat, lon) on a 2 x 2 grid, time as days since 1850 at ``dates`` (and ``bounds``)."""
-    time = cftime.date2num(dates, UNITS, calendar)
-    attrs = {"units": UNITS, "calendar": calendar}
+def _write(
+    path: Path,
+    dates: list,
+    values: np.ndarray,
+    bounds: list | None = None,
+    calendar: str = "standard",
+    units: str = UNITS,
+) -> Path:
+    """rh(time, lat, lon) on a 2 x 2 grid, time in ``units`` (days since 1850) at ``dates`` (and ``bounds``)."""
+    time = cftime.date2num(dates, units, calendar)
+    attrs = {"units": units, "calendar": calendar}
     ds = xr.Dataset(coords={"lat": [-45.0, 45.0], "lon": [-90.0, 90.0]})
     if bounds is not None:
         attrs["bounds"] = "time_bnds"
-        edges = cftime.date2num(bounds, UNITS, calendar)
+        edges = cftime.date2num(bounds, units, calendar)
         ds["time_bnds"] = (("time", "bnds"), np.stack([edges[:-1], edges[1:]], axis=1))
     ds = ds.assign_coords(time=("time", time, attrs))
     field = np.broadcast_to(values[:, None, None], (values.size, 2, 2)).astype("float64") * 1e-9
@@ -102,12 +109,56 @@ def test_yearly_end_stamps_without_bounds_are_read_a_year_earlier_when_the_file_
 
 
 def test_yearly_end_stamps_over_a_longer_file_are_read_by_the_period_end(tmp_path):
-    """A file of 1998-2004 stamped 1999-01-01 .. 2005-01-01, plugin period 2000-2004: the last stamp is
-    one year after the period's end (the first stamp tells nothing)."""
+    """A file of 1998-2004 stamped 1999-01-01 .. 2005-01-01 under a plugin period of 2000-2004 covers the
+    period read either way (the period cannot tell, see below); its name (``_1998-2004``) says ends."""
     years_in = np.arange(1998, 2005)
-    path = _write(tmp_path / "rh.nc", _jan1(range(1999, 2006)), years_in.astype(float))
-    years, values, _ = _years(path, (2000, 2004))
+    path = _write(tmp_path / "rh_1998-2004.nc", _jan1(range(1999, 2006)), years_in.astype(float))
+    years, values, attrs = _years(path, (2000, 2004))
     assert years.tolist() == years_in.tolist() and values.tolist() == years_in.tolist()
+    assert "END of each year" in attrs["time_stamps"] and "file name says 1998-2004" in attrs["time_stamps"]
+
+
+def test_yearly_start_stamps_past_the_plugin_period_counted_from_their_first_year_keep_their_years(tmp_path):
+    """Session 7, item 1: 1999-2005 stamped at 1 January of each year (days since 1999-01-01, the first
+    stamp 0), plugin period 2000-2004. Before: read as year ends (1998-2004), every value a year late."""
+    years_in = np.arange(1999, 2006)
+    path = _write(tmp_path / "rh.nc", _jan1(years_in), years_in * 1.0, units="days since 1999-01-01")
+    years, values, attrs = _years(path, (2000, 2004))
+    assert years.tolist() == years_in.tolist() and values.tolist() == years_in.tolist()
+    assert "start of each year" in attrs["time_stamps"] and "reference date" in attrs["time_stamps"]
+
+
+@pytest.mark.parametrize("stamp", ["start", "end"])
+def test_yearly_1_january_stamps_past_the_plugin_period_without_other_evidence_fail(tmp_path, stamp):
+    """Session 7, item 1: stamps 1999-01-01 .. 2005-01-01 under a plugin period of 2000-2004, counted from
+    1850: the years 1999-2005 stamped at their starts, or 1998-2004 at their ends. Both readings cover
+    the period; nothing else tells. Before: read as ends whatever the file meant (the start-stamped one a
+    year late, exit 0); now a typed error naming the file, what was found and what would decide."""
+    years_in = np.arange(1999, 2006) if stamp == "start" else np.arange(1998, 2005)
+    path = _write(tmp_path / "rh.nc", _jan1(range(1999, 2006)), years_in * 1.0)
+    with pytest.raises(TimeAxisError) as info:
+        _years(path, (2000, 2004))
+    text = str(info.value)
+    assert "cannot tell whether each stamp starts its year" in text and "rh.nc" in text and "variable: rh" in text
+    assert "1999-2005 as year starts, 1998-2004 as year ends" in text and "plugin period (2000, 2004)" in text
+    assert "time_bnds" in text and "file name" in text
+
+
+def test_yearly_start_stamps_over_a_longer_history_are_read_by_the_period_they_cover(tmp_path):
+    """1995-2004 stamped at 1 January of each year (days since 1850), period 2000-2004: as year ends
+    (1994-2003) the file would lack 2004, so only the start reading covers the period."""
+    years_in = np.arange(1995, 2005)
+    years, values, attrs = _years(_write(tmp_path / "rh.nc", _jan1(years_in), years_in * 1.0), (2000, 2004))
+    assert years.tolist() == years_in.tolist() and values.tolist() == years_in.tolist()
+    assert "start of each year" in attrs["time_stamps"] and "only this reading covers" in attrs["time_stamps"]
+
+
+def test_yearly_stamps_whose_evidence_disagrees_fail(tmp_path):
+    """Stamps 2001-2005 counted from 2001-01-01 (a start) under a period of 2000-2004 (only as ends
+    would the file cover it): the evidence disagrees, so the source fails rather than guessing."""
+    path = _write(tmp_path / "rh.nc", _jan1(range(2001, 2006)), YEARS * 1.0, units="days since 2001-01-01")
+    with pytest.raises(TimeAxisError, match="the evidence disagrees"):
+        _years(path, (2000, 2004))
 
 
 def test_yearly_start_stamps_without_bounds_keep_their_year_and_say_why(tmp_path):

@@ -1,8 +1,9 @@
 """``rhbench check``: the CI gate comparing a scorecard with a baseline.
 
 Exit codes: 0 nothing failed; 1 a gated row regressed, changed beyond its tolerance, fell below the floor or is
-missing, or the current scorecard is empty; 2 unusable input (missing or corrupt
-scorecard, bad option, runs with different settings, unwritable output).
+missing, the current scorecard is empty, or a run folder's outputs do not match their manifest or
+signature; 2 unusable input (missing or corrupt scorecard, bad option, runs with different settings,
+unwritable output, an unusable gate key).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from rhbench.errors import ConfigError, OutputExistsError
 from rhbench.report import check as gate
-from rhbench.report import check_outputs
+from rhbench.report import check_outputs, manifest
 from rhbench.report import check_render as render
 from rhbench.report import gate_rules as rules
 from rhbench.report.tables import read_scorecard
@@ -48,6 +49,10 @@ rules:
   A scorecard that differs from the sha256 rhbench wrote in it (edited by hand: a value,
   status, unit, setting or row changed, added or removed) fails unless --allow-edited.
   A row whose units differ between the two scorecards fails.
+  A scorecard in a run folder is checked against the folder's manifest.json (SHA-256 of
+  scorecard.json, scores.csv, results.nc, cmec.json, run.json): "digest only, not signed".
+  With RHBENCH_GATE_KEY (or RHBENCH_GATE_KEY_FILE, mode 0600) set, the current run's outputs
+  must carry a valid HMAC-SHA256 signature made with the same key (README: Signing the outputs).
 
 exit codes: 0 passed, 1 regression, change beyond tolerance, missing row or empty scorecard, 2 unusable input
   or option (e.g. --fail-under nan, a non-numeric score, different run settings).
@@ -143,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"rhbench check: error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     try:
+        key = manifest.gate_key()
         current = read_scorecard(args.scorecard)
         baseline = read_scorecard(args.baseline)
         report = gate.compare_scorecards(
@@ -156,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
             allow_setup_change=args.allow_setup_change,
             allow_edited=args.allow_edited,
         )
+        _verify_outputs(report, {"current scorecard": current, "baseline": baseline}, key)
     except ConfigError as exc:
         print(f"rhbench check: error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -170,6 +177,17 @@ def run(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # e.g. `rhbench check ... | head`: the verdict, not the pipe, sets the exit code
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_OK if report.passed else EXIT_REGRESSED
+
+
+def _verify_outputs(report: gate.CheckReport, frames: dict, key: bytes | None) -> None:
+    """Check each scorecard's run folder against its manifest (and signature, with a gate key):
+    a mismatch is a problem of the report (the gate fails); how far each was verified is said."""
+    for role, frame in frames.items():
+        verdict = manifest.verify(Path(frame.attrs["path"]), key, role=role)
+        report.problems.extend(verdict.problems)
+        report.integrity.append(f"{role}: {verdict.note}")
+        if role == "current scorecard":
+            report.signed = verdict.signed
 
 
 def _print_report(report: gate.CheckReport) -> None:

@@ -218,6 +218,9 @@ def _run(args: argparse.Namespace, workers) -> int:
     workers.start(fresh_process=process_ends_after_command())
 
     config = resolve(args)
+    from rhbench.report.manifest import gate_key
+
+    gate_key()  # a gate key that cannot sign (empty, too short, a key file others can read) stops the run now
     registry = build_registry()
     held = contextlib.nullcontext()  # the cache's demo root is held while the run reads it
     if config.demo:

@@ -7,8 +7,8 @@ Two documented thresholds (issue 13):
   :data:`rhbench.metrics.native.COVERAGE_MIN` (80 %) the model's totals, regional totals
   and turnover times are failed rows: summing a model that covers latitudes -40..40 as
   if it were global is a wrong number.
-- period: ``period_coverage`` is the share of the benchmark period's years in which the
-  source has data (the years used are the row's ``reason``, e.g. ``years used:
+- period: ``period_coverage`` is the share of the benchmark period's years in which every
+  variable of the source has data (:func:`years_record`; the years used are the row's ``reason``, e.g. ``years used:
   1982-2014 (33 of 37)``, so a CMIP6 ``historical`` run ending in 2014 says its period
   adapted). Below :data:`PERIOD_COVERAGE_MIN` (80 %) every row of a model (kind ``dgvm``)
   fails: a 1995-2005 model under 1982-2018 (30 %) is not evaluated on the benchmark period.
@@ -65,24 +65,27 @@ def years_used(years, period: tuple[int, int]) -> dict:
 
 
 def years_record(data: xr.Dataset | xr.DataArray, period: tuple[int, int]) -> dict:
-    """:func:`years_used` of the years of ``data`` (dim ``year``) in which some variable has a
-    value (a year written all missing is not a year of data: it counted as used, eighth audit),
-    with ``years_without_data`` naming each period year a variable has no value in, and the
-    variables (its period mean is over its other years: stated in the ``period_coverage``
-    row), and :func:`stamp_notes`."""
+    """:func:`years_used` of the years of ``data`` (dim ``year``) in which every variable has a value:
+    the years the source can be evaluated on as a whole. A year written all missing is not a year of
+    data (it counted as used, eighth audit), and neither is a year one variable lacks (it counted as
+    used while another variable had it: session 7). ``years_without_data`` names each period year a
+    variable has no value in, and the variable (its period mean is over its other years: stated in
+    the ``period_coverage`` row). With :func:`stamp_notes`."""
     years = data["year"].values
     fields = data.data_vars.items() if isinstance(data, xr.Dataset) else [(data.name, data)]
-    some = np.zeros(years.size, dtype=bool)
+    every = np.ones(years.size, dtype=bool)
+    series = 0
     lacking: list[str] = []
     for name, field in fields:
         if "year" not in field.dims:
             continue
         other = [d for d in field.dims if d != "year"]
         has = np.asarray(field.notnull().any(other).transpose("year").values, dtype=bool)
-        some |= has
+        every &= has
+        series += 1
         empty = [int(y) for y in years[~has] if period[0] <= y <= period[1]]
         lacking += [f"{name} in {_spans(empty)}"] if empty else []
-    record = years_used(years[some], period)
+    record = years_used(years[every] if series else years[:0], period)
     if lacking:
         record["years_without_data"] = "; ".join(lacking)
     return {**record, **stamp_notes(data)}
@@ -129,7 +132,10 @@ def coverage_rows(
         share = float(data.attrs["period_coverage"])
         years = f"years used: {data.attrs.get('period_years')} ({data.attrs.get('period_years_used')} years)"
         if data.attrs.get("years_without_data"):
-            years += f"; without any value: {data.attrs['years_without_data']}"
+            years += (
+                f"; without any value: {data.attrs['years_without_data']} (not counted as used; "
+                "each variable's period mean is over the years it has)"
+            )
         ok = share >= PERIOD_COVERAGE_MIN or kind != "dgvm"  # observation products are what they are
         reason = years if ok else f"{years}: below {PERIOD_COVERAGE_MIN:.0%} of the benchmark period"
         rows.append(ScoreRow(source, kind, "period_coverage", "global", "1", share, "ok" if ok else "failed", reason))
@@ -137,7 +143,7 @@ def coverage_rows(
     for metric in ("first_year", "last_year"):
         if metric in data.attrs:
             value = float(data.attrs[metric])
-            reason = f"all the source's years{stamped}"
+            reason = f"of the years every variable of the source has a value in{stamped}"
             rows.append(ScoreRow(source, kind, metric, "global", "year", value, "ok", reason))
     if rh is not None:
         rows.append(_rh_coverage_row(source, kind, rh, land, area))

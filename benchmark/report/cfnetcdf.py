@@ -28,10 +28,11 @@ import rhbench
 from rhbench import datalabel
 from rhbench.fileops import write_atomic
 from rhbench.importcost import no_distributed_probe
+from rhbench.report import manifest
 from rhbench.results import RunRecord
 
-#: The file name of the CF netCDF results in a run's output folder.
-RESULTS_NC = "results.nc"
+#: The file name of the CF netCDF results in a run's output folder (one of the gated outputs).
+RESULTS_NC = manifest.RESULTS_NC
 
 log = logging.getLogger(__name__)
 

@@ -117,6 +117,11 @@ class CheckReport:
     data: dict = field(default_factory=dict)
     version_change: str = ""
     integrity_warnings: list[str] = field(default_factory=list)
+    #: how far each scorecard's run folder was verified (:func:`rhbench.report.manifest.verify`),
+    #: e.g. ``"current scorecard: digest only, not signed"``; empty when not checked (the API)
+    integrity: list[str] = field(default_factory=list)
+    #: the current scorecard's outputs carry a signature verified with the gate key
+    signed: bool = False
 
     @property
     def metrics(self) -> tuple[str, ...]:

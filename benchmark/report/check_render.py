@@ -45,7 +45,8 @@ def summary_line(report: CheckReport) -> str:
     described = report.data or datalabel.of(None, report.synthetic)
     label = "" if described.get("data_label") == datalabel.REAL else f" ({datalabel.short(described)})"
     problems = f"; {len(report.problems)} problem(s)" if report.problems else ""
-    return f"rhbench check {verdict}{label}: {len(report.rows)} gated rows; {counts or 'none'}{problems}"
+    signed = ("; signed" if report.signed else "; digest only, not signed") if report.integrity else ""
+    return f"rhbench check {verdict}{label}: {len(report.rows)} gated rows; {counts or 'none'}{problems}{signed}"
 
 
 def warning_lines(report: CheckReport) -> list[str]:
@@ -60,6 +61,7 @@ def warning_lines(report: CheckReport) -> list[str]:
             "could not be checked; compare scorecard.json files"
         )
     lines += [f"WARNING: {text}" for text in report.integrity_warnings]
+    lines += [f"integrity: {text}" for text in report.integrity]
     if report.version_change:
         lines.append(
             f"WARNING: the scorecards were written by different rhbench versions ({report.version_change}): "

@@ -32,11 +32,12 @@ import rhbench
 from rhbench import datalabel
 from rhbench.errors import ConfigError
 from rhbench.fileops import write_text_atomic
+from rhbench.report import manifest
 from rhbench.results import RunRecord
 
 log = logging.getLogger(__name__)
 
-CMEC_JSON = "cmec.json"
+CMEC_JSON = manifest.CMEC_JSON  # one of the gated outputs
 JSON_STRUCTURE = ("source", "region", "metric")
 
 

@@ -1,0 +1,298 @@
+"""The manifest of a run's gated outputs (``manifest.json``), and its optional keyed signature.
+
+``rhbench run`` writes ``manifest.json`` last, into the staging folder, so it lands with the
+outputs it describes. It lists :data:`GATED_OUTPUTS` (the one list of the files ``rhbench
+check`` trusts) with each file's size in bytes and SHA-256:
+
+``{"rhbench_version": str, "files": {name: {"bytes": int, "sha256": hex}}, "signature": null | {...}}``
+
+With a gate key (:func:`gate_key`: environment variable :data:`KEY_ENV`, or a key file named by
+:data:`KEY_FILE_ENV`, readable by its owner only), ``signature`` is ``{"algorithm":
+"HMAC-SHA256", "key_id": hex, "files": {name: hex}, "index": hex}``: an HMAC-SHA256 over the
+exact bytes of every listed file, one over the list itself (names, sizes and SHA-256, so that
+no entry can be dropped or renamed), and a key id (an HMAC of a fixed text: it tells which key
+signed without revealing it). The key itself is never written nor logged.
+
+:func:`verify` is what ``rhbench check`` runs on the folder of each scorecard it reads. Without a
+key the manifest's SHA-256s are checked (a file edited, truncated or swapped after the run fails)
+and the gate says plainly "digest only, not signed": whoever edits a file can recompute its
+digest. With a key every listed HMAC must match (:func:`hmac.compare_digest`): the outputs were
+written by a run holding the same key and not changed since. It protects the outputs between
+``rhbench run`` and ``rhbench check`` from whoever lacks the key, not from a compromised run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import rhbench
+from rhbench.errors import ConfigError
+from rhbench.fileops import write_text_atomic
+from rhbench.report.tables import SCORECARD_JSON, SCORES_CSV
+
+MANIFEST_JSON = "manifest.json"
+#: The files of a run the gate trusts, in the order the run writes them; written by
+#: :mod:`rhbench.report.tables`, :mod:`rhbench.report.cfnetcdf`, :mod:`rhbench.report.cmec`
+#: and :mod:`rhbench.provenance` (whose file-name constants are these).
+RESULTS_NC, CMEC_JSON, RUN_JSON = "results.nc", "cmec.json", "run.json"
+GATED_OUTPUTS = (SCORECARD_JSON, SCORES_CSV, RESULTS_NC, CMEC_JSON, RUN_JSON)
+KEY_ENV, KEY_FILE_ENV = "RHBENCH_GATE_KEY", "RHBENCH_GATE_KEY_FILE"
+#: Shortest key accepted (bytes): a CI secret from ``secrets.token_hex(32)`` has 64.
+MIN_KEY_BYTES = 16
+ALGORITHM = "HMAC-SHA256"
+_KEY_ID_TEXT = b"rhbench gate key id v1"
+_BLOCK = 1 << 20
+NEW_KEY_HINT = "a long random secret, e.g. python -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def gate_key(environ: dict[str, str] | None = None) -> bytes | None:
+    """The gate key from :data:`KEY_ENV` or the file named by :data:`KEY_FILE_ENV`; None when neither is set.
+
+    Raises :class:`ConfigError` (never quoting the key) when both are set, the key is empty (a
+    CI secret this job cannot see) or shorter than :data:`MIN_KEY_BYTES`, or the key file is
+    missing, not a regular file, or readable or writable by its group or others.
+    """
+    env = os.environ if environ is None else environ
+    text, path = env.get(KEY_ENV), env.get(KEY_FILE_ENV)
+    if text is not None and path is not None:
+        raise ConfigError(f"both {KEY_ENV} and {KEY_FILE_ENV} are set", expected="one of them")
+    if path is not None:
+        key, where = _key_file(Path(path)), f"the key file {path}"
+    elif text is not None:
+        key, where = text.encode("utf-8", "surrogateescape"), KEY_ENV
+    else:
+        return None
+    if not key:
+        raise ConfigError(
+            f"{where} is set but empty (a CI secret this job cannot read?)",
+            variable=KEY_FILE_ENV if path is not None else KEY_ENV,
+            expected=NEW_KEY_HINT,
+        )
+    if len(key) < MIN_KEY_BYTES:
+        raise ConfigError(
+            f"the gate key in {where} is too short to sign with",
+            found=f"{len(key)} bytes",
+            expected=f">= {MIN_KEY_BYTES} bytes: {NEW_KEY_HINT}",
+        )
+    return key
+
+
+def _key_file(path: Path) -> bytes:
+    """The key file's bytes without a final line break, refusing a file others may read or write."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError("the gate key file is not a regular file", file=str(path), variable=KEY_FILE_ENV)
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077:
+        raise ConfigError(
+            "the gate key file is readable or writable by its group or others",
+            file=str(path),
+            variable=KEY_FILE_ENV,
+            found=f"mode {mode:04o}",
+            expected=f"mode 0600 or 0400 (chmod 600 {path})",
+        )
+    try:
+        key = path.read_bytes()
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    return key.removesuffix(b"\n").removesuffix(b"\r")
+
+
+def _unreadable(path: Path, exc: OSError) -> ConfigError:
+    return ConfigError(f"cannot read the gate key file ({exc.strerror})", file=str(path), variable=KEY_FILE_ENV)
+
+
+def key_id(key: bytes) -> str:
+    """A short public name of ``key`` (an HMAC of a fixed text): equal ids, same key; never the key."""
+    return hmac.new(key, _KEY_ID_TEXT, hashlib.sha256).hexdigest()[:16]
+
+
+def _hashes(path: Path, key: bytes | None) -> tuple[int, str, str | None]:
+    """Size (bytes), SHA-256 and, with ``key``, HMAC-SHA256 (hex) of a file's exact bytes."""
+    plain, keyed, size = hashlib.sha256(), (hmac.new(key, digestmod=hashlib.sha256) if key else None), 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(_BLOCK), b""):
+            plain.update(block)
+            size += len(block)
+            if keyed is not None:
+                keyed.update(block)
+    return size, plain.hexdigest(), keyed.hexdigest() if keyed is not None else None
+
+
+def _index(files: dict[str, dict]) -> bytes:
+    """The canonical text of the manifest's file list (names, sizes, SHA-256), signed as a whole."""
+    return json.dumps(files, sort_keys=True, separators=(",", ":")).encode("ascii")
+
+
+def write_manifest(folder: Path, key: bytes | None) -> dict:
+    """Write ``manifest.json`` into ``folder`` for the :data:`GATED_OUTPUTS` it holds; returns the manifest.
+
+    ``key``: the gate key (:func:`gate_key`), or None for a manifest of digests only.
+    """
+    folder = Path(folder)
+    files, signed = {}, {}
+    for name in GATED_OUTPUTS:
+        if (folder / name).is_file():
+            size, sha, mac = _hashes(folder / name, key)
+            files[name] = {"bytes": size, "sha256": sha}
+            signed[name] = mac
+    signature = None
+    if key is not None:
+        index = hmac.new(key, _index(files), hashlib.sha256).hexdigest()
+        signature = {"algorithm": ALGORITHM, "key_id": key_id(key), "files": signed, "index": index}
+    manifest = {"rhbench_version": rhbench.__version__, "files": files, "signature": signature}
+    write_text_atomic(folder / MANIFEST_JSON, json.dumps(manifest, indent=2))
+    return manifest
+
+
+@dataclass
+class Verdict:
+    """What :func:`verify` found in one folder: ``problems`` fail the gate; ``note`` says how far
+    the outputs were verified (e.g. ``"digest only, not signed"``)."""
+
+    problems: list[str] = field(default_factory=list)
+    note: str = ""
+    signed: bool = False
+
+
+def verify(scorecard: Path, key: bytes | None, *, role: str = "current scorecard") -> Verdict:
+    """Check the run folder of ``scorecard`` (the file the gate reads) against its ``manifest.json``.
+
+    ``key``: the gate key, or None (digests only). ``role``: ``"current scorecard"`` or
+    ``"baseline"``. With a key, a current scorecard outside a signed run folder (no manifest,
+    a manifest without signature, another key) fails; a baseline outside a run folder (a copy
+    committed for review) or from a run without a key is compared on its digests, saying so;
+    a signed baseline is verified like the current scorecard. A computed HMAC is never
+    printed (it would let whoever reads the log sign an edited file).
+    """
+    path = Path(scorecard)
+    manifest_path = path.parent / MANIFEST_JSON
+    if not manifest_path.is_file() or path.name not in GATED_OUTPUTS:
+        return _outside_a_run_folder(path, key, role)
+    manifest, problem = _read_manifest(manifest_path)
+    if problem:
+        return Verdict([f"the {role}'s {problem}"], "not verified")
+    files, signature = manifest["files"], manifest.get("signature")
+    problems = _coverage(path, files, role, manifest_path)
+    if key is None or (role == "baseline" and not signature):  # an unsigned baseline: under review, not a run's
+        problems += _digest_problems(path.parent, files, role)
+        signer = f"{signature.get('key_id')!s:.16}" if signature else ""
+        extra = f" (signed with key id {signer}, but no gate key was given here)" if signer else ""
+        extra = extra or (" (its run had no gate key: a baseline under review)" if key is not None else "")
+        return Verdict(problems, f"digest only, not signed{extra}")
+    problems += _signature_problems(path.parent, files, signature, key, role, manifest_path)
+    if problems:
+        return Verdict(problems, "signature NOT verified")
+    return Verdict([], f"signed: HMAC-SHA256 of {len(files)} files verified (key id {key_id(key)})", signed=True)
+
+
+def _outside_a_run_folder(path: Path, key: bytes | None, role: str) -> Verdict:
+    where = f"no {MANIFEST_JSON} beside {path}" if path.name in GATED_OUTPUTS else f"{path} is not a run's output file"
+    if key is None:
+        return Verdict([], f"digest only, not signed ({where})")
+    if role == "baseline":
+        return Verdict([], f"digest only, not signed ({where}: a baseline under review, the key signs runs)")
+    return Verdict(
+        [
+            f"the {role} is unsigned ({where}) but a gate key is set ({KEY_ENV} or {KEY_FILE_ENV}): "
+            f"expected the {MANIFEST_JSON} of `rhbench run` signed with the same key beside {path.name}"
+        ],
+        "unsigned",
+    )
+
+
+def _read_manifest(path: Path) -> tuple[dict, str]:
+    """The manifest, or ``({}, problem)`` when it cannot be what rhbench wrote."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicate_keys)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        return {}, f"{MANIFEST_JSON} is unreadable ({str(exc)[:120]}): {path}"
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    good = isinstance(files, dict) and all(
+        isinstance(v, dict) and isinstance(v.get("sha256"), str) and type(v.get("bytes")) is int for v in files.values()
+    )
+    if not good or not isinstance(manifest.get("signature"), dict | None):
+        return {}, f"{MANIFEST_JSON} is not a manifest rhbench wrote (no file list of sizes and sha256): {path}"
+    return manifest, ""
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"duplicate key {next(k for k in keys if keys.count(k) > 1)!r}")
+    return dict(pairs)
+
+
+def _coverage(path: Path, files: dict, role: str, manifest_path: Path) -> list[str]:
+    """The gated outputs in the folder that the manifest does not list (added after the run)."""
+    present = [name for name in GATED_OUTPUTS if (path.parent / name).is_file() or name == path.name]
+    return [
+        f"the {role}'s folder holds {name}, which its {MANIFEST_JSON} does not list (added after the run?): "
+        f"{path.parent / name}"
+        for name in present
+        if name not in files
+    ]
+
+
+def _digest_problems(folder: Path, files: dict, role: str) -> list[str]:
+    problems = []
+    for name, entry in sorted(files.items()):
+        found = _hashes_or_none(folder / name, None)
+        if found is None:
+            problems.append(f"the {role}'s {name} is listed in {MANIFEST_JSON} but missing: {folder / name}")
+        elif (found[0], found[1]) != (entry["bytes"], entry["sha256"]):
+            problems.append(
+                f"the {role}'s {name} is not the file the run wrote (its sha256 differs from {MANIFEST_JSON}: "
+                f"edited, truncated or swapped after the run; {found[0]} bytes, the run wrote {entry['bytes']}): "
+                f"{folder / name}"
+            )
+    return problems
+
+
+def _hashes_or_none(path: Path, key: bytes | None) -> tuple[int, str, str | None] | None:
+    if not path.is_file():
+        return None
+    try:
+        return _hashes(path, key)
+    except OSError:
+        return None
+
+
+def _signature_problems(folder, files, signature, key, role, manifest_path) -> list[str]:
+    if not signature:
+        return [
+            f"the {role}'s outputs are not signed ({manifest_path} records no signature: the run had no gate key) "
+            f"but a gate key is set here: run `rhbench run` with the same {KEY_ENV} or {KEY_FILE_ENV}"
+        ]
+    recorded = str(signature.get("key_id", ""))
+    if signature.get("algorithm") != ALGORITHM or not isinstance(signature.get("files"), dict):
+        return [f"the {role}'s {MANIFEST_JSON} has a signature rhbench cannot read: {manifest_path}"]
+    if not hmac.compare_digest(recorded.encode(), key_id(key).encode()):
+        return [
+            f"the {role}'s outputs were signed with another key (key id {recorded:.16}; this key's id is "
+            f"{key_id(key)}): {manifest_path}"
+        ]
+    index = hmac.new(key, _index(files), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(str(signature.get("index", "")).encode(), index.encode()):
+        return [f"the {role}'s {MANIFEST_JSON} file list was edited after it was signed: {manifest_path}"]
+    problems = []
+    for name in sorted(files):
+        found = _hashes_or_none(folder / name, key)
+        mac = str(signature["files"].get(name, ""))
+        if found is None:
+            problems.append(f"the {role}'s {name} is signed but missing: {folder / name}")
+        elif not hmac.compare_digest(mac.encode(), str(found[2]).encode()):
+            problems.append(
+                f"the {role}'s {name} was changed after the run signed it (its HMAC-SHA256 does not match the "
+                f"signature in {MANIFEST_JSON}): {folder / name}"
+            )
+    return problems
