@@ -100,19 +100,33 @@ def concat_files(datasets: Sequence[xr.Dataset], paths: Sequence[Path], name: st
                 expected="each file to start one step after the previous one ends",
             )
     tdim = layout.time_dim(datasets[0][name])
-    read = {"units": lambda attrs: str(attrs.get("units")), "calendars": timeaxis.same_calendar}
-    for what, of in read.items():  # each file's values are read with the first file's units and calendar
-        found = {of(datasets[i][tdim].attrs) for i in order}
+    _check_shared_time([datasets[i][tdim].attrs for i in order], paths, name)
+    parts = _on_one_grid([_labelled_by_bounds(datasets[i], name, tdim) for i in order], [paths[i] for i in order])
+    return xr.concat(parts, dim=tdim, data_vars="minimal", coords="minimal", compat="override", join="override")
+
+
+#: What every file of a series must share, because each file's time values are read with the first
+#: file's: (what, one of it, how it is read from a time coordinate's attributes). Calendars that
+#: count the same days are one (``365_day`` and ``noleap``: :func:`rhbench.timeaxis.same_calendar`).
+_SHARED_TIME = (
+    ("units", "unit", lambda attrs: str(attrs.get("units"))),
+    ("calendars", "calendar", timeaxis.same_calendar),
+)
+
+
+def _check_shared_time(time_attrs: Sequence[dict], paths: Sequence[Path], name: str) -> None:
+    """Raise :class:`TimeAxisError` naming every file when the time coordinates' attributes
+    ``time_attrs`` (one per file) differ in what :data:`_SHARED_TIME` lists."""
+    for what, one, read in _SHARED_TIME:
+        found = {read(attrs) for attrs in time_attrs}
         if len(found) > 1:
             raise TimeAxisError(
                 f"files of a series have different time {what}",
                 file=", ".join(str(p) for p in paths),
                 variable=name,
                 found=sorted(found),
-                expected=f"one time {what[:-1] if what.endswith('s') else what} for every file",
+                expected=f"one time {one} for every file",
             )
-    parts = _on_one_grid([_labelled_by_bounds(datasets[i], name, tdim) for i in order], [paths[i] for i in order])
-    return xr.concat(parts, dim=tdim, data_vars="minimal", coords="minimal", compat="override", join="override")
 
 
 def _on_one_grid(parts: list[xr.Dataset], paths: list[Path]) -> list[xr.Dataset]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dask.array as da
 import numpy as np
 import pytest
+import xarray as xr
 
-from rhbench import timeaxis
+from rhbench import loader, timeaxis
 from rhbench.kernels import clean_values, fill_mask, year_means_values
 
 
@@ -62,3 +63,45 @@ def test_dask_blocks_give_the_same_annual_means_as_one_array():
     lazy = da.from_array(monthly, chunks=(24, 5, 6))
     blocked = lazy.map_blocks(year_means_values, share=share, chunks=((2, 2), (5,), (6,)), dtype=np.float32)
     np.testing.assert_array_equal(blocked.compute(), whole)
+
+
+def _yearly_part(first: int, units: str, calendar: str) -> xr.Dataset:
+    """rh of two mid-year steps from ``first``, time in ``units`` and ``calendar``."""
+    import cftime
+
+    dates = [cftime.datetime(first + i, 7, 1, calendar=calendar) for i in range(2)]
+    time = xr.DataArray(
+        cftime.date2num(dates, units, calendar), dims="time", attrs={"units": units, "calendar": calendar}
+    )
+    rh = xr.DataArray(np.ones((2, 1, 1)), dims=("time", "lat", "lon"))
+    return xr.Dataset({"rh": rh}, coords={"time": time, "lat": [0.0], "lon": [0.0]})
+
+
+@pytest.mark.parametrize(
+    ("second", "what", "one", "found"),
+    [
+        (("days since 1900-01-01", "noleap"), "units", "unit", "'days since 1850-01-01', 'days since 1900-01-01'"),
+        (("days since 1850-01-01", "standard"), "calendars", "calendar", "'noleap', 'standard'"),
+    ],
+)
+def test_files_of_a_series_must_share_their_time_units_and_calendar(tmp_path, second, what, one, found):
+    """Session 7, item 4 (the check written out, same behaviour): a series whose second file has other
+    time units or another calendar is refused naming every file, both values and the one expected."""
+    from rhbench.errors import TimeAxisError
+
+    paths = [tmp_path / "rh_2000.nc", tmp_path / "rh_2002.nc"]
+    parts = [_yearly_part(2000, "days since 1850-01-01", "noleap"), _yearly_part(2002, *second)]
+    with pytest.raises(TimeAxisError) as info:
+        loader.concat_files(parts, paths, "rh")
+    text = str(info.value)
+    assert f"files of a series have different time {what}" in text
+    assert f"expected: one time {one} for every file" in text
+    assert found in text and "rh_2000.nc, " in text and "rh_2002.nc" in text
+
+
+def test_files_of_a_series_in_calendars_counting_the_same_days_are_joined(tmp_path):
+    """``365_day`` and ``noleap`` are one calendar: the series is joined, four steps in order."""
+    units = "days since 1850-01-01"
+    parts = [_yearly_part(2000, units, "noleap"), _yearly_part(2002, units, "365_day")]
+    joined = loader.concat_files(parts, [tmp_path / "a.nc", tmp_path / "b.nc"], "rh")
+    assert joined.sizes["time"] == 4 and np.all(np.diff(joined["time"].values) > 0)

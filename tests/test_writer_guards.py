@@ -115,25 +115,90 @@ def test_a_damaged_gunzip_cache_copy_is_rebuilt_and_its_neighbours_kept(tmp_path
     import numpy as np
     import xarray as xr
 
-    from rhbench.readers import netcdf
+    from rhbench.readers import gunzip
 
     monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
     plain = tmp_path / "rh.nc"
     xr.Dataset({"rh": ("x", np.arange(5.0))}).to_netcdf(plain)
     packed = tmp_path / "rh.nc.gz"
     packed.write_bytes(gzip.compress(plain.read_bytes()))
-    copy = netcdf._gunzipped(packed)
+    copy = gunzip.decompressed(packed)
     (copy.parent / "neighbour.txt").write_text("mine")
     size = copy.stat().st_size
     if damage == "truncate":
         copy.write_bytes(copy.read_bytes()[: size // 2])
     else:
         copy.write_bytes(copy.read_bytes() + b"junk")
-    assert netcdf._gunzipped(packed) == copy
+    assert gunzip.decompressed(packed) == copy
     assert copy.read_bytes() == plain.read_bytes()
     with xr.open_dataset(copy) as ds:
         np.testing.assert_array_equal(ds["rh"].values, np.arange(5.0))
     assert (copy.parent / "neighbour.txt").read_text() == "mine"
+
+
+def _gzipped_netcdf(tmp_path: Path) -> tuple[Path, bytes]:
+    """A gzipped netCDF file of rh = 0..4 and the bytes of its plain netCDF."""
+    import gzip
+
+    import numpy as np
+    import xarray as xr
+
+    plain = tmp_path / "rh.nc"
+    xr.Dataset({"rh": ("x", np.arange(5.0))}).to_netcdf(plain)
+    packed = tmp_path / "rh.nc.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    return packed, plain.read_bytes()
+
+
+@pytest.mark.parametrize("mtime", ["moved", "set back"])
+def test_a_same_size_edit_of_a_gunzip_cache_copy_is_rebuilt(tmp_path: Path, monkeypatch, caplog, mtime) -> None:
+    """Session 7, item 5: a byte of the cached copy changed in place (same size; its modification time
+    left as the edit made it, or set back to the old one). Before: served as it was (only the size was
+    checked); now the copy's record (size, mtime, ctime, inode) no longer matches and it is made again.
+    A neighbour in the cache folder is kept."""
+    import logging
+    import os
+
+    from rhbench.readers import gunzip
+
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
+    packed, plain = _gzipped_netcdf(tmp_path)
+    copy = gunzip.decompressed(packed)
+    (copy.parent / "neighbour.nc").write_text("mine")
+    before = copy.stat()
+    edited = bytearray(copy.read_bytes())
+    edited[-1] ^= 0xFF
+    with copy.open("r+b") as handle:  # in place: same inode, same size
+        handle.write(bytes(edited))
+    if mtime == "set back":
+        os.utime(copy, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert copy.stat().st_size == before.st_size and copy.read_bytes() != plain
+    with caplog.at_level(logging.WARNING):
+        assert gunzip.decompressed(packed) == copy
+    assert copy.read_bytes() == plain and "changed since rhbench wrote it" in caplog.text
+    assert (copy.parent / "neighbour.nc").read_text() == "mine"
+
+
+def test_an_intact_gunzip_cache_copy_is_reused_and_an_unrecorded_one_made_again_once(tmp_path: Path, monkeypatch):
+    """An intact copy is served as it is (not rewritten); a copy without its record (an older rhbench's,
+    or a crash between the copy and its record) or with a damaged record is made again, then reused."""
+    from rhbench.readers import gunzip
+
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
+    packed, plain = _gzipped_netcdf(tmp_path)
+    copy = gunzip.decompressed(packed)
+    record = copy.with_name(copy.name + gunzip.RECORD_SUFFIX)
+    first = copy.stat()
+    assert gunzip.decompressed(packed) == copy and copy.stat().st_ino == first.st_ino
+    assert copy.stat().st_mtime_ns == first.st_mtime_ns
+    for damage in ("remove", "garbage"):
+        record.unlink() if damage == "remove" else record.write_text("{broken")
+        inode = copy.stat().st_ino
+        assert gunzip.decompressed(packed) == copy and copy.read_bytes() == plain
+        assert copy.stat().st_ino != inode  # made again (a new file renamed over the name)
+        again = copy.stat().st_ino
+        assert gunzip.decompressed(packed) == copy and copy.stat().st_ino == again
+    assert sorted(p.name for p in copy.parent.iterdir()) == sorted([copy.name, record.name])
 
 
 def test_a_users_file_named_like_the_run_lock_is_refused_and_kept(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from rhbench.metrics.totals import (
     lat_lon_values,
     latitude_band_masks,
     stack_masks,
+    sums_missing_as_zero,
 )
 from rhbench.metrics.turnover import ratio_of_totals
 from rhbench.vegclass import class_masks
@@ -126,17 +127,17 @@ def native_totals(period: xr.Dataset, land_area: xr.DataArray, regions: xr.DataA
     values = {name: lat_lon_values(data, "float64") for name, data in zip(fields, arrays, strict=True)}
     area = lat_lon_values(land_area, "float64")
     masks = np.asarray(regions.transpose("region", "lat", "lon").values).astype(bool, copy=False).astype("float64")
-    all_land = _sums(area, masks)
+    all_land = sums_missing_as_zero(area, masks)
     out = {"land_area": (all_land, "m2")}
     with np.errstate(invalid="ignore", divide="ignore"):
         sums = {}  # value x land area summed per region: each total, and rh's mean (one sum, not two)
         for name, (total, grams) in TOTALS.items():
             if name in values:
                 values[name] = np.where(area > 0, values[name], np.nan)
-                sums[name] = _sums(values[name] * area, masks)
+                sums[name] = sums_missing_as_zero(values[name] * area, masks)
                 out[total] = (sums[name] * grams / GRAMS_PER_PETAGRAM, _TOTAL_UNITS[grams])
         if "rh" in values:
-            covered = _sums(np.where(np.isnan(values["rh"]), 0.0, area), masks)
+            covered = sums_missing_as_zero(np.where(np.isnan(values["rh"]), 0.0, area), masks)
             out["rh_mean"] = (np.where(covered > 0, sums["rh"] / covered, np.nan), "g C m-2 yr-1")
             out["coverage"] = (covered / np.where(all_land > 0, all_land, np.nan), "1")
     ds = xr.Dataset(
@@ -148,12 +149,6 @@ def native_totals(period: xr.Dataset, land_area: xr.DataArray, regions: xr.DataA
 
 #: Units of a total by grams per (field unit x m2) (:data:`TOTALS`).
 _TOTAL_UNITS = {1.0: "Pg C yr-1", GRAMS_PER_KILOGRAM: "Pg C"}
-
-
-def _sums(values: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """Sums of (lat, lon) ``values`` within each 0/1 (region, lat, lon) mask, missing values as
-    zero: the product :func:`~rhbench.metrics.totals.region_sums` takes (``xarray.dot``'s einsum)."""
-    return np.einsum("...ab,...cab->...c", np.where(np.isnan(values), 0.0, values), masks)
 
 
 def _with_turnover(

@@ -166,6 +166,23 @@ def means_of_sums(summed: xr.DataArray, total_weight: xr.DataArray) -> xr.DataAr
     return (summed / total_weight).where(total_weight > 0)
 
 
+def sums_missing_as_zero(
+    values: np.ndarray, masks: np.ndarray | None = None, *, axis: int | None = None
+) -> np.ndarray | np.floating:
+    """Sums of the numpy array ``values`` with missing values (NaN) counted as zero, as xarray's
+    ``sum`` and :func:`region_sums` take them: the one place the numpy cuts (native totals, the
+    tau-bias attribution, zonal profiles) write that rule.
+
+    With ``masks`` (0/1 floats, (region, lat, lon)): the sum of the (..., lat, lon) ``values``
+    within each region, the matrix product ``xarray.dot`` takes (einsum), shape (..., region).
+    Without: ``np.sum`` over ``axis`` (every axis when None). Units of ``values``.
+    """
+    filled = np.where(np.isnan(values), 0.0, values)
+    if masks is not None:
+        return np.einsum("...ab,...cab->...c", filled, masks)
+    return np.sum(filled, axis=axis)
+
+
 def lat_lon_values(data: xr.DataArray, dtype: str | None = None) -> np.ndarray:
     """``data``'s values as a (lat, lon) numpy array, converted to ``dtype`` when given (else as stored)."""
     return np.asarray(data.transpose("lat", "lon").values, dtype=dtype)
@@ -184,10 +201,8 @@ def zonal_profile(field: xr.DataArray, area: xr.DataArray) -> xr.DataArray:
         total_weight = weights.sum("lon")
         return ((field * area).fillna(0.0).sum("lon") / total_weight).where(total_weight > 0)
     values, cells = (lat_lon_values(a) for a in (field, area))
-    weights = np.where(np.isnan(values), 0.0, cells)
-    total_weight = np.sum(np.where(np.isnan(weights), 0.0, weights), axis=1)
-    product = values * cells
-    summed = np.sum(np.where(np.isnan(product), 0.0, product), axis=1)
+    total_weight = sums_missing_as_zero(np.where(np.isnan(values), 0.0, cells), axis=1)
+    summed = sums_missing_as_zero(values * cells, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         profile = np.where(total_weight > 0, summed / total_weight, np.nan)
     coords = {name: c for name, c in (*field.coords.items(), *area.coords.items()) if "lon" not in c.dims}

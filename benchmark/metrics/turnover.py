@@ -29,7 +29,7 @@ import xarray as xr
 
 from rhbench.errors import MissingVariableError
 from rhbench.metrics.taylor import taylor_statistics
-from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, lat_lon_values, region_sums
+from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, lat_lon_values, region_sums, sums_missing_as_zero
 
 #: Codes of the attribution class map.
 RH_DOMINATED = 1
@@ -262,11 +262,6 @@ def _tau_values(stock: np.ndarray, flux: np.ndarray) -> np.ndarray:
     return stock * GRAMS_PER_KILOGRAM / np.where(flux >= RH_FLOOR_FOR_TAU, flux, np.nan)
 
 
-def _nansum(values: np.ndarray) -> float:
-    """Sum of ``values`` with missing values as zero (as xarray's ``sum``)."""
-    return float(np.sum(np.where(np.isnan(values), 0.0, values)))
-
-
 def _summary(
     maps: xr.Dataset, used: np.ndarray, area: np.ndarray, inputs: tuple[np.ndarray, ...], like: xr.DataArray
 ) -> dict[str, float]:
@@ -275,10 +270,10 @@ def _summary(
     shape and ``like`` the area as a DataArray (the weights of the correlation)."""
     csoil_mod, rh_mod, csoil_obs, rh_obs = inputs
     weight = np.where(used, area, 0.0)
-    used_area = _nansum(weight)
+    used_area = float(sums_missing_as_zero(weight))
 
     def total(field: np.ndarray) -> float:
-        return _nansum(np.where(used, field, 0.0) * weight)
+        return float(sums_missing_as_zero(np.where(used, field, 0.0) * weight))
 
     if used_area == 0:
         return dict.fromkeys(
@@ -291,7 +286,7 @@ def _summary(
             ),
             float("nan"),
         ) | {"area_m2": 0.0}
-    dominated_area = _nansum(np.where(maps["attribution"].values == RH_DOMINATED, weight, 0.0))
+    dominated_area = float(sums_missing_as_zero(np.where(maps["attribution"].values == RH_DOMINATED, weight, 0.0)))
     rh_ratio = total(rh_obs) / total(rh_mod)
     csoil_ratio = total(csoil_mod) / total(csoil_obs)
     corr = taylor_statistics(maps["rh_bias_pct"], maps["tau_bias_pct"], weights=like)["r"]

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import gzip
-import hashlib
 import logging
-import os
-import shutil
-import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +12,8 @@ from typing import Any
 import xarray as xr
 
 from rhbench.errors import DataError
-from rhbench.fileops import cache_dir
 from rhbench.grid import LAT_NAMES, LON_NAMES
+from rhbench.readers import gunzip
 from rhbench.readers.base import Reader
 from rhbench.timeaxis import TIME_NAMES
 
@@ -45,21 +40,6 @@ def accepts(path: Path) -> bool:
     return True
 
 
-def _complete_copy(path: Path, copy: Path) -> bool:
-    """True when ``copy`` exists with the size ``path``'s gzip trailer records (ISIZE: size mod 2**32).
-
-    A truncated or appended-to cache copy (a full disk, a user's edit) is then rebuilt
-    rather than failing its source on every run; a same-size edit is not detected.
-    """
-    try:
-        with path.open("rb") as src:
-            src.seek(-4, os.SEEK_END)
-            recorded = int.from_bytes(src.read(4), "little")
-        return copy.is_file() and copy.stat().st_size % 2**32 == recorded
-    except OSError:
-        return False
-
-
 #: The first bytes of a netCDF-3 (classic, 64-bit offset, CDF-5) and a netCDF-4 (HDF5) file.
 NETCDF_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF")
 
@@ -80,28 +60,7 @@ def _plain_netcdf(path: Path) -> bool:
 
 def _readable(path: Path) -> Path:
     """The file to open for ``path``: its decompressed copy when it is a gzipped ``.gz``, else itself."""
-    return _gunzipped(path) if path.suffix == ".gz" and not _plain_netcdf(path) else path
-
-
-def _gunzipped(path: Path) -> Path:
-    """A decompressed copy of a ``.nc.gz`` file, cached by path, size and modification time."""
-    stat = path.stat()
-    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:20]
-    target = cache_dir() / "gunzip" / f"{key}.nc"
-    complete = _complete_copy(path, target)
-    if target.exists() and not complete:
-        log.warning("cached decompressed copy %s of %s is damaged (wrong size): decompressed again", target, path)
-    if not complete:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=target.parent, suffix=".part")
-        try:
-            with os.fdopen(handle, "wb") as out, gzip.open(path, "rb") as src:
-                shutil.copyfileobj(src, out, length=1 << 22)
-            os.replace(temp, target)
-        except (OSError, EOFError) as exc:
-            Path(temp).unlink(missing_ok=True)
-            raise DataError(f"cannot decompress gzipped file: {exc}", file=str(path)) from exc
-    return target
+    return gunzip.decompressed(path) if path.suffix == ".gz" and not _plain_netcdf(path) else path
 
 
 def open_file(
