@@ -156,7 +156,7 @@ def test_a_mistyped_worker_count_is_capped_or_ignored_with_a_warning(monkeypatch
     each with a warning naming the variable."""
     monkeypatch.setattr(workers.sys, "platform", "linux")
     monkeypatch.setattr(workers.threading, "active_count", lambda: 1)
-    for text, count in (("200", workers.MAX_WORKERS), ("two", workers.DEFAULT_WORKERS), ("-1", 0)):
+    for text, count in (("200", workers.MAX_WORKERS), ("two", 0), ("-1", 0)):  # "two": the default (none here)
         monkeypatch.setenv(workers.WORKERS_ENV, text)
         caplog.clear()
         with caplog.at_level("WARNING", logger=workers.__name__):
@@ -199,3 +199,86 @@ def test_write_index_html_in_process_has_every_section(tmp_path: Path):
     built = {anchor: page_sections.build(inputs, anchor) for anchor, _ in page_sections.SECTIONS}
     assert set(built) == set(page_sections.CLAIM_ORDER)  # every section is claimed by some worker
     assert all(text.startswith(f'<section id="{a}">') for a, text in built.items())
+
+
+def test_the_command_starts_a_worker_by_default_only_when_a_core_is_free(monkeypatch):
+    """Without RHBENCH_PAGE_WORKERS the ``rhbench`` command (``fresh_process``) starts
+    :data:`workers.DEFAULT_WORKERS` when :func:`workers.spare_core` says a core is free, none
+    otherwise; library and test callers draw in process; the variable always decides."""
+    monkeypatch.setattr(workers.sys, "platform", "linux")
+    monkeypatch.setattr(workers.threading, "active_count", lambda: 1)
+    monkeypatch.delenv(workers.WORKERS_ENV, raising=False)
+    monkeypatch.setattr(workers, "spare_core", lambda: True)
+    assert workers.DEFAULT_WORKERS == 1
+    assert workers.wanted(fresh_process=True) == 1 and workers.wanted() == 0
+    monkeypatch.setenv(workers.WORKERS_ENV, "0")
+    assert workers.wanted(fresh_process=True) == 0
+    monkeypatch.setattr(workers, "spare_core", lambda: False)
+    monkeypatch.delenv(workers.WORKERS_ENV)
+    assert workers.wanted(fresh_process=True) == 0
+    monkeypatch.setenv(workers.WORKERS_ENV, "2")
+    assert workers.wanted(fresh_process=True) == 2 and workers.wanted() == 2
+
+
+@pytest.mark.parametrize(
+    ("cores", "load", "free"),
+    [(2, 0.3, True), (2, 1.49, True), (2, 1.5, False), (2, 3.2, False), (1, 0.0, False), (4, 3.0, True)],
+)
+def test_a_core_is_free_when_the_load_average_leaves_half_a_core(monkeypatch, cores, load, free):
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    monkeypatch.setattr(workers.os, "getloadavg", lambda: (load, 0.0, 0.0))
+    assert workers.spare_core() is free
+
+
+def test_no_core_is_free_where_the_load_average_cannot_be_read(monkeypatch):
+    def unreadable():
+        raise OSError("no load average")
+
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(workers.os, "getloadavg", unreadable)
+    assert workers.spare_core() is False
+
+
+def _outputs(folder: Path) -> dict:
+    """What a run wrote, its run-specific stamps (time, seconds, output path) blanked."""
+    import re
+
+    def text(name: str) -> str:
+        found = (folder / name).read_text(encoding="utf-8").replace(str(folder), "OUT")
+        found = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)?", "TIME", found)
+        return re.sub(r'("?seconds"?\s*[:=]\s*|<dt>seconds</dt><dd>)[0-9.e-]+', r"\1N", found)
+
+    with xr.open_dataset(folder / "results.nc", group="maps") as maps:
+        arrays = {name: maps[name].values for name in maps.data_vars}
+    return {
+        "rows": json.loads((folder / "scorecard.json").read_text())["rows"],
+        "csv": (folder / "scores.csv").read_bytes(),
+        "cmec": text("cmec.json"),
+        "page": text("index.html"),
+        "maps": arrays,
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="page workers are forked on Linux only")
+def test_the_command_writes_the_same_outputs_with_and_without_page_workers(demo_root, tmp_path):
+    """``rhbench run`` as a user types it (the console script: workers by default where a core
+    is free), with no worker and with two: every output the same, page figures included."""
+    import os
+
+    found = {}
+    for count in ("0", "2"):
+        out = tmp_path / f"workers-{count}"
+        env = {**os.environ, workers.WORKERS_ENV: count}
+        command = [sys.executable, "-c", "from rhbench.cli import console; console()", "-q", "run"]
+        command += ["--data-root", str(demo_root), "--out", str(out), "--seed", "0"]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
+        assert done.returncode in (0, 3), done.stderr[-3000:]
+        found[count] = _outputs(out)
+    without, with_workers = found["0"], found["2"]
+    assert len(without["rows"]) > 100 and without["page"].count("<figure") >= 5
+    for key in ("rows", "csv", "cmec", "page"):
+        assert without[key] == with_workers[key], key
+    assert without["maps"].keys() == with_workers["maps"].keys()
+    for name, values in without["maps"].items():
+        np.testing.assert_array_equal(values, with_workers["maps"][name])

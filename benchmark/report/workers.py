@@ -1,26 +1,31 @@
 """The page's figures drawn in worker processes started when ``rhbench run`` begins.
 
-Drawing the page (matplotlib: ~0.3 s to import, tens of ms per figure) is the last stage of
+Drawing the page (matplotlib: ~0.2 s to import, tens of ms per figure) is the last stage of
 a run, yet its imports need nothing the run computes. :func:`start` forks the workers once
-the run has imported its own modules (numpy, pandas, xarray: shared with the workers, not
-imported twice), before it reads any data or starts a thread: the first worker imports the
-page's builders (matplotlib) and builds a tiny throw-away page (lazy imports, fonts, caches)
-while the run reads and reduces its data, then forks the others, which share all that. When the run
-writes its outputs, :func:`rhbench.report.html.write_run` sends the page's inputs to each
-worker over its pipe (a socket pair between the run and its own forks) and writes the other
-outputs while the workers draw; each worker claims the next section not yet claimed (an
-exclusive file create in the run's private temporary folder, so no section is drawn twice
-and a fast worker takes more), writes its HTML there and says so on its pipe.
+the run has imported its own modules (numpy, pandas, xarray, pint: shared with the workers,
+not imported twice), before it reads any data or starts a thread: the first worker imports
+the page's builders (matplotlib), loads the coastlines and draws one small figure (fonts,
+the Agg renderer) while the run reads and reduces its data, then forks the others, which
+share all that. When the run writes its outputs, :func:`rhbench.report.html.write_run`
+sends the page's inputs (pickled once) to each worker over its pipe (a socket pair between
+the run and its own forks) and writes the other outputs while the workers draw; each worker
+claims the next section not yet claimed (an exclusive file create in the run's private
+temporary folder, so no section is drawn twice and a fast worker takes more), writes its
+HTML there and says so on its pipe.
 
 Robustness: a worker that dies (its pipe closes) or fails leaves its sections to the run,
 which draws them itself with the same builders on the same inputs, so the page is the same
 either way (tested). Workers start only where forking is safe and cheap: on Linux, from the
 main thread of a process that runs no other thread (a fresh command line; not a test
 process whose dask pool is alive). ``RHBENCH_PAGE_WORKERS`` sets their number: ``0`` draws in
-process (the default: on a loaded 2-core machine a worker cost more than it saved); 1
-overlaps the page with the other writers; each further worker
-costs ~150-200 MB (it holds the page's inputs) for a shorter wait on pages of many figures.
-Library calls of :func:`rhbench.pipeline.run` draw in process.
+process; 1 overlaps the page with the other writers; each further worker costs ~100-150 MB
+of resident memory (it holds the page's inputs) for a shorter wait on pages of many figures.
+Without it, the ``rhbench`` command (:func:`start` with ``fresh_process``) starts
+:data:`DEFAULT_WORKERS` when a core is free for it (:func:`spare_core`: more than one core
+and a 1-minute load average below the cores less a half, as ``make --load-average`` decides
+whether to start another job): a worker's ~0.1-0.2 s of extra CPU (the fork, its own
+imports, unpickling the inputs) is free on an idle core and a loss when every core is busy.
+Library calls of :func:`rhbench.pipeline.run` and of :func:`rhbench.cli.main` draw in process.
 """
 
 from __future__ import annotations
@@ -42,8 +47,8 @@ log = logging.getLogger(__name__)
 
 #: Environment variable: number of page workers (0 turns them off).
 WORKERS_ENV = "RHBENCH_PAGE_WORKERS"
-#: No worker by default (see the module doc); 1 overlaps the page with the other writers.
-DEFAULT_WORKERS = 0
+#: Workers of the ``rhbench`` command when a core is free (:func:`spare_core`); else none.
+DEFAULT_WORKERS = 1
 #: At most this many (each holds the page's inputs, ~150-200 MB; the page has about a dozen sections).
 MAX_WORKERS = 8
 
@@ -63,9 +68,9 @@ class Pool:
         section a worker did not deliver built here by ``build(inputs, anchor)``."""
         folder = Path(tempfile.mkdtemp(prefix="rhbench-page-"))
         self.folders.append(folder)  # removed by close(), also when the page is never finished
-        job = ("page", str(folder), inputs, list(anchors))
-        try:
-            live = [c for c in self.conns if _send(c, job)]
+        try:  # pickled once for every worker (the maps are ~15 MB at 0.5 degree)
+            job = pickle.dumps(("page", str(folder), inputs, list(anchors)), protocol=pickle.HIGHEST_PROTOCOL)
+            live = [c for c in self.conns if _send_bytes(c, job)]
         except (pickle.PicklingError, TypeError, AttributeError) as exc:  # inputs that cannot travel
             log.info("page workers not used (%s): the page is drawn in this process", exc)
             live = []
@@ -99,15 +104,29 @@ class Pool:
 _POOL: Pool | None = None
 
 
-def wanted() -> int:
-    """How many workers to start (``RHBENCH_PAGE_WORKERS``, default :data:`DEFAULT_WORKERS`);
-    0 where forking is not safe here (not Linux, not the main thread, other threads running)."""
+def spare_core() -> bool:
+    """Whether a core is free for a page worker: this process may run on two or more cores
+    and the 1-minute load average is below their number less a half (on 2 cores: below 1.5)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no affinity or load average here: assume none is free
+        return False
+    return cores >= 2 and load < cores - 0.5
+
+
+def wanted(*, fresh_process: bool = False) -> int:
+    """How many workers to start: ``RHBENCH_PAGE_WORKERS``; without it (or unreadable),
+    :data:`DEFAULT_WORKERS` in a ``fresh_process`` (the ``rhbench`` command) when a core is
+    free (:func:`spare_core`), else 0. Always 0 where forking is not safe here (not Linux,
+    not the main thread, other threads running)."""
+    default = DEFAULT_WORKERS if fresh_process and spare_core() else 0
     text = os.environ.get(WORKERS_ENV, "")
     try:
-        count = int(text) if text else DEFAULT_WORKERS
+        count = int(text) if text else default
     except ValueError:
-        log.warning("%s=%r is not a number of workers: %d used", WORKERS_ENV, text, DEFAULT_WORKERS)
-        count = DEFAULT_WORKERS
+        log.warning("%s=%r is not a number of workers: %d used", WORKERS_ENV, text, default)
+        count = default
     if count > MAX_WORKERS:
         log.warning("%s=%s: at most %d page workers are started", WORKERS_ENV, text, MAX_WORKERS)
         count = MAX_WORKERS
@@ -119,10 +138,13 @@ def wanted() -> int:
     return max(0, count) if safe else 0
 
 
-def start() -> None:
-    """Fork the page workers (see the module doc); a no-op when :func:`wanted` is 0 or they run."""
+def start(*, fresh_process: bool = False) -> None:
+    """Fork the page workers (see the module doc); a no-op when :func:`wanted` is 0 or they run.
+
+    ``fresh_process``: this process ends when the command returns (the ``rhbench`` command),
+    so the default number of workers applies (:func:`wanted`)."""
     global _POOL
-    count = wanted()
+    count = wanted(fresh_process=fresh_process)
     if _POOL is not None or count == 0:
         return
     pipes = [connection.Pipe() for _ in range(count)]
@@ -156,6 +178,15 @@ def stop() -> None:
 def _send(conn: Connection, message: tuple) -> bool:
     try:
         conn.send(message)
+    except (OSError, ValueError):  # a dead worker, or a closed pipe
+        return False
+    return True
+
+
+def _send_bytes(conn: Connection, payload: bytes) -> bool:
+    """Send an already pickled message (the worker's ``recv`` unpickles it as it would a ``send``)."""
+    try:
+        conn.send_bytes(payload)
     except (OSError, ValueError):  # a dead worker, or a closed pipe
         return False
     return True
@@ -223,12 +254,10 @@ def _reap(children: list[int]) -> None:
 
 
 def _warm() -> None:
-    """Import the page's builders and draw one small figure (font and text caches)."""
+    """Import the page's builders and draw one small figure (:func:`rhbench.report.page_sections.warm`)."""
     from rhbench.report import page_sections
-    from rhbench.report.figure import message_figure
 
     page_sections.warm()
-    message_figure("warm-up")
 
 
 def _serve(conn: Connection) -> None:
