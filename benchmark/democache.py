@@ -34,6 +34,7 @@ from pathlib import Path
 
 from rhbench import __version__
 from rhbench.fileops import cache_dir
+from rhbench.ownership import holds_marker
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def not_ours(folder: Path, match: re.Match) -> str | None:
     from rhbench.results import SYNTHETIC_MARKER  # xarray: not imported with the CLI (rhbench.importcost)
 
     marker = folder / SYNTHETIC_MARKER
-    if marker.is_symlink() or not marker.is_file() or not (folder / TRUTH_NAME).is_file():
+    if not holds_marker(folder, SYNTHETIC_MARKER, links=False) or not (folder / TRUTH_NAME).is_file():
         return f"no demo marker ({SYNTHETIC_MARKER}, {TRUTH_NAME}) of rhbench's"
     try:
         meta = json.loads(marker.read_text(encoding="utf-8"))

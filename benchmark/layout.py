@@ -220,10 +220,10 @@ def label_time(
     The labels come from the raw time coordinate of ``ds``
     (:func:`rhbench.timeaxis.decode_time`): the middle of its CF bounds when it has them,
     else its stamps, read as :func:`rhbench.stamps.read` decides from ``period`` (the years
-    the plugin declares), ``named`` (the years in the file names) and whether the first stamp is the
-    time units' reference date, when they sit at 00:00 on the 1st of a month; that decision is logged and kept in the ``time_stamps``
-    attribute. The ``calendar`` attribute records the calendar. Data without a time dim is
-    returned unchanged.
+    the plugin declares), ``named`` (the years in the file names) and whether the first stamp is
+    the time units' reference date, when they sit at 00:00 on the 1st of a month; that decision is
+    logged and kept in the ``time_stamps`` attribute. The ``calendar`` attribute records the
+    calendar. Data without a time dim is returned unchanged.
     """
     name = time_dim(data)
     if name is None:

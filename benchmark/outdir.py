@@ -33,6 +33,7 @@ from pathlib import Path
 
 from rhbench.errors import OutputError, OutputExistsError
 from rhbench.fileops import respect_umask
+from rhbench.ownership import holds_marker, write_marker
 
 #: File every run writes into its output folder; ``--force`` replaces only folders holding it.
 MARKER = ".rhbench-output"
@@ -103,7 +104,7 @@ def check_replaceable(out: Path, force: bool) -> None:
             file=str(out),
             expected="a new or empty folder",
         )
-    if not (out / MARKER).is_file():
+    if not holds_marker(out, MARKER):
         raise OutputExistsError(
             f"--force replaces only a folder rhbench wrote, and this one has no {MARKER} marker",
             file=str(out),
@@ -165,11 +166,10 @@ def _lock(out_dir: Path) -> Iterator[None]:
             lock_path.unlink(missing_ok=True)
 
 
-def _mark(staging: Path) -> None:
+def _run_marker() -> str:
+    """The text of a run's :data:`MARKER`: who wrote the folder, and when (UTC)."""
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    marker = {"written_by": "rhbench", "date_utc": stamp, "manifest": MANIFEST_JSON}
-    (staging / MARKER).write_text(json.dumps(marker) + "\n")
-    respect_umask(staging / MARKER)
+    return json.dumps({"written_by": "rhbench", "date_utc": stamp, "manifest": MANIFEST_JSON}) + "\n"
 
 
 @contextlib.contextmanager
@@ -180,7 +180,7 @@ def staging_dir(out_dir: Path, *, force: bool = False) -> Iterator[Path]:
     ``out_dir`` may be replaced (``force`` as for :func:`claim_output_dir`).
     """
     with _lock(out_dir):
-        staging = _new_staging(out_dir)
+        staging = new_staging(out_dir)
         try:
             yield staging
         except OSError as exc:
@@ -195,15 +195,18 @@ def staging_dir(out_dir: Path, *, force: bool = False) -> Iterator[Path]:
             _publish(staging, out_dir, force)
 
 
-def _new_staging(out_dir: Path) -> Path:
-    """The marked staging folder beside ``out_dir``; removed again if marking it fails or is interrupted."""
+def new_staging(out_dir: Path, *, kind: str = "partial", marker: str = MARKER, text: str | None = None) -> Path:
+    """A hidden folder ``.NAME.KIND-*`` beside ``out_dir`` holding ``marker`` (``text``; a run's
+    :data:`MARKER` by default), with the mode the umask gives; removed again if marking it fails or
+    is interrupted. A disk that cannot take it is an :class:`OutputError` naming the folder.
+    Used by :func:`staging_dir` and by ``rhbench upscale``."""
     try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.{kind}-", dir=out_dir.parent))
     except OSError as exc:
         raise disk_error(exc, out_dir.parent) from exc
     try:
         respect_umask(staging, folder=True)
-        _mark(staging)
+        write_marker(staging, marker, _run_marker() if text is None else text)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, OSError):

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from rhbench.errors import OutputExistsError
+from rhbench.ownership import foreign_folder, write_marker
 
 #: File marking a folder as a benchmark's work folder.
 MARKER = ".rhbench-bench"
@@ -24,14 +25,14 @@ def claim_workdir(path: Path) -> Path:
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
         raise OutputExistsError("the benchmark's --out is not a folder", file=str(path), expected="a folder")
-    if path.is_dir() and any(path.iterdir()) and not (path / MARKER).is_file():
+    if foreign_folder(path, MARKER):
         raise OutputExistsError(
             f"the benchmark's --out holds files it did not write (no {MARKER} marker)",
             file=str(path),
             expected="a new or empty folder, or one an earlier benchmark run wrote",
         )
     path.mkdir(parents=True, exist_ok=True)
-    (path / MARKER).write_text("work folder of rhbench's dev benchmarks (benchmarks/)\n")
+    write_marker(path, MARKER, "work folder of rhbench's dev benchmarks (benchmarks/)\n")
     return path
 
 

@@ -14,7 +14,7 @@ from test_report_check import BASELINE, SETUP, _replace, _write
 
 from rhbench.cli import main
 from rhbench.errors import ConfigError
-from rhbench.outdir import _mark
+from rhbench.outdir import MARKER, _run_marker
 from rhbench.report import manifest, tables
 from rhbench.report.check import compare_scorecards
 from rhbench.report.gate_rules import Tolerance
@@ -38,7 +38,7 @@ def _check(capsys, current, baseline, *options):
 def _run_folder(folder, rows=None):
     """A run folder as `rhbench run` leaves it: marker, scorecard, scores.csv, stand-ins, manifest."""
     folder.mkdir(parents=True)
-    _mark(folder)
+    (folder / MARKER).write_text(_run_marker())
     units = {m: "1" if m.endswith("_score") else "Pg C yr-1" for _, m, _, _ in BASELINE}
     rows = rows or [ScoreRow(s, "dgvm", m, "global", units[m], v) for s, m, v, _ in BASELINE]
     write_scorecard(Results(rows=rows), folder, synthetic=False, meta={"config": SETUP})

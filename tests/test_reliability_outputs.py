@@ -51,10 +51,10 @@ def test_staging_is_removed_and_out_untouched_when_the_block_fails(tmp_path, err
 
 
 def test_ctrl_c_while_marking_the_staging_folder_leaves_none(tmp_path, monkeypatch):
-    def interrupted(staging):
+    def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(outdir, "_mark", interrupted)
+    monkeypatch.setattr(outdir, "write_marker", interrupted)  # the staging folder's marker (rhbench.ownership)
     with pytest.raises(KeyboardInterrupt), outputs.staging_dir(tmp_path / "out"):
         pass  # pragma: no cover - never entered
     assert list(tmp_path.iterdir()) == []  # no .out.partial-* left behind (the lock is removed too)
@@ -186,3 +186,29 @@ def test_sigterm_mid_run_leaves_no_scorecard_at_out(demo_root, tmp_path):
     assert code in INTERRUPTED
     assert not (tmp_path / "out").exists()
     assert not list(tmp_path.glob(".out.partial-*"))
+
+
+@pytest.mark.parametrize("earlier", [False, True])
+def test_ctrl_c_while_upscale_publishes_is_held_until_its_product_is_in_place(tmp_path, monkeypatch, earlier):
+    """Session 7, item 6: ``rhbench upscale``'s staging is outdir's (``outdir.new_staging``); a Ctrl-C
+    during its publish (into a new folder, or file by file over an earlier product with --force) is
+    still held until the new product is in place, then raised; no staging folder is left."""
+    from rhbench.commands import upscale
+
+    out = tmp_path / "new" / "out"
+    if earlier:
+        out.mkdir(parents=True)
+        (out / upscale.UPSCALE_MARKER).write_text("written by rhbench upscale\n")
+        (out / "rh_rf.nc").write_text("old")
+    publish = upscale._publish
+
+    def interrupted(staging, target):
+        os.kill(os.getpid(), signal.SIGINT)  # arrives mid-publish
+        publish(staging, target)
+
+    monkeypatch.setattr(upscale, "_publish", interrupted)
+    with pytest.raises(KeyboardInterrupt), upscale._staged(out) as staging:
+        assert staging.name.startswith(".out.upscale-partial-") and (staging / upscale.UPSCALE_MARKER).is_file()
+        (staging / "rh_rf.nc").write_text("new")
+    assert (out / "rh_rf.nc").read_text() == "new" and (out / upscale.UPSCALE_MARKER).is_file()
+    assert [p.name for p in out.parent.iterdir()] == ["out"]  # no .out.upscale-partial-* left

@@ -36,9 +36,10 @@ def _refuse_foreign_folder(out: Path) -> None:
     from rhbench.demo import MARKER_FILE
     from rhbench.loader import cache_dir
     from rhbench.outdir import refuse_overlap
+    from rhbench.ownership import foreign_folder
 
     refuse_overlap(Path(out), {"cache": cache_dir()})
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER_FILE).is_file():
+    if foreign_folder(out, MARKER_FILE):
         raise OutputExistsError(
             f"--force writes only into a folder rhbench demo wrote, and this one has no {MARKER_FILE}",
             file=str(out),

@@ -7,13 +7,13 @@ import contextlib
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from rhbench.errors import ConfigError, OutputError, OutputExistsError, RhbenchError, SiteDataError
-from rhbench.fileops import refuse_to_overwrite, respect_umask
-from rhbench.outdir import signals_deferred
+from rhbench.fileops import refuse_to_overwrite
+from rhbench.outdir import disk_error, new_staging, signals_deferred
+from rhbench.ownership import holds_marker
 from rhbench.progress import progress_callback
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def _refuse_out(args: argparse.Namespace) -> None:
     refuse_overlap(out, {**protected_folders(root), "cache": cache_dir()})
     refuse_to_overwrite(out, args.force)
     clashes = [name for name in OUTPUT_FILES + MAP_FILES if (out / name).exists()]
-    if clashes and not (out / UPSCALE_MARKER).is_file():
+    if clashes and not holds_marker(out, UPSCALE_MARKER):
         raise OutputExistsError(
             "--force would replace files rhbench upscale did not write",
             file=str(out),
@@ -121,22 +121,26 @@ def _refuse_out(args: argparse.Namespace) -> None:
 
 @contextlib.contextmanager
 def _staged(out: Path) -> Iterator[Path]:
-    """A hidden folder beside ``out`` to write the product into, published by :func:`_publish`
-    only when the block succeeds. On any failure (an error after the CV, Ctrl-C) the staging
-    folder and the parent folders this run created are removed: ``out`` is left as it was."""
+    """A hidden folder beside ``out`` (:func:`rhbench.outdir.new_staging`, marked with
+    :data:`UPSCALE_MARKER`) to write the product into, published by :func:`_publish` only when the
+    block succeeds, with SIGINT/SIGTERM held meanwhile (:func:`rhbench.outdir.signals_deferred`).
+    On any failure (an error after the CV, Ctrl-C) the staging folder and the parent folders this
+    run created are removed: ``out`` is left as it was."""
     created = [p for p in (out.parent, *out.parent.parents) if not p.exists()]
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.upscale-partial-", dir=out.parent))
-        respect_umask(staging, folder=True)
-    except OSError as err:
-        raise OutputError("cannot write the output folder", file=str(out), found=str(err)) from err
-    try:
-        yield staging
-        with signals_deferred():  # a Ctrl-C mid-move would mix two products' files
-            _publish(staging, out)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise disk_error(err, out) from err
+        staging = new_staging(out, kind="upscale-partial", marker=UPSCALE_MARKER, text="written by rhbench upscale\n")
+        try:
+            yield staging
+            with signals_deferred():  # a Ctrl-C mid-move would mix two products' files
+                _publish(staging, out)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
         for folder in created:  # deepest first; only empty folders this run made
             with contextlib.suppress(OSError):
                 folder.rmdir()
@@ -150,8 +154,6 @@ def _publish(staging: Path, out: Path) -> None:
     folder holds one product)."""
     from rhbench.upscaling.product import MAP_FILES, OUTPUT_FILES
 
-    (staging / UPSCALE_MARKER).write_text("written by rhbench upscale\n")
-    respect_umask(staging / UPSCALE_MARKER)
     try:
         if not out.exists():
             os.rename(staging, out)
