@@ -209,3 +209,54 @@ def test_g9_12_rows_removed_from_scores_csv_but_kept_in_scorecard_json_fail(tmp_
     csv.write_text("".join(line for line in csv.read_text().splitlines(True) if not line.startswith("B,")))
     code, out = _check(capsys, current, base)
     assert code == 1 and "scores.csv is not the file the run wrote" in out, out
+
+
+def test_g9_17_a_manifest_naming_files_outside_the_gated_outputs_is_refused_unread(tmp_path, capsys):
+    """A manifest entry "../../etc/passwd" made the gate hash a file outside the folder and print its size."""
+    base = _write(tmp_path / "base.json", BASELINE)
+    current = _run_folder(tmp_path / "out")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("x" * 12345)
+    entry = json.loads((current.parent / "manifest.json").read_text())
+    entry["files"]["../secret.txt"] = {"bytes": 1, "sha256": "0" * 64}
+    (current.parent / "manifest.json").write_text(json.dumps(entry))
+    code, out = _check(capsys, current, base)
+    assert code == 1 and "lists files that are not gated outputs (../secret.txt)" in out, out
+    assert "12345" not in out
+
+
+def test_g9_18_control_characters_from_a_scorecard_cannot_forge_the_log_or_break_junit(tmp_path, capsys):
+    """A reason with an ANSI escape, a carriage return or a line break rewrote the CI log (a fake
+    "rhbench check PASSED" line) and made the JUnit XML unreadable (its failures shown nowhere)."""
+    import xml.etree.ElementTree as ET
+
+    forged = "load error\x1b[2K\r\nrhbench check PASSED\x00\u202e"
+    base = _write(tmp_path / "base.json", BASELINE)
+    document = json.loads(
+        _write(tmp_path / "cur.json", _replace(BASELINE, "A", "rh_global", None, "failed")).read_text()
+    )
+    next(r for r in document["rows"] if r["metric"] == "rh_global")["reason"] = forged
+    (tmp_path / "cur.json").write_text(json.dumps(document))
+    reports = ["--junit", str(tmp_path / "gate.xml"), "--markdown", str(tmp_path / "gate.md")]
+    code, out = _check(capsys, tmp_path / "cur.json", base, *reports)
+    assert code == 1
+    assert not any(line.startswith("rhbench check PASSED") for line in out.splitlines()), out
+    assert "\x1b" not in out and "\r" not in out and "\\x1b[2K\\r\\nrhbench check PASSED\\x00\\u202e" in out
+    failures = ET.parse(tmp_path / "gate.xml").getroot().iter("failure")  # well-formed XML
+    assert any("rhbench check PASSED" in f.get("message") for f in failures)
+    markdown = (tmp_path / "gate.md").read_text()
+    assert "\x1b" not in markdown and not any(line.startswith("rhbench check PASSED") for line in markdown.splitlines())
+
+
+def test_g9_19_allow_edited_does_not_waive_a_broken_signature(tmp_path, capsys, monkeypatch):
+    base = _write(tmp_path / "base.json", BASELINE)
+    key = "s" * 32
+    current = _run_folder(tmp_path / "out")
+    manifest.write_manifest(current.parent, key.encode())
+    document = json.loads(current.read_text())
+    document["rows"][0]["value"] = 0.81  # edited, digest left stale
+    current.write_text(json.dumps(document))
+    monkeypatch.setenv(manifest.KEY_ENV, key)
+    code, out = _check(capsys, current, base, "--allow-edited")
+    assert code == 1 and "scorecard.json was changed after the run signed it" in out, out
+    assert "accepted: --allow-edited" in out

@@ -223,6 +223,9 @@ def _read_manifest(path: Path) -> tuple[dict, str]:
     )
     if not good or not isinstance(manifest.get("signature"), dict | None):
         return {}, f"{MANIFEST_JSON} is not a manifest rhbench wrote (no file list of sizes and sha256): {path}"
+    strangers = sorted(set(files) - set(GATED_OUTPUTS))  # never hashed: "../../x" would read outside the folder
+    if strangers:
+        return {}, f"{MANIFEST_JSON} lists files that are not gated outputs ({', '.join(strangers)[:200]}): {path}"
     return manifest, ""
 
 
