@@ -24,8 +24,8 @@ from rhbench.results import Results, ScoreRow
 
 @pytest.fixture(autouse=True)
 def _no_key(monkeypatch):
-    monkeypatch.delenv(manifest.KEY_ENV, raising=False)
-    monkeypatch.delenv(manifest.KEY_FILE_ENV, raising=False)
+    for name in (manifest.KEY_ENV, manifest.KEY_FILE_ENV, manifest.CONTEXT_ENV):
+        monkeypatch.delenv(name, raising=False)
 
 
 def _check(capsys, current, baseline, *options):
@@ -260,3 +260,32 @@ def test_g9_19_allow_edited_does_not_waive_a_broken_signature(tmp_path, capsys, 
     code, out = _check(capsys, current, base, "--allow-edited")
     assert code == 1 and "scorecard.json was changed after the run signed it" in out, out
     assert "accepted: --allow-edited" in out
+
+
+def test_g9_20_signed_outputs_of_an_earlier_run_replayed_fail_with_a_run_context(tmp_path, capsys, monkeypatch):
+    """Every file of an earlier green run, signed with the same key, copied over this run's outputs passed."""
+    base = _write(tmp_path / "base.json", BASELINE)
+    key = "r" * 32
+    monkeypatch.setenv(manifest.KEY_ENV, key)
+    earlier = _run_folder(tmp_path / "earlier")
+    manifest.write_manifest(earlier.parent, key.encode(), "run-41")
+    shutil.copytree(earlier.parent, tmp_path / "out")  # the replay: this run's folder replaced whole
+    monkeypatch.setenv(manifest.CONTEXT_ENV, "run-42")
+    code, out = _check(capsys, tmp_path / "out" / "scorecard.json", base)
+    assert code == 1 and "written by another run (RHBENCH_GATE_CONTEXT 'run-41' in manifest.json, 'run-42' here)" in out
+    entry = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    entry["context"] = "run-42"  # the forger relabels the manifest: the signed index no longer matches
+    (tmp_path / "out" / "manifest.json").write_text(json.dumps(entry))
+    code, out = _check(capsys, tmp_path / "out" / "scorecard.json", base)
+    assert code == 1 and "file list or run context was edited after signing" in out, out
+    manifest.write_manifest(tmp_path / "out", key.encode(), "run-42")  # what `rhbench run` in run-42 writes
+    code, out = _check(capsys, tmp_path / "out" / "scorecard.json", base)
+    assert code == 0 and "; signed" in out, out
+
+
+@pytest.mark.parametrize("value", ["", " ", "x" * 201, "run\x1b[2K"])
+def test_g9_20b_an_unusable_run_context_is_a_usage_error(tmp_path, capsys, monkeypatch, value):
+    base = _write(tmp_path / "base.json", BASELINE)
+    monkeypatch.setenv(manifest.CONTEXT_ENV, value)
+    code, out = _check(capsys, base, _write(tmp_path / "cur.json", BASELINE))
+    assert code == 2 and "RHBENCH_GATE_CONTEXT must name the CI run" in out, out
