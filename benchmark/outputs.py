@@ -84,5 +84,5 @@ def write_all(
     unfinished = [finish for spec in WRITERS if callable(finish := writer(spec)(run))]
     for finish in unfinished:
         finish()
-    manifest.write_manifest(staging, manifest.gate_key())  # last: the gated outputs' digests, signed with a key
+    manifest.write_manifest(staging, manifest.gate_key(), manifest.gate_context())  # last: digests, signed with a key
     return run

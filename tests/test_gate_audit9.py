@@ -24,8 +24,8 @@ from rhbench.results import Results, ScoreRow
 
 @pytest.fixture(autouse=True)
 def _no_key(monkeypatch):
-    monkeypatch.delenv(manifest.KEY_ENV, raising=False)
-    monkeypatch.delenv(manifest.KEY_FILE_ENV, raising=False)
+    for name in (manifest.KEY_ENV, manifest.KEY_FILE_ENV, manifest.CONTEXT_ENV):
+        monkeypatch.delenv(name, raising=False)
 
 
 def _check(capsys, current, baseline, *options):
@@ -209,3 +209,83 @@ def test_g9_12_rows_removed_from_scores_csv_but_kept_in_scorecard_json_fail(tmp_
     csv.write_text("".join(line for line in csv.read_text().splitlines(True) if not line.startswith("B,")))
     code, out = _check(capsys, current, base)
     assert code == 1 and "scores.csv is not the file the run wrote" in out, out
+
+
+def test_g9_17_a_manifest_naming_files_outside_the_gated_outputs_is_refused_unread(tmp_path, capsys):
+    """A manifest entry "../../etc/passwd" made the gate hash a file outside the folder and print its size."""
+    base = _write(tmp_path / "base.json", BASELINE)
+    current = _run_folder(tmp_path / "out")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("x" * 12345)
+    entry = json.loads((current.parent / "manifest.json").read_text())
+    entry["files"]["../secret.txt"] = {"bytes": 1, "sha256": "0" * 64}
+    (current.parent / "manifest.json").write_text(json.dumps(entry))
+    code, out = _check(capsys, current, base)
+    assert code == 1 and "lists files that are not gated outputs (../secret.txt)" in out, out
+    assert "12345" not in out
+
+
+def test_g9_18_control_characters_from_a_scorecard_cannot_forge_the_log_or_break_junit(tmp_path, capsys):
+    """A reason with an ANSI escape, a carriage return or a line break rewrote the CI log (a fake
+    "rhbench check PASSED" line) and made the JUnit XML unreadable (its failures shown nowhere)."""
+    import xml.etree.ElementTree as ET
+
+    forged = "load error\x1b[2K\r\nrhbench check PASSED\x00\u202e"
+    base = _write(tmp_path / "base.json", BASELINE)
+    document = json.loads(
+        _write(tmp_path / "cur.json", _replace(BASELINE, "A", "rh_global", None, "failed")).read_text()
+    )
+    next(r for r in document["rows"] if r["metric"] == "rh_global")["reason"] = forged
+    (tmp_path / "cur.json").write_text(json.dumps(document))
+    reports = ["--junit", str(tmp_path / "gate.xml"), "--markdown", str(tmp_path / "gate.md")]
+    code, out = _check(capsys, tmp_path / "cur.json", base, *reports)
+    assert code == 1
+    assert not any(line.startswith("rhbench check PASSED") for line in out.splitlines()), out
+    assert "\x1b" not in out and "\r" not in out and "\\x1b[2K\\r\\nrhbench check PASSED\\x00\\u202e" in out
+    failures = ET.parse(tmp_path / "gate.xml").getroot().iter("failure")  # well-formed XML
+    assert any("rhbench check PASSED" in f.get("message") for f in failures)
+    markdown = (tmp_path / "gate.md").read_text()
+    assert "\x1b" not in markdown and not any(line.startswith("rhbench check PASSED") for line in markdown.splitlines())
+
+
+def test_g9_19_allow_edited_does_not_waive_a_broken_signature(tmp_path, capsys, monkeypatch):
+    base = _write(tmp_path / "base.json", BASELINE)
+    key = "s" * 32
+    current = _run_folder(tmp_path / "out")
+    manifest.write_manifest(current.parent, key.encode())
+    document = json.loads(current.read_text())
+    document["rows"][0]["value"] = 0.81  # edited, digest left stale
+    current.write_text(json.dumps(document))
+    monkeypatch.setenv(manifest.KEY_ENV, key)
+    code, out = _check(capsys, current, base, "--allow-edited")
+    assert code == 1 and "scorecard.json was changed after the run signed it" in out, out
+    assert "accepted: --allow-edited" in out
+
+
+def test_g9_20_signed_outputs_of_an_earlier_run_replayed_fail_with_a_run_context(tmp_path, capsys, monkeypatch):
+    """Every file of an earlier green run, signed with the same key, copied over this run's outputs passed."""
+    base = _write(tmp_path / "base.json", BASELINE)
+    key = "r" * 32
+    monkeypatch.setenv(manifest.KEY_ENV, key)
+    earlier = _run_folder(tmp_path / "earlier")
+    manifest.write_manifest(earlier.parent, key.encode(), "run-41")
+    shutil.copytree(earlier.parent, tmp_path / "out")  # the replay: this run's folder replaced whole
+    monkeypatch.setenv(manifest.CONTEXT_ENV, "run-42")
+    code, out = _check(capsys, tmp_path / "out" / "scorecard.json", base)
+    assert code == 1 and "written by another run (RHBENCH_GATE_CONTEXT 'run-41' in manifest.json, 'run-42' here)" in out
+    entry = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    entry["context"] = "run-42"  # the forger relabels the manifest: the signed index no longer matches
+    (tmp_path / "out" / "manifest.json").write_text(json.dumps(entry))
+    code, out = _check(capsys, tmp_path / "out" / "scorecard.json", base)
+    assert code == 1 and "file list or run context was edited after signing" in out, out
+    manifest.write_manifest(tmp_path / "out", key.encode(), "run-42")  # what `rhbench run` in run-42 writes
+    code, out = _check(capsys, tmp_path / "out" / "scorecard.json", base)
+    assert code == 0 and "; signed" in out, out
+
+
+@pytest.mark.parametrize("value", ["", " ", "x" * 201, "run\x1b[2K"])
+def test_g9_20b_an_unusable_run_context_is_a_usage_error(tmp_path, capsys, monkeypatch, value):
+    base = _write(tmp_path / "base.json", BASELINE)
+    monkeypatch.setenv(manifest.CONTEXT_ENV, value)
+    code, out = _check(capsys, base, _write(tmp_path / "cur.json", BASELINE))
+    assert code == 2 and "RHBENCH_GATE_CONTEXT must name the CI run" in out, out

@@ -125,7 +125,7 @@ def test_a_signed_run_whose_manifest_is_rewritten_without_the_key_fails(runs, ca
     (signed.parent / "manifest.json").write_text(json.dumps(forged))
     code, out = _check(capsys, monkeypatch, signed, base, KEY)
     assert code == 1, out
-    assert "manifest.json file list was edited after it was signed" in out
+    assert "manifest.json file list or run context was edited after signing" in out
 
 
 @pytest.mark.parametrize("name", ["results.nc", "cmec.json", "scores.csv", "run.json"])

@@ -52,7 +52,9 @@ rules:
   A scorecard in a run folder is checked against the folder's manifest.json (SHA-256 of
   scorecard.json, scores.csv, results.nc, cmec.json, run.json): "digest only, not signed".
   With RHBENCH_GATE_KEY (or RHBENCH_GATE_KEY_FILE, mode 0600) set, the current run's outputs
-  must carry a valid HMAC-SHA256 signature made with the same key (README: Signing the outputs).
+  must carry a valid HMAC-SHA256 signature made with the same key (README: Signing the outputs);
+  with RHBENCH_GATE_CONTEXT (the CI run's id) set for run and check, outputs recorded for
+  another run (an earlier run's outputs copied in) fail.
 
 exit codes: 0 passed, 1 regression, change beyond tolerance, missing row or empty scorecard, 2 unusable input
   or option (e.g. --fail-under nan, a non-numeric score, different run settings).
@@ -155,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"rhbench check: error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     try:
-        key = manifest.gate_key()
+        key, context = manifest.gate_key(), manifest.gate_context()
         _refuse_one_file(args.scorecard, args.baseline)
         current = read_scorecard(args.scorecard)
         baseline = read_scorecard(args.baseline)
@@ -170,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
             allow_setup_change=args.allow_setup_change,
             allow_edited=args.allow_edited,
         )
-        _verify_outputs(report, {"current scorecard": current, "baseline": baseline}, key)
+        _verify_outputs(report, {"current scorecard": current, "baseline": baseline}, key, context)
     except ConfigError as exc:
         print(f"rhbench check: error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -200,11 +202,11 @@ def _refuse_one_file(scorecard: Path, baseline: Path) -> None:
         )
 
 
-def _verify_outputs(report: gate.CheckReport, frames: dict, key: bytes | None) -> None:
+def _verify_outputs(report: gate.CheckReport, frames: dict, key: bytes | None, context: str | None) -> None:
     """Check each scorecard's run folder against its manifest (and signature, with a gate key):
     a mismatch is a problem of the report (the gate fails); how far each was verified is said."""
     for role, frame in frames.items():
-        verdict = manifest.verify(Path(frame.attrs["path"]), key, role=role)
+        verdict = manifest.verify(Path(frame.attrs["path"]), key, role=role, context=context)
         report.problems.extend(verdict.problems)
         report.integrity.append(f"{role}: {verdict.note}")
         if role == "current scorecard":

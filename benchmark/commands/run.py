@@ -218,9 +218,9 @@ def _run(args: argparse.Namespace, workers) -> int:
     workers.start(fresh_process=process_ends_after_command())
 
     config = resolve(args)
-    from rhbench.report.manifest import gate_key
+    from rhbench.report.manifest import gate_context, gate_key
 
-    gate_key()  # a gate key that cannot sign (empty, too short, a key file others can read) stops the run now
+    gate_key(), gate_context()  # a key that cannot sign (empty, short, a key file others read) stops the run now
     registry = build_registry()
     held = contextlib.nullcontext()  # the cache's demo root is held while the run reads it
     if config.demo:

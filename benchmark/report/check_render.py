@@ -20,13 +20,22 @@ def changed_rows(report: CheckReport) -> list[RowComparison]:
     return sorted(shown, key=lambda row: (not row.failed, row.source, row.metric, row.region))
 
 
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable (control characters: ANSI escapes, carriage
+    returns and line breaks; bidirectional overrides, zero-width marks) written as an escape (``\\x1b``,
+    ``\\n``, ``\\u202e``). Names and reasons come from scorecards, plugins and model files: a raw
+    ``\\x1b[2K\\r`` could overwrite the FAILED line of a CI log, a line break forge a verdict line,
+    a control character make the JUnit XML unreadable (its failures then shown nowhere)."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in str(text))
+
+
 def _fmt(value: float) -> str:
     return "—" if math.isnan(value) else f"{value:.4g}"
 
 
 def _cells(row: RowComparison) -> tuple[str, ...]:
     delta = "" if math.isnan(row.delta) else f"{row.delta:+.4g}"
-    return (
+    cells = (
         row.source,
         row.metric,
         row.region,
@@ -36,6 +45,7 @@ def _cells(row: RowComparison) -> tuple[str, ...]:
         row.outcome.upper() if row.failed else row.outcome,
         row.message,
     )
+    return tuple(printable(cell) for cell in cells)
 
 
 def summary_line(report: CheckReport) -> str:
@@ -46,7 +56,8 @@ def summary_line(report: CheckReport) -> str:
     label = "" if described.get("data_label") == datalabel.REAL else f" ({datalabel.short(described)})"
     problems = f"; {len(report.problems)} problem(s)" if report.problems else ""
     signed = ("; signed" if report.signed else "; digest only, not signed") if report.integrity else ""
-    return f"rhbench check {verdict}{label}: {len(report.rows)} gated rows; {counts or 'none'}{problems}{signed}"
+    line = f"rhbench check {verdict}{label}: {len(report.rows)} gated rows; {counts or 'none'}{problems}{signed}"
+    return printable(line)
 
 
 def warning_lines(report: CheckReport) -> list[str]:
@@ -72,7 +83,7 @@ def warning_lines(report: CheckReport) -> list[str]:
             f"WARNING: the scorecards were written by different rhbench versions ({report.version_change}): "
             "metric definitions may differ; regenerate the baseline with the current version"
         )
-    return lines
+    return [printable(line) for line in lines]
 
 
 def source_lines(report: CheckReport) -> list[str]:
@@ -83,7 +94,7 @@ def source_lines(report: CheckReport) -> list[str]:
     if report.missing_sources:
         allowed = " (allowed by --allow-missing)" if report.allow_missing else ""
         lines.append("missing sources: " + ", ".join(report.missing_sources) + allowed)
-    return lines
+    return [printable(line) for line in lines]
 
 
 def format_text(report: CheckReport) -> str:
@@ -133,17 +144,20 @@ def junit_xml(report: CheckReport) -> str:
         errors="0",
         skipped=str(skipped),
     )
-    for problem in report.problems:
+    for problem in map(printable, report.problems):
         case = ET.SubElement(suite, "testcase", classname="rhbench", name="scorecard")
         ET.SubElement(case, "failure", message=problem, type="problem").text = problem
     for row in report.rows:
-        name = row.metric if row.region == "global" else f"{row.metric}[{row.region}]"
-        case = ET.SubElement(suite, "testcase", classname=row.source, name=name)
-        detail = f"baseline={_fmt(row.baseline)} current={_fmt(row.current)} {row.units}; {row.outcome}: {row.message}"
+        name = printable(row.metric if row.region == "global" else f"{row.metric}[{row.region}]")
+        case = ET.SubElement(suite, "testcase", classname=printable(row.source), name=name)
+        message = printable(row.message)
+        detail = printable(f"baseline={_fmt(row.baseline)} current={_fmt(row.current)} {row.units}; ") + (
+            f"{row.outcome}: {message}"
+        )
         if row.failed:
-            ET.SubElement(case, "failure", message=row.message, type=row.outcome).text = detail
+            ET.SubElement(case, "failure", message=message, type=row.outcome).text = detail
         elif row.outcome in ("missing_allowed", "unavailable"):
-            ET.SubElement(case, "skipped", message=row.message)
+            ET.SubElement(case, "skipped", message=message)
         else:
             ET.SubElement(case, "system-out").text = detail
     warnings = warning_lines(report)
@@ -156,7 +170,7 @@ def junit_xml(report: CheckReport) -> str:
 
 
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return printable(text).replace("|", "\\|")
 
 
 def markdown_summary(report: CheckReport) -> str:

@@ -43,6 +43,10 @@ from rhbench.report.tables import SCORECARD_JSON, SCORES_CSV
 RESULTS_NC, CMEC_JSON, RUN_JSON = "results.nc", "cmec.json", "run.json"
 GATED_OUTPUTS = (SCORECARD_JSON, SCORES_CSV, RESULTS_NC, CMEC_JSON, RUN_JSON)
 KEY_ENV, KEY_FILE_ENV = "RHBENCH_GATE_KEY", "RHBENCH_GATE_KEY_FILE"
+#: A name of the CI run (e.g. ``$GITHUB_RUN_ID``, ``$CI_PIPELINE_ID``) recorded, and signed, in the
+#: manifest and required by the check: outputs of an earlier (signed) run copied in do not pass.
+CONTEXT_ENV = "RHBENCH_GATE_CONTEXT"
+MAX_CONTEXT_CHARS = 200
 #: Shortest key accepted (bytes): a CI secret from ``secrets.token_hex(32)`` has 64.
 MIN_KEY_BYTES = 16
 ALGORITHM = "HMAC-SHA256"
@@ -107,6 +111,21 @@ def _key_file(path: Path) -> bytes:
     return key.removesuffix(b"\n").removesuffix(b"\r")
 
 
+def gate_context(environ: dict[str, str] | None = None) -> str | None:
+    """The run context from :data:`CONTEXT_ENV` (None when unset); :class:`ConfigError` when it is set
+    but empty, longer than :data:`MAX_CONTEXT_CHARS` or not printable text."""
+    text = (os.environ if environ is None else environ).get(CONTEXT_ENV)
+    if text is None:
+        return None
+    if not text.strip() or len(text) > MAX_CONTEXT_CHARS or not text.isprintable():
+        raise ConfigError(
+            f"{CONTEXT_ENV} must name the CI run in 1 to {MAX_CONTEXT_CHARS} printable characters",
+            found=f"{len(text)} characters" + ("" if text.isprintable() else ", not printable"),
+            expected="e.g. the CI run id: ${{ github.run_id }} or $CI_PIPELINE_ID",
+        )
+    return text.strip()
+
+
 def _unreadable(path: Path, exc: OSError) -> ConfigError:
     return ConfigError(f"cannot read the gate key file ({exc.strerror})", file=str(path), variable=KEY_FILE_ENV)
 
@@ -128,15 +147,17 @@ def _hashes(path: Path, key: bytes | None) -> tuple[int, str, str | None]:
     return size, plain.hexdigest(), keyed.hexdigest() if keyed is not None else None
 
 
-def _index(files: dict[str, dict]) -> bytes:
-    """The canonical text of the manifest's file list (names, sizes, SHA-256), signed as a whole."""
-    return json.dumps(files, sort_keys=True, separators=(",", ":")).encode("ascii")
+def _index(files: dict[str, dict], context: str | None) -> bytes:
+    """The canonical text of the manifest's file list (names, sizes, SHA-256) and run context, signed as a whole."""
+    payload = files if context is None else {"files": files, "context": context}
+    return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("ascii")
 
 
-def write_manifest(folder: Path, key: bytes | None) -> dict:
+def write_manifest(folder: Path, key: bytes | None, context: str | None = None) -> dict:
     """Write ``manifest.json`` into ``folder`` for the :data:`GATED_OUTPUTS` it holds; returns the manifest.
 
-    ``key``: the gate key (:func:`gate_key`), or None for a manifest of digests only.
+    ``key``: the gate key (:func:`gate_key`), or None for a manifest of digests only;
+    ``context``: the CI run's name (:func:`gate_context`), recorded and signed.
     """
     folder = Path(folder)
     files, signed = {}, {}
@@ -147,9 +168,9 @@ def write_manifest(folder: Path, key: bytes | None) -> dict:
             signed[name] = mac
     signature = None
     if key is not None:
-        index = hmac.new(key, _index(files), hashlib.sha256).hexdigest()
+        index = hmac.new(key, _index(files, context), hashlib.sha256).hexdigest()
         signature = {"algorithm": ALGORITHM, "key_id": key_id(key), "files": signed, "index": index}
-    manifest = {"rhbench_version": rhbench.__version__, "files": files, "signature": signature}
+    manifest = {"rhbench_version": rhbench.__version__, "context": context, "files": files, "signature": signature}
     write_text_atomic(folder / MANIFEST_JSON, json.dumps(manifest, indent=2))
     return manifest
 
@@ -164,15 +185,19 @@ class Verdict:
     signed: bool = False
 
 
-def verify(scorecard: Path, key: bytes | None, *, role: str = "current scorecard") -> Verdict:
+def verify(
+    scorecard: Path, key: bytes | None, *, role: str = "current scorecard", context: str | None = None
+) -> Verdict:
     """Check the run folder of ``scorecard`` (the file the gate reads) against its ``manifest.json``.
 
     ``key``: the gate key, or None (digests only). ``role``: ``"current scorecard"`` or
     ``"baseline"``. With a key, a current scorecard outside a signed run folder (no manifest,
     a manifest without signature, another key) fails; a baseline outside a run folder (a copy
     committed for review) or from a run without a key is compared on its digests, saying so;
-    a signed baseline is verified like the current scorecard. A computed HMAC is never
-    printed (it would let whoever reads the log sign an edited file).
+    a signed baseline is verified like the current scorecard. ``context``: the CI run's name
+    (:func:`gate_context`); the current scorecard's manifest must record the same (outputs of
+    an earlier run copied in fail). A computed HMAC is never printed (it would let whoever reads
+    the log sign an edited file).
     """
     path = Path(scorecard)
     manifest_path = path.parent / MANIFEST_JSON
@@ -184,13 +209,19 @@ def verify(scorecard: Path, key: bytes | None, *, role: str = "current scorecard
         return Verdict([f"the {role}'s {problem}"], "not verified")
     files, signature = manifest["files"], manifest.get("signature")
     problems = _links(path.parent, role) + _coverage(path, files, role)
+    if role != "baseline" and context is not None and manifest.get("context") != context:
+        problems.append(
+            f"the {role}'s outputs were written by another run ({CONTEXT_ENV} {manifest.get('context')!r} in "
+            f"{MANIFEST_JSON}, {context!r} here): outputs of an earlier run copied in? {path.parent}"
+        )
     if key is None or (role == "baseline" and not signature):  # an unsigned baseline: under review, not a run's
         problems += _digest_problems(path.parent, files, role)
         signer = f"{signature.get('key_id')!s:.16}" if signature else ""
         extra = f" (signed with key id {signer}, but no gate key was given here)" if signer else ""
         extra = extra or (" (its run had no gate key: a baseline under review)" if key is not None else "")
         return Verdict(problems, f"digest only, not signed{extra}")
-    problems += _signature_problems(path.parent, files, signature, key, role, manifest_path)
+    recorded = manifest.get("context")
+    problems += _signature_problems(path.parent, files, signature, key, role, manifest_path, recorded)
     if problems:
         return Verdict(problems, "signature NOT verified")
     return Verdict([], f"signed: HMAC-SHA256 of {len(files)} files verified (key id {key_id(key)})", signed=True)
@@ -221,8 +252,15 @@ def _read_manifest(path: Path) -> tuple[dict, str]:
     good = isinstance(files, dict) and all(
         isinstance(v, dict) and isinstance(v.get("sha256"), str) and type(v.get("bytes")) is int for v in files.values()
     )
-    if not good or not isinstance(manifest.get("signature"), dict | None):
+    if (
+        not good
+        or not isinstance(manifest.get("signature"), dict | None)
+        or not isinstance(manifest.get("context"), str | None)
+    ):
         return {}, f"{MANIFEST_JSON} is not a manifest rhbench wrote (no file list of sizes and sha256): {path}"
+    strangers = sorted(set(files) - set(GATED_OUTPUTS))  # never hashed: "../../x" would read outside the folder
+    if strangers:
+        return {}, f"{MANIFEST_JSON} lists files that are not gated outputs ({', '.join(strangers)[:200]}): {path}"
     return manifest, ""
 
 
@@ -293,7 +331,7 @@ def _hashes_or_none(path: Path, key: bytes | None) -> tuple[int, str, str | None
         return None
 
 
-def _signature_problems(folder, files, signature, key, role, manifest_path) -> list[str]:
+def _signature_problems(folder, files, signature, key, role, manifest_path, context) -> list[str]:
     if not signature:
         return [
             f"the {role}'s outputs are not signed ({manifest_path} records no signature: the run had no gate key) "
@@ -307,9 +345,9 @@ def _signature_problems(folder, files, signature, key, role, manifest_path) -> l
             f"the {role}'s outputs were signed with another key (key id {recorded:.16}; this key's id is "
             f"{key_id(key)}): {manifest_path}"
         ]
-    index = hmac.new(key, _index(files), hashlib.sha256).hexdigest()
+    index = hmac.new(key, _index(files, context), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(str(signature.get("index", "")).encode(), index.encode()):
-        return [f"the {role}'s {MANIFEST_JSON} file list was edited after it was signed: {manifest_path}"]
+        return [f"the {role}'s {MANIFEST_JSON} file list or run context was edited after signing: {manifest_path}"]
     problems = []
     for name in sorted(files):
         found = _hashes_or_none(folder / name, key)
