@@ -289,3 +289,17 @@ def test_g9_20b_an_unusable_run_context_is_a_usage_error(tmp_path, capsys, monke
     monkeypatch.setenv(manifest.CONTEXT_ENV, value)
     code, out = _check(capsys, base, _write(tmp_path / "cur.json", BASELINE))
     assert code == 2 and "RHBENCH_GATE_CONTEXT must name the CI run" in out, out
+
+
+def test_g9_21_html_in_a_reason_cannot_hide_the_failing_rows_of_the_markdown_summary(tmp_path, capsys):
+    """A reason "<!--" opened an HTML comment in the merge-request comment: every row after it was hidden."""
+    base = _write(tmp_path / "base.json", BASELINE)
+    document = json.loads(
+        _write(tmp_path / "cur.json", _replace(BASELINE, "A", "rh_global", None, "failed")).read_text()
+    )
+    next(r for r in document["rows"] if r["metric"] == "rh_global")["reason"] = "<!-- <b>ok</b>"
+    (tmp_path / "cur.json").write_text(json.dumps(document))
+    code, _ = _check(capsys, tmp_path / "cur.json", base, "--markdown", str(tmp_path / "gate.md"))
+    markdown = (tmp_path / "gate.md").read_text()
+    assert code == 1 and "<!--" not in markdown and "<b>" not in markdown
+    assert "&lt;!-- &lt;b&gt;ok&lt;/b&gt;" in markdown

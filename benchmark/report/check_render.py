@@ -170,7 +170,9 @@ def junit_xml(report: CheckReport) -> str:
 
 
 def _md_escape(text: str) -> str:
-    return printable(text).replace("|", "\\|")
+    """Text for a Markdown table cell or line: printable, ``|`` escaped, and no HTML (a ``<!--`` in
+    a reason would hide the rest of the merge-request comment, failing rows included)."""
+    return printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
 
 
 def markdown_summary(report: CheckReport) -> str:
