@@ -19,7 +19,7 @@ The key (:func:`product_key`) is a SHA-256 over everything the products depend o
   cost as much as the work the cache saves) plus its size and modification time, so any
   modification, or a mere ``touch``, invalidates the entry;
 - the target grid (lat/lon values), the benchmark period and the partition (class names
-  and the class index of every cell).
+  and the class index of every cell), and whether the products hold the 2-box totals.
 
 Each entry's SHA-256 is recorded beside it (``<key>.sha256``) and checked on every read:
 altered bytes are never served (the entry is dropped and recomputed).
@@ -120,11 +120,14 @@ def product_key(
     period: tuple[int, int],
     parts: Partition,
     land_mask: xr.DataArray | None = None,
+    twobox: bool = True,
 ) -> str:
     """The cache key of ``source``'s products (hex SHA-256; see the module docstring).
 
     ``files`` maps each canonical variable to its input file; ``package`` is the plugin's
-    distribution and version (``Registry.packages``). Raises OSError when a file is missing.
+    distribution and version (``Registry.packages``); ``twobox`` False: products without
+    the 2-box totals (:func:`rhbench.reduce.reduce_native`), a key of their own (the keys of
+    products with them are those of before). Raises OSError when a file is missing.
     """
     document = {
         "cache_version": CACHE_VERSION,
@@ -136,6 +139,8 @@ def product_key(
         "partition": [list(parts.names), _digest(parts.index.astype("int32"))],
         "land_mask": None if land_mask is None else _digest(np.asarray(land_mask.values, dtype="float64")),
     }
+    if not twobox:
+        document["without_twobox_totals"] = True
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
@@ -148,6 +153,7 @@ def key_for(
     period: tuple[int, int],
     parts: Partition,
     land_mask: xr.DataArray | None = None,
+    twobox: bool = True,
 ) -> str | None:
     """The cache key of ``source``'s products under data root ``root`` (:func:`product_key`).
 
@@ -161,7 +167,14 @@ def key_for(
             entry = catalog.entry_for(source)
             files = {n: catalog.resolve_file(root, entry.files[n], source=source.name) for n in source.variables}
         return product_key(
-            source, files, package=package, target=target, period=period, parts=parts, land_mask=land_mask
+            source,
+            files,
+            package=package,
+            target=target,
+            period=period,
+            parts=parts,
+            land_mask=land_mask,
+            twobox=twobox,
         )
     except (RhbenchError, OSError, KeyError):
         return None

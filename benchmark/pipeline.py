@@ -107,7 +107,8 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
         # the 2-box global domain: the cells of the observed tau_soil (both cSoil and Rh present)
         domain = obs.reference.csoil.notnull() & obs.reference.rh_land.notnull()
         parts = reduce.partition(obs.regions, obs.reference.area, domain=domain)
-        native = Native(obs.reference.vegclass, mask, domain)
+        # without an observed cSoil there is no 2-box constraint: its yearly totals are not computed
+        native = Native(obs.reference.vegclass, mask, domain, twobox=obs.reference.has_csoil)
         with dask.config.set(scheduler=heavy or LOCAL_THREADS):
             models = _reduce_models(config, registry, root, target, native, parts, failures, progress)
         results = evaluate(
@@ -244,12 +245,15 @@ class Native:
 
     ``vegclass``: the reference's class map on the common grid (or None); ``land_mask``:
     the documented 0-1 land mask (:func:`rhbench.harmonize.land_mask`), or None;
-    ``domain``: the 2-box domain on the common grid (cells of the observed tau_soil).
+    ``domain``: the 2-box domain on the common grid (cells of the observed tau_soil);
+    ``twobox``: the run has a 2-box constraint (an observed cSoil), so the models' 2-box
+    totals are needed (:attr:`rhbench.reduce.ModelProducts.totals`).
     """
 
     vegclass: xr.DataArray | None
     land_mask: xr.DataArray | None
     domain: xr.DataArray | None = None
+    twobox: bool = True
 
 
 def _reduce_models(
@@ -333,16 +337,17 @@ def _reduced(
     """
     key = None
     if cache_package is not None:
-        key = cache.key_for(
-            source, root, package=cache_package, target=target, period=period, parts=parts, land_mask=native.land_mask
-        )
+        inputs = {"target": target, "period": period, "parts": parts, "land_mask": native.land_mask}
+        key = cache.key_for(source, root, package=cache_package, twobox=native.twobox, **inputs)
     cached = None if key is None else cache.load(key)
     if cached is not None:
         return cached
     started = time.perf_counter()
     try:
         annual, cells = harmonize.load_native(source, root, land_mask=native.land_mask)
-        products = reduce.reduce_native(annual, cells, target, period, vegclass=native.vegclass, domain=native.domain)
+        products = reduce.reduce_native(
+            annual, cells, target, period, vegclass=native.vegclass, domain=native.domain, twobox=native.twobox
+        )
     except RhbenchError as exc:  # e.g. a one-row grid the reduction cannot place: name the files too
         failures.record(source.name, exc.add_context(source=source.name, file=_files_of(source, root)))
         return None

@@ -116,7 +116,8 @@ class ModelProducts:
         keeps an empty ``year`` dim when the model has no year in the period.
     totals: (year, lat=part, lon=1) area-weighted sums over the valid cells of each part,
         g C yr-1 (fluxes) or kg C (stocks) per 1 m2 pseudo-cell, input of
-        :func:`~rhbench.twobox.twobox_results` with the partition's area and masks.
+        :func:`~rhbench.twobox.twobox_results` with the partition's area and masks; an empty
+        Dataset when reduced for a run without the 2-box constraint (``reduce_native(twobox=False)``).
     regions: totals per region on the model's native grid with cell area x land fraction
         (:func:`rhbench.metrics.native.native_totals`); None when reduced on the common grid.
     """
@@ -167,6 +168,7 @@ def reduce_native(
     vegclass: xr.DataArray | None = None,
     band_width: float = 10.0,
     domain: xr.DataArray | None = None,
+    twobox: bool = True,
 ) -> ModelProducts:
     """Compute ``annual`` (year, lat, lon on the model's native grid) once and reduce it.
 
@@ -176,6 +178,9 @@ def reduce_native(
     area) for Taylor statistics and bias maps. ``vegclass`` is the reference's class map
     on ``target``'s grid and ``domain`` the 2-box domain there (boolean, see
     :func:`partition`); both are sampled at the native cell centres by nearest neighbour.
+    ``twobox``: False for a run without the 2-box constraint (no observed cSoil): the 2-box
+    partition's yearly totals, which only the constraint reads, are not computed (empty
+    ``totals``); the maps and regional totals are the same either way.
     """
     fields = _series(annual).astype(STORE_DTYPE).compute()
     cells = cells.resolved(fields)
@@ -186,14 +191,21 @@ def reduce_native(
         means.rename({"fVegLitter": "litterfall"}) if "fVegLitter" in means else means, land_area, regions
     )
     summary.attrs.update(means.attrs, cell_measures=cells.origin, area_sum_error=cells.area_sum_error)
-    classes = {str(r): regions.sel(region=r) for r in regions["region"].values if r in CLASS_NAMES}
-    parts = partition(classes, land_area, domain=_sampled(domain, land_area))
-    totals = partition_totals(fields, land_area, parts)
+    totals = _twobox_totals(fields, land_area, regions, domain) if twobox else xr.Dataset()
     if same_grid(means, target):
         common = means.assign_coords(lat=target["lat"].values, lon=target["lon"].values)
     else:
         common = to_common_grid(means, target, weights=cells.land)
     return ModelProducts(common.assign_attrs(means.attrs), totals, summary)
+
+
+def _twobox_totals(
+    fields: xr.Dataset, land_area: xr.DataArray, regions: xr.DataArray, domain: xr.DataArray | None
+) -> xr.Dataset:
+    """The 2-box partition's yearly totals of ``fields`` on their native grid (:func:`partition_totals`)."""
+    classes = {str(r): regions.sel(region=r) for r in regions["region"].values if r in CLASS_NAMES}
+    parts = partition(classes, land_area, domain=_sampled(domain, land_area))
+    return partition_totals(fields, land_area, parts)
 
 
 def period_means(annual: xr.Dataset, period: tuple[int, int]) -> xr.Dataset:

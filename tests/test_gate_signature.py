@@ -157,6 +157,7 @@ def test_unsigned_outputs_fail_when_a_key_is_set(runs, capsys, monkeypatch):
     code, out = _check(capsys, monkeypatch, unsigned, base, KEY)
     assert code == 1, out
     assert "the current scorecard is unsigned (no manifest.json beside" in out
+    assert out.splitlines()[0].endswith("; unsigned")
 
 
 def test_a_key_at_check_but_not_at_run_fails_saying_so(runs, capsys, monkeypatch):
@@ -171,6 +172,7 @@ def test_outputs_signed_with_another_key_fail_naming_both_key_ids(runs, capsys, 
     code, out = _check(capsys, monkeypatch, signed, base, OTHER_KEY)
     assert code == 1, out
     assert "signed with another key" in out
+    assert out.splitlines()[0].endswith("; signature NOT verified")  # never "digest only" when a key was given
     assert manifest.key_id(KEY.encode()) in out and manifest.key_id(OTHER_KEY.encode()) in out
 
 

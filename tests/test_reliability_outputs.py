@@ -133,14 +133,30 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+#: ``rhbench.cli.main`` with the output stage held for 60 s before its first writer: the signal
+#: lands while the staging folder exists and before any output could be swapped in, however
+#: fast the run or loaded the machine (a fixed sleep raced with the run's last steps).
+_SLOW_WRITE_RUN = """
+import sys, time
+from rhbench import outputs
+write_all = outputs.write_all
+def held(*args, **kwargs):
+    time.sleep(60)
+    return write_all(*args, **kwargs)
+outputs.write_all = held
+from rhbench.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def _interrupt_mid_run(demo_root: Path, tmp_path: Path, signum: int) -> int:
     """Start ``rhbench run``, send ``signum`` once its staging folder exists, return its exit code."""
     env = {**os.environ, "RHBENCH_CACHE": str(tmp_path / "cache")}
     process = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "rhbench.cli",
+            "-c",
+            _SLOW_WRITE_RUN,
             "-q",
             "run",
             "--config",
@@ -162,8 +178,8 @@ def _interrupt_mid_run(demo_root: Path, tmp_path: Path, signum: int) -> int:
             assert process.poll() is None, process.stderr.read().decode()
             assert time.monotonic() < deadline, "run never started writing"
             time.sleep(0.05)
-        time.sleep(1.0)  # into the benchmark, before it can finish
-        assert process.poll() is None, "run finished before it could be interrupted"
+        time.sleep(0.2)  # into the held write stage, long before it can finish
+        assert process.poll() is None, process.stderr.read().decode()
         process.send_signal(signum)
         return process.wait(timeout=120)
     finally:

@@ -223,3 +223,106 @@ def test_the_page_is_drawn_from_the_scorecard_without_its_attrs(tmp_path, monkey
         html.write_index_html(folder, frame, run.results.datasets, synthetic=True, provenance=provenance)
         pages.append((folder / "index.html").read_text())
     assert pages[0] == pages[1]
+
+
+def _results_of(config, monkeypatch, *, force_twobox: bool):
+    """A run's rows and datasets; with ``force_twobox`` every model is reduced with its 2-box
+    totals, as before the cut; also returns the ``twobox`` each reduction was given."""
+    from rhbench import reduce
+
+    given = []
+    real = reduce.reduce_native
+
+    def spy(*args, **kwargs):
+        kwargs["twobox"] = kwargs.get("twobox", True) or force_twobox
+        given.append(kwargs["twobox"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reduce, "reduce_native", spy)
+    outcome = pipeline.run(config)
+    monkeypatch.setattr(reduce, "reduce_native", real)
+    return outcome.results, given
+
+
+def _comparable(row) -> dict:
+    """A score row as a dict in which a NaN value equals a NaN value."""
+    found = dataclasses.asdict(row)
+    return {**found, "value": "NaN" if found["value"] != found["value"] else found["value"]}
+
+
+def test_a_run_without_observed_csoil_skips_the_2box_totals_and_gives_the_same_results(tmp_path, monkeypatch):
+    """Rh-only run (the side by side's case): the models' 2-box partition totals, read only by
+    the constraint it skips, are not computed; every row and dataset is as with them."""
+    files = write_files(tmp_path / "data", 2, monthly=False, resolution=6.0)
+    path = ilamb3_bench.write_config(tmp_path / "annual.toml", tmp_path / "data", list(files["models"]))
+    config = dataclasses.replace(load_config(path), force=True)
+    before, forced = _results_of(dataclasses.replace(config, out=tmp_path / "a"), monkeypatch, force_twobox=True)
+    after, given = _results_of(dataclasses.replace(config, out=tmp_path / "b"), monkeypatch, force_twobox=False)
+    assert forced == [True, True] and given == [False, False]
+    assert [_comparable(r) for r in after.rows] == [_comparable(r) for r in before.rows]
+    assert any(r.metric.startswith("dcTotal") and r.status == "skipped" for r in after.rows)
+    assert after.datasets.keys() == before.datasets.keys()
+    for name, data in before.datasets.items():
+        xr.testing.assert_identical(after.datasets[name], data)
+
+
+def test_reduce_native_without_the_2box_totals_is_the_same_but_for_them(demo_root):
+    from rhbench import harmonize, reduce
+    from rhbench.registry import build_registry
+
+    source = build_registry().sources["CLM5.0"]
+    annual, cells = harmonize.load_native(source, demo_root)
+    target = grid.common_grid(4.0)
+    domain = xr.ones_like(target["lat"] * target["lon"], dtype=bool)
+    full = reduce.reduce_native(annual, cells, target, (2000, 2010), domain=domain)
+    lean = reduce.reduce_native(annual, cells, target, (2000, 2010), domain=domain, twobox=False)
+    xr.testing.assert_identical(lean.period, full.period)
+    xr.testing.assert_identical(lean.regions, full.regions)
+    assert full.totals.data_vars and not lean.totals.data_vars
+
+
+def test_products_without_the_2box_totals_have_a_cache_key_of_their_own(tmp_path):
+    from rhbench import cache, reduce
+    from rhbench.registry import build_registry
+
+    files = write_files(tmp_path / "data", 1, monthly=False, resolution=6.0)
+    (name,) = files["models"]
+    source = build_registry().sources["Konings2019"]
+    target = grid.common_grid(6.0)
+    parts = reduce.partition({}, xr.ones_like(target["lat"] * target["lon"], dtype=float))
+    common = {"package": "p 1", "target": target, "period": (1982, 2018), "parts": parts}
+    paths = {"rh": files["models"][name]}
+    with_totals = cache.product_key(source, paths, **common)
+    assert cache.product_key(source, paths, twobox=True, **common) == with_totals  # keys of before kept
+    assert cache.product_key(source, paths, twobox=False, **common) != with_totals
+
+
+def _region_sums_before(values: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """The sums of ``totals.sums_missing_as_zero`` as native totals took them before session 7's
+    item 18 cut: every boolean region mask converted to float64 at once, one einsum."""
+    filled = np.where(np.isnan(values), 0.0, values)
+    return np.einsum("...ab,...cab->...c", filled, masks.astype(bool).astype("float64"))
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("shape", [(360, 720), (12, 18), (3, 90, 180), (1, 7)])
+@pytest.mark.parametrize("count", [22, 21, 5, 2, 1])
+def test_sums_over_boolean_masks_in_blocks_are_the_float_mask_einsum_bit_for_bit(seed, shape, count):
+    """Random fields with NaN, zeros, values spanning 1e-3..1e12 and negatives; overlapping
+    boolean regions (one everything, one empty), in counts that leave a lone last region (21,
+    5), one short block (22) and fewer than a block: every region's sum the same float."""
+    from rhbench.metrics.totals import sums_missing_as_zero
+
+    rng = np.random.default_rng(seed)
+    values = rng.gamma(2.0, 300.0, shape) * 10.0 ** rng.integers(-3, 9, shape)
+    values[rng.random(shape) < 0.3] = np.nan
+    values[rng.random(shape) < 0.05] *= -1.0
+    values[rng.random(shape) < 0.1] = 0.0
+    masks = rng.random((count, *shape[-2:])) < rng.random((count, 1, 1))
+    masks[0], masks[-1] = True, count == 1
+    got = sums_missing_as_zero(values, masks)
+    expected = _region_sums_before(values, masks)
+    assert got.shape == expected.shape == (*shape[:-2], count) and got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+    assert np.isfinite(got).all() and (got != 0).any()
+    np.testing.assert_array_equal(sums_missing_as_zero(values, masks.astype("float64")), expected)  # float masks

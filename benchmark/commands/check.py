@@ -210,7 +210,7 @@ def _verify_outputs(report: gate.CheckReport, frames: dict, key: bytes | None, c
         report.problems.extend(verdict.problems)
         report.integrity.append(f"{role}: {verdict.note}")
         if role == "current scorecard":
-            report.signed = verdict.signed
+            report.verification = verdict.note.split(" (")[0].split(":")[0]  # e.g. "signed", "unsigned"
 
 
 def _print_report(report: gate.CheckReport) -> None:

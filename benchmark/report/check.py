@@ -133,8 +133,10 @@ class CheckReport:
     #: how far each scorecard's run folder was verified (:func:`rhbench.report.manifest.verify`),
     #: e.g. ``"current scorecard: digest only, not signed"``; empty when not checked (the API)
     integrity: list[str] = field(default_factory=list)
-    #: the current scorecard's outputs carry a signature verified with the gate key
-    signed: bool = False
+    #: how far the current scorecard's outputs were verified, in short: ``"signed"`` (every HMAC
+    #: checked with the gate key), ``"digest only, not signed"``, ``"signature NOT verified"``,
+    #: ``"unsigned"`` or ``"not verified"``; empty when not checked (the API)
+    verification: str = ""
 
     @property
     def metrics(self) -> tuple[str, ...]:

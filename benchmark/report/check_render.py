@@ -55,8 +55,8 @@ def summary_line(report: CheckReport) -> str:
     described = report.data or datalabel.of(None, report.synthetic)
     label = "" if described.get("data_label") == datalabel.REAL else f" ({datalabel.short(described)})"
     problems = f"; {len(report.problems)} problem(s)" if report.problems else ""
-    signed = ("; signed" if report.signed else "; digest only, not signed") if report.integrity else ""
-    line = f"rhbench check {verdict}{label}: {len(report.rows)} gated rows; {counts or 'none'}{problems}{signed}"
+    verified = f"; {report.verification}" if report.verification else ""
+    line = f"rhbench check {verdict}{label}: {len(report.rows)} gated rows; {counts or 'none'}{problems}{verified}"
     return printable(line)
 
 
