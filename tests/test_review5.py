@@ -132,3 +132,38 @@ def test_r5_3b_a_fifo_as_key_file_is_refused_without_blocking(tmp_path, monkeypa
     monkeypatch.setenv(manifest.KEY_FILE_ENV, str(fifo))
     with pytest.raises(ConfigError, match="not a regular file"):
         manifest.gate_key()
+
+
+def test_r5_4_yearly_end_stamps_re_written_by_xarray_are_read_as_an_assumption_warned_of(tmp_path, caplog):
+    """R5-4: year ends 1998-2004 stamped 1999-01-01 .. 2005-01-01, written by xarray from decoded times
+    (xarray's default units count from the first stamp: 'days since 1999-01-01', first value 0), under a
+    plugin period of 2000-2004. The reference-date rule reads them as year starts, a year late; before
+    this fix that was logged at INFO and stated as evidence. It is now a warning naming the file and
+    saying it is an assumption, how it can be wrong and what decides (time bounds)."""
+    import logging
+
+    import netCDF4
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+    from test_time_stamps import _years
+
+    years_true = np.arange(1998, 2005)
+    field = np.broadcast_to(years_true[:, None, None] * 1e-9, (7, 2, 2)).copy()
+    path = tmp_path / "rh.nc"
+    xr.Dataset(
+        {"rh": (("time", "lat", "lon"), field, {"units": "kg m-2 s-1"})},
+        coords={
+            "time": pd.to_datetime([f"{y}-01-01" for y in range(1999, 2006)]),
+            "lat": [-45.0, 45.0],
+            "lon": [-90.0, 90.0],
+        },
+    ).to_netcdf(path)
+    with netCDF4.Dataset(path) as ds:
+        assert ds["time"].units.startswith("days since 1999-01-01") and ds["time"][0] == 0  # xarray's default
+    with caplog.at_level(logging.WARNING):
+        years, _, attrs = _years(path, (2000, 2004))
+    assert years.tolist() == list(range(1999, 2006))  # the assumption: a year late for this file
+    for text in (attrs["time_stamps"], caplog.text):
+        assert "ASSUMED year starts" in text and "re-written by xarray" in text and "time_bnds" in text, text
+    assert "rh.nc" in caplog.text
