@@ -295,3 +295,34 @@ def test_products_without_the_2box_totals_have_a_cache_key_of_their_own(tmp_path
     with_totals = cache.product_key(source, paths, **common)
     assert cache.product_key(source, paths, twobox=True, **common) == with_totals  # keys of before kept
     assert cache.product_key(source, paths, twobox=False, **common) != with_totals
+
+
+def _region_sums_before(values: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """The sums of ``totals.sums_missing_as_zero`` as native totals took them before session 7's
+    item 18 cut: every boolean region mask converted to float64 at once, one einsum."""
+    filled = np.where(np.isnan(values), 0.0, values)
+    return np.einsum("...ab,...cab->...c", filled, masks.astype(bool).astype("float64"))
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("shape", [(360, 720), (12, 18), (3, 90, 180), (1, 7)])
+@pytest.mark.parametrize("count", [22, 21, 5, 2, 1])
+def test_sums_over_boolean_masks_in_blocks_are_the_float_mask_einsum_bit_for_bit(seed, shape, count):
+    """Random fields with NaN, zeros, values spanning 1e-3..1e12 and negatives; overlapping
+    boolean regions (one everything, one empty), in counts that leave a lone last region (21,
+    5), one short block (22) and fewer than a block: every region's sum the same float."""
+    from rhbench.metrics.totals import sums_missing_as_zero
+
+    rng = np.random.default_rng(seed)
+    values = rng.gamma(2.0, 300.0, shape) * 10.0 ** rng.integers(-3, 9, shape)
+    values[rng.random(shape) < 0.3] = np.nan
+    values[rng.random(shape) < 0.05] *= -1.0
+    values[rng.random(shape) < 0.1] = 0.0
+    masks = rng.random((count, *shape[-2:])) < rng.random((count, 1, 1))
+    masks[0], masks[-1] = True, count == 1
+    got = sums_missing_as_zero(values, masks)
+    expected = _region_sums_before(values, masks)
+    assert got.shape == expected.shape == (*shape[:-2], count) and got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+    assert np.isfinite(got).all() and (got != 0).any()
+    np.testing.assert_array_equal(sums_missing_as_zero(values, masks.astype("float64")), expected)  # float masks

@@ -126,7 +126,7 @@ def native_totals(period: xr.Dataset, land_area: xr.DataArray, regions: xr.DataA
     *arrays, land_area, regions = xr.align(*fields.values(), land_area, regions, join="inner", copy=False)
     values = {name: lat_lon_values(data, "float64") for name, data in zip(fields, arrays, strict=True)}
     area = lat_lon_values(land_area, "float64")
-    masks = np.asarray(regions.transpose("region", "lat", "lon").values).astype(bool, copy=False).astype("float64")
+    masks = np.asarray(regions.transpose("region", "lat", "lon").values).astype(bool, copy=False)
     all_land = sums_missing_as_zero(area, masks)
     out = {"land_area": (all_land, "m2")}
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -155,10 +155,13 @@ def _with_turnover(
     ds: xr.Dataset, fields: dict[str, xr.DataArray], land_area: xr.DataArray, regions: xr.DataArray, masks: np.ndarray
 ) -> xr.Dataset:
     """``ds`` with ``tau_soil`` (cSoil / Rh) and ``tau_veg`` (cVeg / litterfall) per region, yr,
-    where both fields are given (:func:`~rhbench.metrics.turnover.ratio_of_totals`)."""
-    weights = xr.DataArray(masks, dims=("region", "lat", "lon"), coords=regions.coords)
+    where both fields are given (:func:`~rhbench.metrics.turnover.ratio_of_totals`, over the
+    boolean ``masks`` as 0/1 float64 weights, converted only when a ratio is taken)."""
+    weights = None
     for name, stock, flux in (("tau_soil", "cSoil", "rh"), ("tau_veg", "cVeg", "litterfall")):
         if stock in fields and flux in fields:
+            if weights is None:
+                weights = xr.DataArray(masks.astype("float64"), dims=("region", "lat", "lon"), coords=regions.coords)
             tau = ratio_of_totals(fields[stock], fields[flux], land_area, weights)
             ds[name] = ("region", np.asarray(tau.transpose("region").values), {"units": "yr"})
     return ds
