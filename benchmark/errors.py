@@ -1,7 +1,8 @@
 """The rhbench exception hierarchy.
 
 Every error raised on bad input is a subclass of :class:`RhbenchError` and its message
-names the source, the file, the variable, what was found and what was expected, so that
+names the source, the file, the variable, what was found and what was expected, and,
+where rhbench can tell, what to do (``hint``, written last as ``to fix: ...``), so that
 a user can fix the input without reading the code.
 """
 
@@ -20,8 +21,10 @@ class RhbenchError(Exception):
         variable: str | None = None,
         found: object | None = None,
         expected: object | None = None,
+        hint: str | None = None,
     ) -> None:
         self.message = message
+        self.hint = hint
         self.source = source
         self.file = file
         self.variable = variable
@@ -51,6 +54,7 @@ class RhbenchError(Exception):
             ("variable", self.variable),
             ("found", self.found),
             ("expected", self.expected),
+            ("to fix", self.hint),
         ):
             if value is not None:
                 parts.append(f"{label}: {value}")

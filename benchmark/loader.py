@@ -64,8 +64,17 @@ def _open_one(source: Source, file_name: str, path: Path) -> xr.Dataset:
             variable=file_name,
             found=sorted(map(str, ds.data_vars)),
             expected=file_name,
+            hint=_rename_hint(source, file_name, ds),
         )
     return ds
+
+
+def _rename_hint(source: Source, file_name: str, ds: xr.Dataset) -> str:
+    """How to point the plugin at the name the file uses for ``file_name``."""
+    canonical = next((name for name, spec in source.variables.items() if spec.file_name == file_name), file_name)
+    names = [str(n) for n in ds.data_vars if not str(n).endswith(("_bnds", "_bounds"))]
+    in_file = names[0] if len(names) == 1 else "NAME_IN_FILE"
+    return f"if the file names this variable otherwise, declare renames={{{canonical!r}: {in_file!r}}} in the plugin"
 
 
 def _time_span(ds: xr.Dataset, name: str, path: Path) -> tuple[int, int, int]:

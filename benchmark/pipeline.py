@@ -43,7 +43,7 @@ from rhbench.metrics import coverage, ensemble
 from rhbench.metrics.definitions import METRIC_TABLE
 from rhbench.metrics.reference import NO_OBSERVED_CSOIL
 from rhbench.metrics.suite import evaluate, say_no_observed_csoil
-from rhbench.registry import Registry, build_registry
+from rhbench.registry import Registry, build_registry, unknown_names_hint
 from rhbench.results import OBSERVED_CSOIL, REFERENCE_RH, Failures, Results, ScoreRow, is_synthetic
 from rhbench.sources import Source
 from rhbench.uptake import twobox_results
@@ -217,6 +217,7 @@ def _check_models(config: RunConfig, registry: Registry) -> None:
             variable="models",
             found=unknown or "[]",
             expected=known,
+            hint=unknown_names_hint(unknown, known, registry) if unknown else None,
         )
 
 

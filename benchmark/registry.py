@@ -11,6 +11,7 @@ loaded machine).
 from __future__ import annotations
 
 import contextlib
+import difflib
 import logging
 import math
 import os
@@ -18,6 +19,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from importlib import metadata
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
 
@@ -190,6 +192,54 @@ def _entry_point_candidates(registry: Registry, timeout: float) -> list[_Candida
     return candidates
 
 
+def _misplaced_entry_points(registry: Registry) -> None:
+    """Record as broken every entry point in a group named almost ``rhbench`` (``rhbnech``,
+    ``rhbench.plugins``, ``RHBench``): rhbench does not load it, and would otherwise say nothing."""
+    wanted = hookspecs.PROJECT_NAME
+    installed = metadata.entry_points()  # every group (the module's, not a patched name)
+    near = [
+        group
+        for group in sorted(installed.groups)
+        if group != wanted
+        and (
+            "".join(c for c in group.casefold() if c.isalnum()).startswith(wanted)
+            or difflib.SequenceMatcher(None, group.casefold(), wanted).ratio() >= 0.8
+        )
+    ]
+    for entry_point in (ep for group in near for ep in installed.select(group=group)):
+        group = entry_point.group
+        reason = str(
+            PluginError(
+                f"entry point '{entry_point.name} = {entry_point.value}' is in group {group!r}, not {wanted!r}: "
+                "rhbench does not load it",
+                source=entry_point.name,
+                hint=f"name the table [project.entry-points.{wanted}] in the package's pyproject.toml and reinstall it",
+            )
+        )
+        registry.broken.append(BrokenPlugin(entry_point.name, _package_of(entry_point), reason))
+        log.warning("plugin %s is broken: %s", entry_point.name, reason)
+
+
+def unknown_names_hint(unknown: list[str], known: list[str], registry: Registry) -> str:
+    """What to do about source names no plugin declares: a close known name, the broken plugins
+    (one of them may be the one meant), and how a plugin gets listed."""
+    folded = {name.casefold(): name for name in known}
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=0.75)
+        if close:
+            parts.append(f"did you mean {folded[close[0]]!r} for {name!r}?")
+    if registry.broken:
+        broken = " | ".join(f"{b.name} ({b.package}): {b.reason}" for b in registry.broken)
+        parts.append(f"{len(registry.broken)} plugin(s) failed to load: {broken}.")
+    parts.append(
+        "A model is listed once its plugin package is installed (pip install ./PLUGIN) with an entry point "
+        f"in the [project.entry-points.{hookspecs.PROJECT_NAME}] table of its pyproject.toml; "
+        "`rhbench plugins` lists every plugin found and why a broken one failed"
+    )
+    return " ".join(parts)
+
+
 def build_registry(extra_plugins: dict[str, object] | None = None, *, use_entry_points: bool = True) -> Registry:
     """Discover plugins and collect their sources.
 
@@ -211,6 +261,8 @@ def build_registry(extra_plugins: dict[str, object] | None = None, *, use_entry_
     manager = _new_manager()
     timeout = plugin_timeout()
     candidates = _entry_point_candidates(registry, timeout) if use_entry_points else []
+    if use_entry_points:
+        _misplaced_entry_points(registry)
     candidates += [_Candidate(name, "extra", plugin, False, False) for name, plugin in (extra_plugins or {}).items()]
     declared: list[tuple[_Candidate, list[Source]]] = []
     for candidate in sorted(candidates, key=lambda c: not c.builtin):  # stable: built-ins first

@@ -110,8 +110,9 @@ def _catalog(names: PluginNames, plugin_type: str, kind: str) -> str:
 _PLUGIN_DGVM = Template('''"""rhbench plugin: ${source} (a DGVM with TRENDY-style output).
 
 Declares what ${source}'s files are; rhbench opens, checks, converts and benchmarks them.
-Edit the citation, the variables the model provides, file-variable ``renames`` and the
-file ``quirks`` (see ``rhbench.sources.QUIRKS``); file paths are in
+Edit the citation, the variables the model provides, file-variable ``renames``, the
+``units`` of the files where they are not TRENDY's (``kg m-2 s-1`` fluxes, ``kg m-2`` stocks)
+and the file ``quirks`` (see ``rhbench.sources.QUIRKS``); file paths are in
 ``catalogs/${module}.yaml``.
 """
 
@@ -133,6 +134,7 @@ def rhbench_sources() -> list[Source]:
         variables=("rh", "npp", "cVeg", "cSoil", "cLitter", "fVegLitter"),
         quirks=(),  # e.g. ("calendar_noleap", "lon_0_360"); add "litter_in_soil" and drop cLitter
         renames={},  # canonical name -> name in your files, e.g. {"cSoil": "SoilC"}
+        units={},  # canonical name -> units in your files if not TRENDY's, e.g. {"rh": "g m-2 d-1"}
         catalog="${module}",
     )
     return [replace(source, catalog_dir=CATALOG_DIR)]
@@ -267,10 +269,13 @@ the `rhbench` entry point in `pyproject.toml`.
 ## Steps
 
 1. Edit `src/${module}/__init__.py`: the citation, the variables ${source} provides,
-   `renames` for variables named differently in your files, and the file quirks
+   `renames` for variables named differently in your files, `units` where your files do not
+   hold TRENDY's units, and the file quirks
    (`python -c "from rhbench.sources import QUIRKS; print(QUIRKS)"` lists them).
+   A variable the model does not write (e.g. no `cLitter`): remove it from `variables` and
+   from the catalog's `files`.
 2. Edit `src/${module}/catalogs/${module}.yaml`: under `files`, the path of each
-   variable's file relative to your data root; under `units`, the units written in them.
+   variable's file relative to your data root (units are declared only in the plugin).
 3. Install and check:
 
        pip install ./${distribution}

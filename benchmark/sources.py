@@ -181,14 +181,18 @@ TRENDY_UNITS: dict[str, str] = {
 CELL_MEASURE_UNITS: dict[str, str] = {"sftlf": "1", "oceanCoverFrac": "1", "areacella": "m2", "landArea": "m2"}
 
 
-def trendy_variables(*canonical: str, renames: Mapping[str, str] | None = None) -> dict[str, Var]:
+def trendy_variables(
+    *canonical: str, renames: Mapping[str, str] | None = None, units: Mapping[str, str] | None = None
+) -> dict[str, Var]:
     """Variables of a TRENDY DGVM with their TRENDY names and units.
 
-    ``renames`` maps a canonical name to a model-specific file name where it differs.
+    ``renames`` maps a canonical name to a model-specific file name where it differs;
+    ``units`` a canonical name to the units its files hold where they are not TRENDY's
+    (e.g. ``{"rh": "g m-2 d-1"}``; any units pint reads, converted at load time).
     """
     renames = dict(renames or {})
-    units = {**TRENDY_UNITS, **CELL_MEASURE_UNITS}
-    return {name: Var(renames.get(name, name), units[name]) for name in canonical}
+    declared = {**TRENDY_UNITS, **CELL_MEASURE_UNITS, **dict(units or {})}
+    return {name: Var(renames.get(name, name), declared[name]) for name in canonical}
 
 
 def trendy_dgvm(
@@ -198,14 +202,19 @@ def trendy_dgvm(
     variables: tuple[str, ...] = ("rh", "npp", "cVeg", "cSoil", "cLitter", "fVegLitter"),
     quirks: tuple[str, ...] = (),
     renames: Mapping[str, str] | None = None,
+    units: Mapping[str, str] | None = None,
     catalog: str = "trendy_v9",
 ) -> Source:
-    """Descriptor of a TRENDY v9 S2 DGVM (1901-2018)."""
+    """Descriptor of a TRENDY v9 S2 DGVM (1901-2018); ``renames`` and ``units`` as in
+    :func:`trendy_variables` (TRENDY's ``kg m-2 s-1`` fluxes and ``kg m-2`` stocks by default)."""
+    unknown = sorted((set(renames or {}) | set(units or {})) - set(variables))
+    if unknown:
+        raise ValueError(f"renames/units name variables {unknown} that are not in variables={list(variables)}")
     return Source(
         name=name,
         kind="dgvm",
         catalog_entry=f"{catalog}.{name}",
-        variables=trendy_variables(*variables, renames=renames),
+        variables=trendy_variables(*variables, renames=renames, units=units),
         citation=citation,
         period=(1901, 2018),
         quirks=frozenset(quirks),

@@ -245,6 +245,12 @@ def convert(
     return converted
 
 
+_UNITS_HINT = (
+    "write UDUNITS units in the file's units attribute (e.g. 'kg m-2 s-1', 'g m-2 d-1'; carbon goes in the "
+    "variable, not the unit), or declare the units the files hold in the plugin: Var(name, units)"
+)
+
+
 def check_units(
     found: str | None,
     to_units: str,
@@ -278,6 +284,7 @@ def check_units(
                 "file units do not match the plugin's declared units",
                 found=f"{found!r} ({found_unit.text})",
                 expected=f"{declared!r} ({unit_facts(declared).text})",
+                hint=_UNITS_HINT,
                 **context,
             )
         if found_unit.dimensions != target_unit.dimensions:
@@ -289,7 +296,9 @@ def check_units(
             )
     except UnitsError as exc:
         if exc.variable is None:
-            raise UnitsError("unparseable units", found=exc.found, expected=to_units, **context) from exc
+            raise UnitsError(
+                "unparseable units", found=exc.found, expected=declared or to_units, hint=_UNITS_HINT, **context
+            ) from exc
         raise
     return str(found), found_unit, target_unit
 

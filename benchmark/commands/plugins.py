@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from rhbench import catalog, cmip6
@@ -98,8 +99,9 @@ def run(args: argparse.Namespace) -> int:
     for column in ("name", "kind", "package", "variables", "data"):
         table.add_column(column)
     for s in result["sources"]:
-        table.add_row(s["name"], s["kind"], s["package"], ", ".join(s["variables"]), s["data"])
+        table.add_row(*(escape(t) for t in (s["name"], s["kind"], s["package"], ", ".join(s["variables"]), s["data"])))
     for b in result["broken"]:
-        table.add_row(f"[red]{b['name']}[/red]", "BROKEN", b["package"], b["reason"], "")
+        # plugin-provided text is shown as written: '[project.entry-points.rhbench]' is not rich markup
+        table.add_row(f"[red]{escape(b['name'])}[/red]", "BROKEN", escape(b["package"]), escape(b["reason"]), "")
     Console().print(table)
     return 0

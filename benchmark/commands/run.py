@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 #: How long ``--scheduler`` may take to connect before the run stops (dask's time string).
 SCHEDULER_TIMEOUT = "10s"
-#: Failed rows listed one by one on stderr before the rest are counted.
+#: Failed rows (one line per source and reason) listed on stderr before the rest are counted.
 FAILED_ROWS_SHOWN = 20
 
 __all__ = ["DEMO_RESOLUTION", "add_parser", "demo_root", "prepare_demo", "run"]
@@ -175,10 +175,16 @@ def _failure_summary(outcome) -> None:
     for kind, names in kinds.items():
         log.warning("%d source%s failed (%s): %s", len(names), "s" * (len(names) > 1), kind, ", ".join(names))
     rows = [r for r in outcome.failed_rows if r.metric != "load"]  # a failed source's row is said above
-    for row in rows[:FAILED_ROWS_SHOWN]:
-        log.warning("failed row %s / %s / %s: %s", row.source, row.metric, row.region, row.reason)
-    if len(rows) > FAILED_ROWS_SHOWN:
-        log.warning("... and %d more failed rows (see scorecard.json)", len(rows) - FAILED_ROWS_SHOWN)
+    groups: dict[tuple[str, str], list] = {}  # one line per source and reason: 137 rows of one cause are one line
+    for row in rows:
+        groups.setdefault((row.source, row.reason), []).append(row)
+    for (source, reason), same in list(groups.items())[:FAILED_ROWS_SHOWN]:
+        first = same[0]
+        more = f" [and {len(same) - 1} more rows of {source} with this reason]" if len(same) > 1 else ""
+        log.warning("failed row %s / %s / %s: %s%s", source, first.metric, first.region, reason, more)
+    if len(groups) > FAILED_ROWS_SHOWN:
+        hidden = sum(len(g) for g in list(groups.values())[FAILED_ROWS_SHOWN:])
+        log.warning("... and %d more failed rows (see scorecard.json)", hidden)
     if outcome.exit_code:
         sources = sorted({r.source for r in outcome.failed_rows} | set(outcome.failures))
         log.warning("exit 3: %d failed rows from %s", len(outcome.failed_rows), ", ".join(sources))

@@ -43,7 +43,15 @@ def open_file(
     path = Path(path)
     fileops.refuse_broken_link(path, DataError, source=source, expected="a link to a readable data file")
     if not path.exists():
-        raise DataError("data file not found", source=source, file=str(path))
+        raise DataError(
+            "data file not found",
+            source=source,
+            file=str(path),
+            variable=variable,
+            hint="check the data root and the path under `files` in the source's catalog entry (`rhbench data` "
+            "lists every expected file); a variable the model does not write: remove it from the plugin's "
+            "variables and the catalog's files",
+        )
     if path.is_dir():
         raise DataError("path is a folder, not a data file", source=source, file=str(path), expected="a file")
     if path.stat().st_size == 0:

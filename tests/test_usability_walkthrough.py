@@ -1,0 +1,168 @@
+"""New-user walkthrough (docs/user-walkthrough.md): what a plugin author's mistakes now say.
+
+Each case is one a user hit following the README: a typo in a model name or in the
+entry-point group, a variable named otherwise in the file, a variable the model does not
+write, unreadable units, 137 failed rows of one cause, a reason with [brackets] in the
+plugins table, and a plugin that needs non-TRENDY units.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib.metadata import EntryPoint, EntryPoints
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from rhbench import loader, readers, registry, units
+from rhbench.commands import run as run_command
+from rhbench.config import RunConfig
+from rhbench.errors import ConfigError, DataError, MissingVariableError, UnitsError
+from rhbench.pipeline import Outcome, _check_models
+from rhbench.registry import BrokenPlugin, Registry
+from rhbench.results import Results, ScoreRow
+from rhbench.sources import trendy_dgvm
+
+
+def _registry(*names: str, broken: tuple[BrokenPlugin, ...] = ()) -> Registry:
+    found = Registry()
+    for name in names:
+        found.sources[name] = trendy_dgvm(name, "test")
+    found.broken.extend(broken)
+    return found
+
+
+def test_an_unknown_model_name_suggests_the_close_one_and_what_to_do():
+    with pytest.raises(ConfigError) as caught:
+        _check_models(RunConfig(models=("MYDGVN", "CLM5")), _registry("MYDGVM", "CLM5.0", "JSBACH"))
+    text = str(caught.value)
+    assert "did you mean 'MYDGVM' for 'MYDGVN'?" in text
+    assert "did you mean 'CLM5.0' for 'CLM5'?" in text
+    assert "[project.entry-points.rhbench]" in text and "rhbench plugins" in text
+
+
+def test_an_unknown_model_name_names_the_plugins_that_failed_to_load():
+    broken = BrokenPlugin("mydgvm", "rhbench-mydgvm 0.1.0", "import of 'rhbench_mydgvn' failed: ModuleNotFoundError")
+    with pytest.raises(ConfigError) as caught:
+        _check_models(RunConfig(models=("MYDGVM",)), _registry("CLM5.0", broken=(broken,)))
+    text = str(caught.value)
+    assert "1 plugin(s) failed to load: mydgvm (rhbench-mydgvm 0.1.0): import of 'rhbench_mydgvn'" in text
+    assert "did you mean" not in text  # nothing close among the loaded names
+
+
+def test_an_entry_point_in_a_misspelt_group_is_listed_as_broken(monkeypatch, caplog):
+    installed = EntryPoints(
+        [
+            EntryPoint("mydgvm", "rhbench_mydgvm", "rhbnech"),
+            EntryPoint("other", "rhbench_other", "rhbench.plugins"),
+            EntryPoint("rh", "some_pkg:main", "console_scripts"),  # unrelated: left alone
+        ]
+    )
+    monkeypatch.setattr(registry, "metadata", SimpleNamespace(entry_points=lambda: installed))
+    found = Registry()
+    with caplog.at_level(logging.WARNING):
+        registry._misplaced_entry_points(found)
+    assert [b.name for b in found.broken] == ["other", "mydgvm"]  # groups in sorted order
+    reason = found.broken[1].reason
+    assert "entry point 'mydgvm = rhbench_mydgvm' is in group 'rhbnech', not 'rhbench'" in reason
+    assert "to fix: name the table [project.entry-points.rhbench]" in reason
+    assert "plugin mydgvm is broken" in caplog.text
+
+
+def test_the_installed_packages_have_no_misplaced_entry_point():
+    """rhbench's own groups (and this environment's) are not flagged: no false alarm on every run."""
+    found = Registry()
+    registry._misplaced_entry_points(found)
+    assert found.broken == []
+
+
+def test_the_plugins_table_shows_a_reason_with_brackets_as_written(monkeypatch, capsys):
+    from rhbench.commands import plugins
+
+    reason = "to fix: name the table [project.entry-points.rhbench] in pyproject.toml"
+    found = _registry("MYDGVM", broken=(BrokenPlugin("x", "pkg 1", reason),))
+    monkeypatch.setattr(plugins.cmip6, "registry_for", lambda args: (found, None))
+    monkeypatch.setenv("COLUMNS", "300")
+    code = plugins.run(SimpleNamespace(json=False, data_root=None, config=None, cmip6=None))
+    assert code == 0
+    assert "[project.entry-points.rhbench]" in capsys.readouterr().out
+
+
+def _file(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"MYDGVM_S2_{name}.nc"
+    data = xr.DataArray(
+        np.full((2, 3, 4), 1e-8, dtype="float32"),
+        dims=("time", "lat", "lon"),
+        coords={"time": [182.0, 547.0], "lat": [-30.0, 0.0, 30.0], "lon": [0.0, 90.0, 180.0, 270.0]},
+        attrs={"units": "kg m-2 s-1"},
+    )
+    data.coords["time"].attrs.update(units="days since 2000-01-01", calendar="noleap")
+    data.to_dataset(name=name).to_netcdf(path)
+    return path
+
+
+def test_a_variable_named_otherwise_in_the_file_says_which_rename_to_declare(tmp_path):
+    source = trendy_dgvm("MYDGVM", "test", variables=("rh",))
+    with pytest.raises(MissingVariableError) as caught:
+        loader.open_variable(source, "rh", _file(tmp_path, "Rh_het"))
+    text = str(caught.value)
+    assert "found: ['Rh_het']; expected: rh" in text
+    assert "to fix: if the file names this variable otherwise, declare renames={'rh': 'Rh_het'}" in text
+    renamed = trendy_dgvm("MYDGVM", "test", variables=("rh",), renames={"rh": "Rh_het"})
+    loaded = loader.open_variable(renamed, "rh", tmp_path / "MYDGVM_S2_Rh_het.nc").compute()  # the fix works
+    assert loaded.name == "rh" and float(loaded.max()) > 0
+
+
+def test_a_missing_file_says_where_it_was_looked_for_and_what_to_do(tmp_path):
+    with pytest.raises(DataError) as caught:
+        readers.open_file(tmp_path / "MYDGVM_S2_cLitter.nc", variable="cLitter", source="MYDGVM")
+    text = str(caught.value)
+    assert "data file not found; source: MYDGVM" in text and "variable: cLitter" in text
+    assert "rhbench data" in text and "remove it from the plugin's variables and the catalog's files" in text
+
+
+def test_unreadable_file_units_name_the_declared_units_and_the_fix():
+    with pytest.raises(UnitsError) as caught:
+        units.check_units("foo", "g m-2 yr-1", declared="kg m-2 s-1", source="S", file="f.nc", variable="rh")
+    text = str(caught.value)
+    assert "found: 'foo'; expected: kg m-2 s-1" in text  # the plugin's declaration, not rhbench's internal unit
+    assert "to fix: write UDUNITS units" in text and "Var(name, units)" in text
+    with pytest.raises(UnitsError, match="to fix: write UDUNITS units"):
+        units.check_units("kg m-2", "g m-2 yr-1", declared="kg m-2 s-1", variable="rh")
+
+
+def test_trendy_dgvm_takes_the_units_of_files_that_are_not_in_trendy_units(tmp_path):
+    source = trendy_dgvm("MYDGVM", "test", variables=("rh", "cSoil"), units={"rh": "g m-2 d-1"})
+    assert source.variables["rh"].units == "g m-2 d-1"
+    assert source.variables["cSoil"].units == "kg m-2"  # TRENDY's default kept
+    path = _file(tmp_path, "rh")
+    with xr.open_dataset(path) as ds:
+        ds = ds.load()
+    ds["rh"] = ds["rh"] * 0 + 2.0
+    ds["rh"].attrs = {}  # no units attribute: the declaration applies
+    ds.to_netcdf(tmp_path / "daily.nc")
+    loaded = loader.open_variable(source, "rh", tmp_path / "daily.nc").compute()
+    assert float(loaded.max()) == pytest.approx(2.0 * 365.25, rel=1e-6)  # g m-2 d-1 -> g m-2 yr-1
+    with pytest.raises(ValueError, match=r"renames/units name variables \['cLitter'\]"):
+        trendy_dgvm("MYDGVM", "test", variables=("rh",), units={"cLitter": "kg m-2"})
+
+
+def test_many_failed_rows_of_one_cause_are_one_line(caplog):
+    reason = "implausible rh_global = 7.6e-07 Pg C yr-1 (likely a units error)"
+    rows = [
+        ScoreRow("MYDGVM", "dgvm", "rh_total", f"band{i}", "Pg C yr-1", float("nan"), "failed", reason)
+        for i in range(137)
+    ]
+    other = ScoreRow("CLM5.0", "dgvm", "rh_global", "global", "Pg C yr-1", float("nan"), "failed", "other")
+    outcome = Outcome(Results(rows=[*rows, other]), None, False, failures={})
+    with caplog.at_level(logging.WARNING):
+        run_command._failure_summary(outcome)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("failed row")]
+    assert lines == [
+        f"failed row MYDGVM / rh_total / band0: {reason} [and 136 more rows of MYDGVM with this reason]",
+        "failed row CLM5.0 / rh_global / global: other",
+    ]
+    assert "exit 3: 138 failed rows from CLM5.0, MYDGVM" in caplog.text
