@@ -241,7 +241,8 @@ def label_time(
         )
         labels, note = stamps.shifted(labels, reading), reading.note
         if note:
-            log.log(logging.WARNING if reading.shift else logging.INFO, "%s (%s): %s", file, data.name, note)
+            level = logging.WARNING if reading.shift or reading.assumed else logging.INFO
+            log.log(level, "%s (%s): %s", file, data.name, note)
     timeaxis.check_monotonic(labels, file=file, variable=str(data.name))
     units = str(raw_time.attrs.get("units", ""))
     timeaxis.check_even_steps(raw_time.values, labels, units=units, file=file, variable=str(data.name))

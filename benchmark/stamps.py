@@ -18,8 +18,12 @@ history files and some TRENDY files write). The evidence used:
   the edge the file shares with the period (stamps 1902-2010 under 1901-2018 are ends).
   When both readings cover it (the file runs past the period: stamps 1901-2019 under
   1901-2018 are 1901-2019 as starts or 1900-2018 as ends) the period cannot tell, and a
-  first stamp at the time units' reference date (value 0: the file counts from the start
-  of its first step) says year starts. Evidence that disagrees, or none, fails the source
+  first stamp at the time units' reference date (value 0: a model counting from the start
+  of its run, 'days since 1700-01-01' from 1700) is read as year starts. That is an
+  ASSUMPTION, logged as a warning and stated as one: a file re-written by xarray (whose
+  default units count from the first stamp) or CDO has value 0 first whatever its stamps
+  mark, so year ends re-written that way are read a year late; time bounds decide instead
+  (Review 5, R5-4). Evidence that disagrees, or none, fails the source
   (:class:`~rhbench.errors.TimeAxisError` naming the file): reading a year late would be a
   silent wrong number. A single yearly step with no evidence is read as the start of its
   year, and the note says it was assumed.
@@ -40,6 +44,11 @@ import numpy as np
 from rhbench.errors import TimeAxisError
 from rhbench.timeaxis import TimeLabels
 
+#: Why a first stamp at the units' reference date is no proof of year starts (said with the assumption).
+_REWRITTEN = (
+    "a file re-written by xarray or CDO counts from its first stamp whatever it marks: if these stamps are "
+    "year ends, every year is read one year late; give the file time bounds (time_bnds) to decide"
+)
 #: Years at the end of a file name: ``_YYYY[MM[DD[hh[mm]]]]-YYYY[...]`` (CMIP6 DRS and the like).
 _NAME_YEARS = re.compile(r"_(?P<first>\d{4})(?:\d{2}){0,4}-(?P<last>\d{4})(?:\d{2}){0,4}\.nc(?:\.gz)?$")
 
@@ -51,10 +60,12 @@ class Reading:
     ``shift``: months subtracted from every step's (year, month) label: 0 (each stamp labels
     the step it is in), 1 (monthly stamps at the end of their month) or 12 (yearly stamps at
     the end of their year). ``note``: what was decided and why ("" when nothing was ambiguous).
+    ``assumed``: the decision rests on the reference-date assumption (see the module doc): warned of.
     """
 
     shift: int = 0
     note: str = ""
+    assumed: bool = False
 
 
 def file_years(paths: Sequence[str | Path]) -> tuple[int, int] | None:
@@ -129,15 +140,15 @@ def _yearly(
     if shift is None:
         shift, says = _by_period(first, last, period)
     reference = f"the first stamp is the time units' reference date ({first}-01-01)"
-    disagree = at_reference and shift == 12
+    disagree, assumed = at_reference and shift == 12, at_reference and shift is None
     if disagree:
         shift, says = None, f"{says}; but {reference}: the evidence disagrees"
-    elif at_reference and shift is None:
-        shift, says = 0, "; ".join(filter(None, [says, reference]))
+    elif assumed:
+        shift, says = 0, "; ".join(filter(None, [says, f"{reference}: ASSUMED year starts ({_REWRITTEN})"]))
     if shift == 12:
         return Reading(12, f"{what}: read as the END of each year ({first}-01-01 labels {first - 1}; {says})")
     if shift == 0:
-        return Reading(0, f"{what}: read as the start of each year ({first}-01-01 labels {first}; {says})")
+        return Reading(0, f"{what}: read as the start of each year ({first}-01-01 labels {first}; {says})", assumed)
     if labels.year.size == 1 and not disagree:
         return Reading(0, f"{what}: one step, read as the start of {first} (assumed: no file-name years, no period)")
     raise TimeAxisError(

@@ -6,7 +6,7 @@ check`` trusts) with each file's size in bytes and SHA-256:
 
 ``{"rhbench_version": str, "files": {name: {"bytes": int, "sha256": hex}}, "signature": null | {...}}``
 
-With a gate key (:func:`gate_key`: environment variable :data:`KEY_ENV`, or a key file named by
+With a gate key (:func:`rhbench.report.gatekey.gate_key`: environment variable :data:`KEY_ENV`, or a key file named by
 :data:`KEY_FILE_ENV`, readable by its owner only), ``signature`` is ``{"algorithm":
 "HMAC-SHA256", "key_id": hex, "files": {name: hex}, "index": hex}``: an HMAC-SHA256 over the
 exact bytes of every listed file, one over the list itself (names, sizes and SHA-256, so that
@@ -19,6 +19,9 @@ and the gate says plainly "digest only, not signed": whoever edits a file can re
 digest. With a key every listed HMAC must match (:func:`hmac.compare_digest`): the outputs were
 written by a run holding the same key and not changed since. It protects the outputs between
 ``rhbench run`` and ``rhbench check`` from whoever lacks the key, not from a compromised run.
+A baseline is read for its scorecard only: listed files not beside it (results.nc is rarely
+committed) are named, not failed. A scorecard.json or scores.csv whose only change is CRLF line
+ends (a git checkout with core.autocrlf) is the file the run wrote, and the note says so.
 """
 
 from __future__ import annotations
@@ -27,107 +30,25 @@ import hashlib
 import hmac
 import json
 import os
-import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import rhbench
-from rhbench.errors import ConfigError
 from rhbench.fileops import write_text_atomic
 from rhbench.outdir import MANIFEST_JSON, MARKER
+from rhbench.report.gatekey import CONTEXT_ENV, KEY_ENV, KEY_FILE_ENV, gate_context, gate_key
 from rhbench.report.tables import SCORECARD_JSON, SCORES_CSV
+
+__all__ = ["CONTEXT_ENV", "KEY_ENV", "KEY_FILE_ENV", "gate_context", "gate_key"]  # defined in rhbench.report.gatekey
 
 #: The files of a run the gate trusts, in the order the run writes them; written by
 #: :mod:`rhbench.report.tables`, :mod:`rhbench.report.cfnetcdf`, :mod:`rhbench.report.cmec`
 #: and :mod:`rhbench.provenance` (whose file-name constants are these).
 RESULTS_NC, CMEC_JSON, RUN_JSON = "results.nc", "cmec.json", "run.json"
 GATED_OUTPUTS = (SCORECARD_JSON, SCORES_CSV, RESULTS_NC, CMEC_JSON, RUN_JSON)
-KEY_ENV, KEY_FILE_ENV = "RHBENCH_GATE_KEY", "RHBENCH_GATE_KEY_FILE"
-#: A name of the CI run (e.g. ``$GITHUB_RUN_ID``, ``$CI_PIPELINE_ID``) recorded, and signed, in the
-#: manifest and required by the check: outputs of an earlier (signed) run copied in do not pass.
-CONTEXT_ENV = "RHBENCH_GATE_CONTEXT"
-MAX_CONTEXT_CHARS = 200
-#: Shortest key accepted (bytes): a CI secret from ``secrets.token_hex(32)`` has 64.
-MIN_KEY_BYTES = 16
 ALGORITHM = "HMAC-SHA256"
 _KEY_ID_TEXT = b"rhbench gate key id v1"
 _BLOCK = 1 << 20
-NEW_KEY_HINT = "a long random secret, e.g. python -c 'import secrets; print(secrets.token_hex(32))'"
-
-
-def gate_key(environ: dict[str, str] | None = None) -> bytes | None:
-    """The gate key from :data:`KEY_ENV` or the file named by :data:`KEY_FILE_ENV`; None when neither is set.
-
-    Raises :class:`ConfigError` (never quoting the key) when both are set, the key is empty (a
-    CI secret this job cannot see) or shorter than :data:`MIN_KEY_BYTES`, or the key file is
-    missing, not a regular file, or readable or writable by its group or others.
-    """
-    env = os.environ if environ is None else environ
-    text, path = env.get(KEY_ENV), env.get(KEY_FILE_ENV)
-    if text is not None and path is not None:
-        raise ConfigError(f"both {KEY_ENV} and {KEY_FILE_ENV} are set", expected="one of them")
-    if path is not None:
-        key, where = _key_file(Path(path)), f"the key file {path}"
-    elif text is not None:
-        key, where = text.encode("utf-8", "surrogateescape"), KEY_ENV
-    else:
-        return None
-    if not key:
-        raise ConfigError(
-            f"{where} is set but empty (a CI secret this job cannot read?)",
-            variable=KEY_FILE_ENV if path is not None else KEY_ENV,
-            expected=NEW_KEY_HINT,
-        )
-    if len(key) < MIN_KEY_BYTES:
-        raise ConfigError(
-            f"the gate key in {where} is too short to sign with",
-            found=f"{len(key)} bytes",
-            expected=f">= {MIN_KEY_BYTES} bytes: {NEW_KEY_HINT}",
-        )
-    return key
-
-
-def _key_file(path: Path) -> bytes:
-    """The key file's bytes without a final line break, refusing a file others may read or write."""
-    try:
-        info = path.stat()
-    except OSError as exc:
-        raise _unreadable(path, exc) from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ConfigError("the gate key file is not a regular file", file=str(path), variable=KEY_FILE_ENV)
-    mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o077:
-        raise ConfigError(
-            "the gate key file is readable or writable by its group or others",
-            file=str(path),
-            variable=KEY_FILE_ENV,
-            found=f"mode {mode:04o}",
-            expected=f"mode 0600 or 0400 (chmod 600 {path})",
-        )
-    try:
-        key = path.read_bytes()
-    except OSError as exc:
-        raise _unreadable(path, exc) from None
-    return key.removesuffix(b"\n").removesuffix(b"\r")
-
-
-def gate_context(environ: dict[str, str] | None = None) -> str | None:
-    """The run context from :data:`CONTEXT_ENV` (None when unset); :class:`ConfigError` when it is set
-    but empty, longer than :data:`MAX_CONTEXT_CHARS` or not printable text."""
-    text = (os.environ if environ is None else environ).get(CONTEXT_ENV)
-    if text is None:
-        return None
-    if not text.strip() or len(text) > MAX_CONTEXT_CHARS or not text.isprintable():
-        raise ConfigError(
-            f"{CONTEXT_ENV} must name the CI run in 1 to {MAX_CONTEXT_CHARS} printable characters",
-            found=f"{len(text)} characters" + ("" if text.isprintable() else ", not printable"),
-            expected="e.g. the CI run id: ${{ github.run_id }} or $CI_PIPELINE_ID",
-        )
-    return text.strip()
-
-
-def _unreadable(path: Path, exc: OSError) -> ConfigError:
-    return ConfigError(f"cannot read the gate key file ({exc.strerror})", file=str(path), variable=KEY_FILE_ENV)
 
 
 def key_id(key: bytes) -> str:
@@ -214,17 +135,37 @@ def verify(
             f"the {role}'s outputs were written by another run ({CONTEXT_ENV} {manifest.get('context')!r} in "
             f"{MANIFEST_JSON}, {context!r} here): outputs of an earlier run copied in? {path.parent}"
         )
+    absent = _absent_siblings(path, files) if role == "baseline" else []  # a baseline is read for its scorecard
+    said = _said(absent, [])
     if key is None or (role == "baseline" and not signature):  # an unsigned baseline: under review, not a run's
-        problems += _digest_problems(path.parent, files, role)
+        found, converted = _digest_problems(path.parent, files, role, absent)
         signer = f"{signature.get('key_id')!s:.16}" if signature else ""
         extra = f" (signed with key id {signer}, but no gate key was given here)" if signer else ""
         extra = extra or (" (its run had no gate key: a baseline under review)" if key is not None else "")
-        return Verdict(problems, f"digest only, not signed{extra}")
+        return Verdict(problems + found, f"digest only, not signed{extra}{_said(absent, converted)}")
     recorded = manifest.get("context")
-    problems += _signature_problems(path.parent, files, signature, key, role, manifest_path, recorded)
-    if problems:
-        return Verdict(problems, "signature NOT verified")
-    return Verdict([], f"signed: HMAC-SHA256 of {len(files)} files verified (key id {key_id(key)})", signed=True)
+    found, converted = _signature_problems(path.parent, files, signature, key, role, manifest_path, recorded, absent)
+    if problems or found:
+        return Verdict(problems + found, f"signature NOT verified{said}")
+    verified = f"HMAC-SHA256 of {len(files) - len(absent)} files verified (key id {key_id(key)})"
+    return Verdict([], f"signed: {verified}{_said(absent, converted)}", signed=True)
+
+
+def _absent_siblings(path: Path, files: dict) -> list[str]:
+    """The files a manifest lists beside the scorecard ``path`` that are not there (a baseline committed
+    without results.nc and the like: only its scorecard is read)."""
+    return sorted(name for name in files if name != path.name and not (path.parent / name).exists())
+
+
+def _said(absent: list[str], converted: list[str]) -> str:
+    """What a verdict's note adds on listed files not present and files whose line endings changed."""
+    notes = [f"not present beside it, not compared: {', '.join(absent)}"] if absent else []
+    if converted:
+        notes.append(
+            f"line endings of {', '.join(converted)} converted to CRLF since the run (git core.autocrlf?); "
+            "content as the run wrote it"
+        )
+    return f"; {'; '.join(notes)}" if notes else ""
 
 
 def _outside_a_run_folder(path: Path, key: bytes | None, role: str) -> Verdict:
@@ -307,19 +248,51 @@ def _coverage(path: Path, files: dict, role: str) -> list[str]:
     ]
 
 
-def _digest_problems(folder: Path, files: dict, role: str) -> list[str]:
-    problems = []
+def _digest_problems(folder: Path, files: dict, role: str, absent: list[str]) -> tuple[list[str], list[str]]:
+    """(problems, files whose only change is CRLF line endings) of the listed files but ``absent``."""
+    problems, converted = [], []
     for name, entry in sorted(files.items()):
-        found = _hashes_or_none(folder / name, None)
-        if found is None:
+        match = "absent" if name in absent else _compare(folder / name, entry, None, None)
+        converted += [name] if match == "line endings" else []
+        if match == "missing":
             problems.append(f"the {role}'s {name} is listed in {MANIFEST_JSON} but missing: {folder / name}")
-        elif (found[0], found[1]) != (entry["bytes"], entry["sha256"]):
+        elif match == "differs":
             problems.append(
                 f"the {role}'s {name} is not the file the run wrote (its sha256 differs from {MANIFEST_JSON}: "
-                f"edited, truncated or swapped after the run; {found[0]} bytes, the run wrote {entry['bytes']}): "
-                f"{folder / name}"
+                f"edited, truncated or swapped after the run; {_size(folder / name)} bytes, the run wrote "
+                f"{entry['bytes']}): {folder / name}"
             )
-    return problems
+    return problems, converted
+
+
+def _compare(path: Path, entry: dict, mac: str | None, key: bytes | None) -> str:
+    """``"same"``, ``"line endings"`` (the same text with CRLF line ends: a git checkout with
+    core.autocrlf), ``"missing"`` or ``"differs"``: ``path`` against its manifest ``entry`` (size and
+    SHA-256) or, with ``key``, its recorded HMAC ``mac`` (compared in constant time)."""
+
+    def agrees(found: tuple[int, str, str | None]) -> bool:
+        if key is not None:
+            return hmac.compare_digest(str(mac).encode(), str(found[2]).encode())
+        return (found[0], found[1]) == (entry["bytes"], entry["sha256"])
+
+    found = _hashes_or_none(path, key)
+    if found is None:
+        return "missing"
+    if agrees(found):
+        return "same"
+    if path.suffix in (".json", ".csv") and path.stat().st_size <= 2 * entry["bytes"]:
+        text = path.read_bytes().replace(b"\r\n", b"\n")
+        mac_lf = hmac.new(key, text, hashlib.sha256).hexdigest() if key else None
+        if agrees((len(text), hashlib.sha256(text).hexdigest(), mac_lf)):
+            return "line endings"
+    return "differs"
+
+
+def _size(path: Path) -> int | str:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return "?"
 
 
 def _hashes_or_none(path: Path, key: bytes | None) -> tuple[int, str, str | None] | None:
@@ -331,32 +304,33 @@ def _hashes_or_none(path: Path, key: bytes | None) -> tuple[int, str, str | None
         return None
 
 
-def _signature_problems(folder, files, signature, key, role, manifest_path, context) -> list[str]:
+def _signature_problems(folder, files, signature, key, role, manifest_path, context, absent) -> tuple[list, list]:
+    """(problems, files whose only change is CRLF line endings) of a signed folder, checked with ``key``."""
     if not signature:
         return [
             f"the {role}'s outputs are not signed ({manifest_path} records no signature: the run had no gate key) "
             f"but a gate key is set here: run `rhbench run` with the same {KEY_ENV} or {KEY_FILE_ENV}"
-        ]
+        ], []
     recorded = str(signature.get("key_id", ""))
     if signature.get("algorithm") != ALGORITHM or not isinstance(signature.get("files"), dict):
-        return [f"the {role}'s {MANIFEST_JSON} has a signature rhbench cannot read: {manifest_path}"]
+        return [f"the {role}'s {MANIFEST_JSON} has a signature rhbench cannot read: {manifest_path}"], []
     if not hmac.compare_digest(recorded.encode(), key_id(key).encode()):
         return [
             f"the {role}'s outputs were signed with another key (key id {recorded:.16}; this key's id is "
             f"{key_id(key)}): {manifest_path}"
-        ]
+        ], []
     index = hmac.new(key, _index(files, context), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(str(signature.get("index", "")).encode(), index.encode()):
-        return [f"the {role}'s {MANIFEST_JSON} file list or run context was edited after signing: {manifest_path}"]
-    problems = []
-    for name in sorted(files):
-        found = _hashes_or_none(folder / name, key)
-        mac = str(signature["files"].get(name, ""))
-        if found is None:
+        return [f"the {role}'s {MANIFEST_JSON} file list or run context was edited after signing: {manifest_path}"], []
+    problems, converted = [], []
+    for name in sorted(set(files) - set(absent)):
+        match = _compare(folder / name, files[name], str(signature["files"].get(name, "")), key)
+        converted += [name] if match == "line endings" else []
+        if match == "missing":
             problems.append(f"the {role}'s {name} is signed but missing: {folder / name}")
-        elif not hmac.compare_digest(mac.encode(), str(found[2]).encode()):
+        elif match == "differs":
             problems.append(
                 f"the {role}'s {name} was changed after the run signed it (its HMAC-SHA256 does not match the "
                 f"signature in {MANIFEST_JSON}): {folder / name}"
             )
-    return problems
+    return problems, converted

@@ -1,0 +1,169 @@
+"""Review 5 (session 7): an independent read of the session's changes (docs/trust-cases.md, "Review 5").
+
+Each test failed on the code before its fix: a false failure of the gate on legitimate CI use,
+a key-file race, or a yearly time axis read one year off without a word.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from test_gate_audit9 import _check, _run_folder
+
+from rhbench.errors import ConfigError
+from rhbench.report import manifest
+
+
+@pytest.fixture(autouse=True)
+def _no_key(monkeypatch):
+    for name in (manifest.KEY_ENV, manifest.KEY_FILE_ENV, manifest.CONTEXT_ENV):
+        monkeypatch.delenv(name, raising=False)
+
+
+KEY = "r5" * 20
+
+
+def _committed_baseline(tmp_path, key: str | None = None):
+    """A baseline run folder, signed with ``key`` or not, of which only scorecard.json and
+    manifest.json are committed to the repository (results.nc is large and binary)."""
+    if key is not None:
+        os.environ[manifest.KEY_ENV] = key
+    try:
+        base = _run_folder(tmp_path / "base")
+        manifest.write_manifest(base.parent, key.encode() if key else None)
+    finally:
+        os.environ.pop(manifest.KEY_ENV, None)
+    for name in (manifest.RESULTS_NC, manifest.CMEC_JSON, manifest.RUN_JSON, "scores.csv", ".rhbench-output"):
+        (base.parent / name).unlink()
+    return base
+
+
+@pytest.mark.parametrize("key", [None, KEY])
+def test_r5_1_a_baseline_committed_without_its_large_siblings_passes_saying_what_was_compared(
+    tmp_path, capsys, monkeypatch, key
+):
+    """R5-1: a baseline is read for its scorecard only; results.nc etc. not committed beside it failed
+    the gate ('listed in manifest.json but missing'), signed or not."""
+    base = _committed_baseline(tmp_path, key)
+    if key is not None:
+        monkeypatch.setenv(manifest.KEY_ENV, key)
+    current = _run_folder(tmp_path / "out")
+    manifest.write_manifest(current.parent, key.encode() if key else None)
+    code, out = _check(capsys, current, base)
+    assert code == 0, out
+    assert "not present beside it" in out and "results.nc" in out, out
+
+
+def test_r5_1b_an_edited_baseline_scorecard_still_fails_when_its_siblings_are_absent(tmp_path, capsys):
+    base = _committed_baseline(tmp_path)
+    base.write_text(base.read_text().replace('"synthetic": false', '"synthetic": false '))
+    current = _run_folder(tmp_path / "out")
+    code, out = _check(capsys, current, base)
+    assert code == 1 and "the baseline's scorecard.json is not the file the run wrote" in out, out
+
+
+def test_r5_1c_the_current_runs_missing_outputs_still_fail(tmp_path, capsys):
+    """Only a baseline may lack its siblings: the current run's outputs are the gate's subject."""
+    base = _run_folder(tmp_path / "base")
+    current = _run_folder(tmp_path / "out")
+    (current.parent / manifest.RESULTS_NC).unlink()
+    code, out = _check(capsys, current, base)
+    assert code == 1 and "results.nc is listed in manifest.json but missing" in out, out
+
+
+def _to_crlf(path):
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+
+
+@pytest.mark.parametrize("key", [None, KEY])
+def test_r5_2_a_baseline_checked_out_with_crlf_line_endings_passes_saying_so(tmp_path, capsys, monkeypatch, key):
+    """R5-2: git core.autocrlf (the default of Git for Windows) turns a committed scorecard.json /
+    scores.csv into CRLF: the gate failed it as 'edited, truncated or swapped after the run'."""
+    if key is not None:
+        monkeypatch.setenv(manifest.KEY_ENV, key)
+    base = _run_folder(tmp_path / "base")
+    current = _run_folder(tmp_path / "out")
+    for folder in (base.parent, current.parent):
+        manifest.write_manifest(folder, key.encode() if key else None)
+    for name in ("scorecard.json", "scores.csv"):
+        _to_crlf(base.parent / name)
+    code, out = _check(capsys, current, base)
+    assert code == 0, out
+    assert "line endings" in out and "CRLF" in out, out
+    code, out = _check(capsys, current.parent / "scores.csv", base.parent / "scores.csv")
+    assert code == 0, out
+
+
+def test_r5_2b_a_crlf_file_with_changed_content_still_fails(tmp_path, capsys):
+    base = _run_folder(tmp_path / "base")
+    current = _run_folder(tmp_path / "out")
+    csv = base.parent / "scores.csv"
+    csv.write_bytes(csv.read_bytes().replace(b"\n", b"\r\n").replace(b"dgvm", b"DGVM", 1))
+    code, out = _check(capsys, current, base)
+    assert code == 1 and "the baseline's scores.csv is not the file the run wrote" in out, out
+
+
+def test_r5_3_the_key_read_is_the_key_file_whose_mode_was_checked(tmp_path, monkeypatch):
+    """R5-3: the key file was checked by name (``stat``) and then read by name: a file swapped in
+    between (here a world-readable one with another key) was read with the first file's check."""
+    key_file = tmp_path / "gate.key"
+    key_file.write_text(KEY + "\n")
+    key_file.chmod(0o600)
+    swapped = tmp_path / "swapped.key"
+    swapped.write_text("w" * 40)
+    swapped.chmod(0o644)
+    real_stat = type(key_file).stat
+
+    def stat_then_swap(self, *args, **kwargs):
+        info = real_stat(self, *args, **kwargs)
+        if self == key_file:
+            os.replace(swapped, key_file)
+        return info
+
+    monkeypatch.setattr(type(key_file), "stat", stat_then_swap)
+    monkeypatch.setenv(manifest.KEY_FILE_ENV, str(key_file))
+    assert manifest.gate_key() == KEY.encode()
+
+
+def test_r5_3b_a_fifo_as_key_file_is_refused_without_blocking(tmp_path, monkeypatch):
+    fifo = tmp_path / "gate.key"
+    os.mkfifo(fifo, 0o600)
+    monkeypatch.setenv(manifest.KEY_FILE_ENV, str(fifo))
+    with pytest.raises(ConfigError, match="not a regular file"):
+        manifest.gate_key()
+
+
+def test_r5_4_yearly_end_stamps_re_written_by_xarray_are_read_as_an_assumption_warned_of(tmp_path, caplog):
+    """R5-4: year ends 1998-2004 stamped 1999-01-01 .. 2005-01-01, written by xarray from decoded times
+    (xarray's default units count from the first stamp: 'days since 1999-01-01', first value 0), under a
+    plugin period of 2000-2004. The reference-date rule reads them as year starts, a year late; before
+    this fix that was logged at INFO and stated as evidence. It is now a warning naming the file and
+    saying it is an assumption, how it can be wrong and what decides (time bounds)."""
+    import logging
+
+    import netCDF4
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+    from test_time_stamps import _years
+
+    years_true = np.arange(1998, 2005)
+    field = np.broadcast_to(years_true[:, None, None] * 1e-9, (7, 2, 2)).copy()
+    path = tmp_path / "rh.nc"
+    xr.Dataset(
+        {"rh": (("time", "lat", "lon"), field, {"units": "kg m-2 s-1"})},
+        coords={
+            "time": pd.to_datetime([f"{y}-01-01" for y in range(1999, 2006)]),
+            "lat": [-45.0, 45.0],
+            "lon": [-90.0, 90.0],
+        },
+    ).to_netcdf(path)
+    with netCDF4.Dataset(path) as ds:
+        assert ds["time"].units.startswith("days since 1999-01-01") and ds["time"][0] == 0  # xarray's default
+    with caplog.at_level(logging.WARNING):
+        years, _, attrs = _years(path, (2000, 2004))
+    assert years.tolist() == list(range(1999, 2006))  # the assumption: a year late for this file
+    for text in (attrs["time_stamps"], caplog.text):
+        assert "ASSUMED year starts" in text and "re-written by xarray" in text and "time_bnds" in text, text
+    assert "rh.nc" in caplog.text
