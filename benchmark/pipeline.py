@@ -30,6 +30,7 @@ from rhbench import (
     failed_reference,
     grid,
     harmonize,
+    landfrac,
     observations,
     outputs,
     plausibility,
@@ -118,6 +119,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
             period=config.period,
             native={n: p.regions for n, p in models.items() if p.regions is not None} | obs.prior_totals,
         )
+        results.rows = landfrac.note_area_sums(results.rows, {n: p.regions for n, p in models.items()})
         implausible = _fail_implausible(results, failures)
         summary = ensemble.summarize(results, obs.reference)
         if not obs.reference.has_csoil:  # every ensemble comparison with the observed cSoil: say why

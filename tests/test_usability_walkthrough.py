@@ -166,3 +166,36 @@ def test_many_failed_rows_of_one_cause_are_one_line(caplog):
         "failed row CLM5.0 / rh_global / global: other",
     ]
     assert "exit 3: 138 failed rows from CLM5.0, MYDGVM" in caplog.text
+
+
+def test_totals_from_an_areacella_that_is_not_the_sphere_say_so_in_their_rows():
+    from rhbench import landfrac
+
+    rows = [
+        ScoreRow("ESM", "dgvm", "rh_global", "global", "Pg C yr-1", 1.12),
+        ScoreRow("ESM", "dgvm", "rh_total", "tropical", "Pg C yr-1", 0.69, reason="years used: 2000-2014"),
+        ScoreRow("ESM", "dgvm", "rh_taylor_score", "global", "1", 0.42),  # on the common grid: no note
+        ScoreRow("GOOD", "dgvm", "rh_global", "global", "Pg C yr-1", 50.0),
+    ]
+    regions = {"ESM": xr.Dataset(attrs={"area_sum_error": -0.977}), "GOOD": xr.Dataset(attrs={}), "X": None}
+    noted = landfrac.note_area_sums(rows, regions)
+    note = "the source's areacella sums to 2.3 % of the sphere's area: totals use it as given"
+    assert noted[0].reason.startswith(note) and noted[0].value == 1.12 and noted[0].status == "ok"
+    assert noted[1].reason.startswith("years used: 2000-2014; " + note)
+    assert noted[2].reason == "" and noted[3].reason == ""
+    assert landfrac.note_area_sums(noted, regions) == noted  # said once
+
+
+@pytest.mark.shared_data
+def test_the_real_cmip6_sample_totals_carry_the_areacella_note():
+    """The decimated ACCESS-ESM1-5 sample's areacella (native areas, 2.3 % of the sphere) reaches
+    the rows through the reduced products' attributes, as in a run."""
+    from rhbench import cmip6, grid, harmonize, landfrac, reduce
+    from tests.conftest import shared_data_path
+
+    (source,) = cmip6.discover(shared_data_path("cmip6-sample"), variables=("gpp",))
+    annual, cells = harmonize.load_native(source, None)
+    products = reduce.reduce_native(annual, cells, grid.common_grid(2.0), (2000, 2014))
+    row = ScoreRow(source.name, "dgvm", "rh_global", "global", "Pg C yr-1", 1.0)
+    (noted,) = landfrac.note_area_sums([row], {source.name: products.regions})
+    assert "areacella sums to 2.3 % of the sphere's area" in noted.reason

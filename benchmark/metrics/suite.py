@@ -386,7 +386,7 @@ def _source_rows(
 #: Metrics a benchmarked source computes from its totals: from its own files alone when the
 #: totals are its native-grid ones (:func:`_source_rows`); every other row of a source is
 #: computed on the reference's land mask or against the observations.
-_FROM_TOTALS = frozenset(
+FROM_TOTALS = frozenset(
     {"rh_global", "rh_total", "rh_mean", "tau_soil_global", "tau_soil", "csoil_global", "cveg_global"}
     | {"tau_veg_global", "tau_veg"}
 )
@@ -397,4 +397,4 @@ def _observations(metric: str, kind: str, own_totals: bool) -> tuple[str, ...]:
     (:attr:`rhbench.results.ScoreRow.needs`); ``own_totals``: its totals are its native-grid ones."""
     if needs_observed_csoil(metric, kind):
         return REFERENCE_RH, OBSERVED_CSOIL
-    return () if own_totals and metric in _FROM_TOTALS else (REFERENCE_RH,)
+    return () if own_totals and metric in FROM_TOTALS else (REFERENCE_RH,)
