@@ -167,3 +167,16 @@ def test_r5_4_yearly_end_stamps_re_written_by_xarray_are_read_as_an_assumption_w
     for text in (attrs["time_stamps"], caplog.text):
         assert "ASSUMED year starts" in text and "re-written by xarray" in text and "time_bnds" in text, text
     assert "rh.nc" in caplog.text
+
+
+def test_r5_2c_the_first_line_names_how_far_a_crlf_current_scorecard_was_verified_and_no_more(tmp_path, capsys):
+    """The first line's verification is the verdict's level ('digest only, not signed'), not the
+    note about line endings that follows it."""
+    base = _run_folder(tmp_path / "base")
+    current = _run_folder(tmp_path / "out")
+    _to_crlf(current)
+    code, out = _check(capsys, current, base)
+    assert code == 0, out
+    first = out.splitlines()[0]
+    assert first.endswith("; digest only, not signed") and "line endings" not in first, first
+    assert "line endings of scorecard.json converted to CRLF" in out, out

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -210,7 +211,7 @@ def _verify_outputs(report: gate.CheckReport, frames: dict, key: bytes | None, c
         report.problems.extend(verdict.problems)
         report.integrity.append(f"{role}: {verdict.note}")
         if role == "current scorecard":
-            report.verification = verdict.note.split(" (")[0].split(":")[0]  # e.g. "signed", "unsigned"
+            report.verification = re.split(r" \(|[:;]", verdict.note)[0]  # e.g. "signed", "unsigned"
 
 
 def _print_report(report: gate.CheckReport) -> None:
