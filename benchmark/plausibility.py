@@ -59,7 +59,8 @@ def implausible_reason(row: ScoreRow) -> str | None:
         return None
     return (
         f"implausible {row.metric} = {value:.4g} {row.units}, expected {bounds.low:g}..{bounds.high:g} "
-        f"{bounds.units} (likely a units error)"
+        f"{bounds.units} (likely a units error: check the units attribute of the source's files, listed with "
+        "their units by `rhbench data`, against the units its plugin declares)"
     )
 
 

@@ -339,7 +339,11 @@ def twobox_results(
     tau_obs = {"global": (constraint.TAU_VEG_OBS, constraint.TAU_SOIL_OBS), **(tau_obs or {})}
     used = {name: mask for name, mask in (regions or {}).items() if name.lower() not in EXCLUDED_CLASSES}
     if len(used) < len(regions or {}):
-        logger.info("2-box constraint: classes %s excluded", sorted(set(regions) - set(used)))
+        logger.info(
+            "2-box constraint: classes %s excluded from the per-class constraint (land use is fixed in TRENDY "
+            "S2); the global constraint covers them",
+            sorted(set(regions) - set(used)),
+        )
     glob = area.notnull() if domain is None else domain.astype(bool) & area.notnull()
     masks = stack_masks({"global": glob, **used})
     all_regions = masks["region"].values.tolist()

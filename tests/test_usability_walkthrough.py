@@ -199,3 +199,12 @@ def test_the_real_cmip6_sample_totals_carry_the_areacella_note():
     row = ScoreRow(source.name, "dgvm", "rh_global", "global", "Pg C yr-1", 1.0)
     (noted,) = landfrac.note_area_sums([row], {source.name: products.regions})
     assert "areacella sums to 2.3 % of the sphere's area" in noted.reason
+
+
+def test_an_implausible_total_says_where_to_look_for_the_units_error():
+    from rhbench import plausibility
+
+    row = ScoreRow("MYDGVM", "dgvm", "rh_global", "global", "Pg C yr-1", 7.6e-07)
+    reason = plausibility.implausible_reason(row)
+    assert reason.startswith("implausible rh_global = 7.6e-07 Pg C yr-1, expected 1..1000 Pg C yr-1")
+    assert "`rhbench data`" in reason and "units its plugin declares" in reason
