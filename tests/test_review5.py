@@ -180,3 +180,53 @@ def test_r5_2c_the_first_line_names_how_far_a_crlf_current_scorecard_was_verifie
     first = out.splitlines()[0]
     assert first.endswith("; digest only, not signed") and "line endings" not in first, first
     assert "line endings of scorecard.json converted to CRLF" in out, out
+
+
+def _yearly_file(path, values, units, years):
+    """rh(time, lat, lon) at yearly stamps ``values`` in ``units`` (noleap), year y holding y x 1e-9."""
+    import numpy as np
+    import xarray as xr
+
+    ds = xr.Dataset(coords={"lat": [-45.0, 45.0], "lon": [-90.0, 90.0]})
+    ds = ds.assign_coords(time=("time", np.asarray(values, float), {"units": units, "calendar": "noleap"}))
+    field = np.broadcast_to(np.asarray(years, float)[:, None, None] * 1e-9, (len(years), 2, 2)).copy()
+    ds["rh"] = (("time", "lat", "lon"), field, {"units": "kg m-2 s-1"})
+    ds.to_netcdf(path)
+    return path
+
+
+#: TRENDY-like yearly files stamped at 1 January without bounds, under the TRENDY v9 plugins' period
+#: 1901-2018: (units, first year, years, time value of the first stamp in units) -> read right or refused.
+_TRENDY_LAYOUTS = {
+    "days since 1700, 1700-2019": ("days since 1700-01-01", 1700, 320, 0, "right"),
+    "days since 1700, 1700-2022": ("days since 1700-01-01", 1700, 323, 0, "right"),
+    "years since 1860, 1860-2019": ("years since 1860-01-01", 1860, 160, 0, "right"),
+    "VISIT years since AD 1700, 1700-2021": ("years since AD 1700-Jan-1st", 1700, 322, 0, "right"),
+    "hours since 1860, 1860-2020": ("hours since 1860-01-01 00:00:00", 1860, 161, 0, "right"),
+    "days since 1901, 1901-2018": ("days since 1901-01-01", 1901, 118, 0, "right"),
+    "CLM-style year ends of 1700-2019, days since 1700": ("days since 1700-01-01", 1700, 320, 1, "refused"),
+    "starts 1901-2019, days since 1850": ("days since 1850-01-01", 1901, 119, 51, "refused"),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(_TRENDY_LAYOUTS))
+def test_r5_5_trendy_yearly_layouts_are_read_right_or_refused_never_a_year_off(tmp_path, layout):
+    """R5-5 (looked at, fine): the session-7 rule on TRENDY-like yearly files past the plugin period.
+    Before it, 'days since 1700-01-01' from 1700 and 'years since 1860' were read a year early
+    (1699-2018) and the VISIT / hours layouts were refused; now each is read right or refused."""
+    import numpy as np
+    from test_time_stamps import _years
+
+    from rhbench.errors import TimeAxisError
+
+    units, first, count, offset, outcome = _TRENDY_LAYOUTS[layout]
+    step = {"days": 365, "hours": 365 * 24}.get(units.split()[0], 1)
+    years_in = np.arange(first, first + count)
+    values = (np.arange(count) + offset) * step
+    path = _yearly_file(tmp_path / "rh.nc", values, units, years_in)
+    if outcome == "refused":
+        with pytest.raises(TimeAxisError, match="cannot tell whether each stamp starts its year"):
+            _years(path, (1901, 2018))
+        return
+    years, values_read, _ = _years(path, (1901, 2018))
+    assert years.tolist() == years_in.tolist() and values_read.tolist() == years_in.tolist()
