@@ -1,7 +1,7 @@
 """Import-cost guards: optional imports that third-party libraries make but a run never uses.
 
 Two libraries import large optional dependencies on every run although rhbench never calls
-what those imports serve:
+what those imports serve (a third below):
 
 - ``dask.array`` imports ``scipy.sparse`` (to register sparse matrices as chunk types) and
   ``scipy.fftpack`` (to wrap its FFTs): ~0.09 s, and rhbench's chunks are numpy arrays and
@@ -23,6 +23,14 @@ objects), so later collections scan only what the run itself allocates. Only the
 it, around its imports (a library must not freeze its caller's objects); objects freed by
 their reference count are freed as always, and import-time reference cycles (a few, small)
 are kept until exit.
+
+And xarray imports pint (~0.05 s) on the first DataArray it builds, only to ask whether an
+array is a pint Quantity (its duck-array check); rhbench never hands xarray one (its units
+are pint's answers applied as plain factors, :mod:`rhbench.units`). :func:`xarray_without_pint`
+has xarray record pint as absent, with pint hidden for that one check. Unlike the guards
+above it lasts for the process (xarray caches the answer; a Python caller may use
+pint-xarray), so only the ``rhbench`` command calls it, before its page workers fork; pint
+stays importable for :mod:`rhbench.units`, which imports it when its memo lacks an answer.
 
 The first two hide a module by setting ``sys.modules[name] = None`` (Python then raises
 ``ImportError`` for it) and restore the previous state afterwards; neither does anything
@@ -70,6 +78,21 @@ def dask_array() -> ModuleType:
 def no_distributed_probe():
     """Context in which xarray's writers see no ``dask.distributed`` unless it is already imported."""
     return hidden("dask.distributed")
+
+
+def xarray_without_pint() -> bool:
+    """Have xarray's duck-array checks treat pint as absent (see the module doc); True when
+    done, False when pint is imported already or xarray's private check is not where it was."""
+    if "pint" in sys.modules:
+        return False
+    try:
+        from xarray.namedarray import pycompat
+
+        with hidden("pint"):
+            pycompat.array_type("pint")
+        return pycompat.array_type("pint") == ()
+    except (ImportError, AttributeError, TypeError):
+        return False
 
 
 @contextmanager

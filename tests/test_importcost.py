@@ -182,3 +182,50 @@ def test_main_called_from_python_never_freezes_the_callers_objects(tmp_path):
         "print(json.dumps({'code': code, 'frozen': gc.get_freeze_count(), 'freed': gone() is None}))\n"
     )
     assert state == {"code": 2, "frozen": 0, "freed": True}
+
+
+def test_xarray_without_pint_builds_arrays_without_importing_pint_and_pint_stays_importable():
+    state = _fresh(
+        "import json, sys\n"
+        "import numpy as np, xarray as xr\n"
+        "from rhbench import importcost\n"
+        "done = importcost.xarray_without_pint()\n"
+        "ds = xr.Dataset({'a': (('x',), np.arange(3.0))}, coords={'x': [1, 2, 3]})\n"
+        "total = float((ds['a'] * 2).sum())\n"
+        "before = 'pint' in sys.modules\n"
+        "import pint\n"  # rhbench.units imports it when its memo lacks an answer
+        "again = importcost.xarray_without_pint()\n"
+        "print(json.dumps({'done': done, 'total': total, 'pint_before': before, 'again': again,\n"
+        "                  'quantity': pint.UnitRegistry().Quantity(2.0, 'm').to('cm').magnitude}))\n"
+    )
+    assert state == {"done": True, "total": 6.0, "pint_before": False, "again": False, "quantity": 200.0}
+
+
+@pytest.mark.slow
+def test_the_rhbench_command_runs_without_importing_pint_and_gives_the_same_scorecard(tmp_path):
+    """With the unit memo warm (a first run wrote it), ``rhbench run`` (the console script)
+    never imports pint; a run through ``main`` (which keeps xarray's pint check) writes the
+    same score rows."""
+    from benchmarks import ilamb3_bench
+    from benchmarks.ilamb3_data import write_files
+
+    files = write_files(tmp_path / "data", 1, monthly=False, resolution=6.0)
+    config = ilamb3_bench.write_config(tmp_path / "annual-1.toml", tmp_path / "data", list(files["models"]))
+    run = ["-q", "run", "--config", str(config), "--force"]
+    library = _fresh(
+        "import json, sys\n"
+        "from rhbench.cli import main\n"
+        f"code = main({[*run, '--out', str(tmp_path / 'library')]!r})\n"
+        "print(json.dumps({'code': code, 'pint': 'pint' in sys.modules}))\n"
+    )
+    command = _fresh(
+        "import atexit, json, sys\n"
+        "atexit.register(lambda: print(json.dumps({'pint': 'pint' in sys.modules})))\n"  # runs last
+        "from rhbench.cli import console\n"
+        f"sys.argv = ['rhbench', *{[*run, '--out', str(tmp_path / 'command')]!r}]\n"
+        "console()\n"
+    )
+    assert library == {"code": 0, "pint": True} and command == {"pint": False}
+    rows = [json.loads((tmp_path / out / "scorecard.json").read_text())["rows"] for out in ("library", "command")]
+    assert len(rows[0]) > 100
+    assert json.dumps(rows[0], sort_keys=True) == json.dumps(rows[1], sort_keys=True)

@@ -180,3 +180,117 @@ def test_r5_2c_the_first_line_names_how_far_a_crlf_current_scorecard_was_verifie
     first = out.splitlines()[0]
     assert first.endswith("; digest only, not signed") and "line endings" not in first, first
     assert "line endings of scorecard.json converted to CRLF" in out, out
+
+
+def _yearly_file(path, values, units, years):
+    """rh(time, lat, lon) at yearly stamps ``values`` in ``units`` (noleap), year y holding y x 1e-9."""
+    import numpy as np
+    import xarray as xr
+
+    ds = xr.Dataset(coords={"lat": [-45.0, 45.0], "lon": [-90.0, 90.0]})
+    ds = ds.assign_coords(time=("time", np.asarray(values, float), {"units": units, "calendar": "noleap"}))
+    field = np.broadcast_to(np.asarray(years, float)[:, None, None] * 1e-9, (len(years), 2, 2)).copy()
+    ds["rh"] = (("time", "lat", "lon"), field, {"units": "kg m-2 s-1"})
+    ds.to_netcdf(path)
+    return path
+
+
+#: TRENDY-like yearly files stamped at 1 January without bounds, under the TRENDY v9 plugins' period
+#: 1901-2018: (units, first year, years, time value of the first stamp in units) -> read right or refused.
+_TRENDY_LAYOUTS = {
+    "days since 1700, 1700-2019": ("days since 1700-01-01", 1700, 320, 0, "right"),
+    "days since 1700, 1700-2022": ("days since 1700-01-01", 1700, 323, 0, "right"),
+    "years since 1860, 1860-2019": ("years since 1860-01-01", 1860, 160, 0, "right"),
+    "VISIT years since AD 1700, 1700-2021": ("years since AD 1700-Jan-1st", 1700, 322, 0, "right"),
+    "hours since 1860, 1860-2020": ("hours since 1860-01-01 00:00:00", 1860, 161, 0, "right"),
+    "days since 1901, 1901-2018": ("days since 1901-01-01", 1901, 118, 0, "right"),
+    "CLM-style year ends of 1700-2019, days since 1700": ("days since 1700-01-01", 1700, 320, 1, "refused"),
+    "starts 1901-2019, days since 1850": ("days since 1850-01-01", 1901, 119, 51, "refused"),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(_TRENDY_LAYOUTS))
+def test_r5_5_trendy_yearly_layouts_are_read_right_or_refused_never_a_year_off(tmp_path, layout):
+    """R5-5 (looked at, fine): the session-7 rule on TRENDY-like yearly files past the plugin period.
+    Before it, 'days since 1700-01-01' from 1700 and 'years since 1860' were read a year early
+    (1699-2018) and the VISIT / hours layouts were refused; now each is read right or refused."""
+    import numpy as np
+    from test_time_stamps import _years
+
+    from rhbench.errors import TimeAxisError
+
+    units, first, count, offset, outcome = _TRENDY_LAYOUTS[layout]
+    step = {"days": 365, "hours": 365 * 24}.get(units.split()[0], 1)
+    years_in = np.arange(first, first + count)
+    values = (np.arange(count) + offset) * step
+    path = _yearly_file(tmp_path / "rh.nc", values, units, years_in)
+    if outcome == "refused":
+        with pytest.raises(TimeAxisError, match="cannot tell whether each stamp starts its year"):
+            _years(path, (1901, 2018))
+        return
+    years, values_read, _ = _years(path, (1901, 2018))
+    assert years.tolist() == years_in.tolist() and values_read.tolist() == years_in.tolist()
+
+
+def _declared_years(path, period, year_stamps):
+    """(years read, each year's value, attrs) of ``path``'s rh under a source declaring ``year_stamps``."""
+    import dataclasses
+
+    import numpy as np
+    from test_time_stamps import _source
+
+    from rhbench import loader
+
+    source = dataclasses.replace(_source(period), year_stamps=year_stamps)
+    data = loader.open_variable(source, "rh", path, annual=True).load()
+    seconds = 1e-3 / (365.25 * 86400)
+    return data["year"].values, np.round(data.isel(lat=0, lon=0).values * seconds / 1e-9, 6), data.attrs
+
+
+def test_r5_4b_a_plugin_declaring_year_end_stamps_reads_re_written_and_clm_style_files_right(tmp_path, caplog):
+    """R5-4's remedy: ``Source.year_stamps = "end"`` settles what the files cannot: CLM-style year ends
+    1701..2020 counted from 1700 (refused without it) and year ends re-written with the first stamp
+    as reference (read a year late without it) are read as the years they end, without a warning."""
+    import logging
+
+    import numpy as np
+
+    clm = _yearly_file(tmp_path / "clm.nc", np.arange(1, 321) * 365, "days since 1700-01-01", np.arange(1700, 2020))
+    rewritten = _yearly_file(tmp_path / "xr.nc", np.arange(7) * 365, "days since 1999-01-01", np.arange(1998, 2005))
+    for path, period, years_in in ((clm, (1901, 2018), np.arange(1700, 2020)), (rewritten, (2000, 2004), None)):
+        years_in = np.arange(1998, 2005) if years_in is None else years_in
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            years, values, attrs = _declared_years(path, period, "end")
+        assert years.tolist() == years_in.tolist() and values.tolist() == years_in.tolist()
+        assert "END of each year" in attrs["time_stamps"] and "declares year_stamps='end'" in attrs["time_stamps"]
+        assert "ASSUMED" not in attrs["time_stamps"]
+
+
+def test_r5_4c_a_declaration_the_file_name_contradicts_fails_naming_both(tmp_path):
+    import numpy as np
+
+    from rhbench.errors import TimeAxisError
+
+    path = _yearly_file(
+        tmp_path / "rh_2000-2004.nc", np.arange(5) * 365, "days since 2000-01-01", np.arange(2000, 2005)
+    )
+    with pytest.raises(TimeAxisError) as info:
+        _declared_years(path, (2000, 2004), "end")
+    text = str(info.value)
+    assert "file name says 2000-2004" in text and "declares year_stamps='end'" in text and "disagrees" in text
+
+
+def test_r5_4d_year_stamps_is_validated_and_keys_the_product_cache(tmp_path):
+    import dataclasses
+
+    from test_time_stamps import _source
+
+    from rhbench.cache import _descriptor
+    from rhbench.errors import PluginError
+
+    with pytest.raises(PluginError, match="year_stamps must be 'start', 'end' or None"):
+        dataclasses.replace(_source(None), year_stamps="middle").validate()
+    plain = _source(None)
+    assert _descriptor(plain, "pkg") != _descriptor(dataclasses.replace(plain, year_stamps="end"), "pkg")
+    assert "year_stamps" not in _descriptor(plain, "pkg")  # undeclared: the key of before

@@ -214,19 +214,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, workers) -> int:
     from rhbench.cli import process_ends_after_command
-    from rhbench.importcost import collector_paused
+    from rhbench.importcost import collector_paused, xarray_without_pint
 
     # ~0.15 s of garbage collection while importing (rhbench.importcost)
     with collector_paused(freeze=process_ends_after_command()):
-        # xarray imports pint on the run's first Dataset (its duck-array check, ~0.05 s):
-        # imported here, the page workers forked next share it instead of importing it again
-        import pint  # noqa: F401
-
         from rhbench import catalog
         from rhbench.pipeline import run as run_pipeline
         from rhbench.progress import progress_callback
         from rhbench.registry import build_registry
 
+    if process_ends_after_command():
+        xarray_without_pint()  # ~0.05 s of pint's import, in the run and in its page workers
     # after the imports the workers share, before any thread or data
     workers.start(fresh_process=process_ends_after_command())
 

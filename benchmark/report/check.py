@@ -277,9 +277,7 @@ def _problems(current: pd.DataFrame, rows: list[RowComparison]) -> list[str]:
         problems.append(f"the current scorecard has no usable row ({len(current)} rows, none ok with a value)")
     if not rows:
         problems.append("no gated row in either scorecard: nothing was compared")
-    elif not any(
-        is_available(r.baseline_status, r.baseline) and is_available(r.current_status, r.current) for r in rows
-    ):
+    elif not any(map(_compared, rows)):
         problems.append(
             f"no gated row has a value in both scorecards: nothing was compared ({len(rows)} gated rows, each new, "
             "missing, fixed or unavailable): a renamed model, the wrong baseline, or a baseline whose rows all failed?"
