@@ -294,3 +294,22 @@ def test_r5_4d_year_stamps_is_validated_and_keys_the_product_cache(tmp_path):
     plain = _source(None)
     assert _descriptor(plain, "pkg") != _descriptor(dataclasses.replace(plain, year_stamps="end"), "pkg")
     assert "year_stamps" not in _descriptor(plain, "pkg")  # undeclared: the key of before
+
+
+def test_r5_7_a_baseline_refreshed_without_its_manifest_fails_saying_what_to_copy(tmp_path, capsys):
+    """R5-7: a new run's scorecard.json copied over the baseline's, its old manifest.json kept: the
+    failure (right: the file is not the one the manifest lists) now says what to do."""
+    import shutil
+
+    base = _run_folder(tmp_path / "base")
+    current = _run_folder(tmp_path / "out")
+    from test_report_check import BASELINE
+
+    from rhbench.results import ScoreRow
+
+    units = {m: "1" if m.endswith("_score") else "Pg C yr-1" for _, m, _, _ in BASELINE}
+    rows = [ScoreRow(s, "dgvm", m, "global", units[m], v * 1.001) for s, m, v, _ in BASELINE]
+    newer = _run_folder(tmp_path / "newer", rows)  # the refreshed baseline's run
+    shutil.copyfile(newer, base)
+    code, out = _check(capsys, current, base)
+    assert code == 1 and "copy that run's manifest.json with them" in out, out
