@@ -109,6 +109,7 @@ def _descriptor(source: Source, package: str) -> dict:
         "plugin": source.plugin,
         "package": package,
         "code": code_fingerprint(source),
+        **({"year_stamps": source.year_stamps} if source.year_stamps else {}),
     }
 
 

@@ -214,14 +214,16 @@ def label_time(
     file: str,
     period: tuple[int, int] | None = None,
     named: tuple[int, int] | None = None,
+    declared: str | None = None,
 ) -> xr.DataArray:
     """``data`` with its time dim named ``time``, indexed 0..n-1, with ``year``/``month`` labels.
 
     The labels come from the raw time coordinate of ``ds``
     (:func:`rhbench.timeaxis.decode_time`): the middle of its CF bounds when it has them,
     else its stamps, read as :func:`rhbench.stamps.read` decides from ``period`` (the years
-    the plugin declares), ``named`` (the years in the file names) and whether the first stamp is
-    the time units' reference date, when they sit at 00:00 on the 1st of a month; that decision is
+    the plugin declares), ``named`` (the years in the file names), ``declared`` (the plugin's
+    :attr:`rhbench.sources.Source.year_stamps`) and whether the first stamp is the time units'
+    reference date, when they sit at 00:00 on the 1st of a month; that decision is
     logged and kept in the ``time_stamps`` attribute. The ``calendar`` attribute records the
     calendar. Data without a time dim is returned unchanged.
     """
@@ -237,7 +239,13 @@ def label_time(
         first = np.asarray(raw_time.values, dtype=float)[:1]
         at_reference = bool(first.size and first[0] == 0.0)  # the first stamp is the units' reference date
         reading = stamps.read(
-            labels, period=period, named=named, at_reference=at_reference, file=file, variable=str(data.name)
+            labels,
+            period=period,
+            named=named,
+            declared=declared,
+            at_reference=at_reference,
+            file=file,
+            variable=str(data.name),
         )
         labels, note = stamps.shifted(labels, reading), reading.note
         if note:

@@ -280,7 +280,9 @@ def open_variable(source: Source, variable: str, path: Path | Sequence[Path], *,
         grid.rename_coordinates(ds, **where)  # fail early, before any work
         raw = ds[spec.file_name].rename(variable)
         raw.attrs = dict(ds[spec.file_name].attrs)
-        raw = layout.label_time(raw, ds, file=file, period=source.period, named=stamps.file_years(paths))
+        raw = layout.label_time(
+            raw, ds, file=file, period=source.period, named=stamps.file_years(paths), declared=source.year_stamps
+        )
         converted, sample = _converted(raw, sample, spec.units, fills, annual, where)
         step = _layers_step(step, raw, sample, spec.units, where)
         valuecheck.check_values(valuecheck.column_values(sample), variable, packing_step=step, **where)

@@ -100,6 +100,9 @@ class Source:
     plugin: set by the registry: the plugin (entry point) that declared the source.
     files: set by a source family (e.g. :mod:`rhbench.cmip6`) instead of a catalog entry:
         canonical variable -> its files (several period files are concatenated in time).
+    year_stamps: where the source's yearly time stamps at 1 January 00:00 without time bounds sit:
+        ``"start"`` (1 January 2000 is the year 2000) or ``"end"`` (it ends 1999); None: decided
+        from the files (:mod:`rhbench.stamps`), which cannot always tell.
     """
 
     name: str
@@ -113,6 +116,7 @@ class Source:
     catalog_dir: Path | None = None
     plugin: str = ""
     files: Mapping[str, tuple[Path, ...]] | None = None
+    year_stamps: str | None = None
 
     @property
     def litter_in_soil(self) -> bool:
@@ -137,6 +141,8 @@ class Source:
             self._validate_variable(canonical, spec)
         if self.period is not None and (len(self.period) != 2 or self.period[0] > self.period[1]):
             raise PluginError("period must be (first_year, last_year)", found=self.period, **where)
+        if self.year_stamps not in (None, "start", "end"):
+            raise PluginError("year_stamps must be 'start', 'end' or None", found=repr(self.year_stamps), **where)
 
     def _validate_variable(self, canonical: str, spec: Var) -> None:
         where = {"source": self.name, "variable": canonical}
@@ -204,6 +210,7 @@ def trendy_dgvm(
     renames: Mapping[str, str] | None = None,
     units: Mapping[str, str] | None = None,
     catalog: str = "trendy_v9",
+    year_stamps: str | None = None,
 ) -> Source:
     """Descriptor of a TRENDY v9 S2 DGVM (1901-2018); ``renames`` and ``units`` as in
     :func:`trendy_variables` (TRENDY's ``kg m-2 s-1`` fluxes and ``kg m-2`` stocks by default)."""
@@ -218,4 +225,5 @@ def trendy_dgvm(
         citation=citation,
         period=(1901, 2018),
         quirks=frozenset(quirks),
+        year_stamps=year_stamps,
     )

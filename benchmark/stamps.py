@@ -11,7 +11,9 @@ history files and some TRENDY files write). The evidence used:
   stamps from 1 February to 1 January are the ends of the months of whole years;
 - yearly steps stamped at 1 January: first the years the file names
   (``..._2000-2014.nc``, CMIP6's DRS; ``_200001-201412``): stamps one year after the named
-  first and/or last year are year ends, stamps on them year starts. Then the period its
+  first and/or last year are year ends, stamps on them year starts. Then what the plugin
+  declares (:attr:`rhbench.sources.Source.year_stamps`: ``"start"`` or ``"end"``; a file
+  name saying otherwise fails), which settles what the files cannot. Then the period its
   plugin declares (:attr:`rhbench.sources.Source.period`), the years the model covers: the
   reading under which the file covers the whole period, when only one does (1700-2018
   stamps under 1901-2018 are starts: as ends the file would lack 2018); when neither does,
@@ -23,7 +25,7 @@ history files and some TRENDY files write). The evidence used:
   ASSUMPTION, logged as a warning and stated as one: a file re-written by xarray (whose
   default units count from the first stamp) or CDO has value 0 first whatever its stamps
   mark, so year ends re-written that way are read a year late; time bounds decide instead
-  (Review 5, R5-4). Evidence that disagrees, or none, fails the source
+  (Review 5, R5-4): the plugin's ``year_stamps`` decides instead. Evidence that disagrees, or none, fails the source
   (:class:`~rhbench.errors.TimeAxisError` naming the file): reading a year late would be a
   silent wrong number. A single yearly step with no evidence is read as the start of its
   year, and the note says it was assumed.
@@ -47,7 +49,8 @@ from rhbench.timeaxis import TimeLabels
 #: Why a first stamp at the units' reference date is no proof of year starts (said with the assumption).
 _REWRITTEN = (
     "a file re-written by xarray or CDO counts from its first stamp whatever it marks: if these stamps are "
-    "year ends, every year is read one year late; give the file time bounds (time_bnds) to decide"
+    "year ends, every year is read one year late; declare year_stamps='end' in the plugin or give the file time "
+    "bounds (time_bnds) to decide"
 )
 #: Years at the end of a file name: ``_YYYY[MM[DD[hh[mm]]]]-YYYY[...]`` (CMIP6 DRS and the like).
 _NAME_YEARS = re.compile(r"_(?P<first>\d{4})(?:\d{2}){0,4}-(?P<last>\d{4})(?:\d{2}){0,4}\.nc(?:\.gz)?$")
@@ -81,6 +84,7 @@ def read(
     *,
     period: tuple[int, int] | None = None,
     named: tuple[int, int] | None = None,
+    declared: str | None = None,
     at_reference: bool = False,
     file: str | None = None,
     variable: str | None = None,
@@ -88,7 +92,8 @@ def read(
     """How to read ``labels`` decoded from stamps without usable bounds (see the module doc).
 
     ``period``: the years the plugin declares; ``named``: the years in the file names
-    (:func:`file_years`); ``at_reference``: the first stamp is the time units' reference date
+    (:func:`file_years`); ``declared``: the plugin's ``year_stamps`` (``"start"``, ``"end"`` or
+    None); ``at_reference``: the first stamp is the time units' reference date
     (value 0). Raises :class:`TimeAxisError` naming ``file`` and ``variable`` when
     several yearly stamps at 1 January 00:00 cannot be told to be year starts or year ends.
     """
@@ -99,7 +104,8 @@ def read(
     if key.size > 1 and np.all(steps == 1):
         return _monthly(labels)
     if np.all(labels.month == 1) and np.all(steps > 0) and np.all(steps % 12 == 0):
-        return _yearly(labels, period=period, named=named, at_reference=at_reference, file=file, variable=variable)
+        evidence = {"period": period, "named": named, "declared": declared, "at_reference": at_reference}
+        return _yearly(labels, **evidence, file=file, variable=variable)
     return Reading()
 
 
@@ -129,6 +135,7 @@ def _yearly(
     *,
     period: tuple[int, int] | None,
     named: tuple[int, int] | None,
+    declared: str | None,
     at_reference: bool,
     file: str | None,
     variable: str | None,
@@ -136,15 +143,9 @@ def _yearly(
     """Yearly stamps at 1 January 00:00: year starts or year ends, by the evidence the module doc lists."""
     first, last = int(labels.year[0]), int(labels.year[-1])
     what = "yearly time stamps at 00:00 on 1 January and no time bounds"
-    shift, says = _by_name(first, last, named)
-    if shift is None:
-        shift, says = _by_period(first, last, period)
-    reference = f"the first stamp is the time units' reference date ({first}-01-01)"
-    disagree, assumed = at_reference and shift == 12, at_reference and shift is None
-    if disagree:
-        shift, says = None, f"{says}; but {reference}: the evidence disagrees"
-    elif assumed:
-        shift, says = 0, "; ".join(filter(None, [says, f"{reference}: ASSUMED year starts ({_REWRITTEN})"]))
+    shift, says, disagree, assumed = _evidence(
+        first, last, period=period, named=named, declared=declared, at_reference=at_reference
+    )
     if shift == 12:
         return Reading(12, f"{what}: read as the END of each year ({first}-01-01 labels {first - 1}; {says})")
     if shift == 0:
@@ -158,8 +159,36 @@ def _yearly(
         found=f"{labels.year.size} stamps {first}-01-01 .. {last}-01-01; "
         f"file-name years {named}, plugin period {period}" + (f" ({says})" if says else ""),
         expected="time bounds (a CF 'bounds' variable such as time_bnds), mid-year stamps, the covered years in "
-        "the file name (_YYYY-YYYY.nc), or time values counted from the start of the first year",
+        "the file name (_YYYY-YYYY.nc), or the plugin's year_stamps ('start' or 'end')",
     )
+
+
+def _evidence(
+    first: int,
+    last: int,
+    *,
+    period: tuple[int, int] | None,
+    named: tuple[int, int] | None,
+    declared: str | None,
+    at_reference: bool,
+) -> tuple[int | None, str, bool, bool]:
+    """(shift or None, why, the evidence disagrees, the reading is assumed) of yearly 1 January stamps
+    ``first``..``last``, from the evidence in the module doc's order."""
+    shift, says = _by_name(first, last, named)
+    if declared is not None:
+        wanted = 0 if declared == "start" else 12
+        says = "; ".join(filter(None, [says, f"its plugin declares year_stamps={declared!r}"]))
+        if shift is not None and shift != wanted:
+            return None, f"{says}: the evidence disagrees", True, False
+        return wanted, says, False, False
+    if shift is None:
+        shift, says = _by_period(first, last, period)
+    reference = f"the first stamp is the time units' reference date ({first}-01-01)"
+    if at_reference and shift == 12:
+        return None, f"{says}; but {reference}: the evidence disagrees", True, False
+    if at_reference and shift is None:
+        return 0, "; ".join(filter(None, [says, f"{reference}: ASSUMED year starts ({_REWRITTEN})"])), False, True
+    return shift, says, False, False
 
 
 def _by_name(first: int, last: int, named: tuple[int, int] | None) -> tuple[int | None, str]:

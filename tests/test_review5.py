@@ -230,3 +230,86 @@ def test_r5_5_trendy_yearly_layouts_are_read_right_or_refused_never_a_year_off(t
         return
     years, values_read, _ = _years(path, (1901, 2018))
     assert years.tolist() == years_in.tolist() and values_read.tolist() == years_in.tolist()
+
+
+def _declared_years(path, period, year_stamps):
+    """(years read, each year's value, attrs) of ``path``'s rh under a source declaring ``year_stamps``."""
+    import dataclasses
+
+    import numpy as np
+    from test_time_stamps import _source
+
+    from rhbench import loader
+
+    source = dataclasses.replace(_source(period), year_stamps=year_stamps)
+    data = loader.open_variable(source, "rh", path, annual=True).load()
+    seconds = 1e-3 / (365.25 * 86400)
+    return data["year"].values, np.round(data.isel(lat=0, lon=0).values * seconds / 1e-9, 6), data.attrs
+
+
+def test_r5_4b_a_plugin_declaring_year_end_stamps_reads_re_written_and_clm_style_files_right(tmp_path, caplog):
+    """R5-4's remedy: ``Source.year_stamps = "end"`` settles what the files cannot: CLM-style year ends
+    1701..2020 counted from 1700 (refused without it) and year ends re-written with the first stamp
+    as reference (read a year late without it) are read as the years they end, without a warning."""
+    import logging
+
+    import numpy as np
+
+    clm = _yearly_file(tmp_path / "clm.nc", np.arange(1, 321) * 365, "days since 1700-01-01", np.arange(1700, 2020))
+    rewritten = _yearly_file(tmp_path / "xr.nc", np.arange(7) * 365, "days since 1999-01-01", np.arange(1998, 2005))
+    for path, period, years_in in ((clm, (1901, 2018), np.arange(1700, 2020)), (rewritten, (2000, 2004), None)):
+        years_in = np.arange(1998, 2005) if years_in is None else years_in
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            years, values, attrs = _declared_years(path, period, "end")
+        assert years.tolist() == years_in.tolist() and values.tolist() == years_in.tolist()
+        assert "END of each year" in attrs["time_stamps"] and "declares year_stamps='end'" in attrs["time_stamps"]
+        assert "ASSUMED" not in attrs["time_stamps"]
+
+
+def test_r5_4c_a_declaration_the_file_name_contradicts_fails_naming_both(tmp_path):
+    import numpy as np
+
+    from rhbench.errors import TimeAxisError
+
+    path = _yearly_file(
+        tmp_path / "rh_2000-2004.nc", np.arange(5) * 365, "days since 2000-01-01", np.arange(2000, 2005)
+    )
+    with pytest.raises(TimeAxisError) as info:
+        _declared_years(path, (2000, 2004), "end")
+    text = str(info.value)
+    assert "file name says 2000-2004" in text and "declares year_stamps='end'" in text and "disagrees" in text
+
+
+def test_r5_4d_year_stamps_is_validated_and_keys_the_product_cache(tmp_path):
+    import dataclasses
+
+    from test_time_stamps import _source
+
+    from rhbench.cache import _descriptor
+    from rhbench.errors import PluginError
+
+    with pytest.raises(PluginError, match="year_stamps must be 'start', 'end' or None"):
+        dataclasses.replace(_source(None), year_stamps="middle").validate()
+    plain = _source(None)
+    assert _descriptor(plain, "pkg") != _descriptor(dataclasses.replace(plain, year_stamps="end"), "pkg")
+    assert "year_stamps" not in _descriptor(plain, "pkg")  # undeclared: the key of before
+
+
+def test_r5_7_a_baseline_refreshed_without_its_manifest_fails_saying_what_to_copy(tmp_path, capsys):
+    """R5-7: a new run's scorecard.json copied over the baseline's, its old manifest.json kept: the
+    failure (right: the file is not the one the manifest lists) now says what to do."""
+    import shutil
+
+    base = _run_folder(tmp_path / "base")
+    current = _run_folder(tmp_path / "out")
+    from test_report_check import BASELINE
+
+    from rhbench.results import ScoreRow
+
+    units = {m: "1" if m.endswith("_score") else "Pg C yr-1" for _, m, _, _ in BASELINE}
+    rows = [ScoreRow(s, "dgvm", m, "global", units[m], v * 1.001) for s, m, v, _ in BASELINE]
+    newer = _run_folder(tmp_path / "newer", rows)  # the refreshed baseline's run
+    shutil.copyfile(newer, base)
+    code, out = _check(capsys, current, base)
+    assert code == 1 and "copy that run's manifest.json with them" in out, out

@@ -260,9 +260,13 @@ def _digest_problems(folder: Path, files: dict, role: str, absent: list[str]) ->
             problems.append(
                 f"the {role}'s {name} is not the file the run wrote (its sha256 differs from {MANIFEST_JSON}: "
                 f"edited, truncated or swapped after the run; {_size(folder / name)} bytes, the run wrote "
-                f"{entry['bytes']}): {folder / name}"
+                f"{entry['bytes']}): {folder / name}" + (_REFRESH_HINT if role == "baseline" else "")
             )
     return problems, converted
+
+
+#: Said of a baseline file that is not the one its manifest lists: a baseline refreshed by hand.
+_REFRESH_HINT = f" (a baseline refreshed with a new run's files? copy that run's {MANIFEST_JSON} with them)"
 
 
 def _compare(path: Path, entry: dict, mac: str | None, key: bytes | None) -> str:
