@@ -247,3 +247,13 @@ def test_a_model_without_clitter_is_told_its_soil_carbon_is_csoil_alone(caplog):
     with caplog.at_level(logging.INFO, logger="rhbench.harmonize"):
         assert harmonize._soil_with_litter(included, {"cSoil": soil}).attrs["includes_litter"] == 1
     assert "no cLitter" not in caplog.text
+
+
+def test_a_model_outside_the_benchmark_period_is_told_how_to_set_it():
+    from rhbench.metrics.coverage import coverage_rows
+
+    attrs = {"period_coverage": 15 / 37, "period_years": "2000-2014", "period_years_used": 15}
+    (row,) = coverage_rows("ESM", "dgvm", xr.Dataset(attrs=attrs), None, None, None)
+    assert row.status == "failed"
+    assert row.reason.startswith("years used: 2000-2014 (15 years): below 80% of the benchmark period")
+    assert "set period = [FIRST, LAST] in the run's --config TOML" in row.reason

@@ -137,7 +137,12 @@ def coverage_rows(
                 "each variable's period mean is over the years it has)"
             )
         ok = share >= PERIOD_COVERAGE_MIN or kind != "dgvm"  # observation products are what they are
-        reason = years if ok else f"{years}: below {PERIOD_COVERAGE_MIN:.0%} of the benchmark period"
+        reason = (
+            years
+            if ok
+            else f"{years}: below {PERIOD_COVERAGE_MIN:.0%} of the benchmark period (to benchmark the model's own "
+            "years, set period = [FIRST, LAST] in the run's --config TOML)"
+        )
         rows.append(ScoreRow(source, kind, "period_coverage", "global", "1", share, "ok" if ok else "failed", reason))
     stamped = f"; {data.attrs['time_stamps']}" if data.attrs.get("time_stamps") else ""
     for metric in ("first_year", "last_year"):
