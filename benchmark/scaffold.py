@@ -132,7 +132,7 @@ def rhbench_sources() -> list[Source]:
         "${source}",
         "EDIT: Author et al. YEAR, Journal volume, pages",
         variables=("rh", "npp", "cVeg", "cSoil", "cLitter", "fVegLitter"),
-        quirks=(),  # e.g. ("calendar_noleap", "lon_0_360"); add "litter_in_soil" and drop cLitter
+        quirks=(),  # documentation, detected in the files anyway; "litter_in_soil" (then drop cLitter) is read
         renames={},  # canonical name -> name in your files, e.g. {"cSoil": "SoilC"}
         units={},  # canonical name -> units in your files if not TRENDY's, e.g. {"rh": "g m-2 d-1"}
         catalog="${module}",

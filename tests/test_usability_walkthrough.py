@@ -208,3 +208,26 @@ def test_an_implausible_total_says_where_to_look_for_the_units_error():
     reason = plausibility.implausible_reason(row)
     assert reason.startswith("implausible rh_global = 7.6e-07 Pg C yr-1, expected 1..1000 Pg C yr-1")
     assert "`rhbench data`" in reason and "units its plugin declares" in reason
+
+
+def test_the_upscaled_totals_csv_carries_the_data_label_on_every_row(tmp_path):
+    """upscaling/totals.csv (the RF product's global and regional Rh totals) read 51.99 Pg C/yr
+    with no label in a demo run; like scores.csv it now says SYNTHETIC on every row."""
+    import argparse
+
+    import pandas as pd
+
+    from rhbench.commands import upscale
+    from tests.test_upscaling_product import synthetic_grids, synthetic_srdb
+
+    grids = synthetic_grids()
+    csv, nc = tmp_path / "srdb.csv", tmp_path / "predictors.nc"
+    synthetic_srdb(grids, n=120).to_csv(csv, index=False)
+    grids.to_netcdf(nc)
+    parser = argparse.ArgumentParser()
+    upscale.add_parser(parser.add_subparsers())
+    argv = ["upscale", "--srdb", str(csv), "--predictors", str(nc), "--out", str(tmp_path / "out"), "--quick"]
+    assert upscale.run(parser.parse_args(argv)) == 0
+    totals = pd.read_csv(tmp_path / "out" / "totals.csv")
+    assert "global" in set(totals["region"]) and list(totals.columns)[-1] == "data_label"
+    assert set(totals["data_label"]) == {"SYNTHETIC"}

@@ -53,12 +53,19 @@ def prepare_demo(config: RunConfig, registry: Registry, progress=None) -> Path:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``run`` sub-command."""
-    parser = subparsers.add_parser("run", help="benchmark every DGVM plugin (no arguments: the synthetic demo)")
+    parser = subparsers.add_parser(
+        "run",
+        help="benchmark every DGVM plugin (no arguments: the synthetic demo)",
+        description="Benchmark the DGVM plugins (and CMIP6 models) in a data root; without one, the SYNTHETIC "
+        "demo. Settings not given here (period, resolution, products): --config run.toml (README, "
+        '"Configuration file"). Exit 0: every source benchmarked; 2: unusable input or configuration, nothing '
+        "written; 3: a source or row failed (in the scorecard, listed on stderr).",
+    )
     parser.add_argument("--config", type=Path, help="TOML run configuration")
     parser.add_argument("--data-root", type=Path, help="data root (default: config data_root or RHBENCH_DATA)")
     parser.add_argument("--ilamb-root", type=Path, help="existing ILAMB data folder for ILAMB-hosted files")
     parser.add_argument("--out", type=Path, help="output folder (default: ./rhbench-out/run-<time>)")
-    parser.add_argument("--models", help="comma-separated DGVM names (default: all)")
+    parser.add_argument("--models", help="comma-separated DGVM names (default: all; `rhbench plugins` lists them)")
     parser.add_argument("--scheduler", help="address of an existing dask.distributed scheduler")
     parser.add_argument("--workers", type=int, help="start a local dask cluster with N workers")
     parser.add_argument("--seed", type=int, help="random seed (default 0)")

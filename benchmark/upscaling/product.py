@@ -111,7 +111,8 @@ def _map_product(
     note = land_fraction_note if land_fraction is not None else NO_LAND_FRACTION
     product = rhmap.product_dataset(maps, stack, area, note, totals, attrs)
     write_atomic(out_dir / "rh_rf.nc", lambda tmp: product.to_netcdf(tmp, encoding=rhmap.netcdf_encoding(product)))
-    _write_csv(totals, out_dir / "totals.csv")
+    # the label on every row, as in scores.csv: the totals are read without the product's attributes
+    _write_csv(totals.assign(data_label=attrs.get("data_label", "SYNTHETIC")), out_dir / "totals.csv")
     glob = totals.set_index("region").loc["global"]
     logger.info(
         "Rh map: global total %.2f +- %.2f Pg C yr-1 (SD of the members' totals) from %d cells",
