@@ -266,6 +266,12 @@ def _soil_with_litter(
             source.name,
             pools,
         )
+    if "cLitter" not in variables and not (source.litter_in_soil or pools):
+        log.info(
+            "%s: no cLitter and cSoil not declared to include litter (quirk litter_in_soil): soil carbon and "
+            "tau_soil are cSoil alone",
+            source.name,
+        )
     if source.litter_in_soil or pools or "cLitter" not in variables:
         return soil.assign_attrs(includes_litter=int(bool(source.litter_in_soil or pools)))
     litter = variables["cLitter"]

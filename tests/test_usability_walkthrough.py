@@ -231,3 +231,19 @@ def test_the_upscaled_totals_csv_carries_the_data_label_on_every_row(tmp_path):
     totals = pd.read_csv(tmp_path / "out" / "totals.csv")
     assert "global" in set(totals["region"]) and list(totals.columns)[-1] == "data_label"
     assert set(totals["data_label"]) == {"SYNTHETIC"}
+
+
+def test_a_model_without_clitter_is_told_its_soil_carbon_is_csoil_alone(caplog):
+    from rhbench import harmonize
+
+    soil = xr.DataArray(np.ones((2, 2)), dims=("lat", "lon"), name="cSoil")
+    without = trendy_dgvm("NOLIT", "test", variables=("rh", "cSoil"))
+    with caplog.at_level(logging.INFO, logger="rhbench.harmonize"):
+        out = harmonize._soil_with_litter(without, {"cSoil": soil})
+    assert out.attrs["includes_litter"] == 0
+    assert "NOLIT: no cLitter and cSoil not declared to include litter" in caplog.text
+    caplog.clear()
+    included = trendy_dgvm("INLIT", "test", variables=("rh", "cSoil"), quirks=("litter_in_soil",))
+    with caplog.at_level(logging.INFO, logger="rhbench.harmonize"):
+        assert harmonize._soil_with_litter(included, {"cSoil": soil}).attrs["includes_litter"] == 1
+    assert "no cLitter" not in caplog.text

@@ -2,7 +2,7 @@
 
 Drawing the page (matplotlib: ~0.2 s to import, tens of ms per figure) is the last stage of
 a run, yet its imports need nothing the run computes. :func:`start` forks the workers once
-the run has imported its own modules (numpy, pandas, xarray, pint: shared with the workers,
+the run has imported its own modules (numpy, pandas, xarray: shared with the workers,
 not imported twice), before it reads any data or starts a thread: the first worker imports
 the page's builders (matplotlib), loads the coastlines and draws one small figure (fonts,
 the Agg renderer) while the run reads and reduces its data, then forks the others, which
