@@ -24,9 +24,10 @@ history files and some TRENDY files write). The evidence used:
   of its run, 'days since 1700-01-01' from 1700) is read as year starts. That is an
   ASSUMPTION, logged as a warning and stated as one: a file re-written by xarray (whose
   default units count from the first stamp) or CDO has value 0 first whatever its stamps
-  mark, so year ends re-written that way are read a year late; time bounds decide instead
-  (Review 5, R5-4): the plugin's ``year_stamps`` decides instead. Evidence that disagrees, or none, fails the source
-  (:class:`~rhbench.errors.TimeAxisError` naming the file): reading a year late would be a
+  mark, so year ends re-written that way are read a year late: time bounds or the plugin's
+  ``year_stamps`` decide instead (docs/trust-cases.md, Review 5 (session 7), R5-4). Evidence
+  that disagrees, or none, fails the source (:class:`~rhbench.errors.TimeAxisError` naming
+  the file): reading a year late would be a
   silent wrong number. A single yearly step with no evidence is read as the start of its
   year, and the note says it was assumed.
 

@@ -53,6 +53,8 @@ def test_r5_1_a_baseline_committed_without_its_large_siblings_passes_saying_what
     code, out = _check(capsys, current, base)
     assert code == 0, out
     assert "not present beside it" in out and "results.nc" in out, out
+    if key is not None:
+        assert "baseline: signed: HMAC-SHA256 of 1 file verified" in out, out
 
 
 def test_r5_1b_an_edited_baseline_scorecard_still_fails_when_its_siblings_are_absent(tmp_path, capsys):

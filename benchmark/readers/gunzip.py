@@ -46,7 +46,12 @@ def decompressed(path: Path) -> Path:
     if state == "intact":
         return copy
     if state == "changed":
-        log.warning("cached decompressed copy %s of %s changed since rhbench wrote it: decompressed again", copy, path)
+        log.warning(
+            "cached decompressed copy %s of %s changed since rhbench wrote it (edited, or the cache folder was "
+            "copied or restored: a new inode or change time): decompressed again",
+            copy,
+            path,
+        )
     elif state == "unrecorded":
         log.info("cached decompressed copy %s of %s has no record: decompressed again", copy, path)
     _inflate(path, copy)

@@ -147,7 +147,8 @@ def verify(
     found, converted = _signature_problems(path.parent, files, signature, key, role, manifest_path, recorded, absent)
     if problems or found:
         return Verdict(problems + found, f"signature NOT verified{said}")
-    verified = f"HMAC-SHA256 of {len(files) - len(absent)} files verified (key id {key_id(key)})"
+    count = len(files) - len(absent)
+    verified = f"HMAC-SHA256 of {count} file{'' if count == 1 else 's'} verified (key id {key_id(key)})"
     return Verdict([], f"signed: {verified}{_said(absent, converted)}", signed=True)
 
 
