@@ -280,7 +280,7 @@ the `rhbench` entry point in `pyproject.toml`.
    variable's file relative to your data root (units are declared only in the plugin).
 3. Install and check:
 
-       pip install ./${distribution}
+       pip install -e ./${distribution}   # editable: edits take effect without reinstalling
        rhbench plugins                 # lists ${source}
        RHBENCH_DATA=/path/to/data rhbench plugins   # "available" when the files are found
        RHBENCH_DATA=/path/to/data python -m pytest ${distribution}/tests
