@@ -257,3 +257,29 @@ def test_a_model_outside_the_benchmark_period_is_told_how_to_set_it():
     assert row.status == "failed"
     assert row.reason.startswith("years used: 2000-2014 (15 years): below 80% of the benchmark period")
     assert "set period = [FIRST, LAST] in the run's --config TOML" in row.reason
+
+
+def test_every_figure_of_a_synthetic_run_page_names_the_label_in_its_alt_text(small_demo_run):
+    """The PNG titles said SYNTHETIC but the alt text (screen readers, the contents list) did not."""
+    import re
+
+    import pandas as pd
+
+    outcome, _ = small_demo_run
+    page = (outcome.out_dir / "index.html").read_text()
+    alts = re.findall(r'<img src="data:image/png;base64,[^"]*" alt="([^"]*)"', page)
+    assert len(alts) >= 20 and all(alt.endswith("(SYNTHETIC)") for alt in alts), alts
+    toc = page[page.index('<nav class="toc"') : page.index("</nav>")]
+    assert toc.count("(SYNTHETIC)") == len(alts)  # one contents line per figure, labelled once
+    totals = pd.read_csv(outcome.out_dir / "upscaling" / "totals.csv")
+    assert set(totals["data_label"]) == {"SYNTHETIC"}
+
+
+def test_alt_texts_of_real_data_are_unchanged():
+    from rhbench.report.page_sections import _labelled_alts
+
+    content = '<img src="x" alt="Taylor diagram of rh"><img src="y" alt="RF Rh map (UNVERIFIED)">'
+    assert _labelled_alts(content, "REAL") == content
+    assert _labelled_alts(content, "UNVERIFIED") == (
+        '<img src="x" alt="Taylor diagram of rh (UNVERIFIED)"><img src="y" alt="RF Rh map (UNVERIFIED)">'
+    )
