@@ -283,3 +283,25 @@ def test_alt_texts_of_real_data_are_unchanged():
     assert _labelled_alts(content, "UNVERIFIED") == (
         '<img src="x" alt="Taylor diagram of rh (UNVERIFIED)"><img src="y" alt="RF Rh map (UNVERIFIED)">'
     )
+
+
+def test_a_cmip6_models_citation_names_its_data_version(tmp_path):
+    """The label line names the observations' versions; the model's own version is in its citation
+    (run.json, the page): the DRS folder's, else the file's ``version`` attribute, else 'unknown'."""
+    from rhbench import cmip6
+
+    drs = tmp_path / "CMIP6/CMIP/X/TOY/historical/r1i1p1f1/Lmon/rh/gn/v20200101"
+    rh = cmip6.parse(drs / "rh_Lmon_TOY_historical_r1i1p1f1_gn_200001-200112.nc")
+    (source,) = cmip6.sources([rh])
+    assert source.citation.startswith("CMIP6 TOY historical r1i1p1f1, version v20200101 (CC BY 4.0")
+    flat = cmip6.parse(tmp_path / "rh_Lmon_TOY_historical_r1i1p1f1_gn_200001-200112.nc")  # no file, no attribute
+    assert ", DRS version unknown (" in cmip6.sources([flat])[0].citation
+
+
+@pytest.mark.shared_data
+def test_the_real_cmip6_samples_citation_has_the_version_its_files_state():
+    from rhbench import cmip6
+    from tests.conftest import shared_data_path
+
+    (source,) = cmip6.discover(shared_data_path("cmip6-sample"), variables=("gpp",))
+    assert "ACCESS-ESM1-5 historical r1i1p1f1, version v20191115 (" in source.citation
