@@ -157,6 +157,33 @@ def _soil_pools(members: list[CmorFile], chosen: dict[str, tuple[Path, ...]]) ->
     return {"cSoil": "cSoilPools"}
 
 
+def _stated_version(path: Path) -> str:
+    """The ``version`` global attribute CMOR writes (``v20191115``) of a file outside a DRS
+    tree; '' when absent or unreadable (the file's own errors are reported when it is read)."""
+    from rhbench.readers import netcdf
+
+    try:
+        with netcdf.open_stored(path) as ds:
+            version = str(getattr(ds, "version", ""))
+    except (OSError, RuntimeError, ValueError):
+        return ""
+    return version if re.fullmatch(r"v\d{8}", version) else ""
+
+
+def _versions(members: list[CmorFile], chosen: dict[str, tuple[Path, ...]]) -> str:
+    """The DRS version(s) of the chosen files (from the DRS path or catalog, else the file's
+    ``version`` attribute), for the citation: ``, version v20191115``, each variable's when they
+    differ, ``, DRS version unknown`` when none says."""
+    of = {f.path: f.version or _stated_version(f.path) for f in members if any(f.path in p for p in chosen.values())}
+    versions = {name: sorted({of.get(path, "") for path in paths}) for name, paths in chosen.items()}
+    distinct = sorted({v for vs in versions.values() for v in vs})
+    if distinct == [""]:
+        return ", DRS version unknown"
+    if len(distinct) == 1:
+        return f", version {distinct[0]}"
+    return ", versions " + ", ".join(f"{name} {'/'.join(v) or 'unknown'}" for name, v in sorted(versions.items()))
+
+
 def sources(files: list[CmorFile], *, variables: tuple[str, ...] | None = None, kind: str = "dgvm") -> list[Source]:
     """One :class:`Source` per (source_id, member[, experiment]) holding any of ``variables``.
 
@@ -200,7 +227,8 @@ def sources(files: list[CmorFile], *, variables: tuple[str, ...] | None = None, 
                 kind=kind,
                 catalog_entry=f"{CATALOG_NAME}.{name}",
                 variables={v: Var(file_names.get(v, v), units.get(v) or MEASURES[v]) for v in chosen},
-                citation=f"CMIP6 {model} {experiment} {member} (CC BY 4.0; cite the model's ES-DOC/CMIP6 dataset)",
+                citation=f"CMIP6 {model} {experiment} {member}{_versions(members, chosen)} "
+                "(CC BY 4.0; cite the model's ES-DOC/CMIP6 dataset)",
                 files=chosen,
             )
         )

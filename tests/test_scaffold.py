@@ -159,3 +159,17 @@ def test_installed_scaffold_is_listed_and_benchmarked(tmp_path: Path) -> None:
     truth = json.loads((tmp_path / "data" / "truth.json").read_text())["dgvm"][NAME]  # SYNTHETIC
     assert ours["rh_global"]["value"] == pytest.approx(truth["rh_global"], rel=1e-5)
     assert ours["tau_soil_global"]["value"] == pytest.approx(truth["tau_soil_global"], rel=1e-5)
+
+    # the package's own check of real files (RHBENCH_DATA): passes on the demo's files, and
+    # fails (not skips) when a declared variable's file is absent, naming it
+    def own(data_root: Path) -> subprocess.CompletedProcess:
+        argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests"), "-k", "real"]
+        own_env = {**env, "RHBENCH_DATA": str(data_root)}
+        return subprocess.run(argv, env=own_env, capture_output=True, text=True, timeout=240, cwd=tmp_path)
+
+    assert "1 passed" in own(tmp_path / "data").stdout
+    litter = next((tmp_path / "data").rglob(f"{NAME}_S2_cLitter.nc"))
+    litter.unlink()
+    missing = own(tmp_path / "data")
+    assert missing.returncode == 1 and "1 failed" in missing.stdout
+    assert "files not under" in missing.stdout and f"{NAME}_S2_cLitter.nc" in missing.stdout

@@ -257,3 +257,51 @@ def test_a_model_outside_the_benchmark_period_is_told_how_to_set_it():
     assert row.status == "failed"
     assert row.reason.startswith("years used: 2000-2014 (15 years): below 80% of the benchmark period")
     assert "set period = [FIRST, LAST] in the run's --config TOML" in row.reason
+
+
+def test_every_figure_of_a_synthetic_run_page_names_the_label_in_its_alt_text(small_demo_run):
+    """The PNG titles said SYNTHETIC but the alt text (screen readers, the contents list) did not."""
+    import re
+
+    import pandas as pd
+
+    outcome, _ = small_demo_run
+    page = (outcome.out_dir / "index.html").read_text()
+    alts = re.findall(r'<img src="data:image/png;base64,[^"]*" alt="([^"]*)"', page)
+    assert len(alts) >= 20 and all(alt.endswith("(SYNTHETIC)") for alt in alts), alts
+    toc = page[page.index('<nav class="toc"') : page.index("</nav>")]
+    assert toc.count("(SYNTHETIC)") == len(alts)  # one contents line per figure, labelled once
+    totals = pd.read_csv(outcome.out_dir / "upscaling" / "totals.csv")
+    assert set(totals["data_label"]) == {"SYNTHETIC"}
+
+
+def test_alt_texts_of_real_data_are_unchanged():
+    from rhbench.report.page_sections import _labelled_alts
+
+    content = '<img src="x" alt="Taylor diagram of rh"><img src="y" alt="RF Rh map (UNVERIFIED)">'
+    assert _labelled_alts(content, "REAL") == content
+    assert _labelled_alts(content, "UNVERIFIED") == (
+        '<img src="x" alt="Taylor diagram of rh (UNVERIFIED)"><img src="y" alt="RF Rh map (UNVERIFIED)">'
+    )
+
+
+def test_a_cmip6_models_citation_names_its_data_version(tmp_path):
+    """The label line names the observations' versions; the model's own version is in its citation
+    (run.json, the page): the DRS folder's, else the file's ``version`` attribute, else 'unknown'."""
+    from rhbench import cmip6
+
+    drs = tmp_path / "CMIP6/CMIP/X/TOY/historical/r1i1p1f1/Lmon/rh/gn/v20200101"
+    rh = cmip6.parse(drs / "rh_Lmon_TOY_historical_r1i1p1f1_gn_200001-200112.nc")
+    (source,) = cmip6.sources([rh])
+    assert source.citation.startswith("CMIP6 TOY historical r1i1p1f1, version v20200101 (CC BY 4.0")
+    flat = cmip6.parse(tmp_path / "rh_Lmon_TOY_historical_r1i1p1f1_gn_200001-200112.nc")  # no file, no attribute
+    assert ", DRS version unknown (" in cmip6.sources([flat])[0].citation
+
+
+@pytest.mark.shared_data
+def test_the_real_cmip6_samples_citation_has_the_version_its_files_state():
+    from rhbench import cmip6
+    from tests.conftest import shared_data_path
+
+    (source,) = cmip6.discover(shared_data_path("cmip6-sample"), variables=("gpp",))
+    assert "ACCESS-ESM1-5 historical r1i1p1f1, version v20191115 (" in source.citation

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,7 +106,18 @@ def build(inputs: PageInputs, anchor: str) -> str:
     except Exception as exc:  # one broken section must not lose the page
         log.exception("report section %r failed", anchor)
         content = missing(f"This section could not be drawn: {type(exc).__name__}: {exc}")
+    content = _labelled_alts(content, inputs.data_label or ("SYNTHETIC" if inputs.synthetic else "REAL"))
     return f'<section id="{anchor}"><h2>{html.escape(title)}</h2>\n{content}\n</section>'
+
+
+def _labelled_alts(content: str, label: str) -> str:
+    """``content`` with the data label on every figure's alt text (what a screen reader and the
+    contents list read) when it is not REAL, as on the figures' own titles."""
+    if label == "REAL":
+        return content
+    return re.sub(
+        r'alt="([^"]*)"', lambda m: m.group(0) if label in m.group(1) else f'alt="{m.group(1)} ({label})"', content
+    )
 
 
 def warm() -> None:
