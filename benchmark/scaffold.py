@@ -326,7 +326,11 @@ def scaffold_plugin(plugin_type: str, name: str, directory: Path, *, kind: str |
     names = PluginNames.of(name)
     root = Path(directory) / names.distribution
     if root.exists():
-        raise OutputExistsError("plugin folder already exists", file=str(root))
+        raise OutputExistsError(
+            "plugin folder already exists",
+            file=str(root),
+            hint="edit the package there, or give another parent folder with --dir (nothing is overwritten)",
+        )
     values = {
         "source": names.source,
         "slug": names.slug,

@@ -305,3 +305,14 @@ def test_the_real_cmip6_samples_citation_has_the_version_its_files_state():
 
     (source,) = cmip6.discover(shared_data_path("cmip6-sample"), variables=("gpp",))
     assert "ACCESS-ESM1-5 historical r1i1p1f1, version v20191115 (" in source.citation
+
+
+def test_new_plugin_into_an_existing_folder_says_what_to_do(tmp_path):
+    from rhbench.errors import OutputExistsError
+    from rhbench.scaffold import scaffold_plugin
+
+    scaffold_plugin("dgvm", "Foo", tmp_path)
+    before = (tmp_path / "rhbench-foo" / "pyproject.toml").read_bytes()
+    with pytest.raises(OutputExistsError, match="to fix: edit the package there, or give another parent folder"):
+        scaffold_plugin("dgvm", "Foo", tmp_path)
+    assert (tmp_path / "rhbench-foo" / "pyproject.toml").read_bytes() == before
