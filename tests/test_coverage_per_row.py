@@ -160,3 +160,31 @@ def test_the_gate_flags_the_drop_while_the_rh_rows_stand(tmp_path) -> None:
     report = compare_scorecards(cards[1], cards[0])
     flagged = {row.metric for row in report.rows if row.failed}
     assert not report.passed and "period_coverage" in flagged and "rh_global" not in flagged
+
+
+CVEG = 5.0 + 0.02 * (YEARS - 1982)  # kg C m-2, rising 0.02 kg C m-2 yr-1 = 20 g C m-2 yr-1
+NPP = 300.0 + 4.0 * (YEARS - 1982)  # g C m-2 yr-1
+
+
+def _series(values: np.ndarray, years: np.ndarray = YEARS) -> tuple[tuple[str, ...], np.ndarray]:
+    masked = np.where(np.isin(YEARS, years), values, np.nan)
+    return ("year", "lat", "lon"), np.broadcast_to(masked[:, None, None], (YEARS.size, *SHAPE)).copy()
+
+
+@pytest.mark.parametrize("given", [True, False])
+def test_tau_veg_divides_means_over_the_years_cveg_and_litterfall_both_have(given: bool) -> None:
+    """cVeg 1982-2018 beside litterfall of 1986-2018: fVegLitter given, or derived as NPP - dcVeg/dt
+    from an NPP of 1986-2018 (cVeg rises 20 g C m-2 yr-1 every year, so litterfall = NPP - 20)."""
+    later = YEARS[YEARS >= 1986]
+    flux = "fVegLitter" if given else "npp"
+    annual = _annual(YEARS).assign(cVeg=_series(CVEG), **{flux: _series(NPP, later)})
+    rows = _rows(annual)
+    common = YEARS >= 1986
+    litter = NPP[common] if given else NPP[common] - 20.0
+    hand = CVEG[common].mean() * 1000.0 / litter.mean()
+    tau = rows[("tau_veg_global", "global")]
+    assert tau.status == "ok" and tau.value == pytest.approx(hand, rel=1e-5)
+    assert abs(hand - CVEG.mean() * 1000.0 / litter.mean()) / hand > 0.005  # before: cVeg over 1982-2018
+    assert "tau_veg from means of cVeg and fVegLitter over the years both have: 1986-2018" in tau.reason
+    assert rows[("cveg_global", "global")].value == pytest.approx(CVEG.mean() * SPHERE / 1e12, rel=1e-6)
+    assert rows[("tau_soil_global", "global")].value == pytest.approx(CSOIL.mean() * 1000 / RH.mean(), rel=1e-6)
