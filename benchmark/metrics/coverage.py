@@ -66,6 +66,10 @@ FIELD_VARIABLES = {
 }
 #: The variables of the litterfall derived when the source has no ``fVegLitter``.
 DERIVED_LITTERFALL = ("npp", "cVeg")
+#: Name, in the years record (:data:`BY_VARIABLE`), of the years the derived litterfall has a value in:
+#: NPP's years whose neighbours cVeg has (the centred difference of
+#: :func:`rhbench.metrics.turnover.time_derivative`), so a year cVeg lacks costs the years either side.
+DERIVED_NAME = "litterfall (npp - dcVeg/dt)"
 #: Prefix of the 2-box stage's cumulative uptake rows (``dcTotal_constrained``, ...; rhbench.uptake):
 #: global sums too, so a model covering part of the land fails them as well.
 UPTAKE_PREFIX = "dc"
@@ -103,22 +107,37 @@ def years_record(data: xr.Dataset | xr.DataArray, period: tuple[int, int]) -> di
     series = 0
     lacking: list[str] = []
     own: dict[str, str] = {}
+    flags: dict[str, np.ndarray] = {}
     for name, field in fields:
         if "year" not in field.dims:
             continue
         other = [d for d in field.dims if d != "year"]
-        has = np.asarray(field.notnull().any(other).transpose("year").values, dtype=bool)
+        has = flags[str(name)] = np.asarray(field.notnull().any(other).transpose("year").values, dtype=bool)
         every &= has
         series += 1
         empty = [int(y) for y in years[~has] if period[0] <= y <= period[1]]
         lacking += [f"{name} in {year_spans(empty)}"] if empty else []
         own[str(name)] = year_spans([int(y) for y in years[has] if period[0] <= y <= period[1]]) or "none"
+    if "fVegLitter" not in flags and "npp" in flags and "cVeg" in flags:
+        has = _derived_litter_flags(flags["npp"], flags["cVeg"])
+        own[DERIVED_NAME] = year_spans([int(y) for y in years[has] if period[0] <= y <= period[1]]) or "none"
     record = years_used(years[every] if series else years[:0], period)
     if lacking:
         record["years_without_data"] = "; ".join(lacking)
     if own:
         record[BY_VARIABLE] = "; ".join(f"{name}: {spans}" for name, spans in own.items())
     return {**record, **stamp_notes(data)}
+
+
+def _derived_litter_flags(npp: np.ndarray, cveg: np.ndarray) -> np.ndarray:
+    """The years (flags, one per year) ``npp - dcVeg/dt`` has a value in: NPP's, where cVeg has both
+    years of the difference (centred inside, one-sided at the ends: ``time_derivative``)."""
+    if cveg.size < 2:
+        return np.zeros(cveg.size, dtype=bool)
+    pair = np.empty(cveg.size, dtype=bool)
+    pair[1:-1] = cveg[:-2] & cveg[2:]
+    pair[0], pair[-1] = cveg[0] & cveg[1], cveg[-1] & cveg[-2]
+    return npp & pair
 
 
 def year_spans(years: list[int]) -> str:
@@ -276,13 +295,14 @@ def _too_few_years(record: Mapping, needs: tuple[str, ...], period: tuple[int, i
 
 def variables_of(needs: Iterable[str], present: Iterable[str]) -> tuple[str, ...]:
     """The variables of ``present`` fields ``needs`` are computed from (:data:`FIELD_VARIABLES`;
-    litterfall from :data:`DERIVED_LITTERFALL` when ``fVegLitter`` is not present)."""
+    litterfall, when ``fVegLitter`` is not present, the derived one's years, :data:`DERIVED_NAME`,
+    else :data:`DERIVED_LITTERFALL`)."""
     have = set(present)
     out: list[str] = []
     for field in needs:
         names = FIELD_VARIABLES.get(field, ())
         if field == "litterfall" and "fVegLitter" not in have:
-            names = DERIVED_LITTERFALL
+            names = (DERIVED_NAME,) if DERIVED_NAME in have else DERIVED_LITTERFALL
         out += [name for name in names if name in have and name not in out]
     return tuple(out)
 

@@ -1,0 +1,71 @@
+"""Review 6 (session 7): a skeptical read of S7-7 (per-row period coverage, turnover means over
+common years), issue 18's speed cuts and the usability changes. Hand calculations with numpy on
+fields uniform in space, varying by year (the fixtures of tests/test_coverage_per_row.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_coverage_per_row import PERIOD, YEARS, _annual, _rows, _series
+
+from rhbench.metrics.coverage import DERIVED_NAME, by_variable, years_record
+
+#: cVeg (kg C m-2) rising 0.02 a year with a bump in 1999: its mean over years that differ by
+#: the ones either side of a gap differs (a linear series would hide it).
+CVEG = 5.0 + 0.02 * (YEARS - 1982) + 0.5 * (YEARS == 1999)
+NPP = 300.0 + 4.0 * (YEARS - 1982)  # g C m-2 yr-1
+
+
+def _derived_litterfall(cveg: np.ndarray, npp: np.ndarray) -> np.ndarray:
+    """NPP - dcVeg/dt (g C m-2 yr-1) by hand: centred differences, one-sided at the ends, NaN propagating."""
+    slope = np.full(cveg.size, np.nan)
+    slope[1:-1] = (cveg[2:] - cveg[:-2]) / 2.0
+    slope[0], slope[-1] = cveg[1] - cveg[0], cveg[-1] - cveg[-2]
+    return npp - 1000.0 * slope
+
+
+@pytest.mark.parametrize("npp_lacks_2000", [False, True])
+@pytest.mark.parametrize("native", [True, False])
+def test_r6_1_tau_veg_with_derived_litterfall_uses_the_years_litterfall_has(native: bool, npp_lacks_2000: bool) -> None:
+    """cVeg lacks 2000: NPP - dcVeg/dt then lacks 1999 and 2001 too (the centred difference needs
+    both neighbours). Before: cVeg's mean was over every year but 2000, litterfall's over every year
+    but 1999-2001 (ratio of means over different years); now both over the years both have."""
+    with_cveg = YEARS != 2000
+    npp_years = YEARS[with_cveg] if npp_lacks_2000 else YEARS
+    annual = _annual(YEARS).assign(cVeg=_series(CVEG, YEARS[with_cveg]), npp=_series(NPP, npp_years))
+    cveg = np.where(with_cveg, CVEG, np.nan)
+    litter = _derived_litterfall(cveg, np.where(np.isin(YEARS, npp_years), NPP, np.nan))
+    both = ~np.isnan(litter) & ~np.isnan(cveg)
+    assert list(YEARS[~both]) == [1999, 2000, 2001]
+    hand = cveg[both].mean() * 1000.0 / litter[both].mean()
+    before = np.nanmean(cveg) * 1000.0 / np.nanmean(litter[both])
+    assert abs(hand - before) / hand > 1e-3  # the test tells the two apart
+    tau = _rows(annual, native=native)[("tau_veg_global", "global")]
+    assert tau.status == "ok" and tau.value == pytest.approx(hand, rel=1e-6)
+    assert "over the years both have: 1982-1998, 2002-2018" in tau.reason
+
+
+def test_r6_1_the_derived_litterfall_years_are_recorded_and_gate_its_rows() -> None:
+    """cVeg lacking 1990, 1995, 2000, 2005 (33 of 37 years, npp and cVeg share 89 %) leaves the
+    derived litterfall and cVeg 25 common years (68 %): the tau_veg rows fail (before: ok), the Rh
+    rows stand."""
+    gaps = [1990, 1995, 2000, 2005]
+    cveg_years = YEARS[~np.isin(YEARS, gaps)]
+    annual = _annual(YEARS).assign(cVeg=_series(CVEG, cveg_years), npp=_series(NPP))
+    record = years_record(annual, PERIOD)
+    lacking = sorted({y + d for y in gaps for d in (-1, 1)})
+    assert by_variable(record)[DERIVED_NAME] == [int(y) for y in YEARS if y not in lacking]
+    rows = _rows(annual)
+    tau = rows[("tau_veg_global", "global")]
+    assert tau.status == "failed" and "(25 of the 37 years 1982-2018)" in tau.reason
+    assert f"computed from cVeg, {DERIVED_NAME}" in tau.reason
+    assert rows[("cveg_global", "global")].status == "ok"
+    assert rows[("rh_global", "global")].status == "ok"
+
+
+def test_r6_1_full_series_record_no_lost_litterfall_year() -> None:
+    """Every year present: the derived litterfall has them all (one-sided at the ends), no note."""
+    annual = _annual(YEARS).assign(cVeg=_series(CVEG), npp=_series(NPP))
+    record = years_record(annual, PERIOD)
+    assert by_variable(record)[DERIVED_NAME] == list(YEARS)
+    assert "over the years both have" not in _rows(annual)[("tau_veg_global", "global")].reason
