@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_coverage_per_row import PERIOD, YEARS, _annual, _rows, _series
+from test_coverage_per_row import CSOIL, PERIOD, RH, YEARS, _annual, _rows, _series
 
 from rhbench.metrics.coverage import DERIVED_NAME, by_variable, years_record
 
@@ -69,3 +69,18 @@ def test_r6_1_full_series_record_no_lost_litterfall_year() -> None:
     record = years_record(annual, PERIOD)
     assert by_variable(record)[DERIVED_NAME] == list(YEARS)
     assert "over the years both have" not in _rows(annual)[("tau_veg_global", "global")].reason
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_r6_2_a_clitter_not_added_to_csoil_limits_no_csoil_row(native: bool) -> None:
+    """A model whose cSoil already holds the litter (quirk ``litter_in_soil``, or pools labelled
+    litter) keeps its cLitter beside it unadded (harmonize). A cLitter of 1982-1990 only then failed
+    every cSoil and tau_soil row ("computed from cSoil, cLitter: ... 9 of the 37 years") and cut
+    tau_soil's means to 1982-1990, though no cSoil number uses cLitter. (Where cLitter is added,
+    cSoil + cLitter already lacks the years cLitter lacks.)"""
+    annual = _annual(YEARS).assign(cLitter=_series(np.full(YEARS.size, 1.0), YEARS[YEARS <= 1990]))
+    rows = _rows(annual, native=native)
+    tau = rows[("tau_soil_global", "global")]
+    assert tau.status == "ok" and tau.value == pytest.approx(CSOIL.mean() * 1000.0 / RH.mean(), rel=1e-6)
+    assert "over the years both have" not in tau.reason
+    assert rows[("csoil_global", "global")].status == "ok"

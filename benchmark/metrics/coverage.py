@@ -57,10 +57,12 @@ BY_VARIABLE = "period_years_by_variable"
 #: The model variables each field of the metric table (:data:`rhbench.metrics.definitions.FIELDS`,
 #: :attr:`rhbench.metrics.metric.Metric.needs`) is computed from: a row is judged on, and its ratios
 #: are averaged over, the years all its fields' variables have (a variable the source lacks, or one
-#: without a time axis, limits no year). Litterfall is ``fVegLitter``, else NPP - dcVeg/dt.
+#: without a time axis, limits no year). Litterfall is ``fVegLitter``, else NPP - dcVeg/dt. The soil
+#: carbon is ``cSoil`` alone: it holds cLitter where that was added (:func:`rhbench.harmonize.load_source`,
+#: so it lacks the years cLitter lacks); a cLitter kept beside a cSoil that already holds the litter is unused.
 FIELD_VARIABLES = {
     "rh": ("rh",),
-    "csoil": ("cSoil", "cLitter"),
+    "csoil": ("cSoil",),
     "cveg": ("cVeg",),
     "litterfall": ("fVegLitter",),
 }
