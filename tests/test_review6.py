@@ -84,3 +84,42 @@ def test_r6_2_a_clitter_not_added_to_csoil_limits_no_csoil_row(native: bool) -> 
     assert tau.status == "ok" and tau.value == pytest.approx(CSOIL.mean() * 1000.0 / RH.mean(), rel=1e-6)
     assert "over the years both have" not in tau.reason
     assert rows[("csoil_global", "global")].status == "ok"
+
+
+def test_r6_4_the_ensemble_attribution_leaves_out_a_model_whose_own_rows_failed() -> None:
+    """Model B's cSoil covers 1982-1990 (9 of 37 years): its tau_soil and attribution rows fail, and
+    the ensemble's tau_soil rows leave it out. The ensemble-mean attribution rows (tau_bias_pct ...)
+    were computed from the maps of every DGVM, B's included, and stood "ok": now from the DGVMs
+    whose own attribution row stands (here A alone, so the ensemble's equals A's)."""
+    from test_coverage_per_row import _reference
+
+    from rhbench.metrics import ensemble
+    from rhbench.metrics.suite import evaluate
+
+    short = _annual(YEARS[YEARS <= 1990])
+    short["cSoil"] = short["cSoil"] * 3.0
+    data = {"A": _annual(YEARS), "B": short.assign(rh=_annual(YEARS)["rh"])}
+    reference = _reference()
+    results = evaluate(reference, data, {}, period=PERIOD)
+    rows = {(r.source, r.metric, r.region): r for r in results.rows}
+    assert rows[("B", "tau_bias_pct", "global")].status == "failed"
+    own = rows[("A", "tau_bias_pct", "global")]
+    summary = {(r.source, r.metric): r for r in ensemble.summarize(results, reference).rows if r.region == "global"}
+    assert summary[("ensemble_mean", "tau_soil_global")].reason == "1 DGVMs"
+    mean = summary[("ensemble_mean", "tau_bias_pct")]
+    assert mean.status == "ok" and mean.value == pytest.approx(own.value, rel=1e-5)
+    assert "1 DGVM" in mean.reason
+
+
+def test_r6_4_no_standing_model_gives_skipped_ensemble_attribution_rows() -> None:
+    from test_coverage_per_row import _reference
+
+    from rhbench.metrics import ensemble
+    from rhbench.metrics.suite import evaluate
+
+    reference = _reference()
+    results = evaluate(
+        reference, {"B": _annual(YEARS[YEARS <= 1990]).assign(rh=_annual(YEARS)["rh"])}, {}, period=PERIOD
+    )
+    summary = [r for r in ensemble.summarize(results, reference).rows if r.metric == "tau_bias_pct"]
+    assert [(r.source, r.status) for r in summary] == [("ensemble_mean", "skipped")]
