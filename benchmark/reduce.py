@@ -32,6 +32,7 @@ from rhbench.harmonize import period_mean
 from rhbench.landfrac import CellMeasures
 from rhbench.metrics.coverage import years_record
 from rhbench.metrics.native import native_regions, native_totals
+from rhbench.metrics.ratio_years import ratio_means
 from rhbench.metrics.turnover import litterfall
 from rhbench.products import to_common_grid
 from rhbench.twobox import REQUIRED
@@ -209,7 +210,9 @@ def _twobox_totals(
 
 
 def period_means(annual: xr.Dataset, period: tuple[int, int]) -> xr.Dataset:
-    """Period means (float64) of every variable, with litterfall as ``fVegLitter``.
+    """Period means (float64) of every variable, with litterfall as ``fVegLitter``, and, for a turnover
+    time whose variables cover different years, theirs over the years both have
+    (:func:`rhbench.metrics.ratio_years.ratio_means`, e.g. ``rh__tau_soil``).
 
     The attributes record the years used, those with a value (:func:`rhbench.metrics.coverage.years_record`),
     and how the time stamps were read when that was decided.
@@ -227,6 +230,7 @@ def period_means(annual: xr.Dataset, period: tuple[int, int]) -> xr.Dataset:
             means["fVegLitter"] = litter.assign_attrs(derived="npp - dcVeg/dt")
         except MissingVariableError:
             pass
+    means.update(ratio_means(annual, period, coverage))  # turnover means over common years, where they differ
     return xr.Dataset(means, attrs={**annual.attrs, **coverage})
 
 

@@ -342,7 +342,9 @@ def test_an_ok_row_without_a_finite_value_is_written_as_skipped(tmp_path: Path) 
 def test_the_skipped_rmse_rows_say_that_period_means_are_scored() -> None:
     """A6-19: with a yearly reference (Tang2020, 1982-2016) the RMSE rows said 'the reference has
     no time axis (a static map)', which the user's file contradicts: the suite scores period means."""
-    from rhbench.metrics.suite import PERIOD_MEAN_RMSE, Reference, _ilamb_rows
+    from rhbench.metrics.map_scores import PERIOD_MEAN_RMSE
+    from rhbench.metrics.map_scores import ilamb_rows as _ilamb_rows
+    from rhbench.metrics.suite import Reference
 
     lat, lon = np.arange(-60.0, 61.0, 20.0), np.arange(-170.0, 180.0, 20.0)
     coords = {"lat": lat, "lon": lon}

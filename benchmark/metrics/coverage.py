@@ -8,21 +8,30 @@ Two documented thresholds (issue 13):
   and turnover times are failed rows: summing a model that covers latitudes -40..40 as
   if it were global is a wrong number.
 - period: ``period_coverage`` is the share of the benchmark period's years in which every
-  variable of the source has data (:func:`years_record`; the years used are the row's ``reason``, e.g. ``years used:
-  1982-2014 (33 of 37)``, so a CMIP6 ``historical`` run ending in 2014 says its period
-  adapted). Below :data:`PERIOD_COVERAGE_MIN` (80 %) every row of a model (kind ``dgvm``)
-  fails: a 1995-2005 model under 1982-2018 (30 %) is not evaluated on the benchmark period.
-  Observation products (e.g. an Rh product of 2000-2010) are recorded, never failed: their
-  years are the observations there are.
+  variable of the source has data (:func:`years_record`; the years used are the row's ``reason``, e.g.
+  ``years used: 1982-2014 (33 years)``, so a CMIP6 ``historical`` run ending in 2014 says its period
+  adapted; when the variables' years differ, the reason adds each variable's, e.g. ``by variable:
+  rh: 1982-2018; cSoil: 1982-1990``); ``first_year``/``last_year`` are the first and last of those
+  years. Each row of a model (kind ``dgvm``) is judged on the years of the variables it is computed
+  from (:func:`gate_years`: the fields of its metric, :attr:`Metric.needs`, mapped to variables by
+  :data:`FIELD_VARIABLES`): below :data:`PERIOD_COVERAGE_MIN` (80 %) those rows fail, naming the
+  years, and the model's other rows stand (Rh rows on rh's years though cSoil has one snapshot
+  year). A failed ``period_coverage`` fails the 2-box rows (:func:`gate`), computed from every
+  variable. A 1995-2005 model under 1982-2018 (30 %) fails every row. Observation products (e.g. an
+  Rh product of 2000-2010) are recorded, never failed: their years are the observations there are.
+  A variable without a time axis covers every year. Turnover times divide means over the years both
+  their variables have: :mod:`rhbench.metrics.ratio_years`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 import numpy as np
 import xarray as xr
 
+from rhbench.metrics.definitions import METRICS
 from rhbench.metrics.native import COVERAGE_MIN
 from rhbench.results import REFERENCE_RH, ScoreRow
 
@@ -40,6 +49,29 @@ TOTAL_METRICS = (
     "tau_veg_global",
     "tau_veg",
 )
+#: How a model failing its period coverage can still be benchmarked on its own years.
+PERIOD_HINT = " (to benchmark the model's own years, set period = [FIRST, LAST] in the run's --config TOML)"
+#: Record key (:func:`years_record`) naming the period years each variable with a time axis has a
+#: value in, e.g. ``"rh: 1982-2018; cSoil: 1982-1990"`` (a string: it is kept with the cached products).
+BY_VARIABLE = "period_years_by_variable"
+#: The model variables each field of the metric table (:data:`rhbench.metrics.definitions.FIELDS`,
+#: :attr:`rhbench.metrics.metric.Metric.needs`) is computed from: a row is judged on, and its ratios
+#: are averaged over, the years all its fields' variables have (a variable the source lacks, or one
+#: without a time axis, limits no year). Litterfall is ``fVegLitter``, else NPP - dcVeg/dt. The soil
+#: carbon is ``cSoil`` alone: it holds cLitter where that was added (:func:`rhbench.harmonize.load_source`,
+#: so it lacks the years cLitter lacks); a cLitter kept beside a cSoil that already holds the litter is unused.
+FIELD_VARIABLES = {
+    "rh": ("rh",),
+    "csoil": ("cSoil",),
+    "cveg": ("cVeg",),
+    "litterfall": ("fVegLitter",),
+}
+#: The variables of the litterfall derived when the source has no ``fVegLitter``.
+DERIVED_LITTERFALL = ("npp", "cVeg")
+#: Name, in the years record (:data:`BY_VARIABLE`), of the years the derived litterfall has a value in:
+#: NPP's years whose neighbours cVeg has (the centred difference of
+#: :func:`rhbench.metrics.turnover.time_derivative`), so a year cVeg lacks costs the years either side.
+DERIVED_NAME = "litterfall (npp - dcVeg/dt)"
 #: Prefix of the 2-box stage's cumulative uptake rows (``dcTotal_constrained``, ...; rhbench.uptake):
 #: global sums too, so a model covering part of the land fails them as well.
 UPTAKE_PREFIX = "dc"
@@ -76,22 +108,41 @@ def years_record(data: xr.Dataset | xr.DataArray, period: tuple[int, int]) -> di
     every = np.ones(years.size, dtype=bool)
     series = 0
     lacking: list[str] = []
+    own: dict[str, str] = {}
+    flags: dict[str, np.ndarray] = {}
     for name, field in fields:
         if "year" not in field.dims:
             continue
         other = [d for d in field.dims if d != "year"]
-        has = np.asarray(field.notnull().any(other).transpose("year").values, dtype=bool)
+        has = flags[str(name)] = np.asarray(field.notnull().any(other).transpose("year").values, dtype=bool)
         every &= has
         series += 1
         empty = [int(y) for y in years[~has] if period[0] <= y <= period[1]]
-        lacking += [f"{name} in {_spans(empty)}"] if empty else []
+        lacking += [f"{name} in {year_spans(empty)}"] if empty else []
+        own[str(name)] = year_spans([int(y) for y in years[has] if period[0] <= y <= period[1]]) or "none"
+    if "fVegLitter" not in flags and "npp" in flags and "cVeg" in flags:
+        has = _derived_litter_flags(flags["npp"], flags["cVeg"])
+        own[DERIVED_NAME] = year_spans([int(y) for y in years[has] if period[0] <= y <= period[1]]) or "none"
     record = years_used(years[every] if series else years[:0], period)
     if lacking:
         record["years_without_data"] = "; ".join(lacking)
+    if own:
+        record[BY_VARIABLE] = "; ".join(f"{name}: {spans}" for name, spans in own.items())
     return {**record, **stamp_notes(data)}
 
 
-def _spans(years: list[int]) -> str:
+def _derived_litter_flags(npp: np.ndarray, cveg: np.ndarray) -> np.ndarray:
+    """The years (flags, one per year) ``npp - dcVeg/dt`` has a value in: NPP's, where cVeg has both
+    years of the difference (centred inside, one-sided at the ends: ``time_derivative``)."""
+    if cveg.size < 2:
+        return np.zeros(cveg.size, dtype=bool)
+    pair = np.empty(cveg.size, dtype=bool)
+    pair[1:-1] = cveg[:-2] & cveg[2:]
+    pair[0], pair[-1] = cveg[0] & cveg[1], cveg[-1] & cveg[-2]
+    return npp & pair
+
+
+def year_spans(years: list[int]) -> str:
     """Sorted years as runs: ``[1990, 1995, 1996, 1997]`` -> ``"1990, 1995-1997"``."""
     runs: list[list[int]] = []
     for year in sorted(years):
@@ -127,23 +178,7 @@ def coverage_rows(
     the source's period-mean Rh map on the common grid (None: no Rh); ``land`` the
     reference's boolean land mask and ``area`` the cell areas (m2).
     """
-    rows = []
-    if "period_coverage" in data.attrs:
-        share = float(data.attrs["period_coverage"])
-        years = f"years used: {data.attrs.get('period_years')} ({data.attrs.get('period_years_used')} years)"
-        if data.attrs.get("years_without_data"):
-            years += (
-                f"; without any value: {data.attrs['years_without_data']} (not counted as used; "
-                "each variable's period mean is over the years it has)"
-            )
-        ok = share >= PERIOD_COVERAGE_MIN or kind != "dgvm"  # observation products are what they are
-        reason = (
-            years
-            if ok
-            else f"{years}: below {PERIOD_COVERAGE_MIN:.0%} of the benchmark period (to benchmark the model's own "
-            "years, set period = [FIRST, LAST] in the run's --config TOML)"
-        )
-        rows.append(ScoreRow(source, kind, "period_coverage", "global", "1", share, "ok" if ok else "failed", reason))
+    rows = [] if "period_coverage" not in data.attrs else [_period_row(source, kind, data.attrs)]
     stamped = f"; {data.attrs['time_stamps']}" if data.attrs.get("time_stamps") else ""
     for metric in ("first_year", "last_year"):
         if metric in data.attrs:
@@ -153,6 +188,31 @@ def coverage_rows(
     if rh is not None:
         rows.append(_rh_coverage_row(source, kind, rh, land, area))
     return rows
+
+
+def _period_row(source: str, kind: str, record: Mapping) -> ScoreRow:
+    """``period_coverage`` (1): the share of the period's years every variable has a value in; its
+    reason names them and, when the variables differ, each variable's years. Failed below
+    :data:`PERIOD_COVERAGE_MIN` for a model, which fails its 2-box rows (computed from every
+    variable); its other rows are judged on their own variables' years (:func:`gate_years`)."""
+    share = float(record["period_coverage"])
+    years = f"years used: {record.get('period_years')} ({record.get('period_years_used')} years)"
+    if record.get("years_without_data"):
+        years += (
+            f"; without any value: {record['years_without_data']} (not counted as used; a row is judged on, "
+            "and its ratios averaged over, the years its own variables all have)"
+        )
+    own = by_variable(record)
+    if len({tuple(v) for v in own.values()}) > 1:
+        years += f"; by variable: {record[BY_VARIABLE]}"
+    ok = share >= PERIOD_COVERAGE_MIN or kind != "dgvm"  # observation products are what they are
+    if ok:
+        return ScoreRow(source, kind, "period_coverage", "global", "1", share, "ok", years)
+    reason = (
+        f"{years}: below {PERIOD_COVERAGE_MIN:.0%} of the benchmark period (fails the 2-box rows; each other row "
+        f"fails if its own variables share fewer years){PERIOD_HINT}"
+    )
+    return ScoreRow(source, kind, "period_coverage", "global", "1", share, "failed", reason)
 
 
 def _rh_coverage_row(source: str, kind: str, rh: xr.DataArray, land: xr.DataArray, area: xr.DataArray) -> ScoreRow:
@@ -171,16 +231,106 @@ def _rh_coverage_row(source: str, kind: str, rh: xr.DataArray, land: xr.DataArra
 
 
 def gate(rows: list[ScoreRow], checks: list[ScoreRow]) -> list[ScoreRow]:
-    """``rows`` with the ok ones failed that a failed coverage row in ``checks`` invalidates."""
+    """``rows`` with the ok ones failed that a failed coverage row in ``checks`` invalidates: a failed
+    ``rh_coverage`` the totals (and uptake), a failed ``period_coverage`` the rows computed from every
+    variable (the 2-box rows: metrics without fields of their own; the others: :func:`gate_years`)."""
     out = []
     for row in rows:
         for check in checks:
             if row.status != "ok" or check.status != "failed":
                 continue
-            if check.metric == "period_coverage" or row.metric in TOTAL_METRICS or row.metric.startswith(UPTAKE_PREFIX):
+            if check.metric == "period_coverage":
+                hit = not _own_fields(row.metric)
+            else:
+                hit = row.metric in TOTAL_METRICS or row.metric.startswith(UPTAKE_PREFIX)
+            if hit:
                 row = replace(row, value=float("nan"), status="failed", reason=check.reason)
         out.append(row)
     return out
+
+
+def _own_fields(metric: str) -> tuple[str, ...]:
+    """The fields metric ``metric`` is computed from (:attr:`Metric.needs`); empty for one without."""
+    spec = METRICS.get(metric)
+    return spec.needs if spec is not None else ()
+
+
+def gate_years(rows: list[ScoreRow], kind: str, record: Mapping, period: tuple[int, int]) -> list[ScoreRow]:
+    """``rows`` of a model (kind ``dgvm``) with the ok ones failed whose own variables (the fields of
+    their metric, :data:`FIELD_VARIABLES`) all have a value in fewer than :data:`PERIOD_COVERAGE_MIN`
+    of ``period``'s years (``record``: :func:`years_record`); the reason names those years."""
+    if kind != "dgvm":
+        return rows
+    verdicts: dict[tuple[str, ...], str] = {}
+    out = []
+    for row in rows:
+        needs = _own_fields(row.metric)
+        if row.status == "ok" and needs:
+            if needs not in verdicts:
+                verdicts[needs] = _too_few_years(record, needs, period)
+            if verdicts[needs]:
+                row = replace(row, value=float("nan"), status="failed", reason=verdicts[needs])
+        out.append(row)
+    return out
+
+
+def _too_few_years(record: Mapping, needs: tuple[str, ...], period: tuple[int, int]) -> str:
+    """Why fields ``needs`` cover too few of ``period``'s years ("" when enough)."""
+    if BY_VARIABLE not in record:  # no years per variable recorded: those every variable has
+        share = float(record.get("period_coverage", 1.0))
+        return (
+            ""
+            if share >= PERIOD_COVERAGE_MIN
+            else f"years used: {record.get('period_years')}: below "
+            + (f"{PERIOD_COVERAGE_MIN:.0%} of the benchmark period{PERIOD_HINT}")
+        )
+    names, years = common_years(record, needs, period)
+    length = period[1] - period[0] + 1
+    if len(years) / length >= PERIOD_COVERAGE_MIN:
+        return ""
+    return (
+        f"computed from {', '.join(names)}: the years all have a value in, {year_spans(years) or 'none'} "
+        f"({len(years)} of the {length} years {period[0]}-{period[1]}), are below {PERIOD_COVERAGE_MIN:.0%} "
+        f"of the benchmark period{PERIOD_HINT}"
+    )
+
+
+def variables_of(needs: Iterable[str], present: Iterable[str]) -> tuple[str, ...]:
+    """The variables of ``present`` fields ``needs`` are computed from (:data:`FIELD_VARIABLES`;
+    litterfall, when ``fVegLitter`` is not present, the derived one's years, :data:`DERIVED_NAME`,
+    else :data:`DERIVED_LITTERFALL`)."""
+    have = set(present)
+    out: list[str] = []
+    for field in needs:
+        names = FIELD_VARIABLES.get(field, ())
+        if field == "litterfall" and "fVegLitter" not in have:
+            names = (DERIVED_NAME,) if DERIVED_NAME in have else DERIVED_LITTERFALL
+        out += [name for name in names if name in have and name not in out]
+    return tuple(out)
+
+
+def by_variable(record: Mapping) -> dict[str, list[int]]:
+    """Variable -> its period years with a value, read from ``record[BY_VARIABLE]`` ({} when absent)."""
+    out: dict[str, list[int]] = {}
+    for item in filter(None, str(record.get(BY_VARIABLE, "")).split("; ")):
+        name, _, spans = item.partition(": ")
+        years: list[int] = []
+        for run in spans.split(", ") if spans != "none" else []:
+            first, _, last = run.partition("-")
+            years += range(int(first), int(last or first) + 1)
+        out[name] = years
+    return out
+
+
+def common_years(record: Mapping, needs: Iterable[str], period: tuple[int, int]) -> tuple[tuple[str, ...], list[int]]:
+    """The variables fields ``needs`` are computed from, and the years of ``period`` all of them have
+    a value in (``record``: :func:`years_record`; a variable not recorded, e.g. static, limits none)."""
+    own = by_variable(record)
+    names = variables_of(needs, own)
+    years = set(range(period[0], period[1] + 1))
+    for name in names:
+        years &= set(own[name])
+    return names, sorted(years)
 
 
 def gate_sources(rows: list[ScoreRow], checks: list[ScoreRow]) -> list[ScoreRow]:

@@ -223,8 +223,8 @@ METRIC_TABLE: tuple[Metric, ...] = (
     Metric(
         "period_coverage",
         "1",
-        "share of the benchmark period's years with data (reason: the years used); "
-        "below 0.8 every row of a model fails",
+        "share of the benchmark period's years every variable has a value in (reason: those years, and each "
+        "variable's); each row of a model fails when its own variables share below 0.8, the 2-box rows on this",
         _BENCHMARKED,
         group="coverage",
         gate=(0.0, 0.0),  # any lost year fails the gate

@@ -17,6 +17,7 @@ vegetated area). Conventions:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Protocol
 
 import numpy as np
@@ -98,7 +99,12 @@ def ensemble_rows(rows: list[ScoreRow], metrics: tuple[str, ...] = ENSEMBLE_METR
 
 
 def ensemble_maps(
-    maps: xr.Dataset, obs_csoil: xr.DataArray, obs_rh: xr.DataArray, area: xr.DataArray, vegetated: xr.DataArray
+    maps: xr.Dataset,
+    obs_csoil: xr.DataArray,
+    obs_rh: xr.DataArray,
+    area: xr.DataArray,
+    vegetated: xr.DataArray,
+    members: Collection[str] | None = None,
 ) -> tuple[xr.Dataset, dict[str, float]]:
     """Ensemble-mean maps and the attribution summary of the ensemble-mean fields.
 
@@ -108,6 +114,7 @@ def ensemble_maps(
         coordinate on ``source`` (:func:`rhbench.metrics.suite.evaluate`'s ``maps``).
     obs_csoil: observed cSoil + cLitter, kg C m-2; obs_rh: reference Rh, g C m-2 yr-1.
     area: m2; vegetated: boolean cells of the attribution.
+    members: the DGVMs to average (None: every source of kind ``dgvm``).
 
     Returns
     -------
@@ -116,6 +123,8 @@ def ensemble_maps(
     :func:`rhbench.metrics.turnover.attribute_tau_bias`).
     """
     dgvm = maps.sel(source=maps["kind"] == "dgvm")
+    if members is not None:
+        dgvm = dgvm.sel(source=[str(s) for s in dgvm["source"].values if str(s) in members])
     rh_each = dgvm["rh"].astype(float)
     csoil_each = dgvm["tau_soil"].astype(float) * rh_each / GRAMS_PER_KILOGRAM
     rh, csoil = rh_each.mean("source", skipna=False), csoil_each.mean("source", skipna=False)
@@ -142,8 +151,11 @@ def with_ensemble_maps(results_maps: xr.Dataset, fields: xr.Dataset) -> xr.Datas
     return merged
 
 
-def attribution_rows(summary: dict[str, float], units: dict[str, str]) -> list[ScoreRow]:
-    """``ensemble_mean`` attribution rows from the ensemble-mean fields' summary."""
+def attribution_rows(summary: dict[str, float], units: dict[str, str], members: int | None = None) -> list[ScoreRow]:
+    """``ensemble_mean`` attribution rows from the ensemble-mean fields' summary (of ``members`` DGVMs)."""
+    of = "of the ensemble-mean Rh and cSoil fields"
+    if members is not None:
+        of += f" of the {members} DGVMs whose own attribution row stands"
     rows = []
     for metric, key in _ATTRIBUTION.items():
         value = float(summary[key])
@@ -157,7 +169,7 @@ def attribution_rows(summary: dict[str, float], units: dict[str, str]) -> list[S
                 units.get(metric, "%"),
                 value if ok else float("nan"),
                 "ok" if ok else "skipped",
-                "of the ensemble-mean Rh and cSoil fields" if ok else "undefined: no valid cells",
+                of if ok else "undefined: no valid cells",
             )
         )
     return needing(rows, REFERENCE_RH, OBSERVED_CSOIL)
@@ -200,15 +212,26 @@ def summarize(results: Results, reference: ReferenceLike) -> Results:
     maps = results.datasets.get("maps")
     has_dgvm = maps is not None and bool((maps["kind"] == "dgvm").any())
     if has_dgvm:
+        members = _standing_attributions(results.rows)
         fields, summary = ensemble_maps(
-            maps, reference.csoil, reference.rh_land, reference.area, reference.vegetated_mask
+            maps, reference.csoil, reference.rh_land, reference.area, reference.vegetated_mask, members
         )
         out.datasets["maps"] = with_ensemble_maps(maps, fields)
         units = {r.metric: r.units for r in results.rows}
         rows = [r for r in rows if not (r.source == ENSEMBLE and r.metric in _ATTRIBUTION and r.region == "global")]
-        rows += attribution_rows(summary, units)
+        rows += attribution_rows(summary, units, len(members))
     out.rows = rows
     out.datasets["observations"] = observation_products(
         reference.csoil_products, reference.rh_sd, reference.area, reference.land_mask
     )
     return out
+
+
+def _standing_attributions(rows: list[ScoreRow]) -> set[str]:
+    """The DGVMs whose own global ``tau_bias_pct`` row is ok: a model whose tau_soil rows failed
+    (coverage, period, implausible values) is no member of the ensemble-mean fields either."""
+    return {
+        r.source
+        for r in rows
+        if r.kind == "dgvm" and r.metric == "tau_bias_pct" and r.region == "global" and r.status == "ok"
+    }

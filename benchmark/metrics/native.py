@@ -35,7 +35,7 @@ from rhbench.metrics.totals import (
     stack_masks,
     sums_missing_as_zero,
 )
-from rhbench.metrics.turnover import ratio_of_totals
+from rhbench.metrics.turnover import TURNOVER_RATIOS, aligned_name, ratio_of_totals
 from rhbench.vegclass import class_masks
 
 #: Minimum share of the reference's land area that a source's Rh map must cover for its
@@ -122,7 +122,8 @@ def native_totals(period: xr.Dataset, land_area: xr.DataArray, regions: xr.DataA
     matrix product over the 0/1 masks, missing values as zero), so the numbers are those of
     the same expressions written with xarray.
     """
-    fields = {name: period[name] for name in (*TOTALS, "litterfall") if name in period}
+    aligned = [aligned_name(name, ratio) for ratio, *names in TURNOVER_RATIOS for name in names]
+    fields = {name: period[name] for name in (*TOTALS, "litterfall", *aligned) if name in period}
     *arrays, land_area, regions = xr.align(*fields.values(), land_area, regions, join="inner", copy=False)
     values = {name: lat_lon_values(data, "float64") for name, data in zip(fields, arrays, strict=True)}
     area = lat_lon_values(land_area, "float64")
@@ -158,7 +159,10 @@ def _with_turnover(
     where both fields are given (:func:`~rhbench.metrics.turnover.ratio_of_totals`, over the
     boolean ``masks`` as 0/1 float64 weights, converted only when a ratio is taken)."""
     weights = None
-    for name, stock, flux in (("tau_soil", "cSoil", "rh"), ("tau_veg", "cVeg", "litterfall")):
+    for name, stock_var, flux_var in TURNOVER_RATIOS:
+        stock, flux = stock_var, "litterfall" if flux_var == "fVegLitter" else flux_var  # names in ``fields``
+        if aligned_name(stock_var, name) in fields and aligned_name(flux_var, name) in fields:
+            stock, flux = aligned_name(stock_var, name), aligned_name(flux_var, name)  # over common years
         if stock in fields and flux in fields:
             if weights is None:
                 weights = xr.DataArray(masks.astype("float64"), dims=("region", "lat", "lon"), coords=regions.coords)

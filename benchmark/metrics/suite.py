@@ -12,28 +12,29 @@ Entry point :func:`evaluate`. Every number it reports is a metric of the one tab
 - turnover times are ratios of totals (:mod:`rhbench.metrics.turnover`); the observed
   cSoil is the mean of the cSoil products (cSoil + cLitter), also for the Rh products.
 
-A source lacking a variable gets ``status="skipped"`` rows that say which variable (the
-``needs`` of the table). The reference and its rows are :mod:`rhbench.metrics.reference`,
-the maps and zonal profiles :mod:`rhbench.metrics.fields`.
+A source lacking a variable gets ``status="skipped"`` rows that say which variable (the ``needs``
+of the table). Reference: :mod:`rhbench.metrics.reference`; maps: :mod:`rhbench.metrics.fields`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
+from functools import partial
 
 import xarray as xr
 
 from rhbench.errors import MissingVariableError, RhbenchError
 from rhbench.failed_reference import fail_rows_needing_it
 from rhbench.harmonize import period_mean
-from rhbench.metrics import ilamb
-from rhbench.metrics.coverage import coverage_rows, gate, years_record
-from rhbench.metrics.definitions import METRICS, TAYLOR_STATISTICS, reported_by
+from rhbench.metrics.coverage import coverage_rows, gate, gate_years
+from rhbench.metrics.definitions import METRICS, reported_by
 from rhbench.metrics.fields import source_maps, zonal_profiles
+from rhbench.metrics.map_scores import ilamb_rows, taylor_rows
+from rhbench.metrics.ratio_years import aligned_fields, over_common_years
 from rhbench.metrics.reference import NO_OBSERVED_CSOIL, Reference, check_grid, reference_rows
 from rhbench.metrics.rows import UNDEFINED, regional_rows, row, status_rows
-from rhbench.metrics.taylor import taylor_statistics
 from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, regional_means, regional_totals
 from rhbench.metrics.turnover import (
     TauBiasAttribution,
@@ -52,14 +53,6 @@ logger = logging.getLogger(__name__)
 
 #: The groups of metrics :func:`evaluate` computes for a source, in row order.
 GROUPS = ("rh", "tau_soil", "csoil", "cveg", "tau_veg", "attribution")
-#: Reason of the skipped ilamb3 RMSE rows: the suite scores period-mean maps (the reference file
-#: may well have years, e.g. Tang2020's 1982-2016).
-PERIOD_MEAN_RMSE = (
-    "ilamb3's RMSE score needs time series of at least 24 steps; rhbench scores period-mean maps "
-    "(the reference and every source averaged over the benchmark period first), so it is not computed"
-)
-#: Taylor statistic of the table -> key of :func:`rhbench.metrics.taylor.taylor_statistics`.
-_TAYLOR_KEYS = {"sd": "sd_model"}
 #: Attribution metric -> key of :attr:`TauBiasAttribution.summary`.
 _ATTRIBUTION_KEYS = {
     "tau_bias_pct": "tau_bias_pct",
@@ -119,11 +112,10 @@ def evaluate(
             missing.pop("csoil", None)
         elif kind == "rh" and not reference.has_csoil:
             missing["csoil"] = NO_OBSERVED_CSOIL
-        if kind == "dgvm" and "rh" in found and "csoil" in found:
-            attributions[name] = _attribution(found, reference)
-        totals = (native or {}).get(name)
-        source_rows = _source_rows(name, kind, found, missing, reference, attributions.get(name), totals)
-        results.rows.extend(_with_coverage(source_rows, name, kind, data, found, period, reference))
+        aligned, record = aligned_fields(data, period, reference.land_mask)  # turnover means over common years
+        redo = partial(_rows_of, name, kind, missing, reference, (native or {}).get(name), attributions)
+        source_rows = over_common_years(redo(found), found, aligned, record, period, redo)
+        results.rows.extend(_with_coverage(source_rows, name, kind, record, found, period, reference))
         fields[name] = found
         kinds[name] = kind
     results.datasets["maps"] = source_maps(fields, kinds, attributions, reference)
@@ -187,20 +179,40 @@ def _with_coverage(
     rows: list[ScoreRow],
     name: str,
     kind: str,
-    data: xr.Dataset | xr.DataArray,
+    record: Mapping,
     found: dict[str, xr.DataArray],
     period: tuple[int, int],
     ref: Reference,
 ) -> list[ScoreRow]:
-    """``rows`` failed where the source's spatial or period coverage is too low, then the coverage rows."""
-    record = data.attrs if "year" not in data.dims else years_record(data, period)
+    """``rows`` failed where the source's spatial or period coverage is too low (``record``: its years,
+    :func:`rhbench.metrics.coverage.years_record`), then the coverage rows."""
     checks = coverage_rows(name, kind, xr.Dataset(attrs=record), found.get("rh"), ref.land_mask, ref.area)
+    rows = gate_years(rows, kind, record, period)  # each row on the years of its own variables
     if ref.failed is not None:  # no reference land to cover: rh_coverage fails with the reference, gating nothing
         return gate(rows, [c for c in checks if c.metric != "rh_coverage"]) + checks
     if not ref.has_csoil:  # comparisons with the observed tau_soil are undefined: say why
         rows = [replace(r, reason=NO_OBSERVED_CSOIL) if r.reason == UNDEFINED else r for r in rows]
         rows = say_no_observed_csoil(rows, found=frozenset(found))
     return gate(rows, checks) + checks
+
+
+def _rows_of(
+    name: str,
+    kind: str,
+    missing: dict[str, str],
+    ref: Reference,
+    totals: xr.Dataset | None,
+    attributions: dict[str, TauBiasAttribution],
+    found: dict[str, xr.DataArray],
+) -> list[ScoreRow]:
+    """:func:`_source_rows` of period-mean fields ``found`` with a DGVM's bias attribution; the first
+    call's (the plain means) is kept in ``attributions`` for the maps (:mod:`rhbench.metrics.ratio_years`
+    calls again with means over common years)."""
+    attribution = None
+    if kind == "dgvm" and "rh" in found and "csoil" in found:
+        attribution = _attribution(found, ref)
+        attributions.setdefault(name, attribution)
+    return _source_rows(name, kind, found, missing, ref, attribution, totals)
 
 
 def _attribution(found: dict[str, xr.DataArray], ref: Reference) -> TauBiasAttribution:
@@ -243,35 +255,6 @@ def _region_names(ref: Reference) -> list[str]:
     return [str(r) for r in ref.regions["region"].values]
 
 
-def _taylor_rows(
-    source: str, kind: str, prefix: str, reference_map: xr.DataArray, model_map: xr.DataArray, ref: Reference
-) -> list[ScoreRow]:
-    veg = ref.vegetated_mask
-    stats = taylor_statistics(reference_map.where(veg), model_map.where(veg), ref.area)
-    return [
-        row(source, kind, f"{prefix}_taylor_{key}", "global", stats[_TAYLOR_KEYS.get(key, key)])
-        for key in TAYLOR_STATISTICS
-    ]
-
-
-def _ilamb_rows(
-    source: str, kind: str, prefix: str, reference_map: xr.DataArray, model_map: xr.DataArray, ref: Reference
-) -> list[ScoreRow]:
-    """ilamb3's four scores of one variable over the land cells both maps cover (1)."""
-    scores, reasons = ilamb.ilamb_scores(reference_map, model_map, ref.area)
-    if "rmse_score" in reasons and "year" not in reference_map.dims:  # what the suite passes: period means
-        reasons["rmse_score"] = PERIOD_MEAN_RMSE
-    rows = []
-    for metric in ilamb.metric_names(prefix):
-        score = metric[len(prefix) + 1 :]
-        rows.append(
-            ScoreRow(source, kind, metric, "global", "1", float("nan"), status="skipped", reason=reasons[score])
-            if score in reasons
-            else row(source, kind, metric, "global", scores[score])
-        )
-    return rows
-
-
 def _group_rows(
     group: str,
     source: str,
@@ -287,14 +270,14 @@ def _group_rows(
             row(source, kind, "rh_global", "global", float(totals["rh_total"].sel(region="global"))),
             *regional_rows(source, kind, "rh_total", totals["rh_total"]),
             *regional_rows(source, kind, "rh_mean", totals["rh_mean"]),
-            *_taylor_rows(source, kind, "rh", ref.rh_land, found["rh"], ref),
-            *_ilamb_rows(source, kind, "rh", ref.rh_land, found["rh"], ref),
+            *taylor_rows(source, kind, "rh", ref.rh_land, found["rh"], ref),
+            *ilamb_rows(source, kind, "rh", ref.rh_land, found["rh"], ref),
         ]
     if group == "tau_soil":
         tau_cells = tau_map(found["csoil"], found["rh"])
         per_cell = [
-            *_taylor_rows(source, kind, "tau_soil", ref.tau_soil, tau_cells, ref),
-            *_ilamb_rows(source, kind, "tau_soil", ref.tau_soil, tau_cells, ref),
+            *taylor_rows(source, kind, "tau_soil", ref.tau_soil, tau_cells, ref),
+            *ilamb_rows(source, kind, "tau_soil", ref.tau_soil, tau_cells, ref),
         ]
         return [
             row(source, kind, "tau_soil_global", "global", float(totals["tau_soil"].sel(region="global"))),
@@ -304,7 +287,7 @@ def _group_rows(
     if group == "csoil":
         total = float(totals["csoil_total"].sel(region="global"))
         return [
-            *_ilamb_rows(source, kind, "csoil", ref.csoil, found["csoil"], ref),
+            *ilamb_rows(source, kind, "csoil", ref.csoil, found["csoil"], ref),
             row(source, kind, "csoil_global", "global", total),
         ]
     if group == "cveg":

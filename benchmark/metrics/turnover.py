@@ -42,6 +42,16 @@ CSOIL_DOMINATED = 2
 #: real signal. Global and regional turnover times (:func:`ratio_of_totals`) use every cell.
 RH_FLOOR_FOR_TAU = 1.0
 
+#: Each turnover time (a ratio of period means): its name, and the variables (of a model's period
+#: means) of its stock and flux. Where a model's stock and flux cover different years, their
+#: means over the years both have are kept as :func:`aligned_name` (:mod:`rhbench.metrics.ratio_years`).
+TURNOVER_RATIOS = (("tau_soil", "cSoil", "rh"), ("tau_veg", "cVeg", "fVegLitter"))
+
+
+def aligned_name(variable: str, ratio: str) -> str:
+    """Name of ``variable``'s period mean over the years ``ratio``'s variables all have (``rh__tau_soil``)."""
+    return f"{variable}__{ratio}"
+
 
 def tau_map(stock: xr.DataArray, flux: xr.DataArray) -> xr.DataArray:
     """Per-cell turnover time ``stock / flux`` in yr.
