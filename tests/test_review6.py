@@ -123,3 +123,18 @@ def test_r6_4_no_standing_model_gives_skipped_ensemble_attribution_rows() -> Non
     )
     summary = [r for r in ensemble.summarize(results, reference).rows if r.metric == "tau_bias_pct"]
     assert [(r.source, r.status) for r in summary] == [("ensemble_mean", "skipped")]
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_r6_5_rh_and_csoil_sharing_no_year_fail_the_tau_rows(native: bool) -> None:
+    """cSoil 1982-1990 beside rh 2000-2018: no common year. The tau_soil rows were recomputed from
+    means over no year first (NaN) and came out "skipped" ("undefined: no valid cells"), which a
+    gate does not count as failed; now they fail, naming the years, as every other row computed
+    from too few years does."""
+    annual = _annual(YEARS[YEARS <= 1990]).assign(rh=_series(RH, YEARS[YEARS >= 2000]))
+    rows = _rows(annual, native=native)
+    for metric in ("tau_soil_global", "tau_bias_pct", "tau_soil_taylor_sd"):
+        row = rows[(metric, "global")]
+        assert row.status == "failed", metric
+        assert "computed from rh, cSoil: the years all have a value in, none (0 of the 37 years" in row.reason
+    assert rows[("tau_soil", "tropical")].status == "failed"

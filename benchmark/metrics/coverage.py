@@ -33,6 +33,7 @@ import xarray as xr
 
 from rhbench.metrics.definitions import METRICS
 from rhbench.metrics.native import COVERAGE_MIN
+from rhbench.metrics.rows import UNDEFINED
 from rhbench.results import REFERENCE_RH, ScoreRow
 
 #: Minimum share of the benchmark period's years a source must cover (see module doc).
@@ -256,7 +257,8 @@ def _own_fields(metric: str) -> tuple[str, ...]:
 
 
 def gate_years(rows: list[ScoreRow], kind: str, record: Mapping, period: tuple[int, int]) -> list[ScoreRow]:
-    """``rows`` of a model (kind ``dgvm``) with the ok ones failed whose own variables (the fields of
+    """``rows`` of a model (kind ``dgvm``) with the ok ones (and those undefined: a mean over no
+    common year is NaN) failed whose own variables (the fields of
     their metric, :data:`FIELD_VARIABLES`) all have a value in fewer than :data:`PERIOD_COVERAGE_MIN`
     of ``period``'s years (``record``: :func:`years_record`); the reason names those years."""
     if kind != "dgvm":
@@ -265,7 +267,7 @@ def gate_years(rows: list[ScoreRow], kind: str, record: Mapping, period: tuple[i
     out = []
     for row in rows:
         needs = _own_fields(row.metric)
-        if row.status == "ok" and needs:
+        if needs and (row.status == "ok" or row.reason.startswith(UNDEFINED)):  # NaN from no common year
             if needs not in verdicts:
                 verdicts[needs] = _too_few_years(record, needs, period)
             if verdicts[needs]:

@@ -114,7 +114,8 @@ def evaluate(
             missing["csoil"] = NO_OBSERVED_CSOIL
         aligned, record = aligned_fields(data, period, reference.land_mask)  # turnover means over common years
         redo = partial(_rows_of, name, kind, missing, reference, (native or {}).get(name), attributions)
-        source_rows = over_common_years(redo(found), found, aligned, record, period, redo)
+        judged = gate_years(redo(found), kind, record, period)  # each row on the years of its own variables
+        source_rows = over_common_years(judged, found, aligned, record, period, redo)  # failed rows are kept
         results.rows.extend(_with_coverage(source_rows, name, kind, record, found, period, reference))
         fields[name] = found
         kinds[name] = kind
@@ -187,7 +188,6 @@ def _with_coverage(
     """``rows`` failed where the source's spatial or period coverage is too low (``record``: its years,
     :func:`rhbench.metrics.coverage.years_record`), then the coverage rows."""
     checks = coverage_rows(name, kind, xr.Dataset(attrs=record), found.get("rh"), ref.land_mask, ref.area)
-    rows = gate_years(rows, kind, record, period)  # each row on the years of its own variables
     if ref.failed is not None:  # no reference land to cover: rh_coverage fails with the reference, gating nothing
         return gate(rows, [c for c in checks if c.metric != "rh_coverage"]) + checks
     if not ref.has_csoil:  # comparisons with the observed tau_soil are undefined: say why
