@@ -21,14 +21,14 @@ from dataclasses import replace
 import xarray as xr
 
 from rhbench.errors import MissingVariableError
-from rhbench.metrics.coverage import by_variable, common_years, year_spans, years_record
+from rhbench.metrics.coverage import FIELD_VARIABLES, by_variable, common_years, year_spans, years_record
 from rhbench.metrics.definitions import METRICS
 from rhbench.metrics.turnover import TURNOVER_RATIOS, aligned_name, litterfall
 from rhbench.results import ScoreRow
 
 #: Each ratio of period means (:data:`TURNOVER_RATIOS`): its name, and the (field of the metric
-#: table, variable of the means) of its stock and flux.
-_FIELDS = {"cSoil": "csoil", "rh": "rh", "cVeg": "cveg", "fVegLitter": "litterfall"}
+#: table, variable of the means) of its stock and flux (fields from :data:`FIELD_VARIABLES`).
+_FIELDS = {variable: field for field, variables in FIELD_VARIABLES.items() for variable in variables}
 RATIOS = tuple((name, (_FIELDS[stock], stock), (_FIELDS[flux], flux)) for name, stock, flux in TURNOVER_RATIOS)
 
 
