@@ -138,3 +138,16 @@ def test_r6_5_rh_and_csoil_sharing_no_year_fail_the_tau_rows(native: bool) -> No
         assert row.status == "failed", metric
         assert "computed from rh, cSoil: the years all have a value in, none (0 of the 37 years" in row.reason
     assert rows[("tau_soil", "tropical")].status == "failed"
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_r6_8_tau_soil_over_common_years_with_a_gap_in_the_middle(native: bool) -> None:
+    """cSoil missing 1995-1997 (a gap in the middle, not at an end): tau_soil = mean cSoil / mean rh,
+    both over the 34 years cSoil has (rh rises, so a mean over all 37 years would differ)."""
+    with_csoil = ~np.isin(YEARS, [1995, 1996, 1997])
+    rows = _rows(_annual(YEARS[with_csoil]), native=native)
+    hand = CSOIL[with_csoil].mean() * 1000.0 / RH[with_csoil].mean()
+    assert abs(hand - CSOIL[with_csoil].mean() * 1000.0 / RH.mean()) / hand > 1e-3
+    tau = rows[("tau_soil_global", "global")]
+    assert tau.status == "ok" and tau.value == pytest.approx(hand, rel=1e-6)
+    assert "over the years both have: 1982-1994, 1998-2018" in tau.reason
