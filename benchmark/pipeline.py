@@ -119,8 +119,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
             period=config.period,
             native={n: p.regions for n, p in models.items() if p.regions is not None} | obs.prior_totals,
         )
-        results.rows = landfrac.note_area_sums(results.rows, {n: p.regions for n, p in models.items()})
-        implausible = _fail_implausible(results, failures)
+        implausible = _fail_implausible(results, failures, {n: p.regions for n, p in models.items()})
         summary = ensemble.summarize(results, obs.reference)
         if not obs.reference.has_csoil:  # every ensemble comparison with the observed cSoil: say why
             summary.rows = say_no_observed_csoil(summary.rows)
@@ -372,12 +371,15 @@ def _reduced(
     return products
 
 
-def _fail_implausible(results: Results, failures: Failures) -> set[str]:
-    """Fail every row of a source with an implausible global number (:mod:`rhbench.plausibility`).
+def _fail_implausible(results: Results, failures: Failures, regions: dict[str, xr.Dataset | None]) -> set[str]:
+    """Fail every row of a source with an implausible global number (:mod:`rhbench.plausibility`),
+    after noting on the total rows of each model (``regions``: its native totals) an areacella
+    that does not sum to the sphere (:func:`rhbench.landfrac.note_area_sums`).
 
     Runs before the ensemble and the 2-box stage, so a source with a units error neither
     enters the ensemble mean nor gets a constraint. Returns the names of those sources.
     """
+    results.rows = landfrac.note_area_sums(results.rows, regions)
     results.rows, suspects = plausibility.enforce_plausibility(results.rows)
     for name, reason in suspects.items():
         failures.record(name, reason)

@@ -43,6 +43,10 @@ logger = logging.getLogger(__name__)
 
 #: Vegetation classes left out of the per-class constraint (land use is fixed in TRENDY S2).
 EXCLUDED_CLASSES = ("crop",)
+_EXCLUDED_NOTE = (
+    "2-box constraint: classes %s excluded from the per-class constraint (land use is fixed in TRENDY S2); "
+    "the global constraint covers them"
+)
 POOLS = ("dcVeg", "dcSoil", "dcTotal")
 #: The 2-box metrics (name -> units), from the one table (:mod:`rhbench.metrics.definitions`).
 METRICS: dict[str, str] = {m.name: m.units for m in definitions.of_group("twobox")}
@@ -339,11 +343,7 @@ def twobox_results(
     tau_obs = {"global": (constraint.TAU_VEG_OBS, constraint.TAU_SOIL_OBS), **(tau_obs or {})}
     used = {name: mask for name, mask in (regions or {}).items() if name.lower() not in EXCLUDED_CLASSES}
     if len(used) < len(regions or {}):
-        logger.info(
-            "2-box constraint: classes %s excluded from the per-class constraint (land use is fixed in TRENDY "
-            "S2); the global constraint covers them",
-            sorted(set(regions) - set(used)),
-        )
+        logger.info(_EXCLUDED_NOTE, sorted(set(regions) - set(used)))
     glob = area.notnull() if domain is None else domain.astype(bool) & area.notnull()
     masks = stack_masks({"global": glob, **used})
     all_regions = masks["region"].values.tolist()
