@@ -151,3 +151,24 @@ def test_r6_8_tau_soil_over_common_years_with_a_gap_in_the_middle(native: bool) 
     tau = rows[("tau_soil_global", "global")]
     assert tau.status == "ok" and tau.value == pytest.approx(hand, rel=1e-6)
     assert "over the years both have: 1982-1994, 1998-2018" in tau.reason
+
+
+def test_r6_12_the_period_hint_names_the_years_or_the_gaps() -> None:
+    """A row failing on too few years was told to "set period = [FIRST, LAST]": right when its
+    years are one run (now named), a wrong fix when years inside lack a value (a period spanning
+    them fails the same): then it says so, and names the longest run without a gap."""
+    short = _rows(_annual(np.arange(1982, 1991)))
+    hint = "set period = [FIRST, LAST] in the run's --config TOML: [1982, 1990] here"
+    assert hint in short[("tau_soil_global", "global")].reason
+    assert hint in short[("period_coverage", "global")].reason
+    gaps = [1990, 1995, 2000, 2005]
+    annual = _annual(YEARS).assign(cVeg=_series(CVEG, YEARS[~np.isin(YEARS, gaps)]), npp=_series(NPP))
+    reason = _rows(annual)[("tau_veg_global", "global")].reason
+    assert "years inside 1982-2018 lack a value: check the model's files for them" in reason
+    assert "e.g. [2007, 2018]" in reason and "[1982, 2018] here" not in reason
+
+
+def test_r6_12_no_common_year_is_told_to_check_the_files() -> None:
+    annual = _annual(YEARS[YEARS <= 1990]).assign(rh=_series(RH, YEARS[YEARS >= 2000]))
+    reason = _rows(annual)[("tau_soil_global", "global")].reason
+    assert reason.endswith("(no year of the period has a value in all of them: check the model's files)")

@@ -50,8 +50,6 @@ TOTAL_METRICS = (
     "tau_veg_global",
     "tau_veg",
 )
-#: How a model failing its period coverage can still be benchmarked on its own years.
-PERIOD_HINT = " (to benchmark the model's own years, set period = [FIRST, LAST] in the run's --config TOML)"
 #: Record key (:func:`years_record`) naming the period years each variable with a time axis has a
 #: value in, e.g. ``"rh: 1982-2018; cSoil: 1982-1990"`` (a string: it is kept with the cached products).
 BY_VARIABLE = "period_years_by_variable"
@@ -145,13 +143,36 @@ def _derived_litter_flags(npp: np.ndarray, cveg: np.ndarray) -> np.ndarray:
 
 def year_spans(years: list[int]) -> str:
     """Sorted years as runs: ``[1990, 1995, 1996, 1997]`` -> ``"1990, 1995-1997"``."""
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in _runs(years))
+
+
+def _runs(years: Iterable[int]) -> list[list[int]]:
+    """The runs of consecutive years, each as [first, last], in order."""
     runs: list[list[int]] = []
     for year in sorted(years):
         if runs and year == runs[-1][1] + 1:
             runs[-1][1] = year
         else:
             runs.append([year, year])
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+    return runs
+
+
+def period_hint(years: Iterable[int] | None) -> str:
+    """What a model whose variables share too few of the period's ``years`` can do (None: not known):
+    set its own years as the period when they are one run; when years inside lack a value, check
+    its files (a shorter period still has the gaps unless it avoids them: the longest run is named)."""
+    runs = _runs(years) if years is not None else []
+    if years is None or len(runs) == 1:
+        here = f": [{runs[0][0]}, {runs[0][1]}] here" if runs else ""
+        return f" (to benchmark the model's own years, set period = [FIRST, LAST] in the run's --config TOML{here})"
+    if not runs:
+        return " (no year of the period has a value in all of them: check the model's files)"
+    first, last = max(runs, key=lambda run: run[1] - run[0])
+    return (
+        f" (years inside {runs[0][0]}-{runs[-1][1]} lack a value: check the model's files for them; a period "
+        f"without those gaps, set period = [FIRST, LAST] in the run's --config TOML, e.g. [{first}, {last}], "
+        "benchmarks the years there are)"
+    )
 
 
 def stamp_notes(data: xr.Dataset | xr.DataArray) -> dict:
@@ -211,9 +232,20 @@ def _period_row(source: str, kind: str, record: Mapping) -> ScoreRow:
         return ScoreRow(source, kind, "period_coverage", "global", "1", share, "ok", years)
     reason = (
         f"{years}: below {PERIOD_COVERAGE_MIN:.0%} of the benchmark period (fails the 2-box rows; each other row "
-        f"fails if its own variables share fewer years){PERIOD_HINT}"
+        f"fails if its own variables share fewer years){period_hint(_every_year(record))}"
     )
     return ScoreRow(source, kind, "period_coverage", "global", "1", share, "failed", reason)
+
+
+def _every_year(record: Mapping) -> list[int] | None:
+    """The period years every variable has a value in, from ``record`` (None when it cannot say)."""
+    own = {name: years for name, years in by_variable(record).items() if name != DERIVED_NAME}
+    if own:
+        return sorted(set.intersection(*(set(years) for years in own.values())))
+    first, _, last = str(record.get("period_years", "")).partition("-")
+    if first.isdigit() and last.isdigit() and int(last) - int(first) + 1 == record.get("period_years_used"):
+        return list(range(int(first), int(last) + 1))
+    return None
 
 
 def _rh_coverage_row(source: str, kind: str, rh: xr.DataArray, land: xr.DataArray, area: xr.DataArray) -> ScoreRow:
@@ -284,7 +316,7 @@ def _too_few_years(record: Mapping, needs: tuple[str, ...], period: tuple[int, i
             ""
             if share >= PERIOD_COVERAGE_MIN
             else f"years used: {record.get('period_years')}: below "
-            + (f"{PERIOD_COVERAGE_MIN:.0%} of the benchmark period{PERIOD_HINT}")
+            + (f"{PERIOD_COVERAGE_MIN:.0%} of the benchmark period{period_hint(_every_year(record))}")
         )
     names, years = common_years(record, needs, period)
     length = period[1] - period[0] + 1
@@ -293,7 +325,7 @@ def _too_few_years(record: Mapping, needs: tuple[str, ...], period: tuple[int, i
     return (
         f"computed from {', '.join(names)}: the years all have a value in, {year_spans(years) or 'none'} "
         f"({len(years)} of the {length} years {period[0]}-{period[1]}), are below {PERIOD_COVERAGE_MIN:.0%} "
-        f"of the benchmark period{PERIOD_HINT}"
+        f"of the benchmark period{period_hint(years)}"
     )
 
 
