@@ -221,10 +221,24 @@ def test_the_command_starts_a_worker_by_default_only_when_a_core_is_free(monkeyp
 
 
 @pytest.mark.parametrize(
-    ("cores", "load", "free"),
-    [(2, 0.3, True), (2, 1.49, True), (2, 1.5, False), (2, 3.2, False), (1, 0.0, False), (4, 3.0, True)],
+    ("cores", "load", "runnable", "free"),
+    [
+        (2, 0.3, 1, True),
+        (2, 1.49, 1, True),
+        (2, 0.3, 2, False),  # another task runs now: the spare core is busy
+        (2, 1.5, 1, False),
+        (2, 3.2, 1, False),
+        (1, 0.0, 1, False),
+        (4, 3.0, 3, True),
+        (4, 3.0, 4, False),
+        (2, 0.3, None, True),  # no runnable count: the average alone decides
+    ],
 )
-def test_a_core_is_free_when_the_load_average_leaves_half_a_core(monkeypatch, cores, load, free):
+def test_a_core_is_free_when_the_load_leaves_one_now_and_on_average(monkeypatch, tmp_path, cores, load, runnable, free):
+    loadavg = tmp_path / "loadavg"
+    if runnable is not None:  # as the kernel writes it: this process is among the runnable
+        loadavg.write_text(f"{load:.2f} 0.50 0.40 {runnable}/250 12345\n", encoding="ascii")
+    monkeypatch.setattr(workers, "LOADAVG_FILE", str(loadavg))
     monkeypatch.setattr(workers.os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
     monkeypatch.setattr(workers.os, "getloadavg", lambda: (load, 0.0, 0.0))
     assert workers.spare_core() is free
