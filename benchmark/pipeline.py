@@ -126,7 +126,8 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
         results.extend(summary)
         usable = {name: p.totals for name, p in models.items() if name not in implausible}
         twobox = _constrain(config, usable, parts, obs, results)
-        twobox.rows = coverage.gate_sources(twobox.rows, results.rows)  # a partial model's uptake is no global total
+        periods = {n: p.period for n, p in models.items()}  # a partial model's uptake is no global total
+        twobox.rows = coverage.gate_sources(twobox.rows, results.rows, periods, config.period)
         results.extend(twobox)
         _record_failures(results, failures, registry, obs.reference.failed)
         written = outputs.write_all(

@@ -172,3 +172,35 @@ def test_r6_12_no_common_year_is_told_to_check_the_files() -> None:
     annual = _annual(YEARS[YEARS <= 1990]).assign(rh=_series(RH, YEARS[YEARS >= 2000]))
     reason = _rows(annual)[("tau_soil_global", "global")].reason
     assert reason.endswith("(no year of the period has a value in all of them: check the model's files)")
+
+
+def _twobox_rows(annual) -> dict[str, object]:
+    """2-box rows of model M gated as the pipeline gates them (by its coverage rows and its years)."""
+    from rhbench.metrics.coverage import gate_sources
+    from rhbench.results import ScoreRow
+
+    checks = [r for r in _rows(annual, native=False).values() if r.metric == "period_coverage"]
+    rows = [ScoreRow("M", "dgvm", m, "global", "Pg C", 1.0, "ok", "") for m in ("dcTotal_constrained", "emulation_r2")]
+    return {r.metric: r for r in gate_sources(rows, checks, {"M": annual}, PERIOD)}, checks[0]
+
+
+def test_r6_open_an_unused_short_variable_keeps_the_2_box_rows() -> None:
+    """An extra gpp of 1982-1990 (the 2-box reads npp, rh, cVeg, cSoil, litterfall) fails the
+    source-wide period_coverage, which failed every 2-box row before; they stand now."""
+    short = YEARS[YEARS <= 1990]
+    annual = _annual(YEARS).assign(cVeg=_series(CVEG), npp=_series(NPP), gpp=_series(NPP * 2, short))
+    rows, coverage_row = _twobox_rows(annual)
+    assert coverage_row.status == "failed"
+    assert rows["dcTotal_constrained"].status == "ok" and rows["dcTotal_constrained"].value == 1.0
+    assert rows["emulation_r2"].status == "ok"
+
+
+def test_r6_open_a_short_npp_fails_the_2_box_rows_naming_its_years() -> None:
+    """npp of 1982-1990 only: the 2-box rows fail, the reason naming the variables and npp's years."""
+    short = YEARS[YEARS <= 1990]
+    annual = _annual(YEARS).assign(cVeg=_series(CVEG), npp=_series(NPP, short))
+    rows, _ = _twobox_rows(annual)
+    for row in rows.values():
+        assert row.status == "failed"
+        assert "computed from npp, rh, cVeg, cSoil" in row.reason
+        assert "1982-1990 (9 of the 37 years 1982-2018)" in row.reason

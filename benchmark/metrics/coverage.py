@@ -16,8 +16,10 @@ Two documented thresholds (issue 13):
   from (:func:`gate_years`: the fields of its metric, :attr:`Metric.needs`, mapped to variables by
   :data:`FIELD_VARIABLES`): below :data:`PERIOD_COVERAGE_MIN` (80 %) those rows fail, naming the
   years, and the model's other rows stand (Rh rows on rh's years though cSoil has one snapshot
-  year). A failed ``period_coverage`` fails the 2-box rows (:func:`gate`), computed from every
-  variable. A 1995-2005 model under 1982-2018 (30 %) fails every row. Observation products (e.g. an
+  year). The 2-box rows are judged the same way on the variables the 2-box reads (npp, rh, cVeg,
+  cSoil, litterfall: their :attr:`Metric.needs`; :func:`gate_sources`), so an unused variable (an
+  unadded cLitter, an extra gpp) covering fewer years does not fail them. A 1995-2005 model under
+  1982-2018 (30 %) fails every row. Observation products (e.g. an
   Rh product of 2000-2010) are recorded, never failed: their years are the observations there are.
   A variable without a time axis covers every year. Turnover times divide means over the years both
   their variables have: :mod:`rhbench.metrics.ratio_years`.
@@ -60,6 +62,7 @@ BY_VARIABLE = "period_years_by_variable"
 #: carbon is ``cSoil`` alone: it holds cLitter where that was added (:func:`rhbench.harmonize.load_source`,
 #: so it lacks the years cLitter lacks); a cLitter kept beside a cSoil that already holds the litter is unused.
 FIELD_VARIABLES = {
+    "npp": ("npp",),
     "rh": ("rh",),
     "csoil": ("cSoil",),
     "cveg": ("cVeg",),
@@ -367,8 +370,13 @@ def common_years(record: Mapping, needs: Iterable[str], period: tuple[int, int])
     return names, sorted(years)
 
 
-def gate_sources(rows: list[ScoreRow], checks: list[ScoreRow]) -> list[ScoreRow]:
-    """:func:`gate` of rows of many sources, each by its own failed coverage rows in ``checks``.
+def gate_sources(
+    rows: list[ScoreRow], checks: list[ScoreRow], products: Mapping | None = None, period: tuple[int, int] = (0, 0)
+) -> list[ScoreRow]:
+    """:func:`gate` of rows of many sources, each by its own failed coverage rows in ``checks``, then
+    :func:`gate_years` of each model's rows on its years record (``products``: source -> its annual
+    fields or period means, whose attrs hold the record; ``period``: the benchmark period). A source
+    not in ``products`` is judged by its failed ``period_coverage`` row.
 
     Used for the 2-box rows, which are computed after the suite's coverage rows.
     """
@@ -376,4 +384,15 @@ def gate_sources(rows: list[ScoreRow], checks: list[ScoreRow]) -> list[ScoreRow]
     for check in checks:
         if check.metric in ("rh_coverage", "period_coverage"):
             by_source.setdefault(check.source, []).append(check)
-    return [gate([row], by_source.get(row.source, []))[0] for row in rows]
+    records = {n: d.attrs if "year" not in d.dims else years_record(d, period) for n, d in (products or {}).items()}
+    out = []
+    for row in rows:
+        own = by_source.get(row.source, [])
+        row = gate([row], own)[0]
+        if row.source in records:  # on the years of the variables its metric reads
+            row = gate_years([row], row.kind, records[row.source], period)[0]
+        elif row.status == "ok" and _own_fields(row.metric):  # no years record: every variable's years
+            failed = [c for c in own if c.metric == "period_coverage" and c.status == "failed"]
+            row = replace(row, value=float("nan"), status="failed", reason=failed[0].reason) if failed else row
+        out.append(row)
+    return out

@@ -26,6 +26,8 @@ FIELDS = ("rh", "csoil", "cveg", "litterfall")
 _BENCHMARKED = ("dgvm", "rh")
 _ALL = ("reference", "dgvm", "rh", "ensemble")
 _DGVM = ("dgvm", "ensemble")
+#: The fields the 2-box reads (:mod:`rhbench.twobox`): its rows are judged on their years (coverage.gate_sources).
+_TWOBOX = ("npp", "rh", "cveg", "csoil", "litterfall")
 _TAYLOR = (
     ("r", "1", "area-weighted Pearson correlation with the reference map"),
     ("sd", None, "area-weighted (population) standard deviation of the map"),
@@ -271,6 +273,7 @@ METRIC_TABLE: tuple[Metric, ...] = (
             _DGVM,
             regions="global+classes",
             group="twobox",
+            needs=_TWOBOX,
         )
         for pool, what in _POOLS.items()
     ),
@@ -282,6 +285,7 @@ METRIC_TABLE: tuple[Metric, ...] = (
             _DGVM,
             regions="global+classes",
             group="twobox",
+            needs=_TWOBOX,
             gate=(0.10, 5.0) if pool == "dcTotal" else None,
         )
         for pool, what in _POOLS.items()
@@ -294,6 +298,7 @@ METRIC_TABLE: tuple[Metric, ...] = (
             _DGVM,
             regions="global+classes",
             group="twobox",
+            needs=_TWOBOX,
         )
         for pool in _POOLS
     ),
@@ -304,6 +309,7 @@ METRIC_TABLE: tuple[Metric, ...] = (
         _DGVM,
         regions="global+classes",
         group="twobox",
+        needs=_TWOBOX,
     ),
     Metric(
         "underestimation_pct",
@@ -312,6 +318,7 @@ METRIC_TABLE: tuple[Metric, ...] = (
         _DGVM,
         regions="global+classes",
         group="twobox",
+        needs=_TWOBOX,
     ),
     Metric(
         "emulation_r2",
@@ -320,6 +327,7 @@ METRIC_TABLE: tuple[Metric, ...] = (
         _DGVM,
         regions="global+classes",
         group="twobox",
+        needs=_TWOBOX,
     ),
     Metric(
         "emulation_rmse",
@@ -328,6 +336,7 @@ METRIC_TABLE: tuple[Metric, ...] = (
         _DGVM,
         regions="global+classes",
         group="twobox",
+        needs=_TWOBOX,
     ),
     Metric(
         "tau_clipped_pct",
@@ -336,6 +345,7 @@ METRIC_TABLE: tuple[Metric, ...] = (
         _DGVM,
         regions="global+classes",
         group="twobox",
+        needs=_TWOBOX,
     ),
 )
 
