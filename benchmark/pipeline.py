@@ -112,13 +112,9 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
         native = Native(obs.reference.vegclass, mask, domain, twobox=obs.reference.has_csoil)
         with dask.config.set(scheduler=heavy or LOCAL_THREADS):
             models = _reduce_models(config, registry, root, target, native, parts, failures, progress)
-        results = evaluate(
-            obs.reference,
-            {n: p.period for n, p in models.items()},
-            obs.priors,
-            period=config.period,
-            native={n: p.regions for n, p in models.items() if p.regions is not None} | obs.prior_totals,
-        )
+        periods = {n: p.period for n, p in models.items()}
+        own_totals = {n: p.regions for n, p in models.items() if p.regions is not None} | obs.prior_totals
+        results = evaluate(obs.reference, periods, obs.priors, period=config.period, native=own_totals)
         implausible = _fail_implausible(results, failures, {n: p.regions for n, p in models.items()})
         summary = ensemble.summarize(results, obs.reference)
         if not obs.reference.has_csoil:  # every ensemble comparison with the observed cSoil: say why
@@ -126,8 +122,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
         results.extend(summary)
         usable = {name: p.totals for name, p in models.items() if name not in implausible}
         twobox = _constrain(config, usable, parts, obs, results)
-        periods = {n: p.period for n, p in models.items()}  # a partial model's uptake is no global total
-        twobox.rows = coverage.gate_sources(twobox.rows, results.rows, periods, config.period)
+        twobox.rows = coverage.gate_sources(twobox.rows, results.rows, periods, config.period)  # on its years
         results.extend(twobox)
         _record_failures(results, failures, registry, obs.reference.failed)
         written = outputs.write_all(

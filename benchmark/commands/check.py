@@ -220,7 +220,7 @@ def _print_report(report: gate.CheckReport) -> None:
 
         console = Console()
         console.print(render.rich_table(report))
-        for line in render.warning_lines(report) + render.source_lines(report):
+        for line in render.unavailable_lines(report) + render.warning_lines(report) + render.source_lines(report):
             console.print(line, markup=False)
     else:
         print(render.format_text(report))

@@ -7,6 +7,7 @@ warning when the runs' settings differ or could not be verified, and the rows th
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 from rhbench import datalabel
 from rhbench.report.check import OUTCOMES, CheckReport, RowComparison
@@ -18,6 +19,29 @@ def changed_rows(report: CheckReport) -> list[RowComparison]:
     """Rows worth showing: failures first, then anything that is not exactly unchanged."""
     shown = [row for row in report.rows if row.outcome != "unchanged" or row.message]
     return sorted(shown, key=lambda row: (not row.failed, row.source, row.metric, row.region))
+
+
+def listed_rows(report: CheckReport) -> list[RowComparison]:
+    """:func:`changed_rows` less the unavailable rows that share their note with another: those are
+    one line each note (:func:`unavailable_lines`), not a row each (59 rows of one 200-character note
+    buried the verdict of two identical demo runs)."""
+    shared = _shared_notes(report)
+    return [row for row in changed_rows(report) if not (row.outcome == "unavailable" and row.message in shared)]
+
+
+def unavailable_lines(report: CheckReport) -> list[str]:
+    """One line per note shared by several unavailable rows: how many and the note; every row stays in
+    the JUnit report (``--junit FILE``: one skipped case each) and the scorecards."""
+    return [
+        printable(f"{count} rows unavailable, each: {note} (every row: the JUnit report, --junit FILE)")
+        for note, count in _shared_notes(report).items()
+    ]
+
+
+def _shared_notes(report: CheckReport) -> dict[str, int]:
+    """Note -> number of unavailable rows giving it, for notes given by two rows or more (first seen first)."""
+    counts = Counter(row.message for row in changed_rows(report) if row.outcome == "unavailable")
+    return {note: count for note, count in counts.items() if count > 1}
 
 
 def printable(text: str) -> str:
@@ -100,26 +124,27 @@ def source_lines(report: CheckReport) -> list[str]:
 def format_text(report: CheckReport) -> str:
     """A plain-text table of changed rows, the warnings, the source lists and the verdict line."""
     lines = [summary_line(report), *warning_lines(report)]
-    rows = [_TABLE_HEADER] + [_cells(row) for row in changed_rows(report)]
+    rows = [_TABLE_HEADER] + [_cells(row) for row in listed_rows(report)]
     if len(rows) > 1:
         widths = [max(len(r[i]) for r in rows) for i in range(len(_TABLE_HEADER))]
         for cells in rows:
             lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
-    else:
-        lines.append("no changes in gated rows")
+    collapsed = unavailable_lines(report)
+    lines.extend(collapsed if collapsed or len(rows) > 1 else ["no changes in gated rows"])
     lines.extend(source_lines(report))
     return "\n".join(lines)
 
 
 def rich_table(report: CheckReport):
-    """The changed rows as a :class:`rich.table.Table` (failures in red)."""
+    """The changed rows as a :class:`rich.table.Table` (failures in red; unavailable rows sharing a
+    note: :func:`unavailable_lines`, printed after it)."""
     from rich.table import Table
     from rich.text import Text
 
     table = Table(title=Text(summary_line(report)), title_justify="left")
     for name in _TABLE_HEADER:
         table.add_column(name, justify="right" if name in ("baseline", "current", "change") else "left")
-    for row in changed_rows(report):
+    for row in listed_rows(report):
         style = "bold red" if row.failed else ("green" if row.outcome in ("improved", "fixed") else None)
         table.add_row(*(Text(cell) for cell in _cells(row)), style=style)
     return table
@@ -193,7 +218,8 @@ def markdown_summary(report: CheckReport) -> str:
         f"{gated or 'none'}.",
         "",
     ]
-    rows = changed_rows(report)
+    rows = listed_rows(report)
+    collapsed = unavailable_lines(report)
     if rows:
         lines.append("| " + " | ".join(_TABLE_HEADER) + " |")
         lines.append("|" + "---|" * len(_TABLE_HEADER))
@@ -202,8 +228,10 @@ def markdown_summary(report: CheckReport) -> str:
             if row.failed:
                 cells[6] = f"**{cells[6]}**"
             lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
-    else:
+    elif not collapsed:
         lines.append("No changes in gated rows.")
+    if collapsed:
+        lines += ([""] if rows else []) + [f"- {_md_escape(line)}" for line in collapsed]
     listed = source_lines(report)
     if listed:
         lines += [""] + [f"- {line}" for line in listed]
