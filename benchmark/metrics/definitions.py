@@ -20,7 +20,7 @@ FLUX = "g C m-2 yr-1"
 #: and the multi-model ``ensemble_mean`` / ``ensemble_sd``.
 SOURCE_KINDS = ("reference", "dgvm", "rh", "ensemble")
 #: Fields a metric may need; a source lacking one gets skipped rows saying which.
-FIELDS = ("rh", "csoil", "cveg", "litterfall")
+FIELDS = ("rh", "csoil", "cveg", "litterfall", "npp")
 
 
 _BENCHMARKED = ("dgvm", "rh")
@@ -226,7 +226,7 @@ METRIC_TABLE: tuple[Metric, ...] = (
         "period_coverage",
         "1",
         "share of the benchmark period's years every variable has a value in (reason: those years, and each "
-        "variable's); each row of a model fails when its own variables share below 0.8, the 2-box rows on this",
+        "variable's); a model's row fails when its own variables share < 0.8 (2-box: npp, rh, cVeg, cSoil, litterfall)",
         _BENCHMARKED,
         group="coverage",
         gate=(0.0, 0.0),  # any lost year fails the gate
