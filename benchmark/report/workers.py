@@ -192,11 +192,8 @@ def stop() -> None:
 
 
 def _send(conn: Connection, message: tuple) -> bool:
-    try:
-        conn.send(message)
-    except (OSError, ValueError):  # a dead worker, or a closed pipe
-        return False
-    return True
+    """Send ``message``; False when the worker is dead or the pipe closed (:func:`_send_bytes`)."""
+    return _send_bytes(conn, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _send_bytes(conn: Connection, payload: bytes) -> bool:
