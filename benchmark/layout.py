@@ -19,6 +19,7 @@ import logging
 import re
 from collections.abc import Iterable
 
+import cftime
 import numpy as np
 import xarray as xr
 
@@ -199,12 +200,38 @@ def time_values(ds: xr.Dataset, name: str) -> xr.DataArray:
     bounds = bounds_name(ds, name)
     if bounds is None:
         return stamps
-    edges = np.asarray(ds[bounds].values, dtype=float)
+    edges = _bounds_in_time_units(stamps, ds[bounds])
     values = np.asarray(stamps.values, dtype=float)
     low, high = edges.min(axis=1), edges.max(axis=1)
     if not (np.all(np.isfinite(edges)) and np.all(high > low) and np.all((low <= values) & (values <= high))):
         return stamps
     return xr.DataArray((low + high) / 2, dims=stamps.dims, attrs={**stamps.attrs, "labelled_by": bounds})
+
+
+def _bounds_in_time_units(stamps: xr.DataArray, bounds: xr.DataArray) -> np.ndarray:
+    """The raw values of CF time ``bounds`` in the ``units`` of their time coordinate ``stamps``.
+
+    CF bounds inherit the time's units, but xarray writing decoded dates encodes each from its
+    own first value ('days since 1999-01-01' for the stamps, 'days since 1998-01-01' for bounds
+    a year earlier): bounds stating units (or a calendar) of their own are converted through
+    cftime; bounds without them, or with units that cannot be decoded, are taken as written.
+    """
+    edges = np.asarray(bounds.values, dtype=float)
+    own = bounds.attrs.get("units")
+    units = stamps.attrs.get("units")
+    calendar = timeaxis.calendar_name(stamps.attrs)
+    own_calendar = timeaxis.calendar_name(bounds.attrs) if "calendar" in bounds.attrs else calendar
+    if (
+        not isinstance(own, str)
+        or not isinstance(units, str)
+        or (own.strip(), own_calendar) == (units.strip(), calendar)
+    ):
+        return edges
+    try:
+        dates = cftime.num2date(edges, own, own_calendar)
+        return np.asarray(cftime.date2num(dates, units, calendar), dtype=float)
+    except (ValueError, TypeError):  # e.g. VISIT's 'years since AD ...' (cftime cannot): as written
+        return edges
 
 
 def label_time(

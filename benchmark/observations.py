@@ -25,7 +25,7 @@ import xarray as xr
 from rhbench import catalog, datalabel, failed_reference, fileops, grid, harmonize, vegclass
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, DataError, MissingVariableError, RhbenchError
-from rhbench.metrics import soil_products
+from rhbench.metrics import map_years, soil_products
 from rhbench.metrics.observed import NativeReader
 from rhbench.metrics.suite import Reference
 from rhbench.registry import Registry
@@ -296,9 +296,8 @@ def _reference_sd(source: Source, root: Path, target: xr.Dataset) -> xr.DataArra
 def _reference(
     config: RunConfig, registry: Registry, root: Path, target: xr.Dataset, staging: Path, failures: Failures
 ) -> tuple[Reference, dict[str, list[Source]], harmonize.NativeMean | None]:
-    """The reference on the common grid, the sources it was made of (``rh``, ``csoil``
-    (global products), ``regional``, ``clitter``), and its Rh as read (one read serves the
-    common-grid map and the native totals, :func:`rhbench.harmonize.period_means_once`)."""
+    """The reference on the common grid (with its Rh's years), the sources it was made of (``rh``, ``csoil``,
+    ``regional``, ``clitter``), and its Rh as read (one read: :func:`rhbench.harmonize.period_means_once`)."""
     classes = _vegetation(registry, root, target, failures, config.products)
     source = _reference_source(config, registry)
     failed_reference.refuse_absent(source, registry, root)  # no reference at all: exit 2
@@ -316,6 +315,7 @@ def _reference(
     csoil = _observed_soils(config, registry, root, target, failures, used)
     area = grid.cell_area(target.lat, target.lon)
     reference = Reference(rh, csoil, area, classes, rh_sd=rh_sd, rh_global_sd=rh_global_sd, failed=broken)
+    reference.rh_years = None if read is None else map_years.file_years(read.opened["rh"], config.period)
     return reference, used, read
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dask
@@ -36,6 +36,7 @@ from rhbench import (
     plausibility,
     provenance,
     reduce,
+    selection,
 )
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, DataError, RhbenchError
@@ -44,7 +45,7 @@ from rhbench.metrics import coverage, ensemble
 from rhbench.metrics.definitions import METRIC_TABLE
 from rhbench.metrics.reference import NO_OBSERVED_CSOIL
 from rhbench.metrics.suite import evaluate, say_no_observed_csoil
-from rhbench.registry import Registry, build_registry, unknown_names_hint
+from rhbench.registry import Registry, build_registry
 from rhbench.results import OBSERVED_CSOIL, REFERENCE_RH, Failures, Results, ScoreRow, is_synthetic
 from rhbench.sources import Source
 from rhbench.uptake import twobox_results
@@ -93,9 +94,9 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     heavy = dask.config.get("scheduler", None)
     registry = registry or build_registry()
     discovered = cmip6.register(registry, config.cmip6)
-    config = _cmip6_models(config, discovered)
-    _check_models(config, registry)
-    _check_products(config, registry)
+    config = selection.cmip6_models(config, discovered)
+    selection.check_models(config, registry, discovered)
+    selection.check_products(config, registry)
     failures = Failures({b.name: f"broken plugin: {b.reason}" for b in registry.broken})
     root = _data_root(config)
     synthetic = config.demo or is_synthetic(root)
@@ -179,55 +180,6 @@ def _constrain(
         n_draws=config.n_draws,
         seed=config.seed,
     )
-
-
-def _cmip6_models(config: RunConfig, discovered: list[Source]) -> RunConfig:
-    """With CMIP6 folders or catalogs and no ``models`` selection, the models are the CMIP6
-    ones found (not also every TRENDY plugin, whose files a CMIP6 user does not have).
-
-    Raises
-    ------
-    ConfigError
-        When the folders and catalogs hold no model with a variable rhbench benchmarks.
-    """
-    if not config.cmip6:
-        return config
-    if not discovered:
-        raise ConfigError(
-            "no CMIP6 model with a benchmarked variable found (the log names what each folder holds)",
-            variable="cmip6",
-            found=[str(p) for p in config.cmip6],
-            expected=f"CMOR-named files of at least one of {', '.join(cmip6.VARIABLES)}",
-        )
-    return config if config.models is not None else replace(config, models=tuple(s.name for s in discovered))
-
-
-def _check_models(config: RunConfig, registry: Registry) -> None:
-    """Refuse a ``models`` selection naming no DGVM, or a DGVM that no plugin declares."""
-    if config.models is None:
-        return
-    known = [s.name for s in registry.of_kind("dgvm")]
-    unknown = [name for name in config.models if name not in known]
-    if not config.models or unknown:
-        raise ConfigError(
-            "unknown model names in models" if unknown else "models is empty",
-            variable="models",
-            found=unknown or "[]",
-            expected=known,
-            hint=unknown_names_hint(unknown, known, registry) if unknown else None,
-        )
-
-
-def _check_products(config: RunConfig, registry: Registry) -> None:
-    """Refuse ``csoil_products`` / ``products`` naming no such source (a typo benchmarked without it, exit 0)."""
-    choices = {
-        "csoil_products": [s.name for s in registry.of_kind("csoil")],
-        "products": sorted(name for name, s in registry.sources.items() if s.kind != "dgvm"),
-    }
-    for key, known in choices.items():
-        unknown = [name for name in getattr(config, key) or () if name not in known]
-        if unknown:
-            raise ConfigError(f"unknown product names in {key}", variable=key, found=unknown, expected=known)
 
 
 def _data_root(config: RunConfig) -> Path:

@@ -10,8 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 @contextlib.contextmanager
-def progress_callback(description: str, *, total: int, quiet: bool = False) -> Iterator[Callable[[str], None]]:
-    """A callback that advances a progress bar by one step, labelled with the item's name."""
+def progress_callback(description: str, *, total: int | None, quiet: bool = False) -> Iterator[Callable[[str], None]]:
+    """A callback that advances a progress bar by one step, labelled with the item's name (``total`` None: unknown)."""
     if quiet or not sys.stderr.isatty():
         yield lambda _name: None
         return

@@ -15,6 +15,7 @@ import difflib
 import logging
 import math
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -222,18 +223,40 @@ def _misplaced_entry_points(registry: Registry) -> None:
         log.warning("plugin %s is broken: %s", entry_point.name, reason)
 
 
-def unknown_names_hint(unknown: list[str], known: list[str], registry: Registry) -> str:
-    """What to do about source names no plugin declares: a close known name, the broken plugins
-    (one of them may be the one meant), and how a plugin gets listed."""
-    folded = {name.casefold(): name for name in known}
+#: A CMIP6 source name, ``source_id.member[.experiment]`` (:mod:`rhbench.cmip6`), e.g. ``CanESM5.r1i1p1f1``.
+CMIP6_NAME = re.compile(r"^[A-Za-z0-9-]+\.r\d+i\d+p\d+f\d+(\.[A-Za-z0-9-]+)?$")
+
+
+def close_names(name: str, known: list[str]) -> list[str]:
+    """The known names ``name`` probably means (compared case-insensitively): one close spelling
+    (difflib, cutoff 0.75), else every CMIP6 name whose source_id it is (``CanESM5`` ->
+    ``CanESM5.r1i1p1f1``, ``CanESM5.r2i1p1f1``)."""
+    folded = {k.casefold(): k for k in known}
+    close = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=0.75)
+    if close:
+        return [folded[close[0]]]
+    return [k for k in known if k.casefold().startswith(name.casefold() + ".")]
+
+
+def unknown_names_hint(unknown: list[str], known: list[str], registry: Registry, *, cmip6_given: bool = False) -> str:
+    """What to do about model names no plugin or CMIP6 folder provides: the close known names,
+    the broken plugins (one of them may be the one meant), and how a model gets listed.
+    ``cmip6_given``: the run has CMIP6 folders or catalogs (their models are in ``known``)."""
     parts = []
     for name in unknown:
-        close = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=0.75)
+        close = close_names(name, known)
         if close:
-            parts.append(f"did you mean {folded[close[0]]!r} for {name!r}?")
+            parts.append(f"did you mean {' or '.join(repr(c) for c in close)} for {name!r}?")
     if registry.broken:
         broken = " | ".join(f"{b.name} ({b.package}): {b.reason}" for b in registry.broken)
         parts.append(f"{len(registry.broken)} plugin(s) failed to load: {broken}.")
+    if any(CMIP6_NAME.match(name) for name in unknown) and not cmip6_given:
+        parts.append("A CMIP6 model is found only through --cmip6 PATH or cmip6 = [...] in the --config TOML.")
+    elif cmip6_given:
+        parts.append(
+            "CMIP6 models are named source_id.member (source_id.member.experiment when a member has several "
+            "experiments), as `rhbench plugins --cmip6 PATH` lists them."
+        )
     parts.append(
         "A model is listed once its plugin package is installed (pip install ./PLUGIN) with an entry point "
         f"in the [project.entry-points.{hookspecs.PROJECT_NAME}] table of its pyproject.toml; "

@@ -85,12 +85,17 @@ class Results:
     rows: list[ScoreRow] = field(default_factory=list)
     datasets: dict[str, xr.Dataset] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    #: Each DGVM's period-mean ``rh`` and ``csoil`` (lat, lon) its tau_soil rows and maps are computed
+    #: from (over the years both have: :mod:`rhbench.metrics.map_years`): the ensemble-mean maps
+    #: average them. Kept in memory, not written.
+    tau_fields: dict[str, dict[str, xr.DataArray]] = field(default_factory=dict)
 
     def extend(self, other: Results) -> None:
-        """Append another result's rows, datasets and failures to this one."""
+        """Append another result's rows, datasets, failures and tau fields to this one."""
         self.rows.extend(other.rows)
         self.datasets.update(other.datasets)
         self.failures.update(other.failures)
+        self.tau_fields.update(other.tau_fields)
 
 
 class Failures:

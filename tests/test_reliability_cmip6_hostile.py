@@ -401,7 +401,7 @@ def test_without_a_models_selection_a_cmip6_run_benchmarks_the_cmip6_models_foun
     """Pointing at CMIP6 files benchmarks those models, not also every TRENDY plugin; an
     explicit ``models`` selection is kept as given."""
     from rhbench.config import RunConfig
-    from rhbench.pipeline import _cmip6_models
+    from rhbench.selection import cmip6_models as _cmip6_models
 
     folder = _folder(tmp_path, _rh())
     found = cmip6.discover(folder)

@@ -21,9 +21,10 @@ from rhbench import loader, readers, registry, units
 from rhbench.commands import run as run_command
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, DataError, MissingVariableError, UnitsError
-from rhbench.pipeline import Outcome, _check_models
+from rhbench.pipeline import Outcome
 from rhbench.registry import BrokenPlugin, Registry
 from rhbench.results import Results, ScoreRow
+from rhbench.selection import check_models as _check_models
 from rhbench.sources import trendy_dgvm
 
 

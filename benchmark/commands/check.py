@@ -13,14 +13,16 @@ import logging
 import os
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from rhbench.errors import ConfigError, OutputExistsError
+from rhbench.outdir import MANIFEST_JSON
 from rhbench.report import check as gate
 from rhbench.report import check_outputs, manifest
 from rhbench.report import check_render as render
 from rhbench.report import gate_rules as rules
-from rhbench.report.tables import SCORECARD_JSON, read_scorecard
+from rhbench.report.tables import DIGEST_ABSENT, SCORECARD_JSON, read_scorecard
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +53,13 @@ rules:
   status, unit, setting or row changed, added or removed) fails unless --allow-edited.
   A row whose units differ between the two scorecards fails.
   A scorecard in a run folder is checked against the folder's manifest.json (SHA-256 of
-  scorecard.json, scores.csv, results.nc, cmec.json, run.json): "digest only, not signed".
+  scorecard.json, scores.csv, results.nc, cmec.json, run.json, index.html): "digest only, not signed".
   With RHBENCH_GATE_KEY (or RHBENCH_GATE_KEY_FILE, mode 0600) set, the current run's outputs
   must carry a valid HMAC-SHA256 signature made with the same key (README: Signing the outputs);
   with RHBENCH_GATE_CONTEXT (the CI run's id) set for run and check, outputs recorded for
   another run (an earlier run's outputs copied in) fail.
+  A baseline with no manifest.json beside it and no sha256 in it (a CSV) is UNVERIFIED (said on
+  the first line); with a gate key it fails unless --allow-unverified-baseline.
 
 exit codes: 0 passed, 1 regression, change beyond tolerance, missing row or empty scorecard, 2 unusable input
   or option (e.g. --fail-under nan, a non-numeric score, different run settings).
@@ -133,6 +137,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         action="store_true",
         help="accept a scorecard whose rows were edited after rhbench wrote them (listed as a warning)",
     )
+    parser.add_argument(
+        "--allow-unverified-baseline",
+        action="store_true",
+        help="with a gate key, accept a baseline with no manifest.json beside it and no sha256 in it (a CSV)",
+    )
     reports = {"--junit": "JUnit XML", "--markdown": "a Markdown summary (merge-request comment)"}
     for option, what in reports.items():
         parser.add_argument(option, type=Path, metavar="FILE", help=f"write {what} here (new, or one check wrote)")
@@ -173,7 +182,8 @@ def run(args: argparse.Namespace) -> int:
             allow_setup_change=args.allow_setup_change,
             allow_edited=args.allow_edited,
         )
-        _verify_outputs(report, {"current scorecard": current, "baseline": baseline}, key, context)
+        frames = {"current scorecard": current, "baseline": baseline}
+        _verify_outputs(report, frames, key, context, allow_unverified=args.allow_unverified_baseline)
     except ConfigError as exc:
         print(f"rhbench check: error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -203,15 +213,45 @@ def _refuse_one_file(scorecard: Path, baseline: Path) -> None:
         )
 
 
-def _verify_outputs(report: gate.CheckReport, frames: dict, key: bytes | None, context: str | None) -> None:
+def _verify_outputs(
+    report: gate.CheckReport, frames: dict, key: bytes | None, context: str | None, *, allow_unverified: bool = False
+) -> None:
     """Check each scorecard's run folder against its manifest (and signature, with a gate key):
-    a mismatch is a problem of the report (the gate fails); how far each was verified is said."""
+    a mismatch is a problem of the report (the gate fails); how far each was verified is said.
+    A baseline nothing verifies (:func:`_unverified_baseline`) is said on the first line and, with a
+    gate key, fails unless ``allow_unverified``."""
     for role, frame in frames.items():
         verdict = manifest.verify(Path(frame.attrs["path"]), key, role=role, context=context)
+        if role == "baseline" and verdict.outside and frame.attrs.get("digest") == DIGEST_ABSENT:
+            verdict = _unverified_baseline(report, verdict, Path(frame.attrs["path"]), key, allow_unverified)
         report.problems.extend(verdict.problems)
         report.integrity.append(f"{role}: {verdict.note}")
         if role == "current scorecard":
             report.verification = re.split(r" \(|[:;]", verdict.note)[0]  # e.g. "signed", "unsigned"
+
+
+def _unverified_baseline(
+    report: gate.CheckReport, verdict: manifest.Verdict, path: Path, key: bytes | None, allow: bool
+) -> manifest.Verdict:
+    """A baseline with no manifest.json beside it and no sha256 in it (a CSV, or a scorecard of an older
+    rhbench): nothing tells whether it was edited. Said on the first line; with a gate key (the outputs
+    are meant to be verified) a problem unless ``allow`` (--allow-unverified-baseline), then a warning."""
+    where = f"no {MANIFEST_JSON} beside {path} and no sha256 in it"
+    report.baseline_note = f"baseline UNVERIFIED (no {MANIFEST_JSON}, no digest)"
+    if key is None:
+        return replace(verdict, note=f"UNVERIFIED ({where}: edits cannot be detected)")
+    text = (
+        f"the baseline is unverified ({where}: a CSV or an older rhbench's scorecard) but a gate key is set "
+        f"({manifest.KEY_ENV} or {manifest.KEY_FILE_ENV}): nothing tells whether its rows were edited"
+    )
+    if allow:
+        report.integrity_warnings.append(f"{text} (accepted: --allow-unverified-baseline)")
+        return replace(verdict, note=f"UNVERIFIED ({where}; accepted: --allow-unverified-baseline)")
+    fix = (
+        f"to fix: give the scorecard.json of a run folder (with its {MANIFEST_JSON}) or a scorecard.json "
+        "rhbench wrote as --baseline, or pass --allow-unverified-baseline"
+    )
+    return replace(verdict, problems=[*verdict.problems, f"{text}; {fix}"], note=f"UNVERIFIED ({where})")
 
 
 def _print_report(report: gate.CheckReport) -> None:

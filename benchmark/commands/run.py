@@ -65,7 +65,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--data-root", type=Path, help="data root (default: config data_root or RHBENCH_DATA)")
     parser.add_argument("--ilamb-root", type=Path, help="existing ILAMB data folder for ILAMB-hosted files")
     parser.add_argument("--out", type=Path, help="output folder (default: ./rhbench-out/run-<time>)")
-    parser.add_argument("--models", help="comma-separated DGVM names (default: all; `rhbench plugins` lists them)")
+    parser.add_argument(
+        "--models",
+        help="comma-separated model names as the run reports them: DGVM plugins and CMIP6 source_id.member "
+        "(default: every DGVM plugin, or with --cmip6 every CMIP6 model found; `rhbench plugins` lists them)",
+    )
     parser.add_argument("--scheduler", help="address of an existing dask.distributed scheduler")
     parser.add_argument("--workers", type=int, help="start a local dask cluster with N workers")
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
@@ -244,12 +248,13 @@ def _run(args: argparse.Namespace, workers) -> int:
         with progress_callback("writing synthetic demo", total=len(registry.sources), quiet=bar_off) as step:
             held = democache.holding(root) if config.data_root is None else held
             config = replace(config, data_root=prepare_demo(config, registry, step))
-    models = [s for s in registry.of_kind("dgvm") if not config.models or s.name in config.models]
+    from rhbench.selection import model_count
+
     with (
         held,
         catalog.using_ilamb_root(config.ilamb_root),
         _dask_client(config.scheduler, args.workers),
-        progress_callback("benchmarking DGVMs", total=len(models), quiet=args.quiet) as step,
+        progress_callback("benchmarking models", total=model_count(config, registry), quiet=args.quiet) as step,
     ):
         outcome = run_pipeline(config, registry=registry, progress=step)
     if not args.quiet:

@@ -7,22 +7,27 @@ vegetated area). Conventions:
 
 - ``ensemble_mean`` / ``ensemble_sd`` rows (kind ``ensemble``): mean and SD (ddof=1) across
   the DGVMs whose row is ``ok``, per metric and region; the reason names how many models;
-- ensemble-mean maps: the mean over DGVMs of Rh and of cSoil (recovered per model as
-  ``tau_soil * Rh / 1000``), with tau_soil, the biases and the attribution computed from
-  these mean fields, exactly as for one model (:func:`attribute_tau_bias`); the attribution
-  rows of ``ensemble_mean`` are those of the mean fields (the share drawn in the map);
+- ensemble-mean maps: the Rh map (and its bias) is the mean of the Rh maps of the DGVMs whose
+  ``rh_global`` row stands; tau_soil, its bias and the attribution are computed from the mean Rh
+  and mean cSoil of the DGVMs whose attribution row stands, each member's over the years of its
+  own tau_soil rows (:attr:`rhbench.results.Results.tau_fields`; :mod:`rhbench.metrics.map_years`),
+  exactly as for one model (:func:`attribute_tau_bias`); the attribution rows of
+  ``ensemble_mean`` are those of the mean fields (the share drawn in the map). The maps' years
+  coordinates name each member's years when they differ;
 - the observation products behind the reference: each cSoil product's map (Fig. S6) and the
   Random Forest ensemble SD of Rh (Fig. S4), for the report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from functools import partial
 from typing import Protocol
 
 import numpy as np
 import xarray as xr
 
+from rhbench.metrics import map_years
 from rhbench.metrics.totals import GRAMS_PER_KILOGRAM
 from rhbench.metrics.turnover import RH_DOMINATED, attribute_tau_bias, tau_map
 from rhbench.results import ENSEMBLE_MEAN as ENSEMBLE
@@ -105,6 +110,9 @@ def ensemble_maps(
     area: xr.DataArray,
     vegetated: xr.DataArray,
     members: Collection[str] | None = None,
+    *,
+    tau_fields: Mapping[str, Mapping[str, xr.DataArray]] | None = None,
+    rh_members: Collection[str] | None = None,
 ) -> tuple[xr.Dataset, dict[str, float]]:
     """Ensemble-mean maps and the attribution summary of the ensemble-mean fields.
 
@@ -114,7 +122,11 @@ def ensemble_maps(
         coordinate on ``source`` (:func:`rhbench.metrics.suite.evaluate`'s ``maps``).
     obs_csoil: observed cSoil + cLitter, kg C m-2; obs_rh: reference Rh, g C m-2 yr-1.
     area: m2; vegetated: boolean cells of the attribution.
-    members: the DGVMs to average (None: every source of kind ``dgvm``).
+    members: the DGVMs of the tau_soil fields (None: every source of kind ``dgvm``).
+    tau_fields: DGVM -> its ``rh`` and ``csoil`` over the years of its tau_soil rows
+        (:attr:`rhbench.results.Results.tau_fields`); a member without them: its ``rh`` map and
+        cSoil recovered as ``tau_soil * rh / 1000``.
+    rh_members: the DGVMs of the Rh map (None: ``members``).
 
     Returns
     -------
@@ -123,32 +135,77 @@ def ensemble_maps(
     :func:`rhbench.metrics.turnover.attribute_tau_bias`).
     """
     dgvm = maps.sel(source=maps["kind"] == "dgvm")
-    if members is not None:
-        dgvm = dgvm.sel(source=[str(s) for s in dgvm["source"].values if str(s) in members])
-    rh_each = dgvm["rh"].astype(float)
-    csoil_each = dgvm["tau_soil"].astype(float) * rh_each / GRAMS_PER_KILOGRAM
+    names = [str(s) for s in dgvm["source"].values]
+    chosen = [s for s in names if members is None or s in members]
+    rh_chosen = chosen if rh_members is None else [s for s in names if s in rh_members]
+    rh_each, csoil_each = _tau_members(dgvm, chosen, tau_fields or {})
     rh, csoil = rh_each.mean("source", skipna=False), csoil_each.mean("source", skipna=False)
     attribution = attribute_tau_bias(csoil, rh, obs_csoil, obs_rh, area, vegetated)
     tau = tau_map(csoil, rh)
+    rh_map = dgvm["rh"].sel(source=rh_chosen).astype(float).mean("source", skipna=False)
     fields = xr.Dataset(
         {
-            "rh": rh,
+            "rh": rh_map,
             "tau_soil": tau,
-            "rh_bias": rh - obs_rh,
+            "rh_bias": rh_map - obs_rh,
             "tau_bias": tau - tau_map(obs_csoil, obs_rh),
             "attribution": attribution.maps["attribution"],
         }
-    ).drop_vars(["source", "kind"], errors="ignore")
+    ).drop_vars(["source", "kind", *_years_coords(maps)], errors="ignore")
     return fields, attribution.summary
 
 
-def with_ensemble_maps(results_maps: xr.Dataset, fields: xr.Dataset) -> xr.Dataset:
-    """``results_maps`` with ``fields`` appended as source ``ensemble_mean`` (kind ensemble)."""
-    extra = fields.astype(np.float32).expand_dims(source=[ENSEMBLE]).assign_coords(kind=("source", ["ensemble"]))
+def _tau_members(
+    dgvm: xr.Dataset, chosen: list[str], tau_fields: Mapping[str, Mapping[str, xr.DataArray]]
+) -> tuple[xr.DataArray, xr.DataArray]:
+    """(source, lat, lon) Rh and cSoil of the ``chosen`` members for tau_soil (see :func:`ensemble_maps`)."""
+    rh_each, csoil_each = [], []
+    for name in chosen:
+        own = tau_fields.get(name, {})
+        rh = dgvm["rh"].sel(source=name).astype(float)
+        if "rh" in own and "csoil" in own:
+            rh_each.append(own["rh"].astype(float).reindex_like(rh))
+            csoil_each.append(own["csoil"].astype(float).reindex_like(rh))
+        else:
+            rh_each.append(rh)
+            csoil_each.append(dgvm["tau_soil"].sel(source=name).astype(float) * rh / GRAMS_PER_KILOGRAM)
+    stack = partial(xr.concat, dim="source", coords="minimal", compat="override", join="override")
+    if not chosen:
+        empty = dgvm["rh"].isel(source=slice(0, 0)).astype(float)
+        return empty, empty
+    return stack(rh_each), stack(csoil_each)
+
+
+def _years_coords(maps: xr.Dataset) -> list[str]:
+    """The years coordinates (``rh_years`` ...) of ``maps`` (:mod:`rhbench.metrics.map_years`)."""
+    return [str(c) for c in maps.coords if str(c).endswith("_years")]
+
+
+def with_ensemble_maps(
+    results_maps: xr.Dataset, fields: xr.Dataset, years: Mapping[str, str] | None = None
+) -> xr.Dataset:
+    """``results_maps`` with ``fields`` appended as source ``ensemble_mean`` (kind ensemble); ``years``:
+    the text of each years coordinate of the ensemble (:func:`ensemble_years`)."""
+    coords = {"kind": ("source", ["ensemble"])}
+    coords |= {name: ("source", [(years or {}).get(name, "")]) for name in _years_coords(results_maps)}
+    extra = fields.astype(np.float32).expand_dims(source=[ENSEMBLE]).assign_coords(coords)
     merged = xr.concat([results_maps, extra[list(results_maps.data_vars)]], dim="source", join="left")
     for name in results_maps.data_vars:
         merged[name].attrs = results_maps[name].attrs
-    return merged
+    for name in _years_coords(results_maps):
+        merged[name] = merged[name].astype(str)
+    return merged.assign_attrs(results_maps.attrs)
+
+
+def ensemble_years(maps: xr.Dataset, members: Collection[str], rh_members: Collection[str]) -> dict[str, str]:
+    """Years coordinate -> its text for the ensemble mean: the members' years (:func:`map_years.members_text`),
+    the Rh map's of ``rh_members``, the others' of ``members``."""
+    out = {}
+    for name in _years_coords(maps):
+        chosen = rh_members if name == map_years.coordinate("rh") else members
+        texts = {str(s): str(t) for s, t in zip(maps["source"].values, maps[name].values, strict=True) if s in chosen}
+        out[name] = map_years.members_text(dict(sorted(texts.items()))) if texts else ""
+    return out
 
 
 def attribution_rows(summary: dict[str, float], units: dict[str, str], members: int | None = None) -> list[ScoreRow]:
@@ -212,11 +269,19 @@ def summarize(results: Results, reference: ReferenceLike) -> Results:
     maps = results.datasets.get("maps")
     has_dgvm = maps is not None and bool((maps["kind"] == "dgvm").any())
     if has_dgvm:
-        members = _standing_attributions(results.rows)
+        members = _standing(results.rows, "tau_bias_pct")
+        rh_members = _standing(results.rows, "rh_global")
         fields, summary = ensemble_maps(
-            maps, reference.csoil, reference.rh_land, reference.area, reference.vegetated_mask, members
+            maps,
+            reference.csoil,
+            reference.rh_land,
+            reference.area,
+            reference.vegetated_mask,
+            members,
+            tau_fields=results.tau_fields,
+            rh_members=rh_members,
         )
-        out.datasets["maps"] = with_ensemble_maps(maps, fields)
+        out.datasets["maps"] = with_ensemble_maps(maps, fields, ensemble_years(maps, members, rh_members))
         units = {r.metric: r.units for r in results.rows}
         rows = [r for r in rows if not (r.source == ENSEMBLE and r.metric in _ATTRIBUTION and r.region == "global")]
         rows += attribution_rows(summary, units, len(members))
@@ -227,11 +292,10 @@ def summarize(results: Results, reference: ReferenceLike) -> Results:
     return out
 
 
-def _standing_attributions(rows: list[ScoreRow]) -> set[str]:
-    """The DGVMs whose own global ``tau_bias_pct`` row is ok: a model whose tau_soil rows failed
-    (coverage, period, implausible values) is no member of the ensemble-mean fields either."""
+def _standing(rows: list[ScoreRow], metric: str) -> set[str]:
+    """The DGVMs whose own global ``metric`` row is ok (``tau_bias_pct``: the members of the tau_soil and
+    attribution fields; ``rh_global``: of the Rh map): a model whose rows failed (coverage, period,
+    implausible values) is no member of the ensemble-mean fields either."""
     return {
-        r.source
-        for r in rows
-        if r.kind == "dgvm" and r.metric == "tau_bias_pct" and r.region == "global" and r.status == "ok"
+        r.source for r in rows if r.kind == "dgvm" and r.metric == metric and r.region == "global" and r.status == "ok"
     }

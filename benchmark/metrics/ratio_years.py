@@ -7,8 +7,8 @@ the ratio would divide means over different years. :func:`ratio_means` adds, for
 only, the means of its two variables over the years both have (named
 ``<variable>__<ratio>``, e.g. ``rh__tau_soil``), which :func:`rhbench.metrics.native.native_totals`
 and :func:`over_common_years` use for every row computed from both (turnover times, their
-per-cell scores and the bias attribution; not the per-source maps of the page and results.nc,
-which keep each variable's own years). Where the variables cover the same years nothing is
+per-cell scores and the bias attribution, and the turnover maps drawn from them:
+:mod:`rhbench.metrics.map_years`). Where the variables cover the same years nothing is
 added and every number is the plain mean's. Rows computed from one variable (Rh totals,
 cSoil totals) keep that variable's own years. Variables without a time axis (the observed
 cSoil) cover every year.

@@ -57,6 +57,8 @@ class Reference:
         the maps on this grid.
     failed: why the reference Rh is unusable (``rh`` is then all missing, and every row
         that needs it fails with this reason: :mod:`rhbench.failed_reference`), or None.
+    rh_years: the years ``rh`` is a mean over, as text (``1982-2018``; :mod:`rhbench.metrics.map_years`);
+        None: the benchmark period.
     """
 
     rh: xr.DataArray
@@ -71,6 +73,7 @@ class Reference:
     product_dim: str = "product"
     totals: ObservedTotals | None = None
     failed: str | None = None
+    rh_years: str | None = None
 
     def __post_init__(self) -> None:
         for label in ("csoil_products", "area", "vegclass", "land", "rh_sd"):

@@ -28,9 +28,10 @@ import xarray as xr
 from rhbench.errors import MissingVariableError, RhbenchError
 from rhbench.failed_reference import fail_rows_needing_it
 from rhbench.harmonize import period_mean
+from rhbench.metrics import map_years
 from rhbench.metrics.coverage import coverage_rows, gate, gate_years
 from rhbench.metrics.definitions import METRICS, reported_by
-from rhbench.metrics.fields import source_maps, zonal_profiles
+from rhbench.metrics.fields import MapInputs
 from rhbench.metrics.map_scores import ilamb_rows, taylor_rows
 from rhbench.metrics.ratio_years import aligned_fields, over_common_years
 from rhbench.metrics.reference import NO_OBSERVED_CSOIL, Reference, check_grid, reference_rows
@@ -94,8 +95,7 @@ def evaluate(
     """
     results = Results()
     results.rows.extend(_reference_own_rows(reference))
-    fields = {reference.name: {"rh": reference.rh_land, "csoil": reference.csoil}}
-    kinds = {reference.name: "reference"}
+    drawn = MapInputs.of_reference(reference, period)
     attributions: dict[str, TauBiasAttribution] = {}
     sources = [(n, "dgvm", d) for n, d in dgvms.items()] + [(n, "rh", d) for n, d in rh_products.items()]
     for name, kind, data in sources:
@@ -117,10 +117,11 @@ def evaluate(
         judged = gate_years(redo(found), kind, record, period)  # each row on the years of its own variables
         source_rows = over_common_years(judged, found, aligned, record, period, redo)  # failed rows are kept
         results.rows.extend(_with_coverage(source_rows, name, kind, record, found, period, reference))
-        fields[name] = found
-        kinds[name] = kind
-    results.datasets["maps"] = source_maps(fields, kinds, attributions, reference)
-    results.datasets["zonal"] = zonal_profiles(fields, kinds, reference)
+        tau = drawn.add(name, kind, found, map_years.tau_soil_fields(found, aligned), record)  # the rows' years
+        if name in attributions and tau is not found:
+            attributions[name] = _attribution(tau, reference)
+    results.datasets.update(drawn.datasets(attributions, reference))
+    results.tau_fields = drawn.of_kind("dgvm")
     return results
 
 

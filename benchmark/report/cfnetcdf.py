@@ -67,6 +67,12 @@ VARIABLES: dict[tuple[str, str], dict[str, object]] = {
     },
     ("observations", "rh_sd"): {"long_name": "SD of Rh across the Random Forest ensemble members", "units": _FLUX},
     ("observations", "product"): {"long_name": "observation product"},
+    ("*", "rh_years"): {"long_name": "years of each source's rh maps: the years of its Rh rows' period mean"},
+    ("*", "csoil_years"): {"long_name": "years of each source's csoil maps: the years of its cSoil rows' period mean"},
+    ("*", "tau_soil_years"): {
+        "long_name": "years of each source's tau_soil, tau_bias and attribution maps: the years its tau_soil "
+        "rows' cSoil and Rh means are both over"
+    },
     ("*", "source"): {"long_name": "benchmarked source (model, product or reference)"},
     ("*", "kind"): {"long_name": "kind of source (dgvm, rh, reference, ensemble)"},
     ("*", "region"): {"long_name": "region of the 2-box constraint (global or vegetation class)"},
@@ -89,6 +95,12 @@ VARIABLES[("twobox", "dcTotal_dgvm")] = {
     "long_name": "change of total land carbon simulated by the DGVM",
     "units": "Pg",
 }
+
+#: Attributes a variable keeps from the run besides those of :data:`VARIABLES`: ``years``, the
+#: coordinate naming the years of each source's map (:mod:`rhbench.metrics.map_years`).
+KEPT_ATTRIBUTES = ("years",)
+#: Attributes a group keeps: ``period``, the benchmark period of its maps.
+GROUP_ATTRIBUTES = ("period",)
 
 _LAT = {"standard_name": "latitude", "long_name": "latitude", "units": "degrees_north", "axis": "Y"}
 _LON = {"standard_name": "longitude", "long_name": "longitude", "units": "degrees_east", "axis": "X"}
@@ -124,8 +136,8 @@ def cf_dataset(group: str, ds: xr.Dataset) -> xr.Dataset:
         if var.dtype == np.int64 and np.abs(var.values).max(initial=0) < 2**31:  # CF 1.8 has no 64-bit int
             out[name] = var.astype(np.int32)
     for name in list(out.data_vars) + [c for c in out.coords if c not in ("lat", "lon")]:
-        encoding = out[name].encoding
-        out[name].attrs = _attributes(group, str(name), out[name].attrs)
+        encoding, kept = out[name].encoding, {k: out[name].attrs[k] for k in KEPT_ATTRIBUTES if k in out[name].attrs}
+        out[name].attrs = {**_attributes(group, str(name), out[name].attrs), **kept}
         out[name].encoding = encoding
     for axis, attrs in (("lat", _LAT), ("lon", _LON)):
         if axis in out.coords:
@@ -174,7 +186,7 @@ def write_results_nc(
         xr.Dataset(attrs=global_attributes(synthetic=synthetic, data=data)).to_netcdf(temp, mode="w", engine="netcdf4")
         for name, ds in datasets.items():
             cf = cf_dataset(name, ds)
-            cf.attrs = {}
+            cf.attrs = {key: str(ds.attrs[key]) for key in GROUP_ATTRIBUTES if key in ds.attrs}
             cf.to_netcdf(temp, mode="a", group=name, engine="netcdf4", encoding=_encoding(cf))
 
     with no_distributed_probe():  # no client can exist unless dask.distributed was imported

@@ -137,6 +137,8 @@ class CheckReport:
     #: checked with the gate key), ``"digest only, not signed"``, ``"signature NOT verified"``,
     #: ``"unsigned"`` or ``"not verified"``; empty when not checked (the API)
     verification: str = ""
+    #: said of the baseline on the first line when nothing verifies it (no manifest, no digest)
+    baseline_note: str = ""
 
     @property
     def metrics(self) -> tuple[str, ...]:

@@ -80,6 +80,7 @@ def summary_line(report: CheckReport) -> str:
     label = "" if described.get("data_label") == datalabel.REAL else f" ({datalabel.short(described)})"
     problems = f"; {len(report.problems)} problem(s)" if report.problems else ""
     verified = f"; {report.verification}" if report.verification else ""
+    verified += f"; {report.baseline_note}" if report.baseline_note else ""
     line = f"rhbench check {verdict}{label}: {len(report.rows)} gated rows; {counts or 'none'}{problems}{verified}"
     return printable(line)
 

@@ -41,11 +41,13 @@ from rhbench.report.tables import SCORECARD_JSON, SCORES_CSV
 
 __all__ = ["CONTEXT_ENV", "KEY_ENV", "KEY_FILE_ENV", "gate_context", "gate_key"]  # defined in rhbench.report.gatekey
 
-#: The files of a run the gate trusts, in the order the run writes them; written by
-#: :mod:`rhbench.report.tables`, :mod:`rhbench.report.cfnetcdf`, :mod:`rhbench.report.cmec`
-#: and :mod:`rhbench.provenance` (whose file-name constants are these).
-RESULTS_NC, CMEC_JSON, RUN_JSON = "results.nc", "cmec.json", "run.json"
-GATED_OUTPUTS = (SCORECARD_JSON, SCORES_CSV, RESULTS_NC, CMEC_JSON, RUN_JSON)
+#: The files of a run the gate trusts, in the order the run finishes them; written by
+#: :mod:`rhbench.report.tables`, :mod:`rhbench.report.cfnetcdf`, :mod:`rhbench.report.cmec`,
+#: :mod:`rhbench.provenance` and :mod:`rhbench.report.html` (whose file-name constants are these).
+#: The page is finished (its sections collected from the page workers and written by the run
+#: itself) after every other writer and before the manifest (:func:`rhbench.outputs.write_all`).
+RESULTS_NC, CMEC_JSON, RUN_JSON, INDEX_HTML = "results.nc", "cmec.json", "run.json", "index.html"
+GATED_OUTPUTS = (SCORECARD_JSON, SCORES_CSV, RESULTS_NC, CMEC_JSON, RUN_JSON, INDEX_HTML)
 ALGORITHM = "HMAC-SHA256"
 _KEY_ID_TEXT = b"rhbench gate key id v1"
 _BLOCK = 1 << 20
@@ -104,6 +106,9 @@ class Verdict:
     problems: list[str] = field(default_factory=list)
     note: str = ""
     signed: bool = False
+    #: no manifest.json beside the scorecard (a copy outside a run folder): nothing but the
+    #: scorecard's own sha256, if it has one, tells an edit
+    outside: bool = False
 
 
 def verify(
@@ -124,7 +129,7 @@ def verify(
     manifest_path = path.parent / MANIFEST_JSON
     if not manifest_path.is_file() or path.name not in GATED_OUTPUTS:
         verdict = _outside_a_run_folder(path, key, role)
-        return replace(verdict, problems=_incomplete(path, role) + verdict.problems)
+        return replace(verdict, problems=_incomplete(path, role) + verdict.problems, outside=True)
     manifest, problem = _read_manifest(manifest_path)
     if problem:
         return Verdict([f"the {role}'s {problem}"], "not verified")

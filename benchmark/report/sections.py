@@ -46,6 +46,36 @@ def img(png: bytes, alt: str, fig_id: str, caption: str = "") -> str:
     return f'<figure id="{fig_id}"><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">{cap}</figure>'
 
 
+def map_years(ds: xr.Dataset, name: str, sources: list[str]) -> dict[str, str]:
+    """Source -> the years of its ``name`` map where they are not the run's period (the coordinate the
+    variable's ``years`` attribute names, :mod:`rhbench.metrics.map_years`); {} when not stated."""
+    coord = ds[name].attrs.get("years")
+    if not coord or coord not in ds.coords:
+        return {}
+    texts = {str(s): str(t) for s, t in zip(ds["source"].values, ds[coord].values, strict=True)}
+    return {s: texts[s] for s in sources if s in texts and texts[s] and texts[s] != ds.attrs.get("period")}
+
+
+def years_caption(ds: xr.Dataset, name: str, sources: list[str]) -> str:
+    """A caption saying the years of the ``name`` maps of ``sources`` ("" when ``ds`` does not state them)."""
+    if not ds[name].attrs.get("years"):
+        return ""
+    head = f"Years: period means over {ds.attrs.get('period', 'the benchmark period')}"
+    other = map_years(ds, name, sources)
+    if not other:
+        return f"{head} for every panel."
+    listed = " | ".join(f"{s}: {t}" for s, t in other.items())
+    return f"{head}, except (the years their rows use, or the years the source has): {listed}."
+
+
+def panel_name(source: str, years: Mapping[str, str]) -> str:
+    """``source``'s panel title, with its years when they are not the period (see :func:`map_years`)."""
+    text = years.get(source)
+    if text is None:
+        return source
+    return f"{source} ({text})" if ";" not in text else f"{source} (years: see caption)"
+
+
 def source_kinds(ds: xr.Dataset) -> dict[str, str]:
     """source -> kind from a dataset's ``kind`` coordinate ('' without one)."""
     sources = [str(s) for s in ds["source"].to_numpy()]
@@ -179,10 +209,11 @@ class Page:
         kinds, parts = source_kinds(maps), []
         for name in names:
             diverging = name.endswith(("_bias", "_diff"))
+            shown = [s for s in ordered_sources(kinds) if not (diverging and kinds[s] in REFERENCE_KINDS)]
+            years = map_years(maps, name, shown)
             panels = {
-                f"{s} (reference)" if kinds[s] in REFERENCE_KINDS else s: maps[name].sel(source=s)
-                for s in ordered_sources(kinds)
-                if not (diverging and kinds[s] in REFERENCE_KINDS)
+                panel_name(s, years) + (" (reference)" if kinds[s] in REFERENCE_KINDS else ""): maps[name].sel(source=s)
+                for s in shown
             }
             if not has_values(*panels.values()):
                 parts.append(missing(f"No {name} values in this run: no maps of {name}."))
@@ -190,7 +221,7 @@ class Page:
             units = f"{label(name)} ({maps[name].attrs.get('units', '')})"
             log = name.startswith("tau") and not diverging
             png = plots.map_panels(panels, units=units, title=self.label(label(name)), diverging=diverging, log=log)
-            parts.append(img(png, f"maps of {name}", f"fig-maps-{name}"))
+            parts.append(img(png, f"maps of {name}", f"fig-maps-{name}", years_caption(maps, name, shown)))
         return "\n".join(parts)
 
     def zonal(self) -> str:
@@ -216,7 +247,8 @@ class Page:
                 band=self._zonal_band(name, var, reference),
                 log=name.startswith("tau"),
             )
-            parts.append(img(png, f"zonal means of {name}", f"fig-zonal-{name}", "Paper Fig. 2b"))
+            caption = " ".join(filter(None, ["Paper Fig. 2b.", years_caption(zonal, name, list(kinds))]))
+            parts.append(img(png, f"zonal means of {name}", f"fig-zonal-{name}", caption))
         return "\n".join(parts) or missing("The zonal dataset holds no (source, lat) variables.")
 
     def _zonal_band(self, name: str, var: xr.DataArray, reference: str | None):

@@ -10,7 +10,7 @@ import xarray as xr
 
 from rhbench.constraint import TAU_VEG_OBS
 from rhbench.report import plots
-from rhbench.report.sections import Page, has_values, img, missing, source_kinds
+from rhbench.report.sections import Page, has_values, img, missing, source_kinds, years_caption
 from rhbench.results import ENSEMBLE_MEAN as ENSEMBLE
 from rhbench.results import ENSEMBLE_SD
 from rhbench.vegclass import CLASS_NAMES
@@ -90,7 +90,8 @@ class PaperSections:
                 ncols=1,
                 title=self.page.label("ensemble-mean τ_soil difference"),
             )
-            parts.append(img(png, "ensemble tau difference map", "fig-tau-diff-ensemble", "Paper Fig. 3b"))
+            caption = " ".join(filter(None, ["Paper Fig. 3b.", years_caption(maps, "tau_bias", [ENSEMBLE])]))
+            parts.append(img(png, "ensemble tau difference map", "fig-tau-diff-ensemble", caption))
         return "\n".join(parts)
 
     def regions(self) -> str:
@@ -143,9 +144,8 @@ class PaperSections:
                 categories=ATTRIBUTION_CATEGORIES,
                 title=self.page.label(title),
             )
-            parts.append(
-                img(png, "tau bias attribution maps", "fig-attribution-map", "Paper Fig. S13 (62 % in the paper)")
-            )
+            caption = f"Paper Fig. S13 (62 % in the paper). {years_caption(maps, 'attribution', shown)}".strip()
+            parts.append(img(png, "tau bias attribution maps", "fig-attribution-map", caption))
         else:
             parts.append(missing("No attribution maps in this run."))
         ref = self._reference()

@@ -1,0 +1,100 @@
+"""The years each map is a mean over: the years of the rows it illustrates (session 8).
+
+A source's rows are computed from period means over the years their variables have
+(:mod:`rhbench.metrics.coverage`, :mod:`rhbench.metrics.ratio_years`): Rh rows over rh's years,
+cSoil rows over cSoil's, turnover rows over the years both of their variables have. The maps
+and zonal profiles of ``results.nc`` and the page use the same means, and state their years
+as (source)-coordinates: ``rh_years`` (``rh``, ``rh_bias``), ``csoil_years`` (zonal ``csoil``)
+and ``tau_soil_years`` (``tau_soil``, ``tau_bias``, ``attribution``), each a text such as
+``1982-2018`` or ``1986-2018``, or ``1982-1990, 1995-2018`` for years with a gap. A source
+whose rows fail on too few years (a model of 1982-2000 under 1982-2018) is still mapped, over
+the years it has, and its coordinate says which. The ensemble-mean maps average each member's
+fields over that member's years: their text names them when they differ
+(``A: 1982-2018; B: 1986-2018``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import xarray as xr
+
+from rhbench.metrics.coverage import BY_VARIABLE, common_years, year_spans
+from rhbench.metrics.turnover import aligned_name
+
+#: Text of a map over a source without a time axis (a static product).
+STATIC = "no time axis (static)"
+#: Each labelled map field and the fields of the metric table its means are over the years of.
+FIELDS = {"rh": ("rh",), "csoil": ("csoil",), "tau_soil": ("rh", "csoil")}
+#: Each map variable of ``results.nc`` and the field whose years it is over.
+MAP_FIELD = {"rh": "rh", "rh_bias": "rh", "csoil": "csoil", "tau_soil": "tau_soil", "tau_bias": "tau_soil"}
+MAP_FIELD["attribution"] = "tau_soil"
+
+
+def coordinate(field: str) -> str:
+    """Name of the (source) coordinate holding the years of ``field``'s maps (``tau_soil_years``)."""
+    return f"{field}_years"
+
+
+def period_text(period: tuple[int, int]) -> str:
+    """``"1982-2018"`` for ``period``."""
+    return f"{period[0]}-{period[1]}"
+
+
+def source_years(record: Mapping, period: tuple[int, int]) -> dict[str, str]:
+    """Field -> the text of the years its period mean is over, for a source whose years record
+    (:func:`rhbench.metrics.coverage.years_record`) is ``record``: the years of ``period`` all the
+    field's variables have; a source that records no years per variable: its ``period_years``, or
+    :data:`STATIC` without them."""
+    out = {}
+    for field, needs in FIELDS.items():
+        if BY_VARIABLE in record:
+            names, years = common_years(record, needs, period)
+            out[field] = (year_spans(years) or "none") if names else STATIC
+        else:
+            out[field] = str(record.get("period_years") or STATIC)
+    return out
+
+
+def file_years(data: xr.DataArray, period: tuple[int, int]) -> str:
+    """The text of the years of ``period`` on ``data``'s ``year`` axis (:data:`STATIC` without one): the
+    reference's, whose period mean is over the years its file has (a year written all missing would
+    be named though it adds nothing: the axis is read, not the values, to keep the run one pass)."""
+    if "year" not in data.dims:
+        return STATIC
+    return year_spans([int(y) for y in data["year"].values if period[0] <= y <= period[1]]) or "none"
+
+
+def members_text(years: Mapping[str, str]) -> str:
+    """The years of an ensemble mean of members ``years`` (member -> text): one text when they share it
+    (``1982-2018 (A, B)``), else each member's (``A: 1982-2018; B: 1986-2018``); "" without members."""
+    texts = set(years.values())
+    if len(texts) == 1:
+        return f"{texts.pop()} ({', '.join(years)})"
+    return "; ".join(f"{name}: {text}" for name, text in years.items())
+
+
+def tau_soil_fields(found: dict[str, xr.DataArray], aligned: Mapping[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+    """``found`` (period-mean fields) with ``rh`` and ``csoil`` over the years both have, where they
+    differ from either's own (``aligned``: :func:`rhbench.metrics.ratio_years.aligned_fields`): the
+    fields a source's tau_soil rows, and so its tau_soil maps, are computed from."""
+    names = {"csoil": aligned_name("cSoil", "tau_soil"), "rh": aligned_name("rh", "tau_soil")}
+    if not all(name in aligned for name in names.values()):
+        return found
+    return {**found, **{key: aligned[name] for key, name in names.items()}}
+
+
+def labelled(ds: xr.Dataset, years: Mapping[str, Mapping[str, str]], period: tuple[int, int]) -> xr.Dataset:
+    """``ds`` (dim ``source``) with a ``<field>_years`` coordinate for each field of :data:`FIELDS` whose
+    maps it holds (``years``: source -> field -> text), each variable's ``years`` attribute naming its
+    coordinate, and the run's ``period`` as an attribute."""
+    sources = [str(s) for s in ds["source"].values]
+    for field in {MAP_FIELD.get(str(name), str(name)) for name in ds.data_vars} & set(FIELDS):
+        texts = [years.get(s, {}).get(field, "") for s in sources]
+        ds = ds.assign_coords({coordinate(field): ("source", np.array(texts, dtype=object).astype(str))})
+    for name in ds.data_vars:
+        field = MAP_FIELD.get(str(name), str(name))
+        if field in FIELDS:
+            ds[name].attrs["years"] = coordinate(field)
+    return ds.assign_attrs(period=period_text(period))

@@ -1,0 +1,173 @@
+"""Session 8, item 1: every map states and uses the years of the rows it illustrates.
+
+A tiny synthetic case on a 10-degree grid, fields varying by cell and by year, computed by hand
+with numpy: model A has every year 1982-2018; model B has rh 1982-2018 but cSoil 1986-2018 (33 of
+37 years: its rows stand, its tau_soil rows divide means over 1986-2018); model C has every
+variable in 1982-2000 only (19 of 37 years: its rows fail; its maps are over its own years and
+say so). Before: B's tau_soil, tau_bias and zonal tau_soil divided cSoil over 1986-2018 by rh
+over 1982-2018, and the ensemble-mean maps mixed the same; no map said its years.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+from test_coverage_per_row import GRID, PERIOD, SHAPE, YEARS, _field
+
+from rhbench import grid, landfrac, reduce
+from rhbench.metrics import ensemble
+from rhbench.metrics.suite import Reference, evaluate
+
+RNG = np.random.default_rng(8)
+RH_CELLS = RNG.uniform(0.5, 1.5, SHAPE)  # spatial pattern of Rh (x the yearly value, g C m-2 yr-1)
+CSOIL_CELLS = RNG.uniform(0.5, 1.5, SHAPE)
+RH_YEAR = 400.0 + 5.0 * (YEARS - 1982)  # rising: a mean over other years differs
+CSOIL_YEAR = 20.0 - 0.1 * (YEARS - 1982)  # kg C m-2
+OBS_RH = 450.0 * RNG.uniform(0.7, 1.3, SHAPE)
+OBS_CSOIL = 18.0 * RNG.uniform(0.7, 1.3, SHAPE)
+
+
+def _cube(year_values: np.ndarray, cells: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """(year, lat, lon) values year_values x cells, NaN in the years not in ``years``."""
+    cube = year_values[:, None, None] * cells[None]
+    cube[~np.isin(YEARS, years)] = np.nan
+    return cube
+
+
+def _model(rh_years: np.ndarray, csoil_years: np.ndarray, scale: float = 1.0) -> xr.Dataset:
+    return xr.Dataset(
+        {
+            "rh": (("year", "lat", "lon"), scale * _cube(RH_YEAR, RH_CELLS, rh_years)),
+            "cSoil": (("year", "lat", "lon"), _cube(CSOIL_YEAR, CSOIL_CELLS, csoil_years)),
+        },
+        coords={"year": YEARS, **GRID.coords},
+    )
+
+
+def _reference() -> Reference:
+    land = _field(1.0) > 0
+    products = xr.concat([_field(0.0) + OBS_CSOIL * f for f in (0.9, 1.1)], dim="product")
+    return Reference(
+        rh=_field(0.0) + OBS_RH, csoil_products=products, area=grid.cell_area(GRID.lat, GRID.lon), land=land
+    )
+
+
+MODELS = {
+    "A": _model(YEARS, YEARS),
+    "B": _model(YEARS, YEARS[YEARS >= 1986], scale=1.2),
+    "C": _model(YEARS[YEARS <= 2000], YEARS[YEARS <= 2000], scale=0.8),
+}
+SCALE = {"A": 1.0, "B": 1.2, "C": 0.8}
+
+
+def _hand_means(name: str, years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rh, cSoil) period means over ``years`` by numpy: g C m-2 yr-1 and kg C m-2."""
+    pick = np.isin(YEARS, years)
+    rh = SCALE[name] * RH_YEAR[pick].mean() * RH_CELLS
+    return rh, CSOIL_YEAR[pick].mean() * CSOIL_CELLS
+
+
+def _evaluated(native: bool):
+    reference = _reference()
+    if native:
+        data, totals = {}, {}
+        for name, annual in MODELS.items():
+            cells = landfrac.measures(annual["rh"].isel(year=0), sftlf=_field(1.0))
+            products = reduce.reduce_native(annual, cells, GRID, PERIOD)
+            data[name], totals[name] = products.period, products.regions
+        results = evaluate(reference, data, {}, period=PERIOD, native=totals)
+    else:
+        results = evaluate(reference, MODELS, {}, period=PERIOD)
+    return reference, results
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["native", "annual"])
+def evaluated(request):
+    return _evaluated(request.param)
+
+
+def test_a_model_whose_csoil_lacks_years_maps_tau_soil_over_the_years_its_rows_use(evaluated):
+    reference, results = evaluated
+    maps, zonal = results.datasets["maps"], results.datasets["zonal"]
+    rows = {(r.source, r.metric, r.region): r for r in results.rows}
+    assert "1986-2018" in rows[("B", "tau_soil_global", "global")].reason  # the rows' years
+    rh_all, _ = _hand_means("B", YEARS)
+    rh_common, csoil_common = _hand_means("B", YEARS[YEARS >= 1986])
+    tau = csoil_common * 1000.0 / rh_common
+    np.testing.assert_allclose(maps["rh"].sel(source="B").values, rh_all, rtol=1e-6)  # the Rh rows' years
+    np.testing.assert_allclose(maps["tau_soil"].sel(source="B").values, tau, rtol=1e-5)
+    tau_obs = OBS_CSOIL * 1000.0 / OBS_RH
+    np.testing.assert_allclose(maps["tau_bias"].sel(source="B").values, tau - tau_obs, rtol=1e-4, atol=1e-4)
+    # zonal tau_soil: ratio of zonal means (cell areas equal along a latitude row)
+    zonal_hand = csoil_common.mean(axis=1) * 1000.0 / rh_common.mean(axis=1)
+    np.testing.assert_allclose(zonal["tau_soil"].sel(source="B").values, zonal_hand, rtol=1e-6)
+    np.testing.assert_allclose(zonal["rh"].sel(source="B").values, rh_all.mean(axis=1), rtol=1e-6)
+    # the years are stated with every map
+    assert str(maps["rh_years"].sel(source="B").item()) == "1982-2018"
+    assert str(maps["tau_soil_years"].sel(source="B").item()) == "1986-2018"
+    assert str(zonal["tau_soil_years"].sel(source="B").item()) == "1986-2018"
+    assert str(zonal["csoil_years"].sel(source="B").item()) == "1986-2018"
+    assert maps.attrs["period"] == "1982-2018"
+
+
+def test_a_model_covering_part_of_the_period_maps_its_own_years_labelled(evaluated):
+    """C (1982-2000): its rows fail; its maps are its own years' means, and say which."""
+    _, results = evaluated
+    maps = results.datasets["maps"]
+    rows = {(r.source, r.metric, r.region): r for r in results.rows}
+    assert rows[("C", "rh_global", "global")].status == "failed"
+    rh, csoil = _hand_means("C", YEARS[YEARS <= 2000])
+    np.testing.assert_allclose(maps["rh"].sel(source="C").values, rh, rtol=1e-6)
+    np.testing.assert_allclose(maps["tau_soil"].sel(source="C").values, csoil * 1000.0 / rh, rtol=1e-5)
+    assert str(maps["rh_years"].sel(source="C").item()) == "1982-2000"
+    assert str(maps["tau_soil_years"].sel(source="C").item()) == "1982-2000"
+    assert str(maps["rh_years"].sel(source="A").item()) == "1982-2018"
+
+
+def test_the_ensemble_mean_maps_use_each_members_row_years_and_say_so(evaluated):
+    """Members: A and B (C's rows failed). Ensemble tau_soil = mean cSoil / mean Rh of the members, each
+    member's over the years of its tau_soil rows (B: 1986-2018); the ensemble Rh map = the mean of the
+    members' Rh maps over the years of their Rh rows (both 1982-2018)."""
+    reference, results = evaluated
+    summary = ensemble.summarize(results, reference)
+    maps = summary.datasets["maps"]
+    rh_a, cs_a = _hand_means("A", YEARS)
+    rh_b_all, _ = _hand_means("B", YEARS)
+    rh_b, cs_b = _hand_means("B", YEARS[YEARS >= 1986])
+    tau = (cs_a + cs_b) / 2 * 1000.0 / ((rh_a + rh_b) / 2)
+    np.testing.assert_allclose(maps["tau_soil"].sel(source="ensemble_mean").values, tau, rtol=1e-5)
+    np.testing.assert_allclose(maps["rh"].sel(source="ensemble_mean").values, (rh_a + rh_b_all) / 2, rtol=1e-6)
+    # attribution: Rh dominates where |100 (Rh_obs / Rh_mod - 1)| > |100 (cSoil_mod / cSoil_obs - 1)|
+    rh_mod, cs_mod = (rh_a + rh_b) / 2, (cs_a + cs_b) / 2
+    dominated = np.abs(OBS_RH / rh_mod - 1) > np.abs(cs_mod / OBS_CSOIL - 1)
+    np.testing.assert_array_equal(maps["attribution"].sel(source="ensemble_mean").values, np.where(dominated, 1, 2))
+    assert str(maps["rh_years"].sel(source="ensemble_mean").item()) == "1982-2018 (A, B)"
+    assert str(maps["tau_soil_years"].sel(source="ensemble_mean").item()) == "A: 1982-2018; B: 1986-2018"
+    share = next(r for r in summary.rows if (r.source, r.metric) == ("ensemble_mean", "tau_bias_rh_dominated_area_pct"))
+    area = grid.cell_area(GRID.lat, GRID.lon).values
+    assert share.value == pytest.approx(100 * area[dominated].sum() / area.sum(), rel=1e-6)
+
+
+def test_results_nc_and_the_page_state_the_years_of_each_map(tmp_path):
+    import pandas as pd
+
+    from rhbench.report.cfnetcdf import write_results_nc
+    from rhbench.report.sections import Page
+
+    reference, results = _evaluated(native=False)
+    results.extend(ensemble.summarize(results, reference))
+    path = tmp_path / "results.nc"
+    write_results_nc(path, results.datasets, synthetic=True)
+    with xr.open_dataset(path, group="maps") as maps:
+        assert str(maps["tau_soil_years"].sel(source="B").item()) == "1986-2018"
+        assert maps["tau_soil_years"].attrs["long_name"].startswith("years of each source's tau_soil")
+        assert maps["tau_soil"].attrs["years"] == "tau_soil_years" and maps["rh"].attrs["years"] == "rh_years"
+        assert maps.attrs["period"] == "1982-2018"
+    with xr.open_dataset(path, group="zonal") as zonal:
+        assert str(zonal["csoil_years"].sel(source="C").item()) == "1982-2000"
+    scores = pd.DataFrame([r.__dict__ for r in results.rows])
+    page = Page(scores, results.datasets, synthetic=True)
+    html = page.maps()
+    assert "Years: period means over 1982-2018" in html
+    assert "B: 1986-2018" in html and "C: 1982-2000" in html
