@@ -54,6 +54,11 @@ EXTRA_VARIABLES: dict[str, str] = {"gpp": "kg m-2 s-1"}
 MEASURES: dict[str, str] = {"sftlf": "%", "areacella": "m2"}
 #: Tables tried in order for a variable (monthly land, then other monthly, then yearly).
 TABLE_PREFERENCE = ("Lmon", "Emon", "Amon", "Eyr", "Lyr", "Oyr", "fx")
+#: CMIP6 variables close to a benchmarked one but another quantity: never read in its place; a model
+#: that has one and lacks the benchmarked variable is told so (its rows needing it are skipped).
+NOT_THE_SAME: dict[str, dict[str, str]] = {
+    "cSoil": {"cSoilAbove1m": "soil carbon in the top 1 m only; cSoil is the whole soil column"},
+}
 CATALOG_NAME = "cmip6"
 
 
@@ -157,6 +162,21 @@ def _soil_pools(members: list[CmorFile], chosen: dict[str, tuple[Path, ...]]) ->
     return {"cSoil": "cSoilPools"}
 
 
+def _say_not_the_same(members: list[CmorFile], chosen: dict[str, tuple[Path, ...]], wanted: tuple[str, ...]) -> None:
+    """Warn when a model lacks a benchmarked variable but has a :data:`NOT_THE_SAME` one (e.g.
+    cSoilAbove1m without cSoil): it is not read in its place, and the rows needing it are skipped."""
+    for name, others in NOT_THE_SAME.items():
+        found = [f for f in members if f.variable_id in others] if name in wanted and name not in chosen else []
+        for f in found[:1]:
+            log.warning(
+                "CMIP6 %s %s %s: no %s file; %s (%s: %s) is NOT read as %s: the rows needing %s are skipped",
+                *(f.source_id, f.member_id, f.experiment_id, name, f.variable_id, f.path.name),
+                others[f.variable_id],
+                name,
+                name,
+            )
+
+
 def _stated_version(path: Path) -> str:
     """The ``version`` global attribute CMOR writes (``v20191115``) of a file outside a DRS
     tree; '' when absent or unreadable (the file's own errors are reported when it is read)."""
@@ -206,6 +226,7 @@ def sources(files: list[CmorFile], *, variables: tuple[str, ...] | None = None, 
             if of_variable:
                 chosen[name] = tuple(_choose(of_variable))
         file_names = _soil_pools(members, chosen) if "cSoil" in wanted else {}
+        _say_not_the_same(members, chosen, wanted)
         if not chosen:
             found_vars = sorted({f.variable_id for f in members})
             log.warning(

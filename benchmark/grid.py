@@ -111,11 +111,17 @@ def cell_area_from_bounds(
     ``lat_bounds`` (n, 2) and ``lon_bounds`` (m, 2) in degrees, one row per centre of ``lat``
     and ``lon``: area = R^2 * |dlon| (radians) * |sin(lat_1) - sin(lat_0)|. Exact for any
     grid whose bounds are given, Gaussian grids included (their edges are not midpoints).
+    A longitude bound pair that wraps across 0/360 or -180/180 (``[358.75, 1.25]``, as files
+    keeping every bound in 0..360 write the cell at 0) is the 2.5 degree cell it is, not
+    357.5 degrees: a width above 180 degrees is taken the short way round (a one-column
+    grid's [0, 360] stays 360).
     """
     lat_b = np.deg2rad(np.clip(np.asarray(lat_bounds, dtype=float), -90.0, 90.0))
-    lon_b = np.deg2rad(np.asarray(lon_bounds, dtype=float))
     band = np.abs(np.sin(lat_b[:, 1]) - np.sin(lat_b[:, 0]))
-    width = np.abs(lon_b[:, 1] - lon_b[:, 0])
+    lon_b = np.asarray(lon_bounds, dtype=float)
+    degrees = np.abs(lon_b[:, 1] - lon_b[:, 0])
+    wrapped = (degrees > 180.0) & ~np.isclose(degrees, 360.0)
+    width = np.deg2rad(np.where(wrapped, 360.0 - degrees, degrees))
     return xr.DataArray(
         EARTH_RADIUS_M**2 * np.outer(band, width),
         dims=("lat", "lon"),

@@ -189,6 +189,14 @@ def _check_non_negative(finite: np.ndarray, noise: float, scale: float, target: 
         )
 
 
+def _relabel_hint(variable: str | None, units_: str) -> str:
+    """How to fix a fraction file whose units are off by 100: label it as its values are."""
+    return (
+        f"label the file's units as its values are, '%' for 0..100 (CMIP6 sftlf) or '1' for 0..1: "
+        f"here probably '{units_}' (e.g. ncatted -a units,{variable},o,c,'{units_}' FILE)"
+    )
+
+
 def _check_fraction(finite: np.ndarray, where: dict) -> None:
     """Check a cell fraction (0-1, converted from the file's units) for a units label off by 100.
 
@@ -205,6 +213,7 @@ def _check_fraction(finite: np.ndarray, where: dict) -> None:
             "a cell fraction far above 1: values in % labelled as a fraction?",
             found=found,
             expected="0..1 (or units '%' for 0..100)",
+            hint=_relabel_hint(where.get("variable"), "%"),
             **where,
         )
     if top > 1.0 + FRACTION_OVERSHOOT:
@@ -223,5 +232,6 @@ def _check_fraction(finite: np.ndarray, where: dict) -> None:
             "a cell fraction never above 1 %: a 0-1 fraction labelled '%', or no land at all?",
             found=found,
             expected="some cells fully land or fully ocean (max near 1, i.e. 100 %)",
+            hint=_relabel_hint(where.get("variable"), "1"),
             **where,
         )
