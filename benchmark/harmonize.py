@@ -68,17 +68,18 @@ def source_files(source: Source, data_root: Path | None) -> dict[str, list[Path]
     return {name: [catalog.resolve_file(data_root, entry.files[name], source=source.name)] for name in source.variables}
 
 
-def open_annual(source: Source, data_root: Path | None) -> dict[str, xr.DataArray]:
+def open_annual(source: Source, data_root: Path | None, *, in_memory: bool = False) -> dict[str, xr.DataArray]:
     """Every benchmark variable of ``source`` (not its cell measures) as annual means on its own grid, lazily.
 
-    Each is opened, checked and converted once (:func:`rhbench.loader.open_variable`); all
+    Each is opened, checked and converted once (:func:`rhbench.loader.open_variable`; ``in_memory``:
+    small variables read now, for a caller that computes them whole); all
     are given the first's exact ``lat``/``lon``. Raises :class:`MissingVariableError` when
     the source declares no benchmark variable and :class:`CoordinateError` naming the file
     when the variables are not all on one grid.
     """
     files = source_files(source, data_root)
     variables = {
-        name: loader.open_variable(source, name, paths, annual=True)
+        name: loader.open_variable(source, name, paths, annual=True, in_memory=in_memory)
         for name, paths in files.items()
         if name not in landfrac.CELL_MEASURES
     }
@@ -106,6 +107,7 @@ def load_native(
     *,
     land_mask: xr.DataArray | None = None,
     opened: dict[str, xr.DataArray] | None = None,
+    in_memory: bool = False,
 ) -> tuple[xr.Dataset, landfrac.CellMeasures]:
     """Every variable of ``source`` as annual means on its own grid, and that grid's cell measures.
 
@@ -113,7 +115,9 @@ def load_native(
     read as such, not as benchmark variables; ``land_mask`` (0-1, any regular grid) is the
     documented land mask used when the source has no land fraction
     (:func:`rhbench.landfrac.measures`). ``opened``: the variables already opened by
-    :func:`open_annual` (not read again; the dict is not modified). ``cSoil`` becomes
+    :func:`open_annual` (not read again; the dict is not modified); else they are opened with
+    ``in_memory`` (:func:`open_annual`: a model, computed whole by :func:`rhbench.reduce.reduce_native`;
+    not a source whose period means dask reduces chunk by chunk). ``cSoil`` becomes
     cSoil + cLitter as in :func:`load_source`. Raises a :class:`~rhbench.errors.RhbenchError`
     naming the file when the fields are not all on one grid.
     """
@@ -123,7 +127,7 @@ def load_native(
         for name, paths in files.items()
         if name in landfrac.CELL_MEASURES
     }
-    variables = dict(open_annual(source, data_root) if opened is None else opened)
+    variables = dict(open_annual(source, data_root, in_memory=in_memory) if opened is None else opened)
     like = next(iter(variables.values()))
     try:
         cells = landfrac.measures(

@@ -30,19 +30,62 @@ from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
 
+#: ``open_variable(..., in_memory=True)`` reads a variable whose values take at most this many
+#: bytes as decoded (all its files together; their sizes on disk are checked first) from its
+#: files in one go, without dask: at this size dask's graphs, scheduler and per-chunk reads cost
+#: more than the read itself (a 0.5 degree float32 year is 1 MB: 64 yearly steps, 5 years of
+#: months). Larger variables stream through dask in :data:`TIME_CHUNK`-step chunks.
+IN_MEMORY_BYTES = 64 * 2**20
+
 
 def open_dataset(
-    path: Path, *, source: str | None = None, variable: str | None = None, raw_values: bool = False
+    path: Path,
+    *,
+    source: str | None = None,
+    variable: str | None = None,
+    raw_values: bool = False,
+    chunked: bool = True,
 ) -> xr.Dataset:
     """Open a data file lazily with the reader of its format (:func:`rhbench.readers.open_file`)."""
-    return readers.open_file(Path(path), variable=variable, source=source, raw_values=raw_values)
+    return readers.open_file(Path(path), variable=variable, source=source, raw_values=raw_values, chunked=chunked)
 
 
-def _open_one(source: Source, file_name: str, path: Path) -> xr.Dataset:
-    """One file opened, preprocessed by the plugin, holding ``file_name``."""
+def _disk_bytes(paths: Sequence[Path]) -> float:
+    """The files' summed sizes on disk (infinite when one cannot be read: the reader names the problem)."""
+    try:
+        return sum(Path(p).stat().st_size for p in paths)
+    except OSError:
+        return float("inf")
+
+
+def _open_files(source: Source, file_name: str, paths: Sequence[Path], in_memory: bool) -> list[xr.Dataset]:
+    """The files holding ``file_name``, opened (:func:`_open_one`); with ``in_memory``, a variable of
+    at most :data:`IN_MEMORY_BYTES` is read into memory now (numpy, no dask), else it is chunked."""
+    if in_memory and _disk_bytes(paths) <= IN_MEMORY_BYTES:
+        datasets = [_open_one(source, file_name, p, chunked=False) for p in paths]
+        if sum(ds[file_name].nbytes for ds in datasets) <= IN_MEMORY_BYTES:
+            for ds in datasets:
+                _read_values(ds[file_name])
+            return datasets
+        for ds in datasets:  # compressed or packed: larger than its files
+            ds.close()
+    return [_open_one(source, file_name, p) for p in paths]
+
+
+def _read_values(data: xr.DataArray) -> None:
+    """Load ``data`` in place; the file's read errors are a :class:`DataError` (as when dask reads it)."""
+    try:
+        data.load()
+    except (OSError, RuntimeError, ValueError) as exc:  # netCDF/HDF5 errors on damaged data
+        raise DataError(f"cannot read data values ({type(exc).__name__}: {exc})", variable=str(data.name)) from exc
+
+
+def _open_one(source: Source, file_name: str, path: Path, *, chunked: bool = True) -> xr.Dataset:
+    """One file opened, preprocessed by the plugin, holding ``file_name`` (``chunked``: see :func:`open_dataset`)."""
     # a plugin's preprocess sees the values as xarray decodes them; otherwise the fill
     # values are masked in the loader's single pass (see open_dataset)
-    ds = open_dataset(path, source=source.name, variable=file_name, raw_values=source.preprocess is None)
+    raw_values = source.preprocess is None
+    ds = open_dataset(path, source=source.name, variable=file_name, raw_values=raw_values, chunked=chunked)
     if source.preprocess is not None:
         ds = source.preprocess(ds)
         if not isinstance(ds, xr.Dataset):
@@ -256,7 +299,9 @@ def _converted(
     return converted.assign_attrs(units=target), sample
 
 
-def open_variable(source: Source, variable: str, path: Path | Sequence[Path], *, annual: bool = False) -> xr.DataArray:
+def open_variable(
+    source: Source, variable: str, path: Path | Sequence[Path], *, annual: bool = False, in_memory: bool = False
+) -> xr.DataArray:
     """One canonical variable of ``source`` from ``path`` (or period files): checked, converted, lazily.
 
     Returns a DataArray named ``variable`` in canonical units with ``lat`` ascending and
@@ -264,15 +309,17 @@ def open_variable(source: Source, variable: str, path: Path | Sequence[Path], *,
     (weighted by days per month, dims ``(year, ...)``) computed in the same pass over each
     chunk as the masking and the units conversion. The attribute
     :data:`rhbench.datalabel.STATED_ATTR` holds the label the files state of themselves, when
-    they state one (:func:`_stated`). Raises a :class:`~rhbench.errors.RhbenchError` subclass
-    whose message names the source, file and variable.
+    they state one (:func:`_stated`). With ``in_memory``, a variable of at most
+    :data:`IN_MEMORY_BYTES` is read now and returned as numpy values (the same numbers: every
+    step is elementwise or per year), for a caller that computes it whole anyway. Raises a
+    :class:`~rhbench.errors.RhbenchError` subclass whose message names the source, file and variable.
     """
     paths = [Path(path)] if isinstance(path, (str, os.PathLike)) else [Path(p) for p in path]
     spec = source.variables[variable]
     file = str(paths[0]) if len(paths) == 1 else f"{paths[0]} .. {paths[-1]} ({len(paths)} files)"
     where = {"source": source.name, "file": file}
     try:
-        datasets = [_open_one(source, spec.file_name, p) for p in paths]
+        datasets = _open_files(source, spec.file_name, paths, in_memory)
         ds = datasets[0] if len(datasets) == 1 else concat_files(datasets, paths, spec.file_name)
         step = layout.packing_step(ds[spec.file_name])  # before decoding moves it to the encoding
         ds, fills = layout.fill_values(ds, spec.file_name, file=file)

@@ -293,7 +293,7 @@ def _reduced(
         return cached
     started = time.perf_counter()
     try:
-        annual, cells = harmonize.load_native(source, root, land_mask=native.land_mask)
+        annual, cells = harmonize.load_native(source, root, land_mask=native.land_mask, in_memory=True)
         products = reduce.reduce_native(
             annual, cells, target, period, vegclass=native.vegclass, domain=native.domain, twobox=native.twobox
         )

@@ -309,6 +309,21 @@ def _coverage_note(turnover: xr.Dataset, region: str) -> str:
     return what
 
 
+def monte_carlo_text(n_draws: int, seed: int, tau_obs: dict[str, TauObs], regions: list[str]) -> str:
+    """What the constrained series and rows are: ``n_draws`` x ``n_draws`` crossed draws of the observed
+    turnover times (yr) of each region in ``regions``, their distributions and the seed."""
+
+    def normal(pair: tuple[float, float] | None) -> str:
+        return "the model's own" if pair is None else f"N({pair[0]:.3g}, {pair[1]:.3g})"
+
+    each = "; ".join(f"{r}: tau_veg {normal(tau_obs[r][0])}, tau_soil {normal(tau_obs[r][1])}" for r in regions)
+    return (
+        f"Monte Carlo: {n_draws} x {n_draws} crossed draws ({n_draws**2:,} constrained runs per model and region, "
+        f"seed {seed}) of the observed turnover times in yr, {each}; *_constrained: the mean over the runs, "
+        "*_constrained_sd: their SD"
+    )
+
+
 def twobox_results(
     models: dict[str, xr.Dataset],
     area: xr.DataArray,
@@ -363,7 +378,8 @@ def twobox_results(
         results.rows += rows
         frames += [frame] if frame is not None else []
     if frames:
-        results.datasets["twobox"] = xr.concat(frames, dim="region", join="outer")
+        series = xr.concat(frames, dim="region", join="outer")
+        results.datasets["twobox"] = series.assign_attrs(monte_carlo=monte_carlo_text(n_draws, seed, tau_obs, names))
     if clipped:
         logger.warning("2-box emulation: DGVM turnover times below 1 yr clipped to 1 yr for %s", ", ".join(clipped))
     # every 2-box row rests on the observed turnover times and their domain (reference Rh and cSoil)

@@ -169,7 +169,7 @@ def test_maps_and_zonal_datasets(table):
     _, results = table
     maps, zonal = results.datasets["maps"], results.datasets["zonal"]
     assert list(maps.source.values) == ["observations", "Full", "NoLitter", "NoRh", "Prod", "Map"]
-    assert set(maps.data_vars) == {"rh", "tau_soil", "rh_bias", "tau_bias", "attribution"}
+    assert set(maps.data_vars) == {"rh", "tau_soil", "rh_bias", "tau_bias", "attribution", "tau_veg"}
     full = maps.sel(source="Full")
     land = LAND.transpose("lat", "lon")
     np.testing.assert_allclose(full.rh_bias.where(land).mean(), 100.0, rtol=1e-5)

@@ -35,11 +35,19 @@ def _cube(year_values: np.ndarray, cells: np.ndarray, years: np.ndarray) -> np.n
     return cube
 
 
-def _model(rh_years: np.ndarray, csoil_years: np.ndarray, scale: float = 1.0) -> xr.Dataset:
+CVEG_CELLS = RNG.uniform(0.5, 1.5, SHAPE)
+CVEG_YEAR = 5.0 + 0.03 * (YEARS - 1982)  # kg C m-2
+LITTER_YEAR = 300.0 + 4.0 * (YEARS - 1982)  # g C m-2 yr-1
+
+
+def _model(rh_years: np.ndarray, csoil_years: np.ndarray, scale: float = 1.0, cveg_years=None) -> xr.Dataset:
+    cveg_years = csoil_years if cveg_years is None else cveg_years
     return xr.Dataset(
         {
             "rh": (("year", "lat", "lon"), scale * _cube(RH_YEAR, RH_CELLS, rh_years)),
             "cSoil": (("year", "lat", "lon"), _cube(CSOIL_YEAR, CSOIL_CELLS, csoil_years)),
+            "cVeg": (("year", "lat", "lon"), _cube(CVEG_YEAR, CVEG_CELLS, cveg_years)),
+            "fVegLitter": (("year", "lat", "lon"), _cube(LITTER_YEAR, RH_CELLS, rh_years)),
         },
         coords={"year": YEARS, **GRID.coords},
     )
@@ -55,7 +63,7 @@ def _reference() -> Reference:
 
 MODELS = {
     "A": _model(YEARS, YEARS),
-    "B": _model(YEARS, YEARS[YEARS >= 1986], scale=1.2),
+    "B": _model(YEARS, YEARS[YEARS >= 1986], scale=1.2, cveg_years=YEARS[YEARS >= 1984]),
     "C": _model(YEARS[YEARS <= 2000], YEARS[YEARS <= 2000], scale=0.8),
 }
 SCALE = {"A": 1.0, "B": 1.2, "C": 0.8}
@@ -142,7 +150,7 @@ def test_the_ensemble_mean_maps_use_each_members_row_years_and_say_so(evaluated)
     rh_mod, cs_mod = (rh_a + rh_b) / 2, (cs_a + cs_b) / 2
     dominated = np.abs(OBS_RH / rh_mod - 1) > np.abs(cs_mod / OBS_CSOIL - 1)
     np.testing.assert_array_equal(maps["attribution"].sel(source="ensemble_mean").values, np.where(dominated, 1, 2))
-    assert str(maps["rh_years"].sel(source="ensemble_mean").item()) == "1982-2018 (A, B)"
+    assert str(maps["rh_years"].sel(source="ensemble_mean").item()) == "1982-2018"
     assert str(maps["tau_soil_years"].sel(source="ensemble_mean").item()) == "A: 1982-2018; B: 1986-2018"
     share = next(r for r in summary.rows if (r.source, r.metric) == ("ensemble_mean", "tau_bias_rh_dominated_area_pct"))
     area = grid.cell_area(GRID.lat, GRID.lon).values
@@ -171,3 +179,29 @@ def test_results_nc_and_the_page_state_the_years_of_each_map(tmp_path):
     html = page.maps()
     assert "Years: period means over 1982-2018" in html
     assert "B: 1986-2018" in html and "C: 1982-2000" in html
+
+
+def _hand_veg(years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cVeg, litterfall) period means over ``years`` by numpy: kg C m-2 and g C m-2 yr-1."""
+    pick = np.isin(YEARS, years)
+    return CVEG_YEAR[pick].mean() * CVEG_CELLS, LITTER_YEAR[pick].mean() * RH_CELLS
+
+
+def test_tau_veg_maps_and_zonal_use_the_years_cveg_and_litterfall_both_have(evaluated):
+    """B's cVeg covers 1984-2018 beside litterfall 1982-2018: its tau_veg map, zonal tau_veg and the
+    ensemble's (A and B) divide means over 1984-2018 (B) and 1982-2018 (A), each as its rows do."""
+    reference, results = evaluated
+    maps, zonal = results.datasets["maps"], results.datasets["zonal"]
+    rows = {(r.source, r.metric, r.region): r for r in results.rows}
+    assert "1984-2018" in rows[("B", "tau_veg_global", "global")].reason
+    cveg_b, litter_b = _hand_veg(YEARS[YEARS >= 1984])
+    np.testing.assert_allclose(maps["tau_veg"].sel(source="B").values, cveg_b * 1000.0 / litter_b, rtol=1e-5)
+    zonal_hand = cveg_b.mean(axis=1) * 1000.0 / litter_b.mean(axis=1)
+    np.testing.assert_allclose(zonal["tau_veg"].sel(source="B").values, zonal_hand, rtol=1e-6)
+    assert str(maps["tau_veg_years"].sel(source="B").item()) == "1984-2018"
+    assert np.isnan(maps["tau_veg"].sel(source="observations").values).all()  # no observed litterfall map
+    cveg_a, litter_a = _hand_veg(YEARS)
+    ensemble_maps = ensemble.summarize(results, reference).datasets["maps"]
+    hand = (cveg_a + cveg_b) / 2 * 1000.0 / ((litter_a + litter_b) / 2)
+    np.testing.assert_allclose(ensemble_maps["tau_veg"].sel(source="ensemble_mean").values, hand, rtol=1e-5)
+    assert str(ensemble_maps["tau_veg_years"].sel(source="ensemble_mean").item()) == "A: 1982-2018; B: 1984-2018"

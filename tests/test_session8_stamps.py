@@ -89,3 +89,27 @@ def test_bounds_in_units_of_their_own_are_converted_to_the_stamps_units(tmp_path
     day = [cftime.date2num(cftime.DatetimeProlepticGregorian(int(y), 1, 1), units, calendar) for y in range(1998, 2006)]
     expected = [(day[i] + day[i + 1]) / 2 for i in range(TRUE_YEARS.size)]  # e.g. 1998: (-365 + 0) / 2
     np.testing.assert_allclose(middle, expected)
+
+
+def test_bounds_that_do_not_contain_their_stamps_are_ignored_with_a_warning_naming_the_file(tmp_path, caplog):
+    """Bounds one year off their stamps (a broken file): the stamps are read as without bounds, and a
+    warning says the bounds were ignored (before: silently)."""
+    import cftime
+
+    units, calendar = "days since 1850-01-01", "noleap"
+    stamps = [cftime.date2num(cftime.datetime(y, 7, 2, calendar=calendar), units, calendar) for y in TRUE_YEARS]
+    edges = [cftime.date2num(cftime.datetime(y, 1, 1, calendar=calendar), units, calendar) for y in range(1990, 1998)]
+    field = np.broadcast_to(TRUE_YEARS[:, None, None] * 1e-9, (TRUE_YEARS.size, 2, 2)).copy()
+    ds = xr.Dataset(
+        {"rh": (("time", "lat", "lon"), field, {"units": "kg m-2 s-1"})},
+        coords={"lat": [-45.0, 45.0], "lon": [-90.0, 90.0]},
+    )
+    ds = ds.assign_coords(time=("time", stamps, {"units": units, "calendar": calendar, "bounds": "time_bnds"}))
+    ds["time_bnds"] = (("time", "nv"), np.stack([edges[:-1], edges[1:]], axis=1))
+    path = tmp_path / "rh.nc"
+    ds.to_netcdf(path)
+    with caplog.at_level(logging.WARNING):
+        years, values, _ = _years(path, None)
+    assert years.tolist() == TRUE_YEARS.tolist() and values.tolist() == TRUE_YEARS.tolist()  # mid-year stamps
+    warned = [r.getMessage() for r in caplog.records if r.name == "rhbench.layout"]
+    assert len(warned) == 1 and "rh.nc" in warned[0] and "do not contain their time stamps" in warned[0], warned

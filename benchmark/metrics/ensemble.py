@@ -113,6 +113,7 @@ def ensemble_maps(
     *,
     tau_fields: Mapping[str, Mapping[str, xr.DataArray]] | None = None,
     rh_members: Collection[str] | None = None,
+    veg_members: Collection[str] | None = None,
 ) -> tuple[xr.Dataset, dict[str, float]]:
     """Ensemble-mean maps and the attribution summary of the ensemble-mean fields.
 
@@ -127,10 +128,12 @@ def ensemble_maps(
         (:attr:`rhbench.results.Results.tau_fields`); a member without them: its ``rh`` map and
         cSoil recovered as ``tau_soil * rh / 1000``.
     rh_members: the DGVMs of the Rh map (None: ``members``).
+    veg_members: the DGVMs of the tau_veg map (mean cVeg over mean litterfall of their ``tau_fields``;
+        None: ``members``).
 
     Returns
     -------
-    (Dataset with ``rh``, ``tau_soil``, ``rh_bias``, ``tau_bias`` and ``attribution`` of
+    (Dataset with ``rh``, ``tau_soil``, ``rh_bias``, ``tau_bias``, ``attribution`` and ``tau_veg`` of
     ``ensemble_mean`` (lat, lon), the attribution summary of
     :func:`rhbench.metrics.turnover.attribute_tau_bias`).
     """
@@ -150,9 +153,22 @@ def ensemble_maps(
             "rh_bias": rh_map - obs_rh,
             "tau_bias": tau - tau_map(obs_csoil, obs_rh),
             "attribution": attribution.maps["attribution"],
+            "tau_veg": _tau_veg(rh_map, chosen if veg_members is None else veg_members, tau_fields or {}),
         }
     ).drop_vars(["source", "kind", *_years_coords(maps)], errors="ignore")
     return fields, attribution.summary
+
+
+def _tau_veg(like: xr.DataArray, members: Collection[str], tau_fields: Mapping[str, Mapping]) -> xr.DataArray:
+    """Ensemble tau_veg (yr): mean cVeg x 1000 over mean litterfall of ``members`` (their ``tau_fields``);
+    NaN when a member lacks them or there is none."""
+    pairs = [tau_fields.get(name, {}) for name in sorted(members)]
+    if not pairs or not all("cveg" in p and "litterfall" in p for p in pairs):
+        return xr.full_like(like, np.nan)
+    stack = partial(xr.concat, dim="source", coords="minimal", compat="override", join="override")
+    cveg = stack([p["cveg"].astype(float).reindex_like(like) for p in pairs]).mean("source", skipna=False)
+    litter = stack([p["litterfall"].astype(float).reindex_like(like) for p in pairs]).mean("source", skipna=False)
+    return tau_map(cveg, litter).drop_vars(["source", "kind"], errors="ignore")
 
 
 def _tau_members(
@@ -197,12 +213,12 @@ def with_ensemble_maps(
     return merged.assign_attrs(results_maps.attrs)
 
 
-def ensemble_years(maps: xr.Dataset, members: Collection[str], rh_members: Collection[str]) -> dict[str, str]:
+def ensemble_years(maps: xr.Dataset, members: Collection[str], **of: Collection[str]) -> dict[str, str]:
     """Years coordinate -> its text for the ensemble mean: the members' years (:func:`map_years.members_text`),
-    the Rh map's of ``rh_members``, the others' of ``members``."""
+    those of field ``f``'s maps of ``of[f]`` (``rh=..., tau_veg=...``), the others' of ``members``."""
     out = {}
     for name in _years_coords(maps):
-        chosen = rh_members if name == map_years.coordinate("rh") else members
+        chosen = next((m for f, m in of.items() if name == map_years.coordinate(f)), members)
         texts = {str(s): str(t) for s, t in zip(maps["source"].values, maps[name].values, strict=True) if s in chosen}
         out[name] = map_years.members_text(dict(sorted(texts.items()))) if texts else ""
     return out
@@ -270,7 +286,7 @@ def summarize(results: Results, reference: ReferenceLike) -> Results:
     has_dgvm = maps is not None and bool((maps["kind"] == "dgvm").any())
     if has_dgvm:
         members = _standing(results.rows, "tau_bias_pct")
-        rh_members = _standing(results.rows, "rh_global")
+        rh_members, veg_members = _standing(results.rows, "rh_global"), _standing(results.rows, "tau_veg_global")
         fields, summary = ensemble_maps(
             maps,
             reference.csoil,
@@ -280,8 +296,10 @@ def summarize(results: Results, reference: ReferenceLike) -> Results:
             members,
             tau_fields=results.tau_fields,
             rh_members=rh_members,
+            veg_members=veg_members,
         )
-        out.datasets["maps"] = with_ensemble_maps(maps, fields, ensemble_years(maps, members, rh_members))
+        years = ensemble_years(maps, members, rh=rh_members, tau_veg=veg_members)
+        out.datasets["maps"] = with_ensemble_maps(maps, fields, years)
         units = {r.metric: r.units for r in results.rows}
         rows = [r for r in rows if not (r.source == ENSEMBLE and r.metric in _ATTRIBUTION and r.region == "global")]
         rows += attribution_rows(summary, units, len(members))

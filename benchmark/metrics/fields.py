@@ -68,14 +68,15 @@ def source_maps(
     attributions: dict[str, TauBiasAttribution],
     ref: Reference,
 ) -> xr.Dataset:
-    """(source, lat, lon) maps: rh, tau_soil, rh_bias, tau_bias, attribution (float32); ``rh`` and
-    ``rh_bias`` from ``fields``, the others from ``tau_fields`` (see the module doc)."""
+    """(source, lat, lon) maps: rh, tau_soil, rh_bias, tau_bias, attribution, tau_veg (float32); ``rh``
+    and ``rh_bias`` from ``fields``, the others from ``tau_fields`` (see the module doc)."""
     nan = xr.full_like(ref.rh_land, np.nan)
     per_source = []
     for name, found in fields.items():
         rh = found.get("rh", nan)
         both = tau_fields.get(name, found)
         tau = tau_map(both["csoil"], both["rh"]) if "csoil" in both and "rh" in both else nan
+        tau_veg = tau_map(both["cveg"], both["litterfall"]) if "cveg" in both and "litterfall" in both else nan
         attribution = attributions[name].maps["attribution"] if name in attributions else nan
         per_source.append(
             xr.Dataset(
@@ -85,6 +86,7 @@ def source_maps(
                     "rh_bias": rh - ref.rh_land,
                     "tau_bias": tau - ref.tau_soil,
                     "attribution": attribution,
+                    "tau_veg": tau_veg,
                 }
             ).astype(np.float32)
         )
@@ -92,7 +94,7 @@ def source_maps(
     maps = maps.assign_coords(source=list(fields), kind=("source", [kinds[n] for n in fields]))
     return _with_units(
         maps,
-        {"rh": _FLUX, "tau_soil": "yr", "rh_bias": _FLUX, "tau_bias": "yr", "attribution": "1"},
+        {"rh": _FLUX, "tau_soil": "yr", "rh_bias": _FLUX, "tau_bias": "yr", "attribution": "1", "tau_veg": "yr"},
     )
 
 
@@ -102,28 +104,32 @@ def zonal_profiles(
     kinds: dict[str, str],
     ref: Reference,
 ) -> xr.Dataset:
-    """(source, lat) area-weighted zonal means of rh and cSoil (from ``fields``), and zonal tau_soil
-    (from ``tau_fields``: the ratio of the zonal means of cSoil and rh where both are present)."""
+    """(source, lat) area-weighted zonal means of rh and cSoil (from ``fields``), and zonal tau_soil and
+    tau_veg (from ``tau_fields``: ratios of the zonal means of their stock and flux where both are present)."""
     per_source = []
     nan = xr.full_like(ref.rh["lat"], np.nan, dtype=float)
     for name, found in fields.items():
-        zonal = {"rh": nan, "csoil": nan, "tau_soil": nan}
+        zonal = {"rh": nan, "csoil": nan}
         if found.get("rh") is not None:
             zonal["rh"] = zonal_profile(found["rh"], ref.area)
         if found.get("csoil") is not None:
             zonal["csoil"] = zonal_profile(found["csoil"], ref.area)
-        rh, csoil = tau_fields.get(name, found).get("rh"), tau_fields.get(name, found).get("csoil")
-        if rh is not None and csoil is not None:
-            both = rh.notnull() & csoil.notnull()
-            zonal["tau_soil"] = (
-                zonal_profile(csoil.where(both), ref.area)
-                * GRAMS_PER_KILOGRAM
-                / zonal_profile(rh.where(both), ref.area)
-            )
+        both = tau_fields.get(name, found)
+        for tau, stock, flux in (("tau_soil", "csoil", "rh"), ("tau_veg", "cveg", "litterfall")):
+            zonal[tau] = _zonal_ratio(both.get(stock), both.get(flux), ref.area) if stock in both else nan
         per_source.append(xr.Dataset(zonal))
     out = xr.concat(per_source, dim="source", coords="minimal", compat="override")
     out = out.assign_coords(source=list(fields), kind=("source", [kinds[n] for n in fields]))
-    return _with_units(out, {"rh": _FLUX, "csoil": "kg C m-2", "tau_soil": "yr"})
+    return _with_units(out, {"rh": _FLUX, "csoil": "kg C m-2", "tau_soil": "yr", "tau_veg": "yr"})
+
+
+def _zonal_ratio(stock: xr.DataArray, flux: xr.DataArray | None, area: xr.DataArray) -> xr.DataArray:
+    """Zonal turnover time (yr): the zonal mean of ``stock`` (kg C m-2) x 1000 over that of ``flux``
+    (g C m-2 yr-1), both over the cells where both are present (NaN without ``flux``)."""
+    if flux is None:
+        return xr.full_like(area["lat"], np.nan, dtype=float)
+    both = stock.notnull() & flux.notnull()
+    return zonal_profile(stock.where(both), area) * GRAMS_PER_KILOGRAM / zonal_profile(flux.where(both), area)
 
 
 def _with_units(ds: xr.Dataset, units: dict[str, str]) -> xr.Dataset:

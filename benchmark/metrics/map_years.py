@@ -4,13 +4,13 @@ A source's rows are computed from period means over the years their variables ha
 (:mod:`rhbench.metrics.coverage`, :mod:`rhbench.metrics.ratio_years`): Rh rows over rh's years,
 cSoil rows over cSoil's, turnover rows over the years both of their variables have. The maps
 and zonal profiles of ``results.nc`` and the page use the same means, and state their years
-as (source)-coordinates: ``rh_years`` (``rh``, ``rh_bias``), ``csoil_years`` (zonal ``csoil``)
-and ``tau_soil_years`` (``tau_soil``, ``tau_bias``, ``attribution``), each a text such as
-``1982-2018`` or ``1986-2018``, or ``1982-1990, 1995-2018`` for years with a gap. A source
-whose rows fail on too few years (a model of 1982-2000 under 1982-2018) is still mapped, over
-the years it has, and its coordinate says which. The ensemble-mean maps average each member's
-fields over that member's years: their text names them when they differ
-(``A: 1982-2018; B: 1986-2018``).
+as (source)-coordinates: ``rh_years`` (``rh``, ``rh_bias``), ``csoil_years`` (zonal ``csoil``),
+``tau_soil_years`` (``tau_soil``, ``tau_bias``, ``attribution``) and ``tau_veg_years``
+(``tau_veg``), each a text such as ``1982-2018`` or ``1986-2018``, or ``1982-1990, 1995-2018``
+for years with a gap. A source whose rows fail on too few years (a model of 1982-2000 under
+1982-2018) is still mapped, over the years it has, and its coordinate says which. The
+ensemble-mean maps average each member's fields over that member's years: their text names
+them when they differ (``A: 1982-2018; B: 1986-2018``).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from rhbench.metrics.turnover import aligned_name
 #: Text of a map over a source without a time axis (a static product).
 STATIC = "no time axis (static)"
 #: Each labelled map field and the fields of the metric table its means are over the years of.
-FIELDS = {"rh": ("rh",), "csoil": ("csoil",), "tau_soil": ("rh", "csoil")}
+FIELDS = {"rh": ("rh",), "csoil": ("csoil",), "tau_soil": ("rh", "csoil"), "tau_veg": ("cveg", "litterfall")}
 #: Each map variable of ``results.nc`` and the field whose years it is over.
 MAP_FIELD = {"rh": "rh", "rh_bias": "rh", "csoil": "csoil", "tau_soil": "tau_soil", "tau_bias": "tau_soil"}
-MAP_FIELD["attribution"] = "tau_soil"
+MAP_FIELD |= {"attribution": "tau_soil", "tau_veg": "tau_veg"}
 
 
 def coordinate(field: str) -> str:
@@ -67,22 +67,31 @@ def file_years(data: xr.DataArray, period: tuple[int, int]) -> str:
 
 
 def members_text(years: Mapping[str, str]) -> str:
-    """The years of an ensemble mean of members ``years`` (member -> text): one text when they share it
-    (``1982-2018 (A, B)``), else each member's (``A: 1982-2018; B: 1986-2018``); "" without members."""
+    """The years of an ensemble mean of members ``years`` (member -> text): the one text when they share it
+    (``1982-2018``), else each member's (``A: 1982-2018; B: 1986-2018``)."""
     texts = set(years.values())
     if len(texts) == 1:
-        return f"{texts.pop()} ({', '.join(years)})"
+        return texts.pop()
     return "; ".join(f"{name}: {text}" for name, text in years.items())
 
 
-def tau_soil_fields(found: dict[str, xr.DataArray], aligned: Mapping[str, xr.DataArray]) -> dict[str, xr.DataArray]:
-    """``found`` (period-mean fields) with ``rh`` and ``csoil`` over the years both have, where they
-    differ from either's own (``aligned``: :func:`rhbench.metrics.ratio_years.aligned_fields`): the
-    fields a source's tau_soil rows, and so its tau_soil maps, are computed from."""
-    names = {"csoil": aligned_name("cSoil", "tau_soil"), "rh": aligned_name("rh", "tau_soil")}
-    if not all(name in aligned for name in names.values()):
-        return found
-    return {**found, **{key: aligned[name] for key, name in names.items()}}
+#: Each turnover time's fields (keys of the period-mean fields) and the variables of their means over
+#: the years both have (:func:`rhbench.metrics.ratio_years.ratio_means`).
+_RATIO_FIELDS = {"tau_soil": {"csoil": "cSoil", "rh": "rh"}, "tau_veg": {"cveg": "cVeg", "litterfall": "fVegLitter"}}
+
+
+def turnover_fields(found: dict[str, xr.DataArray], aligned: Mapping[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+    """``found`` (period-mean fields) with, for each turnover time whose two variables cover different
+    years, its stock and flux over the years both have (``aligned``:
+    :func:`rhbench.metrics.ratio_years.aligned_fields`): the fields a source's tau_soil (``rh``,
+    ``csoil``) and tau_veg (``cveg``, ``litterfall``) rows, and so its turnover maps, are computed from.
+    ``found`` itself when no turnover time needs other years."""
+    out = dict(found)
+    for ratio, keys in _RATIO_FIELDS.items():
+        names = {key: aligned_name(variable, ratio) for key, variable in keys.items()}
+        if all(name in aligned for name in names.values()):
+            out |= {key: aligned[name] for key, name in names.items()}
+    return found if all(out[k] is found.get(k) for k in out) else out
 
 
 def labelled(ds: xr.Dataset, years: Mapping[str, Mapping[str, str]], period: tuple[int, int]) -> xr.Dataset:

@@ -117,8 +117,8 @@ def evaluate(
         judged = gate_years(redo(found), kind, record, period)  # each row on the years of its own variables
         source_rows = over_common_years(judged, found, aligned, record, period, redo)  # failed rows are kept
         results.rows.extend(_with_coverage(source_rows, name, kind, record, found, period, reference))
-        tau = drawn.add(name, kind, found, map_years.tau_soil_fields(found, aligned), record)  # the rows' years
-        if name in attributions and tau is not found:
+        tau = drawn.add(name, kind, found, map_years.turnover_fields(found, aligned), record)  # the rows' years
+        if name in attributions and tau.get("rh") is not found.get("rh"):
             attributions[name] = _attribution(tau, reference)
     results.datasets.update(drawn.datasets(attributions, reference))
     results.tau_fields = drawn.of_kind("dgvm")

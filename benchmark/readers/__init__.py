@@ -33,9 +33,15 @@ def reader_for(path: Path) -> Reader:
 
 
 def open_file(
-    path: Path, *, variable: str | None = None, source: str | None = None, raw_values: bool = False
+    path: Path,
+    *,
+    variable: str | None = None,
+    source: str | None = None,
+    raw_values: bool = False,
+    chunked: bool = True,
 ) -> xr.Dataset:
-    """Open ``path`` lazily with its format's reader, after checking it is a readable file.
+    """Open ``path`` lazily with its format's reader, after checking it is a readable file
+    (``chunked``: as dask arrays; False: without dask, read when first used).
 
     Raises :class:`DataError` naming the file when it is missing, a broken or looping
     symbolic link, a folder, or empty.
@@ -56,7 +62,7 @@ def open_file(
         raise DataError("path is a folder, not a data file", source=source, file=str(path), expected="a file")
     if path.stat().st_size == 0:
         raise DataError("data file is empty", source=source, file=str(path), found="0 bytes")
-    return reader_for(path).open(path, variable=variable, source=source, raw_values=raw_values)
+    return reader_for(path).open(path, variable=variable, source=source, raw_values=raw_values, chunked=chunked)
 
 
 __all__ = ["READERS", "Reader", "open_file", "reader_for"]

@@ -18,11 +18,12 @@ class Reader:
     name: the format's name, shown in messages (e.g. ``"netCDF"``).
     accepts: ``accepts(path) -> bool``; True when this reader handles ``path`` (by its
         suffix or first bytes; must not open the whole file).
-    open: ``open(path, *, variable, source, raw_values) -> xarray.Dataset``: the file,
-        lazily (dask), with ``variable`` among its data variables and lat/lon coordinates
+    open: ``open(path, *, variable, source, raw_values, chunked) -> xarray.Dataset``: the
+        file, lazily (dask), with ``variable`` among its data variables and lat/lon coordinates
         in degrees; times left undecoded (raw numbers with a ``units`` attribute). With
         ``raw_values`` the reader leaves ``variable``'s fill values in its attributes for
-        the loader to mask (readers that mask themselves may ignore it). Errors are
+        the loader to mask (readers that mask themselves may ignore it); with ``chunked``
+        False, lazily without dask (read when first used; a reader may ignore it). Errors are
         :class:`rhbench.errors.DataError` naming the file.
     """
 

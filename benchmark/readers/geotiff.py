@@ -35,12 +35,17 @@ def is_geotiff(path: Path) -> bool:
 
 
 def open_file(
-    path: Path, *, variable: str | None = None, source: str | None = None, raw_values: bool = False
+    path: Path,
+    *,
+    variable: str | None = None,
+    source: str | None = None,
+    raw_values: bool = False,
+    chunked: bool = True,
 ) -> xr.Dataset:
     """The :class:`rhbench.readers.Reader` entry point: the raster named ``variable`` (default: file stem).
 
     ``raw_values`` is ignored: nodata is always masked by rasterio (GeoTIFF has no
-    ``_FillValue`` for the loader to mask).
+    ``_FillValue`` for the loader to mask); so is ``chunked`` (a raster is always chunked by band).
     """
     return open_geotiff(path, variable or Path(path).stem, source=source)
 

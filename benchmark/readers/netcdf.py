@@ -64,14 +64,21 @@ def _readable(path: Path) -> Path:
 
 
 def open_file(
-    path: Path, *, variable: str | None = None, source: str | None = None, raw_values: bool = False
+    path: Path,
+    *,
+    variable: str | None = None,
+    source: str | None = None,
+    raw_values: bool = False,
+    chunked: bool = True,
 ) -> xr.Dataset:
     """Open a netCDF (or gzipped netCDF) file lazily with times left undecoded.
 
     With ``raw_values``, ``variable``'s values are not masked or scaled by xarray
     (``_FillValue`` stays in its attributes): the loader masks them in its own single
-    pass instead of in an extra one. Raises :class:`DataError` naming the file when it
-    is not readable as netCDF.
+    pass instead of in an extra one. ``chunked``: dask arrays of :data:`TIME_CHUNK` steps;
+    False: xarray's lazily indexed arrays, read from the file when first used (no dask; for
+    small files, :data:`rhbench.loader.IN_MEMORY_BYTES`). Raises :class:`DataError` naming
+    the file when it is not readable as netCDF.
     """
     readable = _readable(path)
     try:
@@ -79,7 +86,11 @@ def open_file(
         with warnings.catch_warnings():  # a performance hint about the file's own chunks, not the user's concern
             warnings.filterwarnings("ignore", message="The specified chunks separate the stored chunks")
             return xr.open_dataset(
-                readable, decode_times=False, chunks=_CHUNKS, engine="netcdf4", mask_and_scale=mask_and_scale
+                readable,
+                decode_times=False,
+                chunks=_CHUNKS if chunked else None,
+                engine="netcdf4",
+                mask_and_scale=mask_and_scale,
             )
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise DataError(

@@ -73,6 +73,12 @@ VARIABLES: dict[tuple[str, str], dict[str, object]] = {
         "long_name": "years of each source's tau_soil, tau_bias and attribution maps: the years its tau_soil "
         "rows' cSoil and Rh means are both over"
     },
+    ("*", "tau_veg_years"): {
+        "long_name": "years of each source's tau_veg maps: the years its tau_veg rows' cVeg and litterfall means "
+        "are both over"
+    },
+    ("maps", "tau_veg"): {"long_name": "vegetation carbon turnover time cVeg / litterfall", "units": "yr"},
+    ("zonal", "tau_veg"): {"long_name": "zonal vegetation carbon turnover time (ratio of zonal means)", "units": "yr"},
     ("*", "source"): {"long_name": "benchmarked source (model, product or reference)"},
     ("*", "kind"): {"long_name": "kind of source (dgvm, rh, reference, ensemble)"},
     ("*", "region"): {"long_name": "region of the 2-box constraint (global or vegetation class)"},
@@ -99,8 +105,9 @@ VARIABLES[("twobox", "dcTotal_dgvm")] = {
 #: Attributes a variable keeps from the run besides those of :data:`VARIABLES`: ``years``, the
 #: coordinate naming the years of each source's map (:mod:`rhbench.metrics.map_years`).
 KEPT_ATTRIBUTES = ("years",)
-#: Attributes a group keeps: ``period``, the benchmark period of its maps.
-GROUP_ATTRIBUTES = ("period",)
+#: Attributes a group keeps: ``period``, the benchmark period of its maps; ``monte_carlo``, the draws
+#: behind the 2-box constrained series (:func:`rhbench.uptake.monte_carlo_text`).
+GROUP_ATTRIBUTES = ("period", "monte_carlo")
 
 _LAT = {"standard_name": "latitude", "long_name": "latitude", "units": "degrees_north", "axis": "Y"}
 _LON = {"standard_name": "longitude", "long_name": "longitude", "units": "degrees_east", "axis": "X"}

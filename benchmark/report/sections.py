@@ -23,7 +23,7 @@ BAR_METRICS = {"rh_global": "global Rh", "tau_soil_global": "global τ_soil", "t
 #: Taylor-diagram metric prefixes.
 TAYLOR_PREFIXES = ("rh", "tau_soil")
 #: Map variables drawn (when present); ``*_bias`` ones on a diverging scale, ``tau_*`` on a log one.
-MAP_VARIABLES = ("rh", "rh_bias", "tau_soil", "tau_bias")
+MAP_VARIABLES = ("rh", "rh_bias", "tau_soil", "tau_bias", "tau_veg")
 #: 2-box quantities drawn (changes since each model's first year).
 TWOBOX_VARIABLES = ("dcTotal", "dcSoil", "dcVeg")
 
@@ -210,6 +210,8 @@ class Page:
         for name in names:
             diverging = name.endswith(("_bias", "_diff"))
             shown = [s for s in ordered_sources(kinds) if not (diverging and kinds[s] in REFERENCE_KINDS)]
+            if name == "tau_veg":  # no observed litterfall map; Rh products have no cVeg: no empty panels
+                shown = [s for s in shown if has_values(maps[name].sel(source=s))]
             years = map_years(maps, name, shown)
             panels = {
                 panel_name(s, years) + (" (reference)" if kinds[s] in REFERENCE_KINDS else ""): maps[name].sel(source=s)
@@ -280,7 +282,8 @@ class Page:
             units = str(ds[f"{var}_constrained"].attrs.get("units", "Pg C"))
             title = self.label(f"{var}: change since each model's first year")
             png = plots.twobox_series(ds, var=var, units=units, title=title)
-            parts.append(img(png, f"2-box series of {var}", f"fig-twobox-{var}", "Paper Fig. 4b"))
+            caption = f"Paper Fig. 4b. {ds.attrs['monte_carlo']}." if ds.attrs.get("monte_carlo") else "Paper Fig. 4b"
+            parts.append(img(png, f"2-box series of {var}", f"fig-twobox-{var}", caption))
         return "\n".join(parts)
 
 

@@ -70,6 +70,7 @@ class Pool:
         section a worker did not deliver built here by ``build(inputs, anchor)``."""
         folder = Path(tempfile.mkdtemp(prefix="rhbench-page-"))
         self.folders.append(folder)  # removed by close(), also when the page is never finished
+        release_freed_memory()  # the run's peak is behind it; the workers' is ahead
         try:  # pickled once for every worker (the maps are ~15 MB at 0.5 degree)
             job = pickle.dumps(("page", str(folder), inputs, list(anchors)), protocol=pickle.HIGHEST_PROTOCOL)
             live = [c for c in self.conns if _send_bytes(c, job)]
@@ -172,6 +173,27 @@ def start(*, fresh_process: bool = False) -> None:
     for _, child in pipes:
         child.close()
     _POOL = Pool([parent for parent, _ in pipes], pid)
+
+
+def release_freed_memory() -> bool:
+    """Give the memory this process has freed back to the system (glibc's ``malloc_trim``).
+
+    glibc keeps freed blocks of its heap for reuse, so after reading and reducing the data a
+    run's resident set stays near its peak although most of it is free. While page workers
+    draw, the run and its workers are resident together: returning the free part first lowers
+    their summed resident memory (~40 MB after an annual 4-model run at 0.5 degree) and
+    changes no value. True when the call was made (Linux with glibc), else False.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # another C library (e.g. musl)
+        return False
+    trim(0)
+    return True
 
 
 def take() -> Pool | None:
