@@ -205,3 +205,32 @@ def test_tau_veg_maps_and_zonal_use_the_years_cveg_and_litterfall_both_have(eval
     hand = (cveg_a + cveg_b) / 2 * 1000.0 / ((litter_a + litter_b) / 2)
     np.testing.assert_allclose(ensemble_maps["tau_veg"].sel(source="ensemble_mean").values, hand, rtol=1e-5)
     assert str(ensemble_maps["tau_veg_years"].sel(source="ensemble_mean").item()) == "A: 1982-2018; B: 1984-2018"
+
+
+def test_rows_over_fewer_years_than_the_period_say_which(evaluated):
+    """B's cSoil rows are over 1986-2018 (its cSoil's years), its Rh rows over the whole period: only the
+    former say so; the tau_soil rows keep their note (not repeated); a prior product of 1982-2012 says its
+    years on its Rh rows (before: only its period_coverage row named them)."""
+    _, results = evaluated
+    rows = {(r.source, r.metric, r.region): r for r in results.rows}
+    assert (
+        "period means over 1986-2018: the years of 1982-2018 cSoil has" in rows[("B", "csoil_global", "global")].reason
+    )
+    assert "period means over" not in rows[("B", "rh_global", "global")].reason
+    tau = rows[("B", "tau_soil_global", "global")].reason
+    assert tau.count("1986-2018") == 1 and "period means over" not in tau
+    assert "period means over" not in rows[("A", "tau_soil_global", "global")].reason
+
+
+def test_a_prior_product_of_fewer_years_says_them_on_its_rows():
+    reference = _reference()
+    product = xr.DataArray(_cube(RH_YEAR, RH_CELLS, YEARS[YEARS <= 2012]), dims=("year", "lat", "lon"), name="rh")
+    product = product.assign_coords(year=YEARS, **GRID.coords)
+    results = evaluate(reference, {}, {"P": product}, period=PERIOD)
+    rows = {(r.metric, r.region): r for r in results.rows if r.source == "P"}
+    assert rows[("rh_global", "global")].status == "ok"
+    assert "period means over 1982-2012: the years of 1982-2018 rh has" in rows[("rh_global", "global")].reason
+    assert "period means over 1982-2012" in rows[("rh_taylor_r", "global")].reason
+    pick = YEARS <= 2012
+    hand = (RH_YEAR[pick].mean() * RH_CELLS * grid.cell_area(GRID.lat, GRID.lon).values).sum() / 1e15
+    assert rows[("rh_global", "global")].value == pytest.approx(hand, rel=1e-9)

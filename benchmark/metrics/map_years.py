@@ -16,12 +16,15 @@ them when they differ (``A: 1982-2018; B: 1986-2018``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 import xarray as xr
 
 from rhbench.metrics.coverage import BY_VARIABLE, common_years, year_spans
+from rhbench.metrics.definitions import METRICS
 from rhbench.metrics.turnover import aligned_name
+from rhbench.results import ScoreRow
 
 #: Text of a map over a source without a time axis (a static product).
 STATIC = "no time axis (static)"
@@ -107,3 +110,34 @@ def labelled(ds: xr.Dataset, years: Mapping[str, Mapping[str, str]], period: tup
         if field in FIELDS:
             ds[name].attrs["years"] = coordinate(field)
     return ds.assign_attrs(period=period_text(period))
+
+
+def stated(rows: list[ScoreRow], record: Mapping, period: tuple[int, int]) -> list[ScoreRow]:
+    """``rows`` of one source (``record``: its years record) with each ok row whose variables' common years
+    are not the whole ``period`` saying so in its reason (``period means over 1982-2012: the years of
+    1982-2018 rh has``), unless its reason already names those years (a turnover time's note)."""
+    if BY_VARIABLE not in record:
+        return rows
+    out, notes = [], {}
+    for row in rows:
+        spec = METRICS.get(row.metric)
+        if row.status != "ok" or spec is None or not spec.needs:
+            out.append(row)
+            continue
+        if spec.needs not in notes:
+            notes[spec.needs] = _years_note(record, spec.needs, period)
+        spans, note = notes[spec.needs]
+        if note and spans not in row.reason:
+            row = replace(row, reason="; ".join(filter(None, [row.reason, note])))
+        out.append(row)
+    return out
+
+
+def _years_note(record: Mapping, needs: tuple[str, ...], period: tuple[int, int]) -> tuple[str, str]:
+    """(the years text, the note) of fields ``needs``; the note is "" when they cover the whole ``period``."""
+    names, years = common_years(record, needs, period)
+    spans = year_spans(years) or "none"
+    if not names or spans == period_text(period):
+        return spans, ""
+    verb = "has" if len(names) == 1 else "all have"
+    return spans, f"period means over {spans}: the years of {period_text(period)} {', '.join(names)} {verb}"

@@ -116,6 +116,7 @@ def evaluate(
         redo = partial(_rows_of, name, kind, missing, reference, (native or {}).get(name), attributions)
         judged = gate_years(redo(found), kind, record, period)  # each row on the years of its own variables
         source_rows = over_common_years(judged, found, aligned, record, period, redo)  # failed rows are kept
+        source_rows = map_years.stated(source_rows, record, period)  # rows over fewer years say which
         results.rows.extend(_with_coverage(source_rows, name, kind, record, found, period, reference))
         tau = drawn.add(name, kind, found, map_years.turnover_fields(found, aligned), record)  # the rows' years
         if name in attributions and tau.get("rh") is not found.get("rh"):
