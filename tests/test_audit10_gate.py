@@ -82,6 +82,14 @@ def test_a_csv_baseline_outside_a_run_folder_is_said_unverified_on_the_first_lin
 
 
 @pytest.mark.slow
+def test_a_csv_scorecard_outside_a_run_folder_is_not_called_digest_checked(runs, capsys, monkeypatch):
+    code, out = _check(capsys, monkeypatch, runs["copies"] / "scores.csv", runs["plain"] / "scorecard.json")
+    where = f"no manifest.json beside {runs['copies'] / 'scores.csv'} and no sha256 in it"
+    assert code == 0 and out.splitlines()[0].endswith("; UNVERIFIED"), out
+    assert f"integrity: current scorecard: UNVERIFIED ({where}: edits cannot be detected)" in out
+
+
+@pytest.mark.slow
 def test_with_a_gate_key_an_unverified_baseline_fails_unless_allowed(runs, capsys, monkeypatch):
     scorecard, baseline = runs["signed"] / "scorecard.json", runs["copies"] / "scores.csv"
     code, out = _check(capsys, monkeypatch, scorecard, baseline, key=KEY)

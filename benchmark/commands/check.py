@@ -222,12 +222,21 @@ def _verify_outputs(
     gate key, fails unless ``allow_unverified``."""
     for role, frame in frames.items():
         verdict = manifest.verify(Path(frame.attrs["path"]), key, role=role, context=context)
-        if role == "baseline" and verdict.outside and frame.attrs.get("digest") == DIGEST_ABSENT:
-            verdict = _unverified_baseline(report, verdict, Path(frame.attrs["path"]), key, allow_unverified)
+        if verdict.outside and frame.attrs.get("digest") == DIGEST_ABSENT:  # nothing verifies it
+            path = Path(frame.attrs["path"])
+            if role == "baseline":
+                verdict = _unverified_baseline(report, verdict, path, key, allow_unverified)
+            elif key is None:  # with a key: "unsigned", a problem (manifest.verify)
+                verdict = replace(verdict, note=f"UNVERIFIED ({_nothing_verifies(path)}: edits cannot be detected)")
         report.problems.extend(verdict.problems)
         report.integrity.append(f"{role}: {verdict.note}")
         if role == "current scorecard":
             report.verification = re.split(r" \(|[:;]", verdict.note)[0]  # e.g. "signed", "unsigned"
+
+
+def _nothing_verifies(path: Path) -> str:
+    """Why a scorecard outside a run folder with no digest of its own (a CSV) is unverified."""
+    return f"no {MANIFEST_JSON} beside {path} and no sha256 in it"
 
 
 def _unverified_baseline(
@@ -236,7 +245,7 @@ def _unverified_baseline(
     """A baseline with no manifest.json beside it and no sha256 in it (a CSV, or a scorecard of an older
     rhbench): nothing tells whether it was edited. Said on the first line; with a gate key (the outputs
     are meant to be verified) a problem unless ``allow`` (--allow-unverified-baseline), then a warning."""
-    where = f"no {MANIFEST_JSON} beside {path} and no sha256 in it"
+    where = _nothing_verifies(path)
     report.baseline_note = f"baseline UNVERIFIED (no {MANIFEST_JSON}, no digest)"
     if key is None:
         return replace(verdict, note=f"UNVERIFIED ({where}: edits cannot be detected)")
