@@ -118,6 +118,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
         results = evaluate(obs.reference, periods, obs.priors, period=config.period, native=own_totals)
         implausible = _fail_implausible(results, failures, {n: p.regions for n, p in models.items()})
         summary = ensemble.summarize(results, obs.reference)
+        results.tau_fields.clear()  # read by the ensemble maps alone: the models' fields are freed
         if not obs.reference.has_csoil:  # every ensemble comparison with the observed cSoil: say why
             summary.rows = say_no_observed_csoil(summary.rows)
         results.extend(summary)

@@ -195,6 +195,31 @@ def test_rh_taylor_statistics_of_models_and_prior_products_by_hand(run, source):
     )
 
 
+def test_tau_soil_bias_attribution_of_a_model_by_hand(run):
+    """SCIENCE.md section 3: per vegetated cell, the bias from Rh alone 100 (Rh_obs / Rh_mod - 1) against the
+    bias from cSoil alone 100 (cSoil_mod / cSoil_obs - 1); globally ratios of area totals over the cells
+    used (both Rh >= 1 g m-2 yr-1, observed cSoil > 0); the Rh-dominated share of their area. Observed cSoil:
+    the mean of the products in results.nc; CLM5.0's from its files; the reference Rh from the maps."""
+    outcome, root, maps, area, classes = run
+    rows = _rows(outcome)
+    obs_c = _group(outcome, "observations")["csoil"].values.astype(float).mean(axis=0)
+    obs_r = maps["rh"].sel(source="observations").values.astype(float)
+    mod_c = (_model_means(root, "CLM5.0", "cSoil") + _model_means(root, "CLM5.0", "cLitter")).values
+    mod_r = _model_means(root, "CLM5.0", "rh").values * 1000.0 * SECONDS_PER_YEAR
+    with np.errstate(invalid="ignore"):
+        used = (classes > 0) & (obs_r >= 1) & (mod_r >= 1) & (obs_c > 0) & np.isfinite(mod_c)
+    a = area[used]
+    from_rh = 100.0 * ((obs_r[used] * a).sum() / (mod_r[used] * a).sum() - 1.0)
+    from_csoil = 100.0 * ((mod_c[used] * a).sum() / (obs_c[used] * a).sum() - 1.0)
+    cell_rh, cell_c = 100.0 * (obs_r[used] / mod_r[used] - 1.0), 100.0 * (mod_c[used] / obs_c[used] - 1.0)
+    share = 100.0 * a[np.abs(cell_rh) > np.abs(cell_c)].sum() / a.sum()
+    assert rows[("CLM5.0", "tau_bias_from_rh_pct", "global")].value == pytest.approx(from_rh, rel=1e-5)
+    assert rows[("CLM5.0", "tau_bias_from_csoil_pct", "global")].value == pytest.approx(from_csoil, rel=1e-5)
+    assert rows[("CLM5.0", "tau_bias_rh_dominated_area_pct", "global")].value == pytest.approx(share, rel=1e-6)
+    dominated = maps["attribution"].sel(source="CLM5.0").values[used]
+    np.testing.assert_array_equal(dominated, np.where(np.abs(cell_rh) > np.abs(cell_c), 1.0, 2.0))
+
+
 # --- 5. the 2-box model and the Monte Carlo constraint -----------------------------------------------
 
 

@@ -249,7 +249,8 @@ class Page:
                 band=self._zonal_band(name, var, reference),
                 log=name.startswith("tau"),
             )
-            caption = " ".join(filter(None, ["Paper Fig. 2b.", years_caption(zonal, name, list(kinds))]))
+            drawn = [str(s) for s in var["source"].values]
+            caption = " ".join(filter(None, ["Paper Fig. 2b.", years_caption(zonal, name, drawn)]))
             parts.append(img(png, f"zonal means of {name}", f"fig-zonal-{name}", caption))
         return "\n".join(parts) or missing("The zonal dataset holds no (source, lat) variables.")
 
