@@ -69,3 +69,44 @@ def test_a_page_dropped_from_a_signed_manifest_still_fails(tmp_path, monkeypatch
     (folder / "index.html").write_text("edited\n", encoding="utf-8")
     verdict = manifest.verify(folder / "scorecard.json", KEY, role="baseline")
     assert any("file list or run context was edited after signing" in p for p in verdict.problems)
+
+
+# --- R7-2: malloc_trim before the page workers draw, and a no-op without glibc -------------
+
+
+def test_the_pool_gives_freed_memory_back_before_it_sends_the_page(monkeypatch):
+    """Issue 18's claim (a2ba8df) that the run trims its heap before its page workers draw: removing
+    the call from ``Pool.render`` left every test green."""
+    from rhbench.report import workers
+
+    order = []
+    monkeypatch.setattr(workers, "release_freed_memory", lambda: order.append("trim") or True)
+    monkeypatch.setattr(workers, "_send_bytes", lambda conn, job: order.append("send") or True)
+    pool = workers.Pool(conns=["worker"], pid=0)
+    monkeypatch.setattr(pool, "close", lambda: None)
+    pool.render({"inputs": 1}, ["a"], lambda inputs, anchor: "")
+    assert order == ["trim", "send"]
+    for folder in pool.folders:
+        folder.rmdir()
+
+
+@pytest.mark.parametrize("where", ["darwin", "musl", "no malloc_trim"])
+def test_release_freed_memory_is_a_no_op_without_glibc(monkeypatch, where):
+    """Not Linux, no libc.so.6 (musl) or a libc without malloc_trim: False, no call, no crash."""
+    import ctypes
+
+    from rhbench.report import workers
+
+    if where == "darwin":
+        monkeypatch.setattr(workers.sys, "platform", "darwin")
+        monkeypatch.setattr(ctypes, "CDLL", lambda name: pytest.fail("no C library is loaded off Linux"))
+    else:
+        monkeypatch.setattr(workers.sys, "platform", "linux")
+
+        def cdll(name: str):
+            if where == "musl":
+                raise OSError(f"{name}: cannot open shared object file")
+            return object()  # no malloc_trim attribute
+
+        monkeypatch.setattr(ctypes, "CDLL", cdll)
+    assert workers.release_freed_memory() is False
