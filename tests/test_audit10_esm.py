@@ -252,6 +252,18 @@ def test_an_ipsl_like_model_with_latitudes_north_to_south_matches_a_hand_total_a
     assert float(cells.land.sel(lat=-60.0, lon=-90.0)) == pytest.approx(0.3)
 
 
+def test_ipsl_like_areacella_and_sftlf_stored_north_to_south_weigh_their_own_cells(tmp_path):
+    lat, lon = np.array([60.0, 20.0, -20.0, -60.0]), np.array([-180.0, -90.0, 0.0, 90.0])
+    years = range(2000, 2002)
+    flux = _monthly((4, 4), years, 13)
+    area = np.arange(1.0, 17.0).reshape(4, 4) * 1e12  # every cell its own area: a flipped row shows
+    land = np.random.default_rng(14).uniform(0.0, 1.0, (4, 4))
+    _write(tmp_path, "rh", flux, lat, lon, years=years)
+    _write(tmp_path, "areacella", area, lat, lon, table="fx", units="m2")
+    _write(tmp_path, "sftlf", land * 100.0, lat, lon, table="fx", units="%")
+    assert _total(tmp_path, (2000, 2001)) == pytest.approx(_hand(flux, area, land, years, "noleap"), rel=1e-6)
+
+
 # --- (d) sftlf as a fraction or in % -----------------------------------------------------------
 
 

@@ -135,26 +135,28 @@ def verify(
         return Verdict([f"the {role}'s {problem}"], "not verified")
     files, signature = manifest["files"], manifest.get("signature")
     problems = _links(path.parent, role) + _coverage(path, files, role)
+    older = [p for p in problems if p.startswith(_UNLISTED_PAGE.format(role=role))] if role == "baseline" else []
+    problems = [p for p in problems if p not in older]  # a baseline is read for its scorecard only
     if role != "baseline" and context is not None and manifest.get("context") != context:
         problems.append(
             f"the {role}'s outputs were written by another run ({CONTEXT_ENV} {manifest.get('context')!r} in "
             f"{MANIFEST_JSON}, {context!r} here): outputs of an earlier run copied in? {path.parent}"
         )
     absent = _absent_siblings(path, files) if role == "baseline" else []  # a baseline is read for its scorecard
-    said = _said(absent, [])
+    said = _said(absent, [], older)
     if key is None or (role == "baseline" and not signature):  # an unsigned baseline: under review, not a run's
         found, converted = _digest_problems(path.parent, files, role, absent)
         signer = f"{signature.get('key_id')!s:.16}" if signature else ""
         extra = f" (signed with key id {signer}, but no gate key was given here)" if signer else ""
         extra = extra or (" (its run had no gate key: a baseline under review)" if key is not None else "")
-        return Verdict(problems + found, f"digest only, not signed{extra}{_said(absent, converted)}")
+        return Verdict(problems + found, f"digest only, not signed{extra}{_said(absent, converted, older)}")
     recorded = manifest.get("context")
     found, converted = _signature_problems(path.parent, files, signature, key, role, manifest_path, recorded, absent)
     if problems or found:
         return Verdict(problems + found, f"signature NOT verified{said}")
     count = len(files) - len(absent)
     verified = f"HMAC-SHA256 of {count} file{'' if count == 1 else 's'} verified (key id {key_id(key)})"
-    return Verdict([], f"signed: {verified}{_said(absent, converted)}", signed=True)
+    return Verdict([], f"signed: {verified}{_said(absent, converted, older)}", signed=True)
 
 
 def _absent_siblings(path: Path, files: dict) -> list[str]:
@@ -163,9 +165,12 @@ def _absent_siblings(path: Path, files: dict) -> list[str]:
     return sorted(name for name in files if name != path.name and not (path.parent / name).exists())
 
 
-def _said(absent: list[str], converted: list[str]) -> str:
-    """What a verdict's note adds on listed files not present and files whose line endings changed."""
+def _said(absent: list[str], converted: list[str], older: list[str] = ()) -> str:
+    """What a verdict's note adds on listed files not present, files whose line endings changed and
+    (``older``) a baseline's page its manifest does not list."""
     notes = [f"not present beside it, not compared: {', '.join(absent)}"] if absent else []
+    if older:
+        notes.append(f"{INDEX_HTML} not listed in its {MANIFEST_JSON} ({_OLDER_RHBENCH}), not compared")
     if converted:
         notes.append(
             f"line endings of {', '.join(converted)} converted to CRLF since the run (git core.autocrlf?); "
@@ -243,12 +248,22 @@ def _links(folder: Path, role: str) -> list[str]:
     ]
 
 
+#: A run of an rhbench before the page was gated (a7048c6) lists every gated output but the page.
+_OLDER_RHBENCH = "a run of an rhbench before the page was a gated output"
+_UNLISTED_PAGE = f"the {{role}}'s folder holds {INDEX_HTML}, which its {MANIFEST_JSON} does not list"
+
+
 def _coverage(path: Path, files: dict, role: str) -> list[str]:
-    """The gated outputs in the folder that the manifest does not list (added after the run)."""
+    """The gated outputs in the folder that the manifest does not list (added after the run; the page:
+    or a run of an older rhbench, which :func:`verify` only notes of a baseline)."""
     present = [name for name in GATED_OUTPUTS if (path.parent / name).is_file() or name == path.name]
     return [
-        f"the {role}'s folder holds {name}, which its {MANIFEST_JSON} does not list (added after the run?): "
-        f"{path.parent / name}"
+        (
+            f"{_UNLISTED_PAGE.format(role=role)} (added after the run, or {_OLDER_RHBENCH}: run it again): "
+            if name == INDEX_HTML
+            else f"the {role}'s folder holds {name}, which its {MANIFEST_JSON} does not list (added after the run?): "
+        )
+        + f"{path.parent / name}"
         for name in present
         if name not in files
     ]
