@@ -22,6 +22,8 @@ STATUSES = ("ok", "failed", "skipped", "absent")
 REFERENCE_RH, OBSERVED_CSOIL = "reference_rh", "observed_csoil"
 #: Sources of the multi-model mean and spread (SD, ddof=1) across DGVMs.
 ENSEMBLE_MEAN, ENSEMBLE_SD = "ensemble_mean", "ensemble_sd"
+#: Sources of the mean and SD across the prior Rh products (kind ``ensemble``; paper: 50.5 +- 4.9 Pg C yr-1).
+PRODUCTS_MEAN, PRODUCTS_SD = "products_mean", "products_sd"
 #: File ``rhbench demo`` leaves in every data root it writes (``{"synthetic": true, ...}``): a
 #: run on such a root is SYNTHETIC and labelled so in every output.
 SYNTHETIC_MARKER = "demo.json"

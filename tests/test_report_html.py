@@ -381,9 +381,11 @@ DEMO_FIGURES = (
     "fig-maps-rh_bias",
     "fig-maps-tau_soil",
     "fig-maps-tau_bias",
+    "fig-maps-tau_veg",
     "fig-zonal-rh",
     "fig-zonal-csoil",
     "fig-zonal-tau_soil",
+    "fig-zonal-tau_veg",
     "fig-csoil-products",
     "fig-csoil-zonal",
     "fig-rf-sd-map",
@@ -436,7 +438,7 @@ def test_demo_page_has_every_paper_figure_by_id_in_chromium(small_demo_run, tmp_
     dom = subprocess.run(flags, capture_output=True, text=True, timeout=180)
     title = re.search(r"<title>(.*?)</title>", dom.stdout)
     assert title is not None, dom.stderr[-2000:]
-    n_cards = len(truth["dgvm"]) + 1 + 4 + 2  # DGVMs, observations, 4 Rh products, ensemble mean and SD
+    n_cards = len(truth["dgvm"]) + 1 + 4 + 2 + 2  # DGVMs, observations, 4 Rh products, ensemble and products mean, SD
     assert title.group(1) == f"IDS OK TOC OK CARDS {n_cards}"
     text = page.read_text()
     assert "Paper Fig. S13" in text and "Paper Fig. 4a" in text

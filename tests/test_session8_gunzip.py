@@ -118,3 +118,25 @@ def test_a_restored_copy_whose_bytes_differ_is_decompressed_again(tmp_path, monk
     with caplog.at_level(logging.WARNING):
         assert gunzip.decompressed(packed).read_bytes() == plain
     assert len(inflations) == 2 and "changed since rhbench wrote it" in caplog.text
+
+
+def test_the_copy_an_older_rhbench_made_is_removed_once_the_new_one_is_made(tmp_path, monkeypatch):
+    """A format-1 copy (named by path, size and mtime, record format 1) of the same file would only take
+    disk space; it is removed, and an unrelated file of the folder is kept."""
+    import hashlib
+    import json
+
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
+    packed = tmp_path / "rh.nc.gz"
+    plain = _packed(packed, np.arange(5.0))
+    folder = tmp_path / "cache" / gunzip.FOLDER
+    folder.mkdir(parents=True)
+    stat = packed.stat()
+    key = hashlib.sha256(f"{packed.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:20]
+    old = folder / f"{key}.nc"
+    old.write_bytes(plain)
+    (folder / f"{key}.nc.json").write_text(json.dumps({"format": 1, "size": len(plain)}))
+    (folder / "mine.nc").write_text("kept")
+    copy = gunzip.decompressed(packed)
+    assert copy.read_bytes() == plain and not old.exists() and not (folder / f"{key}.nc.json").exists()
+    assert (folder / "mine.nc").read_text() == "kept"

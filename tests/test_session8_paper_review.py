@@ -329,6 +329,26 @@ def test_the_ensemble_underestimation_is_that_of_the_ensemble_means_as_in_the_pa
         assert row.units == "%" and row.value == pytest.approx(100.0 * (1.0 - low / high), rel=1e-9), region
 
 
+def test_the_prior_rh_products_mean_and_sd_as_the_paper_reports_them(run):
+    """Paper section 4: the prior products' global Rh 50.5 +- 4.9 Pg C yr-1 (mean, SD across products).
+    Missing before this session; now rows ``products_mean`` / ``products_sd`` (kind ensemble) of rh_global
+    and tau_soil_global, and a bar on the multi-model figure."""
+    outcome = run[0]
+    rows = _rows(outcome)
+    for metric in ("rh_global", "tau_soil_global"):
+        values = [r.value for (_, m, region), r in rows.items() if (r.kind, m, region) == ("rh", metric, "global")]
+        assert len(values) == 4
+        mean, sd = rows[("products_mean", metric, "global")], rows[("products_sd", metric, "global")]
+        assert (
+            mean.kind == "ensemble"
+            and mean.reason == "4 Rh products"
+            and mean.units == rows[("CLM5.0", metric, "global")].units
+        )
+        assert mean.value == pytest.approx(np.mean(values), rel=1e-12)
+        assert sd.value == pytest.approx(np.std(values, ddof=1), rel=1e-12)
+    assert rows[("products_mean", "rh_global", "global")].value == pytest.approx(50.5, rel=0.01)  # the demo's truth
+
+
 def test_the_monte_carlo_settings_are_stated_in_results_nc_and_on_the_page(run):
     """Before this session neither results.nc nor the page said how many draws, from what, with what seed."""
     outcome = run[0]

@@ -31,7 +31,16 @@ from rhbench.metrics import map_years
 from rhbench.metrics.totals import GRAMS_PER_KILOGRAM
 from rhbench.metrics.turnover import RH_DOMINATED, attribute_tau_bias, tau_map
 from rhbench.results import ENSEMBLE_MEAN as ENSEMBLE
-from rhbench.results import ENSEMBLE_SD, OBSERVED_CSOIL, REFERENCE_RH, Results, ScoreRow, needing
+from rhbench.results import (
+    ENSEMBLE_SD,
+    OBSERVED_CSOIL,
+    PRODUCTS_MEAN,
+    PRODUCTS_SD,
+    REFERENCE_RH,
+    Results,
+    ScoreRow,
+    needing,
+)
 
 
 class ReferenceLike(Protocol):
@@ -75,30 +84,40 @@ _ATTRIBUTION = {
 }
 
 
-def ensemble_rows(rows: list[ScoreRow], metrics: tuple[str, ...] = ENSEMBLE_METRICS) -> list[ScoreRow]:
-    """Mean and SD (ddof=1) across the DGVMs' ``ok`` rows of each metric and region.
+#: Metrics summarised across the prior Rh products (paper section 4: their global Rh 50.5 +- 4.9 Pg C yr-1).
+PRODUCT_METRICS = ("rh_global", "tau_soil_global")
 
-    Units are those of the rows. A metric with fewer than two models gets a skipped SD row.
+
+def ensemble_rows(
+    rows: list[ScoreRow],
+    metrics: tuple[str, ...] = ENSEMBLE_METRICS,
+    *,
+    kind: str = "dgvm",
+    names: tuple[str, str] = (ENSEMBLE, ENSEMBLE_SD),
+) -> list[ScoreRow]:
+    """Mean and SD (ddof=1) across the ``ok`` rows of sources of ``kind`` (the DGVMs; ``"rh"``: the prior
+    Rh products, as ``names`` :data:`PRODUCTS_MEAN`, :data:`PRODUCTS_SD`) of each metric and region.
+
+    Units are those of the rows. A metric with fewer than two sources gets a skipped SD row.
     Each row needs the observations its members' rows need (:attr:`ScoreRow.needs`).
     """
     groups: dict[tuple[str, str], list[ScoreRow]] = {}
     for row in rows:
-        if row.kind == "dgvm" and row.metric in metrics and row.status == "ok" and np.isfinite(row.value):
+        if row.kind == kind and row.metric in metrics and row.status == "ok" and np.isfinite(row.value):
             groups.setdefault((row.metric, row.region), []).append(row)
+    what = "DGVMs" if kind == "dgvm" else "Rh products"
     out = []
     for (metric, region), members in groups.items():
         values = np.array([r.value for r in members])
         units, n = members[0].units, len(members)
         needs = frozenset().union(*(r.needs for r in members))
-        mean = ScoreRow(ENSEMBLE, "ensemble", metric, region, units, float(values.mean()), "ok", f"{n} DGVMs", needs)
+        mean = ScoreRow(names[0], "ensemble", metric, region, units, float(values.mean()), "ok", f"{n} {what}", needs)
         if n > 1:
             sd = float(values.std(ddof=1))
-            spread = ScoreRow(
-                ENSEMBLE_SD, "ensemble", metric, region, units, sd, "ok", f"SD (ddof=1), {n} DGVMs", needs
-            )
+            spread = ScoreRow(names[1], "ensemble", metric, region, units, sd, "ok", f"SD (ddof=1), {n} {what}", needs)
         else:
-            reason = "needs at least two DGVMs"
-            spread = ScoreRow(ENSEMBLE_SD, "ensemble", metric, region, units, float("nan"), "skipped", reason, needs)
+            reason = f"needs at least two {what}"
+            spread = ScoreRow(names[1], "ensemble", metric, region, units, float("nan"), "skipped", reason, needs)
         out += [mean, spread]
     return out
 
@@ -281,6 +300,7 @@ def summarize(results: Results, reference: ReferenceLike) -> Results:
     Returns new Results: its ``maps`` dataset replaces the input's (``ensemble_mean`` added).
     """
     out = Results()
+    products = ensemble_rows(results.rows, PRODUCT_METRICS, kind="rh", names=(PRODUCTS_MEAN, PRODUCTS_SD))
     rows = ensemble_rows(results.rows)
     maps = results.datasets.get("maps")
     has_dgvm = maps is not None and bool((maps["kind"] == "dgvm").any())
@@ -303,7 +323,7 @@ def summarize(results: Results, reference: ReferenceLike) -> Results:
         units = {r.metric: r.units for r in results.rows}
         rows = [r for r in rows if not (r.source == ENSEMBLE and r.metric in _ATTRIBUTION and r.region == "global")]
         rows += attribution_rows(summary, units, len(members))
-    out.rows = rows
+    out.rows = rows + products
     out.datasets["observations"] = observation_products(
         reference.csoil_products, reference.rh_sd, reference.area, reference.land_mask
     )

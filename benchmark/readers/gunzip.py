@@ -18,7 +18,8 @@ change times in ns, inode). On each open:
 
 So a restore costs one hash of each file instead of a decompression, and an edit is always
 caught. Nothing else in the folder is touched: only names rhbench derives from a source are
-written.
+written, and the copy an older rhbench (record format 1, named by the source's path, size and
+mtime) made of the same file as it is now is removed once the new copy is made.
 """
 
 from __future__ import annotations
@@ -67,9 +68,27 @@ def decompressed(path: Path) -> Path:
         log.info("cached decompressed copy %s of %s: %s, decompressed again", copy, path, state)
     source_sha = fileops.sha256_of(path)
     copy_sha = _inflate(path, copy)
+    _drop_format_1(path, copy.parent)
     entry = {"format": RECORD_FORMAT, "source_sha256": source_sha, "copy_sha256": copy_sha}
     _record(copy, record, {**entry, "source": source_stat, "copy": _stat(copy)})
     return copy
+
+
+def _drop_format_1(path: Path, folder: Path) -> None:
+    """Remove the copy (and record) an rhbench of record format 1 made of ``path`` as it is now: named by its
+    resolved path, size and mtime, it would only take disk space (a copy is as large as the data)."""
+    stat = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:20]
+    old = folder / f"{key}.nc"
+    record = old.with_name(old.name + RECORD_SUFFIX)
+    try:
+        if json.loads(record.read_text(encoding="utf-8")).get("format") != 1:
+            return
+    except (OSError, ValueError, AttributeError):
+        return
+    for name in (old, record):
+        name.unlink(missing_ok=True)
+    log.info("removed %s, the decompressed copy of %s an older rhbench made", old, path)
 
 
 def _stat(path: Path) -> dict:

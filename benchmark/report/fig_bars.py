@@ -142,6 +142,7 @@ def ensemble_panels(items: list[dict], *, title: str = "", ncols: int = 4) -> by
     fig = new_figure(2.4 * ncols, 2.3 * nrows)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     colours = {"observation": "0.25", "unconstrained": UNCONSTRAINED, "constrained": CONSTRAINED}
+    colours["Rh products mean"] = OTHER_KIND_COLOUR
     for ax, item in zip(axes.flat, items, strict=False):
         names = [bar[0] for bar in item["bars"]]
         values = np.array([bar[1] for bar in item["bars"]], dtype=float)
