@@ -110,3 +110,46 @@ def test_release_freed_memory_is_a_no_op_without_glibc(monkeypatch, where):
 
         monkeypatch.setattr(ctypes, "CDLL", cdll)
     assert workers.release_freed_memory() is False
+
+
+# --- R7-3: the years of a map that is not drawn ----------------------------------------
+
+
+def _field(years: list[int] | None = None):
+    import numpy as np
+    import xarray as xr
+
+    if years is None:
+        return xr.DataArray(np.ones((2, 3)), dims=("lat", "lon"))
+    return xr.DataArray(np.ones((len(years), 2, 3)), dims=("year", "lat", "lon"), coords={"year": years})
+
+
+def test_a_source_without_a_maps_variables_states_no_years_for_that_map():
+    """An Rh product has no cVeg (no tau_veg map) and a DGVM may lack cSoil: their years coordinates
+    said 'no time axis (static)' for maps that are all missing, and the page's captions listed them
+    ('observations: no time axis (static)' under the zonal tau_veg, which has no observed curve)."""
+    from rhbench.metrics import coverage
+    from rhbench.metrics.fields import MapInputs
+
+    drawn = MapInputs((1982, 2018))
+    product = {"rh": _field()}
+    drawn.add("Tang2020", "rh", product, product, {coverage.BY_VARIABLE: "rh: 1982-2016"})
+    assert drawn.years["Tang2020"]["rh"] == "1982-2016"
+    assert drawn.years["Tang2020"]["tau_veg"] == "" and drawn.years["Tang2020"]["csoil"] == ""
+    model = {"rh": _field(), "cveg": _field(), "litterfall": _field()}
+    drawn.add("NoSoil", "dgvm", model, model, {coverage.BY_VARIABLE: "rh: 1982-2018; cVeg: 1982-2018"})
+    assert drawn.years["NoSoil"]["tau_veg"] == "1982-2018"
+    assert drawn.years["NoSoil"]["csoil"] == "" and drawn.years["NoSoil"]["tau_soil"] == ""
+
+
+def test_the_references_maps_state_the_years_of_their_own_fields():
+    """The reference's observed cSoil is static whatever the years of its Rh: its csoil map says so;
+    it has no tau_veg map (was: every field labelled with the Rh's years)."""
+    from types import SimpleNamespace
+
+    from rhbench.metrics.fields import MapInputs
+    from rhbench.metrics.map_years import STATIC
+
+    ref = SimpleNamespace(name="observations", rh_land=_field(), csoil=_field(), rh_years="1982-2018")
+    years = MapInputs.of_reference(ref, (1982, 2018)).years["observations"]
+    assert years == {"rh": "1982-2018", "csoil": STATIC, "tau_soil": "1982-2018", "tau_veg": ""}
