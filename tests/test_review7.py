@@ -153,3 +153,41 @@ def test_the_references_maps_state_the_years_of_their_own_fields():
     ref = SimpleNamespace(name="observations", rh_land=_field(), csoil=_field(), rh_years="1982-2018")
     years = MapInputs.of_reference(ref, (1982, 2018)).years["observations"]
     assert years == {"rh": "1982-2018", "csoil": STATIC, "tau_soil": "1982-2018", "tau_veg": ""}
+
+
+# --- R7-4: damaged values in one file of a series read in memory --------------------------
+
+
+def test_damaged_values_in_one_file_of_a_series_name_that_file(tmp_path, monkeypatch):
+    """Issue 18's in-memory read (8747dce) reads file by file, so it knows which file is damaged, but
+    its DataError named the whole series ('A .. B (2 files)'), as the dask path must."""
+    import numpy as np
+    import xarray as xr
+
+    from rhbench import loader
+    from rhbench.errors import DataError
+    from rhbench.sources import Source, Var
+
+    paths = []
+    for first in (2000, 2001):
+        time = 15.0 + 365.0 * (first - 2000) + np.arange(12) * (365.0 / 12)
+        rh = xr.DataArray(np.full((12, 3, 4), 3e-8, dtype="float32"), dims=("time", "lat", "lon"))
+        ds = xr.Dataset({"rh": rh.assign_attrs(units="kg m-2 s-1")}, coords={"time": time})
+        ds = ds.assign_coords(lat=[-30.0, 0.0, 30.0], lon=[-135.0, -45.0, 45.0, 135.0])
+        ds["time"].attrs.update(units="days since 2000-01-01", calendar="noleap")
+        paths.append(tmp_path / f"rh_{first}.nc")
+        ds.to_netcdf(paths[-1])
+    wrapper = xr.backends.netCDF4_.NetCDF4ArrayWrapper
+    real = wrapper._getitem
+
+    def damaged(self, key):
+        second = str(paths[1]) in str(getattr(self.datastore, "_filename", ""))
+        if second and self.variable_name == "rh" and isinstance(key, tuple) and key[0] == slice(None):
+            raise RuntimeError("NetCDF: HDF error")
+        return real(self, key)
+
+    monkeypatch.setattr(wrapper, "_getitem", damaged)
+    source = Source("M", "dgvm", "test.M", {"rh": Var("rh", "kg m-2 s-1")}, "test")
+    with pytest.raises(DataError, match="cannot read data values") as info:
+        loader.open_variable(source, "rh", paths, annual=True, in_memory=True)
+    assert f"file: {paths[1]}" in str(info.value) and "(2 files)" not in str(info.value), str(info.value)
