@@ -64,20 +64,22 @@ def _open_files(source: Source, file_name: str, paths: Sequence[Path], in_memory
     if in_memory and _disk_bytes(paths) <= IN_MEMORY_BYTES:
         datasets = [_open_one(source, file_name, p, chunked=False) for p in paths]
         if sum(ds[file_name].nbytes for ds in datasets) <= IN_MEMORY_BYTES:
-            for ds in datasets:
-                _read_values(ds[file_name])
+            for ds, path in zip(datasets, paths, strict=True):
+                _read_values(ds[file_name], path)
             return datasets
         for ds in datasets:  # compressed or packed: larger than its files
             ds.close()
     return [_open_one(source, file_name, p) for p in paths]
 
 
-def _read_values(data: xr.DataArray) -> None:
-    """Load ``data`` in place; the file's read errors are a :class:`DataError` (as when dask reads it)."""
+def _read_values(data: xr.DataArray, path: Path) -> None:
+    """Load ``data`` (of file ``path``) in place; the file's read errors are a :class:`DataError` naming
+    that file, also in a series of files (as when dask reads it)."""
     try:
         data.load()
     except (OSError, RuntimeError, ValueError) as exc:  # netCDF/HDF5 errors on damaged data
-        raise DataError(f"cannot read data values ({type(exc).__name__}: {exc})", variable=str(data.name)) from exc
+        message = f"cannot read data values ({type(exc).__name__}: {exc})"
+        raise DataError(message, file=str(path), variable=str(data.name)) from exc
 
 
 def _open_one(source: Source, file_name: str, path: Path, *, chunked: bool = True) -> xr.Dataset:

@@ -69,3 +69,125 @@ def test_a_page_dropped_from_a_signed_manifest_still_fails(tmp_path, monkeypatch
     (folder / "index.html").write_text("edited\n", encoding="utf-8")
     verdict = manifest.verify(folder / "scorecard.json", KEY, role="baseline")
     assert any("file list or run context was edited after signing" in p for p in verdict.problems)
+
+
+# --- R7-2: malloc_trim before the page workers draw, and a no-op without glibc -------------
+
+
+def test_the_pool_gives_freed_memory_back_before_it_sends_the_page(monkeypatch):
+    """Issue 18's claim (a2ba8df) that the run trims its heap before its page workers draw: removing
+    the call from ``Pool.render`` left every test green."""
+    from rhbench.report import workers
+
+    order = []
+    monkeypatch.setattr(workers, "release_freed_memory", lambda: order.append("trim") or True)
+    monkeypatch.setattr(workers, "_send_bytes", lambda conn, job: order.append("send") or True)
+    pool = workers.Pool(conns=["worker"], pid=0)
+    monkeypatch.setattr(pool, "close", lambda: None)
+    pool.render({"inputs": 1}, ["a"], lambda inputs, anchor: "")
+    assert order == ["trim", "send"]
+    for folder in pool.folders:
+        folder.rmdir()
+
+
+@pytest.mark.parametrize("where", ["darwin", "musl", "no malloc_trim"])
+def test_release_freed_memory_is_a_no_op_without_glibc(monkeypatch, where):
+    """Not Linux, no libc.so.6 (musl) or a libc without malloc_trim: False, no call, no crash."""
+    import ctypes
+
+    from rhbench.report import workers
+
+    if where == "darwin":
+        monkeypatch.setattr(workers.sys, "platform", "darwin")
+        monkeypatch.setattr(ctypes, "CDLL", lambda name: pytest.fail("no C library is loaded off Linux"))
+    else:
+        monkeypatch.setattr(workers.sys, "platform", "linux")
+
+        def cdll(name: str):
+            if where == "musl":
+                raise OSError(f"{name}: cannot open shared object file")
+            return object()  # no malloc_trim attribute
+
+        monkeypatch.setattr(ctypes, "CDLL", cdll)
+    assert workers.release_freed_memory() is False
+
+
+# --- R7-3: the years of a map that is not drawn ----------------------------------------
+
+
+def _field(years: list[int] | None = None):
+    import numpy as np
+    import xarray as xr
+
+    if years is None:
+        return xr.DataArray(np.ones((2, 3)), dims=("lat", "lon"))
+    return xr.DataArray(np.ones((len(years), 2, 3)), dims=("year", "lat", "lon"), coords={"year": years})
+
+
+def test_a_source_without_a_maps_variables_states_no_years_for_that_map():
+    """An Rh product has no cVeg (no tau_veg map) and a DGVM may lack cSoil: their years coordinates
+    said 'no time axis (static)' for maps that are all missing, and the page's captions listed them
+    ('observations: no time axis (static)' under the zonal tau_veg, which has no observed curve)."""
+    from rhbench.metrics import coverage
+    from rhbench.metrics.fields import MapInputs
+
+    drawn = MapInputs((1982, 2018))
+    product = {"rh": _field()}
+    drawn.add("Tang2020", "rh", product, product, {coverage.BY_VARIABLE: "rh: 1982-2016"})
+    assert drawn.years["Tang2020"]["rh"] == "1982-2016"
+    assert drawn.years["Tang2020"]["tau_veg"] == "" and drawn.years["Tang2020"]["csoil"] == ""
+    model = {"rh": _field(), "cveg": _field(), "litterfall": _field()}
+    drawn.add("NoSoil", "dgvm", model, model, {coverage.BY_VARIABLE: "rh: 1982-2018; cVeg: 1982-2018"})
+    assert drawn.years["NoSoil"]["tau_veg"] == "1982-2018"
+    assert drawn.years["NoSoil"]["csoil"] == "" and drawn.years["NoSoil"]["tau_soil"] == ""
+
+
+def test_the_references_maps_state_the_years_of_their_own_fields():
+    """The reference's observed cSoil is static whatever the years of its Rh: its csoil map says so;
+    it has no tau_veg map (was: every field labelled with the Rh's years)."""
+    from types import SimpleNamespace
+
+    from rhbench.metrics.fields import MapInputs
+    from rhbench.metrics.map_years import STATIC
+
+    ref = SimpleNamespace(name="observations", rh_land=_field(), csoil=_field(), rh_years="1982-2018")
+    years = MapInputs.of_reference(ref, (1982, 2018)).years["observations"]
+    assert years == {"rh": "1982-2018", "csoil": STATIC, "tau_soil": "1982-2018", "tau_veg": ""}
+
+
+# --- R7-4: damaged values in one file of a series read in memory --------------------------
+
+
+def test_damaged_values_in_one_file_of_a_series_name_that_file(tmp_path, monkeypatch):
+    """Issue 18's in-memory read (8747dce) reads file by file, so it knows which file is damaged, but
+    its DataError named the whole series ('A .. B (2 files)'), as the dask path must."""
+    import numpy as np
+    import xarray as xr
+
+    from rhbench import loader
+    from rhbench.errors import DataError
+    from rhbench.sources import Source, Var
+
+    paths = []
+    for first in (2000, 2001):
+        time = 15.0 + 365.0 * (first - 2000) + np.arange(12) * (365.0 / 12)
+        rh = xr.DataArray(np.full((12, 3, 4), 3e-8, dtype="float32"), dims=("time", "lat", "lon"))
+        ds = xr.Dataset({"rh": rh.assign_attrs(units="kg m-2 s-1")}, coords={"time": time})
+        ds = ds.assign_coords(lat=[-30.0, 0.0, 30.0], lon=[-135.0, -45.0, 45.0, 135.0])
+        ds["time"].attrs.update(units="days since 2000-01-01", calendar="noleap")
+        paths.append(tmp_path / f"rh_{first}.nc")
+        ds.to_netcdf(paths[-1])
+    wrapper = xr.backends.netCDF4_.NetCDF4ArrayWrapper
+    real = wrapper._getitem
+
+    def damaged(self, key):
+        second = str(paths[1]) in str(getattr(self.datastore, "_filename", ""))
+        if second and self.variable_name == "rh" and isinstance(key, tuple) and key[0] == slice(None):
+            raise RuntimeError("NetCDF: HDF error")
+        return real(self, key)
+
+    monkeypatch.setattr(wrapper, "_getitem", damaged)
+    source = Source("M", "dgvm", "test.M", {"rh": Var("rh", "kg m-2 s-1")}, "test")
+    with pytest.raises(DataError, match="cannot read data values") as info:
+        loader.open_variable(source, "rh", paths, annual=True, in_memory=True)
+    assert f"file: {paths[1]}" in str(info.value) and "(2 files)" not in str(info.value), str(info.value)
