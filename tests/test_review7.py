@@ -275,3 +275,59 @@ def test_monthly_files_with_unusable_bounds_are_read_as_one_file_without_bounds(
     )
     warned = " ".join(r.getMessage() for r in caplog.records if "do not contain their time stamps" in r.getMessage())
     assert all(str(files[i]) in warned for i in broken)
+
+
+def test_an_edited_page_with_its_manifest_entry_rewritten_fails_only_under_the_key(tmp_path):
+    """Pins the brief's question: whoever edits index.html AND its manifest.json entry (size and SHA-256
+    recomputed) without the key passes a check without a key, which says "digest only, not signed",
+    and fails one with the key (the signed file list and the page's HMAC no longer match)."""
+    import hashlib
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    for name in manifest.GATED_OUTPUTS:
+        (folder / name).write_text(f"{name}\n", encoding="utf-8")
+    manifest.write_manifest(folder, KEY)
+    page = folder / "index.html"
+    page.write_text("<title>a better score</title>\n", encoding="utf-8")
+    entry = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    data = page.read_bytes()
+    entry["files"]["index.html"] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    (folder / "manifest.json").write_text(json.dumps(entry), encoding="utf-8")
+    unkeyed = manifest.verify(folder / "scorecard.json", None)
+    assert unkeyed.problems == [] and unkeyed.note.startswith("digest only, not signed")
+    keyed = manifest.verify(folder / "scorecard.json", KEY)
+    assert not keyed.signed and keyed.note.startswith("signature NOT verified")
+    assert any("file list or run context was edited after signing" in p for p in keyed.problems)
+
+
+# --- R7-7: the Monte Carlo statement of results.nc names the run's own seed and draws ------
+
+
+def test_the_monte_carlo_statement_names_the_runs_seed_and_draws():
+    """S8-4b's test runs the demo at seed 0, the default: a statement hard-coding 'seed 0' (or the
+    default draws) passed it. Here seed 7 and 5 draws on a tiny model, the statement's numbers
+    the constraint's."""
+    import numpy as np
+    import xarray as xr
+
+    from rhbench import grid, uptake
+
+    years = np.arange(1901, 2019)
+    lat, lon = np.array([-30.0, 30.0]), np.array([-90.0, 90.0])
+    shape = (years.size, lat.size, lon.size)
+    growth = np.linspace(1.0, 1.2, years.size)[:, None, None] * np.ones(shape)
+    model = xr.Dataset(
+        {
+            "npp": (("year", "lat", "lon"), 500.0 * growth),
+            "rh": (("year", "lat", "lon"), 450.0 * growth),
+            "cVeg": (("year", "lat", "lon"), 5.0 * growth),
+            "cSoil": (("year", "lat", "lon"), 15.0 * growth),
+            "fVegLitter": (("year", "lat", "lon"), 480.0 * growth),
+        },
+        coords={"year": years, "lat": lat, "lon": lon},
+    )
+    area = grid.cell_area(lat, lon)
+    out = uptake.twobox_results({"M": model}, area, n_draws=5, seed=7)
+    text = out.datasets["twobox"].attrs["monte_carlo"]
+    assert "5 x 5 crossed draws (25 constrained runs per model and region, seed 7)" in text, text
