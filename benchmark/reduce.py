@@ -134,7 +134,7 @@ def reduce_model(annual: xr.Dataset, area: xr.DataArray, parts: Partition, perio
     ``area`` is the common grid's cell area in m2; ``period`` the inclusive years of the
     means. Units are those of ``annual`` (canonical: g C m-2 yr-1, kg C m-2).
     """
-    fields = _series(annual).astype(STORE_DTYPE).compute()
+    fields = _series(annual).astype(STORE_DTYPE, copy=False).compute()
     return ModelProducts(period_means(fields, period), partition_totals(fields, area, parts))
 
 
@@ -183,7 +183,7 @@ def reduce_native(
     partition's yearly totals, which only the constraint reads, are not computed (empty
     ``totals``); the maps and regional totals are the same either way.
     """
-    fields = _series(annual).astype(STORE_DTYPE).compute()
+    fields = _series(annual).astype(STORE_DTYPE, copy=False).compute()
     cells = cells.resolved(fields)
     means = period_means(fields, period)
     regions = native_regions(fields, vegclass=vegclass, band_width=band_width)

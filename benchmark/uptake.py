@@ -340,8 +340,7 @@ def twobox_results(
     ----------
     models: name -> annual dataset as for :func:`rhbench.twobox.global_turnover`.
     area: cell areas in m2 (lat, lon).
-    regions: class name -> boolean mask (lat, lon); classes in :data:`EXCLUDED_CLASSES` are
-        ignored. The global constraint always runs.
+    regions: class name -> boolean mask (lat, lon); :data:`EXCLUDED_CLASSES` ignored; ``global`` always runs.
     tau_obs: region -> (tau_veg (mean, SD) or None, tau_soil (mean, SD)) in yr; ``"global"``
         defaults to :data:`constraint.TAU_VEG_OBS`, :data:`constraint.TAU_SOIL_OBS`. A class
         without an entry gets skipped rows; a None tau_veg constrains tau_soil only (reason).
@@ -352,8 +351,8 @@ def twobox_results(
     -------
     Results with rows :data:`METRICS` per model (kind "dgvm"), ``ensemble_mean`` and
     (:data:`SPREAD_METRICS`) ``ensemble_sd`` (kind "ensemble") per region, changes from each
-    model's first to its last year (module docstring); ``datasets["twobox"]`` holds the
-    yearly series, dims (region, source, year), Pg C.
+    model's first to its last year (module docstring); ``datasets["twobox"]``: the yearly series,
+    dims (region, source, year), Pg C, attribute ``monte_carlo`` (:func:`monte_carlo_text`).
     """
     tau_obs = {"global": (constraint.TAU_VEG_OBS, constraint.TAU_SOIL_OBS), **(tau_obs or {})}
     used = {name: mask for name, mask in (regions or {}).items() if name.lower() not in EXCLUDED_CLASSES}

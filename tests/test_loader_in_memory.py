@@ -131,3 +131,18 @@ def test_a_model_reduced_from_memory_gives_the_products_of_dask(tmp_path):
         products.append(reduce.reduce_native(annual, cells, target, (2001, 2008)))
     for name in ("period", "totals", "regions"):
         xr.testing.assert_identical(getattr(products[1], name), getattr(products[0], name))
+
+
+def test_reducing_a_float32_model_in_memory_takes_no_copy_and_changes_nothing(tmp_path):
+    """``reduce_native`` casts to float32 without copying values already float32: its input is
+    left as it was and the products are those of a reduction of a copy."""
+    path = _write(tmp_path / "rh.nc", np.random.default_rng(7).random((10, 18, 36)) * RH_KG_S)
+    source = dataclasses.replace(_source(), files={"rh": [str(path)]})
+    annual, cells = harmonize.load_native(source, None, in_memory=True)
+    before = annual.copy(deep=True)
+    target = grid.common_grid(10.0)
+    got = reduce.reduce_native(annual, cells, target, (2001, 2008))
+    xr.testing.assert_identical(annual, before)
+    expected = reduce.reduce_native(before.copy(deep=True), cells, target, (2001, 2008))
+    for name in ("period", "totals", "regions"):
+        xr.testing.assert_identical(getattr(got, name), getattr(expected, name))

@@ -38,7 +38,9 @@ class MapInputs:
         out = cls(period)
         both = {"rh": ref.rh_land, "csoil": ref.csoil}
         out.fields[ref.name], out.tau_fields[ref.name], out.kinds[ref.name] = both, both, "reference"
-        out.years[ref.name] = dict.fromkeys(map_years.FIELDS, ref.rh_years or map_years.period_text(period))
+        rh_years = ref.rh_years or map_years.period_text(period)
+        years = dict.fromkeys(map_years.FIELDS, rh_years) | {"csoil": map_years.file_years(ref.csoil, period)}
+        out.years[ref.name] = map_years.drawn_only(years, both)
         return out
 
     def add(
@@ -46,7 +48,7 @@ class MapInputs:
     ) -> dict[str, xr.DataArray]:
         """Add source ``name`` (``record``: its years record); return ``tau``."""
         self.fields[name], self.tau_fields[name], self.kinds[name] = found, tau, kind
-        self.years[name] = map_years.source_years(record, self.period)
+        self.years[name] = map_years.drawn_only(map_years.source_years(record, self.period), found | tau)
         return tau
 
     def of_kind(self, kind: str) -> dict[str, dict[str, xr.DataArray]]:

@@ -7,7 +7,8 @@ and zonal profiles of ``results.nc`` and the page use the same means, and state 
 as (source)-coordinates: ``rh_years`` (``rh``, ``rh_bias``), ``csoil_years`` (zonal ``csoil``),
 ``tau_soil_years`` (``tau_soil``, ``tau_bias``, ``attribution``) and ``tau_veg_years``
 (``tau_veg``), each a text such as ``1982-2018`` or ``1986-2018``, or ``1982-1990, 1995-2018``
-for years with a gap. A source whose rows fail on too few years (a model of 1982-2000 under
+for years with a gap, and "" for a map the source has not (an Rh product's tau_veg). A source
+whose rows fail on too few years (a model of 1982-2000 under
 1982-2018) is still mapped, over the years it has, and its coordinate says which. The
 ensemble-mean maps average each member's fields over that member's years: their text names
 them when they differ (``A: 1982-2018; B: 1986-2018``).
@@ -58,6 +59,12 @@ def source_years(record: Mapping, period: tuple[int, int]) -> dict[str, str]:
         else:
             out[field] = str(record.get("period_years") or STATIC)
     return out
+
+
+def drawn_only(years: Mapping[str, str], fields: Mapping[str, xr.DataArray]) -> dict[str, str]:
+    """``years`` (field -> text) with "" for each field of :data:`FIELDS` whose maps are not drawn (a
+    variable of it not among the source's period-mean ``fields``: an Rh product's tau_veg)."""
+    return {f: text if all(k in fields for k in FIELDS.get(f, ())) else "" for f, text in years.items()}
 
 
 def file_years(data: xr.DataArray, period: tuple[int, int]) -> str:

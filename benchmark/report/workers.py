@@ -32,6 +32,7 @@ Library calls of :func:`rhbench.pipeline.run` and of :func:`rhbench.cli.main` dr
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import pickle
@@ -176,14 +177,18 @@ def start(*, fresh_process: bool = False) -> None:
 
 
 def release_freed_memory() -> bool:
-    """Give the memory this process has freed back to the system (glibc's ``malloc_trim``).
+    """Free this process's unreachable objects and give its freed memory back to the system.
 
-    glibc keeps freed blocks of its heap for reuse, so after reading and reducing the data a
-    run's resident set stays near its peak although most of it is free. While page workers
-    draw, the run and its workers are resident together: returning the free part first lowers
-    their summed resident memory (~40 MB after an annual 4-model run at 0.5 degree) and
-    changes no value. True when the call was made (Linux with glibc), else False.
+    Objects in reference cycles (some of xarray's and dask's) wait for the garbage collector,
+    arrays they hold included; and glibc keeps freed blocks of its heap for reuse, so after
+    reading and reducing the data a run's resident set stays near its peak although much of
+    it is free. While page workers draw, the run and its workers are resident together: a
+    collection (~3 ms: the command froze its imports, :func:`rhbench.importcost.collector_paused`)
+    and glibc's ``malloc_trim`` first lower their summed resident memory (~40-90 MB after an
+    annual 4-model run at 0.5 degree) and change no value. True when ``malloc_trim`` was
+    called (Linux with glibc), else False (the collection is made either way).
     """
+    gc.collect()
     if not sys.platform.startswith("linux"):
         return False
     try:
