@@ -49,14 +49,15 @@ from rhbench.sources import Source
 log = logging.getLogger(__name__)
 
 #: Bump when the content of the cached products changes for the same inputs.
-CACHE_VERSION = 12  # 4: steps labelled by their time bounds; first_year/last_year recorded; 5: 2-box land areas;
+CACHE_VERSION = 13  # 4: steps labelled by their time bounds; first_year/last_year recorded; 5: 2-box land areas;
 # 6: yearly 1 January stamps past the plugin's period decided by evidence; years used = years every variable has;
 # 7: the reference-date reading of yearly stamps is stated as an assumption (its note, kept with the products);
 # 8: each variable's years recorded (period_years_by_variable); turnover means over common years (rh__tau_soil ...);
 # 9: the derived litterfall's own years recorded (a year cVeg lacks costs litterfall the years either side);
 # 10: a cLitter not added to cSoil no longer limits tau_soil's common years (rh__tau_soil ...);
 # 11: time bounds stating units of their own (xarray's re-write) converted to the time's units;
-# 12: cell areas from longitude bounds that wrap across 0/360 taken the short way round (grid.cell_area_from_bounds)
+# 12: cell areas from longitude bounds that wrap across 0/360 taken the short way round (grid.cell_area_from_bounds);
+# 13: a series of files one of whose time bounds do not contain their stamps is read by its stamps (Review 7, R7-6)
 #: Sub-folder of :func:`rhbench.fileops.cache_dir` holding the products.
 FOLDER = "products"
 _GROUPS = ("period", "totals", "regions")

@@ -234,7 +234,7 @@ def _bounds_in_time_units(stamps: xr.DataArray, bounds: xr.DataArray) -> np.ndar
         return edges
 
 
-def _warn_unused_bounds(ds: xr.Dataset, name: str, file: str, variable: str) -> None:
+def warn_unused_bounds(ds: xr.Dataset, name: str, file: str, variable: str) -> None:
     """Warn, naming ``file``, when time ``name`` has CF bounds :func:`time_values` could not use."""
     bounds = bounds_name(ds, name) if name in ds.variables else None
     if bounds:
@@ -276,7 +276,7 @@ def label_time(
     labels = timeaxis.decode_time(raw_time, file=file, variable=str(data.name))
     note = ""
     if "labelled_by" not in raw_time.attrs:
-        _warn_unused_bounds(ds, name, file, str(data.name))
+        warn_unused_bounds(ds, name, file, str(data.name))
         first = np.asarray(raw_time.values, dtype=float)[:1]
         at_reference = bool(first.size and first[0] == 0.0)  # the first stamp is the units' reference date
         reading = stamps.read(

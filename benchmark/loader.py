@@ -122,12 +122,14 @@ def _rename_hint(source: Source, file_name: str, ds: xr.Dataset) -> str:
     return f"if the file names this variable otherwise, declare renames={{{canonical!r}: {in_file!r}}} in the plugin"
 
 
-def _time_span(ds: xr.Dataset, name: str, path: Path) -> tuple[int, int, int]:
-    """(first step, last step, step) of ``ds``'s time axis in months since year 0."""
+def _time_span(ds: xr.Dataset, name: str, path: Path, use_bounds: bool) -> tuple[int, int, int]:
+    """(first step, last step, step) of ``ds``'s time axis in months since year 0 (``use_bounds``: labelled
+    by the middles of its bounds, :func:`rhbench.layout.time_values`; else by its stamps)."""
     tdim = layout.time_dim(ds[name])
     if tdim is None:
         raise TimeAxisError("a file of a multi-file series has no time axis", file=str(path), variable=name)
-    labels = timeaxis.decode_time(layout.time_values(ds, tdim), file=str(path), variable=name)
+    values = layout.time_values(ds, tdim) if use_bounds else ds[tdim]
+    labels = timeaxis.decode_time(values, file=str(path), variable=name)
     key = labels.year * 12 + labels.month - 1
     step = int(np.min(np.diff(key))) if key.size > 1 else 12 if len(set(labels.month)) == 1 else 1
     return int(key[0]), int(key[-1]), step
@@ -140,7 +142,8 @@ def concat_files(datasets: Sequence[xr.Dataset], paths: Sequence[Path], name: st
     year) after the previous one ends. Time coordinates must share their units. Each
     file's lat/lon are normalised and must be the first file's grid (:func:`_on_one_grid`).
     """
-    spans = [_time_span(ds, name, path) for ds, path in zip(datasets, paths, strict=True)]
+    use_bounds = _bounds_usable(datasets, paths, name)
+    spans = [_time_span(ds, name, path, use_bounds) for ds, path in zip(datasets, paths, strict=True)]
     order = sorted(range(len(datasets)), key=lambda i: spans[i][0])
     for before, after in zip(order, order[1:], strict=False):
         end, start, step = spans[before][1], spans[after][0], spans[before][2]
@@ -155,7 +158,8 @@ def concat_files(datasets: Sequence[xr.Dataset], paths: Sequence[Path], name: st
             )
     tdim = layout.time_dim(datasets[0][name])
     _check_shared_time([datasets[i][tdim].attrs for i in order], paths, name)
-    parts = _on_one_grid([_labelled_by_bounds(datasets[i], name, tdim) for i in order], [paths[i] for i in order])
+    parts = [_labelled_by_bounds(datasets[i], name, tdim, use_bounds) for i in order]
+    parts = _on_one_grid(parts, [paths[i] for i in order])
     return xr.concat(parts, dim=tdim, data_vars="minimal", coords="minimal", compat="override", join="override")
 
 
@@ -205,17 +209,41 @@ def _on_one_grid(parts: list[xr.Dataset], paths: list[Path]) -> list[xr.Dataset]
     return [first] + [part.assign_coords(lat=first["lat"], lon=first["lon"]) for part in normal[1:]]
 
 
-def _labelled_by_bounds(ds: xr.Dataset, name: str, tdim: str) -> xr.Dataset:
+def _bounds_usable(datasets: Sequence[xr.Dataset], paths: Sequence[Path], name: str) -> bool:
+    """False, with a warning naming each such file, when a file of a series has CF time bounds that do
+    not contain its stamps: then the whole series is read by its stamps, as one without bounds (as a
+    single file with such bounds is: :func:`rhbench.layout.label_time`), never some files by their
+    bounds and others by their raw stamps (a year-end stamp taken as its year: a year late)."""
+    broken = []
+    for ds, path in zip(datasets, paths, strict=True):
+        tdim = layout.time_dim(ds[name])
+        if (
+            tdim is not None
+            and layout.bounds_name(ds, tdim)
+            and "labelled_by" not in layout.time_values(ds, tdim).attrs
+        ):
+            layout.warn_unused_bounds(ds, tdim, str(path), name)
+            broken.append(path)
+    if broken and len(broken) < len(datasets):
+        log.warning(
+            "%s: the time bounds of the series' other files are ignored too: its stamps are read as without bounds",
+            ", ".join(str(p) for p in broken),
+        )
+    return not broken
+
+
+def _labelled_by_bounds(ds: xr.Dataset, name: str, tdim: str, use_bounds: bool = True) -> xr.Dataset:
     """``ds[[name]]`` with each time stamp replaced by the value that labels its step
     (:func:`rhbench.layout.time_values`: the middle of the file's CF bounds, whatever the
-    bounds variable is called), in the file's time units; the bounds are dropped.
+    bounds variable is called), in the file's time units; the bounds are dropped (and not used
+    unless ``use_bounds``: :func:`_bounds_usable`).
 
     Done per file, so the files of a series may name their bounds differently
     (``time_bnds``, ``time_bounds``) or not all have them.
     """
     bounds = layout.bounds_name(ds, tdim)
     part = ds[[name]].drop_vars([bounds] if bounds in ds[[name]].variables else [])
-    if bounds is None:
+    if bounds is None or not use_bounds:
         return part
     labels = layout.time_values(ds, tdim)
     attrs = {k: v for k, v in ds[tdim].attrs.items() if k != "bounds"}

@@ -191,3 +191,143 @@ def test_damaged_values_in_one_file_of_a_series_name_that_file(tmp_path, monkeyp
     with pytest.raises(DataError, match="cannot read data values") as info:
         loader.open_variable(source, "rh", paths, annual=True, in_memory=True)
     assert f"file: {paths[1]}" in str(info.value) and "(2 files)" not in str(info.value), str(info.value)
+
+
+# --- R7-6: a series of files whose time bounds do not contain their stamps ---------------
+
+
+def _stamped_file(path, years, *, monthly: bool, bounds_shift: float):
+    """rh of ``years`` stamped at the END of each step (00:00 on the 1st of the next month or year,
+    'days since 1999-01-01', noleap) with CF bounds moved by ``bounds_shift`` days (-365: bounds a year
+    early, which do not contain their stamps: a broken writer); the value of each step is its index."""
+    import cftime
+    import numpy as np
+    import xarray as xr
+
+    def day(y, m):
+        return cftime.date2num(cftime.DatetimeNoLeap(y, m, 1), "days since 1999-01-01", "noleap")
+
+    months = range(1, 13) if monthly else (1,)
+    starts = [(y, m) for y in years for m in months]
+    ends = [(y, m + 1) if monthly and m < 12 else (y + 1, 1) for y, m in starts]
+    stamps = np.array([day(*e) for e in ends])
+    bounds = np.array([[day(*s), day(*e)] for s, e in zip(starts, ends, strict=True)]) + bounds_shift
+    first = (years[0] - 2000) * len(months)
+    values = (first + np.arange(len(starts), dtype="float32"))[:, None, None] * np.ones((1, 2, 2), "float32") * 1e-9
+    time = ("time", stamps, {"units": "days since 1999-01-01", "calendar": "noleap", "bounds": "time_bnds"})
+    ds = xr.Dataset(
+        {"rh": (("time", "lat", "lon"), values, {"units": "kg m-2 s-1"}), "time_bnds": (("time", "nv"), bounds)},
+        coords={"time": time, "lat": [-45.0, 45.0], "lon": [-90.0, 90.0]},
+    )
+    ds.to_netcdf(path)
+    return path
+
+
+def _rh_source():
+    from rhbench.sources import Source, Var
+
+    return Source("M", "dgvm", "test.M", {"rh": Var("rh", "kg m-2 s-1")}, "test")
+
+
+def test_yearly_files_of_a_series_with_bounds_not_containing_their_stamps_are_not_read_a_year_late(tmp_path, caplog):
+    """Year-end stamps (2001-01-01 for 2000) with bounds a year early, in two files: one such file is
+    refused as ambiguous (its bounds ignored with a warning, S8-3b), but the series took every stamp
+    as its year, silently: 2001-2004 for 2000-2003."""
+    from rhbench import loader
+    from rhbench.errors import TimeAxisError
+
+    one = _stamped_file(tmp_path / "one.nc", [2000, 2001, 2002, 2003], monthly=False, bounds_shift=-365.0)
+    with pytest.raises(TimeAxisError, match="cannot tell whether each stamp starts its year"):
+        loader.open_variable(_rh_source(), "rh", one, annual=True)
+    files = [
+        _stamped_file(tmp_path / f"rh_{a}.nc", [a, a + 1], monthly=False, bounds_shift=-365.0) for a in (2000, 2002)
+    ]
+    with caplog.at_level("WARNING", logger="rhbench"), pytest.raises(TimeAxisError, match="cannot tell whether"):
+        loader.open_variable(_rh_source(), "rh", files, annual=True)
+    warned = [r.getMessage() for r in caplog.records if "do not contain their time stamps" in r.getMessage()]
+    assert any(str(files[0]) in w for w in warned) and any(str(files[1]) in w for w in warned), warned
+
+
+@pytest.mark.parametrize("broken", [(0, 1), (1,)], ids=["both files", "the second file"])
+def test_monthly_files_with_unusable_bounds_are_read_as_one_file_without_bounds(tmp_path, caplog, broken):
+    """Month-end stamps: without usable bounds the stamp rules read them as month ends (whole years,
+    warned). One such file did; a series of them (or with the second file's bounds broken) took the
+    stamps literally: 'incomplete years ... 2000 has 11, 2003 has 1 steps'."""
+    import numpy as np
+
+    from rhbench import loader
+
+    single = _stamped_file(tmp_path / "one.nc", [2000, 2001, 2002], monthly=True, bounds_shift=-365.0)
+    expected = loader.open_variable(_rh_source(), "rh", single, annual=True)
+    files = [
+        _stamped_file(tmp_path / f"rh_{y}.nc", ys, monthly=True, bounds_shift=-365.0 if i in broken else 0.0)
+        for i, (y, ys) in enumerate([(2000, [2000]), (2001, [2001, 2002])])
+    ]
+    with caplog.at_level("WARNING", logger="rhbench"):
+        found = loader.open_variable(_rh_source(), "rh", files, annual=True)
+    assert found["year"].values.tolist() == [2000, 2001, 2002]
+    np.testing.assert_allclose(found.values, expected.values, rtol=1e-6)
+    by_hand = [
+        np.average(np.arange(12) + 12 * k, weights=[31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]) for k in range(3)
+    ]
+    np.testing.assert_allclose(
+        found.isel(lat=0, lon=0).values / found.isel(lat=0, lon=0).values[1], np.array(by_hand) / by_hand[1], rtol=1e-5
+    )
+    warned = " ".join(r.getMessage() for r in caplog.records if "do not contain their time stamps" in r.getMessage())
+    assert all(str(files[i]) in warned for i in broken)
+
+
+def test_an_edited_page_with_its_manifest_entry_rewritten_fails_only_under_the_key(tmp_path):
+    """Pins the brief's question: whoever edits index.html AND its manifest.json entry (size and SHA-256
+    recomputed) without the key passes a check without a key, which says "digest only, not signed",
+    and fails one with the key (the signed file list and the page's HMAC no longer match)."""
+    import hashlib
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    for name in manifest.GATED_OUTPUTS:
+        (folder / name).write_text(f"{name}\n", encoding="utf-8")
+    manifest.write_manifest(folder, KEY)
+    page = folder / "index.html"
+    page.write_text("<title>a better score</title>\n", encoding="utf-8")
+    entry = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    data = page.read_bytes()
+    entry["files"]["index.html"] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    (folder / "manifest.json").write_text(json.dumps(entry), encoding="utf-8")
+    unkeyed = manifest.verify(folder / "scorecard.json", None)
+    assert unkeyed.problems == [] and unkeyed.note.startswith("digest only, not signed")
+    keyed = manifest.verify(folder / "scorecard.json", KEY)
+    assert not keyed.signed and keyed.note.startswith("signature NOT verified")
+    assert any("file list or run context was edited after signing" in p for p in keyed.problems)
+
+
+# --- R7-7: the Monte Carlo statement of results.nc names the run's own seed and draws ------
+
+
+def test_the_monte_carlo_statement_names_the_runs_seed_and_draws():
+    """S8-4b's test runs the demo at seed 0, the default: a statement hard-coding 'seed 0' (or the
+    default draws) passed it. Here seed 7 and 5 draws on a tiny model, the statement's numbers
+    the constraint's."""
+    import numpy as np
+    import xarray as xr
+
+    from rhbench import grid, uptake
+
+    years = np.arange(1901, 2019)
+    lat, lon = np.array([-30.0, 30.0]), np.array([-90.0, 90.0])
+    shape = (years.size, lat.size, lon.size)
+    growth = np.linspace(1.0, 1.2, years.size)[:, None, None] * np.ones(shape)
+    model = xr.Dataset(
+        {
+            "npp": (("year", "lat", "lon"), 500.0 * growth),
+            "rh": (("year", "lat", "lon"), 450.0 * growth),
+            "cVeg": (("year", "lat", "lon"), 5.0 * growth),
+            "cSoil": (("year", "lat", "lon"), 15.0 * growth),
+            "fVegLitter": (("year", "lat", "lon"), 480.0 * growth),
+        },
+        coords={"year": years, "lat": lat, "lon": lon},
+    )
+    area = grid.cell_area(lat, lon)
+    out = uptake.twobox_results({"M": model}, area, n_draws=5, seed=7)
+    text = out.datasets["twobox"].attrs["monte_carlo"]
+    assert "5 x 5 crossed draws (25 constrained runs per model and region, seed 7)" in text, text

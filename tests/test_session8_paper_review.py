@@ -177,20 +177,21 @@ def _taylor(model: np.ndarray, ref: np.ndarray, weights: np.ndarray) -> dict[str
     }
 
 
+@pytest.mark.parametrize("field", ["rh", "tau_soil"])
 @pytest.mark.parametrize("source", ["CLM5.0", "Hashimoto2015", "Konings2019"])
-def test_rh_taylor_statistics_of_models_and_prior_products_by_hand(run, source):
-    """Rh maps of results.nc against the reference over the vegetated cells (hand class map) where both
-    have values, weighted by cell area (float32 maps: rel 1e-4)."""
+def test_taylor_statistics_of_models_and_prior_products_by_hand(run, source, field):
+    """Rh (and tau_soil) maps of results.nc against the reference's over the vegetated cells (hand class
+    map) where both have values, weighted by cell area (float32 maps: rel 1e-4)."""
     outcome, _, maps, area, classes = run
     rows = _rows(outcome)
-    model = maps["rh"].sel(source=source).values.astype(float)
-    ref = maps["rh"].sel(source="observations").values.astype(float)
+    model = maps[field].sel(source=source).values.astype(float)
+    ref = maps[field].sel(source="observations").values.astype(float)
     cells = (classes > 0) & np.isfinite(model) & np.isfinite(ref)
     stats = _taylor(model[cells], ref[cells], area[cells])
-    assert rows[(source, "rh_taylor_r", "global")].value == pytest.approx(stats["r"], rel=1e-4)
-    assert rows[(source, "rh_taylor_sd", "global")].value == pytest.approx(stats["sd"], rel=1e-4)
-    assert rows[(source, "rh_taylor_crmse", "global")].value == pytest.approx(stats["crmse"], rel=1e-4)
-    assert rows[(source, "rh_taylor_normalized_sd", "global")].value == pytest.approx(
+    assert rows[(source, f"{field}_taylor_r", "global")].value == pytest.approx(stats["r"], rel=1e-4)
+    assert rows[(source, f"{field}_taylor_sd", "global")].value == pytest.approx(stats["sd"], rel=1e-4)
+    assert rows[(source, f"{field}_taylor_crmse", "global")].value == pytest.approx(stats["crmse"], rel=1e-4)
+    assert rows[(source, f"{field}_taylor_normalized_sd", "global")].value == pytest.approx(
         stats["sd"] / stats["sd_ref"], rel=1e-4
     )
 
