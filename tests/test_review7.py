@@ -331,3 +331,51 @@ def test_the_monte_carlo_statement_names_the_runs_seed_and_draws():
     out = uptake.twobox_results({"M": model}, area, n_draws=5, seed=7)
     text = out.datasets["twobox"].attrs["monte_carlo"]
     assert "5 x 5 crossed draws (25 constrained runs per model and region, seed 7)" in text, text
+
+
+# --- R7-10: the pipeline reads its models' small variables in memory -------------------------
+
+
+@pytest.mark.slow
+def test_the_pipeline_reads_each_models_variables_in_memory(demo_root, monkeypatch):
+    """Issue 18's cut (8747dce) is that the pipeline's model reads take ``in_memory=True``: turning it
+    off in pipeline.py left every test green (the numbers are the same either way)."""
+    from rhbench import harmonize
+    from rhbench.config import RunConfig
+    from rhbench.pipeline import run
+
+    real, seen = harmonize.load_native, []
+
+    def recording(source, root, **kwargs):
+        seen.append((source.name, source.kind, kwargs.get("in_memory", False)))
+        return real(source, root, **kwargs)
+
+    monkeypatch.setattr(harmonize, "load_native", recording)
+    fast = {"reference": "Hashimoto2015", "products": ("Hashimoto2015",), "resolution": 4, "n_draws": 10}
+    run(RunConfig(data_root=demo_root, models=("CLM5.0",), use_cache=False, **fast))
+    models = [s for s in seen if s[1] == "dgvm"]
+    assert models and all(flag for *_, flag in models), seen
+
+
+def test_reduce_native_casts_a_float32_model_without_a_copy(monkeypatch):
+    """4fe63a7's 'takes no copy' (its test checks only that the input is unchanged and the products
+    equal, which a copy keeps too): the fields reduced share the float32 input's memory."""
+    import numpy as np
+    import xarray as xr
+
+    from rhbench import grid, landfrac, reduce
+
+    years, lat, lon = np.arange(2001, 2004), np.array([-45.0, 45.0]), np.array([-90.0, 90.0])
+    rh = xr.DataArray(np.full((3, 2, 2), 500.0, np.float32), dims=("year", "lat", "lon"))
+    annual = xr.Dataset({"rh": rh}, coords={"year": years, "lat": lat, "lon": lon})
+    seen = {}
+    real = reduce.period_means
+
+    def capture(fields, period):
+        seen["rh"] = fields["rh"].values
+        return real(fields, period)
+
+    monkeypatch.setattr(reduce, "period_means", capture)
+    cells = landfrac.CellMeasures(grid.cell_area(lat, lon), xr.ones_like(rh.isel(year=0)), origin="test")
+    reduce.reduce_native(annual, cells, grid.common_grid(90.0), (2001, 2003))
+    assert np.shares_memory(seen["rh"], annual["rh"].values)
