@@ -294,7 +294,10 @@ def _reduced(
         return cached
     started = time.perf_counter()
     try:
-        annual, cells = harmonize.load_native(source, root, land_mask=native.land_mask, in_memory=True)
+        # small files are read in memory (no dask) on local threads; on a cluster (a dask.distributed
+        # client, `rhbench run --scheduler/--workers`) the model's read and reduction run there
+        local = dask.config.get("scheduler", None) is LOCAL_THREADS
+        annual, cells = harmonize.load_native(source, root, land_mask=native.land_mask, in_memory=local)
         products = reduce.reduce_native(
             annual, cells, target, period, vegclass=native.vegclass, domain=native.domain, twobox=native.twobox
         )
