@@ -211,7 +211,7 @@ def _koppen_code(X: pd.DataFrame) -> pd.DataFrame:
 
 
 def variants() -> list[Variant]:
-    """Every variant, in the README table's order: set-up, quality filters, site columns."""
+    """Every variant, in the order of the table in docs/rf-experiments.md: set-up, quality filters, site columns."""
     return _setup_variants() + _quality_variants() + _site_column_variants()
 
 

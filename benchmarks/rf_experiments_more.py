@@ -155,7 +155,7 @@ def _node_size_grouped() -> list[Variant]:
 
 
 def more_variants() -> list[Variant]:
-    """This module's variants, in the README table's order (all on the product rows, split 2)."""
+    """This module's variants, in the order of docs/rf-experiments.md's table (all on the product rows, split 2)."""
 
     def product(name: str, **kw) -> Variant:
         return Variant(name, base="product", split=2, **kw)

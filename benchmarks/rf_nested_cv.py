@@ -17,7 +17,7 @@ fully grown trees picked in 45 of 50 outer folds; all four -> 0.502 (0.466-0.518
 split2 alone -> 0.502 (0.471-0.523); split2 vs split2-interp (continuous layers interpolated to
 the site coordinates, rf_experiments_more.py) -> 0.528 (0.501-0.547), interp picked 50 of 50;
 split2 vs split2-movedIDW -> 0.508 (0.478-0.525), picked 44 of 50. The inner CVs are row-level
-like the product's, so they share its recall of a location's other rows (README). With
+like the product's, so they share its recall of a location's other rows (docs/rf-experiments.md). With
 ``--grouped cell --setups split2 split6 leaf5`` (folds keep a predictor cell's rows together,
 outer and inner): leaf5 picked in 50 of 50, nested R2 0.166 (0.140-0.185); ``--grouped
 location``: leaf5 36, split6 14, split2 0 of 50, nested R2 0.249 (0.233-0.267).
