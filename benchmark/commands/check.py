@@ -139,6 +139,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         action="store_true",
         help="accept a scorecard whose rows were edited after rhbench wrote them (listed as a warning)",
     )
+    _add_baseline_trust_options(parser)
+    reports = {"--junit": "JUnit XML", "--markdown": "a Markdown summary (merge-request comment)"}
+    for option, what in reports.items():
+        parser.add_argument(option, type=Path, metavar="FILE", help=f"write {what} here (new, or one check wrote)")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _add_baseline_trust_options(parser: argparse.ArgumentParser) -> None:
+    """How far an unsigned baseline is trusted with a gate key: the two options exclude each other."""
     trust = parser.add_mutually_exclusive_group()
     trust.add_argument(
         "--allow-unverified-baseline",
@@ -150,11 +160,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         action="store_true",
         help="the baseline must be a run folder signed with the gate key (a baseline passed as a CI artifact)",
     )
-    reports = {"--junit": "JUnit XML", "--markdown": "a Markdown summary (merge-request comment)"}
-    for option, what in reports.items():
-        parser.add_argument(option, type=Path, metavar="FILE", help=f"write {what} here (new, or one check wrote)")
-    parser.set_defaults(func=run)
-    return parser
 
 
 def _metric_tolerances(options: list[str], default_relative: float) -> dict[str, rules.Tolerance]:
