@@ -60,6 +60,8 @@ rules:
   another run (an earlier run's outputs copied in) fail.
   A baseline with no manifest.json beside it and no sha256 in it (a CSV) is UNVERIFIED (said on
   the first line); with a gate key it fails unless --allow-unverified-baseline.
+  --require-signed-baseline (needs a gate key, else exit 2) fails any baseline not signed with
+  the key: a digest-only run folder, a copied scorecard.json or a CSV.
 
 exit codes: 0 passed, 1 regression, change beyond tolerance, missing row or empty scorecard, 2 unusable input
   or option (e.g. --fail-under nan, a non-numeric score, different run settings).
@@ -137,10 +139,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         action="store_true",
         help="accept a scorecard whose rows were edited after rhbench wrote them (listed as a warning)",
     )
-    parser.add_argument(
+    trust = parser.add_mutually_exclusive_group()
+    trust.add_argument(
         "--allow-unverified-baseline",
         action="store_true",
         help="with a gate key, accept a baseline with no manifest.json beside it and no sha256 in it (a CSV)",
+    )
+    trust.add_argument(
+        "--require-signed-baseline",
+        action="store_true",
+        help="the baseline must be a run folder signed with the gate key (a baseline passed as a CI artifact)",
     )
     reports = {"--junit": "JUnit XML", "--markdown": "a Markdown summary (merge-request comment)"}
     for option, what in reports.items():
@@ -168,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_UNUSABLE
     try:
         key, context = manifest.gate_key(), manifest.gate_context()
+        _refuse_require_signed_without_key(args.require_signed_baseline, key)
         _refuse_one_file(args.scorecard, args.baseline)
         current = read_scorecard(args.scorecard)
         baseline = read_scorecard(args.baseline)
@@ -183,7 +192,14 @@ def run(args: argparse.Namespace) -> int:
             allow_edited=args.allow_edited,
         )
         frames = {"current scorecard": current, "baseline": baseline}
-        _verify_outputs(report, frames, key, context, allow_unverified=args.allow_unverified_baseline)
+        _verify_outputs(
+            report,
+            frames,
+            key,
+            context,
+            allow_unverified=args.allow_unverified_baseline,
+            require_signed=args.require_signed_baseline,
+        )
     except ConfigError as exc:
         print(f"rhbench check: error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -213,17 +229,37 @@ def _refuse_one_file(scorecard: Path, baseline: Path) -> None:
         )
 
 
+def _refuse_require_signed_without_key(required: bool, key: bytes | None) -> None:
+    """--require-signed-baseline with no gate key: no signature can be verified (a usage error)."""
+    if required and key is None:
+        raise ConfigError(
+            "--require-signed-baseline needs a gate key: without one no signature can be verified",
+            found=f"neither {manifest.KEY_ENV} nor {manifest.KEY_FILE_ENV} is set",
+            expected=f"{manifest.KEY_ENV} (or {manifest.KEY_FILE_ENV}) set to the key the baseline's run signed with",
+        )
+
+
 def _verify_outputs(
-    report: gate.CheckReport, frames: dict, key: bytes | None, context: str | None, *, allow_unverified: bool = False
+    report: gate.CheckReport,
+    frames: dict,
+    key: bytes | None,
+    context: str | None,
+    *,
+    allow_unverified: bool = False,
+    require_signed: bool = False,
 ) -> None:
     """Check each scorecard's run folder against its manifest (and signature, with a gate key):
     a mismatch is a problem of the report (the gate fails); how far each was verified is said.
     A baseline nothing verifies (:func:`_unverified_baseline`) is said on the first line and, with a
-    gate key, fails unless ``allow_unverified``."""
+    gate key, fails unless ``allow_unverified``; with ``require_signed`` any baseline not signed
+    under ``key`` fails (:func:`_unsigned_baseline`)."""
     for role, frame in frames.items():
-        verdict = manifest.verify(Path(frame.attrs["path"]), key, role=role, context=context)
-        if verdict.outside and frame.attrs.get("digest") == DIGEST_ABSENT:  # nothing verifies it
-            path = Path(frame.attrs["path"])
+        path = Path(frame.attrs["path"])
+        verdict = manifest.verify(path, key, role=role, context=context)
+        nothing = verdict.outside and frame.attrs.get("digest") == DIGEST_ABSENT  # nothing verifies it
+        if role == "baseline" and require_signed and key is not None:
+            verdict = _unsigned_baseline(report, verdict, path, key, nothing)
+        elif nothing:
             if role == "baseline":
                 verdict = _unverified_baseline(report, verdict, path, key, allow_unverified)
             elif key is None:  # with a key: "unsigned", a problem (manifest.verify)
@@ -261,6 +297,31 @@ def _unverified_baseline(
         "rhbench wrote as --baseline, or pass --allow-unverified-baseline"
     )
     return replace(verdict, problems=[*verdict.problems, f"{text}; {fix}"], note=f"UNVERIFIED ({where})")
+
+
+def _unsigned_baseline(
+    report: gate.CheckReport, verdict: manifest.Verdict, path: Path, key: bytes, nothing: bool
+) -> manifest.Verdict:
+    """--require-signed-baseline: a baseline not signed under ``key`` is a problem naming its file and
+    what was found. A signature that is recorded but does not verify is already a problem of the verdict."""
+    if verdict.signed or verdict.note.startswith("signature NOT verified"):
+        return verdict
+    if nothing:
+        found = f"{_nothing_verifies(path)} (a CSV or an older rhbench's scorecard)"
+        report.baseline_note = f"baseline UNVERIFIED (no {MANIFEST_JSON}, no digest)"
+    elif verdict.outside:
+        found = f"no {MANIFEST_JSON} beside it (a scorecard copied out of its run folder): its own sha256 only"
+    else:
+        found = f"its {MANIFEST_JSON} records no signature (digest only)"
+    report.baseline_note = report.baseline_note or "baseline NOT SIGNED"
+    problem = (
+        f"the baseline {path} is not signed with the gate key (key id {manifest.key_id(key)}) but "
+        f"--require-signed-baseline is given: found {found}; whoever can write it can edit its rows and "
+        f"recompute their digests. to fix: give as --baseline the scorecard.json of a run folder that "
+        f"`rhbench run` wrote with the same {manifest.KEY_ENV} (its {MANIFEST_JSON} signed), or drop "
+        "--require-signed-baseline for a baseline committed to the repository and reviewed"
+    )
+    return replace(verdict, problems=[*verdict.problems, problem], note=f"NOT SIGNED ({found})")
 
 
 def _print_report(report: gate.CheckReport) -> None:
