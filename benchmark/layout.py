@@ -187,6 +187,16 @@ def bounds_name(ds: xr.Dataset, name: str) -> str | None:
     return bounds if var.ndim == 2 and var.shape == (ds.sizes[name], 2) else None
 
 
+def on_first_units(datasets: list[xr.Dataset], name: str) -> list[xr.Dataset]:
+    """The files of a series with each one's time (and bounds) counted in the first file's time units
+    when they differ only in their origin (xarray's re-writes: :func:`rhbench.timeaxis.on_units`)."""
+    tdim = time_dim(datasets[0][name])
+    if tdim is None:
+        return list(datasets)
+    first = datasets[0][tdim].attrs
+    return [datasets[0]] + [timeaxis.on_units(ds, tdim, bounds_name(ds, tdim), first) for ds in datasets[1:]]
+
+
 def time_values(ds: xr.Dataset, name: str) -> xr.DataArray:
     """The raw time values that label each step: the middle of the step's CF bounds when the
     file has bounds that contain their time stamps, else the stamps themselves.

@@ -139,9 +139,11 @@ def concat_files(datasets: Sequence[xr.Dataset], paths: Sequence[Path], name: st
     """Period files of one variable joined in time order; a gap or overlap is a :class:`TimeAxisError`.
 
     Files are ordered by their first time step; each must start one step (month or
-    year) after the previous one ends. Time coordinates must share their units. Each
+    year) after the previous one ends. Time coordinates must share their calendar and their unit of
+    time; units differing in their origin only are converted to the first file's. Each
     file's lat/lon are normalised and must be the first file's grid (:func:`_on_one_grid`).
     """
+    datasets = layout.on_first_units(list(datasets), name)
     use_bounds = _bounds_usable(datasets, paths, name)
     spans = [_time_span(ds, name, path, use_bounds) for ds, path in zip(datasets, paths, strict=True)]
     order = sorted(range(len(datasets)), key=lambda i: spans[i][0])
@@ -167,22 +169,23 @@ def concat_files(datasets: Sequence[xr.Dataset], paths: Sequence[Path], name: st
 #: file's: (what, one of it, how it is read from a time coordinate's attributes). Calendars that
 #: count the same days are one (``365_day`` and ``noleap``: :func:`rhbench.timeaxis.same_calendar`).
 _SHARED_TIME = (
-    ("units", "unit", lambda attrs: str(attrs.get("units"))),
     ("calendars", "calendar", timeaxis.same_calendar),
+    ("units", "unit", lambda attrs: str(attrs.get("units"))),
 )
 
 
 def _check_shared_time(time_attrs: Sequence[dict], paths: Sequence[Path], name: str) -> None:
     """Raise :class:`TimeAxisError` naming every file when the time coordinates' attributes
-    ``time_attrs`` (one per file) differ in what :data:`_SHARED_TIME` lists."""
+    ``time_attrs`` (one per file) differ in what :data:`_SHARED_TIME` lists (both units named either way)."""
+    units = sorted({str(attrs.get("units")) for attrs in time_attrs})
     for what, one, read in _SHARED_TIME:
-        found = {read(attrs) for attrs in time_attrs}
+        found = sorted({read(attrs) for attrs in time_attrs})
         if len(found) > 1:
             raise TimeAxisError(
                 f"files of a series have different time {what}",
                 file=", ".join(str(p) for p in paths),
                 variable=name,
-                found=sorted(found),
+                found=f"{found} in time units {units}" if what == "calendars" else found,
                 expected=f"one time {one} for every file",
             )
 

@@ -80,13 +80,14 @@ def _yearly_part(first: int, units: str, calendar: str) -> xr.Dataset:
 @pytest.mark.parametrize(
     ("second", "what", "one", "found"),
     [
-        (("days since 1900-01-01", "noleap"), "units", "unit", "'days since 1850-01-01', 'days since 1900-01-01'"),
+        (("hours since 1850-01-01", "noleap"), "units", "unit", "'days since 1850-01-01', 'hours since 1850-01-01'"),
         (("days since 1850-01-01", "standard"), "calendars", "calendar", "'noleap', 'standard'"),
     ],
 )
 def test_files_of_a_series_must_share_their_time_units_and_calendar(tmp_path, second, what, one, found):
     """Session 7, item 4 (the check written out, same behaviour): a series whose second file has other
-    time units or another calendar is refused naming every file, both values and the one expected."""
+    unit of time or another calendar is refused naming every file, both values and the one expected
+    (units differing in their origin only are converted since S8-5: tests/test_series_time_units.py)."""
     from rhbench.errors import TimeAxisError
 
     paths = [tmp_path / "rh_2000.nc", tmp_path / "rh_2002.nc"]
