@@ -76,6 +76,25 @@ def _write(path, years, first_value, *, monthly, calendar, units, bounds):
     return path
 
 
+def _three_then_two_years(tmp_path, names, *, monthly, calendar, units, second_units, bounds, second_calendar=None):
+    """Files ``names`` holding 1999-2001 (time in ``units``) then 2002-2003 (in ``second_units``, and
+    ``second_calendar`` when given): the step values run on across the two files from 100."""
+    first = _write(
+        tmp_path / names[0], [1999, 2000, 2001], 100.0, monthly=monthly, calendar=calendar, units=units, bounds=bounds
+    )
+    steps = 3 * (12 if monthly else 1)
+    second = _write(
+        tmp_path / names[1],
+        [2002, 2003],
+        100.0 + steps,
+        monthly=monthly,
+        calendar=second_calendar or calendar,
+        units=second_units,
+        bounds=bounds,
+    )
+    return first, second
+
+
 def _by_hand(years: list[int], monthly: bool, calendar: str) -> np.ndarray:
     """Annual means of the step values 100, 101, ... by hand (monthly: weighted by days per month)."""
     if not monthly:
@@ -118,22 +137,13 @@ def test_files_counting_from_their_own_origin_are_read_as_one_series(tmp_path, m
 def test_monthly_files_in_months_from_their_own_origin_are_joined(tmp_path):
     """'months since 1999-01-01' then 'months since 2002-01-01' (noleap): the second file's months
     plus 36; the same years and means as the days-based series."""
-    a = _write(
-        tmp_path / "a.nc",
-        [1999, 2000, 2001],
-        100.0,
+    a, b = _three_then_two_years(
+        tmp_path,
+        ("a.nc", "b.nc"),
         monthly=True,
         calendar="noleap",
         units="months since 1999-01-01",
-        bounds=None,
-    )
-    b = _write(
-        tmp_path / "b.nc",
-        [2002, 2003],
-        136.0,
-        monthly=True,
-        calendar="noleap",
-        units="months since 2002-01-01",
+        second_units="months since 2002-01-01",
         bounds=None,
     )
     found = loader.open_variable(_source(), "rh", [a, b], annual=True)
@@ -148,22 +158,13 @@ def test_the_time_values_and_bounds_are_converted_exactly_to_the_first_files_uni
     noleap), the bounds in units of their own converted as well."""
     from rhbench import layout
 
-    a = _write(
-        tmp_path / "a.nc",
-        [1999, 2000, 2001],
-        100.0,
+    a, b = _three_then_two_years(
+        tmp_path,
+        ("a.nc", "b.nc"),
         monthly=False,
         calendar="noleap",
         units="days since 1999-01-01",
-        bounds="own",
-    )
-    b = _write(
-        tmp_path / "b.nc",
-        [2002, 2003],
-        103.0,
-        monthly=False,
-        calendar="noleap",
-        units="days since 2002-01-01",
+        second_units="days since 2002-01-01",
         bounds="own",
     )
     datasets = [xr.open_dataset(p, decode_times=False) for p in (a, b)]
@@ -188,16 +189,16 @@ def test_the_time_values_and_bounds_are_converted_exactly_to_the_first_files_uni
 )
 def test_another_calendar_or_unit_of_time_stays_an_error_naming_both_files_and_units(tmp_path, second, what):
     units, calendar = second
-    a = _write(
-        tmp_path / "rh_1999.nc",
-        [1999, 2000, 2001],
-        100.0,
+    a, b = _three_then_two_years(
+        tmp_path,
+        ("rh_1999.nc", "rh_2002.nc"),
         monthly=True,
         calendar="noleap",
         units="days since 1999-01-01",
+        second_units=units,
+        second_calendar=calendar,
         bounds=None,
     )
-    b = _write(tmp_path / "rh_2002.nc", [2002, 2003], 136.0, monthly=True, calendar=calendar, units=units, bounds=None)
     with pytest.raises(TimeAxisError, match=f"files of a series have different time {what}") as info:
         loader.open_variable(_source(), "rh", [a, b], annual=True)
     text = str(info.value)
