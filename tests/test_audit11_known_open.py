@@ -1,0 +1,84 @@
+"""Eleventh audit (session 9), part A: the known-open items of Review 7 and session 8, each with a
+test that fails on the code before its fix (docs/trust-cases.md, "Eleventh audit (session 9)")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import h5py
+import numpy as np
+import pytest
+import xarray as xr
+
+from rhbench import grid, loader, pipeline
+from rhbench.errors import DataError
+from rhbench.results import Failures
+from rhbench.sources import Source, Var
+
+# --- A11-1: the dask path's damaged-data error names the damaged file -------------------
+
+
+def _monthly_series(folder: Path, years: int = 2) -> list[Path]:
+    """rh of 2000.. in ``years`` monthly files of a year each (noleap, zlib-compressed, one chunk per step)."""
+    rng = np.random.default_rng(0)
+    paths = []
+    for first in range(2000, 2000 + years):
+        time = 15.0 + 365.0 * (first - 2000) + np.arange(12) * (365.0 / 12)
+        values = rng.uniform(1e-8, 5e-8, (12, 18, 36)).astype("float32")
+        ds = xr.Dataset(
+            {"rh": (("time", "lat", "lon"), values, {"units": "kg m-2 s-1"})},
+            coords={"time": time, "lat": np.arange(-85, 90, 10.0), "lon": np.arange(-175, 180, 10.0)},
+        )
+        ds["time"].attrs.update(units="days since 2000-01-01", calendar="noleap")
+        paths.append(folder / f"rh_{first}.nc")
+        ds.to_netcdf(paths[-1], encoding={"rh": {"zlib": True, "chunksizes": (1, 18, 36)}})
+    return paths
+
+
+def _damage_step(path: Path, step: int) -> None:
+    """Overwrite the compressed bytes of one time step of ``rh`` in ``path`` (a disk error, a bad copy):
+    the file still opens, reading that step fails with an HDF error."""
+    with h5py.File(path, "r") as f:
+        info = f["rh"].id.get_chunk_info_by_coord((step, 0, 0))
+    with open(path, "r+b") as f:
+        f.seek(info.byte_offset)
+        f.write(b"\xab" * info.size)
+
+
+@pytest.mark.parametrize("damaged", [2, 1], ids=["a file the value check samples", "a file only dask reads"])
+def test_a_damaged_file_of_a_series_read_through_dask_is_named(tmp_path, damaged):
+    """Known-open (Review 7): a model variable above ``loader.IN_MEMORY_BYTES`` is read through dask;
+    when one file of its series is damaged the error named the whole series ('A .. B (4 files)') or
+    the source's first file, never the damaged one. Of four yearly files in 24-step dask chunks, the
+    value check samples steps 0, 24 and 47 (files 1, 3, 4: the loader's error); file 2 is read only when
+    dask computes the reduction (the pipeline's error)."""
+    paths = _monthly_series(tmp_path, years=4)
+    _damage_step(paths[damaged], 5)
+    source = Source("M", "dgvm", "test.M", {"rh": Var("rh", "kg m-2 s-1")}, "test", files={"rh": paths})
+    failures = Failures()
+    native = SimpleNamespace(land_mask=None, vegclass=None, domain=None, twobox=False)
+    assert pipeline._reduced(source, Path("."), grid.common_grid(10.0), native, None, (2000, 2003), failures) is None
+    reason = failures.get("M")
+    assert reason.startswith("cannot read data values"), reason
+    others = [p for i, p in enumerate(paths) if i != damaged]
+    assert f"file: {paths[damaged]};" in reason and not any(str(p) in reason for p in others), reason
+    assert "variable: rh" in reason and "copy or download it again" in reason
+
+
+def test_an_intact_series_whose_chunked_read_fails_elsewhere_still_names_the_sources_files(tmp_path, monkeypatch):
+    """When every file reads again (the failure was not in a file), the error names the source's files
+    as before, not a file that is fine."""
+    paths = _monthly_series(tmp_path)
+    source = Source("M", "dgvm", "test.M", {"rh": Var("rh", "kg m-2 s-1")}, "test", files={"rh": paths})
+    error = pipeline._damaged_values(source, Path("."), RuntimeError("NetCDF: HDF error"))
+    assert isinstance(error, DataError) and error.file == str(paths[0]) and error.found is None, str(error)
+
+
+def test_the_in_memory_path_still_reads_an_intact_series(tmp_path):
+    """The locator runs on errors only: an intact series reads the same in memory and through dask."""
+    paths = _monthly_series(tmp_path)
+    source = Source("M", "dgvm", "test.M", {"rh": Var("rh", "kg m-2 s-1")}, "test")
+    eager = loader.open_variable(source, "rh", paths, annual=True, in_memory=True)
+    lazy = loader.open_variable(source, "rh", paths, annual=True)
+    np.testing.assert_array_equal(eager.values, lazy.values)
