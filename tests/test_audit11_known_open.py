@@ -82,3 +82,97 @@ def test_the_in_memory_path_still_reads_an_intact_series(tmp_path):
     eager = loader.open_variable(source, "rh", paths, annual=True, in_memory=True)
     lazy = loader.open_variable(source, "rh", paths, annual=True)
     np.testing.assert_array_equal(eager.values, lazy.values)
+
+
+# --- A11-2: decompressed .nc.gz copies are named by content: a moved workspace reuses them ------
+
+
+def _gzipped_rh(path: Path, values: np.ndarray) -> bytes:
+    """Write ``path`` as a gzipped netCDF of ``rh``; return the plain netCDF bytes."""
+    import gzip
+
+    plain = path.with_suffix("")
+    xr.Dataset({"rh": ("x", values)}).to_netcdf(plain)
+    data = plain.read_bytes()
+    path.write_bytes(gzip.compress(data, mtime=0))
+    plain.unlink()
+    return data
+
+
+@pytest.fixture
+def inflations(monkeypatch):
+    """Count the decompressions (calls of gunzip._inflate)."""
+    from rhbench.readers import gunzip
+
+    calls: list[Path] = []
+    real = gunzip._inflate
+
+    def counted(path, copy):
+        calls.append(path)
+        return real(path, copy)
+
+    monkeypatch.setattr(gunzip, "_inflate", counted)
+    return calls
+
+
+def test_a_ci_workspace_that_moves_between_jobs_reuses_the_decompressed_copy(tmp_path, monkeypatch, inflations):
+    """Known-open (Review 7): copies were named by the source's resolved path, so a CI whose workspace
+    path changes each job (/builds/job-101/data/rh.nc.gz, then job-102) decompressed again each job and
+    left one more full-size copy in the cache each time."""
+    import shutil
+
+    from rhbench.readers import gunzip
+
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
+    first = tmp_path / "job-101" / "data" / "rh.nc.gz"
+    first.parent.mkdir(parents=True)
+    plain = _gzipped_rh(first, np.arange(6.0))
+    copy = gunzip.decompressed(first)
+    for job in (102, 103):  # the next jobs: the workspace checked out afresh under a new path
+        moved = tmp_path / f"job-{job}" / "data" / "rh.nc.gz"
+        shutil.copytree(first.parent, moved.parent)
+        assert gunzip.decompressed(moved) == copy and copy.read_bytes() == plain
+        shutil.rmtree(first.parent.parent)
+        first = moved
+    folder = tmp_path / "cache" / gunzip.FOLDER
+    assert len(inflations) == 1, inflations
+    assert sorted(p.name for p in folder.glob("*.nc")) == [copy.name]  # one copy, not one per path
+    with xr.open_dataset(gunzip.decompressed(first)) as ds:
+        np.testing.assert_array_equal(ds["rh"].values, np.arange(6.0))
+
+
+def test_different_bytes_under_the_moved_path_are_decompressed_not_served_stale(tmp_path, monkeypatch, inflations):
+    """Content names: two files of the same name with different values never share a copy."""
+    from rhbench.readers import gunzip
+
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
+    a, b = tmp_path / "a" / "rh.nc.gz", tmp_path / "b" / "rh.nc.gz"
+    for path, start in ((a, 0.0), (b, 10.0)):
+        path.parent.mkdir()
+        _gzipped_rh(path, np.arange(start, start + 3))
+    with xr.open_dataset(gunzip.decompressed(a)) as ds_a, xr.open_dataset(gunzip.decompressed(b)) as ds_b:
+        np.testing.assert_array_equal(ds_a["rh"].values, [0.0, 1.0, 2.0])
+        np.testing.assert_array_equal(ds_b["rh"].values, [10.0, 11.0, 12.0])
+    assert len(inflations) == 2
+
+
+def test_the_path_named_copy_of_the_previous_format_is_removed_and_a_users_file_kept(tmp_path, monkeypatch):
+    """The format-2 copy (named by the source's path) of the same file would only take disk space."""
+    import hashlib
+    import json
+
+    from rhbench.readers import gunzip
+
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
+    packed = tmp_path / "rh.nc.gz"
+    plain = _gzipped_rh(packed, np.arange(4.0))
+    folder = tmp_path / "cache" / gunzip.FOLDER
+    folder.mkdir(parents=True)
+    old = folder / f"v2-{hashlib.sha256(str(packed.resolve()).encode()).hexdigest()[:20]}.nc"
+    old.write_bytes(plain)
+    (folder / f"{old.name}.json").write_text(json.dumps({"format": 2}))
+    mine = folder / "v2-mine.nc"
+    mine.write_text("kept")
+    copy = gunzip.decompressed(packed)
+    assert copy.read_bytes() == plain and copy != old
+    assert not old.exists() and not (folder / f"{old.name}.json").exists() and mine.read_text() == "kept"
