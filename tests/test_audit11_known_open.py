@@ -176,3 +176,54 @@ def test_the_path_named_copy_of_the_previous_format_is_removed_and_a_users_file_
     copy = gunzip.decompressed(packed)
     assert copy.read_bytes() == plain and copy != old
     assert not old.exists() and not (folder / f"{old.name}.json").exists() and mine.read_text() == "kept"
+
+
+# --- A11-3: the reference's csoil_years when no observed cSoil product has values --------------
+
+
+def test_the_references_csoil_years_say_none_when_no_observed_csoil_has_values():
+    """Known-open (Review 7): the reference's csoil map (all missing) was labelled 'no time axis
+    (static)', a map of a static product; its tau_soil map took the Rh's years."""
+    from types import SimpleNamespace
+
+    from rhbench.metrics.fields import MapInputs
+    from rhbench.metrics.map_years import NO_OBSERVED_CSOIL, STATIC
+
+    empty = xr.DataArray(np.full((2, 3), np.nan), dims=("lat", "lon"))
+    ref = SimpleNamespace(name="observations", rh_land=empty + 1, csoil=empty, rh_years="1982-2018", has_csoil=False)
+    years = MapInputs.of_reference(ref, (1982, 2018)).years["observations"]
+    assert years == {"rh": "1982-2018", "csoil": NO_OBSERVED_CSOIL, "tau_soil": NO_OBSERVED_CSOIL, "tau_veg": ""}
+    assert STATIC not in years.values()
+
+
+@pytest.mark.slow
+def test_a_run_without_any_csoil_product_labels_the_references_csoil_map_truthfully(demo_root, tmp_path, monkeypatch):
+    """The same through a real run (the reliability demo root without its cSoil products, SYNTHETIC)."""
+    import os
+    import shutil
+
+    from conftest import RELIABILITY_MODELS
+
+    from rhbench import catalog
+    from rhbench.cli import main
+    from rhbench.metrics.map_years import NO_OBSERVED_CSOIL
+    from rhbench.registry import build_registry
+
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "data"
+    shutil.copytree(demo_root, root, copy_function=os.link)
+    for source in build_registry().of_kind("csoil"):
+        for relative in catalog.entry_for(source).files.values():
+            (root / relative).unlink(missing_ok=True)
+    config = tmp_path / "run.toml"
+    lines = [f'data_root = "{root}"', "resolution = 4", "quick_upscaling = true", "n_draws = 10"]
+    config.write_text("\n".join([*lines, f'models = ["{RELIABILITY_MODELS[0]}"]']) + "\n")
+    assert main(["-q", "run", "--config", str(config), "--out", str(tmp_path / "out")]) == 0
+    with xr.open_dataset(tmp_path / "out" / "results.nc", group="maps") as maps:
+        ref = list(map(str, maps["source"].values)).index("observations")
+        assert str(maps["tau_soil_years"].values[ref]) == NO_OBSERVED_CSOIL
+        assert bool(maps["tau_soil"].isel(source=ref).isnull().all())
+    with xr.open_dataset(tmp_path / "out" / "results.nc", group="zonal") as zonal:
+        ref = list(map(str, zonal["source"].values)).index("observations")
+        assert str(zonal["csoil_years"].values[ref]) == NO_OBSERVED_CSOIL
+        assert bool(zonal["csoil"].isel(source=ref).isnull().all())
