@@ -246,8 +246,8 @@ def _labelled_by_bounds(ds: xr.Dataset, name: str, tdim: str, use_bounds: bool =
     """
     bounds = layout.bounds_name(ds, tdim)
     part = ds[[name]].drop_vars([bounds] if bounds in ds[[name]].variables else [])
-    if bounds is None or not use_bounds:
-        return part
+    if bounds is None or not use_bounds:  # bounds ignored: said so if the stamps cannot be read alone
+        return part if bounds is None else part.assign_coords({tdim: part[tdim].assign_attrs(ignored_bounds=bounds)})
     labels = layout.time_values(ds, tdim)
     attrs = {k: v for k, v in ds[tdim].attrs.items() if k != "bounds"}
     return part.assign_coords({tdim: (tdim, np.asarray(labels.values), {**attrs, "labelled_by": bounds})})

@@ -227,3 +227,55 @@ def test_a_run_without_any_csoil_product_labels_the_references_csoil_map_truthfu
         ref = list(map(str, zonal["source"].values)).index("observations")
         assert str(zonal["csoil_years"].values[ref]) == NO_OBSERVED_CSOIL
         assert bool(zonal["csoil"].isel(source=ref).isnull().all())
+
+
+# --- A11-4: the stamps error tells ignored bounds from no bounds ------------------------------
+
+
+def _year_end_stamped(path: Path, years: list[int], *, bounds_shift: float | None) -> Path:
+    """Yearly rh stamped at the END of each year (1 January of the next, 'days since 1999-01-01',
+    noleap), with CF bounds moved by ``bounds_shift`` days (-365: a year early, not containing their
+    stamps), or without bounds (None). The file name states no years: no evidence but the bounds."""
+    import cftime
+
+    def day(y):
+        return cftime.date2num(cftime.DatetimeNoLeap(y, 1, 1), "days since 1999-01-01", "noleap")
+
+    stamps = np.array([day(y + 1) for y in years])
+    values = np.full((len(years), 2, 2), 1e-9, "float32")
+    time_attrs = {"units": "days since 1999-01-01", "calendar": "noleap"}
+    data = {"rh": (("time", "lat", "lon"), values, {"units": "kg m-2 s-1"})}
+    if bounds_shift is not None:
+        time_attrs["bounds"] = "time_bnds"
+        data["time_bnds"] = (("time", "nv"), np.array([[day(y), day(y + 1)] for y in years]) + bounds_shift)
+    ds = xr.Dataset(data, coords={"time": ("time", stamps, time_attrs), "lat": [-45.0, 45.0], "lon": [-90.0, 90.0]})
+    ds.to_netcdf(path)
+    return path
+
+
+@pytest.mark.parametrize("files", [1, 2], ids=["one file", "a series of two"])
+def test_ambiguous_year_stamps_with_ignored_bounds_do_not_say_no_time_bounds(tmp_path, files):
+    """Known-open (Review 7): such a file (or series) failed with 'yearly time stamps ... and no time
+    bounds' and the fix 'time bounds (a CF bounds variable such as time_bnds)' though it has time_bnds."""
+    from rhbench.errors import TimeAxisError
+
+    years = [[2000, 2001, 2002, 2003]] if files == 1 else [[2000, 2001], [2002, 2003]]
+    paths = [_year_end_stamped(tmp_path / f"rh_part{i}.nc", y, bounds_shift=-365.0) for i, y in enumerate(years)]
+    source = Source("M", "dgvm", "test.M", {"rh": Var("rh", "kg m-2 s-1")}, "test")
+    with pytest.raises(TimeAxisError, match="cannot tell whether each stamp starts its year") as info:
+        loader.open_variable(source, "rh", paths if files > 1 else paths[0], annual=True)
+    text = str(info.value)
+    assert "no time bounds" not in text, text
+    assert "time bounds time_bnds that do not contain them (ignored)" in text, text
+    assert "time bounds that contain their stamps (time_bnds do not: correct or remove them)" in text, text
+
+
+def test_ambiguous_year_stamps_without_bounds_still_say_no_time_bounds(tmp_path):
+    """The wording for a file that has no bounds is unchanged (true of it)."""
+    from rhbench.errors import TimeAxisError
+
+    path = _year_end_stamped(tmp_path / "rh.nc", [2000, 2001, 2002], bounds_shift=None)
+    source = Source("M", "dgvm", "test.M", {"rh": Var("rh", "kg m-2 s-1")}, "test")
+    with pytest.raises(TimeAxisError, match="and no time bounds: cannot tell") as info:
+        loader.open_variable(source, "rh", path, annual=True)
+    assert "time bounds (a CF 'bounds' variable such as time_bnds)" in str(info.value)
