@@ -287,6 +287,7 @@ def label_time(
     note = ""
     if "labelled_by" not in raw_time.attrs:
         warn_unused_bounds(ds, name, file, str(data.name))
+        ignored = (bounds_name(ds, name) if name in ds.variables else None) or raw_time.attrs.get("ignored_bounds")
         first = np.asarray(raw_time.values, dtype=float)[:1]
         at_reference = bool(first.size and first[0] == 0.0)  # the first stamp is the units' reference date
         reading = stamps.read(
@@ -297,6 +298,7 @@ def label_time(
             at_reference=at_reference,
             file=file,
             variable=str(data.name),
+            ignored_bounds=ignored,
         )
         labels, note = stamps.shifted(labels, reading), reading.note
         if note:

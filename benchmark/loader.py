@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from rhbench import datalabel, grid, kernels, layout, readers, stamps, timeaxis, units, valuecheck, varnames
+from rhbench import damaged, datalabel, grid, kernels, layout, readers, stamps, timeaxis, units, valuecheck, varnames
 from rhbench.errors import CoordinateError, DataError, MissingVariableError, PluginError, RhbenchError, TimeAxisError
 from rhbench.fileops import CACHE_ENV, cache_dir  # noqa: F401  (re-exported; the cache folder is fileops' fact)
 from rhbench.readers.netcdf import TIME_CHUNK
@@ -246,8 +246,8 @@ def _labelled_by_bounds(ds: xr.Dataset, name: str, tdim: str, use_bounds: bool =
     """
     bounds = layout.bounds_name(ds, tdim)
     part = ds[[name]].drop_vars([bounds] if bounds in ds[[name]].variables else [])
-    if bounds is None or not use_bounds:
-        return part
+    if bounds is None or not use_bounds:  # bounds ignored: said so if the stamps cannot be read alone
+        return part if bounds is None else part.assign_coords({tdim: part[tdim].assign_attrs(ignored_bounds=bounds)})
     labels = layout.time_values(ds, tdim)
     attrs = {k: v for k, v in ds[tdim].attrs.items() if k != "bounds"}
     return part.assign_coords({tdim: (tdim, np.asarray(labels.values), {**attrs, "labelled_by": bounds})})
@@ -374,6 +374,7 @@ def open_variable(
             _pool_notes(ds, spec.file_name, variable), **_stated(datasets)
         )
     except RhbenchError as exc:
+        exc = damaged.named(exc, source, {variable: paths}) if len(paths) > 1 else exc  # not the series
         raise exc.add_context(source=source.name, file=file, variable=variable) from None
     except Exception as exc:  # a plugin's preprocess or an odd file
         raise DataError(

@@ -26,6 +26,7 @@ from rhbench import (
     cache,
     cmip6,
     constraint,
+    damaged,
     datalabel,
     failed_reference,
     grid,
@@ -268,6 +269,18 @@ def _files_of(source: Source, root: Path) -> str | None:
     return files[0] if len(files) == 1 else f"{files[0]} and {len(files) - 1} other file(s)"
 
 
+def _damaged_values(source: Source, root: Path, exc: Exception) -> RhbenchError:
+    """The error of a chunked (dask) read that failed on damaged values, naming the damaged file and
+    variable when reading each file again finds it (:func:`rhbench.damaged.named`), else the
+    source's files. Never raises."""
+    error = DataError(f"{damaged.UNREADABLE} ({type(exc).__name__}: {exc})", source=source.name)
+    try:
+        error = damaged.named(error, source, harmonize.source_files(source, root))
+    except Exception as err:  # (a broken catalog entry or plugin must not sink the run)
+        log.debug("cannot look for the damaged file of %s: %s: %s", source.name, type(err).__name__, err)
+    return error.add_context(file=_files_of(source, root))
+
+
 def _reduced(
     source: Source,
     root: Path,
@@ -305,14 +318,7 @@ def _reduced(
         failures.record(source.name, exc.add_context(source=source.name, file=_files_of(source, root)))
         return None
     except (OSError, RuntimeError, ValueError) as exc:  # netCDF/HDF5 errors while reading values
-        failures.record(
-            source.name,
-            DataError(
-                f"cannot read data values ({type(exc).__name__}: {exc})",
-                source=source.name,
-                file=_files_of(source, root),
-            ),
-        )
+        failures.record(source.name, _damaged_values(source, root, exc))
         return None
     log.info("%s read and reduced in %.1f s", source.name, time.perf_counter() - started)
     if key is not None:

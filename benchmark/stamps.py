@@ -89,25 +89,35 @@ def read(
     at_reference: bool = False,
     file: str | None = None,
     variable: str | None = None,
+    ignored_bounds: str | None = None,
 ) -> Reading:
     """How to read ``labels`` decoded from stamps without usable bounds (see the module doc).
 
     ``period``: the years the plugin declares; ``named``: the years in the file names
     (:func:`file_years`); ``declared``: the plugin's ``year_stamps`` (``"start"``, ``"end"`` or
     None); ``at_reference``: the first stamp is the time units' reference date
-    (value 0). Raises :class:`TimeAxisError` naming ``file`` and ``variable`` when
-    several yearly stamps at 1 January 00:00 cannot be told to be year starts or year ends.
+    (value 0); ``ignored_bounds``: the name of the file's CF time bounds when it has some that do not
+    contain their stamps (ignored: the messages say so, not "no time bounds"). Raises
+    :class:`TimeAxisError` naming ``file`` and ``variable`` when several yearly stamps at 1 January
+    00:00 cannot be told to be year starts or year ends.
     """
     if labels.boundary is None or labels.year.size == 0 or not np.all(labels.boundary):
         return Reading()
     key = labels.year * 12 + labels.month - 1
     steps = np.diff(key)
     if key.size > 1 and np.all(steps == 1):
-        return _monthly(labels)
+        return _monthly(labels, ignored_bounds)
     if np.all(labels.month == 1) and np.all(steps > 0) and np.all(steps % 12 == 0):
         evidence = {"period": period, "named": named, "declared": declared, "at_reference": at_reference}
-        return _yearly(labels, **evidence, file=file, variable=variable)
+        return _yearly(labels, **evidence, file=file, variable=variable, ignored_bounds=ignored_bounds)
     return Reading()
+
+
+def _without_bounds(ignored_bounds: str | None) -> str:
+    """How a file's stamps come to be read without bounds: it has none, or its bounds were ignored."""
+    if ignored_bounds is None:
+        return "no time bounds"
+    return f"time bounds {ignored_bounds} that do not contain them (ignored)"
 
 
 def shifted(labels: TimeLabels, reading: Reading) -> TimeLabels:
@@ -118,13 +128,14 @@ def shifted(labels: TimeLabels, reading: Reading) -> TimeLabels:
     return replace(labels, year=key // 12, month=key % 12 + 1)
 
 
-def _monthly(labels: TimeLabels) -> Reading:
+def _monthly(labels: TimeLabels, ignored_bounds: str | None = None) -> Reading:
     """Monthly stamps at the 1st 00:00: month ends when that reading (and only it) gives whole years."""
     first, last = int(labels.month[0]), int(labels.month[-1])
     if (first, last) == (2, 1):
         return Reading(
             1,
-            f"monthly time stamps at 00:00 on the 1st of each month and no time bounds: read as the END of "
+            f"monthly time stamps at 00:00 on the 1st of each month and {_without_bounds(ignored_bounds)}: "
+            "read as the END of "
             f"each month ({labels.year[0]}-02-01 labels January {labels.year[0]}), the reading that gives whole "
             "calendar years",
         )
@@ -140,10 +151,14 @@ def _yearly(
     at_reference: bool,
     file: str | None,
     variable: str | None,
+    ignored_bounds: str | None = None,
 ) -> Reading:
     """Yearly stamps at 1 January 00:00: year starts or year ends, by the evidence the module doc lists."""
     first, last = int(labels.year[0]), int(labels.year[-1])
-    what = "yearly time stamps at 00:00 on 1 January and no time bounds"
+    what = f"yearly time stamps at 00:00 on 1 January and {_without_bounds(ignored_bounds)}"
+    bounds = "time bounds (a CF 'bounds' variable such as time_bnds)"
+    if ignored_bounds is not None:
+        bounds = f"time bounds that contain their stamps ({ignored_bounds} do not: correct or remove them)"
     shift, says, disagree, assumed = _evidence(
         first, last, period=period, named=named, declared=declared, at_reference=at_reference
     )
@@ -159,8 +174,8 @@ def _yearly(
         variable=variable,
         found=f"{labels.year.size} stamps {first}-01-01 .. {last}-01-01; "
         f"file-name years {named}, plugin period {period}" + (f" ({says})" if says else ""),
-        expected="time bounds (a CF 'bounds' variable such as time_bnds), mid-year stamps, the covered years in "
-        "the file name (_YYYY-YYYY.nc), or the plugin's year_stamps ('start' or 'end')",
+        expected=f"{bounds}, mid-year stamps, the covered years in the file name (_YYYY-YYYY.nc), or the "
+        "plugin's year_stamps ('start' or 'end')",
     )
 
 

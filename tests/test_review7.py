@@ -150,7 +150,7 @@ def test_the_references_maps_state_the_years_of_their_own_fields():
     from rhbench.metrics.fields import MapInputs
     from rhbench.metrics.map_years import STATIC
 
-    ref = SimpleNamespace(name="observations", rh_land=_field(), csoil=_field(), rh_years="1982-2018")
+    ref = SimpleNamespace(name="observations", rh_land=_field(), csoil=_field(), rh_years="1982-2018", has_csoil=True)
     years = MapInputs.of_reference(ref, (1982, 2018)).years["observations"]
     assert years == {"rh": "1982-2018", "csoil": STATIC, "tau_soil": "1982-2018", "tau_veg": ""}
 

@@ -40,6 +40,8 @@ class MapInputs:
         out.fields[ref.name], out.tau_fields[ref.name], out.kinds[ref.name] = both, both, "reference"
         rh_years = ref.rh_years or map_years.period_text(period)
         years = dict.fromkeys(map_years.FIELDS, rh_years) | {"csoil": map_years.file_years(ref.csoil, period)}
+        if not ref.has_csoil:  # an all-missing map over no years, not a static one
+            years |= dict.fromkeys(("csoil", "tau_soil"), map_years.NO_OBSERVED_CSOIL)
         out.years[ref.name] = map_years.drawn_only(years, both)
         return out
 

@@ -29,6 +29,8 @@ from rhbench.results import ScoreRow
 
 #: Text of a map over a source without a time axis (a static product).
 STATIC = "no time axis (static)"
+#: Text of the reference's cSoil and tau_soil maps when no observed cSoil product has values on land.
+NO_OBSERVED_CSOIL = "none: no observed cSoil product has values on land"
 #: Each labelled map field and the fields of the metric table its means are over the years of.
 FIELDS = {"rh": ("rh",), "csoil": ("csoil",), "tau_soil": ("rh", "csoil"), "tau_veg": ("cveg", "litterfall")}
 #: Each map variable of ``results.nc`` and the field whose years it is over.

@@ -1,25 +1,28 @@
 """Decompressed copies of gzipped netCDF files (``.nc.gz``), cached in ``RHBENCH_CACHE/gunzip``.
 
 netCDF libraries cannot read a gzip stream, so the netCDF reader opens a decompressed copy
-(:func:`decompressed`). A copy is named by its source's resolved path, and beside it rhbench
-writes a record (``<copy>.json``, atomically) of the pair as it left them: the SHA-256 of the
-``.nc.gz`` and of the copy, and the cheap ``stat`` fields of each (size, modification and
-change times in ns, inode). On each open:
+(:func:`decompressed`). A copy is named by its CONTENT, the SHA-256 of the ``.nc.gz``
+(``v3-<sha256>.nc``), so the same bytes under another path (a CI job whose workspace moves, a
+second checkout) reuse it; beside it rhbench writes a record (``<copy>.json``, atomically) of the
+copy's SHA-256 (computed while decompressing) and its cheap ``stat`` fields (size, modification
+and change times in ns, inode). A small pointer named by the source's resolved path
+(``path-<key>.json``) remembers that source's SHA-256 and ``stat`` fields, so the source is not
+hashed again on each open. On each open:
 
-- both ``stat`` fields as recorded: the copy is served (two ``stat`` calls, whatever the size);
-- a field differs (a CI system restored the cache folder from an archive, or checked the data
-  out afresh: new inodes and change times; or a file was edited, even in place at the same size
-  with its modification time set back, which moves the change time): the SHA-256 of the side
-  that moved is computed and compared with the record's. Both match: the copy is served and the
-  record rewritten with the new fields (the next open is cheap again). The ``.nc.gz``'s differs:
-  decompressed again. The copy's differs: decompressed again, with a warning;
-- no readable record (a crash between the two writes, or a copy an older rhbench made): made
-  again.
+- the source's ``stat`` fields as its pointer records them: the recorded SHA-256 names the copy;
+  else (no pointer: a new path; or fields moved: a CI restore, a fresh checkout, an edit, even in
+  place at the same size with its modification time set back, which moves the change time) the
+  ``.nc.gz`` is hashed (one read, no decompression) and the pointer rewritten;
+- the copy's ``stat`` fields as recorded: served; fields moved (the cache folder restored from an
+  archive): the copy is hashed, and served when its SHA-256 is as recorded (the record refreshed),
+  else decompressed again with a warning ("changed since rhbench wrote it");
+- no copy of that content, or no readable record: decompressed.
 
-So a restore costs one hash of each file instead of a decompression, and an edit is always
-caught. Nothing else in the folder is touched: only names rhbench derives from a source are
-written, and the copy an older rhbench (record format 1, named by the source's path, size and
-mtime) made of the same file as it is now is removed once the new copy is made.
+So a moved workspace costs one hash of each ``.nc.gz`` (and a pointer of ~200 bytes) instead of a
+decompression and a second copy, and an edit is always caught. Nothing else in the folder is
+touched: only names rhbench derives from a source are written, and the copies older rhbench
+versions made of the same file as it is now (record format 1, named by the source's path, size
+and mtime; format 2, named by the source's path) are removed once the content-named copy is there.
 """
 
 from __future__ import annotations
@@ -40,22 +43,29 @@ FOLDER = "gunzip"
 #: Suffix of a copy's record, appended to the copy's name.
 RECORD_SUFFIX = ".json"
 #: Format of the record; a record of another format is no record (the copy is made again).
-RECORD_FORMAT = 2
+RECORD_FORMAT = 3
+#: Length (hex digits) of the SHA-256 prefix naming a copy: 160 bits, no accidental collision.
+NAME_DIGITS = 40
 
 
 def decompressed(path: Path) -> Path:
     """The decompressed copy of the gzipped file ``path`` (made, or made again, when needed; see the
     module doc). Raises :class:`DataError` naming ``path`` when it cannot be decompressed."""
-    key = hashlib.sha256(f"{path.resolve()}".encode()).hexdigest()[:20]
-    copy = fileops.cache_dir() / FOLDER / f"v{RECORD_FORMAT}-{key}.nc"
-    record = copy.with_name(copy.name + RECORD_SUFFIX)
+    folder = fileops.cache_dir() / FOLDER
     source_stat = _stat(path)
-    state, recorded = _state(path, source_stat, copy, record)
+    pointer = folder / f"path-{_path_key(path)}{RECORD_SUFFIX}"
+    source_sha = _pointed(pointer, source_stat)
+    if source_sha is None:
+        source_sha = fileops.sha256_of(path)
+        _record(pointer, pointer, {"format": RECORD_FORMAT, "source_sha256": source_sha, "source": source_stat})
+    copy = folder / f"v{RECORD_FORMAT}-{source_sha[:NAME_DIGITS]}.nc"
+    record = copy.with_name(copy.name + RECORD_SUFFIX)
+    state, recorded = _state(copy, record)
     if state == "intact":
         return copy
     if state == "verified":
-        log.info("cached decompressed copy %s of %s: new file identities, same SHA-256: reused", copy, path)
-        _record(copy, record, {**recorded, "source": source_stat, "copy": _stat(copy)})
+        log.info("cached decompressed copy %s of %s: new file identity, same SHA-256: reused", copy, path)
+        _record(copy, record, {**recorded, "copy": _stat(copy)})
         return copy
     if state == "changed":
         log.warning(
@@ -64,31 +74,49 @@ def decompressed(path: Path) -> Path:
             copy,
             path,
         )
-    elif state in ("unrecorded", "source changed"):
-        log.info("cached decompressed copy %s of %s: %s, decompressed again", copy, path, state)
-    source_sha = fileops.sha256_of(path)
+    elif state == "unrecorded":
+        log.info("cached decompressed copy %s of %s: no record, decompressed again", copy, path)
     copy_sha = _inflate(path, copy)
-    _drop_format_1(path, copy.parent)
-    entry = {"format": RECORD_FORMAT, "source_sha256": source_sha, "copy_sha256": copy_sha}
-    _record(copy, record, {**entry, "source": source_stat, "copy": _stat(copy)})
+    _drop_older_formats(path, folder)
+    _record(copy, record, {"format": RECORD_FORMAT, "copy_sha256": copy_sha, "copy": _stat(copy)})
     return copy
 
 
-def _drop_format_1(path: Path, folder: Path) -> None:
-    """Remove the copy (and record) an rhbench of record format 1 made of ``path`` as it is now: named by its
-    resolved path, size and mtime, it would only take disk space (a copy is as large as the data)."""
-    stat = path.stat()
-    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:20]
-    old = folder / f"{key}.nc"
-    record = old.with_name(old.name + RECORD_SUFFIX)
+def _path_key(path: Path) -> str:
+    """The key of ``path``'s resolved path (names its pointer, and its format-2 copy)."""
+    return hashlib.sha256(f"{path.resolve()}".encode()).hexdigest()[:20]
+
+
+def _pointed(pointer: Path, source_stat: dict) -> str | None:
+    """The SHA-256 the pointer records for a source whose ``stat`` fields are ``source_stat``, or None
+    (no readable pointer of this format, or fields that moved: the source must be hashed)."""
     try:
-        if json.loads(record.read_text(encoding="utf-8")).get("format") != 1:
-            return
-    except (OSError, ValueError, AttributeError):
-        return
-    for name in (old, record):
-        name.unlink(missing_ok=True)
-    log.info("removed %s, the decompressed copy of %s an older rhbench made", old, path)
+        recorded = json.loads(pointer.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(recorded, dict) or recorded.get("format") != RECORD_FORMAT:
+        return None
+    sha = recorded.get("source_sha256")
+    ok = recorded.get("source") == source_stat and isinstance(sha, str) and len(sha) == 64
+    return sha if ok else None
+
+
+def _drop_older_formats(path: Path, folder: Path) -> None:
+    """Remove the copies (and records) older rhbench versions made of ``path`` as it is now: format 1
+    (named by its resolved path, size and mtime) and format 2 (named by its resolved path); they would
+    only take disk space (a copy is as large as the data). A name that holds no such record is kept."""
+    stat = path.stat()
+    key_1 = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:20]
+    for old, fmt in ((folder / f"{key_1}.nc", 1), (folder / f"v2-{_path_key(path)}.nc", 2)):
+        record = old.with_name(old.name + RECORD_SUFFIX)
+        try:
+            if json.loads(record.read_text(encoding="utf-8")).get("format") != fmt:
+                continue
+        except (OSError, ValueError, AttributeError):
+            continue
+        for name in (old, record):
+            name.unlink(missing_ok=True)
+        log.info("removed %s, the decompressed copy of %s an older rhbench made", old, path)
 
 
 def _stat(path: Path) -> dict:
@@ -97,28 +125,26 @@ def _stat(path: Path) -> dict:
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "ctime_ns": stat.st_ctime_ns, "inode": stat.st_ino}
 
 
-def _state(path: Path, source_stat: dict, copy: Path, record: Path) -> tuple[str, dict]:
+def _state(copy: Path, record: Path) -> tuple[str, dict]:
     """(state, the record) of ``copy``: ``"absent"``, ``"unrecorded"`` (no readable record), ``"intact"``
-    (the ``stat`` fields as recorded), ``"verified"`` (fields moved, hashes as recorded), ``"source changed"``
-    or ``"changed"`` (the copy's hash differs)."""
+    (its ``stat`` fields as recorded), ``"verified"`` (fields moved, hash as recorded) or ``"changed"``
+    (the copy's hash differs)."""
     if not copy.is_file():
         return "absent", {}
     try:
         recorded = json.loads(record.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return "unrecorded", {}
-    keys = {"format", "source_sha256", "copy_sha256", "source", "copy"}
+    keys = {"format", "copy_sha256", "copy"}
     if not isinstance(recorded, dict) or recorded.get("format") != RECORD_FORMAT or set(recorded) != keys:
         return "unrecorded", {}
     try:
         copy_stat = _stat(copy)
     except OSError:
         return "absent", {}
-    if recorded["source"] == source_stat and recorded["copy"] == copy_stat:
+    if recorded["copy"] == copy_stat:
         return "intact", recorded
-    if recorded["source"] != source_stat and fileops.sha256_of(path) != recorded["source_sha256"]:
-        return "source changed", recorded
-    if recorded["copy"] != copy_stat and fileops.sha256_of(copy) != recorded["copy_sha256"]:
+    if fileops.sha256_of(copy) != recorded["copy_sha256"]:
         return "changed", recorded
     return "verified", recorded
 
