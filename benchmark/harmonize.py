@@ -47,6 +47,26 @@ def period_mean(
     """
     if "year" not in data.dims:
         return data
+    return _period_window(data, period, source).mean("year")
+
+
+def period_mean_float64(data: xr.DataArray, period: tuple[int, int], *, source: str | None = None) -> xr.DataArray:
+    """:func:`period_mean` accumulated in float64, computed: each year's values added in year order into
+    a float64 sum, divided by the count of values present (:func:`rhbench.kernels.nanmean_years`).
+
+    Used for an observation product's native-grid period mean (the reference's map and totals,
+    :func:`period_means_once`), as for every model's (:func:`rhbench.reduce.period_means`): float32
+    values add exactly in float64, so the mean is correctly rounded whatever the chunks (a float32
+    mean taken by dask chunk by chunk, as before session 9, depended on the chunking in its last
+    digit). A static map is returned as float64. Units and attributes of ``data``.
+    """
+    if "year" not in data.dims:
+        return data.astype("float64").compute()
+    return kernels.nanmean_years(_period_window(data, period, source)).assign_attrs(data.attrs)  # as xarray's mean
+
+
+def _period_window(data: xr.DataArray | xr.Dataset, period: tuple[int, int], source: str | None):
+    """``data``'s years in ``period``; :class:`DataError` naming the years found when there is none."""
     window = select_period(data, period)
     if window.sizes["year"] == 0:
         years = data["year"].values
@@ -57,7 +77,7 @@ def period_mean(
             found=f"years {years.min()}-{years.max()}" if years.size else "no years",
             expected=f"years in {period[0]}-{period[1]}",
         )
-    return window.mean("year")
+    return window
 
 
 def source_files(source: Source, data_root: Path | None) -> dict[str, list[Path]]:
@@ -236,21 +256,24 @@ def period_means_once(
 ) -> tuple[xr.DataArray, NativeMean]:
     """``variable``'s period mean on ``target``'s grid (computed), and the same read on its own grid.
 
-    The same numbers as ``period_mean(load_source(...)[variable], period).compute()`` and as
-    the native period mean of :func:`rhbench.metrics.observed.source_totals`, from one open,
-    one value check and, when the source is on ``target``'s grid, one computation (the common
-    map is then the native mean in the variable's dtype with ``target``'s coordinates; a
-    float64 copy of a mean taken in float32 casts back exactly). On another grid the common
-    map is the remapped annual means averaged, as :func:`load_source` does.
+    One open and one value check: a variable of at most :data:`rhbench.loader.IN_MEMORY_BYTES`
+    (e.g. a 0.5 degree yearly product) is read into memory without dask, a larger one streams
+    through dask's chunks to its annual means. The native mean (``mean``, float64) is accumulated
+    in float64 (:func:`period_mean_float64`), so it does not depend on how the values were chunked;
+    the native totals of :func:`rhbench.metrics.observed.source_totals` are taken from it. On
+    ``target``'s grid the common map is that mean in the variable's dtype with ``target``'s
+    coordinates (float32 values: the correctly rounded float32 mean); on another grid, the remapped
+    annual means averaged the same way, in their dtype.
     """
-    opened = open_annual(source, data_root)
-    annual = xr.Dataset(opened)[variable]  # aligned with the source's other variables, as both reads were
-    mean = period_mean(annual, period, source=source.name).astype("float64").compute()
+    opened = open_annual(source, data_root, in_memory=True)
+    annual = xr.Dataset(opened)[variable]  # aligned with the source's other variables
+    mean = period_mean_float64(annual, period, source=source.name)
     if grid.same_grid(mean, target):
         common = on_grid_of(mean.astype(annual.dtype), target, source=source.name)
     else:
         remapped = xr.Dataset({name: on_grid_of(data, target, source=source.name) for name, data in opened.items()})
-        common = period_mean(remapped[variable], period, source=source.name).compute()
+        common = period_mean_float64(remapped[variable], period, source=source.name)
+        common = common.astype(remapped[variable].dtype)
     return common, NativeMean(opened, variable, mean)
 
 

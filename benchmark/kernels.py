@@ -173,3 +173,25 @@ def yearly(data: xr.DataArray) -> xr.DataArray:
     """Yearly steps of data labelled by :func:`open_variable`, relabelled by year (dims ``(year, ...)``)."""
     years = data["year"].values
     return data.drop_vars(["year", "month"]).assign_coords(time=years).rename(time="year")
+
+
+def nanmean_years(data: xr.DataArray) -> xr.DataArray:
+    """Mean over ``year`` of the non-missing values, in float64, without a float64 copy of ``data``.
+
+    The same numbers as ``data.astype("float64").mean("year")`` (each year's values added in
+    year order into a float64 sum, divided by the count of values present; NaN where none is)
+    in one pass over ``data``, one year at a time. Units of ``data``; other coordinates kept.
+    """
+    axis = data.get_axis_num("year")
+    values = np.moveaxis(np.asarray(data.values), axis, 0)
+    total = np.zeros(values.shape[1:], dtype="float64")
+    count = np.zeros(values.shape[1:], dtype=np.intp)
+    for step in values:
+        present = ~np.isnan(step)
+        total += np.where(present, step, 0)
+        count += present
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+    dims = tuple(d for d in data.dims if d != "year")
+    coords = {name: c for name, c in data.coords.items() if "year" not in c.dims}
+    return xr.DataArray(mean, dims=dims, coords=coords, name=data.name)

@@ -29,6 +29,7 @@ import xarray as xr
 from rhbench.errors import MissingVariableError, TimeAxisError
 from rhbench.grid import regrid_nearest, same_grid
 from rhbench.harmonize import period_mean
+from rhbench.kernels import nanmean_years
 from rhbench.landfrac import CellMeasures
 from rhbench.metrics.coverage import years_record
 from rhbench.metrics.native import native_regions, native_totals
@@ -232,28 +233,6 @@ def period_means(annual: xr.Dataset, period: tuple[int, int]) -> xr.Dataset:
             pass
     means.update(ratio_means(annual, period, coverage))  # turnover means over common years, where they differ
     return xr.Dataset(means, attrs={**annual.attrs, **coverage})
-
-
-def nanmean_years(data: xr.DataArray) -> xr.DataArray:
-    """Mean over ``year`` of the non-missing values, in float64, without a float64 copy of ``data``.
-
-    The same numbers as ``data.astype("float64").mean("year")`` (each year's values added in
-    year order into a float64 sum, divided by the count of values present; NaN where none is)
-    in one pass over ``data``, one year at a time. Units of ``data``; other coordinates kept.
-    """
-    axis = data.get_axis_num("year")
-    values = np.moveaxis(np.asarray(data.values), axis, 0)
-    total = np.zeros(values.shape[1:], dtype="float64")
-    count = np.zeros(values.shape[1:], dtype=np.intp)
-    for step in values:
-        present = ~np.isnan(step)
-        total += np.where(present, step, 0)
-        count += present
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / count
-    dims = tuple(d for d in data.dims if d != "year")
-    coords = {name: c for name, c in data.coords.items() if "year" not in c.dims}
-    return xr.DataArray(mean, dims=dims, coords=coords, name=data.name)
 
 
 def _sampled(mask: xr.DataArray | None, like: xr.DataArray) -> xr.DataArray | None:

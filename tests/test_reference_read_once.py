@@ -1,14 +1,22 @@
 """The reference Rh is read once for its common-grid map and its native-grid totals (issue 18).
 
-:func:`rhbench.harmonize.period_means_once` must give exactly what the two reads gave
-(the common-grid map of :func:`rhbench.harmonize.load_source` averaged over the period, and
-the native totals of :func:`rhbench.metrics.observed.source_totals`), on the common grid, on
-a coarser and on a finer grid, from float32 files, annual and monthly; and a run must open
-the reference's Rh file once.
+:func:`rhbench.harmonize.period_means_once` gives the map of :func:`rhbench.harmonize.load_source`
+averaged over the period and the native totals of :func:`rhbench.metrics.observed.source_totals`
+(the same coordinates, dtype and attributes), on the common grid, on a coarser and on a finer grid,
+from float32 files, annual and monthly; and a run opens the reference's Rh file once.
+
+Since session 9 the period mean is accumulated in float64 (:func:`rhbench.harmonize.period_mean_float64`)
+and a small file is read into memory: the values are then the exact mean (math.fsum) rounded once,
+where the float32 mean of before (dask, chunk by chunk) was off by up to ~3e-7 and depended on the
+chunking. So these tests compare with an exact hand calculation, and require the new values to be
+at least as close to it as a float32 mean of the two reads, cell by cell.
 """
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 import xarray as xr
 
@@ -34,18 +42,62 @@ def _reference(tmp_path, monthly: bool) -> Source:
     )
 
 
+def _exact_mean(series: xr.DataArray, period: tuple[int, int]) -> np.ndarray:
+    """Hand calculation: each cell's mean over ``period`` of its values present, summed exactly (math.fsum)."""
+    window = series.sel(year=slice(*period)).transpose("year", ...)
+    values = np.asarray(window.values, dtype="float64").reshape(window.sizes["year"], -1)
+    exact = np.full(values.shape[1], np.nan)
+    for cell in range(values.shape[1]):
+        present = values[~np.isnan(values[:, cell]), cell]
+        if present.size:
+            exact[cell] = math.fsum(present.tolist()) / present.size
+    return exact.reshape(window.shape[1:])
+
+
+def _at_least_as_close(new: xr.DataArray, old: xr.DataArray, exact: np.ndarray) -> None:
+    """``new`` is ``old`` with other values only (coordinates, dtype, attributes identical), no farther
+    from ``exact`` in any cell (NaN in the same cells), and within float rounding of it."""
+    xr.testing.assert_identical(new.copy(data=old.values), old)
+    assert new.dtype == old.dtype
+    np.testing.assert_array_equal(np.isnan(new.values), np.isnan(exact))
+    new_error = np.abs(new.values.astype("float64") - exact)
+    old_error = np.abs(old.values.astype("float64") - exact)
+    assert np.all(new_error[~np.isnan(exact)] <= old_error[~np.isnan(exact)])
+    ulp = np.spacing(np.abs(exact).astype(new.dtype)).astype("float64")  # half an ulp: correctly rounded
+    assert np.all(new_error[~np.isnan(exact)] <= 0.5 * ulp[~np.isnan(exact)] * (1 + 1e-9))
+
+
 @pytest.mark.parametrize("monthly", [False, True])
 @pytest.mark.parametrize("resolution", [6.0, 3.0, 12.0])  # the same grid, a finer target, a coarser one
-def test_one_read_gives_the_map_and_the_native_mean_of_two_reads(tmp_path, monthly, resolution):
+def test_one_read_gives_the_map_and_the_native_mean_exactly_rounded(tmp_path, monthly, resolution):
     source = _reference(tmp_path, monthly)
     target = grid.common_grid(resolution)
     common, read = harmonize.period_means_once(source, None, target, "rh", PERIOD)
-    two_reads = harmonize.period_mean(harmonize.load_source(source, None, target)["rh"], PERIOD).compute()
-    xr.testing.assert_identical(common, two_reads)  # values bit for bit, dtype, coordinates, attributes
-    assert common.dtype == two_reads.dtype == "float32"
-    native = harmonize.period_mean(harmonize.load_native(source, None)[0]["rh"], PERIOD).astype("float64").compute()
-    xr.testing.assert_identical(read.mean, native)
+    on_target = harmonize.load_source(source, None, target)["rh"]
+    two_reads = harmonize.period_mean(on_target, PERIOD).compute()  # float32, as before session 9
+    _at_least_as_close(common, two_reads, _exact_mean(on_target, PERIOD))
+    assert common.dtype == "float32"
+    annual = harmonize.load_native(source, None)[0]["rh"]
+    native = harmonize.period_mean(annual, PERIOD).astype("float64").compute()
+    _at_least_as_close(read.mean, native, _exact_mean(annual, PERIOD))
     assert read.variable == "rh" and set(read.opened) == {"rh"}
+
+
+def test_the_reference_is_read_into_memory_and_its_mean_does_not_depend_on_chunks(tmp_path, monkeypatch):
+    """A small file is read without dask; a large one streams through dask's chunks: the same mean,
+    bit for bit (a float32 mean taken chunk by chunk differed in its last digits)."""
+    source = _reference(tmp_path, monthly=False)
+    target = grid.common_grid(6.0)
+    common, read = harmonize.period_means_once(source, None, target, "rh", PERIOD)
+    assert read.opened["rh"].chunks is None  # numpy: read in one go
+    monkeypatch.setattr(loader, "IN_MEMORY_BYTES", 1)  # as for a file too large to read at once
+    streamed_common, streamed = harmonize.period_means_once(source, None, target, "rh", PERIOD)
+    assert streamed.opened["rh"].chunks is not None
+    xr.testing.assert_identical(streamed.mean, read.mean)
+    xr.testing.assert_identical(streamed_common, common)
+    for steps in (1, 5, 37):
+        rechunked = read.opened["rh"].chunk({"year": steps})
+        xr.testing.assert_identical(harmonize.period_mean_float64(rechunked, PERIOD), read.mean)
 
 
 @pytest.mark.parametrize("monthly", [False, True])
@@ -92,8 +144,6 @@ def test_a_run_opens_the_reference_rh_file_once(tmp_path, monkeypatch):
 def test_a_product_with_two_variables_of_other_years_reads_as_before(tmp_path):
     """Both former reads aligned a variable with the product's others (their years joined):
     the one read does too, on the common grid and on another."""
-    import numpy as np
-
     lat, lon = np.arange(-87.0, 90.0, 6.0), np.arange(-177.0, 180.0, 6.0)
     rng = np.random.default_rng(7)
 
@@ -121,7 +171,9 @@ def test_a_product_with_two_variables_of_other_years_reads_as_before(tmp_path):
     for resolution in (6.0, 12.0):
         target = grid.common_grid(resolution)
         common, read = harmonize.period_means_once(source, None, target, "rh", (1982, 2018))
-        two_reads = harmonize.period_mean(harmonize.load_source(source, None, target)["rh"], (1982, 2018)).compute()
-        xr.testing.assert_identical(common, two_reads)
+        on_target = harmonize.load_source(source, None, target)["rh"]
+        two_reads = harmonize.period_mean(on_target, (1982, 2018)).compute()
+        _at_least_as_close(common, two_reads, _exact_mean(on_target, (1982, 2018)))
         native = harmonize.load_native(source, None)[0]["rh"]
-        xr.testing.assert_identical(read.mean, harmonize.period_mean(native, (1982, 2018)).astype("float64").compute())
+        old = harmonize.period_mean(native, (1982, 2018)).astype("float64").compute()
+        _at_least_as_close(read.mean, old, _exact_mean(native, (1982, 2018)))

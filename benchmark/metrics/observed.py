@@ -113,11 +113,11 @@ def source_totals(
     measures. Raises the loader's :class:`~rhbench.errors.RhbenchError`.
     """
     opened = None if read is None else read.opened
-    annual, cells = harmonize.load_native(source, root, land_mask=land_mask, opened=opened)
+    annual, cells = harmonize.load_native(source, root, land_mask=land_mask, opened=opened, in_memory=True)
     if read is not None and read.variable == variable:
         field = read.mean
     else:
-        field = harmonize.period_mean(annual[variable], period, source=source.name).astype("float64").compute()
+        field = harmonize.period_mean_float64(annual[variable], period, source=source.name)
     cells = cells.resolved(field.to_dataset(name=variable))
     regions = native_regions(field, vegclass=vegclass, band_width=band_width)
     name = "rh" if variable == "rh" else "cSoil"
