@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import metadata
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint, EntryPoints
 from types import ModuleType
 
 import pluggy
@@ -176,10 +176,22 @@ def _is_builtin(entry_point: EntryPoint, package: str | None = None) -> bool:
     return entry_point.value.startswith(f"{hookspecs.PROJECT_NAME}.")
 
 
-def _entry_point_candidates(registry: Registry, timeout: float) -> list[_Candidate]:
+def entry_points(group: str, installed: EntryPoints | None = None) -> EntryPoints:
+    """The installed entry points of ``group``, selected from ``installed`` (every group, as one
+    :func:`importlib.metadata.entry_points` scan returned them) when given, else scanned now.
+
+    A scan reads every installed distribution's metadata (5-14 ms here): :func:`build_registry`
+    scans once for its plugins and for the misspelt groups (:func:`_misplaced_entry_points`).
+    """
+    return (metadata.entry_points() if installed is None else installed).select(group=group)
+
+
+def _entry_point_candidates(
+    registry: Registry, timeout: float, installed: EntryPoints | None = None
+) -> list[_Candidate]:
     candidates = []
     packages: dict[str, str] = {}
-    for entry_point in sorted(entry_points(group=hookspecs.PROJECT_NAME), key=lambda e: e.name):
+    for entry_point in sorted(entry_points(group=hookspecs.PROJECT_NAME, installed=installed), key=lambda e: e.name):
         package = _package_of(entry_point, packages)
         builtin = _is_builtin(entry_point, package)
         try:
@@ -193,11 +205,13 @@ def _entry_point_candidates(registry: Registry, timeout: float) -> list[_Candida
     return candidates
 
 
-def _misplaced_entry_points(registry: Registry) -> None:
+def _misplaced_entry_points(registry: Registry, installed: EntryPoints | None = None) -> None:
     """Record as broken every entry point in a group named almost ``rhbench`` (``rhbnech``,
-    ``rhbench.plugins``, ``RHBench``): rhbench does not load it, and would otherwise say nothing."""
+    ``rhbench.plugins``, ``RHBench``): rhbench does not load it, and would otherwise say nothing.
+    ``installed``: every group's entry points, when already scanned."""
     wanted = hookspecs.PROJECT_NAME
-    installed = metadata.entry_points()  # every group (the module's, not a patched name)
+    if installed is None:
+        installed = metadata.entry_points()  # every group (the module's, not a patched name)
     near = [
         group
         for group in sorted(installed.groups)
@@ -319,9 +333,10 @@ def build_registry(extra_plugins: dict[str, object] | None = None, *, use_entry_
     registry = Registry()
     manager = _new_manager()
     timeout = plugin_timeout()
-    candidates = _entry_point_candidates(registry, timeout) if use_entry_points else []
+    installed = metadata.entry_points() if use_entry_points else None  # one scan serves both
+    candidates = _entry_point_candidates(registry, timeout, installed) if use_entry_points else []
     if use_entry_points:
-        _misplaced_entry_points(registry)
+        _misplaced_entry_points(registry, installed)
     candidates += [_Candidate(name, "extra", plugin, False, False) for name, plugin in (extra_plugins or {}).items()]
     declared: list[tuple[_Candidate, list[Source]]] = []
     for candidate in sorted(candidates, key=lambda c: not c.builtin):  # stable: built-ins first
