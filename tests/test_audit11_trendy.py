@@ -119,3 +119,61 @@ def test_a_yearly_mean_monthly_amount_stays_a_rate_per_mean_month(tmp_path):
     path = tmp_path / "rh_yearly.nc"
     ds.to_netcdf(path, encoding={name: {"_FillValue": None} for name in ds.variables})
     assert _total({"rh": [path]}) == pytest.approx(_hand(rates, "noleap"), rel=1e-6)
+
+
+# --- B11-10: TRENDY landArea (and cell areas) in km2 vs m2 -------------------------------------
+
+
+def _land_area_file(path: Path, values: np.ndarray, units: str | None) -> Path:
+    attrs = {} if units is None else {"units": units}
+    xr.Dataset({"landArea": (("lat", "lon"), values, attrs)}, coords={"lat": LAT, "lon": LON}).to_netcdf(path)
+    return path
+
+
+def _half_land() -> np.ndarray:
+    """A land fraction: 1, but two columns of coastal cells half land."""
+    land = np.ones((LAT.size, LON.size))
+    land[:, 10:12] = 0.5
+    return land
+
+
+@pytest.mark.parametrize(
+    ("scale", "units", "declared"),
+    [(1.0, "m2", "m2"), (1e-6, "km2", "m2"), (1e-6, "km^2", "m2"), (1e-6, None, "km2")],
+    ids=["m2", "km2", "km^2", "km2-by-the-plugin"],
+)
+def test_land_areas_in_m2_or_km2_weigh_the_same(tmp_path, scale, units, declared):
+    """landArea is the land area of each cell: total = sum(rate x landArea) by hand, in either unit."""
+    rates = _rates()
+    land = _half_land()
+    rh = _write(tmp_path / "rh.nc", rates, "kg m-2 s-1")
+    area = grid.cell_area(LAT, LON).values
+    land_file = _land_area_file(tmp_path / "landArea.nc", area * land * scale, units)
+    variables = {"rh": Var("rh", "kg m-2 s-1"), "landArea": Var("landArea", declared)}
+    total = _total({"rh": [rh], "landArea": [land_file]}, variables)
+    assert total == pytest.approx(_hand(rates * land[None], "noleap"), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("scale", "units", "message", "ratio"),
+    [
+        (1e-6, "m2", "land areas never above 1 % of their cells", "1e-06"),
+        (1e-6, None, "land areas never above 1 % of their cells", "1e-06"),
+        (1.0, "km2", "land areas larger than their cells", "1e+06"),
+    ],
+    ids=["km2-labelled-m2", "km2-unlabelled-plugin-m2", "m2-labelled-km2"],
+)
+def test_land_areas_off_by_a_million_are_refused_naming_the_file(tmp_path, scale, units, message, ratio):
+    """Before: km2 values read as m2 gave every land cell 1e-6 of its weight (a global total 1e-6 of the
+    truth, 2.05e-4 instead of 205.2 Pg C yr-1 here) and m2 labelled km2 1e6 times it, with no word of the
+    landArea file; a run failed the model only as 'implausible', naming none of it."""
+    from rhbench.errors import ValueRangeError
+
+    rh = _write(tmp_path / "rh.nc", _rates(), "kg m-2 s-1")
+    area = grid.cell_area(LAT, LON).values
+    land_file = _land_area_file(tmp_path / "landArea.nc", area * _half_land() * scale, units)
+    variables = {"rh": Var("rh", "kg m-2 s-1"), "landArea": Var("landArea", "m2")}
+    with pytest.raises(ValueRangeError, match=message) as info:
+        _total({"rh": [rh], "landArea": [land_file]}, variables)
+    text = str(info.value)
+    assert f"file: {land_file}" in text and "variable: landArea" in text and f"= {ratio} (landArea read in m2)" in text
