@@ -279,3 +279,73 @@ def test_ambiguous_year_stamps_without_bounds_still_say_no_time_bounds(tmp_path)
     with pytest.raises(TimeAxisError, match="and no time bounds: cannot tell") as info:
         loader.open_variable(source, "rh", path, annual=True)
     assert "time bounds (a CF 'bounds' variable such as time_bnds)" in str(info.value)
+
+
+# --- A11-5: the CMIP6 did-you-mean knows sub-experiment members (DCPP) ---------------------------
+
+
+def _dcpp_folder(tmp_path: Path, starts: tuple[int, ...], experiments: tuple[str, ...] = ("dcppA-hindcast",)) -> Path:
+    """CMOR-named rh files of CanESM5 hindcasts: member ``sYYYY-r1i1p1f1`` for each start year."""
+    from tests.test_cmip6 import _write_cmor
+
+    folder = tmp_path / "dcpp"
+    folder.mkdir()
+    lat, lon = np.array([-10.0, 10.0]), np.array([0.0, 180.0])
+    for start in starts:
+        for experiment in experiments:
+            written = _write_cmor(folder, "rh", np.full((2, 2), 1e-8), lat, lon, years=(start + 1, start + 2))
+            name = written.name.replace("TOY", "CanESM5").replace("historical", experiment)
+            written.rename(folder / name.replace("r1i1p1f1", f"s{start}-r1i1p1f1"))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("CanESM5.r1i1p1f1", ["CanESM5.s1960-r1i1p1f1", "CanESM5.s1961-r1i1p1f1"]),  # the variant without its start
+        ("canesm5.s1961-r1i1p1f1.dcppA-hindcast", ["CanESM5.s1961-r1i1p1f1"]),  # one experiment: named without it
+        ("CanESM5.s1960", ["CanESM5.s1960-r1i1p1f1"]),  # the member cut at the sub-experiment
+    ],
+    ids=["variant", "with-experiment", "sub-experiment-only"],
+)
+def test_a_dcpp_member_is_suggested_for_the_names_a_user_types(tmp_path, typed, meant):
+    """Known-open (session 8): before, 'CanESM5.r1i1p1f1' suggested ONE of the start years (difflib's
+    closest, here s1961 for s1960 too), the name with its experiment suggested another model's member
+    when one was close, and a member cut at its start year suggested nothing."""
+    from rhbench import cmip6
+    from rhbench.config import RunConfig
+    from rhbench.errors import ConfigError
+    from rhbench.registry import build_registry
+    from rhbench.selection import check_models
+
+    registry = build_registry()
+    folder = _dcpp_folder(tmp_path, (1960, 1961))
+    found = cmip6.register(registry, [folder])
+    assert sorted(s.name for s in found) == ["CanESM5.s1960-r1i1p1f1", "CanESM5.s1961-r1i1p1f1"]
+    with pytest.raises(ConfigError) as caught:
+        check_models(RunConfig(models=(typed,), cmip6=(folder,)), registry, found)
+    suggestion = " or ".join(repr(m) for m in meant)
+    assert f"did you mean {suggestion} for {typed!r}?" in str(caught.value), str(caught.value)
+    assert "sub_experiment-variant" in str(caught.value)
+
+
+def test_a_dcpp_name_without_cmip6_folders_says_where_cmip6_models_come_from():
+    """The CMIP6 pattern now knows sub-experiment members: 'CanESM5.s1960-r1i1p1f1' given without
+    --cmip6 gets the advice a 'CanESM5.r1i1p1f1' gets (before: only the plugin advice)."""
+    from rhbench.config import RunConfig
+    from rhbench.errors import ConfigError
+    from rhbench.registry import build_registry
+    from rhbench.selection import check_models
+
+    with pytest.raises(ConfigError) as caught:
+        check_models(RunConfig(models=("CanESM5.s1960-r1i1p1f1",)), build_registry())
+    assert "A CMIP6 model is found only through --cmip6 PATH" in str(caught.value)
+
+
+def test_the_cmip6_suggestion_never_names_another_models_member():
+    """With the experiment typed, a close spelling of ANOTHER source_id's member was suggested."""
+    from rhbench.registry import close_names
+
+    known = ["CanESM5.s1960-r1i1p1f1", "MIROC6.s1960-r1i1p1f1.dcppA-hindcast", "MIROC6.s1960-r1i1p1f1.dcppB-forecast"]
+    assert close_names("CanESM5.s1960-r1i1p1f1.dcppA-hindcast", known) == ["CanESM5.s1960-r1i1p1f1"]
+    assert close_names("MIROC6.r1i1p1f1", known) == known[1:]

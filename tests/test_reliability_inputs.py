@@ -488,7 +488,7 @@ def test_plugin_raising_at_import_is_broken_and_others_stay(tmp_path, monkeypatc
     (tmp_path / "rhbench_badimport.py").write_text("raise RuntimeError('no licence file')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     bad = EntryPoint(name="badimport", value="rhbench_badimport", group="rhbench")
-    monkeypatch.setattr(registry, "entry_points", lambda group: [bad])
+    monkeypatch.setattr(registry, "entry_points", lambda group, installed=None: [bad])
     reg = registry.build_registry({"good": _plugin([_source(name="Good")])})
     assert list(reg.sources) == ["Good"]
     (broken,) = reg.broken

@@ -55,12 +55,12 @@ entries:
 @pytest.fixture
 def third_party(tmp_path, monkeypatch):
     """Add plugin modules as ``rhbench`` entry points: ``add(entry_name, module_text)``."""
-    installed = list(registry.entry_points(group="rhbench"))
+    installed_here = list(registry.entry_points(group="rhbench"))
     extra: list[EntryPoint] = []
     folder = tmp_path / "site"
     folder.mkdir()
     monkeypatch.syspath_prepend(str(folder))
-    monkeypatch.setattr(registry, "entry_points", lambda group: installed + extra)
+    monkeypatch.setattr(registry, "entry_points", lambda group, installed=None: installed_here + extra)
     catalog._load_catalog.cache_clear()
 
     def add(entry: str, name: str, *, at_import: str = "", in_hook: str = "pass", catalog_text: bytes | None = None):
