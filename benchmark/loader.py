@@ -24,7 +24,7 @@ import xarray as xr
 
 from rhbench import damaged, datalabel, grid, kernels, layout, readers, stamps, timeaxis, units, valuecheck, varnames
 from rhbench.errors import CoordinateError, DataError, MissingVariableError, PluginError, RhbenchError, TimeAxisError
-from rhbench.fileops import CACHE_ENV, cache_dir  # noqa: F401  (re-exported; the cache folder is fileops' fact)
+from rhbench.fileops import CACHE_ENV, cache_dir, disk_bytes  # noqa: F401  (CACHE_ENV, cache_dir re-exported)
 from rhbench.readers.netcdf import TIME_CHUNK
 from rhbench.sources import Source
 
@@ -50,18 +50,10 @@ def open_dataset(
     return readers.open_file(Path(path), variable=variable, source=source, raw_values=raw_values, chunked=chunked)
 
 
-def _disk_bytes(paths: Sequence[Path]) -> float:
-    """The files' summed sizes on disk (infinite when one cannot be read: the reader names the problem)."""
-    try:
-        return sum(Path(p).stat().st_size for p in paths)
-    except OSError:
-        return float("inf")
-
-
 def _open_files(source: Source, file_name: str, paths: Sequence[Path], in_memory: bool) -> list[xr.Dataset]:
     """The files holding ``file_name``, opened (:func:`_open_one`); with ``in_memory``, a variable of
     at most :data:`IN_MEMORY_BYTES` is read into memory now (numpy, no dask), else it is chunked."""
-    if in_memory and _disk_bytes(paths) <= IN_MEMORY_BYTES:
+    if in_memory and disk_bytes(paths) <= IN_MEMORY_BYTES:
         datasets = [_open_one(source, file_name, p, chunked=False) for p in paths]
         if sum(ds[file_name].nbytes for ds in datasets) <= IN_MEMORY_BYTES:
             for ds, path in zip(datasets, paths, strict=True):
@@ -312,9 +304,16 @@ def _say_units_differ(raw: xr.DataArray, declared: str, where: dict) -> None:
 
 
 def _converted(
-    raw: xr.DataArray, sample: xr.DataArray, declared: str, fills: tuple[float, ...], annual: bool, where: dict
+    raw: xr.DataArray,
+    sample: xr.DataArray,
+    declared: str,
+    fills: tuple[float, ...],
+    annual: bool,
+    where: dict,
+    owned: bool = False,
 ) -> tuple[xr.DataArray, xr.DataArray]:
-    """``raw`` and its ``sample`` masked and in canonical units (``raw`` as year means when ``annual``)."""
+    """``raw`` and its ``sample`` masked and in canonical units (``raw`` as year means when ``annual``);
+    ``owned``: ``raw``'s values were read into memory by this load, so they are cleaned in place."""
     variable = str(raw.name)
     target = units.canonical_units(variable)
     factor = _unit_factor(raw, variable, declared, **where)
@@ -327,7 +326,7 @@ def _converted(
         converted = kernels.year_means(raw, share, factor=factor, fills=fills, clean=True)
         sample = kernels.clean(sample, factor, fills)
     else:
-        converted = kernels.clean(raw, factor, fills)
+        converted = kernels.clean(raw, factor, fills, overwrite=owned)
         sample = kernels.clean(sample, factor, fills)
     return converted.assign_attrs(units=target), sample
 
@@ -363,7 +362,8 @@ def open_variable(
         raw = layout.label_time(
             raw, ds, file=file, period=source.period, named=stamps.file_years(paths), declared=source.year_stamps
         )
-        converted, sample = _converted(raw, sample, spec.units, fills, annual, where)
+        owned = in_memory and raw.chunks is None and source.preprocess is None  # read now, held by nothing else
+        converted, sample = _converted(raw, sample, spec.units, fills, annual, where, owned=owned)
         step = _layers_step(step, raw, sample, spec.units, where)
         valuecheck.check_values(valuecheck.column_values(sample), variable, packing_step=step, **where)
         converted = _normalized(converted, **where)
