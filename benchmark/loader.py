@@ -22,7 +22,19 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from rhbench import damaged, datalabel, grid, kernels, layout, readers, stamps, timeaxis, units, valuecheck, varnames
+from rhbench import (
+    conversion,
+    damaged,
+    datalabel,
+    grid,
+    kernels,
+    layout,
+    readers,
+    stamps,
+    timeaxis,
+    valuecheck,
+    varnames,
+)
 from rhbench.errors import CoordinateError, DataError, MissingVariableError, PluginError, RhbenchError, TimeAxisError
 from rhbench.fileops import CACHE_ENV, cache_dir, disk_bytes  # noqa: F401  (CACHE_ENV, cache_dir re-exported)
 from rhbench.readers.netcdf import TIME_CHUNK
@@ -245,20 +257,6 @@ def _labelled_by_bounds(ds: xr.Dataset, name: str, tdim: str, use_bounds: bool =
     return part.assign_coords({tdim: (tdim, np.asarray(labels.values), {**attrs, "labelled_by": bounds})})
 
 
-def _unit_factor(data: xr.DataArray, variable: str, declared: str, *, source: str, file: str) -> float | None:
-    """The factor converting ``data``'s units to ``variable``'s canonical units; None for offset units.
-
-    The units are checked by :func:`rhbench.units.convert` (the same errors as for the
-    data) on the probe values 0 and 1: a conversion that keeps 0 at 0 is multiplicative
-    and its factor is the converted 1.
-    """
-    probe = xr.DataArray(np.array([0.0, 1.0]), dims="probe", name=variable, attrs=data.attrs)
-    zero, one = units.convert(
-        probe, units.canonical_units(variable), declared=declared, source=source, file=file
-    ).values
-    return float(one) if zero == 0.0 else None
-
-
 def _pool_notes(ds: xr.Dataset, name: str, variable: str) -> dict[str, str]:
     """``{"litter_pools": labels}`` when ``variable`` is cSoil summed over pools of which some are
     litter or coarse woody debris (:func:`rhbench.layout.litter_pools`): such a cSoil already
@@ -267,68 +265,6 @@ def _pool_notes(ds: xr.Dataset, name: str, variable: str) -> dict[str, str]:
         return {}
     pools = layout.litter_pools(ds, layout.summed_layers(ds[name], variable, axes=valuecheck.FILE_AXES))
     return {"litter_pools": "; ".join(pools)} if pools else {}
-
-
-def _canonical_step(step: float, raw: xr.DataArray, declared: str, where: dict) -> float | None:
-    """A packing ``step`` in the file's units converted to ``raw``'s canonical units (None for offset units)."""
-    factor = _unit_factor(raw, str(raw.name), declared, **where)
-    return None if factor is None else step * abs(factor)
-
-
-def _layers_step(
-    step: float | None, raw: xr.DataArray, sample: xr.DataArray, declared: str, where: dict
-) -> float | None:
-    """The packing ``step`` in canonical units times the layers summed in ``sample``; None when
-    not packed or when the units conversion has an offset (K -> degC: no step to compare)."""
-    canonical = None if step is None else _canonical_step(step, raw, declared, where)
-    return None if canonical is None else canonical * sample.sizes.get("layer", 1)
-
-
-def _say_units_differ(raw: xr.DataArray, declared: str, where: dict) -> None:
-    """Log a WARNING when the file's ``units`` differ from the plugin's ``declared`` units but
-    are convertible (same dimension, e.g. g m-2 vs kg m-2): the file's units win (a different
-    dimension was already refused by :func:`rhbench.units.check_units`)."""
-    found = str(raw.attrs.get("units") or "").strip()
-    if not found or not declared or units.normalize_units(found) == units.normalize_units(declared):
-        return
-    try:
-        same = units.conversion_factor(found, declared) == 1.0
-    except RhbenchError:  # offset units (degC vs K): no factor, still a difference worth naming
-        same = False
-    if not same:
-        log.warning(
-            "%s: %s in %s has units %r, the plugin declares %r: read in the file's units "
-            "(converted to %s)", where.get("source"), raw.name, where.get("file"), found, declared,
-            units.canonical_units(str(raw.name)),
-        )  # fmt: skip
-
-
-def _converted(
-    raw: xr.DataArray,
-    sample: xr.DataArray,
-    declared: str,
-    fills: tuple[float, ...],
-    annual: bool,
-    where: dict,
-    owned: bool = False,
-) -> tuple[xr.DataArray, xr.DataArray]:
-    """``raw`` and its ``sample`` masked and in canonical units (``raw`` as year means when ``annual``);
-    ``owned``: ``raw``'s values were read into memory by this load, so they are cleaned in place."""
-    variable = str(raw.name)
-    target = units.canonical_units(variable)
-    factor = _unit_factor(raw, variable, declared, **where)
-    _say_units_differ(raw, declared, where)
-    share = kernels.month_shares(raw) if annual and "time" in raw.dims else None
-    if factor is None:  # offset units (degC <-> K): masked here, converted through pint
-        converted = units.convert(kernels.clean(raw, None, fills), target, declared=declared, **where)
-        sample = units.convert(kernels.clean(sample, None, fills).rename(variable), target, declared=declared, **where)
-    elif share is not None:
-        converted = kernels.year_means(raw, share, factor=factor, fills=fills, clean=True)
-        sample = kernels.clean(sample, factor, fills)
-    else:
-        converted = kernels.clean(raw, factor, fills, overwrite=owned)
-        sample = kernels.clean(sample, factor, fills)
-    return converted.assign_attrs(units=target), sample
 
 
 def open_variable(
@@ -363,8 +299,8 @@ def open_variable(
             raw, ds, file=file, period=source.period, named=stamps.file_years(paths), declared=source.year_stamps
         )
         owned = in_memory and raw.chunks is None and source.preprocess is None  # read now, held by nothing else
-        converted, sample = _converted(raw, sample, spec.units, fills, annual, where, owned=owned)
-        step = _layers_step(step, raw, sample, spec.units, where)
+        converted, sample = conversion.converted(raw, sample, spec.units, fills, annual, where, owned=owned)
+        step = conversion.layers_step(step, raw, sample, spec.units, where)
         valuecheck.check_values(valuecheck.column_values(sample), variable, packing_step=step, **where)
         converted = _normalized(converted, **where)
         if annual and "time" in converted.dims:

@@ -12,6 +12,7 @@ Layout for ``rhbench new-plugin dgvm MyModel``::
         README.md                               the steps, from files to scorecard
         src/rhbench_mymodel/__init__.py         the plugin: declares the source
         src/rhbench_mymodel/catalogs/rhbench_mymodel.yaml   where the files are
+        tests/conftest.py                       stops, saying why, if a folder named rhbench shadows rhbench
         tests/test_plugin.py
 """
 
@@ -196,7 +197,24 @@ where = ["src"]
 # Ship the catalog YAML, so a plain (non-editable) pip install carries it.
 [tool.setuptools.package-data]
 ${module} = ["catalogs/*.yaml"]
+
+# The package is its own pytest root: `python -m pytest` here runs tests/, under no other project's settings.
+[tool.pytest.ini_options]
+testpaths = ["tests"]
 """)
+
+_CONFTEST = Template('''"""Stop at once, saying why, when `import rhbench` finds a folder, not the installed rhbench."""
+
+import rhbench
+
+if getattr(rhbench, "__file__", None) is None:  # a namespace package: a folder named rhbench on sys.path
+    raise ImportError(
+        f"'import rhbench' found the folder {', '.join(rhbench.__path__)}, not the installed rhbench: a folder "
+        "named rhbench (a checkout of rhbench?) in the current folder shadows it, since `python -m pytest` puts "
+        "the current folder first on sys.path; run the tests from inside the plugin folder: "
+        "cd ${distribution} && python -m pytest"
+    )
+''')
 
 _TEST = Template('''"""Checks of the ${source} rhbench plugin: discovery, catalog, and units of its files."""
 
@@ -283,7 +301,10 @@ the `rhbench` entry point in `pyproject.toml`.
        pip install -e ./${distribution}   # editable: edits take effect without reinstalling
        rhbench plugins                 # lists ${source}
        RHBENCH_DATA=/path/to/data rhbench plugins   # "available" when the files are found
-       RHBENCH_DATA=/path/to/data python -m pytest ${distribution}/tests
+       cd ${distribution} && RHBENCH_DATA=/path/to/data python -m pytest   # its tests, run from here
+
+   Run `python -m pytest` from inside this folder: from a folder holding a checkout named
+   `rhbench`, `import rhbench` finds that folder instead (`tests/conftest.py` then says so).
 
 4. Benchmark it: `rhbench run --data-root /path/to/data --models "${source}"`, or try it
    on the SYNTHETIC demo, which writes files for every installed DGVM plugin:
@@ -348,6 +369,7 @@ def scaffold_plugin(plugin_type: str, name: str, directory: Path, *, kind: str |
         root / "README.md": _README.substitute(values),
         package / "__init__.py": plugin,
         package / "catalogs" / f"{names.module}.yaml": _catalog(names, plugin_type, kind),
+        root / "tests" / "conftest.py": _CONFTEST.substitute(values),
         root / "tests" / "test_plugin.py": _TEST.substitute(values),
     }
     for path, text in contents.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,6 +202,34 @@ def trendy_variables(
     return {name: Var(renames.get(name, name), declared[name]) for name in canonical}
 
 
+def _check_dgvm_variables(name: str, variables: tuple[str, ...]) -> None:
+    """Refuse a variable a DGVM cannot provide (a typo such as ``Rh``, or ``landCoverFrac``,
+    an observation product's variable, never a model's), naming it and
+    the close canonical name."""
+    allowed = KINDS["dgvm"]
+    for variable in variables:
+        if variable in allowed:
+            continue
+        close = difflib.get_close_matches(variable, allowed, n=1, cutoff=0.6)
+        folded = [a for a in allowed if a.casefold() == variable.casefold()]
+        guess = (folded or close or [None])[0]
+        products = [kind for kind, names in KINDS.items() if kind != "dgvm" and variable in names]
+        if products:
+            hint = f"{variable} is read from an observation product (kind {products[0]}), never from a model: "
+            hint += "remove it from variables and from the catalog's files"
+        else:
+            hint = f"did you mean {guess!r}? " if guess else ""
+            hint += "declare the canonical names (a file that names a variable otherwise: renames={...})"
+        raise PluginError(
+            "variable a DGVM plugin cannot declare",
+            source=name,
+            variable=variable,
+            found=variable,
+            expected=f"one of {', '.join(allowed)}",
+            hint=hint,
+        )
+
+
 def trendy_dgvm(
     name: str,
     citation: str,
@@ -214,6 +243,7 @@ def trendy_dgvm(
 ) -> Source:
     """Descriptor of a TRENDY v9 S2 DGVM (1901-2018); ``renames`` and ``units`` as in
     :func:`trendy_variables` (TRENDY's ``kg m-2 s-1`` fluxes and ``kg m-2`` stocks by default)."""
+    _check_dgvm_variables(name, variables)
     unknown = sorted((set(renames or {}) | set(units or {})) - set(variables))
     if unknown:
         raise ValueError(f"renames/units name variables {unknown} that are not in variables={list(variables)}")

@@ -59,6 +59,7 @@ def test_dgvm_package_declares_entry_point_package_data_and_a_valid_source(tmp_p
         "README.md",
         "__init__.py",
         "rhbench_mymodel_2_0.yaml",
+        "conftest.py",
         "test_plugin.py",
     }
 

@@ -133,6 +133,13 @@ def banner(data: Mapping) -> str:
     return f'<div class="banner">{html.escape(datalabel.short(dict(data)).upper())} — {html.escape(meaning)}</div>'
 
 
+def data_line(data: Mapping) -> str:
+    """The line under the page title naming the data label and versions, as the CLI prints it
+    (``REAL data: SRDB-V5 v20200511, Jian2020-predictors c0072c0, land-fraction v20200511``):
+    every page says what its numbers were made of, REAL ones too (they get no banner)."""
+    return f'<p class="data-label" id="data-label">{html.escape(datalabel.summary(dict(data)))}</p>'
+
+
 def _document(body: list[tuple[str, str, str]], provenance: Mapping, synthetic: bool) -> str:
     data = datalabel.of(provenance.get("data"), synthetic)
     title = "rhbench scorecard" + (f" ({datalabel.short(data)})" if data["data_label"] != datalabel.REAL else "")
@@ -144,7 +151,7 @@ def _document(body: list[tuple[str, str, str]], provenance: Mapping, synthetic: 
 <style>{CSS}</style></head>
 <body>
 {banner(data)}
-<header><h1>{html.escape(title)}</h1>{_toc(body)}</header>
+<header><h1>{html.escape(title)}</h1>{data_line(data)}{_toc(body)}</header>
 <main>
 {sections}
 </main>

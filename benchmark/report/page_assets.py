@@ -5,6 +5,7 @@ body{font-family:system-ui,sans-serif;margin:0;color:#222;background:#fafafa}
 header,main,footer{padding:0 1.5rem}
 .banner{background:#b00020;color:#fff;font-size:1.8rem;font-weight:bold;text-align:center;
 padding:.8rem;position:sticky;top:0;z-index:10}
+p.data-label{font-weight:bold;margin:0 0 .6rem}
 nav.toc{columns:3 16rem;font-size:.9rem;background:#fff;border:1px solid #ddd;padding:.5rem 1rem}
 nav.toc ol{margin:0}nav.toc ul{margin:0;padding-left:1rem;font-size:.8rem}
 section{background:#fff;margin:1rem 0;padding:.5rem 1rem;border:1px solid #ddd;overflow-x:auto}

@@ -1,0 +1,179 @@
+"""Eleventh audit (session 9), part B: TRENDY-style model files the way modelling centres write them
+(docs/trust-cases.md, "Eleventh audit (session 9)"). Each test writes a small file and checks the
+global total against a hand calculation: mean over years of the sum over cells of the day-weighted
+annual mean rate x cell area on the sphere (R^2 dlon (sin lat2 - sin lat1)); Pg C yr-1 with
+rhbench's year of 365.25 days (kg m-2 s-1 x 365.25 x 86400 s x m2 / 1e12), or the exact error.
+"""
+
+from __future__ import annotations
+
+import calendar as pycalendar
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from rhbench import grid, harmonize, reduce
+from rhbench.sources import Source, Var
+
+SECONDS_PER_YEAR = 365.25 * 86400.0
+DAY_SECONDS = 86400.0
+LAT = np.arange(-85.0, 90.0, 10.0)
+LON = np.arange(-175.0, 180.0, 10.0)
+YEARS = range(2000, 2004)
+NOLEAP = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], float)
+NOLEAP_TIME = {"units": "days since 2000-01-01", "calendar": "noleap"}
+
+
+def _days(calendar: str) -> np.ndarray:
+    """Days of each month of :data:`YEARS` in ``calendar`` (48 values)."""
+    if calendar == "noleap":
+        return np.tile(NOLEAP, len(YEARS))
+    return np.array([pycalendar.monthrange(y, m)[1] for y in YEARS for m in range(1, 13)], float)
+
+
+def _rates(seed: int = 0, seasonal: bool = False) -> np.ndarray:
+    """Monthly rh in kg m-2 s-1 (48, lat, lon), ocean rows and a strip missing; ``seasonal``: the flux
+    mostly in the northern summer (June to August, 200 times the other months), as a boreal model's."""
+    rng = np.random.default_rng(seed)
+    grams = rng.uniform(200.0, 800.0, (48, LAT.size, LON.size))
+    if seasonal:
+        grams *= np.where(np.isin(np.arange(48) % 12, [5, 6, 7]), 4.0, 0.02)[:, None, None]
+    grams[:, :3, :] = np.nan
+    grams[:, :, 5:9] = np.nan
+    return grams / 1000.0 / SECONDS_PER_YEAR
+
+
+def _hand(rates: np.ndarray, calendar: str, lat: np.ndarray = LAT, lon: np.ndarray = LON) -> float:
+    """Pg C yr-1: mean over years of sum(day-weighted annual mean rate x sphere area) x 365.25 d."""
+    area = grid.cell_area(lat, lon).values
+    days = _days(calendar)
+    totals = []
+    for i in range(len(YEARS)):
+        d = days[12 * i : 12 * i + 12]
+        annual = np.tensordot(d / d.sum(), np.nan_to_num(rates[12 * i : 12 * i + 12]), axes=1)
+        totals.append(float(np.sum(annual * area)) * SECONDS_PER_YEAR / 1e12)
+    return float(np.mean(totals))
+
+
+def _time_axis(calendar: str) -> tuple[np.ndarray, np.ndarray]:
+    """Mid-month stamps and month bounds in days since 2000-01-01 for ``calendar``."""
+    edges = np.concatenate([[0.0], np.cumsum(_days(calendar))])
+    return (edges[:-1] + edges[1:]) / 2, np.stack([edges[:-1], edges[1:]], axis=1)
+
+
+def _write(path: Path, values: np.ndarray, units: str, *, calendar: str = "noleap", **extra_vars) -> Path:
+    """A TRENDY-style monthly rh file (no _FillValue: NaN where missing) with time_bnds."""
+    stamps, bounds = _time_axis(calendar)
+    ds = xr.Dataset(
+        {"rh": (("time", "lat", "lon"), values.astype("float32"), {"units": units}), **extra_vars},
+        coords={
+            "time": ("time", stamps, {"units": "days since 2000-01-01", "calendar": calendar, "bounds": "time_bnds"}),
+            "lat": ("lat", LAT, {"units": "degrees_north"}),
+            "lon": ("lon", LON, {"units": "degrees_east"}),
+        },
+    )
+    ds["time_bnds"] = (("time", "nv"), bounds)
+    ds.to_netcdf(path, encoding={name: {"_FillValue": None} for name in ds.variables})
+    return path
+
+
+def _total(files: dict[str, list[Path]], variables: dict[str, Var] | None = None) -> float:
+    """rhbench's global rh total (Pg C yr-1) of a TRENDY-like model made of ``files``."""
+    variables = variables or {"rh": Var("rh", "kg m-2 s-1")}
+    source = Source("TRENDYLIKE", "dgvm", "x.TRENDYLIKE", variables, "-", period=(2000, 2003), files=files)
+    annual, cells = harmonize.load_native(source, None)
+    products = reduce.reduce_native(annual, cells, grid.common_grid(10.0), (2000, 2003))
+    return float(products.regions["rh_total"].sel(region="global"))
+
+
+# --- B11-9: a flux given as an amount per month ---------------------------------------------------
+
+
+@pytest.mark.parametrize("calendar", ["noleap", "standard"])
+@pytest.mark.parametrize("units", ["g C m-2 month-1", "gC/m2/month", "kg C m-2 month-1"])
+def test_an_amount_per_month_is_divided_by_each_months_own_days(tmp_path, units, calendar):
+    """Each step of a per-month flux is the amount of ITS month (28 days for a noleap February, 31 for
+    July). Before: divided by pint's mean month (30.4375 days) whatever the month, so a boreal model
+    whose flux falls in June-August read +1.2 % (noleap) high, silently (+1.3e-4 on a flat year)."""
+    rates = _rates(seasonal=True)
+    grams = 1000.0 if units.startswith("g") else 1.0
+    amounts = rates * grams * DAY_SECONDS * _days(calendar)[:, None, None]  # each month's own total
+    path = _write(tmp_path / "rh.nc", amounts, units, calendar=calendar)
+    assert _total({"rh": [path]}) == pytest.approx(_hand(rates, calendar), rel=1e-6)
+
+
+def test_a_yearly_mean_monthly_amount_stays_a_rate_per_mean_month(tmp_path):
+    """Yearly steps in mm month-1 / g m-2 month-1 (a year's mean monthly amount): x 12 a year, as before."""
+    rates = _rates()
+    days = _days("noleap")
+    annual = np.stack(
+        [np.tensordot(days[12 * i : 12 * i + 12] / 365.0, rates[12 * i : 12 * i + 12], 1) for i in range(4)]
+    )
+    monthly_amount = annual * 1000.0 * SECONDS_PER_YEAR / 12.0  # g m-2 per mean month
+    ds = xr.Dataset(
+        {"rh": (("time", "lat", "lon"), monthly_amount.astype("float32"), {"units": "g m-2 month-1"})},
+        coords={"time": ("time", np.arange(4) * 365.0 + 182.5, NOLEAP_TIME), "lat": LAT, "lon": LON},
+    )
+    path = tmp_path / "rh_yearly.nc"
+    ds.to_netcdf(path, encoding={name: {"_FillValue": None} for name in ds.variables})
+    assert _total({"rh": [path]}) == pytest.approx(_hand(rates, "noleap"), rel=1e-6)
+
+
+# --- B11-10: TRENDY landArea (and cell areas) in km2 vs m2 -------------------------------------
+
+
+def _land_area_file(path: Path, values: np.ndarray, units: str | None) -> Path:
+    attrs = {} if units is None else {"units": units}
+    xr.Dataset({"landArea": (("lat", "lon"), values, attrs)}, coords={"lat": LAT, "lon": LON}).to_netcdf(path)
+    return path
+
+
+def _half_land() -> np.ndarray:
+    """A land fraction: 1, but two columns of coastal cells half land."""
+    land = np.ones((LAT.size, LON.size))
+    land[:, 10:12] = 0.5
+    return land
+
+
+@pytest.mark.parametrize(
+    ("scale", "units", "declared"),
+    [(1.0, "m2", "m2"), (1e-6, "km2", "m2"), (1e-6, "km^2", "m2"), (1e-6, None, "km2")],
+    ids=["m2", "km2", "km^2", "km2-by-the-plugin"],
+)
+def test_land_areas_in_m2_or_km2_weigh_the_same(tmp_path, scale, units, declared):
+    """landArea is the land area of each cell: total = sum(rate x landArea) by hand, in either unit."""
+    rates = _rates()
+    land = _half_land()
+    rh = _write(tmp_path / "rh.nc", rates, "kg m-2 s-1")
+    area = grid.cell_area(LAT, LON).values
+    land_file = _land_area_file(tmp_path / "landArea.nc", area * land * scale, units)
+    variables = {"rh": Var("rh", "kg m-2 s-1"), "landArea": Var("landArea", declared)}
+    total = _total({"rh": [rh], "landArea": [land_file]}, variables)
+    assert total == pytest.approx(_hand(rates * land[None], "noleap"), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("scale", "units", "message", "ratio"),
+    [
+        (1e-6, "m2", "land areas never above 1 % of their cells", "1e-06"),
+        (1e-6, None, "land areas never above 1 % of their cells", "1e-06"),
+        (1.0, "km2", "land areas larger than their cells", "1e+06"),
+    ],
+    ids=["km2-labelled-m2", "km2-unlabelled-plugin-m2", "m2-labelled-km2"],
+)
+def test_land_areas_off_by_a_million_are_refused_naming_the_file(tmp_path, scale, units, message, ratio):
+    """Before: km2 values read as m2 gave every land cell 1e-6 of its weight (a global total 1e-6 of the
+    truth, 2.05e-4 instead of 205.2 Pg C yr-1 here) and m2 labelled km2 1e6 times it, with no word of the
+    landArea file; a run failed the model only as 'implausible', naming none of it."""
+    from rhbench.errors import ValueRangeError
+
+    rh = _write(tmp_path / "rh.nc", _rates(), "kg m-2 s-1")
+    area = grid.cell_area(LAT, LON).values
+    land_file = _land_area_file(tmp_path / "landArea.nc", area * _half_land() * scale, units)
+    variables = {"rh": Var("rh", "kg m-2 s-1"), "landArea": Var("landArea", "m2")}
+    with pytest.raises(ValueRangeError, match=message) as info:
+        _total({"rh": [rh], "landArea": [land_file]}, variables)
+    text = str(info.value)
+    assert f"file: {land_file}" in text and "variable: landArea" in text and f"= {ratio} (landArea read in m2)" in text

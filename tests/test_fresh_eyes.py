@@ -1,0 +1,88 @@
+"""Session 9's fresh-eyes pass: what a new user from a model team met, fixed
+(docs/trust-cases.md, "Fresh-eyes pass (session 9)")."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rhbench.errors import PluginError
+from rhbench.scaffold import scaffold_plugin
+from rhbench.sources import trendy_dgvm
+
+
+@pytest.mark.parametrize(
+    ("variable", "says"),
+    [
+        ("Rh", "did you mean 'rh'?"),
+        ("csoil", "did you mean 'cSoil'?"),
+        ("landCoverFrac", "read from an observation product (kind landcover), never from a model"),
+    ],
+)
+def test_a_dgvm_variable_rhbench_does_not_know_is_a_plugin_error_naming_it(variable: str, says: str) -> None:
+    """It was a bare ``KeyError: 'landCoverFrac'`` (the plugin listed broken with that alone)."""
+    with pytest.raises(PluginError) as caught:
+        trendy_dgvm("MYMODEL", "c", variables=("rh", "npp", "cVeg", "cSoil", variable))
+    text = str(caught.value)
+    assert "variable a DGVM plugin cannot declare" in text
+    assert f"source: MYMODEL; variable: {variable}" in text
+    assert "expected: one of rh, npp, gpp, cVeg, cSoil, cLitter, fVegLitter" in text
+    assert says in text
+
+
+def _python(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_the_scaffolds_tests_say_why_when_a_checkout_named_rhbench_shadows_rhbench(tmp_path: Path) -> None:
+    """From the folder holding a checkout named ``rhbench``, ``python -m pytest PLUGIN/tests``
+    failed with "cannot import name '__version__' from 'rhbench' (unknown location)"."""
+    (tmp_path / "rhbench").mkdir()  # the user's clone: `git clone .../rhbench.git`
+    package = scaffold_plugin("dgvm", "MYMODEL", tmp_path)
+    probe = _python(tmp_path, "-c", "import rhbench; print(getattr(rhbench, '__file__', None))")
+    collect = _python(tmp_path, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "rhbench-mymodel")
+    if probe.stdout.strip() == "None":  # an editable install (the README's set-up): the folder shadows it
+        assert collect.returncode != 0
+        said = collect.stdout + collect.stderr  # a conftest's error goes to stderr
+        assert "a folder named rhbench (a checkout of rhbench?) in the current folder shadows it" in said
+        assert "cd rhbench-mymodel && python -m pytest" in said
+    else:  # a regular install: the package wins over a folder without __init__.py
+        assert collect.returncode == 0, collect.stdout[-2000:]
+    inside = _python(package, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider")
+    assert inside.returncode == 0, inside.stdout[-2000:]  # from inside the plugin folder, its own root
+    assert "tests/test_plugin.py" in inside.stdout
+
+
+REAL_DATA = {
+    "data_label": "REAL",
+    "data_label_reason": "not a demo root; reference Rh upscaled from real pinned data",
+    "srdb_version": "SRDB-V5 v20200511",
+    "predictors_source": "Jian2020-predictors",
+    "predictors_version": "c0072c04dea03dd5e2ad78d3896e4a41c1893e08",
+    "observations": {"land-fraction": {"kind": "landfrac", "version": "v20200511", "pinned": True}},
+}
+
+
+@pytest.mark.parametrize(
+    ("data", "line"),
+    [
+        (REAL_DATA, "REAL data: SRDB-V5 v20200511, Jian2020-predictors c0072c0, land-fraction v20200511"),
+        (
+            {"data_label": "SYNTHETIC", "data_label_reason": "the data root is the SYNTHETIC demo (rhbench demo)"},
+            "SYNTHETIC demo data, not a scientific result: the data root is the SYNTHETIC demo (rhbench demo)",
+        ),
+    ],
+)
+def test_the_page_says_under_its_title_what_data_its_numbers_come_from(tmp_path: Path, data: dict, line: str) -> None:
+    """A REAL run's page had no banner and said REAL with the data versions only in the RF section
+    (13th) and the provenance footer: the top of the page did not say what the numbers were."""
+    from rhbench.report.html import write_index_html
+    from tests.test_report_html import synthetic_scorecard
+
+    page = write_index_html(tmp_path, synthetic_scorecard(2), {}, synthetic=False, provenance={"data": data})
+    text = page.read_text()
+    header = text.split("<header>")[1].split('<nav class="toc"')[0]
+    assert f'<p class="data-label" id="data-label">{line}</p>' in header
