@@ -177,3 +177,50 @@ def test_land_areas_off_by_a_million_are_refused_naming_the_file(tmp_path, scale
         _total({"rh": [rh], "landArea": [land_file]}, variables)
     text = str(info.value)
     assert f"file: {land_file}" in text and "variable: landArea" in text and f"= {ratio} (landArea read in m2)" in text
+
+
+# --- B11-7/8: soil layers summed, per-PFT values refused (never averaged or summed) ---------------
+
+
+def _with_extra_dim(path: Path, name: str, values: np.ndarray, dim: str, units: str) -> Path:
+    """``name`` (time, ``dim``, lat, lon) with yearly mid-year stamps 2000-2003 (noleap)."""
+    time = ("time", np.arange(4) * 365.0 + 182.5, NOLEAP_TIME)
+    ds = xr.Dataset(
+        {name: (("time", dim, "lat", "lon"), values.astype("float32"), {"units": units})},
+        coords={"time": time, "lat": LAT, "lon": LON},
+    )
+    ds.to_netcdf(path, encoding={v: {"_FillValue": None} for v in ds.variables})
+    return path
+
+
+@pytest.mark.parametrize("dim", ["depth", "soil_layer", "solay", "nsoil", "levsoi"])
+def test_csoil_per_layer_is_summed_over_depth_against_a_hand_total(tmp_path, dim):
+    """The column's carbon is the sum of its layers (kg m-2 each): total = sum(layers) x area by hand."""
+    rng = np.random.default_rng(3)
+    layers = rng.uniform(2.0, 9.0, (4, 3, LAT.size, LON.size))
+    layers[:, :, :3, :] = np.nan
+    soil = _with_extra_dim(tmp_path / "cSoil.nc", "cSoil", layers, dim, "kg m-2")
+    rh = _write(tmp_path / "rh.nc", _rates(), "kg m-2 s-1")
+    source = Source(
+        "TRENDYLIKE", "dgvm", "x.T", {"rh": Var("rh", "kg m-2 s-1"), "cSoil": Var("cSoil", "kg m-2")}, "-",
+        period=(2000, 2003), files={"rh": [rh], "cSoil": [soil]},
+    )  # fmt: skip
+    annual, cells = harmonize.load_native(source, None)
+    products = reduce.reduce_native(annual, cells, grid.common_grid(10.0), (2000, 2003))
+    area = grid.cell_area(LAT, LON).values
+    hand = np.mean([np.nansum(layers[i].sum(axis=0) * area) for i in range(4)]) / 1e12  # kg -> Pg
+    assert float(products.regions["csoil_total"].sel(region="global")) == pytest.approx(hand, rel=1e-6)
+
+
+@pytest.mark.parametrize("dim", ["lev_pft", "vegetation_layer", "soil_pft", "nlevveg", "canopy_layer", "pft", "veget"])
+def test_rh_per_pft_is_refused_even_when_its_dimension_name_looks_like_a_layer(tmp_path, dim):
+    """Before: a PFT dimension whose name also matched the soil-layer words (lev, layer, soil) was summed
+    as soil layers: rh of three PFTs at 0.5, 1 and 2 x the cell's rate read 3.5 x the total (740.9
+    instead of 211.7 Pg C yr-1 here), silently. Per-PFT values must be weighted by landCoverFrac."""
+    from rhbench.errors import CoordinateError
+
+    per_pft = np.stack([_rates()[:4] * f for f in (0.5, 1.0, 2.0)], axis=1)
+    path = _with_extra_dim(tmp_path / "rh.nc", "rh", per_pft, dim, "kg m-2 s-1")
+    with pytest.raises(CoordinateError, match=f"vegetation types or tiles: {dim}") as info:
+        _total({"rh": [path]})
+    assert f"file: {path}" in str(info.value) and "landCoverFrac" in str(info.value)
