@@ -224,3 +224,85 @@ def test_rh_per_pft_is_refused_even_when_its_dimension_name_looks_like_a_layer(t
     with pytest.raises(CoordinateError, match=f"vegetation types or tiles: {dim}") as info:
         _total({"rh": [path]})
     assert f"file: {path}" in str(info.value) and "landCoverFrac" in str(info.value)
+
+
+# --- B11-3: time axes as TRENDY files write them -------------------------------------------------
+
+
+def _yearly_means(rates: np.ndarray) -> np.ndarray:
+    """Noleap day-weighted annual means of monthly ``rates`` (4, lat, lon)."""
+    return np.stack([np.tensordot(NOLEAP / 365.0, rates[12 * i : 12 * i + 12], axes=1) for i in range(4)])
+
+
+def _yearly_file(path: Path, values: np.ndarray, time: np.ndarray, time_attrs: dict) -> Path:
+    ds = xr.Dataset(
+        {"rh": (("time", "lat", "lon"), values.astype("float32"), {"units": "kg m-2 s-1"})},
+        coords={"time": ("time", time, time_attrs), "lat": LAT, "lon": LON},
+    )
+    ds.to_netcdf(path, encoding={v: {"_FillValue": None} for v in ds.variables})
+    return path
+
+
+@pytest.mark.parametrize(
+    ("time", "attrs"),
+    [
+        (np.arange(2000, 2004), {"units": "year"}),
+        (np.arange(2000, 2004, dtype="int32"), {"units": "years", "calendar": "noleap"}),
+        (np.arange(2000.0, 2004.0), {"units": "YYYY"}),
+    ],
+    ids=["year", "years-int32", "YYYY"],
+)
+def test_integer_years_with_units_year_are_those_years(tmp_path, time, attrs):
+    """Before: 'undecodable time units' (a TimeAxisError) for a yearly file whose time values are the
+    calendar years themselves, as some TRENDY models write them."""
+    rates = _rates()
+    path = _yearly_file(tmp_path / "rh.nc", _yearly_means(rates), time, attrs)
+    assert _total({"rh": [path]}) == pytest.approx(_hand(rates, "noleap"), rel=1e-6)
+
+
+def test_year_units_whose_values_are_not_years_are_refused_naming_the_file(tmp_path):
+    """'years' with values 0..3 (a count whose reference date is missing) is not read as years 0..3."""
+    from rhbench.errors import TimeAxisError
+
+    path = _yearly_file(tmp_path / "rh.nc", _yearly_means(_rates()), np.arange(0.0, 4.0), {"units": "years"})
+    with pytest.raises(TimeAxisError, match="the values are not calendar years") as info:
+        _total({"rh": [path]})
+    assert f"file: {path}" in str(info.value) and "values 0 .. 3" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("time", "units"),
+    [
+        (np.arange(48.0) + 300 * 12, "months since 1700-01-15"),
+        (np.arange(48.0) + 300 * 12 + 0.5, "months since 1700-01-01"),
+    ],
+    ids=["months-since-1700-01-15", "mid-month-since-1700-01-01"],
+)
+def test_months_since_1700_read_the_right_months(tmp_path, time, units):
+    """(pins) TRENDY's 'months since 1700-01-15' (no bounds): each value its month, noleap weights."""
+    rates = _rates()
+    ds = xr.Dataset(
+        {"rh": (("time", "lat", "lon"), rates.astype("float32"), {"units": "kg m-2 s-1"})},
+        coords={"time": ("time", time, {"units": units, "calendar": "noleap"}), "lat": LAT, "lon": LON},
+    )
+    path = tmp_path / "rh.nc"
+    ds.to_netcdf(path, encoding={v: {"_FillValue": None} for v in ds.variables})
+    assert _total({"rh": [path]}) == pytest.approx(_hand(rates, "noleap"), rel=1e-6)
+
+
+@pytest.mark.parametrize("calendar", ["365_day", "julian", "proleptic_gregorian"])
+def test_calendars_weigh_their_own_month_lengths(tmp_path, calendar):
+    """(pins) 365_day is noleap; julian and proleptic_gregorian count 29 days in February 2000."""
+    rates = _rates()
+    days = "noleap" if calendar == "365_day" else "standard"
+    edges = np.concatenate([[0.0], np.cumsum(_days(days))])
+    stamps, bounds = (edges[:-1] + edges[1:]) / 2, np.stack([edges[:-1], edges[1:]], axis=1)
+    ds = xr.Dataset(
+        {"rh": (("time", "lat", "lon"), rates.astype("float32"), {"units": "kg m-2 s-1"}),
+         "time_bnds": (("time", "nv"), bounds)},
+        coords={"time": ("time", stamps, {"units": "days since 2000-01-01", "calendar": calendar,
+                                          "bounds": "time_bnds"}), "lat": LAT, "lon": LON},
+    )  # fmt: skip
+    path = tmp_path / "rh.nc"
+    ds.to_netcdf(path, encoding={v: {"_FillValue": None} for v in ds.variables})
+    assert _total({"rh": [path]}) == pytest.approx(_hand(rates, days), rel=1e-6)
