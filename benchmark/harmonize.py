@@ -160,6 +160,7 @@ def load_native(
             land_mask=land_mask,
             source=source.name,
             area_file=str(files["areacella"][0]) if "areacella" in files else None,
+            land_file=str(files["landArea"][0]) if "landArea" in files else None,
         )
     except ValueError as exc:
         measure_files = ", ".join(str(files[name][0]) for name in sorted(fixed) if name in files) or None

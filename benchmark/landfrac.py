@@ -8,7 +8,8 @@ A model's totals are sums of ``value x cell area x land fraction`` over its own 
    ``oceanCoverFrac`` (land = 1 - ocean), e.g. a CMIP6 ``fx`` file or a TRENDY model's
    ``landfrac``/``oceanCoverFrac`` declared by its plugin; or TRENDY's ``landArea`` (land
    area of each cell, m2), which gives the land fraction as ``landArea / cell area`` (not
-   clipped above 1, so that the weights are the stated land areas exactly);
+   clipped above 1, so that the weights are the stated land areas exactly; refused above 1.5 or
+   never above 0.01: land areas not in the unit the file states, :func:`land_share`);
 2. else, for the area, the spherical cell areas from the file's latitude and longitude
    bounds when it has them (CMOR ``lat_bnds``/``lon_bnds``, :func:`file_bounds`,
    :func:`rhbench.grid.cell_area_from_bounds`), else of :func:`rhbench.grid.cell_area`
@@ -36,7 +37,7 @@ import numpy as np
 import xarray as xr
 
 from rhbench import grid, regrid
-from rhbench.errors import DataError
+from rhbench.errors import DataError, ValueRangeError
 from rhbench.readers import geotiff, netcdf
 
 if TYPE_CHECKING:
@@ -150,6 +151,7 @@ def measures(
     bounds: tuple[np.ndarray, np.ndarray] | None = None,
     source: str | None = None,
     area_file: str | None = None,
+    land_file: str | None = None,
 ) -> CellMeasures:
     """The :class:`CellMeasures` of ``like``'s grid from whatever is available (see module doc).
 
@@ -157,7 +159,8 @@ def measures(
     m2, on ``like``'s grid (canonical units, as the loader returns them); ``land_mask`` a
     (lat, lon) land fraction 0-1 on any regular grid (the documented mask); ``bounds`` the
     (lat, lon) cell bounds of :func:`file_bounds`, used for the areas without ``areacella``.
-    Raises ValueError when a measure is on another grid.
+    Raises ValueError when a measure is on another grid, :class:`ValueRangeError` naming ``land_file``
+    when ``land_area`` is not in m2 (:func:`land_share`).
     """
     origin = []
     error = 0.0
@@ -175,8 +178,7 @@ def measures(
         land = _on_grid(sftlf, like).astype("float64").clip(0.0, 1.0)
         origin.append("land fraction from the source")
     elif land_area is not None:
-        stated = _on_grid(land_area, like).astype("float64").clip(min=0.0)
-        land = stated / area.where(area > 0)
+        land = land_share(_on_grid(land_area, like).astype("float64").clip(min=0.0), area, source, land_file)
         origin.append("land fraction = landArea / cell area from the source")
     elif ocean is not None:
         land = (1.0 - _on_grid(ocean, like).astype("float64")).clip(0.0, 1.0)
@@ -192,6 +194,37 @@ def measures(
     if land is not None:
         land = land.assign_coords(lat=like["lat"].values, lon=like["lon"].values).rename("land_fraction").load()
     return CellMeasures(area.rename("cell_area").load(), land, "; ".join(origin), error)
+
+
+#: The largest landArea / cell area accepted: above, the land areas are not in m2 (km2 values
+#: labelled m2 read 1e-6; m2 labelled km2 read 1e6) or not land areas at all.
+LAND_SHARE_REFUSED_ABOVE = 1.5
+
+
+def land_share(stated: xr.DataArray, area: xr.DataArray, source: str | None, file: str | None) -> xr.DataArray:
+    """``stated`` land areas (m2, canonical) over the cell ``area`` (m2): the land fraction, not
+    clipped (the weights stay the stated areas). Raises :class:`ValueRangeError` naming ``file``
+    when its maximum is above :data:`LAND_SHARE_REFUSED_ABOVE` or in (0, 0.01]: land areas in
+    another unit than the file says (a factor 1e6 for km2 vs m2) or land fractions labelled m2."""
+    land = stated / area.where(area > 0)
+    top = float(land.max()) if land.size else 0.0
+    found = f"max landArea / cell area = {top:.4g} (landArea read in m2)"
+    where = {"source": source, "file": file, "variable": "landArea", "found": found}
+    expected = "each cell's land area in m2, at most its cell's area (ratio 0..1)"
+    if top > LAND_SHARE_REFUSED_ABOVE:
+        raise ValueRangeError(
+            "land areas larger than their cells: not in the units the file states?", expected=expected,
+            hint="label the units as the values are: 'm2', or 'km2' for km2 (a ratio near 1e6: m2 values labelled "
+            "'km2')", **where,
+        )  # fmt: skip
+    if top <= 0.01:
+        raise ValueRangeError(
+            "land areas never above 1 % of their cells (or no land at all): not in the units the file states?",
+            expected=expected,
+            hint="label the units as the values are: 'km2' for km2 (a ratio near 1e-6: km2 values labelled 'm2'); "
+            "a 0-1 land fraction belongs in sftlf/landfrac (units '1'), not landArea", **where,
+        )  # fmt: skip
+    return land
 
 
 #: Wanted centres compared at a time by :func:`_aligned` (a block x file centres array).

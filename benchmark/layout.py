@@ -39,6 +39,9 @@ LAYERED_SUMS = ("rh", "cSoil", "cLitter")
 EXTRA_DIM_ALLOWED = ("landCoverFrac", "tas", "pr", "ndvi")
 #: A dimension name that means soil or litter layers (matched case-insensitively).
 LAYER_DIM = re.compile(r"depth|lev|layer|solay|soil|horizon", re.IGNORECASE)
+#: A dimension name that means vegetation types or tiles (PFTs, ``veget``, ``lev_pft``, ``canopy_layer``):
+#: never summed as layers even when it also matches :data:`LAYER_DIM`; per-PFT values are refused.
+PFT_DIM = re.compile(r"pft|veg|tile|canopy|cohort|crop|cover|patch|lc_?type", re.IGNORECASE)
 #: A pool label or description that names litter or coarse woody debris.
 _LITTER_WORDS = re.compile(r"litr|litter|cwd|coarse[ _-]?woody", re.IGNORECASE)
 #: A phrase that names litter to exclude it ("Excluding Litter Pools", "without litter").
@@ -324,7 +327,7 @@ def summed_layers(data: xr.DataArray, variable: str, axes: Iterable[str] = ("tim
     dim longer than 1 matches :data:`LAYER_DIM`; otherwise none are (empty list).
     """
     extra = [d for d in data.dims if d not in axes and data.sizes[d] > 1]
-    layers = [d for d in extra if LAYER_DIM.search(str(d))]
+    layers = [d for d in extra if LAYER_DIM.search(str(d)) and not PFT_DIM.search(str(d))]
     return [str(d) for d in layers] if extra and variable in LAYERED_SUMS and layers == extra else []
 
 
@@ -377,11 +380,16 @@ def arrange(data: xr.DataArray, variable: str, *, file: str | None = None) -> xr
         data = summed.assign_attrs(summed_layers=", ".join(map(str, layers)))
         extra = []
     if extra and variable not in EXTRA_DIM_ALLOWED:
+        pfts = [str(d) for d in extra if PFT_DIM.search(str(d))]
         raise CoordinateError(
-            "unexpected extra dimension",
+            "unexpected extra dimension" + (f" (vegetation types or tiles: {', '.join(pfts)})" if pfts else ""),
             file=file,
             variable=variable,
             found=f"dims {tuple(map(str, data.dims))}",
             expected=f"([time,] lat, lon); soil layers ({LAYER_DIM.pattern}) are summed for {list(LAYERED_SUMS)}",
+            hint="per-PFT values are neither averaged nor summed: write the grid-cell value, the sum over the "
+            "types of value x landCoverFrac (e.g. with cdo or xarray)"
+            if pfts
+            else None,
         )
     return data.transpose(*first, *extra, "lat", "lon")

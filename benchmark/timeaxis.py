@@ -84,6 +84,28 @@ def same_calendar(attrs: dict) -> str:
     return _SAME_DAYS.get(name, name)
 
 
+#: Time units that make each value a calendar year itself (no reference date): ``year``, ``years``,
+#: ``yr``, ``YYYY``, ``year AD``, ``calendar_year`` (as some TRENDY files write yearly output).
+_YEAR_NUMBERS = re.compile(r"^\s*(years?|yrs?|yyyy|years?\s+a\.?d\.?|calendar[ _]years?)\s*$", re.IGNORECASE)
+
+
+def _year_numbers(values: np.ndarray, units: str, calendar: str, where: dict) -> TimeLabels:
+    """Labels of a time axis whose values are the calendar years themselves (``units: "year"``): each
+    step is that year (month 1, never a stamp at a year boundary to read as a start or an end).
+    Raises :class:`TimeAxisError` when a value is not a whole year in 1..9999 (a count since some
+    date with its reference missing from the units)."""
+    whole = np.round(values)
+    if values.size and (not np.allclose(values, whole, rtol=0, atol=1e-6) or whole.min() < 1 or whole.max() > 9999):
+        raise TimeAxisError(
+            "time units name no reference date and the values are not calendar years",
+            found=f"units {units!r}, values {values.min():g} .. {values.max():g}",
+            expected="whole calendar years (e.g. 1901 .. 2018) with units 'year', or '<unit> since <date>'",
+            **where,
+        )
+    years = whole.astype(int)
+    return TimeLabels(years, np.ones_like(years), calendar, np.zeros(years.shape, dtype=bool))
+
+
 def _parse_since(units: str) -> tuple[str, int, int, int]:
     match = _SINCE.match(units)
     if not match:
@@ -116,6 +138,8 @@ def decode_time(time: xr.DataArray, *, file: str | None = None, variable: str | 
     values = np.asarray(time.values, dtype=float)
     if values.size and not np.all(np.isfinite(values)):
         raise TimeAxisError("time values are missing or not finite", found="NaN/inf in time", **where)
+    if _YEAR_NUMBERS.match(str(units)):
+        return _year_numbers(values, str(units), calendar, where)
     try:
         unit, ref_year, ref_month, ref_day = _parse_since(str(units))
     except TimeAxisError as exc:

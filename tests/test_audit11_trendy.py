@@ -119,3 +119,190 @@ def test_a_yearly_mean_monthly_amount_stays_a_rate_per_mean_month(tmp_path):
     path = tmp_path / "rh_yearly.nc"
     ds.to_netcdf(path, encoding={name: {"_FillValue": None} for name in ds.variables})
     assert _total({"rh": [path]}) == pytest.approx(_hand(rates, "noleap"), rel=1e-6)
+
+
+# --- B11-10: TRENDY landArea (and cell areas) in km2 vs m2 -------------------------------------
+
+
+def _land_area_file(path: Path, values: np.ndarray, units: str | None) -> Path:
+    attrs = {} if units is None else {"units": units}
+    xr.Dataset({"landArea": (("lat", "lon"), values, attrs)}, coords={"lat": LAT, "lon": LON}).to_netcdf(path)
+    return path
+
+
+def _half_land() -> np.ndarray:
+    """A land fraction: 1, but two columns of coastal cells half land."""
+    land = np.ones((LAT.size, LON.size))
+    land[:, 10:12] = 0.5
+    return land
+
+
+@pytest.mark.parametrize(
+    ("scale", "units", "declared"),
+    [(1.0, "m2", "m2"), (1e-6, "km2", "m2"), (1e-6, "km^2", "m2"), (1e-6, None, "km2")],
+    ids=["m2", "km2", "km^2", "km2-by-the-plugin"],
+)
+def test_land_areas_in_m2_or_km2_weigh_the_same(tmp_path, scale, units, declared):
+    """landArea is the land area of each cell: total = sum(rate x landArea) by hand, in either unit."""
+    rates = _rates()
+    land = _half_land()
+    rh = _write(tmp_path / "rh.nc", rates, "kg m-2 s-1")
+    area = grid.cell_area(LAT, LON).values
+    land_file = _land_area_file(tmp_path / "landArea.nc", area * land * scale, units)
+    variables = {"rh": Var("rh", "kg m-2 s-1"), "landArea": Var("landArea", declared)}
+    total = _total({"rh": [rh], "landArea": [land_file]}, variables)
+    assert total == pytest.approx(_hand(rates * land[None], "noleap"), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("scale", "units", "message", "ratio"),
+    [
+        (1e-6, "m2", "land areas never above 1 % of their cells", "1e-06"),
+        (1e-6, None, "land areas never above 1 % of their cells", "1e-06"),
+        (1.0, "km2", "land areas larger than their cells", "1e+06"),
+    ],
+    ids=["km2-labelled-m2", "km2-unlabelled-plugin-m2", "m2-labelled-km2"],
+)
+def test_land_areas_off_by_a_million_are_refused_naming_the_file(tmp_path, scale, units, message, ratio):
+    """Before: km2 values read as m2 gave every land cell 1e-6 of its weight (a global total 1e-6 of the
+    truth, 2.05e-4 instead of 205.2 Pg C yr-1 here) and m2 labelled km2 1e6 times it, with no word of the
+    landArea file; a run failed the model only as 'implausible', naming none of it."""
+    from rhbench.errors import ValueRangeError
+
+    rh = _write(tmp_path / "rh.nc", _rates(), "kg m-2 s-1")
+    area = grid.cell_area(LAT, LON).values
+    land_file = _land_area_file(tmp_path / "landArea.nc", area * _half_land() * scale, units)
+    variables = {"rh": Var("rh", "kg m-2 s-1"), "landArea": Var("landArea", "m2")}
+    with pytest.raises(ValueRangeError, match=message) as info:
+        _total({"rh": [rh], "landArea": [land_file]}, variables)
+    text = str(info.value)
+    assert f"file: {land_file}" in text and "variable: landArea" in text and f"= {ratio} (landArea read in m2)" in text
+
+
+# --- B11-7/8: soil layers summed, per-PFT values refused (never averaged or summed) ---------------
+
+
+def _with_extra_dim(path: Path, name: str, values: np.ndarray, dim: str, units: str) -> Path:
+    """``name`` (time, ``dim``, lat, lon) with yearly mid-year stamps 2000-2003 (noleap)."""
+    time = ("time", np.arange(4) * 365.0 + 182.5, NOLEAP_TIME)
+    ds = xr.Dataset(
+        {name: (("time", dim, "lat", "lon"), values.astype("float32"), {"units": units})},
+        coords={"time": time, "lat": LAT, "lon": LON},
+    )
+    ds.to_netcdf(path, encoding={v: {"_FillValue": None} for v in ds.variables})
+    return path
+
+
+@pytest.mark.parametrize("dim", ["depth", "soil_layer", "solay", "nsoil", "levsoi"])
+def test_csoil_per_layer_is_summed_over_depth_against_a_hand_total(tmp_path, dim):
+    """The column's carbon is the sum of its layers (kg m-2 each): total = sum(layers) x area by hand."""
+    rng = np.random.default_rng(3)
+    layers = rng.uniform(2.0, 9.0, (4, 3, LAT.size, LON.size))
+    layers[:, :, :3, :] = np.nan
+    soil = _with_extra_dim(tmp_path / "cSoil.nc", "cSoil", layers, dim, "kg m-2")
+    rh = _write(tmp_path / "rh.nc", _rates(), "kg m-2 s-1")
+    source = Source(
+        "TRENDYLIKE", "dgvm", "x.T", {"rh": Var("rh", "kg m-2 s-1"), "cSoil": Var("cSoil", "kg m-2")}, "-",
+        period=(2000, 2003), files={"rh": [rh], "cSoil": [soil]},
+    )  # fmt: skip
+    annual, cells = harmonize.load_native(source, None)
+    products = reduce.reduce_native(annual, cells, grid.common_grid(10.0), (2000, 2003))
+    area = grid.cell_area(LAT, LON).values
+    hand = np.mean([np.nansum(layers[i].sum(axis=0) * area) for i in range(4)]) / 1e12  # kg -> Pg
+    assert float(products.regions["csoil_total"].sel(region="global")) == pytest.approx(hand, rel=1e-6)
+
+
+@pytest.mark.parametrize("dim", ["lev_pft", "vegetation_layer", "soil_pft", "nlevveg", "canopy_layer", "pft", "veget"])
+def test_rh_per_pft_is_refused_even_when_its_dimension_name_looks_like_a_layer(tmp_path, dim):
+    """Before: a PFT dimension whose name also matched the soil-layer words (lev, layer, soil) was summed
+    as soil layers: rh of three PFTs at 0.5, 1 and 2 x the cell's rate read 3.5 x the total (740.9
+    instead of 211.7 Pg C yr-1 here), silently. Per-PFT values must be weighted by landCoverFrac."""
+    from rhbench.errors import CoordinateError
+
+    per_pft = np.stack([_rates()[:4] * f for f in (0.5, 1.0, 2.0)], axis=1)
+    path = _with_extra_dim(tmp_path / "rh.nc", "rh", per_pft, dim, "kg m-2 s-1")
+    with pytest.raises(CoordinateError, match=f"vegetation types or tiles: {dim}") as info:
+        _total({"rh": [path]})
+    assert f"file: {path}" in str(info.value) and "landCoverFrac" in str(info.value)
+
+
+# --- B11-3: time axes as TRENDY files write them -------------------------------------------------
+
+
+def _yearly_means(rates: np.ndarray) -> np.ndarray:
+    """Noleap day-weighted annual means of monthly ``rates`` (4, lat, lon)."""
+    return np.stack([np.tensordot(NOLEAP / 365.0, rates[12 * i : 12 * i + 12], axes=1) for i in range(4)])
+
+
+def _yearly_file(path: Path, values: np.ndarray, time: np.ndarray, time_attrs: dict) -> Path:
+    ds = xr.Dataset(
+        {"rh": (("time", "lat", "lon"), values.astype("float32"), {"units": "kg m-2 s-1"})},
+        coords={"time": ("time", time, time_attrs), "lat": LAT, "lon": LON},
+    )
+    ds.to_netcdf(path, encoding={v: {"_FillValue": None} for v in ds.variables})
+    return path
+
+
+@pytest.mark.parametrize(
+    ("time", "attrs"),
+    [
+        (np.arange(2000, 2004), {"units": "year"}),
+        (np.arange(2000, 2004, dtype="int32"), {"units": "years", "calendar": "noleap"}),
+        (np.arange(2000.0, 2004.0), {"units": "YYYY"}),
+    ],
+    ids=["year", "years-int32", "YYYY"],
+)
+def test_integer_years_with_units_year_are_those_years(tmp_path, time, attrs):
+    """Before: 'undecodable time units' (a TimeAxisError) for a yearly file whose time values are the
+    calendar years themselves, as some TRENDY models write them."""
+    rates = _rates()
+    path = _yearly_file(tmp_path / "rh.nc", _yearly_means(rates), time, attrs)
+    assert _total({"rh": [path]}) == pytest.approx(_hand(rates, "noleap"), rel=1e-6)
+
+
+def test_year_units_whose_values_are_not_years_are_refused_naming_the_file(tmp_path):
+    """'years' with values 0..3 (a count whose reference date is missing) is not read as years 0..3."""
+    from rhbench.errors import TimeAxisError
+
+    path = _yearly_file(tmp_path / "rh.nc", _yearly_means(_rates()), np.arange(0.0, 4.0), {"units": "years"})
+    with pytest.raises(TimeAxisError, match="the values are not calendar years") as info:
+        _total({"rh": [path]})
+    assert f"file: {path}" in str(info.value) and "values 0 .. 3" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("time", "units"),
+    [
+        (np.arange(48.0) + 300 * 12, "months since 1700-01-15"),
+        (np.arange(48.0) + 300 * 12 + 0.5, "months since 1700-01-01"),
+    ],
+    ids=["months-since-1700-01-15", "mid-month-since-1700-01-01"],
+)
+def test_months_since_1700_read_the_right_months(tmp_path, time, units):
+    """(pins) TRENDY's 'months since 1700-01-15' (no bounds): each value its month, noleap weights."""
+    rates = _rates()
+    ds = xr.Dataset(
+        {"rh": (("time", "lat", "lon"), rates.astype("float32"), {"units": "kg m-2 s-1"})},
+        coords={"time": ("time", time, {"units": units, "calendar": "noleap"}), "lat": LAT, "lon": LON},
+    )
+    path = tmp_path / "rh.nc"
+    ds.to_netcdf(path, encoding={v: {"_FillValue": None} for v in ds.variables})
+    assert _total({"rh": [path]}) == pytest.approx(_hand(rates, "noleap"), rel=1e-6)
+
+
+@pytest.mark.parametrize("calendar", ["365_day", "julian", "proleptic_gregorian"])
+def test_calendars_weigh_their_own_month_lengths(tmp_path, calendar):
+    """(pins) 365_day is noleap; julian and proleptic_gregorian count 29 days in February 2000."""
+    rates = _rates()
+    days = "noleap" if calendar == "365_day" else "standard"
+    edges = np.concatenate([[0.0], np.cumsum(_days(days))])
+    stamps, bounds = (edges[:-1] + edges[1:]) / 2, np.stack([edges[:-1], edges[1:]], axis=1)
+    ds = xr.Dataset(
+        {"rh": (("time", "lat", "lon"), rates.astype("float32"), {"units": "kg m-2 s-1"}),
+         "time_bnds": (("time", "nv"), bounds)},
+        coords={"time": ("time", stamps, {"units": "days since 2000-01-01", "calendar": calendar,
+                                          "bounds": "time_bnds"}), "lat": LAT, "lon": LON},
+    )  # fmt: skip
+    path = tmp_path / "rh.nc"
+    ds.to_netcdf(path, encoding={v: {"_FillValue": None} for v in ds.variables})
+    assert _total({"rh": [path]}) == pytest.approx(_hand(rates, days), rel=1e-6)
