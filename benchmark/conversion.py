@@ -90,9 +90,18 @@ def _say_units_differ(raw: xr.DataArray, declared: str, where: dict) -> None:
 
 
 def converted(
-    raw: xr.DataArray, sample: xr.DataArray, declared: str, fills: tuple[float, ...], annual: bool, where: dict
+    raw: xr.DataArray,
+    sample: xr.DataArray,
+    declared: str,
+    fills: tuple[float, ...],
+    annual: bool,
+    where: dict,
+    *,
+    owned: bool = False,
 ) -> tuple[xr.DataArray, xr.DataArray]:
-    """``raw`` and its ``sample`` masked and in canonical units (``raw`` as year means when ``annual``)."""
+    """``raw`` and its ``sample`` masked and in canonical units (``raw`` as year means when ``annual``);
+    ``owned``: ``raw``'s values were read into memory by this load and are held by nothing else, so
+    they are masked and scaled in place (:func:`rhbench.kernels.clean_values`)."""
     variable = str(raw.name)
     target = units.canonical_units(variable)
     factor = unit_factor(raw, variable, declared, **where)
@@ -107,7 +116,7 @@ def converted(
         converted = kernels.year_means(raw, share, factor=factor, fills=fills, clean=True)
         sample = kernels.clean(sample, factor, fills)
     else:
-        converted = kernels.clean(raw, factor, fills)
+        converted = kernels.clean(raw, factor, fills, overwrite=owned)
         converted = converted if scale is None else converted * xr.DataArray(scale, dims="time")
         sample = kernels.clean(sample, factor, fills)
     if scale is not None:

@@ -78,6 +78,14 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_atomic(path, lambda temp: temp.write_text(text, encoding="utf-8", newline=""))
 
 
+def disk_bytes(paths) -> float:
+    """The files' summed sizes on disk, bytes (infinite when one cannot be read: the reader names the problem)."""
+    try:
+        return sum(Path(p).stat().st_size for p in paths)
+    except OSError:
+        return float("inf")
+
+
 def sha256_of(path: Path) -> str:
     """Hex SHA-256 of a file's bytes, read in blocks."""
     digest = hashlib.sha256()

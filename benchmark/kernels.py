@@ -26,17 +26,32 @@ FILL_MAGNITUDE = 1e19
 FILL_VALUES = (-99999.0, -9999.0)
 
 
-def clean_values(values: np.ndarray, factor: float | None = None, fills: tuple[float, ...] = ()) -> np.ndarray:
+def clean_values(
+    values: np.ndarray, factor: float | None = None, fills: tuple[float, ...] = (), *, overwrite: bool = False
+) -> np.ndarray:
     """Fill values masked and units scaled, in one pass over a chunk (the loader's dask kernel).
 
     ``values`` is cast to float64 unless already floating; values with magnitude
     >= :data:`FILL_MAGNITUDE`, equal to one of :data:`FILL_VALUES` or to one of the file's
     own ``fills`` (``_FillValue``, ``missing_value``, compared before any cast) become NaN; then,
     unless ``factor`` is None, values are multiplied by ``factor`` (a multiplicative
-    conversion to canonical units, applied in the data's dtype). ``values`` is never
-    modified; when nothing is masked or scaled it is returned as is.
+    conversion to canonical units, applied in the data's dtype). ``values`` is not modified
+    unless ``overwrite``; when nothing is masked or scaled it is returned as is.
+
+    ``overwrite``: the caller owns ``values`` (the loader's in-memory read) and takes the result
+    in their place: a writeable, C-ordered floating array is then cleaned in place, one leading
+    index at a time (the same numbers, without a second full-size array or full-size masks,
+    whose fresh pages cost more than the arithmetic).
     """
     values = np.asarray(values)
+    if (
+        overwrite
+        and values.dtype.kind == "f"
+        and values.ndim > 1
+        and values.flags.writeable
+        and values.flags.c_contiguous
+    ):
+        return _clean_in_place(values, factor, fills)
     bad = fill_mask(values, fills)
     if not np.issubdtype(values.dtype, np.floating):
         values = values.astype("float64")
@@ -48,21 +63,42 @@ def clean_values(values: np.ndarray, factor: float | None = None, fills: tuple[f
     return out
 
 
-def fill_mask(values: np.ndarray, fills: tuple[float, ...] = ()) -> np.ndarray:
+def _clean_in_place(values: np.ndarray, factor: float | None, fills: tuple[float, ...]) -> np.ndarray:
+    """:func:`clean_values` written into ``values`` (floating, C-ordered), one leading index at a time."""
+    nan = values.dtype.type(np.nan)
+    scale = values.dtype.type(factor) if factor is not None and factor != 1.0 else None
+    bad, scratch = np.empty(values.shape[1:], bool), np.empty(values.shape[1:], bool)
+    for step in values:  # a view; the masks are one step's size, allocated once
+        fill_mask(step, fills, out=bad, scratch=scratch)
+        if bad.any():
+            np.copyto(step, nan, where=bad)
+        if scale is not None:
+            np.multiply(step, scale, out=step)
+    return values
+
+
+def fill_mask(
+    values: np.ndarray,
+    fills: tuple[float, ...] = (),
+    *,
+    out: np.ndarray | None = None,
+    scratch: np.ndarray | None = None,
+) -> np.ndarray:
     """Where ``values`` are missing: magnitude >= :data:`FILL_MAGNITUDE`, a :data:`FILL_VALUES` or a ``fills``.
 
     Fill values are extreme: one comparison finds the high ones, a second one the candidates
     for the negative ones, and only when there is a candidate are the exact values tested,
-    so the common case costs two comparisons instead of five array passes.
+    so the common case costs two comparisons instead of five array passes. ``out`` and
+    ``scratch``: boolean arrays of ``values``' shape to reuse (the mask is written into ``out``).
     """
-    bad = values >= FILL_MAGNITUDE
+    bad = np.greater_equal(values, FILL_MAGNITUDE, out=out)
+    scratch = np.empty(np.shape(values), bool) if scratch is None else scratch
     for fill in fills:
-        bad |= values == values.dtype.type(fill)
-    low = values <= -min(abs(v) for v in FILL_VALUES)
-    if low.any():
-        bad |= values <= -FILL_MAGNITUDE
+        bad |= np.equal(values, values.dtype.type(fill), out=scratch)
+    if np.less_equal(values, -min(abs(v) for v in FILL_VALUES), out=scratch).any():
+        bad |= np.less_equal(values, -FILL_MAGNITUDE, out=scratch)
         for value in FILL_VALUES:
-            bad |= values == value
+            bad |= np.equal(values, value, out=scratch)
     return bad
 
 
@@ -157,11 +193,18 @@ def year_means_values(
     return np.moveaxis(out, 0, axis)
 
 
-def clean(data: xr.DataArray, factor: float | None, fills: tuple[float, ...] = ()) -> xr.DataArray:
-    """:func:`clean_values` over ``data``, one blockwise task per dask chunk."""
+def clean(
+    data: xr.DataArray, factor: float | None, fills: tuple[float, ...] = (), *, overwrite: bool = False
+) -> xr.DataArray:
+    """:func:`clean_values` over ``data``, one blockwise task per dask chunk.
+
+    ``overwrite``: ``data``'s values are the caller's own (read into memory by the loader, held by
+    nothing else) and are cleaned in place; never for dask-backed data (a chunk may be shared).
+    """
     dtype = data.dtype if np.issubdtype(data.dtype, np.floating) else np.dtype("float64")
+    overwrite = overwrite and data.chunks is None
     return xr.apply_ufunc(  # a partial of a module function: picklable for dask.distributed
-        functools.partial(clean_values, factor=factor, fills=fills),
+        functools.partial(clean_values, factor=factor, fills=fills, overwrite=overwrite),
         data,
         dask="parallelized",
         output_dtypes=[dtype],

@@ -36,7 +36,7 @@ from rhbench import (
     varnames,
 )
 from rhbench.errors import CoordinateError, DataError, MissingVariableError, PluginError, RhbenchError, TimeAxisError
-from rhbench.fileops import CACHE_ENV, cache_dir  # noqa: F401  (re-exported; the cache folder is fileops' fact)
+from rhbench.fileops import CACHE_ENV, cache_dir, disk_bytes  # noqa: F401  (CACHE_ENV, cache_dir re-exported)
 from rhbench.readers.netcdf import TIME_CHUNK
 from rhbench.sources import Source
 
@@ -62,18 +62,10 @@ def open_dataset(
     return readers.open_file(Path(path), variable=variable, source=source, raw_values=raw_values, chunked=chunked)
 
 
-def _disk_bytes(paths: Sequence[Path]) -> float:
-    """The files' summed sizes on disk (infinite when one cannot be read: the reader names the problem)."""
-    try:
-        return sum(Path(p).stat().st_size for p in paths)
-    except OSError:
-        return float("inf")
-
-
 def _open_files(source: Source, file_name: str, paths: Sequence[Path], in_memory: bool) -> list[xr.Dataset]:
     """The files holding ``file_name``, opened (:func:`_open_one`); with ``in_memory``, a variable of
     at most :data:`IN_MEMORY_BYTES` is read into memory now (numpy, no dask), else it is chunked."""
-    if in_memory and _disk_bytes(paths) <= IN_MEMORY_BYTES:
+    if in_memory and disk_bytes(paths) <= IN_MEMORY_BYTES:
         datasets = [_open_one(source, file_name, p, chunked=False) for p in paths]
         if sum(ds[file_name].nbytes for ds in datasets) <= IN_MEMORY_BYTES:
             for ds, path in zip(datasets, paths, strict=True):
@@ -306,7 +298,8 @@ def open_variable(
         raw = layout.label_time(
             raw, ds, file=file, period=source.period, named=stamps.file_years(paths), declared=source.year_stamps
         )
-        converted, sample = conversion.converted(raw, sample, spec.units, fills, annual, where)
+        owned = in_memory and raw.chunks is None and source.preprocess is None  # read now, held by nothing else
+        converted, sample = conversion.converted(raw, sample, spec.units, fills, annual, where, owned=owned)
         step = conversion.layers_step(step, raw, sample, spec.units, where)
         valuecheck.check_values(valuecheck.column_values(sample), variable, packing_step=step, **where)
         converted = _normalized(converted, **where)

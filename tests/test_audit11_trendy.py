@@ -306,3 +306,22 @@ def test_calendars_weigh_their_own_month_lengths(tmp_path, calendar):
     path = tmp_path / "rh.nc"
     ds.to_netcdf(path, encoding={v: {"_FillValue": None} for v in ds.variables})
     assert _total({"rh": [path]}) == pytest.approx(_hand(rates, days), rel=1e-6)
+
+
+def test_cdos_absolute_time_axis_reads_each_date(tmp_path):
+    """A file through `cdo -a` (time 'day as %Y%m%d.%f', proleptic_gregorian: 20000115.5 ..). Before:
+    'undecodable time units'. The months weigh their proleptic-Gregorian days (29 in February 2000)."""
+    import cftime
+
+    rates = _rates()
+    edges = np.concatenate([[0.0], np.cumsum(_days("standard"))])
+    dates = cftime.num2date((edges[:-1] + edges[1:]) / 2, "days since 2000-01-01", "proleptic_gregorian")
+    absolute = np.array([d.year * 10000 + d.month * 100 + d.day + d.hour / 24 for d in dates], float)
+    ds = xr.Dataset(
+        {"rh": (("time", "lat", "lon"), rates.astype("float32"), {"units": "kg m-2 s-1"})},
+        coords={"time": ("time", absolute, {"units": "day as %Y%m%d.%f", "calendar": "proleptic_gregorian"}),
+                "lat": LAT, "lon": LON},
+    )  # fmt: skip
+    path = tmp_path / "rh.nc"
+    ds.to_netcdf(path, encoding={v: {"_FillValue": None} for v in ds.variables})
+    assert _total({"rh": [path]}) == pytest.approx(_hand(rates, "standard"), rel=1e-6)
