@@ -353,3 +353,21 @@ def test_stamps_counted_in_another_calendar_are_refused_naming_the_calendar_that
         _total({"rh": [path]})
     text = str(info.value)
     assert f"file: {path}" in text and f"the time values fit the {written!r} calendar, not the {stated!r}" in text
+
+
+# --- B11-9b: a total (Pg C yr-1, kg s-1 per cell) is refused as not a density ---------------------
+
+
+@pytest.mark.parametrize("units", ["Pg C yr-1", "PgC/yr", "kg C s-1"])
+def test_a_total_per_cell_is_refused_saying_it_is_not_a_density(tmp_path, units):
+    """Refused before too (a UnitsError of dimensions), but the fix offered was the generic 'write UDUNITS
+    units'; a total over the cell cannot be relabelled, it must be divided by the cell area."""
+    from rhbench.errors import UnitsError
+
+    area = grid.cell_area(LAT, LON).values
+    path = _write(tmp_path / "rh.nc", _rates() * area * SECONDS_PER_YEAR / 1e12, units)
+    with pytest.raises(UnitsError) as info:
+        _total({"rh": [path]})
+    text = str(info.value)
+    assert f"file: {path}" in text and "variable: rh" in text and f"found: {units!r}" in text
+    assert "not values per unit area" in text and "units such as 'kg m-2 s-1'" in text
