@@ -218,12 +218,18 @@ def _reduce_models(
     progress: Progress | None,
 ) -> dict[str, reduce.ModelProducts]:
     """Each selected DGVM read once and reduced; failures are recorded, not raised."""
-    reduced = {}
+    reduced, absent, read = {}, [], 0
     for source in registry.of_kind("dgvm"):
         if config.models and source.name not in config.models:
             continue
         if progress:
             progress(source.name)
+        why = selection.model_absence(config, source, root)
+        if why is not None:
+            failures.record_absent(source.name, why, logged=False)
+            absent.append(source.name)
+            continue
+        read += 1
         package = registry.packages.get(source.name, "unknown") if config.use_cache else None
         products = _reduced(source, root, target, native, parts, config.period, failures, package)
         if products is None:
@@ -233,7 +239,24 @@ def _reduce_models(
             failures.record(source.name, zero)
             continue
         reduced[source.name] = products
+    _say_absent_models(absent, read)
     return reduced
+
+
+def _say_absent_models(absent: list[str], read: int) -> None:
+    """One line for the DGVM plugins left out for want of files (no ``models`` selection);
+    ``read``: how many models the run read (or tried to)."""
+    if not absent:
+        return
+    attempted = read > 0
+    log.log(
+        logging.INFO if attempted else logging.WARNING,
+        "%d DGVM plugin(s) have no file in the data root, not benchmarked (absent): %s%s; name a model in "
+        "--models (models = [...]) to require its files",
+        len(absent),
+        ", ".join(absent),
+        "" if attempted else " -- no model at all: only the observations are benchmarked",
+    )
 
 
 def _land_mask(

@@ -118,9 +118,11 @@ class Failures:
         """Record that the run read observation product ``name`` whose files state ``stated``."""
         self.read.setdefault(name, []).append(stated)
 
-    def record_absent(self, name: str, reason: str) -> None:
-        """Record that observation product ``name`` is not used by this run (not a failure)."""
-        log.info("product %s not used: %s", name, reason)
+    def record_absent(self, name: str, reason: str, *, logged: bool = True) -> None:
+        """Record that observation product ``name`` (or a DGVM without files, :func:`rhbench.selection.model_absence`)
+        is not used by this run (not a failure); ``logged``: say so in the log (else the caller sums them up)."""
+        if logged:
+            log.info("product %s not used: %s", name, reason)
         self.absent.setdefault(name, reason)
 
     def record(self, name: str, reason: object) -> None:

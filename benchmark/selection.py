@@ -5,21 +5,25 @@ A run's models come from two sources, the DGVM plugins and the CMIP6 folders or 
 selects across both by the names the run reports (``CLM5.0``, ``CanESM5.r1i1p1f1``). A name
 that matches no model is a configuration error (exit 2) with a did-you-mean
 (:func:`rhbench.registry.unknown_names_hint`); a CMIP6 model found but left out of an explicit
-selection is said in a warning, never dropped without a word.
+selection is said in a warning, never dropped without a word. Without a selection, a DGVM
+plugin none of whose files is in the data root is ``absent`` (not a failure), as an
+observation product is (:func:`model_absence`); a selected one is read, and fails when its
+files are missing.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from pathlib import Path
 
-from rhbench import cmip6
+from rhbench import catalog, cmip6, fileops
 from rhbench.config import RunConfig
-from rhbench.errors import ConfigError
+from rhbench.errors import ConfigError, DataError, RhbenchError
 from rhbench.registry import Registry, unknown_names_hint
 from rhbench.sources import Source
 
-__all__ = ["check_models", "check_products", "cmip6_models", "model_count"]
+__all__ = ["check_models", "check_products", "cmip6_models", "model_absence", "model_count"]
 
 log = logging.getLogger(__name__)
 
@@ -92,3 +96,29 @@ def model_count(config: RunConfig, registry: Registry) -> int | None:
     if config.models is not None:
         return len(config.models)
     return None if config.cmip6 else len(registry.of_kind("dgvm"))
+
+
+def model_absence(config: RunConfig, source: Source, root: Path) -> str | None:
+    """Why the run leaves DGVM ``source`` out as ``absent``, or None when it reads it.
+
+    Only without a ``models`` selection (every DGVM plugin, e.g. the built-in TRENDY ones a
+    model team has no files of): a model none of whose files is in the data root is absent, like
+    an observation product. A model with some of its files, a selected model, a model whose
+    catalog entry cannot be read, or a file that is a link to a missing path is read, and fails
+    saying why.
+    """
+    if config.models is not None or source.files is not None:
+        return None
+    try:
+        entry = catalog.entry_for(source)
+        paths = [catalog.resolve_file(root, entry.files[name], source=source.name) for name in source.variables]
+    except (RhbenchError, KeyError):  # a broken entry is a failure, reported by the loader
+        return None
+    for path in paths:  # a link to nothing: the user set the model up, so it fails
+        try:
+            fileops.refuse_broken_link(path, DataError, source=source.name, expected="a link to the model's file")
+        except DataError:
+            return None
+    if any(path.exists() for path in paths):
+        return None
+    return f"none of its files is in the data root (e.g. {paths[0]}); name it in --models to require them"

@@ -89,6 +89,32 @@ def same_calendar(attrs: dict) -> str:
 _YEAR_NUMBERS = re.compile(r"^\s*(years?|yrs?|yyyy|years?\s+a\.?d\.?|calendar[ _]years?)\s*$", re.IGNORECASE)
 
 
+#: CDO's absolute time axis (``cdo -a``): each value the date itself, ``YYYYMMDD.fraction``
+#: (``day as %Y%m%d.%f``), ``YYYYMM.fraction`` (``month as %Y%m.%f``) or ``YYYY.fraction``.
+_ABSOLUTE = re.compile(r"^\s*(?P<unit>day|month|year)s?\s+as\s+%Y(%m(%d)?)?(\.%f)?\s*$", re.IGNORECASE)
+
+
+def _absolute(values: np.ndarray, unit: str, calendar: str, where: dict) -> TimeLabels:
+    """Labels of CDO's absolute time axis (:data:`_ABSOLUTE`); a value at 00:00 on the 1st of a month
+    (``20000201.0``) is a boundary stamp (:mod:`rhbench.stamps`). Raises :class:`TimeAxisError` for a
+    value that is not such a date."""
+    whole = np.floor(values + 1e-9).astype(np.int64)
+    scale = {"day": 10000, "month": 100, "year": 1}[unit.lower()]
+    years = whole // scale
+    months = (whole // 100) % 100 if unit.lower() == "day" else whole % 100 if unit.lower() == "month" else None
+    months = np.ones_like(years) if months is None else months
+    days = whole % 100 if unit.lower() == "day" else np.ones_like(years)
+    if values.size and (np.any(months < 1) or np.any(months > 12) or np.any(days < 1) or np.any(days > 31)):
+        raise TimeAxisError(
+            "absolute time values are not dates",
+            found=f"{values.min():.10g} .. {values.max():.10g} with units '{unit} as %Y...'",
+            expected="values such as 20000115.5 (day as %Y%m%d.%f)",
+            **where,
+        )
+    boundary = (days == 1) & np.isclose(values, whole, rtol=0, atol=1e-6) if unit.lower() == "day" else None
+    return TimeLabels(years, months, calendar, boundary)
+
+
 def _year_numbers(values: np.ndarray, units: str, calendar: str, where: dict) -> TimeLabels:
     """Labels of a time axis whose values are the calendar years themselves (``units: "year"``): each
     step is that year (month 1, never a stamp at a year boundary to read as a start or an end).
@@ -140,6 +166,9 @@ def decode_time(time: xr.DataArray, *, file: str | None = None, variable: str | 
         raise TimeAxisError("time values are missing or not finite", found="NaN/inf in time", **where)
     if _YEAR_NUMBERS.match(str(units)):
         return _year_numbers(values, str(units), calendar, where)
+    absolute = _ABSOLUTE.match(str(units))
+    if absolute:
+        return _absolute(values, absolute.group("unit"), calendar, where)
     try:
         unit, ref_year, ref_month, ref_day = _parse_since(str(units))
     except TimeAxisError as exc:
@@ -178,20 +207,43 @@ def _month_starts(days: np.ndarray, ref_year: int, ref_month: int, ref_day: int,
     return np.array([d.day == 1 and d.hour == 0 and d.minute == 0 for d in dates], dtype=bool)
 
 
-def check_monotonic(labels: TimeLabels, *, file: str | None = None, variable: str | None = None) -> None:
-    """Raise :class:`TimeAxisError` when steps are not strictly increasing (duplicates included)."""
+def check_monotonic(
+    labels: TimeLabels, *, file: str | None = None, variable: str | None = None, raw: xr.DataArray | None = None
+) -> None:
+    """Raise :class:`TimeAxisError` when steps are not strictly increasing (duplicates included);
+    with the ``raw`` time coordinate, its message says which other calendar the values fit
+    (:func:`_fitting_calendar`: standard days labelled noleap collide once every 4 x 30 years)."""
     key = labels.year * 12 + labels.month
     steps = np.diff(key)
     if key.size > 1 and np.any(steps <= 0):
         first = int(np.argmax(steps <= 0)) + 1
         what = "duplicated" if steps[first - 1] == 0 else "decreasing"
+        fits = None if raw is None else _fitting_calendar(raw, labels.calendar)
         raise TimeAxisError(
             "time steps are not increasing",
             file=file,
             variable=variable,
             found=f"{what} time at step {first} ({labels.year[first]}-{labels.month[first]:02d})",
             expected="strictly increasing monthly or yearly steps",
+            hint=None
+            if fits is None
+            else f"the time values fit the {fits!r} calendar, not the {labels.calendar!r} the file states: set the "
+            f"time's calendar attribute to {fits!r} (e.g. ncatted -a calendar,time,o,c,{fits} FILE)",
         )
+
+
+def _fitting_calendar(raw: xr.DataArray, stated: str) -> str | None:
+    """Another calendar in which the raw time values decode to strictly increasing steps, or None."""
+    for other in ("standard", "noleap", "360_day", "all_leap"):
+        if _SAME_DAYS.get(stated, stated) == other:
+            continue
+        try:
+            labels = decode_time(raw.assign_attrs(calendar=other))
+        except TimeAxisError:
+            continue
+        if labels.year.size > 1 and np.all(np.diff(labels.year * 12 + labels.month) > 0):
+            return other
+    return None
 
 
 def check_even_steps(

@@ -86,3 +86,72 @@ def test_the_page_says_under_its_title_what_data_its_numbers_come_from(tmp_path:
     text = page.read_text()
     header = text.split("<header>")[1].split('<nav class="toc"')[0]
     assert f'<p class="data-label" id="data-label">{line}</p>' in header
+
+
+def _run_demo_root(root: Path, out: Path, models: tuple[str, ...] | None):
+    from rhbench.config import RunConfig
+    from rhbench.pipeline import run
+
+    config = RunConfig(data_root=root, out=out, resolution=4.0, quick_upscaling=True, n_draws=5, models=models)
+    return run(config)
+
+
+@pytest.mark.slow
+def test_without_a_models_selection_a_dgvm_with_no_file_in_the_data_root_is_absent_not_failed(
+    demo_root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A model team's data root (the observations and their model) without --models: every
+    built-in TRENDY plugin failed, one 6-line ERROR each, and the run exited 3."""
+    from tests.conftest import RELIABILITY_MODELS
+
+    caplog.set_level("INFO")
+    outcome = _run_demo_root(demo_root, tmp_path / "all", None)
+    load = {r.source: r for r in outcome.results.rows if r.metric == "load"}
+    assert outcome.exit_code == 0 and not outcome.failures
+    assert "CABLE-POP" in load and load["CABLE-POP"].status == "absent"
+    assert "none of its files is in the data root" in load["CABLE-POP"].reason
+    assert not set(RELIABILITY_MODELS) & set(load)  # the models whose files are there: read
+    assert {r.source for r in outcome.results.rows if r.metric == "rh_global" and r.status == "ok"} >= set(
+        RELIABILITY_MODELS
+    )
+    said = [r.getMessage() for r in caplog.records if "have no file in the data root" in r.getMessage()]
+    assert len(said) == 1 and "name a model in --models" in said[0]
+
+    selected = _run_demo_root(demo_root, tmp_path / "selected", ("CLM5.0", "CABLE-POP"))
+    assert selected.exit_code == 3 and "data file not found" in selected.failures["CABLE-POP"]
+
+
+def test_outputs_of_a_run_without_a_gate_context_say_so_not_none(tmp_path: Path, capsys, monkeypatch) -> None:
+    """With RHBENCH_GATE_CONTEXT set for the check only, the failure read
+    "written by another run (RHBENCH_GATE_CONTEXT None in manifest.json, 'run-42' here)"."""
+    from rhbench.report import manifest
+    from tests.test_gate_audit9 import BASELINE, _check, _run_folder, _write
+
+    for name in (manifest.KEY_ENV, manifest.KEY_FILE_ENV, manifest.CONTEXT_ENV):
+        monkeypatch.delenv(name, raising=False)
+    base = _write(tmp_path / "base.json", BASELINE)
+    current = _run_folder(tmp_path / "out")
+    manifest.write_manifest(current.parent, b"k" * 32)  # a keyed run with no context set
+    monkeypatch.setenv(manifest.KEY_ENV, "k" * 32)
+    monkeypatch.setenv(manifest.CONTEXT_ENV, "run-42")
+    code, out = _check(capsys, current, base)
+    assert code == 1
+    assert "record no RHBENCH_GATE_CONTEXT (manifest.json: the run had none set), 'run-42' here" in out
+    assert "set RHBENCH_GATE_CONTEXT for `rhbench run` too" in out and "None" not in out
+
+
+def test_every_sub_command_help_says_what_it_does_and_every_option_has_a_help_text() -> None:
+    """`rhbench plugins|demo|fetch|data|new-plugin --help` printed the usage and options only (no
+    description), `demo --seed SEED` had no text and `demo --models MODELS` took a number N."""
+    import argparse
+
+    from rhbench.cli import build_parser
+
+    subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in subparsers.choices.items():
+        assert parser.description, f"rhbench {name} --help has no description"
+        for action in parser._actions:
+            if not isinstance(action, argparse._HelpAction):
+                assert action.help, f"rhbench {name}: {action.option_strings or action.dest} has no help text"
+    demo = subparsers.choices["demo"].format_usage()
+    assert "[--models N]" in demo and "[--seed SEED]" in demo

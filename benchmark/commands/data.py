@@ -21,6 +21,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser = subparsers.add_parser(
         "data",
         help="list the files every source expects (path, variable, units), whether present, verified, fetchable",
+        description="List every file the sources expect under the data root: its path, the variable and units "
+        "the file must hold, whether it is present, whether its SHA-256 matches the catalog's pin, and how to "
+        "get it (`rhbench fetch NAME`, or what to download and write). Exit 0.",
     )
     parser.add_argument("--data-root", type=Path, help="data root (default: RHBENCH_DATA)")
     parser.add_argument(

@@ -20,12 +20,27 @@ DEMO_RESOLUTION_MAX = 45.0
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``demo`` sub-command."""
-    parser = subparsers.add_parser("demo", help="write the synthetic demo ensemble (TRENDY file conventions)")
-    parser.add_argument("--out", type=Path, default=Path("rhbench-demo"), help="data root to write")
-    parser.add_argument("--resolution", type=float, default=2.0, help="grid spacing in degrees (0.5 = full size)")
+    parser = subparsers.add_parser(
+        "demo",
+        help="write the synthetic demo ensemble (TRENDY file conventions)",
+        description="Write the deterministic SYNTHETIC demo ensemble into a data root: observation products, "
+        "site table and predictor grids, and the files of every installed DGVM plugin (yours too) at its "
+        "catalog paths in its declared conventions; every file is marked synthetic, and a run on it is "
+        "labelled SYNTHETIC. Exit 0; 2: the folder is not one rhbench demo wrote.",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("rhbench-demo"), help="data root to write (default: ./rhbench-demo)"
+    )
+    parser.add_argument(
+        "--resolution", type=float, default=2.0, help="grid spacing in degrees (default 2; 0.5 = full size)"
+    )
     parser.add_argument("--monthly", action="store_true", help="monthly fluxes, as real TRENDY files")
-    parser.add_argument("--models", type=int, default=None, help="write only the first N DGVMs (for scale benchmarks)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--models", type=int, default=None, metavar="N", help="write only the first N DGVMs (for scale benchmarks)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the generator (default 0: the same files each time)"
+    )
     parser.add_argument("--force", action="store_true", help="write into a folder a previous rhbench demo wrote")
     parser.set_defaults(func=run)
     return parser

@@ -32,6 +32,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser = subparsers.add_parser(
         "fetch",
         help="download a public dataset (e.g. srdb, HWSD) or --all of them, verify hashes, put them in the data root",
+        description="Download a public dataset whose catalog entry pins its file's hash into the data root at its "
+        "catalog path, keeping it only when the hash matches; a file already there with the pinned hash is "
+        "kept, a different one replaced only with --force. Exit 0; 2: the download or hash failed; "
+        "with --all, 1 when any file failed.",
     )
     parser.add_argument("name", nargs="?", help="source name (e.g. SRDB-V5) or plugin name (e.g. srdb)")
     parser.add_argument("--all", action="store_true", help="fetch every source whose catalog entry pins its files")

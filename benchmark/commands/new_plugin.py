@@ -15,7 +15,13 @@ log = logging.getLogger(__name__)
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``new-plugin`` sub-command."""
-    parser = subparsers.add_parser("new-plugin", help="scaffold an installable plugin package for a model or dataset")
+    parser = subparsers.add_parser(
+        "new-plugin",
+        help="scaffold an installable plugin package for a model or dataset",
+        description="Write rhbench-NAME/ (pyproject.toml with the `rhbench` entry point, the plugin module, its "
+        "catalog of file paths, README.md, tests) declaring a model's or product's files; nothing in rhbench "
+        "changes. Next: edit it, then pip install it (README: Add a model). Exit 0; 2: the folder exists.",
+    )
     parser.add_argument("type", choices=PLUGIN_TYPES, help="dgvm (a model) or dataset (a product)")
     parser.add_argument("name", help="the source's display name, e.g. MyModel")
     parser.add_argument("--dir", type=Path, default=Path.cwd(), help="parent folder (default: .)")

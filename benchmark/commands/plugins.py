@@ -18,7 +18,13 @@ from rhbench.registry import Registry, build_registry
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``plugins`` sub-command."""
-    parser = subparsers.add_parser("plugins", help="list every registered plugin (built-in and installed)")
+    parser = subparsers.add_parser(
+        "plugins",
+        help="list every registered plugin (built-in and installed)",
+        description="List every source rhbench knows: built-in and installed plugins (entry-point group "
+        "`rhbench`) and CMIP6 models found, with kind, package and variables; with a data root, whether "
+        "their files are there. A broken plugin is listed with the reason. Exit 0.",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--data-root", help="data root to check availability against (default RHBENCH_DATA)")
     cmip6.add_arguments(parser)

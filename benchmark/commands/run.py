@@ -68,7 +68,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--models",
         help="comma-separated model names as the run reports them: DGVM plugins and CMIP6 source_id.member "
-        "(default: every DGVM plugin, or with --cmip6 every CMIP6 model found; `rhbench plugins` lists them)",
+        "(default: every DGVM plugin with files in the data root, or with --cmip6 every CMIP6 model found; "
+        "`rhbench plugins` lists them)",
     )
     parser.add_argument("--scheduler", help="address of an existing dask.distributed scheduler")
     parser.add_argument("--workers", type=int, help="start a local dask cluster with N workers")

@@ -138,10 +138,7 @@ def verify(
     older = [p for p in problems if p.startswith(_UNLISTED_PAGE.format(role=role))] if role == "baseline" else []
     problems = [p for p in problems if p not in older]  # a baseline is read for its scorecard only
     if role != "baseline" and context is not None and manifest.get("context") != context:
-        problems.append(
-            f"the {role}'s outputs were written by another run ({CONTEXT_ENV} {manifest.get('context')!r} in "
-            f"{MANIFEST_JSON}, {context!r} here): outputs of an earlier run copied in? {path.parent}"
-        )
+        problems.append(_another_run(role, manifest.get("context"), context, path.parent))
     absent = _absent_siblings(path, files) if role == "baseline" else []  # a baseline is read for its scorecard
     said = _said(absent, [], older)
     if key is None or (role == "baseline" and not signature):  # an unsigned baseline: under review, not a run's
@@ -191,6 +188,19 @@ def _outside_a_run_folder(path: Path, key: bytes | None, role: str) -> Verdict:
             f"expected the {MANIFEST_JSON} of `rhbench run` signed with the same key beside {path.name}"
         ],
         "unsigned",
+    )
+
+
+def _another_run(role: str, recorded: object, context: str, folder: Path) -> str:
+    """The problem of outputs recorded for another run than ``context`` (``RHBENCH_GATE_CONTEXT`` here)."""
+    if recorded is None:  # the run had no context set: the job's set-up, or an earlier run's outputs
+        return (
+            f"the {role}'s outputs record no {CONTEXT_ENV} ({MANIFEST_JSON}: the run had none set), {context!r} "
+            f"here: set {CONTEXT_ENV} for `rhbench run` too, or were outputs of an earlier run copied in? {folder}"
+        )
+    return (
+        f"the {role}'s outputs were written by another run ({CONTEXT_ENV} {recorded!r} in "
+        f"{MANIFEST_JSON}, {context!r} here): outputs of an earlier run copied in? {folder}"
     )
 
 
