@@ -307,7 +307,7 @@ def label_time(
         if note:
             level = logging.WARNING if reading.shift or reading.assumed else logging.INFO
             log.log(level, "%s (%s): %s", file, data.name, note)
-    timeaxis.check_monotonic(labels, file=file, variable=str(data.name))
+    timeaxis.check_monotonic(labels, file=file, variable=str(data.name), raw=raw_time)
     units = str(raw_time.attrs.get("units", ""))
     timeaxis.check_even_steps(raw_time.values, labels, units=units, file=file, variable=str(data.name))
     labelled = data.assign_coords(

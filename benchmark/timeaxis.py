@@ -207,20 +207,43 @@ def _month_starts(days: np.ndarray, ref_year: int, ref_month: int, ref_day: int,
     return np.array([d.day == 1 and d.hour == 0 and d.minute == 0 for d in dates], dtype=bool)
 
 
-def check_monotonic(labels: TimeLabels, *, file: str | None = None, variable: str | None = None) -> None:
-    """Raise :class:`TimeAxisError` when steps are not strictly increasing (duplicates included)."""
+def check_monotonic(
+    labels: TimeLabels, *, file: str | None = None, variable: str | None = None, raw: xr.DataArray | None = None
+) -> None:
+    """Raise :class:`TimeAxisError` when steps are not strictly increasing (duplicates included);
+    with the ``raw`` time coordinate, its message says which other calendar the values fit
+    (:func:`_fitting_calendar`: standard days labelled noleap collide once every 4 x 30 years)."""
     key = labels.year * 12 + labels.month
     steps = np.diff(key)
     if key.size > 1 and np.any(steps <= 0):
         first = int(np.argmax(steps <= 0)) + 1
         what = "duplicated" if steps[first - 1] == 0 else "decreasing"
+        fits = None if raw is None else _fitting_calendar(raw, labels.calendar)
         raise TimeAxisError(
             "time steps are not increasing",
             file=file,
             variable=variable,
             found=f"{what} time at step {first} ({labels.year[first]}-{labels.month[first]:02d})",
             expected="strictly increasing monthly or yearly steps",
+            hint=None
+            if fits is None
+            else f"the time values fit the {fits!r} calendar, not the {labels.calendar!r} the file states: set the "
+            f"time's calendar attribute to {fits!r} (e.g. ncatted -a calendar,time,o,c,{fits} FILE)",
         )
+
+
+def _fitting_calendar(raw: xr.DataArray, stated: str) -> str | None:
+    """Another calendar in which the raw time values decode to strictly increasing steps, or None."""
+    for other in ("standard", "noleap", "360_day", "all_leap"):
+        if _SAME_DAYS.get(stated, stated) == other:
+            continue
+        try:
+            labels = decode_time(raw.assign_attrs(calendar=other))
+        except TimeAxisError:
+            continue
+        if labels.year.size > 1 and np.all(np.diff(labels.year * 12 + labels.month) > 0):
+            return other
+    return None
 
 
 def check_even_steps(

@@ -251,6 +251,19 @@ _UNITS_HINT = (
 )
 
 
+def _hint_for(found: UnitFacts, wanted: UnitFacts, example: str) -> str:
+    """:data:`_UNITS_HINT`, led by what the mismatch means when ``found`` is ``wanted`` x an area
+    (``Pg C yr-1`` or ``kg s-1`` for a flux per m2: a total over a cell or a region, not a density)."""
+    have, want = dict(found.dimensions), dict(wanted.dimensions)
+    times_area = {**want, "[length]": want.get("[length]", 0.0) + 2.0}
+    if {k: v for k, v in times_area.items() if v} == {k: v for k, v in have.items() if v}:
+        return (
+            "these are totals (per cell or over a region), not values per unit area: rhbench reads densities "
+            f"(per m2); write the per-area variable (each cell divided by its area in m2) in units such as {example!r}"
+        )
+    return _UNITS_HINT
+
+
 def check_units(
     found: str | None,
     to_units: str,
@@ -284,7 +297,7 @@ def check_units(
                 "file units do not match the plugin's declared units",
                 found=f"{found!r} ({found_unit.text})",
                 expected=f"{declared!r} ({unit_facts(declared).text})",
-                hint=_UNITS_HINT,
+                hint=_hint_for(found_unit, unit_facts(declared), declared),
                 **context,
             )
         if found_unit.dimensions != target_unit.dimensions:
@@ -292,6 +305,7 @@ def check_units(
                 "units of the wrong dimension",
                 found=f"{found!r} ({found_unit.text})",
                 expected=f"{to_units!r} ({target_unit.text})",
+                hint=_hint_for(found_unit, target_unit, to_units),
                 **context,
             )
     except UnitsError as exc:

@@ -325,3 +325,49 @@ def test_cdos_absolute_time_axis_reads_each_date(tmp_path):
     path = tmp_path / "rh.nc"
     ds.to_netcdf(path, encoding={v: {"_FillValue": None} for v in ds.variables})
     assert _total({"rh": [path]}) == pytest.approx(_hand(rates, "standard"), rel=1e-6)
+
+
+# --- B11-12: leap days in a file labelled noleap (and the reverse) ------------------------------
+
+
+@pytest.mark.parametrize(("written", "stated"), [("standard", "noleap"), ("noleap", "standard")])
+def test_stamps_counted_in_another_calendar_are_refused_naming_the_calendar_that_fits(tmp_path, written, stated):
+    """1901-2018 mid-month stamps counted with leap days but labelled noleap (a frequent mislabel):
+    the drift of a day per leap year makes two stamps fall in one month by 1957. The error said only
+    'duplicated time at step 674'; it now names the calendar the values fit and the fix."""
+    import cftime
+
+    from rhbench.errors import TimeAxisError
+
+    dates = [cftime.datetime(y, m, 15, calendar=written) for y in range(1901, 2019) for m in range(1, 13)]
+    time = cftime.date2num(dates, "days since 1901-01-01", written)
+    values = np.full((time.size, 2, 2), 1e-8, "float32")
+    ds = xr.Dataset(
+        {"rh": (("time", "lat", "lon"), values, {"units": "kg m-2 s-1"})},
+        coords={"time": ("time", time, {"units": "days since 1901-01-01", "calendar": stated}),
+                "lat": [-45.0, 45.0], "lon": [-90.0, 90.0]},
+    )  # fmt: skip
+    path = tmp_path / "rh.nc"
+    ds.to_netcdf(path)
+    with pytest.raises(TimeAxisError, match="time steps are not increasing") as info:
+        _total({"rh": [path]})
+    text = str(info.value)
+    assert f"file: {path}" in text and f"the time values fit the {written!r} calendar, not the {stated!r}" in text
+
+
+# --- B11-9b: a total (Pg C yr-1, kg s-1 per cell) is refused as not a density ---------------------
+
+
+@pytest.mark.parametrize("units", ["Pg C yr-1", "PgC/yr", "kg C s-1"])
+def test_a_total_per_cell_is_refused_saying_it_is_not_a_density(tmp_path, units):
+    """Refused before too (a UnitsError of dimensions), but the fix offered was the generic 'write UDUNITS
+    units'; a total over the cell cannot be relabelled, it must be divided by the cell area."""
+    from rhbench.errors import UnitsError
+
+    area = grid.cell_area(LAT, LON).values
+    path = _write(tmp_path / "rh.nc", _rates() * area * SECONDS_PER_YEAR / 1e12, units)
+    with pytest.raises(UnitsError) as info:
+        _total({"rh": [path]})
+    text = str(info.value)
+    assert f"file: {path}" in text and "variable: rh" in text and f"found: {units!r}" in text
+    assert "not values per unit area" in text and "units such as 'kg m-2 s-1'" in text
