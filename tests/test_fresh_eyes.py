@@ -155,3 +155,37 @@ def test_every_sub_command_help_says_what_it_does_and_every_option_has_a_help_te
                 assert action.help, f"rhbench {name}: {action.option_strings or action.dest} has no help text"
     demo = subparsers.choices["demo"].format_usage()
     assert "[--models N]" in demo and "[--seed SEED]" in demo
+
+
+def test_the_summary_grid_names_absent_sources_under_it_instead_of_rows_of_empty_cells() -> None:
+    """A model team's REAL run: 17 built-in DGVMs and 10 products without files, each a grid row of dots
+    above and below the one model benchmarked."""
+    import pandas as pd
+
+    from rhbench.report.summary_grid import summary_table
+
+    def row(source, kind, metric, value, status="ok", reason=""):
+        units = "Pg C yr-1" if metric == "rh_global" else ""
+        return dict(source=source, kind=kind, metric=metric, region="global", units=units, value=value,
+                    status=status, reason=reason)  # fmt: skip
+
+    scores = pd.DataFrame(
+        [
+            row("observations", "reference", "rh_global", 52.0),
+            row("MYMODEL", "dgvm", "rh_global", 66.3),
+            row("CLM5.0", "dgvm", "load", float("nan"), "absent", "none of its files is in the data root"),
+            row("HWSD", "csoil", "load", float("nan"), "absent", "not in the data root: x.nc"),
+            row("BROKEN", "dgvm", "load", float("nan"), "failed", "data file not found"),
+        ]
+    )
+    grid = summary_table(scores)
+    table, _, below = grid.partition("</table>")
+    assert {s for s in ("observations", "MYMODEL", "BROKEN") if f'<tr data-source="{s}">' in table} == {
+        "observations",
+        "MYMODEL",
+        "BROKEN",  # a failure keeps its row: it must be seen
+    }
+    assert 'data-source="CLM5.0"' not in table and 'data-source="HWSD"' not in table
+    assert "Not in this run (absent, hover for why):" in below
+    assert '<a href="#model-CLM5_0" title="none of its files is in the data root">CLM5.0</a>' in below
+    assert '<a href="#model-HWSD" title="not in the data root: x.nc">HWSD</a>' in below
