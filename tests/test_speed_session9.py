@@ -136,3 +136,49 @@ def test_the_loader_cleans_in_place_only_what_it_read_itself(tmp_path, monkeypat
     lazy = loader.open_variable(source, "rh", path, annual=True)
     xr.testing.assert_identical(eager, lazy.compute())
     assert in_place == ([] if preprocess else [(5, 7, 9)])  # the dask path never writes its chunks
+
+
+def test_a_run_does_not_open_the_reference_again_for_an_sd_it_does_not_have(tmp_path, monkeypatch):
+    """The reference file's header says it has no ``rh_sd``: the loader is not asked for it (it
+    opened the whole file again to find that out), and the ensemble SD attribute comes from the same header."""
+    from benchmarks import ilamb3_bench
+    from benchmarks.ilamb3_data import write_files
+
+    files = write_files(tmp_path / "data", 1, monthly=False, resolution=6.0)
+    models = list(files["models"])
+    config = ilamb3_bench.write_config(tmp_path / "annual-1.toml", tmp_path / "data", models)
+    opened: list[tuple[str, str]] = []
+    real = loader.open_variable
+
+    def counting(source, variable, path, **kwargs):
+        opened.append((source.name, source.variables[variable].file_name))
+        return real(source, variable, path, **kwargs)
+
+    monkeypatch.setattr(loader, "open_variable", counting)
+    result = ilamb3_bench.confront({"config": str(config), "out": str(tmp_path / "out"), "models": models})
+    assert "error" not in result, result
+    assert [name for source, name in opened if source == "Konings2019"] == ["rh"], opened
+
+
+@pytest.mark.parametrize("stored", ["rh_sd", "RH_sd", None])
+def test_the_reference_sd_is_read_when_its_file_has_it_under_any_case(tmp_path, stored):
+    from rhbench import grid, observations
+    from rhbench.sources import Source, Var
+    from rhbench.upscaling import rhmap
+
+    lat, lon = np.arange(-87.0, 90.0, 6.0), np.arange(-177.0, 180.0, 6.0)
+    field = np.full((lat.size, lon.size), 100.0, dtype="float32")
+    data = {"rh": (("lat", "lon"), field, {"units": "g C m-2 yr-1"})}
+    if stored:
+        data[stored] = (("lat", "lon"), field / 10, {"units": "g C m-2 yr-1"})
+    path = tmp_path / "ref.nc"
+    xr.Dataset(data, coords={"lat": lat, "lon": lon}, attrs={"global_total_sd_PgC_per_yr": 1.25}).to_netcdf(path)
+    source = Source("Ref", "rh", "test.none", {"rh": Var("rh", "g C m-2 yr-1")}, "test", files={"rh": (str(path),)})
+    names, total_sd = observations._reference_header(source, tmp_path)
+    assert total_sd == 1.25 == rhmap.ensemble_total_sd(path)
+    assert names >= {"rh", "lat", "lon"} and (stored is None) == (names == {"rh", "lat", "lon"})
+    sd = observations._reference_sd(source, tmp_path, grid.common_grid(6.0), names)
+    if stored is None:
+        assert sd is None
+    else:
+        np.testing.assert_array_equal(sd.values, field / 10)
