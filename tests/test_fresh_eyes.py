@@ -207,3 +207,16 @@ def test_the_2box_rows_of_a_run_without_observed_csoil_say_why_the_2box_model_di
     for row in rows:
         assert row.status == "skipped" and "turnover times against observations" not in row.reason
         assert row.reason.startswith("no observed cSoil product in the data root: the 2-box model runs only as the")
+
+
+def test_a_download_that_cannot_reach_its_host_says_what_to_do(tmp_path: Path) -> None:
+    """Offline, `rhbench fetch srdb` said only the requests error ("Failed to resolve ...")."""
+    from rhbench.errors import DataError
+    from rhbench.fetch import download_spec, fetch, find_source
+    from rhbench.registry import build_registry
+
+    spec = download_spec(find_source(build_registry(), "srdb"))
+    with pytest.raises(DataError, match="download failed") as info:
+        fetch(spec, tmp_path, url="http://rhbench-no-such-host.invalid/srdb-data.csv")
+    assert "to fix: check the network (behind a proxy: set HTTPS_PROXY)" in str(info.value)
+    assert "give its path or a mirror with --url" in str(info.value)
