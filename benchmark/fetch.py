@@ -247,6 +247,13 @@ def _already_there(spec: Download, target: Path, *, force: bool) -> bool:
     return False
 
 
+#: What to do when a download fails (no network, a proxy, a moved file): the file can come from elsewhere.
+OFFLINE_HINT = (
+    "check the network (behind a proxy: set HTTPS_PROXY), or get the file another way and give its path or "
+    "a mirror with --url (the catalog's hash still applies)"
+)
+
+
 def _retrieve(spec: Download, link: str, target: Path, progress: ProgressCallback | None) -> None:
     """pooch's download of ``link`` to ``target`` with the hash check, its errors made rhbench's.
 
@@ -274,6 +281,6 @@ def _retrieve(spec: Download, link: str, target: Path, progress: ProgressCallbac
             expected=spec.known_hash,
         ) from exc
     except Exception as exc:  # requests/ftplib/OS errors: one typed error naming the URL
-        raise DataError(f"download failed: {exc}", source=spec.source, file=link) from exc
+        raise DataError(f"download failed: {exc}", source=spec.source, file=link, hint=OFFLINE_HINT) from exc
     finally:
         chatter.setLevel(level)

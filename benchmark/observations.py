@@ -272,21 +272,20 @@ def _upscaled(
     return out / UPSCALED_FILE
 
 
-def _ensemble_total_sd(source: Source, root: Path) -> float | None:
-    """SD of the reference's ensemble members' global totals (Pg C yr-1) when its file records it."""
-    from rhbench.upscaling.rhmap import ensemble_total_sd
+def _reference_header(source: Source, root: Path) -> tuple[frozenset[str] | None, float | None]:
+    """The reference file's variable names (None: not netCDF, or absent) and its members' SD (:func:`rhmap.header`)."""
+    from rhbench.upscaling.rhmap import header
 
-    if source.files is not None:
-        path = Path(source.files["rh"][0])
-    else:
-        path = catalog.resolve_file(root, catalog.entry_for(source).files["rh"], source=source.name)
-    return ensemble_total_sd(path) if path.is_file() else None
+    path = Path(source.files["rh"][0]) if source.files is not None else catalog.entry_for(source).path("rh", root)
+    return header(path) if path.is_file() else (None, None)
 
 
-def _reference_sd(source: Source, root: Path, target: xr.Dataset) -> xr.DataArray | None:
-    """The reference's per-cell SD (companion variable ``<rh file name>_sd``, same units), or None."""
+def _reference_sd(source: Source, root: Path, target: xr.Dataset, names: frozenset[str] | None) -> xr.DataArray | None:
+    """The reference's per-cell SD (variable ``<rh file name>_sd``, same units); None, unopened if not in ``names``."""
     rh = source.variables["rh"]
     companion = replace(source, variables={"rh": Var(rh.file_name + SD_SUFFIX, rh.units)})
+    if names is not None and (rh.file_name + SD_SUFFIX).lower() not in {n.lower() for n in names}:
+        return None  # the loader would find no such variable (rhbench.varnames.find_variable)
     try:
         return harmonize.load_source(companion, root, target)["rh"]
     except MissingVariableError:
@@ -306,7 +305,8 @@ def _reference(
         source = _built_if_absent(source, config, registry, root, target, classes, staging, failures)
         rh, read = harmonize.period_means_once(source, root, target, "rh", config.period)
         failures.record_read(source.name, harmonize.stated(read.opened.values()))
-        rh_sd, rh_global_sd = _reference_sd(source, root, target), _ensemble_total_sd(source, root)
+        names, rh_global_sd = _reference_header(source, root)
+        rh_sd = _reference_sd(source, root, target, names)
         rh_sd = None if rh_sd is None else rh_sd.compute()
     except (RhbenchError, OSError, ValueError) as exc:  # present but unusable: its rows fail, the run goes on
         failures.record_read(source.name, None)

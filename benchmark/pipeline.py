@@ -44,7 +44,7 @@ from rhbench.errors import ConfigError, DataError, RhbenchError
 from rhbench.fileops import cache_dir
 from rhbench.metrics import coverage, ensemble
 from rhbench.metrics.definitions import METRIC_TABLE
-from rhbench.metrics.reference import NO_OBSERVED_CSOIL
+from rhbench.metrics.reference import NO_OBSERVED_CSOIL_TWOBOX
 from rhbench.metrics.suite import evaluate, say_no_observed_csoil
 from rhbench.registry import Registry, build_registry
 from rhbench.results import OBSERVED_CSOIL, REFERENCE_RH, Failures, Results, ScoreRow, is_synthetic
@@ -165,10 +165,10 @@ def _constrain(
     """
     if not obs.reference.has_csoil:
         metrics = [m for m in METRIC_TABLE if m.group == "twobox"]
-        needs = frozenset({REFERENCE_RH, OBSERVED_CSOIL})
+        needs, why = frozenset({REFERENCE_RH, OBSERVED_CSOIL}), NO_OBSERVED_CSOIL_TWOBOX
         return Results(
             rows=[
-                ScoreRow(name, "dgvm", m.name, "global", m.units, float("nan"), "skipped", NO_OBSERVED_CSOIL, needs)
+                ScoreRow(name, "dgvm", m.name, "global", m.units, float("nan"), "skipped", why, needs)
                 for name in totals
                 for m in metrics
             ]

@@ -155,3 +155,68 @@ def test_every_sub_command_help_says_what_it_does_and_every_option_has_a_help_te
                 assert action.help, f"rhbench {name}: {action.option_strings or action.dest} has no help text"
     demo = subparsers.choices["demo"].format_usage()
     assert "[--models N]" in demo and "[--seed SEED]" in demo
+
+
+def test_the_summary_grid_names_absent_sources_under_it_instead_of_rows_of_empty_cells() -> None:
+    """A model team's REAL run: 17 built-in DGVMs and 10 products without files, each a grid row of dots
+    above and below the one model benchmarked."""
+    import pandas as pd
+
+    from rhbench.report.summary_grid import summary_table
+
+    def row(source, kind, metric, value, status="ok", reason=""):
+        units = "Pg C yr-1" if metric == "rh_global" else ""
+        return dict(source=source, kind=kind, metric=metric, region="global", units=units, value=value,
+                    status=status, reason=reason)  # fmt: skip
+
+    scores = pd.DataFrame(
+        [
+            row("observations", "reference", "rh_global", 52.0),
+            row("MYMODEL", "dgvm", "rh_global", 66.3),
+            row("CLM5.0", "dgvm", "load", float("nan"), "absent", "none of its files is in the data root"),
+            row("HWSD", "csoil", "load", float("nan"), "absent", "not in the data root: x.nc"),
+            row("BROKEN", "dgvm", "load", float("nan"), "failed", "data file not found"),
+        ]
+    )
+    grid = summary_table(scores)
+    table, _, below = grid.partition("</table>")
+    assert {s for s in ("observations", "MYMODEL", "BROKEN") if f'<tr data-source="{s}">' in table} == {
+        "observations",
+        "MYMODEL",
+        "BROKEN",  # a failure keeps its row: it must be seen
+    }
+    assert 'data-source="CLM5.0"' not in table and 'data-source="HWSD"' not in table
+    assert "Not in this run (absent, hover for why):" in below
+    assert '<a href="#model-CLM5_0" title="none of its files is in the data root">CLM5.0</a>' in below
+    assert '<a href="#model-HWSD" title="not in the data root: x.nc">HWSD</a>' in below
+
+
+def test_the_2box_rows_of_a_run_without_observed_csoil_say_why_the_2box_model_did_not_run() -> None:
+    """The model's own 2-box rows (dcTotal_dgvm, emulation_r2, the unconstrained changes) said
+    "turnover times against observations are skipped", which they are not."""
+    from types import SimpleNamespace
+
+    from rhbench.metrics.definitions import METRIC_TABLE
+    from rhbench.pipeline import _constrain
+    from rhbench.results import Results
+
+    obs = SimpleNamespace(reference=SimpleNamespace(has_csoil=False))
+    rows = _constrain(None, {"MYMODEL": None}, None, obs, Results()).rows
+    assert {r.metric for r in rows} == {m.name for m in METRIC_TABLE if m.group == "twobox"}
+    assert {"dcTotal_dgvm", "emulation_r2", "dcTotal_unconstrained"} <= {r.metric for r in rows}
+    for row in rows:
+        assert row.status == "skipped" and "turnover times against observations" not in row.reason
+        assert row.reason.startswith("no observed cSoil product in the data root: the 2-box model runs only as the")
+
+
+def test_a_download_that_cannot_reach_its_host_says_what_to_do(tmp_path: Path) -> None:
+    """Offline, `rhbench fetch srdb` said only the requests error ("Failed to resolve ...")."""
+    from rhbench.errors import DataError
+    from rhbench.fetch import download_spec, fetch, find_source
+    from rhbench.registry import build_registry
+
+    spec = download_spec(find_source(build_registry(), "srdb"))
+    with pytest.raises(DataError, match="download failed") as info:
+        fetch(spec, tmp_path, url="http://rhbench-no-such-host.invalid/srdb-data.csv")
+    assert "to fix: check the network (behind a proxy: set HTTPS_PROXY)" in str(info.value)
+    assert "give its path or a mirror with --url" in str(info.value)

@@ -136,3 +136,101 @@ def test_the_loader_cleans_in_place_only_what_it_read_itself(tmp_path, monkeypat
     lazy = loader.open_variable(source, "rh", path, annual=True)
     xr.testing.assert_identical(eager, lazy.compute())
     assert in_place == ([] if preprocess else [(5, 7, 9)])  # the dask path never writes its chunks
+
+
+def test_a_run_does_not_open_the_reference_again_for_an_sd_it_does_not_have(tmp_path, monkeypatch):
+    """The reference file's header says it has no ``rh_sd``: the loader is not asked for it (it
+    opened the whole file again to find that out), and the ensemble SD attribute comes from the same header."""
+    from benchmarks import ilamb3_bench
+    from benchmarks.ilamb3_data import write_files
+
+    files = write_files(tmp_path / "data", 1, monthly=False, resolution=6.0)
+    models = list(files["models"])
+    config = ilamb3_bench.write_config(tmp_path / "annual-1.toml", tmp_path / "data", models)
+    opened: list[tuple[str, str]] = []
+    real = loader.open_variable
+
+    def counting(source, variable, path, **kwargs):
+        opened.append((source.name, source.variables[variable].file_name))
+        return real(source, variable, path, **kwargs)
+
+    monkeypatch.setattr(loader, "open_variable", counting)
+    result = ilamb3_bench.confront({"config": str(config), "out": str(tmp_path / "out"), "models": models})
+    assert "error" not in result, result
+    assert [name for source, name in opened if source == "Konings2019"] == ["rh"], opened
+
+
+@pytest.mark.parametrize("stored", ["rh_sd", "RH_sd", None])
+def test_the_reference_sd_is_read_when_its_file_has_it_under_any_case(tmp_path, stored):
+    from rhbench import grid, observations
+    from rhbench.sources import Source, Var
+    from rhbench.upscaling import rhmap
+
+    lat, lon = np.arange(-87.0, 90.0, 6.0), np.arange(-177.0, 180.0, 6.0)
+    field = np.full((lat.size, lon.size), 100.0, dtype="float32")
+    data = {"rh": (("lat", "lon"), field, {"units": "g C m-2 yr-1"})}
+    if stored:
+        data[stored] = (("lat", "lon"), field / 10, {"units": "g C m-2 yr-1"})
+    path = tmp_path / "ref.nc"
+    xr.Dataset(data, coords={"lat": lat, "lon": lon}, attrs={"global_total_sd_PgC_per_yr": 1.25}).to_netcdf(path)
+    source = Source("Ref", "rh", "test.none", {"rh": Var("rh", "g C m-2 yr-1")}, "test", files={"rh": (str(path),)})
+    names, total_sd = observations._reference_header(source, tmp_path)
+    assert total_sd == 1.25 == rhmap.ensemble_total_sd(path)
+    assert names >= {"rh", "lat", "lon"} and (stored is None) == (names == {"rh", "lat", "lon"})
+    sd = observations._reference_sd(source, tmp_path, grid.common_grid(6.0), names)
+    if stored is None:
+        assert sd is None
+    else:
+        np.testing.assert_array_equal(sd.values, field / 10)
+
+
+def _old_attribution_maps(c_mod, r_mod, c_obs, r_obs, used):
+    """The maps as attribute_tau_bias wrote them before session 9: every expression over every cell, then masked."""
+    from rhbench.metrics.turnover import CSOIL_DOMINATED, RH_DOMINATED, _tau_values
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau_obs = np.where(used, _tau_values(c_obs, r_obs), np.nan)
+        from_rh = 100.0 * (r_obs / r_mod - 1.0)
+        from_csoil = 100.0 * (c_mod / c_obs - 1.0)
+        tau_bias = 100.0 * (_tau_values(c_mod, r_mod) / tau_obs - 1.0)
+        rh_bias = 100.0 * (r_mod / r_obs - 1.0)
+        attribution = np.where(np.abs(from_rh) > np.abs(from_csoil), float(RH_DOMINATED), float(CSOIL_DOMINATED))
+    maps = (tau_bias, from_rh, from_csoil, rh_bias, attribution)
+    return [np.where(used, values, np.nan) for values in maps]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("observed_csoil", [False, True])
+def test_the_tau_attribution_without_any_cell_to_attribute_skips_its_arithmetic(monkeypatch, dtype, observed_csoil):
+    """No observed cSoil (an Rh-only run): no cell can be attributed, every map is NaN (same dtypes) and
+    the summary undefined, without evaluating the per-cell expressions; with cSoil, the same maps as before."""
+    from rhbench.metrics import turnover
+
+    rng = np.random.default_rng(5)
+    lat, lon = np.arange(-87.0, 90.0, 6.0), np.arange(-177.0, 180.0, 6.0)
+
+    def field(scale):
+        return xr.DataArray(
+            (rng.random((lat.size, lon.size)) * scale + 1).astype(dtype), coords={"lat": lat, "lon": lon}
+        )
+
+    c_mod, r_mod, r_obs = field(20), field(500), field(500)
+    c_obs = field(20) if observed_csoil else xr.full_like(c_mod, np.nan)
+    area = xr.full_like(c_mod, 1e10, dtype="float64")
+    evaluated = []
+    real = turnover._tau_values
+    monkeypatch.setattr(turnover, "_tau_values", lambda s, f: evaluated.append(np.size(s)) or real(s, f))
+    result = turnover.attribute_tau_bias(c_mod, r_mod, c_obs, r_obs, area)
+    evaluated, sizes = [], list(evaluated)  # the oracle below evaluates every cell
+    assert list(result.maps.data_vars) == list(turnover.ATTRIBUTION_MAPS)
+    used = (r_obs.values >= turnover.RH_FLOOR_FOR_TAU) & (r_mod.values >= turnover.RH_FLOOR_FOR_TAU)
+    used &= (np.nan_to_num(c_obs.values) > 0) & ~np.isnan(c_mod.values)
+    expected = _old_attribution_maps(c_mod.values, r_mod.values, c_obs.values, r_obs.values, used)
+    for name, values in zip(turnover.ATTRIBUTION_MAPS, expected, strict=True):
+        np.testing.assert_array_equal(result.maps[name].values, values)
+        assert result.maps[name].dtype == values.dtype
+    if observed_csoil:
+        assert max(sizes) == c_mod.size and np.isfinite(result.summary["tau_bias_pct"])
+    else:
+        assert sizes and max(sizes) == 0  # evaluated on no cell, for the dtypes only
+        assert result.summary["area_m2"] == 0.0 and np.isnan(result.summary["tau_bias_pct"])

@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 
 #: Reason of the rows that need observed cSoil when the data root has no cSoil product.
 NO_OBSERVED_CSOIL = "no observed cSoil product in the data root: turnover times against observations are skipped"
+#: Reason of the 2-box rows then: the 2-box model runs as the constraint, which needs the observed tau_soil.
+NO_OBSERVED_CSOIL_TWOBOX = (
+    "no observed cSoil product in the data root: the 2-box model runs only as the constraint, which needs the "
+    "observed tau_soil, so its rows (the unconstrained emulation and its check too) are skipped"
+)
 
 
 @dataclass

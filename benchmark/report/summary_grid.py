@@ -92,13 +92,16 @@ def _cell(row, scale: float) -> str:
 def summary_table(scorecard: pd.DataFrame, columns: dict[str, str] | None = None) -> str:
     """HTML table: one row per source (linked to its card), one column per key global metric.
 
-    Headers are readable names with units; click a header to sort. Score cells are coloured
+    Headers are readable names with units; click a header to sort. Sources the run did not use
+    (every row ``absent``) are named, with the reason on hover, in one line under the table. Score cells are coloured
     red (0) to green (1); bias cells blue (negative) to red (positive), scaled by the
     column's largest magnitude; failed and skipped cells are grey and show the reason on
     hover. Metrics outside ``columns`` (default :data:`SUMMARY_COLUMNS`) are in the
     per-model view.
     """
     rows = scorecard[scorecard["region"] == "global"]
+    absent = _absent_sources(rows)
+    rows = rows[~rows["source"].isin(absent)]
     wanted = columns or SUMMARY_COLUMNS
     present = set(rows["metric"])
     metrics = [m for m in wanted if m in present]
@@ -119,7 +122,22 @@ def summary_table(scorecard: pd.DataFrame, columns: dict[str, str] | None = None
             f'<tr data-source="{html.escape(source)}"><th>{link}</th><td>{html.escape(kinds[source])}</td>{tds}</tr>'
         )
     lines.append("</tbody></table>")
+    if absent:
+        named = ", ".join(
+            f'<a href="#{anchor(name)}" title="{html.escape(reason)}">{html.escape(name)}</a>'
+            for name, reason in absent.items()
+        )
+        lines.append(f'<p class="absent-sources">Not in this run (absent, hover for why): {named}</p>')
     return "\n".join(lines)
+
+
+def _absent_sources(rows: pd.DataFrame) -> dict[str, str]:
+    """Sources whose only rows are ``absent`` (a product or DGVM without files in the data root,
+    or not selected), with the reason: named under the grid, not given a row of empty cells."""
+    status = rows.groupby("source")["status"].agg(set)
+    absent = sorted(name for name, seen in status.items() if seen == {"absent"})
+    reasons = rows[rows["status"] == "absent"].drop_duplicates("source").set_index("source")["reason"]
+    return {name: str(reasons.get(name, "")) for name in absent}
 
 
 def _largest_magnitudes(rows: pd.DataFrame, metrics: list[str]) -> dict[str, float]:

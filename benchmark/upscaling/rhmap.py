@@ -231,15 +231,20 @@ def netcdf_encoding(ds: xr.Dataset) -> dict:
 
 def ensemble_total_sd(path: Path) -> float | None:
     """``global_total_sd_PgC_per_yr`` of a product file (the SD of its members' global
-    totals, Pg C yr-1), or None when the file does not record one."""
-    # engine named: an open without one makes xarray load every installed backend first
-    # (rioxarray's imports rasterio and boto3, ~1 s of a run)
-    # only the global attributes are read: nothing decoded (a reference whose time units
-    # cftime cannot decode, e.g. ``years since AD 1700-Jan-1st``, is read by the loader);
-    # a file netCDF cannot open (a GeoTIFF product) records no SD
+    totals, Pg C yr-1), or None when the file does not record one (:func:`header`)."""
+    return header(path)[1]
+
+
+def header(path: Path) -> tuple[frozenset[str] | None, float | None]:
+    """The names of a product file's variables and its ``global_total_sd_PgC_per_yr`` (:func:`ensemble_total_sd`),
+    from one netCDF4 read of its header; ``(None, None)`` when netCDF cannot open it (a GeoTIFF product)."""
+    import netCDF4
+
+    # only the header is read: nothing decoded (a reference whose time units cftime cannot
+    # decode, e.g. ``years since AD 1700-Jan-1st``, is read by the loader), no xarray backend probed
     try:
-        with xr.open_dataset(path, engine="netcdf4", decode_cf=False) as ds:
-            value = ds.attrs.get("global_total_sd_PgC_per_yr")
+        with netCDF4.Dataset(path) as ds:
+            names, value = frozenset(ds.variables), ds.__dict__.get("global_total_sd_PgC_per_yr")
     except (OSError, ValueError):
-        return None
-    return None if value is None else float(value)
+        return None, None
+    return names, None if value is None else float(value)
