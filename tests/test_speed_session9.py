@@ -182,3 +182,55 @@ def test_the_reference_sd_is_read_when_its_file_has_it_under_any_case(tmp_path, 
         assert sd is None
     else:
         np.testing.assert_array_equal(sd.values, field / 10)
+
+
+def _old_attribution_maps(c_mod, r_mod, c_obs, r_obs, used):
+    """The maps as attribute_tau_bias wrote them before session 9: every expression over every cell, then masked."""
+    from rhbench.metrics.turnover import CSOIL_DOMINATED, RH_DOMINATED, _tau_values
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau_obs = np.where(used, _tau_values(c_obs, r_obs), np.nan)
+        from_rh = 100.0 * (r_obs / r_mod - 1.0)
+        from_csoil = 100.0 * (c_mod / c_obs - 1.0)
+        tau_bias = 100.0 * (_tau_values(c_mod, r_mod) / tau_obs - 1.0)
+        rh_bias = 100.0 * (r_mod / r_obs - 1.0)
+        attribution = np.where(np.abs(from_rh) > np.abs(from_csoil), float(RH_DOMINATED), float(CSOIL_DOMINATED))
+    maps = (tau_bias, from_rh, from_csoil, rh_bias, attribution)
+    return [np.where(used, values, np.nan) for values in maps]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("observed_csoil", [False, True])
+def test_the_tau_attribution_without_any_cell_to_attribute_skips_its_arithmetic(monkeypatch, dtype, observed_csoil):
+    """No observed cSoil (an Rh-only run): no cell can be attributed, every map is NaN (same dtypes) and
+    the summary undefined, without evaluating the per-cell expressions; with cSoil, the same maps as before."""
+    from rhbench.metrics import turnover
+
+    rng = np.random.default_rng(5)
+    lat, lon = np.arange(-87.0, 90.0, 6.0), np.arange(-177.0, 180.0, 6.0)
+
+    def field(scale):
+        return xr.DataArray(
+            (rng.random((lat.size, lon.size)) * scale + 1).astype(dtype), coords={"lat": lat, "lon": lon}
+        )
+
+    c_mod, r_mod, r_obs = field(20), field(500), field(500)
+    c_obs = field(20) if observed_csoil else xr.full_like(c_mod, np.nan)
+    area = xr.full_like(c_mod, 1e10, dtype="float64")
+    evaluated = []
+    real = turnover._tau_values
+    monkeypatch.setattr(turnover, "_tau_values", lambda s, f: evaluated.append(np.size(s)) or real(s, f))
+    result = turnover.attribute_tau_bias(c_mod, r_mod, c_obs, r_obs, area)
+    evaluated, sizes = [], list(evaluated)  # the oracle below evaluates every cell
+    assert list(result.maps.data_vars) == list(turnover.ATTRIBUTION_MAPS)
+    used = (r_obs.values >= turnover.RH_FLOOR_FOR_TAU) & (r_mod.values >= turnover.RH_FLOOR_FOR_TAU)
+    used &= (np.nan_to_num(c_obs.values) > 0) & ~np.isnan(c_mod.values)
+    expected = _old_attribution_maps(c_mod.values, r_mod.values, c_obs.values, r_obs.values, used)
+    for name, values in zip(turnover.ATTRIBUTION_MAPS, expected, strict=True):
+        np.testing.assert_array_equal(result.maps[name].values, values)
+        assert result.maps[name].dtype == values.dtype
+    if observed_csoil:
+        assert max(sizes) == c_mod.size and np.isfinite(result.summary["tau_bias_pct"])
+    else:
+        assert sizes and max(sizes) == 0  # evaluated on no cell, for the dtypes only
+        assert result.summary["area_m2"] == 0.0 and np.isnan(result.summary["tau_bias_pct"])

@@ -242,6 +242,27 @@ def attribute_tau_bias(
     used = (r_obs >= RH_FLOOR_FOR_TAU) & (r_mod >= RH_FLOOR_FOR_TAU) & (c_obs > 0) & ~np.isnan(c_mod)
     if mask is not None:
         used &= lat_lon_values(arrays[5]).astype(bool)
+    maps = _attribution_maps(c_mod, r_mod, c_obs, r_obs, used)
+    coords = {n: c for a in arrays[:4] for n, c in a.coords.items() if set(c.dims) <= {"lat", "lon"}}
+    attrs = dict.fromkeys(maps, {"units": "%"}) | {"attribution": {}}
+    dataset = xr.Dataset({name: (("lat", "lon"), values, attrs[name]) for name, values in maps.items()}, coords=coords)
+    inputs = (c_mod, r_mod, c_obs, r_obs)
+    return TauBiasAttribution(maps=dataset, summary=_summary(dataset, used, weights, inputs, arrays[4]))
+
+
+#: The maps of :func:`attribute_tau_bias`, in the order it returns them.
+ATTRIBUTION_MAPS = ("tau_bias_pct", "bias_from_rh_pct", "bias_from_csoil_pct", "rh_bias_pct", "attribution")
+
+
+def _attribution_maps(
+    c_mod: np.ndarray, r_mod: np.ndarray, c_obs: np.ndarray, r_obs: np.ndarray, used: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The (lat, lon) maps of :func:`attribute_tau_bias` over the ``used`` cells, NaN elsewhere. Without any
+    cell used (e.g. no observed cSoil) every map is NaN: the expressions are then evaluated on no cell
+    (numpy's result types do not depend on values), for the maps' dtypes only."""
+    if not used.any() and used.size:
+        empty = _attribution_maps(*(np.ravel(a)[:0] for a in (c_mod, r_mod, c_obs, r_obs, used)))
+        return {name: np.full(used.shape, np.nan, dtype=values.dtype) for name, values in empty.items()}
     with np.errstate(invalid="ignore", divide="ignore"):
         tau_obs = np.where(used, _tau_values(c_obs, r_obs), np.nan)
         from_rh = 100.0 * (r_obs / r_mod - 1.0)
@@ -249,21 +270,9 @@ def attribute_tau_bias(
         tau_bias = 100.0 * (_tau_values(c_mod, r_mod) / tau_obs - 1.0)
         rh_bias = 100.0 * (r_mod / r_obs - 1.0)
         dominated = np.abs(from_rh) > np.abs(from_csoil)
-    maps = {
-        "tau_bias_pct": tau_bias,
-        "bias_from_rh_pct": from_rh,
-        "bias_from_csoil_pct": from_csoil,
-        "rh_bias_pct": rh_bias,
-        "attribution": np.where(dominated, float(RH_DOMINATED), float(CSOIL_DOMINATED)),
-    }
-    coords = {n: c for a in arrays[:4] for n, c in a.coords.items() if set(c.dims) <= {"lat", "lon"}}
-    attrs = dict.fromkeys(maps, {"units": "%"}) | {"attribution": {}}
-    dataset = xr.Dataset(
-        {name: (("lat", "lon"), np.where(used, values, np.nan), attrs[name]) for name, values in maps.items()},
-        coords=coords,
-    )
-    inputs = (c_mod, r_mod, c_obs, r_obs)
-    return TauBiasAttribution(maps=dataset, summary=_summary(dataset, used, weights, inputs, arrays[4]))
+    attribution = np.where(dominated, float(RH_DOMINATED), float(CSOIL_DOMINATED))
+    maps = dict(zip(ATTRIBUTION_MAPS, (tau_bias, from_rh, from_csoil, rh_bias, attribution), strict=True))
+    return {name: np.where(used, values, np.nan) for name, values in maps.items()}
 
 
 def _tau_values(stock: np.ndarray, flux: np.ndarray) -> np.ndarray:
