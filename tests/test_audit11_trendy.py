@@ -371,3 +371,50 @@ def test_a_total_per_cell_is_refused_saying_it_is_not_a_density(tmp_path, units)
     text = str(info.value)
     assert f"file: {path}" in text and "variable: rh" in text and f"found: {units!r}" in text
     assert "not values per unit area" in text and "units such as 'kg m-2 s-1'" in text
+
+
+# --- B11-13: coordinates that are not degrees north / east ---------------------------------------
+
+
+def _with_coordinates(path: Path, lat: np.ndarray, lon: np.ndarray, lat_units: str, lon_units: str) -> Path:
+    rates = _rates()
+    ds = xr.Dataset(
+        {"rh": (("time", "lat", "lon"), rates[:, : lat.size, : lon.size].astype("float32"), {"units": "kg m-2 s-1"})},
+        coords={"time": ("time", _time_axis("noleap")[0], NOLEAP_TIME),
+                "lat": ("lat", lat, {"units": lat_units}), "lon": ("lon", lon, {"units": lon_units})},
+    )  # fmt: skip
+    ds.to_netcdf(path, encoding={v: {"_FillValue": None} for v in ds.variables})
+    return path
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "lat_units", "lon_units", "message"),
+    [
+        (np.deg2rad(LAT), np.deg2rad(LON), "radians", "radians", "lat coordinate not in degrees north"),
+        (-LAT, LON, "degrees_south", "degrees_east", "lat coordinate not in degrees north"),
+        (LAT, -LON, "degrees_north", "degrees_west", "lon coordinate not in degrees east"),
+        (LAT, np.arange(36.0), "degrees_north", "1", "lon coordinate not in degrees east"),
+        (np.arange(0.0, 180.0, 10.0), LON, "degrees_north", "degrees_east", "latitudes outside -90..90"),
+    ],
+    ids=["radians", "degrees_south", "degrees_west", "lon-index", "lat-0-170"],
+)
+def test_coordinates_not_in_degrees_north_east_are_refused_naming_the_file(
+    tmp_path, lat, lon, lat_units, lon_units, message
+):
+    """Before, each was read as degrees north/east without a word: radians gave 0.09 instead of 211.7 Pg C
+    yr-1; degrees_south / degrees_west mirrored the maps (the same total, every cell on the wrong side);
+    a longitude index 0..35 labelled '1' 21.2; latitudes 0..170 (a row index) 65.4."""
+    from rhbench.errors import CoordinateError
+
+    path = _with_coordinates(tmp_path / "rh.nc", lat, lon, lat_units, lon_units)
+    with pytest.raises(CoordinateError, match=message) as info:
+        _total({"rh": [path]})
+    assert f"file: {path}" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "units", [("degrees_north", "degrees_east"), ("degree_N", "degree_E"), ("degrees", "deg"), ("", "")]
+)
+def test_degree_spellings_are_read_as_degrees(tmp_path, units):
+    path = _with_coordinates(tmp_path / "rh.nc", LAT, LON, *units)
+    assert _total({"rh": [path]}) == pytest.approx(_hand(_rates(), "noleap"), rel=1e-6)
