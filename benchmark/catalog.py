@@ -147,6 +147,7 @@ def entry_for(source: Source) -> CatalogEntry:
         except CatalogError as exc:
             raise exc.add_context(file=str(path)) from None
     _check_no_second_units(source, metadata.get("units", {}), file=str(path))
+    _check_no_second_quirks(source, metadata.get("quirks"), file=str(path))
     missing = sorted(set(source.variables) - set(metadata.get("files", {})))
     if missing:
         raise CatalogError(
@@ -216,6 +217,26 @@ def _check_no_second_units(source: Source, written: dict[str, str], *, file: str
                 found=units,
                 expected=declared,
             )
+
+
+def _check_no_second_quirks(source: Source, written: object, *, file: str) -> None:
+    """A source's quirks are declared once, by its plugin (``quirks=``); the catalog's ``quirks`` are
+    never read, so one the plugin does not declare (e.g. ``litter_in_soil`` written in the catalog
+    only, which changes what is read) is refused rather than silently ignored."""
+    if written is None:
+        return
+    listed = written if isinstance(written, list) else [written]
+    extra = sorted(str(q) for q in listed if str(q) not in source.quirks)
+    if extra:
+        raise CatalogError(
+            "catalog quirks the plugin does not declare: quirks are declared once, by the plugin "
+            "(trendy_dgvm(..., quirks=(...))), and the catalog's are not read",
+            source=source.name,
+            file=file,
+            found=extra,
+            expected=sorted(source.quirks),
+            hint="move them to the plugin's quirks and remove `quirks` from the catalog entry",
+        )
 
 
 def resolve_ilamb_root(data_root: Path | None, ilamb_root: str | os.PathLike | None = None) -> Path | None:

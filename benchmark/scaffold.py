@@ -86,7 +86,6 @@ def _catalog(names: PluginNames, plugin_type: str, kind: str) -> str:
             **extra,
             "url": "EDIT: https://doi.org/...",
             "files": files,
-            "quirks": [],
         },
         "user_parameters": {},
     }

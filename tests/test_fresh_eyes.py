@@ -220,3 +220,44 @@ def test_a_download_that_cannot_reach_its_host_says_what_to_do(tmp_path: Path) -
         fetch(spec, tmp_path, url="http://rhbench-no-such-host.invalid/srdb-data.csv")
     assert "to fix: check the network (behind a proxy: set HTTPS_PROXY)" in str(info.value)
     assert "give its path or a mirror with --url" in str(info.value)
+
+
+def _plugin_catalog(tmp_path: Path, quirks: list[str] | None) -> Path:
+    import yaml
+
+    root = scaffold_plugin("dgvm", "QMODEL", tmp_path)
+    path = root / "src" / "rhbench_qmodel" / "catalogs" / "rhbench_qmodel.yaml"
+    document = yaml.safe_load(path.read_text())
+    assert "quirks" not in document["entries"]["QMODEL"]["metadata"]  # the plugin is the one place
+    if quirks is not None:
+        document["entries"]["QMODEL"]["metadata"]["quirks"] = quirks
+    path.write_text(yaml.safe_dump(document))
+    return path.parent
+
+
+@pytest.mark.parametrize(
+    ("written", "refused"),
+    [(["litter_in_soil"], True), (["calendar_noleap"], False), ([], False), (None, False)],
+)
+def test_a_quirk_written_in_the_catalog_only_is_refused_not_silently_ignored(
+    tmp_path: Path, written: list[str] | None, refused: bool
+) -> None:
+    """The scaffold wrote `quirks: []` in the catalog, which rhbench never reads: `litter_in_soil`
+    put there (not in the plugin) was ignored and the litter added to cSoil a second time."""
+    from dataclasses import replace
+
+    from rhbench import catalog
+    from rhbench.errors import CatalogError
+
+    folder = _plugin_catalog(tmp_path, written)
+    source = replace(
+        trendy_dgvm("QMODEL", "c", quirks=("calendar_noleap",), catalog="rhbench_qmodel"), catalog_dir=folder
+    )
+    if not refused:
+        assert catalog.entry_for(source).files["rh"] == "trendy_v9/QMODEL/QMODEL_S2_rh.nc"
+        return
+    with pytest.raises(CatalogError) as caught:
+        catalog.entry_for(source)
+    text = str(caught.value)
+    assert "catalog quirks the plugin does not declare" in text and "found: ['litter_in_soil']" in text
+    assert "expected: ['calendar_noleap']" in text and "move them to the plugin's quirks" in text
