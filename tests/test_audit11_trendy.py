@@ -436,3 +436,33 @@ def test_steps_shorter_than_a_month_are_refused_saying_so(tmp_path, per_day, lab
     with pytest.raises(TimeAxisError, match="time steps shorter than a month") as info:
         _total({"rh": [path]})
     assert f"file: {path}" in str(info.value) and "cdo monmean" in str(info.value)
+
+
+def test_an_amount_per_month_read_monthly_is_each_months_rate_and_keeps_its_calendar(tmp_path):
+    """The monthly (not annual) read: each step in g m-2 yr-1 is its month's amount / its days x 365.25;
+    the scaling keeps the labels' attributes (the calendar the annual means weigh months by)."""
+    from rhbench import loader
+
+    rates = _rates()
+    amounts = rates * 1000.0 * DAY_SECONDS * _days("noleap")[:, None, None]
+    path = _write(tmp_path / "rh.nc", amounts, "g C m-2 month-1")
+    source = Source("T", "dgvm", "x.T", {"rh": Var("rh", "kg m-2 s-1")}, "-", period=(2000, 2003))
+    monthly = loader.open_variable(source, "rh", path)
+    np.testing.assert_allclose(monthly.values, rates * 1000.0 * SECONDS_PER_YEAR, rtol=1e-6)
+    assert monthly.attrs["calendar"] == "noleap" and monthly.attrs["units"] == "gC m-2 yr-1"
+
+
+def test_an_rh_negative_everywhere_is_refused_with_the_sign_convention_fix(tmp_path):
+    """Refused before too ('100.0% of values negative'), without saying the likely cause: a flux written
+    with the atmosphere's sign (land losses negative). A few negatives keep the old message alone."""
+    from rhbench.errors import ValueRangeError
+
+    path = _write(tmp_path / "rh.nc", -_rates(), "kg m-2 s-1")
+    with pytest.raises(ValueRangeError, match="100.0% of values negative") as info:
+        _total({"rh": [path]})
+    assert "sign convention" in str(info.value) and "ncap2 -s 'rh=-rh'" in str(info.value)
+    mixed = _rates()
+    mixed[:, 3:8, :] *= -1.0  # a fifth of the land negative: a broken field, not a sign convention
+    with pytest.raises(ValueRangeError) as info:
+        _total({"rh": [_write(tmp_path / "mixed.nc", mixed, "kg m-2 s-1")]})
+    assert "sign convention" not in str(info.value)
