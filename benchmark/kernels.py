@@ -229,10 +229,14 @@ def nanmean_years(data: xr.DataArray) -> xr.DataArray:
     values = np.moveaxis(np.asarray(data.values), axis, 0)
     total = np.zeros(values.shape[1:], dtype="float64")
     count = np.zeros(values.shape[1:], dtype=np.intp)
-    for step in values:
-        present = ~np.isnan(step)
-        total += np.where(present, step, 0)
-        count += present
+    missing, term = np.empty(values.shape[1:], bool), np.empty(values.shape[1:], values.dtype)
+    for step in values:  # one year at a time through two reused buffers
+        np.isnan(step, out=missing)
+        np.copyto(term, step)
+        np.copyto(term, 0, where=missing)
+        total += term
+        count += 1
+        count -= missing
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / count
     dims = tuple(d for d in data.dims if d != "year")

@@ -215,6 +215,17 @@ def check_monotonic(
     (:func:`_fitting_calendar`: standard days labelled noleap collide once every 4 x 30 years)."""
     key = labels.year * 12 + labels.month
     steps = np.diff(key)
+    per_month = np.unique(key, return_counts=True)[1]
+    if key.size > 1 and np.all(steps >= 0) and np.median(per_month) >= 2:  # daily, 3-hourly, 8-day steps
+        raise TimeAxisError(
+            "time steps shorter than a month",
+            file=file,
+            variable=variable,
+            found=f"{key.size} steps in {per_month.size} months (up to {per_month.max()} a month, first "
+            f"{labels.year[0]}-{labels.month[0]:02d})",
+            expected="monthly or yearly means",
+            hint="average the file to monthly means first (e.g. cdo monmean IN OUT)",
+        )
     if key.size > 1 and np.any(steps <= 0):
         first = int(np.argmax(steps <= 0)) + 1
         what = "duplicated" if steps[first - 1] == 0 else "decreasing"

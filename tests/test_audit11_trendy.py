@@ -418,3 +418,21 @@ def test_coordinates_not_in_degrees_north_east_are_refused_naming_the_file(
 def test_degree_spellings_are_read_as_degrees(tmp_path, units):
     path = _with_coordinates(tmp_path / "rh.nc", LAT, LON, *units)
     assert _total({"rh": [path]}) == pytest.approx(_hand(_rates(), "noleap"), rel=1e-6)
+
+
+@pytest.mark.parametrize(("per_day", "label"), [(1, "daily"), (8, "3-hourly"), (1 / 8, "8-day")])
+def test_steps_shorter_than_a_month_are_refused_saying_so(tmp_path, per_day, label):
+    """Before: 'duplicated time at step 1 (2000-01)', as for a broken file; daily (leap days and all),
+    3-hourly or 8-day files are refused as what they are, with the monthly-mean fix."""
+    from rhbench.errors import TimeAxisError
+
+    time = np.arange(0.0, 730.0, 1.0 / per_day) + 0.5 / per_day
+    ds = xr.Dataset(
+        {"rh": (("time", "lat", "lon"), np.full((time.size, 2, 2), 1e-8, "float32"), {"units": "kg m-2 s-1"})},
+        coords={"time": ("time", time, NOLEAP_TIME), "lat": [-45.0, 45.0], "lon": [-90.0, 90.0]},
+    )
+    path = tmp_path / f"rh_{label}.nc"
+    ds.to_netcdf(path)
+    with pytest.raises(TimeAxisError, match="time steps shorter than a month") as info:
+        _total({"rh": [path]})
+    assert f"file: {path}" in str(info.value) and "cdo monmean" in str(info.value)

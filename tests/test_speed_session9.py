@@ -234,3 +234,23 @@ def test_the_tau_attribution_without_any_cell_to_attribute_skips_its_arithmetic(
     else:
         assert sizes and max(sizes) == 0  # evaluated on no cell, for the dtypes only
         assert result.summary["area_m2"] == 0.0 and np.isnan(result.summary["tau_bias_pct"])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+def test_the_period_mean_kernel_adds_each_year_in_float64_in_year_order(dtype):
+    """kernels.nanmean_years (models' and observations' native period means) against a plain loop:
+    each year's present values added in year order into float64, divided by their count."""
+    rng = np.random.default_rng(6)
+    values = (rng.random((6, 4, 5)) * 1000).astype(dtype)
+    if dtype != "int32":
+        values[1, 0, 0] = values[:, 1, 1] = np.nan
+    data = xr.DataArray(values, dims=("year", "lat", "lon"), coords={"year": range(2000, 2006)})
+    mean = kernels.nanmean_years(data.transpose("lat", "year", "lon"))
+    total, count = np.zeros((4, 5)), np.zeros((4, 5), int)
+    for year in values:
+        present = ~np.isnan(year.astype("float64"))
+        total += np.where(present, year.astype("float64"), 0.0)
+        count += present
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.testing.assert_array_equal(mean.values, total / count)
+    assert mean.dtype == "float64" and mean.dims == ("lat", "lon")
