@@ -287,3 +287,28 @@ def test_the_gate_report_names_the_data_and_its_versions_real_too(tmp_path: Path
     line = "data: REAL data: SRDB-V5 v20200511, Jian2020-predictors c0072c0, land-fraction v20200511"
     assert code == 0 and line in out.splitlines()
     assert f"> **{line}**" in markdown.read_text()
+
+
+def test_the_observation_products_a_run_does_not_use_are_said_in_one_line_per_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A model team's REAL run logged one INFO line per product without files (10 of them)."""
+    from rhbench import observations
+    from rhbench.registry import build_registry
+    from rhbench.results import Failures
+
+    caplog.set_level("INFO")
+    registry, failures = build_registry(), Failures()
+    for name in ("HWSD", "Konings2019", "WISE30sec"):
+        assert observations.load(registry.sources[name], tmp_path, None, failures) is None
+    assert observations.load(registry.sources["Tang2020"], tmp_path, None, failures, products=("HWSD",)) is None
+    assert not [r for r in caplog.records if "not used" in r.getMessage()]  # not one line each
+    failures.say_absent(sorted(failures.absent))
+    said = [r.getMessage() for r in caplog.records if "not used" in r.getMessage()]
+    assert said == [
+        "3 observation product(s) not used (not in the data root): HWSD, Konings2019, WISE30sec; "
+        "`rhbench data` lists the files each expects",
+        "1 observation product(s) not used (not selected (config products)): Tang2020; "
+        "`rhbench data` lists the files each expects",
+    ]
+    assert failures.absent["HWSD"].startswith("not in the data root: ")  # the scorecard keeps each path
