@@ -261,3 +261,29 @@ def test_a_quirk_written_in_the_catalog_only_is_refused_not_silently_ignored(
     text = str(caught.value)
     assert "catalog quirks the plugin does not declare" in text and "found: ['litter_in_soil']" in text
     assert "expected: ['calendar_noleap']" in text and "move them to the plugin's quirks" in text
+
+
+def test_the_gate_report_names_the_data_and_its_versions_real_too(tmp_path: Path, capsys, monkeypatch) -> None:
+    """`rhbench check` of two REAL runs said nothing of the data (a SYNTHETIC one says so on its
+    first line): the merge-request comment did not tell REAL numbers from others."""
+    from rhbench.cli import main
+    from rhbench.report import manifest
+    from rhbench.report.tables import write_scorecard
+    from rhbench.results import Results, ScoreRow
+    from tests.test_report_check import SETUP
+
+    for name in (manifest.KEY_ENV, manifest.KEY_FILE_ENV, manifest.CONTEXT_ENV):
+        monkeypatch.delenv(name, raising=False)
+    rows = [ScoreRow("MYMODEL", "dgvm", "rh_global", "global", "Pg C yr-1", 66.3)]
+    paths = []
+    for name in ("base", "current"):
+        (tmp_path / name).mkdir()
+        write_scorecard(Results(rows=rows), tmp_path / name, synthetic=False, meta={"config": SETUP, "data": REAL_DATA})
+        paths.append(tmp_path / name / "scorecard.json")
+    markdown = tmp_path / "rhbench.md"
+    capsys.readouterr()
+    code = main(["check", str(paths[1]), "--baseline", str(paths[0]), "--markdown", str(markdown)])
+    out = capsys.readouterr().out
+    line = "data: REAL data: SRDB-V5 v20200511, Jian2020-predictors c0072c0, land-fraction v20200511"
+    assert code == 0 and line in out.splitlines()
+    assert f"> **{line}**" in markdown.read_text()
