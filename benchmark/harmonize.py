@@ -55,10 +55,11 @@ def period_mean_float64(data: xr.DataArray, period: tuple[int, int], *, source: 
     a float64 sum, divided by the count of values present (:func:`rhbench.kernels.nanmean_years`).
 
     Used for an observation product's native-grid period mean (the reference's map and totals,
-    :func:`period_means_once`), as for every model's (:func:`rhbench.reduce.period_means`): float32
-    values add exactly in float64, so the mean is correctly rounded whatever the chunks (a float32
-    mean taken by dask chunk by chunk, as before session 9, depended on the chunking in its last
-    digit). A static map is returned as float64. Units and attributes of ``data``.
+    :func:`period_means_once`), as for every model's (:func:`rhbench.reduce.period_means`): the sum
+    runs in year order whatever the chunks, and float32 values of like magnitude add in float64
+    without rounding, so the mean is the exact one rounded once (a float32 mean taken by dask chunk
+    by chunk, as before session 9, was off by up to ~3e-7 and depended on the chunking). A static
+    map is returned as float64. Units and attributes of ``data``.
     """
     if "year" not in data.dims:
         return data.astype("float64").compute()
