@@ -137,8 +137,8 @@ def load_native(
     documented land mask used when the source has no land fraction
     (:func:`rhbench.landfrac.measures`). ``opened``: the variables already opened by
     :func:`open_annual` (not read again; the dict is not modified); else they are opened with
-    ``in_memory`` (:func:`open_annual`: a model, computed whole by :func:`rhbench.reduce.reduce_native`;
-    not a source whose period means dask reduces chunk by chunk). ``cSoil`` becomes
+    ``in_memory`` (:func:`open_annual`: a caller that computes the variables whole, a model in
+    :func:`rhbench.reduce.reduce_native` or a product's native totals). ``cSoil`` becomes
     cSoil + cLitter as in :func:`load_source`. Raises a :class:`~rhbench.errors.RhbenchError`
     naming the file when the fields are not all on one grid.
     """
