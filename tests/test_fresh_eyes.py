@@ -312,3 +312,21 @@ def test_the_observation_products_a_run_does_not_use_are_said_in_one_line_per_re
         "`rhbench data` lists the files each expects",
     ]
     assert failures.absent["HWSD"].startswith("not in the data root: ")  # the scorecard keeps each path
+
+
+def test_rhbench_data_lists_only_the_sources_asked_for(tmp_path: Path, capsys) -> None:
+    """`rhbench data` printed 130 files (17 TRENDY models' among them) when a model team wanted its
+    model's six: `--source NAME` lists only those; a wrong name gets the close one."""
+    import json
+
+    from rhbench.cli import main
+
+    assert main(["data", "--data-root", str(tmp_path), "--json", "--source", "CLM5.0", "--source", "HWSD"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["source"] for r in rows} == {"CLM5.0", "HWSD"}
+    assert {r["variable"] for r in rows if r["source"] == "CLM5.0"} == {
+        "rh", "npp", "cVeg", "cSoil", "cLitter", "fVegLitter"
+    }  # fmt: skip
+    assert main(["data", "--data-root", str(tmp_path), "--source", "CLM5"]) == 2
+    said = " ".join(capsys.readouterr().err.split())  # the log wraps lines
+    assert "unknown source names in --source" in said and "did you mean 'CLM5.0'?" in said
