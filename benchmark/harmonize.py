@@ -55,10 +55,11 @@ def period_mean_float64(data: xr.DataArray, period: tuple[int, int], *, source: 
     a float64 sum, divided by the count of values present (:func:`rhbench.kernels.nanmean_years`).
 
     Used for an observation product's native-grid period mean (the reference's map and totals,
-    :func:`period_means_once`), as for every model's (:func:`rhbench.reduce.period_means`): float32
-    values add exactly in float64, so the mean is correctly rounded whatever the chunks (a float32
-    mean taken by dask chunk by chunk, as before session 9, depended on the chunking in its last
-    digit). A static map is returned as float64. Units and attributes of ``data``.
+    :func:`period_means_once`), as for every model's (:func:`rhbench.reduce.period_means`): the sum
+    runs in year order whatever the chunks, and float32 values of like magnitude add in float64
+    without rounding, so the mean is the exact one rounded once (a float32 mean taken by dask chunk
+    by chunk, as before session 9, was off by up to ~3e-7 and depended on the chunking). A static
+    map is returned as float64. Units and attributes of ``data``.
     """
     if "year" not in data.dims:
         return data.astype("float64").compute()
@@ -136,8 +137,8 @@ def load_native(
     documented land mask used when the source has no land fraction
     (:func:`rhbench.landfrac.measures`). ``opened``: the variables already opened by
     :func:`open_annual` (not read again; the dict is not modified); else they are opened with
-    ``in_memory`` (:func:`open_annual`: a model, computed whole by :func:`rhbench.reduce.reduce_native`;
-    not a source whose period means dask reduces chunk by chunk). ``cSoil`` becomes
+    ``in_memory`` (:func:`open_annual`: a caller that computes the variables whole, a model in
+    :func:`rhbench.reduce.reduce_native` or a product's native totals). ``cSoil`` becomes
     cSoil + cLitter as in :func:`load_source`. Raises a :class:`~rhbench.errors.RhbenchError`
     naming the file when the fields are not all on one grid.
     """

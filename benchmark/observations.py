@@ -119,7 +119,7 @@ def load(
         failures.record(source.name, exc)
         return None
     if reason is not None:
-        failures.record_absent(source.name, reason)
+        failures.record_absent(source.name, reason, logged=False)  # summed up by the run (Failures.say_absent)
         return None
     loaded = None
     try:

@@ -107,6 +107,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler=LOCAL_THREADS):
         mask = _land_mask(registry, root, synthetic, failures=failures)
         obs = observations.assemble(config, registry, root, target, staging, failures, land_mask=mask)
+        failures.say_absent(sorted(failures.absent))  # the products not used, one line per reason
         # the 2-box global domain: the cells of the observed tau_soil (both cSoil and Rh present)
         domain = obs.reference.csoil.notnull() & obs.reference.rh_land.notnull()
         parts = reduce.partition(obs.regions, obs.reference.area, domain=domain)

@@ -125,6 +125,20 @@ class Failures:
             log.info("product %s not used: %s", name, reason)
         self.absent.setdefault(name, reason)
 
+    def say_absent(self, names: list[str]) -> None:
+        """One INFO line per reason for the observation products ``names`` not used (recorded with
+        ``logged=False``): "4 observation product(s) not used (not in the data root): ..."."""
+        groups: dict[str, list[str]] = {}
+        for name in names:
+            groups.setdefault(self.absent[name].split(": ")[0], []).append(name)
+        for why, group in groups.items():
+            log.info(
+                "%d observation product(s) not used (%s): %s; `rhbench data` lists the files each expects",
+                len(group),
+                why,
+                ", ".join(sorted(group)),
+            )
+
     def record(self, name: str, reason: object) -> None:
         """Record that source ``name`` failed because of ``reason`` (an exception or a text)."""
         text = str(reason)

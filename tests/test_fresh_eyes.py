@@ -261,3 +261,72 @@ def test_a_quirk_written_in_the_catalog_only_is_refused_not_silently_ignored(
     text = str(caught.value)
     assert "catalog quirks the plugin does not declare" in text and "found: ['litter_in_soil']" in text
     assert "expected: ['calendar_noleap']" in text and "move them to the plugin's quirks" in text
+
+
+def test_the_gate_report_names_the_data_and_its_versions_real_too(tmp_path: Path, capsys, monkeypatch) -> None:
+    """`rhbench check` of two REAL runs said nothing of the data (a SYNTHETIC one says so on its
+    first line): the merge-request comment did not tell REAL numbers from others."""
+    from rhbench.cli import main
+    from rhbench.report import manifest
+    from rhbench.report.tables import write_scorecard
+    from rhbench.results import Results, ScoreRow
+    from tests.test_report_check import SETUP
+
+    for name in (manifest.KEY_ENV, manifest.KEY_FILE_ENV, manifest.CONTEXT_ENV):
+        monkeypatch.delenv(name, raising=False)
+    rows = [ScoreRow("MYMODEL", "dgvm", "rh_global", "global", "Pg C yr-1", 66.3)]
+    paths = []
+    for name in ("base", "current"):
+        (tmp_path / name).mkdir()
+        write_scorecard(Results(rows=rows), tmp_path / name, synthetic=False, meta={"config": SETUP, "data": REAL_DATA})
+        paths.append(tmp_path / name / "scorecard.json")
+    markdown = tmp_path / "rhbench.md"
+    capsys.readouterr()
+    code = main(["check", str(paths[1]), "--baseline", str(paths[0]), "--markdown", str(markdown)])
+    out = capsys.readouterr().out
+    line = "data: REAL data: SRDB-V5 v20200511, Jian2020-predictors c0072c0, land-fraction v20200511"
+    assert code == 0 and line in out.splitlines()
+    assert f"> **{line}**" in markdown.read_text()
+
+
+def test_the_observation_products_a_run_does_not_use_are_said_in_one_line_per_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A model team's REAL run logged one INFO line per product without files (10 of them)."""
+    from rhbench import observations
+    from rhbench.registry import build_registry
+    from rhbench.results import Failures
+
+    caplog.set_level("INFO")
+    registry, failures = build_registry(), Failures()
+    for name in ("HWSD", "Konings2019", "WISE30sec"):
+        assert observations.load(registry.sources[name], tmp_path, None, failures) is None
+    assert observations.load(registry.sources["Tang2020"], tmp_path, None, failures, products=("HWSD",)) is None
+    assert not [r for r in caplog.records if "not used" in r.getMessage()]  # not one line each
+    failures.say_absent(sorted(failures.absent))
+    said = [r.getMessage() for r in caplog.records if "not used" in r.getMessage()]
+    assert said == [
+        "3 observation product(s) not used (not in the data root): HWSD, Konings2019, WISE30sec; "
+        "`rhbench data` lists the files each expects",
+        "1 observation product(s) not used (not selected (config products)): Tang2020; "
+        "`rhbench data` lists the files each expects",
+    ]
+    assert failures.absent["HWSD"].startswith("not in the data root: ")  # the scorecard keeps each path
+
+
+def test_rhbench_data_lists_only_the_sources_asked_for(tmp_path: Path, capsys) -> None:
+    """`rhbench data` printed 130 files (17 TRENDY models' among them) when a model team wanted its
+    model's six: `--source NAME` lists only those; a wrong name gets the close one."""
+    import json
+
+    from rhbench.cli import main
+
+    assert main(["data", "--data-root", str(tmp_path), "--json", "--source", "CLM5.0", "--source", "HWSD"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["source"] for r in rows} == {"CLM5.0", "HWSD"}
+    assert {r["variable"] for r in rows if r["source"] == "CLM5.0"} == {
+        "rh", "npp", "cVeg", "cSoil", "cLitter", "fVegLitter"
+    }  # fmt: skip
+    assert main(["data", "--data-root", str(tmp_path), "--source", "CLM5"]) == 2
+    said = " ".join(capsys.readouterr().err.split())  # the log wraps lines
+    assert "unknown source names in --source" in said and "did you mean 'CLM5.0'?" in said

@@ -136,6 +136,8 @@ def test_the_loader_cleans_in_place_only_what_it_read_itself(tmp_path, monkeypat
     lazy = loader.open_variable(source, "rh", path, annual=True)
     xr.testing.assert_identical(eager, lazy.compute())
     assert in_place == ([] if preprocess else [(5, 7, 9)])  # the dask path never writes its chunks
+    again = loader.open_variable(source, "rh", path, annual=True, in_memory=True)  # nothing cached was written
+    xr.testing.assert_identical(again, eager)
 
 
 def test_a_run_does_not_open_the_reference_again_for_an_sd_it_does_not_have(tmp_path, monkeypatch):

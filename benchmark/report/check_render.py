@@ -103,6 +103,8 @@ def warning_lines(report: CheckReport) -> list[str]:
             f"({', '.join(report.new_sources)}): a renamed model? Their rows were not compared with the baseline"
         )
     lines += [f"integrity: {text}" for text in report.integrity]
+    if report.data:  # what the numbers were made of, REAL ones with their versions (as under the run's table)
+        lines.append(f"data: {datalabel.summary(dict(report.data))}")
     if report.version_change:
         lines.append(
             f"WARNING: the scorecards were written by different rhbench versions ({report.version_change}): "
