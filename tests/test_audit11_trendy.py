@@ -466,3 +466,41 @@ def test_an_rh_negative_everywhere_is_refused_with_the_sign_convention_fix(tmp_p
     with pytest.raises(ValueRangeError) as info:
         _total({"rh": [_write(tmp_path / "mixed.nc", mixed, "kg m-2 s-1")]})
     assert "sign convention" not in str(info.value)
+
+
+# --- B11-18: ORCHIDEE-style 2-D nav_lat/nav_lon beside 1-D lat/lon -------------------------------
+
+
+@pytest.mark.parametrize("agree", [True, False], ids=["repeating-the-1-D", "another-grid"])
+def test_2d_latitudes_beside_1d_coordinates_are_read_as_the_regular_grid_they_repeat(tmp_path, agree):
+    """A regular-grid file carrying 2-D nav_lat/nav_lon (ORCHIDEE writes them) beside its 1-D lat/lon was
+    refused as 'curvilinear grid not supported'. Now read when the 2-D ones repeat the 1-D (hand total);
+    2-D coordinates that differ (a real curvilinear grid with index dims named lat/lon) stay refused."""
+    from rhbench.errors import CoordinateError
+
+    lat2, lon2 = np.meshgrid(LAT if agree else LAT * 0.9, LON, indexing="ij")
+    extra = {"nav_lat": (("lat", "lon"), lat2, {"units": "degrees_north"}),
+             "nav_lon": (("lat", "lon"), lon2, {"units": "degrees_east"})}  # fmt: skip
+    rates = _rates()
+    path = _write(tmp_path / "rh.nc", rates, "kg m-2 s-1", **extra)
+    if agree:
+        assert _total({"rh": [path]}) == pytest.approx(_hand(rates, "noleap"), rel=1e-6)
+    else:
+        with pytest.raises(CoordinateError, match="curvilinear grid not supported"):
+            _total({"rh": [path]})
+
+
+def test_yearly_sums_labelled_without_their_time_are_refused_with_the_per_step_fix(tmp_path):
+    """rh as yearly sums labelled 'kg m-2' (an amount, no time): refused before too (units of another
+    dimension) with the generic fix; it now says how to label a per-step amount."""
+    from rhbench.errors import UnitsError
+
+    ds = xr.Dataset(
+        {"rh": (("time", "lat", "lon"), (_rates()[:4] * SECONDS_PER_YEAR).astype("float32"), {"units": "kg m-2"})},
+        coords={"time": ("time", np.arange(4) * 365.0 + 182.5, NOLEAP_TIME), "lat": LAT, "lon": LON},
+    )
+    path = tmp_path / "rh.nc"
+    ds.to_netcdf(path)
+    with pytest.raises(UnitsError) as info:
+        _total({"rh": [path]})
+    assert f"file: {path}" in str(info.value) and "'kg m-2 yr-1' for yearly sums" in str(info.value)
