@@ -26,7 +26,6 @@ from types import ModuleType
 import pluggy
 
 from rhbench import hookspecs
-from rhbench.closenames import CMIP6_NAME, close_names  # noqa: F401  (close_names: re-exported)
 from rhbench.errors import PluginError, RhbenchError
 from rhbench.names import CMIP6_NAME, close_names  # noqa: F401  (re-exported: the did-you-mean is names' job)
 from rhbench.sources import Source
