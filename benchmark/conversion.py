@@ -117,7 +117,8 @@ def converted(
         sample = kernels.clean(sample, factor, fills)
     else:
         converted = kernels.clean(raw, factor, fills, overwrite=owned)
-        converted = converted if scale is None else converted * xr.DataArray(scale, dims="time")
+        if scale is not None:  # (a product drops attributes: the labels' calendar and stamps note are kept)
+            converted = (converted * xr.DataArray(scale, dims="time")).assign_attrs(converted.attrs)
         sample = kernels.clean(sample, factor, fills)
     if scale is not None:
         log.info("%s: %s in %s is an amount per month: each step divided by its month's days", where.get("source"),
