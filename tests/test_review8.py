@@ -1,0 +1,62 @@
+"""Review 8 (session 9): findings in the change since 33b5ae8 (docs/trust-cases.md, "Review 8").
+
+Each test fails on the code before its fix unless its docstring says it pins behaviour.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rhbench import catalog
+from rhbench.sources import Source, Var
+
+CATALOG = """version: 2
+aliases: {{}}
+metadata: {{}}
+user_parameters: {{}}
+data: {{}}
+entries:
+  Mine:
+    reader: intake.readers.readers:XArrayDatasetReader
+    output_instance: xarray:Dataset
+    kwargs: {{args: ['{{data_root}}/x.nc']}}
+    metadata:
+      kind: dgvm
+      files: {{rh: {rh}}}
+    user_parameters: {{}}
+"""
+
+
+@pytest.mark.parametrize("same_size", [True, False])
+def test_an_edited_catalog_is_read_again_in_the_same_process(tmp_path, same_size):
+    """R8-1: a third-party catalog edited in a long-lived process (a notebook re-running a benchmark
+    after fixing a path) was served from the parse cache keyed by path alone: the old file was read.
+    An edit at the same size within the file system's timestamp granularity is caught too."""
+    (tmp_path / "thirdparty.yaml").write_text(CATALOG.format(rh="old/rh.nc"), encoding="utf-8")
+    source = Source(
+        name="Mine",
+        kind="dgvm",
+        catalog_entry="thirdparty.Mine",
+        variables={"rh": Var("rh", "kg m-2 s-1")},
+        citation="test",
+        catalog_dir=str(tmp_path),
+    )
+    catalog._load_catalog.cache_clear()
+    assert catalog.entry_for(source).files == {"rh": "old/rh.nc"}
+    edited = "new/rh.nc" if same_size else "corrected/path/rh.nc"
+    (tmp_path / "thirdparty.yaml").write_text(CATALOG.format(rh=edited), encoding="utf-8")
+    assert catalog.entry_for(source).files == {"rh": edited}
+    assert catalog.entry_for(source).files == {"rh": edited}  # and served from the cache again
+
+
+def test_an_unchanged_catalog_is_still_parsed_once(tmp_path, monkeypatch):
+    """R8-1 (pins issue 18's cut): reading the same unchanged catalog again does not parse it again."""
+    path = tmp_path / "thirdparty.yaml"
+    path.write_text(CATALOG.format(rh="a.nc"), encoding="utf-8")
+    parsed = []
+    real = catalog._safe_yaml
+    monkeypatch.setattr(catalog, "_safe_yaml", lambda stream, loader: parsed.append(1) or real(stream, loader))
+    catalog._load_catalog.cache_clear()
+    for _ in range(3):
+        assert catalog._load_catalog(path.resolve())["Mine"]["files"] == {"rh": "a.nc"}
+    assert parsed == [1]
