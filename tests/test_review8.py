@@ -6,6 +6,7 @@ Each test fails on the code before its fix unless its docstring says it pins beh
 from __future__ import annotations
 
 import pytest
+import xarray as xr
 
 from rhbench import catalog
 from rhbench.sources import Source, Var
@@ -60,3 +61,25 @@ def test_an_unchanged_catalog_is_still_parsed_once(tmp_path, monkeypatch):
     for _ in range(3):
         assert catalog._load_catalog(path.resolve())["Mine"]["files"] == {"rh": "a.nc"}
     assert parsed == [1]
+
+
+@pytest.mark.parametrize("spelling", ["gC m-2 per month", "g C/(m2 month)", "gC/(m^2*month)"])
+@pytest.mark.parametrize("annual", [True, False])
+def test_every_spelling_of_an_amount_per_month_is_read_by_its_months_own_days(tmp_path, spelling, annual):
+    """R8-3: B11-9 divides a per-month amount by each month's own days, but it recognised the month
+    by a regular expression ('month-1', '/month'): 'per month' or '/(m2 month)', which pint reads
+    as the same units, were converted with pint's mean month (30.44 days) for every month, silently
+    (a boreal seasonal model +0.76 % a year, a noleap February +8.7 %). Now: the same numbers as 'g C m-2 month-1'."""
+    from rhbench import loader
+    from tests.test_audit11_trendy import _days, _rates, _write
+
+    rates = _rates(seasonal=True)
+    amounts = rates * 1000.0 * 86400.0 * _days("noleap")[:, None, None]  # each month's own total, grams
+
+    def read(units: str) -> xr.DataArray:
+        path = _write(tmp_path / f"rh-{abs(hash(units))}.nc", amounts, units)
+        source = Source("M", "dgvm", "x.M", {"rh": Var("rh", units)}, "-", files={"rh": (str(path),)})
+        return loader.open_variable(source, "rh", [path], annual=annual, in_memory=True)
+
+    expected = read("g C m-2 month-1")
+    xr.testing.assert_allclose(read(spelling), expected, rtol=1e-6)
