@@ -359,3 +359,18 @@ def test_a_model_whose_files_say_they_are_synthetic_makes_the_run_synthetic(
     files = {"MYMODEL": {"rh": [path]}, "OTHER": {"rh": [other]}}
     data = datalabel.describe({"inputs": {}}, files, registry, tmp_path, demo_root=False, read={"MYMODEL": [None]})
     assert data["data_label"] == label and says in data["data_label_reason"]
+
+
+@pytest.mark.parametrize(
+    ("text", "fix"), [('"MyModel"', 'models = ["MyModel"]'), ("3", 'models = ["MyModel", "CLM5.0"]')]
+)
+def test_a_models_value_that_is_not_a_list_says_how_to_write_one(tmp_path: Path, text: str, fix: str) -> None:
+    """`models = "MyModel"` in a run config said "must be a list of names; found: MyModel" only."""
+    from rhbench.config import load_config
+    from rhbench.errors import ConfigError
+
+    config = tmp_path / "run.toml"
+    config.write_text(f"models = {text}\n")
+    with pytest.raises(ConfigError, match="must be a list of names") as caught:
+        load_config(config)
+    assert f"to fix: write {fix} (a TOML list of quoted names)" in str(caught.value)
