@@ -265,7 +265,8 @@ def _hint_for(found: UnitFacts, wanted: UnitFacts, example: str) -> str:
     if {k: v for k, v in per_time.items() if v} == {k: v for k, v in want.items() if v}:
         return (
             "an amount per time step (a yearly or monthly sum) labelled without its time: label it per step, "
-            "e.g. 'kg m-2 yr-1' for yearly sums or 'kg m-2 month-1' for monthly sums (each month's own). " + _UNITS_HINT
+            "e.g. 'kg m-2 yr-1' for yearly sums or 'kg m-2 month-1' for monthly sums (each month's own); otherwise "
+            + _UNITS_HINT
         )
     return _UNITS_HINT
 
