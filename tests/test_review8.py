@@ -83,3 +83,15 @@ def test_every_spelling_of_an_amount_per_month_is_read_by_its_months_own_days(tm
 
     expected = read("g C m-2 month-1")
     xr.testing.assert_allclose(read(spelling), expected, rtol=1e-6)
+
+
+def test_a_source_id_typed_alone_is_not_offered_another_models_members():
+    """R8-4: A11-5's fallback matched every known name starting with the typed name and '-', so
+    'CanESM5' was offered 'CanESM5-CanOE.r1i1p2f1' (another model, source_id CanESM5-CanOE). The
+    '-' continues a typed 'source_id.sub_experiment' only (DCPP's 'CanESM5.s1960' -> its members)."""
+    from rhbench.names import close_names
+
+    known = ["CanESM5.r1i1p1f1", "CanESM5-CanOE.r1i1p2f1", "CanESM5.s1960-r1i1p1f1"]
+    assert close_names("CanESM5", known) == ["CanESM5.r1i1p1f1", "CanESM5.s1960-r1i1p1f1"]
+    assert close_names("canesm5-canoe", known) == ["CanESM5-CanOE.r1i1p2f1"]
+    assert close_names("CanESM5.s1960", known) == ["CanESM5.s1960-r1i1p1f1"]
