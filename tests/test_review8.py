@@ -110,3 +110,33 @@ def test_an_edited_nc_gz_leaves_no_orphan_copy_but_a_copy_another_path_uses_is_k
     assert not shared.exists() and not shared.with_name(shared.name + gunzip.RECORD_SUFFIX).exists()
     copies = sorted(p.name for p in (tmp_path / "cache" / gunzip.FOLDER).glob("v3-*.nc"))
     assert len(copies) == 2 and edited.is_file()
+
+
+def test_a_monthly_series_stamped_with_its_year_only_is_not_told_to_average_to_months(tmp_path):
+    """R8-8: B11-3 reads a time axis in units 'year' as the calendar years. A monthly file stamped with
+    its year only (2000 twelve times, then 2001 ...) was refused as 'time steps shorter than a month
+    ... 48 steps in 4 months' with the fix 'cdo monmean': wrong advice (the file IS monthly). Now the
+    error says the years repeat and how to stamp the months."""
+    import numpy as np
+
+    from rhbench import loader
+    from rhbench.errors import TimeAxisError
+
+    lat, lon = np.arange(-85.0, 90.0, 10.0), np.arange(-175.0, 180.0, 10.0)
+    values = np.full((48, lat.size, lon.size), 1e-8, dtype="float32")
+    ds = xr.Dataset(
+        {"rh": (("time", "lat", "lon"), values, {"units": "kg m-2 s-1"})},
+        coords={
+            "time": ("time", np.repeat(np.arange(2000.0, 2004.0), 12), {"units": "year"}),
+            "lat": ("lat", lat, {"units": "degrees_north"}),
+            "lon": ("lon", lon, {"units": "degrees_east"}),
+        },
+    )
+    path = tmp_path / "rh.nc"
+    ds.to_netcdf(path)
+    source = Source("M", "dgvm", "x.M", {"rh": Var("rh", "kg m-2 s-1")}, "-", files={"rh": (str(path),)})
+    with pytest.raises(TimeAxisError) as caught:
+        loader.open_variable(source, "rh", [path], annual=True)
+    text = str(caught.value)
+    assert "calendar years that repeat" in text and "2000 12 times" in text and "rh.nc" in text
+    assert "monmean" not in text and "settaxis" in text
