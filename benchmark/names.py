@@ -55,4 +55,8 @@ def close_names(name: str, known: list[str]) -> list[str]:
     close = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=0.75)
     if close:
         return [folded[close[0]]]
-    return [k for k in known if k.casefold().startswith((name.casefold() + ".", name.casefold() + "-"))]
+    typed = name.casefold()
+    # '-' continues a typed source_id.sub_experiment (CanESM5.s1960 -> CanESM5.s1960-r1i1p1f1), never a
+    # bare source_id (CanESM5 is not CanESM5-CanOE, another model)
+    prefixes = (typed + ".", typed + "-") if "." in typed else (typed + ".",)
+    return [k for k in known if k.casefold().startswith(prefixes)]

@@ -231,6 +231,7 @@ def _reduce_models(
             absent.append(source.name)
             continue
         read += 1
+        failures.record_read(source.name, None)  # its files' own label: opened by the data label, cache or not
         package = registry.packages.get(source.name, "unknown") if config.use_cache else None
         products = _reduced(source, root, target, native, parts, config.period, failures, package)
         if products is None:

@@ -110,12 +110,12 @@ class Failures:
         self.reasons: dict[str, str] = dict(reasons or {})
         #: Observation products the run does not use (not selected or not present), and why.
         self.absent: dict[str, str] = {}
-        #: Observation products the run read (or tried to), with the labels their files stated of
-        #: themselves at each read (:func:`rhbench.datalabel.stated_by`; None: not known, e.g. it failed).
+        #: Observation products and models the run read (or tried to), with the labels their files stated
+        #: of themselves at each read (:func:`rhbench.datalabel.stated_by`; None: not known, e.g. it failed).
         self.read: dict[str, list[str | None]] = {}
 
     def record_read(self, name: str, stated: str | None) -> None:
-        """Record that the run read observation product ``name`` whose files state ``stated``."""
+        """Record that the run read observation product (or model) ``name`` whose files state ``stated``."""
         self.read.setdefault(name, []).append(stated)
 
     def record_absent(self, name: str, reason: str, *, logged: bool = True) -> None:

@@ -252,22 +252,21 @@ _UNITS_HINT = (
 
 
 def _hint_for(found: UnitFacts, wanted: UnitFacts, example: str) -> str:
-    """:data:`_UNITS_HINT`, followed by what the mismatch means when ``found`` is ``wanted`` x an area
-    (``Pg C yr-1`` or ``kg s-1`` for a flux per m2: a total over a cell or a region, not a density) or
-    ``wanted`` x a time (``kg m-2`` for a flux: an amount per time step)."""
+    """:data:`_UNITS_HINT`, led by what the mismatch means when ``found`` is ``wanted`` x an area
+    (``Pg C yr-1`` or ``kg s-1`` for a flux per m2: a total over a cell or a region, not a density)."""
     have, want = dict(found.dimensions), dict(wanted.dimensions)
     times_area = {**want, "[length]": want.get("[length]", 0.0) + 2.0}
-    per_time = {**have, "[time]": have.get("[time]", 0.0) - 1.0}
     if {k: v for k, v in times_area.items() if v} == {k: v for k, v in have.items() if v}:
         return (
-            f"{_UNITS_HINT}. Here these are totals (per cell or over a region), not values per unit area: rhbench "
-            "reads densities (per m2); write the per-area variable (each cell divided by its area in m2) in units "
-            f"such as {example!r}"
+            "these are totals (per cell or over a region), not values per unit area: rhbench reads densities "
+            f"(per m2); write the per-area variable (each cell divided by its area in m2) in units such as {example!r}"
         )
+    per_time = {**have, "[time]": have.get("[time]", 0.0) - 1.0}
     if {k: v for k, v in per_time.items() if v} == {k: v for k, v in want.items() if v}:
         return (
-            f"{_UNITS_HINT}. Here an amount per time step (a yearly or monthly sum) labelled without its time: label "
-            "it per step, e.g. 'kg m-2 yr-1' for yearly sums or 'kg m-2 month-1' for monthly sums (each month's own)"
+            "an amount per time step (a yearly or monthly sum) labelled without its time: label it per step, "
+            "e.g. 'kg m-2 yr-1' for yearly sums or 'kg m-2 month-1' for monthly sums (each month's own); otherwise "
+            + _UNITS_HINT
         )
     return _UNITS_HINT
 

@@ -330,3 +330,47 @@ def test_rhbench_data_lists_only_the_sources_asked_for(tmp_path: Path, capsys) -
     assert main(["data", "--data-root", str(tmp_path), "--source", "CLM5"]) == 2
     said = " ".join(capsys.readouterr().err.split())  # the log wraps lines
     assert "unknown source names in --source" in said and "did you mean 'CLM5.0'?" in said
+
+
+@pytest.mark.parametrize(
+    ("attrs", "label", "says"),
+    [
+        ({"synthetic": 1}, "SYNTHETIC", "model file(s) marked synthetic in their own attributes: MYMODEL"),
+        ({"data_label": "UNVERIFIED"}, "UNVERIFIED", "model file(s) labelled UNVERIFIED in their own attributes"),
+        ({}, "REAL", "not a demo root"),
+    ],
+)
+def test_a_model_whose_files_say_they_are_synthetic_makes_the_run_synthetic(
+    tmp_path: Path, attrs: dict, label: str, says: str
+) -> None:
+    """A model's files marked `synthetic = 1` (as rhbench demo marks its own) scored on the REAL
+    reference: the run, its page and its scorecard said "REAL data" of the model's numbers."""
+    import numpy as np
+    import xarray as xr
+
+    from rhbench import datalabel
+    from rhbench.registry import Registry
+
+    path = tmp_path / "MYMODEL_S3_rh.nc"
+    xr.Dataset({"rh": ("x", np.ones(2))}, attrs=attrs).to_netcdf(path)
+    other = tmp_path / "OTHER_S3_rh.nc"  # a model the run did not read: its mark does not count
+    xr.Dataset({"rh": ("x", np.ones(2))}, attrs={"synthetic": 1}).to_netcdf(other)
+    registry = Registry(sources={n: trendy_dgvm(n, "c", variables=("rh",)) for n in ("MYMODEL", "OTHER")})
+    files = {"MYMODEL": {"rh": [path]}, "OTHER": {"rh": [other]}}
+    data = datalabel.describe({"inputs": {}}, files, registry, tmp_path, demo_root=False, read={"MYMODEL": [None]})
+    assert data["data_label"] == label and says in data["data_label_reason"]
+
+
+@pytest.mark.parametrize(
+    ("text", "fix"), [('"MyModel"', 'models = ["MyModel"]'), ("3", 'models = ["MyModel", "CLM5.0"]')]
+)
+def test_a_models_value_that_is_not_a_list_says_how_to_write_one(tmp_path: Path, text: str, fix: str) -> None:
+    """`models = "MyModel"` in a run config said "must be a list of names; found: MyModel" only."""
+    from rhbench.config import load_config
+    from rhbench.errors import ConfigError
+
+    config = tmp_path / "run.toml"
+    config.write_text(f"models = {text}\n")
+    with pytest.raises(ConfigError, match="must be a list of names") as caught:
+        load_config(config)
+    assert f"to fix: write {fix} (a TOML list of quoted names)" in str(caught.value)

@@ -1,0 +1,97 @@
+"""Review 8 (session 9): findings in the change since 33b5ae8 (docs/trust-cases.md, "Review 8").
+
+Each test fails on the code before its fix unless its docstring says it pins behaviour.
+"""
+
+from __future__ import annotations
+
+import pytest
+import xarray as xr
+
+from rhbench import catalog
+from rhbench.sources import Source, Var
+
+CATALOG = """version: 2
+aliases: {{}}
+metadata: {{}}
+user_parameters: {{}}
+data: {{}}
+entries:
+  Mine:
+    reader: intake.readers.readers:XArrayDatasetReader
+    output_instance: xarray:Dataset
+    kwargs: {{args: ['{{data_root}}/x.nc']}}
+    metadata:
+      kind: dgvm
+      files: {{rh: {rh}}}
+    user_parameters: {{}}
+"""
+
+
+@pytest.mark.parametrize("same_size", [True, False])
+def test_an_edited_catalog_is_read_again_in_the_same_process(tmp_path, same_size):
+    """R8-1: a third-party catalog edited in a long-lived process (a notebook re-running a benchmark
+    after fixing a path) was served from the parse cache keyed by path alone: the old file was read.
+    An edit at the same size within the file system's timestamp granularity is caught too."""
+    (tmp_path / "thirdparty.yaml").write_text(CATALOG.format(rh="old/rh.nc"), encoding="utf-8")
+    source = Source(
+        name="Mine",
+        kind="dgvm",
+        catalog_entry="thirdparty.Mine",
+        variables={"rh": Var("rh", "kg m-2 s-1")},
+        citation="test",
+        catalog_dir=str(tmp_path),
+    )
+    catalog._load_catalog.cache_clear()
+    assert catalog.entry_for(source).files == {"rh": "old/rh.nc"}
+    edited = "new/rh.nc" if same_size else "corrected/path/rh.nc"
+    (tmp_path / "thirdparty.yaml").write_text(CATALOG.format(rh=edited), encoding="utf-8")
+    assert catalog.entry_for(source).files == {"rh": edited}
+    assert catalog.entry_for(source).files == {"rh": edited}  # and served from the cache again
+
+
+def test_an_unchanged_catalog_is_still_parsed_once(tmp_path, monkeypatch):
+    """R8-1 (pins issue 18's cut): reading the same unchanged catalog again does not parse it again."""
+    path = tmp_path / "thirdparty.yaml"
+    path.write_text(CATALOG.format(rh="a.nc"), encoding="utf-8")
+    parsed = []
+    real = catalog._safe_yaml
+    monkeypatch.setattr(catalog, "_safe_yaml", lambda stream, loader: parsed.append(1) or real(stream, loader))
+    catalog._load_catalog.cache_clear()
+    for _ in range(3):
+        assert catalog._load_catalog(path.resolve())["Mine"]["files"] == {"rh": "a.nc"}
+    assert parsed == [1]
+
+
+@pytest.mark.parametrize("spelling", ["gC m-2 per month", "g C/(m2 month)", "gC/(m^2*month)"])
+@pytest.mark.parametrize("annual", [True, False])
+def test_every_spelling_of_an_amount_per_month_is_read_by_its_months_own_days(tmp_path, spelling, annual):
+    """R8-3: B11-9 divides a per-month amount by each month's own days, but it recognised the month
+    by a regular expression ('month-1', '/month'): 'per month' or '/(m2 month)', which pint reads
+    as the same units, were converted with pint's mean month (30.44 days) for every month, silently
+    (a boreal seasonal model +0.76 % a year, a noleap February +8.7 %). Now: the same numbers as 'g C m-2 month-1'."""
+    from rhbench import loader
+    from tests.test_audit11_trendy import _days, _rates, _write
+
+    rates = _rates(seasonal=True)
+    amounts = rates * 1000.0 * 86400.0 * _days("noleap")[:, None, None]  # each month's own total, grams
+
+    def read(units: str) -> xr.DataArray:
+        path = _write(tmp_path / f"rh-{abs(hash(units))}.nc", amounts, units)
+        source = Source("M", "dgvm", "x.M", {"rh": Var("rh", units)}, "-", files={"rh": (str(path),)})
+        return loader.open_variable(source, "rh", [path], annual=annual, in_memory=True)
+
+    expected = read("g C m-2 month-1")
+    xr.testing.assert_allclose(read(spelling), expected, rtol=1e-6)
+
+
+def test_a_source_id_typed_alone_is_not_offered_another_models_members():
+    """R8-4: A11-5's fallback matched every known name starting with the typed name and '-', so
+    'CanESM5' was offered 'CanESM5-CanOE.r1i1p2f1' (another model, source_id CanESM5-CanOE). The
+    '-' continues a typed 'source_id.sub_experiment' only (DCPP's 'CanESM5.s1960' -> its members)."""
+    from rhbench.names import close_names
+
+    known = ["CanESM5.r1i1p1f1", "CanESM5-CanOE.r1i1p2f1", "CanESM5.s1960-r1i1p1f1"]
+    assert close_names("CanESM5", known) == ["CanESM5.r1i1p1f1", "CanESM5.s1960-r1i1p1f1"]
+    assert close_names("canesm5-canoe", known) == ["CanESM5-CanOE.r1i1p2f1"]
+    assert close_names("CanESM5.s1960", known) == ["CanESM5.s1960-r1i1p1f1"]
