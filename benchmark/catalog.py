@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import yaml
 
 from rhbench.config import DATA_ROOT_ENV, resolve_data_root  # noqa: F401  (re-exported; defined once in config)
-from rhbench.errors import CatalogError, ConfigError, DataError
+from rhbench.errors import CatalogError, ConfigError, DataError, RhbenchError
 from rhbench.sources import Source
 
 #: The catalogs shipped with rhbench.
@@ -286,6 +286,16 @@ def _resolve_ilamb(data_root: Path | None, relative: str, source: str | None, il
     for path in candidates:
         _check_no_link_loop(path, source, relative, root)
     return next((path for path in candidates if path.exists()), candidates[0])
+
+
+def declared_paths(source: Source, data_root: Path) -> list[Path] | None:
+    """Where ``source``'s catalog entry puts each of its variables' files under ``data_root`` (not checked
+    to exist), or None when the entry cannot be read (a failure the loader reports, naming it)."""
+    try:
+        entry = entry_for(source)
+        return [resolve_file(data_root, entry.files[name], source=source.name) for name in source.variables]
+    except (RhbenchError, KeyError):
+        return None
 
 
 def resolve_file(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rhbench import catalog, cmip6, fileops
 from rhbench.config import RunConfig
-from rhbench.errors import ConfigError, DataError, RhbenchError
+from rhbench.errors import ConfigError, DataError
 from rhbench.registry import Registry, unknown_names_hint
 from rhbench.sources import Source
 
@@ -109,10 +109,8 @@ def model_absence(config: RunConfig, source: Source, root: Path) -> str | None:
     """
     if config.models is not None or source.files is not None:
         return None
-    try:
-        entry = catalog.entry_for(source)
-        paths = [catalog.resolve_file(root, entry.files[name], source=source.name) for name in source.variables]
-    except (RhbenchError, KeyError):  # a broken entry is a failure, reported by the loader
+    paths = catalog.declared_paths(source, root)
+    if paths is None:  # a broken entry is a failure, reported by the loader
         return None
     for path in paths:  # a link to nothing: the user set the model up, so it fails
         try:

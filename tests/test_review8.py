@@ -10,22 +10,7 @@ import xarray as xr
 
 from rhbench import catalog
 from rhbench.sources import Source, Var
-
-CATALOG = """version: 2
-aliases: {{}}
-metadata: {{}}
-user_parameters: {{}}
-data: {{}}
-entries:
-  Mine:
-    reader: intake.readers.readers:XArrayDatasetReader
-    output_instance: xarray:Dataset
-    kwargs: {{args: ['{{data_root}}/x.nc']}}
-    metadata:
-      kind: dgvm
-      files: {{rh: {rh}}}
-    user_parameters: {{}}
-"""
+from tests.test_reliability_plugins import CATALOG  # an intake 2 catalog of one entry, {name}
 
 
 @pytest.mark.parametrize("same_size", [True, False])
@@ -33,7 +18,9 @@ def test_an_edited_catalog_is_read_again_in_the_same_process(tmp_path, same_size
     """R8-1: a third-party catalog edited in a long-lived process (a notebook re-running a benchmark
     after fixing a path) was served from the parse cache keyed by path alone: the old file was read.
     An edit at the same size within the file system's timestamp granularity is caught too."""
-    (tmp_path / "thirdparty.yaml").write_text(CATALOG.format(rh="old/rh.nc"), encoding="utf-8")
+    (tmp_path / "thirdparty.yaml").write_text(
+        CATALOG.format(name="Mine", rh="old/rh.nc", note="test"), encoding="utf-8"
+    )
     source = Source(
         name="Mine",
         kind="dgvm",
@@ -45,7 +32,7 @@ def test_an_edited_catalog_is_read_again_in_the_same_process(tmp_path, same_size
     catalog._load_catalog.cache_clear()
     assert catalog.entry_for(source).files == {"rh": "old/rh.nc"}
     edited = "new/rh.nc" if same_size else "corrected/path/rh.nc"
-    (tmp_path / "thirdparty.yaml").write_text(CATALOG.format(rh=edited), encoding="utf-8")
+    (tmp_path / "thirdparty.yaml").write_text(CATALOG.format(name="Mine", rh=edited, note="test"), encoding="utf-8")
     assert catalog.entry_for(source).files == {"rh": edited}
     assert catalog.entry_for(source).files == {"rh": edited}  # and served from the cache again
 
@@ -53,7 +40,7 @@ def test_an_edited_catalog_is_read_again_in_the_same_process(tmp_path, same_size
 def test_an_unchanged_catalog_is_still_parsed_once(tmp_path, monkeypatch):
     """R8-1 (pins issue 18's cut): reading the same unchanged catalog again does not parse it again."""
     path = tmp_path / "thirdparty.yaml"
-    path.write_text(CATALOG.format(rh="a.nc"), encoding="utf-8")
+    path.write_text(CATALOG.format(name="Mine", rh="a.nc", note="test"), encoding="utf-8")
     parsed = []
     real = catalog._safe_yaml
     monkeypatch.setattr(catalog, "_safe_yaml", lambda stream, loader: parsed.append(1) or real(stream, loader))
