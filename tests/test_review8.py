@@ -82,3 +82,31 @@ def test_a_source_id_typed_alone_is_not_offered_another_models_members():
     assert close_names("CanESM5", known) == ["CanESM5.r1i1p1f1", "CanESM5.s1960-r1i1p1f1"]
     assert close_names("canesm5-canoe", known) == ["CanESM5-CanOE.r1i1p2f1"]
     assert close_names("CanESM5.s1960", known) == ["CanESM5.s1960-r1i1p1f1"]
+
+
+def test_an_edited_nc_gz_leaves_no_orphan_copy_but_a_copy_another_path_uses_is_kept(tmp_path, monkeypatch):
+    """R8-7: A11-2 names a decompressed copy by the SHA-256 of its .nc.gz. An edit of the .nc.gz made a
+    new copy and left the old one (as large as the data) for ever: each edit of a file added a full-size
+    copy to the cache (the path-named format 2 replaced it). Now the copy no pointer names any more is
+    removed when the edit is seen; one that another path's pointer still names (a second checkout of
+    the same bytes) is kept."""
+    import numpy as np
+
+    from rhbench.readers import gunzip
+    from tests.test_session8_gunzip import _packed
+
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
+    first, second = tmp_path / "a" / "rh.nc.gz", tmp_path / "b" / "rh.nc.gz"
+    for path in (first, second):
+        path.parent.mkdir()
+        _packed(path, np.arange(100.0))
+    shared = gunzip.decompressed(first)
+    assert gunzip.decompressed(second) == shared  # the same bytes: one copy
+    _packed(first, np.arange(100.0) + 1)  # an edit of the first
+    edited = gunzip.decompressed(first)
+    assert edited != shared and shared.is_file()  # the second path still names the old copy
+    _packed(second, np.arange(100.0) + 2)  # and of the second: nothing names the old copy now
+    gunzip.decompressed(second)
+    assert not shared.exists() and not shared.with_name(shared.name + gunzip.RECORD_SUFFIX).exists()
+    copies = sorted(p.name for p in (tmp_path / "cache" / gunzip.FOLDER).glob("v3-*.nc"))
+    assert len(copies) == 2 and edited.is_file()
