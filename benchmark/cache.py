@@ -59,7 +59,8 @@ CACHE_VERSION = 15  # 15 (Review 8, R8-3): per-month amounts in every spelling p
 # 11: time bounds stating units of their own (xarray's re-write) converted to the time's units;
 # 12: cell areas from longitude bounds that wrap across 0/360 taken the short way round (grid.cell_area_from_bounds);
 # 13: a series of files one of whose time bounds do not contain their stamps is read by its stamps (Review 7, R7-6)
-# 14: fluxes given as amounts per month (g m-2 month-1) divided by each step's own month length (audit 11)
+# 14: fluxes given as amounts per month (g m-2 month-1) divided by each step's own month length (audit 11; the same
+# session: vegetation-type dims no longer summed as soil layers, coordinates not in degrees refused)
 #: Sub-folder of :func:`rhbench.fileops.cache_dir` holding the products.
 FOLDER = "products"
 _GROUPS = ("period", "totals", "regions")
