@@ -225,7 +225,8 @@ def _reduce_models(
             continue
         if progress:
             progress(source.name)
-        why = selection.model_absence(config, source, root)
+        builtin = registry.packages.get(source.name, "rhbench").split(" ")[0] == "rhbench"  # not a user's plugin
+        why = selection.model_absence(config, source, root, builtin=builtin)
         if why is not None:
             failures.record_absent(source.name, why, logged=False)
             absent.append(source.name)

@@ -88,12 +88,12 @@ def test_the_page_says_under_its_title_what_data_its_numbers_come_from(tmp_path:
     assert f'<p class="data-label" id="data-label">{line}</p>' in header
 
 
-def _run_demo_root(root: Path, out: Path, models: tuple[str, ...] | None):
+def _run_demo_root(root: Path, out: Path, models: tuple[str, ...] | None, registry=None):
     from rhbench.config import RunConfig
     from rhbench.pipeline import run
 
     config = RunConfig(data_root=root, out=out, resolution=4.0, quick_upscaling=True, n_draws=5, models=models)
-    return run(config)
+    return run(config, registry=registry)
 
 
 @pytest.mark.slow
@@ -119,6 +119,16 @@ def test_without_a_models_selection_a_dgvm_with_no_file_in_the_data_root_is_abse
 
     selected = _run_demo_root(demo_root, tmp_path / "selected", ("CLM5.0", "CABLE-POP"))
     assert selected.exit_code == 3 and "data file not found" in selected.failures["CABLE-POP"]
+
+    # an installed third-party plugin (the user's own model) without its files fails, naming the path
+    # (review 8's open point: a misspelt folder must not pass as absent)
+    from rhbench.registry import build_registry
+
+    registry = build_registry()
+    registry.packages["CABLE-POP"] = "rhbench-cable-pop 1.0"
+    installed = _run_demo_root(demo_root, tmp_path / "installed", None, registry)
+    assert installed.exit_code == 3 and "data file not found" in installed.failures["CABLE-POP"]
+    assert "CLASSIC" not in installed.failures  # the built-in ones stay absent
 
 
 def test_outputs_of_a_run_without_a_gate_context_say_so_not_none(tmp_path: Path, capsys, monkeypatch) -> None:
