@@ -12,7 +12,7 @@ Example::
     period = [1982, 2018]                # benchmark period, inclusive
     seed = 0
     n_draws = 100                        # Monte Carlo draws per observed turnover time
-    use_cache = true                     # reuse reduced model products (RHBENCH_CACHE)
+    use_cache = true                     # reuse reduced model products and the built reference (RHBENCH_CACHE)
 """
 
 from __future__ import annotations

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from rhbench import catalog, datalabel, failed_reference, fileops, grid, harmonize, vegclass
+from rhbench import catalog, datalabel, failed_reference, fileops, grid, harmonize, refcache, vegclass
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, DataError, MissingVariableError, RhbenchError
 from rhbench.metrics import map_years, soil_products
@@ -225,7 +226,7 @@ def _upscaled(
     source's land fraction; else the climate grids and land-cover classes (the demo)."""
     from rhbench.upscaling import inputs  # scikit-learn: imported only when building
     from rhbench.upscaling.product import run_upscaling
-    from rhbench.upscaling.stack import load_stack, stack_from_grids
+    from rhbench.upscaling.stack import stack_from_grids
 
     sites = registry.of_kind("sites")
     if not sites:
@@ -238,20 +239,10 @@ def _upscaled(
         failures.record_read(used.name, "")
     if found is not None:
         log.info("building %s from %s and the predictor stack %s (%s)", name, srdb.name, found[0].name, found[1])
-        fraction, note = inputs.land_fraction(registry, root)
-        stack = load_stack(*found)
-        grid_files = [found[1]] + ([inputs.land_fraction_file(registry, root)] if fraction is not None else [])
-        versions = inputs.provenance(registry, srdb, stack, grid_files)  # REAL or SYNTHETIC: the one rule
-        run_upscaling(
-            srdb,
-            out,
-            stack=stack,
-            land_fraction=fraction,
-            land_fraction_note=note,
-            classes=classes,
-            versions=versions,
-            quick=config.quick_upscaling,
-            seed=config.seed,
+        build = partial(inputs.build_from_stack, registry, root, srdb, found, out, classes=classes)
+        build = partial(build, quick=config.quick_upscaling, seed=config.seed)
+        refcache.cached_build(
+            out, build, **refcache.run_inputs(config, registry, root, sites[0], found, target, classes)
         )
         return out / UPSCALED_FILE
     predictors = [s for s in registry.of_kind("predictors") if s not in inputs.stack_sources(registry)]

@@ -231,3 +231,35 @@ def srdb_versions(registry: Registry, path: Path) -> dict[str, str]:
         if str(meta.get("sha256", "")).lower() == digest:
             return {"srdb_version": f"{source.name} {meta.get('version', '')}".strip(), "srdb_checksum": "pinned"}
     return {"srdb_version": "unknown (SHA-256 not a pinned release)", "srdb_checksum": "not pinned"}
+
+
+def build_from_stack(
+    registry: Registry,
+    root: Path,
+    srdb: Path,
+    found: tuple[Source, Path],
+    out: Path,
+    *,
+    classes: xr.DataArray | None,
+    quick: bool,
+    seed: int,
+) -> None:
+    """A run's reference built into ``out`` from the site table ``srdb`` and the stack ``found``
+    (source, file), with the ``landfrac`` source's land fraction (:func:`rhbench.upscaling.product.run_upscaling`)."""
+    from rhbench.upscaling.product import run_upscaling
+
+    fraction, note = land_fraction(registry, root)
+    stack = load_stack(*found)
+    grid_files = [found[1]] + ([land_fraction_file(registry, root)] if fraction is not None else [])
+    versions = provenance(registry, srdb, stack, grid_files)  # REAL or SYNTHETIC: the one rule
+    run_upscaling(
+        srdb,
+        out,
+        stack=stack,
+        land_fraction=fraction,
+        land_fraction_note=note,
+        classes=classes,
+        versions=versions,
+        quick=quick,
+        seed=seed,
+    )
