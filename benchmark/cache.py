@@ -49,7 +49,8 @@ from rhbench.sources import Source
 log = logging.getLogger(__name__)
 
 #: Bump when the content of the cached products changes for the same inputs.
-CACHE_VERSION = 14  # 4: steps labelled by their time bounds; first_year/last_year recorded; 5: 2-box land areas;
+CACHE_VERSION = 15  # 15 (Review 8, R8-3): per-month amounts in every spelling pint reads (after 14, below);
+# 4: steps labelled by their time bounds; first_year/last_year recorded; 5: 2-box land areas;
 # 6: yearly 1 January stamps past the plugin's period decided by evidence; years used = years every variable has;
 # 7: the reference-date reading of yearly stamps is stated as an assumption (its note, kept with the products);
 # 8: each variable's years recorded (period_years_by_variable); turnover means over common years (rh__tau_soil ...);
@@ -58,7 +59,8 @@ CACHE_VERSION = 14  # 4: steps labelled by their time bounds; first_year/last_ye
 # 11: time bounds stating units of their own (xarray's re-write) converted to the time's units;
 # 12: cell areas from longitude bounds that wrap across 0/360 taken the short way round (grid.cell_area_from_bounds);
 # 13: a series of files one of whose time bounds do not contain their stamps is read by its stamps (Review 7, R7-6)
-# 14: fluxes given as amounts per month (g m-2 month-1) divided by each step's own month length (audit 11)
+# 14: fluxes given as amounts per month (g m-2 month-1) divided by each step's own month length (audit 11; the same
+# session: vegetation-type dims no longer summed as soil layers, coordinates not in degrees refused)
 #: Sub-folder of :func:`rhbench.fileops.cache_dir` holding the products.
 FOLDER = "products"
 _GROUPS = ("period", "totals", "regions")

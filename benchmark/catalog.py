@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import yaml
 
 from rhbench.config import DATA_ROOT_ENV, resolve_data_root  # noqa: F401  (re-exported; defined once in config)
-from rhbench.errors import CatalogError, ConfigError, DataError
+from rhbench.errors import CatalogError, ConfigError, DataError, RhbenchError
 from rhbench.sources import Source
 
 #: The catalogs shipped with rhbench.
@@ -69,9 +70,23 @@ def _safe_yaml(stream, loader_class: type) -> object:
         loader.dispose()
 
 
-@lru_cache(maxsize=32)
 def _load_catalog(path: Path) -> dict[str, object]:
-    """Entry name -> entry metadata of the intake 2 catalog at ``path``.
+    """Entry name -> entry metadata of the intake 2 catalog at ``path``, parsed once per content.
+
+    The parse is cached by the path AND the SHA-256 of the file's bytes (a catalog is a few kB: the
+    read and hash cost microseconds, the parse milliseconds), so a catalog edited in a long-lived
+    process (a notebook, a service) is read again, even at the same size within the file system's
+    timestamp granularity; an unchanged file is parsed once."""
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:  # not found or unreadable: said by the parse below
+        digest = None
+    return _parsed_catalog(path, digest)
+
+
+@lru_cache(maxsize=32)
+def _parsed_catalog(path: Path, digest: str | None) -> dict[str, object]:
+    """:func:`_load_catalog`'s parse of ``path`` whose bytes have SHA-256 ``digest`` (the cache key).
 
     Third-party catalogs are read through intake, which checks them. rhbench's own catalogs
     (checked through intake by the test suite, ``test_builtin_catalogs_read_alike``) are read
@@ -97,6 +112,9 @@ def _load_catalog(path: Path) -> dict[str, object]:
     if path.parent == BUILTIN_CATALOG_DIR:
         return {name: (entry or {}).get("metadata") for name, entry in document["entries"].items()}
     return _intake_entries(document, path)
+
+
+_load_catalog.cache_clear = _parsed_catalog.cache_clear  # type: ignore[attr-defined]  (tests start afresh)
 
 
 def _intake_entries(document: dict, path: Path) -> dict[str, object]:
@@ -268,6 +286,16 @@ def _resolve_ilamb(data_root: Path | None, relative: str, source: str | None, il
     for path in candidates:
         _check_no_link_loop(path, source, relative, root)
     return next((path for path in candidates if path.exists()), candidates[0])
+
+
+def declared_paths(source: Source, data_root: Path) -> list[Path] | None:
+    """Where ``source``'s catalog entry puts each of its variables' files under ``data_root`` (not checked
+    to exist), or None when the entry cannot be read (a failure the loader reports, naming it)."""
+    try:
+        entry = entry_for(source)
+        return [resolve_file(data_root, entry.files[name], source=source.name) for name in source.variables]
+    except (RhbenchError, KeyError):
+        return None
 
 
 def resolve_file(

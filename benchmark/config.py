@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tomllib
 from dataclasses import dataclass, fields, replace
@@ -220,7 +221,9 @@ def load_config(path: Path) -> RunConfig:
 
 def _names(key: str, value, path) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError("must be a list of names", file=str(path), variable=key, found=value)
+        example = [value] if isinstance(value, str) else ["MyModel", "CLM5.0"]
+        hint = f"write {key} = {json.dumps(example)} (a TOML list of quoted names)"
+        raise ConfigError("must be a list of names", file=str(path), variable=key, found=value, hint=hint)
     return tuple(value)
 
 

@@ -32,13 +32,27 @@ def month_amount_scale(raw: xr.DataArray, declared: str) -> np.ndarray | None:
     in per-month units (a year's mean monthly amount, CRU-style ``mm month-1``) are a rate per mean
     month: pint's conversion is exact for them (12 pint months are pint's year)."""
     text = str(raw.attrs.get("units") or declared or "")
-    if not PER_MONTH.search(text) or "time" not in raw.dims:
+    if not per_month(text) or "time" not in raw.dims:
         return None
     years, months = raw["year"].values, raw["month"].values
     if np.unique(years).size == years.size:  # one step per year
         return None
     days = timeaxis.days_in_month(years, months, raw.attrs.get("calendar", "standard"))
     return units.conversion_factor("month", "day") / np.asarray(days, dtype="float64")
+
+
+def per_month(text: str) -> bool:
+    """Whether units ``text`` have a month in the denominator, in any spelling pint reads as such
+    (``month-1``, ``/month``, ``per month``, ``/(m2 month)``): the regular expression first, then,
+    for other text naming a month, pint's parse (imported only then)."""
+    if PER_MONTH.search(text):
+        return True
+    if "month" not in text.casefold():
+        return False
+    try:
+        return units.parse_units(text)._units.get("month", 0) < 0  # pint's UnitsContainer: name -> power
+    except RhbenchError:  # unparseable: refused with its own error by the units check
+        return False
 
 
 def unit_factor(data: xr.DataArray, variable: str, declared: str, *, source: str, file: str) -> float | None:
@@ -117,7 +131,8 @@ def converted(
         sample = kernels.clean(sample, factor, fills)
     else:
         converted = kernels.clean(raw, factor, fills, overwrite=owned)
-        converted = converted if scale is None else converted * xr.DataArray(scale, dims="time")
+        if scale is not None:  # (a product drops attributes: the labels' calendar and stamps note are kept)
+            converted = (converted * xr.DataArray(scale, dims="time")).assign_attrs(converted.attrs)
         sample = kernels.clean(sample, factor, fills)
     if scale is not None:
         log.info("%s: %s in %s is an amount per month: each step divided by its month's days", where.get("source"),

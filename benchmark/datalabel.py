@@ -174,6 +174,12 @@ def describe(
         unverified.append(
             f"observation file(s) not the pinned release (SHA-256 not the catalog's): {', '.join(unpinned)}"
         )
+    if not demo_root:
+        models = marked_models(files, registry, read)
+        said = {SYNTHETIC: (synthetic, "marked synthetic"), UNVERIFIED: (unverified, "labelled UNVERIFIED")}
+        for label_, (into, how) in said.items():
+            if names := [name for name, stated in models.items() if stated == label_]:
+                into.append(f"model file(s) {how} in their own attributes: {', '.join(names)}")
     label, reason = decide(synthetic, unverified, _real_reason(upscaling))
     data: dict = {"data_label": label, "data_label_reason": reason}
     data.update({k: upscaling[k] for k in UPSCALING_KEYS if k in upscaling})
@@ -233,6 +239,23 @@ def observation_products(
         info["stated"] = known if known is not None else _stated(name, present, files)
         products[name] = info
     return products
+
+
+def marked_models(files: dict, registry: Registry, read: Mapping[str, list[str | None]] | None) -> dict[str, str]:
+    """The models the run read (``read``; without it every model with files) whose files state a
+    label of themselves (global attribute ``synthetic = 1``, or ``data_label = UNVERIFIED``): a model's
+    numbers are no more REAL than its files say (each present file opened once)."""
+    from rhbench.upscaling import inputs  # the one "file says what it is" rule
+
+    marked = {}
+    for name, source in sorted(registry.sources.items()):
+        if source.kind != "dgvm" or (read is not None and name not in read):
+            continue
+        listed = [paths for paths in files.get(name, {}).values() if not isinstance(paths, str)]
+        stated = strongest([inputs.stated_label(p) for paths in listed for p in paths if Path(p).is_file()])
+        if stated:
+            marked[name] = stated
+    return marked
 
 
 def _stated(name: str, present: dict, files: dict) -> str:

@@ -7,11 +7,10 @@ regular; a cell's centre is its coordinate value.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import xarray as xr
 
+from rhbench import coordunits
 from rhbench.errors import CoordinateError
 
 #: Earth radius in metres (authalic sphere, as in CDO and ILAMB).
@@ -147,6 +146,7 @@ def rename_coordinates(ds: xr.Dataset, *, source: str | None = None, file: str |
         (a curvilinear grid such as ORCA: :data:`CURVILINEAR`), or when the latitude or
         longitude dimension has no coordinate values.
     """
+    ds = _without_auxiliary_2d(ds)
     _refuse_curvilinear(ds, source=source, file=file)
     renames: dict[str, str] = {}
     for canonical, candidates in (("lat", LAT_NAMES), ("lon", LON_NAMES)):
@@ -170,6 +170,32 @@ def rename_coordinates(ds: xr.Dataset, *, source: str | None = None, file: str |
         if found[0] != canonical:
             renames[found[0]] = canonical
     return ds.rename(renames) if renames else ds
+
+
+def _without_auxiliary_2d(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` without the 2-D latitude/longitude variables (ORCHIDEE's ``nav_lat``/``nav_lon``) it carries
+    beside 1-D ``lat`` and ``lon`` dimension coordinates that they repeat (each row of the 2-D latitude
+    the 1-D one, within 1e-3 degree): a regular grid, not a curvilinear one. Anything else is kept (and
+    refused by :func:`_refuse_curvilinear`)."""
+    one_d = {}
+    for canonical, names in (("lat", LAT_NAMES), ("lon", LON_NAMES)):
+        found = [n for n in names if n in ds.dims and n in ds.variables and ds[n].ndim == 1]
+        if not found:
+            return ds
+        one_d[canonical] = ds[found[0]]
+    extra = []
+    for name, var in ds.variables.items():
+        kind = "lat" if name in LAT_NAMES or var.attrs.get("standard_name") == "latitude" else None
+        kind = "lon" if name in LON_NAMES or var.attrs.get("standard_name") == "longitude" else kind
+        if kind is None or var.ndim != 2 or set(var.dims) != {one_d["lat"].dims[0], one_d["lon"].dims[0]}:
+            continue
+        repeated = var.transpose(one_d["lat"].dims[0], one_d["lon"].dims[0]).values
+        expected = one_d[kind].values[:, None] if kind == "lat" else one_d[kind].values[None, :]
+        diff = (repeated - expected + 180.0) % 360.0 - 180.0 if kind == "lon" else repeated - expected
+        if not np.allclose(diff, 0.0, atol=1e-3):
+            return ds
+        extra.append(name)
+    return ds.drop_vars(extra) if extra else ds
 
 
 def _refuse_curvilinear(ds: xr.Dataset, *, source: str | None, file: str | None) -> None:
@@ -226,7 +252,7 @@ def normalize_coordinates(ds: xr.Dataset, *, source: str | None = None, file: st
                 expected="finite degrees",
                 **where,
             )
-    _check_degrees(ds, **where)
+    coordunits.check_degrees(ds, **where)
     lon = ds["lon"].values.astype(float)
     cyclic = lon.size > 1 and lon[-1] == lon[0] + 360.0  # a repeated first column (cartopy's cyclic point)
     if np.min(lon) < -180.0 or np.max(lon[:-1] if cyclic else lon) > 360.0:
@@ -243,40 +269,6 @@ def normalize_coordinates(ds: xr.Dataset, *, source: str | None = None, file: st
     _check_distinct(ds, "lon", **where)
     _check_distinct(ds, "lat", **where)
     return _ascending(_ascending(ds, "lon", **where), "lat", **where)
-
-
-#: The ``units`` of a latitude / longitude coordinate in degrees north or east (CF / UDUNITS spellings,
-#: case-insensitive: ``degrees_north``, ``degree_E``, ``degrees``, ``deg``, ``°N``); absent units are read as
-#: these degrees. Radians, degrees south or west, an index ('1') or metres are not.
-DEGREE_UNITS = re.compile(r"^(deg(ree)?s?|°)?(\s*[ _]?\s*(north|east|n|e))?$", re.IGNORECASE)
-
-
-def _check_degrees(ds: xr.Dataset, *, source: str | None, file: str | None) -> None:
-    """Raise :class:`CoordinateError` when ``lat``/``lon`` are not degrees north/east (radians, degrees
-    south or west, an index with units '1', metres: read as degrees they would move or shrink every
-    cell silently) or a latitude is outside -90..90 (an index 0..179, not degrees)."""
-    for dim in ("lat", "lon"):
-        if not DEGREE_UNITS.match(str(ds[dim].attrs.get("units", "")).strip()):
-            raise CoordinateError(
-                f"{dim} coordinate not in degrees {'north' if dim == 'lat' else 'east'}",
-                source=source,
-                file=file,
-                variable=dim,
-                found=f"units {ds[dim].attrs.get('units')!r} ({np.nanmin(ds[dim].values):g} .. "
-                f"{np.nanmax(ds[dim].values):g})",
-                expected=f"'{'degrees_north' if dim == 'lat' else 'degrees_east'}'",
-                hint="write the coordinate in degrees (radians x 180 / pi; degrees south or west negated)",
-            )
-    lat = np.asarray(ds["lat"].values, dtype=float)
-    if lat.size and (lat.min() < -90.01 or lat.max() > 90.01):  # float32 noise at the poles tolerated
-        raise CoordinateError(
-            "latitudes outside -90..90",
-            source=source,
-            file=file,
-            variable="lat",
-            found=f"{lat.min():g}..{lat.max():g} ({ds['lat'].attrs.get('units', 'no units')})",
-            expected="latitudes in degrees north, -90..90 (not a row index)",
-        )
 
 
 def _check_distinct(ds: xr.Dataset, dim: str, *, source: str | None, file: str | None) -> None:

@@ -119,7 +119,7 @@ def load(
         failures.record(source.name, exc)
         return None
     if reason is not None:
-        failures.record_absent(source.name, reason)
+        failures.record_absent(source.name, reason, logged=False)  # summed up by the run (Failures.say_absent)
         return None
     loaded = None
     try:
@@ -140,10 +140,8 @@ def absence(source: Source, root: Path, products: tuple[str, ...] | None) -> str
         return None if source.name in products else "not selected (config products)"
     if source.files is not None:
         return None
-    try:
-        entry = catalog.entry_for(source)
-        paths = [catalog.resolve_file(root, entry.files[name], source=source.name) for name in source.variables]
-    except (RhbenchError, KeyError):  # a broken entry is a failure, reported by the loader
+    paths = catalog.declared_paths(source, root)
+    if paths is None:  # a broken entry is a failure, reported by the loader
         return None
     missing = [path for path in paths if not path.exists()]
     for path in missing:  # the user set the product up: a link to nothing is a failure, not an absence

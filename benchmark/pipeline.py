@@ -107,6 +107,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     with outputs.staging_dir(out_dir, force=config.force) as staging, dask.config.set(scheduler=LOCAL_THREADS):
         mask = _land_mask(registry, root, synthetic, failures=failures)
         obs = observations.assemble(config, registry, root, target, staging, failures, land_mask=mask)
+        failures.say_absent(sorted(failures.absent))  # the products not used, one line per reason
         # the 2-box global domain: the cells of the observed tau_soil (both cSoil and Rh present)
         domain = obs.reference.csoil.notnull() & obs.reference.rh_land.notnull()
         parts = reduce.partition(obs.regions, obs.reference.area, domain=domain)
@@ -224,12 +225,14 @@ def _reduce_models(
             continue
         if progress:
             progress(source.name)
-        why = selection.model_absence(config, source, root)
+        builtin = registry.packages.get(source.name, "rhbench").split(" ")[0] == "rhbench"  # not a user's plugin
+        why = selection.model_absence(config, source, root, builtin=builtin)
         if why is not None:
             failures.record_absent(source.name, why, logged=False)
             absent.append(source.name)
             continue
         read += 1
+        failures.record_read(source.name, None)  # its files' own label: opened by the data label, cache or not
         package = registry.packages.get(source.name, "unknown") if config.use_cache else None
         products = _reduced(source, root, target, native, parts, config.period, failures, package)
         if products is None:

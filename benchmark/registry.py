@@ -15,7 +15,6 @@ import difflib
 import logging
 import math
 import os
-import re
 import sys
 import threading
 from collections.abc import Callable
@@ -28,6 +27,7 @@ import pluggy
 
 from rhbench import hookspecs
 from rhbench.errors import PluginError, RhbenchError
+from rhbench.names import CMIP6_NAME, close_names  # noqa: F401  (re-exported: the did-you-mean is names' job)
 from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
@@ -235,54 +235,6 @@ def _misplaced_entry_points(registry: Registry, installed: EntryPoints | None = 
         )
         registry.broken.append(BrokenPlugin(entry_point.name, _package_of(entry_point), reason))
         log.warning("plugin %s is broken: %s", entry_point.name, reason)
-
-
-#: A CMIP6 source name, ``source_id.member[.experiment]`` (:mod:`rhbench.cmip6`), e.g. ``CanESM5.r1i1p1f1``;
-#: the member is the variant label, prefixed by the sub-experiment when there is one (DCPP's hindcasts:
-#: ``CanESM5.s1960-r1i1p1f1``, member_id = sub_experiment_id-variant_label).
-CMIP6_NAME = re.compile(
-    r"^(?P<source>[A-Za-z0-9-]+)\.(?:(?P<sub>[A-Za-z0-9]+)-)?(?P<variant>r\d+i\d+p\d+f\d+)"
-    r"(?:\.(?P<experiment>[A-Za-z0-9-]+))?$"
-)
-
-
-def _cmip6_matches(name: str, known: list[str]) -> list[str]:
-    """The known CMIP6 names ``name`` (a CMIP6 name itself) may mean: same source_id and variant label
-    (case-insensitively), the same sub-experiment and experiment where both name one. So
-    ``CanESM5.r1i1p1f1`` -> every ``CanESM5.sYYYY-r1i1p1f1``, and ``CanESM5.s1960-r1i1p1f1.dcppA-hindcast``
-    -> ``CanESM5.s1960-r1i1p1f1`` (a member with one experiment is named without it)."""
-    wanted = CMIP6_NAME.match(name)
-    if wanted is None:
-        return []
-    out = []
-    for candidate in known:
-        found = CMIP6_NAME.match(candidate)
-        if found is None:
-            continue
-        same = all(
-            (wanted[part] or "").casefold() == (found[part] or "").casefold() for part in ("source", "variant")
-        ) and all(
-            wanted[part] is None or found[part] is None or wanted[part].casefold() == found[part].casefold()
-            for part in ("sub", "experiment")
-        )
-        if same:
-            out.append(candidate)
-    return out
-
-
-def close_names(name: str, known: list[str]) -> list[str]:
-    """The known names ``name`` probably means (compared case-insensitively): the CMIP6 members it names
-    but for a sub-experiment or experiment (:func:`_cmip6_matches`), else one close spelling (difflib,
-    cutoff 0.75), else every CMIP6 name whose source_id it is (``CanESM5`` -> ``CanESM5.r1i1p1f1``,
-    ``CanESM5.r2i1p1f1``)."""
-    members = _cmip6_matches(name, known)
-    if members:
-        return members
-    folded = {k.casefold(): k for k in known}
-    close = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=0.75)
-    if close:
-        return [folded[close[0]]]
-    return [k for k in known if k.casefold().startswith((name.casefold() + ".", name.casefold() + "-"))]
 
 
 def unknown_names_hint(unknown: list[str], known: list[str], registry: Registry, *, cmip6_given: bool = False) -> str:

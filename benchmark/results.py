@@ -110,12 +110,12 @@ class Failures:
         self.reasons: dict[str, str] = dict(reasons or {})
         #: Observation products the run does not use (not selected or not present), and why.
         self.absent: dict[str, str] = {}
-        #: Observation products the run read (or tried to), with the labels their files stated of
-        #: themselves at each read (:func:`rhbench.datalabel.stated_by`; None: not known, e.g. it failed).
+        #: Observation products and models the run read (or tried to), with the labels their files stated
+        #: of themselves at each read (:func:`rhbench.datalabel.stated_by`; None: not known, e.g. it failed).
         self.read: dict[str, list[str | None]] = {}
 
     def record_read(self, name: str, stated: str | None) -> None:
-        """Record that the run read observation product ``name`` whose files state ``stated``."""
+        """Record that the run read observation product (or model) ``name`` whose files state ``stated``."""
         self.read.setdefault(name, []).append(stated)
 
     def record_absent(self, name: str, reason: str, *, logged: bool = True) -> None:
@@ -124,6 +124,20 @@ class Failures:
         if logged:
             log.info("product %s not used: %s", name, reason)
         self.absent.setdefault(name, reason)
+
+    def say_absent(self, names: list[str]) -> None:
+        """One INFO line per reason for the observation products ``names`` not used (recorded with
+        ``logged=False``): "4 observation product(s) not used (not in the data root): ..."."""
+        groups: dict[str, list[str]] = {}
+        for name in names:
+            groups.setdefault(self.absent[name].split(": ")[0], []).append(name)
+        for why, group in groups.items():
+            log.info(
+                "%d observation product(s) not used (%s): %s; `rhbench data` lists the files each expects",
+                len(group),
+                why,
+                ", ".join(sorted(group)),
+            )
 
     def record(self, name: str, reason: object) -> None:
         """Record that source ``name`` failed because of ``reason`` (an exception or a text)."""

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rhbench import catalog, cmip6, fileops
 from rhbench.config import RunConfig
-from rhbench.errors import ConfigError, DataError, RhbenchError
+from rhbench.errors import ConfigError, DataError
 from rhbench.registry import Registry, unknown_names_hint
 from rhbench.sources import Source
 
@@ -98,21 +98,20 @@ def model_count(config: RunConfig, registry: Registry) -> int | None:
     return None if config.cmip6 else len(registry.of_kind("dgvm"))
 
 
-def model_absence(config: RunConfig, source: Source, root: Path) -> str | None:
+def model_absence(config: RunConfig, source: Source, root: Path, *, builtin: bool = True) -> str | None:
     """Why the run leaves DGVM ``source`` out as ``absent``, or None when it reads it.
 
-    Only without a ``models`` selection (every DGVM plugin, e.g. the built-in TRENDY ones a
-    model team has no files of): a model none of whose files is in the data root is absent, like
-    an observation product. A model with some of its files, a selected model, a model whose
-    catalog entry cannot be read, or a file that is a link to a missing path is read, and fails
-    saying why.
+    Only without a ``models`` selection, and only for rhbench's own plugins (``builtin``: the
+    TRENDY ones a model team has no files of): one none of whose files is in the data root is
+    absent, like an observation product. An installed third-party plugin (the user's own model:
+    a misspelt folder must fail, naming the path), a model with some of its files, a selected
+    model, a model whose catalog entry cannot be read, or a file that is a link to a missing path
+    is read, and fails saying why.
     """
-    if config.models is not None or source.files is not None:
+    if config.models is not None or source.files is not None or not builtin:
         return None
-    try:
-        entry = catalog.entry_for(source)
-        paths = [catalog.resolve_file(root, entry.files[name], source=source.name) for name in source.variables]
-    except (RhbenchError, KeyError):  # a broken entry is a failure, reported by the loader
+    paths = catalog.declared_paths(source, root)
+    if paths is None:  # a broken entry is a failure, reported by the loader
         return None
     for path in paths:  # a link to nothing: the user set the model up, so it fails
         try:

@@ -129,6 +129,15 @@ def _year_numbers(values: np.ndarray, units: str, calendar: str, where: dict) ->
             **where,
         )
     years = whole.astype(int)
+    unique, counts = np.unique(years, return_counts=True)
+    if np.any(counts > 1):  # a monthly (or finer) series stamped with its year only: not yearly steps
+        raise TimeAxisError(
+            "time values are calendar years that repeat: the steps within a year cannot be told apart",
+            found=f"units {units!r}, {years.size} steps, {unique[np.argmax(counts)]} {counts.max()} times",
+            expected="one value per year (yearly means), or '<unit> since <date>' stamps for monthly steps",
+            hint="stamp each month, e.g. cdo settaxis,YYYY-01-15,00:00:00,1mon IN OUT (YYYY: the first year)",
+            **where,
+        )
     return TimeLabels(years, np.ones_like(years), calendar, np.zeros(years.shape, dtype=bool))
 
 

@@ -261,6 +261,13 @@ def _hint_for(found: UnitFacts, wanted: UnitFacts, example: str) -> str:
             "these are totals (per cell or over a region), not values per unit area: rhbench reads densities "
             f"(per m2); write the per-area variable (each cell divided by its area in m2) in units such as {example!r}"
         )
+    per_time = {**have, "[time]": have.get("[time]", 0.0) - 1.0}
+    if {k: v for k, v in per_time.items() if v} == {k: v for k, v in want.items() if v}:
+        return (
+            "an amount per time step (a yearly or monthly sum) labelled without its time: label it per step, "
+            "e.g. 'kg m-2 yr-1' for yearly sums or 'kg m-2 month-1' for monthly sums (each month's own); otherwise "
+            + _UNITS_HINT
+        )
     return _UNITS_HINT
 
 

@@ -185,6 +185,11 @@ def _check_non_negative(finite: np.ndarray, noise: float, scale: float, target: 
             "negative values in a variable that cannot be negative",
             found=f"{share:.1%} of values negative (min {finite.min():.4g} {target})",
             expected=f"values >= 0 (at most {NEGATIVE_SHARE_MAX:.0%} negative; rounding to -{noise:.3g} tolerated)",
+            hint="(almost) every value negative: the flux is written with the atmosphere's sign convention "
+            f"(a loss from the land negative)? rhbench reads it positive: negate it (e.g. ncap2 -s "
+            f"'{where.get('variable')}=-{where.get('variable')}')"
+            if np.mean(finite < 0) > 0.95
+            else None,
             **where,
         )
 

@@ -15,6 +15,7 @@ from rhbench import grid, loader, pipeline
 from rhbench.errors import DataError
 from rhbench.results import Failures
 from rhbench.sources import Source, Var
+from tests.test_session8_gunzip import _packed, inflations  # noqa: F401  (a fixture, used by name)
 
 # --- A11-1: the dask path's damaged-data error names the damaged file -------------------
 
@@ -87,35 +88,11 @@ def test_the_in_memory_path_still_reads_an_intact_series(tmp_path):
 # --- A11-2: decompressed .nc.gz copies are named by content: a moved workspace reuses them ------
 
 
-def _gzipped_rh(path: Path, values: np.ndarray) -> bytes:
-    """Write ``path`` as a gzipped netCDF of ``rh``; return the plain netCDF bytes."""
-    import gzip
-
-    plain = path.with_suffix("")
-    xr.Dataset({"rh": ("x", values)}).to_netcdf(plain)
-    data = plain.read_bytes()
-    path.write_bytes(gzip.compress(data, mtime=0))
-    plain.unlink()
-    return data
-
-
-@pytest.fixture
-def inflations(monkeypatch):
-    """Count the decompressions (calls of gunzip._inflate)."""
-    from rhbench.readers import gunzip
-
-    calls: list[Path] = []
-    real = gunzip._inflate
-
-    def counted(path, copy):
-        calls.append(path)
-        return real(path, copy)
-
-    monkeypatch.setattr(gunzip, "_inflate", counted)
-    return calls
-
-
-def test_a_ci_workspace_that_moves_between_jobs_reuses_the_decompressed_copy(tmp_path, monkeypatch, inflations):
+def test_a_ci_workspace_that_moves_between_jobs_reuses_the_decompressed_copy(
+    tmp_path,
+    monkeypatch,
+    inflations,  # noqa: F811  (the fixture)
+):
     """Known-open (Review 7): copies were named by the source's resolved path, so a CI whose workspace
     path changes each job (/builds/job-101/data/rh.nc.gz, then job-102) decompressed again each job and
     left one more full-size copy in the cache each time."""
@@ -126,7 +103,7 @@ def test_a_ci_workspace_that_moves_between_jobs_reuses_the_decompressed_copy(tmp
     monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
     first = tmp_path / "job-101" / "data" / "rh.nc.gz"
     first.parent.mkdir(parents=True)
-    plain = _gzipped_rh(first, np.arange(6.0))
+    plain = _packed(first, np.arange(6.0))
     copy = gunzip.decompressed(first)
     for job in (102, 103):  # the next jobs: the workspace checked out afresh under a new path
         moved = tmp_path / f"job-{job}" / "data" / "rh.nc.gz"
@@ -141,7 +118,11 @@ def test_a_ci_workspace_that_moves_between_jobs_reuses_the_decompressed_copy(tmp
         np.testing.assert_array_equal(ds["rh"].values, np.arange(6.0))
 
 
-def test_different_bytes_under_the_moved_path_are_decompressed_not_served_stale(tmp_path, monkeypatch, inflations):
+def test_different_bytes_under_the_moved_path_are_decompressed_not_served_stale(
+    tmp_path,
+    monkeypatch,
+    inflations,  # noqa: F811  (the fixture)
+):
     """Content names: two files of the same name with different values never share a copy."""
     from rhbench.readers import gunzip
 
@@ -149,7 +130,7 @@ def test_different_bytes_under_the_moved_path_are_decompressed_not_served_stale(
     a, b = tmp_path / "a" / "rh.nc.gz", tmp_path / "b" / "rh.nc.gz"
     for path, start in ((a, 0.0), (b, 10.0)):
         path.parent.mkdir()
-        _gzipped_rh(path, np.arange(start, start + 3))
+        _packed(path, np.arange(start, start + 3))
     with xr.open_dataset(gunzip.decompressed(a)) as ds_a, xr.open_dataset(gunzip.decompressed(b)) as ds_b:
         np.testing.assert_array_equal(ds_a["rh"].values, [0.0, 1.0, 2.0])
         np.testing.assert_array_equal(ds_b["rh"].values, [10.0, 11.0, 12.0])
@@ -165,7 +146,7 @@ def test_the_path_named_copy_of_the_previous_format_is_removed_and_a_users_file_
 
     monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
     packed = tmp_path / "rh.nc.gz"
-    plain = _gzipped_rh(packed, np.arange(4.0))
+    plain = _packed(packed, np.arange(4.0))
     folder = tmp_path / "cache" / gunzip.FOLDER
     folder.mkdir(parents=True)
     old = folder / f"v2-{hashlib.sha256(str(packed.resolve()).encode()).hexdigest()[:20]}.nc"

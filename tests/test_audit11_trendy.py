@@ -436,3 +436,71 @@ def test_steps_shorter_than_a_month_are_refused_saying_so(tmp_path, per_day, lab
     with pytest.raises(TimeAxisError, match="time steps shorter than a month") as info:
         _total({"rh": [path]})
     assert f"file: {path}" in str(info.value) and "cdo monmean" in str(info.value)
+
+
+def test_an_amount_per_month_read_monthly_is_each_months_rate_and_keeps_its_calendar(tmp_path):
+    """The monthly (not annual) read: each step in g m-2 yr-1 is its month's amount / its days x 365.25;
+    the scaling keeps the labels' attributes (the calendar the annual means weigh months by)."""
+    from rhbench import loader
+
+    rates = _rates()
+    amounts = rates * 1000.0 * DAY_SECONDS * _days("noleap")[:, None, None]
+    path = _write(tmp_path / "rh.nc", amounts, "g C m-2 month-1")
+    source = Source("T", "dgvm", "x.T", {"rh": Var("rh", "kg m-2 s-1")}, "-", period=(2000, 2003))
+    monthly = loader.open_variable(source, "rh", path)
+    np.testing.assert_allclose(monthly.values, rates * 1000.0 * SECONDS_PER_YEAR, rtol=1e-6)
+    assert monthly.attrs["calendar"] == "noleap" and monthly.attrs["units"] == "gC m-2 yr-1"
+
+
+def test_an_rh_negative_everywhere_is_refused_with_the_sign_convention_fix(tmp_path):
+    """Refused before too ('100.0% of values negative'), without saying the likely cause: a flux written
+    with the atmosphere's sign (land losses negative). A few negatives keep the old message alone."""
+    from rhbench.errors import ValueRangeError
+
+    path = _write(tmp_path / "rh.nc", -_rates(), "kg m-2 s-1")
+    with pytest.raises(ValueRangeError, match="100.0% of values negative") as info:
+        _total({"rh": [path]})
+    assert "sign convention" in str(info.value) and "ncap2 -s 'rh=-rh'" in str(info.value)
+    mixed = _rates()
+    mixed[:, 3:8, :] *= -1.0  # a fifth of the land negative: a broken field, not a sign convention
+    with pytest.raises(ValueRangeError) as info:
+        _total({"rh": [_write(tmp_path / "mixed.nc", mixed, "kg m-2 s-1")]})
+    assert "sign convention" not in str(info.value)
+
+
+# --- B11-18: ORCHIDEE-style 2-D nav_lat/nav_lon beside 1-D lat/lon -------------------------------
+
+
+@pytest.mark.parametrize("agree", [True, False], ids=["repeating-the-1-D", "another-grid"])
+def test_2d_latitudes_beside_1d_coordinates_are_read_as_the_regular_grid_they_repeat(tmp_path, agree):
+    """A regular-grid file carrying 2-D nav_lat/nav_lon (ORCHIDEE writes them) beside its 1-D lat/lon was
+    refused as 'curvilinear grid not supported'. Now read when the 2-D ones repeat the 1-D (hand total);
+    2-D coordinates that differ (a real curvilinear grid with index dims named lat/lon) stay refused."""
+    from rhbench.errors import CoordinateError
+
+    lat2, lon2 = np.meshgrid(LAT if agree else LAT * 0.9, LON, indexing="ij")
+    extra = {"nav_lat": (("lat", "lon"), lat2, {"units": "degrees_north"}),
+             "nav_lon": (("lat", "lon"), lon2, {"units": "degrees_east"})}  # fmt: skip
+    rates = _rates()
+    path = _write(tmp_path / "rh.nc", rates, "kg m-2 s-1", **extra)
+    if agree:
+        assert _total({"rh": [path]}) == pytest.approx(_hand(rates, "noleap"), rel=1e-6)
+    else:
+        with pytest.raises(CoordinateError, match="curvilinear grid not supported"):
+            _total({"rh": [path]})
+
+
+def test_yearly_sums_labelled_without_their_time_are_refused_with_the_per_step_fix(tmp_path):
+    """rh as yearly sums labelled 'kg m-2' (an amount, no time): refused before too (units of another
+    dimension) with the generic fix; it now says how to label a per-step amount."""
+    from rhbench.errors import UnitsError
+
+    ds = xr.Dataset(
+        {"rh": (("time", "lat", "lon"), (_rates()[:4] * SECONDS_PER_YEAR).astype("float32"), {"units": "kg m-2"})},
+        coords={"time": ("time", np.arange(4) * 365.0 + 182.5, NOLEAP_TIME), "lat": LAT, "lon": LON},
+    )
+    path = tmp_path / "rh.nc"
+    ds.to_netcdf(path)
+    with pytest.raises(UnitsError) as info:
+        _total({"rh": [path]})
+    assert f"file: {path}" in str(info.value) and "'kg m-2 yr-1' for yearly sums" in str(info.value)

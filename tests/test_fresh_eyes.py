@@ -88,12 +88,12 @@ def test_the_page_says_under_its_title_what_data_its_numbers_come_from(tmp_path:
     assert f'<p class="data-label" id="data-label">{line}</p>' in header
 
 
-def _run_demo_root(root: Path, out: Path, models: tuple[str, ...] | None):
+def _run_demo_root(root: Path, out: Path, models: tuple[str, ...] | None, registry=None):
     from rhbench.config import RunConfig
     from rhbench.pipeline import run
 
     config = RunConfig(data_root=root, out=out, resolution=4.0, quick_upscaling=True, n_draws=5, models=models)
-    return run(config)
+    return run(config, registry=registry)
 
 
 @pytest.mark.slow
@@ -119,6 +119,16 @@ def test_without_a_models_selection_a_dgvm_with_no_file_in_the_data_root_is_abse
 
     selected = _run_demo_root(demo_root, tmp_path / "selected", ("CLM5.0", "CABLE-POP"))
     assert selected.exit_code == 3 and "data file not found" in selected.failures["CABLE-POP"]
+
+    # an installed third-party plugin (the user's own model) without its files fails, naming the path
+    # (review 8's open point: a misspelt folder must not pass as absent)
+    from rhbench.registry import build_registry
+
+    registry = build_registry()
+    registry.packages["CABLE-POP"] = "rhbench-cable-pop 1.0"
+    installed = _run_demo_root(demo_root, tmp_path / "installed", None, registry)
+    assert installed.exit_code == 3 and "data file not found" in installed.failures["CABLE-POP"]
+    assert "CLASSIC" not in installed.failures  # the built-in ones stay absent
 
 
 def test_outputs_of_a_run_without_a_gate_context_say_so_not_none(tmp_path: Path, capsys, monkeypatch) -> None:
@@ -287,3 +297,90 @@ def test_the_gate_report_names_the_data_and_its_versions_real_too(tmp_path: Path
     line = "data: REAL data: SRDB-V5 v20200511, Jian2020-predictors c0072c0, land-fraction v20200511"
     assert code == 0 and line in out.splitlines()
     assert f"> **{line}**" in markdown.read_text()
+
+
+def test_the_observation_products_a_run_does_not_use_are_said_in_one_line_per_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A model team's REAL run logged one INFO line per product without files (10 of them)."""
+    from rhbench import observations
+    from rhbench.registry import build_registry
+    from rhbench.results import Failures
+
+    caplog.set_level("INFO")
+    registry, failures = build_registry(), Failures()
+    for name in ("HWSD", "Konings2019", "WISE30sec"):
+        assert observations.load(registry.sources[name], tmp_path, None, failures) is None
+    assert observations.load(registry.sources["Tang2020"], tmp_path, None, failures, products=("HWSD",)) is None
+    assert not [r for r in caplog.records if "not used" in r.getMessage()]  # not one line each
+    failures.say_absent(sorted(failures.absent))
+    said = [r.getMessage() for r in caplog.records if "not used" in r.getMessage()]
+    assert said == [
+        "3 observation product(s) not used (not in the data root): HWSD, Konings2019, WISE30sec; "
+        "`rhbench data` lists the files each expects",
+        "1 observation product(s) not used (not selected (config products)): Tang2020; "
+        "`rhbench data` lists the files each expects",
+    ]
+    assert failures.absent["HWSD"].startswith("not in the data root: ")  # the scorecard keeps each path
+
+
+def test_rhbench_data_lists_only_the_sources_asked_for(tmp_path: Path, capsys) -> None:
+    """`rhbench data` printed 130 files (17 TRENDY models' among them) when a model team wanted its
+    model's six: `--source NAME` lists only those; a wrong name gets the close one."""
+    import json
+
+    from rhbench.cli import main
+
+    assert main(["data", "--data-root", str(tmp_path), "--json", "--source", "CLM5.0", "--source", "HWSD"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["source"] for r in rows} == {"CLM5.0", "HWSD"}
+    assert {r["variable"] for r in rows if r["source"] == "CLM5.0"} == {
+        "rh", "npp", "cVeg", "cSoil", "cLitter", "fVegLitter"
+    }  # fmt: skip
+    assert main(["data", "--data-root", str(tmp_path), "--source", "CLM5"]) == 2
+    said = " ".join(capsys.readouterr().err.split())  # the log wraps lines
+    assert "unknown source names in --source" in said and "did you mean 'CLM5.0'?" in said
+
+
+@pytest.mark.parametrize(
+    ("attrs", "label", "says"),
+    [
+        ({"synthetic": 1}, "SYNTHETIC", "model file(s) marked synthetic in their own attributes: MYMODEL"),
+        ({"data_label": "UNVERIFIED"}, "UNVERIFIED", "model file(s) labelled UNVERIFIED in their own attributes"),
+        ({}, "REAL", "not a demo root"),
+    ],
+)
+def test_a_model_whose_files_say_they_are_synthetic_makes_the_run_synthetic(
+    tmp_path: Path, attrs: dict, label: str, says: str
+) -> None:
+    """A model's files marked `synthetic = 1` (as rhbench demo marks its own) scored on the REAL
+    reference: the run, its page and its scorecard said "REAL data" of the model's numbers."""
+    import numpy as np
+    import xarray as xr
+
+    from rhbench import datalabel
+    from rhbench.registry import Registry
+
+    path = tmp_path / "MYMODEL_S3_rh.nc"
+    xr.Dataset({"rh": ("x", np.ones(2))}, attrs=attrs).to_netcdf(path)
+    other = tmp_path / "OTHER_S3_rh.nc"  # a model the run did not read: its mark does not count
+    xr.Dataset({"rh": ("x", np.ones(2))}, attrs={"synthetic": 1}).to_netcdf(other)
+    registry = Registry(sources={n: trendy_dgvm(n, "c", variables=("rh",)) for n in ("MYMODEL", "OTHER")})
+    files = {"MYMODEL": {"rh": [path]}, "OTHER": {"rh": [other]}}
+    data = datalabel.describe({"inputs": {}}, files, registry, tmp_path, demo_root=False, read={"MYMODEL": [None]})
+    assert data["data_label"] == label and says in data["data_label_reason"]
+
+
+@pytest.mark.parametrize(
+    ("text", "fix"), [('"MyModel"', 'models = ["MyModel"]'), ("3", 'models = ["MyModel", "CLM5.0"]')]
+)
+def test_a_models_value_that_is_not_a_list_says_how_to_write_one(tmp_path: Path, text: str, fix: str) -> None:
+    """`models = "MyModel"` in a run config said "must be a list of names; found: MyModel" only."""
+    from rhbench.config import load_config
+    from rhbench.errors import ConfigError
+
+    config = tmp_path / "run.toml"
+    config.write_text(f"models = {text}\n")
+    with pytest.raises(ConfigError, match="must be a list of names") as caught:
+        load_config(config)
+    assert f"to fix: write {fix} (a TOML list of quoted names)" in str(caught.value)

@@ -373,14 +373,17 @@ def test_the_real_reference_run_by_hand(tmp_path):
     """`rhbench run --data-root ../shared/data`: the observations' Rh total = the run's RF product x its
     land area (Pg C yr-1, 52.0 as measured), its SD = the SD (ddof 1) of the ensemble members' totals
     (1.1), the reference's Taylor SD = its area-weighted SD over its land cells (no vegetation classes
-    there), zonal Rh = row means; every output labelled REAL; exit 3 (the TRENDY plugins have no files)."""
+    there), zonal Rh = row means; every output labelled REAL; exit 0 (the TRENDY plugins have no files
+    there: `absent`, not failed, without a models selection; session 9, E9-4)."""
     from conftest import shared_data_path
 
     from rhbench.cli import main
 
     root, out = shared_data_path(), tmp_path / "out"
-    assert main(["-q", "run", "--data-root", str(root), "--out", str(out)]) == 3
+    assert main(["-q", "run", "--data-root", str(root), "--out", str(out)]) == 0
     scores = pd.read_csv(out / "scores.csv")
+    loads = scores[scores["metric"] == "load"].set_index("source")["status"]
+    assert loads["CLM5.0"] == "absent" and "failed" not in set(loads)
     value = scores.set_index(["source", "metric", "region"])["value"]
     with xr.open_dataset(out / "upscaling" / "rh_rf.nc") as rf:
         total = float(np.nansum(rf["rh"].values.astype(float) * rf["land_area"].values)) / 1e15

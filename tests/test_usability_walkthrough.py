@@ -131,7 +131,8 @@ def test_unreadable_file_units_name_the_declared_units_and_the_fix():
     text = str(caught.value)
     assert "found: 'foo'; expected: kg m-2 s-1" in text  # the plugin's declaration, not rhbench's internal unit
     assert "to fix: write UDUNITS units" in text and "Var(name, units)" in text
-    with pytest.raises(UnitsError, match="to fix: write UDUNITS units"):
+    # an amount without its time (B11-18): first the per-step hint, then the same fix
+    with pytest.raises(UnitsError, match=r"to fix: an amount per time step .*; otherwise write UDUNITS units"):
         units.check_units("kg m-2", "g m-2 yr-1", declared="kg m-2 s-1", variable="rh")
 
 

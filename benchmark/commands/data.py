@@ -1,10 +1,11 @@
-"""``rhbench data [--data-root DIR] [--json]``: every file each source expects, whether it is there, how to get it."""
+"""``rhbench data [--data-root DIR] [--json] [--source NAME]``: each source's expected files, present or not."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -14,6 +15,7 @@ from rich.table import Table
 from rhbench import cmip6
 from rhbench.config import resolve_data_root
 from rhbench.errors import ConfigError
+from rhbench.registry import Registry, close_names
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -31,6 +33,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("--json", action="store_true", help="print JSON: one object per expected file")
     parser.add_argument("--no-verify", action="store_true", help="do not hash present files against catalog pins")
+    parser.add_argument(
+        "--source",
+        action="append",
+        metavar="NAME",
+        help="list only this source's files, e.g. your model (repeatable; names as `rhbench plugins` lists them)",
+    )
     cmip6.add_arguments(parser)
     parser.set_defaults(func=run)
     return parser
@@ -59,6 +67,25 @@ def _table(rows: list) -> Table:
     return table
 
 
+def _only(registry: Registry, names: list[str] | None) -> Registry:
+    """``registry`` cut to the sources ``names`` (all without); a name no source has is a ConfigError
+    with the close one."""
+    if not names:
+        return registry
+    known = sorted(registry.sources)
+    unknown = [name for name in names if name not in registry.sources]
+    if unknown:
+        close = [c for name in unknown for c in close_names(name, known)]
+        raise ConfigError(
+            "unknown source names in --source",
+            variable="--source",
+            found=unknown,
+            expected="a name `rhbench plugins` lists",
+            hint=f"did you mean {', '.join(map(repr, close))}?" if close else None,
+        )
+    return replace(registry, sources={name: registry.sources[name] for name in names})
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the inventory; exit 0 (listing never fails on missing files)."""
     from rhbench.inventory import inventory
@@ -73,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             data_root,
             data_root,
         )
-    rows = inventory(registry, data_root, ilamb_root=args.ilamb_root, verify=not args.no_verify)
+    rows = inventory(_only(registry, args.source), data_root, ilamb_root=args.ilamb_root, verify=not args.no_verify)
     if args.json:
         print(json.dumps([row.to_dict() for row in rows], indent=2))
     else:

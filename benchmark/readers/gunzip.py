@@ -22,7 +22,8 @@ So a moved workspace costs one hash of each ``.nc.gz`` (and a pointer of ~200 by
 decompression and a second copy, and an edit is always caught. Nothing else in the folder is
 touched: only names rhbench derives from a source are written, and the copies older rhbench
 versions made of the same file as it is now (record format 1, named by the source's path, size
-and mtime; format 2, named by the source's path) are removed once the content-named copy is there.
+and mtime; format 2, named by the source's path) are removed once the content-named copy is there. An edited
+source's earlier copy is removed when no pointer (another path with those bytes) names it any more.
 """
 
 from __future__ import annotations
@@ -56,8 +57,11 @@ def decompressed(path: Path) -> Path:
     pointer = folder / f"path-{_path_key(path)}{RECORD_SUFFIX}"
     source_sha = _pointed(pointer, source_stat)
     if source_sha is None:
+        before = (_pointer(pointer) or {}).get("source_sha256")
         source_sha = fileops.sha256_of(path)
         _record(pointer, pointer, {"format": RECORD_FORMAT, "source_sha256": source_sha, "source": source_stat})
+        if before not in (None, source_sha):  # edited: its earlier copy, unless another path names it
+            _drop_unnamed(folder, before, path)
     copy = folder / f"v{RECORD_FORMAT}-{source_sha[:NAME_DIGITS]}.nc"
     record = copy.with_name(copy.name + RECORD_SUFFIX)
     state, recorded = _state(copy, record)
@@ -87,9 +91,8 @@ def _path_key(path: Path) -> str:
     return hashlib.sha256(f"{path.resolve()}".encode()).hexdigest()[:20]
 
 
-def _pointed(pointer: Path, source_stat: dict) -> str | None:
-    """The SHA-256 the pointer records for a source whose ``stat`` fields are ``source_stat``, or None
-    (no readable pointer of this format, or fields that moved: the source must be hashed)."""
+def _pointer(pointer: Path) -> dict | None:
+    """The record of ``pointer`` (this format, a SHA-256), or None when it has no readable one."""
     try:
         recorded = json.loads(pointer.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -97,8 +100,26 @@ def _pointed(pointer: Path, source_stat: dict) -> str | None:
     if not isinstance(recorded, dict) or recorded.get("format") != RECORD_FORMAT:
         return None
     sha = recorded.get("source_sha256")
-    ok = recorded.get("source") == source_stat and isinstance(sha, str) and len(sha) == 64
-    return sha if ok else None
+    return recorded if isinstance(sha, str) and len(sha) == 64 else None
+
+
+def _pointed(pointer: Path, source_stat: dict) -> str | None:
+    """The SHA-256 the pointer records for a source whose ``stat`` fields are ``source_stat``, or None
+    (no readable pointer of this format, or fields that moved: the source must be hashed)."""
+    recorded = _pointer(pointer)
+    return recorded["source_sha256"] if recorded is not None and recorded.get("source") == source_stat else None
+
+
+def _drop_unnamed(folder: Path, sha: str, path: Path) -> None:
+    """Remove the copy (and record) of content ``sha``, an earlier version of ``path``, unless a pointer
+    (another path holding those bytes: a second checkout) still names it: each edit of a ``.nc.gz``
+    would otherwise leave a copy as large as the data. A copy another process has open stays readable."""
+    if any((_pointer(other) or {}).get("source_sha256") == sha for other in folder.glob(f"path-*{RECORD_SUFFIX}")):
+        return
+    copy = folder / f"v{RECORD_FORMAT}-{sha[:NAME_DIGITS]}.nc"
+    for name in (copy, copy.with_name(copy.name + RECORD_SUFFIX)):
+        name.unlink(missing_ok=True)
+    log.info("removed %s, the decompressed copy of %s before it was edited", copy, path)
 
 
 def _drop_older_formats(path: Path, folder: Path) -> None:
