@@ -15,8 +15,8 @@ The key (:func:`reference_key`) is a SHA-256 over everything the product depends
 - the seed, the quick/full tuning choice and both tuning grids;
 - the target grid and the vegetation-class map (land cover) given for per-class totals;
 - ``SOURCE_DATE_EPOCH``, which dates the map's ``history`` (:func:`rhbench.upscaling.product.history`);
-- the SHA-256 of every source file of :mod:`rhbench.upscaling` and of :mod:`rhbench.datalabel`:
-  edited forest code is never served an old product.
+- the SHA-256 of every Python source file of rhbench and of its plugins (:func:`code_fingerprint`):
+  edited code (the forest, the loader, cell areas, a plugin's quirks) is never served an old product.
 
 An entry is a folder written under a temporary name, then renamed; its ``manifest.json``
 records each file's SHA-256, and the manifest's own SHA-256 is recorded beside the folder
@@ -27,6 +27,7 @@ dropped with a warning and the reference rebuilt). Only a build that finished is
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -39,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from rhbench import __version__, datalabel
+from rhbench import __version__
 from rhbench.cache import CACHE_VERSION
 from rhbench.fileops import cache_dir, sha256_of, write_text_atomic
 
@@ -53,10 +54,20 @@ RUN_LOG = "run_log.json"
 
 
 def code_fingerprint() -> dict[str, str]:
-    """File name -> SHA-256 of every source file of :mod:`rhbench.upscaling` and of :mod:`rhbench.datalabel`."""
-    package = Path(__file__).parent / "upscaling"
-    files = sorted(package.glob("*.py")) + [Path(datalabel.__file__)]
-    return {f"{path.parent.name}/{path.name}": sha256_of(path) for path in files}
+    """Relative path -> SHA-256 of every Python source file of rhbench and of its plugins.
+
+    The whole package, not only :mod:`rhbench.upscaling`: the product also depends on how the
+    stack is read (the loader, the plugins' quirks), on cell areas and the land fraction
+    (totals) and on the labels, so any edited module rebuilds the reference (~1.2 MB hashed,
+    a few ms).
+    """
+    package = Path(__file__).parent
+    plugins = Path(importlib.import_module("rhbench.plugins").__file__).parent
+    return {
+        f"{root.name}/{path.relative_to(root).as_posix()}": sha256_of(path)
+        for root in (package, plugins)
+        for path in sorted(root.rglob("*.py"))
+    }
 
 
 def _digest(values: np.ndarray) -> str:
