@@ -140,28 +140,6 @@ def test_the_loader_cleans_in_place_only_what_it_read_itself(tmp_path, monkeypat
     xr.testing.assert_identical(again, eager)
 
 
-def test_a_run_does_not_open_the_reference_again_for_an_sd_it_does_not_have(tmp_path, monkeypatch):
-    """The reference file's header says it has no ``rh_sd``: the loader is not asked for it (it
-    opened the whole file again to find that out), and the ensemble SD attribute comes from the same header."""
-    from benchmarks import ilamb3_bench
-    from benchmarks.ilamb3_data import write_files
-
-    files = write_files(tmp_path / "data", 1, monthly=False, resolution=6.0)
-    models = list(files["models"])
-    config = ilamb3_bench.write_config(tmp_path / "annual-1.toml", tmp_path / "data", models)
-    opened: list[tuple[str, str]] = []
-    real = loader.open_variable
-
-    def counting(source, variable, path, **kwargs):
-        opened.append((source.name, source.variables[variable].file_name))
-        return real(source, variable, path, **kwargs)
-
-    monkeypatch.setattr(loader, "open_variable", counting)
-    result = ilamb3_bench.confront({"config": str(config), "out": str(tmp_path / "out"), "models": models})
-    assert "error" not in result, result
-    assert [name for source, name in opened if source == "Konings2019"] == ["rh"], opened
-
-
 @pytest.mark.parametrize("stored", ["rh_sd", "RH_sd", None])
 def test_the_reference_sd_is_read_when_its_file_has_it_under_any_case(tmp_path, stored):
     from rhbench import grid, observations
