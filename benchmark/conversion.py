@@ -20,8 +20,9 @@ from rhbench.errors import RhbenchError
 
 log = logging.getLogger(__name__)
 
-#: Units whose time is a month in the denominator: ``g m-2 month-1``, ``gC/m2/month``, ``kg m-2 months^-1``.
-PER_MONTH = re.compile(r"(/\s*months?\b)|(\bmonths?\s*(\^|\*\*)?\s*-1\b)", re.IGNORECASE)
+#: Units whose time is a month in the denominator: ``g m-2 month-1``, ``gC/m2/month``, ``kg m-2 months^-1``,
+#: and CMIP's ``mon`` (``gC m-2 mon-1``).
+PER_MONTH = re.compile(r"(/\s*(months?|mons?)\b)|(\b(months?|mons?)\s*(\^|\*\*)?\s*-1\b)", re.IGNORECASE)
 
 
 def month_amount_scale(raw: xr.DataArray, declared: str) -> np.ndarray | None:
@@ -43,11 +44,11 @@ def month_amount_scale(raw: xr.DataArray, declared: str) -> np.ndarray | None:
 
 def per_month(text: str) -> bool:
     """Whether units ``text`` have a month in the denominator, in any spelling pint reads as such
-    (``month-1``, ``/month``, ``per month``, ``/(m2 month)``): the regular expression first, then,
-    for other text naming a month, pint's parse (imported only then)."""
+    (``month-1``, ``/month``, ``per month``, ``/(m2 month)``, ``mon-1``): the regular expression
+    first, then, for other text naming a month (``mon`` included), pint's parse (imported only then)."""
     if PER_MONTH.search(text):
         return True
-    if "month" not in text.casefold():
+    if "mon" not in text.casefold():
         return False
     try:
         return units.parse_units(text)._units.get("month", 0) < 0  # pint's UnitsContainer: name -> power

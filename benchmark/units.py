@@ -48,6 +48,7 @@ _CF_DEFINITIONS = (
     "@alias degK = deg_K",
     "@alias day = d",
     "@alias hour = h",
+    "@alias month = mon",  # CMIP's frequency spelling (``gC m-2 mon-1``); per-month amounts: rhbench.conversion
     "degrees_north = degree = degrees_north = degrees_N = degreesN = degree_north = degree_N = degreeN",
     "degrees_east = degree = degrees_east = degrees_E = degreesE = degree_east = degree_E = degreeE",
     "degrees = degree = degrees",

@@ -50,7 +50,10 @@ def test_an_unchanged_catalog_is_still_parsed_once(tmp_path, monkeypatch):
     assert parsed == [1]
 
 
-@pytest.mark.parametrize("spelling", ["gC m-2 per month", "g C/(m2 month)", "gC/(m^2*month)"])
+@pytest.mark.parametrize(
+    "spelling",
+    ["gC m-2 per month", "g C/(m2 month)", "gC/(m^2*month)", "gC m-2 mon-1", "g C/(m2 mon)", "gC/m2/mon"],
+)
 @pytest.mark.parametrize("annual", [True, False])
 def test_every_spelling_of_an_amount_per_month_is_read_by_its_months_own_days(tmp_path, spelling, annual):
     """R8-3: B11-9 divides a per-month amount by each month's own days, but it recognised the month
