@@ -42,7 +42,7 @@ import xarray as xr
 
 from rhbench import __version__
 from rhbench.cache import CACHE_VERSION
-from rhbench.fileops import cache_dir, sha256_of, write_text_atomic
+from rhbench.fileops import cache_dir, file_checksum, sha256_of, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,14 @@ def code_fingerprint() -> dict[str, str]:
     }
 
 
+def _input_sha256(path: Path) -> str:
+    """Hex SHA-256 of an input file's full bytes, through :func:`rhbench.fileops.file_checksum` (memoised
+    and prefetched for the run's provenance, so a run hashes its SRDB table and stack once); a file over
+    :data:`rhbench.fileops.FULL_CHECKSUM_BYTES`, which that function only fingerprints, is hashed whole here."""
+    checksum = file_checksum(path)
+    return checksum.removeprefix("sha256:") if checksum.startswith("sha256:") else sha256_of(path)
+
+
 def _digest(values: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(values).tobytes()).hexdigest()
 
@@ -93,7 +101,9 @@ def reference_key(
     document = {
         "cache_version": CACHE_VERSION,
         "rhbench": __version__,
-        "files": {role: None if p is None else [Path(p).name, sha256_of(Path(p))] for role, p in sorted(files.items())},
+        "files": {
+            role: None if p is None else [Path(p).name, _input_sha256(Path(p))] for role, p in sorted(files.items())
+        },
         "catalog": entries,
         "seed": int(seed),
         "quick": bool(quick),

@@ -115,6 +115,24 @@ def test_one_edited_srdb_value_or_another_seed_rebuilds(tmp_path, cache, inputs,
     assert build.calls == 7 and len(_entries(cache)) == 7
 
 
+def test_input_files_are_hashed_once_per_run_and_whole(tmp_path, monkeypatch):
+    """The key takes an input's SHA-256 from the run's memoised checksums (the provenance hashes the same
+    files), and a file too large for those (only fingerprinted there) is still hashed whole."""
+    from rhbench import fileops
+
+    path = tmp_path / "srdb.csv"
+    path.write_bytes(b"Record_number,Rh_annual\n1,300\n" * 100)
+    whole = fileops.sha256_of(path)
+    assert fileops.file_checksum(path) == f"sha256:{whole}"  # hashed once, as the run's provenance does
+    monkeypatch.setattr(refcache, "sha256_of", lambda p: pytest.fail(f"{p} hashed a second time"))
+    assert refcache._input_sha256(path) == whole
+    monkeypatch.undo()
+    monkeypatch.setattr(fileops, "FULL_CHECKSUM_BYTES", 16)  # the file is now "large": fingerprinted only
+    path.write_bytes(path.read_bytes() + b"2,400\n")
+    assert fileops.file_checksum(path).startswith("fingerprint:")
+    assert refcache._input_sha256(path) == fileops.sha256_of(path)
+
+
 def test_key_covers_the_upscaling_code_and_every_file():
     code = refcache.code_fingerprint()
     package = Path(refcache.__file__).parent  # benchmark/ in a checkout, rhbench/ when installed
