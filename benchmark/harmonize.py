@@ -102,7 +102,7 @@ def open_annual(source: Source, data_root: Path | None, *, in_memory: bool = Fal
     variables = {
         name: pftcover.open_cell_values(source, name, files, in_memory=in_memory)
         for name in files
-        if name not in landfrac.CELL_MEASURES and name != pftcover.COVER
+        if name not in landfrac.CELL_MEASURES and not pftcover.is_weight(source, name)
     }
     if not variables:
         raise MissingVariableError("no benchmark variable", source=source.name, found=sorted(files))
@@ -213,7 +213,7 @@ def load_source(
     """
     variables, opened, files = {}, [], source_files(source, data_root)
     for name in files:
-        if name in landfrac.CELL_MEASURES or name == pftcover.COVER:
+        if name in landfrac.CELL_MEASURES or pftcover.is_weight(source, name):
             continue
         opened.append(pftcover.open_cell_values(source, name, files))
         variables[name] = select_period(on_grid_of(opened[-1], target, source=source.name), period)

@@ -46,6 +46,12 @@ SUM_TOLERANCE = 0.01
 _AXES = ("year", "time", "lat", "lon")
 
 
+def is_weight(source: Source, name: str) -> bool:
+    """True for a model's :data:`COVER`: read only to weight its per-PFT variables, never benchmarked
+    (an observation product's land cover, e.g. MODIS's, is its benchmark variable)."""
+    return name == COVER and source.kind == "dgvm"
+
+
 def open_cell_values(
     source: Source, name: str, files: Mapping[str, Sequence[Path]], *, in_memory: bool = False
 ) -> xr.DataArray:
@@ -53,7 +59,7 @@ def open_cell_values(
     a per-PFT variable weighted by the model's :data:`COVER` when the source declares it
     (:func:`weighted`); without it, a per-PFT variable is refused by the loader, naming its file."""
     paths = files[name]
-    if COVER not in files or name == COVER:
+    if COVER not in files or source.kind != "dgvm" or name == COVER:
         return loader.open_variable(source, name, paths, annual=True, in_memory=in_memory)
     data = loader.open_variable(source, name, paths, annual=True, in_memory=in_memory, pfts=True)
     if not _extra_dims(data):
