@@ -177,3 +177,26 @@ def test_check_that_compares_still_writes_the_usual_report(tmp_path):
     assert _run(tmp_path, CURRENT, "--allow-missing", "--junit", str(junit)) == 0
     suite = ET.parse(junit).getroot().find("testsuite")
     assert int(suite.get("tests")) > 1 and suite.find("testcase").get("name") != "check could not compare"
+
+
+def test_a_runs_shared_in_memory_read_puts_the_axes_on_rhbenchs_too(tmp_path):
+    """Within a run (issue 18's one netCDF handle per file, the in-memory read), a `tstep` time and a
+    regular grid as 2-D coordinates are read as in the lazy path (hand total)."""
+    from rhbench import grid, harmonize, reduce, runscope
+    from rhbench.sources import Source, Var
+
+    rates = _rates()
+    stamps, _ = _time_axis("noleap")
+    lat2, lon2 = np.meshgrid(LAT, LON, indexing="ij")
+    ds = xr.Dataset(
+        {"rh": (("tstep", "y", "x"), rates.astype("float32"), {"units": "kg m-2 s-1"}),
+         "lat": (("y", "x"), lat2, {"units": "degrees_north"}), "lon": (("y", "x"), lon2, {"units": "degrees_east"})},
+        coords={"tstep": ("tstep", stamps, TIME_ATTRS)},
+    )  # fmt: skip
+    path = _save(ds, tmp_path / "rh.nc")
+    source = Source("T", "dgvm", "x.T", {"rh": Var("rh", "kg m-2 s-1")}, "-", period=(2000, 2003), files={"rh": [path]})
+    with runscope.scope():
+        annual, cells = harmonize.load_native(source, None, in_memory=True)
+        products = reduce.reduce_native(annual, cells, grid.common_grid(10.0), (2000, 2003))
+    total = float(products.regions["rh_total"].sel(region="global"))
+    assert total == pytest.approx(_hand(rates, "noleap"), rel=1e-6)
