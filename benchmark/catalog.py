@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import yaml
 
+from rhbench import runscope
 from rhbench.config import DATA_ROOT_ENV, resolve_data_root  # noqa: F401  (re-exported; defined once in config)
 from rhbench.errors import CatalogError, ConfigError, DataError, RhbenchError
 from rhbench.sources import Source
@@ -327,9 +328,15 @@ def resolve_file(
     if data_root is None:
         raise ConfigError("no data root: pass --data-root, set data_root in the config or RHBENCH_DATA", source=source)
     posix = check_relative(relative, source=source, variable=variable, data_root=data_root)
+    key = ("file", str(data_root), relative, str(ilamb_root or ""), _ILAMB_ROOT.get())
+    return runscope.resolved(key, lambda: _resolved(data_root, relative, posix, source, ilamb_root))
+
+
+def _resolved(data_root: Path, relative: str, posix: PurePosixPath, source: str | None, ilamb_root) -> Path:
+    """:func:`resolve_file`'s work (once per run: :func:`rhbench.runscope.resolved`)."""
     if relative.startswith(ILAMB_PREFIX):
         return _resolve_ilamb(data_root, relative, source, ilamb_root)
-    path = Path(data_root).resolve() / posix
+    path = runscope.resolved(("root", str(data_root)), lambda: Path(data_root).resolve()) / posix
     _check_no_link_loop(path, source, relative, data_root)
     return path
 

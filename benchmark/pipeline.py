@@ -37,6 +37,7 @@ from rhbench import (
     plausibility,
     provenance,
     reduce,
+    runscope,
     selection,
 )
 from rhbench.config import RunConfig
@@ -89,8 +90,14 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     The heavy step, reading and reducing each DGVM, runs on the dask scheduler active when
     ``run`` is called (e.g. a ``dask.distributed.Client``: ``rhbench run --scheduler``); the
     small observation products and metrics run on local threads, where a cluster's
-    per-task round trips would cost more than the work.
+    per-task round trips would cost more than the work. Each catalog path is resolved and each
+    netCDF file read in memory is opened once in the run (:mod:`rhbench.runscope`).
     """
+    with runscope.scope():
+        return _run(config, registry, progress)
+
+
+def _run(config: RunConfig, registry: Registry | None, progress: Progress | None) -> Outcome:
     started = time.time()
     heavy = dask.config.get("scheduler", None)
     registry = registry or build_registry()

@@ -64,7 +64,8 @@ def _package_of(entry_point: EntryPoint, known: dict[str, str] | None = None) ->
     where = str(getattr(dist, "_path", "")) or None
     if known is not None and where in known:
         return known[where]
-    package = f"{dist.name} {dist.version}"
+    meta = dist.metadata  # parsed once (dist.name and dist.version would parse METADATA each)
+    package = f"{meta['Name']} {meta['Version']}"
     if known is not None and where is not None:
         known[where] = package
     return package

@@ -11,6 +11,7 @@ from typing import Any
 
 import xarray as xr
 
+from rhbench import fileaxes, runscope
 from rhbench.errors import DataError
 from rhbench.grid import LAT_NAMES, LON_NAMES
 from rhbench.readers import gunzip
@@ -77,15 +78,20 @@ def open_file(
     (``_FillValue`` stays in its attributes): the loader masks them in its own single
     pass instead of in an extra one. ``chunked``: dask arrays of :data:`TIME_CHUNK` steps;
     False: xarray's lazily indexed arrays, read from the file when first used (no dask; for
-    small files, :data:`rhbench.loader.IN_MEMORY_BYTES`). Raises :class:`DataError` naming
+    small files, :data:`rhbench.loader.IN_MEMORY_BYTES`). A time dimension of another name and a
+    regular grid given as 2-D coordinates are put on rhbench's axes
+    (:func:`rhbench.fileaxes.conventional`). Raises :class:`DataError` naming
     the file when it is not readable as netCDF.
     """
     readable = _readable(path)
     try:
         mask_and_scale = {variable: False} if raw_values and variable else True
+        if not chunked and runscope.current() is not None:  # the run's one handle of the file
+            ds = xr.open_dataset(_shared_store(readable), decode_times=False, mask_and_scale=mask_and_scale)
+            return fileaxes.conventional(ds)
         with warnings.catch_warnings():  # a performance hint about the file's own chunks, not the user's concern
             warnings.filterwarnings("ignore", message="The specified chunks separate the stored chunks")
-            return xr.open_dataset(
+            ds = xr.open_dataset(
                 readable,
                 decode_times=False,
                 chunks=_CHUNKS if chunked else None,
@@ -99,6 +105,7 @@ def open_file(
             file=str(path),
             expected="a netCDF-3/4 file",
         ) from exc
+    return fileaxes.conventional(ds, time_chunk=TIME_CHUNK if chunked else None)
 
 
 #: Attributes by which xarray's CF decoding changes a variable's values (masks or scales them).
@@ -109,17 +116,38 @@ class NeedsDecoding(Exception):
     """A variable read with :func:`open_stored` has attributes that xarray would apply to its values."""
 
 
-@contextlib.contextmanager
-def open_stored(path: Path) -> Iterator[Any]:
-    """``path`` (plain or gzipped netCDF) opened with netCDF4 alone, for a few small variables
-    read as stored (no masking, no scaling): ~2x faster to open than :func:`open_file`, whose
-    values are those same numbers for every variable :func:`stored_values` accepts. Raises
-    OSError when the file is not readable as netCDF."""
+def _netcdf4(path: Path) -> Any:
     import netCDF4
 
-    with netCDF4.Dataset(_readable(path)) as ds:
+    return netCDF4.Dataset(path)
+
+
+def _shared_store(readable: Path) -> Any:
+    """An xarray store on the run's one netCDF4 handle of ``readable`` (:func:`rhbench.runscope.handle`),
+    which closing the dataset leaves open for the run's other readers of the file; what xarray
+    decodes from it is what it decodes from the file's name (the same backend code)."""
+    from xarray.backends.file_manager import DummyFileManager
+    from xarray.backends.netCDF4_ import NETCDF4_PYTHON_LOCK, NetCDF4DataStore
+
+    handle, _ = runscope.handle(readable, _netcdf4)
+    kept = DummyFileManager(handle, close=lambda: None, lock=NETCDF4_PYTHON_LOCK)
+    return NetCDF4DataStore(kept, lock=NETCDF4_PYTHON_LOCK)
+
+
+@contextlib.contextmanager
+def open_stored(path: Path, *, decompress: bool = True) -> Iterator[Any]:
+    """``path`` (plain or gzipped netCDF; ``decompress`` False: a ``.gz`` file is opened as it is)
+    opened with netCDF4 alone, for a few small variables read as stored (no masking, no scaling):
+    ~2x faster to open than :func:`open_file`, whose values are those same numbers for every
+    variable :func:`stored_values` accepts. Within a run (:mod:`rhbench.runscope`) the file's one
+    handle, left open. Raises OSError when the file is not readable as netCDF."""
+    ds, shared = runscope.handle(_readable(path) if decompress else Path(path), _netcdf4)
+    try:
         ds.set_auto_maskandscale(False)
         yield ds
+    finally:
+        if not shared:
+            ds.close()
 
 
 def stored_values(variable: Any) -> Any:

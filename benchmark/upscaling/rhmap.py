@@ -238,12 +238,13 @@ def ensemble_total_sd(path: Path) -> float | None:
 def header(path: Path) -> tuple[frozenset[str] | None, float | None]:
     """The names of a product file's variables and its ``global_total_sd_PgC_per_yr`` (:func:`ensemble_total_sd`),
     from one netCDF4 read of its header; ``(None, None)`` when netCDF cannot open it (a GeoTIFF product)."""
-    import netCDF4
+    from rhbench.readers import netcdf
 
     # only the header is read: nothing decoded (a reference whose time units cftime cannot
-    # decode, e.g. ``years since AD 1700-Jan-1st``, is read by the loader), no xarray backend probed
+    # decode, e.g. ``years since AD 1700-Jan-1st``, is read by the loader), no xarray backend
+    # probed; within a run, the handle the loader read the file with (:mod:`rhbench.runscope`)
     try:
-        with netCDF4.Dataset(path) as ds:
+        with netcdf.open_stored(Path(path), decompress=False) as ds:
             names, value = frozenset(ds.variables), ds.__dict__.get("global_total_sd_PgC_per_yr")
     except (OSError, ValueError):
         return None, None

@@ -1,0 +1,86 @@
+"""What one run resolves and opens once: its catalog paths and its netCDF files.
+
+Within ``with runscope.scope():`` (entered by :func:`rhbench.pipeline.run` for the whole run):
+
+- :func:`rhbench.catalog.resolve_file` resolves each (data root, catalog path) once; the run's
+  provenance (which resolves every source's files at its start) and the loaders share the
+  answers. Errors are never kept: a path that fails is resolved (and fails) again.
+- a netCDF file is opened once (:func:`handle`): discovery's header read (a CMIP6 file's
+  ``version``), the loader's in-memory read, the cell bounds and the reference's header all use
+  the one ``netCDF4.Dataset``, kept per file identity (device, inode, size, modification time:
+  a file replaced or rewritten during the run is opened afresh).
+
+Outside a scope nothing is kept (a listing, a test, a notebook calling the loader): every call
+resolves and opens as it always did. The scope lives in a context variable: threads that did
+not inherit it (dask's workers) resolve and open on their own. Leaving the scope forgets the
+handles without closing them (an xarray dataset built on one may still read from it); each is
+closed when its last user lets go.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Scope:
+    """One run's memos: resolved catalog paths and open netCDF handles."""
+
+    paths: dict[tuple, Path] = field(default_factory=dict)
+    handles: dict[tuple, Any] = field(default_factory=dict)
+    #: How many times each file (by identity) was opened in this scope: for tests and benchmarks.
+    opened: dict[str, int] = field(default_factory=dict)
+
+
+_SCOPE: ContextVar[Scope | None] = ContextVar("rhbench_run_scope", default=None)
+
+
+@contextlib.contextmanager
+def scope() -> Iterator[Scope]:
+    """A run's scope (nested scopes share the outer one)."""
+    outer = _SCOPE.get()
+    if outer is not None:
+        yield outer
+        return
+    token = _SCOPE.set(Scope())
+    try:
+        yield _SCOPE.get()
+    finally:
+        _SCOPE.reset(token)
+
+
+def current() -> Scope | None:
+    """The enclosing run's scope, or None."""
+    return _SCOPE.get()
+
+
+def resolved(key: tuple, resolve: Callable[[], Path]) -> Path:
+    """``resolve()``'s answer, kept under ``key`` within a scope (an exception is raised, not kept)."""
+    memo = _SCOPE.get()
+    if memo is None:
+        return resolve()
+    if key not in memo.paths:
+        memo.paths[key] = resolve()
+    return memo.paths[key]
+
+
+def handle(path: Path, open_file: Callable[[Path], Any]) -> tuple[Any, bool]:
+    """(the netCDF4 dataset of ``path``, shared) within a scope, ``open_file(path)`` once per file
+    identity; outside a scope ``(open_file(path), False)``: the caller closes an unshared handle.
+    Raises what ``open_file`` raises (``OSError`` when the file is not readable as netCDF)."""
+    memo = _SCOPE.get()
+    if memo is None:
+        return open_file(path), False
+    stat = os.stat(path)
+    key = (str(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    kept = memo.handles.get(key)
+    if kept is None or not kept.isopen():
+        kept = memo.handles[key] = open_file(path)
+        memo.opened[str(path)] = memo.opened.get(str(path), 0) + 1
+    return kept, True

@@ -1,0 +1,155 @@
+"""Session 10's cuts of per-file and fixed costs (issue 18): each test fails when its cut is undone.
+
+Within a run (:mod:`rhbench.runscope`) each netCDF file read in memory is opened once (discovery's
+header read, the loader's read, the cell bounds and the reference's header share one handle) and
+each catalog path is resolved once. Timings are reported by the benchmark scripts
+(``python -m benchmarks.alternate``), never asserted here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import netCDF4
+import numpy as np
+import pytest
+import xarray as xr
+
+from benchmarks import ilamb3_bench
+from benchmarks.ilamb3_data import write_files
+from rhbench import catalog, harmonize, landfrac, runscope
+from rhbench.readers import netcdf
+from rhbench.sources import Source, Var
+
+
+def _case(tmp_path: Path, n_models: int = 2) -> tuple[dict, Path, list[str]]:
+    """The side by side's SYNTHETIC annual files (6 degree) and a run configuration on them."""
+    files = write_files(tmp_path / "data", n_models, monthly=False, resolution=6.0)
+    models = list(files["models"])
+    return files, ilamb3_bench.write_config(tmp_path / "case.toml", tmp_path / "data", models), models
+
+
+def _count_opens(monkeypatch) -> Counter:
+    """Every ``netCDF4.Dataset`` constructed from now on (xarray's netCDF4 backend included), by file."""
+    opened: Counter = Counter()
+    real = netCDF4.Dataset
+
+    class Counting(real):  # constructs and returns a real Dataset (a subclass instance upsets netCDF4)
+        def __new__(cls, filename, *args, **kwargs):
+            opened[str(filename)] += 1
+            return real(filename, *args, **kwargs)
+
+    monkeypatch.setattr(netCDF4, "Dataset", Counting)
+    return opened
+
+
+def test_a_run_opens_each_data_file_once(tmp_path, monkeypatch):
+    """Before session 10 each model file was opened three times (its CMIP6 ``version`` attribute at
+    discovery, the loader, its cell bounds) and the reference three times (the loader, its header,
+    its cell bounds)."""
+    files, config, models = _case(tmp_path)
+    opened = _count_opens(monkeypatch)
+    result = ilamb3_bench.confront({"config": str(config), "out": str(tmp_path / "out"), "models": models})
+    assert "error" not in result, result
+    data = [str(files["reference"]), *map(str, files["models"].values())]
+    assert {path: opened[path] for path in data} == dict.fromkeys(data, 1), opened
+
+
+def test_the_shared_handle_reads_what_a_fresh_open_reads(tmp_path):
+    """The loader's in-memory read on the run's handle gives the dataset (values, attributes,
+    encodings but the source name) that ``xarray.open_dataset`` of the file gives."""
+    files, _, _ = _case(tmp_path, 1)
+    path = Path(files["reference"])
+    fresh = netcdf.open_file(path, variable="rh", raw_values=True, chunked=False).load()
+    with runscope.scope() as scope:
+        shared = netcdf.open_file(path, variable="rh", raw_values=True, chunked=False).load()
+        shared.close()  # leaves the handle open for the run's other readers
+        with netcdf.open_stored(path) as ds:
+            assert ds.isopen() and "rh" in ds.variables
+        assert scope.opened == {str(path): 1}
+    xr.testing.assert_identical(fresh, shared)
+    for name in fresh.variables:
+        expected = {k: v for k, v in fresh[name].encoding.items() if k != "source"}
+        assert {k: v for k, v in shared[name].encoding.items() if k != "source"} == expected, name
+
+
+def test_a_file_rewritten_in_a_run_is_opened_afresh(tmp_path):
+    """The handle is kept per file identity: a file replaced in the run is read as it is now."""
+    path = tmp_path / "f.nc"
+    xr.Dataset({"v": ("x", np.arange(3.0))}).to_netcdf(path)
+    with runscope.scope() as scope:
+        with netcdf.open_stored(path) as ds:
+            assert ds["v"][:].tolist() == [0.0, 1.0, 2.0]
+        xr.Dataset({"v": ("x", np.arange(4.0))}).to_netcdf(tmp_path / "g.nc")
+        (tmp_path / "g.nc").replace(path)
+        with netcdf.open_stored(path) as ds:
+            assert ds["v"][:].tolist() == [0.0, 1.0, 2.0, 3.0]
+        assert scope.opened == {str(path): 2}
+
+
+def test_outside_a_run_every_open_is_closed(tmp_path, monkeypatch):
+    """A listing, a test or a notebook opening a file outside a run keeps nothing open."""
+    files, _, _ = _case(tmp_path, 1)
+    handles = []
+    real = netcdf._netcdf4
+    monkeypatch.setattr(netcdf, "_netcdf4", lambda path: handles.append(real(path)) or handles[-1])
+    with netcdf.open_stored(Path(files["reference"])):
+        pass
+    assert len(handles) == 1 and not handles[0].isopen()
+    assert runscope.current() is None
+
+
+def test_cell_bounds_from_the_shared_handle_equal_a_fresh_read(tmp_path):
+    files, _, _ = _case(tmp_path, 1)
+    path = Path(next(iter(files["models"].values())))
+    like = xr.open_dataset(path, decode_times=False)["rh"]
+    alone = landfrac.file_bounds(path, like)
+    with runscope.scope():
+        netcdf.open_file(path, variable="rh", raw_values=True, chunked=False).close()
+        shared = landfrac.file_bounds(path, like)
+    assert alone is not None and shared is not None
+    for a, b in zip(alone, shared, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_run_resolves_each_catalog_path_once(tmp_path, monkeypatch):
+    """The provenance resolves every source's files at the run's start (130 paths); the loaders
+    used to resolve theirs again (the reference, the land fraction, the land cover: 7 more)."""
+    _, config, models = _case(tmp_path, 1)
+    resolved: Counter = Counter()
+    real = catalog._resolved
+
+    def counting(data_root, relative, *args):
+        resolved[(str(data_root), relative)] += 1
+        return real(data_root, relative, *args)
+
+    monkeypatch.setattr(catalog, "_resolved", counting)
+    result = ilamb3_bench.confront({"config": str(config), "out": str(tmp_path / "out"), "models": models})
+    assert "error" not in result, result
+    assert len(resolved) > 100 and set(resolved.values()) == {1}, [k for k, v in resolved.items() if v > 1]
+
+
+def test_a_path_that_fails_to_resolve_fails_again_and_names_the_source(tmp_path):
+    """Errors are not kept: each caller gets its own error naming its own source."""
+    loop = tmp_path / "loop.nc"
+    loop.symlink_to(loop)
+    with runscope.scope():
+        for name in ("A", "B"):
+            with pytest.raises(Exception, match="looping symbolic link") as info:
+                catalog.resolve_file(tmp_path, "loop.nc", source=name)
+            assert info.value.source == name
+
+
+def test_a_cmip6_file_without_a_drs_version_is_cited_with_its_attribute(tmp_path):
+    """The ``version`` attribute read through the run's handle: the citation is as before."""
+    from rhbench import cmip6
+
+    path = tmp_path / "rh_Lmon_M_historical_r1i1p1f1_gn_198201-198212.nc"
+    xr.Dataset({"rh": ("time", np.ones(2))}, attrs={"version": "v20200101"}).to_netcdf(path)
+    with runscope.scope() as scope:
+        (source,) = cmip6.discover(tmp_path)
+        assert scope.opened == {str(path): 1}
+    assert "version v20200101" in source.citation
+    ref = Source("R", "rh", "t.none", {"rh": Var("rh", "1")}, "test", files={"rh": (str(path),)})
+    assert harmonize.source_files(ref, None) == {"rh": [path]}
