@@ -1,7 +1,8 @@
 """The units of a latitude / longitude coordinate: degrees north and east, latitudes within -90..90.
 
-Read as degrees, a coordinate in radians, in degrees south or west, or an index (units '1') moves or
-shrinks every cell without a word; :func:`check_degrees` refuses them naming the file
+Read as degrees, a coordinate in radians, in degrees south or west, or an index (units '1', or no
+units on both axes counting 0, 1, 2 ...) moves or shrinks every cell without a word;
+:func:`check_degrees` refuses them naming the file
 (:func:`rhbench.grid.normalize_coordinates` calls it for every reader).
 """
 
@@ -36,6 +37,7 @@ def check_degrees(ds: xr.Dataset, *, source: str | None, file: str | None) -> No
                 expected=f"'{'degrees_north' if dim == 'lat' else 'degrees_east'}'",
                 hint="write the coordinate in degrees (radians x 180 / pi; degrees south or west negated)",
             )
+    _refuse_indices(ds, source=source, file=file)
     lat = np.asarray(ds["lat"].values, dtype=float)
     if lat.size and (lat.min() < -90.01 or lat.max() > 90.01):  # float32 noise at the poles tolerated
         raise CoordinateError(
@@ -46,3 +48,43 @@ def check_degrees(ds: xr.Dataset, *, source: str | None, file: str | None) -> No
             found=f"{lat.min():g}..{lat.max():g} ({ds['lat'].attrs.get('units', 'no units')})",
             expected="latitudes in degrees north, -90..90 (not a row index)",
         )
+
+
+#: The fewest values of an axis read as an index (:func:`_is_index`): the coarsest global model's
+#: rows (18 at 10 degrees) are more; a few-cell patch (a test's 2 x 2 grid at 0, 1) is left as degrees.
+INDEX_MIN_VALUES = 10
+
+
+def _is_index(coordinate: xr.DataArray) -> bool:
+    """True for a coordinate without units or standard_name whose :data:`INDEX_MIN_VALUES` or more values
+    are 0, 1, 2, ... or 1, 2, 3, ..."""
+    if "units" in coordinate.attrs or "standard_name" in coordinate.attrs:
+        return False
+    values = np.asarray(coordinate.values, dtype=float)
+    if values.size < INDEX_MIN_VALUES or not np.all(np.isfinite(values)):
+        return False
+    ordered = np.sort(values)
+    return ordered[0] in (0.0, 1.0) and bool(np.all(np.diff(ordered) == 1.0))
+
+
+def _refuse_indices(ds: xr.Dataset, *, source: str | None, file: str | None) -> None:
+    """Raise :class:`CoordinateError` when both ``lat`` and ``lon`` are row/column indices
+    (:func:`_is_index`: no units, no standard_name, consecutive integers from 0 or 1; twelfth audit,
+    A12-4): read as degrees, a 10-degree model indexed 0..17 x 0..35 would be a 17 x 35 degree patch
+    (its total 1 % of the true one), silently. A 1-degree grid of centres (-89.5 .. 89.5) or integer
+    longitudes with other latitudes is read as before."""
+    if not (_is_index(ds["lat"]) and _is_index(ds["lon"])):
+        return
+    lat, lon = np.asarray(ds["lat"].values, float), np.asarray(ds["lon"].values, float)
+    raise CoordinateError(
+        "lat and lon look like row and column indices, not degrees",
+        source=source,
+        file=file,
+        variable="lat, lon",
+        found=f"lat {lat.min():g} .. {lat.max():g} and lon {lon.min():g} .. {lon.max():g} in steps of 1, "
+        "without units or standard_name",
+        expected="latitudes and longitudes in degrees (units 'degrees_north' / 'degrees_east')",
+        hint="write the cell-centre degrees as the lat/lon coordinates; if these ARE degrees (a 1-degree "
+        "regional grid), say so with units 'degrees_north' and 'degrees_east' (e.g. ncatted -a "
+        "units,lat,o,c,degrees_north -a units,lon,o,c,degrees_east FILE)",
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from rhbench import catalog, datalabel, grid, kernels, landfrac, loader, products
+from rhbench import catalog, datalabel, grid, kernels, landfrac, loader, pftcover, products
 from rhbench.errors import CoordinateError, DataError, MissingVariableError, RhbenchError, TimeAxisError
 from rhbench.sources import Source
 
@@ -100,9 +100,9 @@ def open_annual(source: Source, data_root: Path | None, *, in_memory: bool = Fal
     """
     files = source_files(source, data_root)
     variables = {
-        name: loader.open_variable(source, name, paths, annual=True, in_memory=in_memory)
-        for name, paths in files.items()
-        if name not in landfrac.CELL_MEASURES
+        name: pftcover.open_cell_values(source, name, files, in_memory=in_memory)
+        for name in files
+        if name not in landfrac.CELL_MEASURES and not pftcover.is_weight(source, name)
     }
     if not variables:
         raise MissingVariableError("no benchmark variable", source=source.name, found=sorted(files))
@@ -212,10 +212,10 @@ def load_source(
     :data:`rhbench.datalabel.STATED_ATTR` attribute is the label its files stated of themselves (:func:`stated`).
     """
     variables, opened, files = {}, [], source_files(source, data_root)
-    for name, paths in files.items():
-        if name in landfrac.CELL_MEASURES:
+    for name in files:
+        if name in landfrac.CELL_MEASURES or pftcover.is_weight(source, name):
             continue
-        opened.append(loader.open_variable(source, name, paths, annual=True))
+        opened.append(pftcover.open_cell_values(source, name, files))
         variables[name] = select_period(on_grid_of(opened[-1], target, source=source.name), period)
     if source.kind == "dgvm" and "cSoil" in variables:
         variables["cSoil"] = _soil_with_litter(source, variables, files)

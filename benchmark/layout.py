@@ -359,11 +359,12 @@ def drop_scalar_dims(data: xr.DataArray) -> xr.DataArray:
     return data.squeeze(scalar) if scalar else data
 
 
-def arrange(data: xr.DataArray, variable: str, *, file: str | None = None) -> xr.DataArray:
+def arrange(data: xr.DataArray, variable: str, *, file: str | None = None, pfts: bool = False) -> xr.DataArray:
     """``data`` (named ``variable``, canonical units, missing values NaN) in rhbench's layout.
 
     Soil layers of a :data:`LAYERED_SUMS` variable are summed (NaN only where every layer
-    is); the result records ``summed_layers``. Dims end up ``([year|time,] [extra,] lat, lon)``.
+    is); the result records ``summed_layers``. Dims end up ``([year|time,] [extra,] lat, lon)``; with
+    ``pfts``, any variable may keep one extra dim (PFTs weighted by :mod:`rhbench.pftcover`).
 
     Raises
     ------
@@ -379,7 +380,7 @@ def arrange(data: xr.DataArray, variable: str, *, file: str | None = None) -> xr
         summed = data.sum(layers, min_count=1, keep_attrs=True)
         data = summed.assign_attrs(summed_layers=", ".join(map(str, layers)))
         extra = []
-    if extra and variable not in EXTRA_DIM_ALLOWED:
+    if extra and variable not in EXTRA_DIM_ALLOWED and not (pfts and len(extra) == 1):
         pfts = [str(d) for d in extra if PFT_DIM.search(str(d))]
         raise CoordinateError(
             "unexpected extra dimension" + (f" (vegetation types or tiles: {', '.join(pfts)})" if pfts else ""),
@@ -387,8 +388,8 @@ def arrange(data: xr.DataArray, variable: str, *, file: str | None = None) -> xr
             variable=variable,
             found=f"dims {tuple(map(str, data.dims))}",
             expected=f"([time,] lat, lon); soil layers ({LAYER_DIM.pattern}) are summed for {list(LAYERED_SUMS)}",
-            hint="per-PFT values are neither averaged nor summed: write the grid-cell value, the sum over the "
-            "types of value x landCoverFrac (e.g. with cdo or xarray)"
+            hint="per-PFT values are neither averaged nor summed: declare the model's landCoverFrac (same PFT "
+            "axis) in the plugin and rhbench weights them, or write the grid-cell value, sum of value x landCoverFrac"
             if pfts
             else None,
         )

@@ -268,7 +268,13 @@ def _pool_notes(ds: xr.Dataset, name: str, variable: str) -> dict[str, str]:
 
 
 def open_variable(
-    source: Source, variable: str, path: Path | Sequence[Path], *, annual: bool = False, in_memory: bool = False
+    source: Source,
+    variable: str,
+    path: Path | Sequence[Path],
+    *,
+    annual: bool = False,
+    in_memory: bool = False,
+    pfts: bool = False,
 ) -> xr.DataArray:
     """One canonical variable of ``source`` from ``path`` (or period files): checked, converted, lazily.
 
@@ -306,7 +312,7 @@ def open_variable(
         if annual and "time" in converted.dims:
             share = kernels.month_shares(converted)
             converted = kernels.year_means(converted, share) if share is not None else kernels.yearly(converted)
-        converted = layout.arrange(converted, variable, file=file).assign_attrs(
+        converted = layout.arrange(converted, variable, file=file, pfts=pfts).assign_attrs(
             _pool_notes(ds, spec.file_name, variable), **_stated(datasets)
         )
     except RhbenchError as exc:

@@ -17,6 +17,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "dgvm": (
         *("rh", "npp", "gpp", "cVeg", "cSoil", "cLitter", "fVegLitter"),
         *("areacella", "sftlf", "oceanCoverFrac", "landArea"),
+        "landCoverFrac",  # only to weight per-PFT variables (rhbench.pftcover)
     ),
     "rh": ("rh",),
     "csoil": ("cSoil",),
@@ -198,14 +199,14 @@ def trendy_variables(
     (e.g. ``{"rh": "g m-2 d-1"}``; any units pint reads, converted at load time).
     """
     renames = dict(renames or {})
-    declared = {**TRENDY_UNITS, **CELL_MEASURE_UNITS, **dict(units or {})}
+    declared = {**TRENDY_UNITS, **CELL_MEASURE_UNITS, "landCoverFrac": "%", **dict(units or {})}
     return {name: Var(renames.get(name, name), declared[name]) for name in canonical}
 
 
 def _check_dgvm_variables(name: str, variables: tuple[str, ...]) -> None:
-    """Refuse a variable a DGVM cannot provide (a typo such as ``Rh``, or ``landCoverFrac``,
-    an observation product's variable, never a model's), naming it and
-    the close canonical name."""
+    """Refuse a variable a DGVM cannot provide (a typo such as ``Rh``, or ``ndvi``, an observation
+    product's variable, never a model's), naming it and the close canonical name. ``landCoverFrac``
+    (the model's own PFT shares) is declared to weight per-PFT variables (:mod:`rhbench.pftcover`)."""
     allowed = KINDS["dgvm"]
     for variable in variables:
         if variable in allowed:

@@ -126,6 +126,7 @@ def test_nan_in_latitudes_is_a_coordinate_error_naming_the_file(tmp_path: Path) 
 
 def test_orca_curvilinear_grid_is_refused_with_the_regrid_advice(tmp_path: Path) -> None:
     nav_lat, nav_lon = np.meshgrid(LAT, LON, indexing="ij")
+    nav_lat = nav_lat + 0.5 * np.sin(np.deg2rad(nav_lon))  # ORCA's rows bend: a regular grid's would not (A12-2)
     ds = _dataset(
         np.full((3, 6, 12), RH_KG_S),
         ("time_counter", "y", "x"),

@@ -207,6 +207,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except ConfigError as exc:
         print(f"rhbench check: error: {exc}", file=sys.stderr)
+        _write_unusable_reports(args, str(exc))
         return EXIT_UNUSABLE
     try:
         check_outputs.write_report(args.junit, render.junit_xml(report))
@@ -219,6 +220,17 @@ def run(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # e.g. `rhbench check ... | head`: the verdict, not the pipe, sets the exit code
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_OK if report.passed else EXIT_REGRESSED
+
+
+def _write_unusable_reports(args: argparse.Namespace, reason: str) -> None:
+    """The --junit / --markdown reports of a check that could not compare: one failed case saying
+    ``reason`` (a run that wrote nothing left CI with no test report at all: twelfth audit, A12-5).
+    A report that cannot be written is said on stderr; the exit code stays the unusable input's."""
+    try:
+        check_outputs.write_report(args.junit, render.junit_unusable(reason))
+        check_outputs.write_report(args.markdown, render.markdown_unusable(reason))
+    except OSError as exc:
+        print(f"rhbench check: error: cannot write output ({exc})", file=sys.stderr)
 
 
 def _refuse_one_file(scorecard: Path, baseline: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import xarray as xr
 
-from rhbench import runscope
+from rhbench import fileaxes, runscope
 from rhbench.errors import DataError
 from rhbench.grid import LAT_NAMES, LON_NAMES
 from rhbench.readers import gunzip
@@ -78,17 +78,20 @@ def open_file(
     (``_FillValue`` stays in its attributes): the loader masks them in its own single
     pass instead of in an extra one. ``chunked``: dask arrays of :data:`TIME_CHUNK` steps;
     False: xarray's lazily indexed arrays, read from the file when first used (no dask; for
-    small files, :data:`rhbench.loader.IN_MEMORY_BYTES`). Raises :class:`DataError` naming
+    small files, :data:`rhbench.loader.IN_MEMORY_BYTES`). A time dimension of another name and a
+    regular grid given as 2-D coordinates are put on rhbench's axes
+    (:func:`rhbench.fileaxes.conventional`). Raises :class:`DataError` naming
     the file when it is not readable as netCDF.
     """
     readable = _readable(path)
     try:
         mask_and_scale = {variable: False} if raw_values and variable else True
         if not chunked and runscope.current() is not None:  # the run's one handle of the file
-            return xr.open_dataset(_shared_store(readable), decode_times=False, mask_and_scale=mask_and_scale)
+            ds = xr.open_dataset(_shared_store(readable), decode_times=False, mask_and_scale=mask_and_scale)
+            return fileaxes.conventional(ds)
         with warnings.catch_warnings():  # a performance hint about the file's own chunks, not the user's concern
             warnings.filterwarnings("ignore", message="The specified chunks separate the stored chunks")
-            return xr.open_dataset(
+            ds = xr.open_dataset(
                 readable,
                 decode_times=False,
                 chunks=_CHUNKS if chunked else None,
@@ -102,6 +105,7 @@ def open_file(
             file=str(path),
             expected="a netCDF-3/4 file",
         ) from exc
+    return fileaxes.conventional(ds, time_chunk=TIME_CHUNK if chunked else None)
 
 
 #: Attributes by which xarray's CF decoding changes a variable's values (masks or scales them).

@@ -197,6 +197,27 @@ def junit_xml(report: CheckReport) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+def junit_unusable(reason: str) -> str:
+    """JUnit XML for a check that could not compare (no scorecard in the run folder, a corrupt one, runs
+    with different settings ...): one failed case of class ``rhbench`` saying ``reason``, so a CI
+    showing test reports shows why the gate failed instead of nothing (twelfth audit, A12-5)."""
+    import xml.etree.ElementTree as ET
+
+    suite = ET.Element("testsuite", name="rhbench check", tests="1", failures="1", errors="0", skipped="0")
+    case = ET.SubElement(suite, "testcase", classname="rhbench", name="check could not compare")
+    text = printable(reason)
+    ET.SubElement(case, "failure", message=text, type="unusable input").text = text
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def markdown_unusable(reason: str) -> str:
+    """A Markdown summary of a check that could not compare (see :func:`junit_unusable`)."""
+    return f"### ❌ rhbench check could not compare\n\n{_md_escape(reason)}\n"
+
+
 def _md_escape(text: str) -> str:
     """Text for a Markdown table cell or line: printable, ``|`` escaped, and no HTML (a ``<!--`` in
     a reason would hide the rest of the merge-request comment, failing rows included)."""

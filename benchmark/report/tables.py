@@ -122,6 +122,21 @@ def write_scorecard(results: Results, out_dir: Path, *, synthetic: bool, meta: d
     write_text_atomic(out_dir / SCORES_CSV, frame.to_csv(index=False, lineterminator="\n"))
 
 
+def _no_scorecard_hint(folder: Path | None) -> str | None:
+    """Why a run folder has no scorecard: empty (the run wrote nothing), or files but no scorecard (the
+    run stopped before writing it); None for a path that is not a folder."""
+    if folder is None:
+        return None
+    try:
+        written = sorted(p.name for p in folder.iterdir())
+    except OSError:
+        return None
+    if not written:
+        return "the run folder is empty: the run wrote nothing (it crashed or was stopped before writing); see its log"
+    shown = ", ".join(written[:5]) + (" ..." if len(written) > 5 else "")
+    return f"the run stopped before writing its scorecard (the folder holds {shown}); see the run's log"
+
+
 def read_scorecard(path: Path | str) -> pd.DataFrame:
     """Read a ``scorecard.json`` or ``scores.csv`` into a table of score rows.
 
@@ -144,10 +159,11 @@ def read_scorecard(path: Path | str) -> pd.DataFrame:
         a non-text field, or a duplicated (source, metric, region) key.
     """
     path = Path(path)
-    if path.is_dir():
+    folder = path if path.is_dir() else None
+    if folder is not None:
         path = path / SCORECARD_JSON
     if not path.is_file():
-        raise ConfigError("scorecard file not found", file=str(path))
+        raise ConfigError("scorecard file not found", file=str(path), hint=_no_scorecard_hint(folder))
     if path.suffix.lower() == ".json":
         frame, attrs = _read_json(path)
     else:

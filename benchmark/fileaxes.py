@@ -1,0 +1,119 @@
+"""A file's time and grid axes written in forms that are rhbench's own under other names.
+
+Called by the netCDF reader on every opened file (:func:`conventional`), before anything reads
+the axes, so the loader, the value check and the grid code see one layout:
+
+- a time dimension named otherwise (``tstep``, ``month``, ``time_step``) whose coordinate says it
+  is time (CF units ``... since ...`` or CDO's ``day as %Y%m%d.%f``, ``axis: T``,
+  ``standard_name: time``) is renamed ``time`` (twelfth audit, A12-3). A dimension without such
+  evidence is left as it is (a ``month`` climatology axis 1..12 stays an extra dimension, refused
+  by :func:`rhbench.layout.arrange` naming it);
+- a regular grid given only as 2-D latitude/longitude on ``y``/``x`` dimensions (the latitude
+  the same along each row, the longitude the same down each column, within
+  :data:`REGULAR_TOLERANCE` degree) becomes the 1-D ``lat``/``lon`` grid it is (A12-2). A grid
+  whose 2-D coordinates vary otherwise is curvilinear and left for
+  :func:`rhbench.grid.rename_coordinates` to refuse.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import numpy as np
+import xarray as xr
+
+from rhbench.grid import LAT_NAMES, LON_NAMES
+from rhbench.timeaxis import TIME_NAMES
+
+log = logging.getLogger(__name__)
+
+#: CF time units (``days since 1700-01-01``) or CDO's absolute time (``day as %Y%m%d.%f``).
+_TIME_UNITS = re.compile(r"^\s*\w+\s+(since\s|as\s+%Y)", re.IGNORECASE)
+#: Degrees by which a 2-D latitude (longitude) may vary along a row (column) of a regular grid.
+REGULAR_TOLERANCE = 1e-6
+
+
+def conventional(ds: xr.Dataset, *, time_chunk: int | None = None) -> xr.Dataset:
+    """``ds`` with a time dimension of another name renamed ``time`` and a regular grid given as 2-D
+    coordinates made 1-D (see the module doc); unchanged otherwise. ``time_chunk``: the dask chunk
+    (steps) of a renamed time dimension when ``ds`` is dask-backed."""
+    ds = _time_renamed(ds, time_chunk)
+    return _regular_from_2d(ds)
+
+
+def has_time_evidence(attrs: dict) -> bool:
+    """True when a coordinate's attributes say it is time: CF time units, ``axis: T`` or ``standard_name: time``."""
+    units = attrs.get("units")
+    return (
+        (isinstance(units, str) and bool(_TIME_UNITS.match(units)))
+        or str(attrs.get("axis", "")).strip().upper() == "T"
+        or str(attrs.get("standard_name", "")).strip().lower() == "time"
+    )
+
+
+def _time_renamed(ds: xr.Dataset, time_chunk: int | None) -> xr.Dataset:
+    """``ds`` with its one time-evidenced dimension of another name renamed ``time`` (none when a
+    :data:`rhbench.timeaxis.TIME_NAMES` dimension exists or when two dimensions claim to be time)."""
+    if any(name in ds.dims for name in TIME_NAMES):
+        return ds
+    grid_names = (*LAT_NAMES, *LON_NAMES)
+    claims = [
+        str(dim)
+        for dim in ds.dims
+        if dim not in grid_names and dim in ds.variables and ds[dim].ndim == 1 and has_time_evidence(ds[dim].attrs)
+    ]
+    if len(claims) != 1 or "time" in ds.variables:
+        return ds
+    log.info("time dimension %r (%s) read as time", claims[0], ds[claims[0]].attrs.get("units"))
+    renamed = ds.rename({claims[0]: "time"})
+    if time_chunk and any(var.chunks is not None for var in renamed.variables.values()):
+        renamed = renamed.chunk({"time": time_chunk})
+    return renamed
+
+
+def _two_d(ds: xr.Dataset, names: tuple[str, ...], standard: str) -> list[str]:
+    return [
+        str(name)
+        for name, var in ds.variables.items()
+        if var.ndim == 2 and (name in names or var.attrs.get("standard_name") == standard)
+    ]
+
+
+def _regular_from_2d(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with its 2-D latitude/longitude replaced by 1-D ``lat``/``lon`` when they describe a
+    regular grid and no 1-D latitude/longitude dimension coordinate exists; else unchanged."""
+    lats, lons = _two_d(ds, LAT_NAMES, "latitude"), _two_d(ds, LON_NAMES, "longitude")
+    if len(lats) != 1 or len(lons) != 1 or set(ds[lats[0]].dims) != set(ds[lons[0]].dims):
+        return ds
+    if any(n in ds.dims and n in ds.variables and ds[n].ndim == 1 for n in ("lat", "lon")):
+        return ds  # 1-D coordinates beside the 2-D ones: rhbench.grid._without_auxiliary_2d's case
+    lat, lon = ds[lats[0]], ds[lons[0]]
+    axes = _row_and_column(np.asarray(lat.values, float), np.asarray(lon.transpose(*lat.dims).values, float))
+    if axes is None:
+        return ds
+    y, x = (lat.dims[axes], lat.dims[1 - axes])
+    lat_1d = np.take(np.asarray(lat.values, float), 0, axis=1 - axes)
+    lon_1d = np.take(np.asarray(lon.transpose(*lat.dims).values, float), 0, axis=axes)
+    drop = [lats[0], lons[0], *(b for b in (lat.attrs.get("bounds"), lon.attrs.get("bounds")) if b in ds.variables)]
+    drop += [d for d in (y, x) if d in ds.variables]  # 1-D index coordinates of y/x (replaced)
+    keep = {k: v for k, v in lat.attrs.items() if k != "bounds"}, {k: v for k, v in lon.attrs.items() if k != "bounds"}
+    out = ds.drop_vars(drop)
+    out = out.rename({d: n for d, n in ((y, "lat"), (x, "lon")) if d != n})
+    log.info("2-D %s/%s on (%s, %s) describe a regular grid: read as 1-D lat/lon", lats[0], lons[0], y, x)
+    return out.assign_coords(lat=("lat", lat_1d, keep[0]), lon=("lon", lon_1d, keep[1]))
+
+
+def _row_and_column(lat: np.ndarray, lon: np.ndarray) -> int | None:
+    """The axis (0 or 1) of the 2-D arrays along which the latitude varies, when ``lat`` is constant
+    along the other axis and ``lon`` constant along this one (within :data:`REGULAR_TOLERANCE`
+    degree, longitudes compared modulo 360); None for a curvilinear (or non-finite) grid."""
+    if not (np.all(np.isfinite(lat)) and np.all(np.isfinite(lon))):
+        return None
+    for axis in (0, 1):
+        lat_spread = np.abs(lat - np.take(lat, [0], axis=1 - axis))
+        lon_step = lon - np.take(lon, [0], axis=axis)
+        lon_spread = np.abs((lon_step + 180.0) % 360.0 - 180.0)
+        if lat_spread.max() <= REGULAR_TOLERANCE and lon_spread.max() <= REGULAR_TOLERANCE:
+            return axis
+    return None

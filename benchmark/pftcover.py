@@ -1,0 +1,172 @@
+"""A model's per-PFT variable (dims ``year, PFT, lat, lon``) made the grid cell's, by its own land cover.
+
+TRENDY models may write rh (or another flux or stock) per plant functional type: the value per m2
+of that type's area. The grid cell's value is the sum over the types of value x the type's share
+of the cell, ``landCoverFrac`` (TRENDY's name: % or fraction of the grid cell, on the same PFT
+axis). Never an average over the types (twelfth audit, A12-1):
+
+    cell = sum_p value_p x landCoverFrac_p          (landCoverFrac as a fraction, 0..1)
+
+A plugin declares the model's land cover as one more variable, ``landCoverFrac`` (canonical units
+``1``; ``%`` converted): ``trendy_dgvm(..., variables=(..., "landCoverFrac"))`` or
+``Var("landCoverFrac", "%")``. It is read only to weight per-PFT variables, never benchmarked.
+
+- A type absent from a cell (fraction 0, or missing) adds nothing, whatever its value (NaN or 0);
+  the bare soil share (1 - sum of the fractions) adds nothing either.
+- A type present (fraction > 0) without a value leaves the cell missing (never silently low).
+- A cell where every fraction is missing (the ocean) is missing.
+- Fractions per year (yearly or monthly files, made annual means) weight each year's values;
+  a static map weights every year. Monthly fractions are averaged over each year first (exact when
+  the cover changes once a year, as in TRENDY's yearly land-use maps).
+
+Refused, naming both files: a PFT axis of another length, another grid, years the land cover does
+not have; fractions adding up to more than 1 (a percentage labelled ``1``) or, in every cell, to
+less than 0.02 (fractions labelled ``%``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from rhbench import grid, layout, loader
+from rhbench.errors import CoordinateError, TimeAxisError, ValueRangeError
+from rhbench.sources import Source
+
+log = logging.getLogger(__name__)
+
+#: The canonical name of a model's land cover per PFT (share of the grid cell).
+COVER = "landCoverFrac"
+#: How far the fractions of a cell may add up above 1 (float32 rounding of percentages).
+SUM_TOLERANCE = 0.01
+_AXES = ("year", "time", "lat", "lon")
+
+
+def is_weight(source: Source, name: str) -> bool:
+    """True for a model's :data:`COVER`: read only to weight its per-PFT variables, never benchmarked
+    (an observation product's land cover, e.g. MODIS's, is its benchmark variable)."""
+    return name == COVER and source.kind == "dgvm"
+
+
+def open_cell_values(
+    source: Source, name: str, files: Mapping[str, Sequence[Path]], *, in_memory: bool = False
+) -> xr.DataArray:
+    """``name`` of ``source`` as annual means of the grid cell (:func:`rhbench.loader.open_variable`):
+    a per-PFT variable weighted by the model's :data:`COVER` when the source declares it
+    (:func:`weighted`); without it, a per-PFT variable is refused by the loader, naming its file."""
+    paths = files[name]
+    if COVER not in files or source.kind != "dgvm" or name == COVER:
+        return loader.open_variable(source, name, paths, annual=True, in_memory=in_memory)
+    data = loader.open_variable(source, name, paths, annual=True, in_memory=in_memory, pfts=True)
+    if not _extra_dims(data):
+        return data
+    cover = loader.open_variable(source, COVER, files[COVER], annual=True, in_memory=in_memory)
+    return weighted(data, cover, source=source.name, data_file=str(paths[0]), cover_file=str(files[COVER][0]))
+
+
+def _extra_dims(data: xr.DataArray) -> list[str]:
+    return [str(d) for d in data.dims if d not in _AXES]
+
+
+def weighted(data: xr.DataArray, cover: xr.DataArray, *, source: str, data_file: str, cover_file: str) -> xr.DataArray:
+    """The grid cell's ``data`` (dims ``[year,] lat, lon``): the sum over ``data``'s one PFT dim of
+    ``data`` x ``cover`` (fractions 0..1, same PFT axis; see the module doc). Units of ``data``."""
+    name = str(data.name)
+    where = {"source": source, "file": f"{data_file} and {cover_file}", "variable": name}
+    dim, frac = _on_pft_axis(data, cover, where)
+    why = grid.grid_mismatch(frac, data)
+    if why is not None:
+        raise CoordinateError(f"{name} and {COVER} are on different grids", found=why, expected="one grid", **where)
+    frac = _on_years(data, frac.assign_coords(lat=data["lat"], lon=data["lon"]), where)
+    _check_sums(frac, dim, source=source, cover_file=cover_file)
+    present = frac.fillna(0.0) > 0.0
+    terms = (data.astype("float64") * frac).where(present, 0.0)  # an absent type adds nothing
+    cell = terms.sum(dim, skipna=False).where(frac.notnull().any(dim))  # a present type without a value: missing
+    log.info("%s: %s per PFT (%s) weighted by %s (%s)", source, name, dim, COVER, cover_file)
+    attrs = {**data.attrs, "pft_weighted": f"sum over {dim} of {name} x {COVER}"}
+    return cell.astype(data.dtype).transpose(*[d for d in data.dims if d != dim]).assign_attrs(attrs).rename(name)
+
+
+def _on_pft_axis(data: xr.DataArray, cover: xr.DataArray, where: dict) -> tuple[str, xr.DataArray]:
+    """``data``'s PFT dim and ``cover`` on it; :class:`CoordinateError` when the axes differ."""
+    extra, cover_extra = _extra_dims(data), _extra_dims(cover)
+    found = f"{where['variable']} dims {tuple(map(str, data.dims))}; {COVER} dims {tuple(map(str, cover.dims))}"
+    if len(extra) != 1 or len(cover_extra) != 1:
+        raise CoordinateError(
+            "per-PFT values and the land cover do not have one PFT axis each",
+            found=found,
+            expected="one PFT dimension in both",
+            **where,
+        )
+    dim, cover_dim = extra[0], cover_extra[0]
+    if not (layout.PFT_DIM.search(dim) or dim == cover_dim):
+        raise CoordinateError("unexpected extra dimension", found=found, expected="([time,] lat, lon)", **where)
+    if data.sizes[dim] != cover.sizes[cover_dim]:
+        raise CoordinateError(
+            f"the PFT axis of {where['variable']} and of {COVER} differ in length",
+            found=f"{dim}: {data.sizes[dim]} types; {COVER} {cover_dim}: {cover.sizes[cover_dim]} types",
+            expected="the same PFT axis (one fraction per type, in the same order)",
+            **where,
+        )
+    mine, theirs = (np.asarray(a[d].values) if d in a.coords else None for a, d in ((data, dim), (cover, cover_dim)))
+    if mine is not None and theirs is not None and not np.array_equal(mine, theirs):
+        raise CoordinateError(
+            f"the PFT axis of {where['variable']} and of {COVER} name other types",
+            found=f"{dim} {mine.tolist()}; {cover_dim} {theirs.tolist()}",
+            expected="the same types in the same order",
+            **where,
+        )
+    frac = cover.rename({cover_dim: dim}) if cover_dim != dim else cover
+    return dim, frac.drop_vars(dim, errors="ignore")
+
+
+def _on_years(data: xr.DataArray, frac: xr.DataArray, where: dict) -> xr.DataArray:
+    """``frac`` for each year of ``data`` (a static map: every year); :class:`TimeAxisError` when the
+    land cover lacks a year of ``data`` or is yearly while ``data`` is one map."""
+    if "year" not in frac.dims:
+        return frac
+    if "year" not in data.dims:
+        raise TimeAxisError(
+            f"{COVER} is yearly but {where['variable']} is one map", expected="a static land cover", **where
+        )
+    missing = sorted(set(data["year"].values.tolist()) - set(frac["year"].values.tolist()))
+    if missing:
+        years, wanted = frac["year"].values, data["year"].values
+        raise TimeAxisError(
+            f"{COVER} lacks years of {where['variable']}",
+            found=f"{COVER} {years.min()}-{years.max()}; missing {missing[:5]}{' ...' if len(missing) > 5 else ''}",
+            expected=f"a land cover for every year {wanted.min()}-{wanted.max()}, or a static map",
+            **where,
+        )
+    return frac.sel(year=data["year"].values).assign_coords(year=data["year"])
+
+
+def _check_sums(frac: xr.DataArray, dim: str, *, source: str, cover_file: str) -> None:
+    """:class:`ValueRangeError` naming the land-cover file when a cell's fractions add up to more than 1."""
+    sums = frac.sum(dim)
+    worst = float(sums.max())
+    if worst < 2 * SUM_TOLERANCE:  # no cell 2 % covered: fractions 0..1 labelled '%' read 100 x too small
+        raise ValueRangeError(
+            f"the {COVER} fractions of every cell add up to almost nothing",
+            source=source,
+            file=cover_file,
+            variable=COVER,
+            found=f"at most {worst:.4g} (after the units conversion)",
+            expected="a vegetated cell's fractions adding up to a good part of 1",
+            hint="fractions (0..1) labelled '%'? label them '1' or declare the units the file holds in the plugin",
+        )
+    if worst > 1.0 + SUM_TOLERANCE:
+        raise ValueRangeError(
+            f"the {COVER} fractions of a cell add up to more than 1",
+            source=source,
+            file=cover_file,
+            variable=COVER,
+            found=f"up to {worst:.4g} (after the units conversion)",
+            expected="fractions of the grid cell adding up to at most 1",
+            hint="percentages labelled '1'? label them '%' (e.g. ncatted -a "
+            "units,landCoverFrac,o,c,% FILE) or declare the units the file holds in the plugin",
+        )
