@@ -188,7 +188,7 @@ def test_a_builtin_catalog_is_parsed_by_one_process_and_read_back_by_the_next(tm
     monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path))
     parses = []
     real = catalog._safe_yaml
-    monkeypatch.setattr(catalog, "_safe_yaml", lambda stream, loader: parses.append(stream.name) or real(stream, loader))
+    monkeypatch.setattr(catalog, "_safe_yaml", lambda stream, kind: parses.append(stream.name) or real(stream, kind))
     path = catalog.BUILTIN_CATALOG_DIR / "obs_datasets.yaml"
     expected = yaml.safe_load(path.read_text(encoding="utf-8"))
     entries = {name: (entry or {}).get("metadata") for name, entry in expected["entries"].items()}
