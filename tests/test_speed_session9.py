@@ -166,13 +166,13 @@ def test_the_reference_sd_is_read_when_its_file_has_it_under_any_case(tmp_path, 
 
 def _old_attribution_maps(c_mod, r_mod, c_obs, r_obs, used):
     """The maps as attribute_tau_bias wrote them before session 9: every expression over every cell, then masked."""
-    from rhbench.metrics.turnover import CSOIL_DOMINATED, RH_DOMINATED, _tau_values
+    from rhbench.metrics.turnover import CSOIL_DOMINATED, RH_DOMINATED, tau_values
 
     with np.errstate(invalid="ignore", divide="ignore"):
-        tau_obs = np.where(used, _tau_values(c_obs, r_obs), np.nan)
+        tau_obs = np.where(used, tau_values(c_obs, r_obs), np.nan)
         from_rh = 100.0 * (r_obs / r_mod - 1.0)
         from_csoil = 100.0 * (c_mod / c_obs - 1.0)
-        tau_bias = 100.0 * (_tau_values(c_mod, r_mod) / tau_obs - 1.0)
+        tau_bias = 100.0 * (tau_values(c_mod, r_mod) / tau_obs - 1.0)
         rh_bias = 100.0 * (r_mod / r_obs - 1.0)
         attribution = np.where(np.abs(from_rh) > np.abs(from_csoil), float(RH_DOMINATED), float(CSOIL_DOMINATED))
     maps = (tau_bias, from_rh, from_csoil, rh_bias, attribution)
@@ -198,8 +198,8 @@ def test_the_tau_attribution_without_any_cell_to_attribute_skips_its_arithmetic(
     c_obs = field(20) if observed_csoil else xr.full_like(c_mod, np.nan)
     area = xr.full_like(c_mod, 1e10, dtype="float64")
     evaluated = []
-    real = turnover._tau_values
-    monkeypatch.setattr(turnover, "_tau_values", lambda s, f: evaluated.append(np.size(s)) or real(s, f))
+    real = turnover.tau_values
+    monkeypatch.setattr(turnover, "tau_values", lambda s, f: evaluated.append(np.size(s)) or real(s, f))
     result = turnover.attribute_tau_bias(c_mod, r_mod, c_obs, r_obs, area)
     evaluated, sizes = [], list(evaluated)  # the oracle below evaluates every cell
     assert list(result.maps.data_vars) == list(turnover.ATTRIBUTION_MAPS)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,7 @@ class ObservedTotals:
     csoil_products: xr.DataArray
     notes: dict[str, str]
 
-    @property
+    @cached_property
     def csoil(self) -> xr.DataArray:
         """(region) observed cSoil + cLitter: mean of the products' native totals, Pg C (NaN
         without a cSoil product)."""
@@ -62,7 +63,7 @@ class ObservedTotals:
             return xr.DataArray(np.full(regions.size, np.nan), dims=("region",), coords={"region": regions})
         return self.csoil_products.mean("product")
 
-    @property
+    @cached_property
     def tau_soil(self) -> xr.DataArray:
         """(region) observed tau_soil = observed cSoil total / reference Rh total, yr."""
         return turnover(self.csoil, self.rh["rh_total"])
@@ -89,7 +90,8 @@ class ObservedTotals:
 
 def turnover(csoil: xr.DataArray, rh: xr.DataArray) -> xr.DataArray:
     """Ratio of totals cSoil (Pg C) / Rh (Pg C yr-1), yr; NaN where Rh is not positive."""
-    rh = rh.reindex(region=csoil["region"].values) if "region" in csoil.dims else rh
+    if "region" in csoil.dims and not np.array_equal(rh["region"].values, csoil["region"].values):
+        rh = rh.reindex(region=csoil["region"].values)
     return (csoil / rh.where(rh > 0)).assign_attrs(units="yr")
 
 

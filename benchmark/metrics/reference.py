@@ -7,25 +7,29 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import numpy as np
 import xarray as xr
 
 from rhbench.errors import CoordinateError
 from rhbench.grid import grid_mismatch
 from rhbench.metrics.definitions import METRIC_TABLE
 from rhbench.metrics.rows import regional_rows, row
-from rhbench.metrics.taylor import taylor_statistics
+from rhbench.metrics.taylor import weighted_sd
 from rhbench.metrics.totals import (
+    CLIMATE_ZONES,
     GRAMS_PER_KILOGRAM,
+    band_names,
     climate_zone_masks,
     global_total,
+    grid_values,
     latitude_band_masks,
     regional_means,
     regional_totals,
     stack_masks,
 )
-from rhbench.metrics.turnover import ratio_of_totals, tau_floor_note, tau_map
+from rhbench.metrics.turnover import ratio_of_totals, tau_floor_note_values, tau_map, tau_values
 from rhbench.results import ScoreRow
-from rhbench.vegclass import class_masks, vegetated
+from rhbench.vegclass import CLASS_NAMES, class_masks, vegetated
 
 if TYPE_CHECKING:
     from rhbench.metrics.observed import ObservedTotals
@@ -118,6 +122,12 @@ class Reference:
     def tau_soil(self) -> xr.DataArray:
         """Observed tau_soil map (mean cSoil product over reference Rh), yr."""
         return tau_map(self.csoil, self.rh_land)
+
+    @cached_property
+    def region_names(self) -> list[str]:
+        """The names of :attr:`regions` in order (global, bands, climate zones, classes), without its masks."""
+        names = ["global", *band_names(self.band_width), *CLIMATE_ZONES]
+        return names if self.vegclass is None else [*names, *CLASS_NAMES]
 
     @cached_property
     def regions(self) -> xr.DataArray:
@@ -230,7 +240,7 @@ def native_reference_rows(ref: Reference) -> list[ScoreRow]:
     elif ref.rh_sd is not None:
         why = "the product gives no SD of its ensemble members' global totals"
         rows.append(ScoreRow(name, kind, "rh_global_sd", "global", "Pg C yr-1", float("nan"), "skipped", why))
-    regions = [str(r) for r in ref.regions["region"].values]
+    regions = ref.region_names
     regional = {"rh_total": obs.rh["rh_total"], "rh_mean": obs.rh["rh_mean"], "tau_soil": obs.tau_soil}
     for metric, values in regional.items():
         rows += regional_rows(name, kind, metric, values.reindex(region=regions))
@@ -242,13 +252,17 @@ def native_reference_rows(ref: Reference) -> list[ScoreRow]:
 
 def _map_sd_rows(ref: Reference, rh: xr.DataArray) -> list[ScoreRow]:
     """The SDs of the reference's Rh and per-cell tau_soil maps over the vegetated cells; the
-    tau_soil one says how many cells the Rh floor of :func:`tau_map` left out, if any."""
-    name, kind, veg = ref.name, "reference", ref.vegetated_mask
+    tau_soil one says how many cells the Rh floor of :func:`tau_map` left out, if any.
+
+    Computed on the (lat, lon) arrays of the reference's grid (every field of a :class:`Reference`
+    is on it), each as :func:`~rhbench.metrics.taylor.taylor_statistics` and :func:`tau_floor_note` take it."""
+    name, kind = ref.name, "reference"
+    veg, rh_values, csoil, area = grid_values(ref.rh, ref.vegetated_mask, rh, ref.csoil, ref.area)
+    veg = veg.astype(bool)
     rows = []
-    for prefix, field_map in (("rh", rh), ("tau_soil", tau_map(ref.csoil, rh))):
-        stats = taylor_statistics(field_map.where(veg), field_map.where(veg), ref.area)
-        rows.append(row(name, kind, f"{prefix}_taylor_sd", "global", stats["sd_ref"]))
-    note = tau_floor_note(veg.astype(bool) & ref.csoil.notnull() & rh.notnull(), ref.area, rh)
+    for prefix, values in (("rh", rh_values), ("tau_soil", tau_values(csoil, rh_values))):
+        rows.append(row(name, kind, f"{prefix}_taylor_sd", "global", weighted_sd(np.where(veg, values, np.nan), area)))
+    note = tau_floor_note_values(veg & ~np.isnan(csoil) & ~np.isnan(rh_values), area, rh_values)
     return [_with_reason(r, note) if note and r.metric == "tau_soil_taylor_sd" else r for r in rows]
 
 

@@ -254,7 +254,7 @@ def _period_fields(
 
 
 def _region_names(ref: Reference) -> list[str]:
-    return [str(r) for r in ref.regions["region"].values]
+    return list(ref.region_names)
 
 
 def _group_rows(

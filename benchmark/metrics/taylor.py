@@ -73,16 +73,32 @@ def taylor_statistics(
     return _weighted_statistics(x[valid], y[valid], w[valid])
 
 
+def weighted_sd(x: np.ndarray, w: np.ndarray) -> float:
+    """``taylor_statistics(x, x, w)["sd_ref"]`` on numpy arrays of one shape (the same operations, bit
+    for bit) without the statistics of a second map: the weighted population SD of ``x`` over the
+    cells where it and its weight are finite and the weight positive (units of ``x``; NaN without cells)."""
+    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
+    valid = np.isfinite(x) & np.isfinite(w) & (w > 0)
+    if not valid.any():
+        return float("nan")
+    w = w[valid]
+    return _centred(x[valid], w / w.sum())[2]
+
+
+def _centred(x: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray, float]:
+    """(mean, deviations from it, SD) of ``x`` with weights ``w`` summing to 1."""
+    mean = float(np.sum(w * x))
+    deviations = x - mean
+    return mean, deviations, float(np.sqrt(np.sum(w * deviations**2)))
+
+
 def _weighted_statistics(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> dict[str, float]:
     stats = dict.fromkeys(TAYLOR_KEYS, float("nan"))
     stats["n"] = float(x.size)
     if x.size == 0:
         return stats
     w = w / w.sum()
-    mean_x, mean_y = float(np.sum(w * x)), float(np.sum(w * y))
-    dx, dy = x - mean_x, y - mean_y
-    sd_x = float(np.sqrt(np.sum(w * dx**2)))
-    sd_y = float(np.sqrt(np.sum(w * dy**2)))
+    (mean_x, dx, sd_x), (mean_y, dy, sd_y) = _centred(x, w), _centred(y, w)
     stats.update(
         sd_ref=sd_x,
         sd_model=sd_y,

@@ -61,6 +61,17 @@ def band_name(south: float, north: float) -> str:
     return f"{label(south)}-{label(north)}"
 
 
+def _band_edges(width: float) -> np.ndarray:
+    """Edges of the latitude bands of ``width`` degrees, -90 to 90."""
+    return np.arange(-90.0, 90.0 + width / 2, width)
+
+
+def band_names(width: float = BAND_WIDTH_DEG) -> list[str]:
+    """The names of :func:`latitude_band_masks`' bands, south to north, without building a mask."""
+    edges = _band_edges(width)
+    return [band_name(south, north) for south, north in zip(edges[:-1], edges[1:], strict=True)]
+
+
 def latitude_band_masks(
     lat: xr.DataArray, lon: xr.DataArray, *, width: float = BAND_WIDTH_DEG
 ) -> dict[str, xr.DataArray]:
@@ -68,7 +79,7 @@ def latitude_band_masks(
 
     The northernmost band includes 90 N. ``width`` must divide 180 degrees.
     """
-    edges = np.arange(-90.0, 90.0 + width / 2, width)
+    edges = _band_edges(width)
     masks: dict[str, xr.DataArray] = {}
     # a 1-D lat and lon: the same comparisons on numpy arrays, each mask a copy of one template
     # (its coordinates and their indexes are built once, not once per band)
@@ -217,6 +228,21 @@ def _sums_by_region(filled: np.ndarray, masks: np.ndarray) -> np.ndarray:
 def lat_lon_values(data: xr.DataArray, dtype: str | None = None) -> np.ndarray:
     """``data``'s values as a (lat, lon) numpy array, converted to ``dtype`` when given (else as stored)."""
     return np.asarray(data.transpose("lat", "lon").values, dtype=dtype)
+
+
+def grid_values(like: xr.DataArray, *fields: xr.DataArray) -> list[np.ndarray]:
+    """The (lat, lon) numpy values of ``fields``, each a map on ``like``'s grid (its lat and lon, in
+    any dimension order), for metrics computed on arrays; raises ValueError for a field on another grid."""
+    lat, lon = like["lat"].values, like["lon"].values
+    out = []
+    for field in fields:
+        if set(field.dims) != {"lat", "lon"}:
+            raise ValueError(f"{field.name!r} has dims {field.dims}, not a (lat, lon) map")
+        for mine, theirs in ((field["lat"].values, lat), (field["lon"].values, lon)):
+            if mine is not theirs and not np.array_equal(mine, theirs):
+                raise ValueError(f"{field.name!r} is not on the grid of {like.name!r}")
+        out.append(lat_lon_values(field))
+    return out
 
 
 def zonal_profile(field: xr.DataArray, area: xr.DataArray) -> xr.DataArray:

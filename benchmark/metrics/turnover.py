@@ -81,6 +81,26 @@ def tau_floor_note(compared: xr.DataArray, area: xr.DataArray, *fluxes: xr.DataA
     if cells == 0:
         return ""
     share = 100.0 * float(area.where(left_out, 0.0).sum()) / float(area.where(compared.astype(bool), 0.0).sum())
+    return _floor_words(cells, share, flux_name)
+
+
+def tau_floor_note_values(compared: np.ndarray, area: np.ndarray, *fluxes: np.ndarray, flux_name: str = "rh") -> str:
+    """:func:`tau_floor_note` on (lat, lon) numpy arrays of one grid (boolean ``compared``, ``area`` m2,
+    ``fluxes`` g C m-2 yr-1): the same cells and share (sums with missing values as zero, as xarray's)."""
+    below = np.zeros(compared.shape, dtype=bool)
+    for flux in fluxes:
+        below |= flux < RH_FLOOR_FOR_TAU
+    left_out = compared & below
+    cells = int(np.count_nonzero(left_out))
+    if cells == 0:
+        return ""
+    left_area = sums_missing_as_zero(np.where(left_out, area, 0.0))
+    share = 100.0 * float(left_area) / float(sums_missing_as_zero(np.where(compared, area, 0.0)))
+    return _floor_words(cells, share, flux_name)
+
+
+def _floor_words(cells: int, share: float, flux_name: str) -> str:
+    """The note of :func:`tau_floor_note`: ``cells`` cells, ``share`` % of the compared area."""
     return (
         f"tau undefined where {flux_name} < {RH_FLOOR_FOR_TAU:g} g C m-2 yr-1: "
         f"{cells} cell{'s' if cells != 1 else ''} ({share:.2g} % of the area) left out"
@@ -264,10 +284,10 @@ def _attribution_maps(
         empty = _attribution_maps(*(np.ravel(a)[:0] for a in (c_mod, r_mod, c_obs, r_obs, used)))
         return {name: np.full(used.shape, np.nan, dtype=values.dtype) for name, values in empty.items()}
     with np.errstate(invalid="ignore", divide="ignore"):
-        tau_obs = np.where(used, _tau_values(c_obs, r_obs), np.nan)
+        tau_obs = np.where(used, tau_values(c_obs, r_obs), np.nan)
         from_rh = 100.0 * (r_obs / r_mod - 1.0)
         from_csoil = 100.0 * (c_mod / c_obs - 1.0)
-        tau_bias = 100.0 * (_tau_values(c_mod, r_mod) / tau_obs - 1.0)
+        tau_bias = 100.0 * (tau_values(c_mod, r_mod) / tau_obs - 1.0)
         rh_bias = 100.0 * (r_mod / r_obs - 1.0)
         dominated = np.abs(from_rh) > np.abs(from_csoil)
     attribution = np.where(dominated, float(RH_DOMINATED), float(CSOIL_DOMINATED))
@@ -275,7 +295,7 @@ def _attribution_maps(
     return {name: np.where(used, values, np.nan) for name, values in maps.items()}
 
 
-def _tau_values(stock: np.ndarray, flux: np.ndarray) -> np.ndarray:
+def tau_values(stock: np.ndarray, flux: np.ndarray) -> np.ndarray:
     """:func:`tau_map` on arrays: ``stock`` (kg C m-2) x 1000 / ``flux`` (g C m-2 yr-1), yr;
     NaN where the flux is below ``RH_FLOOR_FOR_TAU`` or missing."""
     return stock * GRAMS_PER_KILOGRAM / np.where(flux >= RH_FLOOR_FOR_TAU, flux, np.nan)

@@ -1,0 +1,201 @@
+"""Session 10 cuts of the steady compute (issue 18): each gives exactly what the xarray code it
+replaced gave (values bit for bit, dtypes, attributes, coordinates), on hostile fields."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from rhbench.metrics import fields as fields_module
+from rhbench.metrics.fields import source_maps, zonal_profiles
+from rhbench.metrics.reference import Reference
+from rhbench.metrics.taylor import taylor_statistics, weighted_sd
+from rhbench.metrics.totals import zonal_profile
+from rhbench.metrics.turnover import (
+    TauBiasAttribution,
+    attribute_tau_bias,
+    tau_floor_note,
+    tau_floor_note_values,
+    tau_map,
+)
+from rhbench.vegclass import CLASS_NAMES
+
+
+def _grid(step: float = 10.0) -> dict:
+    lat = np.arange(-90 + step / 2, 90, step)
+    lon = np.arange(-180 + step / 2, 180, step)
+    return {"lat": lat, "lon": lon}
+
+
+def _hostile(
+    rng: np.random.Generator, coords: dict, *, dtype=np.float64, low=-2.0, high=600.0, attrs=None
+) -> xr.DataArray:
+    """A (lat, lon) map with NaNs, values below the Rh floor, zeros and negatives."""
+    shape = (coords["lat"].size, coords["lon"].size)
+    values = rng.uniform(low, high, shape)
+    values[rng.random(shape) < 0.3] = np.nan
+    values[rng.random(shape) < 0.05] = 0.0
+    values[rng.random(shape) < 0.05] = 0.5  # below the 1 g C m-2 yr-1 floor of tau_map
+    return xr.DataArray(values.astype(dtype), dims=("lat", "lon"), coords=coords, attrs=attrs or {})
+
+
+def _reference(seed: int = 0, *, with_csoil: bool = True) -> Reference:
+    rng = np.random.default_rng(seed)
+    coords = _grid()
+    rh = _hostile(rng, coords, dtype=np.float32, attrs={"units": "g C m-2 yr-1", "long_name": "Rh", "source": "ref"})
+    rh.coords["lat"].attrs.update(units="degrees_north", standard_name="latitude")
+    area = xr.DataArray(rng.uniform(0.0, 1e10, rh.shape), dims=("lat", "lon"), coords=coords)
+    area.values[0, :3] = 0.0
+    csoil = _hostile(rng, coords, low=0.0, high=40.0) if with_csoil else xr.full_like(area, np.nan)
+    vegclass = xr.DataArray(rng.integers(0, 7, rh.shape).astype(float), dims=("lat", "lon"), coords=coords)
+    return Reference(rh=rh, csoil_products=csoil.expand_dims(product=["a"]), area=area, vegclass=vegclass)
+
+
+@pytest.mark.parametrize("band_width", [10.0, 15.0, 30.0])
+@pytest.mark.parametrize("with_classes", [True, False])
+def test_region_names_are_those_of_the_stacked_masks(band_width, with_classes):
+    ref = _reference()
+    ref = Reference(
+        rh=ref.rh,
+        csoil_products=ref.csoil_products,
+        area=ref.area,
+        vegclass=ref.vegclass if with_classes else None,
+        band_width=band_width,
+    )
+    names = ref.region_names
+    assert names == [str(r) for r in ref.regions["region"].values]
+    assert len(names) == 1 + round(180 / band_width) + 3 + (len(CLASS_NAMES) if with_classes else 0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_weighted_sd_is_the_taylor_sd_bit_for_bit(seed):
+    ref = _reference(seed)
+    field = ref.rh_land.where(ref.vegetated_mask)
+    expected = taylor_statistics(field, field, ref.area)["sd_ref"]
+    got = weighted_sd(field.values, ref.area.values)
+    assert got == expected and np.isfinite(got)
+    one_cell = np.full(field.shape, np.nan)
+    one_cell[3, 4] = 7.0
+    assert weighted_sd(one_cell, ref.area.values) == 0.0  # one cell: no spread, as taylor_statistics
+    assert np.isnan(weighted_sd(np.full(field.shape, np.nan), ref.area.values))  # no cell at all
+
+
+def test_floor_note_on_arrays_is_the_xarray_note():
+    ref = _reference(3)
+    rh = ref.rh_land
+    compared = ref.vegetated_mask & ref.csoil.notnull() & rh.notnull()
+    expected = tau_floor_note(compared, ref.area, rh)
+    assert "left out" in expected
+    got = tau_floor_note_values(compared.values, ref.area.values, rh.values)
+    assert got == expected
+    assert tau_floor_note_values(compared.values, ref.area.values, np.full(rh.shape, 5.0)) == ""
+
+
+def _maps_inputs(seed: int, *, with_csoil: bool = True):
+    """The reference and three sources (float32 and float64 maps, missing fields, other attributes)."""
+    rng = np.random.default_rng(seed)
+    ref = _reference(seed, with_csoil=with_csoil)
+    coords = _grid()
+    a = {"rh": _hostile(rng, coords, attrs={"units": "g C m-2 yr-1", "long_name": "other"})}
+    a["csoil"] = _hostile(rng, coords, dtype=np.float32, low=0.0, high=30.0, attrs={"units": "kg C m-2"})
+    a |= {"cveg": _hostile(rng, coords, low=0.0, high=10.0), "litterfall": _hostile(rng, coords)}
+    b = {"rh": _hostile(rng, coords, dtype=np.float32)}  # an Rh product: no stock
+    c = {"csoil": _hostile(rng, coords, low=0.0, high=30.0)}  # a DGVM without Rh
+    fields = {ref.name: {"rh": ref.rh_land, "csoil": ref.csoil}, "A": a, "B": b, "C": c}
+    tau_a = {"rh": _hostile(rng, coords), "csoil": a["csoil"], "cveg": a["cveg"], "litterfall": a["litterfall"]}
+    tau_fields = {ref.name: fields[ref.name], "A": tau_a}
+    kinds = {ref.name: "reference", "A": "dgvm", "B": "rh", "C": "dgvm"}
+    attribution = attribute_tau_bias(a["csoil"], a["rh"], ref.csoil, ref.rh_land, ref.area, ref.vegetated_mask)
+    return fields, tau_fields, kinds, {"A": attribution}, ref
+
+
+def _maps_by_xarray(fields, tau_fields, kinds, attributions: dict[str, TauBiasAttribution], ref):
+    """The former :func:`rhbench.metrics.fields.source_maps` (xarray's arithmetic, one Dataset per source)."""
+    nan = xr.full_like(ref.rh_land, np.nan)
+    per_source = []
+    for name, found in fields.items():
+        rh = found.get("rh", nan)
+        both = tau_fields.get(name, found)
+        tau = tau_map(both["csoil"], both["rh"]) if "csoil" in both and "rh" in both else nan
+        tau_veg = tau_map(both["cveg"], both["litterfall"]) if "cveg" in both and "litterfall" in both else nan
+        attribution = attributions[name].maps["attribution"] if name in attributions else nan
+        maps = {"rh": rh, "tau_soil": tau, "rh_bias": rh - ref.rh_land, "tau_bias": tau - ref.tau_soil}
+        per_source.append(xr.Dataset(maps | {"attribution": attribution, "tau_veg": tau_veg}).astype(np.float32))
+    maps = xr.concat(per_source, dim="source", coords="minimal", compat="override")
+    maps = maps.assign_coords(source=list(fields), kind=("source", [kinds[n] for n in fields]))
+    for name, unit in fields_module.MAP_UNITS.items():
+        maps[name].attrs.update(units=unit)
+    return maps
+
+
+def _assert_same_dataset(got: xr.Dataset, expected: xr.Dataset) -> None:
+    xr.testing.assert_identical(got, expected)  # values (NaN where NaN), attributes, coordinates
+    for name in expected.variables:
+        assert got[name].dtype == expected[name].dtype, name
+        assert got[name].dims == expected[name].dims, name
+        if got[name].dtype.kind == "f":
+            assert np.array_equal(got[name].values, expected[name].values, equal_nan=True), name
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("with_csoil", [True, False])
+@pytest.mark.parametrize("model_first", [False, True])  # the first source's attributes are the output's
+def test_maps_on_arrays_are_those_of_xarray_arithmetic(seed, with_csoil, model_first, monkeypatch):
+    fields, tau_fields, kinds, attributions, ref = _maps_inputs(seed, with_csoil=with_csoil)
+    if model_first:
+        fields = {"A": fields["A"], **fields}
+    inputs = (fields, tau_fields, kinds, attributions, ref)
+    expected = _maps_by_xarray(*inputs)
+    assert int(expected["tau_bias"].notnull().sum()) > 0 or not with_csoil
+    monkeypatch.setattr(fields_module, "_concatenated_maps", lambda *a: pytest.fail("the numpy path was not taken"))
+    _assert_same_dataset(source_maps(*inputs), expected)
+
+
+def test_maps_of_fields_on_another_grid_or_with_other_coordinates_take_the_xarray_path(monkeypatch):
+    fields, tau_fields, kinds, attributions, ref = _maps_inputs(4)
+    fields["B"] = {"rh": fields["B"]["rh"].assign_coords(height=2.0)}  # a scalar coordinate the maps keep
+    expected = _maps_by_xarray(fields, tau_fields, kinds, attributions, ref)
+    assert "height" in expected.coords
+    called = []
+    real = fields_module._concatenated_maps
+    monkeypatch.setattr(fields_module, "_concatenated_maps", lambda *a: called.append(1) or real(*a))
+    _assert_same_dataset(source_maps(fields, tau_fields, kinds, attributions, ref), expected)
+    assert called
+
+
+def _zonal_by_xarray(fields, tau_fields, kinds, ref):
+    """The former :func:`rhbench.metrics.fields.zonal_profiles` (one Dataset per source, concatenated)."""
+    per_source = []
+    nan = xr.full_like(ref.rh["lat"], np.nan, dtype=float)
+    for name, found in fields.items():
+        zonal = {"rh": nan, "csoil": nan}
+        if found.get("rh") is not None:
+            zonal["rh"] = zonal_profile(found["rh"], ref.area)
+        if found.get("csoil") is not None:
+            zonal["csoil"] = zonal_profile(found["csoil"], ref.area)
+        both = tau_fields.get(name, found)
+        for tau, stock, flux in (("tau_soil", "csoil", "rh"), ("tau_veg", "cveg", "litterfall")):
+            zonal[tau] = fields_module._zonal_ratio(both.get(stock), both.get(flux), ref.area) if stock in both else nan
+        per_source.append(xr.Dataset(zonal))
+    out = xr.concat(per_source, dim="source", coords="minimal", compat="override")
+    out = out.assign_coords(source=list(fields), kind=("source", [kinds[n] for n in fields]))
+    for name, unit in fields_module.ZONAL_UNITS.items():
+        out[name].attrs.update(units=unit)
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("first", ["observations", "A", "C"])  # the first source's attributes are the output's
+def test_zonal_profiles_on_arrays_are_those_of_xarray(seed, first, monkeypatch):
+    fields, tau_fields, kinds, _, ref = _maps_inputs(seed)
+    fields = {first: fields[first], **fields}
+    tau_fields["C"] = {"csoil": fields["C"]["csoil"]}  # a stock without a flux: an all-NaN ratio
+    expected = _zonal_by_xarray(fields, tau_fields, kinds, ref)
+    calls = []
+    real_ratio = fields_module._zonal_ratio
+    monkeypatch.setattr(fields_module, "_zonal_ratio", lambda *a: calls.append(1) or real_ratio(*a))
+    got = zonal_profiles(fields, tau_fields, kinds, ref)
+    assert not calls  # the numpy path
+    _assert_same_dataset(got, expected)
+    assert np.isfinite(got["tau_soil"].values).any() and np.isfinite(got["tau_veg"].values).any()
