@@ -71,3 +71,76 @@ def test_a_land_cell_with_some_non_zero_value_stays_land(tmp_path):
     values = _global(_model(tmp_path, rates, soil))
     area = grid.cell_area(LAT, LON).values
     assert values["land_area"] == pytest.approx(float(area[~np.isnan(rates[0])].sum()), rel=1e-9)
+
+
+# --- B12-7: cSoil per layer as a density with the layers' depth bounds --------------------------------
+
+
+def _layered_soil(path, layers: np.ndarray, units: str, bounds: np.ndarray | None, bounds_units: str = "m", **attrs):
+    """cSoil (time, depth, lat, lon) yearly, with ``depth_bnds`` (the CF bounds of depth) when given."""
+    depth_attrs = {"units": bounds_units, "positive": "down"}
+    data_vars = {"cSoil": (("time", "depth", "lat", "lon"), layers.astype("float32"), {"units": units, **attrs})}
+    if bounds is not None:
+        depth_attrs["bounds"] = "depth_bnds"
+        data_vars["depth_bnds"] = (("depth", "bnds"), bounds)
+    centres = bounds.mean(axis=1) if bounds is not None else np.array([5.0, 25.0, 70.0])
+    xr.Dataset(
+        data_vars,
+        coords={"time": ("time", np.arange(4) * 365.0 + 182.5, NOLEAP_TIME), "depth": ("depth", centres, depth_attrs),
+                "lat": LAT, "lon": LON},
+    ).to_netcdf(path, encoding={"cSoil": {"_FillValue": None}})  # fmt: skip
+    return path
+
+
+def _soil_model(tmp_path, soil_path) -> Source:
+    stamps, _ = _time_axis("noleap")
+    xr.Dataset(
+        {"rh": (("time", "lat", "lon"), _rates().astype("float32"), {"units": "kg m-2 s-1"})},
+        coords={"time": ("time", stamps, NOLEAP_TIME), "lat": LAT, "lon": LON},
+    ).to_netcdf(tmp_path / "rh.nc")
+    files = {"rh": [tmp_path / "rh.nc"], "cSoil": [soil_path]}
+    return Source("T", "dgvm", "x.T", VARIABLES, "-", period=(2000, 2003), files=files)
+
+
+def _densities() -> np.ndarray:
+    layers = np.random.default_rng(3).uniform(2.0, 9.0, (4, 3, LAT.size, LON.size))  # kg m-3
+    layers[:, :, np.isnan(_rates()[0])] = np.nan
+    return layers
+
+
+@pytest.mark.parametrize("bounds_units, scale", [("m", 1.0), ("cm", 100.0)])
+def test_csoil_per_layer_in_kg_per_m3_is_density_times_thickness(tmp_path, bounds_units, scale):
+    """Before: refused 'units of the wrong dimension' (kg m-3). Now each layer x its thickness from depth_bnds
+    (0-0.1, 0.1-0.4, 0.4-1.0 m), summed: the hand column total x area (2327.3 Pg C here)."""
+    layers = _densities()
+    bounds = np.array([[0.0, 0.1], [0.1, 0.4], [0.4, 1.0]]) * scale
+    soil = _layered_soil(tmp_path / "cSoil.nc", layers, "kg m-3", bounds, bounds_units)
+    values = _global(_soil_model(tmp_path, soil))
+    thickness = np.array([0.1, 0.3, 0.6])
+    area = grid.cell_area(LAT, LON).values
+    hand = np.mean([np.nansum((layers[i] * thickness[:, None, None]).sum(axis=0) * area) for i in range(4)]) / 1e12
+    assert values["csoil_total"] == pytest.approx(hand, rel=1e-6)
+
+
+def test_a_density_per_layer_masks_its_fill_value_before_the_thickness(tmp_path):
+    """A missing_value (-99999) scaled by a thickness would no longer be recognised (-9999.9, negative
+    cSoil): it is masked first; the same total as with the ocean missing."""
+    layers = _densities()
+    filled = np.where(np.isnan(layers), -99999.0, layers)
+    bounds = np.array([[0.0, 0.1], [0.1, 0.4], [0.4, 1.0]])
+    soil = _layered_soil(tmp_path / "cSoil.nc", filled, "kg m-3", bounds, missing_value=np.float32(-99999.0))
+    thickness = np.array([0.1, 0.3, 0.6])
+    area = grid.cell_area(LAT, LON).values
+    hand = np.mean([np.nansum((layers[i] * thickness[:, None, None]).sum(axis=0) * area) for i in range(4)]) / 1e12
+    assert _global(_soil_model(tmp_path, soil))["csoil_total"] == pytest.approx(hand, rel=1e-6)
+
+
+def test_a_density_per_layer_without_depth_bounds_stays_refused_naming_the_file(tmp_path):
+    """Without bounds the thickness is not guessed from the layer centres: refused (before: 'file units do
+    not match the plugin's declared units', the cause unsaid), now saying the depth bounds are missing."""
+    from rhbench.errors import UnitsError
+
+    soil = _layered_soil(tmp_path / "cSoil.nc", _densities(), "kg m-3", None)
+    with pytest.raises(UnitsError, match="cSoil per volume without the thickness of its layers") as info:
+        _global(_soil_model(tmp_path, soil))
+    assert f"file: {soil}" in str(info.value) and "depth_bnds" in str(info.value)
