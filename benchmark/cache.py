@@ -49,7 +49,8 @@ from rhbench.sources import Source
 log = logging.getLogger(__name__)
 
 #: Bump when the content of the cached products changes for the same inputs.
-CACHE_VERSION = 16  # 16 (audit 12): lat/lon row and column indices without units refused (were read as degrees);
+CACHE_VERSION = 17  # 17 (audit 12, B12-5): without a land fraction, cells 0 in every variable and year are not land;
+# 16 (audit 12): lat/lon row and column indices without units refused (were read as degrees);
 # 15 (Review 8, R8-3): per-month amounts in every spelling pint reads (after 14, below);
 # 4: steps labelled by their time bounds; first_year/last_year recorded; 5: 2-box land areas;
 # 6: yearly 1 January stamps past the plugin's period decided by evidence; years used = years every variable has;

@@ -78,14 +78,28 @@ class CellMeasures:
         return (self.area * self.land.fillna(0.0)).rename("land_area").assign_attrs(units="m2")
 
     def resolved(self, fields: xr.Dataset) -> CellMeasures:
-        """``self``, or, without a land fraction, land = 1 where any of ``fields`` has a value."""
+        """``self``, or, without a land fraction, land = 1 where any of ``fields`` has a value other
+        than 0 in some year. A cell where every variable is 0 (or missing) in every year is the ocean
+        written as 0 rather than as missing (twelfth audit, B12-5: counted as land, its zeros diluted
+        every mean per land area, rh_mean -17 %); it is not land, said in a warning."""
         if self.land is not None:
             return self
         valid = xr.zeros_like(self.area, dtype=bool)
+        written = xr.zeros_like(self.area, dtype=bool)
         for var in fields.data_vars.values():  # each its own time dims: a static map beside series
             dims = [d for d in ("year", "time") if d in var.dims]
-            present = var.notnull().any(dims) if dims else var.notnull()
+            present = (var.notnull() & (var != 0)).any(dims) if dims else var.notnull() & (var != 0)
             valid = valid | present.transpose("lat", "lon").values
+            written = written | (var.notnull().any(dims) if dims else var.notnull()).transpose("lat", "lon").values
+        zeros = int((written & ~valid).sum())
+        if zeros:
+            log.warning(
+                "%s: no land fraction, and %d of %d cells hold 0 in every variable and year (the ocean written as "
+                "0, not missing?): not counted as land (declare sftlf or landArea to weigh cells otherwise)",
+                fields.attrs.get("source", "a source"),
+                zeros,
+                int(written.sum()),
+            )
         land = valid.astype("float64").rename("land_fraction")
         return CellMeasures(self.area, land, self.origin, self.area_sum_error)
 

@@ -28,6 +28,7 @@ from rhbench import (
     datalabel,
     grid,
     kernels,
+    layerdepth,
     layout,
     readers,
     stamps,
@@ -297,6 +298,7 @@ def open_variable(
         ds = datasets[0] if len(datasets) == 1 else concat_files(datasets, paths, spec.file_name)
         step = layout.packing_step(ds[spec.file_name])  # before decoding moves it to the encoding
         ds, fills = layout.fill_values(ds, spec.file_name, file=file)
+        ds, fills = layerdepth.per_area(ds, spec.file_name, variable, fills, file=file)  # kg m-3 per layer
         sample = valuecheck.read_sample(ds[spec.file_name], variable=variable, **where)
         grid.rename_coordinates(ds, **where)  # fail early, before any work
         raw = ds[spec.file_name].rename(variable)
@@ -305,8 +307,9 @@ def open_variable(
             raw, ds, file=file, period=source.period, named=stamps.file_years(paths), declared=source.year_stamps
         )
         owned = in_memory and raw.chunks is None and source.preprocess is None  # read now, held by nothing else
-        converted, sample = conversion.converted(raw, sample, spec.units, fills, annual, where, owned=owned)
-        step = conversion.layers_step(step, raw, sample, spec.units, where)
+        declared = layerdepth.declared_units(spec.units, raw)
+        converted, sample = conversion.converted(raw, sample, declared, fills, annual, where, owned=owned)
+        step = conversion.layers_step(step, raw, sample, declared, where)
         valuecheck.check_values(valuecheck.column_values(sample), variable, packing_step=step, **where)
         converted = _normalized(converted, **where)
         if annual and "time" in converted.dims:
