@@ -303,6 +303,8 @@ def _aligned(centres: np.ndarray, bounds: np.ndarray, wanted: np.ndarray, period
     None is returned when one is more than 1e-6 degree from every file centre. Compared in
     blocks of :data:`_ALIGN_BLOCK` wanted centres at a time (bounded memory on fine grids).
     """
+    if _in_wanted_order(centres, wanted, periodic):  # each wanted centre's nearest is its own row
+        return np.array(bounds, dtype=float)
     index = np.empty(wanted.size, dtype=np.intp)
     for start in range(0, wanted.size, _ALIGN_BLOCK):
         block = wanted[start : start + _ALIGN_BLOCK, None]
@@ -312,3 +314,14 @@ def _aligned(centres: np.ndarray, bounds: np.ndarray, wanted: np.ndarray, period
             return None
         index[start : start + _ALIGN_BLOCK] = nearest
     return np.asarray(bounds[index], dtype=float) if wanted.size else np.asarray([], dtype=float)
+
+
+def _in_wanted_order(centres: np.ndarray, wanted: np.ndarray, periodic: bool) -> bool:
+    """True when the file's ``centres`` are the ``wanted`` ones, in their order, ascending more than the
+    1e-6 degree tolerance apart (for lon also within 360 degrees): each wanted centre is then nearest
+    to its own row and to no other, so :func:`_aligned` needs no search (the usual case: the
+    loader's grid is the file's)."""
+    if centres.shape != wanted.shape or centres.ndim != 1 or not centres.size or not np.array_equal(centres, wanted):
+        return False
+    ascending = centres.size < 2 or bool(np.all(np.diff(centres.astype(float)) > 1e-6))
+    return ascending and (not periodic or float(centres[-1]) - float(centres[0]) < 360.0)

@@ -153,3 +153,58 @@ def test_a_cmip6_file_without_a_drs_version_is_cited_with_its_attribute(tmp_path
     assert "version v20200101" in source.citation
     ref = Source("R", "rh", "t.none", {"rh": Var("rh", "1")}, "test", files={"rh": (str(path),)})
     assert harmonize.source_files(ref, None) == {"rh": [path]}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("periodic", [True, False])
+def test_bounds_of_a_file_on_the_wanted_grid_are_taken_without_a_search(dtype, periodic, monkeypatch):
+    """The usual case (the file's centres are the wanted ones, in order) skips the nearest-centre search,
+    with the answer of the one-by-one search; the cases it must not take are searched as before."""
+    from tests.test_speed_cuts import _aligned_one_by_one
+
+    step = 0.5
+    centres = np.arange(-180 + step / 2, 180, step).astype(dtype)
+    if not periodic:
+        centres = centres[: centres.size // 2] / 2
+    bounds = np.stack([centres - step / 2, centres + step / 2], axis=1).astype(dtype)
+    wanted = centres.astype(float)
+    assert landfrac._in_wanted_order(centres, wanted, periodic)
+    monkeypatch.setattr(landfrac, "_ALIGN_BLOCK", None)  # the search would fail: not reached
+    got = landfrac._aligned(centres, bounds, wanted, periodic)
+    np.testing.assert_array_equal(got, _aligned_one_by_one(centres, bounds, wanted, periodic))
+    assert got.dtype == np.float64 and got is not bounds
+    twice = np.array([1.0, 1.0, 2.0])  # two rows alike: the first is nearest to both
+    wrapped = np.array([-180.0, 0.0, 180.0])  # -180 and 180 are one longitude
+    for odd in (twice, wrapped, np.array([]), centres[::-1].astype(float)):
+        assert not landfrac._in_wanted_order(odd, odd, True)
+
+
+def test_a_builtin_catalog_is_parsed_by_one_process_and_read_back_by_the_next(tmp_path, monkeypatch):
+    """The first process to read a built-in catalog keeps its parse (marshal) under the catalog's
+    SHA-256; the next reads it back (no YAML parse), equal to ``yaml.safe_load`` of the file. A kept
+    file that is damaged, or a catalog whose bytes changed, is parsed again."""
+    import yaml
+
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path))
+    parses = []
+    real = catalog._safe_yaml
+    monkeypatch.setattr(catalog, "_safe_yaml", lambda stream, kind: parses.append(stream.name) or real(stream, kind))
+    path = catalog.BUILTIN_CATALOG_DIR / "obs_datasets.yaml"
+    expected = yaml.safe_load(path.read_text(encoding="utf-8"))
+    entries = {name: (entry or {}).get("metadata") for name, entry in expected["entries"].items()}
+    for round_, parsed in ((1, 1), (2, 1)):  # a new process each round: the in-process cache cleared
+        catalog._load_catalog.cache_clear()
+        assert catalog._load_catalog(path) == entries, round_
+        assert len(parses) == parsed, round_
+    (kept,) = (tmp_path / "catalogs").iterdir()
+    assert kept.name.startswith(catalog.hashlib.sha256(path.read_bytes()).hexdigest())
+    kept.write_bytes(b"\x00damaged")
+    catalog._load_catalog.cache_clear()
+    assert catalog._load_catalog(path) == entries and len(parses) == 2
+    catalog._load_catalog.cache_clear()
+    assert catalog._load_catalog(path) == entries and len(parses) == 2  # written again when damaged
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "file"))
+    (tmp_path / "file").write_text("not a folder")
+    catalog._load_catalog.cache_clear()
+    assert catalog._load_catalog(path) == entries and len(parses) == 3  # no cache folder: parsed
+    catalog._load_catalog.cache_clear()

@@ -37,12 +37,15 @@ def test_a_registry_scans_the_installed_entry_points_once(monkeypatch):
     assert built.broken == again.broken == []
 
 
-def test_each_catalog_file_is_parsed_once_per_process(monkeypatch):
+def test_each_catalog_file_is_parsed_once_per_process(monkeypatch, tmp_path):
     """Two registries and every source's entry read again: each catalog YAML parsed once, with
-    libyaml's safe loader for rhbench's own catalogs when PyYAML has it (safe_load semantics)."""
+    libyaml's safe loader for rhbench's own catalogs when PyYAML has it (safe_load semantics).
+    (An empty cache folder: since session 10 a parse is kept there for the next processes.)"""
     import yaml
 
     from rhbench import catalog
+
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path))
 
     parsed = []
     real = catalog._safe_yaml

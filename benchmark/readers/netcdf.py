@@ -87,7 +87,8 @@ def open_file(
     try:
         mask_and_scale = {variable: False} if raw_values and variable else True
         if not chunked and runscope.current() is not None:  # the run's one handle of the file
-            ds = xr.open_dataset(_shared_store(readable), decode_times=False, mask_and_scale=mask_and_scale)
+            store = _shared_store(readable)  # engine named: a guess would import every backend (rioxarray)
+            ds = xr.open_dataset(store, engine="store", decode_times=False, mask_and_scale=mask_and_scale)
             return fileaxes.conventional(ds)
         with warnings.catch_warnings():  # a performance hint about the file's own chunks, not the user's concern
             warnings.filterwarnings("ignore", message="The specified chunks separate the stored chunks")
