@@ -129,14 +129,15 @@ def _rename_hint(source: Source, file_name: str, ds: xr.Dataset) -> str:
 
 def _time_span(ds: xr.Dataset, name: str, path: Path, use_bounds: bool) -> tuple[int, int, int]:
     """(first step, last step, step) of ``ds``'s time axis in months since year 0 (``use_bounds``: labelled
-    by the middles of its bounds, :func:`rhbench.layout.time_values`; else by its stamps)."""
+    by the middles of its bounds, :func:`rhbench.layout.time_values`; else by its stamps); step 0 for a
+    file of one step (:func:`_series_steps` tells it from the other files)."""
     tdim = layout.time_dim(ds[name])
     if tdim is None:
         raise TimeAxisError("a file of a multi-file series has no time axis", file=str(path), variable=name)
     values = layout.time_values(ds, tdim) if use_bounds else ds[tdim]
     labels = timeaxis.decode_time(values, file=str(path), variable=name)
     key = labels.year * 12 + labels.month - 1
-    step = int(np.min(np.diff(key))) if key.size > 1 else 12 if len(set(labels.month)) == 1 else 1
+    step = int(np.min(np.diff(key))) if key.size > 1 else 0  # one step: monthly or yearly, told by the series
     return int(key[0]), int(key[-1]), step
 
 
@@ -152,8 +153,9 @@ def concat_files(datasets: Sequence[xr.Dataset], paths: Sequence[Path], name: st
     use_bounds = _bounds_usable(datasets, paths, name)
     spans = [_time_span(ds, name, path, use_bounds) for ds, path in zip(datasets, paths, strict=True)]
     order = sorted(range(len(datasets)), key=lambda i: spans[i][0])
+    steps = dict(zip(order, _series_steps([spans[i] for i in order], [paths[i] for i in order], name), strict=True))
     for before, after in zip(order, order[1:], strict=False):
-        end, start, step = spans[before][1], spans[after][0], spans[before][2]
+        end, start, step = spans[before][1], spans[after][0], steps[before]
         if start != end + step:
             what = "gap" if start > end + step else "overlap"
             raise TimeAxisError(
@@ -168,6 +170,33 @@ def concat_files(datasets: Sequence[xr.Dataset], paths: Sequence[Path], name: st
     parts = [_labelled_by_bounds(datasets[i], name, tdim, use_bounds) for i in order]
     parts = _on_one_grid(parts, [paths[i] for i in order])
     return xr.concat(parts, dim=tdim, data_vars="minimal", coords="minimal", compat="override", join="override")
+
+
+def _series_steps(spans: Sequence[tuple[int, int, int]], paths: Sequence[Path], name: str) -> list[int]:
+    """Each file's time step in months (12 yearly, 1 monthly) from its ``spans`` (time order). A file of
+    one step takes the others' step, or, when every file has one step (one file per month or per year),
+    the smallest distance between consecutive files' starts (twelfth audit, B12-1'': one file per month
+    was refused as an 'overlap'). :class:`TimeAxisError` naming the files when they have different
+    steps (a yearly file then monthly ones, refused as an 'overlap' before)."""
+    known = sorted({span[2] for span in spans if span[2]})
+    if len(known) > 1:
+        kinds = {12: "yearly", 1: "monthly"}
+        found = ", ".join(
+            f"{p.name}: {kinds.get(span[2], f'every {span[2]} months')}"
+            for p, span in zip(paths, spans, strict=True)
+            if span[2]
+        )
+        raise TimeAxisError(
+            "files of a series have different time steps",
+            file=", ".join(str(p) for p in paths),
+            variable=name,
+            found=found,
+            expected="one time step (monthly or yearly) in every file: average the monthly files to years "
+            "(cdo yearmonmean) or give monthly files throughout",
+        )
+    starts = np.diff([span[0] for span in spans])
+    step = known[0] if known else int(starts.min()) if starts.size and starts.min() > 0 else 12
+    return [span[2] or step for span in spans]
 
 
 #: What every file of a series must share, because each file's time values are read with the first
@@ -299,7 +328,7 @@ def open_variable(
         step = layout.packing_step(ds[spec.file_name])  # before decoding moves it to the encoding
         ds, fills = layout.fill_values(ds, spec.file_name, file=file)
         ds, fills = layerdepth.per_area(ds, spec.file_name, variable, fills, file=file)  # kg m-3 per layer
-        sample = valuecheck.read_sample(ds[spec.file_name], variable=variable, **where)
+        sample = valuecheck.read_sample(ds[spec.file_name], variable=variable, whole_extra=pfts, **where)
         grid.rename_coordinates(ds, **where)  # fail early, before any work
         raw = ds[spec.file_name].rename(variable)
         raw.attrs = dict(ds[spec.file_name].attrs)

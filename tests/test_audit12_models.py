@@ -144,3 +144,58 @@ def test_a_density_per_layer_without_depth_bounds_stays_refused_naming_the_file(
     with pytest.raises(UnitsError, match="cSoil per volume without the thickness of its layers") as info:
         _global(_soil_model(tmp_path, soil))
     assert f"file: {soil}" in str(info.value) and "depth_bnds" in str(info.value)
+
+
+# --- B12-1: series of files ---------------------------------------------------------------------------
+
+
+def _rh_part(path, values: np.ndarray, stamps: np.ndarray, bounds: np.ndarray | None = None):
+    data_vars = {"rh": (("time", "lat", "lon"), values.astype("float32"), {"units": "kg m-2 s-1"})}
+    time_attrs = dict(NOLEAP_TIME)
+    if bounds is not None:
+        data_vars["time_bnds"] = (("time", "nv"), bounds)
+        time_attrs["bounds"] = "time_bnds"
+    xr.Dataset(data_vars, coords={"time": ("time", stamps, time_attrs), "lat": LAT, "lon": LON}).to_netcdf(path)
+    return path
+
+
+def _rh_total(files) -> float:
+    source = Source("T", "dgvm", "x.T", {"rh": VARIABLES["rh"]}, "-", period=(2000, 2003), files={"rh": files})
+    return _global(source)["rh_total"]
+
+
+def test_one_file_per_month_is_read_as_the_monthly_series_it_is(tmp_path):
+    """Before: each one-step file was taken as yearly, so rh_200001.nc then rh_200002.nc was refused as
+    an 'overlap' (the model lost). Now the hand total (day-weighted annual means x areas)."""
+    rates = _rates()
+    stamps, bounds = _time_axis("noleap")
+    one = slice(0, 1)
+    files = [
+        _rh_part(tmp_path / f"rh_{2000 + i // 12}{i % 12 + 1:02d}.nc", rates[i:][one], stamps[i:][one], bounds[i:][one])
+        for i in range(48)
+    ]
+    assert _rh_total(files[::-1]) == pytest.approx(_hand(rates, "noleap"), rel=1e-6)  # given in any order
+
+
+def test_one_file_per_year_of_yearly_means_is_still_read_as_yearly(tmp_path):
+    from tests.test_audit11_trendy import _yearly_means
+
+    rates = _rates()
+    yearly = _yearly_means(rates)
+    stamps = np.arange(4) * 365.0 + 182.5
+    files = [_rh_part(tmp_path / f"rh_{2000 + i}.nc", yearly[i : i + 1], stamps[i : i + 1]) for i in range(4)]
+    assert _rh_total(files) == pytest.approx(_hand(rates, "noleap"), rel=1e-6)
+
+
+def test_a_yearly_file_then_monthly_files_is_refused_saying_the_steps_differ(tmp_path):
+    """Before: 'overlap between consecutive files ... 2001-07 then 2002-01' (the cause wrong)."""
+    from rhbench.errors import TimeAxisError
+    from tests.test_audit11_trendy import _yearly_means
+
+    rates = _rates()
+    stamps, _ = _time_axis("noleap")
+    yearly = _rh_part(tmp_path / "rh_2000-2001.nc", _yearly_means(rates)[:2], np.arange(2) * 365.0 + 182.5)
+    monthly = _rh_part(tmp_path / "rh_2002-2003.nc", rates[24:], stamps[24:])
+    with pytest.raises(TimeAxisError, match="files of a series have different time steps") as info:
+        _rh_total([yearly, monthly])
+    assert "rh_2000-2001.nc: yearly, rh_2002-2003.nc: monthly" in str(info.value)

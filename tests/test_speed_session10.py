@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from rhbench.metrics import ensemble, ensemble_arrays
 from rhbench.metrics import fields as fields_module
 from rhbench.metrics.fields import source_maps, zonal_profiles
 from rhbench.metrics.reference import Reference
@@ -199,3 +200,70 @@ def test_zonal_profiles_on_arrays_are_those_of_xarray(seed, first, monkeypatch):
     assert not calls  # the numpy path
     _assert_same_dataset(got, expected)
     assert np.isfinite(got["tau_soil"].values).any() and np.isfinite(got["tau_veg"].values).any()
+
+
+def _ensemble_inputs(seed: int, *, with_csoil: bool = True):
+    """Maps of the reference and four sources (three DGVMs: A with its own tau fields, C without Rh, D
+    without its own tau fields, float32) and the DGVMs' tau fields."""
+    fields, tau_fields, kinds, attributions, ref = _maps_inputs(seed, with_csoil=with_csoil)
+    rng = np.random.default_rng(seed + 100)
+    coords = _grid()
+    fields["D"] = {
+        key: _hostile(rng, coords, dtype=np.float32, low=0.0) for key in ("rh", "csoil", "cveg", "litterfall")
+    }
+    kinds["D"] = "dgvm"
+    maps = source_maps(fields, tau_fields, kinds, attributions, ref)
+    own = {name: tau_fields.get(name, fields[name]) for name in ("A", "C", "D")}
+    own["C"] = {**own["C"], "rh": _hostile(rng, coords)}  # every member with its own Rh and cSoil, as in a run
+    return maps, own, ref
+
+
+def _summary_equal(got: dict, expected: dict) -> bool:
+    return got.keys() == expected.keys() and all(
+        got[k] == expected[k] or (np.isnan(got[k]) and np.isnan(expected[k])) for k in expected
+    )
+
+
+@pytest.mark.parametrize("own_fields", [True, False])  # the pipeline's (every DGVM's), or recovered from the maps
+@pytest.mark.parametrize(
+    "members, rh_members, veg_members",
+    [(None, None, None), ({"A", "D"}, {"A", "C", "D"}, {"A"}), ({"D"}, {"D"}, {"D"}), (set(), set(), set())],
+)
+def test_ensemble_maps_on_arrays_are_the_xarray_ones(own_fields, members, rh_members, veg_members, monkeypatch):
+    maps, tau_fields, ref = _ensemble_inputs(0)
+    tau_fields = tau_fields if own_fields else {}
+    observed = (ref.csoil, ref.rh_land, ref.area, ref.vegetated_mask)
+    chosen = {"tau_fields": tau_fields, "rh_members": rh_members, "veg_members": veg_members}
+    years = {"rh_years": "1982-2018", "tau_soil_years": "A: 1990-2018"}
+    maps = maps.assign_coords(
+        rh_years=("source", ["1982-2018"] * maps.sizes["source"]), tau_soil_years=("source", ["x"] * 5)
+    )
+    got, got_summary = ensemble.ensemble_maps(maps, *observed, members, **chosen)
+    merged = ensemble.with_ensemble_maps(maps, got, years)
+    monkeypatch.setattr(ensemble_arrays, "plain_maps", lambda *a: False)  # the xarray path
+    monkeypatch.setattr(ensemble_arrays, "appended", lambda *a: None)
+    expected, expected_summary = ensemble.ensemble_maps(maps, *observed, members, **chosen)
+    assert list(got.data_vars) == list(expected.data_vars)
+    for name in expected.data_vars:
+        assert got[name].dtype == expected[name].dtype and got[name].dims == expected[name].dims, name
+        assert np.array_equal(got[name].values, expected[name].values, equal_nan=True), name
+    assert _summary_equal(got_summary, expected_summary)
+    _assert_same_dataset(merged, ensemble.with_ensemble_maps(maps, expected, years))
+    if members and "C" not in rh_members:  # (C has no Rh map: the mean over it is NaN everywhere)
+        assert np.isfinite(got["rh"].values).any() and np.isfinite(got["tau_soil"].values).any()
+
+
+def test_ensemble_maps_of_maps_with_other_coordinates_take_the_xarray_path(monkeypatch):
+    maps, tau_fields, ref = _ensemble_inputs(5)
+    maps = maps.assign_coords(height=2.0)
+    called = []
+    observed = (ref.csoil, ref.rh_land, ref.area, ref.vegetated_mask)
+    real = ensemble._tau_members
+    monkeypatch.setattr(ensemble, "_tau_members", lambda *a: called.append(1) or real(*a))
+    fields, _ = ensemble.ensemble_maps(
+        maps, ref.csoil, ref.rh_land, ref.area, ref.vegetated_mask, tau_fields=tau_fields
+    )
+    assert not called  # a scalar coordinate on the maps does not stop the array path
+    other = {**tau_fields, "A": {**tau_fields["A"], "rh": tau_fields["A"]["rh"].assign_coords(lat=ref.rh["lat"] + 1)}}
+    ensemble.ensemble_maps(maps, *observed, tau_fields=other)
+    assert called  # a member's field on another grid does

@@ -27,9 +27,9 @@ from typing import Protocol
 import numpy as np
 import xarray as xr
 
-from rhbench.metrics import map_years
-from rhbench.metrics.totals import GRAMS_PER_KILOGRAM
-from rhbench.metrics.turnover import RH_DOMINATED, attribute_tau_bias, tau_map
+from rhbench.metrics import ensemble_arrays, map_years
+from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, lat_lon_values
+from rhbench.metrics.turnover import RH_DOMINATED, attribute_tau_bias, tau_map, tau_values
 from rhbench.results import ENSEMBLE_MEAN as ENSEMBLE
 from rhbench.results import (
     ENSEMBLE_SD,
@@ -156,10 +156,14 @@ def ensemble_maps(
     ``ensemble_mean`` (lat, lon), the attribution summary of
     :func:`rhbench.metrics.turnover.attribute_tau_bias`).
     """
-    dgvm = maps.sel(source=maps["kind"] == "dgvm")
-    names = [str(s) for s in dgvm["source"].values]
+    names = [str(s) for s, kind in zip(maps["source"].values, maps["kind"].values, strict=True) if kind == "dgvm"]
     chosen = [s for s in names if members is None or s in members]
     rh_chosen = chosen if rh_members is None else [s for s in names if s in rh_members]
+    veg_chosen = chosen if veg_members is None else veg_members
+    own = [a for f in (tau_fields or {}).values() for a in f.values()]
+    if ensemble_arrays.plain_maps(maps, obs_csoil, obs_rh, area, vegetated, *own):
+        return _maps_on_arrays(maps, (obs_csoil, obs_rh, area, vegetated), chosen, rh_chosen, veg_chosen, tau_fields)
+    dgvm = maps.sel(source=maps["kind"] == "dgvm")
     rh_each, csoil_each = _tau_members(dgvm, chosen, tau_fields or {})
     rh, csoil = rh_each.mean("source", skipna=False), csoil_each.mean("source", skipna=False)
     attribution = attribute_tau_bias(csoil, rh, obs_csoil, obs_rh, area, vegetated)
@@ -172,10 +176,34 @@ def ensemble_maps(
             "rh_bias": rh_map - obs_rh,
             "tau_bias": tau - tau_map(obs_csoil, obs_rh),
             "attribution": attribution.maps["attribution"],
-            "tau_veg": _tau_veg(rh_map, chosen if veg_members is None else veg_members, tau_fields or {}),
+            "tau_veg": _tau_veg(rh_map, veg_chosen, tau_fields or {}),
         }
     ).drop_vars(["source", "kind", *_years_coords(maps)], errors="ignore")
     return fields, attribution.summary
+
+
+def _maps_on_arrays(
+    maps: xr.Dataset,
+    observed: tuple[xr.DataArray, ...],
+    chosen: list[str],
+    rh_chosen: list[str],
+    veg_chosen: Collection[str],
+    tau_fields: Mapping[str, Mapping[str, xr.DataArray]] | None,
+) -> tuple[xr.Dataset, dict[str, float]]:
+    """:func:`ensemble_maps` on numpy arrays (:mod:`rhbench.metrics.ensemble_arrays`: the same values);
+    ``observed``: the observed cSoil and Rh, the area and the vegetated cells."""
+    obs_csoil, obs_rh, area, vegetated = observed
+    rh, csoil = ensemble_arrays.member_fields(maps, chosen, tau_fields or {})
+    grid = {"lat": maps.coords["lat"], "lon": maps.coords["lon"]}
+    as_map = partial(xr.DataArray, dims=("lat", "lon"), coords=grid)
+    attribution = attribute_tau_bias(as_map(csoil), as_map(rh), obs_csoil, obs_rh, area, vegetated)
+    tau, rh_map = tau_values(csoil, rh), ensemble_arrays.rh_mean(maps, rh_chosen)
+    obs_rh_values, obs_csoil_values = lat_lon_values(obs_rh), lat_lon_values(obs_csoil)
+    values = {"rh": rh_map, "tau_soil": tau, "rh_bias": rh_map - obs_rh_values}
+    values["tau_bias"] = tau - tau_values(obs_csoil_values, obs_rh_values)
+    values["attribution"] = lat_lon_values(attribution.maps["attribution"])
+    values["tau_veg"] = ensemble_arrays.tau_veg(rh.shape, veg_chosen, tau_fields or {})
+    return ensemble_arrays.fields_dataset(values, maps), attribution.summary
 
 
 def _tau_veg(like: xr.DataArray, members: Collection[str], tau_fields: Mapping[str, Mapping]) -> xr.DataArray:
@@ -221,8 +249,12 @@ def with_ensemble_maps(
 ) -> xr.Dataset:
     """``results_maps`` with ``fields`` appended as source ``ensemble_mean`` (kind ensemble); ``years``:
     the text of each years coordinate of the ensemble (:func:`ensemble_years`)."""
+    texts = {name: (years or {}).get(name, "") for name in _years_coords(results_maps)}
+    merged = ensemble_arrays.appended(results_maps, fields, ENSEMBLE, {"kind": "ensemble", **texts})
+    if merged is not None:
+        return merged
     coords = {"kind": ("source", ["ensemble"])}
-    coords |= {name: ("source", [(years or {}).get(name, "")]) for name in _years_coords(results_maps)}
+    coords |= {name: ("source", [text]) for name, text in texts.items()}
     extra = fields.astype(np.float32).expand_dims(source=[ENSEMBLE]).assign_coords(coords)
     merged = xr.concat([results_maps, extra[list(results_maps.data_vars)]], dim="source", join="left")
     for name in results_maps.data_vars:
