@@ -328,7 +328,7 @@ def open_variable(
         step = layout.packing_step(ds[spec.file_name])  # before decoding moves it to the encoding
         ds, fills = layout.fill_values(ds, spec.file_name, file=file)
         ds, fills = layerdepth.per_area(ds, spec.file_name, variable, fills, file=file)  # kg m-3 per layer
-        sample = valuecheck.read_sample(ds[spec.file_name], variable=variable, **where)
+        sample = valuecheck.read_sample(ds[spec.file_name], variable=variable, whole_extra=pfts, **where)
         grid.rename_coordinates(ds, **where)  # fail early, before any work
         raw = ds[spec.file_name].rename(variable)
         raw.attrs = dict(ds[spec.file_name].attrs)

@@ -12,8 +12,10 @@ A plugin declares the model's land cover as one more variable, ``landCoverFrac``
 ``Var("landCoverFrac", "%")``. It is read only to weight per-PFT variables, never benchmarked.
 
 - A type absent from a cell (fraction 0, or missing) adds nothing, whatever its value (NaN or 0);
-  the bare soil share (1 - sum of the fractions) adds nothing either.
-- A type present (fraction > 0) without a value leaves the cell missing (never silently low).
+  the bare soil share (1 - sum of the fractions) adds nothing either, nor does a type with no value
+  anywhere (a bare-soil type the variable is not written for).
+- A type present (fraction > 0) without a value in a cell, but with values elsewhere, leaves the cell
+  missing (never silently low).
 - A cell where every fraction is missing (the ocean) is missing.
 - Fractions per year (yearly or monthly files, made annual means) weight each year's values;
   a static map weights every year. Monthly fractions are averaged over each year first (exact when
@@ -64,7 +66,7 @@ def open_cell_values(
     data = loader.open_variable(source, name, paths, annual=True, in_memory=in_memory, pfts=True)
     if not _extra_dims(data):
         return data
-    cover = loader.open_variable(source, COVER, files[COVER], annual=True, in_memory=in_memory)
+    cover = loader.open_variable(source, COVER, files[COVER], annual=True, in_memory=in_memory, pfts=True)
     return weighted(data, cover, source=source.name, data_file=str(paths[0]), cover_file=str(files[COVER][0]))
 
 
@@ -83,7 +85,11 @@ def weighted(data: xr.DataArray, cover: xr.DataArray, *, source: str, data_file:
         raise CoordinateError(f"{name} and {COVER} are on different grids", found=why, expected="one grid", **where)
     frac = _on_years(data, frac.assign_coords(lat=data["lat"], lon=data["lon"]), where)
     _check_sums(frac, dim, source=source, cover_file=cover_file)
-    present = frac.fillna(0.0) > 0.0
+    valued = data.notnull().any([d for d in data.dims if d != dim]).compute()  # types with no value anywhere
+    if not bool(valued.all()):
+        log.info("%s: %s has no value for %s %s anywhere: those types add nothing", source, name, dim,
+                 np.flatnonzero(~valued.values).tolist())  # fmt: skip
+    present = (frac.fillna(0.0) > 0.0) & valued
     terms = (data.astype("float64") * frac).where(present, 0.0)  # an absent type adds nothing
     cell = terms.sum(dim, skipna=False).where(frac.notnull().any(dim))  # a present type without a value: missing
     log.info("%s: %s per PFT (%s) weighted by %s (%s)", source, name, dim, COVER, cover_file)

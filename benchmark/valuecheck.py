@@ -63,18 +63,22 @@ NEGATIVE_WARN_SCALE = 1e-3
 FILE_AXES = (*TIME_NAMES, *grid.LAT_NAMES, *grid.LON_NAMES)
 
 
-def read_sample(data: xr.DataArray, *, source: str, file: str, variable: str | None = None) -> xr.DataArray:
+def read_sample(
+    data: xr.DataArray, *, source: str, file: str, variable: str | None = None, whole_extra: bool = False
+) -> xr.DataArray:
     """The first, middle and last time steps of ``data``, dims ``("sample"[, "layer"])``.
 
     The soil layers or pools that the loader sums into ``variable``'s column total
     (:func:`rhbench.layout.summed_layers`) are kept as the ``layer`` dim, for
     :func:`column_values` to sum once the values are masked and converted; any other
-    non-grid dim is read at its first index. Each step is read as one integer slice of
+    non-grid dim is read at its first index, or whole with ``whole_extra`` (a model's PFTs, weighted
+    later by :mod:`rhbench.pftcover`: every type's values are samples, a bare-soil type 0 without
+    values included). Each step is read as one integer slice of
     the freshly opened variable, so only those steps leave the disk. Raises
     :class:`DataError` when the values cannot be read (e.g. a truncated file).
     """
     layers = layout.summed_layers(data, variable, axes=FILE_AXES) if variable else []
-    fixed = {dim: 0 for dim in data.dims if dim not in FILE_AXES and dim not in layers}
+    fixed = {dim: 0 for dim in data.dims if dim not in FILE_AXES and dim not in layers and not whole_extra}
     time_dim = next((dim for dim in data.dims if dim in TIME_NAMES), None)
     steps = sorted({0, data.sizes[time_dim] // 2, data.sizes[time_dim] - 1}) if time_dim else [None]
     width = int(np.prod([data.sizes[d] for d in layers]))

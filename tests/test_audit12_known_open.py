@@ -171,6 +171,17 @@ def test_check_of_a_run_that_wrote_no_scorecard_writes_a_failing_junit_report(tm
     assert "scorecard file not found" in capsys.readouterr().err
 
 
+def test_check_of_a_truncated_scorecard_writes_a_failing_junit_report(tmp_path):
+    """A run killed while writing its scorecard: the JSON is cut short; the reason is the parse error."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "scorecard.json").write_text('{"synthetic": false, "rows": [{"source": "A", ')
+    junit = tmp_path / "rhbench.xml"
+    assert _run(tmp_path, run, "--junit", str(junit)) == 2
+    failure = ET.parse(junit).getroot().find("testsuite/testcase/failure")
+    assert str(run / "scorecard.json") in failure.get("message")
+
+
 def test_check_that_compares_still_writes_the_usual_report(tmp_path):
     """The usual JUnit report (one case per gated row) is unchanged when both scorecards are read."""
     junit = tmp_path / "rhbench.xml"

@@ -138,3 +138,16 @@ def test_a_trendy_plugin_declares_land_cover_as_one_more_variable():
     assert source.variables["landCoverFrac"] == Var("landCoverFrac", "%")
     with pytest.raises(PluginError, match="landcoverfrac"):
         trendy_dgvm("M", "cite", variables=("rh", "landcoverfrac"))
+
+
+def test_a_bare_soil_type_without_values_anywhere_adds_nothing_and_passes_the_value_check(tmp_path):
+    """TRENDY models often list bare soil as type 0 of landCoverFrac with no rh written for it. Before
+    this row (the first A12-1): the value check sampled type 0 only ('all values are missing', the model
+    lost), and with the check passed every cell would have been missing (a present type without a value).
+    Now a type with no value anywhere adds nothing: the hand sum over types 1-3."""
+    per_pft, frac = _per_pft(4), _fractions(4)
+    per_pft[:, 0] = np.nan
+    rh = _rh_file(tmp_path / "rh.nc", per_pft)
+    cover = _cover_file(tmp_path / "landCoverFrac.nc", frac * 100.0, "%")
+    total = _total({"rh": [rh], "landCoverFrac": [cover]}, VARIABLES)
+    assert total == pytest.approx(_hand(_by_hand(per_pft[:, 1:], frac[1:]), "noleap"), rel=1e-6)

@@ -19,7 +19,7 @@ from rhbench.sources import trendy_dgvm
     [
         ("Rh", "did you mean 'rh'?"),
         ("csoil", "did you mean 'cSoil'?"),
-        ("landCoverFrac", "read from an observation product (kind landcover), never from a model"),
+        ("ndvi", "read from an observation product (kind ndvi), never from a model"),  # landCoverFrac: A12-1
     ],
 )
 def test_a_dgvm_variable_rhbench_does_not_know_is_a_plugin_error_naming_it(variable: str, says: str) -> None:
