@@ -88,9 +88,14 @@ class CellMeasures:
         written = xr.zeros_like(self.area, dtype=bool)
         for var in fields.data_vars.values():  # each its own time dims: a static map beside series
             dims = [d for d in ("year", "time") if d in var.dims]
-            present = (var.notnull() & (var != 0)).any(dims) if dims else var.notnull() & (var != 0)
-            valid = valid | present.transpose("lat", "lon").values
-            written = written | (var.notnull().any(dims) if dims else var.notnull()).transpose("lat", "lon").values
+            if set(var.dims) == {*dims, "lat", "lon"} and valid.dims == ("lat", "lon"):
+                present, has = _written_cells(np.asarray(var.transpose(*dims, "lat", "lon").values))
+            else:
+                present = (var.notnull() & (var != 0)).any(dims) if dims else var.notnull() & (var != 0)
+                has = var.notnull().any(dims) if dims else var.notnull()
+                present, has = (a.transpose("lat", "lon").values for a in (present, has))
+            valid = valid | present
+            written = written | has
         zeros = int((written & ~valid).sum())
         if zeros:
             log.warning(
@@ -102,6 +107,22 @@ class CellMeasures:
             )
         land = valid.astype("float64").rename("land_fraction")
         return CellMeasures(self.area, land, self.origin, self.area_sum_error)
+
+
+def _written_cells(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cells with a value other than 0 in some step, cells with any value) of ``values`` (steps..., lat,
+    lon), as ``(notnull & != 0).any(steps)`` and ``notnull.any(steps)``, one (lat, lon) step at a time
+    through reused buffers (no full-size boolean temporaries)."""
+    steps = values.reshape(-1, *values.shape[-2:])
+    present, has = np.zeros(values.shape[-2:], dtype=bool), np.zeros(values.shape[-2:], dtype=bool)
+    numbers, nonzero = np.empty_like(present), np.empty_like(present)
+    for step in steps:
+        np.equal(step, step, out=numbers)  # False where NaN (a missing value)
+        np.not_equal(step, 0, out=nonzero)
+        nonzero &= numbers
+        present |= nonzero
+        has |= numbers
+    return present, has
 
 
 def area_sum_error(area: xr.DataArray, *, source: str | None = None, file: str | None = None) -> float:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from rhbench import landfrac
 from rhbench.metrics import ensemble, ensemble_arrays
 from rhbench.metrics import fields as fields_module
 from rhbench.metrics.fields import source_maps, zonal_profiles
@@ -267,3 +268,59 @@ def test_ensemble_maps_of_maps_with_other_coordinates_take_the_xarray_path(monke
     other = {**tau_fields, "A": {**tau_fields["A"], "rh": tau_fields["A"]["rh"].assign_coords(lat=ref.rh["lat"] + 1)}}
     ensemble.ensemble_maps(maps, *observed, tau_fields=other)
     assert called  # a member's field on another grid does
+
+
+def _written_by_xarray(var: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
+    """The former expressions of :meth:`rhbench.landfrac.CellMeasures.resolved`."""
+    dims = [d for d in ("year", "time") if d in var.dims]
+    present = (var.notnull() & (var != 0)).any(dims) if dims else var.notnull() & (var != 0)
+    has = var.notnull().any(dims) if dims else var.notnull()
+    return present.transpose("lat", "lon").values, has.transpose("lat", "lon").values
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+@pytest.mark.parametrize("dims", [("year", "lat", "lon"), ("lat", "year", "lon"), ("lat", "lon")])
+def test_written_cells_in_one_pass_are_those_of_the_xarray_expressions(dtype, dims):
+    rng = np.random.default_rng(7)
+    sizes = {"year": 5, "lat": 6, "lon": 7}
+    values = rng.integers(-2, 3, [sizes[d] for d in dims]).astype(float)  # many zeros
+    values[rng.random(values.shape) < 0.4] = np.nan
+    values.flat[:3] = -0.0  # a negative zero is a zero
+    if np.issubdtype(dtype, np.integer):
+        values = np.nan_to_num(values)
+    var = xr.DataArray(values.astype(dtype), dims=dims)
+    layout = [d for d in ("year",) if d in dims]
+    got = landfrac._written_cells(np.asarray(var.transpose(*layout, "lat", "lon").values))
+    expected = _written_by_xarray(var)
+    for a, b in zip(got, expected, strict=True):
+        assert a.dtype == bool and np.array_equal(a, b)
+    assert expected[1].any() and not expected[0].all()  # some written cells, some without a non-zero value
+
+
+def test_resolved_land_is_that_of_the_xarray_expressions():
+    rng = np.random.default_rng(8)
+    coords = _grid(30.0)
+    shape = (coords["lat"].size, coords["lon"].size)
+    series = rng.uniform(0, 5, (4, *shape))
+    series[:, :2] = np.nan  # never written
+    series[:, 2] = 0.0  # the ocean written as 0
+    series[1:, 3] = np.nan  # one year only
+    static = np.where(rng.random(shape) < 0.3, 1.0, np.nan)
+    monthly = np.where(rng.random((3, *shape)) < 0.2, 2.0, np.nan)  # a "time" axis
+    static[2:4], monthly[:, 2:4] = np.nan, np.nan  # rows 2 and 3: rh's alone
+    fields = xr.Dataset(
+        {
+            "rh": (("year", "lat", "lon"), series.astype(np.float32)),
+            "cSoil": (("lat", "lon"), static),
+            "monthly": (("lat", "time", "lon"), monthly.transpose(1, 0, 2)),
+        },
+        coords=coords,
+    )
+    area = xr.DataArray(np.ones(shape), dims=("lat", "lon"), coords=coords)
+    land = landfrac.CellMeasures(area, None, "test").resolved(fields).land
+    present = np.zeros(shape, dtype=bool)
+    for name in ("rh", "cSoil"):
+        present |= _written_by_xarray(fields[name])[0]
+    present |= _written_by_xarray(fields["monthly"])[0]
+    np.testing.assert_array_equal(land.values, present.astype(float))
+    assert land.values[2].sum() == 0 and land.values[3].all()

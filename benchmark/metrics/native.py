@@ -120,7 +120,9 @@ def native_totals(period: xr.Dataset, land_area: xr.DataArray, regions: xr.DataA
     for the pipeline's fields, which share one grid); the sums are then taken on their numpy
     arrays, each region's as :func:`~rhbench.metrics.totals.region_sums` takes it (the same
     matrix product over the 0/1 masks, missing values as zero), so the numbers are those of
-    the same expressions written with xarray.
+    the same expressions written with xarray. The land area, each value x land area and the
+    area covered by Rh are stacked and contracted with the masks in one einsum (each mask
+    converted once, not once per sum); each field's sums are those of its own einsum, bit for bit.
     """
     aligned = [aligned_name(name, ratio) for ratio, *names in TURNOVER_RATIOS for name in names]
     fields = {name: period[name] for name in (*TOTALS, "litterfall", *aligned) if name in period}
@@ -128,17 +130,22 @@ def native_totals(period: xr.Dataset, land_area: xr.DataArray, regions: xr.DataA
     values = {name: lat_lon_values(data, "float64") for name, data in zip(fields, arrays, strict=True)}
     area = lat_lon_values(land_area, "float64")
     masks = np.asarray(regions.transpose("region", "lat", "lon").values).astype(bool, copy=False)
-    all_land = sums_missing_as_zero(area, masks)
-    out = {"land_area": (all_land, "m2")}
+    rows = {"land_area": area}  # every sum per region in one einsum (the same sums bit for bit: see below)
     with np.errstate(invalid="ignore", divide="ignore"):
-        sums = {}  # value x land area summed per region: each total, and rh's mean (one sum, not two)
-        for name, (total, grams) in TOTALS.items():
+        for name in TOTALS:
             if name in values:
                 values[name] = np.where(area > 0, values[name], np.nan)
-                sums[name] = sums_missing_as_zero(values[name] * area, masks)
+                rows[name] = values[name] * area  # value x land area: each total, and rh's mean
+        if "rh" in values:
+            rows["covered"] = np.where(np.isnan(values["rh"]), 0.0, area)
+        sums = dict(zip(rows, sums_missing_as_zero(np.stack(list(rows.values())), masks), strict=True))
+        all_land = sums["land_area"]
+        out = {"land_area": (all_land, "m2")}
+        for name, (total, grams) in TOTALS.items():
+            if name in values:
                 out[total] = (sums[name] * grams / GRAMS_PER_PETAGRAM, _TOTAL_UNITS[grams])
         if "rh" in values:
-            covered = sums_missing_as_zero(np.where(np.isnan(values["rh"]), 0.0, area), masks)
+            covered = sums["covered"]
             out["rh_mean"] = (np.where(covered > 0, sums["rh"] / covered, np.nan), "g C m-2 yr-1")
             out["coverage"] = (covered / np.where(all_land > 0, all_land, np.nan), "1")
     ds = xr.Dataset(
