@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import hashlib
 import marshal
 import os
@@ -31,6 +32,8 @@ from rhbench.sources import Source
 
 #: The catalogs shipped with rhbench.
 BUILTIN_CATALOG_DIR = Path(__import__("rhbench.catalogs").catalogs.__file__).resolve().parent
+#: Windows' error for a path whose links cannot be resolved (a loop), as pathlib checks it.
+_WINERROR_CANT_RESOLVE_FILENAME = 1921
 #: Catalog paths under this prefix are files in ILAMB's data layout (``ILAMB/DATA/<variable>/<product>/<file>``).
 ILAMB_PREFIX = "ILAMB/"
 _ILAMB_ROOT: contextvars.ContextVar[Path | None] = contextvars.ContextVar("rhbench_ilamb_root", default=None)
@@ -379,10 +382,14 @@ def _resolved(data_root: Path, relative: str, posix: PurePosixPath, source: str 
 
 
 def _check_no_link_loop(path: Path, source: str | None, relative: str, data_root: Path) -> None:
-    """Raise :class:`DataError` when following the symbolic links of ``path`` loops."""
+    """Raise :class:`DataError` when following the symbolic links of ``path`` loops: ``os.stat`` says
+    so (ELOOP), the check ``Path.resolve`` makes after resolving each component (one system call
+    instead of one per component; any other error, a missing file, is the reader's to report)."""
     try:
-        path.resolve()
-    except (RuntimeError, OSError) as exc:  # Python raises RuntimeError on a symlink loop
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP and getattr(exc, "winerror", 0) != _WINERROR_CANT_RESOLVE_FILENAME:
+            return
         raise DataError(
             f"cannot resolve the path: a looping symbolic link? ({exc})",
             source=source,

@@ -8,6 +8,7 @@ each catalog path is resolved once. Timings are reported by the benchmark script
 
 from __future__ import annotations
 
+import errno
 from collections import Counter
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import xarray as xr
 from benchmarks import ilamb3_bench
 from benchmarks.ilamb3_data import write_files
 from rhbench import catalog, harmonize, landfrac, runscope
+from rhbench.errors import DataError
 from rhbench.readers import netcdf
 from rhbench.sources import Source, Var
 
@@ -208,3 +210,41 @@ def test_a_builtin_catalog_is_parsed_by_one_process_and_read_back_by_the_next(tm
     catalog._load_catalog.cache_clear()
     assert catalog._load_catalog(path) == entries and len(parses) == 3  # no cache folder: parsed
     catalog._load_catalog.cache_clear()
+
+
+@pytest.mark.parametrize("case", ["final", "inner", "dangling", "missing", "file", "linked"])
+def test_a_link_loop_is_found_by_one_stat_as_path_resolve_finds_it(tmp_path, case):
+    """The catalog's loop check (one ``os.stat``) refuses what ``Path.resolve`` refused, and only that."""
+    (tmp_path / "real.nc").write_bytes(b"x")
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    (tmp_path / "self.nc").symlink_to(tmp_path / "self.nc")
+    (tmp_path / "dangling.nc").symlink_to(tmp_path / "nowhere.nc")
+    (tmp_path / "linked.nc").symlink_to(tmp_path / "real.nc")
+    relative = {"final": "self.nc", "inner": "a/x.nc", "dangling": "dangling.nc", "missing": "none.nc"}.get(
+        case, f"{'linked' if case == 'linked' else 'real'}.nc"
+    )
+    try:
+        (tmp_path / relative).resolve()
+        loops = False
+    except RuntimeError:  # how Python 3.11's resolve says it
+        loops = True
+    except OSError as exc:  # newer Pythons
+        loops = exc.errno == errno.ELOOP
+    assert loops == (case in ("final", "inner"))
+    if loops:
+        with pytest.raises(DataError, match="looping symbolic link"):
+            catalog.resolve_file(tmp_path, relative, source="S")
+    else:
+        assert catalog.resolve_file(tmp_path, relative, source="S") == tmp_path.resolve() / relative
+
+
+def test_a_run_resolves_its_data_root_once_and_no_file_path(tmp_path, monkeypatch):
+    """Within a run the data root is resolved once and each file's loop check is one ``os.stat``
+    (it was a ``Path.resolve`` of the root and one of the file for each of ~130 paths)."""
+    calls = []
+    real = Path.resolve
+    monkeypatch.setattr(Path, "resolve", lambda self, strict=False: calls.append(self) or real(self, strict))
+    with runscope.scope():
+        paths = [catalog.resolve_file(tmp_path, f"obs/f{i}.nc", source="S") for i in range(20)]
+    assert calls == [tmp_path] and paths[3] == real(tmp_path) / "obs" / "f3.nc"
