@@ -393,3 +393,23 @@ def test_taylor_rows_on_arrays_are_those_of_taylor_statistics(seed):
     assert rows["rh_taylor_score"] == stats["score"] and np.isfinite(stats["score"])
     transposed = {r.metric: r.value for r in taylor_rows("M", "dgvm", "rh", ref.rh_land, model.T, ref)}
     assert transposed == rows
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_spatial_distribution_and_coverage_on_arrays_are_the_xarray_ones(seed):
+    from rhbench.metrics import ilamb
+    from rhbench.metrics.totals import covered_areas
+
+    rng = np.random.default_rng(seed + 50)  # (not the reference's stream: other missing cells)
+    ref = _reference(seed)
+    model = _hostile(rng, _grid(), dtype=np.float64)
+    got = ilamb.spatial_distribution(ref.rh_land, model)
+    aligned_ref, aligned_model = xr.align(ref.rh_land, model, join="exact")
+    values = np.asarray(aligned_ref.values, dtype=float), np.asarray(aligned_model.values, dtype=float)
+    expected = ilamb.spatial_distribution(*(xr.DataArray(v, dims=("x", "y")) for v in values))  # the xarray path
+    assert got == expected and np.isfinite(got["score"])
+    assert ilamb.spatial_distribution(ref.rh_land, model.T) == got  # a transposed model: the same cells
+    land = ref.land_mask
+    expected_areas = (float(ref.area.where(land, 0.0).sum()), float(ref.area.where(land & model.notnull(), 0.0).sum()))
+    assert covered_areas(model, land, ref.area) == expected_areas
+    assert 0 < expected_areas[1] < expected_areas[0]

@@ -200,9 +200,15 @@ def spatial_distribution(reference: xr.DataArray, model: xr.DataArray, *, time_d
     Returns ``normalized_sd`` (sigma_m / sigma_r), ``correlation`` and ``score`` (all 1).
     Raises :class:`NotAppropriate` when the reference map has no spatial variance.
     """
-    reference, model = _aligned(_time_mean(reference, time_dim, None), _time_mean(model, time_dim, None))
-    ref = np.asarray(reference.values, dtype=float)
-    mod = np.asarray(model.transpose(*reference.dims).values, dtype=float)
+    reference, model = _time_mean(reference, time_dim, None), _time_mean(model, time_dim, None)
+    try:  # two (lat, lon) maps on one grid: their arrays as they are (else xarray aligns, or says why not)
+        if reference.dims != ("lat", "lon"):
+            raise ValueError("cells in another order")
+        ref_values, mod_values = grid_values(reference, reference, model)
+    except ValueError:
+        reference, model = _aligned(reference, model)
+        ref_values, mod_values = reference.values, model.transpose(*reference.dims).values
+    ref, mod = np.asarray(ref_values, dtype=float), np.asarray(mod_values, dtype=float)
     ref_sd = float(np.nanstd(ref)) if np.isfinite(ref).any() else float("nan")
     mod_sd = float(np.nanstd(mod)) if np.isfinite(mod).any() else float("nan")
     if not np.isfinite(ref_sd) or np.allclose(ref_sd, 0):

@@ -264,6 +264,23 @@ def grid_values(like: xr.DataArray, *fields: xr.DataArray) -> list[np.ndarray]:
     return out
 
 
+def covered_areas(field: xr.DataArray, land: xr.DataArray, area: xr.DataArray) -> tuple[float, float]:
+    """(the area of the ``land`` cells, the area of those where ``field`` has a value), m2: the sums
+    ``area.where(land, 0.0).sum()`` and ``area.where(land & field.notnull(), 0.0).sum()``, taken on the
+    numpy arrays (the same sums) when the three are (lat, lon) maps on one grid."""
+    try:
+        if area.dims != ("lat", "lon"):
+            raise ValueError("cells in another order")
+        values, mask, cells = grid_values(area, field, land, area)
+    except ValueError:
+        return float(area.where(land, 0.0).sum()), float(area.where(land & field.notnull(), 0.0).sum())
+    on_land = mask.astype(bool)
+    covered = on_land & ~np.isnan(values) if values.dtype.kind in "fc" else on_land
+    return float(sums_missing_as_zero(np.where(on_land, cells, 0.0))), float(
+        sums_missing_as_zero(np.where(covered, cells, 0.0))
+    )
+
+
 def zonal_profile(field: xr.DataArray, area: xr.DataArray) -> xr.DataArray:
     """Area-weighted mean over longitude of each latitude row (units of ``field``; NaN for a
     row without values).
