@@ -3,6 +3,8 @@ replaced gave (values bit for bit, dtypes, attributes, coordinates), on hostile 
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -133,6 +135,8 @@ def _maps_by_xarray(fields, tau_fields, kinds, attributions: dict[str, TauBiasAt
 
 def _assert_same_dataset(got: xr.Dataset, expected: xr.Dataset) -> None:
     xr.testing.assert_identical(got, expected)  # values (NaN where NaN), attributes, coordinates
+    assert list(got.variables) == list(expected.variables)  # (the order results.nc writes them in)
+    assert all(list(got[v].attrs) == list(expected[v].attrs) for v in expected.variables)
     for name in expected.variables:
         assert got[name].dtype == expected[name].dtype, name
         assert got[name].dims == expected[name].dims, name
@@ -324,3 +328,142 @@ def test_resolved_land_is_that_of_the_xarray_expressions():
     present |= _written_by_xarray(fields["monthly"])[0]
     np.testing.assert_array_equal(land.values, present.astype(float))
     assert land.values[2].sum() == 0 and land.values[3].all()
+
+
+def _regions_before(like: xr.DataArray, vegclass, band_width: float) -> xr.DataArray:
+    """The former :func:`rhbench.metrics.native._build_regions` (xarray masks, stacked)."""
+    from rhbench import grid
+    from rhbench.metrics.totals import climate_zone_masks, latitude_band_masks
+    from rhbench.vegclass import class_masks
+
+    lat, lon = like["lat"], like["lon"]
+    masks = {"global": xr.ones_like(lat * lon, dtype=bool).transpose("lat", "lon")}
+    masks |= latitude_band_masks(lat, lon, width=band_width)
+    masks |= climate_zone_masks(lat, lon)
+    if vegclass is not None:
+        target = xr.Dataset(coords={"lat": lat.values, "lon": lon.values})
+        masks |= class_masks(grid.regrid_nearest(vegclass, target))
+    values = np.stack([np.asarray(v.transpose("lat", "lon").values, dtype=bool) for v in masks.values()])
+    coords = {"region": list(masks), "lat": lat.values, "lon": lon.values}
+    return xr.DataArray(values, dims=("region", "lat", "lon"), coords=coords, name="region_mask")
+
+
+@pytest.mark.parametrize("step", [0.5, 7.5, 23.5])  # 23.5: cell centres on the zone and band edges' sides
+@pytest.mark.parametrize("band_width", [10.0, 30.0])
+@pytest.mark.parametrize("with_classes", [False, True])
+def test_native_regions_written_at_once_are_the_stacked_xarray_masks(step, band_width, with_classes):
+    from rhbench.metrics.native import _build_regions
+
+    lat = np.arange(-90 + step / 2, 90, step)
+    lat = np.append(lat, [90.0, -23.5, 23.5, 50.0, -50.0])  # edges themselves: inclusive / exclusive sides
+    lon = np.arange(-180 + step / 2, 180, step)
+    like = xr.DataArray(np.zeros((lat.size, lon.size)), dims=("lat", "lon"), coords={"lat": lat, "lon": lon})
+    vegclass = None
+    if with_classes:
+        ref = _reference(3)
+        vegclass = ref.vegclass
+    got = _build_regions(like, vegclass, band_width)
+    expected = _regions_before(like, vegclass, band_width)
+    xr.testing.assert_identical(got, expected)
+    assert got.dtype == bool and got.name == expected.name
+    assert got.values.any(axis=(1, 2)).sum() > 3
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bias_score_of_two_maps_on_arrays_is_that_of_the_score_map(seed):
+    from rhbench.metrics import ilamb
+
+    rng = np.random.default_rng(seed)
+    ref = _reference(seed)
+    model = _hostile(rng, _grid(), dtype=np.float64)
+    expected = ilamb._area_mean(ilamb.bias_score_map(ref.rh_land, model), ref.area)
+    got = ilamb.bias_score(ref.rh_land, model, ref.area)
+    assert got == expected and 0 < got < 1
+    shifted = model.assign_coords(lon=model["lon"] + 0.5)  # another grid: xarray's alignment says so
+    with pytest.raises(Exception, match="same grid"):
+        ilamb.bias_score(ref.rh_land, shifted, ref.area)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_taylor_rows_on_arrays_are_those_of_taylor_statistics(seed):
+    from rhbench.metrics.map_scores import taylor_rows
+
+    rng = np.random.default_rng(seed)
+    ref = _reference(seed)
+    model = _hostile(rng, _grid(), dtype=np.float32)
+    stats = taylor_statistics(ref.rh_land.where(ref.vegetated_mask), model.where(ref.vegetated_mask), ref.area)
+    rows = {r.metric: r.value for r in taylor_rows("M", "dgvm", "rh", ref.rh_land, model, ref)}
+    assert rows["rh_taylor_r"] == stats["r"] and rows["rh_taylor_sd"] == stats["sd_model"]
+    assert rows["rh_taylor_score"] == stats["score"] and np.isfinite(stats["score"])
+    transposed = {r.metric: r.value for r in taylor_rows("M", "dgvm", "rh", ref.rh_land, model.T, ref)}
+    assert transposed == rows
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_spatial_distribution_and_coverage_on_arrays_are_the_xarray_ones(seed):
+    from rhbench.metrics import ilamb
+    from rhbench.metrics.totals import covered_areas
+
+    rng = np.random.default_rng(seed + 50)  # (not the reference's stream: other missing cells)
+    ref = _reference(seed)
+    model = _hostile(rng, _grid(), dtype=np.float64)
+    got = ilamb.spatial_distribution(ref.rh_land, model)
+    aligned_ref, aligned_model = xr.align(ref.rh_land, model, join="exact")
+    values = np.asarray(aligned_ref.values, dtype=float), np.asarray(aligned_model.values, dtype=float)
+    expected = ilamb.spatial_distribution(*(xr.DataArray(v, dims=("x", "y")) for v in values))  # the xarray path
+    assert got == expected and np.isfinite(got["score"])
+    assert ilamb.spatial_distribution(ref.rh_land, model.T) == got  # a transposed model: the same cells
+    land = ref.land_mask
+    expected_areas = (float(ref.area.where(land, 0.0).sum()), float(ref.area.where(land & model.notnull(), 0.0).sum()))
+    assert covered_areas(model, land, ref.area) == expected_areas
+    assert 0 < expected_areas[1] < expected_areas[0]
+
+
+@pytest.mark.parametrize("products", [0, 1, 3])
+@pytest.mark.parametrize("with_sd", [False, True])
+def test_observation_products_on_arrays_are_the_xarray_ones(products, with_sd, monkeypatch):
+    rng = np.random.default_rng(products)
+    ref = _reference(products)
+    coords = _grid()
+    maps = [_hostile(rng, coords, dtype=np.float32, low=0.0).values for _ in range(products)]
+    stack = np.stack(maps) if maps else np.empty((0, *ref.area.shape), dtype=np.float32)
+    csoil = xr.DataArray(
+        stack,
+        dims=("product", "lat", "lon"),
+        coords={"product": [f"P{i}" for i in range(products)], **coords},
+        attrs={"units": "kg m-2", "long_name": "soil carbon"},
+    )
+    area = ref.area.copy()
+    area.values[5, 5] = np.nan  # a missing area: zero weight in the sums
+    area.attrs = {"units": "m2", "long_name": "cell area"}  # attributes xarray's arithmetic merges or drops
+    rh_sd = _hostile(rng, coords, attrs={"long_name": "sd"}) if with_sd else None
+    got = ensemble.observation_products(csoil, rh_sd, area, ref.land_mask)
+    monkeypatch.setattr(ensemble_arrays, "observation_products", lambda *a: None)  # the xarray path
+    expected = ensemble.observation_products(csoil, rh_sd, area, ref.land_mask)
+    _assert_same_dataset(got, expected)
+    if products:
+        assert np.isfinite(got["csoil_zonal"].values).any()
+
+
+def test_years_coordinates_are_labelled_in_one_order_whatever_the_hash_seed():
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, xarray as xr\n"
+        "from rhbench.metrics import map_years\n"
+        "names = ('tau_veg', 'rh', 'tau_soil', 'csoil')\n"
+        "ds = xr.Dataset({n: ('source', [1.0]) for n in names}, coords={'source': ['A']})\n"
+        "print(list(map_years.labelled(ds, {}, (1982, 2018)).coords))\n"
+    )
+    orders = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3", "4")
+    }
+    assert len(orders) == 1 and "rh_years" in orders.pop()

@@ -36,6 +36,7 @@ import xarray as xr
 from rhbench.metrics.definitions import METRICS
 from rhbench.metrics.native import COVERAGE_MIN
 from rhbench.metrics.rows import UNDEFINED
+from rhbench.metrics.totals import covered_areas
 from rhbench.results import REFERENCE_RH, ScoreRow
 
 #: Minimum share of the benchmark period's years a source must cover (see module doc).
@@ -256,11 +257,11 @@ def _rh_coverage_row(source: str, kind: str, rh: xr.DataArray, land: xr.DataArra
     failed below :data:`COVERAGE_MIN`; undefined (skipped) when the reference has no land (a failed
     reference). Computed on the reference's land: it needs it (:attr:`ScoreRow.needs`)."""
     needs = frozenset({REFERENCE_RH})
-    land_area = float(area.where(land, 0.0).sum())
+    land_area, covered = covered_areas(rh, land, area)
     if not land_area > 0:
         why = "undefined: the reference has no land cells"
         return ScoreRow(source, kind, "rh_coverage", "global", "1", float("nan"), "skipped", why, needs)
-    share = float(area.where(land & rh.notnull(), 0.0).sum()) / land_area
+    share = covered / land_area
     ok = share >= COVERAGE_MIN
     reason = "" if ok else f"Rh covers {share:.0%} of the reference's land area: below {COVERAGE_MIN:.0%}"
     return ScoreRow(source, kind, "rh_coverage", "global", "1", share, "ok" if ok else "failed", reason, needs)

@@ -17,7 +17,7 @@ from xarray.structure.merge import merge_attrs
 from rhbench.metrics import map_years
 from rhbench.metrics.definitions import FLUX as _FLUX
 from rhbench.metrics.reference import Reference
-from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, grid_values, sums_missing_as_zero, zonal_profile
+from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, grid_values, zonal_profile
 from rhbench.metrics.turnover import TauBiasAttribution, tau_map, tau_values
 
 
@@ -263,10 +263,13 @@ def _zonal_attrs(
 
 def _profile(values: np.ndarray, cells: np.ndarray) -> np.ndarray:
     """:func:`~rhbench.metrics.totals.zonal_profile` of (lat, lon) ``values`` with cell areas ``cells``."""
-    total_weight = sums_missing_as_zero(np.where(np.isnan(values), 0.0, cells), axis=1)
-    summed = sums_missing_as_zero(values * cells, axis=1)
+    missing = np.isnan(values)
+    missing |= np.isnan(cells)  # a missing area is a zero weight, as the sums take it
+    total_weight = np.where(missing, 0.0, cells).sum(axis=1)  # the values sums_missing_as_zero adds
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total_weight > 0, summed / total_weight, np.nan)
+        weighted = np.multiply(values, cells, dtype="float64")
+        np.copyto(weighted, 0.0, where=np.isnan(weighted))
+        return np.where(total_weight > 0, weighted.sum(axis=1) / total_weight, np.nan)
 
 
 def _profile_ratio(stock: np.ndarray, flux: xr.DataArray | None, cells: np.ndarray) -> np.ndarray:

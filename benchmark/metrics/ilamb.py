@@ -47,6 +47,7 @@ import xarray as xr
 
 from rhbench.errors import CoordinateError
 from rhbench.metrics.definitions import ILAMB_SCORES
+from rhbench.metrics.totals import grid_values
 
 #: ilamb3's RMSE analysis needs at least this many time steps in reference and model.
 MIN_RMSE_STEPS = 24
@@ -86,8 +87,14 @@ def _time_sd(da: xr.DataArray, time_dim: str, weights: xr.DataArray | None) -> x
 
 def _area_mean(score: xr.DataArray, area: xr.DataArray) -> float:
     """Area-weighted mean over the cells where ``score`` is finite (NaN when there are none)."""
-    values = np.asarray(score.values, dtype=float)
-    weights = np.asarray(area.broadcast_like(score).transpose(*score.dims).values, dtype=float)
+    weights = area.broadcast_like(score).transpose(*score.dims).values
+    return _area_mean_values(score.values, weights)
+
+
+def _area_mean_values(score: np.ndarray, area: np.ndarray) -> float:
+    """:func:`_area_mean` of arrays of one shape."""
+    values = np.asarray(score, dtype=float)
+    weights = np.asarray(area, dtype=float)
     valid = np.isfinite(values) & np.isfinite(weights) & (weights > 0)
     if not valid.any():
         return float("nan")
@@ -124,8 +131,29 @@ def bias_score_map(
 
 
 def bias_score(reference: xr.DataArray, model: xr.DataArray, area: xr.DataArray, **kwargs) -> float:
-    """ilamb3 Bias score (1): area-weighted mean of :func:`bias_score_map` (keywords as there)."""
-    return _area_mean(bias_score_map(reference, model, **kwargs), area)
+    """ilamb3 Bias score (1): area-weighted mean of :func:`bias_score_map` (keywords as there).
+
+    Two (lat, lon) maps (in that order) and an area on one grid, without uncertainty (the suite's
+    period means): the same operations on their numpy arrays (:func:`_map_bias_score`)."""
+    plain = kwargs.get("uncertainty") is None and reference.dims == model.dims == ("lat", "lon")
+    plain = plain and kwargs.get("time_dim", "year") not in reference.dims
+    if plain:
+        try:
+            ref, mod, cells = grid_values(reference, reference, model, area)
+        except ValueError:  # another grid, or dims: xarray aligns (and says what does not match)
+            plain = False
+    if not plain:
+        return _area_mean(bias_score_map(reference, model, **kwargs), area)
+    return _map_bias_score(ref, mod, cells)
+
+
+def _map_bias_score(ref: np.ndarray, mod: np.ndarray, area: np.ndarray) -> float:
+    """:func:`bias_score` of (lat, lon) period-mean arrays: ``exp(-max(|m - r|, 0) / |r|)`` per cell, as
+    :func:`bias_score_map` computes it without a time axis and uncertainty, area-weighted."""
+    error = np.abs(mod - ref)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.exp(-np.clip(error, 0, None) / np.abs(ref))
+    return _area_mean_values(score, area)
 
 
 def rmse_score_map(
@@ -172,9 +200,15 @@ def spatial_distribution(reference: xr.DataArray, model: xr.DataArray, *, time_d
     Returns ``normalized_sd`` (sigma_m / sigma_r), ``correlation`` and ``score`` (all 1).
     Raises :class:`NotAppropriate` when the reference map has no spatial variance.
     """
-    reference, model = _aligned(_time_mean(reference, time_dim, None), _time_mean(model, time_dim, None))
-    ref = np.asarray(reference.values, dtype=float)
-    mod = np.asarray(model.transpose(*reference.dims).values, dtype=float)
+    reference, model = _time_mean(reference, time_dim, None), _time_mean(model, time_dim, None)
+    try:  # two (lat, lon) maps on one grid: their arrays as they are (else xarray aligns, or says why not)
+        if reference.dims != ("lat", "lon"):
+            raise ValueError("cells in another order")
+        ref_values, mod_values = grid_values(reference, reference, model)
+    except ValueError:
+        reference, model = _aligned(reference, model)
+        ref_values, mod_values = reference.values, model.transpose(*reference.dims).values
+    ref, mod = np.asarray(ref_values, dtype=float), np.asarray(mod_values, dtype=float)
     ref_sd = float(np.nanstd(ref)) if np.isfinite(ref).any() else float("nan")
     mod_sd = float(np.nanstd(mod)) if np.isfinite(mod).any() else float("nan")
     if not np.isfinite(ref_sd) or np.allclose(ref_sd, 0):

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import xarray as xr
 
 from rhbench.metrics import ilamb
 from rhbench.metrics.definitions import TAYLOR_STATISTICS
 from rhbench.metrics.reference import Reference
 from rhbench.metrics.rows import row
-from rhbench.metrics.taylor import taylor_statistics
+from rhbench.metrics.taylor import taylor_statistics, taylor_statistics_values
+from rhbench.metrics.totals import grid_values
 from rhbench.results import ScoreRow
 
 #: Reason of the skipped ilamb3 RMSE rows: the suite scores period-mean maps (the reference file
@@ -27,7 +29,15 @@ def taylor_rows(
 ) -> list[ScoreRow]:
     """The Taylor statistics of ``model_map`` against ``reference_map`` over the vegetated cells (units of the maps)."""
     veg = ref.vegetated_mask
-    stats = taylor_statistics(reference_map.where(veg), model_map.where(veg), ref.area)
+    try:  # two (lat, lon) maps on the reference's grid (the suite's): on numpy arrays, the same operations
+        if reference_map.dims != ("lat", "lon"):
+            raise ValueError("cells in another order")
+        x, y, veg_values, area = grid_values(ref.rh, reference_map, model_map, veg, ref.area)
+    except ValueError:
+        stats = taylor_statistics(reference_map.where(veg), model_map.where(veg), ref.area)
+    else:
+        on_veg = veg_values.astype(bool)
+        stats = taylor_statistics_values(np.where(on_veg, x, np.nan), np.where(on_veg, y, np.nan), area)
     return [
         row(source, kind, f"{prefix}_taylor_{key}", "global", stats[_TAYLOR_KEYS.get(key, key)])
         for key in TAYLOR_STATISTICS

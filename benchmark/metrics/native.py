@@ -29,11 +29,13 @@ from rhbench import grid
 from rhbench.metrics.totals import (
     GRAMS_PER_KILOGRAM,
     GRAMS_PER_PETAGRAM,
+    band_rows,
     climate_zone_masks,
     lat_lon_values,
     latitude_band_masks,
     stack_masks,
     sums_missing_as_zero,
+    zone_rows,
 )
 from rhbench.metrics.turnover import TURNOVER_RATIOS, aligned_name, ratio_of_totals
 from rhbench.vegclass import class_masks
@@ -81,13 +83,16 @@ def native_regions(
 
 def _build_regions(like: xr.DataArray, vegclass: xr.DataArray | None, band_width: float) -> xr.DataArray:
     lat, lon = like["lat"], like["lon"]
-    masks = {"global": xr.ones_like(lat * lon, dtype=bool).transpose("lat", "lon")}
-    masks |= latitude_band_masks(lat, lon, width=band_width)
-    masks |= climate_zone_masks(lat, lon)
+    classes = {}
     if vegclass is not None:
         target = xr.Dataset(coords={"lat": lat.values, "lon": lon.values})
-        sampled = grid.regrid_nearest(vegclass, target)
-        masks |= class_masks(sampled)
+        classes = class_masks(grid.regrid_nearest(vegclass, target))
+    plain = lat.dims == ("lat",) and lon.dims == ("lon",)
+    if plain and all(set(v.dims) == {"lat", "lon"} and set(v.coords) <= {"lat", "lon"} for v in classes.values()):
+        return _stacked_regions(lat.values, lon.values, band_width, classes)
+    masks = {"global": xr.ones_like(lat * lon, dtype=bool).transpose("lat", "lon")}
+    masks |= latitude_band_masks(lat, lon, width=band_width)
+    masks |= climate_zone_masks(lat, lon) | classes
     if all(set(v.dims) == {"lat", "lon"} and set(v.coords) <= {"lat", "lon"} for v in masks.values()):
         # the masks relabelled onto ``like``'s coordinates and stacked with numpy (as below, in one step)
         values = np.stack([np.asarray(v.transpose("lat", "lon").values, dtype=bool) for v in masks.values()])
@@ -95,6 +100,20 @@ def _build_regions(like: xr.DataArray, vegclass: xr.DataArray | None, band_width
         return xr.DataArray(values, dims=("region", "lat", "lon"), coords=coords, name="region_mask")
     stacked = stack_masks({k: v.assign_coords(lat=lat.values, lon=lon.values) for k, v in masks.items()})
     return stacked.transpose("region", "lat", "lon")
+
+
+def _stacked_regions(lat: np.ndarray, lon: np.ndarray, band_width: float, classes: dict) -> xr.DataArray:
+    """:func:`_build_regions` of 1-D ``lat`` and ``lon``: the rows of the global region, the bands and
+    the zones (:func:`~rhbench.metrics.totals.band_rows`, :func:`~rhbench.metrics.totals.zone_rows`: the
+    comparisons of their masks) and the (lat, lon) ``classes`` masks written into one boolean array."""
+    rows = {"global": np.ones(lat.size, dtype=bool)} | band_rows(lat, band_width) | zone_rows(lat)
+    values = np.empty((len(rows) + len(classes), lat.size, lon.size), dtype=bool)
+    for i, row in enumerate(rows.values()):
+        values[i] = np.asarray(row, dtype=bool)[:, None]
+    for i, mask in enumerate(classes.values(), start=len(rows)):
+        values[i] = np.asarray(mask.transpose("lat", "lon").values, dtype=bool)
+    coords = {"region": [*rows, *classes], "lat": lat, "lon": lon}
+    return xr.DataArray(values, dims=("region", "lat", "lon"), coords=coords, name="region_mask")
 
 
 def native_totals(period: xr.Dataset, land_area: xr.DataArray, regions: xr.DataArray) -> xr.Dataset:

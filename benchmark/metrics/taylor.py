@@ -69,6 +69,14 @@ def taylor_statistics(
         w = np.ones_like(x)
     else:
         w = np.asarray(weights.broadcast_like(ref).transpose(*ref.dims).values, dtype=float)
+    return taylor_statistics_values(x, y, w)
+
+
+def taylor_statistics_values(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> dict[str, float]:
+    """:func:`taylor_statistics` of numpy arrays of one shape (reference ``x``, model ``y``, weights ``w``
+    or None for equal weights): the same operations."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    w = np.ones_like(x) if w is None else np.asarray(w, dtype=float)
     valid = np.isfinite(x) & np.isfinite(y) & np.isfinite(w) & (w > 0)
     return _weighted_statistics(x[valid], y[valid], w[valid])
 

@@ -72,6 +72,23 @@ def band_names(width: float = BAND_WIDTH_DEG) -> list[str]:
     return [band_name(south, north) for south, north in zip(edges[:-1], edges[1:], strict=True)]
 
 
+def band_rows(lat: np.ndarray, width: float = BAND_WIDTH_DEG) -> dict[str, np.ndarray]:
+    """Boolean rows (one per cell-centre latitude of ``lat``) of each band of :func:`latitude_band_masks`."""
+    edges = _band_edges(width)
+    return {
+        band_name(south, north): (lat >= south) & (lat <= north if north >= 90.0 else lat < north)
+        for south, north in zip(edges[:-1], edges[1:], strict=True)
+    }
+
+
+def zone_rows(lat: np.ndarray) -> dict[str, np.ndarray]:
+    """Boolean rows (one per cell-centre latitude of ``lat``) of each zone of :func:`climate_zone_masks`."""
+    abs_lat = np.abs(lat)
+    tropical = abs_lat < TROPICAL_MAX_ABS_LAT
+    boreal = abs_lat >= BOREAL_MIN_ABS_LAT
+    return {"tropical": tropical, "temperate": ~tropical & ~boreal, "boreal": boreal}
+
+
 def latitude_band_masks(
     lat: xr.DataArray, lon: xr.DataArray, *, width: float = BAND_WIDTH_DEG
 ) -> dict[str, xr.DataArray]:
@@ -79,18 +96,18 @@ def latitude_band_masks(
 
     The northernmost band includes 90 N. ``width`` must divide 180 degrees.
     """
+    if _plain_lat_lon(lat, lon):
+        # a 1-D lat and lon: the same comparisons on numpy arrays (band_rows), each mask a copy of one
+        # template (its coordinates and their indexes are built once, not once per band)
+        template = _lat_lon_template(lat, lon)
+        rows = band_rows(lat.values, width)
+        return {
+            name: template.copy(deep=False, data=np.repeat(np.asarray(row, dtype=bool)[:, None], lon.size, axis=1))
+            for name, row in rows.items()
+        }
     edges = _band_edges(width)
     masks: dict[str, xr.DataArray] = {}
-    # a 1-D lat and lon: the same comparisons on numpy arrays, each mask a copy of one template
-    # (its coordinates and their indexes are built once, not once per band)
-    template = _lat_lon_template(lat, lon) if _plain_lat_lon(lat, lon) else None
     for south, north in zip(edges[:-1], edges[1:], strict=True):
-        if template is not None:
-            values = lat.values
-            in_band = (values >= south) & (values <= north if north >= 90.0 else values < north)
-            repeated = np.repeat(np.asarray(in_band, dtype=bool)[:, None], lon.size, axis=1)
-            masks[band_name(south, north)] = template.copy(deep=False, data=repeated)
-            continue
         upper = lat <= north if north >= 90.0 else lat < north
         in_band = (lat >= south) & upper
         masks[band_name(south, north)] = _broadcast_lat(in_band, lon)
@@ -233,16 +250,35 @@ def lat_lon_values(data: xr.DataArray, dtype: str | None = None) -> np.ndarray:
 def grid_values(like: xr.DataArray, *fields: xr.DataArray) -> list[np.ndarray]:
     """The (lat, lon) numpy values of ``fields``, each a map on ``like``'s grid (its lat and lon, in
     any dimension order), for metrics computed on arrays; raises ValueError for a field on another grid."""
-    lat, lon = like["lat"].values, like["lon"].values
+    grid = like.coords.variables
     out = []
     for field in fields:
         if set(field.dims) != {"lat", "lon"}:
             raise ValueError(f"{field.name!r} has dims {field.dims}, not a (lat, lon) map")
-        for mine, theirs in ((field["lat"].values, lat), (field["lon"].values, lon)):
-            if mine is not theirs and not np.array_equal(mine, theirs):
+        coords = field.coords.variables
+        for name in ("lat", "lon"):
+            mine, theirs = coords[name], grid[name]
+            if mine is not theirs and not np.array_equal(mine.values, theirs.values):
                 raise ValueError(f"{field.name!r} is not on the grid of {like.name!r}")
-        out.append(lat_lon_values(field))
+        out.append(field.values if field.dims == ("lat", "lon") else lat_lon_values(field))
     return out
+
+
+def covered_areas(field: xr.DataArray, land: xr.DataArray, area: xr.DataArray) -> tuple[float, float]:
+    """(the area of the ``land`` cells, the area of those where ``field`` has a value), m2: the sums
+    ``area.where(land, 0.0).sum()`` and ``area.where(land & field.notnull(), 0.0).sum()``, taken on the
+    numpy arrays (the same sums) when the three are (lat, lon) maps on one grid."""
+    try:
+        if area.dims != ("lat", "lon"):
+            raise ValueError("cells in another order")
+        values, mask, cells = grid_values(area, field, land, area)
+    except ValueError:
+        return float(area.where(land, 0.0).sum()), float(area.where(land & field.notnull(), 0.0).sum())
+    on_land = mask.astype(bool)
+    covered = on_land & ~np.isnan(values) if values.dtype.kind in "fc" else on_land
+    return float(sums_missing_as_zero(np.where(on_land, cells, 0.0))), float(
+        sums_missing_as_zero(np.where(covered, cells, 0.0))
+    )
 
 
 def zonal_profile(field: xr.DataArray, area: xr.DataArray) -> xr.DataArray:
