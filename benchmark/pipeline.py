@@ -91,7 +91,7 @@ def run(config: RunConfig, *, registry: Registry | None = None, progress: Progre
     ``run`` is called (e.g. a ``dask.distributed.Client``: ``rhbench run --scheduler``); the
     small observation products and metrics run on local threads, where a cluster's
     per-task round trips would cost more than the work. Each catalog path is resolved and each
-    netCDF file read in memory is opened once in the run (:mod:`rhbench.runscope`).
+    netCDF file is opened once in the run where it can be (:mod:`rhbench.runscope`).
     """
     with runscope.scope():
         return _run(config, registry, progress)

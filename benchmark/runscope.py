@@ -8,7 +8,10 @@ Within ``with runscope.scope():`` (entered by :func:`rhbench.pipeline.run` for t
 - a netCDF file is opened once (:func:`handle`): discovery's header read (a CMIP6 file's
   ``version``), the loader's in-memory read, the cell bounds and the reference's header all use
   the one ``netCDF4.Dataset``, kept per file identity (device, inode, size, modification time:
-  a file replaced or rewritten during the run is opened afresh).
+  a file replaced or rewritten during the run is opened afresh). A file read through dask (too
+  large to read at once, or an observation product) is opened by xarray's own file manager,
+  which a cluster's workers can reopen; its handle is offered (:func:`offer`) to the readers that
+  come after (the cell bounds, the header); a file discovery opened before stays opened twice.
 
 Outside a scope nothing is kept (a listing, a test, a notebook calling the loader): every call
 resolves and opens as it always did. The scope lives in a context variable: threads that did
@@ -33,7 +36,8 @@ class Scope:
     """One run's memos: resolved catalog paths and open netCDF handles."""
 
     paths: dict[tuple, Path] = field(default_factory=dict)
-    handles: dict[tuple, Any] = field(default_factory=dict)
+    #: File identity -> a function giving its open netCDF4 dataset.
+    handles: dict[tuple, Callable[[], Any]] = field(default_factory=dict)
     #: How many times each file (by identity) was opened in this scope: for tests and benchmarks.
     opened: dict[str, int] = field(default_factory=dict)
 
@@ -77,10 +81,30 @@ def handle(path: Path, open_file: Callable[[Path], Any]) -> tuple[Any, bool]:
     memo = _SCOPE.get()
     if memo is None:
         return open_file(path), False
-    stat = os.stat(path)
-    key = (str(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
-    kept = memo.handles.get(key)
+    key = _identity(path)
+    provider = memo.handles.get(key)
+    kept = provider() if provider is not None else None
     if kept is None or not kept.isopen():
-        kept = memo.handles[key] = open_file(path)
+        kept = open_file(path)
+        memo.handles[key] = lambda: kept
         memo.opened[str(path)] = memo.opened.get(str(path), 0) + 1
     return kept, True
+
+
+def offer(path: Path, provider: Callable[[], Any]) -> None:
+    """Within a scope, let :func:`handle` answer with ``provider()`` (an open netCDF4 dataset of
+    ``path``, e.g. the one xarray's file manager keeps for a dask-read file), unless the file has
+    a handle already; outside a scope nothing happens."""
+    memo = _SCOPE.get()
+    if memo is not None:
+        key = _identity(path)
+        if key not in memo.handles:
+            memo.handles[key] = provider
+            memo.opened[str(path)] = memo.opened.get(str(path), 0) + 1
+
+
+def _identity(path: Path) -> tuple:
+    """``path`` and its file's identity: device, inode, size, modification time (a file replaced or
+    rewritten during the run is another)."""
+    stat = os.stat(path)
+    return (str(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)

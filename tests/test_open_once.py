@@ -32,18 +32,25 @@ def _case(tmp_path: Path, n_models: int = 2) -> tuple[dict, Path, list[str]]:
     return files, ilamb3_bench.write_config(tmp_path / "case.toml", tmp_path / "data", models), models
 
 
+_OPENED: Counter = Counter()
+_DATASET = netCDF4.Dataset
+
+
+class _Counting(_DATASET):
+    """Counts each ``netCDF4.Dataset`` constructed and returns a real one (an instance of a subclass
+    upsets netCDF4). At module level: dask's tokenize pickles it by reference (a class pickled by
+    value, as one defined in a function is, stopped being called after the first chunked open)."""
+
+    def __new__(cls, filename, *args, **kwargs):
+        _OPENED[str(filename)] += 1
+        return _DATASET(filename, *args, **kwargs)
+
+
 def _count_opens(monkeypatch) -> Counter:
     """Every ``netCDF4.Dataset`` constructed from now on (xarray's netCDF4 backend included), by file."""
-    opened: Counter = Counter()
-    real = netCDF4.Dataset
-
-    class Counting(real):  # constructs and returns a real Dataset (a subclass instance upsets netCDF4)
-        def __new__(cls, filename, *args, **kwargs):
-            opened[str(filename)] += 1
-            return real(filename, *args, **kwargs)
-
-    monkeypatch.setattr(netCDF4, "Dataset", Counting)
-    return opened
+    _OPENED.clear()
+    monkeypatch.setattr(netCDF4, "Dataset", _Counting)
+    return _OPENED
 
 
 def test_a_run_opens_each_data_file_once(tmp_path, monkeypatch):
@@ -100,6 +107,20 @@ def test_outside_a_run_every_open_is_closed(tmp_path, monkeypatch):
         pass
     assert len(handles) == 1 and not handles[0].isopen()
     assert runscope.current() is None
+
+
+def test_a_file_read_through_dask_is_opened_once_for_its_bounds_too(tmp_path, monkeypatch):
+    """An observation product (read through dask, xarray's own file manager) offers its handle to the
+    cell bounds' read: one open, where there were two before (as the demo's products had)."""
+    files, _, _ = _case(tmp_path, 1)
+    path = Path(files["reference"])
+    opened = _count_opens(monkeypatch)
+    source = Source("R", "rh", "t.none", {"rh": Var("rh", "g m-2 d-1")}, "test", files={"rh": (str(path),)})
+    with runscope.scope():
+        variables, cells = harmonize.load_native(source, None)
+        assert variables["rh"].chunks is not None  # read through dask
+        assert float(variables["rh"].sum()) > 0
+    assert cells.origin and opened == {str(path): 1}, opened
 
 
 def test_cell_bounds_from_the_shared_handle_equal_a_fresh_read(tmp_path):

@@ -3,6 +3,8 @@ replaced gave (values bit for bit, dtypes, attributes, coordinates), on hostile 
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -133,6 +135,8 @@ def _maps_by_xarray(fields, tau_fields, kinds, attributions: dict[str, TauBiasAt
 
 def _assert_same_dataset(got: xr.Dataset, expected: xr.Dataset) -> None:
     xr.testing.assert_identical(got, expected)  # values (NaN where NaN), attributes, coordinates
+    assert list(got.variables) == list(expected.variables)  # (the order results.nc writes them in)
+    assert all(list(got[v].attrs) == list(expected[v].attrs) for v in expected.variables)
     for name in expected.variables:
         assert got[name].dtype == expected[name].dtype, name
         assert got[name].dims == expected[name].dims, name
@@ -413,3 +417,53 @@ def test_spatial_distribution_and_coverage_on_arrays_are_the_xarray_ones(seed):
     expected_areas = (float(ref.area.where(land, 0.0).sum()), float(ref.area.where(land & model.notnull(), 0.0).sum()))
     assert covered_areas(model, land, ref.area) == expected_areas
     assert 0 < expected_areas[1] < expected_areas[0]
+
+
+@pytest.mark.parametrize("products", [0, 1, 3])
+@pytest.mark.parametrize("with_sd", [False, True])
+def test_observation_products_on_arrays_are_the_xarray_ones(products, with_sd, monkeypatch):
+    rng = np.random.default_rng(products)
+    ref = _reference(products)
+    coords = _grid()
+    maps = [_hostile(rng, coords, dtype=np.float32, low=0.0).values for _ in range(products)]
+    stack = np.stack(maps) if maps else np.empty((0, *ref.area.shape), dtype=np.float32)
+    csoil = xr.DataArray(
+        stack,
+        dims=("product", "lat", "lon"),
+        coords={"product": [f"P{i}" for i in range(products)], **coords},
+        attrs={"units": "kg m-2", "long_name": "soil carbon"},
+    )
+    area = ref.area.copy()
+    area.values[5, 5] = np.nan  # a missing area: zero weight in the sums
+    area.attrs = {"units": "m2", "long_name": "cell area"}  # attributes xarray's arithmetic merges or drops
+    rh_sd = _hostile(rng, coords, attrs={"long_name": "sd"}) if with_sd else None
+    got = ensemble.observation_products(csoil, rh_sd, area, ref.land_mask)
+    monkeypatch.setattr(ensemble_arrays, "observation_products", lambda *a: None)  # the xarray path
+    expected = ensemble.observation_products(csoil, rh_sd, area, ref.land_mask)
+    _assert_same_dataset(got, expected)
+    if products:
+        assert np.isfinite(got["csoil_zonal"].values).any()
+
+
+def test_years_coordinates_are_labelled_in_one_order_whatever_the_hash_seed():
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, xarray as xr\n"
+        "from rhbench.metrics import map_years\n"
+        "names = ('tau_veg', 'rh', 'tau_soil', 'csoil')\n"
+        "ds = xr.Dataset({n: ('source', [1.0]) for n in names}, coords={'source': ['A']})\n"
+        "print(list(map_years.labelled(ds, {}, (1982, 2018)).coords))\n"
+    )
+    orders = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3", "4")
+    }
+    assert len(orders) == 1 and "rh_years" in orders.pop()

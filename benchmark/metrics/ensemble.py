@@ -314,6 +314,9 @@ def observation_products(
     Returns a Dataset with ``csoil`` (product, lat, lon) kg C m-2 on land, ``csoil_zonal``
     (product, lat) area-weighted zonal means, and ``rh_sd`` (lat, lon) g C m-2 yr-1 when given.
     """
+    on_arrays = ensemble_arrays.observation_products(csoil_products, rh_sd, area, land)
+    if on_arrays is not None:
+        return on_arrays
     csoil = csoil_products.where(land)
     weights = area.where(csoil.notnull(), 0.0)
     zonal = (csoil.fillna(0) * weights).sum("lon") / weights.sum("lon").where(weights.sum("lon") > 0)

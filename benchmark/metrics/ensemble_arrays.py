@@ -15,6 +15,7 @@ from collections.abc import Collection, Mapping
 
 import numpy as np
 import xarray as xr
+from xarray.structure.merge import merge_attrs
 
 from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, grid_values, lat_lon_values
 from rhbench.metrics.turnover import tau_values
@@ -106,10 +107,55 @@ def appended(results_maps: xr.Dataset, fields: xr.Dataset, source: str, coords: 
     for name in names:
         old = results_maps[name]
         data[name] = (old.dims, np.concatenate([old.values, fields[name].values.astype(np.float32)[None]]), old.attrs)
-    appended_coords = {
-        name: ("source", [*results_maps[name].values, value], results_maps[name].attrs)
-        for name, value in coords.items()
-    }
-    appended_coords["source"] = np.array([*results_maps["source"].values, source], dtype=object)  # as pandas appends
-    merged = xr.Dataset(data, coords={"lat": results_maps.coords["lat"], "lon": results_maps.coords["lon"]})
-    return merged.assign_coords(appended_coords).assign_attrs(results_maps.attrs)
+    merged = {}  # every coordinate, in the maps' order (the order results.nc writes them in)
+    for name, coord in results_maps.coords.items():
+        if name == "source":  # as pandas appends to an index of strings
+            merged[name] = np.array([*coord.values, source], dtype=object)
+        elif name in coords:
+            merged[name] = ("source", [*coord.values, coords[name]], coord.attrs)
+        else:
+            merged[name] = coord
+    return xr.Dataset(data, coords=merged).assign_attrs(results_maps.attrs)
+
+
+def observation_products(
+    csoil_products: xr.DataArray, rh_sd: xr.DataArray | None, area: xr.DataArray, land: xr.DataArray
+) -> xr.Dataset | None:
+    """:func:`rhbench.metrics.ensemble.observation_products` on numpy arrays (the same values, sums
+    and attributes), when ``csoil_products`` is a (product, lat, lon) array with only those coordinates
+    and ``area``, ``land`` and ``rh_sd`` are (lat, lon) maps on its grid; else None."""
+    dims = csoil_products.dims
+    if len(dims) != 3 or dims[1:] != ("lat", "lon") or set(csoil_products.coords) - set(dims):
+        return None
+    maps = [a for a in (area, land, rh_sd) if a is not None]
+    if not all(a.dims == ("lat", "lon") for a in maps):
+        return None
+    try:
+        cells, on_land, *sd = grid_values(csoil_products, *maps)  # on the products' grid
+    except ValueError:
+        return None
+    on_land = on_land.astype(bool)
+    csoil = np.where(on_land, csoil_products.values, np.nan)  # where(land): NaN off land, dtype kept
+    weights = np.where(np.isnan(csoil), 0.0, cells)  # area.where(csoil.notnull(), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weighted = np.where(np.isnan(csoil), 0.0, csoil) * weights  # csoil.fillna(0) * weights
+        summed = np.where(np.isnan(weighted), 0.0, weighted).sum(axis=2)  # xarray's sum: missing as zero
+        total = np.where(np.isnan(weights), 0.0, weights).sum(axis=2)
+        zonal = summed / np.where(total > 0, total, np.nan)
+    coords = {name: csoil_products.coords[name] for name in csoil_products.coords}  # (in their order)
+    units = {"units": "kg C m-2"}
+    # (csoil.fillna(0) x weights).sum / weights.sum: the product's attributes, then the quotient's
+    zonal_attrs = _arithmetic_attrs(_arithmetic_attrs(csoil_products.attrs, area.attrs), area.attrs)
+    maps = xr.DataArray(csoil.astype(np.float32), dims=dims, coords=coords, attrs={**csoil_products.attrs, **units})
+    zonal_coords = {name: c for name, c in coords.items() if name != "lon"}
+    profiles = xr.DataArray(zonal, dims=dims[:2], coords=zonal_coords, attrs={**zonal_attrs, **units})
+    out = xr.Dataset({"csoil": maps, "csoil_zonal": profiles})  # variables in the order xarray's path gives them
+    if rh_sd is not None:
+        values = np.where(on_land, sd[0], np.nan).astype(np.float32)
+        out["rh_sd"] = (("lat", "lon"), values, {**rh_sd.attrs, "units": "g C m-2 yr-1"})
+    return out
+
+
+def _arithmetic_attrs(*operands: dict) -> dict:
+    """The attributes xarray's arithmetic gives a result of operands with these (conflicting ones dropped)."""
+    return merge_attrs(list(operands), combine_attrs="drop_conflicts") or {}

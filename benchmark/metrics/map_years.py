@@ -111,7 +111,8 @@ def labelled(ds: xr.Dataset, years: Mapping[str, Mapping[str, str]], period: tup
     maps it holds (``years``: source -> field -> text), each variable's ``years`` attribute naming its
     coordinate, and the run's ``period`` as an attribute."""
     sources = [str(s) for s in ds["source"].values]
-    for field in {MAP_FIELD.get(str(name), str(name)) for name in ds.data_vars} & set(FIELDS):
+    drawn = {MAP_FIELD.get(str(name), str(name)) for name in ds.data_vars}
+    for field in [f for f in FIELDS if f in drawn]:  # in FIELDS' order: results.nc the same from run to run
         texts = [years.get(s, {}).get(field, "") for s in sources]
         ds = ds.assign_coords({coordinate(field): ("source", np.array(texts, dtype=object).astype(str))})
     for name in ds.data_vars:

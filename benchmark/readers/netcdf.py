@@ -86,17 +86,16 @@ def open_file(
     readable = _readable(path)
     try:
         mask_and_scale = {variable: False} if raw_values and variable else True
-        if not chunked and runscope.current() is not None:  # the run's one handle of the file
-            store = _shared_store(readable)  # engine named: a guess would import every backend (rioxarray)
-            ds = xr.open_dataset(store, engine="store", decode_times=False, mask_and_scale=mask_and_scale)
-            return fileaxes.conventional(ds)
+        # within a run, a store whose handle the run's other readers of the file share; the engine
+        # named: a guess would import every backend (rioxarray)
+        opened, engine = (_run_store(readable, chunked), "store") if runscope.current() else (readable, "netcdf4")
         with warnings.catch_warnings():  # a performance hint about the file's own chunks, not the user's concern
             warnings.filterwarnings("ignore", message="The specified chunks separate the stored chunks")
             ds = xr.open_dataset(
-                readable,
+                opened,
                 decode_times=False,
                 chunks=_CHUNKS if chunked else None,
-                engine="netcdf4",
+                engine=engine,
                 mask_and_scale=mask_and_scale,
             )
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
@@ -123,13 +122,21 @@ def _netcdf4(path: Path) -> Any:
     return netCDF4.Dataset(path)
 
 
-def _shared_store(readable: Path) -> Any:
-    """An xarray store on the run's one netCDF4 handle of ``readable`` (:func:`rhbench.runscope.handle`),
-    which closing the dataset leaves open for the run's other readers of the file; what xarray
-    decodes from it is what it decodes from the file's name (the same backend code)."""
+def _run_store(readable: Path, chunked: bool) -> Any:
+    """The xarray store of ``readable`` within a run (:mod:`rhbench.runscope`); what xarray decodes
+    from it is what it decodes from the file's name (the same backend code).
+
+    Read now (not ``chunked``): a store on the run's one netCDF4 handle of the file, which closing
+    the dataset leaves open for the run's other readers. ``chunked`` (dask, perhaps a cluster's
+    workers): xarray's own store, whose file manager dask can send to a worker and reopen there;
+    its handle is offered to the run's later readers of the file (its header, its cell bounds)."""
     from xarray.backends.file_manager import DummyFileManager
     from xarray.backends.netCDF4_ import NETCDF4_PYTHON_LOCK, NetCDF4DataStore
 
+    if chunked:
+        store = NetCDF4DataStore.open(str(readable), mode="r")
+        runscope.offer(readable, lambda: store.ds)
+        return store
     handle, _ = runscope.handle(readable, _netcdf4)
     kept = DummyFileManager(handle, close=lambda: None, lock=NETCDF4_PYTHON_LOCK)
     return NetCDF4DataStore(kept, lock=NETCDF4_PYTHON_LOCK)
