@@ -14,9 +14,7 @@ import contextlib
 import contextvars
 import errno
 import hashlib
-import marshal
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,16 +22,14 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import yaml
 
-from rhbench import runscope
+from rhbench import catalogparse, runscope
 from rhbench.config import DATA_ROOT_ENV, resolve_data_root  # noqa: F401  (re-exported; defined once in config)
 from rhbench.errors import CatalogError, ConfigError, DataError, RhbenchError
-from rhbench.fileops import cache_dir, write_atomic
 from rhbench.sources import Source
 
 #: The catalogs shipped with rhbench.
 BUILTIN_CATALOG_DIR = Path(__import__("rhbench.catalogs").catalogs.__file__).resolve().parent
-#: Windows' error for a path whose links cannot be resolved (a loop), as pathlib checks it.
-_WINERROR_CANT_RESOLVE_FILENAME = 1921
+_WINERROR_CANT_RESOLVE_FILENAME = 1921  #: Windows' error for links that loop (as pathlib checks it)
 #: Catalog paths under this prefix are files in ILAMB's data layout (``ILAMB/DATA/<variable>/<product>/<file>``).
 ILAMB_PREFIX = "ILAMB/"
 _ILAMB_ROOT: contextvars.ContextVar[Path | None] = contextvars.ContextVar("rhbench_ilamb_root", default=None)
@@ -83,12 +79,16 @@ def _load_catalog(path: Path) -> dict[str, object]:
     The parse is cached by the path AND the SHA-256 of the file's bytes (a catalog is a few kB: the
     read and hash cost microseconds, the parse milliseconds), so a catalog edited in a long-lived
     process (a notebook, a service) is read again, even at the same size within the file system's
-    timestamp granularity; an unchanged file is parsed once."""
-    try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:  # not found or unreadable: said by the parse below
-        digest = None
-    return _parsed_catalog(path, digest)
+    timestamp granularity; an unchanged file is parsed once. Within a run the file is read once
+    (:mod:`rhbench.runscope`)."""
+    return _parsed_catalog(path, runscope.resolved(("catalog digest", str(path)), lambda: _digest(path)))
+
+
+def _digest(path: Path) -> str | None:
+    """SHA-256 of ``path``'s bytes; None when it cannot be read (said by the parse)."""
+    with contextlib.suppress(OSError):
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    return None
 
 
 @lru_cache(maxsize=32)
@@ -102,7 +102,7 @@ def _parsed_catalog(path: Path, digest: str | None) -> dict[str, object]:
         raise CatalogError("catalog file not found", file=str(path), expected="an intake 2 YAML catalog")
     try:
         if path.parent == BUILTIN_CATALOG_DIR:
-            document = _builtin_document(path, digest)
+            document = catalogparse.kept_or_parsed(path, digest, _parse_builtin)
         else:
             with path.open(encoding="utf-8") as handle:
                 document = _safe_yaml(handle, yaml.SafeLoader)
@@ -124,35 +124,10 @@ def _parsed_catalog(path: Path, digest: str | None) -> dict[str, object]:
     return _intake_entries(document, path)
 
 
-def _kept_parse(digest: str) -> Path:
-    """Where the parse of a built-in catalog whose bytes have SHA-256 ``digest`` is kept (marshal
-    format, per Python and PyYAML version) in the cache folder (:func:`rhbench.fileops.cache_dir`)."""
-    version = f"py{sys.version_info[0]}{sys.version_info[1]}-yaml{yaml.__version__}"
-    return cache_dir() / "catalogs" / f"{digest}-{version}.marshal"
-
-
-def _builtin_document(path: Path, digest: str | None) -> object:
-    """The YAML document of rhbench's own catalog ``path``: as parsed by the first process that read
-    these bytes (``digest``) and kept (:func:`_kept_parse`; ~0.1 ms against ~3-6 ms for libyaml's
-    parse), else parsed with :data:`_BUILTIN_LOADER` and kept. marshal writes back exactly the
-    strings, numbers, booleans, None, lists and mappings YAML built; a document with anything else
-    (a date), a cache folder that cannot be written or a kept file that cannot be read is parsed."""
-    try:
-        kept = _kept_parse(digest) if digest else None
-    except OSError:  # no cache folder
-        kept = None
-    document = None
-    with contextlib.suppress(OSError, ValueError, EOFError, TypeError):  # damaged: parsed and written again
-        document = marshal.loads(kept.read_bytes()) if kept is not None and kept.is_file() else None
-    if isinstance(document, dict):
-        return document
+def _parse_builtin(path: Path) -> object:
+    """One of rhbench's own catalogs parsed with :data:`_BUILTIN_LOADER`."""
     with path.open(encoding="utf-8") as handle:
-        document = _safe_yaml(handle, _BUILTIN_LOADER)
-    with contextlib.suppress(OSError, ValueError):  # not kept: parsed again by the next process
-        if kept is not None:
-            data = marshal.dumps(document)
-            write_atomic(kept, lambda temporary: temporary.write_bytes(data))
-    return document
+        return _safe_yaml(handle, _BUILTIN_LOADER)
 
 
 _load_catalog.cache_clear = _parsed_catalog.cache_clear  # type: ignore[attr-defined]  (tests start afresh)
@@ -174,7 +149,8 @@ def _intake_entries(document: dict, path: Path) -> dict[str, object]:
 def catalog_path(source: Source) -> Path:
     """The YAML file holding ``source``'s entry."""
     folder = Path(source.catalog_dir) if source.catalog_dir else BUILTIN_CATALOG_DIR
-    return (folder / f"{source.catalog_name}.yaml").resolve()
+    path = folder / f"{source.catalog_name}.yaml"
+    return runscope.resolved(("catalog", str(path)), path.resolve)  # once per run
 
 
 def entry_for(source: Source) -> CatalogEntry:

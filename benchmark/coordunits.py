@@ -68,21 +68,32 @@ def _is_index(coordinate: xr.DataArray) -> bool:
 
 
 def _refuse_indices(ds: xr.Dataset, *, source: str | None, file: str | None) -> None:
-    """Raise :class:`CoordinateError` when both ``lat`` and ``lon`` are row/column indices
-    (:func:`_is_index`: no units, no standard_name, consecutive integers from 0 or 1; twelfth audit,
-    A12-4): read as degrees, a 10-degree model indexed 0..17 x 0..35 would be a 17 x 35 degree patch
-    (its total 1 % of the true one), silently. A 1-degree grid of centres (-89.5 .. 89.5) or integer
-    longitudes with other latitudes is read as before."""
-    if not (_is_index(ds["lat"]) and _is_index(ds["lon"])):
-        return
+    """Raise :class:`CoordinateError` when ``lat`` or ``lon`` is a row or column index (:func:`_is_index`:
+    no units, no standard_name, consecutive integers from 0 or 1; twelfth audit, A12-4) not spanning the
+    globe, beside an index, or beside an axis that does (latitudes over 150 degrees, longitudes over 300)
+    in steps of 2 degrees or more (an index's step 1 against a coarser grid's): read as
+    degrees, a 10-degree model indexed 0..17 x 0..35 is a 17 x 35 degree patch (its total 1 % of the
+    true one), a column index 0..35 beside real latitudes a 36-degree strip (10 %), silently. A 1-degree
+    grid of centres (-89.5 .. 89.5) or integer longitudes with other latitudes is read as before."""
     lat, lon = np.asarray(ds["lat"].values, float), np.asarray(ds["lon"].values, float)
+    global_lat = lat.size > 1 and np.ptp(lat) >= 150.0
+    global_lon = lon.size > 1 and np.ptp(lon) >= 300.0
+    coarse_lat = lat.size > 1 and float(np.min(np.abs(np.diff(lat)))) >= 2.0  # a grid step 1 beside it: 2:1 or worse
+    coarse_lon = lon.size > 1 and float(np.min(np.abs(np.diff(lon)))) >= 2.0
+    both = _is_index(ds["lat"]) and _is_index(ds["lon"]) and not (global_lat or global_lon)
+    lat_alone = _is_index(ds["lat"]) and not global_lat and global_lon and coarse_lon  # beside 10-degree longitudes
+    lon_alone = _is_index(ds["lon"]) and not global_lon and global_lat and coarse_lat  # 0..359 integers are degrees
+    indices = ["lat", "lon"] if both else ["lat"] if lat_alone else ["lon"] if lon_alone else []
+    if not indices:
+        return
+    what = " and ".join(indices)
     raise CoordinateError(
-        "lat and lon look like row and column indices, not degrees",
+        f"{what} look{'s' if len(indices) == 1 else ''} like row or column indices, not degrees",
         source=source,
         file=file,
-        variable="lat, lon",
-        found=f"lat {lat.min():g} .. {lat.max():g} and lon {lon.min():g} .. {lon.max():g} in steps of 1, "
-        "without units or standard_name",
+        variable=", ".join(indices),
+        found=f"lat {lat.min():g} .. {lat.max():g}, lon {lon.min():g} .. {lon.max():g}; {what} in steps of 1 "
+        "from 0 or 1, without units or standard_name",
         expected="latitudes and longitudes in degrees (units 'degrees_north' / 'degrees_east')",
         hint="write the cell-centre degrees as the lat/lon coordinates; if these ARE degrees (a 1-degree "
         "regional grid), say so with units 'degrees_north' and 'degrees_east' (e.g. ncatted -a "

@@ -381,16 +381,16 @@ def arrange(data: xr.DataArray, variable: str, *, file: str | None = None, pfts:
         data = summed.assign_attrs(summed_layers=", ".join(map(str, layers)))
         extra = []
     if extra and variable not in EXTRA_DIM_ALLOWED and not (pfts and len(extra) == 1):
-        pfts = [str(d) for d in extra if PFT_DIM.search(str(d))]
+        types = [str(d) for d in extra if PFT_DIM.search(str(d))]
         raise CoordinateError(
-            "unexpected extra dimension" + (f" (vegetation types or tiles: {', '.join(pfts)})" if pfts else ""),
+            "unexpected extra dimension" + (f" (vegetation types or tiles: {', '.join(types)})" if types else ""),
             file=file,
             variable=variable,
             found=f"dims {tuple(map(str, data.dims))}",
             expected=f"([time,] lat, lon); soil layers ({LAYER_DIM.pattern}) are summed for {list(LAYERED_SUMS)}",
             hint="per-PFT values are neither averaged nor summed: declare the model's landCoverFrac (same PFT "
             "axis) in the plugin and rhbench weights them, or write the grid-cell value, sum of value x landCoverFrac"
-            if pfts
+            if types
             else None,
         )
     return data.transpose(*first, *extra, "lat", "lon")

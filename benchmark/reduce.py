@@ -185,8 +185,13 @@ def reduce_native(
     ``totals``); the maps and regional totals are the same either way.
     """
     fields = _series(annual).astype(STORE_DTYPE, copy=False).compute()
+    derived = cells.land is None  # land = the cells with data (no land fraction): all-zero cells are not land
     cells = cells.resolved(fields)
     means = period_means(fields, period)
+    if derived:  # an ocean written as 0 is not land in the maps either (twelfth audit, B12-5)
+        means = means.where(
+            xr.DataArray(cells.land.values > 0, dims=("lat", "lon"), coords=means[["lat", "lon"]].coords)
+        )
     regions = native_regions(fields, vegclass=vegclass, band_width=band_width)
     land_area = cells.weights
     summary = native_totals(

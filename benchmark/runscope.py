@@ -4,7 +4,8 @@ Within ``with runscope.scope():`` (entered by :func:`rhbench.pipeline.run` for t
 
 - :func:`rhbench.catalog.resolve_file` resolves each (data root, catalog path) once; the run's
   provenance (which resolves every source's files at its start) and the loaders share the
-  answers. Errors are never kept: a path that fails is resolved (and fails) again.
+  answers. Errors are never kept: a path that fails is resolved (and fails) again. Each catalog
+  file is located and read (its SHA-256, the key of its parse) once: the run sees one version.
 - a netCDF file is opened once (:func:`handle`): discovery's header read (a CMIP6 file's
   ``version``), the loader's in-memory read, the cell bounds and the reference's header all use
   the one ``netCDF4.Dataset``, kept per file identity (device, inode, size, modification time:
@@ -28,14 +29,17 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
 class Scope:
     """One run's memos: resolved catalog paths and open netCDF handles."""
 
-    paths: dict[tuple, Path] = field(default_factory=dict)
+    #: Resolved catalog paths (and each catalog file's digest) by what they were resolved from.
+    paths: dict[tuple, Any] = field(default_factory=dict)
     #: File identity -> a function giving its open netCDF4 dataset.
     handles: dict[tuple, Callable[[], Any]] = field(default_factory=dict)
     #: How many times each file (by identity) was opened in this scope: for tests and benchmarks.
@@ -64,8 +68,9 @@ def current() -> Scope | None:
     return _SCOPE.get()
 
 
-def resolved(key: tuple, resolve: Callable[[], Path]) -> Path:
-    """``resolve()``'s answer, kept under ``key`` within a scope (an exception is raised, not kept)."""
+def resolved(key: tuple, resolve: Callable[[], T]) -> T:
+    """``resolve()``'s answer (a path, a catalog file's digest), kept under ``key`` within a scope (an
+    exception is raised, not kept)."""
     memo = _SCOPE.get()
     if memo is None:
         return resolve()

@@ -126,10 +126,21 @@ def test_row_and_column_indices_without_units_are_refused_naming_the_file(tmp_pa
     """Before: lat 0..17, lon 0..35 (a 10-degree model's indices) read as degrees: a 17 x 35 degree patch,
     2.92 instead of 212.34 Pg C yr-1, silently (the run failed it only as implausible)."""
     path = _indexed(tmp_path / "rh.nc", np.arange(18.0) + start, np.arange(36.0) + start, _rates())
-    with pytest.raises(CoordinateError, match="look like row and column indices") as info:
+    with pytest.raises(CoordinateError, match="lat and lon look like row or column indices") as info:
         _total({"rh": [path]})
     message = str(info.value)
     assert f"file: {path}" in message and f"lat {start} .. {17 + start}" in message and "degrees_north" in message
+
+
+@pytest.mark.parametrize("index", ["lon", "lat"])
+def test_one_index_axis_beside_global_degrees_is_refused_naming_it(tmp_path, index):
+    """Before: a column index 0..35 beside real latitudes -85..85 read as a 36-degree strip, 21.23 instead
+    of 212.34 Pg C yr-1; a row index 0..17 beside real longitudes 29.22; silently."""
+    lat, lon = (LAT, np.arange(36.0)) if index == "lon" else (np.arange(18.0), LON)
+    path = _indexed(tmp_path / "rh.nc", lat, lon, _rates())
+    with pytest.raises(CoordinateError, match=f"^{index} looks like row or column indices") as info:
+        _total({"rh": [path]})
+    assert f"file: {path}" in str(info.value) and f"variable: {index};" in str(info.value)
 
 
 def test_a_real_one_degree_grid_and_indices_with_degree_units_are_still_read(tmp_path):
@@ -146,6 +157,10 @@ def test_a_real_one_degree_grid_and_indices_with_degree_units_are_still_read(tmp
         {"units": "degrees_north"}, {"units": "degrees_east"},
     )  # fmt: skip
     assert _total({"rh": [stated]}) > 0  # read as the 1-degree regional grid the file says it is
+    north = np.arange(0.0, 90.0, 1.0)  # a northern 1-degree grid, integer latitudes from 0, no units: degrees
+    path = _indexed(tmp_path / "rh3.nc", north, np.arange(0.5, 360.0, 1.0), flat[:, :90, :])
+    band = 2 * np.pi * 6371007.181**2 * (np.sin(np.deg2rad(89.5)) - np.sin(np.deg2rad(-0.5)))
+    assert _total({"rh": [path]}) == pytest.approx(500.0 * band / 1e15, rel=1e-6)
 
 
 # --- A12-5: `rhbench check` on a run that wrote nothing ---------------------------------------------

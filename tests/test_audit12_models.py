@@ -33,9 +33,13 @@ def _model(folder, rates: np.ndarray, soil: np.ndarray) -> Source:
     return Source("T", "dgvm", "x.T", VARIABLES, "-", period=(2000, 2003), files=files)
 
 
-def _global(source: Source) -> dict[str, float]:
+def _products(source: Source) -> reduce.ModelProducts:
     annual, cells = harmonize.load_native(source, None)
-    products = reduce.reduce_native(annual, cells, grid.common_grid(10.0), (2000, 2003))
+    return reduce.reduce_native(annual, cells, grid.common_grid(10.0), (2000, 2003))
+
+
+def _global(source: Source) -> dict[str, float]:
+    products = _products(source)
     return {k: float(products.regions[k].sel(region="global")) for k in products.regions.data_vars}
 
 
@@ -60,6 +64,9 @@ def test_an_ocean_written_as_zero_is_not_land_when_the_model_has_no_land_fractio
     for key in ("rh_total", "csoil_total", "tau_soil", "rh_mean", "land_area"):
         assert zeros[key] == pytest.approx(missing[key], rel=1e-9)
     assert "168 of 648 cells hold 0 in every variable and year" in caplog.text
+    maps = _products(_model(tmp_path / "zero", np.nan_to_num(rates), np.nan_to_num(soil))).period
+    for name in ("rh", "cSoil"):  # the period-mean maps (Taylor statistics, zonal means): ocean missing, not 0
+        assert int(maps[name].notnull().sum()) == int((~np.isnan(rates[0])).sum()) == 480
 
 
 def test_a_land_cell_with_some_non_zero_value_stays_land(tmp_path):

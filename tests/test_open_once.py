@@ -269,3 +269,19 @@ def test_a_run_resolves_its_data_root_once_and_no_file_path(tmp_path, monkeypatc
     with runscope.scope():
         paths = [catalog.resolve_file(tmp_path, f"obs/f{i}.nc", source="S") for i in range(20)]
     assert calls == [tmp_path] and paths[3] == real(tmp_path) / "obs" / "f3.nc"
+
+
+def test_a_run_locates_and_reads_each_catalog_file_once(tmp_path, monkeypatch):
+    """Within a run each catalog file is located (resolved) and read for its SHA-256 once, however
+    many entries are looked up (a registry, the provenance and the loaders look up ~80)."""
+    from rhbench.registry import build_registry
+
+    reads = Counter()
+    real = catalog._digest
+    monkeypatch.setattr(catalog, "_digest", lambda path: reads.update([path.name]) or real(path))
+    with runscope.scope():
+        built = build_registry()
+        for _ in range(2):
+            for source in built.sources.values():
+                catalog.entry_for(source)
+    assert len(reads) >= 2 and set(reads.values()) == {1}, reads
