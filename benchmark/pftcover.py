@@ -1,19 +1,28 @@
 """A model's per-PFT variable (dims ``year, PFT, lat, lon``) made the grid cell's, by its own land cover.
 
 TRENDY models may write rh (or another flux or stock) per plant functional type: the value per m2
-of that type's area. The grid cell's value is the sum over the types of value x the type's share
-of the cell, ``landCoverFrac`` (TRENDY's name: % or fraction of the grid cell, on the same PFT
-axis). Never an average over the types (twelfth audit, A12-1):
+of that type's area. ``landCoverFrac`` (TRENDY's and CMIP6's name: % or fraction of the grid cell,
+on the same PFT axis) gives each type's share; by CMIP6's definition the shares of every land-cover
+type (bare soil, glaciers, lakes included) add up to the land part of the cell. The cell's value per
+m2 of LAND, as every other grid-level variable of a model (its totals multiply by cell area x land
+fraction), is the cover-weighted sum divided by the covered share (twelfth audit A12-1; Review 9:
+the undivided sum was a value per m2 of the whole cell, weighted by the land fraction a second time
+in the totals, so a coastal cell of 60 % land counted 0.6 x 0.6). Never an average over the types:
 
-    cell = sum_p value_p x landCoverFrac_p          (landCoverFrac as a fraction, 0..1)
+    cell = sum_p value_p x f_p / sum_p f_p          (f = landCoverFrac as a fraction, 0..1)
+
+(the same number whether the file gives shares of the cell or of its land).
 
 A plugin declares the model's land cover as one more variable, ``landCoverFrac`` (canonical units
 ``1``; ``%`` converted): ``trendy_dgvm(..., variables=(..., "landCoverFrac"))`` or
 ``Var("landCoverFrac", "%")``. It is read only to weight per-PFT variables, never benchmarked.
 
 - A type absent from a cell (fraction 0, or missing) adds nothing, whatever its value (NaN or 0);
-  the bare soil share (1 - sum of the fractions) adds nothing either, nor does a type with no value
-  anywhere (a bare-soil type the variable is not written for).
+  a type with no value anywhere (a bare-soil or glacier type the variable is not written for) adds
+  nothing to the sum but its share counts in the covered share (its land has no such flux). A model
+  whose land-cover types leave out part of its land (shares adding up to less than the land
+  fraction) has that part averaged as its types: list every type, bare soil included.
+- A cell whose shares add up to 0 is missing (no land).
 - A type present (fraction > 0) without a value in a cell, but with values elsewhere, leaves the cell
   missing (never silently low).
 - A cell where every fraction is missing (the ocean) is missing.
@@ -75,8 +84,9 @@ def _extra_dims(data: xr.DataArray) -> list[str]:
 
 
 def weighted(data: xr.DataArray, cover: xr.DataArray, *, source: str, data_file: str, cover_file: str) -> xr.DataArray:
-    """The grid cell's ``data`` (dims ``[year,] lat, lon``): the sum over ``data``'s one PFT dim of
-    ``data`` x ``cover`` (fractions 0..1, same PFT axis; see the module doc). Units of ``data``."""
+    """The grid cell's ``data`` per m2 of land (dims ``[year,] lat, lon``): the sum over ``data``'s one
+    PFT dim of ``data`` x ``cover`` divided by the sum of ``cover`` (fractions 0..1, same PFT axis; see
+    the module doc). Units of ``data``."""
     name = str(data.name)
     where = {"source": source, "file": f"{data_file} and {cover_file}", "variable": name}
     dim, frac = _on_pft_axis(data, cover, where)
@@ -89,11 +99,14 @@ def weighted(data: xr.DataArray, cover: xr.DataArray, *, source: str, data_file:
     if not bool(valued.all()):
         log.info("%s: %s has no value for %s %s anywhere: those types add nothing", source, name, dim,
                  np.flatnonzero(~valued.values).tolist())  # fmt: skip
-    present = (frac.fillna(0.0) > 0.0) & valued
+    shares = frac.fillna(0.0)
+    present = (shares > 0.0) & valued
     terms = (data.astype("float64") * frac).where(present, 0.0)  # an absent type adds nothing
-    cell = terms.sum(dim, skipna=False).where(frac.notnull().any(dim))  # a present type without a value: missing
+    covered = shares.astype("float64").sum(dim)  # the cell's land (every type's share, valued or not)
+    per_land = terms.sum(dim, skipna=False) / covered.where(covered > 0.0)  # a present type without a value: missing
+    cell = per_land.where(frac.notnull().any(dim))
     log.info("%s: %s per PFT (%s) weighted by %s (%s)", source, name, dim, COVER, cover_file)
-    attrs = {**data.attrs, "pft_weighted": f"sum over {dim} of {name} x {COVER}"}
+    attrs = {**data.attrs, "pft_weighted": f"sum over {dim} of {name} x {COVER} / sum of {COVER}"}
     return cell.astype(data.dtype).transpose(*[d for d in data.dims if d != dim]).assign_attrs(attrs).rename(name)
 
 

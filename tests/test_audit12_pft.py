@@ -27,7 +27,7 @@ def _per_pft(n: int = 3) -> np.ndarray:
 
 
 def _fractions(n: int = 3) -> np.ndarray:
-    """Shares of the grid cell (n, lat, lon), adding up to 0.8 (a fifth bare soil); PFT 1 is 0 in rows 5-7."""
+    """Shares of the grid cell (n, lat, lon), adding up to 0.8 (the land part); PFT 1 is 0 in rows 5-7."""
     frac = np.random.default_rng(5).uniform(0.05, 1.0, (n, LAT.size, LON.size))
     frac[1, 5:8, :] = 0.0
     return frac / frac.sum(axis=0) * 0.8
@@ -53,16 +53,21 @@ def _cover_file(path, frac, units, dim="pft", years=None):
 
 
 def _by_hand(per_pft: np.ndarray, frac: np.ndarray) -> np.ndarray:
-    """Monthly cell rh (48, lat, lon): sum over PFTs of rh x fraction, absent types (fraction 0) nothing."""
+    """Monthly cell rh per m2 of land (48, lat, lon): sum over PFTs of rh x fraction (absent types,
+    fraction 0, nothing; types without a value anywhere nothing) / the sum of every type's fraction."""
     frac = frac if frac.ndim == 4 else frac[None]
-    return np.where(frac > 0, per_pft * frac, 0.0).sum(axis=1)
+    valued = ~np.isnan(per_pft).all(axis=(0, 2, 3))
+    summed = np.where((frac > 0) & valued[None, :, None, None], per_pft * frac, 0.0).sum(axis=1)
+    return summed / frac.sum(axis=1)
 
 
 @pytest.mark.parametrize("units, scale", [("%", 100.0), ("1", 1.0)])
 def test_rh_per_pft_is_the_sum_of_each_types_rh_times_its_land_cover(tmp_path, units, scale):
-    """Before: refused (B11-8). Now: hand sum over types of rh_p x landCoverFrac_p; bare soil adds nothing;
+    """Before: refused (B11-8). Now: hand sum over types of rh_p x landCoverFrac_p / the covered share;
     a type absent (fraction 0, rh NaN) adds nothing; '%' and '1' weigh the same."""
     per_pft, frac = _per_pft(), _fractions()
+    frac[0] *= 8.0  # the type of least rh covers most of the land: a weighted mean is far from a plain one
+    frac *= 0.8 / frac.sum(axis=0)
     rh = _rh_file(tmp_path / "rh.nc", per_pft)
     cover = _cover_file(tmp_path / "landCoverFrac.nc", frac * scale, units)
     variables = {**VARIABLES, "landCoverFrac": Var("landCoverFrac", units)}
@@ -144,10 +149,33 @@ def test_a_bare_soil_type_without_values_anywhere_adds_nothing_and_passes_the_va
     """TRENDY models often list bare soil as type 0 of landCoverFrac with no rh written for it. Before
     this row (the first A12-1): the value check sampled type 0 only ('all values are missing', the model
     lost), and with the check passed every cell would have been missing (a present type without a value).
-    Now a type with no value anywhere adds nothing: the hand sum over types 1-3."""
+    Now a type with no value anywhere adds nothing: the hand sum over types 1-3, divided by the share of
+    all four (type 0's land is land without rh)."""
     per_pft, frac = _per_pft(4), _fractions(4)
     per_pft[:, 0] = np.nan
     rh = _rh_file(tmp_path / "rh.nc", per_pft)
     cover = _cover_file(tmp_path / "landCoverFrac.nc", frac * 100.0, "%")
     total = _total({"rh": [rh], "landCoverFrac": [cover]}, VARIABLES)
-    assert total == pytest.approx(_hand(_by_hand(per_pft[:, 1:], frac[1:]), "noleap"), rel=1e-6)
+    assert total == pytest.approx(_hand(_by_hand(per_pft, frac), "noleap"), rel=1e-6)
+    share_kept = np.sum(np.where(frac[1:] > 0, per_pft[:, 1:] * frac[1:], 0.0), axis=1) / frac.sum(axis=0)
+    assert total == pytest.approx(_hand(share_kept, "noleap"), rel=1e-6)  # type 0's land counts, adds nothing
+
+
+def test_a_coastal_cell_is_weighted_by_its_land_fraction_once(tmp_path):
+    """Review 9: the fractions of every type add up to the land part of the cell (CMIP6's definition);
+    with the model's own sftlf equal to that sum, the total is sum over cells of area x sum_p rh_p x f_p
+    (each type's area x its rh). Before: the weighted sum (a value per m2 of the WHOLE cell) was multiplied
+    by the land fraction again in the totals: every coastal cell counted land fraction squared."""
+    per_pft, frac = _per_pft(), _fractions()  # shares add up to 0.8 of each cell: its land
+    rh = _rh_file(tmp_path / "rh.nc", per_pft)
+    cover = _cover_file(tmp_path / "landCoverFrac.nc", frac * 100.0, "%")
+    sftlf = tmp_path / "sftlf.nc"
+    land = xr.DataArray(frac.sum(axis=0) * 100.0, dims=("lat", "lon"), coords={"lat": LAT, "lon": LON})
+    land.astype("float32").to_dataset(name="sftlf").assign(sftlf=lambda d: d.sftlf.assign_attrs(units="%")).to_netcdf(
+        sftlf
+    )
+    variables = {**VARIABLES, "sftlf": Var("sftlf", "%")}
+    total = _total({"rh": [rh], "landCoverFrac": [cover], "sftlf": [sftlf]}, variables)
+    each_types_area = np.where(frac > 0, per_pft * frac, 0.0).sum(axis=1)  # per m2 of the whole cell
+    assert total == pytest.approx(_hand(each_types_area, "noleap"), rel=1e-5)
+    assert total == pytest.approx(_total({"rh": [rh], "landCoverFrac": [cover]}, VARIABLES) * 0.8, rel=1e-5)
