@@ -175,9 +175,10 @@ def concat_files(datasets: Sequence[xr.Dataset], paths: Sequence[Path], name: st
 def _series_steps(spans: Sequence[tuple[int, int, int]], paths: Sequence[Path], name: str) -> list[int]:
     """Each file's time step in months (12 yearly, 1 monthly) from its ``spans`` (time order). A file of
     one step takes the others' step, or, when every file has one step (one file per month or per year),
-    the smallest distance between consecutive files' starts (twelfth audit, B12-1'': one file per month
-    was refused as an 'overlap'). :class:`TimeAxisError` naming the files when they have different
-    steps (a yearly file then monthly ones, refused as an 'overlap' before)."""
+    monthly when two files start less than a year apart, else yearly (twelfth audit, B12-1'': one file
+    per month was refused as an 'overlap'; review 9: never the distance itself, which hid a gap).
+    :class:`TimeAxisError` naming the files when they have different steps (a yearly file then
+    monthly ones, refused as an 'overlap' before)."""
     known = sorted({span[2] for span in spans if span[2]})
     if len(known) > 1:
         kinds = {12: "yearly", 1: "monthly"}
@@ -194,8 +195,10 @@ def _series_steps(spans: Sequence[tuple[int, int, int]], paths: Sequence[Path], 
             expected="one time step (monthly or yearly) in every file: average the monthly files to years "
             "(cdo yearmonmean) or give monthly files throughout",
         )
+    # every file one step: monthly when two files start under a year apart, else yearly; never the
+    # distance itself (files of 2000 and 2002 read as a series of 2-year steps: the gap unseen, review 9)
     starts = np.diff([span[0] for span in spans])
-    step = known[0] if known else int(starts.min()) if starts.size and starts.min() > 0 else 12
+    step = known[0] if known else 1 if starts.size and 0 < starts.min() < 12 else 12
     return [span[2] or step for span in spans]
 
 
