@@ -154,7 +154,8 @@ def check_values(
     if variable in FRACTIONS:
         _check_fraction(finite, where)
     low, high = PLAUSIBLE_MEDIAN.get(variable, (0.0, np.inf))
-    median = float(np.median(nonzero)) if nonzero.size else 0.0
+    # all positive (as a flux or stock usually is): the median is the magnitudes' one, not sorted again
+    median = scale if nonzero.size and nonzero.min() > 0 else float(np.median(nonzero)) if nonzero.size else 0.0
     if nonzero.size and not low <= median <= high:
         log.warning(
             "%s",
