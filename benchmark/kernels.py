@@ -228,17 +228,32 @@ def nanmean_years(data: xr.DataArray) -> xr.DataArray:
     axis = data.get_axis_num("year")
     values = np.moveaxis(np.asarray(data.values), axis, 0)
     total = np.zeros(values.shape[1:], dtype="float64")
-    count = np.zeros(values.shape[1:], dtype=np.intp)
+    absent = np.zeros(values.shape[1:], dtype=np.int32)  # years without a value (4 bytes a cell, not 8)
     missing, term = np.empty(values.shape[1:], bool), np.empty(values.shape[1:], values.dtype)
     for step in values:  # one year at a time through two reused buffers
         np.isnan(step, out=missing)
         np.copyto(term, step)
         np.copyto(term, 0, where=missing)
         total += term
-        count += 1
-        count -= missing
+        absent += missing
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / count
+        mean = total / (values.shape[0] - absent)  # the count of values present (exact integers)
     dims = tuple(d for d in data.dims if d != "year")
     coords = {name: c for name, c in data.coords.items() if "year" not in c.dims}
     return xr.DataArray(mean, dims=dims, coords=coords, name=data.name)
+
+
+def years_with_values(data: xr.DataArray) -> np.ndarray:
+    """One flag per ``year`` of ``data``: the year has a value in some cell (``data.notnull().any(other
+    dims)``), found one year at a time through a reused buffer for values in memory (a dask array:
+    its own reduction)."""
+    other = [d for d in data.dims if d != "year"]
+    if data.chunks is not None or data.dtype.kind not in "fc":
+        return np.asarray(data.notnull().any(other).transpose("year").values, dtype=bool)
+    values = np.asarray(data.transpose("year", *other).values)
+    missing = np.empty(values.shape[1:], dtype=bool)
+    flags = np.zeros(values.shape[0], dtype=bool)
+    for index, step in enumerate(values):
+        np.isnan(step, out=missing)
+        flags[index] = not missing.all()
+    return flags

@@ -467,3 +467,38 @@ def test_years_coordinates_are_labelled_in_one_order_whatever_the_hash_seed():
         for seed in ("1", "2", "3", "4")
     }
     assert len(orders) == 1 and "rh_years" in orders.pop()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16])
+@pytest.mark.parametrize("dims", [("year", "lat", "lon"), ("lat", "year", "lon")])
+def test_years_with_values_one_year_at_a_time_are_those_of_the_xarray_reduction(dtype, dims):
+    from rhbench import kernels
+
+    rng = np.random.default_rng(11)
+    sizes = {"year": 7, "lat": 5, "lon": 6}
+    values = rng.random([sizes[d] for d in dims]) * 10
+    year_axis = dims.index("year")
+    values[rng.random(values.shape) < 0.5] = np.nan
+    np.moveaxis(values, year_axis, 0)[[1, 4]] = np.nan  # two years without any value
+    if np.issubdtype(dtype, np.integer):
+        values = np.nan_to_num(values)
+    data = xr.DataArray(values.astype(dtype), dims=dims, coords={"year": np.arange(2000, 2007)})
+    expected = np.asarray(data.notnull().any(["lat", "lon"]).transpose("year").values, dtype=bool)
+    got = kernels.years_with_values(data)
+    assert got.dtype == bool and np.array_equal(got, expected)
+    assert np.array_equal(kernels.years_with_values(data.chunk({"year": 3})), expected)  # dask: its own reduction
+    if not np.issubdtype(dtype, np.integer):
+        assert not got[1] and not got[4] and got.sum() == 5
+
+
+def test_the_period_mean_counts_years_present_exactly_with_many_years():
+    from rhbench import kernels
+
+    values = np.full((300, 2, 3), 2.5, dtype=np.float32)  # more years than an 8-bit count holds
+    values[::3, 0, 0] = np.nan
+    values[:, 1, 2] = np.nan
+    data = xr.DataArray(values, dims=("year", "lat", "lon"), coords={"year": np.arange(1700, 2000)})
+    mean = kernels.nanmean_years(data).values
+    assert mean[0, 0] == 2.5 and mean[1, 1] == 2.5 and np.isnan(mean[1, 2])
+    expected = data.astype("float64").mean("year").values  # the docstring's promise, bit for bit
+    assert np.array_equal(mean, expected, equal_nan=True)

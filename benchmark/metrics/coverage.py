@@ -33,6 +33,7 @@ from dataclasses import replace
 import numpy as np
 import xarray as xr
 
+from rhbench.kernels import years_with_values
 from rhbench.metrics.definitions import METRICS
 from rhbench.metrics.native import COVERAGE_MIN
 from rhbench.metrics.rows import UNDEFINED
@@ -116,8 +117,7 @@ def years_record(data: xr.Dataset | xr.DataArray, period: tuple[int, int]) -> di
     for name, field in fields:
         if "year" not in field.dims:
             continue
-        other = [d for d in field.dims if d != "year"]
-        has = flags[str(name)] = np.asarray(field.notnull().any(other).transpose("year").values, dtype=bool)
+        has = flags[str(name)] = years_with_values(field)
         every &= has
         series += 1
         empty = [int(y) for y in years[~has] if period[0] <= y <= period[1]]
