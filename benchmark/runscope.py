@@ -9,7 +9,8 @@ Within ``with runscope.scope():`` (entered by :func:`rhbench.pipeline.run` for t
 - a netCDF file is opened once (:func:`handle`): discovery's header read (a CMIP6 file's
   ``version``), the loader's in-memory read, the cell bounds and the reference's header all use
   the one ``netCDF4.Dataset``, kept per file identity (device, inode, size, modification time:
-  a file replaced or rewritten during the run is opened afresh). A file read through dask (too
+  a file replaced or rewritten during the run is opened afresh), at most :data:`MAX_KEPT_HANDLES`
+  at a time (the least recently used forgotten first). A file read through dask (too
   large to read at once, or an observation product) is opened by xarray's own file manager,
   which a cluster's workers can reopen; its handle is offered (:func:`offer`) to the readers that
   come after (the cell bounds, the header); a file discovery opened before stays opened twice.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -40,11 +42,22 @@ class Scope:
 
     #: Resolved catalog paths (and each catalog file's digest) by what they were resolved from.
     paths: dict[tuple, Any] = field(default_factory=dict)
-    #: File identity -> a function giving its open netCDF4 dataset.
-    handles: dict[tuple, Callable[[], Any]] = field(default_factory=dict)
+    #: File identity -> a function giving its open netCDF4 dataset (least recently used first).
+    handles: OrderedDict[tuple, Callable[[], Any]] = field(default_factory=OrderedDict)
     #: How many times each file (by identity) was opened in this scope: for tests and benchmarks.
     opened: dict[str, int] = field(default_factory=dict)
+    #: The identities whose handle :func:`handle` opened (closed when forgotten, unless in ``stores``).
+    owned: set[tuple] = field(default_factory=set)
+    #: The identities whose handle an xarray dataset reads from (forgotten, never closed, when evicted).
+    stores: set[tuple] = field(default_factory=set)
 
+
+#: The most netCDF handles a run keeps open for its later readers. Each holds a file descriptor: a
+#: CMIP6 folder of 360 files (their ``version`` read at discovery) kept 360 open for the whole run, and
+#: under a soft limit of 200 descriptors (macOS's default is 256) the run stopped with "Too many open
+#: files" (review 9). A handle forgotten is closed then, unless an xarray dataset reads from it (closed
+#: when its last user lets go) or xarray's file manager owns it; a file read again is opened again.
+MAX_KEPT_HANDLES = 64
 
 _SCOPE: ContextVar[Scope | None] = ContextVar("rhbench_run_scope", default=None)
 
@@ -79,10 +92,12 @@ def resolved(key: tuple, resolve: Callable[[], T]) -> T:
     return memo.paths[key]
 
 
-def handle(path: Path, open_file: Callable[[Path], Any]) -> tuple[Any, bool]:
+def handle(path: Path, open_file: Callable[[Path], Any], *, store: bool = False) -> tuple[Any, bool]:
     """(the netCDF4 dataset of ``path``, shared) within a scope, ``open_file(path)`` once per file
-    identity; outside a scope ``(open_file(path), False)``: the caller closes an unshared handle.
-    Raises what ``open_file`` raises (``OSError`` when the file is not readable as netCDF)."""
+    identity (while kept: :data:`MAX_KEPT_HANDLES`); outside a scope ``(open_file(path), False)``: the
+    caller closes an unshared handle. ``store``: an xarray dataset will read from the handle, which is
+    then never closed by the scope. Raises what ``open_file`` raises (``OSError`` when the file is not
+    readable as netCDF)."""
     memo = _SCOPE.get()
     if memo is None:
         return open_file(path), False
@@ -91,8 +106,13 @@ def handle(path: Path, open_file: Callable[[Path], Any]) -> tuple[Any, bool]:
     kept = provider() if provider is not None else None
     if kept is None or not kept.isopen():
         kept = open_file(path)
-        memo.handles[key] = lambda: kept
+        _keep(memo, key, lambda: kept)
+        memo.owned.add(key)
         memo.opened[str(path)] = memo.opened.get(str(path), 0) + 1
+    else:
+        memo.handles.move_to_end(key)
+    if store:
+        memo.stores.add(key)
     return kept, True
 
 
@@ -104,8 +124,23 @@ def offer(path: Path, provider: Callable[[], Any]) -> None:
     if memo is not None:
         key = _identity(path)
         if key not in memo.handles:
-            memo.handles[key] = provider
+            _keep(memo, key, provider)
             memo.opened[str(path)] = memo.opened.get(str(path), 0) + 1
+
+
+def _keep(memo: Scope, key: tuple, provider: Callable[[], Any]) -> None:
+    """Keep ``provider`` under ``key``, forgetting the least recently used beyond :data:`MAX_KEPT_HANDLES`
+    (closing a forgotten handle the scope opened and no xarray dataset reads from)."""
+    memo.handles[key] = provider
+    memo.handles.move_to_end(key)
+    while len(memo.handles) > MAX_KEPT_HANDLES:
+        old, forgotten = memo.handles.popitem(last=False)
+        if old in memo.owned and old not in memo.stores:
+            dataset = forgotten()
+            if dataset.isopen():
+                dataset.close()
+        memo.owned.discard(old)
+        memo.stores.discard(old)
 
 
 def _identity(path: Path) -> tuple:

@@ -41,3 +41,70 @@ def test_one_file_per_year_with_none_missing_still_gives_the_hand_total(tmp_path
     stamps = np.arange(4) * 365.0 + 182.5
     files = [_rh_part(tmp_path / f"rh_{2000 + i}.nc", yearly[i : i + 1], stamps[i : i + 1]) for i in range(4)]
     assert _rh_total(files[::-1]) == pytest.approx(_hand(rates, "noleap"), rel=1e-6)
+
+
+# --- R9-2: the run's shared netCDF handles and the process's file descriptors -----------------------
+
+
+def _small_files(folder, count: int) -> list:
+    import xarray as xr
+
+    paths = []
+    for i in range(count):
+        path = folder / f"f{i:03d}.nc"
+        xr.Dataset({"rh": (("lat", "lon"), np.full((2, 3), float(i), dtype="float32"))}).to_netcdf(path)
+        paths.append(path)
+    return paths
+
+
+def _open_descriptors() -> int:
+    import os
+
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self/fd"), reason="needs /proc/self/fd (Linux)")
+def test_a_run_reading_many_files_keeps_a_bounded_number_open(tmp_path):
+    """Before: every file a run opened (a CMIP6 folder's headers at discovery: 360 files) stayed open for
+    the whole run, one descriptor each: under a soft limit of 200 (macOS's default is 256) the run
+    stopped "cannot write the output: Too many open files" (exit 2; the code before session 10: exit 0).
+    Now at most MAX_KEPT_HANDLES are kept, the others closed when forgotten."""
+    from rhbench import runscope
+    from rhbench.readers import netcdf
+
+    paths = _small_files(tmp_path, runscope.MAX_KEPT_HANDLES * 3)
+    before = _open_descriptors()
+    with runscope.scope() as scope:
+        for path in paths:
+            with netcdf.open_stored(path) as ds:
+                assert float(ds["rh"][0, 0]) == float(paths.index(path))
+        assert len(scope.handles) == runscope.MAX_KEPT_HANDLES
+        assert _open_descriptors() - before <= runscope.MAX_KEPT_HANDLES + 2
+
+
+def test_a_forgotten_handle_an_xarray_dataset_reads_from_is_not_closed_under_it(tmp_path):
+    """The in-memory read's dataset (lazily indexed, on the run's handle) stays readable after its
+    handle is forgotten (pins: closing it would fail the read, 'NetCDF: Not a valid ID')."""
+    from rhbench import runscope
+    from rhbench.readers import netcdf
+
+    first, *others = _small_files(tmp_path, runscope.MAX_KEPT_HANDLES + 5)
+    with runscope.scope() as scope:
+        ds = netcdf.open_file(first, variable="rh", chunked=False)
+        for path in others:
+            with netcdf.open_stored(path):
+                pass
+        assert len(scope.handles) == runscope.MAX_KEPT_HANDLES
+        assert float(ds["rh"].values[1, 2]) == 0.0
+
+
+def test_a_handle_read_again_after_it_was_forgotten_is_opened_again(tmp_path):
+    from rhbench import runscope
+    from rhbench.readers import netcdf
+
+    paths = _small_files(tmp_path, runscope.MAX_KEPT_HANDLES + 1)
+    with runscope.scope() as scope:
+        for path in [*paths, paths[0]]:
+            with netcdf.open_stored(path) as ds:
+                assert float(ds["rh"][0, 0]) == float(paths.index(path))
+        assert scope.opened[str(paths[0])] == 2 and scope.opened[str(paths[-1])] == 1

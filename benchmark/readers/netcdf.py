@@ -137,7 +137,7 @@ def _run_store(readable: Path, chunked: bool) -> Any:
         store = NetCDF4DataStore.open(str(readable), mode="r")
         runscope.offer(readable, lambda: store.ds)
         return store
-    handle, _ = runscope.handle(readable, _netcdf4)
+    handle, _ = runscope.handle(readable, _netcdf4, store=True)
     kept = DummyFileManager(handle, close=lambda: None, lock=NETCDF4_PYTHON_LOCK)
     return NetCDF4DataStore(kept, lock=NETCDF4_PYTHON_LOCK)
 
