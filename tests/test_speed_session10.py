@@ -3,6 +3,7 @@ replaced gave (values bit for bit, dtypes, attributes, coordinates), on hostile 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
@@ -502,3 +503,28 @@ def test_the_period_mean_counts_years_present_exactly_with_many_years():
     assert mean[0, 0] == 2.5 and mean[1, 1] == 2.5 and np.isnan(mean[1, 2])
     expected = data.astype("float64").mean("year").values  # the docstring's promise, bit for bit
     assert np.array_equal(mean, expected, equal_nan=True)
+
+
+def test_reference_rows_of_native_totals_in_another_region_order_are_the_same():
+    from rhbench.metrics.observed import ObservedTotals
+    from rhbench.metrics.reference import native_reference_rows
+
+    ref = _reference(2)
+    names = ref.region_names
+    rng = np.random.default_rng(12)
+
+    def totals(order):
+        regions = [names[i] for i in order]
+        rh = xr.Dataset(
+            {key: ("region", rng_values[key][order]) for key in ("rh_total", "rh_mean")}, coords={"region": regions}
+        )
+        csoil = xr.DataArray(rng_values["csoil"][:, order], dims=("product", "region"), coords={"region": regions})
+        return ObservedTotals(rh, csoil.assign_coords(product=["a", "b"]), {"observations": "test grid"})
+
+    rng_values = {"rh_total": rng.random(len(names)) * 60, "rh_mean": rng.random(len(names)) * 500}
+    rng_values["csoil"] = rng.random((2, len(names))) * 1500
+    ordered = native_reference_rows(dataclasses.replace(ref, totals=totals(np.arange(len(names)))))
+    shuffled = native_reference_rows(dataclasses.replace(ref, totals=totals(rng.permutation(len(names)))))
+    assert [repr(r) for r in shuffled] == [repr(r) for r in ordered]
+    by_region = {r.region: r.value for r in ordered if r.metric == "rh_total"}
+    assert by_region[names[3]] == rng_values["rh_total"][3]  # each value under its own region's name

@@ -243,7 +243,8 @@ def native_reference_rows(ref: Reference) -> list[ScoreRow]:
     regions = ref.region_names
     regional = {"rh_total": obs.rh["rh_total"], "rh_mean": obs.rh["rh_mean"], "tau_soil": obs.tau_soil}
     for metric, values in regional.items():
-        rows += regional_rows(name, kind, metric, values.reindex(region=regions))
+        ordered = [str(r) for r in values["region"].values] == regions  # (then reindexing copies them as they are)
+        rows += regional_rows(name, kind, metric, values if ordered else values.reindex(region=regions))
     rows = [_with_reason(r, reason) if r.region == "global" else r for r in rows]
     rh = ref.rh.where(ref.land_mask)
     rows += _map_sd_rows(ref, rh)
