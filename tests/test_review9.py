@@ -108,3 +108,79 @@ def test_a_handle_read_again_after_it_was_forgotten_is_opened_again(tmp_path):
             with netcdf.open_stored(path) as ds:
                 assert float(ds["rh"][0, 0]) == float(paths.index(path))
         assert scope.opened[str(paths[0])] == 2 and scope.opened[str(paths[-1])] == 1
+
+
+# --- R9-3 (pins): issue 18's native totals on arrays against a hand calculation ----------------------
+
+
+def test_native_totals_with_nans_an_all_nan_region_and_a_one_cell_region_are_the_hand_sums():
+    """Per region, the hand sums (math.fsum) of rh x land area over the cells with a value, cSoil likewise,
+    rh_mean over the area with rh, coverage; an all-NaN region gives totals 0 and rh_mean NaN, a
+    one-cell region that cell's numbers; a cell with land area 0 adds nothing."""
+    import math
+
+    import xarray as xr
+
+    from rhbench.metrics.native import native_totals
+
+    rng = np.random.default_rng(9)
+    lat, lon = np.array([-45.0, -15.0, 15.0, 45.0]), np.array([0.0, 90.0, 180.0, 270.0])
+    rh = rng.uniform(100.0, 900.0, (4, 4))  # g C m-2 yr-1
+    csoil = rng.uniform(2.0, 30.0, (4, 4))  # kg C m-2
+    rh[1, :] = np.nan  # the band -15 all NaN
+    rh[3, 2] = np.nan
+    csoil[3, 3] = np.nan
+    area = rng.uniform(1e11, 3e11, (4, 4))
+    area[0, 1] = 0.0  # no land
+    masks = np.zeros((4, 4, 4), dtype=bool)
+    masks[0] = True  # global
+    masks[1, 1, :] = True  # all-NaN rh
+    masks[2, 2, 3] = True  # one cell
+    masks[3, 0, :] = True  # holding the no-land cell
+    regions = xr.DataArray(
+        masks, dims=("region", "lat", "lon"), coords={"region": list("GNOZ"), "lat": lat, "lon": lon}
+    )
+    coords = {"lat": lat, "lon": lon}
+    period = xr.Dataset({"rh": (("lat", "lon"), rh), "cSoil": (("lat", "lon"), csoil)}, coords=coords)
+    out = native_totals(period, xr.DataArray(area, dims=("lat", "lon"), coords=coords), regions)
+    for k, region in enumerate("GNOZ"):
+        cells = [(i, j) for i in range(4) for j in range(4) if masks[k, i, j] and area[i, j] > 0]
+        with_rh = [(i, j) for i, j in cells if not np.isnan(rh[i, j])]
+        rh_sum = math.fsum(rh[c] * area[c] for c in with_rh)
+        soil = math.fsum(csoil[c] * area[c] for c in cells if not np.isnan(csoil[c]))
+        covered = math.fsum(area[c] for c in with_rh)
+        land = math.fsum(area[c] for c in cells)
+        got = out.sel(region=region)
+        assert float(got["land_area"]) == pytest.approx(land, rel=1e-12)
+        assert float(got["rh_total"]) == pytest.approx(rh_sum / 1e15, rel=1e-12, abs=0.0)
+        assert float(got["csoil_total"]) == pytest.approx(soil * 1e3 / 1e15, rel=1e-12)
+        if covered:
+            assert float(got["rh_mean"]) == pytest.approx(rh_sum / covered, rel=1e-12)
+        else:
+            assert np.isnan(float(got["rh_mean"]))
+        assert float(got["coverage"]) == pytest.approx(covered / land, rel=1e-12)
+
+
+def test_zonal_profiles_on_arrays_with_an_all_nan_row_and_a_one_cell_row_are_the_hand_means():
+    """Issue 18's zonal profile on arrays (``fields._profile``, ``_profile_ratio``) against hand area-weighted
+    means: a row without values is NaN, a row of one value that value; tau = (mean cSoil x 1000) / mean rh
+    over the cells holding both."""
+    import math
+
+    import xarray as xr
+
+    from rhbench.metrics.fields import _profile, _profile_ratio
+
+    rng = np.random.default_rng(4)
+    rh, soil, cells = rng.uniform(100, 900, (3, 5)), rng.uniform(2, 30, (3, 5)), rng.uniform(1e10, 5e10, (3, 5))
+    rh[0, :] = np.nan  # all NaN
+    rh[1, [0, 1, 3, 4]] = np.nan  # one cell
+    soil[2, 4] = np.nan
+    got = _profile(rh, cells)
+    assert np.isnan(got[0]) and got[1] == pytest.approx(rh[1, 2], rel=1e-14)
+    assert got[2] == pytest.approx(math.fsum(rh[2] * cells[2]) / math.fsum(cells[2]), rel=1e-13)
+    tau = _profile_ratio(soil, xr.DataArray(rh), cells)
+    both = slice(0, 4)
+    hand = math.fsum(soil[2, both] * cells[2, both]) * 1000 / math.fsum(rh[2, both] * cells[2, both])
+    assert np.isnan(tau[0]) and tau[1] == pytest.approx(soil[1, 2] * 1000 / rh[1, 2], rel=1e-13)
+    assert tau[2] == pytest.approx(hand, rel=1e-13)
