@@ -17,9 +17,9 @@ Within ``with runscope.scope():`` (entered by :func:`rhbench.pipeline.run` for t
 
 Outside a scope nothing is kept (a listing, a test, a notebook calling the loader): every call
 resolves and opens as it always did. The scope lives in a context variable: threads that did
-not inherit it (dask's workers) resolve and open on their own. Leaving the scope forgets the
-handles without closing them (an xarray dataset built on one may still read from it); each is
-closed when its last user lets go.
+not inherit it (dask's workers) resolve and open on their own. Leaving the scope closes the
+handles it opened (review 9: left to Python's cyclic GC they kept the files open after the run); an
+xarray dataset built on one reopens the file for itself when it reads again.
 """
 
 from __future__ import annotations
@@ -46,17 +46,15 @@ class Scope:
     handles: OrderedDict[tuple, Callable[[], Any]] = field(default_factory=OrderedDict)
     #: How many times each file (by identity) was opened in this scope: for tests and benchmarks.
     opened: dict[str, int] = field(default_factory=dict)
-    #: The identities whose handle :func:`handle` opened (closed when forgotten, unless in ``stores``).
+    #: The identities whose handle :func:`handle` opened: closed when forgotten and when the scope ends.
     owned: set[tuple] = field(default_factory=set)
-    #: The identities whose handle an xarray dataset reads from (forgotten, never closed, when evicted).
-    stores: set[tuple] = field(default_factory=set)
 
 
 #: The most netCDF handles a run keeps open for its later readers. Each holds a file descriptor: a
 #: CMIP6 folder of 360 files (their ``version`` read at discovery) kept 360 open for the whole run, and
 #: under a soft limit of 200 descriptors (macOS's default is 256) the run stopped with "Too many open
-#: files" (review 9). A handle forgotten is closed then, unless an xarray dataset reads from it (closed
-#: when its last user lets go) or xarray's file manager owns it; a file read again is opened again.
+#: files" (review 9). A handle forgotten is closed then (unless xarray's file manager owns it); a file
+#: read again is opened again, and an xarray dataset reading from it reopens the file for itself.
 MAX_KEPT_HANDLES = 64
 
 _SCOPE: ContextVar[Scope | None] = ContextVar("rhbench_run_scope", default=None)
@@ -73,7 +71,21 @@ def scope() -> Iterator[Scope]:
     try:
         yield _SCOPE.get()
     finally:
+        _close_owned(_SCOPE.get())
         _SCOPE.reset(token)
+
+
+def _close_owned(memo: Scope) -> None:
+    """Close the handles ``memo`` opened (review 9: left to Python's cyclic GC, they kept the run's files
+    open after it, and the user's process could not rewrite a model file: 'NetCDF: HDF error'). An
+    xarray dataset still reading from one reopens the file for itself (rhbench.readers.netcdf)."""
+    for key, provider in list(memo.handles.items()):
+        if key in memo.owned:
+            dataset = provider()
+            if dataset.isopen():
+                dataset.close()
+    memo.handles.clear()
+    memo.owned.clear()
 
 
 def current() -> Scope | None:
@@ -92,12 +104,11 @@ def resolved(key: tuple, resolve: Callable[[], T]) -> T:
     return memo.paths[key]
 
 
-def handle(path: Path, open_file: Callable[[Path], Any], *, store: bool = False) -> tuple[Any, bool]:
+def handle(path: Path, open_file: Callable[[Path], Any]) -> tuple[Any, bool]:
     """(the netCDF4 dataset of ``path``, shared) within a scope, ``open_file(path)`` once per file
     identity (while kept: :data:`MAX_KEPT_HANDLES`); outside a scope ``(open_file(path), False)``: the
-    caller closes an unshared handle. ``store``: an xarray dataset will read from the handle, which is
-    then never closed by the scope. Raises what ``open_file`` raises (``OSError`` when the file is not
-    readable as netCDF)."""
+    caller closes an unshared handle; the scope closes a shared one when it forgets it or ends.
+    Raises what ``open_file`` raises (``OSError`` when the file is not readable as netCDF)."""
     memo = _SCOPE.get()
     if memo is None:
         return open_file(path), False
@@ -111,8 +122,6 @@ def handle(path: Path, open_file: Callable[[Path], Any], *, store: bool = False)
         memo.opened[str(path)] = memo.opened.get(str(path), 0) + 1
     else:
         memo.handles.move_to_end(key)
-    if store:
-        memo.stores.add(key)
     return kept, True
 
 
@@ -130,17 +139,16 @@ def offer(path: Path, provider: Callable[[], Any]) -> None:
 
 def _keep(memo: Scope, key: tuple, provider: Callable[[], Any]) -> None:
     """Keep ``provider`` under ``key``, forgetting the least recently used beyond :data:`MAX_KEPT_HANDLES`
-    (closing a forgotten handle the scope opened and no xarray dataset reads from)."""
+    (closing a forgotten handle the scope opened)."""
     memo.handles[key] = provider
     memo.handles.move_to_end(key)
     while len(memo.handles) > MAX_KEPT_HANDLES:
         old, forgotten = memo.handles.popitem(last=False)
-        if old in memo.owned and old not in memo.stores:
+        if old in memo.owned:
             dataset = forgotten()
             if dataset.isopen():
                 dataset.close()
         memo.owned.discard(old)
-        memo.stores.discard(old)
 
 
 def _identity(path: Path) -> tuple:

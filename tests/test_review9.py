@@ -184,3 +184,30 @@ def test_zonal_profiles_on_arrays_with_an_all_nan_row_and_a_one_cell_row_are_the
     hand = math.fsum(soil[2, both] * cells[2, both]) * 1000 / math.fsum(rh[2, both] * cells[2, both])
     assert np.isnan(tau[0]) and tau[1] == pytest.approx(soil[1, 2] * 1000 / rh[1, 2], rel=1e-13)
     assert tau[2] == pytest.approx(hand, rel=1e-13)
+
+
+# --- R9-4: the run's handles after the run -----------------------------------------------------------
+
+
+def test_after_a_run_its_files_are_closed_and_a_dataset_read_in_it_still_reads(tmp_path):
+    """Before: the handles a run opened were forgotten, not closed, at its end (closed only by Python's
+    cyclic GC), so a notebook that ran rhbench and then rewrote its model file got 'NetCDF: HDF error'
+    (the code before session 10: the file rewritten, the next run read the new numbers). Now the scope
+    closes them; a dataset read in the run still reads (it reopens the file for itself)."""
+    import netCDF4
+
+    from rhbench import runscope
+    from rhbench.readers import netcdf
+
+    (path,) = _small_files(tmp_path, 1)
+    before = _open_descriptors()
+    with runscope.scope():
+        ds = netcdf.open_file(path, variable="rh", chunked=False)
+        with netcdf.open_stored(path) as header:
+            assert "rh" in header.variables
+    assert _open_descriptors() == before  # nothing left open by the run
+    with netCDF4.Dataset(path, "r+") as writable:  # was: OSError NetCDF: HDF error
+        writable["rh"][:] = 7.0
+    assert float(ds["rh"].values[0, 0]) == 7.0  # read after the run: the file reopened, the new value
+    ds.close()
+    assert _open_descriptors() == before

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import xarray as xr
+from xarray.backends.file_manager import DummyFileManager
 
 from rhbench import fileaxes, runscope
 from rhbench.errors import DataError
@@ -127,19 +128,43 @@ def _run_store(readable: Path, chunked: bool) -> Any:
     from it is what it decodes from the file's name (the same backend code).
 
     Read now (not ``chunked``): a store on the run's one netCDF4 handle of the file, which closing
-    the dataset leaves open for the run's other readers. ``chunked`` (dask, perhaps a cluster's
-    workers): xarray's own store, whose file manager dask can send to a worker and reopen there;
-    its handle is offered to the run's later readers of the file (its header, its cell bounds)."""
-    from xarray.backends.file_manager import DummyFileManager
+    the dataset leaves open for the run's other readers; once the run closed that handle (it
+    forgot it, or the run ended), the store reopens the file for itself (:class:`_RunHandle`).
+    ``chunked`` (dask, perhaps a cluster's workers): xarray's own store, whose file manager dask can
+    send to a worker and reopen there; its handle is offered to the run's later readers of the file
+    (its header, its cell bounds)."""
     from xarray.backends.netCDF4_ import NETCDF4_PYTHON_LOCK, NetCDF4DataStore
 
     if chunked:
         store = NetCDF4DataStore.open(str(readable), mode="r")
         runscope.offer(readable, lambda: store.ds)
         return store
-    handle, _ = runscope.handle(readable, _netcdf4, store=True)
-    kept = DummyFileManager(handle, close=lambda: None, lock=NETCDF4_PYTHON_LOCK)
-    return NetCDF4DataStore(kept, lock=NETCDF4_PYTHON_LOCK)
+    handle, _ = runscope.handle(readable, _netcdf4)
+    return NetCDF4DataStore(_RunHandle(readable, handle, lock=NETCDF4_PYTHON_LOCK), lock=NETCDF4_PYTHON_LOCK)
+
+
+class _RunHandle(DummyFileManager):
+    """The run's shared handle of ``path`` as xarray's file manager: closing the dataset leaves it
+    open; once the run has closed it (forgotten, or the run ended), the file is reopened for this
+    dataset alone (and closed with it), as xarray's own manager reopens (review 9: handles left
+    open after the run stopped the user's process from rewriting the file, 'NetCDF: HDF error')."""
+
+    def __init__(self, path: Path, handle: Any, *, lock: Any) -> None:
+        super().__init__(handle, close=self._close_own, lock=lock)
+        self._path, self._own = path, False
+
+    def acquire(self, needs_lock: bool = True) -> Any:
+        if not self._value.isopen():
+            self._value, self._own = _netcdf4(self._path), True
+        return self._value
+
+    @contextlib.contextmanager
+    def acquire_context(self, needs_lock: bool = True) -> Iterator[Any]:
+        yield self.acquire(needs_lock)
+
+    def _close_own(self) -> None:
+        if self._own and self._value.isopen():
+            self._value.close()
 
 
 @contextlib.contextmanager
