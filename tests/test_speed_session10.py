@@ -528,3 +528,29 @@ def test_reference_rows_of_native_totals_in_another_region_order_are_the_same():
     assert [repr(r) for r in shuffled] == [repr(r) for r in ordered]
     by_region = {r.region: r.value for r in ordered if r.metric == "rh_total"}
     assert by_region[names[3]] == rng_values["rh_total"][3]  # each value under its own region's name
+
+
+@pytest.mark.parametrize("nan_area", [False, True])
+def test_native_totals_of_rh_on_all_the_land_reuse_the_land_sums_bit_for_bit(nan_area, monkeypatch):
+    from test_speed_cuts_arrays import _assert_same_numbers, _native_totals_xarray
+
+    from rhbench import grid
+    from rhbench.metrics import native
+
+    target = grid.common_grid(2.0)
+    rng = np.random.default_rng(13)
+    shape = (target.sizes["lat"], target.sizes["lon"])
+    coords = {"lat": target["lat"].values, "lon": target["lon"].values}
+    rh = rng.gamma(2.0, 300.0, shape)
+    rh[rng.random(shape) < 0.4] = np.nan
+    land = np.where(np.isnan(rh), np.nan if nan_area else 0.0, rng.random(shape) * 1e9)  # Rh on all the land
+    period = xr.Dataset({"rh": (("lat", "lon"), rh), "cSoil": (("lat", "lon"), rng.gamma(2.0, 10.0, shape))}, coords)
+    land_area = xr.DataArray(land, dims=("lat", "lon"), coords=coords)
+    regions = native.native_regions(period["rh"])
+    stacked = []
+    real = native.sums_missing_as_zero
+    monkeypatch.setattr(native, "sums_missing_as_zero", lambda v, m: stacked.append(v.shape[0]) or real(v, m))
+    got = native.native_totals(period, land_area, regions)
+    _assert_same_numbers(got, _native_totals_xarray(period, land_area, regions))
+    assert stacked == [3]  # land area, rh and cSoil x land area: the covered area is the land's
+    assert float(got["coverage"].sel(region="global")) == 1.0

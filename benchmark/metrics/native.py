@@ -155,9 +155,12 @@ def native_totals(period: xr.Dataset, land_area: xr.DataArray, regions: xr.DataA
             if name in values:
                 values[name] = np.where(area > 0, values[name], np.nan)
                 rows[name] = values[name] * area  # value x land area: each total, and rh's mean
-        if "rh" in values:
-            rows["covered"] = np.where(np.isnan(values["rh"]), 0.0, area)
+        covered = np.where(np.isnan(values["rh"]), 0.0, area) if "rh" in values else None
+        if covered is not None and not np.array_equal(covered, np.where(np.isnan(area), 0.0, area)):
+            rows["covered"] = covered  # (Rh on all the land, the usual case: the same values as the land's)
         sums = dict(zip(rows, sums_missing_as_zero(np.stack(list(rows.values())), masks), strict=True))
+        if covered is not None:
+            sums.setdefault("covered", sums["land_area"])
         all_land = sums["land_area"]
         out = {"land_area": (all_land, "m2")}
         for name, (total, grams) in TOTALS.items():
