@@ -239,3 +239,24 @@ def test_two_dimensions_claiming_to_be_time_are_not_guessed_between(tmp_path):
     with pytest.raises(RhbenchError) as info:
         _total({"rh": [path]})
     assert str(path) in str(info.value)
+
+
+# --- R9-7: issue 18's array path given a map without coordinates -------------------------------------
+
+
+def test_a_map_without_coordinates_takes_the_xarray_path_instead_of_a_key_error():
+    """Before: ``totals.grid_values`` (the check that lets a metric run on numpy arrays) raised KeyError
+    'lat' for a (lat, lon) map without coordinates, which no caller catches (they fall back to xarray on
+    ValueError): the row failed. Now ValueError, and ``covered_areas`` gives xarray's sums."""
+    import xarray as xr
+
+    from rhbench.metrics.totals import covered_areas, grid_values
+
+    lat, lon = np.array([-45.0, -15.0, 15.0, 45.0]), np.array([0.0, 90.0, 180.0, 270.0])
+    area = xr.DataArray(np.arange(1.0, 17.0).reshape(4, 4), dims=("lat", "lon"), coords={"lat": lat, "lon": lon})
+    values = np.ones((4, 4))
+    values[0, 0] = np.nan
+    bare = xr.DataArray(values, dims=("lat", "lon"))
+    with pytest.raises(ValueError, match="no lat coordinate"):
+        grid_values(area, bare)
+    assert covered_areas(bare, area > 0, area) == (136.0, 135.0)
