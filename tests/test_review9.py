@@ -211,3 +211,52 @@ def test_after_a_run_its_files_are_closed_and_a_dataset_read_in_it_still_reads(t
     assert float(ds["rh"].values[0, 0]) == 7.0  # read after the run: the file reopened, the new value
     ds.close()
     assert _open_descriptors() == before
+
+
+# --- R9-5 (pins): rhbench.fileaxes reads a time dim of another name only when one dim claims it --------
+
+
+def test_two_dimensions_claiming_to_be_time_are_not_guessed_between(tmp_path):
+    """A file whose two dims both carry CF time units (``tstep`` and a second ``step2``): neither is taken
+    for time (a guess could read the wrong axis as the years); the variable is refused naming the file.
+    Mutating the rule to rename the first claimant turns this red."""
+    import xarray as xr
+
+    from rhbench.errors import RhbenchError
+    from tests.test_audit11_trendy import LAT, LON, _total
+
+    rates = _rates()
+    stamps, _ = _time_axis("noleap")
+    time_attrs = {"units": "days since 2000-01-01", "calendar": "noleap"}
+    ds = xr.Dataset(
+        {"rh": (("tstep", "lat", "lon"), rates.astype("float32"), {"units": "kg m-2 s-1"}),
+         "other": (("step2",), np.arange(3.0))},
+        coords={"tstep": ("tstep", stamps, time_attrs), "step2": ("step2", np.arange(3.0), time_attrs),
+                "lat": LAT, "lon": LON},
+    )  # fmt: skip
+    path = tmp_path / "rh.nc"
+    ds.to_netcdf(path)
+    with pytest.raises(RhbenchError) as info:
+        _total({"rh": [path]})
+    assert str(path) in str(info.value)
+
+
+# --- R9-7: issue 18's array path given a map without coordinates -------------------------------------
+
+
+def test_a_map_without_coordinates_takes_the_xarray_path_instead_of_a_key_error():
+    """Before: ``totals.grid_values`` (the check that lets a metric run on numpy arrays) raised KeyError
+    'lat' for a (lat, lon) map without coordinates, which no caller catches (they fall back to xarray on
+    ValueError): the row failed. Now ValueError, and ``covered_areas`` gives xarray's sums."""
+    import xarray as xr
+
+    from rhbench.metrics.totals import covered_areas, grid_values
+
+    lat, lon = np.array([-45.0, -15.0, 15.0, 45.0]), np.array([0.0, 90.0, 180.0, 270.0])
+    area = xr.DataArray(np.arange(1.0, 17.0).reshape(4, 4), dims=("lat", "lon"), coords={"lat": lat, "lon": lon})
+    values = np.ones((4, 4))
+    values[0, 0] = np.nan
+    bare = xr.DataArray(values, dims=("lat", "lon"))
+    with pytest.raises(ValueError, match="no lat coordinate"):
+        grid_values(area, bare)
+    assert covered_areas(bare, area > 0, area) == (136.0, 135.0)

@@ -257,6 +257,8 @@ def grid_values(like: xr.DataArray, *fields: xr.DataArray) -> list[np.ndarray]:
             raise ValueError(f"{field.name!r} has dims {field.dims}, not a (lat, lon) map")
         coords = field.coords.variables
         for name in ("lat", "lon"):
+            if name not in coords or name not in grid:  # a map without coordinates: xarray's path aligns it
+                raise ValueError(f"{field.name!r} or {like.name!r} has no {name} coordinate")
             mine, theirs = coords[name], grid[name]
             if mine is not theirs and not np.array_equal(mine.values, theirs.values):
                 raise ValueError(f"{field.name!r} is not on the grid of {like.name!r}")
