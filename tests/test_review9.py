@@ -260,3 +260,32 @@ def test_a_map_without_coordinates_takes_the_xarray_path_instead_of_a_key_error(
     with pytest.raises(ValueError, match="no lat coordinate"):
         grid_values(area, bare)
     assert covered_areas(bare, area > 0, area) == (136.0, 135.0)
+
+
+# --- R9-8: the output comparison behind issue 18's "every output identical", in the repository --------
+
+
+def _run_folder(folder, value: float):
+    import json
+
+    import xarray as xr
+
+    folder.mkdir()
+    card = {"rows": [{"metric": "rh_global", "value": 1.5}], "meta": {"config": {"out": str(folder)}}}
+    (folder / "scorecard.json").write_text(json.dumps(card))
+    (folder / "scores.csv").write_text("metric,value\nrh_global,1.5\n")
+    (folder / "cmec.json").write_text(json.dumps({"out": str(folder)}))
+    (folder / "index.html").write_text(f"<p>{folder}</p>")
+    xr.Dataset({"rh": ("x", np.array([value, np.nan]))}).to_netcdf(folder / "results.nc")
+    xr.Dataset({"maps": ("y", np.array([2.0]))}).to_netcdf(folder / "results.nc", mode="a", group="maps")
+    return folder
+
+
+def test_the_output_comparison_finds_one_changed_value_and_takes_nan_as_equal(tmp_path, capsys):
+    from benchmarks.compare_outputs import main
+
+    old, same, other = (_run_folder(tmp_path / n, v) for n, v in (("old", 1.0), ("same", 1.0), ("other", 1.0 + 1e-15)))
+    assert main([str(old), str(same)]) == 0
+    assert "results.nc equal (2 variables in 2 groups)" in capsys.readouterr().out
+    assert main([str(old), str(other)]) == 1
+    assert "results.nc DIFF (None/rh differs)" in capsys.readouterr().out
