@@ -16,8 +16,10 @@ Within ``with runscope.scope():`` (entered by :func:`rhbench.pipeline.run` for t
   come after (the cell bounds, the header); a file discovery opened before stays opened twice.
 
 Outside a scope nothing is kept (a listing, a test, a notebook calling the loader): every call
-resolves and opens as it always did. The scope lives in a context variable: threads that did
-not inherit it (dask's workers) resolve and open on their own. Leaving the scope closes the
+resolves and opens as it always did. The scope lives in a context variable, which dask's threaded
+scheduler copies into its worker threads: netCDF handles are shared on the thread that entered the
+scope only (review 9: a netCDF4 dataset is not safe to read from two threads, and the scope closes
+the handles it forgets); another thread opens its own, the caller closing it. Leaving the scope closes the
 handles it opened (review 9: left to Python's cyclic GC they kept the files open after the run); an
 xarray dataset built on one reopens the file for itself when it reads again.
 """
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -48,6 +51,8 @@ class Scope:
     opened: dict[str, int] = field(default_factory=dict)
     #: The identities whose handle :func:`handle` opened: closed when forgotten and when the scope ends.
     owned: set[tuple] = field(default_factory=set)
+    #: The thread that entered the scope: the only one its handles are shared on.
+    thread: int = field(default_factory=threading.get_ident)
 
 
 #: The most netCDF handles a run keeps open for its later readers. Each holds a file descriptor: a
@@ -110,7 +115,7 @@ def handle(path: Path, open_file: Callable[[Path], Any]) -> tuple[Any, bool]:
     caller closes an unshared handle; the scope closes a shared one when it forgets it or ends.
     Raises what ``open_file`` raises (``OSError`` when the file is not readable as netCDF)."""
     memo = _SCOPE.get()
-    if memo is None:
+    if memo is None or memo.thread != threading.get_ident():  # no run, or another thread (dask's)
         return open_file(path), False
     key = _identity(path)
     provider = memo.handles.get(key)
@@ -130,7 +135,7 @@ def offer(path: Path, provider: Callable[[], Any]) -> None:
     ``path``, e.g. the one xarray's file manager keeps for a dask-read file), unless the file has
     a handle already; outside a scope nothing happens."""
     memo = _SCOPE.get()
-    if memo is not None:
+    if memo is not None and memo.thread == threading.get_ident():
         key = _identity(path)
         if key not in memo.handles:
             _keep(memo, key, provider)

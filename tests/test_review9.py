@@ -289,3 +289,34 @@ def test_the_output_comparison_finds_one_changed_value_and_takes_nan_as_equal(tm
     assert "results.nc equal (2 variables in 2 groups)" in capsys.readouterr().out
     assert main([str(old), str(other)]) == 1
     assert "results.nc DIFF (None/rh differs)" in capsys.readouterr().out
+
+
+# --- R9-9: the scope seen from dask's worker threads ---------------------------------------------------
+
+
+def test_dask_worker_threads_see_the_scope_but_open_their_own_handles(tmp_path):
+    """runscope's doc said dask's workers do not inherit the run's scope; dask's threaded scheduler copies
+    context variables into its threads, so a task reading a file shared the run's netCDF4 handle across
+    threads (not safe to read from two threads; and the scope closes handles it forgets, R9-2). Now a
+    handle is shared on the scope's own thread only: a task opens, reads and closes its own."""
+    import dask
+
+    from rhbench import runscope
+    from rhbench.readers import netcdf
+
+    paths = _small_files(tmp_path, 4)
+
+    def read(path):
+        seen = runscope.current() is not None
+        with netcdf.open_stored(path) as ds:
+            value = float(ds["rh"][0, 0])
+        return seen, value, ds.isopen()
+
+    with runscope.scope() as scope:
+        results = dask.compute(*[dask.delayed(read)(p) for p in paths], scheduler="threads")
+        assert not scope.handles and not scope.opened  # nothing shared from the workers
+        array_read = netcdf.open_file(paths[1], variable="rh", chunked=False)
+    assert [value for _, value, _ in results] == [0.0, 1.0, 2.0, 3.0]
+    assert all(seen for seen, _, _ in results)  # dask copied the context: the scope is visible there
+    assert not any(still_open for _, _, still_open in results)  # each task's handle closed
+    assert float(array_read["rh"].values[0, 0]) == 1.0

@@ -139,8 +139,9 @@ def _run_store(readable: Path, chunked: bool) -> Any:
         store = NetCDF4DataStore.open(str(readable), mode="r")
         runscope.offer(readable, lambda: store.ds)
         return store
-    handle, _ = runscope.handle(readable, _netcdf4)
-    return NetCDF4DataStore(_RunHandle(readable, handle, lock=NETCDF4_PYTHON_LOCK), lock=NETCDF4_PYTHON_LOCK)
+    handle, shared = runscope.handle(readable, _netcdf4)  # not shared: another thread's, closed with the dataset
+    manager = _RunHandle(readable, handle, lock=NETCDF4_PYTHON_LOCK, own=not shared)
+    return NetCDF4DataStore(manager, lock=NETCDF4_PYTHON_LOCK)
 
 
 class _RunHandle(DummyFileManager):
@@ -149,9 +150,9 @@ class _RunHandle(DummyFileManager):
     dataset alone (and closed with it), as xarray's own manager reopens (review 9: handles left
     open after the run stopped the user's process from rewriting the file, 'NetCDF: HDF error')."""
 
-    def __init__(self, path: Path, handle: Any, *, lock: Any) -> None:
+    def __init__(self, path: Path, handle: Any, *, lock: Any, own: bool = False) -> None:
         super().__init__(handle, close=self._close_own, lock=lock)
-        self._path, self._own = path, False
+        self._path, self._own = path, own
 
     def acquire(self, needs_lock: bool = True) -> Any:
         if not self._value.isopen():
