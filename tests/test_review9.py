@@ -313,7 +313,9 @@ def test_dask_worker_threads_see_the_scope_but_open_their_own_handles(tmp_path):
         return seen, value, ds.isopen()
 
     with runscope.scope() as scope:
-        results = dask.compute(*[dask.delayed(read)(p) for p in paths], scheduler="threads")
+        # one worker thread (not this one): netCDF4 opens from two threads at once crash (HDF5 is not
+        # thread-safe; this test segfaulted with the default pool), which is why nothing shares across threads
+        results = dask.compute(*[dask.delayed(read)(p) for p in paths], scheduler="threads", num_workers=1)
         assert not scope.handles and not scope.opened  # nothing shared from the workers
         array_read = netcdf.open_file(paths[1], variable="rh", chunked=False)
     assert [value for _, value, _ in results] == [0.0, 1.0, 2.0, 3.0]
