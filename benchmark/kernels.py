@@ -223,24 +223,43 @@ def nanmean_years(data: xr.DataArray) -> xr.DataArray:
 
     The same numbers as ``data.astype("float64").mean("year")`` (each year's values added in
     year order into a float64 sum, divided by the count of values present; NaN where none is)
-    in one pass over ``data``, one year at a time. Units of ``data``; other coordinates kept.
+    in one pass over ``data``, one year at a time: each year is added as it is (a cell with a
+    value every year gets its sum in one add a year) and the cells missing in some year are
+    summed again afterwards, missing values as zero (:func:`_sums_of_partial_cells`). Units of
+    ``data``; other coordinates kept.
     """
     axis = data.get_axis_num("year")
     values = np.moveaxis(np.asarray(data.values), axis, 0)
     total = np.zeros(values.shape[1:], dtype="float64")
     absent = np.zeros(values.shape[1:], dtype=np.int32)  # years without a value (4 bytes a cell, not 8)
-    missing, term = np.empty(values.shape[1:], bool), np.empty(values.shape[1:], values.dtype)
-    for step in values:  # one year at a time through two reused buffers
+    missing = np.empty(values.shape[1:], bool)
+    for step in values:  # one year at a time through one reused mask
         np.isnan(step, out=missing)
-        np.copyto(term, step)
-        np.copyto(term, 0, where=missing)
-        total += term
+        total += step  # NaN where a year is missing: those cells are summed again below
         absent += missing
+    gaps = absent > 0
+    if gaps.any():
+        total[gaps] = 0.0  # (no year: 0 / 0, NaN, as the zero-filled sum gave it)
+        partial = gaps & (absent < values.shape[0])
+        if partial.any():
+            total[partial] = _sums_of_partial_cells(values, partial)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / (values.shape[0] - absent)  # the count of values present (exact integers)
     dims = tuple(d for d in data.dims if d != "year")
     coords = {name: c for name, c in data.coords.items() if "year" not in c.dims}
     return xr.DataArray(mean, dims=dims, coords=coords, name=data.name)
+
+
+def _sums_of_partial_cells(values: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """The float64 sums over the leading (year) axis of ``values`` at the boolean ``cells``, each
+    year added in year order with a missing value (NaN) as zero (the same float, bit for bit, as
+    the zero-filled sum of every cell): a copy of those cells only."""
+    chosen = values[:, cells]  # (year, cell)
+    total = np.zeros(chosen.shape[1], dtype="float64")
+    zero = chosen.dtype.type(0)
+    for step in chosen:
+        total += np.where(np.isnan(step), zero, step)
+    return total
 
 
 def years_with_values(data: xr.DataArray) -> np.ndarray:

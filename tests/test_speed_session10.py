@@ -554,3 +554,46 @@ def test_native_totals_of_rh_on_all_the_land_reuse_the_land_sums_bit_for_bit(nan
     _assert_same_numbers(got, _native_totals_xarray(period, land_area, regions))
     assert stacked == [3]  # land area, rh and cSoil x land area: the covered area is the land's
     assert float(got["coverage"].sel(region="global")) == 1.0
+
+
+def _zero_filled_mean(values: np.ndarray) -> np.ndarray:
+    """The period mean written plainly: each year's values, missing as zero, added in year order in float64."""
+    total, absent = np.zeros(values.shape[1:]), np.zeros(values.shape[1:], int)
+    for year in values:
+        missing = np.isnan(year)
+        total += np.where(missing, 0.0, year.astype("float64"))
+        absent += missing
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / (values.shape[0] - absent)
+
+
+@pytest.mark.parametrize("case", ["hostile", "no_gaps", "all_missing", "one_cell", "scattered"])
+def test_the_period_mean_resums_only_cells_with_gaps_and_gives_the_same_bits(case):
+    """kernels.nanmean_years adds every year as it is and sums the cells missing in some year again:
+    each cell's mean is the zero-filled sum's, bit for bit (NaN where no year has a value), on fields with
+    all-missing rows, cells missing some years, infinities, signed zeros, one cell, or gaps everywhere."""
+    from rhbench import kernels
+
+    rng = np.random.default_rng(31)
+    values = (rng.random((9, 6, 7)) * 1e3 - 200).astype(np.float32)
+    if case == "hostile":
+        values[:, 0] = np.nan  # an all-missing row (ocean)
+        values[2, 1, 1] = values[8, 1, 2] = values[:8, 3, 3] = np.nan  # one year, the last, all but one
+        values[:, 2, 0], values[0, 2, 1], values[4, 2, 1] = -0.0, np.inf, -np.inf  # -0.0 sums to +0.0; inf - inf: NaN
+        values[:, 2, 2], values[5, 2, 2] = np.inf, np.nan  # inf in the years present
+    elif case == "all_missing":
+        values[:] = np.nan
+    elif case == "one_cell":
+        values = values[:, :1, :1].copy()
+        values[3, 0, 0] = np.nan
+    elif case == "scattered":
+        values[rng.random(values.shape) < 0.3] = np.nan  # gaps in most cells
+    data = xr.DataArray(values, dims=("year", "lat", "lon"), coords={"year": np.arange(2000, 2009)})
+    mean = kernels.nanmean_years(data).values
+    expected = _zero_filled_mean(values)
+    assert np.array_equal(mean.view(np.int64), expected.view(np.int64))  # the same bits, NaNs included
+    assert np.array_equal(mean, data.astype("float64").mean("year").values, equal_nan=True)
+    if case == "hostile":
+        assert np.isnan(mean[0]).all() and mean[3, 3] == np.float64(values[8, 3, 3])
+        assert mean[2, 0] == 0 and not np.signbit(mean[2, 0])  # (+0.0 + -0.0: the sum starts at +0.0)
+        assert np.isnan(mean[2, 1]) and mean[2, 2] == np.inf
