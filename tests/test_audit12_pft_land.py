@@ -28,10 +28,12 @@ def _vegetated_share() -> np.ndarray:
 
 
 def _land_files(tmp_path, kind: str) -> tuple[dict, dict]:
-    """The model's land fraction LAND as ``kind`` ('sftlf %', 'sftlf 1', 'landArea m2', 'landArea km2')."""
+    """The model's land fraction LAND as ``kind`` ('sftlf %', 'sftlf 1', 'landArea m2', 'landArea km2', or
+    'oceanCoverFrac 1': 1 - LAND)."""
     name, units = kind.split()
     area = grid.cell_area(LAT, LON).values
     values = {"%": LAND * 100.0, "1": LAND, "m2": LAND * area, "km2": LAND * area / 1e6}[units]
+    values = 1.0 - values if name == "oceanCoverFrac" else values
     values = np.broadcast_to(values, (LAT.size, LON.size)).astype("float64")
     path = tmp_path / f"{name}.nc"
     xr.Dataset({name: (("lat", "lon"), values, {"units": units})}, coords={"lat": LAT, "lon": LON}).to_netcdf(path)
@@ -55,7 +57,7 @@ def _cell_sum(per_pft: np.ndarray, frac: np.ndarray) -> np.ndarray:
     return np.where(frac > 0, per_pft * frac, 0.0).sum(axis=1)
 
 
-@pytest.mark.parametrize("kind", ["sftlf %", "sftlf 1", "landArea m2", "landArea km2"])
+@pytest.mark.parametrize("kind", ["sftlf %", "sftlf 1", "landArea m2", "landArea km2", "oceanCoverFrac 1"])
 def test_shares_of_the_cell_leaving_out_bare_soil_count_the_bare_land_without_rh(tmp_path, kind):
     """Types cover 10-80 % of cells 80 % land: the total is sum over cells of area x sum_p rh_p f_p.
     Before: divided by the types' share, the bare land was averaged as vegetation (up to 8 x high)."""
