@@ -49,7 +49,8 @@ from rhbench.sources import Source
 log = logging.getLogger(__name__)
 
 #: Bump when the content of the cached products changes for the same inputs.
-CACHE_VERSION = 20  # 20 (session 10): per-PFT values per m2 of land (divided by the covered share);
+CACHE_VERSION = 21  # 21 (session 10, Review 9 open item): per-PFT values / max(covered share, the model's land);
+# 20 (session 10): per-PFT values per m2 of land (divided by the covered share);
 # 19 (audit 12, B12-5): all-zero cells of a model without land fraction missing in its maps;
 # 18 (audit 12, A12-4): one lat or lon index beside a global axis refused (was read as degrees);
 # 17 (audit 12, B12-5): without a land fraction, cells 0 in every variable and year are not land;

@@ -100,7 +100,7 @@ def open_annual(source: Source, data_root: Path | None, *, in_memory: bool = Fal
     """
     files = source_files(source, data_root)
     variables = {
-        name: pftcover.open_cell_values(source, name, files, in_memory=in_memory)
+        name: pftcover.open_cell_values(source, name, files, in_memory=in_memory, land_of=_model_land(source, files))
         for name in files
         if name not in landfrac.CELL_MEASURES and not pftcover.is_weight(source, name)
     }
@@ -143,21 +143,35 @@ def load_native(
     naming the file when the fields are not all on one grid.
     """
     files = source_files(source, data_root)
+    variables = dict(open_annual(source, data_root, in_memory=in_memory) if opened is None else opened)
+    cells = _cell_measures(source, files, next(iter(variables.values())), land_mask)
+    if source.kind == "dgvm" and "cSoil" in variables:
+        variables["cSoil"] = _soil_with_litter(source, variables, files)
+    ds = xr.Dataset(variables)
+    ds.attrs.update(source=source.name, kind=source.kind, citation=source.citation, cell_measures=cells.origin)
+    return ds, cells
+
+
+def _cell_measures(
+    source: Source, files: dict[str, list[Path]], like: xr.DataArray, land_mask: xr.DataArray | None = None
+) -> landfrac.CellMeasures:
+    """The :class:`~rhbench.landfrac.CellMeasures` of ``like``'s grid from the cell measures ``source``
+    declares in ``files`` (:func:`rhbench.landfrac.measures`; bounds of its first benchmark variable's
+    file); :class:`CoordinateError` naming the measures' files when they are not usable."""
     fixed = {
         name: loader.open_variable(source, name, paths)
         for name, paths in files.items()
         if name in landfrac.CELL_MEASURES
     }
-    variables = dict(open_annual(source, data_root, in_memory=in_memory) if opened is None else opened)
-    like = next(iter(variables.values()))
+    first = next(n for n in files if n not in landfrac.CELL_MEASURES and not pftcover.is_weight(source, n))
     try:
-        cells = landfrac.measures(
+        return landfrac.measures(
             like,
             areacella=fixed.get("areacella"),
             sftlf=fixed.get("sftlf"),
             ocean=fixed.get("oceanCoverFrac"),
             land_area=fixed.get("landArea"),
-            bounds=None if "areacella" in fixed else landfrac.file_bounds(files[next(iter(variables))][0], like),
+            bounds=None if "areacella" in fixed else landfrac.file_bounds(files[first][0], like),
             land_mask=land_mask,
             source=source.name,
             area_file=str(files["areacella"][0]) if "areacella" in files else None,
@@ -168,11 +182,14 @@ def load_native(
         raise CoordinateError(
             f"cell measures not usable: {exc}", source=source.name, file=measure_files, found=sorted(fixed)
         ) from exc
-    if source.kind == "dgvm" and "cSoil" in variables:
-        variables["cSoil"] = _soil_with_litter(source, variables, files)
-    ds = xr.Dataset(variables)
-    ds.attrs.update(source=source.name, kind=source.kind, citation=source.citation, cell_measures=cells.origin)
-    return ds, cells
+
+
+def _model_land(source: Source, files: dict[str, list[Path]]):
+    """``like -> the land fraction`` ``source`` declares (sftlf, landArea or oceanCoverFrac), the one its
+    totals use (:func:`_cell_measures`), for :func:`rhbench.pftcover.open_cell_values`; None without one."""
+    if not any(name in files for name in ("sftlf", "landArea", "oceanCoverFrac")):
+        return None
+    return lambda like: _cell_measures(source, files, like).land
 
 
 def land_mask(sources: list[Source], data_root: Path | None) -> xr.DataArray | None:
@@ -215,7 +232,7 @@ def load_source(
     for name in files:
         if name in landfrac.CELL_MEASURES or pftcover.is_weight(source, name):
             continue
-        opened.append(pftcover.open_cell_values(source, name, files))
+        opened.append(pftcover.open_cell_values(source, name, files, land_of=_model_land(source, files)))
         variables[name] = select_period(on_grid_of(opened[-1], target, source=source.name), period)
     if source.kind == "dgvm" and "cSoil" in variables:
         variables["cSoil"] = _soil_with_litter(source, variables, files)

@@ -9,9 +9,15 @@ fraction), is the cover-weighted sum divided by the covered share (twelfth audit
 the undivided sum was a value per m2 of the whole cell, weighted by the land fraction a second time
 in the totals, so a coastal cell of 60 % land counted 0.6 x 0.6). Never an average over the types:
 
-    cell = sum_p value_p x f_p / sum_p f_p          (f = landCoverFrac as a fraction, 0..1)
+    cell = sum_p value_p x f_p / D                  (f = landCoverFrac as a fraction, 0..1)
+    D    = max(sum_p f_p, land)  when the model declares its land fraction (sftlf, landArea / cell
+           area or 1 - oceanCoverFrac: the one its totals use, rhbench.harmonize._cell_measures)
+    D    = sum_p f_p             without one
 
-(the same number whether the file gives shares of the cell or of its land).
+so that the totals (cell area x land x cell) are sum_p area x value_p x f_p for shares of the cell,
+whether they list every type (sum = land) or leave out bare soil (sum < land: the bare land counts as
+land without the flux; before, it was averaged as vegetation, 8 x too high in a 10 %-vegetated cell of
+80 % land), and area x land x sum_p value_p x f_p for shares of the land (sum = 1 >= land).
 
 A plugin declares the model's land cover as one more variable, ``landCoverFrac`` (canonical units
 ``1``; ``%`` converted): ``trendy_dgvm(..., variables=(..., "landCoverFrac"))`` or
@@ -19,9 +25,11 @@ A plugin declares the model's land cover as one more variable, ``landCoverFrac``
 
 - A type absent from a cell (fraction 0, or missing) adds nothing, whatever its value (NaN or 0);
   a type with no value anywhere (a bare-soil or glacier type the variable is not written for) adds
-  nothing to the sum but its share counts in the covered share (its land has no such flux). A model
-  whose land-cover types leave out part of its land (shares adding up to less than the land
-  fraction) has that part averaged as its types: list every type, bare soil included.
+  nothing to the sum but its share counts in the covered share (its land has no such flux): said at
+  WARNING when its share of some cell exceeds :data:`UNVALUED_WARN_SHARE` (a vegetated type the files
+  leave out, e.g. crops not simulated, reads as land without the flux), else at INFO. A model without
+  a land fraction whose types leave out part of its land has that part averaged as its types:
+  declare its sftlf or landArea, or list every type, bare soil included.
 - A cell whose shares add up to 0 is missing (no land).
 - A type present (fraction > 0) without a value in a cell, but with values elsewhere, leaves the cell
   missing (never silently low).
@@ -38,7 +46,7 @@ less than 0.02 (fractions labelled ``%``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +63,8 @@ COVER = "landCoverFrac"
 #: How far the fractions of a cell may add up above 1 (float32 rounding of percentages).
 SUM_TOLERANCE = 0.01
 _AXES = ("year", "time", "lat", "lon")
+#: The share of a cell above which a type with no value anywhere is warned of (else logged at INFO).
+UNVALUED_WARN_SHARE = 0.05
 
 
 def is_weight(source: Source, name: str) -> bool:
@@ -64,11 +74,17 @@ def is_weight(source: Source, name: str) -> bool:
 
 
 def open_cell_values(
-    source: Source, name: str, files: Mapping[str, Sequence[Path]], *, in_memory: bool = False
+    source: Source,
+    name: str,
+    files: Mapping[str, Sequence[Path]],
+    *,
+    in_memory: bool = False,
+    land_of: Callable[[xr.DataArray], xr.DataArray | None] | None = None,
 ) -> xr.DataArray:
     """``name`` of ``source`` as annual means of the grid cell (:func:`rhbench.loader.open_variable`):
     a per-PFT variable weighted by the model's :data:`COVER` when the source declares it
-    (:func:`weighted`); without it, a per-PFT variable is refused by the loader, naming its file."""
+    (:func:`weighted`, with ``land_of(values)``: the model's own land fraction 0..1 on the values'
+    grid, or None); without it, a per-PFT variable is refused by the loader, naming its file."""
     paths = files[name]
     if COVER not in files or source.kind != "dgvm" or name == COVER:
         return loader.open_variable(source, name, paths, annual=True, in_memory=in_memory)
@@ -76,17 +92,29 @@ def open_cell_values(
     if not _extra_dims(data):
         return data
     cover = loader.open_variable(source, COVER, files[COVER], annual=True, in_memory=in_memory, pfts=True)
-    return weighted(data, cover, source=source.name, data_file=str(paths[0]), cover_file=str(files[COVER][0]))
+    land = None if land_of is None else land_of(data)
+    return weighted(
+        data, cover, source=source.name, data_file=str(paths[0]), cover_file=str(files[COVER][0]), land=land
+    )
 
 
 def _extra_dims(data: xr.DataArray) -> list[str]:
     return [str(d) for d in data.dims if d not in _AXES]
 
 
-def weighted(data: xr.DataArray, cover: xr.DataArray, *, source: str, data_file: str, cover_file: str) -> xr.DataArray:
+def weighted(
+    data: xr.DataArray,
+    cover: xr.DataArray,
+    *,
+    source: str,
+    data_file: str,
+    cover_file: str,
+    land: xr.DataArray | None = None,
+) -> xr.DataArray:
     """The grid cell's ``data`` per m2 of land (dims ``[year,] lat, lon``): the sum over ``data``'s one
-    PFT dim of ``data`` x ``cover`` divided by the sum of ``cover`` (fractions 0..1, same PFT axis; see
-    the module doc). Units of ``data``."""
+    PFT dim of ``data`` x ``cover`` (fractions 0..1, same PFT axis) divided by the sum of ``cover``, or,
+    given the model's own ``land`` fraction (0..1, ``lat, lon`` on ``data``'s grid; NaN as 0), by the
+    larger of the two (see the module doc). Units of ``data``."""
     name = str(data.name)
     where = {"source": source, "file": f"{data_file} and {cover_file}", "variable": name}
     dim, frac = _on_pft_axis(data, cover, where)
@@ -96,18 +124,40 @@ def weighted(data: xr.DataArray, cover: xr.DataArray, *, source: str, data_file:
     frac = _on_years(data, frac.assign_coords(lat=data["lat"], lon=data["lon"]), where)
     _check_sums(frac, dim, source=source, cover_file=cover_file)
     valued = data.notnull().any([d for d in data.dims if d != dim]).compute()  # types with no value anywhere
-    if not bool(valued.all()):
-        log.info("%s: %s has no value for %s %s anywhere: those types add nothing", source, name, dim,
-                 np.flatnonzero(~valued.values).tolist())  # fmt: skip
     shares = frac.fillna(0.0)
+    if not bool(valued.all()):
+        _say_unvalued(shares, valued, dim, source=source, name=name)
     present = (shares > 0.0) & valued
     terms = (data.astype("float64") * frac).where(present, 0.0)  # an absent type adds nothing
     covered = shares.astype("float64").sum(dim)  # the cell's land (every type's share, valued or not)
+    if land is not None:  # the model's land fraction: land left out of the types counts, without the flux
+        stated = land.fillna(0.0).astype("float64").assign_coords(lat=data["lat"], lon=data["lon"])
+        covered = xr.where(stated > covered, stated, covered)
     per_land = terms.sum(dim, skipna=False) / covered.where(covered > 0.0)  # a present type without a value: missing
     cell = per_land.where(frac.notnull().any(dim))
     log.info("%s: %s per PFT (%s) weighted by %s (%s)", source, name, dim, COVER, cover_file)
-    attrs = {**data.attrs, "pft_weighted": f"sum over {dim} of {name} x {COVER} / sum of {COVER}"}
+    divisor = f"sum of {COVER}" if land is None else f"max(sum of {COVER}, the model's land fraction)"
+    attrs = {**data.attrs, "pft_weighted": f"sum over {dim} of {name} x {COVER} / {divisor}"}
     return cell.astype(data.dtype).transpose(*[d for d in data.dims if d != dim]).assign_attrs(attrs).rename(name)
+
+
+def _say_unvalued(shares: xr.DataArray, valued: xr.DataArray, dim: str, *, source: str, name: str) -> None:
+    """Log the types of ``dim`` with no value of ``name`` anywhere (they add nothing: zero flux) and their
+    largest share of a cell: a WARNING when one covers more than :data:`UNVALUED_WARN_SHARE` of some cell
+    (a vegetated type not simulated, e.g. crops, would be read as land without the flux), else INFO
+    (bare soil or glaciers without the variable, common and legitimate)."""
+    idle = np.flatnonzero(~valued.values)
+    largest = shares.isel({dim: idle}).max([d for d in shares.dims if d != dim]).values
+    said = ", ".join(f"{i}: {100.0 * float(s):.3g} %" for i, s in zip(idle.tolist(), largest, strict=True))
+    if float(np.max(largest, initial=0.0)) > UNVALUED_WARN_SHARE:
+        log.warning(
+            "%s: %s has no value anywhere for %s %s (largest share of a cell): their land counts as zero %s; "
+            "right for bare soil, glaciers or lakes, wrong for a vegetated type the files leave out",
+            source, name, dim, said, name,
+        )  # fmt: skip
+    else:
+        log.info("%s: %s has no value for %s %s (largest share) anywhere: those types add nothing",
+                 source, name, dim, said)  # fmt: skip
 
 
 def _on_pft_axis(data: xr.DataArray, cover: xr.DataArray, where: dict) -> tuple[str, xr.DataArray]:
