@@ -250,13 +250,28 @@ def nanmean_years(data: xr.DataArray) -> xr.DataArray:
     return xr.DataArray(mean, dims=dims, coords=coords, name=data.name)
 
 
+#: Above this share of cells missing in some year (but not all), :func:`_sums_of_partial_cells` sums every
+#: cell again in place rather than copying those cells out (gathering scattered cells costs more).
+PARTIAL_GATHER_SHARE = 1 / 16
+
+
 def _sums_of_partial_cells(values: np.ndarray, cells: np.ndarray) -> np.ndarray:
     """The float64 sums over the leading (year) axis of ``values`` at the boolean ``cells``, each
     year added in year order with a missing value (NaN) as zero (the same float, bit for bit, as
-    the zero-filled sum of every cell): a copy of those cells only."""
+    the zero-filled sum of every cell): a copy of those cells only, or, when they are more than
+    :data:`PARTIAL_GATHER_SHARE` of the cells, every cell summed again through two reused buffers."""
+    zero = values.dtype.type(0)
+    if np.count_nonzero(cells) > PARTIAL_GATHER_SHARE * cells.size:
+        total = np.zeros(values.shape[1:], dtype="float64")
+        missing, term = np.empty(values.shape[1:], bool), np.empty(values.shape[1:], values.dtype)
+        for step in values:
+            np.isnan(step, out=missing)
+            np.copyto(term, step)
+            np.copyto(term, zero, where=missing)
+            total += term
+        return total[cells]
     chosen = values[:, cells]  # (year, cell)
     total = np.zeros(chosen.shape[1], dtype="float64")
-    zero = chosen.dtype.type(0)
     for step in chosen:
         total += np.where(np.isnan(step), zero, step)
     return total

@@ -567,13 +567,15 @@ def _zero_filled_mean(values: np.ndarray) -> np.ndarray:
         return total / (values.shape[0] - absent)
 
 
-@pytest.mark.parametrize("case", ["hostile", "no_gaps", "all_missing", "one_cell", "scattered"])
-def test_the_period_mean_resums_only_cells_with_gaps_and_gives_the_same_bits(case):
+@pytest.mark.parametrize("share", [0.0, 1.0])  # cells with gaps summed again in place / copied out
+@pytest.mark.parametrize("case", ["hostile", "no_gaps", "all_missing", "one_cell", "scattered", "few_gaps"])
+def test_the_period_mean_resums_only_cells_with_gaps_and_gives_the_same_bits(case, share, monkeypatch):
     """kernels.nanmean_years adds every year as it is and sums the cells missing in some year again:
     each cell's mean is the zero-filled sum's, bit for bit (NaN where no year has a value), on fields with
     all-missing rows, cells missing some years, infinities, signed zeros, one cell, or gaps everywhere."""
     from rhbench import kernels
 
+    monkeypatch.setattr(kernels, "PARTIAL_GATHER_SHARE", share)
     rng = np.random.default_rng(31)
     values = (rng.random((9, 6, 7)) * 1e3 - 200).astype(np.float32)
     if case == "hostile":
@@ -588,6 +590,10 @@ def test_the_period_mean_resums_only_cells_with_gaps_and_gives_the_same_bits(cas
         values[3, 0, 0] = np.nan
     elif case == "scattered":
         values[rng.random(values.shape) < 0.3] = np.nan  # gaps in most cells
+    elif case == "few_gaps":
+        values = (rng.random((9, 40, 50)) * 1e3).astype(np.float32)
+        values[:, :5] = np.nan
+        values[[0, 4, 8], [10, 20, 39], [0, 25, 49]] = np.nan  # three cells, each missing one year
     data = xr.DataArray(values, dims=("year", "lat", "lon"), coords={"year": np.arange(2000, 2009)})
     mean = kernels.nanmean_years(data).values
     expected = _zero_filled_mean(values)
