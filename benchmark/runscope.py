@@ -86,9 +86,7 @@ def _close_owned(memo: Scope) -> None:
     xarray dataset still reading from one reopens the file for itself (rhbench.readers.netcdf)."""
     for key, provider in list(memo.handles.items()):
         if key in memo.owned:
-            dataset = provider()
-            if dataset.isopen():
-                dataset.close()
+            _close(provider)
     memo.handles.clear()
     memo.owned.clear()
 
@@ -150,10 +148,15 @@ def _keep(memo: Scope, key: tuple, provider: Callable[[], Any]) -> None:
     while len(memo.handles) > MAX_KEPT_HANDLES:
         old, forgotten = memo.handles.popitem(last=False)
         if old in memo.owned:
-            dataset = forgotten()
-            if dataset.isopen():
-                dataset.close()
+            _close(forgotten)
         memo.owned.discard(old)
+
+
+def _close(provider: Callable[[], Any]) -> None:
+    """Close the netCDF4 dataset ``provider`` gives, unless it is closed already."""
+    dataset = provider()
+    if dataset.isopen():
+        dataset.close()
 
 
 def _identity(path: Path) -> tuple:

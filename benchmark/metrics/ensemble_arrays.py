@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 from xarray.structure.merge import merge_attrs
 
-from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, grid_values, lat_lon_values
+from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, grid_values, lat_lon_values, plain_on_grid
 from rhbench.metrics.turnover import tau_values
 
 #: The ensemble-mean maps, in the order of :func:`rhbench.metrics.ensemble.ensemble_maps`' Dataset.
@@ -30,14 +30,7 @@ def plain_maps(maps: xr.Dataset, *others: xr.DataArray | None) -> bool:
     if any(maps[name].dims != ("source", "lat", "lon") for name in ("rh", "tau_soil") if name in maps):
         return False
     like = maps["rh"].isel(source=0, drop=True) if maps.sizes.get("source") else None
-    given = [a for a in others if a is not None]
-    if like is None or not all(a.dims == ("lat", "lon") and set(a.coords) <= {"lat", "lon"} for a in given):
-        return False
-    try:
-        grid_values(like, *given)
-    except ValueError:
-        return False
-    return True
+    return like is not None and plain_on_grid(like, *(a for a in others if a is not None))
 
 
 def member_fields(

@@ -17,7 +17,7 @@ from xarray.structure.merge import merge_attrs
 from rhbench.metrics import map_years
 from rhbench.metrics.definitions import FLUX as _FLUX
 from rhbench.metrics.reference import Reference
-from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, grid_values, zonal_profile
+from rhbench.metrics.totals import GRAMS_PER_KILOGRAM, grid_values, plain_on_grid, zonal_profile
 from rhbench.metrics.turnover import TauBiasAttribution, tau_map, tau_values
 
 
@@ -129,12 +129,7 @@ def _stacked_maps(per_source: dict[str, dict], ref: Reference) -> xr.Dataset | N
     float32, with the attributes xarray's arithmetic gives it (:func:`_attrs_of`)."""
     like, ref_tau = ref.rh_land, ref.tau_soil
     drawn_from = [a for drawn in per_source.values() for v in drawn.values() if v is not None for a in _arrays(v)]
-    inputs = [like, ref_tau, *drawn_from]
-    if not all(a.dims == ("lat", "lon") and set(a.coords) <= {"lat", "lon"} for a in inputs):
-        return None
-    try:
-        grid_values(like, *inputs)  # every input on the reference's grid
-    except ValueError:
+    if not plain_on_grid(like, like, ref_tau, *drawn_from):  # every input on the reference's grid
         return None
     nan = xr.full_like(like, np.nan)
     maps = {name: np.empty((len(per_source), *like.shape), dtype=np.float32) for name in MAP_UNITS}
@@ -225,13 +220,9 @@ def _stacked_zonal(
     every field and the area are plain (lat, lon) DataArrays on the reference's grid."""
     like, lat = ref.rh_land, ref.rh["lat"]
     given = [like, ref.area, *(a for f in (*fields.values(), *tau_fields.values()) for a in f.values())]
-    if not all(a.dims == ("lat", "lon") and set(a.coords) <= {"lat", "lon"} for a in given):
+    if not plain_on_grid(like, *given):
         return None
-    try:
-        (cells,) = grid_values(like, ref.area)
-        grid_values(like, *given)
-    except ValueError:
-        return None
+    (cells,) = grid_values(like, ref.area)
     nan = np.full(lat.shape, np.nan)
     out = {name: np.empty((len(fields), lat.size)) for name in ZONAL_UNITS}
     for i, (name, found) in enumerate(fields.items()):

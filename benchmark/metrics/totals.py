@@ -266,6 +266,19 @@ def grid_values(like: xr.DataArray, *fields: xr.DataArray) -> list[np.ndarray]:
     return out
 
 
+def plain_on_grid(like: xr.DataArray, *fields: xr.DataArray) -> bool:
+    """True when every one of ``fields`` is a (lat, lon) DataArray with no coordinate but lat and lon,
+    on ``like``'s grid (:func:`grid_values` accepts it): the maps a metric may compute on numpy
+    arrays; anything else goes through xarray's arithmetic."""
+    if not all(f.dims == ("lat", "lon") and set(f.coords) <= {"lat", "lon"} for f in fields):
+        return False
+    try:
+        grid_values(like, *fields)
+    except ValueError:
+        return False
+    return True
+
+
 def covered_areas(field: xr.DataArray, land: xr.DataArray, area: xr.DataArray) -> tuple[float, float]:
     """(the area of the ``land`` cells, the area of those where ``field`` has a value), m2: the sums
     ``area.where(land, 0.0).sum()`` and ``area.where(land & field.notnull(), 0.0).sum()``, taken on the
