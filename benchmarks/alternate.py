@@ -11,7 +11,7 @@ byte-compiled first. Each round runs every measurement once per side, the side t
 first swapped every round, each in a fresh process:
 
 - ``confront``: the side by side's confrontation stage (:func:`benchmarks.ilamb3_bench.confront`:
-  the pipeline without its writers, after imports and xarray's backend discovery), wall and
+  the pipeline without its writers, after imports and xarray's lazy imports), wall and
   CPU seconds (user + system of the process and its threads);
 - ``run``: ``rhbench -q run --config CASE.toml --out DIR --force`` end to end (the console
   script's entry point, ``rhbench.cli:console``: revisions from session 4 on have it), wall
@@ -64,12 +64,10 @@ def export_tree(revision: str, dest: Path) -> Path:
 
 def confront_task(config: str, out: str) -> dict:
     """In this process: the confrontation stage's wall and CPU seconds (imports and backend discovery first)."""
-    import xarray as xr
-
     from benchmarks import ilamb3_bench
     from rhbench.config import load_config
 
-    xr.backends.list_engines()  # cached: the stage's own call is then free, as in ilamb3_bench
+    ilamb3_bench.warm_xarray()  # xarray's lazy imports first, as in ilamb3_bench
     models = list(load_config(Path(config)).models or [])
     cpu = time.process_time()
     result = ilamb3_bench.confront({"config": config, "out": out, "models": models})

@@ -6,11 +6,11 @@ Usage::
     python -m benchmarks.stages CASE.toml --alternate OLD_TREE [--rounds 9] [--specs ...]
 
 The confrontation is :func:`benchmarks.ilamb3_bench.confront`'s: ``rhbench.pipeline.run`` on the
-configuration with the output writers replaced by a no-op, after imports and xarray's backend
-discovery. It runs twice in one process: ``fresh`` (first calls, lazy imports and all) and ``warm``
-(a second run in the same process). Each function named in ``--specs`` (default
-:data:`DEFAULT_SPECS`) is wrapped and its inclusive seconds and calls are summed per run, so the
-lines of one run may overlap (a stage inside another).
+configuration with the output writers replaced by a no-op, after imports and xarray's lazy imports
+(:func:`benchmarks.ilamb3_bench.warm_xarray`). It runs twice in one process: ``fresh`` (first
+calls, rhbench's lazy imports and all) and ``warm`` (a second run in the same process). Each
+function named in ``--specs`` (default :data:`DEFAULT_SPECS`) is wrapped and its inclusive seconds
+and calls are summed per run, so the lines of one run may overlap (a stage inside another).
 
 ``--alternate OLD_TREE`` runs the timer ``--rounds`` times in fresh child processes, alternating
 the installed code ("new") with ``OLD_TREE`` put first on ``PYTHONPATH`` ("old": a folder laid out
@@ -70,12 +70,11 @@ def measure(config_path: str, specs: str = DEFAULT_SPECS, out: str | None = None
     from types import SimpleNamespace
     from unittest import mock
 
-    import xarray as xr
-
+    from benchmarks import ilamb3_bench
     from rhbench import outputs, pipeline
     from rhbench.config import load_config
 
-    xr.backends.list_engines()  # as in ilamb3_bench: not part of the work measured
+    ilamb3_bench.warm_xarray()  # as in ilamb3_bench: not part of the work measured
     seconds: dict = defaultdict(float)
     calls: dict = defaultdict(int)
     for spec in specs.split(","):

@@ -129,3 +129,28 @@ def test_a_run_on_the_benchmark_files_is_labelled_synthetic(tmp_path):
     data = datalabel.describe(record, inputs, registry, tmp_path / "staging", demo_root=False)
     assert data["data_label"] == datalabel.SYNTHETIC, data
     assert "Konings2019" in data["data_label_reason"]
+
+
+def test_xarray_lazy_imports_are_outside_both_clocks(tmp_path):
+    """After ``warm_xarray`` neither a raw read nor the making of an indexed coordinate imports a
+    module: both clocks start after xarray's own lazy imports (pint's among them), alike."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    files = write_files(tmp_path, 1, monthly=False, resolution=10.0)
+    script = (
+        "import sys, numpy as np, xarray as xr\n"
+        "from benchmarks import ilamb3_bench\n"
+        "ilamb3_bench.warm_xarray()\n"
+        "before = set(sys.modules)\n"
+        f"ilamb3_bench.raw_read([{str(files['reference'])!r}])\n"
+        "xr.Dataset(coords={'lat': ('lat', np.arange(3.0))})\n"
+        "print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] in ('pint', 'dask', 'sparse')))\n"
+    )
+    root = Path(__file__).resolve().parents[1]  # benchmarks/ importable
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=root)
+    assert out.stdout.strip() == "[]", out.stdout
+    cold = script.replace("ilamb3_bench.warm_xarray()\n", "xr.backends.list_engines()\n")
+    out = subprocess.run([sys.executable, "-c", cold], capture_output=True, text=True, check=True, cwd=root)
+    assert "pint" in out.stdout  # without the warm-up a raw read imports pint inside the clock
