@@ -23,6 +23,7 @@ import re
 import numpy as np
 import xarray as xr
 
+from rhbench import grid
 from rhbench.grid import LAT_NAMES, LON_NAMES
 from rhbench.timeaxis import TIME_NAMES
 
@@ -72,18 +73,15 @@ def _time_renamed(ds: xr.Dataset, time_chunk: int | None) -> xr.Dataset:
     return renamed
 
 
-def _two_d(ds: xr.Dataset, names: tuple[str, ...], standard: str) -> list[str]:
-    return [
-        str(name)
-        for name, var in ds.variables.items()
-        if var.ndim == 2 and (name in names or var.attrs.get("standard_name") == standard)
-    ]
+def _two_d(ds: xr.Dataset, axis: str) -> list[str]:
+    """The 2-D variables of ``ds`` that are latitudes (``axis`` ``"lat"``) or longitudes (``"lon"``)."""
+    return [str(name) for name, var in ds.variables.items() if var.ndim == 2 and grid.names_axis(name, var, axis)]
 
 
 def _regular_from_2d(ds: xr.Dataset) -> xr.Dataset:
     """``ds`` with its 2-D latitude/longitude replaced by 1-D ``lat``/``lon`` when they describe a
     regular grid and no 1-D latitude/longitude dimension coordinate exists; else unchanged."""
-    lats, lons = _two_d(ds, LAT_NAMES, "latitude"), _two_d(ds, LON_NAMES, "longitude")
+    lats, lons = _two_d(ds, "lat"), _two_d(ds, "lon")
     if len(lats) != 1 or len(lons) != 1 or set(ds[lats[0]].dims) != set(ds[lons[0]].dims):
         return ds
     if any(n in ds.dims and n in ds.variables and ds[n].ndim == 1 for n in ("lat", "lon")):
@@ -106,14 +104,12 @@ def _regular_from_2d(ds: xr.Dataset) -> xr.Dataset:
 
 def _row_and_column(lat: np.ndarray, lon: np.ndarray) -> int | None:
     """The axis (0 or 1) of the 2-D arrays along which the latitude varies, when ``lat`` is constant
-    along the other axis and ``lon`` constant along this one (within :data:`REGULAR_TOLERANCE`
-    degree, longitudes compared modulo 360); None for a curvilinear (or non-finite) grid."""
+    along the other axis and ``lon`` constant along this one (:func:`rhbench.grid.repeats` within
+    :data:`REGULAR_TOLERANCE` degree, longitudes compared modulo 360); None for a curvilinear (or non-finite) grid."""
     if not (np.all(np.isfinite(lat)) and np.all(np.isfinite(lon))):
         return None
     for axis in (0, 1):
-        lat_spread = np.abs(lat - np.take(lat, [0], axis=1 - axis))
-        lon_step = lon - np.take(lon, [0], axis=axis)
-        lon_spread = np.abs((lon_step + 180.0) % 360.0 - 180.0)
-        if lat_spread.max() <= REGULAR_TOLERANCE and lon_spread.max() <= REGULAR_TOLERANCE:
+        rows = grid.repeats(lat, np.take(lat, [0], axis=1 - axis), longitude=False, tolerance=REGULAR_TOLERANCE)
+        if rows and grid.repeats(lon, np.take(lon, [0], axis=axis), longitude=True, tolerance=REGULAR_TOLERANCE):
             return axis
     return None

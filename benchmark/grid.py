@@ -7,6 +7,8 @@ regular; a cell's centre is its coordinate value.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import numpy as np
 import xarray as xr
 
@@ -175,8 +177,8 @@ def rename_coordinates(ds: xr.Dataset, *, source: str | None = None, file: str |
 def _without_auxiliary_2d(ds: xr.Dataset) -> xr.Dataset:
     """``ds`` without the 2-D latitude/longitude variables (ORCHIDEE's ``nav_lat``/``nav_lon``) it carries
     beside 1-D ``lat`` and ``lon`` dimension coordinates that they repeat (each row of the 2-D latitude
-    the 1-D one, within 1e-3 degree): a regular grid, not a curvilinear one. Anything else is kept (and
-    refused by :func:`_refuse_curvilinear`)."""
+    the 1-D one, :func:`repeats` within :data:`AUXILIARY_TOLERANCE`): a regular grid, not a curvilinear
+    one. Anything else is kept (and refused by :func:`_refuse_curvilinear`)."""
     one_d = {}
     for canonical, names in (("lat", LAT_NAMES), ("lon", LON_NAMES)):
         found = [n for n in names if n in ds.dims and n in ds.variables and ds[n].ndim == 1]
@@ -185,31 +187,45 @@ def _without_auxiliary_2d(ds: xr.Dataset) -> xr.Dataset:
         one_d[canonical] = ds[found[0]]
     extra = []
     for name, var in ds.variables.items():
-        kind = "lat" if name in LAT_NAMES or var.attrs.get("standard_name") == "latitude" else None
-        kind = "lon" if name in LON_NAMES or var.attrs.get("standard_name") == "longitude" else kind
+        kind = "lon" if names_axis(name, var, "lon") else "lat" if names_axis(name, var, "lat") else None
         if kind is None or var.ndim != 2 or set(var.dims) != {one_d["lat"].dims[0], one_d["lon"].dims[0]}:
             continue
         repeated = var.transpose(one_d["lat"].dims[0], one_d["lon"].dims[0]).values
         expected = one_d[kind].values[:, None] if kind == "lat" else one_d[kind].values[None, :]
-        diff = (repeated - expected + 180.0) % 360.0 - 180.0 if kind == "lon" else repeated - expected
-        if not np.allclose(diff, 0.0, atol=1e-3):
+        if not repeats(repeated, expected, longitude=kind == "lon", tolerance=AUXILIARY_TOLERANCE):
             return ds
         extra.append(name)
     return ds.drop_vars(extra) if extra else ds
 
 
+#: Degrees by which a 2-D latitude/longitude beside 1-D ones may differ from them and still repeat them
+#: (:func:`_without_auxiliary_2d`).
+AUXILIARY_TOLERANCE = 1e-3
+
+
+def names_axis(name: Hashable, var: xr.Variable, axis: str) -> bool:
+    """True when variable ``name`` is a latitude (``axis`` ``"lat"``) or a longitude (``"lon"``) by its
+    name (:data:`LAT_NAMES`, :data:`LON_NAMES`) or its ``standard_name``, whatever its dimensions."""
+    names, standard = (LAT_NAMES, "latitude") if axis == "lat" else (LON_NAMES, "longitude")
+    return name in names or var.attrs.get("standard_name") == standard
+
+
+def repeats(values: np.ndarray, line: np.ndarray, *, longitude: bool, tolerance: float) -> bool:
+    """True when the 2-D coordinate ``values`` (degrees) is ``line`` (degrees, broadcast against it: one
+    row or column) everywhere within ``tolerance`` degree, longitudes compared modulo 360; False for any
+    missing or infinite value. The one test that a 2-D latitude/longitude is a regular grid's: each row
+    of its latitude one latitude, each column of its longitude one longitude (here, beside 1-D
+    coordinates, and :func:`rhbench.fileaxes.conventional` for 2-D coordinates alone)."""
+    diff = values - line
+    if longitude:
+        diff = (diff + 180.0) % 360.0 - 180.0
+    return bool(np.all(np.abs(diff) <= tolerance))
+
+
 def _refuse_curvilinear(ds: xr.Dataset, *, source: str | None, file: str | None) -> None:
     """Raise :data:`CURVILINEAR` when a latitude/longitude variable has more than one dimension."""
     for name, var in ds.variables.items():
-        is_coordinate = (
-            name in LAT_NAMES
-            or name in LON_NAMES
-            or var.attrs.get("standard_name")
-            in (
-                "latitude",
-                "longitude",
-            )
-        )
+        is_coordinate = names_axis(name, var, "lat") or names_axis(name, var, "lon")
         if is_coordinate and var.ndim > 1:
             raise CoordinateError(
                 CURVILINEAR,

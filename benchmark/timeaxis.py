@@ -51,6 +51,8 @@ _DAY_FACTORS = {
     "common_years": 365.0,  # UDUNITS: exactly 365 days (not calendar years)
     "common_year": 365.0,
 }
+#: Seconds in each unit of :data:`_DAY_FACTORS` (integers, so their ratios are exact).
+_SECONDS = {unit: round(factor * 86400) for unit, factor in _DAY_FACTORS.items()}
 
 
 @dataclass(frozen=True)
@@ -314,12 +316,14 @@ def days_in_month(year: np.ndarray, month: np.ndarray, calendar: str) -> np.ndar
     return np.where((np.asarray(month) == 2) & leap, 29.0, base)
 
 
-def origin_offset(units: str, target: str, calendar: str) -> float | None:
-    """The origin of time ``units`` counted in ``target`` units of the same ``calendar``, so that a
-    value v in ``units`` is v + offset in ``target`` (float64, exact for whole days or months).
+def units_affine(units: str, target: str, calendar: str) -> tuple[float, float] | None:
+    """(scale, offset) such that a value v in time ``units`` is v x scale + offset in ``target`` units
+    of the same ``calendar`` (float64; exact for whole days, hours or months and integer ratios).
 
-    None unless both count the same unit of time (days, hours, ...; or months; or years from the
-    same month) from different origins: then the files of a series cannot be put on one axis.
+    Units of the day family (days, hours, minutes, seconds, common years: fixed lengths, CF lets each
+    file of a series carry its own) convert into one another from any origin; months or years only
+    into the same unit from another origin (and years from the same month). None otherwise: then
+    the files of a series cannot be put on one axis (the series check refuses them, naming both).
     """
     try:
         (unit, year, month, day), (other, year0, month0, day0) = _parse_since(units), _parse_since(target)
@@ -331,38 +335,39 @@ def origin_offset(units: str, target: str, calendar: str) -> float | None:
         if unit != other or day != day0 or (unit == "years" and month != month0):
             return None
         months = (year - year0) * 12 + (month - month0)
-        return float(months if unit == "months" else months // 12)
-    if unit not in _DAY_FACTORS or _DAY_FACTORS[unit] != _DAY_FACTORS.get(other):
+        return 1.0, float(months if unit == "months" else months // 12)
+    if unit not in _SECONDS or other not in _SECONDS:
         return None
     try:
         origin = cftime.num2date(0.0, units, calendar)
-        return float(cftime.date2num(origin, target, calendar))
+        offset = float(cftime.date2num(origin, target, calendar))
     except (ValueError, TypeError):
         return None
+    return _SECONDS[unit] / _SECONDS[other], offset
 
 
 def on_units(ds: xr.Dataset, tdim: str, bounds: str | None, target_attrs: dict) -> xr.Dataset:
     """``ds`` with its time ``tdim`` (and its CF ``bounds``, in their own units when they state them)
     counted in the units of ``target_attrs`` (a series' first file's time attributes) when the two
-    differ only in their origin in one calendar (:func:`origin_offset`); else ``ds`` unchanged (the
-    series check then refuses it, naming the files and both units)."""
+    convert into one another in one calendar (:func:`units_affine`: another origin, or days against
+    hours); else ``ds`` unchanged (the series check then refuses it, naming the files and both units)."""
     attrs = ds[tdim].attrs if tdim in ds.variables else {}
     units, target = str(attrs.get("units")), str(target_attrs.get("units"))
     if not attrs or units.strip() == target.strip() or same_calendar(attrs) != same_calendar(target_attrs):
         return ds
     calendar = calendar_name(attrs)
-    offset = origin_offset(units, target, calendar)
-    if offset is None:
+    affine = units_affine(units, target, calendar)
+    if affine is None:
         return ds
-    values = np.asarray(ds[tdim].values, dtype=np.float64) + offset
+    values = np.asarray(ds[tdim].values, dtype=np.float64) * affine[0] + affine[1]
     out = ds.assign_coords({tdim: (ds[tdim].dims, values, {**attrs, "units": target})})
     if bounds is None or bounds not in ds.variables or "calendar" in ds[bounds].attrs:
         return out  # bounds of a calendar of their own: converted when read (layout.time_values)
     own = ds[bounds].attrs.get("units")
-    shift = offset if own is None or str(own).strip() == units.strip() else origin_offset(str(own), target, calendar)
+    shift = affine if own is None or str(own).strip() == units.strip() else units_affine(str(own), target, calendar)
     if shift is None:
-        return out  # bounds in another unit of time: converted to the time's units when read
-    edges = np.asarray(ds[bounds].values, dtype=np.float64) + shift
+        return out  # bounds in units that do not convert: read as written (layout.time_values)
+    edges = np.asarray(ds[bounds].values, dtype=np.float64) * shift[0] + shift[1]
     bound_attrs = ds[bounds].attrs if own is None else {**ds[bounds].attrs, "units": target}
     setter = out.assign_coords if bounds in ds.coords else out.assign
     return setter({bounds: (ds[bounds].dims, edges, bound_attrs)})

@@ -128,7 +128,13 @@ CANONICAL_UNITS: dict[str, str] = {
 }
 
 
-_MASS_CARBON = re.compile(r"\b([kMGTPE]?g|t)\s*([CN])\b")
+#: A mass unit followed by a bare carbon (nitrogen) ``C`` (``N``): any SI prefix of the gram
+#: (``mg C``, ``kg C``, ``Pg C``), the tonne with its prefixes (``t C``, ``Mt C``, ``Gt C``) and its
+#: spelt names (``tonnes C``): folded so the ``C`` is not read as degrees Celsius.
+_MASS_CARBON = re.compile(r"\b((?:da|[yzafpnumcdhkMGTPEZY])?g|[kMGTP]?t|tonnes?|metric_tons?)\s*([CN])\b")
+#: ``ton`` / ``tons``: the US short ton (907.18474 kg) in UDUNITS and pint, but carbon products
+#: that write it mean the metric tonne (1000 kg): 9.3 % apart, so never read by a guess.
+_AMBIGUOUS_TON = re.compile(r"(?<![A-Za-z_])[Tt]ons?(?![A-Za-z_])")
 _UNITLESS = {"", "1", "-", "none", "fraction", "unitless", "dimensionless", "0-1"}
 
 
@@ -141,9 +147,29 @@ def normalize_units(text: str) -> str:
     text = str(text).strip()
     if text.lower() in _UNITLESS or text == "%":
         return "1" if text != "%" else "percent"
-    text = _MASS_CARBON.sub(lambda m: f"{m.group(1)}{m.group(2)}", text)
+    text = _MASS_CARBON.sub(_fold_carbon, text)
     text = re.sub(r"(?<=[a-zA-Z0-9])\.(?=[a-zA-Z])", " ", text)
     return text
+
+
+def _fold_carbon(match: re.Match) -> str:
+    """``g C`` -> ``gC`` (a defined unit, prefixes too: ``mgC``, ``GtC``); a spelt mass name
+    (``tonnes C``) keeps the name alone (carbon mass is plain mass)."""
+    mass = match.group(1)
+    return f"{mass}{match.group(2)}" if mass.endswith(("g", "t")) and len(mass) <= 3 else mass
+
+
+def refuse_ambiguous(text: str) -> None:
+    """Raise :class:`UnitsError` when units ``text`` name a mass by ``ton``/``tons``
+    (:data:`_AMBIGUOUS_TON`): the short ton of UDUNITS or the metric tonne a product meant."""
+    if _AMBIGUOUS_TON.search(str(text)):
+        raise UnitsError(
+            "ambiguous units: 'ton' is the US short ton (907.18474 kg) in UDUNITS, but carbon products "
+            "writing it usually mean the metric tonne (1000 kg)",
+            found=repr(text),
+            expected="'t' or 'Mg' (metric tonne, e.g. 't C ha-1'), or 'short_ton' if the file means the US ton",
+            hint="state the tonne the values are in, e.g. ncatted -a units,VARIABLE,o,c,'t ha-1' FILE",
+        )
 
 
 def parse_units(text: str) -> pint.Unit:
@@ -156,6 +182,7 @@ def parse_units(text: str) -> pint.Unit:
     """
     import pint
 
+    refuse_ambiguous(text)
     try:
         return registry().Unit(normalize_units(text))
     except (pint.errors.PintError, ValueError, AttributeError, TypeError) as exc:
@@ -165,6 +192,7 @@ def parse_units(text: str) -> pint.Unit:
 def unit_facts(text: str) -> UnitFacts:
     """The dimensions of a units string and whether it is multiplicative, as pint reads it
     (memoised, :mod:`rhbench.unitmemo`). Raises :class:`UnitsError` when it cannot be parsed."""
+    refuse_ambiguous(text)  # before the memo: never an answer kept for a guess
     return _MEMO.facts(normalize_units(text), lambda _: _pint_facts(text))
 
 
@@ -317,6 +345,9 @@ def check_units(
                 **context,
             )
     except UnitsError as exc:
+        if exc.message.startswith("ambiguous"):
+            exc.add_context(**context)
+            raise
         if exc.variable is None:
             raise UnitsError(
                 "unparseable units", found=exc.found, expected=declared or to_units, hint=_UNITS_HINT, **context

@@ -70,9 +70,11 @@ def _yearly_part(first: int, units: str, calendar: str) -> xr.Dataset:
     import cftime
 
     dates = [cftime.datetime(first + i, 7, 1, calendar=calendar) for i in range(2)]
-    time = xr.DataArray(
-        cftime.date2num(dates, units, calendar), dims="time", attrs={"units": units, "calendar": calendar}
-    )
+    if units.startswith("months since"):  # cftime counts months in 360_day only: whole months by hand
+        values = [(d.year - int(units.split()[2][:4])) * 12 + d.month - 1 for d in dates]
+    else:
+        values = cftime.date2num(dates, units, calendar)
+    time = xr.DataArray(values, dims="time", attrs={"units": units, "calendar": calendar})
     rh = xr.DataArray(np.ones((2, 1, 1)), dims=("time", "lat", "lon"))
     return xr.Dataset({"rh": rh}, coords={"time": time, "lat": [0.0], "lon": [0.0]})
 
@@ -80,14 +82,15 @@ def _yearly_part(first: int, units: str, calendar: str) -> xr.Dataset:
 @pytest.mark.parametrize(
     ("second", "what", "one", "found"),
     [
-        (("hours since 1850-01-01", "noleap"), "units", "unit", "'days since 1850-01-01', 'hours since 1850-01-01'"),
+        (("months since 1850-01-01", "noleap"), "units", "unit", "'days since 1850-01-01', 'months since 1850-01-01'"),
         (("days since 1850-01-01", "standard"), "calendars", "calendar", "'noleap', 'standard'"),
     ],
 )
 def test_files_of_a_series_must_share_their_time_units_and_calendar(tmp_path, second, what, one, found):
     """Session 7, item 4 (the check written out, same behaviour): a series whose second file has other
     unit of time or another calendar is refused naming every file, both values and the one expected
-    (units differing in their origin only are converted since S8-5: tests/test_series_time_units.py)."""
+    (units differing in their origin only are converted since S8-5: tests/test_series_time_units.py;
+    days beside hours since the thirteenth audit: tests/test_audit13_known_open.py)."""
     from rhbench.errors import TimeAxisError
 
     paths = [tmp_path / "rh_2000.nc", tmp_path / "rh_2002.nc"]
