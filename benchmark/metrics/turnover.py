@@ -153,7 +153,8 @@ def litterfall(ds: xr.Dataset) -> xr.DataArray:
 
 
 def time_derivative(series: xr.DataArray) -> xr.DataArray:
-    """d(series)/d(year) per year: centred differences, one-sided at the first and last year.
+    """d(series)/d(year) per year (units of ``series`` per yr, e.g. kg C m-2 yr-1 of cVeg in kg C m-2):
+    centred differences, one-sided at the first and last year.
 
     ``(x[t+1] - x[t-1]) / (year[t+1] - year[t-1])`` inside, ``(x[1] - x[0]) / (year[1] -
     year[0])`` and its mirror at the ends. Works lazily on dask arrays of any chunking.
