@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from rhbench import grid
+from rhbench import fileaxes, grid
 from rhbench.errors import CoordinateError
 
 
@@ -98,12 +98,12 @@ def test_regional_product_is_not_copied_beyond_its_extent():
 def test_repeats_compares_longitudes_modulo_360_and_takes_missing_values_as_not_repeated():
     """The one regular-grid test of 2-D coordinates (used by fileaxes and _without_auxiliary_2d)."""
     column = np.array([[180.0], [-180.0], [540.0]])  # one longitude written three ways
-    assert grid.repeats(column, np.array([[180.0]]), longitude=True, tolerance=1e-6)
-    assert not grid.repeats(column, np.array([[180.0]]), longitude=False, tolerance=1e-6)  # latitudes: no modulo
+    assert fileaxes.repeats(column, np.array([[180.0]]), longitude=True, tolerance=1e-6)
+    assert not fileaxes.repeats(column, np.array([[180.0]]), longitude=False, tolerance=1e-6)  # latitudes: no modulo
     rows = np.array([[10.0, 10.0 + 5e-4], [20.0, 20.0]])
-    assert grid.repeats(rows, rows[:, :1], longitude=False, tolerance=1e-3)
-    assert not grid.repeats(rows, rows[:, :1], longitude=False, tolerance=1e-4)
-    assert not grid.repeats(np.array([[np.nan, 10.0]]), np.array([[10.0]]), longitude=False, tolerance=1.0)
+    assert fileaxes.repeats(rows, rows[:, :1], longitude=False, tolerance=1e-3)
+    assert not fileaxes.repeats(rows, rows[:, :1], longitude=False, tolerance=1e-4)
+    assert not fileaxes.repeats(np.array([[np.nan, 10.0]]), np.array([[10.0]]), longitude=False, tolerance=1.0)
 
 
 def test_a_2d_latitude_mixing_180_and_minus_180_longitudes_beside_1d_ones_is_dropped_as_auxiliary():
@@ -113,5 +113,5 @@ def test_a_2d_latitude_mixing_180_and_minus_180_longitudes_beside_1d_ones_is_dro
         {"v": (("lat", "lon"), np.ones((2, 2))), "nav_lon": (("lat", "lon"), lon2d)},
         coords={"lat": lat, "lon": lon},
     )
-    out = grid.rename_coordinates(ds)
+    out = fileaxes.rename_coordinates(ds)
     assert "nav_lon" not in out.variables and list(out.lon.values) == [-180.0, 0.0]

@@ -6,7 +6,8 @@ with ``np.mean``, as xarray's ``mean(skipna=False)``; turnover times by
 :func:`rhbench.metrics.turnover.tau_values`, :func:`~rhbench.metrics.turnover.tau_map` on arrays), so
 the maps are the same bit for bit, without building an xarray object per member and operation. They
 apply when every map is a plain (lat, lon) map on the grid of the run's ``maps`` (the suite's case);
-each function returns None otherwise and the caller takes its xarray path.
+each function returns None otherwise and the caller takes its xarray path (when that happens is said
+once, in :mod:`rhbench.metrics.totals`, "Numpy paths and their xarray twins").
 """
 
 from __future__ import annotations

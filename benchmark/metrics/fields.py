@@ -3,6 +3,8 @@
 Each map is over the years of the rows it illustrates (:mod:`rhbench.metrics.map_years`): Rh maps
 from the period-mean fields of the Rh rows, turnover maps (and the biases and attribution drawn
 from them) from the fields of the tau_soil rows (``tau_fields``: rh and cSoil over the years both have).
+Computed on numpy arrays, or by xarray for maps that are not plain maps on the reference's grid: when
+each runs is said once, in :mod:`rhbench.metrics.totals` ("Numpy paths and their xarray twins").
 """
 
 from __future__ import annotations
