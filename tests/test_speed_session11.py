@@ -87,3 +87,86 @@ def test_the_path_check_parsed_once_per_text_refuses_and_accepts_what_it_did():
             catalog.check_relative(bad)
     for _ in range(2):
         assert str(catalog.check_relative("obs/rh/x..y.nc")) == "obs/rh/x..y.nc"  # '..' inside a name is fine
+
+
+def _hostile_period(case: str):
+    """(period fields, land area, regions) on a 2-degree grid for :func:`test_native_totals_rows_written_in_place`."""
+    import numpy as np
+    import xarray as xr
+
+    from rhbench import grid
+    from rhbench.metrics.native import native_regions
+    from rhbench.vegclass import CLASS_NAMES, class_code
+
+    target = grid.common_grid(2.0)
+    rng = np.random.default_rng(len(case))
+    shape = (target.sizes["lat"], target.sizes["lon"])
+    coords = {"lat": target["lat"].values, "lon": target["lon"].values}
+    rh, soil = rng.gamma(2.0, 300.0, shape), rng.gamma(2.0, 10.0, shape)
+    land = rng.random(shape) * 1e9
+    codes = np.full(shape, np.nan)  # no class but the last, in one cell: a one-cell region
+    codes[10, 20] = class_code(CLASS_NAMES[-1])
+    if case == "nan":
+        rh[rng.random(shape) < 0.3] = np.nan
+        land[rng.random(shape) < 0.05] = np.nan
+    elif case == "all-nan region":  # no Rh at all north of 30 N (whole bands without a value)
+        rh[target["lat"].values > 30.0] = np.nan
+    elif case == "all nan":
+        rh[:] = np.nan
+    elif case == "odd area":  # zero, negative and missing land areas, Rh there or not
+        land[rng.random(shape) < 0.2] = 0.0
+        land[rng.random(shape) < 0.05] = -1e8
+        land[rng.random(shape) < 0.05] = np.nan
+        rh[rng.random(shape) < 0.1] = np.nan
+    elif case == "infinite":
+        rh[0, 0], soil[1, 1], rh[2, 2] = np.inf, -np.inf, -0.0
+    period = xr.Dataset({"rh": (("lat", "lon"), rh), "cSoil": (("lat", "lon"), soil)}, coords=coords)
+    area = xr.DataArray(land, dims=("lat", "lon"), coords=coords)
+    classes = xr.DataArray(codes, dims=("lat", "lon"), coords=coords)
+    return period, area, native_regions(period["rh"], vegclass=classes)
+
+
+@pytest.mark.parametrize("case", ["rh on all land", "nan", "all-nan region", "all nan", "odd area", "infinite"])
+def test_native_totals_rows_written_in_place_give_the_xarray_expressions_numbers(case):
+    """The rows summed per region written into one array (no ``np.where`` copy per field, no ``np.stack``)
+    give the xarray expressions' totals bit for bit, on hostile fields, with and without cSoil."""
+    import numpy as np
+
+    from rhbench.metrics.native import native_totals
+    from tests.test_speed_cuts_arrays import _assert_same_numbers, _native_totals_xarray
+
+    period, area, regions = _hostile_period(case)
+    assert int(regions.sel(region=regions["region"].values[-1]).sum()) == 1  # the one-cell region
+    for subset in (["rh", "cSoil"], ["rh"], ["cSoil"]):
+        got = native_totals(period[subset], area, regions)
+        _assert_same_numbers(got, _native_totals_xarray(period[subset], area, regions))
+    if case == "all nan":
+        assert np.all(np.isnan(got["csoil_total"].values) | (got["csoil_total"].values >= 0))
+        assert np.all(np.isnan(native_totals(period[["rh"]], area, regions)["rh_mean"].values))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_attribution_maps_without_any_cell_are_nan_views_that_refuse_writes(dtype):
+    """No cell to attribute (no observed cSoil, or models without cSoil): every map is NaN in the dtype the
+    expressions give, without a full-size array each, and read-only (a write raises; it never changes
+    another map); a page drawn from them, ``results.nc`` and the copies of ``fields`` get plain arrays."""
+    import numpy as np
+    import xarray as xr
+
+    from rhbench.metrics import turnover
+
+    lat, lon = np.arange(-87.0, 90.0, 6.0), np.arange(-177.0, 180.0, 6.0)
+    ones = xr.DataArray(np.ones((lat.size, lon.size), dtype=dtype), coords={"lat": lat, "lon": lon})
+    no_csoil = xr.full_like(ones, np.nan)
+    result = turnover.attribute_tau_bias(no_csoil, ones * 500, no_csoil, ones * 400, ones * 1e10)
+    for name in turnover.ATTRIBUTION_MAPS:
+        values = result.maps[name].values
+        assert values.shape == ones.shape and np.all(np.isnan(values)), name
+        assert values.dtype == (np.float64 if name == "attribution" else np.dtype(dtype)), name
+        assert values.strides == (0, 0), name  # one NaN broadcast: no memory of its own
+        with pytest.raises(ValueError, match="read-only"):
+            values[0, 0] = 1.0
+        copied = result.maps[name].astype(np.float32).values
+        copied[0, 0] = 1.0  # what readers do: their own array
+        assert np.isnan(values[0, 0])
+    assert result.summary["area_m2"] == 0.0 and np.isnan(result.summary["corr_rh_dev_tau_dev"])
