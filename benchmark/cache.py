@@ -181,8 +181,10 @@ def key_for(
         if source.files is not None:  # a source family (CMIP6): each period file is an input
             files = {f"{name}[{i}]": Path(p) for name, paths in source.files.items() for i, p in enumerate(paths)}
         else:
-            entry = catalog.entry_for(source)
-            files = {n: catalog.resolve_file(root, entry.files[n], source=source.name) for n in source.variables}
+            paths = catalog.declared_paths(source, root)  # None: a broken catalog entry
+            if paths is None:
+                return None
+            files = dict(zip(source.variables, paths, strict=True))
         return product_key(
             source,
             files,

@@ -154,8 +154,15 @@ def catalog_path(source: Source) -> Path:
 
 
 def entry_for(source: Source) -> CatalogEntry:
-    """Read ``source``'s catalog entry metadata (no data is opened)."""
+    """Read ``source``'s catalog entry metadata (no data is opened); read and checked once per source
+    within a run (:mod:`rhbench.runscope`: the registry, the provenance and the loaders ask ~90 times)."""
     path = catalog_path(source)
+    kept = runscope.resolved(("entry", str(path), id(source)), lambda: (source, _entry_of(source, path)))
+    return kept[1]  # the memo holds ``source`` itself, so its id names no other object during the run
+
+
+def _entry_of(source: Source, path: Path) -> CatalogEntry:
+    """:func:`entry_for`'s read and checks of ``source``'s entry in the catalog file ``path``."""
     try:
         entries = _load_catalog(path)
     except CatalogError as exc:
@@ -216,12 +223,22 @@ def check_relative(
     where = {"source": source, "variable": variable, "expected": f"a relative path without '..' inside {data_root}"}
     if not isinstance(relative, str) or not relative.strip() or "\x00" in relative:
         raise CatalogError("catalog path is not a file path", found=repr(relative)[:80], **where)
+    posix, escape = _parsed_relative(str(relative))
+    if escape is not None:
+        raise CatalogError(f"catalog path escapes the data root: {escape}", file=relative, **where)
+    return posix
+
+
+@lru_cache(maxsize=1024)
+def _parsed_relative(relative: str) -> tuple[PurePosixPath, str | None]:
+    """``relative`` as a POSIX path, and how it escapes the data root (None when it does not):
+    parsed once per text (a run checks each catalog path ~4 times)."""
     posix, windows = PurePosixPath(relative), PureWindowsPath(relative)
     if posix.is_absolute() or windows.drive or windows.root:
-        raise CatalogError("catalog path escapes the data root: it is absolute", file=relative, **where)
+        return posix, "it is absolute"
     if ".." in posix.parts or ".." in windows.parts:
-        raise CatalogError("catalog path escapes the data root: it contains '..'", file=relative, **where)
-    return posix
+        return posix, "it contains '..'"
+    return posix, None
 
 
 @contextlib.contextmanager

@@ -1,5 +1,10 @@
 """A file's time and grid axes written in forms that are rhbench's own under other names.
 
+The names a latitude or longitude goes by (:data:`LAT_NAMES`, :data:`LON_NAMES`, or a
+``standard_name``: :func:`names_axis`), the one test that 2-D coordinates are a regular grid's
+(:func:`repeats`), and the renaming to ``lat``/``lon`` with the refusal of curvilinear grids
+(:func:`rename_coordinates`, called by :func:`rhbench.grid.normalize_coordinates`).
+
 Called by the netCDF reader on every opened file (:func:`conventional`), before anything reads
 the axes, so the loader, the value check and the grid code see one layout:
 
@@ -12,22 +17,27 @@ the axes, so the loader, the value check and the grid code see one layout:
   the same along each row, the longitude the same down each column, within
   :data:`REGULAR_TOLERANCE` degree) becomes the 1-D ``lat``/``lon`` grid it is (A12-2). A grid
   whose 2-D coordinates vary otherwise is curvilinear and left for
-  :func:`rhbench.grid.rename_coordinates` to refuse.
+  :func:`rename_coordinates` to refuse; 2-D coordinates beside 1-D ones that they repeat
+  (ORCHIDEE's ``nav_lat``/``nav_lon``) are dropped there.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Hashable
 
 import numpy as np
 import xarray as xr
 
-from rhbench.grid import LAT_NAMES, LON_NAMES
+from rhbench.errors import CoordinateError
 from rhbench.timeaxis import TIME_NAMES
 
 log = logging.getLogger(__name__)
 
+#: Names of a latitude / longitude coordinate or dimension, renamed to ``lat``/``lon``.
+LAT_NAMES = ("lat", "latitude", "y", "nav_lat", "lat_FULL")
+LON_NAMES = ("lon", "longitude", "x", "nav_lon", "lon_FULL")
 #: CF time units (``days since 1700-01-01``) or CDO's absolute time (``day as %Y%m%d.%f``).
 _TIME_UNITS = re.compile(r"^\s*\w+\s+(since\s|as\s+%Y)", re.IGNORECASE)
 #: Degrees by which a 2-D latitude (longitude) may vary along a row (column) of a regular grid.
@@ -72,22 +82,19 @@ def _time_renamed(ds: xr.Dataset, time_chunk: int | None) -> xr.Dataset:
     return renamed
 
 
-def _two_d(ds: xr.Dataset, names: tuple[str, ...], standard: str) -> list[str]:
-    return [
-        str(name)
-        for name, var in ds.variables.items()
-        if var.ndim == 2 and (name in names or var.attrs.get("standard_name") == standard)
-    ]
+def _two_d(ds: xr.Dataset, axis: str) -> list[str]:
+    """The 2-D variables of ``ds`` that are latitudes (``axis`` ``"lat"``) or longitudes (``"lon"``)."""
+    return [str(name) for name, var in ds.variables.items() if var.ndim == 2 and names_axis(name, var, axis)]
 
 
 def _regular_from_2d(ds: xr.Dataset) -> xr.Dataset:
     """``ds`` with its 2-D latitude/longitude replaced by 1-D ``lat``/``lon`` when they describe a
     regular grid and no 1-D latitude/longitude dimension coordinate exists; else unchanged."""
-    lats, lons = _two_d(ds, LAT_NAMES, "latitude"), _two_d(ds, LON_NAMES, "longitude")
+    lats, lons = _two_d(ds, "lat"), _two_d(ds, "lon")
     if len(lats) != 1 or len(lons) != 1 or set(ds[lats[0]].dims) != set(ds[lons[0]].dims):
         return ds
     if any(n in ds.dims and n in ds.variables and ds[n].ndim == 1 for n in ("lat", "lon")):
-        return ds  # 1-D coordinates beside the 2-D ones: rhbench.grid._without_auxiliary_2d's case
+        return ds  # 1-D coordinates beside the 2-D ones: _without_auxiliary_2d's case
     lat, lon = ds[lats[0]], ds[lons[0]]
     axes = _row_and_column(np.asarray(lat.values, float), np.asarray(lon.transpose(*lat.dims).values, float))
     if axes is None:
@@ -106,14 +113,115 @@ def _regular_from_2d(ds: xr.Dataset) -> xr.Dataset:
 
 def _row_and_column(lat: np.ndarray, lon: np.ndarray) -> int | None:
     """The axis (0 or 1) of the 2-D arrays along which the latitude varies, when ``lat`` is constant
-    along the other axis and ``lon`` constant along this one (within :data:`REGULAR_TOLERANCE`
-    degree, longitudes compared modulo 360); None for a curvilinear (or non-finite) grid."""
+    along the other axis and ``lon`` constant along this one (:func:`repeats` within
+    :data:`REGULAR_TOLERANCE` degree, longitudes compared modulo 360); None for a curvilinear (or non-finite) grid."""
     if not (np.all(np.isfinite(lat)) and np.all(np.isfinite(lon))):
         return None
     for axis in (0, 1):
-        lat_spread = np.abs(lat - np.take(lat, [0], axis=1 - axis))
-        lon_step = lon - np.take(lon, [0], axis=axis)
-        lon_spread = np.abs((lon_step + 180.0) % 360.0 - 180.0)
-        if lat_spread.max() <= REGULAR_TOLERANCE and lon_spread.max() <= REGULAR_TOLERANCE:
+        rows = repeats(lat, np.take(lat, [0], axis=1 - axis), longitude=False, tolerance=REGULAR_TOLERANCE)
+        if rows and repeats(lon, np.take(lon, [0], axis=axis), longitude=True, tolerance=REGULAR_TOLERANCE):
             return axis
     return None
+
+
+#: The message of every curvilinear-grid refusal.
+CURVILINEAR = "curvilinear grid not supported: regrid to a regular lat-lon grid first"
+
+
+def rename_coordinates(ds: xr.Dataset, *, source: str | None = None, file: str | None = None) -> xr.Dataset:
+    """Rename latitude/longitude coordinates to ``lat``/``lon``.
+
+    Raises
+    ------
+    CoordinateError
+        When no latitude or longitude coordinate is found, when one is two-dimensional
+        (a curvilinear grid such as ORCA: :data:`CURVILINEAR`), or when the latitude or
+        longitude dimension has no coordinate values.
+    """
+    ds = _without_auxiliary_2d(ds)
+    _refuse_curvilinear(ds, source=source, file=file)
+    renames: dict[str, str] = {}
+    for canonical, candidates in (("lat", LAT_NAMES), ("lon", LON_NAMES)):
+        found = [name for name in candidates if name in ds.dims or name in ds.coords]
+        if not found:
+            raise CoordinateError(
+                f"no {canonical} coordinate",
+                source=source,
+                file=file,
+                found=sorted(map(str, ds.dims)),
+                expected=f"one of {list(candidates)}",
+            )
+        if found[0] not in ds.variables:
+            raise CoordinateError(
+                f"the {canonical} dimension has no coordinate values",
+                source=source,
+                file=file,
+                found=f"dimension {found[0]!r} without a coordinate variable",
+                expected=f"a 1-D {canonical} coordinate in degrees",
+            )
+        if found[0] != canonical:
+            renames[found[0]] = canonical
+    return ds.rename(renames) if renames else ds
+
+
+def _without_auxiliary_2d(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` without the 2-D latitude/longitude variables (ORCHIDEE's ``nav_lat``/``nav_lon``) it carries
+    beside 1-D ``lat`` and ``lon`` dimension coordinates that they repeat (each row of the 2-D latitude
+    the 1-D one, :func:`repeats` within :data:`AUXILIARY_TOLERANCE`): a regular grid, not a curvilinear
+    one. Anything else is kept (and refused by :func:`_refuse_curvilinear`)."""
+    one_d = {}
+    for canonical, names in (("lat", LAT_NAMES), ("lon", LON_NAMES)):
+        found = [n for n in names if n in ds.dims and n in ds.variables and ds[n].ndim == 1]
+        if not found:
+            return ds
+        one_d[canonical] = ds[found[0]]
+    extra = []
+    for name, var in ds.variables.items():
+        kind = "lon" if names_axis(name, var, "lon") else "lat" if names_axis(name, var, "lat") else None
+        if kind is None or var.ndim != 2 or set(var.dims) != {one_d["lat"].dims[0], one_d["lon"].dims[0]}:
+            continue
+        repeated = var.transpose(one_d["lat"].dims[0], one_d["lon"].dims[0]).values
+        expected = one_d[kind].values[:, None] if kind == "lat" else one_d[kind].values[None, :]
+        if not repeats(repeated, expected, longitude=kind == "lon", tolerance=AUXILIARY_TOLERANCE):
+            return ds
+        extra.append(name)
+    return ds.drop_vars(extra) if extra else ds
+
+
+#: Degrees by which a 2-D latitude/longitude beside 1-D ones may differ from them and still repeat them
+#: (:func:`_without_auxiliary_2d`).
+AUXILIARY_TOLERANCE = 1e-3
+
+
+def names_axis(name: Hashable, var: xr.Variable, axis: str) -> bool:
+    """True when variable ``name`` is a latitude (``axis`` ``"lat"``) or a longitude (``"lon"``) by its
+    name (:data:`LAT_NAMES`, :data:`LON_NAMES`) or its ``standard_name``, whatever its dimensions."""
+    names, standard = (LAT_NAMES, "latitude") if axis == "lat" else (LON_NAMES, "longitude")
+    return name in names or var.attrs.get("standard_name") == standard
+
+
+def repeats(values: np.ndarray, line: np.ndarray, *, longitude: bool, tolerance: float) -> bool:
+    """True when the 2-D coordinate ``values`` (degrees) is ``line`` (degrees, broadcast against it: one
+    row or column) everywhere within ``tolerance`` degree, longitudes compared modulo 360; False for any
+    missing or infinite value. The one test that a 2-D latitude/longitude is a regular grid's: each row
+    of its latitude one latitude, each column of its longitude one longitude (beside 1-D
+    coordinates: :func:`_without_auxiliary_2d`; alone: :func:`conventional`)."""
+    diff = values - line
+    if longitude:
+        diff = (diff + 180.0) % 360.0 - 180.0
+    return bool(np.all(np.abs(diff) <= tolerance))
+
+
+def _refuse_curvilinear(ds: xr.Dataset, *, source: str | None, file: str | None) -> None:
+    """Raise :data:`CURVILINEAR` when a latitude/longitude variable has more than one dimension."""
+    for name, var in ds.variables.items():
+        is_coordinate = names_axis(name, var, "lat") or names_axis(name, var, "lon")
+        if is_coordinate and var.ndim > 1:
+            raise CoordinateError(
+                CURVILINEAR,
+                source=source,
+                file=file,
+                variable=str(name),
+                found=f"{name} with dims {tuple(map(str, var.dims))}",
+                expected="1-D lat and lon coordinates",
+            )

@@ -12,13 +12,11 @@ import xarray as xr
 
 from rhbench import coordunits
 from rhbench.errors import CoordinateError
+from rhbench.fileaxes import CURVILINEAR, rename_coordinates
 
 #: Earth radius in metres (authalic sphere, as in CDO and ILAMB).
 EARTH_RADIUS_M = 6371007.181
 
-#: Names of a latitude / longitude coordinate or dimension, renamed to ``lat``/``lon``.
-LAT_NAMES = ("lat", "latitude", "y", "nav_lat", "lat_FULL")
-LON_NAMES = ("lon", "longitude", "x", "nav_lon", "lon_FULL")
 #: Two grids are the same when their coordinates differ by at most this share of the grid
 #: spacing (one grid written in float32 and in float64 differs by ~1e-7 of a coordinate).
 GRID_MATCH_TOLERANCE = 1e-3
@@ -130,95 +128,6 @@ def cell_area_from_bounds(
         name="cell_area",
         attrs={"units": "m2", "long_name": "grid cell area from the cell bounds"},
     )
-
-
-#: The message of every curvilinear-grid refusal.
-CURVILINEAR = "curvilinear grid not supported: regrid to a regular lat-lon grid first"
-
-
-def rename_coordinates(ds: xr.Dataset, *, source: str | None = None, file: str | None = None) -> xr.Dataset:
-    """Rename latitude/longitude coordinates to ``lat``/``lon``.
-
-    Raises
-    ------
-    CoordinateError
-        When no latitude or longitude coordinate is found, when one is two-dimensional
-        (a curvilinear grid such as ORCA: :data:`CURVILINEAR`), or when the latitude or
-        longitude dimension has no coordinate values.
-    """
-    ds = _without_auxiliary_2d(ds)
-    _refuse_curvilinear(ds, source=source, file=file)
-    renames: dict[str, str] = {}
-    for canonical, candidates in (("lat", LAT_NAMES), ("lon", LON_NAMES)):
-        found = [name for name in candidates if name in ds.dims or name in ds.coords]
-        if not found:
-            raise CoordinateError(
-                f"no {canonical} coordinate",
-                source=source,
-                file=file,
-                found=sorted(map(str, ds.dims)),
-                expected=f"one of {list(candidates)}",
-            )
-        if found[0] not in ds.variables:
-            raise CoordinateError(
-                f"the {canonical} dimension has no coordinate values",
-                source=source,
-                file=file,
-                found=f"dimension {found[0]!r} without a coordinate variable",
-                expected=f"a 1-D {canonical} coordinate in degrees",
-            )
-        if found[0] != canonical:
-            renames[found[0]] = canonical
-    return ds.rename(renames) if renames else ds
-
-
-def _without_auxiliary_2d(ds: xr.Dataset) -> xr.Dataset:
-    """``ds`` without the 2-D latitude/longitude variables (ORCHIDEE's ``nav_lat``/``nav_lon``) it carries
-    beside 1-D ``lat`` and ``lon`` dimension coordinates that they repeat (each row of the 2-D latitude
-    the 1-D one, within 1e-3 degree): a regular grid, not a curvilinear one. Anything else is kept (and
-    refused by :func:`_refuse_curvilinear`)."""
-    one_d = {}
-    for canonical, names in (("lat", LAT_NAMES), ("lon", LON_NAMES)):
-        found = [n for n in names if n in ds.dims and n in ds.variables and ds[n].ndim == 1]
-        if not found:
-            return ds
-        one_d[canonical] = ds[found[0]]
-    extra = []
-    for name, var in ds.variables.items():
-        kind = "lat" if name in LAT_NAMES or var.attrs.get("standard_name") == "latitude" else None
-        kind = "lon" if name in LON_NAMES or var.attrs.get("standard_name") == "longitude" else kind
-        if kind is None or var.ndim != 2 or set(var.dims) != {one_d["lat"].dims[0], one_d["lon"].dims[0]}:
-            continue
-        repeated = var.transpose(one_d["lat"].dims[0], one_d["lon"].dims[0]).values
-        expected = one_d[kind].values[:, None] if kind == "lat" else one_d[kind].values[None, :]
-        diff = (repeated - expected + 180.0) % 360.0 - 180.0 if kind == "lon" else repeated - expected
-        if not np.allclose(diff, 0.0, atol=1e-3):
-            return ds
-        extra.append(name)
-    return ds.drop_vars(extra) if extra else ds
-
-
-def _refuse_curvilinear(ds: xr.Dataset, *, source: str | None, file: str | None) -> None:
-    """Raise :data:`CURVILINEAR` when a latitude/longitude variable has more than one dimension."""
-    for name, var in ds.variables.items():
-        is_coordinate = (
-            name in LAT_NAMES
-            or name in LON_NAMES
-            or var.attrs.get("standard_name")
-            in (
-                "latitude",
-                "longitude",
-            )
-        )
-        if is_coordinate and var.ndim > 1:
-            raise CoordinateError(
-                CURVILINEAR,
-                source=source,
-                file=file,
-                variable=str(name),
-                found=f"{name} with dims {tuple(map(str, var.dims))}",
-                expected="1-D lat and lon coordinates",
-            )
 
 
 def normalize_coordinates(ds: xr.Dataset, *, source: str | None = None, file: str | None = None) -> xr.Dataset:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ def annual_mean(data: xr.DataArray) -> xr.DataArray:
     Monthly steps are weighted by the number of days in each month of the file's
     calendar (``calendar`` attribute), so the annual mean of a flux rate times the year
     length is the annual total. Yearly steps pass through. Returns dims
-    ``(year, ...)``; data without a time axis is returned unchanged.
+    ``(year, ...)`` in the units of ``data``; data without a time axis is returned unchanged.
     """
     if "time" not in data.dims:
         return data
@@ -242,7 +243,7 @@ def load_source(
     return ds
 
 
-def stated(opened) -> str:
+def stated(opened: Iterable[xr.DataArray]) -> str:
     """The least verified label the files of variables ``opened`` (as the loader returned them,
     before any regridding) state of themselves (:func:`rhbench.datalabel.stated_by`), or ""."""
     return datalabel.strongest(data.attrs.get(datalabel.STATED_ATTR, "") for data in opened) or ""

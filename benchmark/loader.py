@@ -26,6 +26,7 @@ from rhbench import (
     conversion,
     damaged,
     datalabel,
+    fileaxes,
     grid,
     kernels,
     layerdepth,
@@ -332,7 +333,7 @@ def open_variable(
         ds, fills = layout.fill_values(ds, spec.file_name, file=file)
         ds, fills = layerdepth.per_area(ds, spec.file_name, variable, fills, file=file)  # kg m-3 per layer
         sample = valuecheck.read_sample(ds[spec.file_name], variable=variable, whole_extra=pfts, **where)
-        grid.rename_coordinates(ds, **where)  # fail early, before any work
+        fileaxes.rename_coordinates(ds, **where)  # fail early, before any work
         raw = ds[spec.file_name].rename(variable)
         raw.attrs = dict(ds[spec.file_name].attrs)
         raw = layout.label_time(

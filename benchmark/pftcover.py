@@ -52,7 +52,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from rhbench import grid, layout, loader
+from rhbench import grid, layout, loader, runscope
 from rhbench.errors import CoordinateError, TimeAxisError, ValueRangeError
 from rhbench.sources import Source
 
@@ -91,11 +91,29 @@ def open_cell_values(
     data = loader.open_variable(source, name, paths, annual=True, in_memory=in_memory, pfts=True)
     if not _extra_dims(data):
         return data
-    cover = loader.open_variable(source, COVER, files[COVER], annual=True, in_memory=in_memory, pfts=True)
-    land = None if land_of is None else land_of(data)
+    cover = runscope.latest(
+        COVER,
+        (source.name, in_memory),
+        lambda: loader.open_variable(source, COVER, files[COVER], annual=True, in_memory=in_memory, pfts=True),
+        files=files[COVER],
+    )
+    land = None if land_of is None else _land(source, files, data, land_of)
     return weighted(
         data, cover, source=source.name, data_file=str(paths[0]), cover_file=str(files[COVER][0]), land=land
     )
+
+
+def _land(
+    source: Source,
+    files: Mapping[str, Sequence[Path]],
+    data: xr.DataArray,
+    land_of: Callable[[xr.DataArray], xr.DataArray | None],
+) -> xr.DataArray | None:
+    """``land_of(data)``, once for all the per-PFT variables of ``source`` on ``data``'s grid within a run
+    (:func:`rhbench.runscope.latest`: it reads the model's cell measures, declared in ``files``)."""
+    grid_key = tuple((str(data[c].dtype), data[c].values.tobytes()) for c in ("lat", "lon"))
+    paths = [path for name in sorted(files) if name != COVER for path in files[name]]
+    return runscope.latest("land fraction", (source.name, *grid_key), lambda: land_of(data), files=paths)
 
 
 def _extra_dims(data: xr.DataArray) -> list[str]:

@@ -216,9 +216,9 @@ def _twobox_totals(
 
 
 def period_means(annual: xr.Dataset, period: tuple[int, int]) -> xr.Dataset:
-    """Period means (float64) of every variable, with litterfall as ``fVegLitter``, and, for a turnover
-    time whose variables cover different years, theirs over the years both have
-    (:func:`rhbench.metrics.ratio_years.ratio_means`, e.g. ``rh__tau_soil``).
+    """Period means (float64, each in its variable's canonical units) of every variable, with litterfall
+    as ``fVegLitter``, and, for a turnover time whose variables cover different years, theirs over the
+    years both have (:func:`rhbench.metrics.ratio_years.ratio_means`, e.g. ``rh__tau_soil``).
 
     The attributes record the years used, those with a value (:func:`rhbench.metrics.coverage.years_record`),
     and how the time stamps were read when that was decided.

@@ -15,6 +15,9 @@ Within ``with runscope.scope():`` (entered by :func:`rhbench.pipeline.run` for t
   which a cluster's workers can reopen; its handle is offered (:func:`offer`) to the readers that
   come after (the cell bounds, the header); a file discovery opened before stays opened twice.
 
+- a model's land cover and own land fraction are read once for all its per-PFT variables
+  (:func:`latest`, :func:`rhbench.pftcover.open_cell_values`), not once per variable.
+
 Outside a scope nothing is kept (a listing, a test, a notebook calling the loader): every call
 resolves and opens as it always did. The scope lives in a context variable, which dask's threaded
 scheduler copies into its worker threads: netCDF handles are shared on the thread that entered the
@@ -30,7 +33,7 @@ import contextlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +56,8 @@ class Scope:
     owned: set[tuple] = field(default_factory=set)
     #: The thread that entered the scope: the only one its handles are shared on.
     thread: int = field(default_factory=threading.get_ident)
+    #: Kind -> (key, value): the one value of each kind kept by :func:`latest`.
+    latest: dict[str, tuple[tuple, Any]] = field(default_factory=dict)
 
 
 #: The most netCDF handles a run keeps open for its later readers. Each holds a file descriptor: a
@@ -77,6 +82,7 @@ def scope() -> Iterator[Scope]:
         yield _SCOPE.get()
     finally:
         _close_owned(_SCOPE.get())
+        _SCOPE.get().latest.clear()
         _SCOPE.reset(token)
 
 
@@ -105,6 +111,29 @@ def resolved(key: tuple, resolve: Callable[[], T]) -> T:
     if key not in memo.paths:
         memo.paths[key] = resolve()
     return memo.paths[key]
+
+
+def latest(kind: str, key: tuple, compute: Callable[[], T], *, files: Iterable[Path] = ()) -> T:
+    """``compute()``'s answer, kept within a scope while ``key`` and the identities of ``files`` (what it
+    reads: a file rewritten during the run is read afresh) are the last asked of ``kind`` (one value a
+    kind: a model's land cover serves each of its per-PFT variables and is let go when the next model's
+    is read, so a run holds one at a time); outside a scope, ``compute()``. An exception is raised, not
+    kept. ``key`` must name everything else the answer depends on (grid, options). Kept on the thread
+    that entered the scope only, as the handles are (another thread computes its own)."""
+    memo = _SCOPE.get()
+    if memo is None or memo.thread != threading.get_ident():
+        return compute()
+    try:
+        key = (*key, *(_identity(Path(path)) for path in files))
+    except OSError:  # a missing file: compute() says so, naming it
+        return compute()
+    kept = memo.latest.get(kind)
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    memo.latest.pop(kind, None)  # the last one let go before the next is read
+    value = compute()
+    memo.latest[kind] = (key, value)
+    return value
 
 
 def handle(path: Path, open_file: Callable[[Path], Any]) -> tuple[Any, bool]:

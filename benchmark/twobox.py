@@ -33,7 +33,7 @@ REQUIRED = ("npp", "rh", "cVeg", "cSoil")
 
 
 def fill_first_year(tau: np.ndarray) -> np.ndarray:
-    """Copy of ``tau`` (..., year) whose first year takes the second year's value (paper: the
+    """Copy of ``tau`` (yr; dims ..., year) whose first year takes the second year's value (paper: the
     1901 turnover time, undefined without dc/dt, takes the 1902 value). :func:`simulate` does
     not do this itself; callers apply it to DGVM turnover times."""
     tau = np.array(tau, dtype=float)

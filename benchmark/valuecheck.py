@@ -12,7 +12,7 @@ import logging
 import numpy as np
 import xarray as xr
 
-from rhbench import grid, layout, units
+from rhbench import fileaxes, layout, units
 from rhbench.errors import DataError, ValueRangeError
 from rhbench.timeaxis import TIME_NAMES
 
@@ -60,7 +60,7 @@ NEGATIVE_WARN_SCALE = 1e-3
 
 
 #: The time and grid dims of a raw file.
-FILE_AXES = (*TIME_NAMES, *grid.LAT_NAMES, *grid.LON_NAMES)
+FILE_AXES = (*TIME_NAMES, *fileaxes.LAT_NAMES, *fileaxes.LON_NAMES)
 
 
 def read_sample(

@@ -43,7 +43,7 @@ from benchmarks.stream_bench import evict, measure, model_files
 from benchmarks.workdir import claim_workdir
 
 #: The targets of issues 8 and 18 (this 2-core machine); the ilamb3 side by side has its own
-#: (:data:`benchmarks.ilamb3_bench.TARGETS`).
+#: (:data:`benchmarks.ilamb3_table.TARGETS`).
 TARGETS = {
     "throughput_ratio_min": 0.5,
     "peak_rss_bytes_max": 4 * 2**30,
@@ -240,7 +240,7 @@ def table(report: dict) -> str:
     if report.get("upscale"):
         lines.append(f"| RF tuning grid + real map | {report['upscale']['seconds']:.1f} s | < 60 s |")
     if report.get("ilamb3"):
-        from benchmarks.ilamb3_bench import table as ilamb3_table
+        from benchmarks.ilamb3_table import table as ilamb3_table
 
         lines += ["", "Side by side with ilamb3 (seconds; SYNTHETIC 0.5 degree Rh files):", ""]
         lines.append(ilamb3_table(report["ilamb3"]["cases"]))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from benchmarks import ilamb3_bench
+from benchmarks import ilamb3_bench, ilamb3_table
 from benchmarks import run as bench_run
 from benchmarks.ilamb3_data import write_files
 from rhbench import cmip6, loader
@@ -47,7 +47,7 @@ def _case(freq: str, n: int, *, failed: bool = False, ilamb: bool = True) -> dic
         "rhbench_run": {"seconds": None if failed else 1.5, "wall_seconds": 2.0, "peak_rss_bytes": 500 * 2**20},
         "ilamb3": {"seconds": 9.0, "wall_seconds": 12.0, "peak_rss_bytes": 700 * 2**20} if ilamb else None,
     }
-    return ilamb3_bench._ratios(case)
+    return ilamb3_table.ratios(case)
 
 
 def test_ratios_verdicts_and_table():
@@ -55,18 +55,18 @@ def test_ratios_verdicts_and_table():
     assert annual["speedup_end_to_end"] == pytest.approx(6.0)  # 12 s / 2 s
     assert annual["speedup_confrontation"] == pytest.approx(7.5)  # 9 s / 1.2 s
     assert annual["confrontation_over_raw"] == pytest.approx(1.2)
-    met = ilamb3_bench.verdicts([annual, monthly])
+    met = ilamb3_table.verdicts([annual, monthly])
     assert list(met.values()) == [True, False, True, True]  # 6x >= 2x; 6x < 15x; 500 MiB; 1.2x
-    text = ilamb3_bench.table([annual, monthly])
+    text = ilamb3_table.table([annual, monthly])
     assert "| annual, 1 model(s) |" in text and "6.0" in text and "500 / 700" in text
 
 
 def test_failed_run_and_missing_ilamb3_are_reported_not_raised():
     failed, alone = _case("annual", 1, failed=True), _case("monthly", 4, ilamb=False)
     assert failed["speedup_end_to_end"] is None and "speedup_end_to_end" not in alone
-    met = ilamb3_bench.verdicts([failed, alone])
+    met = ilamb3_table.verdicts([failed, alone])
     assert all(v is None for k, v in met.items() if "faster" in k or "RSS" in k)
-    text = ilamb3_bench.table([failed, alone])
+    text = ilamb3_table.table([failed, alone])
     assert "failed" in text and "skipped" in text
 
 

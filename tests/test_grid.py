@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from rhbench import grid
+from rhbench import fileaxes, grid
 from rhbench.errors import CoordinateError
 
 
@@ -93,3 +93,25 @@ def test_regional_product_is_not_copied_beyond_its_extent():
     assert int(out.v.notnull().sum()) == 6
     assert float(out.v.sel(lat=41.5, lon=12.5)) == float(regional.v.sel(lat=41.5, lon=12.5))
     assert np.isnan(float(out.v.sel(lat=-30.5, lon=100.5)))
+
+
+def test_repeats_compares_longitudes_modulo_360_and_takes_missing_values_as_not_repeated():
+    """The one regular-grid test of 2-D coordinates (used by fileaxes and _without_auxiliary_2d)."""
+    column = np.array([[180.0], [-180.0], [540.0]])  # one longitude written three ways
+    assert fileaxes.repeats(column, np.array([[180.0]]), longitude=True, tolerance=1e-6)
+    assert not fileaxes.repeats(column, np.array([[180.0]]), longitude=False, tolerance=1e-6)  # latitudes: no modulo
+    rows = np.array([[10.0, 10.0 + 5e-4], [20.0, 20.0]])
+    assert fileaxes.repeats(rows, rows[:, :1], longitude=False, tolerance=1e-3)
+    assert not fileaxes.repeats(rows, rows[:, :1], longitude=False, tolerance=1e-4)
+    assert not fileaxes.repeats(np.array([[np.nan, 10.0]]), np.array([[10.0]]), longitude=False, tolerance=1.0)
+
+
+def test_a_2d_latitude_mixing_180_and_minus_180_longitudes_beside_1d_ones_is_dropped_as_auxiliary():
+    lat, lon = np.array([-45.0, 45.0]), np.array([-180.0, 0.0])
+    lon2d = np.array([[180.0, 0.0], [-180.0, 360.0]])  # the same columns, written modulo 360
+    ds = xr.Dataset(
+        {"v": (("lat", "lon"), np.ones((2, 2))), "nav_lon": (("lat", "lon"), lon2d)},
+        coords={"lat": lat, "lon": lon},
+    )
+    out = fileaxes.rename_coordinates(ds)
+    assert "nav_lon" not in out.variables and list(out.lon.values) == [-180.0, 0.0]

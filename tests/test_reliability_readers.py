@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from rhbench import grid, loader, readers, reduce
+from rhbench import fileaxes, loader, readers, reduce
 from rhbench.errors import CatalogError, CoordinateError, DataError
 from rhbench.readers.base import Reader
 from rhbench.sources import Source, Var
@@ -139,7 +139,7 @@ def test_orca_curvilinear_grid_is_refused_with_the_regrid_advice(tmp_path: Path)
     ds.to_netcdf(tmp_path / "orca.nc")
     with pytest.raises(CoordinateError) as exc:
         loader.open_variable(_source(), "rh", tmp_path / "orca.nc")
-    _assert_names(str(exc.value), grid.CURVILINEAR, "orca.nc", "nav_lat with dims ('y', 'x')")
+    _assert_names(str(exc.value), fileaxes.CURVILINEAR, "orca.nc", "nav_lat with dims ('y', 'x')")
 
 
 def test_duplicated_longitude_mid_grid_is_refused_not_dropped(tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ DERIVED_NAME = "litterfall (npp - dcVeg/dt)"
 UPTAKE_PREFIX = "dc"
 
 
-def years_used(years, period: tuple[int, int]) -> dict:
+def years_used(years: Iterable[int], period: tuple[int, int]) -> dict:
     """The record of the years of ``years`` inside ``period`` (inclusive).
 
     Returns ``period_years`` (``"first-last"`` or ``"none"``), ``period_years_used``

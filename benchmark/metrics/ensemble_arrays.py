@@ -6,7 +6,8 @@ with ``np.mean``, as xarray's ``mean(skipna=False)``; turnover times by
 :func:`rhbench.metrics.turnover.tau_values`, :func:`~rhbench.metrics.turnover.tau_map` on arrays), so
 the maps are the same bit for bit, without building an xarray object per member and operation. They
 apply when every map is a plain (lat, lon) map on the grid of the run's ``maps`` (the suite's case);
-each function returns None otherwise and the caller takes its xarray path.
+each function returns None otherwise and the caller takes its xarray path (when that happens is said
+once, in :mod:`rhbench.metrics.totals`, "Numpy paths and their xarray twins").
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def plain_maps(maps: xr.Dataset, *others: xr.DataArray | None) -> bool:
 def member_fields(
     maps: xr.Dataset, chosen: list[str], tau_fields: Mapping[str, Mapping[str, xr.DataArray]]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean Rh and mean cSoil (float64, lat, lon) of the ``chosen`` members (see
+    """Mean Rh (g C m-2 yr-1) and mean cSoil (kg C m-2) (float64, lat, lon) of the ``chosen`` members (see
     :func:`rhbench.metrics.ensemble._tau_members`): each member's own ``tau_fields`` when it has both,
     else its ``rh`` map and the cSoil ``tau_soil x rh / 1000`` recovered from its maps; all NaN without a member."""
     if not chosen:
@@ -58,7 +59,7 @@ def member_fields(
 
 
 def rh_mean(maps: xr.Dataset, members: list[str]) -> np.ndarray:
-    """The mean (float64) of the ``rh`` maps of ``members`` (NaN without a member)."""
+    """The mean (float64, g C m-2 yr-1) of the ``rh`` maps of ``members`` (NaN without a member)."""
     if not members:
         return np.full(maps["rh"].shape[1:], np.nan)
     index = {str(s): i for i, s in enumerate(maps["source"].values)}
@@ -77,7 +78,8 @@ def tau_veg(shape: tuple[int, ...], members: Collection[str], tau_fields: Mappin
 
 
 def fields_dataset(values: dict[str, np.ndarray], maps: xr.Dataset) -> xr.Dataset:
-    """The (lat, lon) ensemble-mean maps as a Dataset on ``maps``' grid."""
+    """The (lat, lon) ensemble-mean maps as a Dataset on ``maps``' grid (the values as given: units of
+    :data:`rhbench.metrics.fields.MAP_UNITS`, set by the caller)."""
     coords = {"lat": maps.coords["lat"], "lon": maps.coords["lon"]}
     return xr.Dataset({name: (("lat", "lon"), values[name]) for name in FIELDS}, coords=coords)
 

@@ -3,6 +3,8 @@
 Each map is over the years of the rows it illustrates (:mod:`rhbench.metrics.map_years`): Rh maps
 from the period-mean fields of the Rh rows, turnover maps (and the biases and attribution drawn
 from them) from the fields of the tau_soil rows (``tau_fields``: rh and cSoil over the years both have).
+Computed on numpy arrays, or by xarray for maps that are not plain maps on the reference's grid: when
+each runs is said once, in :mod:`rhbench.metrics.totals` ("Numpy paths and their xarray twins").
 """
 
 from __future__ import annotations
@@ -77,8 +79,10 @@ def source_maps(
     attributions: dict[str, TauBiasAttribution],
     ref: Reference,
 ) -> xr.Dataset:
-    """(source, lat, lon) maps: rh, tau_soil, rh_bias, tau_bias, attribution, tau_veg (float32); ``rh``
-    and ``rh_bias`` from ``fields``, the others from ``tau_fields`` (see the module doc).
+    """(source, lat, lon) maps: rh, tau_soil, rh_bias, tau_bias, attribution, tau_veg (float32; units
+    :data:`MAP_UNITS`: g C m-2 yr-1, yr and 1); ``rh`` and ``rh_bias`` from ``fields``, the others from
+    ``tau_fields`` (see the module doc). Fields in canonical units: rh and litterfall g C m-2 yr-1,
+    csoil and cveg kg C m-2.
 
     Maps given as plain (lat, lon) DataArrays on the reference's grid (the suite's) are computed on
     their numpy arrays and stacked once (:func:`_stacked_maps`); anything else through xarray
@@ -192,8 +196,9 @@ def zonal_profiles(
     kinds: dict[str, str],
     ref: Reference,
 ) -> xr.Dataset:
-    """(source, lat) area-weighted zonal means of rh and cSoil (from ``fields``), and zonal tau_soil and
-    tau_veg (from ``tau_fields``: ratios of the zonal means of their stock and flux where both are present).
+    """(source, lat) area-weighted zonal means of rh (g C m-2 yr-1) and cSoil (kg C m-2) (from ``fields``),
+    and zonal tau_soil and tau_veg (yr; from ``tau_fields``: ratios of the zonal means of their stock and
+    flux where both are present); units :data:`ZONAL_UNITS`.
 
     On numpy arrays when every field is a plain (lat, lon) map on the reference's grid
     (:func:`_stacked_zonal`), else through xarray: the same values, attributes and coordinates."""

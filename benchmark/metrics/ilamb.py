@@ -130,19 +130,29 @@ def bias_score_map(
     return score.rename("bias_score").assign_attrs(units="1", long_name="ILAMB bias score")
 
 
-def bias_score(reference: xr.DataArray, model: xr.DataArray, area: xr.DataArray, **kwargs) -> float:
-    """ilamb3 Bias score (1): area-weighted mean of :func:`bias_score_map` (keywords as there).
+def bias_score(
+    reference: xr.DataArray,
+    model: xr.DataArray,
+    area: xr.DataArray,
+    *,
+    time_dim: str = "year",
+    uncertainty: xr.DataArray | None = None,
+    time_weights: xr.DataArray | None = None,
+) -> float:
+    """ilamb3 Bias score (1): the mean of :func:`bias_score_map` (keywords as there) weighted by
+    ``area`` (m2; any consistent unit).
 
     Two (lat, lon) maps (in that order) and an area on one grid, without uncertainty (the suite's
     period means): the same operations on their numpy arrays (:func:`_map_bias_score`)."""
-    plain = kwargs.get("uncertainty") is None and reference.dims == model.dims == ("lat", "lon")
-    plain = plain and kwargs.get("time_dim", "year") not in reference.dims
+    plain = uncertainty is None and reference.dims == model.dims == ("lat", "lon")
+    plain = plain and time_dim not in reference.dims
     if plain:
         try:
             ref, mod, cells = grid_values(reference, reference, model, area)
         except ValueError:  # another grid, or dims: xarray aligns (and says what does not match)
             plain = False
     if not plain:
+        kwargs = {"time_dim": time_dim, "uncertainty": uncertainty, "time_weights": time_weights}
         return _area_mean(bias_score_map(reference, model, **kwargs), area)
     return _map_bias_score(ref, mod, cells)
 
@@ -189,8 +199,18 @@ def rmse_score_map(
     return score.rename("rmse_score").assign_attrs(units="1", long_name="ILAMB RMSE score")
 
 
-def rmse_score(reference: xr.DataArray, model: xr.DataArray, area: xr.DataArray, **kwargs) -> float:
-    """ilamb3 RMSE score (1): area-weighted mean of :func:`rmse_score_map` (keywords as there)."""
+def rmse_score(
+    reference: xr.DataArray,
+    model: xr.DataArray,
+    area: xr.DataArray,
+    *,
+    time_dim: str = "year",
+    uncertainty: xr.DataArray | None = None,
+    time_weights: xr.DataArray | None = None,
+) -> float:
+    """ilamb3 RMSE score (1): the mean of :func:`rmse_score_map` (keywords as there) weighted by
+    ``area`` (m2; any consistent unit)."""
+    kwargs = {"time_dim": time_dim, "uncertainty": uncertainty, "time_weights": time_weights}
     return _area_mean(rmse_score_map(reference, model, **kwargs), area)
 
 

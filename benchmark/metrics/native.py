@@ -146,20 +146,15 @@ def native_totals(period: xr.Dataset, land_area: xr.DataArray, regions: xr.DataA
     aligned = [aligned_name(name, ratio) for ratio, *names in TURNOVER_RATIOS for name in names]
     fields = {name: period[name] for name in (*TOTALS, "litterfall", *aligned) if name in period}
     *arrays, land_area, regions = xr.align(*fields.values(), land_area, regions, join="inner", copy=False)
-    values = {name: lat_lon_values(data, "float64") for name, data in zip(fields, arrays, strict=True)}
+    values = {
+        name: lat_lon_values(data, "float64") for name, data in zip(fields, arrays, strict=True) if name in TOTALS
+    }
     area = lat_lon_values(land_area, "float64")
     masks = np.asarray(regions.transpose("region", "lat", "lon").values).astype(bool, copy=False)
-    rows = {"land_area": area}  # every sum per region in one einsum (the same sums bit for bit: see below)
     with np.errstate(invalid="ignore", divide="ignore"):
-        for name in TOTALS:
-            if name in values:
-                values[name] = np.where(area > 0, values[name], np.nan)
-                rows[name] = values[name] * area  # value x land area: each total, and rh's mean
-        covered = np.where(np.isnan(values["rh"]), 0.0, area) if "rh" in values else None
-        if covered is not None and not np.array_equal(covered, np.where(np.isnan(area), 0.0, area)):
-            rows["covered"] = covered  # (Rh on all the land, the usual case: the same values as the land's)
-        sums = dict(zip(rows, sums_missing_as_zero(np.stack(list(rows.values())), masks), strict=True))
-        if covered is not None:
+        rows, names = _summed_rows(values, area)
+        sums = dict(zip(names, sums_missing_as_zero(rows, masks), strict=True))
+        if "rh" in values:
             sums.setdefault("covered", sums["land_area"])
         all_land = sums["land_area"]
         out = {"land_area": (all_land, "m2")}
@@ -175,6 +170,29 @@ def native_totals(period: xr.Dataset, land_area: xr.DataArray, regions: xr.DataA
         coords={"region": [str(r) for r in regions["region"].values]},
     )
     return _with_turnover(ds, fields, land_area, regions, masks)
+
+
+def _summed_rows(values: dict[str, np.ndarray], area: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The (row, lat, lon) float64 array :func:`native_totals` sums per region, and its row names: the land
+    area, each :data:`TOTALS` field x land area (NaN where the land area is not > 0: no value counted
+    there) and, when Rh leaves some land without a value, the area Rh covers (else it is the land area
+    itself: the same sums). Each row is written in place of one array: the values of
+    ``np.where(area > 0, value, nan) * area`` and ``np.stack``, without their full-size copies."""
+    present = [name for name in TOTALS if name in values]
+    outside = ~(area > 0)
+    covered = None
+    if "rh" in values:
+        covered = np.where(np.isnan(values["rh"]) | outside, 0.0, area)
+        covered = None if np.array_equal(covered, np.where(np.isnan(area), 0.0, area)) else covered
+    names = ["land_area", *present, *(["covered"] if covered is not None else [])]
+    rows = np.empty((len(names), *area.shape), dtype="float64")
+    rows[0] = area
+    for row, name in zip(rows[1 : 1 + len(present)], present, strict=True):
+        np.multiply(values[name], area, out=row)  # value x land area: each total, and rh's mean
+        np.copyto(row, np.nan, where=outside)
+    if covered is not None:
+        rows[-1] = covered
+    return rows, names
 
 
 #: Units of a total by grams per (field unit x m2) (:data:`TOTALS`).

@@ -83,7 +83,8 @@ class ObservedTotals:
         return "totals on native grids: " + "; ".join(f"{', '.join(n)}: {note}" for note, n in grouped.items())
 
     def prior(self, totals: xr.Dataset) -> xr.Dataset:
-        """A prior Rh product's native ``totals`` with tau_soil and cSoil from the observed cSoil."""
+        """A prior Rh product's native ``totals`` (``rh_total`` Pg C yr-1 per region) with ``tau_soil`` (yr)
+        and ``csoil_total`` (Pg C) from the observed cSoil."""
         tau = turnover(self.csoil, totals["rh_total"])
         return totals.assign(tau_soil=tau, csoil_total=self.csoil.reindex(region=totals["region"].values))
 
@@ -151,7 +152,8 @@ class NativeReader:
     read: Mapping[str, harmonize.NativeMean] = dataclasses.field(default_factory=dict)
 
     def totals(self, source: Source, variable: str, notes: dict[str, str] | None = None) -> xr.Dataset | None:
-        """``source``'s native totals of ``variable``; None (recorded) on failure."""
+        """``source``'s native totals of ``variable`` (Pg C yr-1 for a flux, Pg C for a stock, per region);
+        None (recorded) on failure."""
         try:
             totals, note = source_totals(
                 source,

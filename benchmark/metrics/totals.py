@@ -10,6 +10,23 @@ Regions (every rule uses the cell-centre latitude):
 
 A region set is a boolean DataArray (region, lat, lon) (:func:`stack_masks`), so a
 field's totals over every region come out of one vectorised reduction.
+
+Numpy paths and their xarray twins (the one statement of when each runs). The metrics are computed
+on numpy arrays when their inputs are plain maps on the reference's grid (:func:`plain_on_grid`,
+:func:`grid_values`: (lat, lon) DataArrays with no coordinate but lat and lon, equal to the
+reference's). A run's own inputs always are: the loader gives every field in (year, lat, lon) order
+on the common grid (the demo, ``annual-1`` and the REAL root take no twin: checked in session 11 by
+marking each). The xarray twins (:func:`rhbench.metrics.fields.source_maps` and
+:func:`~rhbench.metrics.fields.zonal_profiles`, :mod:`rhbench.metrics.ensemble`'s maps, appended
+ensemble and observation products, the ILAMB bias and distribution scores, the Taylor rows,
+:func:`covered_areas`, :func:`zonal_profile`, :func:`stack_masks`) serve callers of these public
+functions with other maps: in (lon, lat) order, with other coordinates (a scalar ``year``), on
+another grid (xarray aligns them by an inner join, or refuses), or without coordinates (Review 9,
+R9-7). They are kept: an inner join or a missing coordinate has no numpy equivalent here, and a
+transpose, which would make a (lon, lat) map plain, was not shown to leave every output (attributes,
+coordinate order) the same (session 11), so that twin stays too. Tests run both paths on the same
+inputs: tests/test_speed_session10.py, tests/test_speed_cuts_arrays.py, tests/test_review9.py
+(R9-7), tests/test_metrics_suite.py (a product map in (lon, lat) order).
 """
 
 from __future__ import annotations

@@ -153,7 +153,8 @@ def litterfall(ds: xr.Dataset) -> xr.DataArray:
 
 
 def time_derivative(series: xr.DataArray) -> xr.DataArray:
-    """d(series)/d(year) per year: centred differences, one-sided at the first and last year.
+    """d(series)/d(year) per year (units of ``series`` per yr, e.g. kg C m-2 yr-1 of cVeg in kg C m-2):
+    centred differences, one-sided at the first and last year.
 
     ``(x[t+1] - x[t-1]) / (year[t+1] - year[t-1])`` inside, ``(x[1] - x[0]) / (year[1] -
     year[0])`` and its mirror at the ends. Works lazily on dask arrays of any chunking.
@@ -279,10 +280,12 @@ def _attribution_maps(
 ) -> dict[str, np.ndarray]:
     """The (lat, lon) maps of :func:`attribute_tau_bias` over the ``used`` cells, NaN elsewhere. Without any
     cell used (e.g. no observed cSoil) every map is NaN: the expressions are then evaluated on no cell
-    (numpy's result types do not depend on values), for the maps' dtypes only."""
+    (numpy's result types do not depend on values), for the maps' dtypes only, and each map is one NaN
+    broadcast to the grid, read-only (a write raises: five 2 MB arrays written and faulted in at 0.5
+    degree for no information; every reader copies them into its own arrays)."""
     if not used.any() and used.size:
         empty = _attribution_maps(*(np.ravel(a)[:0] for a in (c_mod, r_mod, c_obs, r_obs, used)))
-        return {name: np.full(used.shape, np.nan, dtype=values.dtype) for name, values in empty.items()}
+        return {name: np.broadcast_to(np.array(np.nan, values.dtype), used.shape) for name, values in empty.items()}
     with np.errstate(invalid="ignore", divide="ignore"):
         tau_obs = np.where(used, tau_values(c_obs, r_obs), np.nan)
         from_rh = 100.0 * (r_obs / r_mod - 1.0)

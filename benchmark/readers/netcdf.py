@@ -14,7 +14,7 @@ from xarray.backends.file_manager import DummyFileManager
 
 from rhbench import fileaxes, runscope
 from rhbench.errors import DataError
-from rhbench.grid import LAT_NAMES, LON_NAMES
+from rhbench.fileaxes import LAT_NAMES, LON_NAMES
 from rhbench.readers import gunzip
 from rhbench.readers.base import Reader
 from rhbench.timeaxis import TIME_NAMES
