@@ -227,7 +227,11 @@ def load(key: str) -> ModelProducts | None:
 
     Each entry's bytes are checked against the SHA-256 recorded by :func:`store` before use.
     """
-    path = path_for(key)
+    try:
+        path = path_for(key)
+    except OSError as exc:  # no usable cache folder (a CacheError names RHBENCH_CACHE): computed, as without
+        log.warning("products cache not used: %s", exc)
+        return None
     if not path.is_file() or not _verified(path):
         return None
     try:

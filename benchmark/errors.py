@@ -105,6 +105,13 @@ class ChecksumError(DataError):
     """A downloaded or cached file does not match its recorded checksum."""
 
 
+class CacheError(RhbenchError, OSError):
+    """The cache folder (``RHBENCH_CACHE``) cannot be created or is not a folder. Also an
+    :class:`OSError`, so every stage that treats the cache as optional (the products, the
+    reference, the unit memo, the catalog parse) goes on without it, saying why; a stage that
+    needs it (the demo root, a decompressed ``.nc.gz``) fails with this message."""
+
+
 class OutputExistsError(RhbenchError):
     """The output folder exists and overwriting was not allowed (use --force)."""
 

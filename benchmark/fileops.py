@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 
-from rhbench.errors import DataError, OutputExistsError, RhbenchError
+from rhbench.errors import CacheError, DataError, OutputExistsError, RhbenchError
 
 #: Bytes read per step when hashing a file.
 HASH_BLOCK_BYTES = 1 << 20
@@ -31,11 +31,29 @@ _CHECKSUMS: dict[tuple, str] = {}
 _IN_FLIGHT: dict[tuple, Future] = {}
 
 
+def cache_path() -> Path:
+    """Where the cache folder is (``RHBENCH_CACHE`` or ~/.cache/rhbench), whether or not it exists."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "rhbench")
+
+
 def cache_dir() -> Path:
-    """Folder for decompressed files, reduced products and the demo (``RHBENCH_CACHE`` or ~/.cache/rhbench)."""
-    root = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "rhbench"
-    path = Path(root)
-    path.mkdir(parents=True, exist_ok=True)
+    """Folder for decompressed files, reduced products and the demo (:func:`cache_path`), made when absent.
+
+    Raises :class:`rhbench.errors.CacheError` (an OSError too) naming ``RHBENCH_CACHE`` when it
+    cannot be made a folder (a file there, a read-only parent)."""
+    path = cache_path()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CacheError(
+            "the cache folder cannot be used",
+            variable=CACHE_ENV,
+            file=str(path),
+            found=f"{'a file, not a folder' if path.is_file() else exc.strerror or exc}",
+            expected="a folder rhbench can create and write (default ~/.cache/rhbench)",
+            hint=f"set {CACHE_ENV} to a writable folder, or unset it; runs on a data root go on without the "
+            "cache (slower), the demo and .nc.gz inputs need it",
+        ) from exc
     return path
 
 

@@ -42,7 +42,7 @@ from rhbench import (
 )
 from rhbench.config import RunConfig
 from rhbench.errors import ConfigError, DataError, RhbenchError
-from rhbench.fileops import cache_dir
+from rhbench.fileops import cache_path
 from rhbench.metrics import coverage, ensemble
 from rhbench.metrics.definitions import METRIC_TABLE
 from rhbench.metrics.reference import NO_OBSERVED_CSOIL_TWOBOX
@@ -156,7 +156,7 @@ def _claim_output(config: RunConfig, root: Path, discovered: list[Source]) -> Pa
     must never delete a user's files)."""
     protected = {
         **outputs.protected_folders(None if config.demo else root),
-        "cache": cache_dir(),
+        "cache": cache_path(),
         "ILAMB root": config.ilamb_root,
         **cmip6.protected_inputs(config.cmip6, discovered),
     }

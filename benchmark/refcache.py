@@ -180,6 +180,21 @@ def restore(key: str, out_dir: Path) -> bool:
     return True
 
 
+def _restored(key: str, out_dir: Path) -> bool:
+    """:func:`restore`, False when the entry cannot be read or vanishes while it is copied (another
+    run sharing the cache replaced it, or no usable cache folder): ``out_dir`` emptied of what was
+    copied, the reference then built."""
+    try:
+        return restore(key, out_dir)
+    except OSError as exc:
+        log.warning("reference cache entry %s not used (%s): the reference is built", key, exc)
+        if out_dir.is_dir():
+            for path in out_dir.iterdir():
+                if path.is_file():
+                    path.unlink()
+        return False
+
+
 def store(key: str, out_dir: Path) -> Path:
     """Keep every file of the finished build in ``out_dir`` under ``key`` (folder renamed into place)."""
     parent = cache_dir() / FOLDER
@@ -220,7 +235,7 @@ def cached_build(
             key = reference_key(files, seed=seed, quick=quick, target=target, classes=classes, entries=entries)
         except OSError as exc:  # the build names the unreadable file
             log.debug("reference not cached: %s", exc)
-        if key is not None and restore(key, out_dir):
+        if key is not None and _restored(key, out_dir):
             log.info("reference from the cache (key %s)", key)
             return
     build()
