@@ -201,20 +201,28 @@ def zonal_profiles(
     flux where both are present); units :data:`ZONAL_UNITS`.
 
     On numpy arrays when every field is a plain (lat, lon) map on the reference's grid
-    (:func:`_stacked_zonal`), else through xarray: the same values, attributes and coordinates."""
+    (:func:`_stacked_zonal`), else through xarray (:func:`_concatenated_zonal`): the same values,
+    attributes and coordinates."""
     out = _stacked_zonal(fields, tau_fields, ref)
-    if out is None:
-        per_source = []
-        nan = xr.full_like(ref.rh["lat"], np.nan, dtype=float)
-        for name, found in fields.items():
-            zonal = {k: nan if found.get(k) is None else zonal_profile(found[k], ref.area) for k in ("rh", "csoil")}
-            both = tau_fields.get(name, found)
-            for tau, stock, flux in _ZONAL_RATIOS:
-                zonal[tau] = _zonal_ratio(both.get(stock), both.get(flux), ref.area) if stock in both else nan
-            per_source.append(xr.Dataset(zonal))
-        out = xr.concat(per_source, dim="source", coords="minimal", compat="override")
+    out = out if out is not None else _concatenated_zonal(fields, tau_fields, ref)
     out = out.assign_coords(source=list(fields), kind=("source", [kinds[n] for n in fields]))
     return _with_units(out, ZONAL_UNITS)
+
+
+def _concatenated_zonal(
+    fields: dict[str, dict[str, xr.DataArray]], tau_fields: dict[str, dict[str, xr.DataArray]], ref: Reference
+) -> xr.Dataset:
+    """The profiles of :func:`zonal_profiles` by xarray (:func:`~rhbench.metrics.totals.zonal_profile`,
+    :func:`_zonal_ratio`), one Dataset per source, concatenated."""
+    per_source = []
+    nan = xr.full_like(ref.rh["lat"], np.nan, dtype=float)
+    for name, found in fields.items():
+        zonal = {k: nan if found.get(k) is None else zonal_profile(found[k], ref.area) for k in ("rh", "csoil")}
+        both = tau_fields.get(name, found)
+        for tau, stock, flux in _ZONAL_RATIOS:
+            zonal[tau] = _zonal_ratio(both.get(stock), both.get(flux), ref.area) if stock in both else nan
+        per_source.append(xr.Dataset(zonal))
+    return xr.concat(per_source, dim="source", coords="minimal", compat="override")
 
 
 def _stacked_zonal(

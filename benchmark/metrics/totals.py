@@ -25,8 +25,9 @@ another grid (xarray aligns them by an inner join, or refuses), or without coord
 R9-7). They are kept: an inner join or a missing coordinate has no numpy equivalent here, and a
 transpose, which would make a (lon, lat) map plain, was not shown to leave every output (attributes,
 coordinate order) the same (session 11), so that twin stays too. Tests run both paths on the same
-inputs: tests/test_speed_session10.py, tests/test_speed_cuts_arrays.py, tests/test_review9.py
-(R9-7), tests/test_metrics_suite.py (a product map in (lon, lat) order).
+inputs: tests/test_metrics_twins.py (the maps and zonal profiles), tests/test_speed_session10.py (the
+ensemble's), tests/test_speed_cuts_arrays.py, tests/test_review9.py (R9-7), tests/test_metrics_suite.py
+(a product map in (lon, lat) order).
 """
 
 from __future__ import annotations
