@@ -227,7 +227,9 @@ def fetch(
 
 
 def _already_there(spec: Download, target: Path, *, force: bool) -> bool:
-    """True when ``target`` already holds the pinned bytes; removes a different file when ``force``.
+    """True when ``target`` already holds the pinned bytes. A different file there is replaced (with
+    ``force``) only once the download has verified: pooch downloads to a temporary file beside it and
+    moves it over ``target`` after the hash check, so a download that fails keeps the user's file.
 
     Raises :class:`OutputExistsError` when a different file is there and ``force`` is False.
     """
@@ -243,7 +245,7 @@ def _already_there(spec: Download, target: Path, *, force: bool) -> bool:
             file=str(target),
             expected=spec.known_hash,
         )
-    target.unlink()
+    log.info("%s: the different file at %s is replaced once the download verifies", spec.source, target)
     return False
 
 
