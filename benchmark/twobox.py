@@ -30,6 +30,23 @@ from rhbench.metrics.turnover import litterfall
 logger = logging.getLogger(__name__)
 
 REQUIRED = ("npp", "rh", "cVeg", "cSoil")
+#: First year of the 2-box emulation (He et al.: steady state in 1901, steps 1902-2018); a model's
+#: earlier years (TRENDY files from 1700, CMIP6 ``historical`` from 1850) are not used, so every
+#: model's changes start in the year the paper's do.
+START_YEAR = 1901
+
+
+def from_start_year(annual: xr.Dataset) -> tuple[xr.Dataset, str]:
+    """``annual``'s years from :data:`START_YEAR` on, and the note its 2-box rows carry when earlier
+    years were left out ("" when none were)."""
+    years = annual["year"].values if "year" in annual.dims else np.array([])
+    if years.size == 0 or years.min() >= START_YEAR:
+        return annual, ""
+    note = (
+        f"its years {int(years.min())}-{START_YEAR - 1} left out: the 2-box model starts at steady state "
+        f"in {START_YEAR} (He et al.)"
+    )
+    return annual.sel(year=annual["year"] >= START_YEAR), note
 
 
 def fill_first_year(tau: np.ndarray) -> np.ndarray:

@@ -5,8 +5,9 @@ corrects its turnover times towards the observed ones and runs the Monte Carlo
 (:mod:`rhbench.constraint`), globally and per vegetation class, then reports one row per
 model, metric and region, plus the multi-model ``ensemble_mean`` and ``ensemble_sd``.
 
-Independence: each model is constrained on its own years, alone; another model's time
-axis never changes its numbers. A model's turnover times are matched to the observation over the
+Independence: each model is constrained on its own years from 1901 on
+(:data:`rhbench.twobox.START_YEAR`, the paper's steady state: earlier years are left out, its rows
+saying so), alone; another model's time axis never changes its numbers. A model's turnover times are matched to the observation over the
 reference period (:data:`rhbench.config.REFERENCE_PERIOD`) cut to its years
 (:func:`reference_window`: a CMIP6 ``historical`` run, 1850-2014, over 1982-2014, its rows
 saying so); a model covering less than :data:`REFERENCE_SHARE_MIN` of the period, or with
@@ -33,7 +34,7 @@ from rhbench.metrics.native import COVERAGE_MIN
 from rhbench.metrics.totals import region_sums, stack_masks
 from rhbench.results import ENSEMBLE_MEAN as ENSEMBLE
 from rhbench.results import ENSEMBLE_SD, OBSERVED_CSOIL, REFERENCE_RH, Results, ScoreRow, needing
-from rhbench.twobox import REQUIRED, emulation_skill, fill_first_year, global_turnover, r2_score, rmse
+from rhbench.twobox import REQUIRED, emulation_skill, fill_first_year, from_start_year, global_turnover, r2_score, rmse
 
 #: Smallest share of the reference period a model's years must cover for the 2-box constraint
 #: (as the ``period_coverage`` threshold of :mod:`rhbench.metrics.coverage`).
@@ -242,7 +243,10 @@ def _constrain_region(
         members[name] = (turnover, skill)
         first, last = _span(per_model[name])
         own_clipped = EMULATION_CLIPPED if skill.attrs.get("tau_clipped") else ""
-        reason = "; ".join(filter(None, [f"changes {first}-{last}", _window_note(window), coverage, own_clipped, note]))
+        start = turnover.attrs.get("start_note", "")
+        reason = "; ".join(
+            filter(None, [f"changes {first}-{last}", start, _window_note(window), coverage, own_clipped, note])
+        )
         rows += _rows(name, region, _values(per_model[name]), reason)
     ens_rows, ens = _ensemble(region, members, per_model, draws, note)
     frames = [per_model[n].expand_dims(source=[n]) for n in members] + ([ens] if ens is not None else [])
@@ -268,7 +272,8 @@ def _turnovers(
             status, reason = "skipped", f"missing variable(s) {', '.join(missing)}"
         else:
             try:
-                turnovers[name] = global_turnover(annual, area, masks)
+                annual, before = from_start_year(annual)  # the paper's 1901 start for every model
+                turnovers[name] = global_turnover(annual, area, masks).assign_attrs(start_note=before)
                 share = valid_share(annual, masks)
                 if share is not None:
                     turnovers[name]["valid_share"] = share

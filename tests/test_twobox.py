@@ -401,7 +401,8 @@ def test_a_cmip6_historical_model_ending_in_2014_is_constrained_over_1982_2014_a
     for metric in METRICS:
         row = rows["H", metric]
         assert row.status == "ok", (metric, row)
-        assert "changes 1850-2014" in row.reason and "over 1982-2014" in row.reason, row.reason
+        assert "changes 1901-2014" in row.reason and "over 1982-2014" in row.reason, row.reason  # from 1901: audit 13
+        assert "its years 1850-1900 left out" in row.reason
         assert "over 1982" not in rows["A", metric].reason  # a TRENDY model keeps 1982-2018, silently
         assert rows["A", metric].value == pytest.approx(alone["A", metric].value, rel=1e-12, abs=1e-12)
     assert np.isfinite(rows["H", "dcTotal_constrained"].value)
