@@ -329,6 +329,18 @@ def monte_carlo_text(n_draws: int, seed: int, tau_obs: dict[str, TauObs], region
     )
 
 
+def _region_masks(
+    area: xr.DataArray, regions: dict[str, xr.DataArray] | None, domain: xr.DataArray | None
+) -> xr.DataArray:
+    """The (region, lat, lon) masks the constraint runs over: ``global`` (the cells of ``domain`` with an
+    area, m2) then each class of ``regions`` but :data:`EXCLUDED_CLASSES` (said at INFO)."""
+    used = {name: mask for name, mask in (regions or {}).items() if name.lower() not in EXCLUDED_CLASSES}
+    if len(used) < len(regions or {}):
+        logger.info(_EXCLUDED_NOTE, sorted(set(regions) - set(used)))
+    glob = area.notnull() if domain is None else domain.astype(bool) & area.notnull()
+    return stack_masks({"global": glob, **used})
+
+
 def twobox_results(
     models: dict[str, xr.Dataset],
     area: xr.DataArray,
@@ -360,11 +372,7 @@ def twobox_results(
     dims (region, source, year), Pg C, attribute ``monte_carlo`` (:func:`monte_carlo_text`).
     """
     tau_obs = {"global": (constraint.TAU_VEG_OBS, constraint.TAU_SOIL_OBS), **(tau_obs or {})}
-    used = {name: mask for name, mask in (regions or {}).items() if name.lower() not in EXCLUDED_CLASSES}
-    if len(used) < len(regions or {}):
-        logger.info(_EXCLUDED_NOTE, sorted(set(regions) - set(used)))
-    glob = area.notnull() if domain is None else domain.astype(bool) & area.notnull()
-    masks = stack_masks({"global": glob, **used})
+    masks = _region_masks(area, regions, domain)
     all_regions = masks["region"].values.tolist()
     names = [r for r in all_regions if r in tau_obs]
     results, frames, clipped = Results(), [], []

@@ -92,14 +92,7 @@ def cmec_bundle(
     frame = pd.DataFrame(list(rows) if not isinstance(rows, pd.DataFrame) else rows)
     sources = {str(s): {"kind": str(k)} for s, k in frame[["source", "kind"]].drop_duplicates("source").values}
     regions = {str(r): {"LongName": str(r)} for r in sorted(frame["region"].astype(str).unique())}
-    results: dict[str, dict[str, dict[str, Any]]] = {s: {r: {} for r in regions} for s in sources}
-    for row in frame.itertuples(index=False):
-        leaf = results[str(row.source)][str(row.region)]
-        value = None if row.value is None else float(row.value)
-        ok = row.status == "ok" and value is not None and math.isfinite(value)
-        leaf[str(row.metric)] = value if ok else None
-        if not ok:
-            leaf.setdefault("attributes", {})[str(row.metric)] = {"status": row.status, "reason": row.reason}
+    results = _results(frame, sources, regions)
     bundle: dict[str, Any] = {
         "SCHEMA": {"name": "CMEC", "version": "v1", "package": "rhbench"},
         "DIMENSIONS": {
@@ -119,6 +112,20 @@ def cmec_bundle(
     if label != datalabel.REAL:  # e.g. {"synthetic": "SYNTHETIC demo data: not a scientific result"}
         bundle["DISCLAIMER"] = {label.lower(): datalabel.headline(described)}
     return bundle
+
+
+def _results(frame: pd.DataFrame, sources: Mapping[str, Any], regions: Mapping[str, Any]) -> dict[str, dict[str, dict]]:
+    """The bundle's ``RESULTS``: source -> region -> metric -> value (the unit of the row); a row that is
+    not ``ok`` or not finite is None, its status and reason under the leaf's ``attributes``."""
+    results: dict[str, dict[str, dict[str, Any]]] = {s: {r: {} for r in regions} for s in sources}
+    for row in frame.itertuples(index=False):
+        leaf = results[str(row.source)][str(row.region)]
+        value = None if row.value is None else float(row.value)
+        ok = row.status == "ok" and value is not None and math.isfinite(value)
+        leaf[str(row.metric)] = value if ok else None
+        if not ok:
+            leaf.setdefault("attributes", {})[str(row.metric)] = {"status": row.status, "reason": row.reason}
+    return results
 
 
 def write_cmec(
