@@ -22,7 +22,8 @@ from rhbench.errors import TimeAxisError
 TIME_NAMES = ("time", "Time", "TIME", "t", "time_counter")
 _SINCE = re.compile(
     r"^\s*(?P<unit>[a-zA-Z_]+)\s+since\s+(?:AD\s+)?(?P<year>-?\d{1,4})"
-    r"(?:-(?P<month>\d{1,2}|[A-Za-z]{3})(?:-(?P<day>\d{1,2})(?:st|nd|rd|th)?)?)?",
+    r"(?:-(?P<month>\d{1,2}|[A-Za-z]{3})(?:-(?P<day>\d{1,2})(?:st|nd|rd|th)?)?)?"
+    r"(?:(?:T|\s+)(?P<hour>\d{1,2})(?::(?P<minute>\d{1,2})(?::(?P<second>\d{1,2}(?:\.\d*)?))?)?)?",
 )
 _MONTHS = {
     m: i + 1 for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])
@@ -195,7 +196,7 @@ def decode_time(time: xr.DataArray, *, file: str | None = None, variable: str | 
         return TimeLabels(ref_year + total // 12, total % 12 + 1, calendar, _on_whole(values) & (ref_day == 1))
     if unit not in _DAY_FACTORS:
         raise TimeAxisError("unsupported time unit", found=unit, expected="days/hours/months/years", **where)
-    days = values * _DAY_FACTORS[unit]
+    days = values * _DAY_FACTORS[unit] + _time_of_day(str(units))  # counted from the reference's 00:00
     try:
         dates = cftime.num2date(days, f"days since {ref_year:04d}-{ref_month:02d}-{ref_day:02d}", calendar)
     except (ValueError, TypeError) as exc:
@@ -203,6 +204,16 @@ def decode_time(time: xr.DataArray, *, file: str | None = None, variable: str | 
     dates = np.atleast_1d(dates)
     years, months = np.array([d.year for d in dates]), np.array([d.month for d in dates])
     return TimeLabels(years, months, calendar, _month_starts(days, ref_year, ref_month, ref_day, calendar))
+
+
+def _time_of_day(units: str) -> float:
+    """The time of day of the reference date of ``<unit> since <date> [hh[:mm[:ss]]]`` units, in days
+    (``days since 1850-01-01 12:00:00``: 0.5): a stamp counted from it is that much later in its day."""
+    match = _SINCE.match(units)
+    if not match or match.group("hour") is None:
+        return 0.0
+    hour, minute, second = (float(match.group(k) or 0) for k in ("hour", "minute", "second"))
+    return (hour * 3600.0 + minute * 60.0 + second) / 86400.0
 
 
 def _on_whole(values: np.ndarray) -> np.ndarray:
