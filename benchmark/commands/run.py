@@ -234,6 +234,7 @@ def _run(args: argparse.Namespace, workers) -> int:
     workers.start(fresh_process=process_ends_after_command())
 
     config = resolve(args)
+    _refuse_missing_root(config.data_root, demo=config.demo)
     from rhbench.report.manifest import gate_context, gate_key
 
     gate_key(), gate_context()  # a key that cannot sign (empty, short, a key file others read) stops the run now
@@ -266,3 +267,17 @@ def _run(args: argparse.Namespace, workers) -> int:
     data = datalabel.of(getattr(outcome, "data", None), outcome.synthetic)
     log.info("results written to %s (%s)", outcome.out_dir, datalabel.short(data))
     return outcome.exit_code
+
+
+def _refuse_missing_root(root: Path | None, *, demo: bool) -> None:
+    """A data root that is a file or does not exist is a ConfigError saying so (was "no reference Rh in the
+    data root ... found: no such file", naming a file inside it)."""
+    if demo or root is None or root.is_dir():
+        return
+    raise ConfigError(
+        "the data root is not a folder",
+        variable="data_root (--data-root, the config's data_root or RHBENCH_DATA)",
+        file=str(root),
+        found="a file" if root.exists() else "no such folder",
+        expected="the folder holding the observations and model files (rhbench data lists what it expects)",
+    )
