@@ -259,3 +259,19 @@ def observed_taus(
         if value is not None and np.isfinite(value):
             taus[region] = (veg_obs, (value, value * rel_sd))
     return taus
+
+
+def monte_carlo_text(n_draws: int, seed: int, tau_obs: dict[str, tuple], regions: list[str]) -> str:
+    """What the constrained series and rows are: ``n_draws`` x ``n_draws`` crossed draws of the observed
+    turnover times (yr) of each region in ``regions`` (``tau_obs``: region -> (tau_veg (mean, SD) or None,
+    tau_soil (mean, SD))), their distributions and the seed."""
+
+    def normal(pair: tuple[float, float] | None) -> str:
+        return "the model's own" if pair is None else f"N({pair[0]:.3g}, {pair[1]:.3g})"
+
+    each = "; ".join(f"{r}: tau_veg {normal(tau_obs[r][0])}, tau_soil {normal(tau_obs[r][1])}" for r in regions)
+    return (
+        f"Monte Carlo: {n_draws} x {n_draws} crossed draws ({n_draws**2:,} constrained runs per model and region, "
+        f"seed {seed}) of the observed turnover times in yr, {each}; *_constrained: the mean over the runs, "
+        "*_constrained_sd: their SD"
+    )

@@ -132,7 +132,7 @@ def _run(config: RunConfig, registry: Registry | None, progress: Progress | None
             summary.rows = say_no_observed_csoil(summary.rows)
         results.extend(summary)
         usable = {name: p.totals for name, p in models.items() if name not in implausible}
-        twobox = _constrain(config, usable, parts, obs, results)
+        twobox = _constrain(config, usable, parts, obs, results, periods)
         twobox.rows = coverage.gate_sources(twobox.rows, results.rows, periods, config.period)  # on its years
         results.extend(twobox)
         _record_failures(results, failures, registry, obs.reference.failed)
@@ -164,9 +164,11 @@ def _claim_output(config: RunConfig, root: Path, discovered: list[Source]) -> Pa
 
 
 def _constrain(
-    config: RunConfig, totals: dict[str, xr.Dataset], parts: reduce.Partition, obs, results: Results
+    config: RunConfig, totals: dict[str, xr.Dataset], parts: reduce.Partition, obs, results: Results, periods: dict
 ) -> Results:
-    """The 2-box constraint of each model (:func:`rhbench.uptake.twobox_results`).
+    """The 2-box constraint of each model (:func:`rhbench.uptake.twobox_results`); a model whose 2-box rows
+    the coverage checks fail (:func:`rhbench.metrics.coverage.gate_sources`: too little land, too few years)
+    is kept out of the ensemble, as from the suite's.
 
     Without an observed cSoil product there is no observed tau_soil to constrain with: the
     2-box rows of every model are skipped, saying why.
@@ -181,11 +183,14 @@ def _constrain(
                 for m in metrics
             ]
         )
+    probe = [ScoreRow(n, "dgvm", "dcTotal_constrained", "global", "Pg C", 0.0, "ok", "") for n in totals]
+    gated = coverage.gate_sources(probe, results.rows, periods, config.period)
     return twobox_results(
         totals,
         parts.area,
         regions=parts.masks,
         domain=parts.domain,
+        left_out=frozenset(r.source for r in gated if r.status == "failed"),
         tau_obs=constraint.observed_taus(results.rows, obs.regions),
         n_draws=config.n_draws,
         seed=config.seed,

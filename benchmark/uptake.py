@@ -6,13 +6,15 @@ corrects its turnover times towards the observed ones and runs the Monte Carlo
 model, metric and region, plus the multi-model ``ensemble_mean`` and ``ensemble_sd``.
 
 Independence: each model is constrained on its own years from 1901 on
-(:data:`rhbench.twobox.START_YEAR`, the paper's steady state: earlier years are left out, its rows
-saying so), alone; another model's time axis never changes its numbers. A model's turnover times are matched to the observation over the
-reference period (:data:`rhbench.config.REFERENCE_PERIOD`) cut to its years
-(:func:`reference_window`: a CMIP6 ``historical`` run, 1850-2014, over 1982-2014, its rows
-saying so); a model covering less than :data:`REFERENCE_SHARE_MIN` of the period, or with
-a gap in it, cannot be corrected and gets failed rows that say so. The ensemble is formed
-from the models that share the most common first-to-last year span (its rows name any model left out).
+(:data:`rhbench.twobox.START_YEAR`, the paper's steady state: earlier years are left out, its
+rows saying so), alone; another model's time axis never changes its numbers. A model's turnover
+times are matched to the observation over the reference period
+(:data:`rhbench.config.REFERENCE_PERIOD`) cut to its years (:func:`reference_window`: a CMIP6
+``historical`` run, 1850-2014, over 1982-2014, its rows saying so); a model covering less than
+:data:`REFERENCE_SHARE_MIN` of the period, or with a gap in it, cannot be corrected and gets
+failed rows that say so. The ensemble is formed from the models that share the most common
+first-to-last year span, without those the pipeline's coverage checks fail (``left_out``); its
+rows name any model left out.
 
 Per vegetation class, an observed tau_veg is used only when one is given for that class
 (from a litterfall or NPP product); otherwise only tau_soil is corrected, tau_veg keeps the
@@ -28,6 +30,7 @@ import numpy as np
 import xarray as xr
 
 from rhbench import constraint
+from rhbench.constraint import monte_carlo_text
 from rhbench.errors import RhbenchError, ValueRangeError
 from rhbench.metrics import definitions
 from rhbench.metrics.native import COVERAGE_MIN
@@ -217,9 +220,16 @@ def _ensemble(
 
 
 def _constrain_region(
-    region: str, turnovers: dict[str, xr.Dataset], obs: TauObs, n_draws: int, seed: int, clipped: list[str]
+    region: str,
+    turnovers: dict[str, xr.Dataset],
+    obs: TauObs,
+    n_draws: int,
+    seed: int,
+    clipped: list[str],
+    *,
+    left_out: frozenset[str] = frozenset(),
 ) -> tuple[list[ScoreRow], xr.Dataset | None]:
-    """Rows and yearly series of one region: each model alone, then the ensemble."""
+    """Rows and yearly series of one region: each model alone, then the ensemble (without ``left_out``)."""
     veg_obs, soil_obs = obs
     veg, soil = constraint.draw_observed_taus(
         n_draws, tau_veg_obs=veg_obs or constraint.TAU_VEG_OBS, tau_soil_obs=soil_obs, seed=seed
@@ -248,7 +258,10 @@ def _constrain_region(
             filter(None, [f"changes {first}-{last}", start, _window_note(window), coverage, own_clipped, note])
         )
         rows += _rows(name, region, _values(per_model[name]), reason)
-    ens_rows, ens = _ensemble(region, members, per_model, draws, note)
+    dropped = sorted(set(members) & left_out)  # their own rows fail the coverage checks: not in the mean
+    why = f"left out (their rows fail the coverage checks): {', '.join(dropped)}" if dropped else ""
+    kept = {n: m for n, m in members.items() if n not in left_out}
+    ens_rows, ens = _ensemble(region, kept, per_model, draws, "; ".join(filter(None, [why, note])))
     frames = [per_model[n].expand_dims(source=[n]) for n in members] + ([ens] if ens is not None else [])
     if not frames:
         return rows + ens_rows, None
@@ -314,21 +327,6 @@ def _coverage_note(turnover: xr.Dataset, region: str) -> str:
     return what
 
 
-def monte_carlo_text(n_draws: int, seed: int, tau_obs: dict[str, TauObs], regions: list[str]) -> str:
-    """What the constrained series and rows are: ``n_draws`` x ``n_draws`` crossed draws of the observed
-    turnover times (yr) of each region in ``regions``, their distributions and the seed."""
-
-    def normal(pair: tuple[float, float] | None) -> str:
-        return "the model's own" if pair is None else f"N({pair[0]:.3g}, {pair[1]:.3g})"
-
-    each = "; ".join(f"{r}: tau_veg {normal(tau_obs[r][0])}, tau_soil {normal(tau_obs[r][1])}" for r in regions)
-    return (
-        f"Monte Carlo: {n_draws} x {n_draws} crossed draws ({n_draws**2:,} constrained runs per model and region, "
-        f"seed {seed}) of the observed turnover times in yr, {each}; *_constrained: the mean over the runs, "
-        "*_constrained_sd: their SD"
-    )
-
-
 def _region_masks(
     area: xr.DataArray, regions: dict[str, xr.DataArray] | None, domain: xr.DataArray | None
 ) -> xr.DataArray:
@@ -350,6 +348,7 @@ def twobox_results(
     n_draws: int = 100,
     seed: int = 0,
     domain: xr.DataArray | None = None,
+    left_out: frozenset[str] = frozenset(),
 ) -> Results:
     """The 2-box constraint of every model, globally and per vegetation class.
 
@@ -363,6 +362,7 @@ def twobox_results(
         without an entry gets skipped rows; a None tau_veg constrains tau_soil only (reason).
     n_draws, seed: draws per observed turnover time (``n_draws**2`` runs per model), their seed.
     domain: boolean (lat, lon) cells of the ``global`` region, those of the observed tau.
+    left_out: models constrained alone but kept out of the ensemble (their rows fail the coverage checks).
 
     Returns
     -------
@@ -386,7 +386,7 @@ def twobox_results(
             results.rows += _status_rows(ENSEMBLE, region, "skipped", "no usable model")
             continue
         selected = {name: t.sel(region=region, drop=True) for name, t in turnovers.items()}
-        rows, frame = _constrain_region(region, selected, tau_obs[region], n_draws, seed, clipped)
+        rows, frame = _constrain_region(region, selected, tau_obs[region], n_draws, seed, clipped, left_out=left_out)
         results.rows += rows
         frames += [frame] if frame is not None else []
     if frames:

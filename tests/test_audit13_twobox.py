@@ -75,3 +75,60 @@ def test_a_model_starting_after_1901_keeps_its_own_start_and_says_it():
     assert glob["LATE", "dcTotal_unconstrained"].value == pytest.approx(_change(npp, 9.0, 25.0), rel=1e-9)
     reason = glob["LATE", "dcTotal_constrained"].reason
     assert "changes 1951-2018" in reason and "left out" not in reason
+
+
+def test_a_model_left_out_is_constrained_alone_but_not_in_the_ensemble():
+    """`left_out` (the pipeline's models whose 2-box rows the coverage checks fail): their own rows are
+    computed as before; the ensemble is the mean of the others and names them."""
+    years = np.arange(1901, 2019)
+    models = {"A": _dgvm(_npp(years), 9.0, 25.0), "B": _dgvm(_npp(years) * 0.6, 6.0, 15.0)}
+    alone = _rows(twobox_results({"A": models["A"]}, AREA, tau_obs=OBS, n_draws=4, seed=3), region="global")
+    both = _rows(
+        twobox_results(models, AREA, tau_obs=OBS, n_draws=4, seed=3, left_out=frozenset({"B"})), region="global"
+    )
+    for metric in METRICS:
+        assert both["ensemble_mean", metric].value == pytest.approx(alone["A", metric].value, rel=1e-12, abs=1e-12)
+    reason = both["ensemble_mean", "dcTotal_constrained"].reason
+    assert "mean of 1 models" in reason and "left out (their rows fail the coverage checks): B" in reason
+    assert both["B", "dcTotal_constrained"].status == "ok"  # the pipeline's coverage gate fails it afterwards
+
+
+@pytest.mark.slow
+def test_a_partial_model_whose_2box_rows_fail_is_not_in_the_2box_ensemble(demo_root, tmp_path, monkeypatch):
+    """CLM5.0 masked to |lat| <= 40 (Rh covers 59 % of the reference's land): its own 2-box rows failed
+    (row 7 of the first audit) and it was left out of the suite's ensemble (rh_global: 1 DGVM), but the
+    2-box ensemble was **"mean of 2 models" with it: dcTotal_constrained 245.47 instead of JSBACH's
+    300.11 Pg C, `ok`**. Now the 2-box ensemble is JSBACH's numbers and names CLM5.0 as left out."""
+    import json
+    import os
+    import shutil
+
+    import xarray as xr
+    from test_reliability_isolation import write_config
+
+    from rhbench.cli import main
+
+    monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "data"
+    shutil.copytree(demo_root, root, copy_function=os.link)
+    for path in sorted((root / "trendy_v9" / "CLM5.0").glob("*.nc")):
+        with xr.open_dataset(path, decode_times=False) as ds:
+            masked = ds.where(abs(ds.lat) <= 40).load()
+        path.unlink()  # break the hard link: the shared demo root stays intact
+        masked.to_netcdf(path)
+    out = tmp_path / "out"
+    assert (
+        main(["-q", "run", "--config", str(write_config(tmp_path, root, ("CLM5.0", "JSBACH"))), "--out", str(out)]) == 3
+    )
+    rows = {
+        (r["source"], r["metric"]): r
+        for r in json.loads((out / "scorecard.json").read_text())["rows"]
+        if r["region"] == "global"
+    }
+    assert rows["CLM5.0", "dcTotal_constrained"]["status"] == "failed"
+    for metric in ("dcTotal_constrained", "dcTotal_unconstrained", "dcSoil_constrained", "underestimation_pct"):
+        ensemble = rows["ensemble_mean", metric]
+        assert ensemble["status"] == "ok" and ensemble["value"] == pytest.approx(
+            rows["JSBACH", metric]["value"], rel=1e-12
+        )
+        assert "left out (their rows fail the coverage checks): CLM5.0" in ensemble["reason"]

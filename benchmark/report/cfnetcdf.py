@@ -106,7 +106,7 @@ VARIABLES[("twobox", "dcTotal_dgvm")] = {
 #: coordinate naming the years of each source's map (:mod:`rhbench.metrics.map_years`).
 KEPT_ATTRIBUTES = ("years",)
 #: Attributes a group keeps: ``period``, the benchmark period of its maps; ``monte_carlo``, the draws
-#: behind the 2-box constrained series (:func:`rhbench.uptake.monte_carlo_text`).
+#: behind the 2-box constrained series (:func:`rhbench.constraint.monte_carlo_text`).
 GROUP_ATTRIBUTES = ("period", "monte_carlo")
 
 _LAT = {"standard_name": "latitude", "long_name": "latitude", "units": "degrees_north", "axis": "Y"}
