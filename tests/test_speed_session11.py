@@ -170,3 +170,45 @@ def test_attribution_maps_without_any_cell_are_nan_views_that_refuse_writes(dtyp
         copied[0, 0] = 1.0  # what readers do: their own array
         assert np.isnan(values[0, 0])
     assert result.summary["area_m2"] == 0.0 and np.isnan(result.summary["corr_rh_dev_tau_dev"])
+
+
+def _labelled_per_field(ds, years, period):
+    """The former :func:`rhbench.metrics.map_years.labelled`: one ``assign_coords`` per field."""
+    import numpy as np
+
+    from rhbench.metrics.map_years import FIELDS, MAP_FIELD, coordinate, period_text
+
+    sources = [str(s) for s in ds["source"].values]
+    drawn = {MAP_FIELD.get(str(name), str(name)) for name in ds.data_vars}
+    for field in [f for f in FIELDS if f in drawn]:
+        texts = [years.get(s, {}).get(field, "") for s in sources]
+        ds = ds.assign_coords({coordinate(field): ("source", np.array(texts, dtype=object).astype(str))})
+    for name in ds.data_vars:
+        field = MAP_FIELD.get(str(name), str(name))
+        if field in FIELDS:
+            ds[name].attrs["years"] = coordinate(field)
+    return ds.assign_attrs(period=period_text(period))
+
+
+@pytest.mark.parametrize("names", [["tau_veg", "rh", "attribution", "tau_bias"], ["rh_bias"], ["other"], []])
+def test_map_years_coordinates_in_one_call_are_those_added_one_by_one(names):
+    """The ``<field>_years`` coordinates added in one ``assign_coords`` (not one per field): the same
+    dataset, coordinates in :data:`FIELDS`' order whatever the variables' order, sources without a text
+    labelled "", the input left as it was."""
+    import numpy as np
+    import xarray as xr
+
+    from rhbench.metrics.map_years import labelled
+
+    sources = ["A", "B", "ensemble_mean"]
+    ds = xr.Dataset(
+        {name: (("source", "lat"), np.ones((3, 2)), {"units": "x"}) for name in names},
+        coords={"source": sources, "lat": [0.5, 1.5]},
+    )
+    years = {"A": {"rh": "1982-2018", "tau_veg": "1990-2000"}, "B": {"tau_soil": "1982-2010"}}
+    got, expected = labelled(ds, years, (1982, 2018)), _labelled_per_field(ds, years, (1982, 2018))
+    xr.testing.assert_identical(got, expected)
+    assert list(got.coords) == list(expected.coords)
+    assert all("years" not in ds[name].attrs for name in names)  # the input's attributes untouched
+    if "rh" in names:
+        assert list(got["rh_years"].values) == ["1982-2018", "", ""]

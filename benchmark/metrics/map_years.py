@@ -112,9 +112,10 @@ def labelled(ds: xr.Dataset, years: Mapping[str, Mapping[str, str]], period: tup
     coordinate, and the run's ``period`` as an attribute."""
     sources = [str(s) for s in ds["source"].values]
     drawn = {MAP_FIELD.get(str(name), str(name)) for name in ds.data_vars}
-    for field in [f for f in FIELDS if f in drawn]:  # in FIELDS' order: results.nc the same from run to run
-        texts = [years.get(s, {}).get(field, "") for s in sources]
-        ds = ds.assign_coords({coordinate(field): ("source", np.array(texts, dtype=object).astype(str))})
+    texts = {field: [years.get(s, {}).get(field, "") for s in sources] for field in FIELDS if field in drawn}
+    ds = ds.assign_coords(  # in FIELDS' order: results.nc the same from run to run; one call, not one per field
+        {coordinate(field): ("source", np.array(text, dtype=object).astype(str)) for field, text in texts.items()}
+    )
     for name in ds.data_vars:
         field = MAP_FIELD.get(str(name), str(name))
         if field in FIELDS:
