@@ -49,11 +49,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def _refuse_foreign_folder(out: Path) -> None:
     """``--force`` writes only into a folder a previous ``rhbench demo`` wrote, never into the cache."""
     from rhbench.demo import MARKER_FILE
-    from rhbench.loader import cache_dir
+    from rhbench.fileops import cache_path
     from rhbench.outdir import refuse_overlap
     from rhbench.ownership import foreign_folder
 
-    refuse_overlap(Path(out), {"cache": cache_dir()})
+    refuse_overlap(Path(out), {"cache": cache_path()})
     if foreign_folder(out, MARKER_FILE):
         raise OutputExistsError(
             f"--force writes only into a folder rhbench demo wrote, and this one has no {MARKER_FILE}",

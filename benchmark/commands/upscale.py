@@ -101,13 +101,13 @@ def _refuse_out(args: argparse.Namespace) -> None:
     in a folder an earlier ``rhbench upscale`` wrote (it holds :data:`UPSCALE_MARKER`, see
     :func:`_publish`)."""
     from rhbench import catalog
-    from rhbench.fileops import cache_dir
+    from rhbench.fileops import cache_path
     from rhbench.outdir import protected_folders, refuse_overlap
     from rhbench.upscaling.product import MAP_FILES, OUTPUT_FILES
 
     out = Path(args.out)
     root = catalog.resolve_data_root(args.data_root)
-    refuse_overlap(out, {**protected_folders(root), "cache": cache_dir()})
+    refuse_overlap(out, {**protected_folders(root), "cache": cache_path()})
     refuse_to_overwrite(out, args.force)
     clashes = [name for name in OUTPUT_FILES + MAP_FILES if (out / name).exists()]
     if clashes and not holds_marker(out, UPSCALE_MARKER):
