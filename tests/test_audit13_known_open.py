@@ -108,3 +108,34 @@ def test_months_beside_days_stay_refused_naming_both_files_and_units(tmp_path):
         _total({"rh": [paths[0], tmp_path / "rh_months.nc"]})
     text = str(info.value)
     assert "rh_0.nc" in text and "rh_months.nc" in text and "months since 2001-01-01" in text
+
+
+@pytest.mark.shared_data
+def test_the_real_sample_split_into_files_of_their_own_time_units_gives_the_same_total(tmp_path):
+    """A13-1 and B13-9 on the REAL CMIP6 sample (ACCESS-ESM1-5 gpp read as rh, proleptic_gregorian, with
+    time_bnds): split into 2000-2004 in its own 'days since 1850-01-01', 2005-2009 in 'hours since
+    1900-01-01' and 2010-2014 in 'days since 2000-01-01 12:00:00', time and bounds converted through their
+    dates (cftime). Before: refused ("different time units"); now the unsplit file's total (rel 1e-9)."""
+    from tests.test_audit11_real_cmip6 import _real_gpp_as_rh
+    from tests.test_audit11_real_cmip6 import _total as _cmip6_total
+
+    original = _real_gpp_as_rh(tmp_path / "whole")
+    with xr.open_dataset(original, decode_times=False) as ds:
+        ds = ds.load()
+    calendar, own = ds["time"].attrs["calendar"], ds["time"].attrs["units"]
+    (tmp_path / "split").mkdir()
+    for (first, last), units in zip(
+        ((2000, 2004), (2005, 2009), (2010, 2014)),
+        (own, "hours since 1900-01-01", "days since 2000-01-01 12:00:00"),
+        strict=True,
+    ):
+        part = ds.isel(time=slice((first - 2000) * 12, (last - 1999) * 12)).copy()
+        for name in ("time", "time_bnds"):
+            dates = cftime.num2date(part[name].values, own, calendar)
+            part[name] = (part[name].dims, np.asarray(cftime.date2num(dates, units, calendar), float), part[name].attrs)
+        part["time"].attrs["units"] = units
+        name = original.name.replace("200001-201412", f"{first}01-{last}12")
+        part.to_netcdf(tmp_path / "split" / name)
+    expected = _cmip6_total(tmp_path / "whole")
+    assert expected > 50.0  # the sample's gpp: ~112 Pg C yr-1 read as rh
+    assert _cmip6_total(tmp_path / "split") == pytest.approx(expected, rel=1e-9)

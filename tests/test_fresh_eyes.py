@@ -211,7 +211,7 @@ def test_the_2box_rows_of_a_run_without_observed_csoil_say_why_the_2box_model_di
     from rhbench.results import Results
 
     obs = SimpleNamespace(reference=SimpleNamespace(has_csoil=False))
-    rows = _constrain(None, {"MYMODEL": None}, None, obs, Results()).rows
+    rows = _constrain(None, {"MYMODEL": None}, None, obs, Results(), {}).rows
     assert {r.metric for r in rows} == {m.name for m in METRIC_TABLE if m.group == "twobox"}
     assert {"dcTotal_dgvm", "emulation_r2", "dcTotal_unconstrained"} <= {r.metric for r in rows}
     for row in rows:
