@@ -226,6 +226,8 @@ def monte_carlo(
         mean[name], sd[name] = m.T, s.T
     veg_src = np.concatenate([dveg, dveg.mean(axis=0, keepdims=True)])
     mean["dcVeg"], sd["dcVeg"] = veg_src.mean(axis=1), veg_src.std(axis=1)
+    if runs < 2:  # one run (n_draws = 1) has no spread: undefined, never an uncertainty of 0
+        sd = {name: np.full_like(values, np.nan) for name, values in sd.items()}
     start = npp[:, 0] * (tv[..., 0].mean(axis=1) + ts[..., 0].mean(axis=1))
     start = np.append(start, start.mean())
     clipped_runs = veg_clip[:, :, None] | soil_clip[:, None, :]

@@ -170,6 +170,7 @@ STEADY_RELATIVE = 1e-9
 UNDEFINED_REASONS = {
     "underestimation_pct": "undefined: the constrained change in cVeg + cSoil is 0",
     "emulation_r2": "undefined: the DGVM's own cVeg + cSoil does not change",
+    **{f"{p}_constrained_sd": "undefined: one Monte Carlo run (n_draws = 1) has no spread" for p in POOLS},
 }
 #: The ensemble_mean metrics not linear in the members: of the mean series (their reason says so).
 SERIES_METRICS = ("underestimation_pct", "emulation_r2", "emulation_rmse")

@@ -132,3 +132,18 @@ def test_a_partial_model_whose_2box_rows_fail_is_not_in_the_2box_ensemble(demo_r
             rows["JSBACH", metric]["value"], rel=1e-12
         )
         assert "left out (their rows fail the coverage checks): CLM5.0" in ensemble["reason"]
+
+
+def test_one_monte_carlo_draw_has_no_spread_rather_than_an_uncertainty_of_zero():
+    """`n_draws = 1` (a quick CI setting): before, dcTotal_constrained_sd (and dcVeg, dcSoil) were `ok` 0.0, an
+    uncertainty of nothing, silently; now `skipped` "undefined: one Monte Carlo run (n_draws = 1) has no
+    spread". Two draws (4 runs) give a positive SD, as before."""
+    years = np.arange(1901, 2019)
+    model = {"A": _dgvm(_npp(years), 9.0, 25.0)}
+    one = _rows(twobox_results(model, AREA, tau_obs=OBS, n_draws=1, seed=3), region="global")
+    two = _rows(twobox_results(model, AREA, tau_obs=OBS, n_draws=2, seed=3), region="global")
+    for pool in ("dcVeg", "dcSoil", "dcTotal"):
+        row = one["A", f"{pool}_constrained_sd"]
+        assert row.status == "skipped" and "one Monte Carlo run (n_draws = 1) has no spread" in row.reason
+        assert one["A", f"{pool}_constrained"].status == "ok"
+        assert two["A", f"{pool}_constrained_sd"].status == "ok" and two["A", f"{pool}_constrained_sd"].value > 0
