@@ -70,10 +70,7 @@ def _kind(source: str) -> str:
 
 
 def _status_rows(source: str, region: str, status: str, reason: str, metrics=METRICS) -> list[ScoreRow]:
-    return [
-        ScoreRow(source, _kind(source), metric, region, METRICS[metric], float("nan"), status, reason)
-        for metric in metrics
-    ]
+    return [ScoreRow(source, _kind(source), m, region, METRICS[m], float("nan"), status, reason) for m in metrics]
 
 
 def reference_window(years: np.ndarray) -> tuple[int, int]:
