@@ -42,7 +42,7 @@ import xarray as xr
 
 from rhbench import __version__
 from rhbench.cache import CACHE_VERSION
-from rhbench.fileops import cache_dir, file_checksum, sha256_of, write_text_atomic
+from rhbench.fileops import cache_dir, cache_path, file_checksum, sha256_of, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -242,8 +242,8 @@ def cached_build(
     if key is not None:
         try:
             log.info("reference stored in the cache (key %s): %s", key, store(key, out_dir))
-        except OSError as exc:
-            log.warning("could not store the reference in the cache %s: %s", cache_dir() / FOLDER, exc)
+        except OSError as exc:  # the built reference is used; never cache_dir() here (it raises again)
+            log.warning("could not store the reference in the cache %s: %s", cache_path() / FOLDER, exc)
 
 
 def run_inputs(config, registry, root: Path, sites, found: tuple, target: xr.Dataset, classes) -> dict:
