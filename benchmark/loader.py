@@ -32,6 +32,7 @@ from rhbench import (
     layerdepth,
     layout,
     readers,
+    seriesdecode,
     stamps,
     timeaxis,
     valuecheck,
@@ -328,8 +329,9 @@ def open_variable(
     where = {"source": source.name, "file": file}
     try:
         datasets = _open_files(source, spec.file_name, paths, in_memory)
+        datasets, steps = seriesdecode.decoded_apart(datasets, spec.file_name, paths)  # each its own packing
         ds = datasets[0] if len(datasets) == 1 else concat_files(datasets, paths, spec.file_name)
-        step = layout.packing_step(ds[spec.file_name])  # before decoding moves it to the encoding
+        step = steps or layout.packing_step(ds[spec.file_name])  # before decoding moves it to the encoding
         ds, fills = layout.fill_values(ds, spec.file_name, file=file)
         ds, fills = layerdepth.per_area(ds, spec.file_name, variable, fills, file=file)  # kg m-3 per layer
         sample = valuecheck.read_sample(ds[spec.file_name], variable=variable, whole_extra=pfts, **where)

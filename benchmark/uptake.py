@@ -1,30 +1,29 @@
 """The observation-constrained carbon uptake of each DGVM: rows of the 2-box constraint.
 
-:func:`twobox_results` emulates each DGVM with the 2-box model (:mod:`rhbench.twobox`),
-corrects its turnover times towards the observed ones and runs the Monte Carlo
-(:mod:`rhbench.constraint`), globally and per vegetation class, then reports one row per
-model, metric and region, plus the multi-model ``ensemble_mean`` and ``ensemble_sd``.
+:func:`twobox_results` emulates each DGVM with the 2-box model (:mod:`rhbench.twobox`), corrects its turnover
+times towards the observed ones and runs the Monte Carlo (:mod:`rhbench.constraint`), globally and per
+vegetation class, then reports one row per model, metric and region, plus the multi-model ``ensemble_mean`` and
+``ensemble_sd``.
 
-Independence: each model is constrained on its own years from 1901 on
-(:data:`rhbench.twobox.START_YEAR`, the paper's steady state: earlier years are left out, its
-rows saying so), alone; another model's time axis never changes its numbers. A model's turnover
-times are matched to the observation over the reference period
-(:data:`rhbench.config.REFERENCE_PERIOD`) cut to its years (:func:`reference_window`: a CMIP6
-``historical`` run, 1850-2014, over 1982-2014, its rows saying so); a model covering less than
-:data:`REFERENCE_SHARE_MIN` of the period, or with a gap in it, cannot be corrected and gets
-failed rows that say so. The ensemble is formed from the models that share the most common
-first-to-last year span, without those the pipeline's coverage checks fail (``left_out``); its
-rows name any model left out.
+Independence: each model is constrained on its own years from 1901 on (:data:`rhbench.twobox.START_YEAR`, the
+paper's steady state: earlier years are left out, its rows saying so), alone; another model's time axis never
+changes its numbers. A model's turnover times are matched to the observation over the reference period
+(:data:`rhbench.config.REFERENCE_PERIOD`) cut to its years (:func:`reference_window`: a CMIP6 ``historical``
+run, 1850-2014, over 1982-2014, its rows saying so); a model covering less than :data:`REFERENCE_SHARE_MIN` of
+the period, or with a gap in it, cannot be corrected and gets failed rows that say so. The ensemble is formed
+from the models that share the most common first-to-last year span, without those the pipeline's coverage checks
+fail (``left_out``); its rows name any model left out.
 
-Per vegetation class, an observed tau_veg is used only when one is given for that class
-(from a litterfall or NPP product); otherwise only tau_soil is corrected, tau_veg keeps the
-model's own values, and every row of that class says so in its ``reason``.
+Per vegetation class, an observed tau_veg is used only when one is given for that class (from a litterfall or
+NPP product); otherwise only tau_soil is corrected, tau_veg keeps the model's own values, and every row of that
+class says so in its ``reason``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import xarray as xr
@@ -71,10 +70,7 @@ def _kind(source: str) -> str:
 
 
 def _status_rows(source: str, region: str, status: str, reason: str, metrics=METRICS) -> list[ScoreRow]:
-    return [
-        ScoreRow(source, _kind(source), metric, region, METRICS[metric], float("nan"), status, reason)
-        for metric in metrics
-    ]
+    return [ScoreRow(source, _kind(source), m, region, METRICS[m], float("nan"), status, reason) for m in metrics]
 
 
 def reference_window(years: np.ndarray) -> tuple[int, int]:
@@ -173,6 +169,9 @@ UNDEFINED_REASONS = {
     "emulation_r2": "undefined: the DGVM's own cVeg + cSoil does not change",
     **{f"{p}_constrained_sd": "undefined: one Monte Carlo run (n_draws = 1) has no spread" for p in POOLS},
 }
+#: The ensemble_mean metrics not linear in the members: of the mean series (their reason says so).
+SERIES_METRICS = ("underestimation_pct", "emulation_r2", "emulation_rmse")
+SERIES_NOTE = "of the ensemble-mean dcTotal series, not the mean of the models' values"
 
 
 def _rows(source: str, region: str, values: dict[str, float], reason: str = "", metrics=METRICS) -> list[ScoreRow]:
@@ -205,12 +204,11 @@ def _ensemble(
     left_out = sorted(set(members) - set(names))
     ds = _monte_carlo([members[n][0] for n in names], [members[n][1] for n in names], draws, names)
     ens = ds.sel(source=[ENSEMBLE])
-    reason = f"mean of {len(names)} models over {span[0]}-{span[1]}"
-    reason = "; ".join(filter(None, [reason, _window_note(reference_window(np.arange(span[0], span[1] + 1)))]))
-    if left_out:
-        reason += f"; left out (other years): {', '.join(left_out)}"
-    reason = "; ".join(filter(None, [reason, note]))
+    window = _window_note(reference_window(np.arange(span[0], span[1] + 1)))
+    other = f"left out (other years): {', '.join(left_out)}" if left_out else ""
+    reason = "; ".join(filter(None, [f"mean of {len(names)} models over {span[0]}-{span[1]}", window, other, note]))
     rows = _rows(ENSEMBLE, region, _values(ens.isel(source=0)), reason)
+    rows = [replace(r, reason=f"{SERIES_NOTE}; {reason}") if r.metric in SERIES_METRICS else r for r in rows]
     if len(names) < 2:
         rows += _status_rows(ENSEMBLE_SD, region, "skipped", "needs at least two models", SPREAD_METRICS)
         return rows, ens

@@ -388,6 +388,7 @@ DEMO_FIGURES = (
     "fig-zonal-tau_veg",
     "fig-csoil-products",
     "fig-csoil-zonal",
+    "fig-rf-map",
     "fig-rf-sd-map",
     "fig-twobox-dcTotal",
     "fig-twobox-dcSoil",
@@ -442,6 +443,21 @@ def test_demo_page_has_every_paper_figure_by_id_in_chromium(small_demo_run, tmp_
     assert title.group(1) == f"IDS OK TOC OK CARDS {n_cards}"
     text = page.read_text()
     assert "Paper Fig. S13" in text and "Paper Fig. 4a" in text
+
+
+def test_the_readme_maps_exactly_the_demo_pages_figures_to_the_paper(small_demo_run):
+    """The README's figure table, the browser test's list and the demo page's figure ids are one set."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## The scorecard page (`index.html`)")[1].split("\n## ")[0]
+    table = [line.split(" | ")[0] for line in section.splitlines() if line.startswith("| `fig-")]
+    in_readme = set(re.findall(r"`(fig-[^`]+)`", "\n".join(table)))
+    on_page = set(re.findall(r'<figure id="(fig-[^"]+)"', (small_demo_run[0].out_dir / "index.html").read_text()))
+    assert in_readme == set(DEMO_FIGURES), (
+        f"README only: {in_readme - set(DEMO_FIGURES)}; list only: {set(DEMO_FIGURES) - in_readme}"
+    )
+    assert on_page == set(DEMO_FIGURES), (
+        f"page only: {on_page - set(DEMO_FIGURES)}; list only: {set(DEMO_FIGURES) - on_page}"
+    )
 
 
 def test_class_constraint_bars_show_only_regions_with_2box_rows(tmp_path):

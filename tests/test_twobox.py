@@ -406,3 +406,22 @@ def test_a_cmip6_historical_model_ending_in_2014_is_constrained_over_1982_2014_a
         assert "over 1982" not in rows["A", metric].reason  # a TRENDY model keeps 1982-2018, silently
         assert rows["A", metric].value == pytest.approx(alone["A", metric].value, rel=1e-12, abs=1e-12)
     assert np.isfinite(rows["H", "dcTotal_constrained"].value)
+
+
+def test_ensemble_rows_not_linear_in_the_members_are_of_the_mean_series_and_say_so():
+    """underestimation_pct of ensemble_mean is that of the ensemble-mean dcTotal series (the paper's
+    30 %), not the mean of the models' percentages; its reason says so (a mean +- SD row would mislead)."""
+    models = {"A": _dgvm(NPP, 10.3, 38.3), "B": _dgvm(40.0 + 30.0 * np.linspace(0, 1, 118) ** 3, 5.0, 20.0)}
+    exact = ((10.3, 0.0), (38.3, 0.0))
+    glob = _rows(twobox_results(models, AREA, tau_obs={"global": exact}, n_draws=3, seed=0), region="global")
+    new, old = (glob["ensemble_mean", f"dcTotal_{k}"].value for k in ("constrained", "unconstrained"))
+    series = (new - old) / new * 100
+    mean_of_models = (glob["A", "underestimation_pct"].value + glob["B", "underestimation_pct"].value) / 2
+    assert abs(series - mean_of_models) > 1.0  # the two definitions differ here
+    assert glob["ensemble_mean", "underestimation_pct"].value == pytest.approx(series, rel=1e-9)
+    for metric in ("underestimation_pct", "emulation_r2", "emulation_rmse"):
+        reason = glob["ensemble_mean", metric].reason
+        assert reason.startswith("of the ensemble-mean dcTotal series, not the mean of the models' values")
+        assert "mean of 2 models over 1901-2018" in reason
+    for metric in ("dcTotal_constrained", "dcTotal_unconstrained", "dcVeg_constrained"):
+        assert "ensemble-mean dcTotal series" not in glob["ensemble_mean", metric].reason
