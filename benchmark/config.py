@@ -131,6 +131,24 @@ def resolve_data_root(cli_value: str | os.PathLike | None = None, config_value: 
     return None
 
 
+#: How a data root is given (named by the errors about it).
+DATA_ROOT_NAMES = "data_root (--data-root, the config's data_root or RHBENCH_DATA)"
+
+
+def refuse_data_root_not_folder(root: Path | None, *, missing_ok: bool, variable: str = DATA_ROOT_NAMES) -> None:
+    """:class:`ConfigError` naming ``root`` when it is a file, or (unless ``missing_ok``: ``rhbench data``
+    and ``fetch`` list and fill a root not made yet) when it does not exist; nothing for None or a folder."""
+    if root is None or root.is_dir() or (missing_ok and not root.exists()):
+        return
+    raise ConfigError(
+        "the data root is not a folder",
+        variable=variable,
+        file=str(root),
+        found="a file" if root.exists() else "no such folder",
+        expected="the folder holding the observations and model files (rhbench data lists what it expects)",
+    )
+
+
 def resolve(args: argparse.Namespace) -> RunConfig:
     """The run configuration of ``rhbench run``: the config file (if any) overridden by the command line.
 

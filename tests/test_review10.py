@@ -59,3 +59,38 @@ def test_r10_2_a_2d_latitude_bent_by_a_few_millionths_of_a_degree_is_held_to_the
         assert f"file: {path}" in str(info.value)
     else:
         assert _total({"rh": [path]}) == pytest.approx(_hand(_rates(), "noleap"), rel=1e-6)
+
+
+@pytest.mark.parametrize("command", ["data", "fetch"])
+def test_r10_3_data_and_fetch_on_a_data_root_that_is_a_file_say_so(tmp_path, capsys, monkeypatch, command):
+    """B13-11 made `rhbench run` say a data root is a file; `rhbench data --data-root FILE` still said
+    "data root FILE does not exist ... `rhbench fetch --all --dest FILE` creates it" (exit 0: false, and
+    the advice fails), and `rhbench fetch srdb --dest FILE` "cannot read or write a file: FILE/srdb: Not a
+    directory" after starting the download. Now both refuse it (exit 2) naming the file, what was found
+    and expected, before any download; the user's file is untouched."""
+    from rhbench import fetch as fetch_module
+    from rhbench.cli import main
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("a download was started")
+
+    monkeypatch.setattr(fetch_module, "fetch", no_download)
+    monkeypatch.setattr("rhbench.commands.fetch.fetch", no_download)
+    root = tmp_path / "root"
+    root.write_text("a user's file")
+    argv = ["data", "--data-root", str(root)] if command == "data" else ["fetch", "srdb", "--dest", str(root)]
+    code = main(["-q", *argv])
+    err = "".join(capsys.readouterr().err.split())
+    assert code == 2
+    assert "thedatarootisnotafolder" in err and "found:afile" in err and "expected:" in err
+    assert "".join(str(root).split()) in err and "creates it" not in err
+    assert root.read_text() == "a user's file"
+
+
+def test_r10_3_data_on_a_missing_data_root_still_lists_what_it_expects(tmp_path, capsys):
+    """Pins: a data root not made yet is legitimate for `rhbench data` (it lists what to fetch), exit 0."""
+    from rhbench.cli import main
+
+    code = main(["-q", "data", "--data-root", str(tmp_path / "not-yet"), "--json"])
+    assert code == 0
+    assert "srdb-data.csv" in capsys.readouterr().out

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from rhbench import cmip6
-from rhbench.config import resolve_data_root
+from rhbench.config import refuse_data_root_not_folder, resolve_data_root
 from rhbench.errors import ConfigError
 from rhbench.registry import Registry, close_names
 
@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     data_root = resolve_data_root(args.data_root, config_root)
     if data_root is None:
         raise ConfigError("no data root: pass --data-root, set data_root in --config, or RHBENCH_DATA")
+    refuse_data_root_not_folder(data_root, missing_ok=True)
     if not data_root.is_dir():
         logging.getLogger("rhbench").warning(
             "data root %s does not exist: every file below is absent (`rhbench fetch --all --dest %s` creates it)",

@@ -19,7 +19,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from rhbench.config import resolve_data_root
+from rhbench.config import refuse_data_root_not_folder, resolve_data_root
 from rhbench.errors import ConfigError, RhbenchError
 from rhbench.fetch import Download, ProgressCallback, download_specs, fetch, find_source
 from rhbench.registry import build_registry
@@ -105,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     data_root = resolve_data_root(args.dest)
     if data_root is None:
         raise ConfigError("no destination: pass --dest or set RHBENCH_DATA", source=args.name)
+    refuse_data_root_not_folder(data_root, missing_ok=True, variable="--dest (or RHBENCH_DATA)")
     specs = _wanted(args)
     failed: list[str] = []
     for spec in specs:

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rhbench import democache
-from rhbench.config import DEMO_RESOLUTION, RunConfig, resolve
+from rhbench.config import DEMO_RESOLUTION, RunConfig, refuse_data_root_not_folder, resolve
 from rhbench.democache import demo_root
 from rhbench.errors import ConfigError
 
@@ -272,12 +272,5 @@ def _run(args: argparse.Namespace, workers) -> int:
 def _refuse_missing_root(root: Path | None, *, demo: bool) -> None:
     """A data root that is a file or does not exist is a ConfigError saying so (was "no reference Rh in the
     data root ... found: no such file", naming a file inside it)."""
-    if demo or root is None or root.is_dir():
-        return
-    raise ConfigError(
-        "the data root is not a folder",
-        variable="data_root (--data-root, the config's data_root or RHBENCH_DATA)",
-        file=str(root),
-        found="a file" if root.exists() else "no such folder",
-        expected="the folder holding the observations and model files (rhbench data lists what it expects)",
-    )
+    if not demo:
+        refuse_data_root_not_folder(root, missing_ok=False)
