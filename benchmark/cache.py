@@ -49,7 +49,9 @@ from rhbench.sources import Source
 log = logging.getLogger(__name__)
 
 #: Bump when the content of the cached products changes for the same inputs.
-CACHE_VERSION = 21  # 21 (session 10, Review 9 open item): per-PFT values / max(covered share, the model's land);
+CACHE_VERSION = 22  # 22 (audit 13): files of a series packed or filled each their own way decoded apart (B13-20);
+# the time of day of a time units' reference date counted (B13-9); 'ton' refused, was the short ton (B13-1);
+# 21 (session 10, Review 9 open item): per-PFT values / max(covered share, the model's land);
 # 20 (session 10): per-PFT values per m2 of land (divided by the covered share);
 # 19 (audit 12, B12-5): all-zero cells of a model without land fraction missing in its maps;
 # 18 (audit 12, A12-4): one lat or lon index beside a global axis refused (was read as degrees);

@@ -32,6 +32,7 @@ from rhbench import (
     layerdepth,
     layout,
     readers,
+    seriesdecode,
     stamps,
     timeaxis,
     valuecheck,
@@ -320,16 +321,16 @@ def open_variable(
     they state one (:func:`_stated`). With ``in_memory``, a variable of at most
     :data:`IN_MEMORY_BYTES` is read now and returned as numpy values (the same numbers: every
     step is elementwise or per year), for a caller that computes it whole anyway. Raises a
-    :class:`~rhbench.errors.RhbenchError` subclass whose message names the source, file and variable.
-    """
+    :class:`~rhbench.errors.RhbenchError` subclass naming the source, file and variable."""
     paths = [Path(path)] if isinstance(path, (str, os.PathLike)) else [Path(p) for p in path]
     spec = source.variables[variable]
     file = str(paths[0]) if len(paths) == 1 else f"{paths[0]} .. {paths[-1]} ({len(paths)} files)"
     where = {"source": source.name, "file": file}
     try:
         datasets = _open_files(source, spec.file_name, paths, in_memory)
+        datasets, steps = seriesdecode.decoded_apart(datasets, spec.file_name, paths)  # each its own packing
         ds = datasets[0] if len(datasets) == 1 else concat_files(datasets, paths, spec.file_name)
-        step = layout.packing_step(ds[spec.file_name])  # before decoding moves it to the encoding
+        step = steps or layout.packing_step(ds[spec.file_name])  # before decoding moves it to the encoding
         ds, fills = layout.fill_values(ds, spec.file_name, file=file)
         ds, fills = layerdepth.per_area(ds, spec.file_name, variable, fills, file=file)  # kg m-3 per layer
         sample = valuecheck.read_sample(ds[spec.file_name], variable=variable, whole_extra=pfts, **where)

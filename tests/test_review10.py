@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+import pytest
+
 from rhbench import refcache
+from rhbench.errors import CoordinateError
+from tests.test_audit11_trendy import LAT, LON, _hand, _rates, _total
+from tests.test_audit12_known_open import _two_d_file
 from tests.test_refcache import Build, _build
 
 
@@ -34,3 +40,22 @@ def test_r10_1_a_reference_built_beside_an_unusable_cache_is_kept_not_failed(tmp
     assert "RHBENCH_CACHE" in caplog.text and str(tmp_path / "file") in caplog.text
     assert (tmp_path / "file").read_text() == "a user's file"
     assert refcache.FOLDER in caplog.text
+
+
+@pytest.mark.parametrize("bend, refused", [(5e-6, True), (2e-7, False)])
+def test_r10_2_a_2d_latitude_bent_by_a_few_millionths_of_a_degree_is_held_to_the_stated_tolerance(
+    tmp_path, bend, refused
+):
+    """Pins fileaxes.REGULAR_TOLERANCE (1e-6 degree, said by A12-2 and core's move to grid.repeats): the
+    twelfth audit's curvilinear test bends the latitude by up to 0.035 degree, so a tolerance loosened
+    to 1e-2 degree passed every test. A bend of 5e-6 degree along x is refused, naming the file; one of
+    2e-7 (below float32 rounding of the stored degrees) is the regular grid (hand total)."""
+    lat2, lon2 = np.meshgrid(LAT, LON, indexing="ij")
+    lat2 = lat2 + bend * (np.arange(LON.size)[None, :] % 2)
+    path = _two_d_file(tmp_path / "rh.nc", lat2, lon2, _rates())
+    if refused:
+        with pytest.raises(CoordinateError, match="curvilinear grid not supported") as info:
+            _total({"rh": [path]})
+        assert f"file: {path}" in str(info.value)
+    else:
+        assert _total({"rh": [path]}) == pytest.approx(_hand(_rates(), "noleap"), rel=1e-6)
