@@ -321,8 +321,7 @@ def open_variable(
     they state one (:func:`_stated`). With ``in_memory``, a variable of at most
     :data:`IN_MEMORY_BYTES` is read now and returned as numpy values (the same numbers: every
     step is elementwise or per year), for a caller that computes it whole anyway. Raises a
-    :class:`~rhbench.errors.RhbenchError` subclass whose message names the source, file and variable.
-    """
+    :class:`~rhbench.errors.RhbenchError` subclass naming the source, file and variable."""
     paths = [Path(path)] if isinstance(path, (str, os.PathLike)) else [Path(p) for p in path]
     spec = source.variables[variable]
     file = str(paths[0]) if len(paths) == 1 else f"{paths[0]} .. {paths[-1]} ({len(paths)} files)"

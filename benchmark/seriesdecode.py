@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from rhbench import layout
+from rhbench import layout, units
+from rhbench.errors import UnitsError
 
 #: The attributes that say how a file's stored values decode.
 DECODING = (
@@ -48,6 +49,7 @@ def decoded_apart(
     """``datasets`` as they are and None when every file decodes alike; else each decoded by its own
     attributes (float64, missing values NaN) and the largest packing step of the files (in the files'
     units, :func:`rhbench.layout.packing_step`, for the value check's tolerance; None when none is packed)."""
+    _refuse_other_units(datasets, name, paths)
     if len({_decoding(ds, name) for ds in datasets}) < 2:
         return list(datasets), None
     out, steps = [], []
@@ -62,3 +64,28 @@ def decoded_apart(
         values.attrs, values.encoding = var.attrs, {}
         out.append(decoded.assign({name: values}))
     return out, max(steps) if steps else None
+
+
+def _refuse_other_units(datasets: Sequence[xr.Dataset], name: str, paths: Sequence[Path]) -> None:
+    """Raise :class:`UnitsError` naming the files when they state units that are not one another's
+    (``kg m-2 s-1`` then ``g m-2 d-1``): the join keeps the first file's, which would read the others'
+    values in it (B13-21; a factor of 12 or 10 passes the plausibility check). Spellings of one unit
+    (``kg m-2 s-1``, ``kg/m2/s``), and units that cannot be parsed (refused later, by name), pass."""
+    stated = [str(ds[name].attrs.get("units", "")).strip() for ds in datasets]
+    first = stated[0]
+    for other, path in zip(stated[1:], paths[1:], strict=True):
+        if other == first or not (first and other):  # a file without units: read in the declared ones
+            continue
+        try:
+            same = abs(units.conversion_factor(other, first) - 1.0) < 1e-12
+        except UnitsError:
+            continue
+        if not same:
+            raise UnitsError(
+                "files of a series state different units",
+                file=f"{paths[0]}, {path}",
+                variable=name,
+                found=f"{first!r} then {other!r}",
+                expected="one units attribute for every file of the series",
+                hint="convert the files to one unit first (e.g. cdo mulc, then ncatted on units)",
+            )

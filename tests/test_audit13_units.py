@@ -16,12 +16,13 @@ from tests.test_audit11_trendy import LAT, LON, _hand, _rates, _total, _write
 KG_PER_SHORT_TON = 907.18474
 
 
-def _csoil(path, values: np.ndarray, unit: str):
-    """A yearly cSoil file (2000-2003, noleap) of ``values`` in ``unit``."""
+def _csoil(path, values: np.ndarray, unit: str, first: int = 2000):
+    """A yearly cSoil file (from ``first``, noleap, one step per row of ``values``) in ``unit``."""
+    time = (first - 2000 + np.arange(values.shape[0])) * 365.0 + 182.5
     ds = xr.Dataset(
         {"cSoil": (("time", "lat", "lon"), values.astype("float64"), {"units": unit})},
         coords={
-            "time": ("time", np.arange(4) * 365.0 + 182.5, {"units": "days since 2000-01-01", "calendar": "noleap"}),
+            "time": ("time", time, {"units": "days since 2000-01-01", "calendar": "noleap"}),
             "lat": LAT,
             "lon": LON,
         },
@@ -31,9 +32,10 @@ def _csoil(path, values: np.ndarray, unit: str):
 
 
 def _csoil_total(path) -> float:
-    """rhbench's global cSoil total (Pg C) of a model with cSoil ``path`` alone (declared kg m-2)."""
+    """rhbench's global cSoil total (Pg C) of a model with cSoil ``path`` (or a series of files) alone."""
+    paths = path if isinstance(path, list) else [path]
     source = Source(
-        "T", "dgvm", "x.T", {"cSoil": Var("cSoil", "kg m-2")}, "-", period=(2000, 2003), files={"cSoil": [path]}
+        "T", "dgvm", "x.T", {"cSoil": Var("cSoil", "kg m-2")}, "-", period=(2000, 2003), files={"cSoil": paths}
     )
     annual, cells = harmonize.load_native(source, None)
     products = reduce.reduce_native(annual, cells, grid.common_grid(10.0), (2000, 2003))
@@ -108,3 +110,20 @@ def test_fluxes_in_milligrams_of_carbon_per_hour_give_the_hand_total(tmp_path, u
 @pytest.mark.parametrize(("text", "kg"), [("Gt C", 1e12), ("Mt C", 1e9), ("kt C", 1e6), ("Pg C", 1e12), ("t C", 1e3)])
 def test_carbon_masses_with_prefixed_tonnes_convert_to_kilograms(text, kg):
     assert units.conversion_factor(text, "kg") == pytest.approx(kg, rel=1e-12)
+
+
+def test_files_of_a_series_stating_different_units_are_refused_naming_both(tmp_path):
+    """cSoil of 2000-2001 in kg m-2, then 2002-2003 in Mg ha-1 (a product re-gridded by another tool).
+    Before: the join kept the first file's units, so the second file's Mg ha-1 were read as kg m-2:
+    **10x for those years, the total 5.5x the hand one, silently** at the loader (only a run's plausibility
+    check could catch it). Now a UnitsError naming both files and both units; one unit spelt two ways
+    (`kg m-2`, `kg C/m2`) still joins to the hand total."""
+    kg_m2 = _kg_m2()
+    first = _csoil(tmp_path / "cSoil_2000.nc", kg_m2[:2], "kg m-2")
+    second = _csoil(tmp_path / "cSoil_2002.nc", kg_m2[2:] * 10.0, "Mg ha-1", first=2002)
+    with pytest.raises(UnitsError, match="files of a series state different units") as info:
+        _csoil_total([first, second])
+    text = str(info.value)
+    assert "cSoil_2000.nc" in text and "cSoil_2002.nc" in text and "'kg m-2' then 'Mg ha-1'" in text
+    third = _csoil(tmp_path / "cSoil_2002b.nc", kg_m2[2:], "kg C/m2", first=2002)
+    assert _csoil_total([first, third]) == pytest.approx(_hand_csoil(kg_m2), rel=1e-9)

@@ -507,3 +507,27 @@ def test_ensemble_figure_needs_two_dgvms(tmp_path, n_models):
     page = path.read_text()
     assert ('id="fig-ensemble-bars"' in page) == (n_models == 2)
     assert ("Ensemble of one DGVM: no multi-model figure" in page) == (n_models == 1)
+
+
+def test_the_page_draws_turnover_maps_and_zonal_profiles_on_log_scales(tmp_path, monkeypatch):
+    """Issue 15: tau maps and zonal profiles on a log scale, Rh on a linear one (the figure
+    functions' own scales are tested in test_report_plots.py)."""
+    from rhbench.report import plots
+
+    calls: dict[str, list] = {"maps": [], "zonal": []}
+    for name, key in (("map_panels", "maps"), ("zonal_means", "zonal")):
+        original = getattr(plots, name)
+
+        def record(*args, _original=original, _key=key, **kwargs):
+            calls[_key].append((kwargs.get("units", ""), kwargs.get("log", False)))
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(plots, name, record)
+    data = synthetic_datasets(2)
+    data["zonal"] = data["maps"][["rh", "tau_soil"]].mean("lon")
+    write_index_html(tmp_path, synthetic_scorecard(2), data, synthetic=True, provenance={})
+    for key in ("maps", "zonal"):
+        logs = {units.split(" (")[0]: log for units, log in calls[key]}
+        tau = {k: k.startswith(("tau", "τ")) for k in logs}  # labels write τ_soil
+        assert any(tau.values()) and any(k.startswith("Rh") for k in logs), calls[key]
+        assert all(log == tau[k] for k, log in logs.items()), logs

@@ -227,3 +227,67 @@ def test_fixed_margin_figures_keep_axes_and_legend_inside_without_a_layout_engin
         assert 0 <= drawn.x0 and drawn.x1 <= width and 0 <= drawn.y0 and drawn.y1 <= height
         if module is fig_taylor:
             assert box.width * fig.bbox.width == pytest.approx(box.height * fig.bbox.height)  # square
+
+
+def test_zonal_profiles_draw_the_observation_on_top_of_its_band_and_tau_on_a_log_axis():
+    """Issue 15: the observation line is not hidden under the products' lines, it has its +-1 SD
+    band, and turnover-time profiles use a log scale."""
+    from matplotlib.collections import PolyCollection
+
+    from rhbench.report import fig_series
+
+    lat = np.arange(-59.0, 85.0, 2.0)
+    values = np.random.default_rng(2).uniform(5, 400, (3, lat.size))
+    zonal = xr.DataArray(values, dims=("source", "lat"), coords={"source": ["A", "B", "observations"], "lat": lat})
+    obs = zonal.sel(source="observations")
+    for log in (True, False):
+        _, fig = _placed(
+            fig_series,
+            fig_series.zonal_means,
+            zonal,
+            units="tau_soil (yr)",
+            reference="observations",
+            band=(obs * 0.8, obs * 1.2),
+            log=log,
+        )
+        (ax,) = fig.axes
+        assert ax.get_xscale() == ("log" if log else "linear")
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        (band,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
+        assert band.get_label() == "observation ± 1 SD"
+        top = lines["observations"]
+        assert top.get_zorder() > band.get_zorder() > max(lines[s].get_zorder() for s in ("A", "B"))
+        np.testing.assert_allclose(top.get_xdata(), obs.values)
+
+
+def test_tau_maps_use_a_log_colour_scale_and_other_maps_a_linear_one():
+    from matplotlib.colors import LogNorm
+
+    from rhbench.report import fig_maps
+
+    grid = _grid(1).isel(source=0) + 1.0
+    for log in (True, False):
+        _, fig = _placed(fig_maps, fig_maps.map_panels, {"a": grid}, units="tau_soil (yr)", log=log)
+        drawn = [im for ax in fig.axes for im in ax.get_images() + ax.collections if im.get_array() is not None]
+        norms = [im.norm for im in drawn]  # the data layers (coastlines carry no values)
+        assert norms and all(isinstance(n, LogNorm) == log for n in norms)
+
+
+def test_the_twobox_series_figure_plots_changes_since_the_first_year_as_given():
+    """The 2-box panels are titled "change since the first year": they draw the dc series they are
+    given (0 in the first year), never the absolute cTotal."""
+    from rhbench.report import fig_series
+
+    years = np.arange(1901, 1911)
+    change = np.outer([1.0, 2.0], np.arange(10.0))
+    ds = xr.Dataset(
+        {
+            "dcTotal_unconstrained": (("source", "year"), change),
+            "dcTotal_constrained": (("source", "year"), 1.5 * change),
+        },
+        coords={"source": ["A", "B"], "year": years},
+    )
+    _, fig = _placed(fig_series, fig_series.twobox_series, ds)
+    drawn = [line.get_ydata() for ax in fig.axes[1:] for line in ax.get_lines()]
+    assert len(drawn) == 4 and all(float(y[0]) == 0.0 for y in drawn)
+    np.testing.assert_allclose(drawn[1], 1.5 * change[0])
