@@ -328,7 +328,7 @@ def open_variable(
     where = {"source": source.name, "file": file}
     try:
         datasets = _open_files(source, spec.file_name, paths, in_memory)
-        datasets, steps = seriesdecode.decoded_apart(datasets, spec.file_name, paths)  # each its own packing
+        datasets, steps = seriesdecode.decoded_apart(datasets, spec.file_name, paths, spec.units)  # each its own
         ds = datasets[0] if len(datasets) == 1 else concat_files(datasets, paths, spec.file_name)
         step = steps or layout.packing_step(ds[spec.file_name])  # before decoding moves it to the encoding
         ds, fills = layout.fill_values(ds, spec.file_name, file=file)

@@ -44,12 +44,12 @@ def _decoding(ds: xr.Dataset, name: str) -> tuple:
 
 
 def decoded_apart(
-    datasets: Sequence[xr.Dataset], name: str, paths: Sequence[Path]
+    datasets: Sequence[xr.Dataset], name: str, paths: Sequence[Path], declared: str | None = None
 ) -> tuple[list[xr.Dataset], float | None]:
     """``datasets`` as they are and None when every file decodes alike; else each decoded by its own
     attributes (float64, missing values NaN) and the largest packing step of the files (in the files'
     units, :func:`rhbench.layout.packing_step`, for the value check's tolerance; None when none is packed)."""
-    _refuse_other_units(datasets, name, paths)
+    _refuse_other_units(datasets, name, paths, declared)
     if len({_decoding(ds, name) for ds in datasets}) < 2:
         return list(datasets), None
     out, steps = [], []
@@ -66,26 +66,32 @@ def decoded_apart(
     return out, max(steps) if steps else None
 
 
-def _refuse_other_units(datasets: Sequence[xr.Dataset], name: str, paths: Sequence[Path]) -> None:
+def _refuse_other_units(
+    datasets: Sequence[xr.Dataset], name: str, paths: Sequence[Path], declared: str | None = None
+) -> None:
     """Raise :class:`UnitsError` naming the files when they state units that are not one another's
     (``kg m-2 s-1`` then ``g m-2 d-1``): the join keeps the first file's, which would read the others'
-    values in it (B13-21; a factor of 12 or 10 passes the plausibility check). Spellings of one unit
-    (``kg m-2 s-1``, ``kg/m2/s``), and units that cannot be parsed (refused later, by name), pass."""
+    values in it (B13-21; a factor of 12 or 10 passes the plausibility check). A file without units is
+    in the ``declared`` units (the plugin's), so beside a file stating others it is refused too (Review
+    10, R10-4: the join read it in the first file's). Spellings of one unit (``kg m-2 s-1``,
+    ``kg/m2/s``), and units that cannot be parsed (refused later, by name), pass."""
     stated = [str(ds[name].attrs.get("units", "")).strip() for ds in datasets]
-    first = stated[0]
-    for other, path in zip(stated[1:], paths[1:], strict=True):
-        if other == first or not (first and other):  # a file without units: read in the declared ones
+    meant = [text or (declared or "").strip() for text in stated]
+    first = meant[0]
+    for other, own, path in zip(meant[1:], stated[1:], paths[1:], strict=True):
+        if other == first or not (first and other):  # no units stated nor declared: nothing to compare
             continue
         try:
             same = abs(units.conversion_factor(other, first) - 1.0) < 1e-12
         except UnitsError:
             continue
         if not same:
+            said = [repr(text) if text else f"no units (the declared {declared!r})" for text in (stated[0], own)]
             raise UnitsError(
                 "files of a series state different units",
                 file=f"{paths[0]}, {path}",
                 variable=name,
-                found=f"{first!r} then {other!r}",
+                found=f"{said[0]} then {said[1]}",
                 expected="one units attribute for every file of the series",
                 hint="convert the files to one unit first (e.g. cdo mulc, then ncatted on units)",
             )

@@ -94,3 +94,46 @@ def test_r10_3_data_on_a_missing_data_root_still_lists_what_it_expects(tmp_path,
     code = main(["-q", "data", "--data-root", str(tmp_path / "not-yet"), "--json"])
     assert code == 0
     assert "srdb-data.csv" in capsys.readouterr().out
+
+
+def _series_with_one_unitless_file(folder, first_units: str | None, second_units: str | None):
+    """rh of 2000-2001 and 2002-2003 as two files; a file stating g m-2 d-1 holds the rates in it, a file
+    without a units attribute holds them in kg m-2 s-1 (the plugin's declared units)."""
+    import xarray as xr
+
+    from tests.test_audit13_models import _packed_pair
+
+    rates = _rates()
+    paths = _packed_pair(folder, rates, [{"dtype": "float32", "_FillValue": 1e20}] * 2)
+    for k, (path, stated) in enumerate(zip(paths, (first_units, second_units), strict=True)):
+        with xr.open_dataset(path, decode_times=False) as opened:
+            ds = opened.load()
+        values = rates[24 * k : 24 * k + 24] * (86400.0 * 1000.0 if stated == "g m-2 d-1" else 1.0)
+        ds["rh"].values = values.astype("float32")
+        ds["rh"].attrs = {} if stated is None else {"units": stated}
+        plain = {name: {"_FillValue": None} for name in ("time", "lat", "lon")}
+        ds.to_netcdf(path, encoding={"rh": {"_FillValue": 1e20}, **plain})
+    return paths, rates
+
+
+def test_r10_4_a_file_without_units_after_one_stating_others_is_refused_not_read_in_them(tmp_path):
+    """B13-21 passes a file without units ('read in the declared ones'), but the join keeps the first file's
+    units: a first file in g m-2 d-1 and a second without units (kg m-2 s-1 values, the plugin's declared
+    units) gave **106.06 instead of 212.34 Pg C yr-1** with only a sampled-median warning (a plausible
+    total: no row failed). Now refused, naming both files, what each states and the declared units."""
+    from rhbench.errors import UnitsError
+
+    paths, _ = _series_with_one_unitless_file(tmp_path, "g m-2 d-1", None)
+    with pytest.raises(UnitsError, match="files of a series state different units") as info:
+        _total({"rh": paths})
+    text = "".join(str(info.value).split())
+    assert str(paths[0]).replace(" ", "") in text and str(paths[1]).replace(" ", "") in text
+    assert "'gm-2d-1'" in text and "kgm-2s-1" in text and "declared" in text
+
+
+@pytest.mark.parametrize("first, second", [(None, "kg m-2 s-1"), ("kg m-2 s-1", None), (None, None)])
+def test_r10_4_files_without_units_beside_the_declared_ones_give_the_hand_total(tmp_path, first, second):
+    """Pins: a file without units is read in the declared units; beside a file stating those, the series
+    is the hand total."""
+    paths, rates = _series_with_one_unitless_file(tmp_path, first, second)
+    assert _total({"rh": paths}) == pytest.approx(_hand(rates, "noleap"), rel=1e-6)
