@@ -23,7 +23,8 @@ TIME_NAMES = ("time", "Time", "TIME", "t", "time_counter")
 _SINCE = re.compile(
     r"^\s*(?P<unit>[a-zA-Z_]+)\s+since\s+(?:AD\s+)?(?P<year>-?\d{1,4})"
     r"(?:-(?P<month>\d{1,2}|[A-Za-z]{3})(?:-(?P<day>\d{1,2})(?:st|nd|rd|th)?)?)?"
-    r"(?:(?:T|\s+)(?P<hour>\d{1,2})(?::(?P<minute>\d{1,2})(?::(?P<second>\d{1,2}(?:\.\d*)?))?)?)?",
+    r"(?:(?:T|\s+)(?P<hour>\d{1,2})(?::(?P<minute>\d{1,2})(?::(?P<second>\d{1,2}(?:\.\d*)?))?)?)?"
+    r"(?:\s*(?P<zone>[+-])(?P<zone_hours>\d{1,2})(?::?(?P<zone_minutes>\d{2}))?(?!\d))?",
 )
 _MONTHS = {
     m: i + 1 for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])
@@ -207,13 +208,18 @@ def decode_time(time: xr.DataArray, *, file: str | None = None, variable: str | 
 
 
 def _time_of_day(units: str) -> float:
-    """The time of day of the reference date of ``<unit> since <date> [hh[:mm[:ss]]]`` units, in days
-    (``days since 1850-01-01 12:00:00``: 0.5): a stamp counted from it is that much later in its day."""
+    """The time of day of the reference date of ``<unit> since <date> [hh[:mm[:ss]]] [+-hh[[:]mm]]`` units,
+    in days, in UTC as cftime and UDUNITS count it (``days since 1850-01-01 12:00:00``: 0.5;
+    ``... 12:00:00 +12:00``: 0.0; ``... 00:00:00 +06``: -0.25, the evening before)."""
     match = _SINCE.match(units)
-    if not match or match.group("hour") is None:
+    if not match:
         return 0.0
     hour, minute, second = (float(match.group(k) or 0) for k in ("hour", "minute", "second"))
-    return (hour * 3600.0 + minute * 60.0 + second) / 86400.0
+    zone = 0.0
+    if match.group("zone"):
+        zone = float(match.group("zone_hours")) * 3600.0 + float(match.group("zone_minutes") or 0) * 60.0
+        zone = zone if match.group("zone") == "+" else -zone
+    return (hour * 3600.0 + minute * 60.0 + second - zone) / 86400.0
 
 
 def _on_whole(values: np.ndarray) -> np.ndarray:

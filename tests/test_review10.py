@@ -137,3 +137,35 @@ def test_r10_4_files_without_units_beside_the_declared_ones_give_the_hand_total(
     is the hand total."""
     paths, rates = _series_with_one_unitless_file(tmp_path, first, second)
     assert _total({"rh": paths}) == pytest.approx(_hand(rates, "noleap"), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "units",
+    [
+        "days since 1850-01-01 12:00:00 +12:00",
+        "days since 1850-01-01 00:00:00 +06",
+        "days since 1850-01-01 00:00 -0530",
+        "days since 1850-01-01T00:00:00+01:00",
+        "hours since 1850-01-01 06:00:00 -06:00",
+        "days since 1850-01-01 12:00:00",
+        "days since 1850-01-01 00:00:00Z",
+    ],
+)
+def test_r10_5_a_time_zone_in_the_reference_date_is_counted_as_cftime_counts_it(units):
+    """B13-9 counted the reference's time of day but not a UTC offset after it (UDUNITS and cftime do:
+    'days since 1850-01-01 12:00:00 +12:00' is 1850-01-01 00:00 UTC), while the series join and the
+    bounds go through cftime: stamps near a year's or month's edge were labelled 12 h off, into the next
+    year. Now each stamp's year and month are cftime's (the stamps and bounds agree)."""
+    import cftime
+    import xarray as xr
+
+    from rhbench import timeaxis
+
+    per_day = 24.0 if units.startswith("hours") else 1.0
+    days = np.concatenate([np.arange(1, 40) * 365.0 + offset for offset in (-0.45, -0.3, 0.2, 0.45)])
+    days = np.concatenate([days, np.arange(0, 480) * (365.0 / 12.0) + 0.4])
+    values = np.sort(days) * per_day
+    labels = timeaxis.decode_time(xr.DataArray(values, dims="time", attrs={"units": units, "calendar": "noleap"}))
+    dates = cftime.num2date(values, units, "noleap")
+    assert labels.year.tolist() == [d.year for d in dates]
+    assert labels.month.tolist() == [d.month for d in dates]
