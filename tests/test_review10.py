@@ -169,3 +169,19 @@ def test_r10_5_a_time_zone_in_the_reference_date_is_counted_as_cftime_counts_it(
     dates = cftime.num2date(values, units, "noleap")
     assert labels.year.tolist() == [d.year for d in dates]
     assert labels.month.tolist() == [d.month for d in dates]
+
+
+@pytest.mark.parametrize("kind", ["a file", "no such folder"])
+def test_r10_3_upscale_on_a_data_root_that_is_a_file_or_missing_says_so(tmp_path, capsys, kind):
+    """`rhbench upscale --data-root FILE` said "no SRDB table: pass --srdb or a data root holding it
+    (rhbench fetch srdb)" (a data root given, but not one): now the data root is named, as by `run`."""
+    from rhbench.cli import main
+
+    root = tmp_path / "root"
+    if kind == "a file":
+        root.write_text("a user's file")
+    code = main(["-q", "upscale", "--data-root", str(root), "--out", str(tmp_path / "out")])
+    err = "".join(capsys.readouterr().err.split())
+    assert code == 2
+    assert "thedatarootisnotafolder" in err and f"found:{kind.replace(' ', '')}" in err
+    assert "".join(str(root).split()) in err and "noSRDBtable" not in err

@@ -56,6 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def _inputs(args: argparse.Namespace):
     from rhbench import catalog
+    from rhbench.config import refuse_data_root_not_folder
     from rhbench.registry import build_registry
     from rhbench.upscaling import inputs
     from rhbench.upscaling.stack import load_stack
@@ -64,6 +65,7 @@ def _inputs(args: argparse.Namespace):
     root = catalog.resolve_data_root(args.data_root)
     srdb = args.srdb or inputs.fetched_sites(registry, root)
     if srdb is None:
+        refuse_data_root_not_folder(root, missing_ok=False)  # a data root given, but no folder: say so
         raise ConfigError("no SRDB table: pass --srdb or a data root holding it (rhbench fetch srdb)", source="upscale")
     if not Path(srdb).is_file():
         raise SiteDataError("site table not found", source="SRDB", file=str(srdb))
