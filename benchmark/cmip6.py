@@ -31,12 +31,16 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from rhbench.errors import CatalogError, ConfigError
 from rhbench.registry import Registry
 from rhbench.sources import TRENDY_UNITS, Source, Var
+
+if TYPE_CHECKING:
+    import argparse
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +299,7 @@ def protected_inputs(locations: list[Path] | tuple[Path, ...], found: list[Sourc
     return inputs
 
 
-def add_arguments(parser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``--config`` and ``--cmip6 PATH`` (repeatable) on a listing command (``plugins``, ``data``)."""
     parser.add_argument("--config", type=Path, help="TOML run configuration: its cmip6 and data_root keys")
     parser.add_argument(
@@ -306,7 +310,7 @@ def add_arguments(parser) -> None:
     )
 
 
-def registry_for(args) -> tuple[Registry, str | None]:
+def registry_for(args: argparse.Namespace) -> tuple[Registry, str | None]:
     """The plugins plus the CMIP6 sources of ``args.config``'s ``cmip6`` and ``--cmip6`` (a listing's view
     of what a run would discover), and the config's ``data_root`` (or None)."""
     from rhbench.config import load_config  # config is a leaf the CLI loads; imported when listing

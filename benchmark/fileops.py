@@ -11,7 +11,7 @@ import hashlib
 import os
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -96,7 +96,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_atomic(path, lambda temp: temp.write_text(text, encoding="utf-8", newline=""))
 
 
-def disk_bytes(paths) -> float:
+def disk_bytes(paths: Iterable[str | os.PathLike]) -> float:
     """The files' summed sizes on disk, bytes (infinite when one cannot be read: the reader names the problem)."""
     try:
         return sum(Path(p).stat().st_size for p in paths)

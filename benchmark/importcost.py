@@ -46,7 +46,7 @@ from __future__ import annotations
 import gc
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from types import ModuleType
 
 #: scipy modules dask.array imports for features rhbench does not use.
@@ -75,7 +75,7 @@ def dask_array() -> ModuleType:
     return dask.array
 
 
-def no_distributed_probe():
+def no_distributed_probe() -> AbstractContextManager[None]:
     """Context in which xarray's writers see no ``dask.distributed`` unless it is already imported."""
     return hidden("dask.distributed")
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rhbench import datalabel, provenance
 from rhbench.fileops import file_checksum
@@ -19,6 +21,9 @@ from rhbench.outdir import claim_output_dir, protected_folders, staging_dir
 from rhbench.registry import Registry
 from rhbench.report import manifest
 from rhbench.results import Results, RunRecord
+
+if TYPE_CHECKING:
+    from rhbench.config import RunConfig
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +43,7 @@ WRITERS: tuple[str, ...] = (
 )
 
 
-def writer(spec: str):
+def writer(spec: str) -> Callable[[RunRecord], Callable[[], object] | None]:
     """The writer function named by ``"module:function"``."""
     module, _, function = spec.partition(":")
     return getattr(importlib.import_module(module), function)
@@ -49,7 +54,7 @@ def write_all(
     results: Results,
     *,
     registry: Registry,
-    config,
+    config: RunConfig,
     data_root: Path,
     synthetic: bool,
     seconds: float,

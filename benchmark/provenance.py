@@ -7,12 +7,16 @@ import json
 import platform
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rhbench import __version__, catalog
 from rhbench.fileops import file_checksum, prefetch_checksums, write_text_atomic
 from rhbench.registry import Registry
 from rhbench.report import manifest
 from rhbench.results import Results, RunRecord
+
+if TYPE_CHECKING:
+    from rhbench.config import RunConfig
 
 RUN_JSON = manifest.RUN_JSON  # one of the gated outputs
 
@@ -78,7 +82,7 @@ def record(
     results: Results,
     *,
     registry: Registry,
-    config,
+    config: RunConfig,
     data_root: Path,
     files: dict[str, dict[str, list[Path] | str]],
     synthetic: bool,

@@ -36,6 +36,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -43,6 +44,11 @@ import xarray as xr
 from rhbench import __version__
 from rhbench.cache import CACHE_VERSION
 from rhbench.fileops import cache_dir, cache_path, file_checksum, sha256_of, write_text_atomic
+
+if TYPE_CHECKING:
+    from rhbench.config import RunConfig
+    from rhbench.registry import Registry
+    from rhbench.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +252,15 @@ def cached_build(
             log.warning("could not store the reference in the cache %s: %s", cache_path() / FOLDER, exc)
 
 
-def run_inputs(config, registry, root: Path, sites, found: tuple, target: xr.Dataset, classes) -> dict:
+def run_inputs(
+    config: RunConfig,
+    registry: Registry,
+    root: Path,
+    sites: Source,
+    found: tuple[Source, Path],
+    target: xr.Dataset,
+    classes: xr.DataArray | None,
+) -> dict[str, object]:
     """The keyword arguments of :func:`cached_build` for a run building its reference from the
     site table of ``sites`` and the stack ``found`` (source, file) under ``root``."""
     from rhbench import catalog

@@ -28,7 +28,8 @@ from rhbench.grid import cell_edges
 
 
 def lat_overlaps(source_edges: np.ndarray, target_edges: np.ndarray) -> np.ndarray:
-    """(target, source) overlaps of latitude intervals in sin(latitude) (area / R^2 / dlon)."""
+    """(target, source) overlaps of latitude intervals (edges in degrees north) in sin(latitude)
+    (dimensionless: area / R^2 / dlon, dlon in radians)."""
     s_lo, s_hi = np.sin(np.deg2rad(source_edges[:-1])), np.sin(np.deg2rad(source_edges[1:]))
     t_lo, t_hi = np.sin(np.deg2rad(target_edges[:-1])), np.sin(np.deg2rad(target_edges[1:]))
     lo = np.maximum(np.minimum(s_lo, s_hi)[None, :], np.minimum(t_lo, t_hi)[:, None])

@@ -84,7 +84,7 @@ def registry() -> pint.UnitRegistry:
     return built
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> pint.UnitRegistry:
     """``units.ureg``: rhbench's unit registry (:func:`registry`), built when first asked for."""
     if name == "ureg":
         return registry()

@@ -1,7 +1,8 @@
 """The house rules of the code base (issue 17, STYLE.md), kept by a test rather than by a scan once.
 
-Modules <= 400 lines, functions <= 60 lines, and no import cycle between the package's modules at
-import time (imports inside functions are the lazy ones the CLI relies on and are left out).
+Modules <= 400 lines, functions <= 60 lines, type hints on every parameter and the return of public
+functions, and no import cycle between the package's modules at import time (imports inside functions
+are the lazy ones the CLI relies on and are left out).
 A teammate's one-line addition took benchmark/uptake.py to 401 lines unnoticed (session 11).
 """
 
@@ -121,3 +122,55 @@ def test_the_limits_catch_one_line_over(source, limit):
     funcs = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
     size = funcs[0].end_lineno - funcs[0].lineno + 1 if funcs else len(source.splitlines())
     assert size == limit + 1
+
+
+def _unannotated(body: list[ast.stmt], prefix: str = "", in_class: bool = False) -> dict[str, list[str]]:
+    """Public functions (module level, or methods of public classes; dunders count, nested helpers do
+    not) -> their parameters without an annotation, and ``return`` when the return has none."""
+    out = {}
+    for node in body:
+        if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+            out |= _unannotated(node.body, f"{prefix}{node.name}.", in_class=True)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            if node.name.startswith("_") and not (node.name.startswith("__") and node.name.endswith("__")):
+                continue
+            a = node.args
+            params = [*a.posonlyargs, *a.args, *a.kwonlyargs, *(p for p in (a.vararg, a.kwarg) if p)]
+            missing = [p.arg for p in params if p.annotation is None and not (in_class and p.arg in ("self", "cls"))]
+            missing += ["return"] if node.returns is None else []
+            if missing:
+                out[f"{prefix}{node.name}"] = missing
+    return out
+
+
+def test_every_public_function_has_type_hints():
+    """STYLE.md: type hints on public functions, every parameter and the return (session 11, S11-7/S11-8)."""
+    bare = {}
+    for name, path in MODULES.items():
+        bare |= {f"{name}.{func}": miss for func, miss in _unannotated(ast.parse(path.read_text()).body).items()}
+    assert bare == {}, f"annotate every parameter and the return of these public functions: {bare}"
+
+
+def test_the_hint_check_finds_a_missing_hint():
+    source = (
+        "def f(a: int, b) -> int: ...\n"
+        "def g(a: int): ...\n"
+        "def _private(a): ...\n"
+        "def __getattr__(name): ...\n"
+        "class C:\n"
+        "    def m(self, x: int) -> None: ...\n"
+        "    def n(self, *args, **kw) -> None: ...\n"
+        "    def __init__(self, y) -> None:\n"
+        "        def nested(z): ...\n"
+        "class _Hidden:\n"
+        "    def m(self, x): ...\n"
+        "def ok(self, x: int) -> None: ...\n"
+    )
+    assert _unannotated(ast.parse(source).body) == {
+        "f": ["b"],
+        "g": ["return"],
+        "__getattr__": ["name", "return"],
+        "C.n": ["args", "kw"],
+        "C.__init__": ["y"],
+        "ok": ["self"],
+    }

@@ -89,7 +89,7 @@ def _score_tolerance(text: str) -> float:
     return value
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``check`` on an ``argparse`` sub-parsers object and return its parser."""
     parser = subparsers.add_parser(
         "check",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from rich.console import Console
@@ -53,7 +54,9 @@ def _availability(source, data_root) -> str:
     return "available" if not missing else f"missing: {', '.join(missing)}"
 
 
-def listing(data_root=None, registry: Registry | None = None, config_root: str | None = None) -> dict:
+def listing(
+    data_root: str | os.PathLike | None = None, registry: Registry | None = None, config_root: str | None = None
+) -> dict:
     """The plugin listing as a JSON-ready mapping with keys ``sources`` and ``broken``.
 
     ``registry`` defaults to the installed plugins; with CMIP6 sources registered

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +30,7 @@ FAILED_ROWS_SHOWN = 20
 __all__ = ["DEMO_RESOLUTION", "add_parser", "demo_root", "prepare_demo", "run"]
 
 
-def prepare_demo(config: RunConfig, registry: Registry, progress=None) -> Path:
+def prepare_demo(config: RunConfig, registry: Registry, progress: Callable[[str], None] | None = None) -> Path:
     """Generate the SYNTHETIC demo once (cached) and return its data root. Using the cache's demo
     root, the demo roots earlier rhbench versions left in the cache are removed
     (:func:`rhbench.democache.prune`: only theirs, only those no run holds)."""

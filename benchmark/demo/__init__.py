@@ -216,7 +216,8 @@ def _write_json(path: Path, content: dict) -> None:
 
 
 def demo_is_current(root: Path, *, resolution: float, monthly: bool, registry: Registry) -> bool:
-    """True when ``root`` holds a complete demo made by this version for these plugins and settings."""
+    """True when ``root`` holds a complete demo made by this version for these plugins and settings
+    (``resolution``: grid spacing, degrees; ``monthly``: monthly rather than yearly steps)."""
     marker = Path(root) / MARKER_FILE
     if not marker.is_file():
         return False

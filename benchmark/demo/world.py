@@ -112,7 +112,8 @@ def _igbp(
 
 
 def build_world(resolution: float, seed: int = 0) -> World:
-    """Synthetic climate, vegetation and observed-truth Rh and soil carbon on a global grid."""
+    """Synthetic climate, vegetation and observed-truth Rh and soil carbon on a global grid of
+    ``resolution`` degrees (the units of each field: :class:`World`)."""
     rng = np.random.default_rng(seed)
     target = grid.common_grid(resolution)
     lat2, lon2 = np.meshgrid(target.lat.values, target.lon.values, indexing="ij")

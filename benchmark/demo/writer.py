@@ -36,7 +36,8 @@ def _calendar(quirks: frozenset[str]) -> str:
 
 
 def time_coordinate(years: np.ndarray, monthly: bool, quirks: frozenset[str]) -> tuple[np.ndarray, dict]:
-    """Time values and attributes for yearly or monthly steps, encoded as the quirks say."""
+    """Time values and attributes for yearly or monthly steps of calendar ``years``, encoded as the
+    quirks say (the values are in the returned ``units``: days, hours, months or years since a date)."""
     calendar = _calendar(quirks)
     if monthly:
         year = np.repeat(years, 12)

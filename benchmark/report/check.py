@@ -107,7 +107,7 @@ class RowComparison:
 
     @property
     def delta(self) -> float:
-        """``current - baseline`` (NaN when either is absent)."""
+        """``current - baseline``, in the metric's units (NaN when either is absent)."""
         return self.current - self.baseline
 
 

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from rhbench import datalabel
 from rhbench.report.check import OUTCOMES, CheckReport, RowComparison
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 _TABLE_HEADER = ("source", "metric", "region", "baseline", "current", "change", "outcome", "note")
 
@@ -138,7 +142,7 @@ def format_text(report: CheckReport) -> str:
     return "\n".join(lines)
 
 
-def rich_table(report: CheckReport):
+def rich_table(report: CheckReport) -> Table:
     """The changed rows as a :class:`rich.table.Table` (failures in red; unavailable rows sharing a
     note: :func:`unavailable_lines`, printed after it)."""
     from rich.table import Table

@@ -57,7 +57,7 @@ def write_png(data: bytes, path: Path | str) -> Path:
 
 
 def message_figure(text: str, width: float = 5.0, height: float = 1.2) -> bytes:
-    """A small figure that only says ``text`` (an absent input)."""
+    """A small PNG figure, ``width`` x ``height`` inches, that only says ``text`` (an absent input)."""
     fig = new_figure(width, height)
     fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=10, color="#555555")
     return png(fig)
@@ -81,7 +81,7 @@ def line_styles(n: int) -> list[dict]:
 
 
 def legend_outside(ax: Axes, n_entries: int, *, fontsize: float = 7, title: str | None = None) -> None:
-    """A legend to the right of ``ax`` with one column per :data:`LEGEND_ROWS` entries."""
+    """A legend to the right of ``ax`` with one column per :data:`LEGEND_ROWS` entries (``fontsize`` in points)."""
     ax.legend(
         loc="upper left",
         bbox_to_anchor=(1 + _LEGEND_GAP, 1.0),

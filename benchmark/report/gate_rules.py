@@ -61,7 +61,7 @@ class Tolerance:
     higher_is_better: bool = False
 
     def allowed(self, baseline: float) -> float:
-        """The largest change of a row with this ``baseline`` that does not regress."""
+        """The largest change of a row with this ``baseline`` that does not regress (both in the metric's units)."""
         return self.absolute + self.relative * abs(baseline)
 
     def describe(self) -> str:
@@ -257,8 +257,9 @@ def is_noise(current: float, baseline: float) -> bool:
 
 
 def compare_values(current: float, baseline: float, rule: Tolerance, *, scale: float | None = None) -> tuple[str, str]:
-    """Outcome and message of two finite values of one gated row under ``rule``; the relative
-    part of the tolerance is taken of ``scale`` when given, else of ``baseline``."""
+    """Outcome and message of two finite values of one gated row under ``rule`` (values and
+    ``scale`` in the metric's units); the relative part of the tolerance is taken of ``scale``
+    when given, else of ``baseline``."""
     if is_noise(current, baseline):
         return "unchanged", ""
     change = current - baseline

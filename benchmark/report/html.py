@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 INDEX_HTML = manifest.INDEX_HTML  # one of the gated outputs
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Callable[[pd.DataFrame, str], pd.DataFrame]:
     """``taylor_points`` (public API), imported on use: the builders import matplotlib."""
     if name == "taylor_points":
         from rhbench.report.sections import taylor_points

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,9 @@ import xarray as xr
 from rhbench.constraint import TAU_VEG_OBS
 from rhbench.report import plots
 from rhbench.report.summary_grid import label, model_view, summary_table
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 REFERENCE_KINDS = frozenset({"reference"})
 #: Global metrics drawn as bar charts (when present in the scorecard): metric -> quantity.
@@ -33,7 +37,7 @@ def missing(text: str) -> str:
     return f'<p class="missing">{html.escape(text)}</p>'
 
 
-def has_values(*arrays) -> bool:
+def has_values(*arrays: ArrayLike) -> bool:
     """True when any of ``arrays`` (array-likes) holds a finite value: a figure of only
     missing values (e.g. turnover maps of a run without a cSoil product) is not drawn."""
     return any(np.isfinite(np.asarray(a, dtype=float)).any() for a in arrays)
@@ -288,7 +292,7 @@ class Page:
         return "\n".join(parts)
 
 
-def finite(values) -> np.ndarray:
+def finite(values: ArrayLike) -> np.ndarray:
     """Finite values of an array-like, as float."""
     array = np.asarray(values, dtype=float)
     return array[np.isfinite(array)]

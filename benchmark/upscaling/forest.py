@@ -184,7 +184,7 @@ def tune_forest(
 
 
 def fit_forest(X: pd.DataFrame, y: np.ndarray, best: dict[str, int], seed: int) -> RandomForestRegressor:
-    """Fit the chosen configuration on all rows."""
+    """Fit the chosen configuration on all rows (``y``: observed Rh, g C m-2 yr-1)."""
     forest = make_forest(best["n_estimators"], min(best["max_features"], X.shape[1]), seed)
     return forest.fit(X.to_numpy(dtype=np.float32), np.asarray(y, dtype=float))
 

@@ -36,6 +36,7 @@ class SiteCells:
 
     @property
     def kept(self) -> np.ndarray:
+        """Bool per site: True when the site has a cell (not dropped)."""
         return self.status != "dropped"
 
     def summary(self) -> dict[str, float | int]:
@@ -64,7 +65,8 @@ def great_circle_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: 
 
 
 def own_cells(grid_lat: np.ndarray, grid_lon: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> tuple:
-    """Indices of the cells containing each point on a regular grid (centres ascending)."""
+    """Indices (lat, lon) of the cells containing each point on a regular grid (centres ascending);
+    latitudes and longitudes in degrees (point longitudes wrapped to [-180, 180))."""
     lon = ((np.asarray(lon, dtype=float) + 180.0) % 360.0) - 180.0
 
     def index(centres: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -99,10 +99,12 @@ class PredictorStack:
 
     @property
     def lat(self) -> np.ndarray:
+        """Latitudes of the cell centres, degrees north."""
         return self.layers["lat"].values.astype(float)
 
     @property
     def lon(self) -> np.ndarray:
+        """Longitudes of the cell centres, degrees east."""
         return self.layers["lon"].values.astype(float)
 
     def valid(self) -> np.ndarray:
