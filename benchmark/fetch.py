@@ -231,22 +231,45 @@ def _already_there(spec: Download, target: Path, *, force: bool) -> bool:
     ``force``) only once the download has verified: pooch downloads to a temporary file beside it and
     moves it over ``target`` after the hash check, so a download that fails keeps the user's file.
 
-    Raises :class:`OutputExistsError` when a different file is there and ``force`` is False.
+    A link at ``target`` is never written through: pooch's move replaces the link itself, so the
+    file it points to (anywhere) keeps its bytes.
+
+    Raises :class:`OutputExistsError` when a different file is there and ``force`` is False, and
+    when a folder (or a link to one) is there, even with ``force``: rhbench never deletes a folder.
     """
     if not target.exists():
         return False
+    if target.is_dir():
+        raise OutputExistsError(
+            "a folder is at the destination, not a file; rhbench never replaces a folder, even with --force: "
+            "move it away (or fix the link) and fetch again",
+            source=spec.source,
+            file=str(target),
+            found=_what_is_at(target),
+            expected=f"no file there, or the file with {spec.known_hash}",
+        )
     if hash_matches(target, spec.known_hash):
         log.info("%s is already present with the right hash: %s", spec.source, target)
         return True
     if not force:
         raise OutputExistsError(
-            "a different file is already at the destination; pass --force to replace it",
+            "a different file is already at the destination; pass --force to replace it"
+            + (" (the link is replaced, the file it points to is kept)" if target.is_symlink() else ""),
             source=spec.source,
             file=str(target),
+            found=_what_is_at(target),
             expected=spec.known_hash,
         )
     log.info("%s: the different file at %s is replaced once the download verifies", spec.source, target)
     return False
+
+
+def _what_is_at(target: Path) -> str:
+    """What is at ``target``, for an error: a folder, a file, or a link to one (naming where it points)."""
+    kind = "a folder" if target.is_dir() else "a file"
+    if target.is_symlink():
+        return f"a symbolic link to {kind} elsewhere, {target.resolve()}"
+    return kind if target.is_dir() else "a different file"
 
 
 #: What to do when a download fails (no network, a proxy, a moved file): the file can come from elsewhere.

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import pytest
 import xarray as xr
 
-from rhbench import grid, harmonize, loader, reduce, runscope
+from rhbench import grid, harmonize, loader, pftcover, reduce, runscope
 from rhbench.sources import Source, Var
 from tests.test_audit11_trendy import LAT, LON
 from tests.test_audit12_pft import _cover_file, _fractions, _per_pft, _rh_file
@@ -73,3 +74,34 @@ def test_the_land_cover_of_another_model_is_read_afresh_and_the_run_keeps_one(tm
         kept_cover_key = scope.latest["landCoverFrac"][0]
         assert kept_cover_key[2][0] == str(tmp_path / "a" / "landCoverFrac.nc")  # (name, in_memory, file identity)
     assert scope.latest == {}  # let go when the run ends
+
+
+def _on_grid(lat: np.ndarray, lon: np.ndarray) -> xr.DataArray:
+    return xr.DataArray(np.zeros((lat.size, lon.size)), dims=("lat", "lon"), coords={"lat": lat, "lon": lon})
+
+
+@pytest.mark.parametrize("axis", ["lat", "lon", "both"])
+def test_the_land_fraction_memo_key_holds_the_grid_so_two_grids_of_one_source_never_share_it(tmp_path, axis):
+    """B13-23 (Review 10's R10-2 mutation no test saw): ``pftcover._land`` keeps the model's land fraction
+    per run under (source, grid, files). The same source and files asked on another grid (the latitudes,
+    the longitudes or both differing) get their own land fraction, computed on that grid; asked twice on
+    one grid, computed once (the memo is live). Red if the grid leaves the key, or either axis does."""
+    source = _model(tmp_path)
+    lat, lon = np.array([-10.0, 10.0]), np.array([0.0, 20.0, 40.0])
+    other = {"lat": (lat + 5.0, lon), "lon": (lat, lon + 5.0), "both": (lat + 5.0, lon + 5.0)}[axis]
+    first, second = _on_grid(lat, lon), _on_grid(*other)
+    asked: list[tuple] = []
+
+    def land_of(data: xr.DataArray) -> xr.DataArray:
+        asked.append((tuple(data["lat"].values), tuple(data["lon"].values)))
+        return xr.ones_like(data) * (len(asked) / 10.0)
+
+    with runscope.scope():
+        one = pftcover._land(source, source.files, first, land_of)
+        again = pftcover._land(source, source.files, first, land_of)
+        two = pftcover._land(source, source.files, second, land_of)
+    assert again is one and len(asked) == 2
+    assert asked[1] == (tuple(other[0]), tuple(other[1]))
+    np.testing.assert_array_equal(two["lat"].values, other[0])
+    np.testing.assert_array_equal(two["lon"].values, other[1])
+    assert float(one.max()) == 0.1 and float(two.max()) == 0.2
