@@ -49,7 +49,8 @@ from rhbench.sources import Source
 log = logging.getLogger(__name__)
 
 #: Bump when the content of the cached products changes for the same inputs.
-CACHE_VERSION = 24  # 24 (Review 10, R10-5): a UTC offset after the time units' reference time counted;
+CACHE_VERSION = 25  # 25 (audit 13, B13-24): a unit-less series of implausible magnitude refused (was warned);
+# 24 (Review 10, R10-5): a UTC offset after the time units' reference time counted;
 # 23 (Review 10, R10-4): a file without units beside files stating others refused;
 # 22 (audit 13): files of a series packed or filled each their own way decoded apart (B13-20);
 # the time of day of a time units' reference date counted (B13-9); 'ton' refused, was the short ton (B13-1);

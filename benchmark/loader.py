@@ -344,7 +344,10 @@ def open_variable(
         declared = layerdepth.declared_units(spec.units, raw)
         converted, sample = conversion.converted(raw, sample, declared, fills, annual, where, owned=owned)
         step = conversion.layers_step(step, raw, sample, declared, where)
-        valuecheck.check_values(valuecheck.column_values(sample), variable, packing_step=step, **where)
+        stated = any("units" in opened[spec.file_name].attrs for opened in datasets)  # else the declared ones
+        valuecheck.check_values(
+            valuecheck.column_values(sample), variable, packing_step=step, units_stated=stated, **where
+        )
         converted = _normalized(converted, **where)
         if annual and "time" in converted.dims:
             share = kernels.month_shares(converted)

@@ -30,6 +30,11 @@ PLAUSIBLE_MEDIAN: dict[str, tuple[float, float]] = {
     "cVeg": (0.01, 300.0),
     "pr": (10.0, 10000.0),
 }
+#: Added when the files state no units: the declared ones were assumed, so a median out of range fails.
+UNSTATED_UNITS_NOTE = (
+    ": the files state no units, so they were read in the units the plugin declares, and their values are "
+    "not of the magnitude those units give"
+)
 #: Variables that cannot be negative. A value is negative when below -1e-6 times the median
 #: absolute value, or, for packed data (scale_factor/add_offset), below minus half the packing
 #: step (a stored zero decodes to within half a step of 0); more than 1 % negative values is
@@ -116,6 +121,7 @@ def check_values(
     source: str | None = None,
     file: str | None = None,
     packing_step: float | None = None,
+    units_stated: bool = True,
 ) -> None:
     """Check sampled values of a variable, in canonical units, for impossible or odd values.
 
@@ -127,7 +133,8 @@ def check_values(
     :data:`NEGATIVE_SHARE_MAX` of the values of a :data:`NON_NEGATIVE` variable are negative.
     Also when a :data:`FRACTIONS` variable is off by 100 (:func:`_check_fraction`). Logs a
     warning (likely units error) when the median of the non-missing, non-zero values is
-    outside :data:`PLAUSIBLE_MEDIAN`.
+    outside :data:`PLAUSIBLE_MEDIAN`; an error when the files state no units (``units_stated``
+    False: read in the plugin's declared units, which nothing else confirms).
     """
     where = {"source": source, "file": file, "variable": variable}
     target = units.CANONICAL_UNITS.get(variable, "")
@@ -157,15 +164,19 @@ def check_values(
     # all positive (as a flux or stock usually is): the median is the magnitudes' one, not sorted again
     median = scale if nonzero.size and nonzero.min() > 0 else float(np.median(nonzero)) if nonzero.size else 0.0
     if nonzero.size and not low <= median <= high:
-        log.warning(
-            "%s",
-            ValueRangeError(
-                "implausible values, likely a units error (e.g. a factor 1000)",
-                found=f"median {median:.4g} {target}",
-                expected=f"median in {low:g}..{high:g} {target}",
-                **where,
-            ),
+        implausible = ValueRangeError(
+            "implausible values, likely a units error (e.g. a factor 1000)"
+            + ("" if units_stated else UNSTATED_UNITS_NOTE),
+            found=f"median {median:.4g} {target}",
+            expected=f"median in {low:g}..{high:g} {target}",
+            hint=None
+            if units_stated
+            else f"give the file the units its values are in (ncatted -a units,{variable},o,c,'...')",
+            **where,
         )
+        if not units_stated:  # nothing but this median can tell the declared units wrong (B13-24)
+            raise implausible
+        log.warning("%s", implausible)
 
 
 def _check_non_negative(finite: np.ndarray, noise: float, scale: float, target: str, where: dict) -> None:
