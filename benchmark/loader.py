@@ -318,9 +318,8 @@ def open_variable(
     (weighted by days per month, dims ``(year, ...)``) computed in the same pass over each
     chunk as the masking and the units conversion. The attribute
     :data:`rhbench.datalabel.STATED_ATTR` holds the label the files state of themselves, when
-    they state one (:func:`_stated`). With ``in_memory``, a variable of at most
-    :data:`IN_MEMORY_BYTES` is read now and returned as numpy values (the same numbers: every
-    step is elementwise or per year), for a caller that computes it whole anyway. Raises a
+    they state one (:func:`_stated`). With ``in_memory``, a variable of at most :data:`IN_MEMORY_BYTES`
+    is read now as numpy values (the same numbers: every step is elementwise or per year). Raises a
     :class:`~rhbench.errors.RhbenchError` subclass naming the source, file and variable."""
     paths = [Path(path)] if isinstance(path, (str, os.PathLike)) else [Path(p) for p in path]
     spec = source.variables[variable]
@@ -344,10 +343,8 @@ def open_variable(
         declared = layerdepth.declared_units(spec.units, raw)
         converted, sample = conversion.converted(raw, sample, declared, fills, annual, where, owned=owned)
         step = conversion.layers_step(step, raw, sample, declared, where)
-        stated = any("units" in opened[spec.file_name].attrs for opened in datasets)  # else the declared ones
-        valuecheck.check_values(
-            valuecheck.column_values(sample), variable, packing_step=step, units_stated=stated, **where
-        )
+        stated = {"units_stated": any("units" in d[spec.file_name].attrs for d in datasets)}  # else declared
+        valuecheck.check_values(valuecheck.column_values(sample), variable, packing_step=step, **stated, **where)
         converted = _normalized(converted, **where)
         if annual and "time" in converted.dims:
             share = kernels.month_shares(converted)

@@ -160,23 +160,31 @@ def check_values(
         _check_non_negative(finite, noise, scale, target, where)
     if variable in FRACTIONS:
         _check_fraction(finite, where)
-    low, high = PLAUSIBLE_MEDIAN.get(variable, (0.0, np.inf))
     # all positive (as a flux or stock usually is): the median is the magnitudes' one, not sorted again
     median = scale if nonzero.size and nonzero.min() > 0 else float(np.median(nonzero)) if nonzero.size else 0.0
-    if nonzero.size and not low <= median <= high:
-        implausible = ValueRangeError(
-            "implausible values, likely a units error (e.g. a factor 1000)"
-            + ("" if units_stated else UNSTATED_UNITS_NOTE),
-            found=f"median {median:.4g} {target}",
-            expected=f"median in {low:g}..{high:g} {target}",
-            hint=None
-            if units_stated
-            else f"give the file the units its values are in (ncatted -a units,{variable},o,c,'...')",
-            **where,
-        )
-        if not units_stated:  # nothing but this median can tell the declared units wrong (B13-24)
-            raise implausible
-        log.warning("%s", implausible)
+    if nonzero.size:
+        _check_median(median, variable, target, where, units_stated=units_stated)
+
+
+def _check_median(median: float, variable: str, target: str, where: dict, *, units_stated: bool) -> None:
+    """Warn when ``median`` (``target`` units) is outside :data:`PLAUSIBLE_MEDIAN`; raise
+    :class:`ValueRangeError` instead when the files state no units: nothing but this median can tell
+    the declared units wrong (B13-24)."""
+    low, high = PLAUSIBLE_MEDIAN.get(variable, (0.0, np.inf))
+    if low <= median <= high:
+        return
+    implausible = ValueRangeError(
+        "implausible values, likely a units error (e.g. a factor 1000)" + ("" if units_stated else UNSTATED_UNITS_NOTE),
+        found=f"median {median:.4g} {target}",
+        expected=f"median in {low:g}..{high:g} {target}",
+        hint=None
+        if units_stated
+        else f"give the file the units its values are in (ncatted -a units,{variable},o,c,'...')",
+        **where,
+    )
+    if not units_stated:
+        raise implausible
+    log.warning("%s", implausible)
 
 
 def _check_non_negative(finite: np.ndarray, noise: float, scale: float, target: str, where: dict) -> None:
