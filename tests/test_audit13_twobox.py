@@ -100,22 +100,13 @@ def test_a_partial_model_whose_2box_rows_fail_is_not_in_the_2box_ensemble(demo_r
     2-box ensemble was **"mean of 2 models" with it: dcTotal_constrained 245.47 instead of JSBACH's
     300.11 Pg C, `ok`**. Now the 2-box ensemble is JSBACH's numbers and names CLM5.0 as left out."""
     import json
-    import os
-    import shutil
 
-    import xarray as xr
-    from test_reliability_isolation import write_config
+    from test_reliability_isolation import demo_with_model_masked, write_config
 
     from rhbench.cli import main
 
     monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
-    root = tmp_path / "data"
-    shutil.copytree(demo_root, root, copy_function=os.link)
-    for path in sorted((root / "trendy_v9" / "CLM5.0").glob("*.nc")):
-        with xr.open_dataset(path, decode_times=False) as ds:
-            masked = ds.where(abs(ds.lat) <= 40).load()
-        path.unlink()  # break the hard link: the shared demo root stays intact
-        masked.to_netcdf(path)
+    root = demo_with_model_masked(demo_root, tmp_path)  # CLM5.0 at |lat| <= 40 only
     out = tmp_path / "out"
     assert (
         main(["-q", "run", "--config", str(write_config(tmp_path, root, ("CLM5.0", "JSBACH"))), "--out", str(out)]) == 3

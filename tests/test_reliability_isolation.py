@@ -35,6 +35,21 @@ def write_config(folder: Path, data_root: Path, models: tuple[str, ...], **extra
     return path
 
 
+def demo_with_model_masked(demo_root: Path, folder: Path, model: str = "CLM5.0", max_abs_lat: float = 40) -> Path:
+    """A copy of ``demo_root`` under ``folder`` (hard links) whose ``model`` has values only at
+    |lat| <= ``max_abs_lat``: a partial model; the shared demo root stays intact."""
+    import xarray as xr
+
+    root = folder / "data"
+    shutil.copytree(demo_root, root, copy_function=os.link)
+    for path in sorted((root / "trendy_v9" / model).glob("*.nc")):
+        with xr.open_dataset(path, decode_times=False) as ds:
+            masked = ds.where(abs(ds.lat) <= max_abs_lat).load()
+        path.unlink()  # break the hard link: the shared demo root stays intact
+        masked.to_netcdf(path)
+    return root
+
+
 def scorecard_rows(out: Path) -> list[dict]:
     return json.loads((out / "scorecard.json").read_text())["rows"]
 

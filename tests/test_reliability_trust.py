@@ -6,8 +6,6 @@ Each test failed on the code before its fix.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -15,8 +13,7 @@ import threading
 import time
 
 import pytest
-import xarray as xr
-from test_reliability_isolation import write_config
+from test_reliability_isolation import demo_with_model_masked, write_config
 
 from rhbench.cli import main
 from rhbench.commands import run as run_command
@@ -150,13 +147,7 @@ def test_a_partial_model_fails_its_2_box_uptake_totals_and_only_its_own():
 def test_a_model_covering_latitudes_40s_40n_gets_no_global_uptake(demo_root, tmp_path, monkeypatch):
     """CLM5.0 masked to |lat| <= 40 had failed rh totals but dcTotal_constrained 'ok' (exit 3 for other rows)."""
     monkeypatch.setenv("RHBENCH_CACHE", str(tmp_path / "cache"))
-    root = tmp_path / "data"
-    shutil.copytree(demo_root, root, copy_function=os.link)
-    for path in sorted((root / "trendy_v9" / "CLM5.0").glob("*.nc")):
-        with xr.open_dataset(path, decode_times=False) as ds:
-            masked = ds.where(abs(ds.lat) <= 40).load()
-        path.unlink()  # break the hard link: the shared demo root stays intact
-        masked.to_netcdf(path)
+    root = demo_with_model_masked(demo_root, tmp_path)  # CLM5.0 at |lat| <= 40 only
     out = tmp_path / "out"
     assert main(["-q", "run", "--config", str(write_config(tmp_path, root, ("CLM5.0",))), "--out", str(out)]) == 3
     rows = json.loads((out / "scorecard.json").read_text())["rows"]
